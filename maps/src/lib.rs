@@ -1,0 +1,23 @@
+//! The yiping map engine and the geographic data of the region.
+//!
+//! Design:
+//! - [`data`] holds the boundary, river and lake layers that ship with the product (GeoJSON, WGS84,
+//!   copied from the project's shared data with their licence notices in `maps/data/`).
+//! - [`region`] parses administrative layers into typed regions (`adcode`, names, label point,
+//!   `geo::MultiPolygon`), the one representation both the server (placing entities in regions)
+//!   and the app (drawing, hit-testing) use, so map and aggregates agree.
+//! - [`projection`] maps WGS84 to the screen: spherical Web Mercator plus a [`projection::Viewport`]
+//!   that fits a bounding box into a pixel rectangle.
+//! - `draw` (wasm only) paints projected layers on a 2D canvas at native device pixels.
+//!
+//! Everything except `draw` compiles and is tested natively.
+
+pub mod data;
+pub mod projection;
+pub mod region;
+
+#[cfg(target_arch = "wasm32")]
+pub mod draw;
+
+pub use projection::{Mercator, Viewport};
+pub use region::{Region, RegionError, parse_regions};

@@ -1,0 +1,161 @@
+//! Wire types shared by the yiping server and app.
+//!
+//! The websocket envelope (DESIGN §5) is fixed so that any client, in any language, can speak it:
+//!
+//! - client → server: [`ClientMsg`]: `{"op":"subscribe","topics":[…],"since":{topic:{epoch,seq}}}`,
+//!   `{"op":"unsubscribe","topics":[…]}`, `{"op":"ping"}`;
+//! - server → client: [`ServerMsg`]: `{"type":"snapshot"|"delta","topic","epoch","seq","time","data"}`,
+//!   `{"type":"batch","items":[…]}`, `{"type":"pong"}`, `{"type":"error","message"}`.
+//!
+//! Every topic stream has a server epoch and a per-topic `seq` that grows by exactly 1 with each
+//! delta; a snapshot carries the seq of the last delta it includes. `time` is the data's own time
+//! (UTC, RFC 3339), not the time of sending, so a client can show how fresh each panel is.
+//!
+//! What goes inside `data` is the topic's own; each topic's payload type lives in [`topics`].
+
+pub mod topics;
+pub mod water;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version, reported by `/healthz` and `/api/v1/topics`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Where a client left off in one topic's stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumePoint {
+    /// The server epoch the seq belongs to.
+    pub epoch: String,
+    /// The last seq the client applied.
+    pub seq: u64,
+}
+
+/// A message from client to server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// Start receiving topics; `since` asks to resume a topic from a point instead of a snapshot.
+    Subscribe {
+        /// Topic names.
+        topics: Vec<String>,
+        /// Resume points by topic.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        since: BTreeMap<String, ResumePoint>,
+    },
+    /// Stop receiving topics.
+    Unsubscribe {
+        /// Topic names.
+        topics: Vec<String>,
+    },
+    /// Ask for a `pong`.
+    Ping,
+}
+
+/// One state update of a topic: a full snapshot or a delta.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    /// Topic name.
+    pub topic: String,
+    /// Server epoch of the stream.
+    pub epoch: String,
+    /// Sequence number in the topic's stream.
+    pub seq: u64,
+    /// The data's own time, UTC RFC 3339.
+    pub time: String,
+    /// The topic's payload.
+    pub data: serde_json::Value,
+}
+
+/// A message from server to client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ServerMsg {
+    /// The full current state of a topic.
+    Snapshot(Update),
+    /// One change to a topic's state.
+    Delta(Update),
+    /// Several messages in one frame.
+    Batch {
+        /// The messages, in order.
+        items: Vec<ServerMsg>,
+    },
+    /// Answer to `ping`.
+    Pong,
+    /// A request the server refused.
+    Error {
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// A topic the server offers, as listed by `GET /api/v1/topics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicInfo {
+    /// Topic name.
+    pub name: String,
+    /// One line on what it carries.
+    pub description: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn client_messages_have_the_documented_shape() {
+        let m: ClientMsg = serde_json::from_value(json!({
+            "op": "subscribe", "topics": ["overview"], "since": {"overview": {"epoch": "e1", "seq": 7}}
+        }))
+        .expect("documented subscribe parses");
+        let ClientMsg::Subscribe { topics, since } = &m else {
+            panic!("not subscribe: {m:?}")
+        };
+        assert_eq!(topics, &["overview"]);
+        assert_eq!(
+            since["overview"],
+            ResumePoint {
+                epoch: "e1".into(),
+                seq: 7
+            }
+        );
+        let plain: ClientMsg = serde_json::from_str(r#"{"op":"subscribe","topics":["a","b"]}"#)
+            .expect("since is optional");
+        assert!(matches!(plain, ClientMsg::Subscribe { since, .. } if since.is_empty()));
+        assert_eq!(
+            serde_json::to_value(ClientMsg::Ping).expect("serialises"),
+            json!({"op": "ping"})
+        );
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"op":"shout"}"#).is_err());
+    }
+
+    #[test]
+    fn server_messages_have_the_documented_shape() {
+        let u = Update {
+            topic: "overview".into(),
+            epoch: "e1".into(),
+            seq: 3,
+            time: "2026-11-22T08:00:00Z".into(),
+            data: json!({"x": 1}),
+        };
+        let batch = ServerMsg::Batch {
+            items: vec![ServerMsg::Snapshot(u.clone()), ServerMsg::Delta(u)],
+        };
+        let v = serde_json::to_value(&batch).expect("serialises");
+        assert_eq!(
+            v,
+            json!({"type": "batch", "items": [
+                {"type": "snapshot", "topic": "overview", "epoch": "e1", "seq": 3, "time": "2026-11-22T08:00:00Z", "data": {"x": 1}},
+                {"type": "delta", "topic": "overview", "epoch": "e1", "seq": 3, "time": "2026-11-22T08:00:00Z", "data": {"x": 1}}
+            ]})
+        );
+        let back: ServerMsg = serde_json::from_value(v).expect("round-trips");
+        assert_eq!(back, batch);
+        assert_eq!(
+            serde_json::to_value(ServerMsg::Pong).expect("serialises"),
+            json!({"type": "pong"})
+        );
+    }
+}
