@@ -20,13 +20,8 @@ pub enum Layer {
 
 impl Layer {
     /// Every shipped layer.
-    pub const ALL: [Layer; 5] = [
-        Layer::Province,
-        Layer::Prefectures,
-        Layer::Counties,
-        Layer::Rivers,
-        Layer::Lakes,
-    ];
+    pub const ALL: [Layer; 5] =
+        [Layer::Province, Layer::Prefectures, Layer::Counties, Layer::Rivers, Layer::Lakes];
 
     /// The file name the server publishes the layer under (`/geo/<file_name>`).
     pub fn file_name(self) -> &'static str {

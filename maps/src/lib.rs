@@ -15,6 +15,7 @@
 pub mod data;
 pub mod projection;
 pub mod region;
+pub mod water;
 
 #[cfg(target_arch = "wasm32")]
 pub mod draw;

@@ -67,29 +67,26 @@ pub fn parse_regions(geojson: &str) -> Result<Vec<Region>, RegionError> {
                 problem,
             };
             let text = |key: &str| f.property(key).and_then(|v| v.as_str()).map(str::to_owned);
-            let adcode = text("adcode").ok_or_else(|| bad("?", "adcode", "missing or not a string".into()))?;
+            let adcode =
+                text("adcode").ok_or_else(|| bad("?", "adcode", "missing or not a string".into()))?;
             if adcode.len() != 6 || !adcode.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad("?", "adcode", format!("{adcode:?} is not 6 digits")));
             }
             let name = text("name").ok_or_else(|| bad(&adcode, "name", "missing or not a string".into()))?;
             let short_name = text("name_short").unwrap_or_else(|| name.clone());
-            let geometry = f
-                .geometry
-                .as_ref()
-                .ok_or_else(|| bad(&adcode, "geometry", "missing".into()))?;
+            let geometry = f.geometry.as_ref().ok_or_else(|| bad(&adcode, "geometry", "missing".into()))?;
             let shape = match geo::Geometry::<f64>::try_from(geometry) {
                 Ok(geo::Geometry::Polygon(p)) => MultiPolygon::new(vec![p]),
                 Ok(geo::Geometry::MultiPolygon(mp)) => mp,
-                Ok(_) => return Err(bad(&adcode, "geometry", "not a Polygon or MultiPolygon".into())),
+                Ok(_) => {
+                    return Err(bad(&adcode, "geometry", "not a Polygon or MultiPolygon".into()));
+                }
                 Err(e) => return Err(bad(&adcode, "geometry", e.to_string())),
             };
             let num = |key: &str| f.property(key).and_then(|v| v.as_f64());
             let label = match (num("label_lon"), num("label_lat")) {
                 (Some(x), Some(y)) => Coord { x, y },
-                _ => shape
-                    .centroid()
-                    .map(|p| p.0)
-                    .ok_or_else(|| bad(&adcode, "geometry", "empty".into()))?,
+                _ => shape.centroid().map(|p| p.0).ok_or_else(|| bad(&adcode, "geometry", "empty".into()))?,
             };
             Ok(Region { adcode, name, short_name, label, shape })
         })
@@ -176,9 +173,11 @@ mod tests {
             {"type":"Feature","properties":{"adcode":"420100","name":"武汉市"},"geometry":{"type":"Point","coordinates":[114.3,30.6]}}]}"#)
             .expect_err("a point is not a region");
         assert_eq!(err.to_string(), "feature 0 (420100): field `geometry`: not a Polygon or MultiPolygon");
-        let err = parse_regions(r#"{"type":"FeatureCollection","features":[
-            {"type":"Feature","properties":{"adcode":"4201","name":"x"},"geometry":null}]}"#)
-            .expect_err("short adcode");
+        let err = parse_regions(
+            r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"adcode":"4201","name":"x"},"geometry":null}]}"#,
+        )
+        .expect_err("short adcode");
         assert_eq!(err.to_string(), "feature 0 (?): field `adcode`: \"4201\" is not 6 digits");
         assert!(matches!(parse_regions("[1,2]"), Err(RegionError::NotGeoJson(_))));
     }

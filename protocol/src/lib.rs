@@ -110,24 +110,13 @@ mod tests {
             "op": "subscribe", "topics": ["overview"], "since": {"overview": {"epoch": "e1", "seq": 7}}
         }))
         .expect("documented subscribe parses");
-        let ClientMsg::Subscribe { topics, since } = &m else {
-            panic!("not subscribe: {m:?}")
-        };
+        let ClientMsg::Subscribe { topics, since } = &m else { panic!("not subscribe: {m:?}") };
         assert_eq!(topics, &["overview"]);
-        assert_eq!(
-            since["overview"],
-            ResumePoint {
-                epoch: "e1".into(),
-                seq: 7
-            }
-        );
-        let plain: ClientMsg = serde_json::from_str(r#"{"op":"subscribe","topics":["a","b"]}"#)
-            .expect("since is optional");
+        assert_eq!(since["overview"], ResumePoint { epoch: "e1".into(), seq: 7 });
+        let plain: ClientMsg =
+            serde_json::from_str(r#"{"op":"subscribe","topics":["a","b"]}"#).expect("since is optional");
         assert!(matches!(plain, ClientMsg::Subscribe { since, .. } if since.is_empty()));
-        assert_eq!(
-            serde_json::to_value(ClientMsg::Ping).expect("serialises"),
-            json!({"op": "ping"})
-        );
+        assert_eq!(serde_json::to_value(ClientMsg::Ping).expect("serialises"), json!({"op": "ping"}));
         assert!(serde_json::from_str::<ClientMsg>(r#"{"op":"shout"}"#).is_err());
     }
 
@@ -140,9 +129,7 @@ mod tests {
             time: "2026-11-22T08:00:00Z".into(),
             data: json!({"x": 1}),
         };
-        let batch = ServerMsg::Batch {
-            items: vec![ServerMsg::Snapshot(u.clone()), ServerMsg::Delta(u)],
-        };
+        let batch = ServerMsg::Batch { items: vec![ServerMsg::Snapshot(u.clone()), ServerMsg::Delta(u)] };
         let v = serde_json::to_value(&batch).expect("serialises");
         assert_eq!(
             v,
@@ -153,9 +140,6 @@ mod tests {
         );
         let back: ServerMsg = serde_json::from_value(v).expect("round-trips");
         assert_eq!(back, batch);
-        assert_eq!(
-            serde_json::to_value(ServerMsg::Pong).expect("serialises"),
-            json!({"type": "pong"})
-        );
+        assert_eq!(serde_json::to_value(ServerMsg::Pong).expect("serialises"), json!({"type": "pong"}));
     }
 }

@@ -87,28 +87,18 @@ const TP_RIVER_MAX: [f64; 5] = [0.02, 0.1, 0.2, 0.3, 0.4];
 const TP_LAKE_MAX: [f64; 5] = [0.01, 0.025, 0.05, 0.1, 0.2];
 
 fn class_at_most(value: f64, limits: &[f64; 5]) -> WaterClass {
-    limits
-        .iter()
-        .position(|&l| value <= l)
-        .map_or(WaterClass::WorseThanV, |i| WaterClass::ALL[i])
+    limits.iter().position(|&l| value <= l).map_or(WaterClass::WorseThanV, |i| WaterClass::ALL[i])
 }
 
 fn class_at_least(value: f64, limits: &[f64; 5]) -> WaterClass {
-    limits
-        .iter()
-        .position(|&l| value >= l)
-        .map_or(WaterClass::WorseThanV, |i| WaterClass::ALL[i])
+    limits.iter().position(|&l| value >= l).map_or(WaterClass::WorseThanV, |i| WaterClass::ALL[i])
 }
 
 impl Indicators {
     /// The class of this reading for a water body of the given kind (worst single indicator).
     /// A non-finite value (NaN) cannot meet any limit and yields 劣Ⅴ.
     pub fn class(&self, body: WaterBody) -> WaterClass {
-        let ph = if (6.0..=9.0).contains(&self.ph) {
-            WaterClass::I
-        } else {
-            WaterClass::WorseThanV
-        };
+        let ph = if (6.0..=9.0).contains(&self.ph) { WaterClass::I } else { WaterClass::WorseThanV };
         let tp_limits = match body {
             WaterBody::River => &TP_RIVER_MAX,
             WaterBody::Lake => &TP_LAKE_MAX,
@@ -131,86 +121,37 @@ mod tests {
     use super::*;
 
     fn clean() -> Indicators {
-        Indicators {
-            ph: 7.6,
-            do_mg_l: 8.0,
-            codmn_mg_l: 1.5,
-            nh3n_mg_l: 0.1,
-            tp_mg_l: 0.01,
-        }
+        Indicators { ph: 7.6, do_mg_l: 8.0, codmn_mg_l: 1.5, nh3n_mg_l: 0.1, tp_mg_l: 0.01 }
     }
 
     #[test]
     fn clean_water_is_class_one_and_limits_are_inclusive() {
         assert_eq!(clean().class(WaterBody::River), WaterClass::I);
-        let at_limits = Indicators {
-            ph: 6.0,
-            do_mg_l: 7.5,
-            codmn_mg_l: 2.0,
-            nh3n_mg_l: 0.15,
-            tp_mg_l: 0.02,
-        };
+        let at_limits = Indicators { ph: 6.0, do_mg_l: 7.5, codmn_mg_l: 2.0, nh3n_mg_l: 0.15, tp_mg_l: 0.02 };
         assert_eq!(at_limits.class(WaterBody::River), WaterClass::I);
-        assert_eq!(
-            Indicators {
-                tp_mg_l: 0.021,
-                ..at_limits
-            }
-            .class(WaterBody::River),
-            WaterClass::II
-        );
+        assert_eq!(Indicators { tp_mg_l: 0.021, ..at_limits }.class(WaterBody::River), WaterClass::II);
     }
 
     #[test]
     fn the_worst_indicator_decides() {
         // Typical Yangtze mainstem: class Ⅱ by TP.
-        let r = Indicators {
-            tp_mg_l: 0.08,
-            ..clean()
-        };
+        let r = Indicators { tp_mg_l: 0.08, ..clean() };
         assert_eq!(r.class(WaterBody::River), WaterClass::II);
         // The same TP in a lake is class Ⅳ (lake limits are stricter).
         assert_eq!(r.class(WaterBody::Lake), WaterClass::IV);
         // Low oxygen dominates.
-        assert_eq!(
-            Indicators { do_mg_l: 4.0, ..r }.class(WaterBody::River),
-            WaterClass::IV
-        );
+        assert_eq!(Indicators { do_mg_l: 4.0, ..r }.class(WaterBody::River), WaterClass::IV);
         // Ammonia beyond Ⅴ: 劣Ⅴ.
-        assert_eq!(
-            Indicators {
-                nh3n_mg_l: 2.5,
-                ..r
-            }
-            .class(WaterBody::River),
-            WaterClass::WorseThanV
-        );
-        assert_eq!(
-            Indicators {
-                do_mg_l: 1.9,
-                ..clean()
-            }
-            .class(WaterBody::River),
-            WaterClass::WorseThanV
-        );
+        assert_eq!(Indicators { nh3n_mg_l: 2.5, ..r }.class(WaterBody::River), WaterClass::WorseThanV);
+        assert_eq!(Indicators { do_mg_l: 1.9, ..clean() }.class(WaterBody::River), WaterClass::WorseThanV);
     }
 
     #[test]
     fn ph_out_of_range_and_nan_are_worse_than_v() {
+        assert_eq!(Indicators { ph: 9.2, ..clean() }.class(WaterBody::River), WaterClass::WorseThanV);
+        assert_eq!(Indicators { ph: 5.9, ..clean() }.class(WaterBody::Lake), WaterClass::WorseThanV);
         assert_eq!(
-            Indicators { ph: 9.2, ..clean() }.class(WaterBody::River),
-            WaterClass::WorseThanV
-        );
-        assert_eq!(
-            Indicators { ph: 5.9, ..clean() }.class(WaterBody::Lake),
-            WaterClass::WorseThanV
-        );
-        assert_eq!(
-            Indicators {
-                nh3n_mg_l: f64::NAN,
-                ..clean()
-            }
-            .class(WaterBody::River),
+            Indicators { nh3n_mg_l: f64::NAN, ..clean() }.class(WaterBody::River),
             WaterClass::WorseThanV
         );
     }

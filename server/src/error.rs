@@ -17,10 +17,6 @@ impl IntoResponse for AppError {
         let status = match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
         };
-        (
-            status,
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response()
+        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
     }
 }

@@ -51,18 +51,9 @@ pub struct Fold {
 impl Fold {
     /// An empty fold over the known sections.
     pub fn new(sections: Vec<Section>) -> Fold {
-        let index = sections
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id, i))
-            .collect();
+        let index = sections.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
         let latest = vec![None; sections.len()];
-        Fold {
-            sections,
-            index,
-            latest,
-            readings_total: 0,
-        }
+        Fold { sections, index, latest, readings_total: 0 }
     }
 
     /// The known sections.
@@ -72,20 +63,18 @@ impl Fold {
 
     /// Validate a reading and fold it in; a rejected reading changes nothing.
     pub fn apply(&mut self, r: &WaterReading) -> Result<(), Rejection> {
-        let &i = self
-            .index
-            .get(r.section.as_str())
-            .ok_or_else(|| Rejection {
-                field: "section",
-                value: format!("{:?}", r.section),
-                problem: "unknown monitoring section",
-            })?;
-        time::OffsetDateTime::parse(&r.time, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| Rejection {
+        let &i = self.index.get(r.section.as_str()).ok_or_else(|| Rejection {
+            field: "section",
+            value: format!("{:?}", r.section),
+            problem: "unknown monitoring section",
+        })?;
+        time::OffsetDateTime::parse(&r.time, &time::format_description::well_known::Rfc3339).map_err(
+            |_| Rejection {
                 field: "time",
                 value: format!("{:?}", r.time),
                 problem: "not an RFC 3339 timestamp",
-            })?;
+            },
+        )?;
         let x = &r.indicators;
         for (field, value, lo, hi) in [
             ("ph", x.ph, 0.0, 14.0),
@@ -134,10 +123,7 @@ impl Fold {
             })
             .collect();
         let reporting = sections.iter().filter(|s| s.class.is_some()).count();
-        let good = sections
-            .iter()
-            .filter(|s| s.class.is_some_and(WaterClass::is_good))
-            .count();
+        let good = sections.iter().filter(|s| s.class.is_some_and(WaterClass::is_good)).count();
         Overview {
             readings_total: self.readings_total,
             sections_reporting: u32::try_from(reporting).unwrap_or(u32::MAX),
@@ -149,10 +135,7 @@ impl Fold {
 
 fn rfc3339_after(a: &str, b: &str) -> bool {
     use time::format_description::well_known::Rfc3339;
-    match (
-        time::OffsetDateTime::parse(a, &Rfc3339),
-        time::OffsetDateTime::parse(b, &Rfc3339),
-    ) {
+    match (time::OffsetDateTime::parse(a, &Rfc3339), time::OffsetDateTime::parse(b, &Rfc3339)) {
         (Ok(a), Ok(b)) => a >= b,
         _ => true,
     }
@@ -169,13 +152,7 @@ mod tests {
             id: id.into(),
             section: section.into(),
             time: time.into(),
-            indicators: Indicators {
-                ph: 7.5,
-                do_mg_l: 8.0,
-                codmn_mg_l: 2.5,
-                nh3n_mg_l: 0.2,
-                tp_mg_l: tp,
-            },
+            indicators: Indicators { ph: 7.5, do_mg_l: 8.0, codmn_mg_l: 2.5, nh3n_mg_l: 0.2, tp_mg_l: tp },
         }
     }
 
@@ -198,11 +175,7 @@ mod tests {
         assert_eq!(o.readings_total, 5);
         assert_eq!(o.sections_reporting, 3);
         assert_eq!(o.sections_good, 1, "only 宗关 is class Ⅰ–Ⅲ: {o:?}");
-        let yang = o
-            .sections
-            .iter()
-            .find(|s| s.id == "cj-yangsigang")
-            .expect("known");
+        let yang = o.sections.iter().find(|s| s.id == "cj-yangsigang").expect("known");
         assert_eq!(yang.class, Some(WaterClass::IV));
         assert_eq!(yang.time.as_deref(), Some("2026-11-22T04:00:00Z"));
     }
@@ -211,27 +184,13 @@ mod tests {
     fn rejections_name_field_and_value_and_change_nothing() {
         let mut f = Fold::new(stations::sections(&stations::counties()));
         let before = f.overview();
-        let e = f
-            .apply(&reading("1", "nowhere", "2026-11-22T00:00:00Z", 0.1))
-            .expect_err("unknown section");
-        assert_eq!(
-            e.to_string(),
-            "field `section`: unknown monitoring section (value \"nowhere\")"
-        );
-        let e = f
-            .apply(&reading("1", "hu-honghu", "yesterday", 0.1))
-            .expect_err("bad time");
+        let e = f.apply(&reading("1", "nowhere", "2026-11-22T00:00:00Z", 0.1)).expect_err("unknown section");
+        assert_eq!(e.to_string(), "field `section`: unknown monitoring section (value \"nowhere\")");
+        let e = f.apply(&reading("1", "hu-honghu", "yesterday", 0.1)).expect_err("bad time");
         assert_eq!(e.field, "time");
-        let e = f
-            .apply(&reading("1", "hu-honghu", "2026-11-22T00:00:00Z", -0.1))
-            .expect_err("negative TP");
-        assert_eq!(
-            e.to_string(),
-            "field `tp_mg_l`: outside the physically possible range (value -0.1)"
-        );
-        let e = f
-            .apply(&reading("1", "hu-honghu", "2026-11-22T00:00:00Z", f64::NAN))
-            .expect_err("NaN");
+        let e = f.apply(&reading("1", "hu-honghu", "2026-11-22T00:00:00Z", -0.1)).expect_err("negative TP");
+        assert_eq!(e.to_string(), "field `tp_mg_l`: outside the physically possible range (value -0.1)");
+        let e = f.apply(&reading("1", "hu-honghu", "2026-11-22T00:00:00Z", f64::NAN)).expect_err("NaN");
         assert_eq!(e.field, "tp_mg_l");
         assert_eq!(f.overview(), before);
     }

@@ -61,11 +61,7 @@ impl Hub {
                     data: initial.clone(),
                 };
                 let (tx, _) = broadcast::channel(FANOUT_CAPACITY);
-                let inner = Mutex::new(TopicInner {
-                    seq: 0,
-                    snapshot,
-                    recent: VecDeque::new(),
-                });
+                let inner = Mutex::new(TopicInner { seq: 0, snapshot, recent: VecDeque::new() });
                 (name.to_owned(), Topic { inner, tx })
             })
             .collect();
@@ -83,19 +79,11 @@ impl Hub {
     }
 
     fn topic(&self, name: &str) -> &Topic {
-        self.topics
-            .get(name)
-            .unwrap_or_else(|| panic!("topic {name:?} is not registered in the hub"))
+        self.topics.get(name).unwrap_or_else(|| panic!("topic {name:?} is not registered in the hub"))
     }
 
     /// Append a delta to `topic`; `snapshot` is the topic's full state after it.
-    pub fn publish(
-        &self,
-        topic: &str,
-        time: &str,
-        delta: serde_json::Value,
-        snapshot: serde_json::Value,
-    ) {
+    pub fn publish(&self, topic: &str, time: &str, delta: serde_json::Value, snapshot: serde_json::Value) {
         let t = self.topic(topic);
         let mut inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.seq += 1;
@@ -107,10 +95,7 @@ impl Hub {
             time: time.to_owned(),
             data: delta,
         });
-        inner.snapshot = Update {
-            data: snapshot,
-            ..(*update).clone()
-        };
+        inner.snapshot = Update { data: snapshot, ..(*update).clone() };
         if inner.recent.len() == RESUME_WINDOW {
             inner.recent.pop_front();
         }
@@ -125,31 +110,24 @@ impl Hub {
         let t = self.topic(topic);
         let inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
         let rx = t.tx.subscribe();
-        let missed = since
-            .filter(|s| s.epoch == self.epoch && s.seq <= inner.seq)
-            .and_then(|s| {
-                let oldest = inner.recent.front().map_or(inner.seq + 1, |u| u.seq);
-                (s.seq + 1 >= oldest).then(|| {
-                    inner
-                        .recent
-                        .iter()
-                        .filter(|u| u.seq > s.seq)
-                        .map(|u| ServerMsg::Delta((**u).clone()))
-                        .collect::<Vec<_>>()
-                })
-            });
+        let missed = since.filter(|s| s.epoch == self.epoch && s.seq <= inner.seq).and_then(|s| {
+            let oldest = inner.recent.front().map_or(inner.seq + 1, |u| u.seq);
+            (s.seq + 1 >= oldest).then(|| {
+                inner
+                    .recent
+                    .iter()
+                    .filter(|u| u.seq > s.seq)
+                    .map(|u| ServerMsg::Delta((**u).clone()))
+                    .collect::<Vec<_>>()
+            })
+        });
         let initial = missed.unwrap_or_else(|| vec![ServerMsg::Snapshot(inner.snapshot.clone())]);
         Subscription { initial, rx }
     }
 
     /// The current snapshot of `topic`.
     pub fn snapshot(&self, topic: &str) -> Update {
-        self.topic(topic)
-            .inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .snapshot
-            .clone()
+        self.topic(topic).inner.lock().unwrap_or_else(|p| p.into_inner()).snapshot.clone()
     }
 }
 
@@ -179,27 +157,12 @@ mod tests {
     #[test]
     fn resume_gets_exactly_the_missed_deltas_then_live_ones() {
         let h = hub();
-        let mut sub = h.subscribe(
-            "t",
-            Some(&ResumePoint {
-                epoch: "e1".into(),
-                seq: 7,
-            }),
-        );
-        assert_eq!(
-            seqs(&sub.initial),
-            vec![(false, 8), (false, 9), (false, 10)]
-        );
+        let mut sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 7 }));
+        assert_eq!(seqs(&sub.initial), vec![(false, 8), (false, 9), (false, 10)]);
         h.publish("t", "2026-01-01T00:00:01Z", json!(11), json!(11));
         assert_eq!(sub.rx.try_recv().expect("live delta").seq, 11);
         // Up to date: nothing missed.
-        let sub = h.subscribe(
-            "t",
-            Some(&ResumePoint {
-                epoch: "e1".into(),
-                seq: 11,
-            }),
-        );
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 11 }));
         assert!(sub.initial.is_empty());
     }
 
@@ -208,20 +171,12 @@ mod tests {
         let h = hub();
         for since in [
             None,
-            Some(ResumePoint {
-                epoch: "old".into(),
-                seq: 7,
-            }),
-            Some(ResumePoint {
-                epoch: "e1".into(),
-                seq: 99,
-            }),
+            Some(ResumePoint { epoch: "old".into(), seq: 7 }),
+            Some(ResumePoint { epoch: "e1".into(), seq: 99 }),
         ] {
             let sub = h.subscribe("t", since.as_ref());
             assert_eq!(seqs(&sub.initial), vec![(true, 10)], "since {since:?}");
-            let ServerMsg::Snapshot(u) = &sub.initial[0] else {
-                unreachable!()
-            };
+            let ServerMsg::Snapshot(u) = &sub.initial[0] else { unreachable!() };
             assert_eq!(u.data, json!(10));
         }
     }
@@ -233,22 +188,10 @@ mod tests {
         for i in 1..=n {
             h.publish("t", "2026-01-01T00:00:00Z", json!(i), json!(i));
         }
-        let sub = h.subscribe(
-            "t",
-            Some(&ResumePoint {
-                epoch: "e1".into(),
-                seq: 3,
-            }),
-        );
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 3 }));
         assert_eq!(seqs(&sub.initial), vec![(true, n)]);
         // The oldest delta still held is seq 6: resuming from 5 replays the whole window.
-        let sub = h.subscribe(
-            "t",
-            Some(&ResumePoint {
-                epoch: "e1".into(),
-                seq: 5,
-            }),
-        );
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 5 }));
         assert_eq!(sub.initial.len(), RESUME_WINDOW);
         assert_eq!(seqs(&sub.initial[..1]), vec![(false, 6)]);
     }

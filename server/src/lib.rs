@@ -53,9 +53,7 @@ pub struct AppState {
 }
 
 fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .expect("an OffsetDateTime always formats as RFC 3339")
+    OffsetDateTime::now_utc().format(&Rfc3339).expect("an OffsetDateTime always formats as RFC 3339")
 }
 
 impl AppState {
@@ -86,8 +84,7 @@ impl AppState {
         fold.apply(reading)?;
         let overview = serde_json::to_value(fold.overview()).expect("overview serialises");
         // Published under the fold lock so the stream's order is the fold's order.
-        self.hub
-            .publish(OVERVIEW, &reading.time, overview.clone(), overview);
+        self.hub.publish(OVERVIEW, &reading.time, overview.clone(), overview);
         Ok(())
     }
 }
@@ -100,12 +97,7 @@ impl Default for AppState {
 
 /// Run the simulator against `state` until the task is dropped.
 pub async fn run_simulator(state: Arc<AppState>, seed: u64) {
-    let sections = state
-        .fold
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .sections()
-        .to_vec();
+    let sections = state.fold.lock().unwrap_or_else(|p| p.into_inner()).sections().to_vec();
     let mut sim = simulator::Simulator::new(seed, sections);
     let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
@@ -125,12 +117,8 @@ pub async fn serve(
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot create the data folder {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", config.data_dir.display()))?;
     let state = Arc::new(AppState::new());
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -140,12 +128,8 @@ pub async fn serve(
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
-    let sim = config
-        .simulator
-        .then(|| tokio::spawn(run_simulator(state.clone(), config.seed)));
-    let result = axum::serve(listener, web::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed)));
+    let result = axum::serve(listener, web::router(state)).with_graceful_shutdown(shutdown).await;
     if let Some(sim) = sim {
         sim.abort();
     }

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 /// yiping (一屏): the one-screen command centre for Hubei's digital government.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -15,10 +15,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the wall app, the websocket `/ws`, `/healthz` and the REST API.
+    /// Serve the wall app, the websocket `/ws`, `/healthz`, `/geo/*` and `/api/v1/topics`.
     ///
-    /// With the defaults it runs stand-alone: embedded storage under --data and a built-in
-    /// simulator of Hubei data (labelled as simulated on the wall).
+    /// With the defaults it runs stand-alone, with no other server: it keeps its files under
+    /// --data and runs a built-in simulator of Hubei data (labelled as simulated on the wall).
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -43,18 +43,8 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
-    let Command::Serve {
-        addr,
-        data_dir,
-        no_simulator,
-        seed,
-    } = Cli::parse().command;
-    let config = yiping_server::Config {
-        addr,
-        data_dir,
-        simulator: !no_simulator,
-        seed,
-    };
+    let Command::Serve { addr, data_dir, no_simulator, seed } = Cli::parse().command;
+    let config = yiping_server::Config { addr, data_dir, simulator: !no_simulator, seed };
     match yiping_server::serve(config, None, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -70,8 +60,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

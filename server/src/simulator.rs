@@ -35,36 +35,11 @@ struct Baseline {
 
 fn baseline(s: &Section) -> Baseline {
     match (s.body, s.river) {
-        (WaterBody::River, "长江") => Baseline {
-            do_mg_l: 8.2,
-            codmn: 2.2,
-            nh3n: 0.18,
-            tp: 0.085,
-        },
-        (WaterBody::River, _) => Baseline {
-            do_mg_l: 8.6,
-            codmn: 2.5,
-            nh3n: 0.14,
-            tp: 0.06,
-        },
-        (WaterBody::Lake, "梁子湖") => Baseline {
-            do_mg_l: 8.0,
-            codmn: 3.6,
-            nh3n: 0.2,
-            tp: 0.03,
-        },
-        (WaterBody::Lake, "斧头湖") => Baseline {
-            do_mg_l: 7.6,
-            codmn: 4.5,
-            nh3n: 0.3,
-            tp: 0.045,
-        },
-        (WaterBody::Lake, _) => Baseline {
-            do_mg_l: 7.2,
-            codmn: 5.0,
-            nh3n: 0.4,
-            tp: 0.075,
-        },
+        (WaterBody::River, "长江") => Baseline { do_mg_l: 8.2, codmn: 2.2, nh3n: 0.18, tp: 0.085 },
+        (WaterBody::River, _) => Baseline { do_mg_l: 8.6, codmn: 2.5, nh3n: 0.14, tp: 0.06 },
+        (WaterBody::Lake, "梁子湖") => Baseline { do_mg_l: 8.0, codmn: 3.6, nh3n: 0.2, tp: 0.03 },
+        (WaterBody::Lake, "斧头湖") => Baseline { do_mg_l: 7.6, codmn: 4.5, nh3n: 0.3, tp: 0.045 },
+        (WaterBody::Lake, _) => Baseline { do_mg_l: 7.2, codmn: 5.0, nh3n: 0.4, tp: 0.075 },
     }
 }
 
@@ -106,9 +81,8 @@ impl Simulator {
             self.incident = None;
         }
         if self.incident.is_none() && self.rng.random::<f64>() < INCIDENT_CHANCE {
-            let rivers: Vec<usize> = (0..self.sections.len())
-                .filter(|&i| self.sections[i].body == WaterBody::River)
-                .collect();
+            let rivers: Vec<usize> =
+                (0..self.sections.len()).filter(|&i| self.sections[i].body == WaterBody::River).collect();
             if !rivers.is_empty() {
                 let i = rivers[self.rng.random_range(0..rivers.len())];
                 self.incident = Some((i, self.tick + INCIDENT_TICKS));
@@ -116,19 +90,13 @@ impl Simulator {
         }
         let local_hour = f64::from((now.hour() + 8) % 24) + f64::from(now.minute()) / 60.0;
         let diurnal = ((local_hour - 8.0) / 24.0 * std::f64::consts::TAU).sin();
-        let time = now
-            .format(&Rfc3339)
-            .expect("an OffsetDateTime always formats as RFC 3339");
+        let time = now.format(&Rfc3339).expect("an OffsetDateTime always formats as RFC 3339");
         let n = self.sections.len();
         let mut out = Vec::with_capacity(PER_TICK);
         for k in 0..PER_TICK.min(n) {
             let i = (usize::try_from(self.tick).unwrap_or(0) * PER_TICK + k) % n;
             let b = baseline(&self.sections[i]);
-            let spike = if self.incident.is_some_and(|(j, _)| j == i) {
-                1.4
-            } else {
-                0.0
-            };
+            let spike = if self.incident.is_some_and(|(j, _)| j == i) { 1.4 } else { 0.0 };
             let indicators = Indicators {
                 ph: round2(7.6 + 0.25 * diurnal + self.noise(0.08)),
                 do_mg_l: round2((b.do_mg_l + 0.7 * diurnal + self.noise(0.25) - spike).max(0.5)),
@@ -167,9 +135,7 @@ mod tests {
         let sections = stations::sections(&stations::counties());
         let mut sim = Simulator::new(seed, sections);
         let t0 = OffsetDateTime::from_unix_timestamp(1_795_000_000).expect("valid");
-        (0..ticks)
-            .flat_map(|i| sim.tick(t0 + time::Duration::seconds(i as i64)))
-            .collect()
+        (0..ticks).flat_map(|i| sim.tick(t0 + time::Duration::seconds(i as i64))).collect()
     }
 
     #[test]
@@ -186,10 +152,7 @@ mod tests {
         let (mut main_good, mut main_n, mut lake_bad, mut lake_n) = (0, 0, 0, 0);
         for r in &readings {
             fold.apply(r).expect("simulated readings are valid");
-            let s = sections
-                .iter()
-                .find(|s| s.id == r.section)
-                .expect("known section");
+            let s = sections.iter().find(|s| s.id == r.section).expect("known section");
             let class = r.indicators.class(s.body);
             match s.body {
                 WaterBody::River => {
@@ -205,10 +168,7 @@ mod tests {
         let main_share = main_good as f64 / main_n as f64;
         let lake_share = lake_bad as f64 / lake_n as f64;
         assert!(main_share > 0.85, "mainstem Ⅰ–Ⅲ share {main_share}");
-        assert!(
-            (0.3..0.9).contains(&lake_share),
-            "lake Ⅳ+ share {lake_share}"
-        );
+        assert!((0.3..0.9).contains(&lake_share), "lake Ⅳ+ share {lake_share}");
         // Every section is sampled.
         assert_eq!(fold.overview().sections_reporting as usize, sections.len());
     }

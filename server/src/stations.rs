@@ -28,118 +28,20 @@ pub struct Section {
 }
 
 const SECTIONS: [(&str, &str, &str, WaterBody, f64, f64); 14] = [
-    (
-        "cj-guandukou",
-        "官渡口",
-        "长江",
-        WaterBody::River,
-        110.3498,
-        31.0473,
-    ),
-    (
-        "cj-nanjinguan",
-        "南津关",
-        "长江",
-        WaterBody::River,
-        111.2747,
-        30.7403,
-    ),
-    (
-        "cj-guanyinsi",
-        "观音寺",
-        "长江",
-        WaterBody::River,
-        112.1006,
-        30.2931,
-    ),
-    (
-        "cj-shamao",
-        "纱帽",
-        "长江",
-        WaterBody::River,
-        114.0814,
-        30.3094,
-    ),
-    (
-        "cj-yangsigang",
-        "杨泗港",
-        "长江",
-        WaterBody::River,
-        114.2554,
-        30.5127,
-    ),
-    (
-        "cj-baihushan",
-        "白浒山",
-        "长江",
-        WaterBody::River,
-        114.5511,
-        30.6259,
-    ),
-    (
-        "cj-zhongguanpu",
-        "中官铺",
-        "长江",
-        WaterBody::River,
-        115.8949,
-        29.7365,
-    ),
-    (
-        "hj-xingou",
-        "新沟",
-        "汉江",
-        WaterBody::River,
-        113.9233,
-        30.6300,
-    ),
-    (
-        "hj-zongguan",
-        "宗关",
-        "汉江",
-        WaterBody::River,
-        114.2199,
-        30.5797,
-    ),
-    (
-        "hj-longwangmiao",
-        "龙王庙",
-        "汉江",
-        WaterBody::River,
-        114.2799,
-        30.5644,
-    ),
-    (
-        "hu-honghu",
-        "洪湖湖心",
-        "洪湖",
-        WaterBody::Lake,
-        113.2849,
-        29.8458,
-    ),
-    (
-        "hu-futouhu",
-        "斧头湖湖心",
-        "斧头湖",
-        WaterBody::Lake,
-        114.2182,
-        30.0174,
-    ),
-    (
-        "hu-liangzihu",
-        "梁子湖湖心",
-        "梁子湖",
-        WaterBody::Lake,
-        114.4300,
-        30.2131,
-    ),
-    (
-        "hu-donghu",
-        "东湖湖心",
-        "东湖",
-        WaterBody::Lake,
-        114.3483,
-        30.5365,
-    ),
+    ("cj-guandukou", "官渡口", "长江", WaterBody::River, 110.3498, 31.0473),
+    ("cj-nanjinguan", "南津关", "长江", WaterBody::River, 111.2747, 30.7403),
+    ("cj-guanyinsi", "观音寺", "长江", WaterBody::River, 112.1006, 30.2931),
+    ("cj-shamao", "纱帽", "长江", WaterBody::River, 114.0814, 30.3094),
+    ("cj-yangsigang", "杨泗港", "长江", WaterBody::River, 114.2554, 30.5127),
+    ("cj-baihushan", "白浒山", "长江", WaterBody::River, 114.5511, 30.6259),
+    ("cj-zhongguanpu", "中官铺", "长江", WaterBody::River, 115.8949, 29.7365),
+    ("hj-xingou", "新沟", "汉江", WaterBody::River, 113.9233, 30.6300),
+    ("hj-zongguan", "宗关", "汉江", WaterBody::River, 114.2199, 30.5797),
+    ("hj-longwangmiao", "龙王庙", "汉江", WaterBody::River, 114.2799, 30.5644),
+    ("hu-honghu", "洪湖湖心", "洪湖", WaterBody::Lake, 113.2849, 29.8458),
+    ("hu-futouhu", "斧头湖湖心", "斧头湖", WaterBody::Lake, 114.2182, 30.0174),
+    ("hu-liangzihu", "梁子湖湖心", "梁子湖", WaterBody::Lake, 114.4300, 30.2131),
+    ("hu-donghu", "东湖湖心", "东湖", WaterBody::Lake, 114.3483, 30.5365),
 ];
 
 /// The sections, each placed in its county.
@@ -156,15 +58,7 @@ pub fn sections(counties: &[Region]) -> Vec<Section> {
                 .find(|c| c.contains(lon, lat))
                 .map(|c| c.adcode.clone())
                 .unwrap_or_else(|| panic!("section {id} at ({lon}, {lat}) lies in no county"));
-            Section {
-                id,
-                name,
-                river,
-                body,
-                lon,
-                lat,
-                adcode,
-            }
+            Section { id, name, river, body, lon, lat, adcode }
         })
         .collect()
 }

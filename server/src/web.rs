@@ -19,7 +19,7 @@ use crate::error::AppError;
 /// The built wall app (Trunk's `dist/`). A release build embeds the files; a debug build reads
 /// them from the folder at run time. When the app was not built, `/` says how to build it.
 #[derive(RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../dist"]
+#[folder = "../dist"]
 #[allow_missing = true]
 struct AppAssets;
 
@@ -50,27 +50,17 @@ async fn list_topics() -> Json<Vec<TopicInfo>> {
     Json(
         topics::ALL
             .iter()
-            .map(|(name, description)| TopicInfo {
-                name: (*name).into(),
-                description: (*description).into(),
-            })
+            .map(|(name, description)| TopicInfo { name: (*name).into(), description: (*description).into() })
             .collect(),
     )
 }
 
 async fn geo_layer(Path(file): Path<String>) -> Result<Response, AppError> {
-    let layer =
-        Layer::from_file_name(&file).ok_or_else(|| AppError::NotFound(format!("/geo/{file}")))?;
+    let layer = Layer::from_file_name(&file).ok_or_else(|| AppError::NotFound(format!("/geo/{file}")))?;
     Ok((
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/geo+json"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/geo+json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         layer.geojson(),
     )
@@ -83,11 +73,7 @@ async fn app_asset(uri: Uri) -> Result<Response, AppError> {
     let path = uri.path().trim_start_matches('/');
     let (file, is_index) = match AppAssets::get(path) {
         Some(f) if !path.is_empty() => (f, path == "index.html"),
-        _ if path
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains('.')) =>
-        {
+        _ if path.rsplit('/').next().is_some_and(|last| last.contains('.')) => {
             return Err(AppError::NotFound(uri.path().to_owned()));
         }
         _ => match AppAssets::get("index.html") {
@@ -95,14 +81,9 @@ async fn app_asset(uri: Uri) -> Result<Response, AppError> {
             None => return Ok(not_built()),
         },
     };
-    let mime =
-        mime_guess::from_path(if is_index { "index.html" } else { path }).first_or_octet_stream();
+    let mime = mime_guess::from_path(if is_index { "index.html" } else { path }).first_or_octet_stream();
     // Trunk names every asset with a content hash, so only index.html may change under a name.
-    let cache = if is_index {
-        "no-cache"
-    } else {
-        "public, max-age=31536000, immutable"
-    };
+    let cache = if is_index { "no-cache" } else { "public, max-age=31536000, immutable" };
     Ok((
         [
             (

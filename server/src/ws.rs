@@ -89,10 +89,10 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
                 continue;
             }
         };
-        if let Some(msg) = frame(out) {
-            if sink.send(msg).await.is_err() {
-                break;
-            }
+        if let Some(msg) = frame(out)
+            && sink.send(msg).await.is_err()
+        {
+            break;
         }
     }
 }
@@ -105,9 +105,7 @@ fn handle(
     let msg: ClientMsg = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(e) => {
-            return vec![ServerMsg::Error {
-                message: format!("bad request: {e}"),
-            }];
+            return vec![ServerMsg::Error { message: format!("bad request: {e}") }];
         }
     };
     match msg {
@@ -136,10 +134,7 @@ fn handle(
     }
 }
 
-fn drain(
-    state: &AppState,
-    subs: &mut BTreeMap<String, broadcast::Receiver<Arc<Update>>>,
-) -> Vec<ServerMsg> {
+fn drain(state: &AppState, subs: &mut BTreeMap<String, broadcast::Receiver<Arc<Update>>>) -> Vec<ServerMsg> {
     let mut out = Vec::new();
     for (topic, rx) in subs.iter_mut() {
         loop {
@@ -148,11 +143,7 @@ fn drain(
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
                 Err(TryRecvError::Lagged(n)) => {
                     state.queue_resyncs.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(
-                        topic,
-                        missed = n,
-                        "client fell behind; resynchronising with a snapshot"
-                    );
+                    tracing::debug!(topic, missed = n, "client fell behind; resynchronising with a snapshot");
                     let sub = state.hub.subscribe(topic, None);
                     out.retain(|m| !matches!(m, ServerMsg::Delta(u) if &u.topic == topic));
                     out.extend(sub.initial);

@@ -29,30 +29,21 @@ async fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
 }
 
 async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connects");
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connects");
     let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.expect("writes");
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.expect("reads");
     let text = String::from_utf8_lossy(&buf).into_owned();
     let status = text[9..12].parse().expect("status code");
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     (status, body)
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(addr: SocketAddr) -> Ws {
-    tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-        .await
-        .expect("websocket connects")
-        .0
+    tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("websocket connects").0
 }
 
 /// The next protocol messages, batches flattened.
@@ -74,9 +65,7 @@ async fn next_msgs(ws: &mut Ws) -> Vec<ServerMsg> {
 }
 
 async fn send(ws: &mut Ws, v: serde_json::Value) {
-    ws.send(Message::Text(v.to_string().into()))
-        .await
-        .expect("sends");
+    ws.send(Message::Text(v.to_string().into())).await.expect("sends");
 }
 
 fn update(m: &ServerMsg) -> (&'static str, &Update) {
@@ -108,11 +97,7 @@ async fn healthz_and_geo_layers_are_served() {
 async fn snapshot_then_gapless_deltas_then_exact_resume() {
     let (addr, _stop) = start().await;
     let mut ws = connect(addr).await;
-    send(
-        &mut ws,
-        serde_json::json!({"op": "subscribe", "topics": ["overview"]}),
-    )
-    .await;
+    send(&mut ws, serde_json::json!({"op": "subscribe", "topics": ["overview"]})).await;
     let first = next_msgs(&mut ws).await;
     let (kind, snap) = update(&first[0]);
     assert_eq!(kind, "snapshot");
@@ -147,10 +132,7 @@ async fn snapshot_then_gapless_deltas_then_exact_resume() {
         .map(|(_, u)| u.seq)
         .collect();
     assert!(seqs.len() >= 3, "{seqs:?}");
-    assert_eq!(
-        seqs,
-        (resume_from + 1..resume_from + 1 + seqs.len() as u64).collect::<Vec<_>>()
-    );
+    assert_eq!(seqs, (resume_from + 1..resume_from + 1 + seqs.len() as u64).collect::<Vec<_>>());
 
     // A stale epoch gets a snapshot.
     let mut ws = connect(addr).await;
@@ -168,25 +150,17 @@ async fn snapshot_then_gapless_deltas_then_exact_resume() {
 async fn bad_requests_get_clear_errors_and_the_connection_lives_on() {
     let (addr, _stop) = start().await;
     let mut ws = connect(addr).await;
-    ws.send(Message::Text("{not json".into()))
-        .await
-        .expect("sends");
+    ws.send(Message::Text("{not json".into())).await.expect("sends");
     let m = next_msgs(&mut ws).await;
     assert!(
         matches!(&m[0], ServerMsg::Error { message } if message.starts_with("bad request: ") && message.contains("line 1")),
         "{m:?}"
     );
-    send(
-        &mut ws,
-        serde_json::json!({"op": "subscribe", "topics": ["weather"]}),
-    )
-    .await;
+    send(&mut ws, serde_json::json!({"op": "subscribe", "topics": ["weather"]})).await;
     let m = next_msgs(&mut ws).await;
     assert_eq!(
         m,
-        vec![ServerMsg::Error {
-            message: "unknown topic \"weather\"; GET /api/v1/topics lists them".into()
-        }]
+        vec![ServerMsg::Error { message: "unknown topic \"weather\"; GET /api/v1/topics lists them".into() }]
     );
     send(&mut ws, serde_json::json!({"op": "ping"})).await;
     assert_eq!(next_msgs(&mut ws).await, vec![ServerMsg::Pong]);

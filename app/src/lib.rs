@@ -1,0 +1,25 @@
+//! The yiping wall app (Leptos, client-side rendered, built to WebAssembly by Trunk).
+//!
+//! Design: one websocket per page (`link`) feeds a few reactive signals (`link::Feeds`); every
+//! panel reads those signals and updates in place, so nothing is rebuilt while the page runs for
+//! weeks. Logic that does not need a browser ([`store`]: sequence checks, resume points, backoff;
+//! [`i18n`]; [`theme`]) is plain Rust and tested natively; browser code (`link`, `map`, `wall`)
+//! is compiled for `wasm32` only.
+
+pub mod i18n;
+pub mod store;
+pub mod theme;
+
+#[cfg(target_arch = "wasm32")]
+pub mod link;
+#[cfg(target_arch = "wasm32")]
+pub mod map;
+#[cfg(target_arch = "wasm32")]
+pub mod wall;
+
+/// Mount the wall on the page's `<body>`.
+#[cfg(target_arch = "wasm32")]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(wall::Wall);
+}

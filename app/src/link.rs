@@ -1,0 +1,207 @@
+//! The page's one websocket: connect, subscribe, resume, reconnect (wasm only).
+//!
+//! Protocol logic (sequence checks, resume points, backoff) is in [`crate::store`]; this module
+//! only moves messages between the browser's `WebSocket` and the reactive [`Feeds`]. On close it
+//! reconnects after [`backoff_ms`] with jitter; on reconnect it resubscribes every topic from its
+//! last applied seq, so the server sends exactly the missed deltas (or a snapshot when the epoch
+//! changed). A watchdog closes a connection it has heard nothing from for 45 s (a half-open TCP
+//! connection gives no close event), and a ping every 20 s keeps a quiet link audibly alive.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+use yiping_protocol::topics::{OVERVIEW, Overview};
+use yiping_protocol::{ClientMsg, ServerMsg, Update};
+
+use crate::store::{Cursors, Step, backoff_ms};
+
+const PING_EVERY: Duration = Duration::from_secs(20);
+const SILENCE_LIMIT_MS: f64 = 45_000.0;
+
+/// Connection state shown on the wall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// First connection in progress.
+    Connecting,
+    /// Connected and subscribed.
+    Live,
+    /// Lost; a reconnect is scheduled.
+    Reconnecting,
+}
+
+/// The reactive data the widgets read.
+#[derive(Debug, Clone, Copy)]
+pub struct Feeds {
+    /// Connection state.
+    pub status: RwSignal<Status>,
+    /// Latest overview.
+    pub overview: RwSignal<Option<Overview>>,
+    /// The overview's data time, epoch ms.
+    pub overview_ms: RwSignal<Option<f64>>,
+}
+
+struct Handlers {
+    _open: Closure<dyn FnMut(Event)>,
+    _message: Closure<dyn FnMut(MessageEvent)>,
+    _close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+struct Inner {
+    url: String,
+    cursors: Cursors,
+    ws: Option<WebSocket>,
+    handlers: Option<Handlers>,
+    attempt: u32,
+    last_heard_ms: f64,
+    feeds: Feeds,
+}
+
+type Shared = Rc<RefCell<Inner>>;
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Open the page's link to `/ws` on the serving host and keep it open for the page's life.
+pub fn start(feeds: Feeds) {
+    let location = web_sys::window().expect("a browser page has a window").location();
+    let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+    let host = location.host().unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let shared: Shared = Rc::new(RefCell::new(Inner {
+        url: format!("{scheme}://{host}/ws"),
+        cursors: Cursors::new(&[OVERVIEW]),
+        ws: None,
+        handlers: None,
+        attempt: 0,
+        last_heard_ms: now_ms(),
+        feeds,
+    }));
+    connect(&shared);
+    let watch = Rc::clone(&shared);
+    // The interval lives as long as the page: the link is the page's.
+    let _ = set_interval_with_handle(
+        move || {
+            let inner = watch.borrow();
+            if let Some(ws) = inner.ws.as_ref().filter(|ws| ws.ready_state() == WebSocket::OPEN) {
+                if now_ms() - inner.last_heard_ms > SILENCE_LIMIT_MS {
+                    let _ = ws.close();
+                } else {
+                    send(ws, &ClientMsg::Ping);
+                }
+            }
+        },
+        PING_EVERY,
+    );
+}
+
+fn send(ws: &WebSocket, msg: &ClientMsg) {
+    let text = serde_json::to_string(msg).expect("protocol messages always serialise");
+    let _ = ws.send_with_str(&text);
+}
+
+fn parse_time_ms(rfc3339: &str) -> Option<f64> {
+    let ms = js_sys::Date::parse(rfc3339);
+    ms.is_finite().then_some(ms)
+}
+
+fn apply(feeds: Feeds, u: &Update) {
+    if u.topic == OVERVIEW {
+        match serde_json::from_value::<Overview>(u.data.clone()) {
+            Ok(o) => {
+                feeds.overview.set(Some(o));
+                feeds.overview_ms.set(parse_time_ms(&u.time));
+            }
+            Err(e) => web_sys::console::error_1(&format!("overview payload not understood: {e}").into()),
+        }
+    }
+}
+
+fn connect(shared: &Shared) {
+    let url = shared.borrow().url.clone();
+    let ws = match WebSocket::new(&url) {
+        Ok(ws) => ws,
+        Err(_) => return schedule_reconnect(shared),
+    };
+    let s = Rc::clone(shared);
+    let open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+        let mut inner = s.borrow_mut();
+        inner.attempt = 0;
+        inner.last_heard_ms = now_ms();
+        let req = inner.cursors.subscribe();
+        if let Some(ws) = &inner.ws {
+            send(ws, &req);
+        }
+        let feeds = inner.feeds;
+        drop(inner);
+        feeds.status.set(Status::Live);
+    });
+    let s = Rc::clone(shared);
+    let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let Some(text) = e.data().as_string() else {
+            return;
+        };
+        let msg: ServerMsg = match serde_json::from_str(&text) {
+            Ok(m) => m,
+            Err(err) => {
+                web_sys::console::error_1(&format!("message not understood: {err}").into());
+                return;
+            }
+        };
+        let mut inner = s.borrow_mut();
+        inner.last_heard_ms = now_ms();
+        let steps = inner.cursors.steps(msg);
+        let feeds = inner.feeds;
+        for step in &steps {
+            if let Step::Gap { topic } = step {
+                let req = inner.cursors.resubscribe(topic);
+                if let Some(ws) = &inner.ws {
+                    send(ws, &req);
+                }
+            }
+        }
+        drop(inner);
+        for step in steps {
+            match step {
+                Step::Snapshot(u) | Step::Delta(u) => apply(feeds, &u),
+                Step::Other(ServerMsg::Error { message }) => {
+                    web_sys::console::error_1(&format!("server refused a request: {message}").into());
+                }
+                _ => {}
+            }
+        }
+    });
+    let s = Rc::clone(shared);
+    let close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
+        let feeds = s.borrow().feeds;
+        feeds.status.set(Status::Reconnecting);
+        schedule_reconnect(&s);
+    });
+    ws.set_onopen(Some(open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(close.as_ref().unchecked_ref()));
+    let mut inner = shared.borrow_mut();
+    if let Some(old) = inner.ws.take() {
+        old.set_onopen(None);
+        old.set_onmessage(None);
+        old.set_onclose(None);
+    }
+    // The previous handlers are not running now (connect runs from a timer), so they can go.
+    inner.handlers = Some(Handlers { _open: open, _message: message, _close: close });
+    inner.ws = Some(ws);
+}
+
+fn schedule_reconnect(shared: &Shared) {
+    let delay = {
+        let mut inner = shared.borrow_mut();
+        let d = backoff_ms(inner.attempt, js_sys::Math::random());
+        inner.attempt = inner.attempt.saturating_add(1);
+        d
+    };
+    let s = Rc::clone(shared);
+    let _ = set_timeout_with_handle(move || connect(&s), Duration::from_millis(delay as u64));
+}

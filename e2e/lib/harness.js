@@ -1,0 +1,83 @@
+// Shared e2e harness: start the real `yiping` binary on a free port, and launch Debian's Chromium.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, '..', '..');
+export const artifacts = join(root, 'e2e', 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+/** The server binary under test: $YIPING_BIN, else the release build. */
+export const serverBin = process.env.YIPING_BIN ?? join(root, 'target', 'release', 'yiping');
+
+/** A TCP port that is free right now. */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Start `yiping serve` on `port` with a fresh data folder; resolves once /healthz answers 200. */
+export async function startServer(port, dataDir = mkdtempSync(join(tmpdir(), 'yiping-e2e-'))) {
+  const proc = spawn(serverBin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  let exited = null;
+  proc.once('exit', (code, signal) => { exited = { code, signal }; });
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`yiping exited early: ${JSON.stringify(exited)}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (r.status === 200) return { proc, port, dataDir, url: `http://127.0.0.1:${port}` };
+    } catch { /* not listening yet */ }
+    await sleep(100);
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`yiping did not answer /healthz on port ${port} within 20 s`);
+}
+
+/** Kill the server hard (as a crash would) and wait for it to be gone. */
+export async function killServer(server) {
+  if (server.proc.exitCode !== null || server.proc.signalCode !== null) return;
+  const gone = new Promise((r) => server.proc.once('exit', r));
+  server.proc.kill('SIGKILL');
+  await gone;
+}
+
+/** Debian's Chromium, headless, with the flags this closed network needs. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+/** Poll `fn` until it returns a truthy value or `ms` pass. */
+export async function until(fn, ms, what) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}

@@ -1,0 +1,98 @@
+// The walking skeleton, end to end: real server binary, real Chromium, live data over /ws.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+
+let browser;
+let server;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  if (server) await killServer(server);
+  await browser?.close();
+});
+
+const readingsText = (page) => page.locator('[data-testid="readings-total"] .kpi-number').innerText();
+
+/** Fraction of the map canvas's pixels that differ from its top-left pixel (0 = blank). */
+function mapInk(page) {
+  return page.evaluate(() => {
+    const c = document.querySelector('canvas[data-testid="map"]');
+    if (!c || c.width === 0 || c.height === 0) return { ink: 0, width: 0, height: 0 };
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let differing = 0;
+    const step = 16; // sample every 4th pixel
+    for (let i = 0; i < d.length; i += step) {
+      if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2] || d[i + 3] !== d[3]) differing++;
+    }
+    return { ink: differing / (d.length / step), width: c.width, height: c.height, cssWidth: c.clientWidth };
+  });
+}
+
+test('the wall shows Hubei, live figures, and recovers from a server restart without reload', async () => {
+  const port = await freePort();
+  server = await startServer(port);
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(server.url + '/');
+
+  assert.equal(await page.title(), '湖北省数字政府 · 一屏全览');
+  assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
+  await until(async () => (await page.locator('[data-testid="conn"]').getAttribute('data-state')) === 'live', 15_000, 'live connection');
+
+  // The live figure changes at least twice (the simulator reports every second).
+  const seen = [await readingsText(page)];
+  await until(async () => {
+    const v = await readingsText(page);
+    if (v !== seen[seen.length - 1]) seen.push(v);
+    return seen.length >= 3;
+  }, 15_000, 'the readings figure to change twice');
+  assert.ok(seen.slice(1).every((v) => /^\d+$/.test(v)), `figures are numbers: ${seen}`);
+
+  // The map is drawn at native device pixels and is not blank.
+  const map = await until(async () => { const m = await mapInk(page); return m.ink > 0.2 ? m : null; }, 15_000, 'a drawn map');
+  assert.equal(map.width, map.cssWidth, 'canvas is at device pixels (DPR 1 here)');
+  await page.screenshot({ path: join(artifacts, 'wall-1920x1080.png') });
+
+  // Kill the server as a crash would; the wall says so, then recovers by itself on restart.
+  await page.evaluate(() => { window.__noReloadMarker = 'still-here'; });
+  await killServer(server);
+  await until(async () => (await page.locator('[data-testid="conn"]').getAttribute('data-state')) === 'reconnecting', 10_000, 'the wall to notice the lost server');
+  server = await startServer(port);
+  await until(async () => (await page.locator('[data-testid="conn"]').getAttribute('data-state')) === 'live', 30_000, 'reconnection');
+  // The new server run starts a new epoch with its own count: the figure follows it live again.
+  const afterRestart = await readingsText(page);
+  await until(async () => (await readingsText(page)) !== afterRestart, 15_000, 'live figures after restart');
+  assert.equal(await page.evaluate(() => window.__noReloadMarker), 'still-here', 'the page was not reloaded');
+  assert.deepEqual(errors, [], 'no uncaught page errors');
+  await page.close();
+});
+
+test('the wall at 7680×2160 renders crisply with Chinese text', async () => {
+  if (!server) server = await startServer(await freePort());
+  const page = await browser.newPage({ viewport: { width: 7680, height: 2160 } });
+  await page.goto(server.url + '/');
+  await until(async () => /^\d+$/.test(await readingsText(page)), 15_000, 'a live figure');
+  const map = await until(async () => { const m = await mapInk(page); return m.ink > 0.2 ? m : null; }, 15_000, 'a drawn map');
+  assert.ok(map.width >= 3000, `map canvas is sized for the wall: ${map.width}px`);
+  // Text is sized from the screen height: the title is about twice as tall as at 1080p.
+  const h1 = await page.locator('h1').evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+  assert.ok(h1 > 80, `title font ${h1}px at 2160p`);
+  await page.screenshot({ path: join(artifacts, 'wall-7680x2160.png') });
+  await page.close();
+});
+
+test('?lang=en switches the wall to English', async () => {
+  if (!server) server = await startServer(await freePort());
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/?lang=en');
+  await until(async () => (await page.title()) === 'Hubei Digital Government · One Screen', 15_000, 'the English title');
+  await until(async () => (await page.locator('[data-testid="conn"]').innerText()).includes('Live'), 15_000, 'English status');
+  assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+  await page.close();
+});

@@ -1,0 +1,57 @@
+use leptos::prelude::*;
+
+use crate::format::shanghai_hms;
+use crate::freshness::{Freshness, freshness};
+
+/// A titled wall panel that shows its data's time and a stale badge.
+///
+/// `data_ms` is the time of the data shown inside (epoch ms), `now_ms` a clock signal ticking at
+/// least once a second; the panel turns stale when the data is older than `stale_after_ms`.
+/// `labels` gives the words for "data time", "stale" and "no data" in the wall's language.
+#[component]
+pub fn Panel(
+    /// Panel title.
+    #[prop(into)]
+    title: Signal<String>,
+    /// Time of the data shown, epoch ms.
+    #[prop(into)]
+    data_ms: Signal<Option<f64>>,
+    /// Current time, epoch ms.
+    #[prop(into)]
+    now_ms: Signal<f64>,
+    /// Age after which the data is stale, ms.
+    stale_after_ms: f64,
+    /// ("数据时间", "数据中断", "暂无数据") or their translation.
+    #[prop(into)]
+    labels: Signal<(&'static str, &'static str, &'static str)>,
+    /// Extra CSS class.
+    #[prop(optional, into)]
+    class: String,
+    /// The panel's content.
+    children: Children,
+) -> impl IntoView {
+    let state = move || freshness(now_ms.get(), data_ms.get(), stale_after_ms);
+    let state_attr = move || match state() {
+        Freshness::NoData => "nodata",
+        Freshness::Fresh => "fresh",
+        Freshness::Stale => "stale",
+    };
+    view! {
+        <section class=format!("panel {class}") data-freshness=state_attr>
+            <header class="panel-head">
+                <h2 class="panel-title">{title}</h2>
+                <span class="panel-time">
+                    {move || {
+                        let (time_word, stale_word, none_word) = labels.get();
+                        match (state(), data_ms.get()) {
+                            (Freshness::NoData, _) | (_, None) => none_word.to_string(),
+                            (Freshness::Stale, Some(t)) => format!("{stale_word} · {time_word} {}", shanghai_hms(t)),
+                            (Freshness::Fresh, Some(t)) => format!("{time_word} {}", shanghai_hms(t)),
+                        }
+                    }}
+                </span>
+            </header>
+            <div class="panel-body">{children()}</div>
+        </section>
+    }
+}
