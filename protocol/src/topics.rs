@@ -1,20 +1,153 @@
 //! Topic names and their payloads (the `data` of snapshots and deltas).
+//!
+//! - [`OVERVIEW`]: the headline figures; snapshot and every delta carry the full [`Overview`]
+//!   (a few kilobytes), so applying a delta means replacing the value. Its seq counts every
+//!   accepted event.
+//! - The theme topics [`WATER`], [`RIVERS`], [`PROJECTS`], [`POVERTY`]: payload [`ThemeData`].
+//!   A snapshot holds every entity and every region's aggregates of the theme; a delta holds only
+//!   the entities and regions that one event changed, plus that event. A client applies a delta by
+//!   replacing those keys. Their seq counts the theme's accepted events.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::events::Envelope;
 use crate::water::{WaterBody, WaterClass};
 
-/// Topic `overview`: the headline figures of the wall.
-///
-/// Snapshot and delta carry the same payload: each delta is the full new [`Overview`] (it is a few
-/// hundred bytes), so applying a delta means replacing the value.
+/// Topic `overview`.
 pub const OVERVIEW: &str = "overview";
+/// Topic `water` (长江大保护).
+pub const WATER: &str = "water";
+/// Topic `rivers` (河湖长制).
+pub const RIVERS: &str = "rivers";
+/// Topic `projects` (重大项目).
+pub const PROJECTS: &str = "projects";
+/// Topic `poverty` (精准脱贫 / 防返贫监测).
+pub const POVERTY: &str = "poverty";
 
 /// All topics, with the one-line descriptions that `GET /api/v1/topics` lists.
-pub const ALL: [(&str, &str); 1] = [(
-    OVERVIEW,
-    "Headline figures: water-quality readings received and sections at class Ⅰ–Ⅲ, per section status.",
-)];
+pub const ALL: [(&str, &str); 5] = [
+    (
+        OVERVIEW,
+        "Headline figures of all four themes for the province, and the latest class of every water section.",
+    ),
+    (WATER, "长江大保护: water sections, sewage outlets and fishing-ban patrols; aggregates per region."),
+    (RIVERS, "河湖长制: chiefs' patrols and problems found with their handling; aggregates per region."),
+    (PROJECTS, "重大项目: major projects, investment and life-cycle steps; aggregates per region."),
+    (POVERTY, "精准脱贫: village monitoring of relapse risk, income and assistance; aggregates per region."),
+];
+
+/// The latest state of one entity (section, outlet, problem, project, village …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityState {
+    /// Entity key `kind:id`, e.g. `section:cj-yangsigang`.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// County adcode.
+    pub adcode: String,
+    /// WGS84 longitude.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// Time of the latest event, UTC RFC 3339.
+    pub time: String,
+    /// A short machine status: water class (`II`), outlet/problem status, project stage, …
+    pub status: String,
+    /// The latest event's payload.
+    pub detail: serde_json::Value,
+}
+
+/// Aggregates of the water theme over one region.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WaterAgg {
+    /// Readings accepted.
+    pub readings: u64,
+    /// Sections with at least one reading.
+    pub sections_reporting: u32,
+    /// Sections by class of their latest reading, Ⅰ..劣Ⅴ.
+    pub class_counts: [u32; 6],
+    /// Sewage outlets known.
+    pub outlets: u32,
+    /// Of those, remediated.
+    pub outlets_remediated: u32,
+    /// Fishing-ban patrols.
+    pub fishing_patrols: u64,
+    /// Their total hours.
+    pub fishing_hours: f64,
+    /// Violations they found.
+    pub fishing_violations: u64,
+}
+
+/// Aggregates of the river-chief theme over one region.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RiversAgg {
+    /// Patrols.
+    pub patrols: u64,
+    /// Patrol minutes in total.
+    pub patrol_minutes: u64,
+    /// Patrols by chief level: province, city, county, township, village.
+    pub patrols_by_level: [u64; 5],
+    /// Problems known.
+    pub problems: u32,
+    /// Of those, not closed.
+    pub problems_open: u32,
+    /// Problems by kind: garbage, sewage, encroachment, illegal sand, other.
+    pub problems_by_kind: [u32; 5],
+}
+
+/// Aggregates of the major-projects theme over one region.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProjectsAgg {
+    /// Projects.
+    pub projects: u32,
+    /// Planned investment, 万元.
+    pub plan_wan: f64,
+    /// Investment completed, 万元.
+    pub done_wan: f64,
+    /// Projects by stage: 前期审批, 项目推进, 竣工验收.
+    pub by_stage: [u32; 3],
+    /// Steps past their due date and not done (as of the latest event time folded).
+    pub overdue_steps: u32,
+}
+
+/// Aggregates of the poverty theme over one region.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PovertyAgg {
+    /// Villages reporting.
+    pub villages: u32,
+    /// Households lifted out of poverty.
+    pub lifted_households: u64,
+    /// Households under relapse-risk monitoring.
+    pub monitored_households: u64,
+    /// Of those, risk not yet eliminated.
+    pub risk_households: u64,
+    /// Assistance delivered, 万元.
+    pub assistance_wan: f64,
+    /// Mean of the villages' per-capita income, 元/年 (0 when no village reports).
+    pub mean_income_yuan: f64,
+}
+
+/// The payload of a theme topic; `A` is the theme's aggregate type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "A: serde::de::DeserializeOwned", serialize = "A: Serialize"))]
+pub struct ThemeData<A> {
+    /// Entities by key (all in a snapshot, changed ones in a delta).
+    pub entities: BTreeMap<String, EntityState>,
+    /// Aggregates by region adcode: counties, prefectures and `420000` (all in a snapshot, changed
+    /// ones in a delta).
+    pub regions: BTreeMap<String, A>,
+    /// In a delta, the event that caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Envelope>,
+}
+
+impl<A> Default for ThemeData<A> {
+    fn default() -> Self {
+        ThemeData { entities: BTreeMap::new(), regions: BTreeMap::new(), event: None }
+    }
+}
 
 /// The latest state of one water-quality monitoring section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +175,7 @@ pub struct SectionStatus {
 /// Payload of [`OVERVIEW`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Overview {
-    /// Water-quality readings accepted in this epoch.
+    /// Water-quality readings accepted.
     pub readings_total: u64,
     /// Sections with at least one reading.
     pub sections_reporting: u32,
@@ -50,6 +183,18 @@ pub struct Overview {
     pub sections_good: u32,
     /// Every known section, in a stable order.
     pub sections: Vec<SectionStatus>,
+    /// Province totals of the water theme.
+    #[serde(default)]
+    pub water: WaterAgg,
+    /// Province totals of the river-chief theme.
+    #[serde(default)]
+    pub rivers: RiversAgg,
+    /// Province totals of the projects theme.
+    #[serde(default)]
+    pub projects: ProjectsAgg,
+    /// Province totals of the poverty theme.
+    #[serde(default)]
+    pub poverty: PovertyAgg,
 }
 
 impl Overview {

@@ -1,0 +1,715 @@
+//! Events of the four themes: what sources send to `POST /api/v1/events` (one JSON object per
+//! line, NDJSON) and what the event log stores.
+//!
+//! Every event has the same envelope:
+//!
+//! ```json
+//! {"type":"water.reading","id":"S-2026-000123","time":"2026-11-22T08:00:00Z","source":"hbsthj","data":{…}}
+//! ```
+//!
+//! - `type` selects the payload ([`Event`]); `data` holds it.
+//! - `id` is the source's own id of the event; `(source, id)` is unique, so a re-sent event is
+//!   recognised and not counted twice.
+//! - `time` is when the fact happened (UTC, RFC 3339), not when it was sent.
+//! - `source` is optional on the wire: the ingest token names the source; if given it must match.
+//!
+//! Payloads carry the state of one entity after the fact (a reading, a patrol, a problem's current
+//! status, a project's current progress, a village's current figures), so folding is
+//! "latest state per entity" plus counts, and any figure can be recomputed from the events.
+//!
+//! [`parse_line`] turns one line into an [`Envelope`] or a [`FieldError`] that names the field and
+//! the value at fault.
+
+use serde::{Deserialize, Serialize};
+
+use crate::water::Indicators;
+
+/// Version of the event schema.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+
+/// One event as received and stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Event type, e.g. `water.reading`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The source's own id for this event.
+    pub id: String,
+    /// When the fact happened, UTC RFC 3339.
+    pub time: String,
+    /// The source (filled from the ingest token when absent on the wire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The payload.
+    pub data: Event,
+}
+
+/// The payload of an event, by type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Event {
+    /// `water.reading`: one sample of a monitoring section.
+    WaterReading(WaterReading),
+    /// `water.outlet`: state of a sewage outlet into a river (入河排污口).
+    SewageOutlet(SewageOutlet),
+    /// `water.fishing_patrol`: a patrol enforcing the ten-year fishing ban (十年禁渔).
+    FishingPatrol(FishingPatrol),
+    /// `river.patrol`: a river or lake chief's patrol (河长巡河).
+    RiverPatrol(RiverPatrol),
+    /// `river.problem`: a problem found on a river or lake and its handling.
+    RiverProblem(RiverProblem),
+    /// `project.update`: the current state of a major project.
+    Project(Project),
+    /// `poverty.village`: the monitoring figures of a village (防返贫监测).
+    Village(Village),
+}
+
+/// Every event type with the one-line description `GET /api/v1/event-types` gives.
+pub const EVENT_TYPES: [(&str, &str); 7] = [
+    ("water.reading", "a sample of a water-quality monitoring section (pH, DO, CODMn, NH3-N, TP)"),
+    ("water.outlet", "the remediation status of a sewage outlet into a river or lake"),
+    ("water.fishing_patrol", "a fishing-ban enforcement patrol"),
+    ("river.patrol", "a patrol by a river or lake chief"),
+    ("river.problem", "a problem found on a river or lake, with its current handling status"),
+    ("project.update", "the current state of a major project: investment and life-cycle steps"),
+    ("poverty.village", "the relapse-prevention monitoring figures of a village"),
+];
+
+impl Event {
+    /// The `type` string of this payload.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::WaterReading(_) => "water.reading",
+            Event::SewageOutlet(_) => "water.outlet",
+            Event::FishingPatrol(_) => "water.fishing_patrol",
+            Event::RiverPatrol(_) => "river.patrol",
+            Event::RiverProblem(_) => "river.problem",
+            Event::Project(_) => "project.update",
+            Event::Village(_) => "poverty.village",
+        }
+    }
+
+    /// The theme topic the event belongs to.
+    pub fn topic(&self) -> &'static str {
+        match self {
+            Event::WaterReading(_) | Event::SewageOutlet(_) | Event::FishingPatrol(_) => crate::topics::WATER,
+            Event::RiverPatrol(_) | Event::RiverProblem(_) => crate::topics::RIVERS,
+            Event::Project(_) => crate::topics::PROJECTS,
+            Event::Village(_) => crate::topics::POVERTY,
+        }
+    }
+
+    /// The entity the event is about, as `kind:id` (the key of drill-down history).
+    pub fn entity(&self) -> String {
+        match self {
+            Event::WaterReading(e) => format!("section:{}", e.section),
+            Event::SewageOutlet(e) => format!("outlet:{}", e.outlet),
+            Event::FishingPatrol(e) => format!("fishing_patrol:{}", e.patrol),
+            Event::RiverPatrol(e) => format!("river_patrol:{}", e.patrol),
+            Event::RiverProblem(e) => format!("problem:{}", e.problem),
+            Event::Project(e) => format!("project:{}", e.project),
+            Event::Village(e) => format!("village:{}", e.village),
+        }
+    }
+}
+
+/// `water.reading`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaterReading {
+    /// Monitoring section id (must be a known section).
+    pub section: String,
+    /// pH.
+    pub ph: f64,
+    /// Dissolved oxygen, mg/L.
+    pub do_mg_l: f64,
+    /// Permanganate index CODMn, mg/L.
+    pub codmn_mg_l: f64,
+    /// Ammonia nitrogen NH3-N, mg/L.
+    pub nh3n_mg_l: f64,
+    /// Total phosphorus TP, mg/L.
+    pub tp_mg_l: f64,
+}
+
+impl WaterReading {
+    /// The measured values.
+    pub fn indicators(&self) -> Indicators {
+        Indicators {
+            ph: self.ph,
+            do_mg_l: self.do_mg_l,
+            codmn_mg_l: self.codmn_mg_l,
+            nh3n_mg_l: self.nh3n_mg_l,
+            tp_mg_l: self.tp_mg_l,
+        }
+    }
+}
+
+/// Remediation status of a sewage outlet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutletStatus {
+    /// Found and registered (排查).
+    Identified,
+    /// Being remediated (整治中).
+    Remediating,
+    /// Remediation finished (已整治).
+    Remediated,
+}
+
+/// `water.outlet`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SewageOutlet {
+    /// Outlet id.
+    pub outlet: String,
+    /// Name or description.
+    pub name: String,
+    /// Receiving river or lake.
+    pub river: String,
+    /// WGS84 longitude.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// Current status.
+    pub status: OutletStatus,
+}
+
+/// `water.fishing_patrol`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FishingPatrol {
+    /// Patrol id.
+    pub patrol: String,
+    /// WGS84 longitude of the patrolled water.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// Officers on patrol.
+    pub officers: u32,
+    /// Duration in hours.
+    pub hours: f64,
+    /// Violations found (illegal fishing).
+    pub violations: u32,
+}
+
+/// Level of a river or lake chief (河长).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChiefLevel {
+    /// 省级.
+    Province,
+    /// 市级.
+    City,
+    /// 县级.
+    County,
+    /// 乡级.
+    Township,
+    /// 村级.
+    Village,
+}
+
+/// `river.patrol`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiverPatrol {
+    /// Patrol id.
+    pub patrol: String,
+    /// Chief id.
+    pub chief: String,
+    /// Chief's name.
+    pub chief_name: String,
+    /// Chief's level.
+    pub level: ChiefLevel,
+    /// River or lake patrolled.
+    pub river: String,
+    /// WGS84 longitude where the patrol started.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// Duration in minutes.
+    pub minutes: u32,
+}
+
+/// Kind of problem found on a river or lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// 垃圾.
+    Garbage,
+    /// 排污.
+    Sewage,
+    /// 侵占河道.
+    Encroachment,
+    /// 非法采砂.
+    IllegalSand,
+    /// 其他.
+    Other,
+}
+
+/// Handling status of a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemStatus {
+    /// Found, not yet assigned.
+    Found,
+    /// Assigned to a responsible unit.
+    Assigned,
+    /// Being rectified.
+    Rectifying,
+    /// Closed after verification.
+    Closed,
+}
+
+/// `river.problem`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiverProblem {
+    /// Problem id.
+    pub problem: String,
+    /// River or lake.
+    pub river: String,
+    /// WGS84 longitude.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// What was found.
+    pub kind: ProblemKind,
+    /// Current status.
+    pub status: ProblemStatus,
+    /// When it was found, UTC RFC 3339.
+    pub found: String,
+}
+
+/// A step of a project's life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// 立项.
+    Approval,
+    /// 用地.
+    Land,
+    /// 规划.
+    Planning,
+    /// 环评.
+    Environment,
+    /// 施工许可.
+    ConstructionPermit,
+    /// 开工.
+    Start,
+    /// 竣工验收.
+    Acceptance,
+}
+
+impl StepKind {
+    /// The steps in life-cycle order.
+    pub const ALL: [StepKind; 7] = [
+        StepKind::Approval,
+        StepKind::Land,
+        StepKind::Planning,
+        StepKind::Environment,
+        StepKind::ConstructionPermit,
+        StepKind::Start,
+        StepKind::Acceptance,
+    ];
+}
+
+/// One step with its due date and, once done, its completion date (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectStep {
+    /// Which step.
+    pub step: StepKind,
+    /// Due date.
+    pub due: String,
+    /// Completion date, if done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<String>,
+}
+
+/// `project.update`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Project id.
+    pub project: String,
+    /// Project name.
+    pub name: String,
+    /// Industry chain (e.g. 光电子信息, 汽车制造, 生物医药).
+    pub industry: String,
+    /// WGS84 longitude of the site.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// Planned total investment, 万元.
+    pub plan_wan: f64,
+    /// Investment completed so far, 万元.
+    pub done_wan: f64,
+    /// Life-cycle steps.
+    pub steps: Vec<ProjectStep>,
+}
+
+/// `poverty.village`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Village {
+    /// Village id.
+    pub village: String,
+    /// Village name.
+    pub name: String,
+    /// WGS84 longitude.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// Households lifted out of poverty (脱贫户), cumulative.
+    pub lifted_households: u32,
+    /// Households under relapse-risk monitoring (监测户).
+    pub monitored_households: u32,
+    /// Of those, households whose risk is not yet eliminated (风险未消除).
+    pub risk_households: u32,
+    /// Per-capita disposable income of lifted households, 元/年.
+    pub income_yuan: f64,
+    /// Assistance delivered this year, 万元.
+    pub assistance_wan: f64,
+}
+
+impl Event {
+    /// Where the event happened, when it has one place (all but water readings, whose place is
+    /// their section's).
+    pub fn position(&self) -> Option<(f64, f64)> {
+        match self {
+            Event::WaterReading(_) => None,
+            Event::SewageOutlet(e) => Some((e.lon, e.lat)),
+            Event::FishingPatrol(e) => Some((e.lon, e.lat)),
+            Event::RiverPatrol(e) => Some((e.lon, e.lat)),
+            Event::RiverProblem(e) => Some((e.lon, e.lat)),
+            Event::Project(e) => Some((e.lon, e.lat)),
+            Event::Village(e) => Some((e.lon, e.lat)),
+        }
+    }
+}
+
+/// A line that could not be accepted: the field at fault (a JSON path such as `data.steps[2].due`,
+/// or `-` for the line as a whole), its value as received, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// JSON path of the field, `-` for the whole line.
+    pub field: String,
+    /// The offending value as JSON text (shortened), empty when absent.
+    pub value: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "field `{}`: {}", self.field, self.message)
+        } else {
+            write!(f, "field `{}`: {} (value {})", self.field, self.message, self.value)
+        }
+    }
+}
+
+fn shorten(v: &serde_json::Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 { format!("{}…", s.chars().take(80).collect::<String>()) } else { s }
+}
+
+fn err(
+    field: impl Into<String>,
+    value: Option<&serde_json::Value>,
+    message: impl Into<String>,
+) -> FieldError {
+    FieldError { field: field.into(), value: value.map(shorten).unwrap_or_default(), message: message.into() }
+}
+
+/// Look up the value at a serde path such as `data.steps[2].due` (for error messages).
+fn value_at<'a>(root: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    let mut v = root;
+    for part in path.split('.') {
+        let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+        if !name.is_empty() {
+            v = v.get(name)?;
+        }
+        for idx in rest.split('[').filter(|s| !s.is_empty()) {
+            v = v.get(idx.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(v)
+}
+
+fn payload<T: serde::de::DeserializeOwned>(
+    root: &serde_json::Value,
+    data: &serde_json::Value,
+) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(data).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "data".to_owned() } else { format!("data.{path}") };
+        let value = value_at(root, &field);
+        let inner = e.into_inner().to_string();
+        // serde's messages end with " at line L column C" for text input; ours is a value.
+        err(field, value, inner)
+    })
+}
+
+/// Is `s` an RFC 3339 timestamp? (Checked structurally here; the server converts it.)
+pub fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && matches!(b[10], b'T' | b't' | b' ')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && (s.ends_with('Z') || s.ends_with('z') || s[19..].contains(['+', '-']))
+}
+
+/// Is `s` a calendar date `YYYY-MM-DD` with a plausible month and day?
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && s[0..4].parse::<u16>().is_ok()
+        && s[5..7].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+        && s[8..10].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d))
+}
+
+fn check_text(root: &serde_json::Value, field: &str, s: &str, max: usize) -> Result<(), FieldError> {
+    if s.trim().is_empty() {
+        return Err(err(field, value_at(root, field), "must not be empty"));
+    }
+    if s.chars().count() > max {
+        return Err(err(field, value_at(root, field), format!("longer than {max} characters")));
+    }
+    Ok(())
+}
+
+fn check_range(root: &serde_json::Value, field: &str, x: f64, lo: f64, hi: f64) -> Result<(), FieldError> {
+    if !(lo..=hi).contains(&x) {
+        return Err(err(field, value_at(root, field), format!("must be between {lo} and {hi}")));
+    }
+    Ok(())
+}
+
+/// Parse and check one NDJSON line. Checks everything that needs no server state: JSON syntax,
+/// envelope fields, the payload's shape and types (unknown fields are refused), ranges, dates.
+/// Whether a section is known or a place lies in the region is for the server to check.
+pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
+    let root: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| err("-", None, format!("not valid JSON: {e}")))?;
+    let obj = root.as_object().ok_or_else(|| err("-", Some(&root), "an event must be a JSON object"))?;
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "type" | "id" | "time" | "source" | "data")) {
+        return Err(err(k.clone(), obj.get(k), "unknown field (expected type, id, time, source, data)"));
+    }
+    let text = |name: &str| -> Result<String, FieldError> {
+        match obj.get(name) {
+            None => Err(err(name, None, "missing")),
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(v) => Err(err(name, Some(v), "must be a string")),
+        }
+    };
+    let kind = text("type")?;
+    let id = text("id")?;
+    check_text(&root, "id", &id, 128)?;
+    let time = text("time")?;
+    if !is_rfc3339(&time) {
+        return Err(err(
+            "time",
+            obj.get("time"),
+            "must be an RFC 3339 timestamp such as 2026-11-22T08:00:00Z",
+        ));
+    }
+    let source = match obj.get("source") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(v) => return Err(err("source", Some(v), "must be a string")),
+    };
+    let data = obj.get("data").ok_or_else(|| err("data", None, "missing"))?;
+    let event = match kind.as_str() {
+        "water.reading" => {
+            let e: WaterReading = payload(&root, data)?;
+            check_text(&root, "data.section", &e.section, 64)?;
+            let x = e.indicators();
+            check_range(&root, "data.ph", x.ph, 0.0, 14.0)?;
+            check_range(&root, "data.do_mg_l", x.do_mg_l, 0.0, 25.0)?;
+            check_range(&root, "data.codmn_mg_l", x.codmn_mg_l, 0.0, 1000.0)?;
+            check_range(&root, "data.nh3n_mg_l", x.nh3n_mg_l, 0.0, 1000.0)?;
+            check_range(&root, "data.tp_mg_l", x.tp_mg_l, 0.0, 1000.0)?;
+            Event::WaterReading(e)
+        }
+        "water.outlet" => {
+            let e: SewageOutlet = payload(&root, data)?;
+            check_text(&root, "data.outlet", &e.outlet, 64)?;
+            check_text(&root, "data.name", &e.name, 200)?;
+            check_text(&root, "data.river", &e.river, 64)?;
+            Event::SewageOutlet(e)
+        }
+        "water.fishing_patrol" => {
+            let e: FishingPatrol = payload(&root, data)?;
+            check_text(&root, "data.patrol", &e.patrol, 64)?;
+            check_range(&root, "data.hours", e.hours, 0.0, 72.0)?;
+            Event::FishingPatrol(e)
+        }
+        "river.patrol" => {
+            let e: RiverPatrol = payload(&root, data)?;
+            check_text(&root, "data.patrol", &e.patrol, 64)?;
+            check_text(&root, "data.chief", &e.chief, 64)?;
+            check_text(&root, "data.chief_name", &e.chief_name, 64)?;
+            check_text(&root, "data.river", &e.river, 64)?;
+            if e.minutes > 24 * 60 {
+                return Err(err(
+                    "data.minutes",
+                    value_at(&root, "data.minutes"),
+                    "must be at most 1440 (one day)",
+                ));
+            }
+            Event::RiverPatrol(e)
+        }
+        "river.problem" => {
+            let e: RiverProblem = payload(&root, data)?;
+            check_text(&root, "data.problem", &e.problem, 64)?;
+            check_text(&root, "data.river", &e.river, 64)?;
+            if !is_rfc3339(&e.found) {
+                return Err(err(
+                    "data.found",
+                    value_at(&root, "data.found"),
+                    "must be an RFC 3339 timestamp",
+                ));
+            }
+            Event::RiverProblem(e)
+        }
+        "project.update" => {
+            let e: Project = payload(&root, data)?;
+            check_text(&root, "data.project", &e.project, 64)?;
+            check_text(&root, "data.name", &e.name, 200)?;
+            check_text(&root, "data.industry", &e.industry, 64)?;
+            check_range(&root, "data.plan_wan", e.plan_wan, 0.0, 1e9)?;
+            check_range(&root, "data.done_wan", e.done_wan, 0.0, 1e9)?;
+            for (i, s) in e.steps.iter().enumerate() {
+                if !is_date(&s.due) {
+                    let f = format!("data.steps[{i}].due");
+                    return Err(err(&f, value_at(&root, &f), "must be a date YYYY-MM-DD"));
+                }
+                if s.done.as_deref().is_some_and(|d| !is_date(d)) {
+                    let f = format!("data.steps[{i}].done");
+                    return Err(err(&f, value_at(&root, &f), "must be a date YYYY-MM-DD"));
+                }
+            }
+            Event::Project(e)
+        }
+        "poverty.village" => {
+            let e: Village = payload(&root, data)?;
+            check_text(&root, "data.village", &e.village, 64)?;
+            check_text(&root, "data.name", &e.name, 100)?;
+            if e.risk_households > e.monitored_households {
+                return Err(err(
+                    "data.risk_households",
+                    value_at(&root, "data.risk_households"),
+                    "cannot exceed monitored_households",
+                ));
+            }
+            check_range(&root, "data.income_yuan", e.income_yuan, 0.0, 1e7)?;
+            check_range(&root, "data.assistance_wan", e.assistance_wan, 0.0, 1e7)?;
+            Event::Village(e)
+        }
+        other => {
+            let known: Vec<&str> = EVENT_TYPES.iter().map(|(t, _)| *t).collect();
+            return Err(err(
+                "type",
+                Some(&serde_json::Value::String(other.to_owned())),
+                format!("unknown event type (known: {})", known.join(", ")),
+            ));
+        }
+    };
+    if let Some((lon, lat)) = event.position() {
+        check_range(&root, "data.lon", lon, -180.0, 180.0)?;
+        check_range(&root, "data.lat", lat, -90.0, 90.0)?;
+    }
+    Ok(Envelope { kind, id, time, source, data: event })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const READING: &str = r#"{"type":"water.reading","id":"r1","time":"2026-11-22T08:00:00Z","data":{"section":"cj-yangsigang","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08}}"#;
+
+    #[test]
+    fn a_valid_line_round_trips() {
+        let e = parse_line(READING).expect("valid");
+        assert_eq!(e.kind, "water.reading");
+        assert_eq!(e.data.topic(), "water");
+        assert_eq!(e.data.entity(), "section:cj-yangsigang");
+        let again = parse_line(&serde_json::to_string(&e).expect("serialises")).expect("re-parses");
+        assert_eq!(again, e);
+    }
+
+    fn fails(line: &str) -> FieldError {
+        parse_line(line).expect_err("should be refused")
+    }
+
+    #[test]
+    fn each_kind_of_bad_line_names_field_and_value() {
+        let e = fails("{\"type\":");
+        assert_eq!(e.field, "-");
+        assert!(e.message.starts_with("not valid JSON: EOF while parsing"), "{e}");
+        assert_eq!(fails("[1]").message, "an event must be a JSON object");
+        let e = fails(&READING.replace("water.reading", "water.readings"));
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("type", "\"water.readings\""));
+        assert!(e.message.starts_with("unknown event type (known: water.reading, "));
+        let e = fails(&READING.replace("\"ph\":7.6", "\"ph\":\"7.6\""));
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("data.ph", "\"7.6\""));
+        assert!(e.message.contains("invalid type: string \"7.6\", expected f64"), "{e}");
+        let e = fails(&READING.replace("\"ph\":7.6", "\"ph\":17.6"));
+        assert_eq!(e.to_string(), "field `data.ph`: must be between 0 and 14 (value 17.6)");
+        let e = fails(&READING.replace("\"ph\":7.6,", ""));
+        assert_eq!(e.field, "data");
+        assert!(e.message.contains("missing field `ph`"), "{e}");
+        let e = fails(&READING.replace("\"ph\":7.6", "\"ph\":7.6,\"colour\":\"green\""));
+        assert!(e.message.contains("unknown field `colour`"), "{e}");
+        let e = fails(&READING.replace("2026-11-22T08:00:00Z", "22/11/2026"));
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("time", "\"22/11/2026\""));
+        let e = fails(&READING.replace("\"id\":\"r1\"", "\"id\":7"));
+        assert_eq!(e.to_string(), "field `id`: must be a string (value 7)");
+        let e = fails(&READING.replace("\"id\":\"r1\",", "\"id\":\"r1\",\"extra\":1,"));
+        assert_eq!(e.field, "extra");
+    }
+
+    #[test]
+    fn nested_paths_are_reported() {
+        let line = r#"{"type":"project.update","id":"p1","time":"2026-11-22T08:00:00Z","data":{"project":"P1","name":"x","industry":"汽车","lon":114.3,"lat":30.6,"plan_wan":100,"done_wan":10,"steps":[{"step":"approval","due":"2026-01-01"},{"step":"land","due":"2026-13-01"}]}}"#;
+        let e = fails(line);
+        assert_eq!(
+            e.to_string(),
+            "field `data.steps[1].due`: must be a date YYYY-MM-DD (value \"2026-13-01\")"
+        );
+        let e = fails(&line.replace("\"land\"", "\"landing\""));
+        assert_eq!(e.field, "data.steps[1].step");
+        assert_eq!(e.value, "\"landing\"");
+    }
+
+    #[test]
+    fn village_risk_cannot_exceed_monitored() {
+        let line = r#"{"type":"poverty.village","id":"v1","time":"2026-11-22T08:00:00Z","data":{"village":"V1","name":"x村","lon":110.0,"lat":31.0,"lifted_households":120,"monitored_households":5,"risk_households":6,"income_yuan":14500,"assistance_wan":30}}"#;
+        assert_eq!(fails(line).field, "data.risk_households");
+    }
+
+    #[test]
+    fn timestamps_and_dates() {
+        assert!(is_rfc3339("2026-11-22T08:00:00Z"));
+        assert!(is_rfc3339("2026-11-22T16:00:00.123+08:00"));
+        assert!(!is_rfc3339("2026-11-22 08:00"));
+        assert!(!is_rfc3339("2026-11-22T08:00:00"));
+        assert!(is_date("2026-02-28"));
+        assert!(!is_date("2026-2-28"));
+        assert!(!is_date("2026-00-10"));
+    }
+}
