@@ -38,6 +38,22 @@ pub const ALL: [(&str, &str); 5] = [
     (POVERTY, "精准脱贫: village monitoring of relapse risk, income and assistance; aggregates per region."),
 ];
 
+/// The list `GET /api/v1/topics` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TopicInfoList(pub Vec<crate::TopicInfo>);
+
+impl TopicInfoList {
+    /// Every topic.
+    pub fn all() -> TopicInfoList {
+        TopicInfoList(
+            ALL.iter()
+                .map(|(n, d)| crate::TopicInfo { name: (*n).into(), description: (*d).into() })
+                .collect(),
+        )
+    }
+}
+
 /// The latest state of one entity (section, outlet, problem, project, village …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntityState {
@@ -125,8 +141,15 @@ pub struct PovertyAgg {
     pub risk_households: u64,
     /// Assistance delivered, 万元.
     pub assistance_wan: f64,
-    /// Mean of the villages' per-capita income, 元/年 (0 when no village reports).
-    pub mean_income_yuan: f64,
+    /// Sum of the villages' per-capita incomes, 元/年 (see [`PovertyAgg::mean_income_yuan`]).
+    pub income_sum_yuan: f64,
+}
+
+impl PovertyAgg {
+    /// Mean of the reporting villages' per-capita income, 元/年; `None` when none report.
+    pub fn mean_income_yuan(&self) -> Option<f64> {
+        (self.villages > 0).then(|| self.income_sum_yuan / f64::from(self.villages))
+    }
 }
 
 /// The payload of a theme topic; `A` is the theme's aggregate type.

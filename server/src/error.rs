@@ -1,7 +1,7 @@
 //! One error type for HTTP handlers: each failure maps to one status and a JSON message.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// A handler failure.
@@ -10,13 +10,44 @@ pub enum AppError {
     /// Nothing at this address.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The request is malformed.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// No valid credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Overloaded: try again after a second.
+    #[error("busy: {0}")]
+    Busy(String),
+    /// The server failed.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        let busy = matches!(self, AppError::Busy(_));
+        let unauthorized = matches!(self, AppError::Unauthorized(_));
+        let mut resp = (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response();
+        if busy {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if unauthorized {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AppError::Internal(e.to_string())
     }
 }

@@ -1,115 +1,357 @@
-//! The fold: validated events in, current state and headline figures out.
+//! The fold: accepted events in, current state, region aggregates and deltas out.
 //!
-//! Every figure the wall shows is computed here from the accepted events and nothing else, so it
-//! can be recomputed from them (DESIGN §1).
+//! Every figure the wall shows is computed here from the event log and nothing else (DESIGN §1),
+//! so a restarted server rebuilds the same state by replaying the log, and any figure can be
+//! recomputed from the raw events (`yiping export`).
+//!
+//! Model: each event either updates the latest state of one entity (a section's latest reading,
+//! an outlet's status, a problem's handling, a project's progress, a village's figures) or is
+//! counted (patrols). An entity's contribution to the aggregates of its county, prefecture and the
+//! province is removed and re-added when its state changes, so each event costs O(1), however
+//! long the log. A project's overdue steps are counted as of its latest report's time (real-time
+//! overdue detection is the alert rules' job).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use yiping_protocol::topics::{Overview, SectionStatus};
-use yiping_protocol::water::{Indicators, WaterClass};
+use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus, StepKind};
+use yiping_protocol::topics::{
+    EntityState, Overview, POVERTY, PROJECTS, PovertyAgg, ProjectsAgg, RIVERS, RiversAgg, SectionStatus,
+    ThemeData, WATER, WaterAgg,
+};
+use yiping_protocol::water::WaterClass;
 
-use crate::stations::Section;
+use crate::places::{Places, ROOT};
 
-/// One water-quality reading as a source delivers it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WaterReading {
-    /// The source that produced it (e.g. `"simulator"`).
-    pub source: String,
-    /// The source's own id for it.
-    pub id: String,
-    /// Section id.
-    pub section: String,
-    /// Sampling time, UTC RFC 3339.
-    pub time: String,
-    /// The measured values.
-    #[serde(flatten)]
-    pub indicators: Indicators,
+/// Aggregates that entities contribute to and withdraw from.
+pub trait Aggregate: Default + Clone + serde::Serialize {
+    /// Add (`sign = 1`) or remove (`sign = -1`) a contribution.
+    fn merge(&mut self, other: &Self, sign: i8);
 }
 
-/// Why an event was refused: which field, which value, what is wrong.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("field `{field}`: {problem} (value {value})")]
-pub struct Rejection {
-    /// The offending field.
-    pub field: &'static str,
-    /// Its value as received.
-    pub value: String,
-    /// What is wrong with it.
-    pub problem: &'static str,
+fn addu(a: &mut u32, b: u32, sign: i8) {
+    *a = if sign > 0 { a.saturating_add(b) } else { a.saturating_sub(b) };
 }
 
-/// Current state of the water theme.
+fn addu64(a: &mut u64, b: u64, sign: i8) {
+    *a = if sign > 0 { a.saturating_add(b) } else { a.saturating_sub(b) };
+}
+
+fn addf(a: &mut f64, b: f64, sign: i8) {
+    *a += f64::from(sign) * b;
+}
+
+impl Aggregate for WaterAgg {
+    fn merge(&mut self, o: &Self, s: i8) {
+        addu64(&mut self.readings, o.readings, s);
+        addu(&mut self.sections_reporting, o.sections_reporting, s);
+        for (a, b) in self.class_counts.iter_mut().zip(o.class_counts) {
+            addu(a, b, s);
+        }
+        addu(&mut self.outlets, o.outlets, s);
+        addu(&mut self.outlets_remediated, o.outlets_remediated, s);
+        addu64(&mut self.fishing_patrols, o.fishing_patrols, s);
+        addf(&mut self.fishing_hours, o.fishing_hours, s);
+        addu64(&mut self.fishing_violations, o.fishing_violations, s);
+    }
+}
+
+impl Aggregate for RiversAgg {
+    fn merge(&mut self, o: &Self, s: i8) {
+        addu64(&mut self.patrols, o.patrols, s);
+        addu64(&mut self.patrol_minutes, o.patrol_minutes, s);
+        for (a, b) in self.patrols_by_level.iter_mut().zip(o.patrols_by_level) {
+            addu64(a, b, s);
+        }
+        addu(&mut self.problems, o.problems, s);
+        addu(&mut self.problems_open, o.problems_open, s);
+        for (a, b) in self.problems_by_kind.iter_mut().zip(o.problems_by_kind) {
+            addu(a, b, s);
+        }
+    }
+}
+
+impl Aggregate for ProjectsAgg {
+    fn merge(&mut self, o: &Self, s: i8) {
+        addu(&mut self.projects, o.projects, s);
+        addf(&mut self.plan_wan, o.plan_wan, s);
+        addf(&mut self.done_wan, o.done_wan, s);
+        for (a, b) in self.by_stage.iter_mut().zip(o.by_stage) {
+            addu(a, b, s);
+        }
+        addu(&mut self.overdue_steps, o.overdue_steps, s);
+    }
+}
+
+impl Aggregate for PovertyAgg {
+    fn merge(&mut self, o: &Self, s: i8) {
+        addu(&mut self.villages, o.villages, s);
+        addu64(&mut self.lifted_households, o.lifted_households, s);
+        addu64(&mut self.monitored_households, o.monitored_households, s);
+        addu64(&mut self.risk_households, o.risk_households, s);
+        addf(&mut self.assistance_wan, o.assistance_wan, s);
+        addf(&mut self.income_sum_yuan, o.income_sum_yuan, s);
+    }
+}
+
+/// One theme's state: entities with their contributions, and aggregates by region.
+#[derive(Debug, Clone)]
+pub struct Theme<A> {
+    entities: BTreeMap<String, (EntityState, A)>,
+    regions: HashMap<String, A>,
+}
+
+impl<A: Aggregate> Default for Theme<A> {
+    fn default() -> Self {
+        Theme { entities: BTreeMap::new(), regions: HashMap::new() }
+    }
+}
+
+impl<A: Aggregate> Theme<A> {
+    fn add(&mut self, places: &Places, county: &str, c: &A, sign: i8) -> Vec<String> {
+        let regions = places.rollup(county);
+        for r in &regions {
+            self.regions.entry(r.clone()).or_default().merge(c, sign);
+        }
+        regions
+    }
+
+    /// Replace an entity's state and contribution; returns the regions touched.
+    fn upsert(&mut self, places: &Places, state: EntityState, contribution: A) -> Vec<String> {
+        let mut touched = Vec::new();
+        if let Some((old, old_c)) = self.entities.remove(&state.key) {
+            touched = self.add(places, &old.adcode, &old_c, -1);
+        }
+        for r in self.add(places, &state.adcode, &contribution, 1) {
+            if !touched.contains(&r) {
+                touched.push(r);
+            }
+        }
+        self.entities.insert(state.key.clone(), (state, contribution));
+        touched
+    }
+
+    /// The aggregates of one region (zero when nothing was reported there).
+    pub fn region(&self, adcode: &str) -> A {
+        self.regions.get(adcode).cloned().unwrap_or_default()
+    }
+
+    /// An entity's latest state.
+    pub fn entity(&self, key: &str) -> Option<&EntityState> {
+        self.entities.get(key).map(|(s, _)| s)
+    }
+
+    /// The whole theme as a snapshot payload.
+    pub fn snapshot(&self) -> ThemeData<A> {
+        ThemeData {
+            entities: self.entities.iter().map(|(k, (s, _))| (k.clone(), s.clone())).collect(),
+            regions: self.regions.iter().map(|(k, a)| (k.clone(), a.clone())).collect(),
+            event: None,
+        }
+    }
+
+    fn delta(&self, entity: Option<&str>, regions: &[String], event: &Envelope) -> ThemeData<A> {
+        ThemeData {
+            entities: entity
+                .and_then(|k| self.entities.get(k))
+                .map(|(s, _)| (s.key.clone(), s.clone()))
+                .into_iter()
+                .collect(),
+            regions: regions.iter().map(|r| (r.clone(), self.region(r))).collect(),
+            event: Some(event.clone()),
+        }
+    }
+}
+
+/// What one event changed.
+#[derive(Debug)]
+pub struct Change {
+    /// The theme topic.
+    pub topic: &'static str,
+    /// The theme delta (as JSON, ready to publish).
+    pub delta: serde_json::Value,
+}
+
+/// The whole state.
 #[derive(Debug)]
 pub struct Fold {
-    sections: Vec<Section>,
-    index: HashMap<&'static str, usize>,
-    latest: Vec<Option<(WaterClass, String)>>,
-    readings_total: u64,
+    places: Arc<Places>,
+    /// Water theme.
+    pub water: Theme<WaterAgg>,
+    /// River-chief theme.
+    pub rivers: Theme<RiversAgg>,
+    /// Projects theme.
+    pub projects: Theme<ProjectsAgg>,
+    /// Poverty theme.
+    pub poverty: Theme<PovertyAgg>,
+    section_latest: Vec<Option<(WaterClass, String)>>,
+    last_time: Option<String>,
+}
+
+fn class_index(c: WaterClass) -> usize {
+    WaterClass::ALL.iter().position(|&x| x == c).unwrap_or(5)
+}
+
+fn stage(steps: &[yiping_protocol::events::ProjectStep]) -> (usize, &'static str) {
+    let done = |k: StepKind| steps.iter().any(|s| s.step == k && s.done.is_some());
+    if done(StepKind::Acceptance) {
+        (2, "accepted")
+    } else if done(StepKind::Start) {
+        (1, "construction")
+    } else {
+        (0, "approval")
+    }
 }
 
 impl Fold {
-    /// An empty fold over the known sections.
-    pub fn new(sections: Vec<Section>) -> Fold {
-        let index = sections.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-        let latest = vec![None; sections.len()];
-        Fold { sections, index, latest, readings_total: 0 }
-    }
-
-    /// The known sections.
-    pub fn sections(&self) -> &[Section] {
-        &self.sections
-    }
-
-    /// Validate a reading and fold it in; a rejected reading changes nothing.
-    pub fn apply(&mut self, r: &WaterReading) -> Result<(), Rejection> {
-        let &i = self.index.get(r.section.as_str()).ok_or_else(|| Rejection {
-            field: "section",
-            value: format!("{:?}", r.section),
-            problem: "unknown monitoring section",
-        })?;
-        time::OffsetDateTime::parse(&r.time, &time::format_description::well_known::Rfc3339).map_err(
-            |_| Rejection {
-                field: "time",
-                value: format!("{:?}", r.time),
-                problem: "not an RFC 3339 timestamp",
-            },
-        )?;
-        let x = &r.indicators;
-        for (field, value, lo, hi) in [
-            ("ph", x.ph, 0.0, 14.0),
-            ("do_mg_l", x.do_mg_l, 0.0, 25.0),
-            ("codmn_mg_l", x.codmn_mg_l, 0.0, 1000.0),
-            ("nh3n_mg_l", x.nh3n_mg_l, 0.0, 1000.0),
-            ("tp_mg_l", x.tp_mg_l, 0.0, 1000.0),
-        ] {
-            if !(lo..=hi).contains(&value) {
-                return Err(Rejection {
-                    field,
-                    value: value.to_string(),
-                    problem: "outside the physically possible range",
-                });
-            }
+    /// An empty fold over the given places.
+    pub fn new(places: Arc<Places>) -> Fold {
+        let n = places.sections().len();
+        Fold {
+            places,
+            water: Theme::default(),
+            rivers: Theme::default(),
+            projects: Theme::default(),
+            poverty: Theme::default(),
+            section_latest: vec![None; n],
+            last_time: None,
         }
-        let class = x.class(self.sections[i].body);
-        // Readings may arrive out of order: the latest by sampling time wins.
-        let newer = match &self.latest[i] {
-            Some((_, t)) => rfc3339_after(&r.time, t),
-            None => true,
+    }
+
+    /// The places the fold uses.
+    pub fn places(&self) -> &Arc<Places> {
+        &self.places
+    }
+
+    /// Time of the newest event folded (by the events' own times).
+    pub fn last_time(&self) -> Option<&str> {
+        self.last_time.as_deref()
+    }
+
+    /// Fold one accepted event located in `county`.
+    pub fn apply(&mut self, e: &Envelope, county: &str) -> Change {
+        if self.last_time.as_deref().is_none_or(|t| e.time.as_str() > t) {
+            self.last_time = Some(e.time.clone());
+        }
+        let detail = || serde_json::to_value(&e.data).expect("events serialise");
+        let entity = e.data.entity();
+        let places = Arc::clone(&self.places);
+        let state = |name: &str, lon: f64, lat: f64, status: &str| EntityState {
+            key: entity.clone(),
+            name: name.to_owned(),
+            adcode: county.to_owned(),
+            lon,
+            lat,
+            time: e.time.clone(),
+            status: status.to_owned(),
+            detail: detail(),
         };
-        if newer {
-            self.latest[i] = Some((class, r.time.clone()));
-        }
-        self.readings_total += 1;
-        Ok(())
+        let topic = e.data.topic();
+        let delta = match &e.data {
+            Event::WaterReading(r) => {
+                let i = places.section(&r.section).expect("located events have a known section");
+                let s = &places.sections()[i];
+                let counted = WaterAgg { readings: 1, ..Default::default() };
+                let mut regions = self.water.add(&places, county, &counted, 1);
+                // Out-of-order samples count, but the latest by sampling time sets the class.
+                let newer = self.section_latest[i].as_ref().is_none_or(|(_, t)| e.time >= *t);
+                let mut changed = None;
+                if newer {
+                    let class = r.indicators().class(s.body);
+                    self.section_latest[i] = Some((class, e.time.clone()));
+                    let mut c = WaterAgg { sections_reporting: 1, ..Default::default() };
+                    c.class_counts[class_index(class)] = 1;
+                    let st = state(s.name, s.lon, s.lat, &format!("{class:?}"));
+                    for r in self.water.upsert(&places, st, c) {
+                        if !regions.contains(&r) {
+                            regions.push(r);
+                        }
+                    }
+                    changed = Some(entity.as_str());
+                }
+                to_json(&self.water.delta(changed, &regions, e))
+            }
+            Event::SewageOutlet(o) => {
+                let c = WaterAgg {
+                    outlets: 1,
+                    outlets_remediated: u32::from(o.status == OutletStatus::Remediated),
+                    ..Default::default()
+                };
+                let status = serde_json::to_value(o.status).expect("serialises");
+                let st = state(&o.name, o.lon, o.lat, status.as_str().unwrap_or(""));
+                let regions = self.water.upsert(&places, st, c);
+                to_json(&self.water.delta(Some(&entity), &regions, e))
+            }
+            Event::FishingPatrol(p) => {
+                let c = WaterAgg {
+                    fishing_patrols: 1,
+                    fishing_hours: p.hours,
+                    fishing_violations: u64::from(p.violations),
+                    ..Default::default()
+                };
+                let regions = self.water.add(&places, county, &c, 1);
+                to_json(&self.water.delta(None, &regions, e))
+            }
+            Event::RiverPatrol(p) => {
+                let mut c =
+                    RiversAgg { patrols: 1, patrol_minutes: u64::from(p.minutes), ..Default::default() };
+                c.patrols_by_level[p.level as usize] = 1;
+                let regions = self.rivers.add(&places, county, &c, 1);
+                to_json(&self.rivers.delta(None, &regions, e))
+            }
+            Event::RiverProblem(p) => {
+                let mut c = RiversAgg {
+                    problems: 1,
+                    problems_open: u32::from(p.status != ProblemStatus::Closed),
+                    ..Default::default()
+                };
+                c.problems_by_kind[p.kind as usize] = 1;
+                let status = serde_json::to_value(p.status).expect("serialises");
+                let st = state(&p.river, p.lon, p.lat, status.as_str().unwrap_or(""));
+                let regions = self.rivers.upsert(&places, st, c);
+                to_json(&self.rivers.delta(Some(&entity), &regions, e))
+            }
+            Event::Project(p) => {
+                let (stage_i, stage_name) = stage(&p.steps);
+                let as_of = e.time.get(..10).unwrap_or("");
+                let overdue = p.steps.iter().filter(|s| s.done.is_none() && s.due.as_str() < as_of).count();
+                let mut c = ProjectsAgg {
+                    projects: 1,
+                    plan_wan: p.plan_wan,
+                    done_wan: p.done_wan,
+                    overdue_steps: u32::try_from(overdue).unwrap_or(u32::MAX),
+                    ..Default::default()
+                };
+                c.by_stage[stage_i] = 1;
+                let st = state(&p.name, p.lon, p.lat, stage_name);
+                let regions = self.projects.upsert(&places, st, c);
+                to_json(&self.projects.delta(Some(&entity), &regions, e))
+            }
+            Event::Village(v) => {
+                let c = PovertyAgg {
+                    villages: 1,
+                    lifted_households: u64::from(v.lifted_households),
+                    monitored_households: u64::from(v.monitored_households),
+                    risk_households: u64::from(v.risk_households),
+                    assistance_wan: v.assistance_wan,
+                    income_sum_yuan: v.income_yuan,
+                };
+                let status = if v.risk_households > 0 { "risk" } else { "stable" };
+                let st = state(&v.name, v.lon, v.lat, status);
+                let regions = self.poverty.upsert(&places, st, c);
+                to_json(&self.poverty.delta(Some(&entity), &regions, e))
+            }
+        };
+        Change { topic, delta }
     }
 
     /// The headline figures.
     pub fn overview(&self) -> Overview {
         let sections: Vec<SectionStatus> = self
-            .sections
+            .places
+            .sections()
             .iter()
-            .zip(&self.latest)
+            .zip(&self.section_latest)
             .map(|(s, l)| SectionStatus {
                 id: s.id.to_owned(),
                 name: s.name.to_owned(),
@@ -122,76 +364,35 @@ impl Fold {
                 time: l.as_ref().map(|(_, t)| t.clone()),
             })
             .collect();
-        let reporting = sections.iter().filter(|s| s.class.is_some()).count();
-        let good = sections.iter().filter(|s| s.class.is_some_and(WaterClass::is_good)).count();
+        let water = self.water.region(ROOT);
+        let good: u32 = water.class_counts[..3].iter().sum();
         Overview {
-            readings_total: self.readings_total,
-            sections_reporting: u32::try_from(reporting).unwrap_or(u32::MAX),
-            sections_good: u32::try_from(good).unwrap_or(u32::MAX),
+            readings_total: water.readings,
+            sections_reporting: water.sections_reporting,
+            sections_good: good,
             sections,
+            water,
+            rivers: self.rivers.region(ROOT),
+            projects: self.projects.region(ROOT),
+            poverty: self.poverty.region(ROOT),
+        }
+    }
+
+    /// The snapshot payload of a topic.
+    pub fn snapshot(&self, topic: &str) -> serde_json::Value {
+        match topic {
+            WATER => to_json(&self.water.snapshot()),
+            RIVERS => to_json(&self.rivers.snapshot()),
+            PROJECTS => to_json(&self.projects.snapshot()),
+            POVERTY => to_json(&self.poverty.snapshot()),
+            _ => to_json(&self.overview()),
         }
     }
 }
 
-fn rfc3339_after(a: &str, b: &str) -> bool {
-    use time::format_description::well_known::Rfc3339;
-    match (time::OffsetDateTime::parse(a, &Rfc3339), time::OffsetDateTime::parse(b, &Rfc3339)) {
-        (Ok(a), Ok(b)) => a >= b,
-        _ => true,
-    }
+fn to_json<T: serde::Serialize>(x: &T) -> serde_json::Value {
+    serde_json::to_value(x).expect("fold payloads always serialise")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::stations;
-
-    fn reading(id: &str, section: &str, time: &str, tp: f64) -> WaterReading {
-        WaterReading {
-            source: "test".into(),
-            id: id.into(),
-            section: section.into(),
-            time: time.into(),
-            indicators: Indicators { ph: 7.5, do_mg_l: 8.0, codmn_mg_l: 2.5, nh3n_mg_l: 0.2, tp_mg_l: tp },
-        }
-    }
-
-    #[test]
-    fn overview_equals_a_recount_of_the_accepted_readings() {
-        let mut f = Fold::new(stations::sections(&stations::counties()));
-        // 杨泗港 class Ⅱ, then Ⅳ (TP 0.25 in a river); 洪湖 TP 0.08 in a lake: Ⅳ; 宗关 Ⅱ.
-        let events = [
-            reading("1", "cj-yangsigang", "2026-11-22T00:00:00Z", 0.08),
-            reading("2", "hu-honghu", "2026-11-22T00:00:00Z", 0.08),
-            reading("3", "hj-zongguan", "2026-11-22T00:00:00Z", 0.05),
-            reading("4", "cj-yangsigang", "2026-11-22T04:00:00Z", 0.25),
-            // Late arrival of an older sample: counted, but does not replace the latest class.
-            reading("5", "hj-zongguan", "2026-11-21T20:00:00Z", 0.35),
-        ];
-        for e in &events {
-            f.apply(e).expect("valid reading");
-        }
-        let o = f.overview();
-        assert_eq!(o.readings_total, 5);
-        assert_eq!(o.sections_reporting, 3);
-        assert_eq!(o.sections_good, 1, "only 宗关 is class Ⅰ–Ⅲ: {o:?}");
-        let yang = o.sections.iter().find(|s| s.id == "cj-yangsigang").expect("known");
-        assert_eq!(yang.class, Some(WaterClass::IV));
-        assert_eq!(yang.time.as_deref(), Some("2026-11-22T04:00:00Z"));
-    }
-
-    #[test]
-    fn rejections_name_field_and_value_and_change_nothing() {
-        let mut f = Fold::new(stations::sections(&stations::counties()));
-        let before = f.overview();
-        let e = f.apply(&reading("1", "nowhere", "2026-11-22T00:00:00Z", 0.1)).expect_err("unknown section");
-        assert_eq!(e.to_string(), "field `section`: unknown monitoring section (value \"nowhere\")");
-        let e = f.apply(&reading("1", "hu-honghu", "yesterday", 0.1)).expect_err("bad time");
-        assert_eq!(e.field, "time");
-        let e = f.apply(&reading("1", "hu-honghu", "2026-11-22T00:00:00Z", -0.1)).expect_err("negative TP");
-        assert_eq!(e.to_string(), "field `tp_mg_l`: outside the physically possible range (value -0.1)");
-        let e = f.apply(&reading("1", "hu-honghu", "2026-11-22T00:00:00Z", f64::NAN)).expect_err("NaN");
-        assert_eq!(e.field, "tp_mg_l");
-        assert_eq!(f.overview(), before);
-    }
-}
+mod tests;

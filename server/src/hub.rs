@@ -1,7 +1,8 @@
 //! Topic streams: epoch, per-topic seq, recent deltas for resume, and fan-out to subscribers.
 //!
-//! Each topic keeps its latest snapshot, a bounded ring of its most recent deltas, and a
-//! `tokio::sync::broadcast` channel. Publishing and subscribing take the topic's lock, so a
+//! Each topic keeps its epoch and seq, a bounded ring of its most recent deltas, and a
+//! `tokio::sync::broadcast` channel; snapshots are made from the fold on demand. Publishing and
+//! subscribing take the topic's lock, so a
 //! subscriber gets a consistent starting point (a snapshot at seq N, or the deltas after its
 //! resume point up to N) and then exactly the deltas after N from its receiver: no gap, no
 //! duplicate. The broadcast ring is bounded: a subscriber that falls behind it is told it lagged
@@ -21,20 +22,19 @@ pub const FANOUT_CAPACITY: usize = 1024;
 #[derive(Debug)]
 struct TopicInner {
     seq: u64,
-    snapshot: Update,
     recent: VecDeque<Arc<Update>>,
 }
 
 #[derive(Debug)]
 struct Topic {
+    epoch: String,
     inner: Mutex<TopicInner>,
     tx: broadcast::Sender<Arc<Update>>,
 }
 
-/// All topic streams of one server epoch.
+/// All topic streams.
 #[derive(Debug)]
 pub struct Hub {
-    epoch: String,
     topics: HashMap<String, Topic>,
 }
 
@@ -48,29 +48,27 @@ pub struct Subscription {
 }
 
 impl Hub {
-    /// A hub for the given topics, each starting at seq 0 with `initial` data.
-    pub fn new(epoch: String, topics: &[&str], time: &str, initial: &serde_json::Value) -> Hub {
+    /// A hub for `(topic, epoch, seq of the last delta so far)`.
+    pub fn new(topics: &[(&str, String, u64)]) -> Hub {
         let topics = topics
             .iter()
-            .map(|&name| {
-                let snapshot = Update {
-                    topic: name.to_owned(),
-                    epoch: epoch.clone(),
-                    seq: 0,
-                    time: time.to_owned(),
-                    data: initial.clone(),
-                };
+            .map(|(name, epoch, seq)| {
                 let (tx, _) = broadcast::channel(FANOUT_CAPACITY);
-                let inner = Mutex::new(TopicInner { seq: 0, snapshot, recent: VecDeque::new() });
-                (name.to_owned(), Topic { inner, tx })
+                let inner = Mutex::new(TopicInner { seq: *seq, recent: VecDeque::new() });
+                ((*name).to_owned(), Topic { epoch: epoch.clone(), inner, tx })
             })
             .collect();
-        Hub { epoch, topics }
+        Hub { topics }
     }
 
-    /// This server run's epoch.
-    pub fn epoch(&self) -> &str {
-        &self.epoch
+    /// The epoch of a topic's stream.
+    pub fn epoch(&self, topic: &str) -> &str {
+        &self.topic(topic).epoch
+    }
+
+    /// The seq of a topic's last delta.
+    pub fn seq(&self, topic: &str) -> u64 {
+        self.topic(topic).inner.lock().unwrap_or_else(|p| p.into_inner()).seq
     }
 
     /// Is `name` a topic of this hub?
@@ -82,35 +80,41 @@ impl Hub {
         self.topics.get(name).unwrap_or_else(|| panic!("topic {name:?} is not registered in the hub"))
     }
 
-    /// Append a delta to `topic`; `snapshot` is the topic's full state after it.
-    pub fn publish(&self, topic: &str, time: &str, delta: serde_json::Value, snapshot: serde_json::Value) {
+    /// Append a delta to `topic` and send it to its subscribers; returns its seq. Callers publish
+    /// under the lock of the state the delta changes, so that the stream's order is the state's.
+    pub fn publish(&self, topic: &str, time: &str, delta: serde_json::Value) -> u64 {
         let t = self.topic(topic);
         let mut inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.seq += 1;
-        let seq = inner.seq;
         let update = Arc::new(Update {
             topic: topic.to_owned(),
-            epoch: self.epoch.clone(),
-            seq,
+            epoch: t.epoch.clone(),
+            seq: inner.seq,
             time: time.to_owned(),
             data: delta,
         });
-        inner.snapshot = Update { data: snapshot, ..(*update).clone() };
         if inner.recent.len() == RESUME_WINDOW {
             inner.recent.pop_front();
         }
         inner.recent.push_back(update.clone());
         // No receivers is not an error: nobody is watching this topic right now.
         let _ = t.tx.send(update);
+        inner.seq
     }
 
     /// Start a subscription to `topic`, resuming from `since` when the deltas after it are still
-    /// available in this epoch, otherwise from a fresh snapshot.
-    pub fn subscribe(&self, topic: &str, since: Option<&ResumePoint>) -> Subscription {
+    /// held, otherwise from a snapshot made by `snapshot()` (called with the topic locked, so it
+    /// must describe the state after the topic's last delta: callers hold the state's lock).
+    pub fn subscribe(
+        &self,
+        topic: &str,
+        since: Option<&ResumePoint>,
+        snapshot: impl FnOnce() -> (String, serde_json::Value),
+    ) -> Subscription {
         let t = self.topic(topic);
         let inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
         let rx = t.tx.subscribe();
-        let missed = since.filter(|s| s.epoch == self.epoch && s.seq <= inner.seq).and_then(|s| {
+        let missed = since.filter(|s| s.epoch == t.epoch && s.seq <= inner.seq).and_then(|s| {
             let oldest = inner.recent.front().map_or(inner.seq + 1, |u| u.seq);
             (s.seq + 1 >= oldest).then(|| {
                 inner
@@ -121,13 +125,17 @@ impl Hub {
                     .collect::<Vec<_>>()
             })
         });
-        let initial = missed.unwrap_or_else(|| vec![ServerMsg::Snapshot(inner.snapshot.clone())]);
+        let initial = missed.unwrap_or_else(|| {
+            let (time, data) = snapshot();
+            vec![ServerMsg::Snapshot(Update {
+                topic: topic.to_owned(),
+                epoch: t.epoch.clone(),
+                seq: inner.seq,
+                time,
+                data,
+            })]
+        });
         Subscription { initial, rx }
-    }
-
-    /// The current snapshot of `topic`.
-    pub fn snapshot(&self, topic: &str) -> Update {
-        self.topic(topic).inner.lock().unwrap_or_else(|p| p.into_inner()).snapshot.clone()
     }
 }
 
@@ -137,11 +145,15 @@ mod tests {
     use serde_json::json;
 
     fn hub() -> Hub {
-        let h = Hub::new("e1".into(), &["t"], "2026-01-01T00:00:00Z", &json!(0));
+        let h = Hub::new(&[("t", "e1".into(), 0)]);
         for i in 1..=10 {
-            h.publish("t", "2026-01-01T00:00:00Z", json!(i), json!(i));
+            h.publish("t", "2026-01-01T00:00:00Z", json!(i));
         }
         h
+    }
+
+    fn snap(_: &Hub) -> impl FnOnce() -> (String, serde_json::Value) {
+        || ("2026-01-01T00:00:00Z".to_owned(), json!("state"))
     }
 
     fn seqs(msgs: &[ServerMsg]) -> Vec<(bool, u64)> {
@@ -157,12 +169,12 @@ mod tests {
     #[test]
     fn resume_gets_exactly_the_missed_deltas_then_live_ones() {
         let h = hub();
-        let mut sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 7 }));
+        let mut sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 7 }), snap(&h));
         assert_eq!(seqs(&sub.initial), vec![(false, 8), (false, 9), (false, 10)]);
-        h.publish("t", "2026-01-01T00:00:01Z", json!(11), json!(11));
+        h.publish("t", "2026-01-01T00:00:01Z", json!(11));
         assert_eq!(sub.rx.try_recv().expect("live delta").seq, 11);
         // Up to date: nothing missed.
-        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 11 }));
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 11 }), snap(&h));
         assert!(sub.initial.is_empty());
     }
 
@@ -174,24 +186,24 @@ mod tests {
             Some(ResumePoint { epoch: "old".into(), seq: 7 }),
             Some(ResumePoint { epoch: "e1".into(), seq: 99 }),
         ] {
-            let sub = h.subscribe("t", since.as_ref());
+            let sub = h.subscribe("t", since.as_ref(), snap(&h));
             assert_eq!(seqs(&sub.initial), vec![(true, 10)], "since {since:?}");
             let ServerMsg::Snapshot(u) = &sub.initial[0] else { unreachable!() };
-            assert_eq!(u.data, json!(10));
+            assert_eq!((u.seq, &u.data), (10, &json!("state")));
         }
     }
 
     #[test]
     fn resume_point_older_than_the_window_gets_a_snapshot() {
-        let h = Hub::new("e1".into(), &["t"], "2026-01-01T00:00:00Z", &json!(0));
+        let h = Hub::new(&[("t", "e1".into(), 0)]);
         let n = RESUME_WINDOW as u64 + 5;
         for i in 1..=n {
-            h.publish("t", "2026-01-01T00:00:00Z", json!(i), json!(i));
+            h.publish("t", "2026-01-01T00:00:00Z", json!(i));
         }
-        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 3 }));
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 3 }), snap(&h));
         assert_eq!(seqs(&sub.initial), vec![(true, n)]);
         // The oldest delta still held is seq 6: resuming from 5 replays the whole window.
-        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 5 }));
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 5 }), snap(&h));
         assert_eq!(sub.initial.len(), RESUME_WINDOW);
         assert_eq!(seqs(&sub.initial[..1]), vec![(false, 6)]);
     }

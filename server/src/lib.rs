@@ -1,29 +1,40 @@
 //! The yiping aggregator.
 //!
-//! Data flows one way (DESIGN §1): sources (the [`simulator`]) → validation and [`fold`] → topic
-//! streams in the [`hub`] → websocket fan-out ([`ws`]) → the wall app. The HTTP surface is in
-//! [`web`]. [`serve`] wires them together; the `yiping` binary is a thin CLI over it.
+//! Data flows one way (DESIGN §1): sources (HTTP ingest, file import, the [`simulator`]) →
+//! validation and placement ([`places`]) → the durable event log ([`store`], through the one
+//! writer in [`ingest`]) → the [`fold`] (state and region aggregates) → topic streams in the
+//! [`hub`] → websocket fan-out ([`ws`]) → the wall app. The HTTP surface is in [`web`] and
+//! [`api`]. On start the fold is rebuilt by replaying the log, so a restarted server shows the same
+//! figures and clients resume their streams where they left off.
 
+pub mod api;
 pub mod error;
 pub mod fold;
 pub mod hub;
+pub mod ingest;
+pub mod metrics;
+pub mod places;
 pub mod simulator;
 pub mod stations;
+pub mod store;
 pub mod web;
 pub mod ws;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use yiping_protocol::topics::OVERVIEW;
+use yiping_protocol::ResumePoint;
+use yiping_protocol::topics::{self, OVERVIEW};
 
-use crate::fold::{Fold, Rejection, WaterReading};
-use crate::hub::Hub;
+use crate::fold::Fold;
+use crate::hub::{Hub, Subscription};
+use crate::ingest::Ingestor;
+use crate::places::Places;
+use crate::store::{Located, Store};
 
 /// What `yiping serve` needs.
 #[derive(Debug, Clone)]
@@ -36,6 +47,8 @@ pub struct Config {
     pub simulator: bool,
     /// Simulator seed.
     pub seed: u64,
+    /// Simulator speed (activity multiplier).
+    pub speed: f64,
 }
 
 /// Shared state of a running server.
@@ -43,92 +56,134 @@ pub struct Config {
 pub struct AppState {
     /// Topic streams.
     pub hub: Hub,
-    fold: Mutex<Fold>,
+    pub(crate) fold: Mutex<Fold>,
+    /// Counties, prefectures, sections.
+    pub places: Arc<Places>,
+    /// A read connection to the log (history, tokens).
+    pub(crate) reader: Mutex<Store>,
+    ingestor: OnceLock<Ingestor>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
     /// When the server started.
     pub started: Instant,
     /// Connected websocket clients.
     pub clients: AtomicUsize,
-    /// Times a slow client was resynchronised with a snapshot.
-    pub queue_resyncs: AtomicUsize,
 }
 
 fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).expect("an OffsetDateTime always formats as RFC 3339")
+    OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("an OffsetDateTime always formats as RFC 3339")
 }
 
 impl AppState {
-    /// A server state with a fresh epoch and an empty fold.
-    pub fn new() -> AppState {
-        let sections = stations::sections(&stations::counties());
-        let fold = Fold::new(sections);
-        let epoch = format!(
-            "{:x}-{:04x}",
-            OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000,
-            rand::random::<u16>()
-        );
-        let initial = serde_json::to_value(fold.overview()).expect("overview serialises");
-        let hub = Hub::new(epoch, &[OVERVIEW], &now_rfc3339(), &initial);
-        AppState {
-            hub,
-            fold: Mutex::new(fold),
-            started: Instant::now(),
-            clients: AtomicUsize::new(0),
-            queue_resyncs: AtomicUsize::new(0),
+    /// Open the log in `data_dir`, rebuild the state by replaying it, and start the writer.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Arc<AppState>> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", data_dir.display()))?;
+        let places = Arc::new(Places::hubei());
+        let store = Store::open(data_dir)?;
+        let reader = Store::open(data_dir)?;
+        let t0 = Instant::now();
+        let epoch = store.epoch().to_owned();
+        // The overview is recomputed, not logged: its stream is per server run.
+        let run = format!("{:x}", OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000);
+        let mut streams = vec![(OVERVIEW, format!("{epoch}.{run}"), 0)];
+        for (t, _) in topics::ALL.iter().skip(1) {
+            streams.push((*t, epoch.clone(), 0));
         }
-    }
-
-    /// Validate and fold one reading, then publish the new figures. A rejected reading changes
-    /// nothing.
-    pub fn ingest(&self, reading: &WaterReading) -> Result<(), Rejection> {
-        let mut fold = self.fold.lock().unwrap_or_else(|p| p.into_inner());
-        fold.apply(reading)?;
-        let overview = serde_json::to_value(fold.overview()).expect("overview serialises");
-        // Published under the fold lock so the stream's order is the fold's order.
-        self.hub.publish(OVERVIEW, &reading.time, overview.clone(), overview);
-        Ok(())
-    }
-}
-
-impl Default for AppState {
-    fn default() -> Self {
-        AppState::new()
-    }
-}
-
-/// Run the simulator against `state` until the task is dropped.
-pub async fn run_simulator(state: Arc<AppState>, seed: u64) {
-    let sections = state.fold.lock().unwrap_or_else(|p| p.into_inner()).sections().to_vec();
-    let mut sim = simulator::Simulator::new(seed, sections);
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        every.tick().await;
-        for r in sim.tick(OffsetDateTime::now_utc()) {
-            if let Err(e) = state.ingest(&r) {
-                tracing::error!(id = r.id, "simulator produced an invalid reading: {e}");
+        let hub = Hub::new(&streams);
+        let mut fold = Fold::new(places.clone());
+        let replayed = store.replay(0, |ev| {
+            let change = fold.apply(&ev.event, &ev.adcode);
+            hub.publish(change.topic, &ev.event.time, change.delta);
+        })?;
+        for (t, seq) in store.topic_seqs() {
+            if t != OVERVIEW && hub.seq(t) != *seq {
+                anyhow::bail!("event log: topic {t} replayed to seq {} but the log says {seq}", hub.seq(t));
             }
         }
+        tracing::info!(
+            events = replayed,
+            ms = t0.elapsed().as_millis() as u64,
+            "state rebuilt from the event log"
+        );
+        let state = Arc::new(AppState {
+            hub,
+            fold: Mutex::new(fold),
+            places,
+            reader: Mutex::new(reader),
+            ingestor: OnceLock::new(),
+            metrics: metrics::Metrics::default(),
+            started: Instant::now(),
+            clients: AtomicUsize::new(0),
+        });
+        let ingestor = Ingestor::start(store, state.clone());
+        state.ingestor.set(ingestor).expect("the ingestor is set once, here");
+        Ok(state)
+    }
+
+    /// The ingest pipeline.
+    pub fn ingestor(&self) -> &Ingestor {
+        self.ingestor.get().expect("set in AppState::open before the state is shared")
+    }
+
+    /// Subscribe to a topic from a resume point or a fresh snapshot.
+    pub fn subscribe(&self, topic: &str, since: Option<&ResumePoint>) -> Subscription {
+        let fold = self.fold.lock().unwrap_or_else(|p| p.into_inner());
+        self.hub.subscribe(topic, since, || {
+            let time = fold.last_time().map_or_else(now_rfc3339, str::to_owned);
+            (time, fold.snapshot(topic))
+        })
+    }
+
+    /// Read access to the fold.
+    pub fn with_fold<T>(&self, f: impl FnOnce(&Fold) -> T) -> T {
+        f(&self.fold.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
-/// Bind `config.addr` and serve until `shutdown` resolves. Returns the bound address through
-/// `bound` as soon as the socket listens (useful with port 0).
+/// Run the simulator against `state` until the task is dropped: one step a second.
+pub async fn run_simulator(state: Arc<AppState>, seed: u64, speed: f64) {
+    let mut sim = simulator::Simulator::new(seed, speed, state.places.clone(), OffsetDateTime::now_utc());
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let mut batch = Vec::new();
+        for e in sim.step(OffsetDateTime::now_utc(), 1.0) {
+            match state.places.locate(&e) {
+                Ok(adcode) => batch.push(Located { event: e, adcode }),
+                Err(err) => {
+                    tracing::error!(id = e.id, "simulator produced an event outside the region: {err}")
+                }
+            }
+        }
+        if !batch.is_empty()
+            && let Err(e) = state.ingestor().submit_wait(batch).await
+        {
+            tracing::error!("simulator batch not stored: {e}");
+        }
+    }
+}
+
+/// Bind `config.addr` and serve until `shutdown` resolves. Sends the bound address through `bound`
+/// as soon as the socket listens (useful with port 0).
 pub async fn serve(
     config: Config,
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", config.data_dir.display()))?;
-    let state = Arc::new(AppState::new());
+    let state = AppState::open(&config.data_dir)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, epoch = state.hub.epoch(), data = %config.data_dir.display(), "yiping is serving");
+    tracing::info!(%addr, data = %config.data_dir.display(), "yiping is serving");
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
-    let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed)));
+    let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed, config.speed)));
     let result = axum::serve(listener, web::router(state)).with_graceful_shutdown(shutdown).await;
     if let Some(sim) = sim {
         sim.abort();

@@ -1,9 +1,12 @@
 //! `yiping`: the command-centre aggregator and wall server.
 
+use std::io::{BufWriter, Read, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use yiping_server::store::{Appended, Store};
 
 /// yiping (一屏): the one-screen command centre for Hubei's digital government.
 #[derive(Debug, Parser)]
@@ -15,10 +18,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the wall app, the websocket `/ws`, `/healthz`, `/geo/*` and `/api/v1/topics`.
+    /// Serve the wall app, the websocket `/ws`, the REST API `/api/v1`, `/healthz` and `/metrics`.
     ///
-    /// With the defaults it runs stand-alone, with no other server: it keeps its files under
-    /// --data and runs a built-in simulator of Hubei data (labelled as simulated on the wall).
+    /// With the defaults it runs stand-alone, with no other server: the event log lives in SQLite
+    /// under --data, and a built-in simulator feeds it Hubei data (labelled as simulated on the
+    /// wall). On start it rebuilds its state from the log.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -32,25 +36,218 @@ enum Command {
         /// Seed of the simulator: the same seed gives the same sequence of values.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// Simulator speed: activity multiplier (60 = one hour's activity per real minute).
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+    },
+    /// Manage ingest tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Write simulated events as NDJSON to standard output, exactly as `POST /api/v1/events`
+    /// accepts them (the source comes from the token used to send them).
+    Simulate {
+        /// Seed: the same seed (and --start) gives the same events.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// How many events to write.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// Activity multiplier (60 = one hour's activity per simulated minute).
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+        /// Simulated clock start, RFC 3339 (default: now).
+        #[arg(long)]
+        start: Option<String>,
+    },
+    /// Write the event log as NDJSON in order, each event with its topic, seq, county and the time
+    /// it was received (for audit, backup and independent checks).
+    Export {
+        /// The server's data folder.
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Import historical events from an NDJSON file into a stopped server's log. Lines are checked
+    /// exactly as the ingest API checks them; refused lines are reported on standard error.
+    Import {
+        /// The NDJSON file (`-` for standard input).
+        file: PathBuf,
+        /// The source the events come from.
+        #[arg(long)]
+        source: String,
+        /// The server's data folder.
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Create a token for a source and print it (it cannot be shown again: only its hash is kept).
+    Create {
+        /// The source name, e.g. `hbsthj` (the environment department's platform).
+        #[arg(long)]
+        source: String,
+        /// The server's data folder.
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
     },
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let Command::Serve { addr, data_dir, no_simulator, seed } = Cli::parse().command;
-    let config = yiping_server::Config { addr, data_dir, simulator: !no_simulator, seed };
-    match yiping_server::serve(config, None, shutdown_signal()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("yiping: {e}");
-            std::process::ExitCode::FAILURE
+    let result = match Cli::parse().command {
+        Command::Serve { addr, data_dir, no_simulator, seed, speed } => {
+            serve(addr, data_dir, !no_simulator, seed, speed).await
         }
+        Command::Token { action: TokenAction::Create { source, data_dir } } => {
+            create_token(&source, &data_dir)
+        }
+        Command::Simulate { seed, count, speed, start } => simulate(seed, count, speed, start.as_deref()),
+        Command::Export { data_dir } => export(&data_dir),
+        Command::Import { file, source, data_dir } => import(&file, &source, &data_dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("yiping: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The lock that keeps one server per data folder (and imports away from a running server).
+fn lock_data(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", data_dir.display()))?;
+    let path = data_dir.join("yiping.lock");
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(_) => anyhow::bail!(
+            "{} is in use by a running yiping server (send events to its /api/v1/events instead)",
+            data_dir.display()
+        ),
+    }
+}
+
+async fn serve(
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    simulator: bool,
+    seed: u64,
+    speed: f64,
+) -> anyhow::Result<()> {
+    let _lock = lock_data(&data_dir)?;
+    let config = yiping_server::Config { addr, data_dir, simulator, seed, speed };
+    yiping_server::serve(config, None, shutdown_signal()).await
+}
+
+fn create_token(source: &str, data_dir: &Path) -> anyhow::Result<()> {
+    if source.trim().is_empty() || source.len() > 64 || source.chars().any(char::is_whitespace) {
+        anyhow::bail!("--source {source:?}: a source name is 1–64 characters without spaces");
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let store = Store::open(data_dir)?;
+    println!("{}", store.create_token(source)?);
+    Ok(())
+}
+
+fn simulate(seed: u64, count: usize, speed: f64, start: Option<&str>) -> anyhow::Result<()> {
+    use time::format_description::well_known::Rfc3339;
+    let start = match start {
+        Some(s) => {
+            time::OffsetDateTime::parse(s, &Rfc3339).map_err(|e| anyhow::anyhow!("--start {s:?}: {e}"))?
+        }
+        None => time::OffsetDateTime::now_utc().replace_nanosecond(0)?,
+    };
+    let places = std::sync::Arc::new(yiping_server::places::Places::hubei());
+    let mut sim = yiping_server::simulator::Simulator::new(seed, speed, places, start);
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut written = 0;
+    let mut t = start;
+    while written < count {
+        for mut e in sim.step(t, 1.0) {
+            if written == count {
+                break;
+            }
+            e.source = None;
+            serde_json::to_writer(&mut out, &e)?;
+            out.write_all(b"\n")?;
+            written += 1;
+        }
+        t += time::Duration::seconds(1);
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn export(data_dir: &Path) -> anyhow::Result<()> {
+    if !data_dir.join(yiping_server::store::DB_FILE).exists() {
+        anyhow::bail!("no event log in {}", data_dir.display());
+    }
+    let store = Store::open(data_dir)?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut failed = None;
+    store.replay(0, |e| {
+        if failed.is_some() {
+            return;
+        }
+        let line = serde_json::json!({
+            "gseq": e.gseq, "topic": e.topic, "seq": e.tseq, "adcode": e.adcode, "received": e.received, "event": e.event,
+        });
+        if let Err(err) = serde_json::to_writer(&mut out, &line).map_err(anyhow::Error::from).and_then(|()| Ok(out.write_all(b"\n")?)) {
+            failed = Some(err);
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
+    let _lock = lock_data(data_dir)?;
+    let mut text = String::new();
+    if file == Path::new("-") {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        std::fs::File::open(file)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+            .read_to_string(&mut text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    }
+    let places = yiping_server::places::Places::hubei();
+    let (ok, rejected) = yiping_server::ingest::check_lines(&text, source, &places);
+    for r in &rejected {
+        eprintln!("{}: {}", file.display(), serde_json::to_string(r)?);
+    }
+    let mut store = Store::open(data_dir)?;
+    let received = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
+    let (mut new, mut dup) = (0usize, 0usize);
+    for chunk in ok.chunks(10_000) {
+        let events: Vec<_> = chunk.iter().map(|(_, l)| l.clone()).collect();
+        for a in store.append(&events, &received)? {
+            match a {
+                Appended::New { .. } => new += 1,
+                Appended::Duplicate { .. } => dup += 1,
+            }
+        }
+    }
+    println!("imported {new} events, {dup} duplicates skipped, {} lines refused", rejected.len());
+    if rejected.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{} lines were refused (listed above)", rejected.len())
     }
 }
 

@@ -11,7 +11,7 @@ use axum::routing::get;
 use rust_embed::RustEmbed;
 use tower_http::compression::CompressionLayer;
 use yiping_maps::data::Layer;
-use yiping_protocol::{PROTOCOL_VERSION, TopicInfo, topics};
+use yiping_protocol::PROTOCOL_VERSION;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -27,7 +27,17 @@ struct AppAssets;
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/api/v1/topics", get(list_topics))
+        .route("/api/v1/topics", get(crate::api::list_topics))
+        .route("/api/v1/event-types", get(crate::api::event_types))
+        .route("/api/v1/sections", get(crate::api::sections))
+        .route("/api/v1/regions/{adcode}", get(crate::api::region))
+        .route("/api/v1/entities/{key}", get(crate::api::entity))
+        .route(
+            "/api/v1/events",
+            axum::routing::post(crate::api::post_events)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::api::MAX_BODY_BYTES)),
+        )
+        .route("/metrics", get(crate::api::metrics))
         .route("/geo/{file}", get(geo_layer))
         .route("/ws", get(crate::ws::upgrade))
         .fallback(get(app_asset))
@@ -40,19 +50,10 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": PROTOCOL_VERSION,
-        "epoch": state.hub.epoch(),
+        "epoch": state.hub.epoch(yiping_protocol::topics::WATER),
         "uptime_s": state.started.elapsed().as_secs(),
         "clients": state.clients.load(std::sync::atomic::Ordering::Relaxed),
     }))
-}
-
-async fn list_topics() -> Json<Vec<TopicInfo>> {
-    Json(
-        topics::ALL
-            .iter()
-            .map(|(name, description)| TopicInfo { name: (*name).into(), description: (*description).into() })
-            .collect(),
-    )
 }
 
 async fn geo_layer(Path(file): Path<String>) -> Result<Response, AppError> {

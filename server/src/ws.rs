@@ -89,10 +89,11 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
                 continue;
             }
         };
-        if let Some(msg) = frame(out)
-            && sink.send(msg).await.is_err()
-        {
-            break;
+        if let Some(msg) = frame(out) {
+            if sink.send(msg).await.is_err() {
+                break;
+            }
+            state.metrics.ws_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
@@ -125,7 +126,7 @@ fn handle(
                     });
                     continue;
                 }
-                let sub = state.hub.subscribe(&t, since.get(&t));
+                let sub = state.subscribe(&t, since.get(&t));
                 out.extend(sub.initial);
                 subs.insert(t, sub.rx);
             }
@@ -142,9 +143,9 @@ fn drain(state: &AppState, subs: &mut BTreeMap<String, broadcast::Receiver<Arc<U
                 Ok(u) => out.push(ServerMsg::Delta((*u).clone())),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
                 Err(TryRecvError::Lagged(n)) => {
-                    state.queue_resyncs.fetch_add(1, Ordering::Relaxed);
+                    state.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(topic, missed = n, "client fell behind; resynchronising with a snapshot");
-                    let sub = state.hub.subscribe(topic, None);
+                    let sub = state.subscribe(topic, None);
                     out.retain(|m| !matches!(m, ServerMsg::Delta(u) if &u.topic == topic));
                     out.extend(sub.initial);
                     *rx = sub.rx;

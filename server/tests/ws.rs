@@ -9,12 +9,14 @@ use tokio_tungstenite::tungstenite::Message;
 use yiping_protocol::{ServerMsg, Update};
 
 async fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let dir = std::env::temp_dir().join(format!("yiping-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("yiping-test-{}-{}", std::process::id(), rand_suffix()));
     let config = yiping_server::Config {
         addr: "127.0.0.1:0".parse().expect("valid address"),
         data_dir: dir,
         simulator: true,
         seed: 1,
+        // Fast enough that deltas flow every second.
+        speed: 600.0,
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -26,6 +28,12 @@ async fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
         .expect("server runs");
     });
     (bound_rx.await.expect("server binds"), stop_tx)
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
 }
 
 async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {

@@ -1,0 +1,193 @@
+//! The REST API under `/api/v1`: event ingest, drill-down into entities and regions, reference
+//! lists. Every handler returns `Result<_, AppError>`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use yiping_protocol::events::EVENT_TYPES;
+use yiping_protocol::topics::TopicInfoList;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::ingest::{LineResult, SubmitError, check_lines};
+use crate::store::Appended;
+
+/// Largest ingest body, bytes (larger: 413).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// `POST /api/v1/events`: NDJSON, one event per line, authenticated by a source token.
+///
+/// Answers 200 when every line was stored (or was a duplicate of a stored event), 422 when some
+/// lines were refused — the valid lines of the same body are stored all the same, and the body
+/// lists the outcome of every line. Nothing is answered before the stored lines are committed.
+pub async fn post_events(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let token = bearer(&headers).ok_or_else(|| {
+        AppError::Unauthorized(
+            "send `Authorization: Bearer <token>` (yiping token create --source NAME)".into(),
+        )
+    })?;
+    let source = {
+        let reader = state.reader.lock().unwrap_or_else(|p| p.into_inner());
+        reader.token_source(token)?
+    }
+    .ok_or_else(|| AppError::Unauthorized("unknown token".into()))?;
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        AppError::BadRequest(format!("body is not UTF-8 (first bad byte at offset {})", e.valid_up_to()))
+    })?;
+    if text.trim().is_empty() {
+        return Err(AppError::BadRequest("empty body: send one JSON event per line (NDJSON)".into()));
+    }
+    let (ok, rejected) = check_lines(text, &source, &state.places);
+    state.metrics.rejected.fetch_add(rejected.len() as u64, Ordering::Relaxed);
+    let (lines, events): (Vec<(usize, String, String)>, Vec<_>) =
+        ok.into_iter().map(|(n, l)| ((n, l.event.id.clone(), l.event.data.topic().to_owned()), l)).unzip();
+    let stored = if events.is_empty() {
+        vec![]
+    } else {
+        state.ingestor().submit(events).await.map_err(|e| match e {
+            SubmitError::Busy => {
+                state.metrics.busy.fetch_add(1, Ordering::Relaxed);
+                AppError::Busy(e.to_string())
+            }
+            SubmitError::Failed(m) => AppError::Internal(m),
+        })?
+    };
+    let mut results: Vec<LineResult> = lines
+        .into_iter()
+        .zip(stored)
+        .map(|((line, id, topic), a)| match a {
+            Appended::New { tseq, .. } => LineResult::Accepted { line, id, topic, seq: tseq },
+            Appended::Duplicate { .. } => LineResult::Duplicate { line, id },
+        })
+        .collect();
+    let n_rejected = rejected.len();
+    results.extend(rejected);
+    results.sort_by_key(|r| match r {
+        LineResult::Accepted { line, .. }
+        | LineResult::Duplicate { line, .. }
+        | LineResult::Rejected { line, .. } => *line,
+    });
+    let count = |f: fn(&LineResult) -> bool| results.iter().filter(|r| f(r)).count();
+    let body = serde_json::json!({
+        "accepted": count(|r| matches!(r, LineResult::Accepted { .. })),
+        "duplicates": count(|r| matches!(r, LineResult::Duplicate { .. })),
+        "rejected": n_rejected,
+        "lines": results,
+    });
+    let status = if n_rejected == 0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, Json(body)).into_response())
+}
+
+/// `GET /api/v1/topics`.
+pub async fn list_topics() -> Json<TopicInfoList> {
+    Json(TopicInfoList::all())
+}
+
+/// `GET /api/v1/event-types`.
+pub async fn event_types() -> Json<serde_json::Value> {
+    Json(serde_json::json!(
+        EVENT_TYPES.iter().map(|(t, d)| serde_json::json!({"type": t, "description": d})).collect::<Vec<_>>()
+    ))
+}
+
+/// `GET /api/v1/sections`: the water-quality monitoring sections known to this deployment.
+pub async fn sections(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!(state
+        .places
+        .sections()
+        .iter()
+        .map(|s| serde_json::json!({"id": s.id, "name": s.name, "river": s.river, "body": s.body, "adcode": s.adcode, "lon": s.lon, "lat": s.lat}))
+        .collect::<Vec<_>>()))
+}
+
+/// `GET /api/v1/regions/{adcode}`: a region's aggregates for every theme.
+pub async fn region(
+    State(state): State<Arc<AppState>>,
+    Path(adcode): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let name =
+        state.places.name(&adcode).ok_or_else(|| AppError::NotFound(format!("region {adcode}")))?.to_owned();
+    Ok(Json(state.with_fold(|f| {
+        serde_json::json!({
+            "adcode": adcode,
+            "name": name,
+            "time": f.last_time(),
+            "water": f.water.region(&adcode),
+            "rivers": f.rivers.region(&adcode),
+            "projects": f.projects.region(&adcode),
+            "poverty": f.poverty.region(&adcode),
+        })
+    })))
+}
+
+/// Query of an entity's history.
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    /// From (RFC 3339), default: the beginning.
+    pub from: Option<String>,
+    /// To (RFC 3339), default: the end.
+    pub to: Option<String>,
+    /// At most this many events (default 1000, at most 10000).
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/entities/{key}`: an entity's current state and its history of events.
+pub async fn entity(
+    State(state): State<Arc<AppState>>,
+    Path(key): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    for (name, v) in [("from", &q.from), ("to", &q.to)] {
+        if let Some(v) = v
+            && !yiping_protocol::events::is_rfc3339(v)
+        {
+            return Err(AppError::BadRequest(format!("query `{name}`: {v:?} is not an RFC 3339 timestamp")));
+        }
+    }
+    let current = state.with_fold(|f| {
+        [f.water.entity(&key), f.rivers.entity(&key), f.projects.entity(&key), f.poverty.entity(&key)]
+            .into_iter()
+            .flatten()
+            .next()
+            .cloned()
+    });
+    let history = {
+        let reader = state.reader.lock().unwrap_or_else(|p| p.into_inner());
+        reader.history(
+            &key,
+            q.from.as_deref().unwrap_or("0000"),
+            q.to.as_deref().unwrap_or("9999"),
+            q.limit.unwrap_or(1000).min(10_000),
+        )?
+    };
+    if current.is_none() && history.is_empty() {
+        return Err(AppError::NotFound(format!("entity {key}")));
+    }
+    Ok(Json(serde_json::json!({
+        "key": key,
+        "current": current,
+        "history": history.iter().map(|e| serde_json::json!({"gseq": e.gseq, "received": e.received, "event": e.event})).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(state.clients.load(Ordering::Relaxed), state.started.elapsed().as_secs()),
+    )
+}

@@ -1,0 +1,69 @@
+//! Counters exposed at `GET /metrics` in the Prometheus text format.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters of a running server.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Events stored.
+    pub accepted: AtomicU64,
+    /// Events received again (same source and id).
+    pub duplicates: AtomicU64,
+    /// Lines refused.
+    pub rejected: AtomicU64,
+    /// Ingest requests answered 503 because the writer queue was full.
+    pub busy: AtomicU64,
+    /// Log transactions committed.
+    pub commits: AtomicU64,
+    /// Time spent committing, microseconds.
+    pub commit_micros: AtomicU64,
+    /// Times a slow websocket client was resynchronised with a snapshot.
+    pub ws_resyncs: AtomicU64,
+    /// Websocket frames sent.
+    pub ws_frames: AtomicU64,
+}
+
+impl Metrics {
+    /// Render in the Prometheus text exposition format, with `clients` connected now.
+    pub fn render(&self, clients: usize, uptime_s: u64) -> String {
+        let mut s = String::new();
+        let mut counter = |name: &str, help: &str, v: u64| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        };
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        counter("yiping_events_accepted_total", "Events stored in the log.", g(&self.accepted));
+        counter(
+            "yiping_events_duplicate_total",
+            "Events received again and not stored twice.",
+            g(&self.duplicates),
+        );
+        counter("yiping_events_rejected_total", "Event lines refused with an error.", g(&self.rejected));
+        counter(
+            "yiping_ingest_busy_total",
+            "Ingest requests refused with 503 because the writer was busy.",
+            g(&self.busy),
+        );
+        counter("yiping_log_commits_total", "Event-log transactions committed.", g(&self.commits));
+        counter(
+            "yiping_log_commit_microseconds_total",
+            "Time spent committing, microseconds.",
+            g(&self.commit_micros),
+        );
+        counter(
+            "yiping_ws_resyncs_total",
+            "Slow websocket clients resynchronised with a snapshot.",
+            g(&self.ws_resyncs),
+        );
+        counter("yiping_ws_frames_total", "Websocket frames sent.", g(&self.ws_frames));
+        let _ = writeln!(
+            s,
+            "# HELP yiping_ws_clients Websocket clients connected.\n# TYPE yiping_ws_clients gauge\nyiping_ws_clients {clients}"
+        );
+        let _ = writeln!(
+            s,
+            "# HELP yiping_uptime_seconds Seconds since start.\n# TYPE yiping_uptime_seconds gauge\nyiping_uptime_seconds {uptime_s}"
+        );
+        s
+    }
+}

@@ -1,0 +1,404 @@
+//! The durable event log: SQLite in WAL mode with `synchronous = FULL`, so a batch is on disk
+//! when its transaction commits, and nothing is acknowledged before that.
+//!
+//! Table `events` holds every accepted event once: a global sequence `gseq`, the per-topic
+//! sequence `tseq` its theme stream gives it, `(source, id)` unique (a re-sent event is reported as
+//! a duplicate with its original place), the entity and county it concerns, and the event as
+//! JSON. `meta` keeps the stream epoch, which therefore survives restarts: a client that resumes
+//! after a server restart gets exactly the deltas it missed. `tokens` keeps the SHA-256 of each
+//! ingest token with its source.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+use yiping_protocol::events::Envelope;
+use yiping_protocol::topics::OVERVIEW;
+
+/// The database file name inside the data folder.
+pub const DB_FILE: &str = "yiping.db";
+
+/// An event ready to append: parsed, checked, placed in its county.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// The event (its `source` filled in).
+    pub event: Envelope,
+    /// The county it concerns.
+    pub adcode: String,
+}
+
+/// Where an appended event landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Newly stored with these sequence numbers.
+    New {
+        /// Global sequence (also the `overview` topic's seq).
+        gseq: u64,
+        /// Sequence in its theme topic.
+        tseq: u64,
+    },
+    /// Already stored earlier (same source and id) at this global sequence.
+    Duplicate {
+        /// Where the first copy is.
+        gseq: u64,
+    },
+}
+
+/// A stored event read back.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// Global sequence.
+    pub gseq: u64,
+    /// Theme topic.
+    pub topic: String,
+    /// Sequence in the theme topic.
+    pub tseq: u64,
+    /// County.
+    pub adcode: String,
+    /// When the server accepted it, UTC RFC 3339.
+    pub received: String,
+    /// The event.
+    pub event: Envelope,
+}
+
+/// The event log.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    epoch: String,
+    last_gseq: u64,
+    topic_seq: HashMap<String, u64>,
+}
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("event log {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: String,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+    /// A stored event cannot be read back.
+    #[error("event log {path}: event {gseq} is unreadable: {message}")]
+    Corrupt {
+        /// The database file.
+        path: String,
+        /// Which event.
+        gseq: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn to_u64(x: i64) -> u64 {
+    u64::try_from(x).unwrap_or(0)
+}
+
+fn to_i64(x: u64) -> i64 {
+    i64::try_from(x).unwrap_or(i64::MAX)
+}
+
+/// SHA-256 of a token, hex.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.display().to_string(), source }
+    }
+
+    /// Open (or create) the log in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(DB_FILE);
+        let e = |source| StoreError::Sqlite { path: path.display().to_string(), source };
+        let conn = Connection::open(&path).map_err(e)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS events (
+                 gseq INTEGER PRIMARY KEY,
+                 source TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 kind TEXT NOT NULL,
+                 topic TEXT NOT NULL,
+                 tseq INTEGER NOT NULL,
+                 entity TEXT NOT NULL,
+                 adcode TEXT NOT NULL,
+                 time TEXT NOT NULL,
+                 received TEXT NOT NULL,
+                 body TEXT NOT NULL,
+                 UNIQUE (source, id)
+             );
+             CREATE INDEX IF NOT EXISTS events_entity ON events (entity, time);
+             CREATE INDEX IF NOT EXISTS events_topic ON events (topic, tseq);
+             CREATE TABLE IF NOT EXISTS tokens (
+                 hash TEXT PRIMARY KEY,
+                 source TEXT NOT NULL,
+                 created TEXT NOT NULL
+             );",
+        )
+        .map_err(e)?;
+        let epoch: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))
+            .optional()
+            .map_err(e)?;
+        let epoch = match epoch {
+            Some(ep) => ep,
+            None => {
+                let ep = format!(
+                    "{:x}-{:04x}",
+                    time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000,
+                    rand::random::<u16>()
+                );
+                conn.execute("INSERT INTO meta (key, value) VALUES ('epoch', ?1)", [&ep]).map_err(e)?;
+                ep
+            }
+        };
+        let last_gseq: i64 =
+            conn.query_row("SELECT COALESCE(MAX(gseq), 0) FROM events", [], |r| r.get(0)).map_err(e)?;
+        let mut topic_seq = HashMap::new();
+        {
+            let mut st = conn.prepare("SELECT topic, MAX(tseq) FROM events GROUP BY topic").map_err(e)?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(e)?;
+            for row in rows {
+                let (t, s) = row.map_err(e)?;
+                topic_seq.insert(t, to_u64(s));
+            }
+        }
+        topic_seq.insert(OVERVIEW.to_owned(), to_u64(last_gseq));
+        Ok(Store { conn, path, epoch, last_gseq: to_u64(last_gseq), topic_seq })
+    }
+
+    /// The stream epoch of this log.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// The last global sequence.
+    pub fn last_gseq(&self) -> u64 {
+        self.last_gseq
+    }
+
+    /// The last seq of each topic (the overview's is the global sequence).
+    pub fn topic_seqs(&self) -> &HashMap<String, u64> {
+        &self.topic_seq
+    }
+
+    /// Append events in one transaction; returns where each landed. Nothing is changed when it
+    /// fails.
+    pub fn append(&mut self, batch: &[Located], received: &str) -> Result<Vec<Appended>, StoreError> {
+        let mut next_gseq = self.last_gseq;
+        let mut next_topic = self.topic_seq.clone();
+        let tx =
+            self.conn.transaction().map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+        let mut out = Vec::with_capacity(batch.len());
+        {
+            let mut find = tx
+                .prepare_cached("SELECT gseq FROM events WHERE source = ?1 AND id = ?2")
+                .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO events (gseq, source, id, kind, topic, tseq, entity, adcode, time, received, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+            for l in batch {
+                let ev = &l.event;
+                let source = ev.source.as_deref().unwrap_or("");
+                let existing: Option<i64> =
+                    find.query_row(params![source, ev.id], |r| r.get(0))
+                        .optional()
+                        .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+                if let Some(g) = existing {
+                    out.push(Appended::Duplicate { gseq: to_u64(g) });
+                    continue;
+                }
+                next_gseq += 1;
+                let topic = ev.data.topic();
+                let tseq = next_topic.entry(topic.to_owned()).or_insert(0);
+                *tseq += 1;
+                let body = serde_json::to_string(ev).expect("an envelope always serialises");
+                insert
+                    .execute(params![
+                        to_i64(next_gseq),
+                        source,
+                        ev.id,
+                        ev.kind,
+                        topic,
+                        to_i64(*tseq),
+                        ev.data.entity(),
+                        l.adcode,
+                        ev.time,
+                        received,
+                        body
+                    ])
+                    .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+                out.push(Appended::New { gseq: next_gseq, tseq: *tseq });
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        next_topic.insert(OVERVIEW.to_owned(), next_gseq);
+        self.last_gseq = next_gseq;
+        self.topic_seq = next_topic;
+        Ok(out)
+    }
+
+    fn read_row(
+        &self,
+        r: &rusqlite::Row<'_>,
+    ) -> rusqlite::Result<(i64, String, i64, String, String, String)> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    }
+
+    fn decode(&self, row: (i64, String, i64, String, String, String)) -> Result<StoredEvent, StoreError> {
+        let (gseq, topic, tseq, adcode, received, body) = row;
+        let event = yiping_protocol::events::parse_line(&body).map_err(|e| StoreError::Corrupt {
+            path: self.path.display().to_string(),
+            gseq: to_u64(gseq),
+            message: e.to_string(),
+        })?;
+        Ok(StoredEvent { gseq: to_u64(gseq), topic, tseq: to_u64(tseq), adcode, received, event })
+    }
+
+    /// Visit every event after `after_gseq`, in order.
+    pub fn replay(&self, after_gseq: u64, mut f: impl FnMut(StoredEvent)) -> Result<u64, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT gseq, topic, tseq, adcode, received, body FROM events WHERE gseq > ?1 ORDER BY gseq",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([to_i64(after_gseq)]).map_err(|e| self.err(e))?;
+        let mut n = 0;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let row = self.read_row(r).map_err(|e| self.err(e))?;
+            f(self.decode(row)?);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The history of one entity (`kind:id`) between two RFC 3339 times (inclusive), oldest
+    /// first, at most `limit` events.
+    pub fn history(
+        &self,
+        entity: &str,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT gseq, topic, tseq, adcode, received, body FROM events
+                 WHERE entity = ?1 AND time >= ?2 AND time <= ?3 ORDER BY time, gseq LIMIT ?4",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![entity, from, to, limit], |r| self.read_row(r))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter().map(|r| self.decode(r)).collect()
+    }
+
+    /// Register a new ingest token for `source`; returns the token (only its hash is stored).
+    pub fn create_token(&self, source: &str) -> Result<String, StoreError> {
+        let token =
+            format!("yp_{}", (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect::<String>());
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an OffsetDateTime always formats as RFC 3339");
+        self.conn
+            .execute(
+                "INSERT INTO tokens (hash, source, created) VALUES (?1, ?2, ?3)",
+                params![token_hash(&token), source, now],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(token)
+    }
+
+    /// The source a token belongs to, if it is registered.
+    pub fn token_source(&self, token: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT source FROM tokens WHERE hash = ?1", [token_hash(token)], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yiping_protocol::events::parse_line;
+
+    fn ev(source: &str, id: &str, section: &str) -> Located {
+        let line = format!(
+            r#"{{"type":"water.reading","id":"{id}","time":"2026-11-22T08:00:00Z","source":"{source}","data":{{"section":"{section}","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08}}}}"#
+        );
+        Located { event: parse_line(&line).expect("valid"), adcode: "420105".into() }
+    }
+
+    #[test]
+    fn appends_dedupes_and_survives_reopen_with_the_same_epoch() {
+        let dir = tempdir();
+        let epoch;
+        {
+            let mut s = Store::open(&dir).expect("opens");
+            epoch = s.epoch().to_owned();
+            let r =
+                s.append(&[ev("a", "1", "x"), ev("a", "2", "x"), ev("a", "1", "x")], "t").expect("appends");
+            assert_eq!(
+                r,
+                vec![
+                    Appended::New { gseq: 1, tseq: 1 },
+                    Appended::New { gseq: 2, tseq: 2 },
+                    Appended::Duplicate { gseq: 1 }
+                ]
+            );
+            // Same id from another source is another event.
+            let r = s.append(&[ev("b", "1", "x"), ev("a", "2", "x")], "t").expect("appends");
+            assert_eq!(r, vec![Appended::New { gseq: 3, tseq: 3 }, Appended::Duplicate { gseq: 2 }]);
+        }
+        let s = Store::open(&dir).expect("reopens");
+        assert_eq!(s.epoch(), epoch);
+        assert_eq!(s.last_gseq(), 3);
+        assert_eq!(s.topic_seqs()["water"], 3);
+        let mut seen = vec![];
+        s.replay(1, |e| seen.push((e.gseq, e.event.source.clone().unwrap_or_default(), e.event.id.clone())))
+            .expect("replays");
+        assert_eq!(seen, vec![(2, "a".into(), "2".into()), (3, "b".into(), "1".into())]);
+        let h = s.history("section:x", "2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z", 10).expect("history");
+        assert_eq!(h.len(), 3);
+    }
+
+    #[test]
+    fn tokens_are_stored_hashed() {
+        let dir = tempdir();
+        let s = Store::open(&dir).expect("opens");
+        let t = s.create_token("hbsthj").expect("creates");
+        assert_eq!(s.token_source(&t).expect("reads").as_deref(), Some("hbsthj"));
+        assert_eq!(s.token_source("yp_wrong").expect("reads"), None);
+        let stored: String = s.conn.query_row("SELECT hash FROM tokens", [], |r| r.get(0)).expect("row");
+        assert_ne!(stored, t);
+    }
+
+    pub(crate) fn tempdir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "yiping-store-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&d).expect("temp dir");
+        d
+    }
+}
