@@ -1,12 +1,14 @@
 //! Topic streams: epoch, per-topic seq, recent deltas for resume, and fan-out to subscribers.
 //!
-//! Each topic keeps its epoch and seq, a bounded ring of its most recent deltas, and a
+//! Each delta is serialised to its wire text once, when it is published, and shared (`Arc`) by
+//! the resume ring and every subscriber, so fan-out costs no per-client serialisation. Each topic
+//! keeps its epoch and seq, a bounded ring of its most recent deltas ([`RESUME_WINDOW`]), and a
 //! `tokio::sync::broadcast` channel; snapshots are made from the fold on demand. Publishing and
-//! subscribing take the topic's lock, so a
-//! subscriber gets a consistent starting point (a snapshot at seq N, or the deltas after its
-//! resume point up to N) and then exactly the deltas after N from its receiver: no gap, no
-//! duplicate. The broadcast ring is bounded: a subscriber that falls behind it is told it lagged
-//! and gets a fresh snapshot instead (see `ws`), so one slow client never holds memory or others.
+//! subscribing take the topic's lock, so a subscriber gets a consistent starting point (a snapshot
+//! at seq N, or the deltas after its resume point up to N) and then exactly the deltas after N
+//! from its receiver: no gap, no duplicate. The broadcast channel is bounded: a subscriber that
+//! falls behind it catches up from the ring, or, further behind, gets a fresh snapshot (see
+//! `ws`), so one slow client never holds memory or delays others.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -14,22 +16,33 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 use yiping_protocol::{ResumePoint, ServerMsg, Update};
 
-/// How many recent deltas each topic keeps for clients that resume.
-pub const RESUME_WINDOW: usize = 4096;
-/// How many deltas a subscriber may fall behind before it is resynchronised with a snapshot.
+/// How many recent deltas each topic keeps for clients that resume or lag.
+pub const RESUME_WINDOW: usize = 8192;
+/// How many deltas a subscriber may fall behind before it must catch up from the ring.
 pub const FANOUT_CAPACITY: usize = 1024;
+
+/// A published delta: its seq and its wire text (`{"type":"delta",…}`).
+#[derive(Debug)]
+pub struct Delta {
+    /// Topic.
+    pub topic: String,
+    /// Seq in the topic.
+    pub seq: u64,
+    /// The serialised [`ServerMsg::Delta`].
+    pub text: Arc<str>,
+}
 
 #[derive(Debug)]
 struct TopicInner {
     seq: u64,
-    recent: VecDeque<Arc<Update>>,
+    recent: VecDeque<Arc<Delta>>,
 }
 
 #[derive(Debug)]
 struct Topic {
     epoch: String,
     inner: Mutex<TopicInner>,
-    tx: broadcast::Sender<Arc<Update>>,
+    tx: broadcast::Sender<Arc<Delta>>,
 }
 
 /// All topic streams.
@@ -41,10 +54,17 @@ pub struct Hub {
 /// What a new subscriber starts from.
 #[derive(Debug)]
 pub struct Subscription {
-    /// Messages to send first: one snapshot, or the missed deltas in order.
-    pub initial: Vec<ServerMsg>,
+    /// Wire texts to send first: one snapshot, or the missed deltas in order.
+    pub initial: Vec<Arc<str>>,
+    /// The seq the subscriber is at after `initial`.
+    pub seq: u64,
     /// Deltas after the initial messages.
-    pub rx: broadcast::Receiver<Arc<Update>>,
+    pub rx: broadcast::Receiver<Arc<Delta>>,
+}
+
+/// Serialise a server message to its wire text.
+pub fn to_text(msg: &ServerMsg) -> Arc<str> {
+    serde_json::to_string(msg).expect("protocol messages always serialise").into()
 }
 
 impl Hub {
@@ -86,19 +106,20 @@ impl Hub {
         let t = self.topic(topic);
         let mut inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.seq += 1;
-        let update = Arc::new(Update {
+        let msg = ServerMsg::Delta(Update {
             topic: topic.to_owned(),
             epoch: t.epoch.clone(),
             seq: inner.seq,
             time: time.to_owned(),
             data: delta,
         });
+        let d = Arc::new(Delta { topic: topic.to_owned(), seq: inner.seq, text: to_text(&msg) });
         if inner.recent.len() == RESUME_WINDOW {
             inner.recent.pop_front();
         }
-        inner.recent.push_back(update.clone());
+        inner.recent.push_back(d.clone());
         // No receivers is not an error: nobody is watching this topic right now.
-        let _ = t.tx.send(update);
+        let _ = t.tx.send(d);
         inner.seq
     }
 
@@ -115,27 +136,23 @@ impl Hub {
         let inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
         let rx = t.tx.subscribe();
         let missed = since.filter(|s| s.epoch == t.epoch && s.seq <= inner.seq).and_then(|s| {
-            let oldest = inner.recent.front().map_or(inner.seq + 1, |u| u.seq);
+            let oldest = inner.recent.front().map_or(inner.seq + 1, |d| d.seq);
             (s.seq + 1 >= oldest).then(|| {
-                inner
-                    .recent
-                    .iter()
-                    .filter(|u| u.seq > s.seq)
-                    .map(|u| ServerMsg::Delta((**u).clone()))
-                    .collect::<Vec<_>>()
+                inner.recent.iter().filter(|d| d.seq > s.seq).map(|d| d.text.clone()).collect::<Vec<_>>()
             })
         });
         let initial = missed.unwrap_or_else(|| {
             let (time, data) = snapshot();
-            vec![ServerMsg::Snapshot(Update {
+            let msg = ServerMsg::Snapshot(Update {
                 topic: topic.to_owned(),
                 epoch: t.epoch.clone(),
                 seq: inner.seq,
                 time,
                 data,
-            })]
+            });
+            vec![to_text(&msg)]
         });
-        Subscription { initial, rx }
+        Subscription { initial, seq: inner.seq, rx }
     }
 }
 
@@ -152,12 +169,17 @@ mod tests {
         h
     }
 
-    fn snap(_: &Hub) -> impl FnOnce() -> (String, serde_json::Value) {
+    fn snap() -> impl FnOnce() -> (String, serde_json::Value) {
         || ("2026-01-01T00:00:00Z".to_owned(), json!("state"))
     }
 
-    fn seqs(msgs: &[ServerMsg]) -> Vec<(bool, u64)> {
-        msgs.iter()
+    fn parsed(texts: &[Arc<str>]) -> Vec<ServerMsg> {
+        texts.iter().map(|t| serde_json::from_str(t).expect("wire text is a protocol message")).collect()
+    }
+
+    fn seqs(texts: &[Arc<str>]) -> Vec<(bool, u64)> {
+        parsed(texts)
+            .iter()
             .map(|m| match m {
                 ServerMsg::Snapshot(u) => (true, u.seq),
                 ServerMsg::Delta(u) => (false, u.seq),
@@ -169,12 +191,18 @@ mod tests {
     #[test]
     fn resume_gets_exactly_the_missed_deltas_then_live_ones() {
         let h = hub();
-        let mut sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 7 }), snap(&h));
+        let mut sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 7 }), snap());
         assert_eq!(seqs(&sub.initial), vec![(false, 8), (false, 9), (false, 10)]);
+        assert_eq!(sub.seq, 10);
         h.publish("t", "2026-01-01T00:00:01Z", json!(11));
-        assert_eq!(sub.rx.try_recv().expect("live delta").seq, 11);
+        let live = sub.rx.try_recv().expect("live delta");
+        assert_eq!(live.seq, 11);
+        let ServerMsg::Delta(u) = serde_json::from_str(&live.text).expect("wire text") else {
+            panic!("not a delta")
+        };
+        assert_eq!((u.topic.as_str(), u.epoch.as_str(), u.seq, &u.data), ("t", "e1", 11, &json!(11)));
         // Up to date: nothing missed.
-        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 11 }), snap(&h));
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 11 }), snap());
         assert!(sub.initial.is_empty());
     }
 
@@ -186,9 +214,9 @@ mod tests {
             Some(ResumePoint { epoch: "old".into(), seq: 7 }),
             Some(ResumePoint { epoch: "e1".into(), seq: 99 }),
         ] {
-            let sub = h.subscribe("t", since.as_ref(), snap(&h));
+            let sub = h.subscribe("t", since.as_ref(), snap());
             assert_eq!(seqs(&sub.initial), vec![(true, 10)], "since {since:?}");
-            let ServerMsg::Snapshot(u) = &sub.initial[0] else { unreachable!() };
+            let ServerMsg::Snapshot(u) = &parsed(&sub.initial)[0] else { unreachable!() };
             assert_eq!((u.seq, &u.data), (10, &json!("state")));
         }
     }
@@ -200,10 +228,10 @@ mod tests {
         for i in 1..=n {
             h.publish("t", "2026-01-01T00:00:00Z", json!(i));
         }
-        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 3 }), snap(&h));
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 3 }), snap());
         assert_eq!(seqs(&sub.initial), vec![(true, n)]);
         // The oldest delta still held is seq 6: resuming from 5 replays the whole window.
-        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 5 }), snap(&h));
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 5 }), snap());
         assert_eq!(sub.initial.len(), RESUME_WINDOW);
         assert_eq!(seqs(&sub.initial[..1]), vec![(false, 6)]);
     }

@@ -1,0 +1,155 @@
+//! Helpers for tests that drive the real `yiping` binary over real sockets.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_yiping")
+}
+
+/// A fresh data folder.
+pub fn data_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "yiping-it-{name}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// A port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("addr").port()
+}
+
+/// A running server process.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+}
+
+impl Server {
+    /// Start `yiping serve` without the simulator (or with, given extra args) and wait for /healthz.
+    pub fn start(data: &Path, port: u16, extra: &[&str]) -> Server {
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let child = Command::new(bin())
+            .args(["serve", "--addr", &addr.to_string(), "--data"])
+            .arg(data)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starts yiping");
+        let s = Server { child, addr, data: data.to_owned() };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = request(addr, "GET", "/healthz", &[], b"") {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("yiping did not come up on {addr}");
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `yiping token create`.
+pub fn token(data: &Path, source: &str) -> String {
+    let out = Command::new(bin())
+        .args(["token", "create", "--source", source, "--data"])
+        .arg(data)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
+}
+
+/// `yiping export`, parsed.
+pub fn export(data: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new(bin()).args(["export", "--data"]).arg(data).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("export lines are JSON"))
+        .collect()
+}
+
+/// A minimal HTTP/1.1 request; returns status and body.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    // A server may answer (413) before reading a large body: a failed write is then not an error.
+    let _ = s.write_all(body);
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status in {text:?}")))?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+/// POST NDJSON with a token; status and parsed JSON body.
+pub fn post_events(addr: SocketAddr, token: &str, body: &str) -> (u16, serde_json::Value) {
+    let auth = format!("Bearer {token}");
+    let (status, text) = request(
+        addr,
+        "POST",
+        "/api/v1/events",
+        &[("Authorization", &auth), ("Content-Type", "application/x-ndjson")],
+        body.as_bytes(),
+    )
+    .expect("request");
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// A valid water reading line.
+pub fn reading(id: &str, section: &str, tp: f64) -> String {
+    format!(
+        r#"{{"type":"water.reading","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"section":"{section}","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":{tp}}}}}"#
+    )
+}
+
+/// A valid river patrol line.
+pub fn patrol(id: &str) -> String {
+    format!(
+        r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"patrol":"{id}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
+    )
+}

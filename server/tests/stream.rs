@@ -1,0 +1,155 @@
+//! The `/ws` stream against the real binary: gap-free resume across a crash and restart, and a
+//! slow client that cannot hold up the others.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use yiping_protocol::{ServerMsg, Update};
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(addr: std::net::SocketAddr, subscribe: serde_json::Value) -> Ws {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("connects");
+    ws.send(Message::Text(subscribe.to_string().into())).await.expect("sends");
+    ws
+}
+
+/// Next updates (batches flattened) as (kind, update).
+async fn next(ws: &mut Ws) -> Vec<(&'static str, Update)> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("open")
+            .expect("ok");
+        if let Message::Text(t) = frame {
+            let items = match serde_json::from_str::<ServerMsg>(&t).expect("protocol") {
+                ServerMsg::Batch { items } => items,
+                m => vec![m],
+            };
+            return items
+                .into_iter()
+                .map(|m| match m {
+                    ServerMsg::Snapshot(u) => ("snapshot", u),
+                    ServerMsg::Delta(u) => ("delta", u),
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect();
+        }
+    }
+}
+
+fn post(addr: std::net::SocketAddr, tok: &str, ids: std::ops::Range<usize>, prefix: &str) {
+    let body: String = ids.map(|i| patrol(&format!("{prefix}{i}")) + "\n").collect();
+    let (status, body) = post_events(addr, tok, &body);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_after_a_crash_gets_exactly_the_missed_deltas() {
+    let data = data_dir("resume");
+    let tok = token(&data, "t");
+    let port = free_port();
+    let srv = Server::start(&data, port, &["--no-simulator"]);
+    let mut ws = connect(srv.addr, serde_json::json!({"op": "subscribe", "topics": ["rivers"]})).await;
+    let first = next(&mut ws).await;
+    assert_eq!((first[0].0, first[0].1.seq), ("snapshot", 0));
+    let epoch = first[0].1.epoch.clone();
+    post(srv.addr, &tok, 0..5, "a");
+    let mut seqs = vec![];
+    while seqs.len() < 5 {
+        seqs.extend(next(&mut ws).await.into_iter().map(|(k, u)| {
+            assert_eq!(k, "delta");
+            u.seq
+        }));
+    }
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    drop(ws);
+    srv.kill();
+
+    // After a crash and restart the epoch is the same (the log is the truth), so resuming from
+    // seq 5 yields exactly the deltas stored since.
+    let srv = Server::start(&data, port, &["--no-simulator"]);
+    post(srv.addr, &tok, 5..8, "a");
+    let mut ws = connect(
+        srv.addr,
+        serde_json::json!({"op": "subscribe", "topics": ["rivers"], "since": {"rivers": {"epoch": epoch, "seq": 5}}}),
+    )
+    .await;
+    let got = next(&mut ws).await;
+    let ids: Vec<(&str, u64, String)> = got
+        .iter()
+        .map(|(k, u)| (*k, u.seq, u.data["event"]["id"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![("delta", 6, "a5".to_owned()), ("delta", 7, "a6".to_owned()), ("delta", 8, "a7".to_owned())]
+    );
+    assert_eq!(got[0].1.epoch, epoch);
+    // A client from another epoch gets a snapshot at the current seq with the full state.
+    let mut ws = connect(
+        srv.addr,
+        serde_json::json!({"op": "subscribe", "topics": ["rivers"], "since": {"rivers": {"epoch": "other", "seq": 5}}}),
+    )
+    .await;
+    let got = next(&mut ws).await;
+    assert_eq!((got[0].0, got[0].1.seq), ("snapshot", 8));
+    assert_eq!(got[0].1.data["regions"]["420000"]["patrols"], 8);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
+    let data = data_dir("slow");
+    let tok = token(&data, "t");
+    let srv = Server::start(&data, free_port(), &["--no-simulator"]);
+    let sub = serde_json::json!({"op": "subscribe", "topics": ["rivers"]});
+    // The stalled client subscribes and then never reads.
+    let mut stalled = connect(srv.addr, sub.clone()).await;
+    let mut live = connect(srv.addr, sub).await;
+    assert_eq!(next(&mut live).await[0].0, "snapshot");
+
+    let addr = srv.addr;
+    // Far more than the resume window, so the stalled client cannot be caught up with deltas.
+    let total = 20_000usize;
+    let poster = std::thread::spawn(move || {
+        for b in 0..(total / 500) {
+            post(addr, &tok, b * 500..(b + 1) * 500, "p");
+        }
+        Instant::now()
+    });
+    let mut last = 0;
+    let mut worst_gap = Duration::ZERO;
+    let mut prev = Instant::now();
+    while last < total as u64 {
+        for (kind, u) in next(&mut live).await {
+            assert_eq!((kind, u.seq), ("delta", last + 1), "the live client sees every delta in order");
+            last = u.seq;
+        }
+        worst_gap = worst_gap.max(prev.elapsed());
+        prev = Instant::now();
+    }
+    let done_posting = poster.join().expect("poster");
+    // The live client had everything promptly after the last acknowledgement.
+    let lag = Instant::now().saturating_duration_since(done_posting);
+    assert!(lag < Duration::from_secs(2), "live client finished {lag:?} after the last ack");
+    assert!(worst_gap < Duration::from_secs(3), "longest wait between frames {worst_gap:?}");
+
+    // The stalled client fell far behind: when it reads again it is resynchronised with a
+    // snapshot rather than fed an unbounded backlog.
+    let mut saw_snapshot_at = None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while saw_snapshot_at.is_none() && Instant::now() < deadline {
+        for (kind, u) in next(&mut stalled).await {
+            if kind == "snapshot" && u.seq > 0 {
+                saw_snapshot_at = Some(u.seq);
+            }
+        }
+    }
+    assert!(saw_snapshot_at.is_some(), "the stalled client was resynchronised with a snapshot");
+    let (_, metrics) = request(srv.addr, "GET", "/metrics", &[], b"").expect("metrics");
+    assert!(metrics.contains("yiping_ws_resyncs_total 1"), "{metrics}");
+}
