@@ -62,6 +62,44 @@ pub enum Text {
     NoData,
     /// Note under the readings KPI.
     ReadingsNote,
+    /// Outlets remediated.
+    Outlets,
+    /// Fishing-ban patrols.
+    FishingPatrols,
+    /// River panel title.
+    RiversPanel,
+    /// Patrols.
+    Patrols,
+    /// Patrol hours.
+    PatrolHours,
+    /// Open problems.
+    ProblemsOpen,
+    /// Projects panel title.
+    ProjectsPanel,
+    /// Projects count.
+    Projects,
+    /// Investment completion.
+    InvestmentDone,
+    /// Overdue steps.
+    OverdueSteps,
+    /// Poverty panel title.
+    PovertyPanel,
+    /// Monitored households.
+    Monitored,
+    /// Risk households.
+    RiskHouseholds,
+    /// Assistance.
+    Assistance,
+    /// Unit: times.
+    UnitTimes,
+    /// Unit: hours.
+    UnitHours,
+    /// Unit: items.
+    UnitItems,
+    /// Unit: households.
+    UnitHouseholds,
+    /// Unit: yuan (figures are scaled by 万/亿).
+    UnitWanYuan,
 }
 
 /// The text for `key` in `lang`.
@@ -84,8 +122,8 @@ pub fn t(lang: Lang, key: Text) -> &'static str {
         (Lang::En, Connecting) => "Connecting",
         (Lang::Zh, WaterPanel) => "长江大保护 · 水质监测",
         (Lang::En, WaterPanel) => "Yangtze Protection · Water Quality",
-        (Lang::Zh, Readings) => "本轮接收监测数据",
-        (Lang::En, Readings) => "Readings received this run",
+        (Lang::Zh, Readings) => "累计监测数据",
+        (Lang::En, Readings) => "Readings received",
         (Lang::Zh, ReadingsUnit) => "条",
         (Lang::En, ReadingsUnit) => "",
         (Lang::Zh, GoodShare) => "Ⅰ–Ⅲ类水质断面占比",
@@ -104,6 +142,44 @@ pub fn t(lang: Lang, key: Text) -> &'static str {
         (Lang::En, NoData) => "No data yet",
         (Lang::Zh, ReadingsNote) => "按 GB 3838-2002 单因子评价",
         (Lang::En, ReadingsNote) => "Classed by GB 3838-2002, worst indicator",
+        (Lang::Zh, Outlets) => "入河排污口整治率",
+        (Lang::En, Outlets) => "Sewage outlets remediated",
+        (Lang::Zh, FishingPatrols) => "禁渔巡查",
+        (Lang::En, FishingPatrols) => "Fishing-ban patrols",
+        (Lang::Zh, RiversPanel) => "河湖长制 · 巡河与问题",
+        (Lang::En, RiversPanel) => "River Chiefs · Patrols & Problems",
+        (Lang::Zh, Patrols) => "累计巡河",
+        (Lang::En, Patrols) => "Patrols",
+        (Lang::Zh, PatrolHours) => "巡河时长",
+        (Lang::En, PatrolHours) => "Patrol time",
+        (Lang::Zh, ProblemsOpen) => "待办结问题",
+        (Lang::En, ProblemsOpen) => "Open problems",
+        (Lang::Zh, ProjectsPanel) => "重大项目 · 投资与审批",
+        (Lang::En, ProjectsPanel) => "Major Projects · Investment & Approvals",
+        (Lang::Zh, Projects) => "在库项目",
+        (Lang::En, Projects) => "Projects",
+        (Lang::Zh, InvestmentDone) => "投资完成率",
+        (Lang::En, InvestmentDone) => "Investment completed",
+        (Lang::Zh, OverdueSteps) => "逾期审批环节",
+        (Lang::En, OverdueSteps) => "Overdue steps",
+        (Lang::Zh, PovertyPanel) => "精准脱贫 · 防返贫监测",
+        (Lang::En, PovertyPanel) => "Poverty · Relapse Monitoring",
+        (Lang::Zh, Monitored) => "监测户",
+        (Lang::En, Monitored) => "Monitored households",
+        (Lang::Zh, RiskHouseholds) => "风险未消除",
+        (Lang::En, RiskHouseholds) => "Risk not yet removed",
+        (Lang::Zh, Assistance) => "帮扶资金",
+        (Lang::En, Assistance) => "Assistance",
+        (Lang::Zh, UnitTimes) => "次",
+        (Lang::En, UnitTimes) => "",
+        (Lang::Zh, UnitHours) => "小时",
+        (Lang::En, UnitHours) => " h",
+        (Lang::Zh, UnitItems) => "个",
+        (Lang::En, UnitItems) => "",
+        (Lang::Zh, UnitHouseholds) => "户",
+        (Lang::En, UnitHouseholds) => "",
+        (Lang::Zh, UnitWanYuan) => "元",
+        (Lang::En, UnitWanYuan) => " CNY",
     }
 }
 

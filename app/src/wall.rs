@@ -39,10 +39,28 @@ pub fn Wall() -> impl IntoView {
     let tr = move |k: Text| t(lang, k);
     let labels = Signal::derive(move || (tr(Text::DataTime), tr(Text::Stale), tr(Text::NoData)));
     let ov = feeds.overview;
-    let readings = Signal::derive(move || ov.with(|o| o.as_ref().map(|o| o.readings_total as f64)));
-    let good = Signal::derive(move || ov.with(|o| o.as_ref().and_then(Overview::good_share_percent)));
-    let reporting = Signal::derive(move || ov.with(|o| o.as_ref().map(|o| f64::from(o.sections_reporting))));
+    let pick =
+        move |f: fn(&Overview) -> Option<f64>| Signal::derive(move || ov.with(|o| o.as_ref().and_then(f)));
+    let readings = pick(|o| Some(o.readings_total as f64));
+    let good = pick(Overview::good_share_percent);
+    let outlets = pick(|o| {
+        (o.water.outlets > 0)
+            .then(|| 100.0 * f64::from(o.water.outlets_remediated) / f64::from(o.water.outlets))
+    });
+    let fishing = pick(|o| Some(o.water.fishing_patrols as f64));
+    let patrols = pick(|o| Some(o.rivers.patrols as f64));
+    let patrol_hours = pick(|o| Some((o.rivers.patrol_minutes as f64 / 60.0).round()));
+    let problems_open = pick(|o| Some(f64::from(o.rivers.problems_open)));
+    let projects = pick(|o| Some(f64::from(o.projects.projects)));
+    let invest =
+        pick(|o| (o.projects.plan_wan > 0.0).then(|| 100.0 * o.projects.done_wan / o.projects.plan_wan));
+    let overdue = pick(|o| Some(f64::from(o.projects.overdue_steps)));
+    let monitored = pick(|o| Some(o.poverty.monitored_households as f64));
+    let risk = pick(|o| Some(o.poverty.risk_households as f64));
+    let assistance = pick(|o| Some(o.poverty.assistance_wan * 1e4));
+    let reporting = pick(|o| Some(f64::from(o.sections_reporting)));
     let total_sections = move || ov.with(|o| o.as_ref().map_or(0, |o| o.sections.len()));
+    let problems_total = move || ov.with(|o| o.as_ref().map_or(0, |o| o.rivers.problems));
     let status = feeds.status;
     let (status_word, status_attr) = (
         move || match status.get() {
@@ -86,21 +104,62 @@ pub fn Wall() -> impl IntoView {
                         labels=labels
                         class="panel-kpis"
                     >
-                        <Kpi
-                            label=tr(Text::Readings).to_string()
-                            value=readings
-                            unit=tr(Text::ReadingsUnit).to_string()
-                            decimals=2
-                            note=tr(Text::ReadingsNote).to_string()
-                            test_id="readings-total"
-                        />
-                        <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() test_id="good-share" />
-                        <Kpi
-                            label=tr(Text::Reporting).to_string()
-                            value=reporting
-                            unit=Signal::derive(move || format!(" / {}", total_sections()))
-                            test_id="reporting"
-                        />
+                        <div class="kpi-grid">
+                            <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() test_id="good-share" />
+                            <Kpi
+                                label=tr(Text::Readings).to_string()
+                                value=readings
+                                unit=tr(Text::ReadingsUnit).to_string()
+                                decimals=2
+                                note=tr(Text::ReadingsNote).to_string()
+                                test_id="readings-total"
+                            />
+                            <Kpi label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() test_id="outlets" />
+                            <Kpi
+                                label=tr(Text::FishingPatrols).to_string()
+                                value=fishing
+                                unit=tr(Text::UnitTimes).to_string()
+                                decimals=2
+                                test_id="fishing"
+                            />
+                        </div>
+                    </Panel>
+                    <Panel
+                        title=tr(Text::RiversPanel).to_string()
+                        data_ms=feeds.overview_ms
+                        now_ms=now
+                        stale_after_ms=STALE_AFTER_MS
+                        labels=labels
+                        class="panel-kpis"
+                    >
+                        <div class="kpi-grid">
+                            <Kpi
+                                label=tr(Text::Patrols).to_string()
+                                value=patrols
+                                unit=tr(Text::UnitTimes).to_string()
+                                decimals=2
+                                test_id="patrols-total"
+                            />
+                            <Kpi
+                                label=tr(Text::PatrolHours).to_string()
+                                value=patrol_hours
+                                unit=tr(Text::UnitHours).to_string()
+                                decimals=2
+                                test_id="patrol-hours"
+                            />
+                            <Kpi
+                                label=tr(Text::ProblemsOpen).to_string()
+                                value=problems_open
+                                unit=Signal::derive(move || format!(" / {}", problems_total()))
+                                test_id="problems-open"
+                            />
+                            <Kpi
+                                label=tr(Text::Reporting).to_string()
+                                value=reporting
+                                unit=Signal::derive(move || format!(" / {}", total_sections()))
+                                test_id="reporting"
+                            />
+                        </div>
                     </Panel>
                 </div>
                 <div class="col col-map">
@@ -116,6 +175,34 @@ pub fn Wall() -> impl IntoView {
                     </Panel>
                 </div>
                 <div class="col col-right">
+                    <Panel
+                        title=tr(Text::ProjectsPanel).to_string()
+                        data_ms=feeds.overview_ms
+                        now_ms=now
+                        stale_after_ms=STALE_AFTER_MS
+                        labels=labels
+                        class="panel-kpis"
+                    >
+                        <div class="kpi-grid kpi-grid-3">
+                            <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() test_id="projects" />
+                            <Kpi label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() test_id="invest" />
+                            <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() test_id="overdue" />
+                        </div>
+                    </Panel>
+                    <Panel
+                        title=tr(Text::PovertyPanel).to_string()
+                        data_ms=feeds.overview_ms
+                        now_ms=now
+                        stale_after_ms=STALE_AFTER_MS
+                        labels=labels
+                        class="panel-kpis"
+                    >
+                        <div class="kpi-grid kpi-grid-3">
+                            <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="monitored" />
+                            <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="risk" />
+                            <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="assistance" />
+                        </div>
+                    </Panel>
                     <Panel
                         title=tr(Text::SectionsPanel).to_string()
                         data_ms=feeds.overview_ms

@@ -16,7 +16,9 @@ after(async () => {
   await browser?.close();
 });
 
-const readingsText = (page) => page.locator('[data-testid="readings-total"] .kpi-number').innerText();
+// The live figure: river-chief patrols, several a second with the simulator's default speed.
+const liveText = (page) => page.locator('[data-testid="patrols-total"] .kpi-number').innerText();
+const number = (text) => Number(text);
 
 /** Fraction of the map canvas's pixels that differ from its top-left pixel (0 = blank). */
 function mapInk(page) {
@@ -46,13 +48,18 @@ test('the wall shows Hubei, live figures, and recovers from a server restart wit
   await until(async () => (await page.locator('[data-testid="conn"]').getAttribute('data-state')) === 'live', 15_000, 'live connection');
 
   // The live figure changes at least twice (the simulator reports every second).
-  const seen = [await readingsText(page)];
+  const seen = [await liveText(page)];
   await until(async () => {
-    const v = await readingsText(page);
+    const v = await liveText(page);
     if (v !== seen[seen.length - 1]) seen.push(v);
     return seen.length >= 3;
   }, 15_000, 'the readings figure to change twice');
   assert.ok(seen.slice(1).every((v) => /^\d+$/.test(v)), `figures are numbers: ${seen}`);
+  // Every theme's panel shows figures.
+  for (const id of ['good-share', 'outlets', 'problems-open', 'projects', 'invest', 'monitored', 'assistance']) {
+    const v = await page.locator(`[data-testid="${id}"] .kpi-number`).innerText();
+    assert.match(v, /^\d+(\.\d+)?$/, `${id} shows a number, got ${v}`);
+  }
 
   // The map is drawn at native device pixels and is not blank.
   const map = await until(async () => { const m = await mapInk(page); return m.ink > 0.2 ? m : null; }, 15_000, 'a drawn map');
@@ -61,13 +68,15 @@ test('the wall shows Hubei, live figures, and recovers from a server restart wit
 
   // Kill the server as a crash would; the wall says so, then recovers by itself on restart.
   await page.evaluate(() => { window.__noReloadMarker = 'still-here'; });
+  const beforeKill = number(await liveText(page));
   await killServer(server);
   await until(async () => (await page.locator('[data-testid="conn"]').getAttribute('data-state')) === 'reconnecting', 10_000, 'the wall to notice the lost server');
-  server = await startServer(port);
+  server = await startServer(port, server.dataDir);
   await until(async () => (await page.locator('[data-testid="conn"]').getAttribute('data-state')) === 'live', 30_000, 'reconnection');
-  // The new server run starts a new epoch with its own count: the figure follows it live again.
-  const afterRestart = await readingsText(page);
-  await until(async () => (await readingsText(page)) !== afterRestart, 15_000, 'live figures after restart');
+  // The log survived the crash: the figure carries on from where it was, and stays live.
+  const afterRestart = await liveText(page);
+  assert.ok(number(afterRestart) >= beforeKill, `figure after restart ${afterRestart} >= before ${beforeKill}`);
+  await until(async () => (await liveText(page)) !== afterRestart, 15_000, 'live figures after restart');
   assert.equal(await page.evaluate(() => window.__noReloadMarker), 'still-here', 'the page was not reloaded');
   assert.deepEqual(errors, [], 'no uncaught page errors');
   await page.close();
@@ -77,7 +86,7 @@ test('the wall at 7680×2160 renders crisply with Chinese text', async () => {
   if (!server) server = await startServer(await freePort());
   const page = await browser.newPage({ viewport: { width: 7680, height: 2160 } });
   await page.goto(server.url + '/');
-  await until(async () => /^\d+$/.test(await readingsText(page)), 15_000, 'a live figure');
+  await until(async () => /^\d+(\.\d+)?$/.test(await liveText(page)), 15_000, 'a live figure');
   const map = await until(async () => { const m = await mapInk(page); return m.ink > 0.2 ? m : null; }, 15_000, 'a drawn map');
   assert.ok(map.width >= 3000, `map canvas is sized for the wall: ${map.width}px`);
   // Text is sized from the screen height: the title is about twice as tall as at 1080p.

@@ -334,12 +334,21 @@ impl Simulator {
             let offset = self.rng.random_range(-720..180);
             let mut steps = Vec::new();
             let mut done_all = true;
+            // After a late step the rest of the schedule is re-planned from today, as a project
+            // office would; so a late project shows one overdue step, not a cascade.
+            let mut replanned_from: Option<i64> = None;
             for (j, step) in StepKind::ALL.into_iter().enumerate() {
-                let due_days = offset
-                    + 30 * i64::try_from(j).unwrap_or(0)
-                    + if step == StepKind::Acceptance { 540 } else { 0 };
-                let late = self.rng.random_bool(0.15);
+                let j = i64::try_from(j).unwrap_or(0);
+                let extra = if step == StepKind::Acceptance { 540 } else { 0 };
+                let due_days = match replanned_from {
+                    Some(k) => 30 * (j - k) + extra,
+                    None => offset + 30 * j + extra,
+                };
+                let late = due_days < 0 && done_all && self.rng.random_bool(0.04);
                 let done = done_all && due_days < 0 && !late;
+                if late {
+                    replanned_from = Some(j);
+                }
                 done_all &= done;
                 steps.push(ProjectStep {
                     step,
