@@ -163,13 +163,27 @@ impl<A: Aggregate> Theme<A> {
     }
 }
 
+/// The delta payload of one event, by theme.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Delta {
+    /// Water theme delta.
+    Water(ThemeData<WaterAgg>),
+    /// River-chief theme delta.
+    Rivers(ThemeData<RiversAgg>),
+    /// Projects theme delta.
+    Projects(ThemeData<ProjectsAgg>),
+    /// Poverty theme delta.
+    Poverty(ThemeData<PovertyAgg>),
+}
+
 /// What one event changed.
 #[derive(Debug)]
 pub struct Change {
     /// The theme topic.
     pub topic: &'static str,
-    /// The theme delta (as JSON, ready to publish).
-    pub delta: serde_json::Value,
+    /// The theme delta, when asked for.
+    pub delta: Option<Delta>,
 }
 
 /// The whole state.
@@ -228,8 +242,17 @@ impl Fold {
         self.last_time.as_deref()
     }
 
-    /// Fold one accepted event located in `county`.
+    /// Fold one accepted event located in `county`; the change carries the delta to publish.
     pub fn apply(&mut self, e: &Envelope, county: &str) -> Change {
+        self.apply_inner(e, county, true)
+    }
+
+    /// Fold one event without building its delta (replaying history nobody will be sent).
+    pub fn apply_quiet(&mut self, e: &Envelope, county: &str) -> &'static str {
+        self.apply_inner(e, county, false).topic
+    }
+
+    fn apply_inner(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
         if self.last_time.as_deref().is_none_or(|t| e.time.as_str() > t) {
             self.last_time = Some(e.time.clone());
         }
@@ -269,7 +292,7 @@ impl Fold {
                     }
                     changed = Some(entity.as_str());
                 }
-                to_json(&self.water.delta(changed, &regions, e))
+                want.then(|| Delta::Water(self.water.delta(changed, &regions, e)))
             }
             Event::SewageOutlet(o) => {
                 let c = WaterAgg {
@@ -280,7 +303,7 @@ impl Fold {
                 let status = serde_json::to_value(o.status).expect("serialises");
                 let st = state(&o.name, o.lon, o.lat, status.as_str().unwrap_or(""));
                 let regions = self.water.upsert(&places, st, c);
-                to_json(&self.water.delta(Some(&entity), &regions, e))
+                want.then(|| Delta::Water(self.water.delta(Some(&entity), &regions, e)))
             }
             Event::FishingPatrol(p) => {
                 let c = WaterAgg {
@@ -290,14 +313,14 @@ impl Fold {
                     ..Default::default()
                 };
                 let regions = self.water.add(&places, county, &c, 1);
-                to_json(&self.water.delta(None, &regions, e))
+                want.then(|| Delta::Water(self.water.delta(None, &regions, e)))
             }
             Event::RiverPatrol(p) => {
                 let mut c =
                     RiversAgg { patrols: 1, patrol_minutes: u64::from(p.minutes), ..Default::default() };
                 c.patrols_by_level[p.level as usize] = 1;
                 let regions = self.rivers.add(&places, county, &c, 1);
-                to_json(&self.rivers.delta(None, &regions, e))
+                want.then(|| Delta::Rivers(self.rivers.delta(None, &regions, e)))
             }
             Event::RiverProblem(p) => {
                 let mut c = RiversAgg {
@@ -309,7 +332,7 @@ impl Fold {
                 let status = serde_json::to_value(p.status).expect("serialises");
                 let st = state(&p.river, p.lon, p.lat, status.as_str().unwrap_or(""));
                 let regions = self.rivers.upsert(&places, st, c);
-                to_json(&self.rivers.delta(Some(&entity), &regions, e))
+                want.then(|| Delta::Rivers(self.rivers.delta(Some(&entity), &regions, e)))
             }
             Event::Project(p) => {
                 let (stage_i, stage_name) = stage(&p.steps);
@@ -325,7 +348,7 @@ impl Fold {
                 c.by_stage[stage_i] = 1;
                 let st = state(&p.name, p.lon, p.lat, stage_name);
                 let regions = self.projects.upsert(&places, st, c);
-                to_json(&self.projects.delta(Some(&entity), &regions, e))
+                want.then(|| Delta::Projects(self.projects.delta(Some(&entity), &regions, e)))
             }
             Event::Village(v) => {
                 let c = PovertyAgg {
@@ -339,7 +362,7 @@ impl Fold {
                 let status = if v.risk_households > 0 { "risk" } else { "stable" };
                 let st = state(&v.name, v.lon, v.lat, status);
                 let regions = self.poverty.upsert(&places, st, c);
-                to_json(&self.poverty.delta(Some(&entity), &regions, e))
+                want.then(|| Delta::Poverty(self.poverty.delta(Some(&entity), &regions, e)))
             }
         };
         Change { topic, delta }

@@ -13,6 +13,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
 use tokio::sync::broadcast;
 use yiping_protocol::{ResumePoint, ServerMsg, Update};
 
@@ -62,6 +63,18 @@ pub struct Subscription {
     pub rx: broadcast::Receiver<Arc<Delta>>,
 }
 
+/// The wire form of [`ServerMsg::Delta`], borrowed (same fields, same order).
+#[derive(Serialize)]
+struct DeltaWire<'a, T: Serialize + ?Sized> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    topic: &'a str,
+    epoch: &'a str,
+    seq: u64,
+    time: &'a str,
+    data: &'a T,
+}
+
 /// Serialise a server message to its wire text.
 pub fn to_text(msg: &ServerMsg) -> Arc<str> {
     serde_json::to_string(msg).expect("protocol messages always serialise").into()
@@ -102,24 +115,28 @@ impl Hub {
 
     /// Append a delta to `topic` and send it to its subscribers; returns its seq. Callers publish
     /// under the lock of the state the delta changes, so that the stream's order is the state's.
-    pub fn publish(&self, topic: &str, time: &str, delta: serde_json::Value) -> u64 {
+    /// The wire text is made here, once, straight from `data`.
+    pub fn publish<T: Serialize + ?Sized>(&self, topic: &str, time: &str, data: &T) -> u64 {
         let t = self.topic(topic);
         let mut inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.seq += 1;
-        let msg = ServerMsg::Delta(Update {
-            topic: topic.to_owned(),
-            epoch: t.epoch.clone(),
-            seq: inner.seq,
-            time: time.to_owned(),
-            data: delta,
-        });
-        let d = Arc::new(Delta { topic: topic.to_owned(), seq: inner.seq, text: to_text(&msg) });
+        let wire = DeltaWire { kind: "delta", topic, epoch: &t.epoch, seq: inner.seq, time, data };
+        let text: Arc<str> = serde_json::to_string(&wire).expect("protocol messages always serialise").into();
+        let d = Arc::new(Delta { topic: topic.to_owned(), seq: inner.seq, text });
         if inner.recent.len() == RESUME_WINDOW {
             inner.recent.pop_front();
         }
         inner.recent.push_back(d.clone());
         // No receivers is not an error: nobody is watching this topic right now.
         let _ = t.tx.send(d);
+        inner.seq
+    }
+
+    /// Count a delta that no one can be sent any more (replaying history older than the resume
+    /// window): the seq advances, nothing is kept.
+    pub fn skip(&self, topic: &str) -> u64 {
+        let mut inner = self.topic(topic).inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.seq += 1;
         inner.seq
     }
 
@@ -164,7 +181,7 @@ mod tests {
     fn hub() -> Hub {
         let h = Hub::new(&[("t", "e1".into(), 0)]);
         for i in 1..=10 {
-            h.publish("t", "2026-01-01T00:00:00Z", json!(i));
+            h.publish("t", "2026-01-01T00:00:00Z", &json!(i));
         }
         h
     }
@@ -194,7 +211,7 @@ mod tests {
         let mut sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 7 }), snap());
         assert_eq!(seqs(&sub.initial), vec![(false, 8), (false, 9), (false, 10)]);
         assert_eq!(sub.seq, 10);
-        h.publish("t", "2026-01-01T00:00:01Z", json!(11));
+        h.publish("t", "2026-01-01T00:00:01Z", &json!(11));
         let live = sub.rx.try_recv().expect("live delta");
         assert_eq!(live.seq, 11);
         let ServerMsg::Delta(u) = serde_json::from_str(&live.text).expect("wire text") else {
@@ -226,7 +243,7 @@ mod tests {
         let h = Hub::new(&[("t", "e1".into(), 0)]);
         let n = RESUME_WINDOW as u64 + 5;
         for i in 1..=n {
-            h.publish("t", "2026-01-01T00:00:00Z", json!(i));
+            h.publish("t", "2026-01-01T00:00:00Z", &json!(i));
         }
         let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 3 }), snap());
         assert_eq!(seqs(&sub.initial), vec![(true, n)]);

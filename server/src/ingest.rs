@@ -231,7 +231,7 @@ impl AppState {
             match a {
                 Appended::New { tseq, .. } => {
                     let change = fold.apply(&l.event, &l.adcode);
-                    let seq = self.hub.publish(change.topic, &l.event.time, change.delta);
+                    let seq = self.hub.publish(change.topic, &l.event.time, &change.delta);
                     debug_assert_eq!(seq, *tseq, "topic seq follows the log");
                     self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
                     any = true;
@@ -243,8 +243,7 @@ impl AppState {
         }
         if any {
             let time = fold.last_time().map_or_else(now_rfc3339, str::to_owned);
-            let overview = serde_json::to_value(fold.overview()).expect("overview serialises");
-            self.hub.publish(OVERVIEW, &time, overview);
+            self.hub.publish(OVERVIEW, &time, &fold.overview());
         }
     }
 }

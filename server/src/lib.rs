@@ -94,9 +94,18 @@ impl AppState {
         }
         let hub = Hub::new(&streams);
         let mut fold = Fold::new(places.clone());
+        // Deltas older than the resume window can never be sent: fold them quietly.
+        let window = hub::RESUME_WINDOW as u64;
+        let keep_from =
+            |topic: &str| store.topic_seqs().get(topic).map_or(0, |last| last.saturating_sub(window));
         let replayed = store.replay(0, |ev| {
-            let change = fold.apply(&ev.event, &ev.adcode);
-            hub.publish(change.topic, &ev.event.time, change.delta);
+            if ev.tseq <= keep_from(&ev.topic) {
+                let topic = fold.apply_quiet(&ev.event, &ev.adcode);
+                hub.skip(topic);
+            } else {
+                let change = fold.apply(&ev.event, &ev.adcode);
+                hub.publish(change.topic, &ev.event.time, &change.delta);
+            }
         })?;
         for (t, seq) in store.topic_seqs() {
             if t != OVERVIEW && hub.seq(t) != *seq {

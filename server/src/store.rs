@@ -139,7 +139,6 @@ impl Store {
                  UNIQUE (source, id)
              );
              CREATE INDEX IF NOT EXISTS events_entity ON events (entity, time);
-             CREATE INDEX IF NOT EXISTS events_topic ON events (topic, tseq);
              CREATE TABLE IF NOT EXISTS tokens (
                  hash TEXT PRIMARY KEY,
                  source TEXT NOT NULL,
@@ -208,33 +207,25 @@ impl Store {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO events (gseq, source, id, kind, topic, tseq, entity, adcode, time, received, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (source, id) DO NOTHING",
                 )
                 .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
             for l in batch {
                 let ev = &l.event;
                 let source = ev.source.as_deref().unwrap_or("");
-                let existing: Option<i64> =
-                    find.query_row(params![source, ev.id], |r| r.get(0))
-                        .optional()
-                        .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
-                if let Some(g) = existing {
-                    out.push(Appended::Duplicate { gseq: to_u64(g) });
-                    continue;
-                }
-                next_gseq += 1;
                 let topic = ev.data.topic();
-                let tseq = next_topic.entry(topic.to_owned()).or_insert(0);
-                *tseq += 1;
+                let tseq = next_topic.get(topic).copied().unwrap_or(0) + 1;
                 let body = serde_json::to_string(ev).expect("an envelope always serialises");
-                insert
+                // Insert unless (source, id) is already stored; only then look the first copy up.
+                let inserted = insert
                     .execute(params![
-                        to_i64(next_gseq),
+                        to_i64(next_gseq + 1),
                         source,
                         ev.id,
                         ev.kind,
                         topic,
-                        to_i64(*tseq),
+                        to_i64(tseq),
                         ev.data.entity(),
                         l.adcode,
                         ev.time,
@@ -242,7 +233,16 @@ impl Store {
                         body
                     ])
                     .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
-                out.push(Appended::New { gseq: next_gseq, tseq: *tseq });
+                if inserted == 0 {
+                    let g: i64 = find
+                        .query_row(params![source, ev.id], |r| r.get(0))
+                        .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+                    out.push(Appended::Duplicate { gseq: to_u64(g) });
+                    continue;
+                }
+                next_gseq += 1;
+                next_topic.insert(topic.to_owned(), tseq);
+                out.push(Appended::New { gseq: next_gseq, tseq });
             }
         }
         tx.commit().map_err(|e| self.err(e))?;

@@ -221,7 +221,9 @@ fn a_delta_carries_the_changed_entity_and_regions() {
     let county = places.locate(&e).expect("in 硚口区");
     let change = fold.apply(&e, &county);
     assert_eq!(change.topic, "rivers");
-    let d: ThemeData<RiversAgg> = serde_json::from_value(change.delta).expect("theme delta");
+    let d: ThemeData<RiversAgg> =
+        serde_json::from_value(serde_json::to_value(&change.delta).expect("serialises"))
+            .expect("theme delta");
     assert_eq!(d.entities.keys().collect::<Vec<_>>(), vec!["problem:P1"]);
     assert_eq!(d.entities["problem:P1"].status, "found");
     assert_eq!(d.regions.keys().cloned().collect::<Vec<_>>(), vec!["420000", "420100", "420104"]);

@@ -1,0 +1,329 @@
+//! Benchmarks of the aggregator on this machine; prints figures, asserts nothing.
+//!
+//! ```sh
+//! cargo run --release -p yiping-server --example bench -- ingest      # pipeline and HTTP ingest
+//! cargo run --release -p yiping-server --example bench -- fanout 1000 200  # clients, events/s
+//! ```
+//!
+//! - `ingest`: (1) the pipeline alone — events checked, placed, committed to the SQLite log (WAL,
+//!   synchronous=FULL) and folded, submitted in batches by 4 concurrent producers; (2) the same over
+//!   HTTP (`POST /api/v1/events`, NDJSON batches of 1,000 lines, 4 concurrent clients) against the
+//!   real `yiping` binary. Prints events/s and acknowledgement latency p50/p99.
+//! - `fanout N R`: the real `yiping` binary with N websocket clients subscribed to `rivers`; R
+//!   events a second are posted for 10 s; each client measures the delay from the post to the delta's
+//!   arrival. Prints deliveries/s, latency p50/p99, and the server's memory per client (RSS growth
+//!   while the clients connected, divided by N). Clients and server share this machine's cores.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use yiping_server::store::Located;
+
+fn patrol(id: &str) -> String {
+    format!(
+        r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"patrol":"{id}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
+    )
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("yiping-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/release/examples/bench -> target/release/yiping
+    exe.parent().and_then(|p| p.parent()).map(|p| p.join("yiping")).expect("target dir")
+}
+
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(data: &std::path::Path) -> (Child, SocketAddr, String) {
+    let bin = binary();
+    assert!(
+        bin.exists(),
+        "build the server first: cargo build --release -p yiping-server ({})",
+        bin.display()
+    );
+    let out = Command::new(&bin)
+        .args(["token", "create", "--source", "bench", "--data"])
+        .arg(data)
+        .output()
+        .expect("token");
+    let token = String::from_utf8(out.stdout).expect("utf8").trim().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let child = Command::new(&bin)
+        .args(["serve", "--no-simulator", "--addr", &addr.to_string(), "--data"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let child = Child(child);
+    for _ in 0..300 {
+        if TcpStream::connect(addr).is_ok() {
+            return (child, addr, token);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("server did not start");
+}
+
+fn post(addr: SocketAddr, token: &str, body: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: b\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("write");
+    s.write_all(body.as_bytes()).expect("write");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn ingest() {
+    // (1) The pipeline alone.
+    let data = temp("pipeline");
+    let state = yiping_server::AppState::open(&data).expect("opens");
+    let per_batch = 1_000;
+    let batches = 60;
+    let producers = 4;
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for p in 0..producers {
+        let state = state.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            for b in 0..batches {
+                let body: String = (0..per_batch).map(|i| patrol(&format!("p{p}-{b}-{i}")) + "\n").collect();
+                let t = Instant::now();
+                let (ok, rejected) = yiping_server::ingest::check_lines(&body, "bench", &state.places);
+                assert!(rejected.is_empty());
+                let events: Vec<Located> = ok.into_iter().map(|(_, l)| l).collect();
+                state.ingestor().submit_wait(events).await.expect("stored");
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.expect("task"));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let n = (per_batch * batches * producers) as f64;
+    println!(
+        "ingest pipeline: {n:.0} events in {secs:.2} s = {:.0} events/s (checked, placed, committed with fsync, folded); batch of {per_batch} acked p50 {:.1} ms, p99 {:.1} ms",
+        n / secs,
+        pct(&mut lat.clone(), 0.5),
+        pct(&mut lat, 0.99)
+    );
+    let commit_s = state.metrics.commit_micros.load(Ordering::Relaxed) as f64 / 1e6;
+    println!(
+        "  of which the writer spent {commit_s:.2} s appending to the log in {} transactions (the rest: checking lines, folding, publishing)",
+        state.metrics.commits.load(Ordering::Relaxed)
+    );
+    // Rebuild speed: replay the log into a fresh state.
+    let t0 = Instant::now();
+    drop(state);
+    let state = yiping_server::AppState::open(&data).expect("reopens");
+    println!(
+        "rebuild from log: {n:.0} events replayed in {:.2} s = {:.0} events/s",
+        t0.elapsed().as_secs_f64(),
+        n / t0.elapsed().as_secs_f64()
+    );
+    drop(state);
+
+    // (2) Over HTTP against the real binary.
+    let data = temp("http");
+    let (_child, addr, token) = start_server(&data);
+    let t0 = Instant::now();
+    let mut threads = Vec::new();
+    for c in 0..producers {
+        let token = token.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut lat = Vec::new();
+            for b in 0..batches {
+                let body: String = (0..per_batch).map(|i| patrol(&format!("h{c}-{b}-{i}")) + "\n").collect();
+                let t = Instant::now();
+                assert_eq!(post(addr, &token, &body), 200);
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    let mut lat: Vec<f64> = threads.into_iter().flat_map(|t| t.join().expect("thread")).collect();
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "ingest over HTTP: {n:.0} events in {secs:.2} s = {:.0} events/s; request of {per_batch} lines acked p50 {:.1} ms, p99 {:.1} ms",
+        n / secs,
+        pct(&mut lat.clone(), 0.5),
+        pct(&mut lat, 0.99)
+    );
+}
+
+async fn fanout(clients: usize, rate: usize) {
+    let data = temp("fanout");
+    let (child, addr, token) = start_server(&data);
+    let pid = child.0.id();
+    let rss0 = rss_kb(pid);
+    let origin = Instant::now();
+    let received = Arc::new(AtomicU64::new(0));
+    let last_us = Arc::new(AtomicU64::new(0));
+    let lats: Arc<std::sync::Mutex<Vec<f64>>> = Arc::default();
+    let mut handles = Vec::new();
+    let t_connect = Instant::now();
+    for _ in 0..clients {
+        let (mut ws, _) = loop {
+            match tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await {
+                Ok(x) => break x,
+                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        };
+        ws.send(Message::Text(r#"{"op":"subscribe","topics":["rivers"]}"#.into())).await.expect("subscribe");
+        let (received, lats, last_us) = (received.clone(), lats.clone(), last_us.clone());
+        handles.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = m {
+                    // Ids are "b-<micros since origin>-<n>": count deltas, sample latency.
+                    let now = origin.elapsed().as_micros() as f64;
+                    let mut n = 0;
+                    for part in t.split("\"id\":\"b-").skip(1) {
+                        n += 1;
+                        if let Some(us) = part.split('-').next().and_then(|x| x.parse::<f64>().ok()) {
+                            if n % 8 == 1 {
+                                mine.push((now - us) / 1e3);
+                            }
+                        }
+                    }
+                    received.fetch_add(n, Ordering::Relaxed);
+                    if n > 0 {
+                        last_us.fetch_max(now as u64, Ordering::Relaxed);
+                    }
+                    if mine.len() >= 64 {
+                        lats.lock().expect("lock").append(&mut mine);
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss1 = rss_kb(pid);
+    println!(
+        "fanout: {clients} clients connected in {:.1} s; server RSS {:.1} MB -> {:.1} MB = {:.1} KB per client",
+        t_connect.elapsed().as_secs_f64(),
+        rss0 as f64 / 1024.0,
+        rss1 as f64 / 1024.0,
+        (rss1.saturating_sub(rss0)) as f64 / clients as f64
+    );
+    // Post `rate` events a second for 10 s, in 10 batches a second.
+    let rate_batches = 10;
+    let per_batch = (rate / rate_batches).max(1);
+    let seconds = 10;
+    let start_recv = received.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    let mut n = 0;
+    for b in 0..(rate_batches * seconds) {
+        let due = Duration::from_secs_f64(b as f64 / rate_batches as f64);
+        if let Some(wait) = due.checked_sub(t0.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        let us = origin.elapsed().as_micros();
+        let body: String = (0..per_batch)
+            .map(|i| {
+                n += 1;
+                patrol(&format!("b-{us}-{n}-{i}"))
+            })
+            .map(|l| l + "\n")
+            .collect();
+        let token = token.clone();
+        let status = tokio::task::spawn_blocking(move || post(addr, &token, &body)).await.expect("post");
+        assert_eq!(status, 200);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = received.load(Ordering::Relaxed) - start_recv;
+    // From the first post to the last delivery.
+    let secs = last_us.load(Ordering::Relaxed) as f64 / 1e6 - t0.duration_since(origin).as_secs_f64();
+    let rss2 = rss_kb(pid);
+    let expected = (rate_batches * seconds * per_batch * clients) as u64;
+    println!(
+        "fanout: {} events posted, {got} deliveries of {expected} expected in {secs:.1} s = {:.0} deliveries/s; server RSS under load {:.1} MB",
+        rate_batches * seconds * per_batch,
+        got as f64 / secs,
+        rss2 as f64 / 1024.0
+    );
+    for h in &handles {
+        h.abort();
+    }
+    let mut l = lats.lock().expect("lock").clone();
+    println!(
+        "fanout: latency post -> delivery p50 {:.1} ms, p99 {:.1} ms ({} samples)",
+        pct(&mut l.clone(), 0.5),
+        pct(&mut l, 0.99),
+        lats.lock().expect("lock").len()
+    );
+    let metrics = {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").expect("write");
+        let mut buf = String::new();
+        let _ = s.read_to_string(&mut buf);
+        buf
+    };
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("yiping_ws_resyncs_total") || l.starts_with("yiping_ws_frames_total"))
+    {
+        println!("fanout: {line}");
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("ingest") => ingest().await,
+        Some("fanout") => {
+            let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
+            let rate = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(200);
+            fanout(n, rate).await;
+        }
+        _ => eprintln!("usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND]"),
+    }
+}
