@@ -227,10 +227,10 @@ async fn fanout(clients: usize, rate: usize) {
                     let mut n = 0;
                     for part in t.split("\"id\":\"b-").skip(1) {
                         n += 1;
-                        if let Some(us) = part.split('-').next().and_then(|x| x.parse::<f64>().ok()) {
-                            if n % 8 == 1 {
-                                mine.push((now - us) / 1e3);
-                            }
+                        if n % 8 == 1
+                            && let Some(us) = part.split('-').next().and_then(|x| x.parse::<f64>().ok())
+                        {
+                            mine.push((now - us) / 1e3);
                         }
                     }
                     received.fetch_add(n, Ordering::Relaxed);
