@@ -24,7 +24,7 @@ use yiping_protocol::water::WaterClass;
 use crate::places::{Places, ROOT};
 
 /// Aggregates that entities contribute to and withdraw from.
-pub trait Aggregate: Default + Clone + serde::Serialize {
+pub trait Aggregate: Default + Clone + serde::Serialize + serde::de::DeserializeOwned {
     /// Add (`sign = 1`) or remove (`sign = -1`) a contribution.
     fn merge(&mut self, other: &Self, sign: i8);
 }
@@ -95,7 +95,8 @@ impl Aggregate for PovertyAgg {
 }
 
 /// One theme's state: entities with their contributions, and aggregates by region.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(bound(serialize = "A: serde::Serialize", deserialize = "A: serde::de::DeserializeOwned"))]
 pub struct Theme<A> {
     entities: BTreeMap<String, (EntityState, A)>,
     regions: HashMap<String, A>,
@@ -202,6 +203,18 @@ pub struct Fold {
     last_time: Option<String>,
 }
 
+/// The fold's state as saved in a snapshot (everything but the places, which come with the
+/// deployment). Sections are keyed by id so a snapshot survives changes to the section list.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct FoldSnapshot {
+    water: Theme<WaterAgg>,
+    rivers: Theme<RiversAgg>,
+    projects: Theme<ProjectsAgg>,
+    poverty: Theme<PovertyAgg>,
+    sections: BTreeMap<String, (WaterClass, String)>,
+    last_time: Option<String>,
+}
+
 fn class_index(c: WaterClass) -> usize {
     WaterClass::ALL.iter().position(|&x| x == c).unwrap_or(5)
 }
@@ -229,6 +242,38 @@ impl Fold {
             poverty: Theme::default(),
             section_latest: vec![None; n],
             last_time: None,
+        }
+    }
+
+    /// The state to save in a snapshot.
+    pub fn to_snapshot(&self) -> FoldSnapshot {
+        FoldSnapshot {
+            water: self.water.clone(),
+            rivers: self.rivers.clone(),
+            projects: self.projects.clone(),
+            poverty: self.poverty.clone(),
+            sections: self
+                .places
+                .sections()
+                .iter()
+                .zip(&self.section_latest)
+                .filter_map(|(s, l)| l.clone().map(|l| (s.id.to_owned(), l)))
+                .collect(),
+            last_time: self.last_time.clone(),
+        }
+    }
+
+    /// A fold continuing from a snapshot.
+    pub fn from_snapshot(places: Arc<Places>, snap: FoldSnapshot) -> Fold {
+        let section_latest = places.sections().iter().map(|s| snap.sections.get(s.id).cloned()).collect();
+        Fold {
+            places,
+            water: snap.water,
+            rivers: snap.rivers,
+            projects: snap.projects,
+            poverty: snap.poverty,
+            section_latest,
+            last_time: snap.last_time,
         }
     }
 

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 use yiping_protocol::events::{Envelope, FieldError, parse_line};
 use yiping_protocol::topics::OVERVIEW;
 
-use crate::AppState;
 use crate::store::{Appended, Located, Store, StoreError};
+use crate::{AppState, LogOptions};
 
 /// Batches that may wait for the writer.
 pub const QUEUE_BATCHES: usize = 64;
@@ -53,12 +53,13 @@ pub enum SubmitError {
 }
 
 impl Ingestor {
-    /// Start the writer thread over `store`, folding into `state`.
-    pub fn start(store: Store, state: Arc<AppState>) -> Ingestor {
+    /// Start the writer thread over `store`, folding into `state`; `snapshot_at` is the gseq of
+    /// the latest snapshot.
+    pub fn start(store: Store, state: Arc<AppState>, log: LogOptions, snapshot_at: u64) -> Ingestor {
         let (tx, rx) = mpsc::channel(QUEUE_BATCHES);
         std::thread::Builder::new()
             .name("yiping-writer".into())
-            .spawn(move || writer(store, state, rx))
+            .spawn(move || writer(store, state, rx, log, snapshot_at))
             .expect("the writer thread starts");
         Ingestor { tx }
     }
@@ -95,7 +96,33 @@ fn now_rfc3339() -> String {
         .expect("an OffsetDateTime always formats as RFC 3339")
 }
 
-fn writer(mut store: Store, state: Arc<AppState>, mut rx: mpsc::Receiver<Job>) {
+/// Save a snapshot of the fold at the log's head, then apply retention.
+fn upkeep(store: &Store, state: &AppState, log: LogOptions) -> Result<u64, StoreError> {
+    let gseq = store.last_gseq();
+    let body = {
+        let fold = state.fold.lock().unwrap_or_else(|p| p.into_inner());
+        serde_json::to_string(&fold.to_snapshot()).expect("the fold serialises")
+    };
+    store.save_snapshot(gseq, store.topic_seqs(), &body)?;
+    if let Some(days) = log.retain_days {
+        let cutoff = (time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)))
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an OffsetDateTime always formats as RFC 3339");
+        let n = store.prune(&cutoff)?;
+        if n > 0 {
+            tracing::info!(deleted = n, days, "retention: old events deleted (a snapshot covers them)");
+        }
+    }
+    Ok(gseq)
+}
+
+fn writer(
+    mut store: Store,
+    state: Arc<AppState>,
+    mut rx: mpsc::Receiver<Job>,
+    log: LogOptions,
+    mut snapshot_at: u64,
+) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         let mut n = jobs[0].events.len();
@@ -124,6 +151,14 @@ fn writer(mut store: Store, state: Arc<AppState>, mut rx: mpsc::Receiver<Job>) {
                 for j in jobs {
                     let mine: Vec<Appended> = it.by_ref().take(j.events.len()).collect();
                     let _ = j.reply.send(Ok(mine));
+                }
+                if store.last_gseq() >= snapshot_at + log.snapshot_every {
+                    match upkeep(&store, &state, log) {
+                        Ok(g) => snapshot_at = g,
+                        Err(e) => {
+                            tracing::error!("snapshot failed (the log is intact; start-up replays more): {e}")
+                        }
+                    }
                 }
             }
             Err(e) => {

@@ -49,6 +49,25 @@ pub struct Config {
     pub seed: u64,
     /// Simulator speed (activity multiplier).
     pub speed: f64,
+    /// Log upkeep: snapshots and retention.
+    pub log: LogOptions,
+}
+
+/// How the event log is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct LogOptions {
+    /// Save a snapshot of the fold every this many events (start-up replays only the events after
+    /// the latest snapshot).
+    pub snapshot_every: u64,
+    /// Delete events received more than this many days ago, once a snapshot covers them
+    /// (`None`: keep every event).
+    pub retain_days: Option<u32>,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions { snapshot_every: 100_000, retain_days: None }
+    }
 }
 
 /// Shared state of a running server.
@@ -77,8 +96,14 @@ fn now_rfc3339() -> String {
 }
 
 impl AppState {
-    /// Open the log in `data_dir`, rebuild the state by replaying it, and start the writer.
+    /// Open the log in `data_dir` with the default [`LogOptions`].
     pub fn open(data_dir: &Path) -> anyhow::Result<Arc<AppState>> {
+        AppState::open_with(data_dir, LogOptions::default())
+    }
+
+    /// Open the log in `data_dir`, rebuild the state from its latest snapshot and the events after
+    /// it, and start the writer.
+    pub fn open_with(data_dir: &Path, log: LogOptions) -> anyhow::Result<Arc<AppState>> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", data_dir.display()))?;
         let places = Arc::new(Places::hubei());
@@ -88,17 +113,26 @@ impl AppState {
         let epoch = store.epoch().to_owned();
         // The overview is recomputed, not logged: its stream is per server run.
         let run = format!("{:x}", OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000);
+        let snapshot = store.latest_snapshot()?;
+        let (after, mut fold, start_seqs) = match snapshot {
+            Some((gseq, seqs, body)) => {
+                let snap: fold::FoldSnapshot = serde_json::from_str(&body).map_err(|e| {
+                    anyhow::anyhow!("event log: the snapshot at event {gseq} cannot be read: {e}")
+                })?;
+                (gseq, Fold::from_snapshot(places.clone(), snap), seqs)
+            }
+            None => (0, Fold::new(places.clone()), Default::default()),
+        };
         let mut streams = vec![(OVERVIEW, format!("{epoch}.{run}"), 0)];
         for (t, _) in topics::ALL.iter().skip(1) {
-            streams.push((*t, epoch.clone(), 0));
+            streams.push((*t, epoch.clone(), start_seqs.get(*t).copied().unwrap_or(0)));
         }
         let hub = Hub::new(&streams);
-        let mut fold = Fold::new(places.clone());
         // Deltas older than the resume window can never be sent: fold them quietly.
         let window = hub::RESUME_WINDOW as u64;
         let keep_from =
             |topic: &str| store.topic_seqs().get(topic).map_or(0, |last| last.saturating_sub(window));
-        let replayed = store.replay(0, |ev| {
+        let replayed = store.replay(after, |ev| {
             if ev.tseq <= keep_from(&ev.topic) {
                 let topic = fold.apply_quiet(&ev.event, &ev.adcode);
                 hub.skip(topic);
@@ -127,7 +161,7 @@ impl AppState {
             started: Instant::now(),
             clients: AtomicUsize::new(0),
         });
-        let ingestor = Ingestor::start(store, state.clone());
+        let ingestor = Ingestor::start(store, state.clone(), log, after);
         state.ingestor.set(ingestor).expect("the ingestor is set once, here");
         Ok(state)
     }
@@ -183,7 +217,7 @@ pub async fn serve(
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::open(&config.data_dir)?;
+    let state = AppState::open_with(&config.data_dir, config.log)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;

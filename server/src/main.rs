@@ -39,6 +39,15 @@ enum Command {
         /// Simulator speed: activity multiplier (60 = one hour's activity per real minute).
         #[arg(long, default_value_t = 60.0)]
         speed: f64,
+        /// Save a snapshot of the state every this many events (start-up replays only the events
+        /// after the latest snapshot).
+        #[arg(long, default_value_t = 100_000)]
+        snapshot_every: u64,
+        /// Delete events received more than this many days ago once a snapshot covers them
+        /// (default: keep every event). Figures stay the same; the history of old events goes, and
+        /// re-sent events older than that are no longer recognised as duplicates.
+        #[arg(long)]
+        retain_days: Option<u32>,
     },
     /// Manage ingest tokens.
     Token {
@@ -105,8 +114,10 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
-        Command::Serve { addr, data_dir, no_simulator, seed, speed } => {
-            serve(addr, data_dir, !no_simulator, seed, speed).await
+        Command::Serve { addr, data_dir, no_simulator, seed, speed, snapshot_every, retain_days } => {
+            let log = yiping_server::LogOptions { snapshot_every: snapshot_every.max(1), retain_days };
+            let config = yiping_server::Config { addr, data_dir, simulator: !no_simulator, seed, speed, log };
+            serve(config).await
         }
         Command::Token { action: TokenAction::Create { source, data_dir } } => {
             create_token(&source, &data_dir)
@@ -139,15 +150,8 @@ fn lock_data(data_dir: &Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
-async fn serve(
-    addr: SocketAddr,
-    data_dir: PathBuf,
-    simulator: bool,
-    seed: u64,
-    speed: f64,
-) -> anyhow::Result<()> {
-    let _lock = lock_data(&data_dir)?;
-    let config = yiping_server::Config { addr, data_dir, simulator, seed, speed };
+async fn serve(config: yiping_server::Config) -> anyhow::Result<()> {
+    let _lock = lock_data(&config.data_dir)?;
     yiping_server::serve(config, None, shutdown_signal()).await
 }
 

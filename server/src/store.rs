@@ -139,6 +139,12 @@ impl Store {
                  UNIQUE (source, id)
              );
              CREATE INDEX IF NOT EXISTS events_entity ON events (entity, time);
+             CREATE TABLE IF NOT EXISTS snapshots (
+                 gseq INTEGER PRIMARY KEY,
+                 taken TEXT NOT NULL,
+                 topic_seqs TEXT NOT NULL,
+                 body TEXT NOT NULL
+             );
              CREATE TABLE IF NOT EXISTS tokens (
                  hash TEXT PRIMARY KEY,
                  source TEXT NOT NULL,
@@ -173,8 +179,29 @@ impl Store {
                 topic_seq.insert(t, to_u64(s));
             }
         }
-        topic_seq.insert(OVERVIEW.to_owned(), to_u64(last_gseq));
-        Ok(Store { conn, path, epoch, last_gseq: to_u64(last_gseq), topic_seq })
+        // Retention may have removed events a snapshot covers: the snapshot's positions count too.
+        let snap: Option<(i64, String)> = conn
+            .query_row("SELECT gseq, topic_seqs FROM snapshots ORDER BY gseq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(e)?;
+        let mut last_gseq = to_u64(last_gseq);
+        if let Some((g, seqs)) = snap {
+            last_gseq = last_gseq.max(to_u64(g));
+            let seqs: HashMap<String, u64> =
+                serde_json::from_str(&seqs).map_err(|err| StoreError::Corrupt {
+                    path: path.display().to_string(),
+                    gseq: to_u64(g),
+                    message: format!("snapshot positions: {err}"),
+                })?;
+            for (t, s) in seqs {
+                let cur = topic_seq.entry(t).or_insert(0);
+                *cur = (*cur).max(s);
+            }
+        }
+        topic_seq.insert(OVERVIEW.to_owned(), last_gseq);
+        Ok(Store { conn, path, epoch, last_gseq, topic_seq })
     }
 
     /// The stream epoch of this log.
@@ -309,6 +336,65 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         rows.into_iter().map(|r| self.decode(r)).collect()
+    }
+
+    /// Save a snapshot of the fold taken after event `gseq` (with the topic positions then), and
+    /// drop older snapshots.
+    pub fn save_snapshot(
+        &self,
+        gseq: u64,
+        topic_seqs: &HashMap<String, u64>,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an OffsetDateTime always formats as RFC 3339");
+        let seqs = serde_json::to_string(topic_seqs).expect("a map of numbers serialises");
+        self.conn
+            .execute_batch("BEGIN")
+            .and_then(|()| {
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO snapshots (gseq, taken, topic_seqs, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![to_i64(gseq), now, seqs, body],
+                )
+            })
+            .and_then(|_| self.conn.execute("DELETE FROM snapshots WHERE gseq < ?1", [to_i64(gseq)]))
+            .and_then(|_| self.conn.execute_batch("COMMIT"))
+            .map_err(|e| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.err(e)
+            })
+    }
+
+    /// The latest snapshot: the gseq it covers, the topic positions then, and the fold's state.
+    pub fn latest_snapshot(&self) -> Result<Option<(u64, HashMap<String, u64>, String)>, StoreError> {
+        let row: Option<(i64, String, String)> = self
+            .conn
+            .query_row("SELECT gseq, topic_seqs, body FROM snapshots ORDER BY gseq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|(g, seqs, body)| {
+            let seqs = serde_json::from_str(&seqs).map_err(|err| StoreError::Corrupt {
+                path: self.path.display().to_string(),
+                gseq: to_u64(g),
+                message: format!("snapshot positions: {err}"),
+            })?;
+            Ok((to_u64(g), seqs, body))
+        })
+        .transpose()
+    }
+
+    /// Retention: delete events covered by the latest snapshot that were received before
+    /// `cutoff` (RFC 3339). Returns how many were deleted.
+    pub fn prune(&self, cutoff: &str) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM events WHERE received < ?1 AND gseq <= (SELECT COALESCE(MAX(gseq), 0) FROM snapshots)",
+                [cutoff],
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// Register a new ingest token for `source`; returns the token (only its hash is stored).

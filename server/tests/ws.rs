@@ -17,6 +17,7 @@ async fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
         seed: 1,
         // Fast enough that deltas flow every second.
         speed: 600.0,
+        log: Default::default(),
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -237,3 +237,30 @@ fn a_delta_carries_the_changed_entity_and_regions() {
     let root = fold.rivers.region(ROOT);
     assert_eq!((root.problems, root.problems_open), (1, 0));
 }
+
+#[test]
+fn a_fold_restored_from_a_snapshot_continues_exactly_like_the_original() {
+    let places = Arc::new(Places::hubei());
+    let events = random_events(&places, 2000, 7);
+    let (first, rest) = events.split_at(1200);
+    let mut full = Fold::new(places.clone());
+    for (e, c) in first {
+        full.apply(e, c);
+    }
+    let text = serde_json::to_string(&full.to_snapshot()).expect("serialises");
+    let mut restored =
+        Fold::from_snapshot(places.clone(), serde_json::from_str(&text).expect("deserialises"));
+    for (e, c) in rest {
+        let a = full.apply(e, c);
+        let b = restored.apply(e, c);
+        assert_eq!(
+            serde_json::to_value(&a.delta).expect("ser"),
+            serde_json::to_value(&b.delta).expect("ser"),
+            "same deltas"
+        );
+    }
+    assert_eq!(full.overview(), restored.overview());
+    for t in ["water", "rivers", "projects", "poverty"] {
+        assert_eq!(full.snapshot(t), restored.snapshot(t), "{t}");
+    }
+}
