@@ -62,6 +62,9 @@ pub struct StoredEvent {
     pub event: Envelope,
 }
 
+/// A saved snapshot: the gseq it covers, the topic positions then, the fold's state as JSON.
+pub type Snapshot = (u64, HashMap<String, u64>, String);
+
 /// The event log.
 #[derive(Debug)]
 pub struct Store {
@@ -367,7 +370,7 @@ impl Store {
     }
 
     /// The latest snapshot: the gseq it covers, the topic positions then, and the fold's state.
-    pub fn latest_snapshot(&self) -> Result<Option<(u64, HashMap<String, u64>, String)>, StoreError> {
+    pub fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
         let row: Option<(i64, String, String)> = self
             .conn
             .query_row("SELECT gseq, topic_seqs, body FROM snapshots ORDER BY gseq DESC LIMIT 1", [], |r| {
