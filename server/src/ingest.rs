@@ -96,14 +96,20 @@ fn now_rfc3339() -> String {
         .expect("an OffsetDateTime always formats as RFC 3339")
 }
 
-/// Save a snapshot of the fold at the log's head, then apply retention.
-fn upkeep(store: &Store, state: &AppState, log: LogOptions) -> Result<u64, StoreError> {
-    let gseq = store.last_gseq();
-    let body = {
+/// Save a snapshot of the fold as it is after event `gseq`, then apply retention. Runs on the
+/// folder thread (the only one that changes the fold), through the read connection.
+fn upkeep(state: &AppState, gseq: u64, log: LogOptions) -> Result<(), StoreError> {
+    let (body, seqs) = {
         let fold = state.fold.lock().unwrap_or_else(|p| p.into_inner());
-        serde_json::to_string(&fold.to_snapshot()).expect("the fold serialises")
+        let seqs: std::collections::HashMap<String, u64> = yiping_protocol::topics::ALL
+            .iter()
+            .skip(1)
+            .map(|(t, _)| ((*t).to_owned(), state.hub.seq(t)))
+            .collect();
+        (serde_json::to_string(&fold.to_snapshot()).expect("the fold serialises"), seqs)
     };
-    store.save_snapshot(gseq, store.topic_seqs(), &body)?;
+    let store = state.reader.lock().unwrap_or_else(|p| p.into_inner());
+    store.save_snapshot(gseq, &seqs, &body)?;
     if let Some(days) = log.retain_days {
         let cutoff = (time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)))
             .format(&time::format_description::well_known::Rfc3339)
@@ -113,16 +119,33 @@ fn upkeep(store: &Store, state: &AppState, log: LogOptions) -> Result<u64, Store
             tracing::info!(deleted = n, days, "retention: old events deleted (a snapshot covers them)");
         }
     }
-    Ok(gseq)
+    Ok(())
 }
 
+type Replies = Vec<(usize, oneshot::Sender<Result<Vec<Appended>, String>>)>;
+
+/// Committed events on their way to the folder thread.
+struct Committed {
+    events: Vec<Located>,
+    places: Vec<Appended>,
+    replies: Replies,
+}
+
+/// The writer thread: group waiting batches into one transaction and commit it; the folder thread
+/// folds and publishes the previous group meanwhile (two stages, so both cores work).
 fn writer(
     mut store: Store,
     state: Arc<AppState>,
     mut rx: mpsc::Receiver<Job>,
     log: LogOptions,
-    mut snapshot_at: u64,
+    snapshot_at: u64,
 ) {
+    let (fold_tx, fold_rx) = std::sync::mpsc::sync_channel::<Committed>(2);
+    let folder_state = state.clone();
+    let folder = std::thread::Builder::new()
+        .name("yiping-folder".into())
+        .spawn(move || folder(folder_state, fold_rx, log, snapshot_at))
+        .expect("the folder thread starts");
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         let mut n = jobs[0].events.len();
@@ -135,37 +158,63 @@ fn writer(
                 Err(_) => break,
             }
         }
-        let all: Vec<Located> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
+        let mut events: Vec<Located> = Vec::with_capacity(n);
+        let mut replies = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            replies.push((j.events.len(), j.reply));
+            events.extend(j.events);
+        }
         let t0 = Instant::now();
-        let result: Result<Vec<Appended>, StoreError> = store.append(&all, &now_rfc3339());
-        let commit = t0.elapsed();
-        match result {
+        match store.append(&events, &now_rfc3339()) {
             Ok(places) => {
                 state.metrics.commits.fetch_add(1, Ordering::Relaxed);
-                state
-                    .metrics
-                    .commit_micros
-                    .fetch_add(u64::try_from(commit.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
-                state.fold_and_publish(&all, &places);
-                let mut it = places.into_iter();
-                for j in jobs {
-                    let mine: Vec<Appended> = it.by_ref().take(j.events.len()).collect();
-                    let _ = j.reply.send(Ok(mine));
-                }
-                if store.last_gseq() >= snapshot_at + log.snapshot_every {
-                    match upkeep(&store, &state, log) {
-                        Ok(g) => snapshot_at = g,
-                        Err(e) => {
-                            tracing::error!("snapshot failed (the log is intact; start-up replays more): {e}")
-                        }
-                    }
+                state.metrics.commit_micros.fetch_add(micros(t0), Ordering::Relaxed);
+                if fold_tx.send(Committed { events, places, replies }).is_err() {
+                    tracing::error!("the folder thread has stopped");
+                    break;
                 }
             }
             Err(e) => {
                 tracing::error!("event log append failed: {e}");
-                for j in jobs {
-                    let _ = j.reply.send(Err(e.to_string()));
+                for (_, reply) in replies {
+                    let _ = reply.send(Err(e.to_string()));
                 }
+            }
+        }
+    }
+    drop(fold_tx);
+    let _ = folder.join();
+}
+
+fn micros(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The folder thread: fold committed events, publish their deltas, answer the submitters, and
+/// take snapshots now and then.
+fn folder(
+    state: Arc<AppState>,
+    rx: std::sync::mpsc::Receiver<Committed>,
+    log: LogOptions,
+    mut snapshot_at: u64,
+) {
+    while let Ok(Committed { events, places, replies }) = rx.recv() {
+        let t1 = Instant::now();
+        state.fold_and_publish(&events, &places);
+        state.metrics.fold_micros.fetch_add(micros(t1), Ordering::Relaxed);
+        let last = places.iter().rev().find_map(|a| match a {
+            Appended::New { gseq, .. } => Some(*gseq),
+            Appended::Duplicate { .. } => None,
+        });
+        let mut it = places.into_iter();
+        for (len, reply) in replies {
+            let mine: Vec<Appended> = it.by_ref().take(len).collect();
+            let _ = reply.send(Ok(mine));
+        }
+        if let Some(gseq) = last.filter(|g| *g >= snapshot_at.saturating_add(log.snapshot_every)) {
+            match upkeep(&state, gseq, log) {
+                Ok(()) => snapshot_at = gseq,
+                Err(e) => tracing::error!("snapshot failed (the log is intact; start-up replays more): {e}"),
             }
         }
     }

@@ -18,6 +18,8 @@ pub struct Metrics {
     pub commits: AtomicU64,
     /// Time spent committing, microseconds.
     pub commit_micros: AtomicU64,
+    /// Time spent folding committed events and publishing their deltas, microseconds.
+    pub fold_micros: AtomicU64,
     /// Times a slow websocket client was resynchronised with a snapshot.
     pub ws_resyncs: AtomicU64,
     /// Websocket frames sent.

@@ -126,6 +126,8 @@ impl Store {
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -65536;
+             PRAGMA temp_store = MEMORY;
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events (
                  gseq INTEGER PRIMARY KEY,
