@@ -1,26 +1,42 @@
 //! Topic streams: epoch, per-topic seq, recent deltas for resume, and fan-out to subscribers.
 //!
-//! Each delta is serialised to its wire text once, when it is published, and shared (`Arc`) by
-//! the resume ring and every subscriber, so fan-out costs no per-client serialisation. Each topic
-//! keeps its epoch and seq, a bounded ring of its most recent deltas ([`RESUME_WINDOW`]), and a
-//! `tokio::sync::broadcast` channel; snapshots are made from the fold on demand. Publishing and
-//! subscribing take the topic's lock, so a subscriber gets a consistent starting point (a snapshot
-//! at seq N, or the deltas after its resume point up to N) and then exactly the deltas after N
-//! from its receiver: no gap, no duplicate. The broadcast channel is bounded: a subscriber that
-//! falls behind it catches up from the ring, or, further behind, gets a fresh snapshot (see
-//! `ws`), so one slow client never holds memory or delays others.
+//! Each delta is serialised to its wire text once, when it is published. Every [`TICK`] the hub
+//! closes each topic's pending deltas into one [`Frame`] (a `batch`, or the delta alone) whose text
+//! is shared (`Arc`) by every subscriber: steady-state fan-out costs no per-client serialisation
+//! or copying. Each topic keeps its epoch and seq, a bounded ring of its most recent deltas
+//! ([`RESUME_WINDOW`]) for clients that resume or lag, and a bounded `broadcast` channel of frames;
+//! snapshots are made from the fold on demand. Publishing and subscribing take the topic's lock, so
+//! a subscriber gets a consistent starting point (a snapshot at seq N, or the deltas after its
+//! resume point up to N) and then the frames carrying everything after N: no gap, no duplicate (a
+//! frame that straddles N is trimmed from the ring, see [`Hub::deltas_after`]). A subscriber that
+//! falls behind the channel catches up from the ring, or, further behind, gets a fresh snapshot
+//! (see `ws`), so one slow client never holds memory or delays others.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
 use yiping_protocol::{ResumePoint, ServerMsg, Update};
 
 /// How many recent deltas each topic keeps for clients that resume or lag.
 pub const RESUME_WINDOW: usize = 8192;
-/// How many deltas a subscriber may fall behind before it must catch up from the ring.
-pub const FANOUT_CAPACITY: usize = 1024;
+/// How many frames (ticks) a subscriber may fall behind before it must catch up from the ring.
+pub const FANOUT_CAPACITY: usize = 32;
+/// How often pending deltas are closed into a frame and sent.
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// One tick's deltas of a topic, ready to send: seqs `first..=last`.
+#[derive(Debug)]
+pub struct Frame {
+    /// First seq in the frame.
+    pub first: u64,
+    /// Last seq in the frame.
+    pub last: u64,
+    /// The wire text: the delta alone, or a `batch` of them (shared, never copied per client).
+    pub text: Utf8Bytes,
+}
 
 /// A published delta: its seq and its wire text (`{"type":"delta",…}`).
 #[derive(Debug)]
@@ -37,13 +53,14 @@ pub struct Delta {
 struct TopicInner {
     seq: u64,
     recent: VecDeque<Arc<Delta>>,
+    pending: Vec<Arc<Delta>>,
 }
 
 #[derive(Debug)]
 struct Topic {
     epoch: String,
     inner: Mutex<TopicInner>,
-    tx: broadcast::Sender<Arc<Delta>>,
+    tx: broadcast::Sender<Arc<Frame>>,
 }
 
 /// All topic streams.
@@ -59,8 +76,26 @@ pub struct Subscription {
     pub initial: Vec<Arc<str>>,
     /// The seq the subscriber is at after `initial`.
     pub seq: u64,
-    /// Deltas after the initial messages.
-    pub rx: broadcast::Receiver<Arc<Delta>>,
+    /// Frames after the initial messages.
+    pub rx: broadcast::Receiver<Arc<Frame>>,
+}
+
+/// Join wire texts into one frame text: one message alone, several as a `batch`.
+pub fn batch_text<'a>(texts: impl ExactSizeIterator<Item = &'a str>) -> Utf8Bytes {
+    if texts.len() == 1 {
+        return texts.into_iter().next().map(|t| Utf8Bytes::from(t.to_owned())).unwrap_or_default();
+    }
+    let texts: Vec<&str> = texts.collect();
+    let mut s = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum::<usize>() + 32);
+    s.push_str(r#"{"type":"batch","items":["#);
+    for (i, t) in texts.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(t);
+    }
+    s.push_str("]}");
+    Utf8Bytes::from(s)
 }
 
 /// The wire form of [`ServerMsg::Delta`], borrowed (same fields, same order).
@@ -87,7 +122,8 @@ impl Hub {
             .iter()
             .map(|(name, epoch, seq)| {
                 let (tx, _) = broadcast::channel(FANOUT_CAPACITY);
-                let inner = Mutex::new(TopicInner { seq: *seq, recent: VecDeque::new() });
+                let inner =
+                    Mutex::new(TopicInner { seq: *seq, recent: VecDeque::new(), pending: Vec::new() });
                 ((*name).to_owned(), Topic { epoch: epoch.clone(), inner, tx })
             })
             .collect();
@@ -127,9 +163,38 @@ impl Hub {
             inner.recent.pop_front();
         }
         inner.recent.push_back(d.clone());
-        // No receivers is not an error: nobody is watching this topic right now.
-        let _ = t.tx.send(d);
+        if t.tx.receiver_count() > 0 {
+            inner.pending.push(d);
+        }
         inner.seq
+    }
+
+    /// Close every topic's pending deltas into a frame and send it (called every [`TICK`]).
+    pub fn flush(&self) {
+        for t in self.topics.values() {
+            let mut inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
+            if inner.pending.is_empty() {
+                continue;
+            }
+            let pending = std::mem::take(&mut inner.pending);
+            let frame = Frame {
+                first: pending[0].seq,
+                last: pending[pending.len() - 1].seq,
+                text: batch_text(pending.iter().map(|d| &*d.text)),
+            };
+            // No receivers is not an error: everybody left since.
+            let _ = t.tx.send(Arc::new(frame));
+        }
+    }
+
+    /// The wire texts of the deltas after `seq` up to `upto` from the ring, or `None` when the
+    /// ring no longer holds them all.
+    pub fn deltas_after(&self, topic: &str, seq: u64, upto: u64) -> Option<Vec<Arc<str>>> {
+        let inner = self.topic(topic).inner.lock().unwrap_or_else(|p| p.into_inner());
+        let oldest = inner.recent.front().map_or(inner.seq + 1, |d| d.seq);
+        (seq + 1 >= oldest).then(|| {
+            inner.recent.iter().filter(|d| d.seq > seq && d.seq <= upto).map(|d| d.text.clone()).collect()
+        })
     }
 
     /// Count a delta that no one can be sent any more (replaying history older than the resume
@@ -212,14 +277,30 @@ mod tests {
         assert_eq!(seqs(&sub.initial), vec![(false, 8), (false, 9), (false, 10)]);
         assert_eq!(sub.seq, 10);
         h.publish("t", "2026-01-01T00:00:01Z", &json!(11));
-        let live = sub.rx.try_recv().expect("live delta");
-        assert_eq!(live.seq, 11);
-        let ServerMsg::Delta(u) = serde_json::from_str(&live.text).expect("wire text") else {
+        assert!(sub.rx.try_recv().is_err(), "nothing is sent before the tick");
+        h.flush();
+        let live = sub.rx.try_recv().expect("live frame");
+        assert_eq!((live.first, live.last), (11, 11));
+        let ServerMsg::Delta(u) = serde_json::from_str(live.text.as_str()).expect("wire text") else {
             panic!("not a delta")
         };
         assert_eq!((u.topic.as_str(), u.epoch.as_str(), u.seq, &u.data), ("t", "e1", 11, &json!(11)));
+        // Several deltas in a tick go out as one batch, shared by every subscriber.
+        let mut other = h.subscribe("t", None, snap());
+        h.publish("t", "2026-01-01T00:00:02Z", &json!(12));
+        h.publish("t", "2026-01-01T00:00:03Z", &json!(13));
+        h.flush();
+        let (a, b) = (sub.rx.try_recv().expect("frame"), other.rx.try_recv().expect("frame"));
+        assert!(Arc::ptr_eq(&a, &b));
+        let ServerMsg::Batch { items } = serde_json::from_str(a.text.as_str()).expect("wire text") else {
+            panic!("not a batch")
+        };
+        assert_eq!(items.len(), 2);
+        assert_eq!((a.first, a.last), (12, 13));
+        // A straddling frame is trimmed from the ring.
+        assert_eq!(h.deltas_after("t", 12, 13).map(|v| v.len()), Some(1));
         // Up to date: nothing missed.
-        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 11 }), snap());
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 13 }), snap());
         assert!(sub.initial.is_empty());
     }
 

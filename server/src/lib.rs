@@ -186,6 +186,16 @@ impl AppState {
     }
 }
 
+/// Send each topic's new deltas to its subscribers, one shared frame per tick.
+pub async fn run_ticker(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(hub::TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        state.hub.flush();
+    }
+}
+
 /// Run the simulator against `state` until the task is dropped: one step a second.
 pub async fn run_simulator(state: Arc<AppState>, seed: u64, speed: f64) {
     let mut sim = simulator::Simulator::new(seed, speed, state.places.clone(), OffsetDateTime::now_utc());
@@ -226,10 +236,12 @@ pub async fn serve(
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
+    let ticker = tokio::spawn(run_ticker(state.clone()));
     let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed, config.speed)));
     let result = axum::serve(listener, web::router(state)).with_graceful_shutdown(shutdown).await;
     if let Some(sim) = sim {
         sim.abort();
     }
+    ticker.abort();
     result.map_err(Into::into)
 }

@@ -1,10 +1,10 @@
 //! The websocket endpoint `/ws` (DESIGN §5).
 //!
-//! One task per connection. Deltas are collected from the client's topic receivers every
-//! [`TICK`] and sent as one frame (a `batch` when there are several); their wire text was made once
-//! at publication and is shared by all clients. A client that falls behind the fan-out channel
-//! catches up from the resume ring, or gets a fresh snapshot when even the ring has moved on, so
-//! its queue is bounded and it never slows the others. The server pings every [`PING_EVERY`] and drops a
+//! One task per connection. Every hub tick (`hub::TICK`) each topic's new deltas arrive as one
+//! shared frame (a `batch` when there are several) whose text was made once for all clients. A
+//! client that falls behind the fan-out channel catches up from the resume ring, or gets a fresh
+//! snapshot when even the ring has moved on, so its queue is bounded and it never slows the
+//! others. The server pings every [`PING_EVERY`] and drops a
 //! connection it has heard nothing from for [`IDLE_LIMIT`].
 
 use std::collections::BTreeMap;
@@ -13,19 +13,17 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::broadcast::{self, error::TryRecvError};
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, MissedTickBehavior, interval};
 use yiping_protocol::{ClientMsg, ResumePoint, ServerMsg};
 
-use crate::hub::{Delta, to_text};
+use crate::hub::{Frame, batch_text, to_text};
 
 use crate::AppState;
 
-/// How often deltas are flushed to a client.
-pub const TICK: Duration = Duration::from_millis(100);
 /// How often the server pings.
 pub const PING_EVERY: Duration = Duration::from_secs(15);
 /// Silence after which a connection is considered dead.
@@ -50,46 +48,46 @@ impl Drop for ClientGuard {
     }
 }
 
-/// Largest frame the server builds, bytes: a long catch-up goes out as several frames.
+/// Largest frame the server builds for a catch-up, bytes: a long catch-up goes out as several.
 const MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// Group wire texts into frames: one message alone, several as a `batch`.
-fn frames(items: Vec<Arc<str>>) -> Vec<Message> {
+fn frames(items: Vec<Arc<str>>) -> Vec<Utf8Bytes> {
     let mut out = Vec::new();
-    let mut group: Vec<Arc<str>> = Vec::new();
+    let mut start = 0;
     let mut size = 0;
-    let flush = |group: &mut Vec<Arc<str>>, out: &mut Vec<Message>| match group.len() {
-        0 => {}
-        1 => out.push(Message::Text(group.pop().map(|t| t.to_string()).unwrap_or_default().into())),
-        _ => {
-            let mut s = String::with_capacity(group.iter().map(|t| t.len() + 1).sum::<usize>() + 32);
-            s.push_str(r#"{"type":"batch","items":["#);
-            for (i, t) in group.drain(..).enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                s.push_str(&t);
-            }
-            s.push_str("]}");
-            out.push(Message::Text(s.into()));
-        }
-    };
-    for t in items {
-        if size + t.len() > MAX_FRAME_BYTES && !group.is_empty() {
-            flush(&mut group, &mut out);
+    for (i, t) in items.iter().enumerate() {
+        if size + t.len() > MAX_FRAME_BYTES && i > start {
+            out.push(batch_text(items[start..i].iter().map(|t| &**t)));
+            start = i;
             size = 0;
         }
         size += t.len();
-        group.push(t);
     }
-    flush(&mut group, &mut out);
+    if start < items.len() {
+        out.push(batch_text(items[start..].iter().map(|t| &**t)));
+    }
     out
 }
 
 /// A client's subscription to one topic: its receiver and the last seq it was given.
 struct Sub {
-    rx: broadcast::Receiver<Arc<Delta>>,
+    rx: broadcast::Receiver<Arc<Frame>>,
     seq: u64,
+}
+
+/// The next frame of any subscription (pending forever when there are none).
+async fn next_frame(subs: &mut BTreeMap<String, Sub>) -> (String, Result<Arc<Frame>, RecvError>) {
+    if subs.is_empty() {
+        return std::future::pending().await;
+    }
+    let futs = subs.iter_mut().map(|(t, s)| {
+        Box::pin(async move {
+            let r = s.rx.recv().await;
+            (t.clone(), r)
+        })
+    });
+    futures_util::future::select_all(futs).await.0
 }
 
 async fn serve(socket: WebSocket, state: Arc<AppState>) {
@@ -97,23 +95,21 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
     let _guard = ClientGuard(state.clone());
     let (mut sink, mut stream) = socket.split();
     let mut subs: BTreeMap<String, Sub> = BTreeMap::new();
-    let mut tick = interval(TICK);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut ping = interval(PING_EVERY);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     loop {
-        let out: Vec<Arc<str>> = tokio::select! {
+        let out: Vec<Utf8Bytes> = tokio::select! {
             incoming = stream.next() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(text))) => handle(&state, &mut subs, text.as_str()),
-                    Some(Ok(Message::Binary(_))) => vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })],
+                    Some(Ok(Message::Text(text))) => frames(handle(&state, &mut subs, text.as_str())),
+                    Some(Ok(Message::Binary(_))) => frames(vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue, // ping/pong
                 }
             }
-            _ = tick.tick() => drain(&state, &mut subs),
+            (topic, frame) = next_frame(&mut subs) => deliver(&state, &mut subs, &topic, frame),
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_LIMIT {
                     break;
@@ -124,8 +120,8 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
                 continue;
             }
         };
-        for msg in frames(out) {
-            if sink.send(msg).await.is_err() {
+        for text in out {
+            if sink.send(Message::Text(text)).await.is_err() {
                 return;
             }
             state.metrics.ws_frames.fetch_add(1, Ordering::Relaxed);
@@ -164,35 +160,43 @@ fn handle(state: &AppState, subs: &mut BTreeMap<String, Sub>, text: &str) -> Vec
     }
 }
 
-fn drain(state: &AppState, subs: &mut BTreeMap<String, Sub>) -> Vec<Arc<str>> {
-    let mut out = Vec::new();
-    for (topic, sub) in subs.iter_mut() {
-        loop {
-            match sub.rx.try_recv() {
-                Ok(d) if d.seq <= sub.seq => {} // already sent (in the initial messages)
-                Ok(d) => {
-                    sub.seq = d.seq;
-                    out.push(d.text.clone());
-                }
-                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
-                Err(TryRecvError::Lagged(n)) => {
-                    // Fell behind the channel: catch up from the resume ring, or, if even that has
-                    // moved on, start again from a snapshot.
-                    let since = ResumePoint { epoch: state.hub.epoch(topic).to_owned(), seq: sub.seq };
-                    let fresh = state.subscribe(topic, Some(&since));
-                    if fresh.initial.len() == 1 && fresh.initial[0].starts_with(r#"{"type":"snapshot""#) {
-                        state.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(
-                            topic,
-                            missed = n,
-                            "client fell behind; resynchronising with a snapshot"
-                        );
-                    }
-                    out.extend(fresh.initial);
-                    *sub = Sub { rx: fresh.rx, seq: fresh.seq };
-                }
-            }
+/// What to send for a frame of `topic`: the shared frame itself when it follows on, a trimmed
+/// copy when it overlaps what was already sent, a catch-up from the ring (or a snapshot) after
+/// falling behind.
+fn deliver(
+    state: &AppState,
+    subs: &mut BTreeMap<String, Sub>,
+    topic: &str,
+    frame: Result<Arc<Frame>, RecvError>,
+) -> Vec<Utf8Bytes> {
+    let Some(sub) = subs.get_mut(topic) else { return vec![] };
+    match frame {
+        Ok(f) if f.last <= sub.seq => vec![],
+        Ok(f) if f.first == sub.seq + 1 => {
+            sub.seq = f.last;
+            vec![f.text.clone()]
         }
+        Ok(f) if f.first <= sub.seq => match state.hub.deltas_after(topic, sub.seq, f.last) {
+            Some(texts) => {
+                sub.seq = f.last;
+                frames(texts)
+            }
+            None => resync(state, topic, sub),
+        },
+        Ok(_) | Err(RecvError::Lagged(_)) => resync(state, topic, sub),
+        Err(RecvError::Closed) => vec![],
     }
-    out
+}
+
+/// Catch a subscriber up after it fell behind: from the ring when it still holds what was
+/// missed, otherwise from a fresh snapshot.
+fn resync(state: &AppState, topic: &str, sub: &mut Sub) -> Vec<Utf8Bytes> {
+    let since = ResumePoint { epoch: state.hub.epoch(topic).to_owned(), seq: sub.seq };
+    let fresh = state.subscribe(topic, Some(&since));
+    if fresh.initial.len() == 1 && fresh.initial[0].starts_with(r#"{"type":"snapshot""#) {
+        state.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(topic, "client fell behind; resynchronising with a snapshot");
+    }
+    *sub = Sub { rx: fresh.rx, seq: fresh.seq };
+    frames(fresh.initial)
 }
