@@ -175,3 +175,85 @@ fn acknowledged_events_survive_sigkill_exactly_once() {
     let (status, body) = post_events(srv.addr, &tok, &resend);
     assert_eq!((status, body["duplicates"].as_u64(), body["accepted"].as_u64()), (200, Some(200), Some(0)));
 }
+
+#[test]
+fn garbage_never_crashes_the_server_and_drill_down_returns_history() {
+    use rand::{Rng, SeedableRng};
+    let data = data_dir("garbage");
+    let tok = token(&data, "fuzz");
+    let srv = Server::start(&data, free_port(), &["--no-simulator"]);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let base = reading("g", "cj-yangsigang", 0.08);
+    for round in 0..300 {
+        // Mutate a valid line: flip, delete or insert bytes; sometimes pure noise or deep nesting.
+        let mut bytes = base.clone().into_bytes();
+        match round % 4 {
+            0 => {
+                for _ in 0..rng.random_range(1..6) {
+                    let i = rng.random_range(0..bytes.len());
+                    bytes[i] = rng.random();
+                }
+            }
+            1 => {
+                let i = rng.random_range(0..bytes.len());
+                bytes.truncate(i);
+            }
+            2 => bytes = (0..rng.random_range(1..200)).map(|_| rng.random()).collect(),
+            _ => {
+                bytes = format!("{}1{}", "[".repeat(rng.random_range(100..5000)), "]".repeat(10)).into_bytes()
+            }
+        }
+        let body = String::from_utf8_lossy(&bytes).replace('\n', " ");
+        let (status, _) = post_events(srv.addr, &tok, &body);
+        assert!(matches!(status, 200 | 400 | 422), "round {round}: status {status} for {body:?}");
+    }
+    let (status, _) = request(srv.addr, "GET", "/healthz", &[], b"").expect("request");
+    assert_eq!(status, 200, "still serving after 300 garbage requests");
+
+    // Drill-down: an entity's current state and its history in a time range.
+    let lines: String = [
+        ("h1", "2026-11-20T00:00:00Z", 0.05),
+        ("h2", "2026-11-21T00:00:00Z", 0.25),
+        ("h3", "2026-11-22T00:00:00Z", 0.08),
+    ]
+    .iter()
+    .map(|(id, t, tp)| reading(id, "hj-zongguan", *tp).replace("2026-11-22T08:00:00Z", t) + "\n")
+    .collect();
+    let (status, body) = post_events(srv.addr, &tok, &lines);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = request(
+        srv.addr,
+        "GET",
+        "/api/v1/entities/section:hj-zongguan?from=2026-11-20T12:00:00Z&to=2026-11-22T23:00:00Z",
+        &[],
+        b"",
+    )
+    .expect("request");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let ids: Vec<&str> =
+        v["history"].as_array().expect("history").iter().filter_map(|h| h["event"]["id"].as_str()).collect();
+    assert_eq!(ids, ["h2", "h3"]);
+    assert_eq!(v["current"]["status"], "II", "the latest sample (TP 0.08) is class Ⅱ: {v}");
+    assert_eq!(v["current"]["adcode"], "420104");
+    let (status, _) =
+        request(srv.addr, "GET", "/api/v1/entities/section:nowhere", &[], b"").expect("request");
+    assert_eq!(status, 404);
+    let (status, body) =
+        request(srv.addr, "GET", "/api/v1/entities/section:hj-zongguan?from=yesterday", &[], b"")
+            .expect("request");
+    assert_eq!(status, 400);
+    assert!(body.contains("query `from`"), "{body}");
+    // Region aggregates roll up county → prefecture → province. (A mutated line may have
+    // happened to be a valid reading at 杨泗港, also in 武汉: it counts in the city, not in 硚口区.)
+    let readings = |adcode: &str| {
+        let (_, body) =
+            request(srv.addr, "GET", &format!("/api/v1/regions/{adcode}"), &[], b"").expect("request");
+        serde_json::from_str::<Value>(&body).expect("json")["water"]["readings"].as_u64().unwrap_or(0)
+    };
+    assert_eq!(readings("420104"), 3);
+    assert!(readings("420100") >= 3);
+    assert_eq!(readings("420100"), readings("420000"));
+    let (status, _) = request(srv.addr, "GET", "/api/v1/regions/999999", &[], b"").expect("request");
+    assert_eq!(status, 404);
+}
