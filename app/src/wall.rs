@@ -16,6 +16,33 @@ use crate::theme::class_color;
 /// twice the slowest normal period (7 s per section round) plus slack is stale.
 const STALE_AFTER_MS: f64 = 15_000.0;
 
+/// What every live panel of the wall shares: the overview's data time, the clock, and the words
+/// for freshness.
+#[derive(Clone, Copy)]
+struct PanelEnv {
+    data_ms: RwSignal<Option<f64>>,
+    now: RwSignal<f64>,
+    labels: Signal<(&'static str, &'static str, &'static str)>,
+}
+
+/// A [`Panel`] fed by the overview stream, with the wall's clock and language.
+#[component]
+fn LivePanel(title: &'static str, class: &'static str, children: Children) -> impl IntoView {
+    let env = use_context::<PanelEnv>().expect("Wall provides PanelEnv before rendering its panels");
+    view! {
+        <Panel
+            title=title.to_string()
+            data_ms=env.data_ms
+            now_ms=env.now
+            stale_after_ms=STALE_AFTER_MS
+            labels=env.labels
+            class=class
+        >
+            {children()}
+        </Panel>
+    }
+}
+
 /// The whole wall.
 #[component]
 pub fn Wall() -> impl IntoView {
@@ -38,6 +65,7 @@ pub fn Wall() -> impl IntoView {
 
     let tr = move |k: Text| t(lang, k);
     let labels = Signal::derive(move || (tr(Text::DataTime), tr(Text::Stale), tr(Text::NoData)));
+    provide_context(PanelEnv { data_ms: feeds.overview_ms, now, labels });
     let ov = feeds.overview;
     let pick =
         move |f: fn(&Overview) -> Option<f64>| Signal::derive(move || ov.with(|o| o.as_ref().and_then(f)));
@@ -96,14 +124,7 @@ pub fn Wall() -> impl IntoView {
             </header>
             <main class="wall-body">
                 <div class="col col-left">
-                    <Panel
-                        title=tr(Text::WaterPanel).to_string()
-                        data_ms=feeds.overview_ms
-                        now_ms=now
-                        stale_after_ms=STALE_AFTER_MS
-                        labels=labels
-                        class="panel-kpis"
-                    >
+                    <LivePanel title=tr(Text::WaterPanel) class="panel-kpis">
                         <div class="kpi-grid">
                             <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() test_id="good-share" />
                             <Kpi
@@ -123,15 +144,8 @@ pub fn Wall() -> impl IntoView {
                                 test_id="fishing"
                             />
                         </div>
-                    </Panel>
-                    <Panel
-                        title=tr(Text::RiversPanel).to_string()
-                        data_ms=feeds.overview_ms
-                        now_ms=now
-                        stale_after_ms=STALE_AFTER_MS
-                        labels=labels
-                        class="panel-kpis"
-                    >
+                    </LivePanel>
+                    <LivePanel title=tr(Text::RiversPanel) class="panel-kpis">
                         <div class="kpi-grid">
                             <Kpi
                                 label=tr(Text::Patrols).to_string()
@@ -160,57 +174,29 @@ pub fn Wall() -> impl IntoView {
                                 test_id="reporting"
                             />
                         </div>
-                    </Panel>
+                    </LivePanel>
                 </div>
                 <div class="col col-map">
-                    <Panel
-                        title=tr(Text::MapPanel).to_string()
-                        data_ms=feeds.overview_ms
-                        now_ms=now
-                        stale_after_ms=STALE_AFTER_MS
-                        labels=labels
-                        class="panel-map"
-                    >
+                    <LivePanel title=tr(Text::MapPanel) class="panel-map">
                         <HubeiMap overview=feeds.overview />
-                    </Panel>
+                    </LivePanel>
                 </div>
                 <div class="col col-right">
-                    <Panel
-                        title=tr(Text::ProjectsPanel).to_string()
-                        data_ms=feeds.overview_ms
-                        now_ms=now
-                        stale_after_ms=STALE_AFTER_MS
-                        labels=labels
-                        class="panel-kpis"
-                    >
+                    <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis">
                         <div class="kpi-grid kpi-grid-3">
                             <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() test_id="projects" />
                             <Kpi label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() test_id="invest" />
                             <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() test_id="overdue" />
                         </div>
-                    </Panel>
-                    <Panel
-                        title=tr(Text::PovertyPanel).to_string()
-                        data_ms=feeds.overview_ms
-                        now_ms=now
-                        stale_after_ms=STALE_AFTER_MS
-                        labels=labels
-                        class="panel-kpis"
-                    >
+                    </LivePanel>
+                    <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis">
                         <div class="kpi-grid kpi-grid-3">
                             <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="monitored" />
                             <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="risk" />
                             <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="assistance" />
                         </div>
-                    </Panel>
-                    <Panel
-                        title=tr(Text::SectionsPanel).to_string()
-                        data_ms=feeds.overview_ms
-                        now_ms=now
-                        stale_after_ms=STALE_AFTER_MS
-                        labels=labels
-                        class="panel-sections"
-                    >
+                    </LivePanel>
+                    <LivePanel title=tr(Text::SectionsPanel) class="panel-sections">
                         <ul class="section-list">
                             <For
                                 each=move || ov.with(|o| o.as_ref().map(|o| o.sections.clone()).unwrap_or_default())
@@ -231,7 +217,7 @@ pub fn Wall() -> impl IntoView {
                                 </li>
                             </For>
                         </ul>
-                    </Panel>
+                    </LivePanel>
                 </div>
             </main>
             <footer class="wall-foot">

@@ -8,17 +8,16 @@ use web_sys::CanvasRenderingContext2d;
 
 use crate::Viewport;
 
-fn trace_ring(ctx: &CanvasRenderingContext2d, ring: &LineString<f64>, vp: &Viewport) {
-    let mut first = true;
-    for c in ring.coords() {
+/// Add a line through the projected points to the current path.
+fn trace_line(ctx: &CanvasRenderingContext2d, line: &LineString<f64>, vp: &Viewport) {
+    for (i, c) in line.coords().enumerate() {
         let (x, y) = vp.to_screen(c.x, c.y);
-        if first {
-            ctx.move_to(x, y);
-            first = false;
-        } else {
-            ctx.line_to(x, y);
-        }
+        if i == 0 { ctx.move_to(x, y) } else { ctx.line_to(x, y) }
     }
+}
+
+fn trace_ring(ctx: &CanvasRenderingContext2d, ring: &LineString<f64>, vp: &Viewport) {
+    trace_line(ctx, ring, vp);
     ctx.close_path();
 }
 
@@ -63,16 +62,7 @@ pub fn paint_lines(
 ) {
     ctx.begin_path();
     for line in shape {
-        let mut first = true;
-        for c in line.coords() {
-            let (x, y) = vp.to_screen(c.x, c.y);
-            if first {
-                ctx.move_to(x, y);
-                first = false;
-            } else {
-                ctx.line_to(x, y);
-            }
-        }
+        trace_line(ctx, line, vp);
     }
     ctx.set_stroke_style_str(color);
     ctx.set_line_width(width);

@@ -35,36 +35,46 @@ fn bad(index: usize, problem: String) -> RegionError {
     RegionError::BadFeature { index, adcode: "-".into(), field: "geometry", problem }
 }
 
-/// Parse a river layer (LineString or MultiLineString features).
-pub fn parse_rivers(text: &str) -> Result<Vec<River>, RegionError> {
+/// A feature's index, name, WDBII level and geometry.
+type Feature = (usize, Option<String>, Option<u64>, geo::Geometry<f64>);
+
+/// Each feature's name and geometry.
+fn features(text: &str) -> Result<Vec<Feature>, RegionError> {
     collection(text)?
         .features
         .into_iter()
         .enumerate()
         .map(|(i, f)| {
             let name = f.property("name").and_then(|v| v.as_str()).map(str::to_owned);
-            let rank = f.property("wdb_level").and_then(|v| v.as_u64()).map_or(4, |l| l.clamp(1, 4) as u8);
+            let level = f.property("wdb_level").and_then(|v| v.as_u64());
             let g = f.geometry.as_ref().ok_or_else(|| bad(i, "missing".into()))?;
-            let shape = match geo::Geometry::<f64>::try_from(g).map_err(|e| bad(i, e.to_string()))? {
+            let g = geo::Geometry::<f64>::try_from(g).map_err(|e| bad(i, e.to_string()))?;
+            Ok((i, name, level, g))
+        })
+        .collect()
+}
+
+/// Parse a river layer (LineString or MultiLineString features).
+pub fn parse_rivers(text: &str) -> Result<Vec<River>, RegionError> {
+    features(text)?
+        .into_iter()
+        .map(|(i, name, level, g)| {
+            let shape = match g {
                 geo::Geometry::LineString(l) => MultiLineString::new(vec![l]),
                 geo::Geometry::MultiLineString(m) => m,
                 _ => return Err(bad(i, "not a LineString or MultiLineString".into())),
             };
-            Ok(River { name, rank, shape })
+            Ok(River { name, rank: level.map_or(4, |l| l.clamp(1, 4) as u8), shape })
         })
         .collect()
 }
 
 /// Parse a lake layer (Polygon or MultiPolygon features).
 pub fn parse_lakes(text: &str) -> Result<Vec<Lake>, RegionError> {
-    collection(text)?
-        .features
+    features(text)?
         .into_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let name = f.property("name").and_then(|v| v.as_str()).map(str::to_owned);
-            let g = f.geometry.as_ref().ok_or_else(|| bad(i, "missing".into()))?;
-            let shape = match geo::Geometry::<f64>::try_from(g).map_err(|e| bad(i, e.to_string()))? {
+        .map(|(i, name, _, g)| {
+            let shape = match g {
                 geo::Geometry::Polygon(p) => MultiPolygon::new(vec![p]),
                 geo::Geometry::MultiPolygon(m) => m,
                 _ => return Err(bad(i, "not a Polygon or MultiPolygon".into())),

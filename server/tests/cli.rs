@@ -7,6 +7,16 @@ use std::process::Command;
 
 use common::*;
 
+fn import(file: &std::path::Path, data: &std::path::Path) -> std::process::Output {
+    Command::new(bin())
+        .arg("import")
+        .arg(file)
+        .args(["--source", "history", "--data"])
+        .arg(data)
+        .output()
+        .expect("runs")
+}
+
 #[test]
 fn simulate_import_export_round_trip() {
     let out = Command::new(bin())
@@ -26,28 +36,14 @@ fn simulate_import_export_round_trip() {
     std::fs::write(&file, &text).expect("writes");
 
     let data = data_dir("cli");
-    let out = Command::new(bin())
-        .arg("import")
-        .arg(&file)
-        .args(["--source", "history"])
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .expect("runs");
+    let out = import(&file, &data);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "imported 800 events, 0 duplicates skipped, 0 lines refused"
     );
     // Importing again stores nothing twice.
-    let out = Command::new(bin())
-        .arg("import")
-        .arg(&file)
-        .args(["--source", "history"])
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .expect("runs");
+    let out = import(&file, &data);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "imported 0 events, 800 duplicates skipped, 0 lines refused"
@@ -72,14 +68,7 @@ fn simulate_import_export_round_trip() {
         text.lines().next().unwrap_or_default().replace("\"id\":\"sim-", "\"id\":\"re-")
     );
     std::fs::write(&file, bad).expect("writes");
-    let out = Command::new(bin())
-        .arg("import")
-        .arg(&file)
-        .args(["--source", "history"])
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .expect("runs");
+    let out = import(&file, &data);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("\"line\":2") && err.contains("\"field\":\"id\""), "{err}");
@@ -90,14 +79,7 @@ fn simulate_import_export_round_trip() {
 
     // With a server running on the folder, import refuses and says why.
     let srv = Server::start(&data, free_port(), &["--no-simulator"]);
-    let out = Command::new(bin())
-        .arg("import")
-        .arg(&file)
-        .args(["--source", "history"])
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .expect("runs");
+    let out = import(&file, &data);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("in use by a running yiping server"));
     // ... and the server rebuilt its state from the imported log.
