@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,8 @@ use crate::store::Appended;
 
 /// Largest ingest body, bytes (larger: 413).
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Ingest requests read and checked at the same time (more: 503).
+pub const MAX_INGEST_REQUESTS: usize = 8;
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
@@ -33,7 +35,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub async fn post_events(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, AppError> {
     let token = bearer(&headers).ok_or_else(|| {
         AppError::Unauthorized(
@@ -45,6 +47,14 @@ pub async fn post_events(
         reader.token_source(token)?
     }
     .ok_or_else(|| AppError::Unauthorized("unknown token".into()))?;
+    // At most MAX_INGEST_REQUESTS bodies are read and checked at once, so memory stays bounded
+    // however many clients post; the others are told to come back.
+    let _permit = state.ingest_slots.clone().try_acquire_owned().map_err(|_| {
+        state.metrics.busy.fetch_add(1, Ordering::Relaxed);
+        AppError::Busy("too many ingest requests at once".into())
+    })?;
+    let body: Bytes =
+        axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| AppError::TooLarge(MAX_BODY_BYTES))?;
     let text = std::str::from_utf8(&body).map_err(|e| {
         AppError::BadRequest(format!("body is not UTF-8 (first bad byte at offset {})", e.valid_up_to()))
     })?;

@@ -16,6 +16,9 @@ pub enum AppError {
     /// No valid credentials.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// The body is larger than the limit (bytes).
+    #[error("payload too large: the limit is {0} bytes; split the batch")]
+    TooLarge(usize),
     /// Overloaded: try again after a second.
     #[error("busy: {0}")]
     Busy(String),
@@ -30,6 +33,7 @@ impl IntoResponse for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

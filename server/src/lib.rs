@@ -87,6 +87,8 @@ pub struct AppState {
     pub started: Instant,
     /// Connected websocket clients.
     pub clients: AtomicUsize,
+    /// Slots for ingest requests being read and checked.
+    pub ingest_slots: Arc<tokio::sync::Semaphore>,
 }
 
 fn now_rfc3339() -> String {
@@ -160,6 +162,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             started: Instant::now(),
             clients: AtomicUsize::new(0),
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(api::MAX_INGEST_REQUESTS)),
         });
         let ingestor = Ingestor::start(store, state.clone(), log, after);
         state.ingestor.set(ingestor).expect("the ingestor is set once, here");

@@ -34,8 +34,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/entities/{key}", get(crate::api::entity))
         .route(
             "/api/v1/events",
-            axum::routing::post(crate::api::post_events)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::api::MAX_BODY_BYTES)),
+            // The handler reads the body itself, within MAX_BODY_BYTES, once it has a slot.
+            axum::routing::post(crate::api::post_events),
         )
         .route("/metrics", get(crate::api::metrics))
         .route("/geo/{file}", get(geo_layer))
