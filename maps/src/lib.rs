@@ -8,11 +8,17 @@
 //!   and the app (drawing, hit-testing) use, so map and aggregates agree.
 //! - [`projection`] maps WGS84 to the screen: spherical Web Mercator plus a [`projection::Viewport`]
 //!   that fits a bounding box into a pixel rectangle.
+//! - [`hit`] answers "which region is here" with an R-tree and exact point-in-polygon; the server
+//!   places every event in its county with it.
+//! - [`cluster`] groups dense point layers into stable grid clusters per zoom.
+//! - [`water`] reads the river and lake layers.
 //! - `draw` (wasm only) paints projected layers on a 2D canvas at native device pixels.
 //!
 //! Everything except `draw` compiles and is tested natively.
 
+pub mod cluster;
 pub mod data;
+pub mod hit;
 pub mod projection;
 pub mod region;
 pub mod water;

@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use geo::{BoundingRect, Rect};
-use yiping_maps::Region;
+use yiping_maps::hit::RegionIndex;
 use yiping_protocol::events::{Envelope, Event, FieldError};
 
 use crate::stations::{self, Section};
@@ -16,7 +15,7 @@ pub const ROOT: &str = "420000";
 /// Counties, prefectures and sections.
 #[derive(Debug)]
 pub struct Places {
-    counties: Vec<(Region, Rect<f64>)>,
+    counties: RegionIndex,
     prefecture_of: HashMap<String, String>,
     names: HashMap<String, String>,
     sections: Vec<Section>,
@@ -29,7 +28,6 @@ impl Places {
         let counties = stations::counties();
         let prefectures = yiping_maps::parse_regions(yiping_maps::data::Layer::Prefectures.geojson())
             .expect("the shipped prefecture layer is valid (tested in yiping-maps)");
-        let sections = stations::sections(&counties);
         let mut names: HashMap<String, String> = HashMap::new();
         names.insert(ROOT.into(), "湖北省".into());
         for p in &prefectures {
@@ -47,14 +45,9 @@ impl Places {
             prefecture_of.insert(c.adcode.clone(), parent);
             names.insert(c.adcode.clone(), c.name.clone());
         }
+        let counties = RegionIndex::new(counties);
+        let sections = stations::sections(&counties);
         let section_index = sections.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-        let counties = counties
-            .into_iter()
-            .map(|c| {
-                let bb = c.shape.bounding_rect().expect("a county has a shape");
-                (c, bb)
-            })
-            .collect();
         Places { counties, prefecture_of, names, sections, section_index }
     }
 
@@ -68,15 +61,9 @@ impl Places {
         self.section_index.get(id).copied()
     }
 
-    /// The county containing `(lon, lat)`.
+    /// The county at `(lon, lat)` (the map's own hit-test, so map and aggregates agree).
     pub fn county_at(&self, lon: f64, lat: f64) -> Option<&str> {
-        self.counties
-            .iter()
-            .filter(|(_, bb)| {
-                lon >= bb.min().x && lon <= bb.max().x && lat >= bb.min().y && lat <= bb.max().y
-            })
-            .find(|(c, _)| c.contains(lon, lat))
-            .map(|(c, _)| c.adcode.as_str())
+        self.counties.at(lon, lat).map(|c| c.adcode.as_str())
     }
 
     /// The county an event concerns, or why it cannot be placed.

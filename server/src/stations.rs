@@ -5,6 +5,7 @@
 //! shipped river lines (±3–5 km), lake points are the lakes' label points. Each section is placed in
 //! its county by point-in-polygon on the shipped county layer, the same geometry the map draws.
 
+use yiping_maps::hit::RegionIndex;
 use yiping_maps::{Region, data::Layer, parse_regions};
 use yiping_protocol::water::WaterBody;
 
@@ -49,13 +50,12 @@ const SECTIONS: [(&str, &str, &str, WaterBody, f64, f64); 14] = [
 /// # Panics
 /// If a built-in section falls outside every county: that is a bug in the table above, caught by
 /// the tests.
-pub fn sections(counties: &[Region]) -> Vec<Section> {
+pub fn sections(counties: &RegionIndex) -> Vec<Section> {
     SECTIONS
         .iter()
         .map(|&(id, name, river, body, lon, lat)| {
             let adcode = counties
-                .iter()
-                .find(|c| c.contains(lon, lat))
+                .at(lon, lat)
                 .map(|c| c.adcode.clone())
                 .unwrap_or_else(|| panic!("section {id} at ({lon}, {lat}) lies in no county"));
             Section { id, name, river, body, lon, lat, adcode }
@@ -75,7 +75,7 @@ mod tests {
 
     #[test]
     fn every_section_lies_in_the_expected_county() {
-        let s = sections(&counties());
+        let s = sections(&RegionIndex::new(counties()));
         let by_id = |id: &str| s.iter().find(|x| x.id == id).map(|x| x.adcode.as_str());
         // Spot checks by place name: 南津关 in 宜昌 (420500 prefix), 杨泗港 in 武汉 汉阳区 420105,
         // 宗关 in 硚口区 420104, 中官铺 in 黄梅县 421127. 洪湖 spans 洪湖市 and 监利市; its
