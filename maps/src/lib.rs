@@ -21,6 +21,7 @@ pub mod data;
 pub mod hit;
 pub mod projection;
 pub mod region;
+pub mod topology;
 pub mod water;
 
 #[cfg(target_arch = "wasm32")]
