@@ -5,7 +5,9 @@
 //! devicePixelRatio so it is crisp on any wall. (Layer caching, drill-down and hit-testing are the
 //! map engine's next steps.)
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use geo::MultiPolygon;
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -15,6 +17,7 @@ use web_sys::CanvasRenderingContext2d;
 use yiping_maps::data::{ATTRIBUTION, Layer};
 use yiping_maps::draw::{paint_dot, paint_label, paint_lines, paint_polygons};
 use yiping_maps::region::bbox;
+use yiping_maps::topology::Topology;
 use yiping_maps::water::{Lake, River, parse_lakes, parse_rivers};
 use yiping_maps::{Region, Viewport, parse_regions};
 use yiping_protocol::topics::Overview;
@@ -28,6 +31,28 @@ pub struct Layers {
     prefectures: Vec<Region>,
     rivers: Vec<River>,
     lakes: Vec<Lake>,
+    /// Province and prefectures as shared arcs, simplified per canvas size.
+    topology: Topology,
+    /// The shapes simplified for the last canvas width: `(width px, province, prefectures)`.
+    simplified: Mutex<Option<(u32, Vec<MultiPolygon<f64>>)>>,
+}
+
+impl Layers {
+    /// Province (index 0) and prefecture shapes simplified to about one device pixel for a
+    /// viewport of this scale; recomputed only when the canvas size changes.
+    fn shapes(&self, width: u32, vp: &Viewport) -> Vec<MultiPolygon<f64>> {
+        let mut cache = self.simplified.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((w, shapes)) = cache.as_ref()
+            && *w == width
+        {
+            return shapes.clone();
+        }
+        // Pixels per degree of longitude (Mercator: 111 319.5 m per degree at any latitude).
+        let px_per_degree = vp.scale() * 111_319.49;
+        let shapes = self.topology.simplified(0.8 / px_per_degree);
+        *cache = Some((width, shapes.clone()));
+        shapes
+    }
 }
 
 async fn fetch_text(path: &str) -> Result<String, String> {
@@ -49,7 +74,9 @@ async fn load() -> Result<Layers, String> {
     let prefectures = parse_regions(&get(Layer::Prefectures).await?).map_err(|e| e.to_string())?;
     let rivers = parse_rivers(&get(Layer::Rivers).await?).map_err(|e| e.to_string())?;
     let lakes = parse_lakes(&get(Layer::Lakes).await?).map_err(|e| e.to_string())?;
-    Ok(Layers { province, prefectures, rivers, lakes })
+    let all: Vec<Region> = province.iter().chain(&prefectures).cloned().collect();
+    let topology = Topology::build(&all);
+    Ok(Layers { province, prefectures, rivers, lakes, topology, simplified: Mutex::new(None) })
 }
 
 fn draw(canvas: &web_sys::HtmlCanvasElement, layers: &Layers, overview: Option<&Overview>) {
@@ -77,16 +104,19 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, layers: &Layers, overview: Option<&
     let vp = Viewport::fit(b, w, h, 24.0 * unit);
     ctx.clear_rect(0.0, 0.0, w, h);
 
+    // Shapes simplified to about a device pixel, borders still shared between neighbours.
+    let shapes = layers.shapes(w as u32, &vp);
+    let (province, prefectures) = shapes.split_at(layers.province.len());
     // Province: soft glow under the outline.
     ctx.save();
     ctx.set_shadow_color("rgba(0, 190, 255, 0.55)");
     ctx.set_shadow_blur(28.0 * unit);
-    for r in &layers.province {
-        paint_polygons(&ctx, &r.shape, &vp, Some("#0b2a4a"), Some(("#37b6ff", 2.6 * unit)));
+    for shape in province {
+        paint_polygons(&ctx, shape, &vp, Some("#0b2a4a"), Some(("#37b6ff", 2.6 * unit)));
     }
     ctx.restore();
-    for r in &layers.prefectures {
-        paint_polygons(&ctx, &r.shape, &vp, Some("rgba(18, 70, 120, 0.55)"), None);
+    for shape in prefectures {
+        paint_polygons(&ctx, shape, &vp, Some("rgba(18, 70, 120, 0.55)"), None);
     }
     for l in &layers.lakes {
         paint_polygons(&ctx, &l.shape, &vp, Some("#1f6fb2"), Some(("#3c9be0", 0.8 * unit)));
@@ -100,8 +130,8 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, layers: &Layers, overview: Option<&
         };
         paint_lines(&ctx, &r.shape, &vp, color, width);
     }
-    for r in &layers.prefectures {
-        paint_polygons(&ctx, &r.shape, &vp, None, Some(("rgba(140, 210, 255, 0.75)", 1.1 * unit)));
+    for shape in prefectures {
+        paint_polygons(&ctx, shape, &vp, None, Some(("rgba(140, 210, 255, 0.75)", 1.1 * unit)));
     }
     for r in &layers.prefectures {
         let (x, y) = vp.to_screen(r.label.x, r.label.y);
