@@ -229,20 +229,20 @@ impl Store {
     pub fn append(&mut self, batch: &[Located], received: &str) -> Result<Vec<Appended>, StoreError> {
         let mut next_gseq = self.last_gseq;
         let mut next_topic = self.topic_seq.clone();
-        let tx =
-            self.conn.transaction().map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+        let path = self.path.display().to_string();
+        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(sql)?;
         let mut out = Vec::with_capacity(batch.len());
         {
-            let mut find = tx
-                .prepare_cached("SELECT gseq FROM events WHERE source = ?1 AND id = ?2")
-                .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+            let mut find =
+                tx.prepare_cached("SELECT gseq FROM events WHERE source = ?1 AND id = ?2").map_err(sql)?;
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO events (gseq, source, id, kind, topic, tseq, entity, adcode, time, received, body)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT (source, id) DO NOTHING",
                 )
-                .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+                .map_err(sql)?;
             for l in batch {
                 let ev = &l.event;
                 let source = ev.source.as_deref().unwrap_or("");
@@ -264,11 +264,9 @@ impl Store {
                         received,
                         body
                     ])
-                    .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+                    .map_err(sql)?;
                 if inserted == 0 {
-                    let g: i64 = find
-                        .query_row(params![source, ev.id], |r| r.get(0))
-                        .map_err(|e| StoreError::Sqlite { path: String::new(), source: e })?;
+                    let g: i64 = find.query_row(params![source, ev.id], |r| r.get(0)).map_err(sql)?;
                     out.push(Appended::Duplicate { gseq: to_u64(g) });
                     continue;
                 }
