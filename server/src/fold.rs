@@ -99,12 +99,16 @@ impl Aggregate for PovertyAgg {
 #[serde(bound(serialize = "A: serde::Serialize", deserialize = "A: serde::de::DeserializeOwned"))]
 pub struct Theme<A> {
     entities: BTreeMap<String, (EntityState, A)>,
+    /// Entities whose case is closed: only their county and contribution are kept (they still
+    /// count), so a theme's state does not grow with years of closed cases.
+    #[serde(default)]
+    retired: HashMap<String, (String, A)>,
     regions: HashMap<String, A>,
 }
 
 impl<A: Aggregate> Default for Theme<A> {
     fn default() -> Self {
-        Theme { entities: BTreeMap::new(), regions: HashMap::new() }
+        Theme { entities: BTreeMap::new(), retired: HashMap::new(), regions: HashMap::new() }
     }
 }
 
@@ -122,6 +126,9 @@ impl<A: Aggregate> Theme<A> {
         let mut touched = Vec::new();
         if let Some((old, old_c)) = self.entities.remove(&state.key) {
             touched = self.add(places, &old.adcode, &old_c, -1);
+        } else if let Some((county, old_c)) = self.retired.remove(&state.key) {
+            // A closed case reported again (reopened): it replaces its closed contribution.
+            touched = self.add(places, &county, &old_c, -1);
         }
         for r in self.add(places, &state.adcode, &contribution, 1) {
             if !touched.contains(&r) {
@@ -130,6 +137,13 @@ impl<A: Aggregate> Theme<A> {
         }
         self.entities.insert(state.key.clone(), (state, contribution));
         touched
+    }
+
+    /// Close an entity's case: forget its state, keep its contribution.
+    fn retire(&mut self, key: &str) {
+        if let Some((state, c)) = self.entities.remove(key) {
+            self.retired.insert(key.to_owned(), (state.adcode, c));
+        }
     }
 
     /// The aggregates of one region (zero when nothing was reported there).
@@ -377,7 +391,13 @@ impl Fold {
                 let status = serde_json::to_value(p.status).expect("serialises");
                 let st = state(&p.river, p.lon, p.lat, status.as_str().unwrap_or(""));
                 let regions = self.rivers.upsert(&places, st, c);
-                want.then(|| Delta::Rivers(self.rivers.delta(Some(&entity), &regions, e)))
+                let delta = want.then(|| Delta::Rivers(self.rivers.delta(Some(&entity), &regions, e)));
+                // A closed problem leaves the live state (its delta above still shows it closed);
+                // it keeps counting in the region's figures, and its history stays in the log.
+                if p.status == ProblemStatus::Closed {
+                    self.rivers.retire(&entity);
+                }
+                delta
             }
             Event::Project(p) => {
                 let (stage_i, stage_name) = stage(&p.steps);

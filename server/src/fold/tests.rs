@@ -236,6 +236,15 @@ fn a_delta_carries_the_changed_entity_and_regions() {
     fold.apply(&closed, &county);
     let root = fold.rivers.region(ROOT);
     assert_eq!((root.problems, root.problems_open), (1, 0));
+    // A closed case leaves the live state (so state does not grow with years of closed cases)
+    // but keeps counting; reported again, it replaces its closed self instead of counting twice.
+    assert!(fold.rivers.entity("problem:P1").is_none());
+    assert!(fold.rivers.snapshot().entities.is_empty());
+    let reopened = parse_line(&line.replace("\"id\":\"1\"", "\"id\":\"3\"")).expect("valid");
+    fold.apply(&reopened, &county);
+    let root = fold.rivers.region(ROOT);
+    assert_eq!((root.problems, root.problems_open), (1, 1));
+    assert!(fold.rivers.entity("problem:P1").is_some());
 }
 
 #[test]
