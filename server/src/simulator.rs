@@ -339,7 +339,7 @@ impl Simulator {
             let mut replanned_from: Option<i64> = None;
             for (j, step) in StepKind::ALL.into_iter().enumerate() {
                 let j = i64::try_from(j).unwrap_or(0);
-                let extra = if step == StepKind::Acceptance { 540 } else { 0 };
+                let extra = if step == StepKind::Acceptance { 360 } else { 0 };
                 let due_days = match replanned_from {
                     Some(k) => 30 * (j - k) + extra,
                     None => offset + 30 * j + extra,
