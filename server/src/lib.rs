@@ -8,6 +8,7 @@
 //! figures and clients resume their streams where they left off.
 
 pub mod api;
+pub mod audit;
 pub mod error;
 pub mod fold;
 pub mod hub;

@@ -77,6 +77,14 @@ enum Command {
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
     },
+    /// Check that every figure reconciles with the raw events: rebuild the state as the server
+    /// does (latest snapshot, then the log after it), recount every region's figures from the raw
+    /// events independently, and compare. Exits non-zero on any difference.
+    Audit {
+        /// The server's data folder.
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
     /// Import historical events from an NDJSON file into a stopped server's log. Lines are checked
     /// exactly as the ingest API checks them; refused lines are reported on standard error.
     Import {
@@ -124,6 +132,7 @@ async fn main() -> ExitCode {
         }
         Command::Simulate { seed, count, speed, start } => simulate(seed, count, speed, start.as_deref()),
         Command::Export { data_dir } => export(&data_dir),
+        Command::Audit { data_dir } => audit(&data_dir),
         Command::Import { file, source, data_dir } => import(&file, &source, &data_dir),
     };
     match result {
@@ -217,6 +226,22 @@ fn export(data_dir: &Path) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+fn audit(data_dir: &Path) -> anyhow::Result<()> {
+    if !data_dir.join(yiping_server::store::DB_FILE).exists() {
+        anyhow::bail!("no event log in {}", data_dir.display());
+    }
+    let (events, regions, diffs) = yiping_server::audit::audit_log(data_dir)?;
+    if diffs.is_empty() {
+        println!("audit: {events} events, {regions} regions: every figure reconciles with the raw events");
+        Ok(())
+    } else {
+        for d in &diffs {
+            println!("{d}");
+        }
+        anyhow::bail!("{} figures do not reconcile with the raw events", diffs.len())
+    }
 }
 
 fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {

@@ -89,3 +89,18 @@ fn simulate_import_export_round_trip() {
     let patrols = exported.iter().filter(|e| e["event"]["type"] == "river.patrol").count() as u64;
     assert_eq!(v["rivers"]["patrols"].as_u64(), Some(patrols));
 }
+
+#[test]
+fn audit_reconciles_every_figure_of_a_simulated_run_with_the_raw_events() {
+    let data = data_dir("audit");
+    // The simulator at high speed, with frequent snapshots, then a crash.
+    let srv = Server::start(&data, free_port(), &["--speed", "3000", "--snapshot-every", "500"]);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    srv.kill();
+    let out = Command::new(bin()).arg("audit").arg("--data").arg(&data).output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("every figure reconciles"), "{stdout}");
+    let events: usize = stdout.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(events > 1000, "a busy run was audited: {stdout}");
+}

@@ -1,7 +1,5 @@
 //! Fold correctness: the aggregates equal a straightforward recomputation from the raw events.
 
-use std::collections::HashMap;
-
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use yiping_protocol::events::{Envelope, parse_line};
@@ -88,10 +86,6 @@ fn random_events(places: &Places, n: usize, seed: u64) -> Vec<(Envelope, String)
     out
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
-}
-
 #[test]
 fn aggregates_equal_a_recount_from_the_raw_events() {
     let places = Arc::new(Places::hubei());
@@ -101,20 +95,8 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
         fold.apply(e, county);
     }
 
-    // The straightforward way: the last state of every entity (water sections: latest by sampling
-    // time), summed per region; counted events summed per region.
-    let mut latest: HashMap<String, (&Envelope, &String)> = HashMap::new();
-    for (e, c) in &events {
-        let key = e.data.entity();
-        let replace = match (&e.data, latest.get(&key)) {
-            (Event::WaterReading(_), Some((prev, _))) => e.time >= prev.time,
-            _ => true,
-        };
-        if replace {
-            latest.insert(key, (e, c));
-        }
-    }
-    let in_region = |county: &str, region: &str| places.rollup(county).iter().any(|r| r == region);
+    // The straightforward way (crate::audit): the last state of every entity, summed per region,
+    // plus the counted events.
     let regions: Vec<String> = {
         let mut r: Vec<String> = events.iter().flat_map(|(_, c)| places.rollup(c)).collect();
         r.sort();
@@ -123,87 +105,14 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
     };
     assert!(regions.len() >= 5);
     for region in &regions {
-        let mut w = WaterAgg::default();
-        let mut rv = RiversAgg::default();
-        let mut pj = ProjectsAgg::default();
-        let mut pv = PovertyAgg::default();
-        for (e, c) in events.iter().filter(|(_, c)| in_region(c, region)) {
-            match &e.data {
-                Event::WaterReading(_) => w.readings += 1,
-                Event::FishingPatrol(p) => {
-                    w.fishing_patrols += 1;
-                    w.fishing_hours += p.hours;
-                    w.fishing_violations += u64::from(p.violations);
-                }
-                Event::RiverPatrol(p) => {
-                    rv.patrols += 1;
-                    rv.patrol_minutes += u64::from(p.minutes);
-                    rv.patrols_by_level[p.level as usize] += 1;
-                }
-                _ => {}
-            }
-            let _ = c;
-        }
-        for (e, c) in latest.values().filter(|(_, c)| in_region(c, region)) {
-            match &e.data {
-                Event::WaterReading(r) => {
-                    let s = &places.sections()[places.section(&r.section).expect("known")];
-                    w.sections_reporting += 1;
-                    w.class_counts[class_index(r.indicators().class(s.body))] += 1;
-                }
-                Event::SewageOutlet(o) => {
-                    w.outlets += 1;
-                    w.outlets_remediated += u32::from(o.status == OutletStatus::Remediated);
-                }
-                Event::RiverProblem(p) => {
-                    rv.problems += 1;
-                    rv.problems_open += u32::from(p.status != ProblemStatus::Closed);
-                    rv.problems_by_kind[p.kind as usize] += 1;
-                }
-                Event::Project(p) => {
-                    pj.projects += 1;
-                    pj.plan_wan += p.plan_wan;
-                    pj.done_wan += p.done_wan;
-                    let started = p.steps.iter().any(|s| s.step == StepKind::Start && s.done.is_some());
-                    pj.by_stage[usize::from(started)] += 1;
-                    pj.overdue_steps +=
-                        p.steps.iter().filter(|s| s.done.is_none() && s.due.as_str() < &e.time[..10]).count()
-                            as u32;
-                }
-                Event::Village(v) => {
-                    pv.villages += 1;
-                    pv.lifted_households += u64::from(v.lifted_households);
-                    pv.monitored_households += u64::from(v.monitored_households);
-                    pv.risk_households += u64::from(v.risk_households);
-                    pv.assistance_wan += v.assistance_wan;
-                    pv.income_sum_yuan += v.income_yuan;
-                }
-                _ => {}
-            }
-            let _ = c;
-        }
-        let fw = fold.water.region(region);
-        assert!(close(fw.fishing_hours, w.fishing_hours), "{region}");
-        assert_eq!(
-            WaterAgg { fishing_hours: 0.0, ..fw },
-            WaterAgg { fishing_hours: 0.0, ..w },
-            "water {region}"
-        );
-        assert_eq!(fold.rivers.region(region), rv, "rivers {region}");
-        let fp = fold.projects.region(region);
-        assert!(close(fp.plan_wan, pj.plan_wan) && close(fp.done_wan, pj.done_wan), "{region}");
-        assert_eq!(
-            ProjectsAgg { plan_wan: 0.0, done_wan: 0.0, ..fp },
-            ProjectsAgg { plan_wan: 0.0, done_wan: 0.0, ..pj },
-            "projects {region}"
-        );
-        let fv = fold.poverty.region(region);
-        assert!(close(fv.assistance_wan, pv.assistance_wan) && close(fv.income_sum_yuan, pv.income_sum_yuan));
-        assert_eq!(
-            PovertyAgg { assistance_wan: 0.0, income_sum_yuan: 0.0, ..fv },
-            PovertyAgg { assistance_wan: 0.0, income_sum_yuan: 0.0, ..pv },
-            "poverty {region}"
-        );
+        let want = crate::audit::recount(&places, &events, region);
+        let got = crate::audit::Figures {
+            water: fold.water.region(region),
+            rivers: fold.rivers.region(region),
+            projects: fold.projects.region(region),
+            poverty: fold.poverty.region(region),
+        };
+        assert_eq!(crate::audit::differences(&got, &want), Vec::<String>::new(), "{region}");
     }
     // The overview is the province's aggregates.
     let o = fold.overview();
