@@ -5,7 +5,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use yiping_protocol::topics::Overview;
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
-use yiping_widgets::{Kpi, Panel};
+use yiping_widgets::{Kpi, NumberStyle, Panel};
 
 use crate::i18n::{Lang, Text, t};
 use crate::link::{self, Feeds, Status};
@@ -66,6 +66,10 @@ pub fn Wall() -> impl IntoView {
     let tr = move |k: Text| t(lang, k);
     let labels = Signal::derive(move || (tr(Text::DataTime), tr(Text::Stale), tr(Text::NoData)));
     provide_context(PanelEnv { data_ms: feeds.overview_ms, now, labels });
+    provide_context(match lang {
+        Lang::Zh => NumberStyle::Chinese,
+        Lang::En => NumberStyle::Western,
+    });
     let ov = feeds.overview;
     let pick =
         move |f: fn(&Overview) -> Option<f64>| Signal::derive(move || ov.with(|o| o.as_ref().and_then(f)));

@@ -55,6 +55,7 @@ test('the wall shows Hubei, live figures, and recovers from a server restart wit
     return seen.length >= 3;
   }, 15_000, 'the readings figure to change twice');
   assert.ok(seen.slice(1).every((v) => /^\d+$/.test(v)), `figures are numbers: ${seen}`);
+  assert.match(await page.locator('[data-testid="assistance"] .kpi-unit').innerText(), /^[万亿]?元$/);
   // Every theme's panel shows figures.
   for (const id of ['good-share', 'outlets', 'problems-open', 'projects', 'invest', 'monitored', 'assistance']) {
     const v = await page.locator(`[data-testid="${id}"] .kpi-number`).innerText();
@@ -107,6 +108,13 @@ test('?lang=en switches the wall to English', async () => {
   await page.goto(server.url + '/?lang=en');
   await until(async () => (await page.title()) === 'Hubei Digital Government · One Screen', 15_000, 'the English title');
   await until(async () => (await page.locator('[data-testid="conn"]').innerText()).includes('Live'), 15_000, 'English status');
+  // Figures are scaled the Western way (K/M/B), not by 万/亿.
+  const unit = await until(async () => {
+    const u = await page.locator('[data-testid="assistance"] .kpi-unit').innerText();
+    return /CNY/.test(u) ? u : null;
+  }, 15_000, 'the assistance figure');
+  assert.match(unit, /^[KMB] CNY$/);
+  await page.screenshot({ path: join(artifacts, 'wall-en-1920x1080.png') });
   assert.equal(await page.locator('html').getAttribute('lang'), 'en');
   await page.close();
 });

@@ -35,6 +35,33 @@ pub fn scale_cn(x: f64, decimals: usize) -> Scaled {
     }
 }
 
+/// Scale `x` the Western way for English walls: below 1,000 as is, then K (10³), M (10⁶) and
+/// B (10⁹), with `decimals` places.
+///
+/// ```
+/// use yiping_widgets::format::{scale_en, Scaled};
+/// assert_eq!(scale_en(2.07e8, 1), Scaled { value: "207.0".into(), unit: "M" });
+/// ```
+pub fn scale_en(x: f64, decimals: usize) -> Scaled {
+    if !x.is_finite() {
+        return Scaled { value: "—".into(), unit: "" };
+    }
+    let scale = 10f64.powi(i32::try_from(decimals).unwrap_or(0));
+    let rounded = |v: f64| (v * scale).round() / scale;
+    let a = x.abs();
+    for (size, unit) in [(1e9, "B"), (1e6, "M"), (1e3, "K")] {
+        // Promote also when the next unit down would print as 1000 (999.96 → 1.0K, not 1000.0).
+        if a >= size || rounded(a * 1e3 / size) >= 1e3 {
+            return Scaled { value: format!("{:.*}", decimals, x / size), unit };
+        }
+    }
+    if x.fract() == 0.0 {
+        Scaled { value: format!("{x:.0}"), unit: "" }
+    } else {
+        Scaled { value: format!("{:.*}", decimals, x), unit: "" }
+    }
+}
+
 /// A percentage with one decimal, e.g. `"78.6"`; `"—"` when unknown.
 pub fn percent(x: Option<f64>) -> String {
     match x {
@@ -89,6 +116,22 @@ mod tests {
         assert_eq!(s(9_999.996, 2), ("1.00".into(), "万"));
         assert_eq!(s(7.456, 2), ("7.46".into(), ""));
         assert_eq!(s(f64::NAN, 2), ("—".into(), ""));
+    }
+
+    #[test]
+    fn k_m_b_for_english() {
+        let e = |x: f64, d: usize| {
+            let r = scale_en(x, d);
+            (r.value, r.unit)
+        };
+        assert_eq!(e(999.0, 1), ("999".into(), ""));
+        assert_eq!(e(1_000.0, 1), ("1.0".into(), "K"));
+        assert_eq!(e(4_030.0, 2), ("4.03".into(), "K"));
+        assert_eq!(e(2.07e8, 2), ("207.00".into(), "M"));
+        assert_eq!(e(5.58e12, 1), ("5580.0".into(), "B"));
+        assert_eq!(e(999_999.0, 1), ("1.0".into(), "M"));
+        assert_eq!(e(999.96, 1), ("1.0".into(), "K"));
+        assert_eq!(e(-1_500.0, 1), ("-1.5".into(), "K"));
     }
 
     #[test]

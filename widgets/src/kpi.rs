@@ -1,8 +1,19 @@
 use leptos::prelude::*;
 
-use crate::format::scale_cn;
+use crate::format::{scale_cn, scale_en};
 
-/// A headline figure: label, value scaled by 万/亿, unit, and an optional note line.
+/// How figures are scaled, provided as context by the page: 万/亿 (default) or K/M/B.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NumberStyle {
+    /// 万 and 亿, as Chinese reports write.
+    #[default]
+    Chinese,
+    /// K, M and B, for English walls.
+    Western,
+}
+
+/// A headline figure: label, value scaled by 万/亿 (or K/M/B, see [`NumberStyle`]), unit, and an
+/// optional note line.
 ///
 /// The value updates in place; `None` shows a dash (no data yet), never a made-up zero.
 #[component]
@@ -26,7 +37,13 @@ pub fn Kpi(
     #[prop(optional)]
     test_id: &'static str,
 ) -> impl IntoView {
-    let scaled = move || value.get().map(|v| scale_cn(v, decimals));
+    let style = use_context::<NumberStyle>().unwrap_or_default();
+    let scaled = move || {
+        value.get().map(|v| match style {
+            NumberStyle::Chinese => scale_cn(v, decimals),
+            NumberStyle::Western => scale_en(v, decimals),
+        })
+    };
     view! {
         <div class="kpi" data-testid=test_id>
             <div class="kpi-label">{label}</div>

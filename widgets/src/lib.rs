@@ -14,5 +14,5 @@ pub mod scale;
 mod kpi;
 mod panel;
 
-pub use kpi::Kpi;
+pub use kpi::{Kpi, NumberStyle};
 pub use panel::Panel;
