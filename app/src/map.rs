@@ -1,14 +1,23 @@
-//! The map panel: Hubei's prefectures, rivers and lakes with the monitoring sections (wasm only).
+//! The map panel: Hubei's prefectures and counties, rivers and lakes, the monitoring sections, and
+//! drill-down from the province to a prefecture (wasm only).
 //!
-//! Layers are fetched once from the server (`/geo/…`, the copies shipped in `maps/`), parsed once,
-//! and kept for the page's life; new data only redraws. The canvas is sized at its CSS size ×
-//! devicePixelRatio so it is crisp on any wall. (Layer caching, drill-down and hit-testing are the
-//! map engine's next steps.)
+//! Design:
+//! - Layers are fetched once from the server (`/geo/…`, the copies shipped in `maps/`), parsed
+//!   once, and kept for the page's life; new data only redraws.
+//! - Province, prefectures and counties form one [`Topology`]: whatever the zoom, they are drawn
+//!   simplified to about a device pixel with borders still shared.
+//! - The layers that do not change with live data are rendered into an off-screen canvas once per
+//!   size and view; a live update blits it and draws the markers.
+//! - One touch on a prefecture (anywhere in it, hit-tested with the map engine's R-tree, or on its
+//!   name, a real button for keyboards and assistive technology) flies the map to it and shows its
+//!   counties; the breadcrumb, the back button or Escape return to the province.
+//! - The canvas is sized at CSS size × devicePixelRatio so it is crisp on any wall.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use geo::MultiPolygon;
-
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -16,6 +25,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yiping_maps::data::{ATTRIBUTION, Layer};
 use yiping_maps::draw::{paint_dot, paint_label, paint_lines, paint_polygons};
+use yiping_maps::hit::RegionIndex;
 use yiping_maps::region::bbox;
 use yiping_maps::topology::Topology;
 use yiping_maps::water::{Lake, River, parse_lakes, parse_rivers};
@@ -24,34 +34,51 @@ use yiping_protocol::topics::Overview;
 
 use crate::theme::class_color;
 
+/// How long a fly-to takes, ms.
+const FLY_MS: f64 = 600.0;
+
 /// The parsed layers.
 #[derive(Debug)]
 pub struct Layers {
     province: Vec<Region>,
-    prefectures: Vec<Region>,
+    prefectures: RegionIndex,
+    counties: Vec<Region>,
     rivers: Vec<River>,
     lakes: Vec<Lake>,
-    /// Province and prefectures as shared arcs, simplified per canvas size.
+    /// Province, prefectures and counties, in that order, as shared arcs.
     topology: Topology,
-    /// The shapes simplified for the last canvas width: `(width px, province, prefectures)`.
-    simplified: Mutex<Option<(u32, Vec<MultiPolygon<f64>>)>>,
+    /// The shapes simplified for the last tolerance used (its bits).
+    simplified: Mutex<Option<(u64, Shapes)>>,
 }
 
+/// Every shape, simplified, shared between frames.
+type Shapes = Arc<Vec<MultiPolygon<f64>>>;
+
 impl Layers {
-    /// Province (index 0) and prefecture shapes simplified to about one device pixel for a
-    /// viewport of this scale; recomputed only when the canvas size changes.
-    fn shapes(&self, width: u32, vp: &Viewport) -> Vec<MultiPolygon<f64>> {
+    /// Every shape (province, prefectures, counties) simplified to `epsilon` degrees; recomputed
+    /// only when the tolerance changes (a new size or view).
+    fn shapes(&self, epsilon: f64) -> Shapes {
         let mut cache = self.simplified.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((w, shapes)) = cache.as_ref()
-            && *w == width
+        if let Some((e, shapes)) = cache.as_ref()
+            && *e == epsilon.to_bits()
         {
             return shapes.clone();
         }
-        // Pixels per degree of longitude (Mercator: 111 319.5 m per degree at any latitude).
-        let px_per_degree = vp.scale() * 111_319.49;
-        let shapes = self.topology.simplified(0.8 / px_per_degree);
-        *cache = Some((width, shapes.clone()));
+        let shapes = Arc::new(self.topology.simplified(epsilon));
+        *cache = Some((epsilon.to_bits(), shapes.clone()));
         shapes
+    }
+
+    fn prefecture(&self, adcode: &str) -> Option<&Region> {
+        self.prefectures.regions().iter().find(|r| r.adcode == adcode)
+    }
+
+    /// The bounding box shown for a view: the province, or one prefecture.
+    fn view_box(&self, view: Option<&str>) -> Option<[f64; 4]> {
+        match view.and_then(|a| self.prefecture(a)) {
+            Some(p) => bbox(std::slice::from_ref(p)),
+            None => bbox(&self.province),
+        }
     }
 }
 
@@ -70,38 +97,81 @@ async fn fetch_text(path: &str) -> Result<String, String> {
 
 async fn load() -> Result<Layers, String> {
     let get = |l: Layer| async move { fetch_text(&format!("/geo/{}", l.file_name())).await };
-    let province = parse_regions(&get(Layer::Province).await?).map_err(|e| e.to_string())?;
-    let prefectures = parse_regions(&get(Layer::Prefectures).await?).map_err(|e| e.to_string())?;
+    let regions = |text: String| parse_regions(&text).map_err(|e| e.to_string());
+    let province = regions(get(Layer::Province).await?)?;
+    let prefectures = regions(get(Layer::Prefectures).await?)?;
+    let counties = regions(get(Layer::Counties).await?)?;
     let rivers = parse_rivers(&get(Layer::Rivers).await?).map_err(|e| e.to_string())?;
     let lakes = parse_lakes(&get(Layer::Lakes).await?).map_err(|e| e.to_string())?;
-    let all: Vec<Region> = province.iter().chain(&prefectures).cloned().collect();
+    let all: Vec<Region> = province.iter().chain(&prefectures).chain(&counties).cloned().collect();
     let topology = Topology::build(&all);
-    Ok(Layers { province, prefectures, rivers, lakes, topology, simplified: Mutex::new(None) })
+    Ok(Layers {
+        province,
+        prefectures: RegionIndex::new(prefectures),
+        counties,
+        rivers,
+        lakes,
+        topology,
+        simplified: Mutex::new(None),
+    })
 }
 
 fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
 }
 
-/// The layers that do not change with live data, drawn once per canvas size.
-fn draw_static(ctx: &CanvasRenderingContext2d, layers: &Layers, w: f64, h: f64, vp: &Viewport, unit: f64) {
+/// What one frame shows: the canvas size, the box in view, the selected prefecture.
+#[derive(Debug, Clone, PartialEq)]
+struct Frame {
+    w: f64,
+    h: f64,
+    bbox: [f64; 4],
+    view: Option<String>,
+    /// Simplification tolerance (degrees), fixed for a view so a fly-to does not re-simplify.
+    epsilon: f64,
+}
+
+impl Frame {
+    fn unit(&self) -> f64 {
+        // Text and strokes scale with the panel, so the map reads the same from across the room
+        // on a 1080p screen and on a 2160p wall.
+        (self.w.min(self.h * 1.6) / 900.0).max(0.5)
+    }
+
+    fn viewport(&self) -> Viewport {
+        Viewport::fit(self.bbox, self.w, self.h, 24.0 * self.unit())
+    }
+}
+
+/// The layers that do not change with live data.
+fn draw_static(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
+    let (w, h, unit) = (f.w, f.h, f.unit());
+    let vp = f.viewport();
     ctx.clear_rect(0.0, 0.0, w, h);
-    // Shapes simplified to about a device pixel, borders still shared between neighbours.
-    let shapes = layers.shapes(w as u32, vp);
-    let (province, prefectures) = shapes.split_at(layers.province.len());
+    let shapes = layers.shapes(f.epsilon);
+    let n_prov = layers.province.len();
+    let n_pref = layers.prefectures.regions().len();
+    let (province, rest) = shapes.split_at(n_prov);
+    let (prefectures, counties) = rest.split_at(n_pref);
+    let selected = f.view.as_deref();
     // Province: soft glow under the outline.
     ctx.save();
     ctx.set_shadow_color("rgba(0, 190, 255, 0.55)");
     ctx.set_shadow_blur(28.0 * unit);
     for shape in province {
-        paint_polygons(ctx, shape, vp, Some("#0b2a4a"), Some(("#37b6ff", 2.6 * unit)));
+        paint_polygons(ctx, shape, &vp, Some("#0b2a4a"), Some(("#37b6ff", 2.6 * unit)));
     }
     ctx.restore();
-    for shape in prefectures {
-        paint_polygons(ctx, shape, vp, Some("rgba(18, 70, 120, 0.55)"), None);
+    for (shape, r) in prefectures.iter().zip(layers.prefectures.regions()) {
+        let fill = match selected {
+            Some(a) if a == r.adcode => "rgba(30, 100, 165, 0.75)",
+            Some(_) => "rgba(10, 40, 75, 0.55)",
+            None => "rgba(18, 70, 120, 0.55)",
+        };
+        paint_polygons(ctx, shape, &vp, Some(fill), None);
     }
     for l in &layers.lakes {
-        paint_polygons(ctx, &l.shape, vp, Some("#1f6fb2"), Some(("#3c9be0", 0.8 * unit)));
+        paint_polygons(ctx, &l.shape, &vp, Some("#1f6fb2"), Some(("#3c9be0", 0.8 * unit)));
     }
     for r in &layers.rivers {
         let (color, width) = match (r.name.as_deref(), r.rank) {
@@ -110,16 +180,31 @@ fn draw_static(ctx: &CanvasRenderingContext2d, layers: &Layers, w: f64, h: f64, 
             (None, 1 | 2) => ("rgba(73, 174, 240, 0.8)", 1.4 * unit),
             _ => ("rgba(73, 174, 240, 0.55)", 0.9 * unit),
         };
-        paint_lines(ctx, &r.shape, vp, color, width);
+        paint_lines(ctx, &r.shape, &vp, color, width);
+    }
+    // The selected prefecture's counties: borders and names.
+    let in_view = |c: &Region| selected.is_some() && c.parent.as_deref() == selected;
+    for (shape, c) in counties.iter().zip(&layers.counties) {
+        if in_view(c) {
+            paint_polygons(ctx, shape, &vp, None, Some(("rgba(140, 210, 255, 0.55)", 0.9 * unit)));
+        }
     }
     for shape in prefectures {
-        paint_polygons(ctx, shape, vp, None, Some(("rgba(140, 210, 255, 0.75)", 1.1 * unit)));
+        paint_polygons(ctx, shape, &vp, None, Some(("rgba(140, 210, 255, 0.75)", 1.1 * unit)));
     }
-    for r in &layers.prefectures {
+    for c in layers.counties.iter().filter(|c| in_view(c)) {
+        let (x, y) = vp.to_screen(c.label.x, c.label.y);
+        paint_label(ctx, &c.short_name, x, y, 15.0 * unit, "#e6f4ff");
+    }
+    for r in layers.prefectures.regions() {
+        if selected == Some(r.adcode.as_str()) {
+            continue;
+        }
         let (x, y) = vp.to_screen(r.label.x, r.label.y);
         // The smallest units (鄂州, 仙桃, 潜江, 天门) get a smaller label so neighbours stay apart.
         let small = matches!(r.adcode.as_str(), "420700" | "429004" | "429005" | "429006");
-        paint_label(ctx, &r.short_name, x, y, if small { 13.0 } else { 17.0 } * unit, "#e6f4ff");
+        let color = if selected.is_some() { "rgba(200, 225, 250, 0.55)" } else { "#e6f4ff" };
+        paint_label(ctx, &r.short_name, x, y, if small { 13.0 } else { 17.0 } * unit, color);
     }
     ctx.set_font(&format!("{:.0}px sans-serif", 11.0 * unit));
     ctx.set_text_align("right");
@@ -128,42 +213,35 @@ fn draw_static(ctx: &CanvasRenderingContext2d, layers: &Layers, w: f64, h: f64, 
     let _ = ctx.fill_text(ATTRIBUTION, w - 8.0 * unit, h - 6.0 * unit);
 }
 
-/// Draw the map: the static layers from their cache (re-rendered only when the size changed),
+/// Draw one frame: the static layers from their cache (re-rendered only when the frame changed),
 /// then the live layers. Returns whether the static layers were re-rendered.
 fn draw(
     canvas: &HtmlCanvasElement,
     cache: &HtmlCanvasElement,
+    cached: &mut Option<Frame>,
     layers: &Layers,
+    f: &Frame,
     overview: Option<&Overview>,
 ) -> bool {
-    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
-    let (css_w, css_h) = (f64::from(canvas.client_width()), f64::from(canvas.client_height()));
-    if css_w < 1.0 || css_h < 1.0 {
-        return false;
+    if f64::from(canvas.width()) != f.w || f64::from(canvas.height()) != f.h {
+        canvas.set_width(f.w as u32);
+        canvas.set_height(f.h as u32);
     }
-    let (w, h) = ((css_w * dpr).round(), (css_h * dpr).round());
-    if f64::from(canvas.width()) != w || f64::from(canvas.height()) != h {
-        canvas.set_width(w as u32);
-        canvas.set_height(h as u32);
-    }
-    let (Some(ctx), Some(b)) = (context(canvas), bbox(&layers.province)) else {
-        return false;
-    };
-    // Text and strokes scale with the panel, so the map reads the same from across the room on a
-    // 1080p screen and on a 2160p wall.
-    let unit = (w.min(h * 1.6) / 900.0).max(0.5);
-    let vp = Viewport::fit(b, w, h, 24.0 * unit);
+    let Some(ctx) = context(canvas) else { return false };
     let mut redrawn = false;
-    if f64::from(cache.width()) != w || f64::from(cache.height()) != h {
-        cache.set_width(w as u32);
-        cache.set_height(h as u32);
+    if cached.as_ref() != Some(f) {
+        cache.set_width(f.w as u32);
+        cache.set_height(f.h as u32);
         if let Some(cctx) = context(cache) {
-            draw_static(&cctx, layers, w, h, &vp, unit);
+            draw_static(&cctx, layers, f);
+            *cached = Some(f.clone());
             redrawn = true;
         }
     }
-    ctx.clear_rect(0.0, 0.0, w, h);
+    ctx.clear_rect(0.0, 0.0, f.w, f.h);
     let _ = ctx.draw_image_with_html_canvas_element(cache, 0.0, 0.0);
+    let vp = f.viewport();
+    let unit = f.unit();
     if let Some(o) = overview {
         for s in &o.sections {
             let (x, y) = vp.to_screen(s.lon, s.lat);
@@ -174,7 +252,43 @@ fn draw(
     redrawn
 }
 
-/// The map of Hubei with the monitoring sections coloured by their latest class.
+fn lerp_box(a: [f64; 4], b: [f64; 4], t: f64) -> [f64; 4] {
+    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t, a[3] + (b[3] - a[3]) * t]
+}
+
+/// Step a fly-to from `from` to `to` started at `start` (ms), one animation frame at a time;
+/// `generation` cancels it when a newer fly-to starts.
+fn fly(
+    from: [f64; 4],
+    to: [f64; 4],
+    start: f64,
+    shown: RwSignal<Option<[f64; 4]>>,
+    generation: Rc<Cell<u32>>,
+    mine: u32,
+) {
+    if generation.get() != mine {
+        return;
+    }
+    let t = ((js_sys::Date::now() - start) / FLY_MS).clamp(0.0, 1.0);
+    // Ease in and out.
+    let e = t * t * (3.0 - 2.0 * t);
+    shown.set(Some(lerp_box(from, to, e)));
+    if t < 1.0 {
+        request_animation_frame(move || fly(from, to, start, shown, generation, mine));
+    }
+}
+
+/// A prefecture's name placed over the map, as a real button.
+#[derive(Debug, Clone, PartialEq)]
+struct Spot {
+    adcode: String,
+    name: String,
+    x: f64,
+    y: f64,
+}
+
+/// The map of Hubei with the monitoring sections coloured by their latest class, and drill-down
+/// to a prefecture.
 #[component]
 pub fn HubeiMap(
     /// The overview whose sections are drawn.
@@ -186,33 +300,149 @@ pub fn HubeiMap(
     let resized = RwSignal::new(0u32);
     let draws = RwSignal::new(0u32);
     let static_draws = RwSignal::new(0u32);
-    // The static layers' cache: an off-screen canvas kept for the component's life.
+    // The selected prefecture (None: the whole province) and the box currently shown.
+    let view: RwSignal<Option<String>> = RwSignal::new(None);
+    let shown: RwSignal<Option<[f64; 4]>> = RwSignal::new(None);
+    let spots: RwSignal<Vec<Spot>> = RwSignal::new(Vec::new());
+    let generation = Rc::new(Cell::new(0u32));
+    leptos::task::spawn_local(async move {
+        match load().await {
+            Ok(l) => {
+                shown.set(l.view_box(None));
+                layers.set(Some(Arc::new(l)));
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    });
+    // Fly to the selected view whenever it changes.
+    let g = generation.clone();
+    Effect::new(move |prev: Option<Option<String>>| {
+        let v = view.get();
+        if let (Some(prev), Some(l)) = (prev, layers.get_untracked())
+            && prev != v
+            && let (Some(from), Some(to)) = (shown.get_untracked(), l.view_box(v.as_deref()))
+        {
+            g.set(g.get().wrapping_add(1));
+            fly(from, to, js_sys::Date::now(), shown, g.clone(), g.get());
+        }
+        v
+    });
+    let back = move || view.set(None);
+    let keys = window_event_listener(leptos::ev::keydown, move |e| {
+        if e.key() == "Escape" {
+            back();
+        }
+    });
+    let listener = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
+    on_cleanup(move || {
+        listener.remove();
+        keys.remove();
+    });
+    // The static cache and what it holds: an off-screen canvas kept for the component's life.
     let cache: Option<HtmlCanvasElement> = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.create_element("canvas").ok())
         .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok());
-    leptos::task::spawn_local(async move {
-        match load().await {
-            Ok(l) => layers.set(Some(Arc::new(l))),
-            Err(e) => error.set(Some(e)),
-        }
-    });
-    let listener = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
-    on_cleanup(move || listener.remove());
+    let mut cached: Option<Frame> = None;
+    // The tolerance per view and size: about a device pixel at the view's final zoom.
+    let mut epsilon_for: Option<(Option<String>, f64, f64)> = None;
     Effect::new(move |_| {
         resized.track();
         let Some(l) = layers.get() else { return };
         let Some(c) = canvas.get() else { return };
         let Some(cache) = cache.as_ref() else { return };
-        if overview.with(|o| draw(&c, cache, &l, o.as_ref())) {
+        let Some(bbox) = shown.get() else { return };
+        let v = view.get();
+        let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+        let (css_w, css_h) = (f64::from(c.client_width()), f64::from(c.client_height()));
+        if css_w < 1.0 || css_h < 1.0 {
+            return;
+        }
+        let (w, h) = ((css_w * dpr).round(), (css_h * dpr).round());
+        let epsilon = match &epsilon_for {
+            Some((ev, ew, e)) if *ev == v && *ew == w => *e,
+            _ => {
+                let target = l.view_box(v.as_deref()).unwrap_or(bbox);
+                let probe = Frame { w, h, bbox: target, view: v.clone(), epsilon: 0.0 };
+                // Pixels per degree of longitude (Mercator: 111 319.5 m per degree).
+                let e = 0.8 / (probe.viewport().scale() * 111_319.49);
+                epsilon_for = Some((v.clone(), w, e));
+                e
+            }
+        };
+        let frame = Frame { w, h, bbox, view: v.clone(), epsilon };
+        if overview.with(|o| draw(&c, cache, &mut cached, &l, &frame, o.as_ref())) {
             static_draws.update(|n| *n += 1);
+            // Names as buttons over the map (province view), in CSS pixels.
+            let vp = frame.viewport();
+            let list = if v.is_none() {
+                l.prefectures
+                    .regions()
+                    .iter()
+                    .map(|r| {
+                        let (x, y) = vp.to_screen(r.label.x, r.label.y);
+                        Spot { adcode: r.adcode.clone(), name: r.name.clone(), x: x / dpr, y: y / dpr }
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            spots.set(list);
         }
         draws.update(|n| *n += 1);
     });
+    // One touch anywhere on a prefecture drills into it; outside the selected one, back out.
+    let on_click = move |e: leptos::ev::MouseEvent| {
+        let (Some(l), Some(c), Some(bbox)) =
+            (layers.get_untracked(), canvas.get_untracked(), shown.get_untracked())
+        else {
+            return;
+        };
+        let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+        let (w, h) = (f64::from(c.width()), f64::from(c.height()));
+        let frame = Frame { w, h, bbox, view: None, epsilon: 0.0 };
+        let (lon, lat) =
+            frame.viewport().to_lonlat(f64::from(e.offset_x()) * dpr, f64::from(e.offset_y()) * dpr);
+        let hit = l.prefectures.at(lon, lat).map(|r| r.adcode.clone());
+        if hit != view.get_untracked() {
+            view.set(hit);
+        }
+    };
+    let crumb = move || {
+        let l = layers.get()?;
+        let a = view.get()?;
+        l.prefecture(&a).map(|p| p.name.clone())
+    };
     view! {
         <div class="map-wrap">
-            <canvas class="map-canvas" node_ref=canvas data-testid="map" data-draws=move || draws.get().to_string()
-                data-static-draws=move || static_draws.get().to_string()></canvas>
+            <canvas
+                class="map-canvas"
+                node_ref=canvas
+                data-testid="map"
+                data-view=move || view.get().unwrap_or_else(|| "420000".into())
+                data-draws=move || draws.get().to_string()
+                data-static-draws=move || static_draws.get().to_string()
+                on:click=on_click
+            ></canvas>
+            <nav class="map-crumbs" aria-label="breadcrumb">
+                <button class="crumb" data-testid="crumb-province" on:click=move |_| back() disabled=move || view.get().is_none()>
+                    "湖北省"
+                </button>
+                {move || crumb().map(|name| view! { <span class="crumb-sep">"›"</span><span class="crumb current" data-testid="crumb-current">{name}</span> })}
+            </nav>
+            <div class="map-spots">
+                <For each=move || spots.get() key=|s| (s.adcode.clone(), (s.x * 10.0) as i64, (s.y * 10.0) as i64) let:s>
+                    <button
+                        class="map-spot"
+                        aria-label=s.name.clone()
+                        style=format!("left: {:.1}px; top: {:.1}px", s.x, s.y)
+                        on:click={
+                            let a = s.adcode.clone();
+                            move |_| view.set(Some(a.clone()))
+                        }
+                    ></button>
+                </For>
+            </div>
             {move || error.get().map(|e| view! { <div class="map-error" role="alert">{format!("地图数据加载失败 / map data failed to load: {e}")}</div> })}
         </div>
     }

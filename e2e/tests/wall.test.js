@@ -118,3 +118,32 @@ test('?lang=en switches the wall to English', async () => {
   assert.equal(await page.locator('html').getAttribute('lang'), 'en');
   await page.close();
 });
+
+test('one touch on a prefecture flies to it with its counties; breadcrumb and Escape return', async () => {
+  if (!server) server = await startServer(await freePort());
+  for (const [width, height, name] of [[1920, 1080, 'map-shiyan-1920x1080.png'], [7680, 2160, 'map-wuhan-7680x2160.png']]) {
+    const page = await browser.newPage({ viewport: { width, height } });
+    await page.goto(server.url + '/');
+    const mapView = () => page.locator('canvas[data-testid="map"]').getAttribute('data-view');
+    await until(async () => (await mapInk(page)).ink > 0.2, 15_000, 'a drawn map');
+    assert.equal(await mapView(), '420000');
+    const province = await page.locator('canvas[data-testid="map"]').screenshot();
+
+    const target = name.includes('shiyan') ? ['十堰市', '420300'] : ['武汉市', '420100'];
+    await page.getByRole('button', { name: target[0] }).click();
+    await until(async () => (await mapView()) === target[1], 5_000, `the map to select ${target[0]}`);
+    assert.equal(await page.getByTestId('crumb-current').innerText(), target[0]);
+    await page.waitForTimeout(900); // the fly-to takes 600 ms
+    const zoomed = await page.locator('canvas[data-testid="map"]').screenshot();
+    assert.notDeepEqual(zoomed, province, 'the map changed to the prefecture');
+    await page.screenshot({ path: join(artifacts, name) });
+
+    await page.getByTestId('crumb-province').click();
+    await until(async () => (await mapView()) === '420000', 5_000, 'the breadcrumb to return to the province');
+    await page.getByRole('button', { name: '襄阳市' }).click();
+    await until(async () => (await mapView()) === '420600', 5_000, 'a second drill-down');
+    await page.keyboard.press('Escape');
+    await until(async () => (await mapView()) === '420000', 5_000, 'Escape to return to the province');
+    await page.close();
+  }
+});

@@ -23,6 +23,8 @@ pub struct Region {
     pub label: Coord<f64>,
     /// The region's area, WGS84 `[lon, lat]`.
     pub shape: MultiPolygon<f64>,
+    /// The adcode of the region it belongs to (`parent_adcode`), when the layer says.
+    pub parent: Option<String>,
 }
 
 impl Region {
@@ -88,7 +90,8 @@ pub fn parse_regions(geojson: &str) -> Result<Vec<Region>, RegionError> {
                 (Some(x), Some(y)) => Coord { x, y },
                 _ => shape.centroid().map(|p| p.0).ok_or_else(|| bad(&adcode, "geometry", "empty".into()))?,
             };
-            Ok(Region { adcode, name, short_name, label, shape })
+            let parent = text("parent_adcode");
+            Ok(Region { adcode, name, short_name, label, shape, parent })
         })
         .collect()
 }
@@ -119,6 +122,10 @@ mod tests {
         assert!(p.iter().any(|r| r.adcode == "429021" && r.name == "神农架林区"));
         let c = parse_regions(Layer::Counties.geojson()).expect("county layer parses");
         assert_eq!(c.len(), 103);
+        // Every county names its prefecture, one of the 17.
+        let p17: Vec<&str> = p.iter().map(|r| r.adcode.as_str()).collect();
+        assert!(c.iter().all(|r| r.parent.as_deref().is_some_and(|a| p17.contains(&a))));
+        assert_eq!(c.iter().filter(|r| r.parent.as_deref() == Some("420100")).count(), 13);
         let province = parse_regions(Layer::Province.geojson()).expect("province layer parses");
         assert_eq!(province.len(), 1);
         assert_eq!(province[0].adcode, "420000");
