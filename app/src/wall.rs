@@ -12,8 +12,9 @@ use crate::link::{self, Feeds, Status};
 use crate::map::HubeiMap;
 use crate::theme::class_color;
 
-/// The simulator and real sources report every few seconds: a panel whose data is older than
-/// twice the slowest normal period (7 s per section round) plus slack is stale.
+/// The overview changes with every accepted event of any theme — several a second province-wide
+/// (and with the default simulator): fifteen seconds without one means the sources or the link
+/// stopped. (Per-source periods per panel are the wall screens' next step.)
 const STALE_AFTER_MS: f64 = 15_000.0;
 
 /// What every live panel of the wall shares: the overview's data time, the clock, and the words
