@@ -12,10 +12,11 @@ use crate::link::{self, Feeds, Status};
 use crate::map::HubeiMap;
 use crate::theme::class_color;
 
-/// The overview changes with every accepted event of any theme — several a second province-wide
-/// (and with the default simulator): fifteen seconds without one means the sources or the link
-/// stopped. (Per-source periods per panel are the wall screens' next step.)
-const STALE_AFTER_MS: f64 = 15_000.0;
+/// The overview changes with every accepted event of any theme: several a second with the default
+/// simulator, one every 10–20 s at real provincial volumes (about 5,000 patrols a day plus
+/// readings and reports). A minute without one means the sources or the link stopped.
+/// (Per-source periods per panel are the wall screens' next step.)
+const STALE_AFTER_MS: f64 = 60_000.0;
 
 /// What every live panel of the wall shares: the overview's data time, the clock, and the words
 /// for freshness.
