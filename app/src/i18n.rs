@@ -90,6 +90,8 @@ pub enum Text {
     RiskHouseholds,
     /// Assistance.
     Assistance,
+    /// Map legend title: patrols by prefecture.
+    PatrolsMap,
     /// Unit: times.
     UnitTimes,
     /// Unit: hours.
@@ -170,6 +172,8 @@ pub fn t(lang: Lang, key: Text) -> &'static str {
         (Lang::En, RiskHouseholds) => "Risk not yet removed",
         (Lang::Zh, Assistance) => "帮扶资金",
         (Lang::En, Assistance) => "Assistance",
+        (Lang::Zh, PatrolsMap) => "各市州累计巡河（次）",
+        (Lang::En, PatrolsMap) => "River patrols by prefecture",
         (Lang::Zh, UnitTimes) => "次",
         (Lang::En, UnitTimes) => "",
         (Lang::Zh, UnitHours) => "小时",

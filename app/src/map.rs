@@ -143,16 +143,23 @@ impl Frame {
     }
 }
 
-/// The layers that do not change with live data.
-fn draw_static(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
-    let (w, h, unit) = (f.w, f.h, f.unit());
+/// Province, prefecture and county shapes.
+type Split<'a> = (&'a [MultiPolygon<f64>], &'a [MultiPolygon<f64>], &'a [MultiPolygon<f64>]);
+
+/// The shapes of a frame: province, prefectures, counties.
+fn split<'a>(layers: &Layers, shapes: &'a [MultiPolygon<f64>]) -> Split<'a> {
+    let (province, rest) = shapes.split_at(layers.province.len());
+    let (prefectures, counties) = rest.split_at(layers.prefectures.regions().len());
+    (province, prefectures, counties)
+}
+
+/// The bottom static layers: the province and, unless a choropleth colours them, the prefectures.
+fn draw_base(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, choropleth: bool) {
+    let unit = f.unit();
     let vp = f.viewport();
-    ctx.clear_rect(0.0, 0.0, w, h);
+    ctx.clear_rect(0.0, 0.0, f.w, f.h);
     let shapes = layers.shapes(f.epsilon);
-    let n_prov = layers.province.len();
-    let n_pref = layers.prefectures.regions().len();
-    let (province, rest) = shapes.split_at(n_prov);
-    let (prefectures, counties) = rest.split_at(n_pref);
+    let (province, prefectures, _) = split(layers, &shapes);
     let selected = f.view.as_deref();
     // Province: soft glow under the outline.
     ctx.save();
@@ -162,6 +169,9 @@ fn draw_static(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
         paint_polygons(ctx, shape, &vp, Some("#0b2a4a"), Some(("#37b6ff", 2.6 * unit)));
     }
     ctx.restore();
+    if choropleth && selected.is_none() {
+        return;
+    }
     for (shape, r) in prefectures.iter().zip(layers.prefectures.regions()) {
         let fill = match selected {
             Some(a) if a == r.adcode => "rgba(30, 100, 165, 0.75)",
@@ -170,6 +180,31 @@ fn draw_static(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
         };
         paint_polygons(ctx, shape, &vp, Some(fill), None);
     }
+}
+
+/// The choropleth: prefectures filled by class of their value (province view only).
+fn draw_choropleth(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, c: &Choropleth) {
+    if f.view.is_some() {
+        return;
+    }
+    let vp = f.viewport();
+    let shapes = layers.shapes(f.epsilon);
+    let (_, prefectures, _) = split(layers, &shapes);
+    let breaks = c.breaks();
+    for (shape, r) in prefectures.iter().zip(layers.prefectures.regions()) {
+        let fill = c.values.get(&r.adcode).map_or("rgba(18, 70, 120, 0.55)", |v| class_color_of(&breaks, *v));
+        paint_polygons(ctx, shape, &vp, Some(fill), None);
+    }
+}
+
+/// The top static layers: water, borders, names.
+fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
+    let (w, h, unit) = (f.w, f.h, f.unit());
+    let vp = f.viewport();
+    ctx.clear_rect(0.0, 0.0, w, h);
+    let shapes = layers.shapes(f.epsilon);
+    let (_, prefectures, counties) = split(layers, &shapes);
+    let selected = f.view.as_deref();
     for l in &layers.lakes {
         paint_polygons(ctx, &l.shape, &vp, Some("#1f6fb2"), Some(("#3c9be0", 0.8 * unit)));
     }
@@ -217,29 +252,39 @@ fn draw_static(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
 /// then the live layers. Returns whether the static layers were re-rendered.
 fn draw(
     canvas: &HtmlCanvasElement,
-    cache: &HtmlCanvasElement,
-    cached: &mut Option<Frame>,
+    caches: &(HtmlCanvasElement, HtmlCanvasElement),
+    cached: &mut Option<(Frame, bool)>,
     layers: &Layers,
     f: &Frame,
     overview: Option<&Overview>,
+    choropleth: Option<&Choropleth>,
 ) -> bool {
     if f64::from(canvas.width()) != f.w || f64::from(canvas.height()) != f.h {
         canvas.set_width(f.w as u32);
         canvas.set_height(f.h as u32);
     }
     let Some(ctx) = context(canvas) else { return false };
+    let (base, top) = caches;
+    let key = (f.clone(), choropleth.is_some());
     let mut redrawn = false;
-    if cached.as_ref() != Some(f) {
-        cache.set_width(f.w as u32);
-        cache.set_height(f.h as u32);
-        if let Some(cctx) = context(cache) {
-            draw_static(&cctx, layers, f);
-            *cached = Some(f.clone());
+    if cached.as_ref() != Some(&key) {
+        for c in [base, top] {
+            c.set_width(f.w as u32);
+            c.set_height(f.h as u32);
+        }
+        if let (Some(b), Some(t)) = (context(base), context(top)) {
+            draw_base(&b, layers, f, choropleth.is_some());
+            draw_top(&t, layers, f);
+            *cached = Some(key);
             redrawn = true;
         }
     }
     ctx.clear_rect(0.0, 0.0, f.w, f.h);
-    let _ = ctx.draw_image_with_html_canvas_element(cache, 0.0, 0.0);
+    let _ = ctx.draw_image_with_html_canvas_element(base, 0.0, 0.0);
+    if let Some(c) = choropleth {
+        draw_choropleth(&ctx, layers, f, c);
+    }
+    let _ = ctx.draw_image_with_html_canvas_element(top, 0.0, 0.0);
     let vp = f.viewport();
     let unit = f.unit();
     if let Some(o) = overview {
@@ -278,6 +323,38 @@ fn fly(
     }
 }
 
+/// Values by prefecture adcode to colour the map with, and what they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choropleth {
+    /// What the values are, e.g. "巡河次数".
+    pub title: String,
+    /// Value by prefecture adcode.
+    pub values: std::collections::BTreeMap<String, f64>,
+}
+
+/// The colour ramp, dark to bright; classes take evenly spaced colours from it.
+const RAMP: [&str; 7] = ["#10365c", "#164b7c", "#1d6199", "#2579b3", "#3193cb", "#4cb2e0", "#7cd6f3"];
+
+impl Choropleth {
+    /// Class upper bounds: round numbers from 0 past the largest value (about five classes,
+    /// Heckbert's nice numbers, so the legend reads 0–200, 200–400, …).
+    fn breaks(&self) -> Vec<f64> {
+        let max = self.values.values().copied().fold(0.0, f64::max);
+        // At least 0–5, so counts early on do not get fractional classes.
+        yiping_widgets::scale::nice_ticks(0.0, max.max(5.0), 6).into_iter().skip(1).collect()
+    }
+}
+
+/// The class of `v` and its colour.
+fn class_color_of(breaks: &[f64], v: f64) -> &'static str {
+    let i = breaks.iter().position(|b| v <= *b).unwrap_or(breaks.len().saturating_sub(1));
+    ramp(i, breaks.len())
+}
+
+fn ramp(i: usize, n: usize) -> &'static str {
+    RAMP[if n <= 1 { RAMP.len() - 1 } else { (i * (RAMP.len() - 1) / (n - 1)).min(RAMP.len() - 1) }]
+}
+
 /// A prefecture's name placed over the map, as a real button.
 #[derive(Debug, Clone, PartialEq)]
 struct Spot {
@@ -293,6 +370,9 @@ struct Spot {
 pub fn HubeiMap(
     /// The overview whose sections are drawn.
     overview: RwSignal<Option<Overview>>,
+    /// Values to colour the prefectures by (province view), with a legend.
+    #[prop(into)]
+    choropleth: Signal<Option<Choropleth>>,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let layers: RwSignal<Option<Arc<Layers>>> = RwSignal::new(None);
@@ -339,18 +419,21 @@ pub fn HubeiMap(
         keys.remove();
     });
     // The static cache and what it holds: an off-screen canvas kept for the component's life.
-    let cache: Option<HtmlCanvasElement> = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.create_element("canvas").ok())
-        .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok());
-    let mut cached: Option<Frame> = None;
+    let offscreen = || -> Option<HtmlCanvasElement> {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.create_element("canvas").ok())
+            .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
+    };
+    let caches = offscreen().zip(offscreen());
+    let mut cached: Option<(Frame, bool)> = None;
     // The tolerance per view and size: about a device pixel at the view's final zoom.
     let mut epsilon_for: Option<(Option<String>, f64, f64)> = None;
     Effect::new(move |_| {
         resized.track();
         let Some(l) = layers.get() else { return };
         let Some(c) = canvas.get() else { return };
-        let Some(cache) = cache.as_ref() else { return };
+        let Some(caches) = caches.as_ref() else { return };
         let Some(bbox) = shown.get() else { return };
         let v = view.get();
         let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
@@ -371,7 +454,8 @@ pub fn HubeiMap(
             }
         };
         let frame = Frame { w, h, bbox, view: v.clone(), epsilon };
-        if overview.with(|o| draw(&c, cache, &mut cached, &l, &frame, o.as_ref())) {
+        let chart = choropleth.get();
+        if overview.with(|o| draw(&c, caches, &mut cached, &l, &frame, o.as_ref(), chart.as_ref())) {
             static_draws.update(|n| *n += 1);
             // Names as buttons over the map (province view), in CSS pixels.
             let vp = frame.viewport();
@@ -443,6 +527,29 @@ pub fn HubeiMap(
                     ></button>
                 </For>
             </div>
+            {move || {
+                let c = choropleth.get().filter(|_| view.get().is_none())?;
+                let breaks = c.breaks();
+                let rows = breaks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let lo = if i == 0 { 0.0 } else { breaks[i - 1] };
+                        view! {
+                            <li>
+                                <i class="swatch" style=format!("background: {}", ramp(i, breaks.len()))></i>
+                                {format!("{lo} – {b}")}
+                            </li>
+                        }
+                    })
+                    .collect::<Vec<_>>();
+                Some(view! {
+                    <div class="map-legend" data-testid="map-legend">
+                        <div class="legend-title">{c.title.clone()}</div>
+                        <ul>{rows}</ul>
+                    </div>
+                })
+            }}
             {move || error.get().map(|e| view! { <div class="map-error" role="alert">{format!("地图数据加载失败 / map data failed to load: {e}")}</div> })}
         </div>
     }

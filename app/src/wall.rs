@@ -9,7 +9,7 @@ use yiping_widgets::{Kpi, NumberStyle, Panel};
 
 use crate::i18n::{Lang, Text, t};
 use crate::link::{self, Feeds, Status};
-use crate::map::HubeiMap;
+use crate::map::{Choropleth, HubeiMap};
 use crate::theme::class_color;
 
 /// The overview changes with every accepted event of any theme: several a second with the default
@@ -94,6 +94,15 @@ pub fn Wall() -> impl IntoView {
     let assistance = pick(|o| Some(o.poverty.assistance_wan * 1e4));
     let reporting = pick(|o| Some(f64::from(o.sections_reporting)));
     let total_sections = move || ov.with(|o| o.as_ref().map_or(0, |o| o.sections.len()));
+    // The map colours the prefectures by river-chief patrols.
+    let patrol_map = Signal::derive(move || {
+        ov.with(|o| {
+            o.as_ref().map(|o| Choropleth {
+                title: tr(Text::PatrolsMap).to_string(),
+                values: o.prefectures.iter().map(|(a, f)| (a.clone(), f.patrols as f64)).collect(),
+            })
+        })
+    });
     let problems_total = move || ov.with(|o| o.as_ref().map_or(0, |o| o.rivers.problems));
     let status = feeds.status;
     let (status_word, status_attr) = (
@@ -184,7 +193,7 @@ pub fn Wall() -> impl IntoView {
                 </div>
                 <div class="col col-map">
                     <LivePanel title=tr(Text::MapPanel) class="panel-map">
-                        <HubeiMap overview=feeds.overview />
+                        <HubeiMap overview=feeds.overview choropleth=patrol_map />
                     </LivePanel>
                 </div>
                 <div class="col col-right">

@@ -127,12 +127,21 @@ test('one touch on a prefecture flies to it with its counties; breadcrumb and Es
     const mapView = () => page.locator('canvas[data-testid="map"]').getAttribute('data-view');
     await until(async () => (await mapInk(page)).ink > 0.2, 15_000, 'a drawn map');
     assert.equal(await mapView(), '420000');
+    // The province view colours the prefectures by patrols, with a legend of about five classes
+    // whose bounds are round numbers that rise.
+    await until(async () => (await page.getByTestId('map-legend').count()) === 1, 15_000, 'the legend');
+    const rows = await page.locator('[data-testid="map-legend"] li').allInnerTexts();
+    assert.ok(rows.length >= 3 && rows.length <= 7, `${rows}`);
+    const bounds = rows.map((r) => Number(r.split('–')[1]));
+    assert.ok(bounds.every((b, i) => i === 0 || b > bounds[i - 1]), `${rows}`);
+    assert.match(await page.locator('[data-testid="map-legend"] .legend-title').innerText(), /巡河/);
     const province = await page.locator('canvas[data-testid="map"]').screenshot();
 
     const target = name.includes('shiyan') ? ['十堰市', '420300'] : ['武汉市', '420100'];
     await page.getByRole('button', { name: target[0] }).click();
     await until(async () => (await mapView()) === target[1], 5_000, `the map to select ${target[0]}`);
     assert.equal(await page.getByTestId('crumb-current').innerText(), target[0]);
+    assert.equal(await page.getByTestId('map-legend').count(), 0, 'the legend is for the province view');
     await page.waitForTimeout(900); // the fly-to takes 600 ms
     const zoomed = await page.locator('canvas[data-testid="map"]').screenshot();
     assert.notDeepEqual(zoomed, province, 'the map changed to the prefecture');

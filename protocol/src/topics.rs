@@ -218,6 +218,22 @@ pub struct Overview {
     /// Province totals of the poverty theme.
     #[serde(default)]
     pub poverty: PovertyAgg,
+    /// A few figures per prefecture (by adcode), for the map's choropleth and rankings.
+    #[serde(default)]
+    pub prefectures: BTreeMap<String, PrefectureFigures>,
+}
+
+/// Headline figures of one prefecture.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PrefectureFigures {
+    /// River-chief patrols.
+    pub patrols: u64,
+    /// Problems not yet closed.
+    pub problems_open: u32,
+    /// Households whose relapse risk is not yet removed.
+    pub risk_households: u64,
+    /// Major projects.
+    pub projects: u32,
 }
 
 impl Overview {

@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus, StepKind};
 use yiping_protocol::topics::{
-    EntityState, Overview, POVERTY, PROJECTS, PovertyAgg, ProjectsAgg, RIVERS, RiversAgg, SectionStatus,
-    ThemeData, WATER, WaterAgg,
+    EntityState, Overview, POVERTY, PROJECTS, PovertyAgg, PrefectureFigures, ProjectsAgg, RIVERS, RiversAgg,
+    SectionStatus, ThemeData, WATER, WaterAgg,
 };
 use yiping_protocol::water::WaterClass;
 
@@ -463,6 +463,20 @@ impl Fold {
             rivers: self.rivers.region(ROOT),
             projects: self.projects.region(ROOT),
             poverty: self.poverty.region(ROOT),
+            prefectures: self
+                .places
+                .prefectures()
+                .into_iter()
+                .map(|a| {
+                    let figures = PrefectureFigures {
+                        patrols: self.rivers.region(a).patrols,
+                        problems_open: self.rivers.region(a).problems_open,
+                        risk_households: self.poverty.region(a).risk_households,
+                        projects: self.projects.region(a).projects,
+                    };
+                    (a.to_owned(), figures)
+                })
+                .collect(),
         }
     }
 

@@ -99,6 +99,14 @@ impl Places {
         out
     }
 
+    /// The prefecture-level divisions' adcodes, sorted.
+    pub fn prefectures(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.prefecture_of.values().map(String::as_str).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// The name of a region.
     pub fn name(&self, adcode: &str) -> Option<&str> {
         self.names.get(adcode).map(String::as_str)

@@ -119,6 +119,16 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
     assert_eq!(o.rivers, fold.rivers.region(ROOT));
     assert_eq!(o.readings_total, fold.water.region(ROOT).readings);
     assert_eq!(o.sections.iter().filter(|s| s.class.is_some()).count() as u32, o.sections_reporting);
+    // And carries the 17 prefectures' figures, each its region's.
+    assert_eq!(o.prefectures.len(), 17);
+    for (a, f) in &o.prefectures {
+        assert_eq!(
+            (f.patrols, f.problems_open),
+            (fold.rivers.region(a).patrols, fold.rivers.region(a).problems_open)
+        );
+    }
+    let sum: u64 = o.prefectures.values().map(|f| f.patrols).sum();
+    assert_eq!(sum, o.rivers.patrols, "the prefectures partition the province");
 }
 
 #[test]
