@@ -48,6 +48,11 @@ impl WaterClass {
         }
     }
 
+    /// Position in [`WaterClass::ALL`]: 0 for Ⅰ … 5 for 劣Ⅴ.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// Ⅰ–Ⅲ: the "good water" share reported against targets.
     pub fn is_good(self) -> bool {
         self <= WaterClass::III
@@ -161,5 +166,6 @@ mod tests {
         let labels: Vec<_> = WaterClass::ALL.iter().map(|c| c.label()).collect();
         assert_eq!(labels, ["Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ", "劣Ⅴ"]);
         assert!(WaterClass::III.is_good() && !WaterClass::IV.is_good());
+        assert!(WaterClass::ALL.iter().enumerate().all(|(i, c)| c.index() == i));
     }
 }

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus, StepKind};
 use yiping_protocol::topics::{PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
-use yiping_protocol::water::WaterClass;
 
 use crate::places::Places;
 
@@ -25,10 +24,6 @@ pub struct Figures {
     pub projects: ProjectsAgg,
     /// Poverty theme.
     pub poverty: PovertyAgg,
-}
-
-fn class_index(c: WaterClass) -> usize {
-    WaterClass::ALL.iter().position(|&x| x == c).unwrap_or(5)
 }
 
 /// Recount the figures of `region` from `events` (each with its county), in log order.
@@ -68,7 +63,7 @@ pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> 
             Event::WaterReading(r) => {
                 let Some(i) = places.section(&r.section) else { continue };
                 f.water.sections_reporting += 1;
-                f.water.class_counts[class_index(r.indicators().class(places.sections()[i].body))] += 1;
+                f.water.class_counts[r.indicators().class(places.sections()[i].body).index()] += 1;
             }
             Event::SewageOutlet(o) => {
                 f.water.outlets += 1;

@@ -229,10 +229,6 @@ pub struct FoldSnapshot {
     last_time: Option<String>,
 }
 
-fn class_index(c: WaterClass) -> usize {
-    WaterClass::ALL.iter().position(|&x| x == c).unwrap_or(5)
-}
-
 fn stage(steps: &[yiping_protocol::events::ProjectStep]) -> (usize, &'static str) {
     let done = |k: StepKind| steps.iter().any(|s| s.step == k && s.done.is_some());
     if done(StepKind::Acceptance) {
@@ -342,7 +338,7 @@ impl Fold {
                     let class = r.indicators().class(s.body);
                     self.section_latest[i] = Some((class, e.time.clone()));
                     let mut c = WaterAgg { sections_reporting: 1, ..Default::default() };
-                    c.class_counts[class_index(class)] = 1;
+                    c.class_counts[class.index()] = 1;
                     let st = state(s.name, s.lon, s.lat, &format!("{class:?}"));
                     for r in self.water.upsert(&places, st, c) {
                         if !regions.contains(&r) {

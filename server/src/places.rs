@@ -33,15 +33,11 @@ impl Places {
         for p in &prefectures {
             names.insert(p.adcode.clone(), p.name.clone());
         }
-        // A county's prefecture: the prefecture polygon containing its label point (this also
-        // covers the four county-level units directly under the province, which are their own
-        // prefecture-level unit).
+        // A county's prefecture: the layer's `parent_adcode`, as the map's drill-down uses (the four
+        // county-level units directly under the province are their own prefecture-level unit).
         let mut prefecture_of = HashMap::new();
         for c in &counties {
-            let parent = prefectures
-                .iter()
-                .find(|p| p.adcode == c.adcode || p.contains(c.label.x, c.label.y))
-                .map_or_else(|| format!("{}00", &c.adcode[..4]), |p| p.adcode.clone());
+            let parent = c.parent.clone().unwrap_or_else(|| format!("{}00", &c.adcode[..4]));
             prefecture_of.insert(c.adcode.clone(), parent);
             names.insert(c.adcode.clone(), c.name.clone());
         }
@@ -97,6 +93,17 @@ impl Places {
         }
         out.push(ROOT.to_owned());
         out
+    }
+
+    /// The counties, in the layer's order.
+    pub fn counties(&self) -> &[yiping_maps::Region] {
+        self.counties.regions()
+    }
+
+    /// The prefecture-level division a county belongs to (itself for the four units directly
+    /// under the province).
+    pub fn prefecture<'a>(&'a self, county: &'a str) -> &'a str {
+        self.prefecture_of.get(county).map_or(county, String::as_str)
     }
 
     /// The prefecture-level divisions' adcodes, sorted.

@@ -167,7 +167,7 @@ impl Simulator {
     /// A simulator over `places`, deterministic for `seed`; `run_start` tags event ids.
     pub fn new(seed: u64, speed: f64, places: Arc<Places>, run_start: OffsetDateTime) -> Simulator {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let counties_layer = crate::stations::counties();
+        let counties_layer = places.counties();
         // GDP-like weight by prefecture (shared/geo/facts.md, 亿元, approximate).
         let gdp = |p: &str| match p {
             "420100" => 20_000.0,
@@ -189,10 +189,10 @@ impl Simulator {
         let counties: Vec<County> = counties_layer
             .iter()
             .map(|c| {
-                let prefecture = places.rollup(&c.adcode).get(1).cloned().unwrap_or_else(|| c.adcode.clone());
+                let prefecture = places.prefecture(&c.adcode);
                 let siblings = counties_layer
                     .iter()
-                    .filter(|o| places.rollup(&o.adcode).get(1) == places.rollup(&c.adcode).get(1))
+                    .filter(|o| places.prefecture(&o.adcode) == prefecture)
                     .count()
                     .max(1);
                 County {
@@ -200,7 +200,7 @@ impl Simulator {
                     name: c.name.clone(),
                     lon: c.label.x,
                     lat: c.label.y,
-                    weight: gdp(&prefecture) / siblings as f64,
+                    weight: gdp(prefecture) / siblings as f64,
                 }
             })
             .collect();
@@ -225,7 +225,7 @@ impl Simulator {
         let mut chiefs = Vec::new();
         let levels = [(ChiefLevel::County, 1), (ChiefLevel::Township, 3), (ChiefLevel::Village, 6)];
         for c in &counties {
-            let pref = places.rollup(&c.adcode).get(1).cloned().unwrap_or_else(|| c.adcode.clone());
+            let pref = places.prefecture(&c.adcode).to_owned();
             let rs = rivers_of(&pref);
             for (level, n) in levels {
                 for _ in 0..n {
@@ -326,7 +326,7 @@ impl Simulator {
         }
         for i in 0..150 {
             let c = self.pick_county();
-            let pref = self.places.rollup(&c.adcode).get(1).cloned().unwrap_or_else(|| c.adcode.clone());
+            let pref = self.places.prefecture(&c.adcode).to_owned();
             let inds = industries_of(&pref);
             let industry = inds[self.rng.random_range(0..inds.len())];
             let plan = round(self.rng.random_range(5_000.0..300_000.0_f64), 0);
