@@ -19,8 +19,8 @@
 //! ```
 
 use geo::{BoundingRect, Contains, Intersects, Point};
+use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
 
 use crate::Region;
 
@@ -65,14 +65,6 @@ impl RegionIndex {
         }
         candidates.retain(|r| r.shape.intersects(&p));
         candidates.into_iter().min_by(|a, b| a.adcode.cmp(&b.adcode))
-    }
-
-    /// Regions whose bounding box meets the box `[min_lon, min_lat, max_lon, max_lat]` (for
-    /// drawing only what is on screen).
-    pub fn in_box(&self, b: [f64; 4]) -> impl Iterator<Item = &Region> {
-        self.tree
-            .locate_in_envelope_intersecting(&AABB::from_corners([b[0], b[1]], [b[2], b[3]]))
-            .map(|e| &self.regions[e.data])
     }
 }
 
@@ -152,14 +144,5 @@ mod tests {
             .expect("武昌区 and 洪山区 share a border");
         let found = idx.at(shared.x, shared.y).map(|r| r.adcode.as_str());
         assert_eq!(found, Some("420106"), "the smaller adcode of the two");
-    }
-
-    #[test]
-    fn box_query_returns_only_nearby_regions() {
-        let idx = counties();
-        let near_wuhan: Vec<&str> =
-            idx.in_box([114.25, 30.55, 114.26, 30.56]).map(|r| r.adcode.as_str()).collect();
-        assert!(near_wuhan.iter().all(|a| a.starts_with("4201")), "{near_wuhan:?}");
-        assert!(!near_wuhan.is_empty());
     }
 }

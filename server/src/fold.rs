@@ -287,11 +287,6 @@ impl Fold {
         }
     }
 
-    /// The places the fold uses.
-    pub fn places(&self) -> &Arc<Places> {
-        &self.places
-    }
-
     /// Time of the newest event folded (by the events' own times).
     pub fn last_time(&self) -> Option<&str> {
         self.last_time.as_deref()

@@ -50,6 +50,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": PROTOCOL_VERSION,
+        "event_schema": yiping_protocol::events::EVENT_SCHEMA_VERSION,
         "epoch": state.hub.epoch(yiping_protocol::topics::WATER),
         "uptime_s": state.started.elapsed().as_secs(),
         "clients": state.clients.load(std::sync::atomic::Ordering::Relaxed),
