@@ -25,6 +25,35 @@ impl Lang {
     }
 }
 
+/// Hubei's 17 prefecture-level divisions: adcode, Chinese short name, English name.
+pub const PREFECTURES: [(&str, &str, &str); 17] = [
+    ("420100", "武汉", "Wuhan"),
+    ("420200", "黄石", "Huangshi"),
+    ("420300", "十堰", "Shiyan"),
+    ("420500", "宜昌", "Yichang"),
+    ("420600", "襄阳", "Xiangyang"),
+    ("420700", "鄂州", "Ezhou"),
+    ("420800", "荆门", "Jingmen"),
+    ("420900", "孝感", "Xiaogan"),
+    ("421000", "荆州", "Jingzhou"),
+    ("421100", "黄冈", "Huanggang"),
+    ("421200", "咸宁", "Xianning"),
+    ("421300", "随州", "Suizhou"),
+    ("422800", "恩施", "Enshi"),
+    ("429004", "仙桃", "Xiantao"),
+    ("429005", "潜江", "Qianjiang"),
+    ("429006", "天门", "Tianmen"),
+    ("429021", "神农架", "Shennongjia"),
+];
+
+/// A prefecture's short name in `lang`, from its adcode.
+pub fn prefecture_name(lang: Lang, adcode: &str) -> Option<&'static str> {
+    PREFECTURES.iter().find(|p| p.0 == adcode).map(|p| match lang {
+        Lang::Zh => p.1,
+        Lang::En => p.2,
+    })
+}
+
 /// Every text of the wall, by key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Text {
@@ -198,5 +227,21 @@ mod tests {
         assert_eq!(Lang::from_query("?x=1&lang=en"), Lang::En);
         assert_eq!(Lang::from_query("?language=en"), Lang::Zh);
         assert_eq!(t(Lang::from_query("?lang=en"), Text::Stale), "STALE");
+    }
+
+    #[test]
+    fn prefecture_names_match_the_shipped_layer() {
+        let layer = include_str!("../../maps/data/hubei_prefectures.geojson");
+        for (adcode, zh, _) in PREFECTURES {
+            assert!(
+                layer.contains(&format!("\"adcode\": \"{adcode}\""))
+                    || layer.contains(&format!("\"adcode\":\"{adcode}\"")),
+                "{adcode}"
+            );
+            assert!(layer.contains(zh), "{zh}");
+        }
+        assert_eq!(prefecture_name(Lang::En, "422800"), Some("Enshi"));
+        assert_eq!(prefecture_name(Lang::Zh, "429021"), Some("神农架"));
+        assert_eq!(prefecture_name(Lang::Zh, "110000"), None);
     }
 }

@@ -11,15 +11,23 @@ pub mod store;
 pub mod theme;
 
 #[cfg(target_arch = "wasm32")]
+pub mod gallery;
+#[cfg(target_arch = "wasm32")]
 pub mod link;
 #[cfg(target_arch = "wasm32")]
 pub mod map;
 #[cfg(target_arch = "wasm32")]
 pub mod wall;
 
-/// Mount the wall on the page's `<body>`.
+/// Mount the page for the address on `<body>`: `/gallery` is the widget gallery, anything else
+/// the wall.
 #[cfg(target_arch = "wasm32")]
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(wall::Wall);
+    let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+    if path.trim_end_matches('/') == "/gallery" {
+        leptos::mount::mount_to_body(gallery::Gallery);
+    } else {
+        leptos::mount::mount_to_body(wall::Wall);
+    }
 }

@@ -515,16 +515,29 @@ pub fn HubeiMap(
                 {move || crumb().map(|name| view! { <span class="crumb-sep">"›"</span><span class="crumb current" data-testid="crumb-current">{name}</span> })}
             </nav>
             <div class="map-spots">
-                <For each=move || spots.get() key=|s| (s.adcode.clone(), (s.x * 10.0) as i64, (s.y * 10.0) as i64) let:s>
-                    <button
-                        class="map-spot"
-                        aria-label=s.name.clone()
-                        style=format!("left: {:.1}px; top: {:.1}px", s.x, s.y)
-                        on:click={
-                            let a = s.adcode.clone();
-                            move |_| view.set(Some(a.clone()))
+                // Keyed by prefecture, placed by the current spots: moving the map (a fly-to
+                // redraws every frame) moves the buttons rather than re-creating them.
+                <For each=move || spots.with(|v| v.iter().map(|s| (s.adcode.clone(), s.name.clone())).collect::<Vec<_>>()) key=|s| s.0.clone() let:s>
+                    {
+                        let (adcode, name) = s;
+                        let a = adcode.clone();
+                        let place = move || {
+                            spots.with(|v| {
+                                v.iter()
+                                    .find(|x| x.adcode == a)
+                                    .map(|x| format!("left: {:.1}px; top: {:.1}px", x.x, x.y))
+                                    .unwrap_or_default()
+                            })
+                        };
+                        view! {
+                            <button
+                                class="map-spot"
+                                aria-label=name
+                                style=place
+                                on:click=move |_| view.set(Some(adcode.clone()))
+                            ></button>
                         }
-                    ></button>
+                    }
                 </For>
             </div>
             {move || {

@@ -213,23 +213,34 @@ pub fn Wall() -> impl IntoView {
                     </LivePanel>
                     <LivePanel title=tr(Text::SectionsPanel) class="panel-sections">
                         <ul class="section-list">
+                            // Rows are keyed by section only and their class and time follow the
+                            // data, so a new reading updates a row instead of re-creating it (a wall
+                            // runs for weeks; every row ever created costs Leptos a little memory).
                             <For
-                                each=move || ov.with(|o| o.as_ref().map(|o| o.sections.clone()).unwrap_or_default())
-                                key=|s| (s.id.clone(), s.class, s.time.clone())
+                                each=move || ov.with(|o| o.as_ref().map(|o| o.sections.iter().map(|s| (s.id.clone(), s.river.clone(), s.name.clone())).collect::<Vec<_>>()).unwrap_or_default())
+                                key=|s| s.clone()
                                 let:s
                             >
-                                <li class="section-row">
-                                    <span class="section-name">{format!("{} · {}", s.river, s.name)}</span>
-                                    <span
-                                        class="class-chip"
-                                        style=format!("--chip: {}", s.class.map_or("#56606c", class_color))
-                                    >
-                                        {s.class.map_or("—", |c| c.label())}
-                                    </span>
-                                    <span class="section-time">
-                                        {s.time.as_deref().map(js_sys::Date::parse).filter(|m| m.is_finite()).map(shanghai_hms).unwrap_or_default()}
-                                    </span>
-                                </li>
+                                {
+                                    let (id, river, name) = s;
+                                    let id2 = id.clone();
+                                    let class = Signal::derive(move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id).and_then(|x| x.class))));
+                                    let time = move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id2).and_then(|x| x.time.clone())));
+                                    view! {
+                                        <li class="section-row">
+                                            <span class="section-name">{format!("{river} · {name}")}</span>
+                                            <span
+                                                class="class-chip"
+                                                style=move || format!("--chip: {}", class.get().map_or("#56606c", class_color))
+                                            >
+                                                {move || class.get().map_or("—", |c| c.label())}
+                                            </span>
+                                            <span class="section-time">
+                                                {move || time().as_deref().map(js_sys::Date::parse).filter(|m| m.is_finite()).map(shanghai_hms).unwrap_or_default()}
+                                            </span>
+                                        </li>
+                                    }
+                                }
                             </For>
                         </ul>
                     </LivePanel>

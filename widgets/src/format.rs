@@ -62,12 +62,52 @@ pub fn scale_en(x: f64, decimals: usize) -> Scaled {
     }
 }
 
+/// How figures are scaled, provided as context by the page: 万/亿 (default) or K/M/B.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NumberStyle {
+    /// 万 and 亿, as Chinese reports write.
+    #[default]
+    Chinese,
+    /// K, M and B, for English walls.
+    Western,
+}
+
+/// `x` scaled by 万/亿 or K/M/B as one string, e.g. `"12.35万"`.
+pub fn scaled_text(x: f64, decimals: usize, style: NumberStyle) -> String {
+    let s = match style {
+        NumberStyle::Chinese => scale_cn(x, decimals),
+        NumberStyle::Western => scale_en(x, decimals),
+    };
+    format!("{}{}", s.value, s.unit)
+}
+
 /// A percentage with one decimal, e.g. `"78.6"`; `"—"` when unknown.
 pub fn percent(x: Option<f64>) -> String {
     match x {
         Some(v) if v.is_finite() => format!("{v:.1}"),
         _ => "—".into(),
     }
+}
+
+/// A relative change as walls print it: an arrow for the direction and the size with one decimal,
+/// e.g. `"▲ 3.2%"`, `"▼ 0.8%"`, `"— 0.0%"` when it rounds to nothing.
+///
+/// ```
+/// assert_eq!(yiping_widgets::format::change_percent(-0.84), "▼ 0.8%");
+/// ```
+pub fn change_percent(p: f64) -> String {
+    if !p.is_finite() {
+        return "—".into();
+    }
+    let r = (p * 10.0).round() / 10.0;
+    let arrow = if r > 0.0 {
+        "▲"
+    } else if r < 0.0 {
+        "▼"
+    } else {
+        "—"
+    };
+    format!("{arrow} {:.1}%", r.abs())
 }
 
 /// Milliseconds since the Unix epoch as `HH:MM:SS` in Asia/Shanghai (UTC+8 all year: China has
@@ -97,6 +137,15 @@ pub fn shanghai_date(epoch_ms: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn change_has_direction_and_one_decimal() {
+        assert_eq!(change_percent(3.249), "▲ 3.2%");
+        assert_eq!(change_percent(-12.35), "▼ 12.3%");
+        assert_eq!(change_percent(0.04), "— 0.0%");
+        assert_eq!(change_percent(-0.04), "— 0.0%");
+        assert_eq!(change_percent(f64::INFINITY), "—");
+    }
 
     fn s(x: f64, d: usize) -> (String, &'static str) {
         let r = scale_cn(x, d);
