@@ -83,6 +83,23 @@ test('every widget renders non-blank at device pixels at 1920×1080 and 7680×21
   }
 });
 
+test('charts follow resizes and the device pixel ratio', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 2 });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/gallery?frozen`);
+  const small = await checkRendered(page, '1280×720 at 2×');
+  assert.ok(small.every((c) => c.width >= c.expectWidth && c.expectWidth > 0));
+  const ranking = small.find((c) => c.id === 'w-ranking');
+  assert.equal(ranking.width, ranking.expectWidth, 'twice the CSS width');
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await until(async () => {
+    const r = (await charts(page)).find((c) => c.id === 'w-ranking');
+    return r.width === r.expectWidth && r.width > ranking.width ? r : null;
+  }, 10_000, 'the ranking to redraw at its new size');
+  await checkRendered(page, '1920×1080 at 2× after a resize');
+  await context.close();
+});
+
 test('a touch on a bar reports the right region, on every row and in English too', async () => {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   await page.goto(`${server.url}/gallery?frozen`);
