@@ -11,14 +11,18 @@
 //! - [`hit`] answers "which region is here" with an R-tree and exact point-in-polygon; the server
 //!   places every event in its county with it.
 //! - [`cluster`] groups dense point layers into stable grid clusters per zoom.
+//! - [`labels`] places names without overlaps (greedy by priority, R-tree of placed boxes).
+//! - [`camera`] turns wheel, drag, pinch and keys into zoom and pan of the box shown.
 //! - [`water`] reads the river and lake layers.
 //! - `draw` (wasm only) paints projected layers on a 2D canvas at native device pixels.
 //!
 //! Everything except `draw` compiles and is tested natively.
 
+pub mod camera;
 pub mod cluster;
 pub mod data;
 pub mod hit;
+pub mod labels;
 pub mod projection;
 pub mod region;
 pub mod topology;
