@@ -38,20 +38,34 @@ pub struct Candidate {
     pub priority: i32,
     /// Offsets of the box centre from the anchor to try, in order.
     pub offsets: Vec<(f64, f64)>,
+    /// Placed at its first position even when every position is taken (a name the map must
+    /// show, such as a prefecture's on the province view); it still blocks later labels.
+    pub required: bool,
 }
 
 impl Candidate {
     /// A label centred on its anchor only (a region's name at its label point).
     pub fn area(x: f64, y: f64, w: f64, h: f64, priority: i32) -> Candidate {
-        Candidate { x, y, w, h, priority, offsets: vec![(0.0, 0.0)] }
+        Candidate { x, y, w, h, priority, offsets: vec![(0.0, 0.0)], required: false }
+    }
+
+    /// A region's name at its label point, or nudged just above, below or beside it when a
+    /// marker or another name is in the way; shown in any case (`required`).
+    pub fn region(x: f64, y: f64, w: f64, h: f64, priority: i32) -> Candidate {
+        let offsets = vec![(0.0, 0.0), (0.0, -0.9 * h), (0.0, 0.9 * h), (0.6 * w, 0.0), (-0.6 * w, 0.0)];
+        Candidate { x, y, w, h, priority, offsets, required: true }
     }
 
     /// A label beside a point marker of radius `r`: right, left, above, below.
     pub fn point(x: f64, y: f64, w: f64, h: f64, r: f64, priority: i32) -> Candidate {
         let gap = r + 0.25 * h;
-        let offsets =
-            vec![(gap + w / 2.0, 0.0), (-(gap + w / 2.0), 0.0), (0.0, -(gap + h / 2.0)), (0.0, gap + h / 2.0)];
-        Candidate { x, y, w, h, priority, offsets }
+        let offsets = vec![
+            (gap + w / 2.0, 0.0),
+            (-(gap + w / 2.0), 0.0),
+            (0.0, -(gap + h / 2.0)),
+            (0.0, gap + h / 2.0),
+        ];
+        Candidate { x, y, w, h, priority, offsets, required: false }
     }
 }
 
@@ -84,20 +98,30 @@ pub type Obstacle = [f64; 4];
 
 /// Place `candidates` on a `width × height` screen, keeping `pad` pixels between boxes and off
 /// `obstacles`. Returns one placement per candidate, in input order.
-pub fn place(candidates: &[Candidate], obstacles: &[Obstacle], width: f64, height: f64, pad: f64) -> Vec<Placement> {
+pub fn place(
+    candidates: &[Candidate],
+    obstacles: &[Obstacle],
+    width: f64,
+    height: f64,
+    pad: f64,
+) -> Vec<Placement> {
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(candidates[i].priority));
-    let mut tree: RTree<Placed> =
-        RTree::bulk_load(obstacles.iter().map(|o| Placed(AABB::from_corners([o[0], o[1]], [o[2], o[3]]))).collect());
+    let mut tree: RTree<Placed> = RTree::bulk_load(
+        obstacles.iter().map(|o| Placed(AABB::from_corners([o[0], o[1]], [o[2], o[3]]))).collect(),
+    );
     let mut out = vec![Placement::Hidden; candidates.len()];
     for i in order {
         let c = &candidates[i];
         if !(c.x.is_finite() && c.y.is_finite() && c.w > 0.0 && c.h > 0.0) {
             continue;
         }
-        for &(dx, dy) in &c.offsets {
+        let boxed = |dx: f64, dy: f64| {
             let (cx, cy) = (c.x + dx, c.y + dy);
-            let (x0, y0, x1, y1) = (cx - c.w / 2.0, cy - c.h / 2.0, cx + c.w / 2.0, cy + c.h / 2.0);
+            (cx, cy, [cx - c.w / 2.0, cy - c.h / 2.0, cx + c.w / 2.0, cy + c.h / 2.0])
+        };
+        for &(dx, dy) in &c.offsets {
+            let (cx, cy, [x0, y0, x1, y1]) = boxed(dx, dy);
             if x0 < 0.0 || y0 < 0.0 || x1 > width || y1 > height {
                 continue;
             }
@@ -107,6 +131,14 @@ pub fn place(candidates: &[Candidate], obstacles: &[Obstacle], width: f64, heigh
                 out[i] = Placement::At { x: cx, y: cy };
                 break;
             }
+        }
+        if c.required
+            && out[i] == Placement::Hidden
+            && let Some(&(dx, dy)) = c.offsets.first()
+        {
+            let (cx, cy, [x0, y0, x1, y1]) = boxed(dx, dy);
+            tree.insert(Placed(AABB::from_corners([x0, y0], [x1, y1])));
+            out[i] = Placement::At { x: cx, y: cy };
         }
     }
     out
@@ -167,14 +199,38 @@ mod tests {
         assert_eq!(place(&[c.clone()], &[], 500.0, 500.0, 1.0), vec![Placement::At { x: 127.5, y: 100.0 }]);
         // An obstacle on the right: to the left.
         let right = [105.0, 90.0, 160.0, 110.0];
-        assert_eq!(place(&[c.clone()], &[right], 500.0, 500.0, 1.0), vec![Placement::At { x: 72.5, y: 100.0 }]);
+        assert_eq!(
+            place(&[c.clone()], &[right], 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 72.5, y: 100.0 }]
+        );
         // Against the right edge of the screen: not off it.
         let edge = Candidate::point(490.0, 100.0, 40.0, 10.0, 5.0, 1);
         assert_eq!(place(&[edge], &[], 500.0, 500.0, 1.0), vec![Placement::At { x: 462.5, y: 100.0 }]);
         // Nowhere to go: hidden, and a bad anchor is hidden too.
         let all = [0.0, 0.0, 500.0, 500.0];
         assert_eq!(place(&[c], &[all], 500.0, 500.0, 1.0), vec![Placement::Hidden]);
-        assert_eq!(place(&[Candidate::area(f64::NAN, 1.0, 1.0, 1.0, 1)], &[], 9.0, 9.0, 0.0), vec![Placement::Hidden]);
+        assert_eq!(
+            place(&[Candidate::area(f64::NAN, 1.0, 1.0, 1.0, 1)], &[], 9.0, 9.0, 0.0),
+            vec![Placement::Hidden]
+        );
+    }
+
+    #[test]
+    fn region_names_step_aside_for_markers_and_are_shown_in_any_case() {
+        let marker = [95.0, 95.0, 105.0, 105.0];
+        let c = Candidate::region(100.0, 100.0, 40.0, 20.0, 100);
+        // The marker covers the label point: the name moves just above it.
+        assert_eq!(
+            place(&[c.clone()], &[marker], 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 100.0, y: 82.0 }]
+        );
+        // Nowhere free: still shown at its label point, and a later name gives way to it.
+        let all = [0.0, 0.0, 500.0, 500.0];
+        let later = Candidate::area(100.0, 100.0, 10.0, 10.0, 1);
+        assert_eq!(
+            place(&[c, later], &[all], 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 100.0, y: 100.0 }, Placement::Hidden]
+        );
     }
 
     #[test]
