@@ -142,14 +142,14 @@ fn alert(id: &str, severity: u8, state: &str, time_ms: f64, region: &str, text: 
     }
 }
 
-fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+pub(crate) fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
     query.trim_start_matches('?').split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         (k == key).then_some(v)
     })
 }
 
-fn wasm_bytes() -> f64 {
+pub(crate) fn wasm_bytes() -> f64 {
     wasm_bindgen::memory()
         .dyn_into::<js_sys::WebAssembly::Memory>()
         .ok()

@@ -17,16 +17,21 @@ pub mod link;
 #[cfg(target_arch = "wasm32")]
 pub mod map;
 #[cfg(target_arch = "wasm32")]
+pub mod mapbench;
+#[cfg(target_arch = "wasm32")]
 pub mod wall;
 
-/// Mount the page for the address on `<body>`: `/gallery` is the widget gallery, anything else
-/// the wall.
+/// Mount the page for the address on `<body>`: `/gallery` is the widget gallery, `/mapbench`
+/// the map under load (benchmarks), anything else the wall.
 #[cfg(target_arch = "wasm32")]
 pub fn start() {
     console_error_panic_hook::set_once();
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
-    if path.trim_end_matches('/') == "/gallery" {
+    let path = path.trim_end_matches('/');
+    if path == "/gallery" {
         leptos::mount::mount_to_body(gallery::Gallery);
+    } else if path == "/mapbench" {
+        leptos::mount::mount_to_body(mapbench::MapBench);
     } else {
         leptos::mount::mount_to_body(wall::Wall);
     }

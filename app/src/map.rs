@@ -99,7 +99,8 @@ impl Layers {
     }
 }
 
-async fn fetch_text(path: &str) -> Result<String, String> {
+/// The text at `path` on the server.
+pub(crate) async fn fetch_text(path: &str) -> Result<String, String> {
     let window = web_sys::window().ok_or("no window")?;
     let resp = JsFuture::from(window.fetch_with_str(path)).await.map_err(|e| format!("{path}: {e:?}"))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
@@ -411,7 +412,7 @@ fn draw_live(
         .collect();
     ctx.set_text_align("center");
     ctx.set_text_baseline("middle");
-    for c in grid_clusters(&pts, 34.0 * unit) {
+    for c in grid_clusters(&pts, 40.0 * unit) {
         if let [only] = c.members[..] {
             let m = &markers[calm[only]];
             let r = 4.2 * unit;
@@ -424,16 +425,17 @@ fn draw_live(
             });
         } else {
             let n = c.members.len();
-            let r = (9.0 + 3.0 * (n as f64).log2()) * unit;
+            // Smaller than half a cell, so neighbouring clusters do not cover each other.
+            let r = (5.5 + 2.0 * (n as f64).log2()).min(18.0) * unit;
             ctx.begin_path();
             let _ = ctx.arc(c.x, c.y, r, 0.0, std::f64::consts::TAU);
-            ctx.set_fill_style_str("rgba(55, 182, 255, 0.78)");
+            ctx.set_fill_style_str("rgba(55, 182, 255, 0.62)");
             ctx.fill();
             ctx.set_stroke_style_str("rgba(200, 240, 255, 0.9)");
             ctx.set_line_width(1.4 * unit);
             ctx.stroke();
-            ctx.set_font(&format!("700 {:.0}px {LABEL_FONT}", 11.0 * unit));
-            ctx.set_fill_style_str("#02101f");
+            ctx.set_font(&format!("700 {:.0}px {LABEL_FONT}", 10.5 * unit));
+            ctx.set_fill_style_str("#ffffff");
             let _ = ctx.fill_text(&n.to_string(), c.x, c.y);
             let keys: Vec<&str> = c.members.iter().map(|&i| markers[calm[i]].key.as_str()).collect();
             hits.push(LiveHit {
@@ -691,6 +693,7 @@ fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         ("data-live-ms-total", format!("{:.3}", st.stats.live_ms)),
         ("data-static-ms-total", format!("{:.3}", st.stats.static_ms)),
         ("data-frame-at", format!("{:.3}", now_ms())),
+        ("data-clusters", st.hits.iter().filter(|h| h.pick.kind == "cluster").count().to_string()),
     ] {
         let _ = canvas.set_attribute(k, &v);
     }
@@ -890,13 +893,8 @@ pub fn HubeiMap(
     let rp = r.clone();
     let identify = move |x: f64, y: f64| -> Option<MapPick> {
         let (px, py) = (x * dpr(), y * dpr());
-        if let Some(h) = rp
-            .borrow()
-            .hits
-            .iter()
-            .filter(|h| (h.x - px).hypot(h.y - py) <= h.r)
-            .min_by(|a, b| (a.x - px).hypot(a.y - py).total_cmp(&(b.x - px).hypot(b.y - py)))
-        {
+        // The topmost feature under the point wins (alerts are drawn last, over clusters).
+        if let Some(h) = rp.borrow().hits.iter().rev().find(|h| (h.x - px).hypot(h.y - py) <= h.r) {
             return Some(h.pick.clone());
         }
         let (_, l, f, _) = current_frame(inputs)?;

@@ -1,0 +1,165 @@
+//! `/mapbench`: the map under load, for the map benchmark (`e2e/bench/map.js`) and for review.
+//!
+//! It shows the map full screen with a choropleth of all 103 counties and 1,000 **sample**
+//! markers (20 of them pulsing alerts) that move every second; the page says the data is sample
+//! data. Query parameters:
+//! - `full`: every update also invalidates the map's cached tiers, so each frame is a full
+//!   redraw (the comparison the benchmark prints);
+//! - `markers=N`: how many markers (default 1,000);
+//! - `bench=N[&per_frame=K][&more=M]`: as on `/gallery`, updates as fast as frames allow.
+//!
+//! The root reports `data-updates`, `data-update-at` (`performance.now()` of the last update)
+//! and `data-wasm-bytes`; the map canvas reports `data-frame-at` and its draw statistics.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use yiping_maps::parse_regions;
+use yiping_widgets::NumberStyle;
+
+use crate::gallery::{query_value, wasm_bytes};
+use crate::map::{Choropleth, HubeiMap, Marker};
+
+/// xorshift, for reproducible sample movement.
+fn next(state: &mut u64) -> f64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state >> 11) as f64 / (1u64 << 53) as f64
+}
+
+const COLORS: [&str; 4] = ["#4cd964", "#ffd60a", "#37b6ff", "#c084fc"];
+
+#[derive(Debug, Clone)]
+struct Load {
+    rng: u64,
+    anchors: Vec<(f64, f64)>,
+    markers: Vec<Marker>,
+}
+
+impl Load {
+    fn new(counties: &[(String, f64, f64)], n: usize) -> Load {
+        let mut rng = 0x2545_f491_4f6c_dd1d;
+        let anchors: Vec<(f64, f64)> = (0..n)
+            .map(|i| {
+                let (_, lon, lat) = &counties[i % counties.len()];
+                (lon + (next(&mut rng) - 0.5) * 0.25, lat + (next(&mut rng) - 0.5) * 0.2)
+            })
+            .collect();
+        let markers = anchors
+            .iter()
+            .enumerate()
+            .map(|(i, &(lon, lat))| Marker {
+                key: format!("P{i:04}"),
+                lon,
+                lat,
+                color: if i < 20 { "#ff453a" } else { COLORS[i % COLORS.len()] },
+                label: format!("示例项目 {i:04}"),
+                pulse: i < 20,
+            })
+            .collect();
+        Load { rng, anchors, markers }
+    }
+
+    /// One update: every marker moves a little around its anchor.
+    fn step(&mut self) {
+        for (m, a) in self.markers.iter_mut().zip(&self.anchors) {
+            m.lon = a.0 + (next(&mut self.rng) - 0.5) * 0.02;
+            m.lat = a.1 + (next(&mut self.rng) - 0.5) * 0.02;
+        }
+    }
+}
+
+fn perf_now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// The map benchmark page.
+#[component]
+pub fn MapBench() -> impl IntoView {
+    provide_context(NumberStyle::Chinese);
+    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let full = query_value(&query, "full").is_some();
+    let n: usize = query_value(&query, "markers").and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let bench: Option<u64> = query_value(&query, "bench").and_then(|v| v.parse().ok());
+    let per_frame: u64 = query_value(&query, "per_frame").and_then(|v| v.parse().ok()).unwrap_or(10).max(1);
+    let more: u64 = query_value(&query, "more").and_then(|v| v.parse().ok()).or(bench).unwrap_or(0);
+    let target = RwSignal::new(bench.unwrap_or(0));
+    let load: RwSignal<Option<Load>> = RwSignal::new(None);
+    let choropleth: RwSignal<Option<Choropleth>> = RwSignal::new(None);
+    let updates = RwSignal::new(0u64);
+    let update_at = RwSignal::new(0.0f64);
+    let invalidate = RwSignal::new(0u64);
+    let wasm = RwSignal::new(wasm_bytes());
+    let update = move || {
+        load.update(|l| {
+            if let Some(l) = l {
+                l.step();
+            }
+        });
+        if full {
+            invalidate.update(|v| *v += 1);
+        }
+        updates.update(|u| *u += 1);
+        update_at.set(perf_now());
+    };
+    leptos::task::spawn_local(async move {
+        let Ok(text) = crate::map::fetch_text("/geo/hubei_counties.geojson").await else { return };
+        let Ok(counties) = parse_regions(&text) else { return };
+        let list: Vec<(String, f64, f64)> =
+            counties.iter().map(|c| (c.adcode.clone(), c.label.x, c.label.y)).collect();
+        let mut rng = 7u64;
+        choropleth.set(Some(Choropleth {
+            title: "示例指标 (各县)".into(),
+            values: list.iter().map(|c| (c.0.clone(), (next(&mut rng) * 500.0).round())).collect(),
+        }));
+        load.set(Some(Load::new(&list, n)));
+        match bench {
+            Some(k) => request_animation_frame(move || frames(update, updates, k, per_frame)),
+            None => {
+                let _ = set_interval_with_handle(update, Duration::from_secs(1));
+            }
+        }
+    });
+    let _ = set_interval_with_handle(move || wasm.set(wasm_bytes()), Duration::from_millis(500));
+    let markers =
+        Signal::derive(move || load.with(|l| l.as_ref().map(|l| l.markers.clone()).unwrap_or_default()));
+    view! {
+        <div
+            class="mapbench"
+            data-testid="mapbench"
+            data-updates=move || updates.get().to_string()
+            data-update-at=move || format!("{:.3}", update_at.get())
+            data-bench-done=move || (bench.is_some() && updates.get() >= target.get()).then_some("1")
+            data-wasm-bytes=move || format!("{:.0}", wasm.get())
+            data-first-marker=move || load.with(|l| l.as_ref().and_then(|l| l.markers.first()).map(|m| format!("{:.6},{:.6}", m.lon, m.lat)))
+        >
+            <span class="sim-badge mapbench-badge">"示例数据 · sample data"</span>
+            {bench.map(|_| view! {
+                <button
+                    class="bench-more"
+                    data-testid="bench-more"
+                    on:click=move |_| {
+                        target.update(|t| *t += more);
+                        request_animation_frame(move || frames(update, updates, more, per_frame));
+                    }
+                >
+                    "bench: more updates"
+                </button>
+            })}
+            <HubeiMap overview=RwSignal::new(None) choropleth=choropleth markers=markers invalidate=invalidate />
+        </div>
+    }
+}
+
+/// Apply `left` updates, `per_frame` per animation frame.
+fn frames(update: impl Fn() + Copy + 'static, updates: RwSignal<u64>, left: u64, per_frame: u64) {
+    let k = per_frame.min(left);
+    for _ in 0..k {
+        update();
+    }
+    let _ = updates;
+    if left > k {
+        request_animation_frame(move || frames(update, updates, left - k, per_frame));
+    }
+}

@@ -1,0 +1,157 @@
+// The map as an interactive object: wheel, drag, pinch and keyboard move the view; hover and tap
+// identify what is under the pointer; live markers and pulsing alerts keep drawing without
+// redrawing the static tiers.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+
+let browser;
+let server;
+
+before(async () => {
+  browser = await launchBrowser();
+  server = await startServer(await freePort());
+});
+
+after(async () => {
+  if (server) await killServer(server);
+  await browser?.close();
+});
+
+/** The box shown, [min_lon, min_lat, max_lon, max_lat]. */
+const box = (page) => page.locator('canvas[data-testid="map"]').getAttribute('data-box').then((b) => b.split(',').map(Number));
+const span = (b) => b[2] - b[0];
+
+/** Where (lon, lat) is drawn in a w×h (CSS px, DPR 1) map showing `b`: the map's own fit (Web
+ *  Mercator, centred, margin 24 units, unit = min(w, 1.6 h) / 900). */
+function toScreen(b, w, h, lon, lat) {
+  const R = 6378137;
+  const merc = (lo, la) => [R * lo * Math.PI / 180, R * Math.log(Math.tan(Math.PI / 4 + la * Math.PI / 360))];
+  const unit = Math.max(Math.min(w, h * 1.6) / 900, 0.5);
+  const m = 24 * unit;
+  const [ax, ay] = merc(b[0], b[1]);
+  const [bx, by] = merc(b[2], b[3]);
+  const s = Math.min((w - 2 * m) / (bx - ax), (h - 2 * m) / (by - ay));
+  const ox = (w - (bx - ax) * s) / 2;
+  const oy = (h - (by - ay) * s) / 2;
+  const [x, y] = merc(lon, lat);
+  return [(x - ax) * s + ox, (by - y) * s + oy];
+}
+
+async function openMap(page) {
+  const canvas = page.locator('canvas[data-testid="map"]');
+  await until(async () => Number(await canvas.getAttribute('data-top-draws')) >= 1, 20_000, 'a drawn map');
+  const r = await canvas.boundingBox();
+  return { canvas, r, cx: r.x + r.width / 2, cy: r.y + r.height / 2 };
+}
+
+test('wheel, drag, pinch and keys move the view; taps after a drag do not drill down', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(server.url + '/');
+  const { canvas, cx, cy } = await openMap(page);
+  const home = await box(page);
+
+  // Wheel up over the centre: zoom in about the pointer.
+  await page.mouse.move(cx, cy);
+  await page.mouse.wheel(0, -400);
+  await until(async () => span(await box(page)) < span(home) * 0.8, 5_000, 'the wheel to zoom in');
+  const zoomed = await box(page);
+  const mid = (b) => [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+  assert.ok(Math.abs(mid(zoomed)[0] - mid(home)[0]) < span(home) * 0.02, 'zoomed about the centre');
+
+  // Drag right by 300 px: the map follows, we see what is west; no drill-down.
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  for (let i = 1; i <= 10; i++) await page.mouse.move(cx + 30 * i, cy);
+  await page.mouse.up();
+  const dragged = await box(page);
+  assert.ok(dragged[0] < zoomed[0] - span(zoomed) * 0.1, `dragged west: ${zoomed} → ${dragged}`);
+  assert.ok(Math.abs(span(dragged) - span(zoomed)) < 1e-4, 'a drag does not zoom');
+  assert.equal(await canvas.getAttribute('data-view'), '420000', 'a drag is not a tap');
+
+  // Keys: Home resets, + zooms in, arrows pan.
+  await canvas.focus();
+  await page.keyboard.press('Home');
+  await until(async () => span(await box(page)) === span(home), 5_000, 'Home to reset the view');
+  await page.keyboard.press('+');
+  assert.ok(span(await box(page)) < span(home) / 1.3);
+  const before = await box(page);
+  await page.keyboard.press('ArrowRight');
+  assert.ok((await box(page))[0] > before[0], 'ArrowRight shows what is east');
+  await page.keyboard.press('Home');
+
+  // Pinch with two fingers (pointer events, as a touch wall sends them): spreading them 2× zooms 2×.
+  const b0 = await box(page);
+  await page.evaluate(([x, y]) => {
+    const c = document.querySelector('canvas[data-testid="map"]');
+    const fire = (type, id, px) => c.dispatchEvent(new PointerEvent(type, { pointerId: id, pointerType: 'touch', clientX: px, clientY: y, bubbles: true, isPrimary: id === 1 }));
+    fire('pointerdown', 1, x - 100);
+    fire('pointerdown', 2, x + 100);
+    for (let i = 1; i <= 10; i++) {
+      fire('pointermove', 1, x - 100 - 10 * i);
+      fire('pointermove', 2, x + 100 + 10 * i);
+    }
+    fire('pointerup', 1, x - 200);
+    fire('pointerup', 2, x + 200);
+  }, [cx, cy]);
+  const b1 = await until(async () => { const b = await box(page); return span(b) < span(b0) * 0.9 ? b : null; }, 5_000, 'the pinch to zoom');
+  const pinch = span(b0) / span(b1);
+  assert.ok(Math.abs(pinch - 2) < 0.1, `pinch zoom factor ${pinch}`);
+  assert.equal(await canvas.getAttribute('data-view'), '420000', 'a pinch is not a tap');
+  await page.screenshot({ path: join(artifacts, 'map-pinched-1920x1080.png') });
+
+  // The view rests: the tiers are drawn sharp again for it.
+  const tops = Number(await canvas.getAttribute('data-top-draws'));
+  await until(async () => Number(await canvas.getAttribute('data-top-draws')) > tops || tops > 1, 3_000, 'a sharp redraw after moving');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('hover identifies the county under the pointer; a tap on a section names it', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/');
+  const { cx, cy } = await openMap(page);
+  // The middle of Hubei's box is in 钟祥市 (荆门).
+  await page.mouse.move(cx - 3, cy);
+  await page.mouse.move(cx, cy);
+  const tip = page.getByTestId('map-tip');
+  await until(async () => (await tip.getAttribute('data-kind')) === 'county', 5_000, 'the tooltip to name a county');
+  assert.match(await tip.getAttribute('data-key'), /^4208/);
+  assert.match(await tip.innerText(), /荆门市 · /);
+  await page.mouse.move(5, 5);
+  await until(async () => await tip.isHidden(), 5_000, 'the tooltip to go when the pointer leaves');
+  await page.close();
+});
+
+test('1,000 live markers cluster, alerts pulse, and only the live tier redraws', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(server.url + '/mapbench');
+  const canvas = page.locator('canvas[data-testid="map"]');
+  const root = page.getByTestId('mapbench');
+  await until(async () => Number(await root.getAttribute('data-updates')) >= 3, 20_000, 'three marker updates');
+  const n = async (k) => Number(await canvas.getAttribute(k));
+  const [d0, t0] = [await n('data-draws'), await n('data-top-draws')];
+  await page.waitForTimeout(1000);
+  // Pulsing alerts keep frames coming between the once-a-second updates.
+  assert.ok((await n('data-draws')) - d0 >= 10, 'pulsing markers animate');
+  assert.equal(await n('data-top-draws'), t0, 'water, borders and names are not redrawn for live data');
+  // Dense markers are drawn as clusters.
+  assert.ok((await n('data-clusters')) > 10, 'markers are clustered');
+  // The first marker is a pulsing alert (never folded into a cluster): hovering it names it.
+  const [lon, lat] = (await root.getAttribute('data-first-marker')).split(',').map(Number);
+  const r = await canvas.boundingBox();
+  const [x, y] = toScreen(await box(page), r.width, r.height, lon, lat);
+  await page.mouse.move(r.x + x - 2, r.y + y);
+  await page.mouse.move(r.x + x, r.y + y);
+  const tip = page.getByTestId('map-tip');
+  await until(async () => (await tip.getAttribute('data-kind')) === 'marker', 5_000, 'the alert marker to be identified');
+  assert.equal(await tip.getAttribute('data-key'), 'P0000');
+  await page.screenshot({ path: join(artifacts, 'mapbench-1920x1080.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
