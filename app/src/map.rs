@@ -27,7 +27,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use geo::MultiPolygon;
+use geo::{MultiLineString, MultiPolygon};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -39,13 +39,18 @@ use yiping_maps::data::{ATTRIBUTION, Layer};
 use yiping_maps::draw::{paint_dot, paint_label, paint_lines, paint_polygons};
 use yiping_maps::hit::RegionIndex;
 use yiping_maps::labels::{Candidate, Obstacle, Placement, place};
+use yiping_maps::reach::reach;
 use yiping_maps::region::bbox;
 use yiping_maps::topology::Topology;
 use yiping_maps::water::{Lake, River, parse_lakes, parse_rivers};
 use yiping_maps::{Region, Viewport, parse_regions};
 use yiping_protocol::topics::Overview;
+use yiping_protocol::water::WaterBody;
 
 use crate::theme::class_color;
+
+/// How far along the river, each way, a section's class colours it, km.
+const REACH_KM: f64 = 12.0;
 
 /// How long a fly-to takes, ms.
 const FLY_MS: f64 = 600.0;
@@ -394,6 +399,7 @@ fn draw_live(
     ctx: &CanvasRenderingContext2d,
     f: &Frame,
     overview: Option<&Overview>,
+    reaches: &HashMap<String, MultiLineString<f64>>,
     markers: &[Marker],
     now: f64,
 ) -> (Vec<LiveHit>, bool) {
@@ -449,6 +455,14 @@ fn draw_live(
                     value: Some(n as f64),
                 },
             });
+        }
+    }
+    // River reaches around the sections, coloured by the class the section reports.
+    if let Some(o) = overview {
+        for s in &o.sections {
+            if let (Some(line), Some(class)) = (reaches.get(&s.id), s.class) {
+                paint_lines(ctx, line, &vp, class_color(class), 4.5 * unit);
+            }
         }
     }
     // Sections, coloured by their latest class.
@@ -523,6 +537,8 @@ struct Stats {
 /// Everything a frame needs that is not reactive.
 struct Render {
     tiers: Option<Tiers>,
+    /// The river reach around each river section (by section id), cut once.
+    reaches: HashMap<String, MultiLineString<f64>>,
     hits: Vec<LiveHit>,
     scheduled: bool,
     alive: bool,
@@ -606,7 +622,23 @@ fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     let markers = inputs.markers.get_untracked();
     let vp = f.viewport();
     let obstacles = section_obstacles(&vp, f.unit(), overview.as_ref());
-    let Some(tiers) = st.tiers.as_mut() else { return };
+    if let Some(o) = overview.as_ref() {
+        for sec in &o.sections {
+            if sec.body == WaterBody::River && !st.reaches.contains_key(&sec.id) {
+                let cut = layers
+                    .rivers
+                    .iter()
+                    .filter(|r| r.name.as_deref() == Some(sec.river.as_str()))
+                    .find_map(|r| reach(&r.shape, sec.lon, sec.lat, REACH_KM, 5.0));
+                st.reaches.insert(
+                    sec.id.clone(),
+                    MultiLineString::new(cut.map(|c| vec![c.line]).unwrap_or_default()),
+                );
+            }
+        }
+    }
+    let Render { tiers, reaches, .. } = &mut *st;
+    let Some(tiers) = tiers.as_mut() else { return };
     let same_size = |k: &Frame| k.w == f.w && k.h == f.h && k.view == f.view;
     let (mut st_base, mut st_top) = (false, false);
     // While moving, show the tiers drawn for an earlier view, scaled to this one.
@@ -652,7 +684,7 @@ fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         let _ = ctx.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
     }
     let redrew_static = st_base || st_top;
-    let (hits, pulsing) = draw_live(&ctx, &f, overview.as_ref(), &markers, js_sys::Date::now());
+    let (hits, pulsing) = draw_live(&ctx, &f, overview.as_ref(), reaches, &markers, js_sys::Date::now());
     st.hits = hits;
     let ms = now_ms() - t0;
     st.stats.draws += 1;
@@ -798,6 +830,7 @@ pub fn HubeiMap(
     let inputs = Inputs { canvas, layers, shown, view, overview, choropleth, markers, invalidate, spots };
     let r = Rc::new(RefCell::new(Render {
         tiers: None,
+        reaches: HashMap::new(),
         hits: Vec::new(),
         scheduled: false,
         alive: true,
@@ -846,12 +879,52 @@ pub fn HubeiMap(
             back();
         }
     });
+    // The view is in the address (`#420300`): a drill-down is a history entry, so the browser's
+    // back (button, mouse side button, swipe) returns to the province, and a wall can open a
+    // prefecture directly.
+    let hash_view = || {
+        let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+        let code = hash.trim_start_matches('#');
+        (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) && code != "420000")
+            .then(|| code.to_string())
+    };
+    Effect::new(move |_| {
+        let v = view.get();
+        if layers.with(Option::is_none) {
+            return;
+        }
+        if hash_view() != v
+            && let Some(w) = web_sys::window()
+            && let Ok(history) = w.history()
+        {
+            let loc = w.location();
+            let base = format!("{}{}", loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default());
+            let url = v.as_ref().map_or(base.clone(), |a| format!("{base}#{a}"));
+            let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    });
+    Effect::new(move |_| {
+        // Once the layers are in, open the view the address names.
+        if layers
+            .with(|l| l.as_ref().is_some_and(|l| hash_view().is_some_and(|a| l.prefecture(&a).is_some())))
+        {
+            view.set(hash_view());
+        }
+    });
+    let pops = window_event_listener(leptos::ev::popstate, move |_| {
+        let v = hash_view()
+            .filter(|a| layers.with_untracked(|l| l.as_ref().is_some_and(|l| l.prefecture(a).is_some())));
+        if v != view.get_untracked() {
+            view.set(v);
+        }
+    });
     let rs = r.clone();
     let listener = window_event_listener(leptos::ev::resize, move |_| schedule(&rs, inputs));
     let keep = send_wrapper::SendWrapper::new(r.clone());
     on_cleanup(move || {
         listener.remove();
         keys.remove();
+        pops.remove();
         keep.take().borrow_mut().alive = false;
     });
 

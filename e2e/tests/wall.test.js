@@ -159,6 +159,16 @@ test('one touch on a prefecture flies to it with its counties; breadcrumb and Es
     await until(async () => (await mapView()) === '420600', 5_000, 'a second drill-down');
     await page.keyboard.press('Escape');
     await until(async () => (await mapView()) === '420000', 5_000, 'Escape to return to the province');
+    // The view is in the address: the browser's back returns, and an address opens a prefecture.
+    await page.getByRole('button', { name: '宜昌市' }).focus();
+    await page.keyboard.press('Enter');
+    await until(async () => (await mapView()) === '420500', 5_000, 'a drill-down to 宜昌');
+    assert.match(page.url(), /#420500$/);
+    await page.goBack();
+    await until(async () => (await mapView()) === '420000', 5_000, 'the browser back to return to the province');
+    await page.goto(server.url + '/#421000');
+    await until(async () => (await mapView()) === '421000', 15_000, 'the address to open 荆州');
+    assert.equal(await page.getByTestId('crumb-current').innerText(), '荆州市');
     await page.close();
   }
 });

@@ -13,7 +13,8 @@
 //! - [`cluster`] groups dense point layers into stable grid clusters per zoom.
 //! - [`labels`] places names without overlaps (greedy by priority, R-tree of placed boxes).
 //! - [`camera`] turns wheel, drag, pinch and keys into zoom and pan of the box shown.
-//! - [`water`] reads the river and lake layers.
+//! - [`water`] reads the river and lake layers; [`reach`] cuts the stretch of river around a
+//!   monitoring section, so rivers can be coloured by the class their sections report.
 //! - `draw` (wasm only) paints projected layers on a 2D canvas at native device pixels.
 //!
 //! Everything except `draw` compiles and is tested natively.
@@ -24,6 +25,7 @@ pub mod data;
 pub mod hit;
 pub mod labels;
 pub mod projection;
+pub mod reach;
 pub mod region;
 pub mod topology;
 pub mod water;
