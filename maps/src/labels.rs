@@ -196,11 +196,11 @@ mod tests {
     fn point_labels_step_aside_for_obstacles_and_screen_edges() {
         let c = Candidate::point(100.0, 100.0, 40.0, 10.0, 5.0, 1);
         // Free: to the right.
-        assert_eq!(place(&[c.clone()], &[], 500.0, 500.0, 1.0), vec![Placement::At { x: 127.5, y: 100.0 }]);
+        assert_eq!(place(std::slice::from_ref(&c), &[], 500.0, 500.0, 1.0), vec![Placement::At { x: 127.5, y: 100.0 }]);
         // An obstacle on the right: to the left.
         let right = [105.0, 90.0, 160.0, 110.0];
         assert_eq!(
-            place(&[c.clone()], &[right], 500.0, 500.0, 1.0),
+            place(std::slice::from_ref(&c), &[right], 500.0, 500.0, 1.0),
             vec![Placement::At { x: 72.5, y: 100.0 }]
         );
         // Against the right edge of the screen: not off it.
@@ -221,7 +221,7 @@ mod tests {
         let c = Candidate::region(100.0, 100.0, 40.0, 20.0, 100);
         // The marker covers the label point: the name moves just above it.
         assert_eq!(
-            place(&[c.clone()], &[marker], 500.0, 500.0, 1.0),
+            place(std::slice::from_ref(&c), &[marker], 500.0, 500.0, 1.0),
             vec![Placement::At { x: 100.0, y: 82.0 }]
         );
         // Nowhere free: still shown at its label point, and a later name gives way to it.
