@@ -196,7 +196,10 @@ mod tests {
     fn point_labels_step_aside_for_obstacles_and_screen_edges() {
         let c = Candidate::point(100.0, 100.0, 40.0, 10.0, 5.0, 1);
         // Free: to the right.
-        assert_eq!(place(std::slice::from_ref(&c), &[], 500.0, 500.0, 1.0), vec![Placement::At { x: 127.5, y: 100.0 }]);
+        assert_eq!(
+            place(std::slice::from_ref(&c), &[], 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 127.5, y: 100.0 }]
+        );
         // An obstacle on the right: to the left.
         let right = [105.0, 90.0, 160.0, 110.0];
         assert_eq!(
