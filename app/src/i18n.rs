@@ -121,6 +121,22 @@ pub enum Text {
     Assistance,
     /// Map legend title: patrols by prefecture.
     PatrolsMap,
+    /// Panel: the sections' latest classes.
+    ClassPanel,
+    /// Caption in the class ring: sections.
+    SectionsCaption,
+    /// No class reported yet.
+    NotReported,
+    /// Panel: prefectures ranked by patrols.
+    RankingPanel,
+    /// Project stage 1.
+    StageApproval,
+    /// Project stage 2.
+    StageConstruction,
+    /// Project stage 3.
+    StageAcceptance,
+    /// Overdue.
+    Overdue,
     /// Unit: times.
     UnitTimes,
     /// Unit: hours.
@@ -203,6 +219,22 @@ pub fn t(lang: Lang, key: Text) -> &'static str {
         (Lang::En, Assistance) => "Assistance",
         (Lang::Zh, PatrolsMap) => "各市州累计巡河（次）",
         (Lang::En, PatrolsMap) => "River patrols by prefecture",
+        (Lang::Zh, ClassPanel) => "断面水质类别",
+        (Lang::En, ClassPanel) => "Sections by water class",
+        (Lang::Zh, SectionsCaption) => "监测断面",
+        (Lang::En, SectionsCaption) => "sections",
+        (Lang::Zh, NotReported) => "未报送",
+        (Lang::En, NotReported) => "Not reported",
+        (Lang::Zh, RankingPanel) => "各市州累计巡河排名",
+        (Lang::En, RankingPanel) => "River patrols by prefecture",
+        (Lang::Zh, StageApproval) => "前期审批",
+        (Lang::En, StageApproval) => "Approval",
+        (Lang::Zh, StageConstruction) => "项目推进",
+        (Lang::En, StageConstruction) => "Construction",
+        (Lang::Zh, StageAcceptance) => "竣工验收",
+        (Lang::En, StageAcceptance) => "Acceptance",
+        (Lang::Zh, Overdue) => "逾期",
+        (Lang::En, Overdue) => "Overdue",
         (Lang::Zh, UnitTimes) => "次",
         (Lang::En, UnitTimes) => "",
         (Lang::Zh, UnitHours) => "小时",

@@ -11,6 +11,8 @@ pub mod store;
 pub mod theme;
 
 #[cfg(target_arch = "wasm32")]
+pub mod drill;
+#[cfg(target_arch = "wasm32")]
 pub mod gallery;
 #[cfg(target_arch = "wasm32")]
 pub mod link;

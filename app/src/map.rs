@@ -95,10 +95,15 @@ impl Layers {
         bbox(&self.province)
     }
 
-    /// The bounding box shown for a view: the province, or one prefecture.
-    fn view_box(&self, view: Option<&str>) -> Option<[f64; 4]> {
+    /// The bounding box shown for a view: the province, or one prefecture. With `reserve` (a
+    /// fraction of the width that a panel covers on the right while a region is selected), the
+    /// prefecture's box is widened eastwards so the region stays clear of the panel.
+    fn view_box(&self, view: Option<&str>, reserve: f64) -> Option<[f64; 4]> {
         match view.and_then(|a| self.prefecture(a)) {
-            Some(p) => bbox(std::slice::from_ref(p)),
+            Some(p) => bbox(std::slice::from_ref(p)).map(|b| {
+                let r = reserve.clamp(0.0, 0.6);
+                [b[0], b[1], b[2] + (b[2] - b[0]) * r / (1.0 - r), b[3]]
+            }),
             None => bbox(&self.province),
         }
     }
@@ -817,12 +822,20 @@ pub fn HubeiMap(
     /// Reported when a feature is identified by a touch or click.
     #[prop(optional)]
     on_pick: Option<Callback<MapPick>>,
+    /// The selected prefecture's adcode (None: the province), shared with the page so other
+    /// panels can fly the map to a region and follow the map's drill-downs.
+    #[prop(optional)]
+    selected: Option<RwSignal<Option<String>>>,
+    /// The fraction of the map's width an overlay covers on the right while a region is
+    /// selected (a records drawer): the region is framed in the rest.
+    #[prop(optional)]
+    reserve_right: f64,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let layers: RwSignal<Option<Arc<Layers>>> = RwSignal::new(None);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     // The selected prefecture (None: the whole province) and the box currently shown.
-    let view: RwSignal<Option<String>> = RwSignal::new(None);
+    let view: RwSignal<Option<String>> = selected.unwrap_or_else(|| RwSignal::new(None));
     let shown: RwSignal<Option<[f64; 4]>> = RwSignal::new(None);
     let spots: RwSignal<Vec<Spot>> = RwSignal::new(Vec::new());
     let tip: RwSignal<Option<Tip>> = RwSignal::new(None);
@@ -841,7 +854,7 @@ pub fn HubeiMap(
     leptos::task::spawn_local(async move {
         match load().await {
             Ok(l) => {
-                shown.set(l.view_box(None));
+                shown.set(l.view_box(None, 0.0));
                 layers.set(Some(Arc::new(l)));
             }
             Err(e) => error.set(Some(e)),
@@ -854,7 +867,7 @@ pub fn HubeiMap(
         let v = view.get();
         if let (Some(prev), Some(l)) = (prev, layers.get_untracked())
             && prev != v
-            && let (Some(from), Some(to)) = (shown.get_untracked(), l.view_box(v.as_deref()))
+            && let (Some(from), Some(to)) = (shown.get_untracked(), l.view_box(v.as_deref(), reserve_right))
         {
             g.set(g.get().wrapping_add(1));
             fly(from, to, js_sys::Date::now(), shown, g.clone(), g.get(), rf.clone());
@@ -1081,8 +1094,9 @@ pub fn HubeiMap(
                 zoom_box(b, lon, lat, 1.0 / 1.4)
             }),
             "0" | "Home" => {
-                if let Some(b) =
-                    layers.get_untracked().and_then(|l| l.view_box(view.get_untracked().as_deref()))
+                if let Some(b) = layers
+                    .get_untracked()
+                    .and_then(|l| l.view_box(view.get_untracked().as_deref(), reserve_right))
                 {
                     shown.set(Some(b));
                 }

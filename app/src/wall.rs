@@ -1,16 +1,22 @@
-//! The wall page: header, water-quality figures, the map, and the section list.
+//! The wall's overview page: the four themes' headline figures and charts around the map of
+//! Hubei. One touch on a prefecture (its ranking bar or the map) flies the map there and opens
+//! its records (`drill`).
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use yiping_protocol::topics::Overview;
+use yiping_protocol::water::WaterClass;
+use yiping_widgets::chart::{BarItem, RankingBars, Ring, Slice, Stage, StagePipeline};
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
+use yiping_widgets::layout::Pick;
+use yiping_widgets::palette::WATER_CLASSES;
 use yiping_widgets::{Kpi, NumberStyle, Panel};
 
-use crate::i18n::{Lang, Text, t};
+use crate::drill::RegionDrawer;
+use crate::i18n::{Lang, Text, prefecture_name, t};
 use crate::link::{self, Feeds, Status};
 use crate::map::{Choropleth, HubeiMap};
-use crate::theme::class_color;
 
 /// The overview changes with every accepted event of any theme: several a second with the default
 /// simulator, one every 10–20 s at real provincial volumes (about 5,000 patrols a day plus
@@ -104,6 +110,76 @@ pub fn Wall() -> impl IntoView {
         })
     });
     let problems_total = move || ov.with(|o| o.as_ref().map_or(0, |o| o.rivers.problems));
+    // The sections' latest classes, Ⅰ to 劣Ⅴ, and those with no reading yet.
+    let class_slices = Signal::derive(move || {
+        ov.with(|o| {
+            let Some(o) = o.as_ref() else { return Vec::new() };
+            let mut slices: Vec<Slice> = WaterClass::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Slice {
+                    key: format!("{c:?}"),
+                    label: if lang == Lang::Zh {
+                        format!("{}类", c.label())
+                    } else {
+                        format!("Class {}", c.label())
+                    },
+                    value: o.sections.iter().filter(|s| s.class == Some(*c)).count() as f64,
+                    color: Some(WATER_CLASSES[i]),
+                })
+                .collect();
+            slices.push(Slice {
+                key: "none".into(),
+                label: tr(Text::NotReported).into(),
+                value: o.sections.iter().filter(|s| s.class.is_none()).count() as f64,
+                color: Some((0x56, 0x60, 0x6c)),
+            });
+            slices
+        })
+    });
+    let stages = Signal::derive(move || {
+        ov.with(|o| {
+            let Some(p) = o.as_ref().map(|o| &o.projects) else { return Vec::new() };
+            [
+                ("approval", Text::StageApproval),
+                ("construction", Text::StageConstruction),
+                ("acceptance", Text::StageAcceptance),
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, (k, label))| Stage {
+                key: (*k).into(),
+                label: tr(*label).into(),
+                count: f64::from(p.by_stage[i]),
+                overdue: f64::from(p.overdue_by_stage[i]),
+            })
+            .collect()
+        })
+    });
+    let ranking = Signal::derive(move || {
+        ov.with(|o| {
+            o.as_ref()
+                .map(|o| {
+                    o.prefectures
+                        .iter()
+                        .map(|(a, f)| BarItem {
+                            key: a.clone(),
+                            label: prefecture_name(lang, a).unwrap_or(a).to_string(),
+                            value: f.patrols as f64,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    });
+    // One touch on a prefecture anywhere (ranking bar, map) selects it: the map flies there and
+    // the drawer shows its records.
+    let selected: RwSignal<Option<String>> = RwSignal::new(None);
+    let picked: RwSignal<Option<Pick>> = RwSignal::new(None);
+    let select_region = Callback::new(move |p: Pick| {
+        selected.set(Some(p.key.clone()));
+        picked.set(Some(p));
+    });
     let status = feeds.status;
     let (status_word, status_attr) = (
         move || match status.get() {
@@ -160,6 +236,15 @@ pub fn Wall() -> impl IntoView {
                             />
                         </div>
                     </LivePanel>
+                    <LivePanel title=tr(Text::ClassPanel) class="panel-chart">
+                        <Ring
+                            label=tr(Text::ClassPanel).to_string()
+                            slices=class_slices
+                            caption=tr(Text::SectionsCaption).to_string()
+                            decimals=0
+                            test_id="class-ring"
+                        />
+                    </LivePanel>
                     <LivePanel title=tr(Text::RiversPanel) class="panel-kpis">
                         <div class="kpi-grid">
                             <Kpi
@@ -193,56 +278,45 @@ pub fn Wall() -> impl IntoView {
                 </div>
                 <div class="col col-map">
                     <LivePanel title=tr(Text::MapPanel) class="panel-map">
-                        <HubeiMap overview=feeds.overview choropleth=patrol_map />
+                        <HubeiMap overview=feeds.overview choropleth=patrol_map selected=selected reserve_right=0.38 />
+                        <RegionDrawer selected=selected lang=lang />
+                        <output class="drill-from" data-testid="drill-from" hidden=true data-key=move || picked.get().map(|p| p.key) data-value=move || picked.get().map(|p| p.value.to_string())></output>
                     </LivePanel>
                 </div>
                 <div class="col col-right">
-                    <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis">
+                    <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis panel-projects">
                         <div class="kpi-grid kpi-grid-3">
                             <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() test_id="projects" />
                             <Kpi label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() test_id="invest" />
                             <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() test_id="overdue" />
                         </div>
+                        <div class="pipeline-box">
+                            <StagePipeline
+                                label=tr(Text::ProjectsPanel).to_string()
+                                stages=stages
+                                overdue_word=tr(Text::Overdue).to_string()
+                                unit=tr(Text::UnitItems).to_string()
+                                test_id="pipeline"
+                            />
+                        </div>
                     </LivePanel>
-                    <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis">
+                    <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis panel-poverty">
                         <div class="kpi-grid kpi-grid-3">
                             <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="monitored" />
                             <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="risk" />
                             <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="assistance" />
                         </div>
                     </LivePanel>
-                    <LivePanel title=tr(Text::SectionsPanel) class="panel-sections">
-                        <ul class="section-list">
-                            // Rows are keyed by section only and their class and time follow the
-                            // data, so a new reading updates a row instead of re-creating it (a wall
-                            // runs for weeks; every row ever created costs Leptos a little memory).
-                            <For
-                                each=move || ov.with(|o| o.as_ref().map(|o| o.sections.iter().map(|s| (s.id.clone(), s.river.clone(), s.name.clone())).collect::<Vec<_>>()).unwrap_or_default())
-                                key=|s| s.clone()
-                                let:s
-                            >
-                                {
-                                    let (id, river, name) = s;
-                                    let id2 = id.clone();
-                                    let class = Signal::derive(move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id).and_then(|x| x.class))));
-                                    let time = move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id2).and_then(|x| x.time.clone())));
-                                    view! {
-                                        <li class="section-row">
-                                            <span class="section-name">{format!("{river} · {name}")}</span>
-                                            <span
-                                                class="class-chip"
-                                                style=move || format!("--chip: {}", class.get().map_or("#56606c", class_color))
-                                            >
-                                                {move || class.get().map_or("—", |c| c.label())}
-                                            </span>
-                                            <span class="section-time">
-                                                {move || time().as_deref().map(js_sys::Date::parse).filter(|m| m.is_finite()).map(shanghai_hms).unwrap_or_default()}
-                                            </span>
-                                        </li>
-                                    }
-                                }
-                            </For>
-                        </ul>
+                    <LivePanel title=tr(Text::RankingPanel) class="panel-chart panel-ranking">
+                        <RankingBars
+                            label=tr(Text::RankingPanel).to_string()
+                            items=ranking
+                            unit=tr(Text::UnitTimes).to_string()
+                            decimals=1
+                            rows=8
+                            on_pick=select_region
+                            test_id="ranking"
+                        />
                     </LivePanel>
                 </div>
             </main>

@@ -172,3 +172,40 @@ test('one touch on a prefecture flies to it with its counties; breadcrumb and Es
     await page.close();
   }
 });
+
+test('one touch on a ranking bar flies the map to the prefecture and opens its records, which match the figure', async () => {
+  if (!server) server = await startServer(await freePort());
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(server.url + '/');
+  const ranking = page.locator('canvas[data-testid="ranking"]');
+  await until(async () => Number(await ranking.getAttribute('data-draws')) > 0, 20_000, 'the ranking');
+  // Wait until some prefecture has patrols, so the top bar is a real figure.
+  await until(async () => Number(await page.locator('[data-testid="patrols-total"]').getAttribute('data-value')) >= 5, 30_000, 'some patrols');
+  await page.waitForTimeout(2500); // let the ranking settle into its order
+  const box = await ranking.boundingBox();
+  await ranking.click({ position: { x: box.width / 2, y: box.height / 16 } });
+  const from = page.getByTestId('drill-from');
+  const key = await from.getAttribute('data-key');
+  const value = Number(await from.getAttribute('data-value'));
+  assert.match(key, /^42\d{4}$/);
+  assert.ok(value >= 1, `the top bar has patrols (${value})`);
+  const mapView = () => page.locator('canvas[data-testid="map"]').getAttribute('data-view');
+  await until(async () => (await mapView()) === key, 5_000, 'the map to fly to the prefecture');
+  const drill = page.getByTestId('drill');
+  await until(async () => (await drill.getAttribute('data-adcode')) === key && await page.getByTestId('drill-patrols').count() === 1, 5_000, 'the records');
+  // The records are the server's figures for that prefecture: the patrols the bar showed (or a
+  // few more, as the data is live).
+  const patrols = Number(await page.getByTestId('drill-patrols').getAttribute('data-value'));
+  assert.ok(patrols >= value && patrols <= value + 20, `records ${patrols} vs figure ${value}`);
+  assert.ok((await page.locator('.drill-head h3').innerText()).length >= 2, 'the drawer names the region');
+  await page.waitForTimeout(900); // the fly-to
+  await page.screenshot({ path: join(artifacts, 'wall-drill-1920x1080.png') });
+  // Closing returns the map to the province.
+  await page.getByTestId('drill-close').click();
+  await until(async () => (await mapView()) === '420000', 5_000, 'back to the province');
+  assert.ok(await drill.isHidden());
+  assert.deepEqual(errors, []);
+  await page.close();
+});

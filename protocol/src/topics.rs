@@ -126,6 +126,10 @@ pub struct ProjectsAgg {
     pub by_stage: [u32; 3],
     /// Steps past their due date and not done (as of the latest event time folded).
     pub overdue_steps: u32,
+    /// Those overdue steps by the stage their project is in (前期审批, 项目推进, 竣工验收), so
+    /// a pipeline can show where the delays are. (Absent in data from before it existed: zero.)
+    #[serde(default)]
+    pub overdue_by_stage: [u32; 3],
 }
 
 /// Aggregates of the poverty theme over one region.

@@ -88,8 +88,10 @@ pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> 
                 };
                 f.projects.by_stage[stage] += 1;
                 let as_of = e.time.get(..10).unwrap_or("");
-                f.projects.overdue_steps +=
+                let overdue =
                     p.steps.iter().filter(|s| s.done.is_none() && s.due.as_str() < as_of).count() as u32;
+                f.projects.overdue_steps += overdue;
+                f.projects.overdue_by_stage[stage] += overdue;
             }
             Event::Village(v) => {
                 f.poverty.villages += 1;

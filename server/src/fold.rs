@@ -80,6 +80,9 @@ impl Aggregate for ProjectsAgg {
             addu(a, b, s);
         }
         addu(&mut self.overdue_steps, o.overdue_steps, s);
+        for (a, b) in self.overdue_by_stage.iter_mut().zip(o.overdue_by_stage) {
+            addu(a, b, s);
+        }
     }
 }
 
@@ -402,6 +405,7 @@ impl Fold {
                     ..Default::default()
                 };
                 c.by_stage[stage_i] = 1;
+                c.overdue_by_stage[stage_i] = c.overdue_steps;
                 let st = state(&p.name, p.lon, p.lat, stage_name);
                 let regions = self.projects.upsert(&places, st, c);
                 want.then(|| Delta::Projects(self.projects.delta(Some(&entity), &regions, e)))

@@ -129,6 +129,9 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
     }
     let sum: u64 = o.prefectures.values().map(|f| f.patrols).sum();
     assert_eq!(sum, o.rivers.patrols, "the prefectures partition the province");
+    // Overdue steps by stage partition the overdue steps.
+    assert!(o.projects.overdue_steps > 0, "the sample has overdue steps");
+    assert_eq!(o.projects.overdue_by_stage.iter().sum::<u32>(), o.projects.overdue_steps);
 }
 
 #[test]

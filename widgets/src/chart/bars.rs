@@ -49,6 +49,10 @@ pub fn RankingBars(
     /// Whether a large value is bad (bars turn from the accent towards red).
     #[prop(default = false)]
     larger_is_worse: bool,
+    /// The order changes at most this often, ms: a ranking that reshuffles several times a
+    /// second cannot be read. Values in between are kept and shown at the next step.
+    #[prop(default = 2000.0)]
+    reorder_every_ms: f64,
     /// Reported on touch.
     #[prop(optional)]
     on_pick: Option<Callback<Pick>>,
@@ -59,11 +63,28 @@ pub fn RankingBars(
     let style = use_context::<NumberStyle>().unwrap_or_default();
     let ranking = Rc::new(RefCell::new(Ranking::new(REORDER_MS)));
     let r = ranking.clone();
+    // Data arriving faster than `reorder_every_ms` waits for the next step; a timer makes sure
+    // the last values are shown even if no more data comes.
+    let wake = RwSignal::new(0u32);
+    let mut last_set = f64::NEG_INFINITY;
+    let mut waiting = false;
     let track = move || {
         let list: Vec<(String, String, f64)> =
             items.get().into_iter().map(|i| (i.key, i.label, i.value)).collect();
         unit.track();
-        r.borrow_mut().set(&list, js_sys::Date::now());
+        wake.track();
+        let now = js_sys::Date::now();
+        if now - last_set >= reorder_every_ms {
+            last_set = now;
+            waiting = false;
+            r.borrow_mut().set(&list, now);
+        } else if !waiting {
+            waiting = true;
+            set_timeout(
+                move || wake.update(|w| *w = w.wrapping_add(1)),
+                std::time::Duration::from_millis((reorder_every_ms - (now - last_set)).max(0.0) as u64 + 1),
+            );
+        }
     };
     let paint = move |s: &Surface| {
         draw_ranking(s, &ranking.borrow(), rows, &unit.get_untracked(), decimals, style, larger_is_worse)

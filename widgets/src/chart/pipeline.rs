@@ -109,13 +109,15 @@ fn draw(s: &Surface, stages: &[Stage], overdue_word: &str, unit: &str, style: Nu
         });
         // Overdue under the chevron.
         let oy = y1 + (s.h - y1) / 2.0;
-        let of = ((s.h - y1) * 0.45).min(1.3 * rem);
         let share = if st.count > 0.0 { st.overdue / st.count * 100.0 } else { 0.0 };
         let (color, label) = if st.overdue > 0.0 {
-            (BAD, format!("{overdue_word} {}{unit} · {share:.0}%", scaled_text(st.overdue, 1, style)))
+            (BAD, format!("{overdue_word} {} · {share:.0}%", scaled_text(st.overdue, 1, style)))
         } else {
             (DIM, format!("{overdue_word} 0"))
         };
+        // As large as the row allows, but never wider than the box under the chevron.
+        let of = ((s.h - y1) * 0.45).min(1.2 * rem).min(w * 0.72 / (0.62 * label.chars().count() as f64));
+        let _ = unit;
         let _ = s.root.draw(&Rectangle::new(
             [px(cx - w * 0.38, oy - of * 0.75), px(cx + w * 0.38, oy + of * 0.75)],
             rgb(TRACK).filled(),

@@ -1,0 +1,152 @@
+//! Drill-down: the records behind a region's figures, from the REST API.
+//!
+//! One touch on a region (a ranking bar, the map) selects it; this drawer then shows what the
+//! server's fold holds for that region across the four themes (`GET /api/v1/regions/{adcode}`),
+//! refreshed while it is open, with its data time. Closing it (or the map's breadcrumb, Escape,
+//! the browser's back) returns to the province.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use serde::Deserialize;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use yiping_protocol::topics::{PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
+use yiping_widgets::format::{NumberStyle, scaled_text, shanghai_hms};
+
+use crate::i18n::Lang;
+
+/// What the server holds for one region.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RegionRecord {
+    /// GB/T 2260 code.
+    pub adcode: String,
+    /// Full name.
+    pub name: String,
+    /// Time of the newest event folded (RFC 3339).
+    pub time: Option<String>,
+    /// 长江大保护 figures of the region.
+    pub water: Option<WaterAgg>,
+    /// 河湖长制 figures.
+    pub rivers: Option<RiversAgg>,
+    /// 重大项目 figures.
+    pub projects: Option<ProjectsAgg>,
+    /// 精准脱贫 figures.
+    pub poverty: Option<PovertyAgg>,
+}
+
+async fn fetch_region(adcode: &str) -> Result<RegionRecord, String> {
+    let path = format!("/api/v1/regions/{adcode}");
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = JsFuture::from(window.fetch_with_str(&path)).await.map_err(|e| format!("{path}: {e:?}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
+    if !resp.ok() {
+        return Err(format!("{path}: HTTP {}", resp.status()));
+    }
+    let text = JsFuture::from(resp.text().map_err(|e| format!("{path}: {e:?}"))?)
+        .await
+        .map_err(|e| format!("{path}: {e:?}"))?;
+    let text = text.as_string().ok_or_else(|| format!("{path}: body is not text"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+/// The drawer with the selected region's records.
+#[component]
+pub fn RegionDrawer(
+    /// The selected region (None: closed).
+    selected: RwSignal<Option<String>>,
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    let style = use_context::<NumberStyle>().unwrap_or_default();
+    let record: RwSignal<Option<RegionRecord>> = RwSignal::new(None);
+    let error: RwSignal<Option<String>> = RwSignal::new(None);
+    let load = move || {
+        if let Some(a) = selected.get_untracked() {
+            leptos::task::spawn_local(async move {
+                match fetch_region(&a).await {
+                    // Only if still selected (a newer touch may have moved on).
+                    Ok(r) if selected.get_untracked().as_deref() == Some(r.adcode.as_str()) => {
+                        error.set(None);
+                        record.set(Some(r));
+                    }
+                    Ok(_) => {}
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        }
+    };
+    Effect::new(move |_| {
+        if selected.get().is_none() {
+            record.set(None);
+        }
+        load();
+    });
+    // While open, refresh every 2 s: the records stay as live as the figure that opened them.
+    let _ = set_interval_with_handle(
+        move || {
+            if selected.get_untracked().is_some() {
+                load();
+            }
+        },
+        Duration::from_secs(2),
+    );
+    let zh = lang == Lang::Zh;
+    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
+    let num = move |v: f64| scaled_text(v, 2, style);
+    let row = move |label: &'static str, id: &'static str, value: Option<f64>, unit: &'static str| {
+        view! {
+            <div class="drill-row" data-testid=id data-value=value.map(|v| v.to_string())>
+                <span class="drill-label">{label}</span>
+                <span class="drill-value">{value.map_or_else(|| "—".to_string(), num)}<small>{unit}</small></span>
+            </div>
+        }
+    };
+    view! {
+        <aside class="drill" data-testid="drill" hidden=move || selected.with(Option::is_none) data-adcode=move || selected.get()>
+            <header class="drill-head">
+                <h3>{move || record.with(|r| r.as_ref().map(|r| r.name.clone())).unwrap_or_default()}</h3>
+                <button class="drill-close" data-testid="drill-close" on:click=move |_| selected.set(None)>
+                    {tx("返回全省 ✕", "Back to province ✕")}
+                </button>
+            </header>
+            <div class="drill-time">
+                {move || record.with(|r| r.as_ref().and_then(|r| r.time.as_deref()).map(js_sys::Date::parse).filter(|t| t.is_finite()).map(|t| format!("{} {}", tx("数据时间", "Data time"), shanghai_hms(t)))).unwrap_or_default()}
+            </div>
+            {move || error.get().map(|e| view! { <div class="drill-error" role="alert">{e}</div> })}
+            {move || record.get().map(|r| {
+                let w = r.water.unwrap_or_default();
+                let rv = r.rivers.unwrap_or_default();
+                let p = r.projects.unwrap_or_default();
+                let pv = r.poverty.unwrap_or_default();
+                view! {
+                    <section class="drill-group">
+                        <h4>{tx("河湖长制", "River chiefs")}</h4>
+                        {row(tx("累计巡河", "Patrols"), "drill-patrols", Some(rv.patrols as f64), tx("次", ""))}
+                        {row(tx("巡河时长", "Patrol hours"), "drill-hours", Some((rv.patrol_minutes as f64 / 60.0).round()), tx("小时", " h"))}
+                        {row(tx("待办结问题", "Open problems"), "drill-problems-open", Some(f64::from(rv.problems_open)), tx("个", ""))}
+                        {row(tx("发现问题", "Problems found"), "drill-problems", Some(f64::from(rv.problems)), tx("个", ""))}
+                    </section>
+                    <section class="drill-group">
+                        <h4>{tx("长江大保护", "Yangtze protection")}</h4>
+                        {row(tx("监测数据", "Readings"), "drill-readings", Some(w.readings as f64), tx("条", ""))}
+                        {row(tx("禁渔巡查", "Fishing-ban patrols"), "drill-fishing", Some(w.fishing_patrols as f64), tx("次", ""))}
+                        {row(tx("排污口", "Sewage outlets"), "drill-outlets", Some(f64::from(w.outlets)), tx("个", ""))}
+                    </section>
+                    <section class="drill-group">
+                        <h4>{tx("重大项目", "Major projects")}</h4>
+                        {row(tx("在库项目", "Projects"), "drill-projects", Some(f64::from(p.projects)), tx("个", ""))}
+                        {row(tx("投资完成率", "Investment done"), "drill-invest", (p.plan_wan > 0.0).then(|| (1000.0 * p.done_wan / p.plan_wan).round() / 10.0), "%")}
+                        {row(tx("逾期审批环节", "Overdue steps"), "drill-overdue", Some(f64::from(p.overdue_steps)), tx("个", ""))}
+                    </section>
+                    <section class="drill-group">
+                        <h4>{tx("精准脱贫", "Poverty alleviation")}</h4>
+                        {row(tx("监测户", "Monitored households"), "drill-monitored", Some(pv.monitored_households as f64), tx("户", ""))}
+                        {row(tx("风险未消除", "At risk"), "drill-risk", Some(pv.risk_households as f64), tx("户", ""))}
+                        {row(tx("帮扶资金", "Assistance"), "drill-assistance", Some(pv.assistance_wan * 1e4), tx("元", " yuan"))}
+                    </section>
+                }
+            })}
+        </aside>
+    }
+}
