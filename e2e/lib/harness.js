@@ -30,8 +30,8 @@ export function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Start `yiping serve` on `port` with a fresh data folder; resolves once /healthz answers 200. */
-export async function startServer(port, dataDir = mkdtempSync(join(tmpdir(), 'yiping-e2e-'))) {
-  const proc = spawn(serverBin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir], {
+export async function startServer(port, dataDir = mkdtempSync(join(tmpdir(), 'yiping-e2e-')), extra = []) {
+  const proc = spawn(serverBin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir, ...extra], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });

@@ -14,7 +14,7 @@ use yiping_protocol::topics::{PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
 use crate::places::Places;
 
 /// All four themes' figures for one region.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Figures {
     /// Water theme.
     pub water: WaterAgg,
@@ -106,6 +106,16 @@ pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> 
         let _ = c;
     }
     f
+}
+
+/// Recount `region`'s figures from every raw event in the log in `data_dir`, independently of
+/// the fold (what a wall's figures for that region must equal).
+pub fn recount_log(data_dir: &std::path::Path, region: &str) -> anyhow::Result<Figures> {
+    let store = crate::store::Store::open(data_dir)?;
+    let places = Places::hubei();
+    let mut events: Vec<(Envelope, String)> = Vec::new();
+    store.replay(0, |e| events.push((e.event, e.adcode)))?;
+    Ok(recount(&places, &events, region))
 }
 
 /// Audit the log in `data_dir`: rebuild the state exactly as the server does at start (latest

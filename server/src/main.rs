@@ -84,6 +84,10 @@ enum Command {
         /// The server's data folder.
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
+        /// After a clean audit, print this region's recounted figures as JSON (e.g. `420000` for
+        /// the province, which the wall's overview shows).
+        #[arg(long, value_name = "ADCODE")]
+        figures: Option<String>,
     },
     /// Import historical events from an NDJSON file into a stopped server's log. Lines are checked
     /// exactly as the ingest API checks them; refused lines are reported on standard error.
@@ -132,7 +136,7 @@ async fn main() -> ExitCode {
         }
         Command::Simulate { seed, count, speed, start } => simulate(seed, count, speed, start.as_deref()),
         Command::Export { data_dir } => export(&data_dir),
-        Command::Audit { data_dir } => audit(&data_dir),
+        Command::Audit { data_dir, figures } => audit(&data_dir, figures.as_deref()),
         Command::Import { file, source, data_dir } => import(&file, &source, &data_dir),
     };
     match result {
@@ -228,13 +232,21 @@ fn export(data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn audit(data_dir: &Path) -> anyhow::Result<()> {
+fn audit(data_dir: &Path, figures: Option<&str>) -> anyhow::Result<()> {
     if !data_dir.join(yiping_server::store::DB_FILE).exists() {
         anyhow::bail!("no event log in {}", data_dir.display());
     }
     let (events, regions, diffs) = yiping_server::audit::audit_log(data_dir)?;
     if diffs.is_empty() {
-        println!("audit: {events} events, {regions} regions: every figure reconciles with the raw events");
+        match figures {
+            Some(region) => {
+                let f = yiping_server::audit::recount_log(data_dir, region)?;
+                println!("{}", serde_json::to_string(&f)?);
+            }
+            None => {
+                println!("audit: {events} events, {regions} regions: every figure reconciles with the raw events")
+            }
+        }
         Ok(())
     } else {
         for d in &diffs {

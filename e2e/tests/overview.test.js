@@ -1,0 +1,61 @@
+// Every figure on the overview is true: it equals what an independent recount of the raw events
+// in the log gives (`yiping audit --figures 420000`).
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startServer, killServer, launchBrowser, serverBin, until } from '../lib/harness.js';
+
+let browser;
+let server;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  if (server) await killServer(server);
+  await browser?.close();
+});
+
+test('the overview figures equal the aggregates recounted from the log', async () => {
+  // A log of 4,000 simulated events, imported as a source would send them; no simulator runs, so
+  // the figures hold still while they are compared.
+  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-audit-'));
+  const file = join(dir, 'events.ndjson');
+  writeFileSync(file, execFileSync(serverBin, ['simulate', '--count', '4000', '--seed', '11'], { maxBuffer: 64 << 20 }));
+  execFileSync(serverBin, ['import', file, '--source', 'e2e', '--data', dir]);
+  server = await startServer(await freePort(), dir, ['--no-simulator']);
+  const truth = JSON.parse(execFileSync(serverBin, ['audit', '--data', dir, '--figures', '420000']).toString());
+
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/');
+  const value = (id) => page.locator(`[data-testid="${id}"]`).getAttribute('data-value').then((v) => (v === null ? null : Number(v)));
+  await until(async () => (await value('readings-total')) !== null, 20_000, 'the overview');
+  const { water, rivers, projects, poverty } = truth;
+  const expected = {
+    'readings-total': water.readings,
+    'fishing': water.fishing_patrols,
+    'outlets': (100 * water.outlets_remediated) / water.outlets,
+    'patrols-total': rivers.patrols,
+    'patrol-hours': Math.round(rivers.patrol_minutes / 60),
+    'problems-open': rivers.problems_open,
+    'projects': projects.projects,
+    'invest': (100 * projects.done_wan) / projects.plan_wan,
+    'overdue': projects.overdue_steps,
+    'monitored': poverty.monitored_households,
+    'risk': poverty.risk_households,
+    'assistance': poverty.assistance_wan * 1e4,
+  };
+  for (const [id, want] of Object.entries(expected)) {
+    const got = await value(id);
+    assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${id}: wall ${got}, recount ${want}`);
+  }
+  // The pipeline's stages and the ring's classes are the same figures drawn: the stage counts
+  // add up to the projects, the overdue by stage to the overdue steps.
+  assert.equal(projects.by_stage.reduce((a, b) => a + b, 0), projects.projects);
+  assert.equal(projects.overdue_by_stage.reduce((a, b) => a + b, 0), projects.overdue_steps);
+  await page.close();
+});
