@@ -215,7 +215,7 @@ pub fn Wall() -> impl IntoView {
             </header>
             <main class="wall-body">
                 <div class="col col-left">
-                    <LivePanel title=tr(Text::WaterPanel) class="panel-kpis">
+                    <LivePanel title=tr(Text::WaterPanel) class="panel-kpis panel-water">
                         <div class="kpi-grid">
                             <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() test_id="good-share" />
                             <Kpi
@@ -236,7 +236,7 @@ pub fn Wall() -> impl IntoView {
                             />
                         </div>
                     </LivePanel>
-                    <LivePanel title=tr(Text::ClassPanel) class="panel-chart">
+                    <LivePanel title=tr(Text::ClassPanel) class="panel-chart panel-classes">
                         <Ring
                             label=tr(Text::ClassPanel).to_string()
                             slices=class_slices
@@ -245,7 +245,7 @@ pub fn Wall() -> impl IntoView {
                             test_id="class-ring"
                         />
                     </LivePanel>
-                    <LivePanel title=tr(Text::RiversPanel) class="panel-kpis">
+                    <LivePanel title=tr(Text::RiversPanel) class="panel-kpis panel-rivers">
                         <div class="kpi-grid">
                             <Kpi
                                 label=tr(Text::Patrols).to_string()

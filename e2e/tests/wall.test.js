@@ -96,12 +96,27 @@ test('the wall at 7680×2160 renders crisply with Chinese text', async () => {
   await page.goto(server.url + '/');
   await until(async () => /^\d+(\.\d+)?$/.test(await liveText(page)), 15_000, 'a live figure');
   const map = await until(async () => { const m = await mapInk(page); return m.ink > 0.2 ? m : null; }, 15_000, 'a drawn map');
-  assert.ok(map.width >= 3000, `map canvas is sized for the wall: ${map.width}px`);
+  assert.ok(map.width >= 2500 && map.width === map.cssWidth, `map canvas is sized for the wall at device pixels: ${map.width}px`);
   // Text is sized from the screen height: the title is about twice as tall as at 1080p.
   const h1 = await page.locator('h1').evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
   assert.ok(h1 > 80, `title font ${h1}px at 2160p`);
+  // 32:9: the panels stand in four columns around a wide map, none of them squeezed.
+  const columns = await page.evaluate(() => new Set([...document.querySelectorAll('.wall-body .panel')].map((p) => Math.round(p.getBoundingClientRect().left))).size);
+  assert.equal(columns, 5, 'five columns of panels (four around the map)');
+  await page.waitForTimeout(1000);
   await page.screenshot({ path: join(artifacts, 'wall-7680x2160.png') });
   await page.close();
+  // 48:9 (5760×1080) takes the wide layout as well; 16:9 keeps three columns.
+  for (const [w, h, n] of [[5760, 1080, 5], [3840, 2160, 3]]) {
+    const p = await browser.newPage({ viewport: { width: w, height: h } });
+    await p.goto(server.url + '/');
+    await until(async () => { const m = await mapInk(p); return m.ink > 0.2; }, 15_000, `a drawn map at ${w}×${h}`);
+    const cols = await p.evaluate(() => new Set([...document.querySelectorAll('.wall-body .panel')].map((x) => Math.round(x.getBoundingClientRect().left))).size);
+    assert.equal(cols, n, `${w}×${h}: ${n} columns`);
+    await p.waitForTimeout(1000);
+    await p.screenshot({ path: join(artifacts, `wall-${w}x${h}.png`) });
+    await p.close();
+  }
 });
 
 test('?lang=en switches the wall to English', async () => {

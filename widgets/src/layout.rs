@@ -245,6 +245,11 @@ impl Ranking {
         }
     }
 
+    /// Whether it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// The rows at `now_ms`, in target order, and whether anything is still moving.
     pub fn frame(&self, now_ms: f64) -> (Vec<RankRow>, bool) {
         let mut moving = false;

@@ -74,7 +74,8 @@ pub fn RankingBars(
         unit.track();
         wake.track();
         let now = js_sys::Date::now();
-        if now - last_set >= reorder_every_ms {
+        // The first data shows at once; after that the order steps at most every `reorder_every_ms`.
+        if now - last_set >= reorder_every_ms || r.borrow().is_empty() {
             last_set = now;
             waiting = false;
             r.borrow_mut().set(&list, now);
