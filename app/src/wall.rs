@@ -9,6 +9,7 @@ use yiping_protocol::topics::Overview;
 use yiping_protocol::water::WaterClass;
 use yiping_widgets::chart::{BarItem, RankingBars, Ring, Slice, Stage, StagePipeline};
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
+use yiping_widgets::freshness::Period;
 use yiping_widgets::layout::Pick;
 use yiping_widgets::palette::WATER_CLASSES;
 use yiping_widgets::{Kpi, NumberStyle, Panel};
@@ -18,36 +19,75 @@ use crate::i18n::{Lang, Text, prefecture_name, t};
 use crate::link::{self, Feeds, Status};
 use crate::map::{Choropleth, HubeiMap};
 
-/// The overview changes with every accepted event of any theme: several a second with the default
-/// simulator, one every 10–20 s at real provincial volumes (about 5,000 patrols a day plus
-/// readings and reports). A minute without one means the sources or the link stopped.
-/// (Per-source periods per panel are the wall screens' next step.)
-const STALE_AFTER_MS: f64 = 60_000.0;
+/// Until a source's normal period is learnt, its panels go stale after a minute without data;
+/// then after twice its period (at least 3 s, at most 15 min).
+const STALE_DEFAULT_MS: f64 = 60_000.0;
+const STALE_FLOOR_MS: f64 = 3_000.0;
+const STALE_CEIL_MS: f64 = 900_000.0;
 
-/// What every live panel of the wall shares: the overview's data time, the clock, and the words
-/// for freshness.
+/// The data time of one source (a theme, or all of them) and when it turns stale.
+#[derive(Clone, Copy)]
+struct Clock {
+    data_ms: RwSignal<Option<f64>>,
+    stale_after: RwSignal<f64>,
+}
+
+/// What every live panel of the wall shares: the clocks of the themes, the wall clock, and the
+/// words for freshness.
 #[derive(Clone, Copy)]
 struct PanelEnv {
-    data_ms: RwSignal<Option<f64>>,
+    /// Any theme (the newest data of all).
+    all: Clock,
+    water: Clock,
+    rivers: Clock,
+    projects: Clock,
+    poverty: Clock,
     now: RwSignal<f64>,
     labels: Signal<(&'static str, &'static str, &'static str)>,
 }
 
-/// A [`Panel`] fed by the overview stream, with the wall's clock and language.
+/// A [`Panel`] fed by one source (`theme`: a topic name, or "" for all), with the wall's clock
+/// and language: it shows that source's data time and goes stale on its own.
 #[component]
-fn LivePanel(title: &'static str, class: &'static str, children: Children) -> impl IntoView {
+fn LivePanel(
+    title: &'static str,
+    class: &'static str,
+    #[prop(default = "")] theme: &'static str,
+    children: Children,
+) -> impl IntoView {
     let env = use_context::<PanelEnv>().expect("Wall provides PanelEnv before rendering its panels");
+    let clock = match theme {
+        yiping_protocol::topics::WATER => env.water,
+        yiping_protocol::topics::RIVERS => env.rivers,
+        yiping_protocol::topics::PROJECTS => env.projects,
+        yiping_protocol::topics::POVERTY => env.poverty,
+        _ => env.all,
+    };
     view! {
         <Panel
             title=title.to_string()
-            data_ms=env.data_ms
+            data_ms=clock.data_ms
             now_ms=env.now
-            stale_after_ms=STALE_AFTER_MS
+            stale_after_ms=clock.stale_after
             labels=env.labels
-            class=class
+            class=format!("{class} theme-{}", if theme.is_empty() { "all" } else { theme })
         >
             {children()}
         </Panel>
+    }
+}
+
+/// Keep `clock` on `time` (RFC 3339), learning the source's period from it.
+fn follow(clock: Clock, period: &mut Period, time: Option<&str>) {
+    let Some(ms) = time.map(js_sys::Date::parse).filter(|m| m.is_finite()) else { return };
+    if clock.data_ms.get_untracked() == Some(ms) {
+        return;
+    }
+    period.observe(ms);
+    clock.data_ms.set(Some(ms));
+    let s = period.stale_after_ms();
+    if clock.stale_after.get_untracked() != s {
+        clock.stale_after.set(s);
     }
 }
 
@@ -73,7 +113,44 @@ pub fn Wall() -> impl IntoView {
 
     let tr = move |k: Text| t(lang, k);
     let labels = Signal::derive(move || (tr(Text::DataTime), tr(Text::Stale), tr(Text::NoData)));
-    provide_context(PanelEnv { data_ms: feeds.overview_ms, now, labels });
+    let clock = || Clock { data_ms: RwSignal::new(None), stale_after: RwSignal::new(STALE_DEFAULT_MS) };
+    let env = PanelEnv {
+        all: clock(),
+        water: clock(),
+        rivers: clock(),
+        projects: clock(),
+        poverty: clock(),
+        now,
+        labels,
+    };
+    provide_context(env);
+    // Each theme's panels follow that theme's newest data; all of them together, the newest of any.
+    let mut periods: Vec<Period> =
+        (0..5).map(|_| Period::new(STALE_DEFAULT_MS, STALE_FLOOR_MS, STALE_CEIL_MS)).collect();
+    Effect::new(move |_| {
+        let times = feeds.overview.with(|o| o.as_ref().map(|o| o.theme_times.clone())).unwrap_or_default();
+        let overall = feeds.overview_ms.get();
+        let clocks = [env.water, env.rivers, env.projects, env.poverty];
+        for ((topic, clock), period) in [
+            yiping_protocol::topics::WATER,
+            yiping_protocol::topics::RIVERS,
+            yiping_protocol::topics::PROJECTS,
+            yiping_protocol::topics::POVERTY,
+        ]
+        .iter()
+        .zip(clocks)
+        .zip(periods.iter_mut())
+        {
+            follow(clock, period, times.get(*topic).map(String::as_str));
+        }
+        if let (Some(ms), Some(period)) = (overall, periods.last_mut())
+            && env.all.data_ms.get_untracked() != Some(ms)
+        {
+            period.observe(ms);
+            env.all.data_ms.set(Some(ms));
+            env.all.stale_after.set(period.stale_after_ms());
+        }
+    });
     provide_context(match lang {
         Lang::Zh => NumberStyle::Chinese,
         Lang::En => NumberStyle::Western,
@@ -215,7 +292,7 @@ pub fn Wall() -> impl IntoView {
             </header>
             <main class="wall-body">
                 <div class="col col-left">
-                    <LivePanel title=tr(Text::WaterPanel) class="panel-kpis panel-water">
+                    <LivePanel title=tr(Text::WaterPanel) class="panel-kpis panel-water" theme="water">
                         <div class="kpi-grid">
                             <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() test_id="good-share" />
                             <Kpi
@@ -236,7 +313,7 @@ pub fn Wall() -> impl IntoView {
                             />
                         </div>
                     </LivePanel>
-                    <LivePanel title=tr(Text::ClassPanel) class="panel-chart panel-classes">
+                    <LivePanel title=tr(Text::ClassPanel) class="panel-chart panel-classes" theme="water">
                         <Ring
                             label=tr(Text::ClassPanel).to_string()
                             slices=class_slices
@@ -245,7 +322,7 @@ pub fn Wall() -> impl IntoView {
                             test_id="class-ring"
                         />
                     </LivePanel>
-                    <LivePanel title=tr(Text::RiversPanel) class="panel-kpis panel-rivers">
+                    <LivePanel title=tr(Text::RiversPanel) class="panel-kpis panel-rivers" theme="rivers">
                         <div class="kpi-grid">
                             <Kpi
                                 label=tr(Text::Patrols).to_string()
@@ -284,7 +361,7 @@ pub fn Wall() -> impl IntoView {
                     </LivePanel>
                 </div>
                 <div class="col col-right">
-                    <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis panel-projects">
+                    <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis panel-projects" theme="projects">
                         <div class="kpi-grid kpi-grid-3">
                             <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() test_id="projects" />
                             <Kpi label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() test_id="invest" />
@@ -300,14 +377,14 @@ pub fn Wall() -> impl IntoView {
                             />
                         </div>
                     </LivePanel>
-                    <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis panel-poverty">
+                    <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis panel-poverty" theme="poverty">
                         <div class="kpi-grid kpi-grid-3">
                             <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="monitored" />
                             <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="risk" />
                             <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="assistance" />
                         </div>
                     </LivePanel>
-                    <LivePanel title=tr(Text::RankingPanel) class="panel-chart panel-ranking">
+                    <LivePanel title=tr(Text::RankingPanel) class="panel-chart panel-ranking" theme="rivers">
                         <RankingBars
                             label=tr(Text::RankingPanel).to_string()
                             items=ranking

@@ -225,6 +225,11 @@ pub struct Overview {
     /// A few figures per prefecture (by adcode), for the map's choropleth and rankings.
     #[serde(default)]
     pub prefectures: BTreeMap<String, PrefectureFigures>,
+    /// The time of the newest event of each theme (by topic: `water`, `rivers`, `projects`,
+    /// `poverty`), so each theme's panels show their own data time and go stale on their own
+    /// when their source stops.
+    #[serde(default)]
+    pub theme_times: BTreeMap<String, String>,
 }
 
 /// Headline figures of one prefecture.

@@ -218,6 +218,8 @@ pub struct Fold {
     pub poverty: Theme<PovertyAgg>,
     section_latest: Vec<Option<(WaterClass, String)>>,
     last_time: Option<String>,
+    /// The newest event time per theme topic.
+    theme_times: BTreeMap<String, String>,
 }
 
 /// The fold's state as saved in a snapshot (everything but the places, which come with the
@@ -230,6 +232,8 @@ pub struct FoldSnapshot {
     poverty: Theme<PovertyAgg>,
     sections: BTreeMap<String, (WaterClass, String)>,
     last_time: Option<String>,
+    #[serde(default)]
+    theme_times: BTreeMap<String, String>,
 }
 
 fn stage(steps: &[yiping_protocol::events::ProjectStep]) -> (usize, &'static str) {
@@ -255,6 +259,7 @@ impl Fold {
             poverty: Theme::default(),
             section_latest: vec![None; n],
             last_time: None,
+            theme_times: BTreeMap::new(),
         }
     }
 
@@ -273,6 +278,7 @@ impl Fold {
                 .filter_map(|(s, l)| l.clone().map(|l| (s.id.to_owned(), l)))
                 .collect(),
             last_time: self.last_time.clone(),
+            theme_times: self.theme_times.clone(),
         }
     }
 
@@ -287,6 +293,7 @@ impl Fold {
             poverty: snap.poverty,
             section_latest,
             last_time: snap.last_time,
+            theme_times: snap.theme_times,
         }
     }
 
@@ -309,6 +316,18 @@ impl Fold {
         if self.last_time.as_deref().is_none_or(|t| e.time.as_str() > t) {
             self.last_time = Some(e.time.clone());
         }
+        let change = self.apply_event(e, county, want);
+        match self.theme_times.get_mut(change.topic) {
+            Some(t) if *t >= e.time => {}
+            Some(t) => t.clone_from(&e.time),
+            None => {
+                self.theme_times.insert(change.topic.to_owned(), e.time.clone());
+            }
+        }
+        change
+    }
+
+    fn apply_event(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
         let detail = || serde_json::to_value(&e.data).expect("events serialise");
         let entity = e.data.entity();
         let places = Arc::clone(&self.places);
@@ -472,6 +491,7 @@ impl Fold {
                     (a.to_owned(), figures)
                 })
                 .collect(),
+            theme_times: self.theme_times.clone(),
         }
     }
 

@@ -244,7 +244,9 @@ fn audit(data_dir: &Path, figures: Option<&str>) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&f)?);
             }
             None => {
-                println!("audit: {events} events, {regions} regions: every figure reconciles with the raw events")
+                println!(
+                    "audit: {events} events, {regions} regions: every figure reconciles with the raw events"
+                )
             }
         }
         Ok(())

@@ -19,8 +19,10 @@ pub fn Panel(
     /// Current time, epoch ms.
     #[prop(into)]
     now_ms: Signal<f64>,
-    /// Age after which the data is stale, ms.
-    stale_after_ms: f64,
+    /// Age after which the data is stale, ms (it may follow the source's learnt period, see
+    /// [`crate::freshness::Period`]).
+    #[prop(into)]
+    stale_after_ms: Signal<f64>,
     /// ("数据时间", "数据中断", "暂无数据") or their translation.
     #[prop(into)]
     labels: Signal<(&'static str, &'static str, &'static str)>,
@@ -30,7 +32,7 @@ pub fn Panel(
     /// The panel's content.
     children: Children,
 ) -> impl IntoView {
-    let state = move || freshness(now_ms.get(), data_ms.get(), stale_after_ms);
+    let state = move || freshness(now_ms.get(), data_ms.get(), stale_after_ms.get());
     let state_attr = move || match state() {
         Freshness::NoData => "nodata",
         Freshness::Fresh => "fresh",

@@ -129,6 +129,18 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
     }
     let sum: u64 = o.prefectures.values().map(|f| f.patrols).sum();
     assert_eq!(sum, o.rivers.patrols, "the prefectures partition the province");
+    // Each theme's data time is the newest event time of that theme (whatever the order).
+    let mut want: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut other = Fold::new(places.clone());
+    for (e, county) in &events {
+        let topic = other.apply(e, county).topic.to_owned();
+        let t = want.entry(topic).or_default();
+        if e.time > *t {
+            t.clone_from(&e.time);
+        }
+    }
+    assert_eq!(want.len(), 4, "the sample covers the four themes");
+    assert_eq!(o.theme_times, want);
     // Overdue steps by stage partition the overdue steps.
     assert!(o.projects.overdue_steps > 0, "the sample has overdue steps");
     assert_eq!(o.projects.overdue_by_stage.iter().sum::<u32>(), o.projects.overdue_steps);
