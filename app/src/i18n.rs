@@ -121,6 +121,22 @@ pub enum Text {
     Assistance,
     /// Map legend title: patrols by prefecture.
     PatrolsMap,
+    /// Map legend: open problems by prefecture.
+    ProblemsMap,
+    /// Map legend: projects by prefecture.
+    ProjectsMap,
+    /// Map legend: at-risk households by prefecture.
+    RiskMap,
+    /// Screen names.
+    ScreenOverview,
+    /// 长江大保护.
+    ScreenYangtze,
+    /// 河湖长制.
+    ScreenRivers,
+    /// 重大项目.
+    ScreenProjects,
+    /// 精准脱贫.
+    ScreenPoverty,
     /// Panel: the sections' latest classes.
     ClassPanel,
     /// Caption in the class ring: sections.
@@ -219,6 +235,22 @@ pub fn t(lang: Lang, key: Text) -> &'static str {
         (Lang::En, Assistance) => "Assistance",
         (Lang::Zh, PatrolsMap) => "各市州累计巡河（次）",
         (Lang::En, PatrolsMap) => "River patrols by prefecture",
+        (Lang::Zh, ProblemsMap) => "各市州待办结问题（个）",
+        (Lang::En, ProblemsMap) => "Open problems by prefecture",
+        (Lang::Zh, ProjectsMap) => "各市州在库项目（个）",
+        (Lang::En, ProjectsMap) => "Projects by prefecture",
+        (Lang::Zh, RiskMap) => "各市州风险未消除户（户）",
+        (Lang::En, RiskMap) => "At-risk households by prefecture",
+        (Lang::Zh, ScreenOverview) => "总览",
+        (Lang::En, ScreenOverview) => "Overview",
+        (Lang::Zh, ScreenYangtze) => "长江大保护",
+        (Lang::En, ScreenYangtze) => "Yangtze",
+        (Lang::Zh, ScreenRivers) => "河湖长制",
+        (Lang::En, ScreenRivers) => "River chiefs",
+        (Lang::Zh, ScreenProjects) => "重大项目",
+        (Lang::En, ScreenProjects) => "Projects",
+        (Lang::Zh, ScreenPoverty) => "精准脱贫",
+        (Lang::En, ScreenPoverty) => "Poverty",
         (Lang::Zh, ClassPanel) => "断面水质类别",
         (Lang::En, ClassPanel) => "Sections by water class",
         (Lang::Zh, SectionsCaption) => "监测断面",

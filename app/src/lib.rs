@@ -7,6 +7,7 @@
 //! is compiled for `wasm32` only.
 
 pub mod i18n;
+pub mod screens;
 pub mod store;
 pub mod theme;
 

@@ -2,12 +2,16 @@
 //! Hubei. One touch on a prefecture (its ranking bar or the map) flies the map there and opens
 //! its records (`drill`).
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
+
+use send_wrapper::SendWrapper;
 
 use leptos::prelude::*;
 use yiping_protocol::topics::Overview;
 use yiping_protocol::water::WaterClass;
-use yiping_widgets::chart::{BarItem, RankingBars, Ring, Slice, Stage, StagePipeline};
+use yiping_widgets::chart::{BarItem, Gauge, RankingBars, Ring, Slice, Stage, StagePipeline};
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
 use yiping_widgets::freshness::Period;
 use yiping_widgets::layout::Pick;
@@ -18,6 +22,7 @@ use crate::drill::RegionDrawer;
 use crate::i18n::{Lang, Text, prefecture_name, t};
 use crate::link::{self, Feeds, Status};
 use crate::map::{Choropleth, HubeiMap};
+use crate::screens::{Carousel, Screen, carousel_dwell_ms};
 
 /// Until a source's normal period is learnt, its panels go stale after a minute without data;
 /// then after twice its period (at least 3 s, at most 15 min).
@@ -257,6 +262,254 @@ pub fn Wall() -> impl IntoView {
         selected.set(Some(p.key.clone()));
         picked.set(Some(p));
     });
+    // The screen shown: from the address, the navigation, the carousel, or the browser's back.
+    let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+    let screen = RwSignal::new(Screen::from_path(&path));
+    let go = move |s: Screen, push: bool| {
+        if screen.get_untracked() == s {
+            return;
+        }
+        selected.set(None);
+        screen.set(s);
+        if let Some(w) = web_sys::window()
+            && let Ok(h) = w.history()
+        {
+            let url = format!("{}{}", s.path(), w.location().search().unwrap_or_default());
+            let _ = if push {
+                h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+            } else {
+                h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+            };
+        }
+    };
+    let popped = window_event_listener(leptos::ev::popstate, move |_| {
+        let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+        screen.set(Screen::from_path(&path));
+    });
+    // The carousel (`?carousel=S`): any touch holds the screen; quiet resumes it.
+    let carousel =
+        carousel_dwell_ms(&query).map(|d| Rc::new(RefCell::new(Carousel::new(d, js_sys::Date::now()))));
+    let carousel_state = RwSignal::new(if carousel.is_some() { "running" } else { "off" });
+    if let Some(c) = carousel.clone() {
+        let touched = SendWrapper::new(c.clone());
+        let _ = set_interval_with_handle(
+            move || {
+                let now = js_sys::Date::now();
+                let mut c = c.borrow_mut();
+                if c.tick(now) {
+                    go(screen.get_untracked().next(), false);
+                }
+                let s = if c.paused(now) { "paused" } else { "running" };
+                if carousel_state.get_untracked() != s {
+                    carousel_state.set(s);
+                }
+            },
+            Duration::from_millis(250),
+        );
+        let touches = window_event_listener(leptos::ev::pointerdown, move |_| {
+            touched.borrow_mut().touch(js_sys::Date::now());
+            carousel_state.set("paused");
+        });
+        on_cleanup(move || touches.remove());
+    }
+    on_cleanup(move || popped.remove());
+    // The map's colours follow the screen.
+    let screen_map = Signal::derive(move || {
+        let by = |title: &str, f: fn(&yiping_protocol::topics::PrefectureFigures) -> f64| {
+            ov.with(|o| {
+                o.as_ref().map(|o| Choropleth {
+                    title: title.to_string(),
+                    values: o.prefectures.iter().map(|(a, p)| (a.clone(), f(p))).collect(),
+                })
+            })
+        };
+        match screen.get() {
+            Screen::Overview => patrol_map.get(),
+            Screen::Yangtze => None,
+            Screen::Rivers => by(tr(Text::ProblemsMap), |p| f64::from(p.problems_open)),
+            Screen::Projects => by(tr(Text::ProjectsMap), |p| f64::from(p.projects)),
+            Screen::Poverty => by(tr(Text::RiskMap), |p| p.risk_households as f64),
+        }
+    });
+    let prefecture_bars = move |f: fn(&yiping_protocol::topics::PrefectureFigures) -> f64| {
+        Signal::derive(move || {
+            ov.with(|o| {
+                o.as_ref()
+                    .map(|o| {
+                        o.prefectures
+                            .iter()
+                            .map(|(a, p)| BarItem {
+                                key: a.clone(),
+                                label: prefecture_name(lang, a).unwrap_or(a).to_string(),
+                                value: f(p),
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+        })
+    };
+    let slices = move |labels: Vec<&'static str>, f: fn(&Overview) -> Vec<f64>| {
+        Signal::derive(move || {
+            ov.with(|o| {
+                o.as_ref()
+                    .map(|o| {
+                        f(o).into_iter()
+                            .zip(&labels)
+                            .enumerate()
+                            .map(|(i, (v, l))| Slice {
+                                key: format!("{i}"),
+                                label: (*l).to_string(),
+                                value: v,
+                                color: None,
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+        })
+    };
+    let zh = lang == Lang::Zh;
+    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
+    let closed_share = pick(|o| {
+        (o.rivers.problems > 0).then(|| {
+            100.0 * f64::from(o.rivers.problems - o.rivers.problems_open) / f64::from(o.rivers.problems)
+        })
+    });
+    let problems_found = pick(|o| Some(f64::from(o.rivers.problems)));
+    let fishing_hours = pick(|o| Some(o.water.fishing_hours.round()));
+    let violations = pick(|o| Some(o.water.fishing_violations as f64));
+    let outlets_total = pick(|o| Some(f64::from(o.water.outlets)));
+    let plan = pick(|o| Some(o.projects.plan_wan * 1e4));
+    let done = pick(|o| Some(o.projects.done_wan * 1e4));
+    let villages = pick(|o| Some(f64::from(o.poverty.villages)));
+    let lifted = pick(|o| Some(o.poverty.lifted_households as f64));
+    let income = pick(|o| o.poverty.mean_income_yuan());
+    let risk_share = pick(|o| {
+        (o.poverty.monitored_households > 0)
+            .then(|| 100.0 * o.poverty.risk_households as f64 / o.poverty.monitored_households as f64)
+    });
+    let theme_left = move |s: Screen| -> AnyView {
+        match s {
+            Screen::Overview => ().into_any(),
+            Screen::Yangtze => view! {
+                <LivePanel title=tr(Text::WaterPanel) class="panel-kpis slot-1" theme="water">
+                    <div class="kpi-grid">
+                        <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() test_id="y-good-share" />
+                        <Kpi label=tr(Text::Readings).to_string() value=readings unit=tr(Text::ReadingsUnit).to_string() decimals=2 test_id="y-readings" />
+                        <Kpi label=tr(Text::Reporting).to_string() value=reporting unit=Signal::derive(move || format!(" / {}", total_sections())) test_id="y-reporting" />
+                        <Kpi label=tx("排污口", "Sewage outlets").to_string() value=outlets_total unit=tr(Text::UnitItems).to_string() test_id="y-outlets-total" />
+                    </div>
+                </LivePanel>
+                <LivePanel title=tr(Text::ClassPanel) class="panel-chart slot-2" theme="water">
+                    <Ring label=tr(Text::ClassPanel).to_string() slices=class_slices caption=tr(Text::SectionsCaption).to_string() decimals=0 test_id="y-class-ring" />
+                </LivePanel>
+            }
+            .into_any(),
+            Screen::Rivers => view! {
+                <LivePanel title=tr(Text::RiversPanel) class="panel-kpis slot-1" theme="rivers">
+                    <div class="kpi-grid">
+                        <Kpi label=tr(Text::Patrols).to_string() value=patrols unit=tr(Text::UnitTimes).to_string() decimals=2 test_id="r-patrols" />
+                        <Kpi label=tr(Text::PatrolHours).to_string() value=patrol_hours unit=tr(Text::UnitHours).to_string() decimals=2 test_id="r-hours" />
+                        <Kpi label=tx("发现问题", "Problems found").to_string() value=problems_found unit=tr(Text::UnitItems).to_string() test_id="r-problems" />
+                        <Kpi label=tx("问题办结率", "Problems closed").to_string() value=closed_share unit="%".to_string() test_id="r-closed" />
+                    </div>
+                </LivePanel>
+                <LivePanel title=tx("各级河湖长巡河", "Patrols by chief level") class="panel-chart slot-2" theme="rivers">
+                    <Ring
+                        label=tx("各级河湖长巡河", "Patrols by chief level").to_string()
+                        slices=slices(if zh { vec!["省级", "市级", "县级", "乡级", "村级"] } else { vec!["Province", "City", "County", "Township", "Village"] }, |o| o.rivers.patrols_by_level.iter().map(|v| *v as f64).collect())
+                        caption=tr(Text::Patrols).to_string()
+                        decimals=1
+                        test_id="r-levels"
+                    />
+                </LivePanel>
+            }
+            .into_any(),
+            Screen::Projects => view! {
+                <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis slot-1" theme="projects">
+                    <div class="kpi-grid">
+                        <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() test_id="p-projects" />
+                        <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() test_id="p-overdue" />
+                        <Kpi label=tx("计划投资", "Planned investment").to_string() value=plan unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="p-plan" />
+                        <Kpi label=tx("完成投资", "Investment done").to_string() value=done unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="p-done" />
+                    </div>
+                </LivePanel>
+                <LivePanel title=tr(Text::InvestmentDone) class="panel-chart slot-2" theme="projects">
+                    <Gauge label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() test_id="p-invest" />
+                </LivePanel>
+            }
+            .into_any(),
+            Screen::Poverty => view! {
+                <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis slot-1" theme="poverty">
+                    <div class="kpi-grid">
+                        <Kpi label=tx("监测村", "Villages").to_string() value=villages unit=tr(Text::UnitItems).to_string() test_id="v-villages" />
+                        <Kpi label=tx("脱贫户", "Households lifted").to_string() value=lifted unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="v-lifted" />
+                        <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="v-monitored" />
+                        <Kpi label=tx("户均收入", "Mean income").to_string() value=income unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="v-income" />
+                    </div>
+                </LivePanel>
+                <LivePanel title=tx("风险户占监测户", "At risk among monitored") class="panel-chart slot-2" theme="poverty">
+                    <Gauge label=tx("风险未消除占比", "Risk not removed").to_string() value=risk_share higher_is_better=false unit="%".to_string() test_id="v-risk-share" />
+                </LivePanel>
+            }
+            .into_any(),
+        }
+    };
+    let theme_right = move |s: Screen| -> AnyView {
+        match s {
+            Screen::Overview => ().into_any(),
+            Screen::Yangtze => view! {
+                <LivePanel title=tx("禁渔巡查", "Fishing-ban patrols") class="panel-kpis slot-4" theme="water">
+                    <div class="kpi-grid kpi-grid-3">
+                        <Kpi label=tr(Text::FishingPatrols).to_string() value=fishing unit=tr(Text::UnitTimes).to_string() decimals=2 test_id="y-fishing" />
+                        <Kpi label=tx("巡查时长", "Hours").to_string() value=fishing_hours unit=tr(Text::UnitHours).to_string() decimals=2 test_id="y-fishing-hours" />
+                        <Kpi label=tx("查处违法", "Violations").to_string() value=violations unit=tr(Text::UnitItems).to_string() test_id="y-violations" />
+                    </div>
+                </LivePanel>
+                <LivePanel title=tr(Text::Outlets) class="panel-chart slot-5" theme="water">
+                    <Gauge label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() test_id="y-outlets" />
+                </LivePanel>
+            }
+            .into_any(),
+            Screen::Rivers => view! {
+                <LivePanel title=tx("问题类型", "Problems by kind") class="panel-chart slot-4" theme="rivers">
+                    <Ring
+                        label=tx("问题类型", "Problems by kind").to_string()
+                        slices=slices(if zh { vec!["垃圾", "排污", "侵占", "非法采砂", "其他"] } else { vec!["Garbage", "Sewage", "Encroachment", "Illegal sand", "Other"] }, |o| o.rivers.problems_by_kind.iter().map(|v| f64::from(*v)).collect())
+                        caption=tx("发现问题", "problems").to_string()
+                        decimals=0
+                        test_id="r-kinds"
+                    />
+                </LivePanel>
+                <LivePanel title=tx("各市州待办结问题", "Open problems by prefecture") class="panel-chart slot-5" theme="rivers">
+                    <RankingBars label=tx("各市州待办结问题", "Open problems by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.problems_open)) unit=tr(Text::UnitItems).to_string() rows=8 larger_is_worse=true on_pick=select_region test_id="r-ranking" />
+                </LivePanel>
+            }
+            .into_any(),
+            Screen::Projects => view! {
+                <LivePanel title=tx("项目全生命周期", "Project life cycle") class="panel-chart slot-4" theme="projects">
+                    <StagePipeline label=tr(Text::ProjectsPanel).to_string() stages=stages overdue_word=tr(Text::Overdue).to_string() unit=tr(Text::UnitItems).to_string() test_id="p-pipeline" />
+                </LivePanel>
+                <LivePanel title=tx("各市州在库项目", "Projects by prefecture") class="panel-chart slot-5" theme="projects">
+                    <RankingBars label=tx("各市州在库项目", "Projects by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.projects)) unit=tr(Text::UnitItems).to_string() rows=8 on_pick=select_region test_id="p-ranking" />
+                </LivePanel>
+            }
+            .into_any(),
+            Screen::Poverty => view! {
+                <LivePanel title=tx("风险未消除", "Risk not yet removed") class="panel-kpis slot-4" theme="poverty">
+                    <div class="kpi-grid">
+                        <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="v-risk" />
+                        <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="v-assistance" />
+                    </div>
+                </LivePanel>
+                <LivePanel title=tx("各市州风险户", "At-risk households by prefecture") class="panel-chart slot-5" theme="poverty">
+                    <RankingBars label=tx("各市州风险户", "At-risk households by prefecture").to_string() items=prefecture_bars(|p| p.risk_households as f64) unit=tr(Text::UnitHouseholds).to_string() rows=8 larger_is_worse=true on_pick=select_region test_id="v-ranking" />
+                </LivePanel>
+            }
+            .into_any(),
+        }
+    };
     let status = feeds.status;
     let (status_word, status_attr) = (
         move || match status.get() {
@@ -272,7 +525,12 @@ pub fn Wall() -> impl IntoView {
     );
 
     view! {
-        <div class="wall">
+        <div
+            class=move || format!("wall screen-{}", screen.get().key())
+            data-testid="wall"
+            data-screen=move || screen.get().key()
+            data-carousel=move || carousel_state.get()
+        >
             <header class="wall-head">
                 <div class="head-left">
                     <span class="conn" data-testid="conn" data-state=status_attr>
@@ -283,7 +541,30 @@ pub fn Wall() -> impl IntoView {
                 </div>
                 <div class="head-center">
                     <h1>{tr(Text::Title)}</h1>
-                    <div class="subtitle">{tr(Text::Subtitle)}</div>
+                    <nav class="screens" aria-label="screens">
+                        {Screen::ALL
+                            .iter()
+                            .map(|&sc| {
+                                let name = tr(match sc {
+                                    Screen::Overview => Text::ScreenOverview,
+                                    Screen::Yangtze => Text::ScreenYangtze,
+                                    Screen::Rivers => Text::ScreenRivers,
+                                    Screen::Projects => Text::ScreenProjects,
+                                    Screen::Poverty => Text::ScreenPoverty,
+                                });
+                                view! {
+                                    <button
+                                        class="screen-tab"
+                                        data-testid=format!("tab-{}", sc.key())
+                                        aria-current=move || (screen.get() == sc).then_some("page")
+                                        on:click=move |_| go(sc, true)
+                                    >
+                                        {name}
+                                    </button>
+                                }
+                            })
+                            .collect::<Vec<_>>()}
+                    </nav>
                 </div>
                 <div class="head-right">
                     <span class="clock-date">{move || shanghai_date(now.get())}</span>
@@ -292,6 +573,7 @@ pub fn Wall() -> impl IntoView {
             </header>
             <main class="wall-body">
                 <div class="col col-left">
+                    <Show when=move || screen.get() == Screen::Overview fallback=move || view! { {move || theme_left(screen.get())} }>
                     <LivePanel title=tr(Text::WaterPanel) class="panel-kpis panel-water" theme="water">
                         <div class="kpi-grid">
                             <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() test_id="good-share" />
@@ -352,15 +634,17 @@ pub fn Wall() -> impl IntoView {
                             />
                         </div>
                     </LivePanel>
+                    </Show>
                 </div>
                 <div class="col col-map">
                     <LivePanel title=tr(Text::MapPanel) class="panel-map">
-                        <HubeiMap overview=feeds.overview choropleth=patrol_map selected=selected reserve_right=0.38 />
+                        <HubeiMap overview=feeds.overview choropleth=screen_map selected=selected reserve_right=0.38 />
                         <RegionDrawer selected=selected lang=lang />
                         <output class="drill-from" data-testid="drill-from" hidden=true data-key=move || picked.get().map(|p| p.key) data-value=move || picked.get().map(|p| p.value.to_string())></output>
                     </LivePanel>
                 </div>
                 <div class="col col-right">
+                    <Show when=move || screen.get() == Screen::Overview fallback=move || view! { {move || theme_right(screen.get())} }>
                     <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis panel-projects" theme="projects">
                         <div class="kpi-grid kpi-grid-3">
                             <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() test_id="projects" />
@@ -395,6 +679,7 @@ pub fn Wall() -> impl IntoView {
                             test_id="ranking"
                         />
                     </LivePanel>
+                    </Show>
                 </div>
             </main>
             <footer class="wall-foot">

@@ -1,0 +1,85 @@
+// The wall's screens: each has its address and renders live figures; tabs and the browser's back
+// move between them; a touch on a ranking opens the records behind it; the carousel advances and
+// a touch pauses it.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+
+let browser;
+let server;
+
+before(async () => {
+  browser = await launchBrowser();
+  server = await startServer(await freePort());
+});
+
+after(async () => {
+  if (server) await killServer(server);
+  await browser?.close();
+});
+
+const SCREENS = {
+  yangtze: { kpi: 'y-readings', charts: ['y-class-ring', 'y-outlets'] },
+  rivers: { kpi: 'r-patrols', charts: ['r-levels', 'r-kinds', 'r-ranking'] },
+  projects: { kpi: 'p-projects', charts: ['p-invest', 'p-pipeline', 'p-ranking'] },
+  poverty: { kpi: 'v-monitored', charts: ['v-risk-share', 'v-ranking'] },
+};
+
+test('every screen has its address and renders live figures and charts at 1920×1080 and 7680×2160', async () => {
+  for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
+    for (const [name, s] of Object.entries(SCREENS)) {
+      const page = await browser.newPage({ viewport: { width: w, height: h } });
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${server.url}/${name}`);
+      assert.equal(await page.getByTestId('wall').getAttribute('data-screen'), name);
+      assert.equal(await page.getByTestId(`tab-${name}`).getAttribute('aria-current'), 'page');
+      await until(async () => /^\d+(\.\d+)?$/.test(await page.locator(`[data-testid="${s.kpi}"] .kpi-number`).innerText()), 20_000, `${name}: a live figure`);
+      for (const id of s.charts) {
+        await until(async () => Number(await page.locator(`canvas[data-testid="${id}"]`).getAttribute('data-draws')) > 0, 10_000, `${name}: ${id} drawn`);
+      }
+      await page.waitForTimeout(800);
+      await page.screenshot({ path: join(artifacts, `screen-${name}-${w}x${h}.png`) });
+      assert.deepEqual(errors, [], name);
+      await page.close();
+    }
+  }
+});
+
+test('tabs and back move between screens; a ranking bar opens the records behind it', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/');
+  await page.getByTestId('tab-projects').click();
+  await until(async () => (await page.getByTestId('wall').getAttribute('data-screen')) === 'projects', 5_000, 'the projects screen');
+  assert.match(page.url(), /\/projects$/);
+  const ranking = page.locator('canvas[data-testid="p-ranking"]');
+  await until(async () => Number(await ranking.getAttribute('data-draws')) > 0, 10_000, 'the ranking');
+  const box = await ranking.boundingBox();
+  await ranking.click({ position: { x: box.width / 2, y: box.height / 16 } });
+  const key = await page.getByTestId('drill-from').getAttribute('data-key');
+  const value = Number(await page.getByTestId('drill-from').getAttribute('data-value'));
+  await until(async () => (await page.getByTestId('drill').getAttribute('data-adcode')) === key && (await page.getByTestId('drill-projects').count()) === 1, 5_000, 'the records');
+  const projects = Number(await page.getByTestId('drill-projects').getAttribute('data-value'));
+  assert.ok(projects >= value && projects <= value + 5, `records ${projects} vs figure ${value}`);
+  await page.goBack(); // the drill-down's own history entry
+  await page.goBack();
+  await until(async () => (await page.getByTestId('wall').getAttribute('data-screen')) === 'overview', 5_000, 'back to the overview');
+  await page.close();
+});
+
+test('the carousel advances on its own, and a touch pauses it', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/?carousel=5');
+  const wall = page.getByTestId('wall');
+  assert.equal(await wall.getAttribute('data-screen'), 'overview');
+  assert.equal(await wall.getAttribute('data-carousel'), 'running');
+  await until(async () => (await wall.getAttribute('data-screen')) === 'yangtze', 9_000, 'the carousel to move on');
+  assert.match(page.url(), /\/yangtze\?carousel=5$/);
+  // A touch holds the screen.
+  await page.mouse.click(5, 300);
+  assert.equal(await wall.getAttribute('data-carousel'), 'paused');
+  await page.waitForTimeout(7000);
+  assert.equal(await wall.getAttribute('data-screen'), 'yangtze', 'held while paused');
+  await page.close();
+});
