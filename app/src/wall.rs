@@ -27,6 +27,9 @@ use crate::screens::{Carousel, Screen, carousel_dwell_ms};
 /// Until a source's normal period is learnt, its panels go stale after a minute without data;
 /// then after twice its period (at least 3 s, at most 15 min).
 const STALE_DEFAULT_MS: f64 = 60_000.0;
+
+/// The province's adcode: the region whose records the headline figures open.
+const PROVINCE: &str = "420000";
 const STALE_FLOOR_MS: f64 = 3_000.0;
 const STALE_CEIL_MS: f64 = 900_000.0;
 
@@ -55,7 +58,7 @@ struct PanelEnv {
 /// and language: it shows that source's data time and goes stale on its own.
 #[component]
 fn LivePanel(
-    title: &'static str,
+    #[prop(into)] title: Signal<String>,
     class: &'static str,
     #[prop(default = "")] theme: &'static str,
     children: Children,
@@ -70,7 +73,7 @@ fn LivePanel(
     };
     view! {
         <Panel
-            title=title.to_string()
+            title=title
             data_ms=clock.data_ms
             now_ms=env.now
             stale_after_ms=clock.stale_after
@@ -262,6 +265,19 @@ pub fn Wall() -> impl IntoView {
         selected.set(Some(p.key.clone()));
         picked.set(Some(p));
     });
+    // The map panel's title follows the map: the province, or the prefecture drilled into.
+    let map_title = Signal::derive(move || {
+        match selected.get().as_deref().and_then(|a| prefecture_name(lang, a).map(|n| (a.to_owned(), n))) {
+            Some((_, name)) if lang == Lang::Zh => format!("{name} · 县级行政区"),
+            Some((_, name)) => format!("{name} · counties"),
+            None => tr(Text::MapPanel).to_string(),
+        }
+    });
+    // A headline figure is the province's: a touch opens the province's records.
+    let open_province = Callback::new(move |p: Pick| {
+        selected.set(Some(PROVINCE.to_owned()));
+        picked.set(Some(p));
+    });
     // The screen shown: from the address, the navigation, the carousel, or the browser's back.
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
     let screen = RwSignal::new(Screen::from_path(&path));
@@ -395,10 +411,10 @@ pub fn Wall() -> impl IntoView {
             Screen::Yangtze => view! {
                 <LivePanel title=tr(Text::WaterPanel) class="panel-kpis slot-1" theme="water">
                     <div class="kpi-grid">
-                        <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() test_id="y-good-share" />
-                        <Kpi label=tr(Text::Readings).to_string() value=readings unit=tr(Text::ReadingsUnit).to_string() decimals=2 test_id="y-readings" />
-                        <Kpi label=tr(Text::Reporting).to_string() value=reporting unit=Signal::derive(move || format!(" / {}", total_sections())) test_id="y-reporting" />
-                        <Kpi label=tx("排污口", "Sewage outlets").to_string() value=outlets_total unit=tr(Text::UnitItems).to_string() test_id="y-outlets-total" />
+                        <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() on_pick=open_province test_id="y-good-share" />
+                        <Kpi label=tr(Text::Readings).to_string() value=readings unit=tr(Text::ReadingsUnit).to_string() decimals=2 on_pick=open_province test_id="y-readings" />
+                        <Kpi label=tr(Text::Reporting).to_string() value=reporting unit=Signal::derive(move || format!(" / {}", total_sections())) on_pick=open_province test_id="y-reporting" />
+                        <Kpi label=tx("排污口", "Sewage outlets").to_string() value=outlets_total unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="y-outlets-total" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::ClassPanel) class="panel-chart slot-2" theme="water">
@@ -409,10 +425,10 @@ pub fn Wall() -> impl IntoView {
             Screen::Rivers => view! {
                 <LivePanel title=tr(Text::RiversPanel) class="panel-kpis slot-1" theme="rivers">
                     <div class="kpi-grid">
-                        <Kpi label=tr(Text::Patrols).to_string() value=patrols unit=tr(Text::UnitTimes).to_string() decimals=2 test_id="r-patrols" />
-                        <Kpi label=tr(Text::PatrolHours).to_string() value=patrol_hours unit=tr(Text::UnitHours).to_string() decimals=2 test_id="r-hours" />
-                        <Kpi label=tx("发现问题", "Problems found").to_string() value=problems_found unit=tr(Text::UnitItems).to_string() test_id="r-problems" />
-                        <Kpi label=tx("问题办结率", "Problems closed").to_string() value=closed_share unit="%".to_string() test_id="r-closed" />
+                        <Kpi label=tr(Text::Patrols).to_string() value=patrols unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open_province test_id="r-patrols" />
+                        <Kpi label=tr(Text::PatrolHours).to_string() value=patrol_hours unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open_province test_id="r-hours" />
+                        <Kpi label=tx("发现问题", "Problems found").to_string() value=problems_found unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="r-problems" />
+                        <Kpi label=tx("问题办结率", "Problems closed").to_string() value=closed_share unit="%".to_string() on_pick=open_province test_id="r-closed" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tx("各级河湖长巡河", "Patrols by chief level") class="panel-chart slot-2" theme="rivers">
@@ -429,10 +445,10 @@ pub fn Wall() -> impl IntoView {
             Screen::Projects => view! {
                 <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis slot-1" theme="projects">
                     <div class="kpi-grid">
-                        <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() test_id="p-projects" />
-                        <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() test_id="p-overdue" />
-                        <Kpi label=tx("计划投资", "Planned investment").to_string() value=plan unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="p-plan" />
-                        <Kpi label=tx("完成投资", "Investment done").to_string() value=done unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="p-done" />
+                        <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="p-projects" />
+                        <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="p-overdue" />
+                        <Kpi label=tx("计划投资", "Planned investment").to_string() value=plan unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="p-plan" />
+                        <Kpi label=tx("完成投资", "Investment done").to_string() value=done unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="p-done" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::InvestmentDone) class="panel-chart slot-2" theme="projects">
@@ -443,10 +459,10 @@ pub fn Wall() -> impl IntoView {
             Screen::Poverty => view! {
                 <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis slot-1" theme="poverty">
                     <div class="kpi-grid">
-                        <Kpi label=tx("监测村", "Villages").to_string() value=villages unit=tr(Text::UnitItems).to_string() test_id="v-villages" />
-                        <Kpi label=tx("脱贫户", "Households lifted").to_string() value=lifted unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="v-lifted" />
-                        <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="v-monitored" />
-                        <Kpi label=tx("户均收入", "Mean income").to_string() value=income unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="v-income" />
+                        <Kpi label=tx("监测村", "Villages").to_string() value=villages unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="v-villages" />
+                        <Kpi label=tx("脱贫户", "Households lifted").to_string() value=lifted unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-lifted" />
+                        <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-monitored" />
+                        <Kpi label=tx("户均收入", "Mean income").to_string() value=income unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="v-income" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tx("风险户占监测户", "At risk among monitored") class="panel-chart slot-2" theme="poverty">
@@ -462,9 +478,9 @@ pub fn Wall() -> impl IntoView {
             Screen::Yangtze => view! {
                 <LivePanel title=tx("禁渔巡查", "Fishing-ban patrols") class="panel-kpis slot-4" theme="water">
                     <div class="kpi-grid kpi-grid-3">
-                        <Kpi label=tr(Text::FishingPatrols).to_string() value=fishing unit=tr(Text::UnitTimes).to_string() decimals=2 test_id="y-fishing" />
-                        <Kpi label=tx("巡查时长", "Hours").to_string() value=fishing_hours unit=tr(Text::UnitHours).to_string() decimals=2 test_id="y-fishing-hours" />
-                        <Kpi label=tx("查处违法", "Violations").to_string() value=violations unit=tr(Text::UnitItems).to_string() test_id="y-violations" />
+                        <Kpi label=tr(Text::FishingPatrols).to_string() value=fishing unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open_province test_id="y-fishing" />
+                        <Kpi label=tx("巡查时长", "Hours").to_string() value=fishing_hours unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open_province test_id="y-fishing-hours" />
+                        <Kpi label=tx("查处违法", "Violations").to_string() value=violations unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="y-violations" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::Outlets) class="panel-chart slot-5" theme="water">
@@ -499,8 +515,8 @@ pub fn Wall() -> impl IntoView {
             Screen::Poverty => view! {
                 <LivePanel title=tx("风险未消除", "Risk not yet removed") class="panel-kpis slot-4" theme="poverty">
                     <div class="kpi-grid">
-                        <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="v-risk" />
-                        <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="v-assistance" />
+                        <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-risk" />
+                        <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="v-assistance" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tx("各市州风险户", "At-risk households by prefecture") class="panel-chart slot-5" theme="poverty">
@@ -576,22 +592,22 @@ pub fn Wall() -> impl IntoView {
                     <Show when=move || screen.get() == Screen::Overview fallback=move || view! { {move || theme_left(screen.get())} }>
                     <LivePanel title=tr(Text::WaterPanel) class="panel-kpis panel-water" theme="water">
                         <div class="kpi-grid">
-                            <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() test_id="good-share" />
+                            <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() on_pick=open_province test_id="good-share" />
                             <Kpi
                                 label=tr(Text::Readings).to_string()
                                 value=readings
                                 unit=tr(Text::ReadingsUnit).to_string()
                                 decimals=2
                                 note=tr(Text::ReadingsNote).to_string()
-                                test_id="readings-total"
+                                on_pick=open_province test_id="readings-total"
                             />
-                            <Kpi label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() test_id="outlets" />
+                            <Kpi label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() on_pick=open_province test_id="outlets" />
                             <Kpi
                                 label=tr(Text::FishingPatrols).to_string()
                                 value=fishing
                                 unit=tr(Text::UnitTimes).to_string()
                                 decimals=2
-                                test_id="fishing"
+                                on_pick=open_province test_id="fishing"
                             />
                         </div>
                     </LivePanel>
@@ -611,33 +627,33 @@ pub fn Wall() -> impl IntoView {
                                 value=patrols
                                 unit=tr(Text::UnitTimes).to_string()
                                 decimals=2
-                                test_id="patrols-total"
+                                on_pick=open_province test_id="patrols-total"
                             />
                             <Kpi
                                 label=tr(Text::PatrolHours).to_string()
                                 value=patrol_hours
                                 unit=tr(Text::UnitHours).to_string()
                                 decimals=2
-                                test_id="patrol-hours"
+                                on_pick=open_province test_id="patrol-hours"
                             />
                             <Kpi
                                 label=tr(Text::ProblemsOpen).to_string()
                                 value=problems_open
                                 unit=Signal::derive(move || format!(" / {}", problems_total()))
-                                test_id="problems-open"
+                                on_pick=open_province test_id="problems-open"
                             />
                             <Kpi
                                 label=tr(Text::Reporting).to_string()
                                 value=reporting
                                 unit=Signal::derive(move || format!(" / {}", total_sections()))
-                                test_id="reporting"
+                                on_pick=open_province test_id="reporting"
                             />
                         </div>
                     </LivePanel>
                     </Show>
                 </div>
                 <div class="col col-map">
-                    <LivePanel title=tr(Text::MapPanel) class="panel-map">
+                    <LivePanel title=map_title class="panel-map">
                         <HubeiMap overview=feeds.overview choropleth=screen_map selected=selected reserve_right=0.38 />
                         <RegionDrawer selected=selected lang=lang />
                         <output class="drill-from" data-testid="drill-from" hidden=true data-key=move || picked.get().map(|p| p.key) data-value=move || picked.get().map(|p| p.value.to_string())></output>
@@ -647,9 +663,9 @@ pub fn Wall() -> impl IntoView {
                     <Show when=move || screen.get() == Screen::Overview fallback=move || view! { {move || theme_right(screen.get())} }>
                     <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis panel-projects" theme="projects">
                         <div class="kpi-grid kpi-grid-3">
-                            <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() test_id="projects" />
-                            <Kpi label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() test_id="invest" />
-                            <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() test_id="overdue" />
+                            <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="projects" />
+                            <Kpi label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() on_pick=open_province test_id="invest" />
+                            <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="overdue" />
                         </div>
                         <div class="pipeline-box">
                             <StagePipeline
@@ -663,9 +679,9 @@ pub fn Wall() -> impl IntoView {
                     </LivePanel>
                     <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis panel-poverty" theme="poverty">
                         <div class="kpi-grid kpi-grid-3">
-                            <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="monitored" />
-                            <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 test_id="risk" />
-                            <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 test_id="assistance" />
+                            <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="monitored" />
+                            <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="risk" />
+                            <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="assistance" />
                         </div>
                     </LivePanel>
                     <LivePanel title=tr(Text::RankingPanel) class="panel-chart panel-ranking" theme="rivers">

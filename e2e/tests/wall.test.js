@@ -208,6 +208,7 @@ test('one touch on a ranking bar flies the map to the prefecture and opens its r
   assert.ok(value >= 1, `the top bar has patrols (${value})`);
   const mapView = () => page.locator('canvas[data-testid="map"]').getAttribute('data-view');
   await until(async () => (await mapView()) === key, 5_000, 'the map to fly to the prefecture');
+  assert.match(await page.locator('section.panel-map .panel-title').innerText(), / · 县级行政区$/, 'the map title follows the drill-down');
   const drill = page.getByTestId('drill');
   await until(async () => (await drill.getAttribute('data-adcode')) === key && await page.getByTestId('drill-patrols').count() === 1, 5_000, 'the records');
   // The records are the server's figures for that prefecture: the patrols the bar showed (or a
@@ -222,5 +223,23 @@ test('one touch on a ranking bar flies the map to the prefecture and opens its r
   await until(async () => (await mapView()) === '420000', 5_000, 'back to the province');
   assert.ok(await drill.isHidden());
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('one touch on a headline figure opens the province records behind it, which match it', async () => {
+  if (!server) server = await startServer(await freePort());
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/');
+  const kpi = page.getByTestId('patrols-total');
+  await until(async () => Number(await kpi.getAttribute('data-value')) >= 3, 30_000, 'some patrols');
+  await kpi.click();
+  const figure = Number(await page.getByTestId('drill-from').getAttribute('data-value'));
+  const drill = page.getByTestId('drill');
+  await until(async () => (await drill.getAttribute('data-adcode')) === '420000' && (await page.getByTestId('drill-patrols').count()) === 1, 5_000, 'the province records');
+  assert.equal(await page.locator('.drill-head h3').innerText(), '湖北省');
+  const records = Number(await page.getByTestId('drill-patrols').getAttribute('data-value'));
+  assert.ok(records >= figure && records <= figure + 30, `records ${records} vs figure ${figure}`);
+  await page.keyboard.press('Escape');
+  await until(async () => await drill.isHidden(), 5_000, 'Escape to close the records');
   await page.close();
 });
