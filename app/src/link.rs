@@ -11,11 +11,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use leptos::prelude::Update as _;
 use leptos::prelude::*;
+use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
-use yiping_protocol::topics::{OVERVIEW, Overview};
+
+use yiping_protocol::topics::{EntityState, OVERVIEW, Overview, PROJECTS, ProjectsAgg, ThemeData};
 use yiping_protocol::{ClientMsg, ServerMsg, Update};
 
 use crate::store::{Cursors, Step, backoff_ms};
@@ -43,6 +46,8 @@ pub struct Feeds {
     pub overview: RwSignal<Option<Overview>>,
     /// The overview's data time, epoch ms.
     pub overview_ms: RwSignal<Option<f64>>,
+    /// Every major project's latest state, by key (the `projects` topic), for the industry map.
+    pub projects: RwSignal<BTreeMap<String, EntityState>>,
 }
 
 struct Handlers {
@@ -74,7 +79,7 @@ pub fn start(feeds: Feeds) {
     let host = location.host().unwrap_or_else(|_| "127.0.0.1:8080".into());
     let shared: Shared = Rc::new(RefCell::new(Inner {
         url: format!("{scheme}://{host}/ws"),
-        cursors: Cursors::new(&[OVERVIEW]),
+        cursors: Cursors::new(&[OVERVIEW, PROJECTS]),
         ws: None,
         handlers: None,
         attempt: 0,
@@ -109,7 +114,20 @@ fn parse_time_ms(rfc3339: &str) -> Option<f64> {
     ms.is_finite().then_some(ms)
 }
 
-fn apply(feeds: Feeds, u: &Update) {
+fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
+    if u.topic == PROJECTS {
+        match serde_json::from_value::<ThemeData<ProjectsAgg>>(u.data.clone()) {
+            // A snapshot holds every project; a delta the ones that changed.
+            Ok(d) => feeds.projects.update(|m| {
+                if snapshot {
+                    m.clear();
+                }
+                m.extend(d.entities);
+            }),
+            Err(e) => web_sys::console::error_1(&format!("projects payload not understood: {e}").into()),
+        }
+        return;
+    }
     if u.topic == OVERVIEW {
         match serde_json::from_value::<Overview>(u.data.clone()) {
             Ok(o) => {
@@ -167,7 +185,8 @@ fn connect(shared: &Shared) {
         drop(inner);
         for step in steps {
             match step {
-                Step::Snapshot(u) | Step::Delta(u) => apply(feeds, &u),
+                Step::Snapshot(u) => apply(feeds, &u, true),
+                Step::Delta(u) => apply(feeds, &u, false),
                 Step::Other(ServerMsg::Error { message }) => {
                     web_sys::console::error_1(&format!("server refused a request: {message}").into());
                 }

@@ -731,6 +731,7 @@ fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         ("data-static-ms-total", format!("{:.3}", st.stats.static_ms)),
         ("data-frame-at", format!("{:.3}", now_ms())),
         ("data-clusters", st.hits.iter().filter(|h| h.pick.kind == "cluster").count().to_string()),
+        ("data-markers", markers.len().to_string()),
     ] {
         let _ = canvas.set_attribute(k, &v);
     }

@@ -21,7 +21,7 @@ use yiping_widgets::{Kpi, NumberStyle, Panel};
 use crate::drill::RegionDrawer;
 use crate::i18n::{Lang, Text, prefecture_name, t};
 use crate::link::{self, Feeds, Status};
-use crate::map::{Choropleth, HubeiMap};
+use crate::map::{Choropleth, HubeiMap, Marker};
 use crate::screens::{Carousel, Screen, carousel_dwell_ms};
 
 /// Until a source's normal period is learnt, its panels go stale after a minute without data;
@@ -114,6 +114,7 @@ pub fn Wall() -> impl IntoView {
         status: RwSignal::new(Status::Connecting),
         overview: RwSignal::new(None),
         overview_ms: RwSignal::new(None),
+        projects: RwSignal::new(Default::default()),
     };
     link::start(feeds);
     let now = RwSignal::new(js_sys::Date::now());
@@ -329,6 +330,41 @@ pub fn Wall() -> impl IntoView {
         on_cleanup(move || touches.remove());
     }
     on_cleanup(move || popped.remove());
+    // The industry map: every major project where it is, coloured by stage, red when a step is
+    // overdue (as of its latest report, as the fold counts it).
+    let project_markers = Signal::derive(move || {
+        if screen.get() != Screen::Projects {
+            return Vec::new();
+        }
+        feeds.projects.with(|m| {
+            m.values()
+                .map(|p| {
+                    let as_of = p.time.get(..10).unwrap_or("");
+                    let overdue = p.detail.get("steps").and_then(|s| s.as_array()).is_some_and(|steps| {
+                        steps.iter().any(|s| {
+                            s.get("done").is_none_or(serde_json::Value::is_null)
+                                && s.get("due").and_then(|d| d.as_str()).is_some_and(|d| d < as_of)
+                        })
+                    });
+                    let industry = p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("");
+                    let color = match (overdue, p.status.as_str()) {
+                        (true, _) => "#ff453a",
+                        (_, "approval") => "#ffb340",
+                        (_, "construction") => "#37b6ff",
+                        _ => "#4cd964",
+                    };
+                    Marker {
+                        key: p.key.clone(),
+                        lon: p.lon,
+                        lat: p.lat,
+                        color,
+                        label: format!("{} · {industry}", p.name),
+                        pulse: false,
+                    }
+                })
+                .collect()
+        })
+    });
     // The map's colours follow the screen.
     let screen_map = Signal::derive(move || {
         let by = |title: &str, f: fn(&yiping_protocol::topics::PrefectureFigures) -> f64| {
@@ -654,8 +690,16 @@ pub fn Wall() -> impl IntoView {
                 </div>
                 <div class="col col-map">
                     <LivePanel title=map_title class="panel-map">
-                        <HubeiMap overview=feeds.overview choropleth=screen_map selected=selected reserve_right=0.38 />
+                        <HubeiMap overview=feeds.overview choropleth=screen_map markers=project_markers selected=selected reserve_right=0.38 />
                         <RegionDrawer selected=selected lang=lang />
+                        <Show when=move || screen.get() == Screen::Projects>
+                            <ul class="marker-legend" data-testid="marker-legend">
+                                <li><i style="background: #ffb340"></i>{tr(Text::StageApproval)}</li>
+                                <li><i style="background: #37b6ff"></i>{tr(Text::StageConstruction)}</li>
+                                <li><i style="background: #4cd964"></i>{tr(Text::StageAcceptance)}</li>
+                                <li><i style="background: #ff453a"></i>{tx("有逾期环节", "Step overdue")}</li>
+                            </ul>
+                        </Show>
                         <output class="drill-from" data-testid="drill-from" hidden=true data-key=move || picked.get().map(|p| p.key) data-value=move || picked.get().map(|p| p.value.to_string())></output>
                     </LivePanel>
                 </div>

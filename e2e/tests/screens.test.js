@@ -68,6 +68,19 @@ test('tabs and back move between screens; a ranking bar opens the records behind
   await page.close();
 });
 
+test('the industry map shows every project the overview counts, clustered where dense, and names them', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/projects');
+  const canvas = page.locator('canvas[data-testid="map"]');
+  const count = async () => Number(await page.locator('[data-testid="p-projects"]').getAttribute('data-value'));
+  await until(async () => (await count()) > 0 && Number(await canvas.getAttribute('data-markers')) === await count(), 20_000, 'one marker per project');
+  assert.ok(Number(await canvas.getAttribute('data-clusters')) > 0, 'dense projects are clustered');
+  // Leaving the screen takes the projects off the map.
+  await page.getByTestId('tab-rivers').click();
+  await until(async () => Number(await canvas.getAttribute('data-markers')) === 0, 5_000, 'no project markers on the rivers screen');
+  await page.close();
+});
+
 test('the carousel advances on its own, and a touch pauses it', async () => {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   await page.goto(server.url + '/?carousel=5');
