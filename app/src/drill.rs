@@ -150,3 +150,121 @@ pub fn RegionDrawer(
         </aside>
     }
 }
+
+/// What the server holds for one entity (a project, a section, a village…).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EntityRecord {
+    /// Entity key.
+    pub key: String,
+    /// Its latest state, if it is live.
+    pub current: Option<yiping_protocol::topics::EntityState>,
+    /// Its events, oldest first.
+    pub history: Vec<serde_json::Value>,
+}
+
+async fn fetch_entity(key: &str) -> Result<EntityRecord, String> {
+    let path = format!("/api/v1/entities/{}?limit=50", js_sys::encode_uri_component(key));
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = JsFuture::from(window.fetch_with_str(&path)).await.map_err(|e| format!("{path}: {e:?}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
+    if !resp.ok() {
+        return Err(format!("{path}: HTTP {}", resp.status()));
+    }
+    let text = JsFuture::from(resp.text().map_err(|e| format!("{path}: {e:?}"))?)
+        .await
+        .map_err(|e| format!("{path}: {e:?}"))?;
+    let text = text.as_string().ok_or_else(|| format!("{path}: body is not text"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+/// The drawer with one entity's records: its latest state and the events behind it, newest
+/// first, each with its time (a touch on a map marker opens it).
+#[component]
+pub fn EntityDrawer(
+    /// The entity shown (None: closed).
+    entity: RwSignal<Option<String>>,
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    let record: RwSignal<Option<EntityRecord>> = RwSignal::new(None);
+    let error: RwSignal<Option<String>> = RwSignal::new(None);
+    Effect::new(move |_| {
+        record.set(None);
+        let Some(k) = entity.get() else { return };
+        leptos::task::spawn_local(async move {
+            match fetch_entity(&k).await {
+                Ok(r) if entity.get_untracked().as_deref() == Some(r.key.as_str()) => {
+                    error.set(None);
+                    record.set(Some(r));
+                }
+                Ok(_) => {}
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
+    let zh = lang == Lang::Zh;
+    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
+    let status_word = move |s: &str| -> String {
+        let w = match s {
+            "approval" => tx("前期审批", "Approval"),
+            "construction" => tx("项目推进", "Construction"),
+            "accepted" => tx("竣工验收", "Accepted"),
+            other => return other.to_string(),
+        };
+        w.to_string()
+    };
+    let kind_word = move |k: &str| -> String {
+        let w = match k {
+            "water.reading" => tx("水质监测", "Water reading"),
+            "water.outlet" => tx("排污口", "Sewage outlet"),
+            "water.fishing_patrol" => tx("禁渔巡查", "Fishing-ban patrol"),
+            "river.patrol" => tx("巡河", "River patrol"),
+            "river.problem" => tx("问题处置", "Problem"),
+            "project.update" => tx("项目进度上报", "Project report"),
+            "poverty.village" => tx("村级监测", "Village report"),
+            other => return other.to_string(),
+        };
+        w.to_string()
+    };
+    let when = |t: &str| {
+        let ms = js_sys::Date::parse(t);
+        if ms.is_finite() {
+            format!("{} {}", yiping_widgets::format::shanghai_date(ms), shanghai_hms(ms))
+        } else {
+            t.to_string()
+        }
+    };
+    view! {
+        <aside class="drill" data-testid="entity-drill" hidden=move || entity.with(Option::is_none) data-key=move || entity.get()>
+            <header class="drill-head">
+                <h3>{move || record.with(|r| r.as_ref().and_then(|r| r.current.as_ref().map(|c| c.name.clone()))).unwrap_or_default()}</h3>
+                <button class="drill-close" data-testid="entity-close" on:click=move |_| entity.set(None)>
+                    {tx("关闭 ✕", "Close ✕")}
+                </button>
+            </header>
+            {move || error.get().map(|e| view! { <div class="drill-error" role="alert">{e}</div> })}
+            {move || record.get().map(|r| {
+                let c = r.current.clone();
+                let n = r.history.len();
+                view! {
+                    <div class="drill-time">{c.as_ref().map(|c| format!("{} {}", tx("数据时间", "Data time"), when(&c.time))).unwrap_or_default()}</div>
+                    <section class="drill-group">
+                        <div class="drill-row"><span class="drill-label">{tx("编号", "Key")}</span><span class="drill-value">{r.key.clone()}</span></div>
+                        <div class="drill-row"><span class="drill-label">{tx("状态", "Status")}</span><span class="drill-value" data-testid="entity-status" data-status=c.as_ref().map(|c| c.status.clone())>{c.as_ref().map(|c| status_word(&c.status)).unwrap_or_default()}</span></div>
+                        <div class="drill-row"><span class="drill-label">{tx("所在县区", "County")}</span><span class="drill-value">{c.as_ref().map(|c| c.adcode.clone()).unwrap_or_default()}</span></div>
+                    </section>
+                    <section class="drill-group">
+                        <h4>{format!("{} ({n})", tx("上报记录", "Reports"))}</h4>
+                        <ul class="drill-history" data-testid="entity-history" data-count=n.to_string()>
+                            {r.history.iter().rev().take(12).map(|h| {
+                                let t = h.pointer("/event/time").and_then(|t| t.as_str()).unwrap_or("");
+                                let kind = h.pointer("/event/type").and_then(|t| t.as_str()).unwrap_or("");
+                                view! { <li><span>{when(t)}</span><span>{kind_word(kind)}</span></li> }
+                            }).collect::<Vec<_>>()}
+                        </ul>
+                    </section>
+                }
+            })}
+        </aside>
+    }
+}

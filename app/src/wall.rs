@@ -18,10 +18,10 @@ use yiping_widgets::layout::Pick;
 use yiping_widgets::palette::WATER_CLASSES;
 use yiping_widgets::{Kpi, NumberStyle, Panel};
 
-use crate::drill::RegionDrawer;
+use crate::drill::{EntityDrawer, RegionDrawer};
 use crate::i18n::{Lang, Text, prefecture_name, t};
 use crate::link::{self, Feeds, Status};
-use crate::map::{Choropleth, HubeiMap, Marker};
+use crate::map::{Choropleth, HubeiMap, MapPick, Marker};
 use crate::screens::{Carousel, Screen, carousel_dwell_ms};
 
 /// Until a source's normal period is learnt, its panels go stale after a minute without data;
@@ -274,6 +274,18 @@ pub fn Wall() -> impl IntoView {
             None => tr(Text::MapPanel).to_string(),
         }
     });
+    // A touch on a marker (a project on the industry map) opens that entity's records.
+    let entity: RwSignal<Option<String>> = RwSignal::new(None);
+    let on_map_pick = Callback::new(move |p: MapPick| {
+        if p.kind == "marker" {
+            entity.set(Some(p.key));
+        }
+    });
+    Effect::new(move |_| {
+        // A region drill-down closes the entity's records.
+        selected.track();
+        entity.set(None);
+    });
     // A headline figure is the province's: a touch opens the province's records.
     let open_province = Callback::new(move |p: Pick| {
         selected.set(Some(PROVINCE.to_owned()));
@@ -282,6 +294,11 @@ pub fn Wall() -> impl IntoView {
     // The screen shown: from the address, the navigation, the carousel, or the browser's back.
     let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
     let screen = RwSignal::new(Screen::from_path(&path));
+    Effect::new(move |_| {
+        // Another screen closes the entity's records.
+        screen.track();
+        entity.set(None);
+    });
     let go = move |s: Screen, push: bool| {
         if screen.get_untracked() == s {
             return;
@@ -690,8 +707,9 @@ pub fn Wall() -> impl IntoView {
                 </div>
                 <div class="col col-map">
                     <LivePanel title=map_title class="panel-map">
-                        <HubeiMap overview=feeds.overview choropleth=screen_map markers=project_markers selected=selected reserve_right=0.38 />
+                        <HubeiMap overview=feeds.overview choropleth=screen_map markers=project_markers selected=selected reserve_right=0.38 on_pick=on_map_pick />
                         <RegionDrawer selected=selected lang=lang />
+                        <EntityDrawer entity=entity lang=lang />
                         <Show when=move || screen.get() == Screen::Projects>
                             <ul class="marker-legend" data-testid="marker-legend">
                                 <li><i style="background: #ffb340"></i>{tr(Text::StageApproval)}</li>

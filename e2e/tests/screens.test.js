@@ -75,6 +75,17 @@ test('the industry map shows every project the overview counts, clustered where 
   const count = async () => Number(await page.locator('[data-testid="p-projects"]').getAttribute('data-value'));
   await until(async () => (await count()) > 0 && Number(await canvas.getAttribute('data-markers')) === await count(), 20_000, 'one marker per project');
   assert.ok(Number(await canvas.getAttribute('data-clusters')) > 0, 'dense projects are clustered');
+  // One touch on a project opens its records: its latest state and the reports behind it.
+  const [key, x, y] = (await canvas.getAttribute('data-single-marker')).split(',');
+  const r = await canvas.boundingBox();
+  await page.mouse.click(r.x + Number(x), r.y + Number(y));
+  const drawer = page.getByTestId('entity-drill');
+  await until(async () => (await drawer.getAttribute('data-key')) === key && Number(await page.getByTestId('entity-history').getAttribute('data-count') ?? 0) >= 1, 5_000, 'the project records');
+  assert.match(await page.getByTestId('entity-status').getAttribute('data-status'), /^(approval|construction|accepted)$/);
+  assert.match(await page.getByTestId('entity-status').innerText(), /^(前期审批|项目推进|竣工验收)$/);
+  assert.ok((await drawer.locator('h3').innerText()).length > 2, 'the project is named');
+  await page.getByTestId('entity-close').click();
+  assert.ok(await drawer.isHidden());
   // Leaving the screen takes the projects off the map.
   await page.getByTestId('tab-rivers').click();
   await until(async () => Number(await canvas.getAttribute('data-markers')) === 0, 5_000, 'no project markers on the rivers screen');
