@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use serde::Deserialize;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use yiping_protocol::topics::{PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
 use yiping_widgets::format::{NumberStyle, scaled_text, shanghai_hms};
 
@@ -35,19 +33,14 @@ pub struct RegionRecord {
     pub poverty: Option<PovertyAgg>,
 }
 
-async fn fetch_region(adcode: &str) -> Result<RegionRecord, String> {
-    let path = format!("/api/v1/regions/{adcode}");
-    let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_str(&path)).await.map_err(|e| format!("{path}: {e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
-    if !resp.ok() {
-        return Err(format!("{path}: HTTP {}", resp.status()));
-    }
-    let text = JsFuture::from(resp.text().map_err(|e| format!("{path}: {e:?}"))?)
-        .await
-        .map_err(|e| format!("{path}: {e:?}"))?;
-    let text = text.as_string().ok_or_else(|| format!("{path}: body is not text"))?;
+/// `path` on the server, read as JSON of type `T`.
+async fn fetch_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, String> {
+    let text = crate::map::fetch_text(path).await?;
     serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+async fn fetch_region(adcode: &str) -> Result<RegionRecord, String> {
+    fetch_json(&format!("/api/v1/regions/{adcode}")).await
 }
 
 /// The drawer with the selected region's records.
@@ -163,18 +156,7 @@ pub struct EntityRecord {
 }
 
 async fn fetch_entity(key: &str) -> Result<EntityRecord, String> {
-    let path = format!("/api/v1/entities/{}?limit=50", js_sys::encode_uri_component(key));
-    let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_str(&path)).await.map_err(|e| format!("{path}: {e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
-    if !resp.ok() {
-        return Err(format!("{path}: HTTP {}", resp.status()));
-    }
-    let text = JsFuture::from(resp.text().map_err(|e| format!("{path}: {e:?}"))?)
-        .await
-        .map_err(|e| format!("{path}: {e:?}"))?;
-    let text = text.as_string().ok_or_else(|| format!("{path}: body is not text"))?;
-    serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+    fetch_json(&format!("/api/v1/entities/{}?limit=50", js_sys::encode_uri_component(key))).await
 }
 
 /// The drawer with one entity's records: its latest state and the events behind it, newest
