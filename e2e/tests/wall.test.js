@@ -215,7 +215,7 @@ test('one touch on a ranking bar flies the map to the prefecture and opens its r
   // few more, as the data is live).
   const patrols = Number(await page.getByTestId('drill-patrols').getAttribute('data-value'));
   assert.ok(patrols >= value && patrols <= value + 20, `records ${patrols} vs figure ${value}`);
-  assert.ok((await page.locator('.drill-head h3').innerText()).length >= 2, 'the drawer names the region');
+  assert.ok((await page.getByTestId('drill').locator('h3').innerText()).length >= 2, 'the drawer names the region');
   await page.waitForTimeout(900); // the fly-to
   await page.screenshot({ path: join(artifacts, 'wall-drill-1920x1080.png') });
   // Closing returns the map to the province.
@@ -236,7 +236,7 @@ test('one touch on a headline figure opens the province records behind it, which
   const figure = Number(await page.getByTestId('drill-from').getAttribute('data-value'));
   const drill = page.getByTestId('drill');
   await until(async () => (await drill.getAttribute('data-adcode')) === '420000' && (await page.getByTestId('drill-patrols').count()) === 1, 5_000, 'the province records');
-  assert.equal(await page.locator('.drill-head h3').innerText(), '湖北省');
+  assert.equal(await page.getByTestId('drill').locator('h3').innerText(), '湖北省');
   const records = Number(await page.getByTestId('drill-patrols').getAttribute('data-value'));
   assert.ok(records >= figure && records <= figure + 30, `records ${records} vs figure ${figure}`);
   await page.keyboard.press('Escape');
