@@ -250,3 +250,104 @@ pub fn EntityDrawer(
         </aside>
     }
 }
+
+/// A project as the stage list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectRow {
+    /// Entity key.
+    pub key: String,
+    /// Name.
+    pub name: String,
+    /// Industry chain.
+    pub industry: String,
+    /// Steps past due and not done, as of its latest report.
+    pub overdue: u32,
+}
+
+/// Steps of a project's latest report that are past due and not done, as of that report's date
+/// (the fold's rule, so the list adds up to the pipeline's figure).
+pub fn overdue_steps(p: &yiping_protocol::topics::EntityState) -> u32 {
+    let as_of = p.time.get(..10).unwrap_or("");
+    p.detail.get("steps").and_then(|s| s.as_array()).map_or(0, |steps| {
+        steps
+            .iter()
+            .filter(|s| {
+                s.get("done").is_none_or(serde_json::Value::is_null)
+                    && s.get("due").and_then(|d| d.as_str()).is_some_and(|d| d < as_of)
+            })
+            .count() as u32
+    })
+}
+
+/// The projects behind a pipeline figure: those in a stage (or only those with overdue steps),
+/// the biggest delays first.
+#[component]
+pub fn StageDrawer(
+    /// The stage picked (`approval`, `construction`, `acceptance`) and whether only overdue ones.
+    picked: RwSignal<Option<(String, bool)>>,
+    /// Every project's latest state.
+    projects: RwSignal<std::collections::BTreeMap<String, yiping_protocol::topics::EntityState>>,
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    let zh = lang == Lang::Zh;
+    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
+    let rows = move || -> Vec<ProjectRow> {
+        let Some((stage, only_overdue)) = picked.get() else { return Vec::new() };
+        // The stage keys of the pipeline and the statuses the fold gives projects.
+        let status = if stage == "acceptance" { "accepted".to_string() } else { stage };
+        let mut rows: Vec<ProjectRow> = projects.with(|m| {
+            m.values()
+                .filter(|p| p.status == status)
+                .map(|p| ProjectRow {
+                    key: p.key.clone(),
+                    name: p.name.clone(),
+                    industry: p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("").to_string(),
+                    overdue: overdue_steps(p),
+                })
+                .filter(|r| !only_overdue || r.overdue > 0)
+                .collect()
+        });
+        rows.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| a.key.cmp(&b.key)));
+        rows
+    };
+    let title = move || {
+        picked.get().map(|(stage, only_overdue)| {
+            let name = match stage.as_str() {
+                "approval" => tx("前期审批", "Approval"),
+                "construction" => tx("项目推进", "Construction"),
+                _ => tx("竣工验收", "Acceptance"),
+            };
+            if only_overdue {
+                format!("{name} · {}", tx("逾期项目", "overdue"))
+            } else {
+                name.to_string()
+            }
+        })
+    };
+    view! {
+        <aside
+            class="drill"
+            data-testid="stage-drill"
+            hidden=move || picked.with(Option::is_none)
+            data-count=move || { rows().len().to_string() }
+            data-overdue=move || { rows().iter().map(|r| r.overdue).sum::<u32>().to_string() }
+        >
+            <header class="drill-head">
+                <h3>{move || title().unwrap_or_default()}</h3>
+                <button class="drill-close" data-testid="stage-close" on:click=move |_| picked.set(None)>
+                    {tx("关闭 ✕", "Close ✕")}
+                </button>
+            </header>
+            <div class="drill-time">{move || format!("{} {}", rows().len(), tx("个项目 · 逾期环节多者在前", "projects · biggest delays first"))}</div>
+            <ul class="drill-history drill-projects">
+                {move || rows().into_iter().take(40).map(|r| view! {
+                    <li data-key=r.key.clone()>
+                        <span>{format!("{} · {}", r.name, r.industry)}</span>
+                        <span class:late={ r.overdue > 0 }>{if r.overdue > 0 { format!("{} {}", tx("逾期", "overdue"), r.overdue) } else { "—".to_string() }}</span>
+                    </li>
+                }).collect::<Vec<_>>()}
+            </ul>
+        </aside>
+    }
+}

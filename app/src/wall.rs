@@ -18,7 +18,7 @@ use yiping_widgets::layout::Pick;
 use yiping_widgets::palette::WATER_CLASSES;
 use yiping_widgets::{Kpi, NumberStyle, Panel};
 
-use crate::drill::{EntityDrawer, RegionDrawer};
+use crate::drill::{EntityDrawer, RegionDrawer, StageDrawer, overdue_steps};
 use crate::i18n::{Lang, Text, prefecture_name, t};
 use crate::link::{self, Feeds, Status};
 use crate::map::{Choropleth, HubeiMap, MapPick, Marker};
@@ -274,6 +274,12 @@ pub fn Wall() -> impl IntoView {
             None => tr(Text::MapPanel).to_string(),
         }
     });
+    // A touch on a pipeline stage (or its overdue figure) lists the projects behind it.
+    let stage_pick: RwSignal<Option<(String, bool)>> = RwSignal::new(None);
+    let open_stage = Callback::new(move |p: Pick| {
+        stage_pick.set(Some((p.key.clone(), p.series == "overdue")));
+        picked.set(Some(p));
+    });
     // A touch on a marker (a project on the industry map) opens that entity's records.
     let entity: RwSignal<Option<String>> = RwSignal::new(None);
     let on_map_pick = Callback::new(move |p: MapPick| {
@@ -282,9 +288,10 @@ pub fn Wall() -> impl IntoView {
         }
     });
     Effect::new(move |_| {
-        // A region drill-down closes the entity's records.
+        // A region drill-down closes the entity's records and the stage list.
         selected.track();
         entity.set(None);
+        stage_pick.set(None);
     });
     // A headline figure is the province's: a touch opens the province's records.
     let open_province = Callback::new(move |p: Pick| {
@@ -356,13 +363,7 @@ pub fn Wall() -> impl IntoView {
         feeds.projects.with(|m| {
             m.values()
                 .map(|p| {
-                    let as_of = p.time.get(..10).unwrap_or("");
-                    let overdue = p.detail.get("steps").and_then(|s| s.as_array()).is_some_and(|steps| {
-                        steps.iter().any(|s| {
-                            s.get("done").is_none_or(serde_json::Value::is_null)
-                                && s.get("due").and_then(|d| d.as_str()).is_some_and(|d| d < as_of)
-                        })
-                    });
+                    let overdue = overdue_steps(p) > 0;
                     let industry = p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("");
                     let color = match (overdue, p.status.as_str()) {
                         (true, _) => "#ff453a",
@@ -558,7 +559,7 @@ pub fn Wall() -> impl IntoView {
             .into_any(),
             Screen::Projects => view! {
                 <LivePanel title=tx("项目全生命周期", "Project life cycle") class="panel-chart slot-4" theme="projects">
-                    <StagePipeline label=tr(Text::ProjectsPanel).to_string() stages=stages overdue_word=tr(Text::Overdue).to_string() unit=tr(Text::UnitItems).to_string() test_id="p-pipeline" />
+                    <StagePipeline label=tr(Text::ProjectsPanel).to_string() stages=stages overdue_word=tr(Text::Overdue).to_string() unit=tr(Text::UnitItems).to_string() on_pick=open_stage test_id="p-pipeline" />
                 </LivePanel>
                 <LivePanel title=tx("各市州在库项目", "Projects by prefecture") class="panel-chart slot-5" theme="projects">
                     <RankingBars label=tx("各市州在库项目", "Projects by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.projects)) unit=tr(Text::UnitItems).to_string() rows=8 on_pick=select_region test_id="p-ranking" />
@@ -710,6 +711,7 @@ pub fn Wall() -> impl IntoView {
                         <HubeiMap overview=feeds.overview choropleth=screen_map markers=project_markers selected=selected reserve_right=0.38 on_pick=on_map_pick />
                         <RegionDrawer selected=selected lang=lang />
                         <EntityDrawer entity=entity lang=lang />
+                        <StageDrawer picked=stage_pick projects=feeds.projects lang=lang />
                         <Show when=move || screen.get() == Screen::Projects>
                             <ul class="marker-legend" data-testid="marker-legend">
                                 <li><i style="background: #ffb340"></i>{tr(Text::StageApproval)}</li>
@@ -735,6 +737,7 @@ pub fn Wall() -> impl IntoView {
                                 stages=stages
                                 overdue_word=tr(Text::Overdue).to_string()
                                 unit=tr(Text::UnitItems).to_string()
+                                on_pick=open_stage
                                 test_id="pipeline"
                             />
                         </div>

@@ -107,3 +107,27 @@ test('the carousel advances on its own, and a touch pauses it', async () => {
   assert.equal(await wall.getAttribute('data-screen'), 'yangtze', 'held while paused');
   await page.close();
 });
+
+test('a touch on a stage\'s overdue figure lists the projects behind it, and they add up to it', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/');
+  const pipeline = page.locator('canvas[data-testid="pipeline"]');
+  await until(async () => Number(await pipeline.getAttribute('data-draws')) > 0, 20_000, 'the pipeline');
+  await page.waitForTimeout(1500); // the projects topic's snapshot
+  const box = await pipeline.boundingBox();
+  // The overdue figure under the first stage (前期审批).
+  await pipeline.click({ position: { x: box.width * 0.15, y: box.height * 0.82 } });
+  const from = page.getByTestId('drill-from');
+  assert.equal(await from.getAttribute('data-key'), 'approval');
+  const drawer = page.getByTestId('stage-drill');
+  await until(async () => !(await drawer.isHidden()), 5_000, 'the stage list');
+  // The overdue steps of the listed projects add up to the figure touched.
+  await until(async () => (await drawer.getAttribute('data-overdue')) === (await from.getAttribute('data-value')), 5_000, 'the list to add up to the figure');
+  assert.ok(Number(await drawer.getAttribute('data-count')) >= 1);
+  assert.match(await drawer.locator('h3').innerText(), /前期审批 · 逾期项目/);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(artifacts, 'wall-stage-1920x1080.png') });
+  await page.getByTestId('stage-close').click();
+  assert.ok(await drawer.isHidden());
+  await page.close();
+});
