@@ -23,6 +23,7 @@ use crate::i18n::{Lang, Text, prefecture_name, t};
 use crate::link::{self, Feeds, Status};
 use crate::map::{Choropleth, HubeiMap, MapPick, Marker};
 use crate::screens::{Carousel, Screen, carousel_dwell_ms};
+use crate::theme::class_color;
 
 /// Until a source's normal period is learnt, its panels go stale after a minute without data;
 /// then after twice its period (at least 3 s, at most 15 min).
@@ -96,6 +97,41 @@ fn follow(clock: Clock, period: &mut Period, time: Option<&str>) {
     let s = period.stale_after_ms();
     if clock.stale_after.get_untracked() != s {
         clock.stale_after.set(s);
+    }
+}
+
+/// The monitoring sections with their latest class and time. Rows are keyed by section only
+/// and their class and time follow the data, so a new reading updates a row instead of
+/// re-creating it (a wall runs for weeks; every row ever created costs Leptos a little memory).
+#[component]
+fn SectionList(overview: RwSignal<Option<Overview>>) -> impl IntoView {
+    let ov = overview;
+    view! {
+        <ul class="section-list" data-testid="section-list">
+            <For
+                each=move || ov.with(|o| o.as_ref().map(|o| o.sections.iter().map(|s| (s.id.clone(), s.river.clone(), s.name.clone())).collect::<Vec<_>>()).unwrap_or_default())
+                key=|s| s.clone()
+                let:s
+            >
+                {
+                    let (id, river, name) = s;
+                    let id2 = id.clone();
+                    let class = Signal::derive(move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id).and_then(|x| x.class))));
+                    let time = move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id2).and_then(|x| x.time.clone())));
+                    view! {
+                        <li class="section-row" data-class=move || class.get().map(|c| c.label())>
+                            <span class="section-name">{format!("{river} · {name}")}</span>
+                            <span class="section-time">
+                                {move || time().as_deref().map(js_sys::Date::parse).filter(|m| m.is_finite()).map(shanghai_hms).unwrap_or_default()}
+                            </span>
+                            <span class="class-chip" style=move || format!("--chip: {}", class.get().map_or("#56606c", class_color))>
+                                {move || class.get().map_or("—", |c| c.label())}
+                            </span>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
     }
 }
 
@@ -539,6 +575,9 @@ pub fn Wall() -> impl IntoView {
                 </LivePanel>
                 <LivePanel title=tr(Text::Outlets) class="panel-chart slot-5" theme="water">
                     <Gauge label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() test_id="y-outlets" />
+                </LivePanel>
+                <LivePanel title=tr(Text::SectionsPanel) class="panel-sections slot-6" theme="water">
+                    <SectionList overview=ov />
                 </LivePanel>
             }
             .into_any(),

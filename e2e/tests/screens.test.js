@@ -131,3 +131,16 @@ test('a touch on a stage\'s overdue figure lists the projects behind it, and the
   assert.ok(await drawer.isHidden());
   await page.close();
 });
+
+test('the 长江 screen lists every monitoring section with its latest class, as many reporting as the figure says', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/yangtze');
+  const rows = page.locator('[data-testid="section-list"] .section-row');
+  await until(async () => (await rows.count()) === 14, 20_000, 'the 14 sections');
+  await until(async () => {
+    const reporting = Number(await page.getByTestId('y-reporting').getAttribute('data-value'));
+    const classed = await page.locator('[data-testid="section-list"] .section-row[data-class]').count();
+    return reporting >= 1 && classed === reporting;
+  }, 20_000, 'the classed rows to equal the reporting sections');
+  await page.close();
+});
