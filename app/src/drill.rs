@@ -351,3 +351,66 @@ pub fn StageDrawer(
         </aside>
     }
 }
+
+/// The sections behind a slice of the class ring: those whose latest class is `picked`
+/// (a [`WaterClass`](yiping_protocol::water::WaterClass) name such as `II`, or `none` for those
+/// that have not reported).
+#[component]
+pub fn ClassDrawer(
+    /// The class picked.
+    picked: RwSignal<Option<String>>,
+    /// The overview, whose sections are listed.
+    overview: RwSignal<Option<yiping_protocol::topics::Overview>>,
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    let zh = lang == Lang::Zh;
+    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
+    let rows = move || -> Vec<(String, String)> {
+        let Some(k) = picked.get() else { return Vec::new() };
+        overview.with(|o| {
+            o.as_ref()
+                .map(|o| {
+                    o.sections
+                        .iter()
+                        .filter(|s| s.class.map_or_else(|| "none".to_string(), |c| format!("{c:?}")) == k)
+                        .map(|s| {
+                            let t = s
+                                .time
+                                .as_deref()
+                                .map(js_sys::Date::parse)
+                                .filter(|m| m.is_finite())
+                                .map(shanghai_hms);
+                            (format!("{} · {}", s.river, s.name), t.unwrap_or_default())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let title = move || {
+        picked.get().map(|k| match k.as_str() {
+            "none" => tx("未报送断面", "Sections not reported").to_string(),
+            _ => {
+                let label = yiping_protocol::water::WaterClass::ALL
+                    .iter()
+                    .find(|c| format!("{c:?}") == k)
+                    .map_or(k.clone(), |c| c.label().to_string());
+                if zh { format!("{label}类断面") } else { format!("Class {label} sections") }
+            }
+        })
+    };
+    view! {
+        <aside class="drill" data-testid="class-drill" hidden=move || picked.with(Option::is_none) data-count=move || { rows().len().to_string() }>
+            <header class="drill-head">
+                <h3>{move || title().unwrap_or_default()}</h3>
+                <button class="drill-close" data-testid="class-close" on:click=move |_| picked.set(None)>
+                    {tx("关闭 ✕", "Close ✕")}
+                </button>
+            </header>
+            <ul class="drill-history drill-projects">
+                {move || rows().into_iter().map(|(name, time)| view! { <li><span>{name}</span><span>{time}</span></li> }).collect::<Vec<_>>()}
+            </ul>
+        </aside>
+    }
+}

@@ -18,7 +18,7 @@ use yiping_widgets::layout::Pick;
 use yiping_widgets::palette::WATER_CLASSES;
 use yiping_widgets::{Kpi, NumberStyle, Panel};
 
-use crate::drill::{EntityDrawer, RegionDrawer, StageDrawer, overdue_steps};
+use crate::drill::{ClassDrawer, EntityDrawer, RegionDrawer, StageDrawer, overdue_steps};
 use crate::i18n::{Lang, Text, prefecture_name, t};
 use crate::link::{self, Feeds, Status};
 use crate::map::{Choropleth, HubeiMap, MapPick, Marker};
@@ -310,6 +310,12 @@ pub fn Wall() -> impl IntoView {
             None => tr(Text::MapPanel).to_string(),
         }
     });
+    // A touch on a slice of the class ring lists the sections behind it.
+    let class_pick: RwSignal<Option<String>> = RwSignal::new(None);
+    let open_class = Callback::new(move |p: Pick| {
+        class_pick.set(Some(p.key.clone()));
+        picked.set(Some(p));
+    });
     // A touch on a pipeline stage (or its overdue figure) lists the projects behind it.
     let stage_pick: RwSignal<Option<(String, bool)>> = RwSignal::new(None);
     let open_stage = Callback::new(move |p: Pick| {
@@ -328,6 +334,7 @@ pub fn Wall() -> impl IntoView {
         selected.track();
         entity.set(None);
         stage_pick.set(None);
+        class_pick.set(None);
     });
     // A headline figure is the province's: a touch opens the province's records.
     let open_province = Callback::new(move |p: Pick| {
@@ -508,7 +515,7 @@ pub fn Wall() -> impl IntoView {
                     </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::ClassPanel) class="panel-chart slot-2" theme="water">
-                    <Ring label=tr(Text::ClassPanel).to_string() slices=class_slices caption=tr(Text::SectionsCaption).to_string() decimals=0 test_id="y-class-ring" />
+                    <Ring label=tr(Text::ClassPanel).to_string() slices=class_slices caption=tr(Text::SectionsCaption).to_string() decimals=0 on_pick=open_class test_id="y-class-ring" />
                 </LivePanel>
             }
             .into_any(),
@@ -710,6 +717,7 @@ pub fn Wall() -> impl IntoView {
                             slices=class_slices
                             caption=tr(Text::SectionsCaption).to_string()
                             decimals=0
+                            on_pick=open_class
                             test_id="class-ring"
                         />
                     </LivePanel>
@@ -751,6 +759,7 @@ pub fn Wall() -> impl IntoView {
                         <RegionDrawer selected=selected lang=lang />
                         <EntityDrawer entity=entity lang=lang />
                         <StageDrawer picked=stage_pick projects=feeds.projects lang=lang />
+                        <ClassDrawer picked=class_pick overview=feeds.overview lang=lang />
                         <Show when=move || screen.get() == Screen::Projects>
                             <ul class="marker-legend" data-testid="marker-legend">
                                 <li><i style="background: #ffb340"></i>{tr(Text::StageApproval)}</li>

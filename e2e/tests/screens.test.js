@@ -144,3 +144,31 @@ test('the 长江 screen lists every monitoring section with its latest class, as
   }, 20_000, 'the classed rows to equal the reporting sections');
   await page.close();
 });
+
+test('a touch on a slice of the class ring lists the sections behind it, as many as the slice says', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/');
+  const ring = page.locator('canvas[data-testid="class-ring"]');
+  await until(async () => Number(await ring.getAttribute('data-draws')) > 0, 20_000, 'the ring');
+  await page.waitForTimeout(500);
+  const box = await ring.boundingBox();
+  // The ring's 9 o'clock, on the band (the ring stands left of its legend).
+  const x = await ring.evaluate((c) => {
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+    const w = c.clientWidth, h = c.clientHeight;
+    const legend = Math.min(w * 0.5, 16 * rem);
+    const r1 = Math.min((w - legend) / 2, h / 2) * 0.92;
+    const left = Math.max(0, (w - (2 * r1 / 0.92 + legend)) / 2);
+    return left + r1 / 0.92 - r1 * 0.82;
+  });
+  await ring.click({ position: { x, y: box.height / 2 } });
+  const from = page.getByTestId('drill-from');
+  const key = await from.getAttribute('data-key');
+  assert.match(key, /^(I|II|III|IV|V|WorseThanV|none)$/);
+  const drawer = page.getByTestId('class-drill');
+  await until(async () => !(await drawer.isHidden()), 5_000, 'the section list');
+  await until(async () => (await drawer.getAttribute('data-count')) === (await from.getAttribute('data-value')), 5_000, 'as many sections as the slice');
+  await page.getByTestId('class-close').click();
+  assert.ok(await drawer.isHidden());
+  await page.close();
+});
