@@ -8,18 +8,14 @@
 //! - `lang=en`: English.
 //! - `only=w-ranking,w-ring`: only these widgets (by `data-testid`; the stale panel is `w-stale`).
 //! - `frozen`: no movement (fixed data, for pixel review and click tests).
-//! - `bench=N[&per_frame=K][&more=M]`: apply N updates, K per animation frame (default 10), as
-//!   fast as the page draws; `data-updates` on the page counts them and `data-bench-done` is set
-//!   at the end. The button `bench-more` then applies M more (default N) in the same page, so a
-//!   benchmark can measure memory before and after on one page. With `flush`, every chart waits
-//!   for its pixels after drawing, so its draw time includes rasterisation.
+//! - `bench=N[&per_frame=K][&more=M]`: the benchmark driver ([`crate::bench`]). With `flush`,
+//!   every chart waits for its pixels after drawing, so its draw time includes rasterisation.
 //!   Every chart canvas reports `data-draws`, `data-draw-ms` and `data-draw-ms-total`; the page
 //!   reports the wasm memory size in `data-wasm-bytes`.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 use yiping_widgets::chart::{
     AlertTicker, BarItem, Category, CompareItem, Comparison, ForecastSpec, Gauge, RankingBars, Ring,
     ShareGroup, Slice, StackedShares, Stage, StagePipeline, TickerItem, TimeSeries,
@@ -29,6 +25,7 @@ use yiping_widgets::layout::Pick;
 use yiping_widgets::palette::{SERIES, WATER_CLASSES};
 use yiping_widgets::{Kpi, NumberStyle, Panel};
 
+use crate::bench::{Bench, query_value, wasm_bytes};
 use crate::i18n::{Lang, PREFECTURES, Text, prefecture_name, t};
 
 /// Sample weekly patrols per prefecture (same order as [`PREFECTURES`]).
@@ -142,46 +139,13 @@ fn alert(id: &str, severity: u8, state: &str, time_ms: f64, region: &str, text: 
     }
 }
 
-pub(crate) fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
-    query.trim_start_matches('?').split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == key).then_some(v)
-    })
-}
-
-pub(crate) fn wasm_bytes() -> f64 {
-    wasm_bindgen::memory()
-        .dyn_into::<js_sys::WebAssembly::Memory>()
-        .ok()
-        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
-        .map_or(0.0, |b| f64::from(b.byte_length()))
-}
-
-/// Apply bench updates, `per_frame` per animation frame, until `left` is 0.
-fn bench_frame(data: RwSignal<Sample>, updates: RwSignal<u64>, left: u64, per_frame: u64) {
-    let k = per_frame.min(left);
-    for _ in 0..k {
-        data.update(|d| {
-            let now = d.now + 1000.0;
-            d.step(now);
-        });
-    }
-    updates.update(|n| *n += k);
-    if left > k {
-        request_animation_frame(move || bench_frame(data, updates, left - k, per_frame));
-    }
-}
-
 /// The gallery page.
 #[component]
 pub fn Gallery() -> impl IntoView {
     let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
     let lang = Lang::from_query(&query);
     let frozen = query_value(&query, "frozen").is_some();
-    let bench: Option<u64> = query_value(&query, "bench").and_then(|v| v.parse().ok());
-    let per_frame: u64 = query_value(&query, "per_frame").and_then(|v| v.parse().ok()).unwrap_or(10).max(1);
-    let more: u64 = query_value(&query, "more").and_then(|v| v.parse().ok()).or(bench).unwrap_or(0);
-    let target = RwSignal::new(bench.unwrap_or(0));
+    let bench = Bench::from_query(&query);
     provide_context(match lang {
         Lang::Zh => NumberStyle::Chinese,
         Lang::En => NumberStyle::Western,
@@ -206,16 +170,16 @@ pub fn Gallery() -> impl IntoView {
         },
         Duration::from_millis(500),
     );
+    // One update: a second of sample movement (in bench runs, as fast as frames allow).
+    let step = move |now: f64| {
+        data.update(|d| d.step(now));
+        updates.update(|n| *n += 1);
+    };
+    let bench_update = move || step(data.with_untracked(|d| d.now) + 1000.0);
     match bench {
-        Some(n) => request_animation_frame(move || bench_frame(data, updates, n, per_frame)),
+        Some(b) => b.start(bench_update),
         None if !frozen => {
-            let _ = set_interval_with_handle(
-                move || {
-                    data.update(|d| d.step(js_sys::Date::now()));
-                    updates.update(|n| *n += 1);
-                },
-                Duration::from_millis(1000),
-            );
+            let _ = set_interval_with_handle(move || step(js_sys::Date::now()), Duration::from_millis(1000));
         }
         None => {}
     }
@@ -331,7 +295,7 @@ pub fn Gallery() -> impl IntoView {
             class="gallery"
             data-testid="gallery"
             data-updates=move || updates.get().to_string()
-            data-bench-done=move || (bench.is_some() && updates.get() >= target.get()).then_some("1")
+            data-bench-done=move || bench.is_some_and(|b| b.done(updates.get())).then_some("1")
             data-wasm-bytes=move || format!("{:.0}", wasm.get())
         >
             <header class="gallery-head">
@@ -344,18 +308,7 @@ pub fn Gallery() -> impl IntoView {
                     }}
                 </output>
             </header>
-            {bench.map(|_| view! {
-                <button
-                    class="bench-more"
-                    data-testid="bench-more"
-                    on:click=move |_| {
-                        target.update(|t| *t += more);
-                        request_animation_frame(move || bench_frame(data, updates, more, per_frame));
-                    }
-                >
-                    "bench: more updates"
-                </button>
-            })}
+            {bench.map(|b| b.more_button(bench_update))}
             <main class="gallery-grid">
                 {want("w-series").then(|| view! {
                     <Panel title=panel("实时趋势 · 趋势预判", "Live trend · forecast") data_ms=data_ms now_ms=now stale_after_ms=stale_after labels=labels class="g-series">

@@ -12,6 +12,8 @@ pub mod store;
 pub mod theme;
 
 #[cfg(target_arch = "wasm32")]
+mod bench;
+#[cfg(target_arch = "wasm32")]
 pub mod drill;
 #[cfg(target_arch = "wasm32")]
 pub mod gallery;

@@ -6,7 +6,7 @@
 //! - `full`: every update also invalidates the map's cached tiers, so each frame is a full
 //!   redraw (the comparison the benchmark prints);
 //! - `markers=N`: how many markers (default 1,000);
-//! - `bench=N[&per_frame=K][&more=M]`: as on `/gallery`, updates as fast as frames allow.
+//! - `bench=N[&per_frame=K][&more=M]`: the benchmark driver ([`crate::bench`]).
 //!
 //! The root reports `data-updates`, `data-update-at` (`performance.now()` of the last update)
 //! and `data-wasm-bytes`; the map canvas reports `data-frame-at` and its draw statistics.
@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use yiping_maps::parse_regions;
 use yiping_widgets::NumberStyle;
 
-use crate::gallery::{query_value, wasm_bytes};
+use crate::bench::{Bench, query_value, wasm_bytes};
 use crate::map::{Choropleth, HubeiMap, Marker};
 
 /// xorshift, for reproducible sample movement.
@@ -81,10 +81,7 @@ pub fn MapBench() -> impl IntoView {
     let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
     let full = query_value(&query, "full").is_some();
     let n: usize = query_value(&query, "markers").and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let bench: Option<u64> = query_value(&query, "bench").and_then(|v| v.parse().ok());
-    let per_frame: u64 = query_value(&query, "per_frame").and_then(|v| v.parse().ok()).unwrap_or(10).max(1);
-    let more: u64 = query_value(&query, "more").and_then(|v| v.parse().ok()).or(bench).unwrap_or(0);
-    let target = RwSignal::new(bench.unwrap_or(0));
+    let bench = Bench::from_query(&query);
     let load: RwSignal<Option<Load>> = RwSignal::new(None);
     let choropleth: RwSignal<Option<Choropleth>> = RwSignal::new(None);
     let updates = RwSignal::new(0u64);
@@ -115,7 +112,7 @@ pub fn MapBench() -> impl IntoView {
         }));
         load.set(Some(Load::new(&list, n)));
         match bench {
-            Some(k) => request_animation_frame(move || frames(update, updates, k, per_frame)),
+            Some(b) => b.start(update),
             None => {
                 let _ = set_interval_with_handle(update, Duration::from_secs(1));
             }
@@ -130,36 +127,13 @@ pub fn MapBench() -> impl IntoView {
             data-testid="mapbench"
             data-updates=move || updates.get().to_string()
             data-update-at=move || format!("{:.3}", update_at.get())
-            data-bench-done=move || (bench.is_some() && updates.get() >= target.get()).then_some("1")
+            data-bench-done=move || bench.is_some_and(|b| b.done(updates.get())).then_some("1")
             data-wasm-bytes=move || format!("{:.0}", wasm.get())
             data-first-marker=move || load.with(|l| l.as_ref().and_then(|l| l.markers.first()).map(|m| format!("{:.6},{:.6}", m.lon, m.lat)))
         >
             <span class="sim-badge mapbench-badge">"示例数据 · sample data"</span>
-            {bench.map(|_| view! {
-                <button
-                    class="bench-more"
-                    data-testid="bench-more"
-                    on:click=move |_| {
-                        target.update(|t| *t += more);
-                        request_animation_frame(move || frames(update, updates, more, per_frame));
-                    }
-                >
-                    "bench: more updates"
-                </button>
-            })}
+            {bench.map(|b| b.more_button(update))}
             <HubeiMap overview=RwSignal::new(None) choropleth=choropleth markers=markers invalidate=invalidate />
         </div>
-    }
-}
-
-/// Apply `left` updates, `per_frame` per animation frame.
-fn frames(update: impl Fn() + Copy + 'static, updates: RwSignal<u64>, left: u64, per_frame: u64) {
-    let k = per_frame.min(left);
-    for _ in 0..k {
-        update();
-    }
-    let _ = updates;
-    if left > k {
-        request_animation_frame(move || frames(update, updates, left - k, per_frame));
     }
 }
