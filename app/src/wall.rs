@@ -86,9 +86,9 @@ fn LivePanel(
     }
 }
 
-/// Keep `clock` on `time` (RFC 3339), learning the source's period from it.
-fn follow(clock: Clock, period: &mut Period, time: Option<&str>) {
-    let Some(ms) = time.map(js_sys::Date::parse).filter(|m| m.is_finite()) else { return };
+/// Keep `clock` on the data time `ms` (epoch ms), learning the source's period from it.
+fn follow(clock: Clock, period: &mut Period, ms: Option<f64>) {
+    let Some(ms) = ms.filter(|m| m.is_finite()) else { return };
     if clock.data_ms.get_untracked() == Some(ms) {
         return;
     }
@@ -186,14 +186,10 @@ pub fn Wall() -> impl IntoView {
         .zip(clocks)
         .zip(periods.iter_mut())
         {
-            follow(clock, period, times.get(*topic).map(String::as_str));
+            follow(clock, period, times.get(*topic).map(|t| js_sys::Date::parse(t)));
         }
-        if let (Some(ms), Some(period)) = (overall, periods.last_mut())
-            && env.all.data_ms.get_untracked() != Some(ms)
-        {
-            period.observe(ms);
-            env.all.data_ms.set(Some(ms));
-            env.all.stale_after.set(period.stale_after_ms());
+        if let Some(period) = periods.last_mut() {
+            follow(env.all, period, overall);
         }
     });
     provide_context(match lang {
@@ -222,15 +218,6 @@ pub fn Wall() -> impl IntoView {
     let assistance = pick(|o| Some(o.poverty.assistance_wan * 1e4));
     let reporting = pick(|o| Some(f64::from(o.sections_reporting)));
     let total_sections = move || ov.with(|o| o.as_ref().map_or(0, |o| o.sections.len()));
-    // The map colours the prefectures by river-chief patrols.
-    let patrol_map = Signal::derive(move || {
-        ov.with(|o| {
-            o.as_ref().map(|o| Choropleth {
-                title: tr(Text::PatrolsMap).to_string(),
-                values: o.prefectures.iter().map(|(a, f)| (a.clone(), f.patrols as f64)).collect(),
-            })
-        })
-    });
     let problems_total = move || ov.with(|o| o.as_ref().map_or(0, |o| o.rivers.problems));
     // The sections' latest classes, Ⅰ to 劣Ⅴ, and those with no reading yet.
     let class_slices = Signal::derive(move || {
@@ -278,22 +265,26 @@ pub fn Wall() -> impl IntoView {
             .collect()
         })
     });
-    let ranking = Signal::derive(move || {
-        ov.with(|o| {
-            o.as_ref()
-                .map(|o| {
-                    o.prefectures
-                        .iter()
-                        .map(|(a, f)| BarItem {
-                            key: a.clone(),
-                            label: prefecture_name(lang, a).unwrap_or(a).to_string(),
-                            value: f.patrols as f64,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
+    // Prefectures ranked by one of their figures.
+    let prefecture_bars = move |f: fn(&yiping_protocol::topics::PrefectureFigures) -> f64| {
+        Signal::derive(move || {
+            ov.with(|o| {
+                o.as_ref()
+                    .map(|o| {
+                        o.prefectures
+                            .iter()
+                            .map(|(a, p)| BarItem {
+                                key: a.clone(),
+                                label: prefecture_name(lang, a).unwrap_or(a).to_string(),
+                                value: f(p),
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
         })
-    });
+    };
+    let ranking = prefecture_bars(|p| p.patrols as f64);
     // One touch on a prefecture anywhere (ranking bar, map) selects it: the map flies there and
     // the drawer shows its records.
     let selected: RwSignal<Option<String>> = RwSignal::new(None);
@@ -437,31 +428,13 @@ pub fn Wall() -> impl IntoView {
             })
         };
         match screen.get() {
-            Screen::Overview => patrol_map.get(),
+            Screen::Overview => by(tr(Text::PatrolsMap), |p| p.patrols as f64),
             Screen::Yangtze => None,
             Screen::Rivers => by(tr(Text::ProblemsMap), |p| f64::from(p.problems_open)),
             Screen::Projects => by(tr(Text::ProjectsMap), |p| f64::from(p.projects)),
             Screen::Poverty => by(tr(Text::RiskMap), |p| p.risk_households as f64),
         }
     });
-    let prefecture_bars = move |f: fn(&yiping_protocol::topics::PrefectureFigures) -> f64| {
-        Signal::derive(move || {
-            ov.with(|o| {
-                o.as_ref()
-                    .map(|o| {
-                        o.prefectures
-                            .iter()
-                            .map(|(a, p)| BarItem {
-                                key: a.clone(),
-                                label: prefecture_name(lang, a).unwrap_or(a).to_string(),
-                                value: f(p),
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default()
-            })
-        })
-    };
     let slices = move |labels: Vec<&'static str>, f: fn(&Overview) -> Vec<f64>| {
         Signal::derive(move || {
             ov.with(|o| {
