@@ -13,6 +13,7 @@
 //!
 //! What goes inside `data` is the topic's own; each topic's payload type lives in [`topics`].
 
+pub mod alerts;
 pub mod events;
 pub mod topics;
 pub mod water;

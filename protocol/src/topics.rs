@@ -25,6 +25,11 @@ pub const RIVERS: &str = "rivers";
 pub const PROJECTS: &str = "projects";
 /// Topic `poverty` (精准脱贫 / 防返贫监测).
 pub const POVERTY: &str = "poverty";
+/// Alerts (DESIGN §4): [`crate::alerts::AlertsData`]; not in [`ALL`], whose topics are folded
+/// from the event log: alerts come from the rules and the audit trail.
+pub const ALERTS: &str = "alerts";
+/// The alerts topic's line for `GET /api/v1/topics`.
+pub const ALERTS_INFO: &str = "Risk alerts: every open alert and those resolved in the last 24 h, each with its rule, subject, triggering data and trail.";
 
 /// All topics, with the one-line descriptions that `GET /api/v1/topics` lists.
 pub const ALL: [(&str, &str); 5] = [

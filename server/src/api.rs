@@ -14,6 +14,7 @@ use yiping_protocol::events::EVENT_TYPES;
 use yiping_protocol::topics::TopicInfoList;
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::ingest::{LineResult, SubmitError, check_lines};
 use crate::store::Appended;
@@ -34,6 +35,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// lists the outcome of every line. Nothing is answered before the stored lines are committed.
 pub async fn post_events(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
@@ -92,9 +94,24 @@ pub async fn post_events(
         | LineResult::Rejected { line, .. } => *line,
     });
     let count = |f: fn(&LineResult) -> bool| results.iter().filter(|r| f(r)).count();
+    let (accepted, duplicates) = (
+        count(|r| matches!(r, LineResult::Accepted { .. })),
+        count(|r| matches!(r, LineResult::Duplicate { .. })),
+    );
+    // Every write is audited: which source, from where, how much (the events themselves are in
+    // the log with their source and time of receipt).
+    state.audit(crate::trail::NewEntry {
+        actor: format!("source:{source}"),
+        addr: caller.ip(),
+        action: "ingest".into(),
+        target: source.clone(),
+        comment: format!("{accepted} accepted, {duplicates} duplicate, {n_rejected} rejected"),
+        body: serde_json::json!({ "accepted": accepted, "duplicates": duplicates, "rejected": n_rejected }),
+        ..Default::default()
+    })?;
     let body = serde_json::json!({
-        "accepted": count(|r| matches!(r, LineResult::Accepted { .. })),
-        "duplicates": count(|r| matches!(r, LineResult::Duplicate { .. })),
+        "accepted": accepted,
+        "duplicates": duplicates,
         "rejected": n_rejected,
         "lines": results,
     });
@@ -103,32 +120,46 @@ pub async fn post_events(
 }
 
 /// `GET /api/v1/topics`.
-pub async fn list_topics() -> Json<TopicInfoList> {
-    Json(TopicInfoList::all())
+pub async fn list_topics(caller: Caller) -> Result<Json<TopicInfoList>, AppError> {
+    caller.read()?;
+    let mut all = TopicInfoList::all();
+    all.0.push(yiping_protocol::TopicInfo {
+        name: yiping_protocol::topics::ALERTS.into(),
+        description: yiping_protocol::topics::ALERTS_INFO.into(),
+    });
+    Ok(Json(all))
 }
 
 /// `GET /api/v1/event-types`.
-pub async fn event_types() -> Json<serde_json::Value> {
-    Json(serde_json::json!(
+pub async fn event_types(caller: Caller) -> Result<Json<serde_json::Value>, AppError> {
+    caller.read()?;
+    Ok(Json(serde_json::json!(
         EVENT_TYPES.iter().map(|(t, d)| serde_json::json!({"type": t, "description": d})).collect::<Vec<_>>()
-    ))
+    )))
 }
 
 /// `GET /api/v1/sections`: the water-quality monitoring sections known to this deployment.
-pub async fn sections(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!(state
+pub async fn sections(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, AppError> {
+    caller.read()?;
+    Ok(Json(serde_json::json!(state
         .places
         .sections()
         .iter()
+        .filter(|s| crate::auth::in_scope(caller.scope(), &s.adcode))
         .map(|s| serde_json::json!({"id": s.id, "name": s.name, "river": s.river, "body": s.body, "adcode": s.adcode, "lon": s.lon, "lat": s.lat}))
-        .collect::<Vec<_>>()))
+        .collect::<Vec<_>>())))
 }
 
 /// `GET /api/v1/regions/{adcode}`: a region's aggregates for every theme.
 pub async fn region(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(adcode): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
+    caller.read_region(&adcode)?;
     let name =
         state.places.name(&adcode).ok_or_else(|| AppError::NotFound(format!("region {adcode}")))?.to_owned();
     Ok(Json(state.with_fold(|f| {
@@ -158,9 +189,11 @@ pub struct HistoryQuery {
 /// `GET /api/v1/entities/{key}`: an entity's current state and its history of events.
 pub async fn entity(
     State(state): State<Arc<AppState>>,
+    caller: Caller,
     Path(key): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
+    caller.read()?;
     for (name, v) in [("from", &q.from), ("to", &q.to)] {
         if let Some(v) = v
             && !yiping_protocol::events::is_rfc3339(v)
@@ -186,6 +219,11 @@ pub async fn entity(
     };
     if current.is_none() && history.is_empty() {
         return Err(AppError::NotFound(format!("entity {key}")));
+    }
+    let adcode =
+        current.as_ref().map(|c| c.adcode.clone()).or_else(|| history.first().map(|e| e.adcode.clone()));
+    if let Some(adcode) = adcode {
+        caller.read_region(&adcode)?;
     }
     Ok(Json(serde_json::json!({
         "key": key,

@@ -16,6 +16,15 @@ pub enum AppError {
     /// No valid credentials.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// Logged in (or anonymous) but not allowed: wrong role or outside the region scope.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The request conflicts with the current state (e.g. resolving a resolved alert).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Too many attempts: try again after this many seconds.
+    #[error("too many attempts: try again in {0} s")]
+    TooMany(u64),
     /// The body is larger than the limit (bytes).
     #[error("payload too large: the limit is {0} bytes; split the batch")]
     TooLarge(usize),
@@ -33,15 +42,22 @@ impl IntoResponse for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let busy = matches!(self, AppError::Busy(_));
+        let retry = if let AppError::TooMany(s) = self { Some(s) } else { None };
         let unauthorized = matches!(self, AppError::Unauthorized(_));
         let mut resp = (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response();
         if busy {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(s) = retry {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         if unauthorized {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -297,6 +297,17 @@ impl Fold {
         }
     }
 
+    /// Every live entity of every theme (what the alert rules are seeded with on start).
+    pub fn entity_states(&self) -> Vec<EntityState> {
+        let mut v: Vec<EntityState> = Vec::new();
+        v.extend(self.water.entities.values().map(|(e, _)| e.clone()));
+        v.extend(self.rivers.entities.values().map(|(e, _)| e.clone()));
+        v.extend(self.projects.entities.values().map(|(e, _)| e.clone()));
+        v.extend(self.poverty.entities.values().map(|(e, _)| e.clone()));
+        v.sort_by(|a, b| a.time.cmp(&b.time));
+        v
+    }
+
     /// Time of the newest event folded (by the events' own times).
     pub fn last_time(&self) -> Option<&str> {
         self.last_time.as_deref()

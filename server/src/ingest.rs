@@ -329,5 +329,19 @@ impl AppState {
             let time = fold.last_time().map_or_else(now_rfc3339, str::to_owned);
             self.hub.publish(OVERVIEW, &time, &fold.overview());
         }
+        drop(fold);
+        // The rules about each new event's subject, right away: a red alert must reach the wall
+        // within a second of its event.
+        let now = time::OffsetDateTime::now_utc();
+        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = Vec::new();
+        for (l, a) in events.iter().zip(places) {
+            if matches!(a, Appended::New { .. }) {
+                pending.extend(book.observe(&l.event, &l.adcode, now));
+            }
+        }
+        if let Err(e) = self.commit_alerts(&mut book, &pending) {
+            tracing::error!("alert steps not stored: {e}");
+        }
     }
 }

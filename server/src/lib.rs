@@ -7,17 +7,21 @@
 //! [`api`]. On start the fold is rebuilt by replaying the log, so a restarted server shows the same
 //! figures and clients resume their streams where they left off.
 
+pub mod alerts;
 pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod fold;
 pub mod hub;
 pub mod ingest;
 pub mod metrics;
 pub mod places;
+pub mod session;
 pub mod simulator;
 pub mod stations;
 pub mod store;
+pub mod trail;
 pub mod web;
 pub mod ws;
 
@@ -52,6 +56,10 @@ pub struct Config {
     pub speed: f64,
     /// Log upkeep: snapshots and retention.
     pub log: LogOptions,
+    /// Alert rules.
+    pub rules: alerts::Rules,
+    /// Who may do what without and with a login.
+    pub access: auth::Access,
 }
 
 /// How the event log is kept.
@@ -90,6 +98,14 @@ pub struct AppState {
     pub clients: AtomicUsize,
     /// Slots for ingest requests being read and checked.
     pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// The audit trail, with the users and sessions.
+    pub(crate) trail: Mutex<trail::Trail>,
+    /// Alert rules, what they know, and the live alerts (lock before `trail` when both are needed).
+    pub(crate) book: Mutex<alerts::Book>,
+    /// Access settings.
+    pub access: auth::Access,
+    /// Failed logins.
+    pub limiter: auth::Limiter,
 }
 
 fn now_rfc3339() -> String {
@@ -104,9 +120,19 @@ impl AppState {
         AppState::open_with(data_dir, LogOptions::default())
     }
 
+    /// Open with the default rules and access settings.
+    pub fn open_with(data_dir: &Path, log: LogOptions) -> anyhow::Result<Arc<AppState>> {
+        AppState::open_full(data_dir, log, alerts::Rules::default(), auth::Access::default())
+    }
+
     /// Open the log in `data_dir`, rebuild the state from its latest snapshot and the events after
     /// it, and start the writer.
-    pub fn open_with(data_dir: &Path, log: LogOptions) -> anyhow::Result<Arc<AppState>> {
+    pub fn open_full(
+        data_dir: &Path,
+        log: LogOptions,
+        rules: alerts::Rules,
+        access: auth::Access,
+    ) -> anyhow::Result<Arc<AppState>> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", data_dir.display()))?;
         let places = Arc::new(Places::hubei());
@@ -130,12 +156,18 @@ impl AppState {
         for (t, _) in topics::ALL.iter().skip(1) {
             streams.push((*t, epoch.clone(), start_seqs.get(*t).copied().unwrap_or(0)));
         }
+        // Alerts come from the trail, not the event log: a fresh stream per run, like the overview.
+        streams.push((topics::ALERTS, format!("{epoch}.{run}.alerts"), 0));
         let hub = Hub::new(&streams);
+        let trail = trail::Trail::open(data_dir)?;
+        let mut book = alerts::Book::new(rules, places.clone());
+        book.seed(&fold.entity_states());
         // Deltas older than the resume window can never be sent: fold them quietly.
         let window = hub::RESUME_WINDOW as u64;
         let keep_from =
             |topic: &str| store.topic_seqs().get(topic).map_or(0, |last| last.saturating_sub(window));
         let replayed = store.replay(after, |ev| {
+            book.learn(&ev.event, &ev.adcode);
             if ev.tseq <= keep_from(&ev.topic) {
                 let topic = fold.apply_quiet(&ev.event, &ev.adcode);
                 hub.skip(topic);
@@ -149,7 +181,14 @@ impl AppState {
                 anyhow::bail!("event log: topic {t} replayed to seq {} but the log says {seq}", hub.seq(t));
             }
         }
+        let mut restored = 0;
+        trail.scan(&trail::Filter { action_prefix: Some("alert.".into()), ..Default::default() }, |e| {
+            book.apply(&e);
+            restored += 1;
+            true
+        })?;
         tracing::info!(
+            alert_steps = restored,
             events = replayed,
             ms = t0.elapsed().as_millis() as u64,
             "state rebuilt from the event log"
@@ -164,6 +203,10 @@ impl AppState {
             started: Instant::now(),
             clients: AtomicUsize::new(0),
             ingest_slots: Arc::new(tokio::sync::Semaphore::new(api::MAX_INGEST_REQUESTS)),
+            trail: Mutex::new(trail),
+            book: Mutex::new(book),
+            access,
+            limiter: auth::Limiter::default(),
         });
         let ingestor = Ingestor::start(store, state.clone(), log, after);
         state.ingestor.set(ingestor).expect("the ingestor is set once, here");
@@ -177,6 +220,12 @@ impl AppState {
 
     /// Subscribe to a topic from a resume point or a fresh snapshot.
     pub fn subscribe(&self, topic: &str, since: Option<&ResumePoint>) -> Subscription {
+        if topic == topics::ALERTS {
+            let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+            return self.hub.subscribe(topic, since, || {
+                (now_rfc3339(), serde_json::to_value(book.snapshot()).expect("alerts serialise"))
+            });
+        }
         let fold = self.fold.lock().unwrap_or_else(|p| p.into_inner());
         self.hub.subscribe(topic, since, || {
             let time = fold.last_time().map_or_else(now_rfc3339, str::to_owned);
@@ -187,6 +236,69 @@ impl AppState {
     /// Read access to the fold.
     pub fn with_fold<T>(&self, f: impl FnOnce(&Fold) -> T) -> T {
         f(&self.fold.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+    /// Store the book's proposed steps in the trail (one transaction), apply them, and publish
+    /// the alerts they changed. Called with the book locked, so trail order is topic order.
+    pub(crate) fn commit_alerts(
+        &self,
+        book: &mut alerts::Book,
+        pending: &[alerts::Pending],
+    ) -> Result<Vec<yiping_protocol::alerts::Alert>, store::StoreError> {
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let time = now_rfc3339();
+        let entries: Vec<trail::NewEntry> = pending.iter().map(|p| p.entry(&time)).collect();
+        let seqs = self.trail.lock().unwrap_or_else(|p| p.into_inner()).append_all(&entries)?;
+        let mut changed: Vec<yiping_protocol::alerts::Alert> = Vec::new();
+        for (n, seq) in entries.into_iter().zip(seqs) {
+            let e = n.stored(seq);
+            if let Some(a) = book.apply(&e) {
+                changed.retain(|c| c.id != a.id);
+                changed.push(a.clone());
+            }
+        }
+        self.hub.publish(
+            topics::ALERTS,
+            &time,
+            &yiping_protocol::alerts::AlertsData { alerts: changed.clone() },
+        );
+        self.metrics.alert_steps.fetch_add(pending.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(changed)
+    }
+
+    /// Record a write in the audit trail (its time is now); refuses the write if it cannot be.
+    pub(crate) fn audit(&self, mut e: trail::NewEntry) -> Result<u64, store::StoreError> {
+        if e.time.is_empty() {
+            e.time = now_rfc3339();
+        }
+        if e.body.is_null() {
+            e.body = serde_json::json!({});
+        }
+        self.trail.lock().unwrap_or_else(|p| p.into_inner()).append(&e)
+    }
+
+    /// Run the alert rules' clock: time-driven rules and escalation.
+    pub fn alert_tick(&self) {
+        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = book.tick(OffsetDateTime::now_utc());
+        if let Err(e) = self.commit_alerts(&mut book, &pending) {
+            tracing::error!("alert steps not stored: {e}");
+        }
+    }
+}
+
+/// How often the time-driven alert rules run.
+pub const ALERT_TICK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Run the alert rules' clock until the task is dropped.
+pub async fn run_alert_clock(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(ALERT_TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let s = state.clone();
+        let _ = tokio::task::spawn_blocking(move || s.alert_tick()).await;
     }
 }
 
@@ -231,7 +343,7 @@ pub async fn serve(
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::open_with(&config.data_dir, config.log)?;
+    let state = AppState::open_full(&config.data_dir, config.log, config.rules, config.access)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
@@ -241,8 +353,11 @@ pub async fn serve(
         let _ = tx.send(addr);
     }
     let ticker = tokio::spawn(run_ticker(state.clone()));
+    let clock = tokio::spawn(run_alert_clock(state.clone()));
     let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed, config.speed)));
-    let result = axum::serve(listener, web::router(state)).with_graceful_shutdown(shutdown).await;
+    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    clock.abort();
     if let Some(sim) = sim {
         sim.abort();
     }

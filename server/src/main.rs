@@ -48,6 +48,37 @@ enum Command {
         /// re-sent events older than that are no longer recognised as duplicates.
         #[arg(long)]
         retain_days: Option<u32>,
+        /// Alert rules (TOML; what it leaves out keeps the defaults `yiping rules` prints).
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// Who may look at the wall without logging in: nobody, clients on this machine (the
+        /// wall's own browser; behind a reverse proxy on this machine use `off`), or everybody.
+        /// Every change needs a login whatever this says.
+        #[arg(long, value_enum, default_value = "local")]
+        anonymous: yiping_server::auth::Anonymous,
+        /// Hours a login lasts.
+        #[arg(long, default_value_t = 12)]
+        session_hours: u64,
+        /// Mark the session cookie `Secure` (set this when users reach the server over HTTPS).
+        #[arg(long)]
+        secure_cookie: bool,
+    },
+    /// Manage user accounts (admins, on the server machine).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Print the alert rules in force by default, as TOML (a starting point for --rules).
+    Rules,
+    /// Write the audit trail as NDJSON in order: every write (who, what, when, from where) and
+    /// every step of every alert.
+    Trail {
+        /// The server's data folder.
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+        /// Only the steps of this alert.
+        #[arg(long)]
+        alert: Option<String>,
     },
     /// Manage ingest tokens.
     Token {
@@ -116,6 +147,49 @@ enum TokenAction {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Add a user; the password is read from the first line of standard input.
+    Add {
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// Role: viewer, duty, project_manager, presenter or admin.
+        #[arg(long)]
+        role: String,
+        /// Region scope: an adcode or prefix (e.g. 420200 for 黄石); none for the whole province.
+        #[arg(long)]
+        scope: Option<String>,
+        /// The server's data folder.
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// List the users.
+    List {
+        /// The server's data folder.
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Disable a user: they cannot log in and their sessions end at once.
+    Disable {
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// The server's data folder.
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// The server's data folder.
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -126,11 +200,46 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
-        Command::Serve { addr, data_dir, no_simulator, seed, speed, snapshot_every, retain_days } => {
-            let log = yiping_server::LogOptions { snapshot_every: snapshot_every.max(1), retain_days };
-            let config = yiping_server::Config { addr, data_dir, simulator: !no_simulator, seed, speed, log };
-            serve(config).await
+        Command::Serve {
+            addr,
+            data_dir,
+            no_simulator,
+            seed,
+            speed,
+            snapshot_every,
+            retain_days,
+            rules,
+            anonymous,
+            session_hours,
+            secure_cookie,
+        } => match load_rules(rules.as_deref()) {
+            Ok(rules) => {
+                let log = yiping_server::LogOptions { snapshot_every: snapshot_every.max(1), retain_days };
+                let access = yiping_server::auth::Access {
+                    anonymous,
+                    session: std::time::Duration::from_secs(session_hours.max(1) * 3600),
+                    secure_cookie,
+                };
+                let config = yiping_server::Config {
+                    addr,
+                    data_dir,
+                    simulator: !no_simulator,
+                    seed,
+                    speed,
+                    log,
+                    rules,
+                    access,
+                };
+                serve(config).await
+            }
+            Err(e) => Err(e),
+        },
+        Command::User { action } => user(action),
+        Command::Rules => {
+            print!("{}", yiping_server::alerts::Rules::default().to_toml());
+            Ok(())
         }
+        Command::Trail { data_dir, alert } => trail(&data_dir, alert),
         Command::Token { action: TokenAction::Create { source, data_dir } } => {
             create_token(&source, &data_dir)
         }
@@ -163,8 +272,150 @@ fn lock_data(data_dir: &Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
+fn load_rules(path: Option<&Path>) -> anyhow::Result<yiping_server::alerts::Rules> {
+    let Some(path) = path else { return Ok(Default::default()) };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--rules {}: {e}", path.display()))?;
+    yiping_server::alerts::Rules::from_toml(&text)
+        .map_err(|e| anyhow::anyhow!("--rules {}: {e}", path.display()))
+}
+
+fn user(action: UserAction) -> anyhow::Result<()> {
+    use yiping_server::auth;
+    let (data_dir, what, target) = match &action {
+        UserAction::Add { data_dir, name, .. } => (data_dir, "user.add", name.clone()),
+        UserAction::List { data_dir } => (data_dir, "", String::new()),
+        UserAction::Disable { data_dir, name } => (data_dir, "user.disable", name.clone()),
+        UserAction::Enable { data_dir, name } => (data_dir, "user.enable", name.clone()),
+    };
+    std::fs::create_dir_all(data_dir)?;
+    let trail = yiping_server::trail::Trail::open(data_dir)?;
+    let conn = trail.connection();
+    let mut body = serde_json::json!({});
+    match &action {
+        UserAction::Add { name, role, scope, .. } => {
+            let r = auth::Role::parse(role).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--role {role:?}: one of {}",
+                    auth::Role::ALL.map(auth::Role::as_str).join(", ")
+                )
+            })?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let u = auth::add_user(conn, name, r, scope.as_deref(), password)?;
+            body = serde_json::json!({ "role": u.role, "scope": u.scope });
+            println!(
+                "added {} ({}{})",
+                u.name,
+                u.role.as_str(),
+                u.scope.map(|s| format!(", scope {s}")).unwrap_or_default()
+            );
+        }
+        UserAction::List { .. } => {
+            for u in auth::list_users(conn)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.name,
+                    u.role.as_str(),
+                    u.scope.as_deref().unwrap_or("(province)"),
+                    if u.disabled { "disabled" } else { "active" },
+                    u.created
+                );
+            }
+            return Ok(());
+        }
+        UserAction::Disable { name, .. } => auth::set_disabled(conn, name, true)?,
+        UserAction::Enable { name, .. } => auth::set_disabled(conn, name, false)?,
+    }
+    trail.append(&yiping_server::trail::NewEntry {
+        time: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an OffsetDateTime always formats as RFC 3339"),
+        actor: "cli".into(),
+        role: "admin".into(),
+        action: what.into(),
+        target,
+        body,
+        ..Default::default()
+    })?;
+    if !matches!(action, UserAction::Add { .. }) {
+        println!(
+            "{what} {}: done",
+            match &action {
+                UserAction::Disable { name, .. } | UserAction::Enable { name, .. } => name.as_str(),
+                _ => "",
+            }
+        );
+    }
+    Ok(())
+}
+
+fn trail(data_dir: &Path, alert: Option<String>) -> anyhow::Result<()> {
+    if !data_dir.join(yiping_server::store::DB_FILE).exists() {
+        anyhow::bail!("{} holds no yiping data", data_dir.display());
+    }
+    let trail = yiping_server::trail::Trail::open(data_dir)?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut failed = None;
+    trail.scan(&yiping_server::trail::Filter { target: alert, ..Default::default() }, |e| {
+        match serde_json::to_writer(&mut out, &e)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| Ok(writeln!(out)?))
+        {
+            Ok(()) => true,
+            Err(err) => {
+                failed = Some(err);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// On a first start (no users yet), make an `admin` with a random password and say it once.
+fn first_admin(data_dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    let trail = yiping_server::trail::Trail::open(data_dir)?;
+    if yiping_server::auth::has_users(trail.connection())? {
+        return Ok(());
+    }
+    let password: String =
+        (0..16).map(|_| char::from(b"abcdefghjkmnpqrstuvwxyz23456789"[rand::random_range(0..31)])).collect();
+    yiping_server::auth::add_user(
+        trail.connection(),
+        "admin",
+        yiping_server::auth::Role::Admin,
+        None,
+        &password,
+    )?;
+    trail.append(&yiping_server::trail::NewEntry {
+        time: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("an OffsetDateTime always formats as RFC 3339"),
+        actor: "cli".into(),
+        role: "admin".into(),
+        action: "user.add".into(),
+        target: "admin".into(),
+        comment: "first start: the initial administrator".into(),
+        body: serde_json::json!({ "role": "admin" }),
+        ..Default::default()
+    })?;
+    eprintln!(
+        "yiping: first start: created user `admin` with password {password}\n        \
+         (shown once; add accounts with `yiping user add --name NAME --role duty --data {}`)",
+        data_dir.display()
+    );
+    Ok(())
+}
+
 async fn serve(config: yiping_server::Config) -> anyhow::Result<()> {
     let _lock = lock_data(&config.data_dir)?;
+    first_admin(&config.data_dir)?;
     yiping_server::serve(config, None, shutdown_signal()).await
 }
 

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub ws_resyncs: AtomicU64,
     /// Websocket frames sent.
     pub ws_frames: AtomicU64,
+    /// Alert steps stored by the rules and by people.
+    pub alert_steps: AtomicU64,
 }
 
 impl Metrics {
@@ -58,6 +60,7 @@ impl Metrics {
             g(&self.ws_resyncs),
         );
         counter("yiping_ws_frames_total", "Websocket frames sent.", g(&self.ws_frames));
+        counter("yiping_alert_steps_total", "Alert steps stored in the audit trail.", g(&self.alert_steps));
         let _ = writeln!(
             s,
             "# HELP yiping_ws_clients Websocket clients connected.\n# TYPE yiping_ws_clients gauge\nyiping_ws_clients {clients}"

@@ -426,7 +426,7 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use yiping_protocol::events::parse_line;
 

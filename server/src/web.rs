@@ -37,12 +37,75 @@ pub fn router(state: Arc<AppState>) -> Router {
             // The handler reads the body itself, within MAX_BODY_BYTES, once it has a slot.
             axum::routing::post(crate::api::post_events),
         )
+        .route("/api/v1/login", axum::routing::post(crate::session::login))
+        .route("/api/v1/logout", axum::routing::post(crate::session::logout))
+        .route("/api/v1/me", get(crate::session::me))
+        .route("/api/v1/users", get(crate::session::users))
+        .route("/api/v1/alerts", get(crate::alerts::http::list))
+        .route("/api/v1/alerts/{id}", get(crate::alerts::http::detail))
+        .route("/api/v1/alerts/{id}/{action}", axum::routing::post(crate::alerts::http::act))
+        .route("/api/v1/rules", get(crate::alerts::http::rules))
+        .route("/api/v1/audit", get(crate::alerts::http::audit))
         .route("/metrics", get(crate::api::metrics))
         .route("/geo/{file}", get(geo_layer))
         .route("/ws", get(crate::ws::upgrade))
+        .route("/yiping-boot.js", get(boot_script))
         .fallback(get(app_asset))
         .layer(CompressionLayer::new())
+        .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header_layer(header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
         .with_state(state)
+}
+
+/// The content security policy of every answer: scripts only from this server (no inline script;
+/// WebAssembly compilation allowed), no framing by other sites, no plugins.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+fn header_layer(
+    name: header::HeaderName,
+    value: &'static str,
+) -> tower_http::set_header::SetResponseHeaderLayer<HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Trunk's `index.html` starts the app with an inline module script; the CSP allows no inline
+/// script, so the server moves it into `/yiping-boot.js` and points the page at that.
+fn split_index(html: &str) -> (String, String) {
+    const OPEN: &str = "<script type=\"module\">";
+    let Some(start) = html.find(OPEN) else { return (html.to_owned(), String::new()) };
+    let body_start = start + OPEN.len();
+    let Some(len) = html[body_start..].find("</script>") else { return (html.to_owned(), String::new()) };
+    let script = html[body_start..body_start + len].to_owned();
+    let page = format!(
+        "{}<script type=\"module\" src=\"/yiping-boot.js\"></script>{}",
+        &html[..start],
+        &html[body_start + len + "</script>".len()..]
+    );
+    (page, script)
+}
+
+fn index_parts() -> &'static Option<(String, String)> {
+    static PARTS: std::sync::OnceLock<Option<(String, String)>> = std::sync::OnceLock::new();
+    PARTS.get_or_init(|| AppAssets::get("index.html").map(|f| split_index(&String::from_utf8_lossy(&f.data))))
+}
+
+async fn boot_script() -> Result<Response, AppError> {
+    match index_parts() {
+        Some((_, script)) if !script.is_empty() => Ok((
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            ],
+            script.clone(),
+        )
+            .into_response()),
+        _ => Err(AppError::NotFound("/yiping-boot.js".into())),
+    }
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
@@ -83,6 +146,16 @@ async fn app_asset(uri: Uri) -> Result<Response, AppError> {
             None => return Ok(not_built()),
         },
     };
+    if is_index && let Some((page, _)) = index_parts() {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            ],
+            page.clone(),
+        )
+            .into_response());
+    }
     let mime = mime_guess::from_path(if is_index { "index.html" } else { path }).first_or_octet_stream();
     // Trunk names every asset with a content hash, so only index.html may change under a name.
     let cache = if is_index { "no-cache" } else { "public, max-age=31536000, immutable" };

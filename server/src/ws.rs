@@ -23,6 +23,8 @@ use yiping_protocol::{ClientMsg, ResumePoint, ServerMsg};
 use crate::hub::{Frame, batch_text, to_text};
 
 use crate::AppState;
+use crate::auth::Caller;
+use axum::response::IntoResponse;
 
 /// How often the server pings.
 pub const PING_EVERY: Duration = Duration::from_secs(15);
@@ -32,12 +34,21 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(45);
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
 /// `GET /ws`: upgrade with small buffers (most traffic is server → client and small).
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> Response {
+///
+/// Readers only (a login, or anonymous reading where allowed: 401 before the upgrade otherwise).
+/// A user with a region scope gets every topic's data cut to the scope (entities, regions,
+/// events and alerts under the prefix; every seq still arrives, so resuming works), and is
+/// refused the province-wide `overview` topic.
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>, caller: Caller) -> Response {
+    if let Err(e) = caller.read() {
+        return e.into_response();
+    }
+    let scope = caller.scope().map(str::to_owned);
     ws.read_buffer_size(8 * 1024)
         .write_buffer_size(16 * 1024)
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, scope))
 }
 
 struct ClientGuard(Arc<AppState>);
@@ -90,7 +101,46 @@ async fn next_frame(subs: &mut BTreeMap<String, Sub>) -> (String, Result<Arc<Fra
     futures_util::future::select_all(futs).await.0
 }
 
-async fn serve(socket: WebSocket, state: Arc<AppState>) {
+/// Cut one wire message to a region scope (see [`upgrade`]).
+pub fn scoped_text(text: &str, scope: &str) -> Utf8Bytes {
+    match serde_json::from_str::<ServerMsg>(text) {
+        Ok(mut msg) => {
+            scope_msg(&mut msg, scope);
+            Utf8Bytes::from(serde_json::to_string(&msg).expect("messages serialise"))
+        }
+        Err(_) => Utf8Bytes::from(text.to_owned()),
+    }
+}
+
+fn scope_msg(msg: &mut ServerMsg, scope: &str) {
+    match msg {
+        ServerMsg::Snapshot(u) | ServerMsg::Delta(u) => scope_data(&mut u.data, scope),
+        ServerMsg::Batch { items } => items.iter_mut().for_each(|m| scope_msg(m, scope)),
+        ServerMsg::Pong | ServerMsg::Error { .. } => {}
+    }
+}
+
+fn scope_data(data: &mut serde_json::Value, scope: &str) {
+    let Some(obj) = data.as_object_mut() else { return };
+    if let Some(serde_json::Value::Array(alerts)) = obj.get_mut("alerts") {
+        alerts.retain(|a| a["adcode"].as_str().is_some_and(|c| c.starts_with(scope)));
+    }
+    if let Some(serde_json::Value::Object(entities)) = obj.get_mut("entities") {
+        entities.retain(|_, e| e["adcode"].as_str().is_some_and(|c| c.starts_with(scope)));
+    }
+    let mut any_region = false;
+    if let Some(serde_json::Value::Object(regions)) = obj.get_mut("regions") {
+        regions.retain(|k, _| k.starts_with(scope));
+        any_region = !regions.is_empty();
+    }
+    // A delta's regions are its event's county and what that rolls up into: the event is in
+    // scope exactly when one of them is.
+    if !any_region {
+        obj.remove("event");
+    }
+}
+
+async fn serve(socket: WebSocket, state: Arc<AppState>, scope: Option<String>) {
     state.clients.fetch_add(1, Ordering::Relaxed);
     let _guard = ClientGuard(state.clone());
     let (mut sink, mut stream) = socket.split();
@@ -103,7 +153,7 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
             incoming = stream.next() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(text))) => frames(handle(&state, &mut subs, text.as_str())),
+                    Some(Ok(Message::Text(text))) => frames(handle(&state, &mut subs, text.as_str(), scope.as_deref())),
                     Some(Ok(Message::Binary(_))) => frames(vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue, // ping/pong
@@ -121,6 +171,10 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
             }
         };
         for text in out {
+            let text = match scope.as_deref() {
+                Some(sc) => scoped_text(text.as_str(), sc),
+                None => text,
+            };
             if sink.send(Message::Text(text)).await.is_err() {
                 return;
             }
@@ -129,7 +183,12 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
     }
 }
 
-fn handle(state: &AppState, subs: &mut BTreeMap<String, Sub>, text: &str) -> Vec<Arc<str>> {
+fn handle(
+    state: &AppState,
+    subs: &mut BTreeMap<String, Sub>,
+    text: &str,
+    scope: Option<&str>,
+) -> Vec<Arc<str>> {
     let msg: ClientMsg = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(e) => return vec![to_text(&ServerMsg::Error { message: format!("bad request: {e}") })],
@@ -148,6 +207,16 @@ fn handle(state: &AppState, subs: &mut BTreeMap<String, Sub>, text: &str) -> Vec
                 if !state.hub.has_topic(&t) {
                     out.push(to_text(&ServerMsg::Error {
                         message: format!("unknown topic {t:?}; GET /api/v1/topics lists them"),
+                    }));
+                    continue;
+                }
+                if let Some(sc) = scope
+                    && t == yiping_protocol::topics::OVERVIEW
+                {
+                    out.push(to_text(&ServerMsg::Error {
+                        message: format!(
+                            "topic \"overview\" holds province-wide figures; your scope is {sc}: subscribe to the theme topics"
+                        ),
                     }));
                     continue;
                 }

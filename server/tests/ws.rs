@@ -18,6 +18,8 @@ async fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
         // Fast enough that deltas flow every second.
         speed: 600.0,
         log: Default::default(),
+        rules: Default::default(),
+        access: Default::default(),
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,245 @@
+//! The alerts' REST surface: list and detail (`GET /api/v1/alerts[/{id}]`), the life-cycle
+//! actions (`POST /api/v1/alerts/{id}/acknowledge|dispatch|resolve`), the rules in force
+//! (`GET /api/v1/rules`) and the audit trail (`GET /api/v1/audit`, NDJSON).
+//!
+//! Who may: every reader sees the alerts in their scope; duty officers and admins act on them,
+//! project managers on project alerts; the trail is for admins (all of it) and duty officers (the
+//! steps of the alerts in their scope). Nothing here can change or remove a trail entry: the only
+//! write is an append, through the book.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use yiping_protocol::alerts::{Alert, AlertAction, AlertState, AlertsData, Severity};
+
+use crate::AppState;
+use crate::auth::{Caller, Role, in_scope};
+use crate::error::AppError;
+use crate::trail::Filter;
+
+use super::{ActError, Book};
+
+/// Filters of the alert list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    /// `open` (default), `all`, or one state: `new`, `acknowledged`, `dispatched`, `resolved`.
+    pub state: Option<String>,
+    /// Comma-separated severities (`red,orange`).
+    pub severity: Option<String>,
+    /// A theme topic: `water`, `rivers`, `projects`, `poverty`.
+    pub theme: Option<String>,
+    /// An adcode prefix (`4201` for 武汉).
+    pub region: Option<String>,
+}
+
+impl AlertQuery {
+    fn check(&self) -> Result<(), AppError> {
+        if let Some(s) = &self.state
+            && s != "open"
+            && s != "all"
+            && AlertState::parse(s).is_none()
+        {
+            return Err(AppError::BadRequest(format!(
+                "query `state`: {s:?} is not open, all, new, acknowledged, dispatched or resolved"
+            )));
+        }
+        for s in self.severity.iter().flat_map(|s| s.split(',')) {
+            if Severity::parse(s).is_none() {
+                return Err(AppError::BadRequest(format!(
+                    "query `severity`: {s:?} is not red, orange, yellow or blue"
+                )));
+            }
+        }
+        if let Some(t) = &self.theme
+            && !["water", "rivers", "projects", "poverty"].contains(&t.as_str())
+        {
+            return Err(AppError::BadRequest(format!(
+                "query `theme`: {t:?} is not water, rivers, projects or poverty"
+            )));
+        }
+        Ok(())
+    }
+
+    fn matches(&self, a: &Alert) -> bool {
+        let state_ok = match self.state.as_deref() {
+            None | Some("open") => a.is_open(),
+            Some("all") => true,
+            Some(s) => AlertState::parse(s) == Some(a.state),
+        };
+        state_ok
+            && self.severity.as_ref().is_none_or(|s| s.split(',').any(|v| v == a.severity.as_str()))
+            && self.theme.as_ref().is_none_or(|t| *t == a.theme)
+            && self.region.as_ref().is_none_or(|r| a.adcode.starts_with(r.as_str()))
+    }
+}
+
+/// `GET /api/v1/alerts`: the live list (open, and resolved in the last 24 h), newest first.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<AlertQuery>,
+) -> Result<Json<AlertsData>, AppError> {
+    caller.read()?;
+    q.check()?;
+    let book = state.book.lock().unwrap_or_else(|p| p.into_inner());
+    let alerts = book
+        .list()
+        .into_iter()
+        .filter(|a| in_scope(caller.scope(), &a.adcode) && q.matches(a))
+        .cloned()
+        .collect();
+    Ok(Json(AlertsData { alerts }))
+}
+
+/// An alert from the live list, or rebuilt from the trail when it has left the list.
+fn find(state: &AppState, book: &Book, id: &str) -> Result<Alert, AppError> {
+    if let Some(a) = book.get(id) {
+        return Ok(a.clone());
+    }
+    let entries = state.trail.lock().unwrap_or_else(|p| p.into_inner()).list(&Filter {
+        target: Some(id.to_owned()),
+        action_prefix: Some("alert.".into()),
+        ..Default::default()
+    })?;
+    let mut one = Book::new(book.rules().clone(), state.places.clone());
+    for e in &entries {
+        one.apply(e);
+    }
+    one.get(id).cloned().ok_or_else(|| AppError::NotFound(format!("alert {id}")))
+}
+
+/// `GET /api/v1/alerts/{id}`: one alert with its whole trail.
+pub async fn detail(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Alert>, AppError> {
+    caller.read()?;
+    let book = state.book.lock().unwrap_or_else(|p| p.into_inner());
+    let a = find(&state, &book, &id)?;
+    caller.read_region(&a.adcode)?;
+    Ok(Json(a))
+}
+
+/// The body of an action.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActBody {
+    /// What was done, or why (required to resolve and to dispatch).
+    #[serde(default)]
+    pub comment: String,
+    /// For `dispatch`: the person or office to handle it.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// `POST /api/v1/alerts/{id}/{action}` with `{"comment","to"}` (JSON): one step of the life cycle,
+/// by the logged-in user; answers the alert as it is after the step, once the step is stored.
+pub async fn act(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((id, action)): Path<(String, String)>,
+    body: Option<Json<ActBody>>,
+) -> Result<Json<Alert>, AppError> {
+    let action = match action.as_str() {
+        "acknowledge" => AlertAction::Acknowledge,
+        "dispatch" => AlertAction::Dispatch,
+        "resolve" => AlertAction::Resolve,
+        other => {
+            return Err(AppError::NotFound(format!(
+                "alert action {other:?}: use acknowledge, dispatch or resolve"
+            )));
+        }
+    };
+    let user =
+        caller.with_role(&[Role::Duty, Role::Admin, Role::ProjectManager], "acting on alerts")?.clone();
+    let Json(body) = body.unwrap_or_default();
+    let mut book = state.book.lock().unwrap_or_else(|p| p.into_inner());
+    let a = find(&state, &book, &id)?;
+    caller.read_region(&a.adcode)?;
+    if user.role == Role::ProjectManager && a.theme != "projects" {
+        return Err(AppError::Forbidden(format!(
+            "a project manager acts on project alerts only; {id} is a {} alert",
+            a.theme
+        )));
+    }
+    let pending = book
+        .act(&id, action, &user.name, user.role.as_str(), &caller.ip(), &body.comment, body.to.as_deref())
+        .map_err(|e| match e {
+            ActError::NotFound(_) | ActError::State { .. } => AppError::Conflict(e.to_string()),
+            ActError::Missing(_) => AppError::BadRequest(e.to_string()),
+        })?;
+    let changed = state.commit_alerts(&mut book, &[pending])?;
+    changed.into_iter().next().map(Json).ok_or_else(|| AppError::Internal("the step was not applied".into()))
+}
+
+/// `GET /api/v1/rules`: the rules in force.
+pub async fn rules(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<super::Rules>, AppError> {
+    caller.read()?;
+    Ok(Json(state.book.lock().unwrap_or_else(|p| p.into_inner()).rules().clone()))
+}
+
+/// Query of the audit trail.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries after this position.
+    pub after: Option<u64>,
+    /// Only this alert's steps.
+    pub alert: Option<String>,
+    /// At most this many (default and maximum 100000).
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/audit`: the trail as NDJSON, oldest first (admins: everything; duty officers: the
+/// steps of the alerts in their scope).
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, AppError> {
+    let user = caller.with_role(&[Role::Admin, Role::Duty], "the audit trail")?.clone();
+    let only_alerts = user.role != Role::Admin || user.scope.is_some();
+    let filter = Filter {
+        after: q.after.unwrap_or(0),
+        action_prefix: only_alerts.then(|| "alert.".to_owned()),
+        target: q.alert.clone(),
+        limit: Some(q.limit.unwrap_or(100_000).min(100_000)),
+    };
+    let entries = state.trail.lock().unwrap_or_else(|p| p.into_inner()).list(&filter)?;
+    // Which alerts are in scope: the raise entry says where each alert is.
+    let mut scoped: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut out = String::new();
+    for e in entries {
+        if let Some(scope) = user.scope.as_deref() {
+            let visible = match scoped.get(&e.target) {
+                Some(v) => *v,
+                None => {
+                    let adcode = if e.action == "alert.raise" {
+                        e.body["adcode"].as_str().map(str::to_owned)
+                    } else {
+                        let book = state.book.lock().unwrap_or_else(|p| p.into_inner());
+                        find(&state, &book, &e.target).ok().map(|a| a.adcode)
+                    };
+                    let v = adcode.is_some_and(|a| a.starts_with(scope));
+                    scoped.insert(e.target.clone(), v);
+                    v
+                }
+            };
+            if !visible {
+                continue;
+            }
+        }
+        out.push_str(&serde_json::to_string(&e).map_err(|err| AppError::Internal(err.to_string()))?);
+        out.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8")], out).into_response())
+}

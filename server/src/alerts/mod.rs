@@ -1,0 +1,838 @@
+//! Risk early warning (DESIGN §4): rules over the accepted events, and the alert life cycle.
+//!
+//! The [`Book`] keeps what the rules need to know about each subject (learned from the events as
+//! they are folded) and every alert that is open or was resolved in the last 24 hours. It never
+//! changes an alert directly: it proposes [`Pending`] steps, the caller appends each to the
+//! [audit trail](crate::trail) and hands the stored entry back to [`Book::apply`]. Restoring after
+//! a restart is applying the trail's `alert.*` entries in order, so the alerts a server shows are
+//! always exactly the fold of its trail.
+//!
+//! Two kinds of evaluation:
+//! - on every event ([`Book::observe`]): the rules about the event's subject (class against the
+//!   target, spikes, a village's risk, a project's steps and investment, a problem's status, a
+//!   patrol clearing its river);
+//! - on a clock tick ([`Book::tick`]): the rules that fire by time passing (silence, overdue
+//!   patrols, problems and steps getting older) and escalation of unacknowledged alerts.
+//!
+//! Caveat: what the rules learned before the last fold snapshot is seeded from the fold's
+//! entities (sections, problems, projects, villages); patrols are not entities, so after a restart
+//! `patrol_overdue` only knows the rivers patrolled since the snapshot (it cannot raise a false
+//! alert for lack of knowledge: a river never seen is never overdue).
+
+pub mod http;
+pub mod rules;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use yiping_protocol::alerts::{Alert, AlertAction, AlertState, AlertStep, AlertsData, Responsible, Severity};
+use yiping_protocol::events::{ChiefLevel, Envelope, Event, ProblemStatus, StepKind};
+use yiping_protocol::topics::EntityState;
+use yiping_protocol::water::WaterBody;
+
+use crate::places::Places;
+use crate::trail::{Entry, NewEntry};
+pub use rules::Rules;
+
+/// How long resolved alerts stay in the live list (and the topic's snapshot).
+pub const KEEP_RESOLVED_HOURS: i64 = 24;
+/// Weight of the newest reading in a spike baseline.
+const BASELINE_WEIGHT: f64 = 0.3;
+
+/// A step the book proposes; the caller stores it in the trail, then applies the stored entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// The alert.
+    pub alert: String,
+    /// What happens.
+    pub action: AlertAction,
+    /// Who (`system` for the rules).
+    pub actor: String,
+    /// The actor's role.
+    pub role: String,
+    /// From where.
+    pub addr: String,
+    /// Why.
+    pub comment: String,
+    /// The step's data (for `raise`, the whole alert).
+    pub body: Value,
+}
+
+impl Pending {
+    /// The trail entry for this step at `time`.
+    pub fn entry(&self, time: &str) -> NewEntry {
+        NewEntry {
+            time: time.to_owned(),
+            actor: self.actor.clone(),
+            role: self.role.clone(),
+            addr: self.addr.clone(),
+            action: format!("alert.{}", self.action.as_str()),
+            target: self.alert.clone(),
+            comment: self.comment.clone(),
+            body: self.body.clone(),
+        }
+    }
+}
+
+/// Why a person's action on an alert was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ActError {
+    /// No such alert in the live list.
+    #[error("there is no open or recent alert {0}")]
+    NotFound(String),
+    /// The action does not fit the alert's state.
+    #[error("alert {id} is {state}: it cannot be {action}")]
+    State {
+        /// The alert.
+        id: String,
+        /// Its state.
+        state: &'static str,
+        /// The refused action.
+        action: &'static str,
+    },
+    /// Something required is missing.
+    #[error("{0}")]
+    Missing(&'static str),
+}
+
+#[derive(Debug, Clone)]
+struct Place {
+    name: String,
+    adcode: String,
+    lon: f64,
+    lat: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct SectionMem {
+    last_time: String,
+    obs: u64,
+    class: usize,
+    latest: BTreeMap<String, f64>,
+    baseline: BTreeMap<String, f64>,
+    reading: Value,
+}
+
+#[derive(Debug, Clone)]
+struct RiverMem {
+    place: Place,
+    river: String,
+    last_patrol: String,
+    chief: Option<(ChiefLevel, String)>,
+    obs: u64,
+}
+
+#[derive(Debug, Clone)]
+struct ProblemMem {
+    place: Place,
+    found: String,
+    kind: Value,
+    status: ProblemStatus,
+    obs: u64,
+}
+
+#[derive(Debug, Clone)]
+struct ProjectMem {
+    place: Place,
+    industry: String,
+    steps: Vec<yiping_protocol::events::ProjectStep>,
+    plan_wan: f64,
+    done_wan: f64,
+    obs: u64,
+}
+
+#[derive(Debug, Clone)]
+struct VillageMem {
+    place: Place,
+    risk: u32,
+    previous: Option<u32>,
+    time: String,
+    obs: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Tracker {
+    clear_count: u32,
+    last_obs: u64,
+}
+
+/// One evaluation of a rule about a subject.
+#[derive(Debug, Clone)]
+struct Measure {
+    value: f64,
+    data: Value,
+    obs: u64,
+}
+
+/// Rules, what they know, and the live alerts.
+#[derive(Debug)]
+pub struct Book {
+    rules: Rules,
+    places: std::sync::Arc<Places>,
+    alerts: BTreeMap<String, Alert>,
+    open: HashMap<(String, String), String>,
+    trackers: HashMap<(String, String), Tracker>,
+    sections: HashMap<String, SectionMem>,
+    rivers: BTreeMap<(String, String), RiverMem>,
+    problems: BTreeMap<String, ProblemMem>,
+    projects: BTreeMap<String, ProjectMem>,
+    villages: BTreeMap<String, VillageMem>,
+    next_id: u64,
+}
+
+fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+fn days_between(from: &str, now: OffsetDateTime) -> Option<f64> {
+    Some((now - parse_time(from)?).as_seconds_f64() / 86_400.0)
+}
+
+/// Today's date in Asia/Shanghai, `YYYY-MM-DD` (due dates are local dates).
+fn local_date(now: OffsetDateTime) -> String {
+    let d = (now + time::Duration::hours(8)).date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn date_days(from: &str, to: &str) -> Option<f64> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let a = time::Date::parse(from, &fmt).ok()?;
+    let b = time::Date::parse(to, &fmt).ok()?;
+    Some((b - a).whole_days() as f64)
+}
+
+fn level_rank(l: ChiefLevel) -> u8 {
+    match l {
+        ChiefLevel::Province => 5,
+        ChiefLevel::City => 4,
+        ChiefLevel::County => 3,
+        ChiefLevel::Township => 2,
+        ChiefLevel::Village => 1,
+    }
+}
+
+fn level_name(l: ChiefLevel) -> &'static str {
+    match l {
+        ChiefLevel::Province => "province",
+        ChiefLevel::City => "city",
+        ChiefLevel::County => "county",
+        ChiefLevel::Township => "township",
+        ChiefLevel::Village => "village",
+    }
+}
+
+fn indicator(r: &yiping_protocol::events::WaterReading, name: &str) -> Option<f64> {
+    match name {
+        "nh3n_mg_l" => Some(r.nh3n_mg_l),
+        "tp_mg_l" => Some(r.tp_mg_l),
+        "codmn_mg_l" => Some(r.codmn_mg_l),
+        _ => None,
+    }
+}
+
+/// The theme (topic) of a rule.
+pub fn theme_of(rule: &str) -> &'static str {
+    match rule {
+        "water_class" | "spike" | "silent" => "water",
+        "patrol_overdue" | "problem_open" => "rivers",
+        "step_overdue" | "investment_behind" => "projects",
+        _ => "poverty",
+    }
+}
+
+impl Book {
+    /// An empty book.
+    pub fn new(rules: Rules, places: std::sync::Arc<Places>) -> Book {
+        Book {
+            rules,
+            places,
+            alerts: BTreeMap::new(),
+            open: HashMap::new(),
+            trackers: HashMap::new(),
+            sections: HashMap::new(),
+            rivers: BTreeMap::new(),
+            problems: BTreeMap::new(),
+            projects: BTreeMap::new(),
+            villages: BTreeMap::new(),
+            next_id: 1,
+        }
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Learn from an event without evaluating (history being replayed).
+    pub fn learn(&mut self, e: &Envelope, county: &str) {
+        let place = |name: &str, lon: f64, lat: f64| Place {
+            name: name.to_owned(),
+            adcode: county.to_owned(),
+            lon,
+            lat,
+        };
+        match &e.data {
+            Event::WaterReading(r) => {
+                let Some(i) = self.places.section(&r.section) else { return };
+                let body = self.places.sections()[i].body;
+                let m = self.sections.entry(r.section.clone()).or_default();
+                if m.last_time.as_str() > e.time.as_str() {
+                    return; // an older sample arriving late changes neither class nor baseline
+                }
+                // The baseline absorbs the previous latest value, so a spike is measured
+                // against the readings before it.
+                for (k, v) in std::mem::take(&mut m.latest) {
+                    let b = m.baseline.entry(k).or_insert(v);
+                    *b = BASELINE_WEIGHT * v + (1.0 - BASELINE_WEIGHT) * *b;
+                }
+                for k in rules::SPIKE_INDICATORS {
+                    if let Some(v) = indicator(r, k) {
+                        m.latest.insert(k.to_owned(), v);
+                    }
+                }
+                m.class = r.indicators().class(body).index();
+                m.last_time.clone_from(&e.time);
+                m.reading = serde_json::to_value(r).expect("readings serialise");
+                m.obs += 1;
+            }
+            Event::RiverPatrol(p) => {
+                let key = (county.to_owned(), p.river.clone());
+                let county_name = self.places.name(county).unwrap_or(county).to_owned();
+                let m = self.rivers.entry(key).or_insert_with(|| RiverMem {
+                    place: place(&format!("{} ({county_name})", p.river), p.lon, p.lat),
+                    river: p.river.clone(),
+                    last_patrol: String::new(),
+                    chief: None,
+                    obs: 0,
+                });
+                if e.time > m.last_patrol {
+                    m.last_patrol.clone_from(&e.time);
+                }
+                if m.chief.as_ref().is_none_or(|(l, _)| level_rank(p.level) >= level_rank(*l)) {
+                    m.chief = Some((p.level, p.chief_name.clone()));
+                }
+                m.obs += 1;
+            }
+            Event::RiverProblem(p) => {
+                let m = self.problems.entry(p.problem.clone()).or_insert_with(|| ProblemMem {
+                    place: place(&p.river, p.lon, p.lat),
+                    found: p.found.clone(),
+                    kind: json!(p.kind),
+                    status: p.status,
+                    obs: 0,
+                });
+                m.status = p.status;
+                m.obs += 1;
+            }
+            Event::Project(p) => {
+                let m = self.projects.entry(p.project.clone()).or_insert_with(|| ProjectMem {
+                    place: place(&p.name, p.lon, p.lat),
+                    industry: p.industry.clone(),
+                    steps: Vec::new(),
+                    plan_wan: 0.0,
+                    done_wan: 0.0,
+                    obs: 0,
+                });
+                m.steps.clone_from(&p.steps);
+                m.plan_wan = p.plan_wan;
+                m.done_wan = p.done_wan;
+                m.obs += 1;
+            }
+            Event::Village(v) => {
+                let m = self.villages.entry(v.village.clone()).or_insert_with(|| VillageMem {
+                    place: place(&v.name, v.lon, v.lat),
+                    risk: v.risk_households,
+                    previous: None,
+                    time: e.time.clone(),
+                    obs: 0,
+                });
+                if m.obs > 0 {
+                    m.previous = Some(m.risk);
+                }
+                m.risk = v.risk_households;
+                m.time.clone_from(&e.time);
+                m.obs += 1;
+            }
+            Event::SewageOutlet(_) | Event::FishingPatrol(_) => {}
+        }
+    }
+
+    /// Seed what the rules know from the fold's entities (their last events).
+    pub fn seed(&mut self, entities: &[EntityState]) {
+        for s in entities {
+            if let Ok(data) = serde_json::from_value::<Event>(s.detail.clone()) {
+                let e = Envelope {
+                    kind: data.kind().to_owned(),
+                    id: String::new(),
+                    time: s.time.clone(),
+                    source: None,
+                    data,
+                };
+                self.learn(&e, &s.adcode);
+            }
+        }
+    }
+
+    /// Learn from a new event and evaluate the rules about its subject.
+    pub fn observe(&mut self, e: &Envelope, county: &str, now: OffsetDateTime) -> Vec<Pending> {
+        self.learn(e, county);
+        let mut out = Vec::new();
+        match &e.data {
+            Event::WaterReading(r) => {
+                self.eval("water_class", &format!("section:{}", r.section), now, &mut out);
+                for k in self.rules.spike_min_rise.keys().cloned().collect::<Vec<_>>() {
+                    self.eval("spike", &format!("section:{}#{k}", r.section), now, &mut out);
+                }
+                self.eval("silent", &format!("section:{}", r.section), now, &mut out);
+            }
+            Event::RiverPatrol(p) => {
+                self.eval("patrol_overdue", &format!("river:{county}:{}", p.river), now, &mut out);
+            }
+            Event::RiverProblem(p) => {
+                self.eval("problem_open", &format!("problem:{}", p.problem), now, &mut out);
+            }
+            Event::Project(p) => {
+                self.eval("step_overdue", &format!("project:{}", p.project), now, &mut out);
+                self.eval("investment_behind", &format!("project:{}", p.project), now, &mut out);
+            }
+            Event::Village(v) => {
+                self.eval("relapse_jump", &format!("village:{}", v.village), now, &mut out);
+            }
+            Event::SewageOutlet(_) | Event::FishingPatrol(_) => {}
+        }
+        out
+    }
+
+    /// Evaluate every rule about every known subject, and escalate what waited too long.
+    pub fn tick(&mut self, now: OffsetDateTime) -> Vec<Pending> {
+        let mut out = Vec::new();
+        let sections: Vec<String> = self.sections.keys().cloned().collect();
+        for s in &sections {
+            self.eval("water_class", &format!("section:{s}"), now, &mut out);
+            for k in self.rules.spike_min_rise.keys().cloned().collect::<Vec<_>>() {
+                self.eval("spike", &format!("section:{s}#{k}"), now, &mut out);
+            }
+            self.eval("silent", &format!("section:{s}"), now, &mut out);
+        }
+        let rivers: Vec<String> = self.rivers.keys().map(|(c, r)| format!("river:{c}:{r}")).collect();
+        for r in rivers {
+            self.eval("patrol_overdue", &r, now, &mut out);
+        }
+        let problems: Vec<String> = self.problems.keys().map(|p| format!("problem:{p}")).collect();
+        for p in problems {
+            self.eval("problem_open", &p, now, &mut out);
+        }
+        // Closed problems are only needed until their alert is gone.
+        self.problems.retain(|id, p| {
+            p.status != ProblemStatus::Closed
+                || self.open.contains_key(&("problem_open".to_owned(), format!("problem:{id}")))
+        });
+        let projects: Vec<String> = self.projects.keys().map(|p| format!("project:{p}")).collect();
+        for p in &projects {
+            self.eval("step_overdue", p, now, &mut out);
+            self.eval("investment_behind", p, now, &mut out);
+        }
+        let villages: Vec<String> = self.villages.keys().map(|v| format!("village:{v}")).collect();
+        for v in villages {
+            self.eval("relapse_jump", &v, now, &mut out);
+        }
+        self.escalate_waiting(now, &mut out);
+        let cutoff = now - time::Duration::hours(KEEP_RESOLVED_HOURS);
+        self.alerts.retain(|_, a| a.is_open() || parse_time(&a.updated).is_none_or(|t| t >= cutoff));
+        out
+    }
+
+    fn escalate_waiting(&mut self, now: OffsetDateTime, out: &mut Vec<Pending>) {
+        for a in self.alerts.values() {
+            if a.state != AlertState::New || out.iter().any(|p| p.alert == a.id) {
+                continue;
+            }
+            let Some(minutes) = self.rules.escalation.minutes(a.severity) else { continue };
+            let since = a
+                .steps
+                .iter()
+                .rev()
+                .find(|s| matches!(s.action, AlertAction::Raise | AlertAction::Escalate))
+                .and_then(|s| parse_time(&s.time));
+            if since.is_some_and(|t| now - t >= time::Duration::minutes(i64::from(minutes))) {
+                out.push(Pending {
+                    alert: a.id.clone(),
+                    action: AlertAction::Escalate,
+                    actor: "system".into(),
+                    role: String::new(),
+                    addr: String::new(),
+                    comment: format!("not acknowledged within {minutes} min"),
+                    body: json!({ "severity": a.severity.up() }),
+                });
+            }
+        }
+    }
+
+    /// The measure of `rule` about `key` now, with the subject's place and the data behind it.
+    fn measure(
+        &self,
+        rule: &str,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Option<(Measure, Place, Option<Responsible>)> {
+        let (subject, part) = key.split_once('#').map_or((key, None), |(s, p)| (s, Some(p)));
+        let (kind, id) = subject.split_once(':')?;
+        match (rule, kind) {
+            ("water_class" | "spike" | "silent", "section") => {
+                let m = self.sections.get(id)?;
+                let i = self.places.section(id)?;
+                let s = &self.places.sections()[i];
+                let place =
+                    Place { name: s.name.to_owned(), adcode: s.adcode.clone(), lon: s.lon, lat: s.lat };
+                let responsible = self.rivers.get(&(s.adcode.clone(), s.river.to_owned())).and_then(chief);
+                let measure = match rule {
+                    "water_class" => {
+                        let t = &self.rules.targets;
+                        let target = t.sections.get(id).copied().unwrap_or(match s.body {
+                            WaterBody::River => t.river,
+                            WaterBody::Lake => t.lake,
+                        });
+                        let class = yiping_protocol::water::WaterClass::ALL[m.class.min(5)];
+                        Measure {
+                            value: m.class as f64 - target.index() as f64,
+                            data: json!({
+                                "class": class, "target": target, "time": m.last_time, "reading": m.reading,
+                            }),
+                            obs: m.obs,
+                        }
+                    }
+                    "spike" => {
+                        let ind = part?;
+                        let v = *m.latest.get(ind)?;
+                        let min_rise = *self.rules.spike_min_rise.get(ind)?;
+                        let base = m.baseline.get(ind).copied();
+                        let value = match base {
+                            Some(b) if b > 0.0 && v - b >= min_rise => v / b,
+                            Some(b) if b > 0.0 => {
+                                (v / b).min(self.rules.spike.clear_threshold() - 1e-9).max(0.0)
+                            }
+                            _ => 0.0,
+                        };
+                        Measure {
+                            value,
+                            data: json!({
+                                "indicator": ind, "value": v, "baseline": base.map(|b| (b * 1000.0).round() / 1000.0),
+                                "time": m.last_time, "reading": m.reading,
+                            }),
+                            obs: m.obs,
+                        }
+                    }
+                    _ => Measure {
+                        value: (now - parse_time(&m.last_time)?).as_seconds_f64() / 60.0,
+                        data: json!({ "last_reading": m.last_time }),
+                        obs: m.obs,
+                    },
+                };
+                Some((measure, place, responsible))
+            }
+            ("patrol_overdue", "river") => {
+                let (county, river) = id.split_once(':')?;
+                let m = self.rivers.get(&(county.to_owned(), river.to_owned()))?;
+                let days = days_between(&m.last_patrol, now)?;
+                let data = json!({ "river": m.river, "last_patrol": m.last_patrol, "days": (days * 10.0).round() / 10.0 });
+                Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), chief(m)))
+            }
+            ("problem_open", "problem") => {
+                let m = self.problems.get(id)?;
+                let days = if m.status == ProblemStatus::Closed { 0.0 } else { days_between(&m.found, now)? };
+                let data = json!({
+                    "found": m.found, "kind": m.kind, "status": m.status, "days": (days * 10.0).round() / 10.0,
+                });
+                let responsible =
+                    self.rivers.get(&(m.place.adcode.clone(), m.place.name.clone())).and_then(chief);
+                Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), responsible))
+            }
+            ("step_overdue", "project") => {
+                let m = self.projects.get(id)?;
+                let today = local_date(now);
+                let late = m
+                    .steps
+                    .iter()
+                    .filter(|s| s.done.is_none() && s.due < today)
+                    .filter_map(|s| Some((date_days(&s.due, &today)?, s)))
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                let (value, data) = match late {
+                    Some((d, s)) => {
+                        (d, json!({ "step": s.step, "due": s.due, "days_late": d, "industry": m.industry }))
+                    }
+                    None => (0.0, json!({ "industry": m.industry })),
+                };
+                Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
+            }
+            ("investment_behind", "project") => {
+                let m = self.projects.get(id)?;
+                let step = |k: StepKind| m.steps.iter().find(|s| s.step == k);
+                let start = step(StepKind::Start).and_then(|s| s.done.clone());
+                let accepted = step(StepKind::Acceptance).is_some_and(|s| s.done.is_some());
+                let end = step(StepKind::Acceptance).map(|s| s.due.clone());
+                let today = local_date(now);
+                let (value, data) = match (start, end) {
+                    (Some(start), Some(end)) if !accepted && m.plan_wan > 0.0 => {
+                        let span = date_days(&start, &end).unwrap_or(0.0);
+                        let gone = date_days(&start, &today).unwrap_or(0.0);
+                        let expected = if span > 0.0 { (gone / span).clamp(0.0, 1.0) } else { 1.0 };
+                        let done = (m.done_wan / m.plan_wan).clamp(0.0, 1.0);
+                        let behind = 100.0 * (expected - done);
+                        (
+                            behind.max(0.0),
+                            json!({
+                                "expected_percent": (expected * 1000.0).round() / 10.0,
+                                "done_percent": (done * 1000.0).round() / 10.0,
+                                "plan_wan": m.plan_wan, "done_wan": m.done_wan, "start": start, "acceptance_due": end,
+                                "industry": m.industry,
+                            }),
+                        )
+                    }
+                    _ => (0.0, json!({ "industry": m.industry })),
+                };
+                Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
+            }
+            ("relapse_jump", "village") => {
+                let m = self.villages.get(id)?;
+                let rise = m.previous.map_or(0.0, |p| f64::from(m.risk) - f64::from(p));
+                let data = json!({ "risk_households": m.risk, "previous": m.previous, "time": m.time });
+                Some((Measure { value: rise.max(0.0), data, obs: m.obs }, m.place.clone(), None))
+            }
+            _ => None,
+        }
+    }
+
+    fn eval(&mut self, rule: &str, key: &str, now: OffsetDateTime, out: &mut Vec<Pending>) {
+        let Some(r) = self.rules.get(rule).cloned() else { return };
+        let Some((m, place, responsible)) = self.measure(rule, key, now) else { return };
+        let k = (rule.to_owned(), key.to_owned());
+        let open = self.open.get(&k).cloned();
+        // Steps already proposed in this pass and not applied yet.
+        if open.is_none()
+            && out
+                .iter()
+                .any(|p| p.action == AlertAction::Raise && p.body["key"] == key && p.body["rule"] == rule)
+        {
+            return;
+        }
+        let tracker = self.trackers.entry(k.clone()).or_default();
+        let new_obs = m.obs != tracker.last_obs;
+        tracker.last_obs = m.obs;
+        if let Some(sev) = r.severity(m.value).filter(|_| r.enabled) {
+            tracker.clear_count = 0;
+            match open.and_then(|id| self.alerts.get(&id)) {
+                None => {
+                    let id = format!("A{:06}", self.next_id);
+                    self.next_id += 1;
+                    let subject = key.split('#').next().unwrap_or(key).to_owned();
+                    out.push(Pending {
+                        alert: id.clone(),
+                        action: AlertAction::Raise,
+                        actor: "system".into(),
+                        role: String::new(),
+                        addr: String::new(),
+                        comment: format!("{rule}: measure {:.2} reached {}", m.value, sev.as_str()),
+                        body: json!({
+                            "id": id, "rule": rule, "key": key, "theme": theme_of(rule), "severity": sev,
+                            "subject": subject, "name": place.name, "adcode": place.adcode,
+                            "lon": place.lon, "lat": place.lat, "data": m.data, "responsible": responsible,
+                            "measure": m.value,
+                        }),
+                    });
+                }
+                Some(a) if sev > a.severity && a.is_open() => out.push(Pending {
+                    alert: a.id.clone(),
+                    action: AlertAction::Escalate,
+                    actor: "system".into(),
+                    role: String::new(),
+                    addr: String::new(),
+                    comment: format!("{rule}: measure {:.2} reached {}", m.value, sev.as_str()),
+                    body: json!({ "severity": sev, "data": m.data, "measure": m.value }),
+                }),
+                Some(_) => {}
+            }
+        } else if m.value < r.clear_threshold() {
+            if new_obs {
+                tracker.clear_count += 1;
+            }
+            let count = tracker.clear_count;
+            let Some(a) = open.and_then(|id| self.alerts.get(&id)) else { return };
+            if count < r.clear_after || !a.is_open() {
+                return;
+            }
+            let comment = format!("{rule}: condition cleared (measure {:.2})", m.value);
+            let (action, comment) = match a.state {
+                AlertState::Dispatched if a.cleared => return,
+                AlertState::Dispatched => (AlertAction::Clear, comment + "; left open for the assignee"),
+                _ => (AlertAction::Resolve, comment),
+            };
+            out.push(Pending {
+                alert: a.id.clone(),
+                action,
+                actor: "system".into(),
+                role: String::new(),
+                addr: String::new(),
+                comment,
+                body: json!({ "data": m.data, "measure": m.value }),
+            });
+        } else {
+            // Between the clear threshold and the first level: hold, and count again from zero.
+            tracker.clear_count = 0;
+        }
+    }
+
+    /// A person's action on an alert.
+    pub fn act(
+        &self,
+        id: &str,
+        action: AlertAction,
+        actor: &str,
+        role: &str,
+        addr: &str,
+        comment: &str,
+        to: Option<&str>,
+    ) -> Result<Pending, ActError> {
+        let a = self.alerts.get(id).ok_or_else(|| ActError::NotFound(id.to_owned()))?;
+        let refuse =
+            || ActError::State { id: id.to_owned(), state: a.state.as_str(), action: action_past(action) };
+        let mut body = json!({});
+        match action {
+            AlertAction::Acknowledge if a.state == AlertState::New => {}
+            AlertAction::Dispatch if a.is_open() => {
+                let to = to
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .ok_or(ActError::Missing("dispatch needs `to`: the person or office to handle it"))?;
+                body = json!({ "to": to });
+            }
+            AlertAction::Resolve if a.is_open() => {
+                if comment.trim().is_empty() {
+                    return Err(ActError::Missing("resolve needs a `comment`: what was done"));
+                }
+            }
+            _ => return Err(refuse()),
+        }
+        Ok(Pending {
+            alert: id.to_owned(),
+            action,
+            actor: actor.to_owned(),
+            role: role.to_owned(),
+            addr: addr.to_owned(),
+            comment: comment.trim().to_owned(),
+            body,
+        })
+    }
+
+    /// Apply a stored trail entry (`alert.*`); returns the alert it changed.
+    pub fn apply(&mut self, e: &Entry) -> Option<&Alert> {
+        let action = match e.action.strip_prefix("alert.")? {
+            "raise" => AlertAction::Raise,
+            "escalate" => AlertAction::Escalate,
+            "clear" => AlertAction::Clear,
+            "acknowledge" => AlertAction::Acknowledge,
+            "dispatch" => AlertAction::Dispatch,
+            "resolve" => AlertAction::Resolve,
+            _ => return None,
+        };
+        let b = &e.body;
+        if action == AlertAction::Raise {
+            let n: u64 = e.target.trim_start_matches('A').parse().unwrap_or(0);
+            self.next_id = self.next_id.max(n + 1);
+            let severity = serde_json::from_value(b["severity"].clone()).unwrap_or(Severity::Yellow);
+            let a = Alert {
+                id: e.target.clone(),
+                rule: b["rule"].as_str().unwrap_or_default().to_owned(),
+                key: b["key"].as_str().unwrap_or_default().to_owned(),
+                theme: b["theme"].as_str().unwrap_or_default().to_owned(),
+                severity,
+                state: AlertState::New,
+                subject: b["subject"].as_str().unwrap_or_default().to_owned(),
+                name: b["name"].as_str().unwrap_or_default().to_owned(),
+                adcode: b["adcode"].as_str().unwrap_or_default().to_owned(),
+                lon: b["lon"].as_f64().unwrap_or(0.0),
+                lat: b["lat"].as_f64().unwrap_or(0.0),
+                data: b["data"].clone(),
+                responsible: serde_json::from_value(b["responsible"].clone()).ok(),
+                assignee: None,
+                cleared: false,
+                raised: e.time.clone(),
+                updated: e.time.clone(),
+                steps: Vec::new(),
+            };
+            self.open.insert((a.rule.clone(), a.key.clone()), a.id.clone());
+            self.alerts.insert(a.id.clone(), a);
+        }
+        let a = self.alerts.get_mut(&e.target)?;
+        match action {
+            AlertAction::Raise => {}
+            AlertAction::Escalate => {
+                if let Ok(s) = serde_json::from_value(b["severity"].clone()) {
+                    a.severity = s;
+                }
+                if !b["data"].is_null() {
+                    a.data = b["data"].clone();
+                }
+            }
+            AlertAction::Clear => a.cleared = true,
+            AlertAction::Acknowledge => a.state = AlertState::Acknowledged,
+            AlertAction::Dispatch => {
+                a.state = AlertState::Dispatched;
+                a.assignee = b["to"].as_str().map(str::to_owned);
+            }
+            AlertAction::Resolve => {
+                a.state = AlertState::Resolved;
+                self.open.remove(&(a.rule.clone(), a.key.clone()));
+            }
+        }
+        a.updated.clone_from(&e.time);
+        a.steps.push(AlertStep {
+            seq: e.seq,
+            action,
+            actor: e.actor.clone(),
+            time: e.time.clone(),
+            comment: e.comment.clone(),
+            severity: a.severity,
+            to: b["to"].as_str().map(str::to_owned),
+        });
+        Some(a)
+    }
+
+    /// An alert in the live list.
+    pub fn get(&self, id: &str) -> Option<&Alert> {
+        self.alerts.get(id)
+    }
+
+    /// Every alert in the live list, newest first.
+    pub fn list(&self) -> Vec<&Alert> {
+        let mut v: Vec<&Alert> = self.alerts.values().collect();
+        v.sort_by(|a, b| b.raised.cmp(&a.raised).then(b.id.cmp(&a.id)));
+        v
+    }
+
+    /// The topic's snapshot.
+    pub fn snapshot(&self) -> AlertsData {
+        AlertsData { alerts: self.list().into_iter().cloned().collect() }
+    }
+}
+
+fn chief(m: &RiverMem) -> Option<Responsible> {
+    m.chief
+        .as_ref()
+        .map(|(l, n)| Responsible { name: n.clone(), role: format!("river_chief:{}", level_name(*l)) })
+}
+
+fn action_past(a: AlertAction) -> &'static str {
+    match a {
+        AlertAction::Raise => "raised",
+        AlertAction::Escalate => "escalated",
+        AlertAction::Clear => "cleared",
+        AlertAction::Acknowledge => "acknowledged",
+        AlertAction::Dispatch => "dispatched",
+        AlertAction::Resolve => "resolved",
+    }
+}
+
+#[cfg(test)]
+mod tests;

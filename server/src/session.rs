@@ -1,0 +1,155 @@
+//! Logging in and out: `POST /api/v1/login`, `POST /api/v1/logout`, `GET /api/v1/me`, and the
+//! admins' `GET /api/v1/users`. Every attempt is audited; failures are rate limited per client
+//! address and per user name ([`crate::auth::Limiter`]).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{self, Caller, Role};
+use crate::error::AppError;
+use crate::trail::NewEntry;
+
+/// The login form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// User name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(e.to_string())
+}
+
+/// `POST /api/v1/login` with `{"name","password"}`: sets the session cookie.
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(form): Json<Login>,
+) -> Result<Response, AppError> {
+    let now = Instant::now();
+    let keys = [format!("ip:{}", caller.ip()), format!("user:{}", form.name)];
+    if let Some(wait) = keys.iter().filter_map(|k| state.limiter.blocked(k, now)).max() {
+        return Err(AppError::TooMany(wait.as_secs().max(1)));
+    }
+    let found = {
+        let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
+        auth::find_user(trail.connection(), &form.name).map_err(internal)?
+    };
+    // Verify even for unknown names, so the answer takes as long either way.
+    let stored = found.as_ref().map(|(_, h)| h.clone());
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dummy = DUMMY.get_or_init(|| auth::hash_password("not anybody's password").unwrap_or_default());
+        auth::verify_password(&password, stored.as_deref().unwrap_or(dummy))
+    })
+    .await
+    .map_err(internal)?;
+    let user = match found {
+        Some((u, _)) if ok && !u.disabled => u,
+        other => {
+            for k in &keys {
+                state.limiter.fail(k, now);
+            }
+            let why = match other {
+                Some((u, _)) if u.disabled => "account disabled",
+                Some(_) => "wrong password",
+                None => "unknown user",
+            };
+            state.audit(NewEntry {
+                actor: form.name.clone(),
+                addr: caller.ip(),
+                action: "login.failed".into(),
+                target: form.name.clone(),
+                comment: why.into(),
+                ..Default::default()
+            })?;
+            return Err(AppError::Unauthorized("wrong user name or password".into()));
+        }
+    };
+    for k in &keys {
+        state.limiter.clear(k);
+    }
+    let token = {
+        let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
+        auth::create_session(trail.connection(), &user.name, &caller.ip(), state.access.session)
+            .map_err(internal)?
+    };
+    state.audit(NewEntry {
+        actor: user.name.clone(),
+        role: user.role.as_str().into(),
+        addr: caller.ip(),
+        action: "login".into(),
+        target: user.name.clone(),
+        ..Default::default()
+    })?;
+    let cookie = auth::session_cookie(Some(&token), &state.access);
+    let mut resp = Json(serde_json::json!({ "name": user.name, "role": user.role, "scope": user.scope }))
+        .into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(internal)?);
+    Ok(resp)
+}
+
+/// `POST /api/v1/logout`: ends the session and clears the cookie.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    parts: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    let user = caller.user()?.clone();
+    let token = parts
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(&format!("{}=", auth::COOKIE)).map(str::to_owned));
+    if let Some(t) = token {
+        let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
+        auth::end_session(trail.connection(), &t).map_err(internal)?;
+    }
+    state.audit(NewEntry {
+        actor: user.name.clone(),
+        role: user.role.as_str().into(),
+        addr: caller.ip(),
+        action: "logout".into(),
+        target: user.name,
+        ..Default::default()
+    })?;
+    let mut resp = Json(serde_json::json!({ "ok": true })).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&auth::session_cookie(None, &state.access)).map_err(internal)?,
+    );
+    Ok(resp)
+}
+
+/// `GET /api/v1/me`: who the session is, and what it may do.
+pub async fn me(caller: Caller) -> Json<serde_json::Value> {
+    Json(match &caller.user {
+        Some(u) => serde_json::json!({
+            "name": u.name, "role": u.role, "scope": u.scope, "can_read": true,
+            "can_act": matches!(u.role, Role::Duty | Role::Admin | Role::ProjectManager),
+        }),
+        None => serde_json::json!({ "name": null, "can_read": caller.anonymous_ok, "can_act": false }),
+    })
+}
+
+/// `GET /api/v1/users`: every account (admins only).
+pub async fn users(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, AppError> {
+    caller.with_role(&[Role::Admin], "the user list")?;
+    let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
+    Ok(Json(serde_json::json!(auth::list_users(trail.connection()).map_err(internal)?)))
+}

@@ -1,0 +1,268 @@
+//! The audit trail (DESIGN §4, §6): one append-only table of every write — who, what, when, from
+//! where — and of every step of every alert, the rules' own included.
+//!
+//! The table lives in the same SQLite file as the event log but is never pruned by retention, and
+//! SQLite triggers refuse any `UPDATE` or `DELETE` on it, so no code path (and no API, which only
+//! ever appends through [`Trail::append`]) can alter what was written. Each entry is committed
+//! (`synchronous = FULL`) before the write it records is answered. The state of every alert is the
+//! fold of its entries (`alerts::Book::restore`), so the trail is also how alerts survive a restart.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{DB_FILE, StoreError};
+
+/// One entry of the trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position: grows by one with every entry.
+    pub seq: u64,
+    /// When, UTC RFC 3339.
+    pub time: String,
+    /// Who: a user name, `source:NAME` for an ingest token, `system` for the rules, `cli` for
+    /// commands run on the server machine.
+    pub actor: String,
+    /// The actor's role at the time (empty for `system` and sources).
+    pub role: String,
+    /// From where: the client's address (empty for `system` and `cli`).
+    pub addr: String,
+    /// What: `alert.raise`, `alert.acknowledge`, `login`, `login.failed`, `user.add`, `ingest`, …
+    pub action: String,
+    /// What it was done to: an alert id, a user name, a source.
+    pub target: String,
+    /// Free text.
+    pub comment: String,
+    /// The action's own data.
+    pub body: serde_json::Value,
+}
+
+/// A new entry: everything but its position.
+#[derive(Debug, Clone, Default)]
+pub struct NewEntry {
+    /// See [`Entry::time`].
+    pub time: String,
+    /// See [`Entry::actor`].
+    pub actor: String,
+    /// See [`Entry::role`].
+    pub role: String,
+    /// See [`Entry::addr`].
+    pub addr: String,
+    /// See [`Entry::action`].
+    pub action: String,
+    /// See [`Entry::target`].
+    pub target: String,
+    /// See [`Entry::comment`].
+    pub comment: String,
+    /// See [`Entry::body`].
+    pub body: serde_json::Value,
+}
+
+impl NewEntry {
+    /// The entry as stored at position `seq`.
+    pub fn stored(self, seq: u64) -> Entry {
+        Entry {
+            seq,
+            time: self.time,
+            actor: self.actor,
+            role: self.role,
+            addr: self.addr,
+            action: self.action,
+            target: self.target,
+            comment: self.comment,
+            body: self.body,
+        }
+    }
+}
+
+/// Which entries to read.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only entries after this position.
+    pub after: u64,
+    /// Only entries whose action starts with this (`alert.`).
+    pub action_prefix: Option<String>,
+    /// Only entries about this target.
+    pub target: Option<String>,
+    /// At most this many (oldest first).
+    pub limit: Option<usize>,
+}
+
+/// The trail, with the users and sessions tables of [`crate::auth`] in the same connection.
+#[derive(Debug)]
+pub struct Trail {
+    pub(crate) conn: Connection,
+    path: String,
+}
+
+impl Trail {
+    /// Open (and create) the trail in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Trail, StoreError> {
+        let path = data_dir.join(DB_FILE);
+        let p = path.display().to_string();
+        let e = |source| StoreError::Sqlite { path: p.clone(), source };
+        let conn = Connection::open(&path).map_err(e)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS trail (
+                 seq INTEGER PRIMARY KEY,
+                 time TEXT NOT NULL,
+                 actor TEXT NOT NULL,
+                 role TEXT NOT NULL,
+                 addr TEXT NOT NULL,
+                 action TEXT NOT NULL,
+                 target TEXT NOT NULL,
+                 comment TEXT NOT NULL,
+                 body TEXT NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS trail_target ON trail (target, seq);
+             CREATE TRIGGER IF NOT EXISTS trail_no_update BEFORE UPDATE ON trail
+                 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+             CREATE TRIGGER IF NOT EXISTS trail_no_delete BEFORE DELETE ON trail
+                 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+        )
+        .map_err(e)?;
+        crate::auth::create_tables(&conn).map_err(e)?;
+        Ok(Trail { conn, path: p })
+    }
+
+    /// The connection (the users and sessions of [`crate::auth`] live here too).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Append an entry; returns its position once it is committed.
+    pub fn append(&self, e: &NewEntry) -> Result<u64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO trail (time, actor, role, addr, action, target, comment, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![e.time, e.actor, e.role, e.addr, e.action, e.target, e.comment, e.body.to_string()],
+            )
+            .map_err(|s| self.err(s))?;
+        Ok(u64::try_from(self.conn.last_insert_rowid()).unwrap_or(0))
+    }
+
+    /// Append several entries in one transaction; returns their positions once committed.
+    pub fn append_all(&self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError> {
+        let tx = self.conn.unchecked_transaction().map_err(|s| self.err(s))?;
+        let mut seqs = Vec::with_capacity(entries.len());
+        for e in entries {
+            seqs.push(self.append(e)?);
+        }
+        tx.commit().map_err(|s| self.err(s))?;
+        Ok(seqs)
+    }
+
+    /// The newest position (0 when empty).
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        let n: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(seq) FROM trail", [], |r| r.get(0))
+            .optional()
+            .map_err(|s| self.err(s))?
+            .flatten();
+        Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
+
+    /// Read entries, oldest first, calling `f` for each (stops early when `f` says so).
+    pub fn scan(&self, filter: &Filter, mut f: impl FnMut(Entry) -> bool) -> Result<(), StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT seq, time, actor, role, addr, action, target, comment, body FROM trail
+                 WHERE seq > ?1 AND (?2 IS NULL OR substr(action, 1, length(?2)) = ?2)
+                   AND (?3 IS NULL OR target = ?3)
+                 ORDER BY seq LIMIT ?4",
+            )
+            .map_err(|s| self.err(s))?;
+        let limit = filter.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let after = i64::try_from(filter.after).unwrap_or(i64::MAX);
+        let mut rows =
+            st.query(params![after, filter.action_prefix, filter.target, limit]).map_err(|s| self.err(s))?;
+        while let Some(r) = rows.next().map_err(|s| self.err(s))? {
+            let seq: i64 = r.get(0).map_err(|s| self.err(s))?;
+            let body: String = r.get(8).map_err(|s| self.err(s))?;
+            let body = serde_json::from_str(&body).map_err(|err| StoreError::Corrupt {
+                path: self.path.clone(),
+                gseq: u64::try_from(seq).unwrap_or(0),
+                message: format!("audit trail entry {seq}: body is not JSON: {err}"),
+            })?;
+            let get = |i| r.get::<_, String>(i).map_err(|s| self.err(s));
+            let entry = Entry {
+                seq: u64::try_from(seq).unwrap_or(0),
+                time: get(1)?,
+                actor: get(2)?,
+                role: get(3)?,
+                addr: get(4)?,
+                action: get(5)?,
+                target: get(6)?,
+                comment: get(7)?,
+                body,
+            };
+            if !f(entry) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read entries into a vector.
+    pub fn list(&self, filter: &Filter) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        self.scan(filter, |e| {
+            out.push(e);
+            true
+        })?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(action: &str, target: &str) -> NewEntry {
+        NewEntry {
+            time: "2026-12-03T08:00:00Z".into(),
+            actor: "duty1".into(),
+            role: "duty".into(),
+            addr: "127.0.0.1".into(),
+            action: action.into(),
+            target: target.into(),
+            comment: "seen".into(),
+            body: serde_json::json!({"k": 1}),
+        }
+    }
+
+    #[test]
+    fn entries_append_in_order_survive_reopen_and_cannot_be_changed_or_deleted() {
+        let dir = crate::store::tests::tempdir();
+        let t = Trail::open(&dir).expect("opens");
+        assert_eq!(t.append(&entry("alert.raise", "A1")).expect("appends"), 1);
+        assert_eq!(t.append(&entry("alert.acknowledge", "A1")).expect("appends"), 2);
+        assert_eq!(t.append(&entry("login", "duty1")).expect("appends"), 3);
+        drop(t);
+        let t = Trail::open(&dir).expect("reopens");
+        assert_eq!(t.last_seq().expect("reads"), 3);
+        let alerts =
+            t.list(&Filter { action_prefix: Some("alert.".into()), ..Default::default() }).expect("reads");
+        assert_eq!(alerts.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(alerts[1].action, "alert.acknowledge");
+        assert_eq!(alerts[1].body, serde_json::json!({"k": 1}));
+        // Even SQL on the same connection cannot rewrite or remove an entry.
+        let upd = t.conn.execute("UPDATE trail SET actor = 'someone else' WHERE seq = 1", []);
+        assert!(upd.is_err_and(|e| e.to_string().contains("append-only")));
+        let del = t.conn.execute("DELETE FROM trail WHERE seq = 2", []);
+        assert!(del.is_err_and(|e| e.to_string().contains("append-only")));
+        assert_eq!(t.list(&Filter::default()).expect("reads").len(), 3);
+        assert_eq!(t.list(&Filter { after: 2, ..Default::default() }).expect("reads")[0].action, "login");
+    }
+}
