@@ -33,8 +33,11 @@ use crate::store::token_hash;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "yiping_session";
-/// Failed logins allowed per client address, and per user name, within [`LOGIN_WINDOW`].
+/// Failed logins allowed per user name within [`LOGIN_WINDOW`].
 pub const LOGIN_FAILURES: u32 = 5;
+/// Failed logins allowed per client address within [`LOGIN_WINDOW`] (several people may share
+/// one address behind a gateway, so more than per name).
+pub const LOGIN_FAILURES_PER_ADDRESS: u32 = 20;
 /// The window of [`LOGIN_FAILURES`].
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Shortest password accepted.
@@ -328,19 +331,19 @@ pub fn end_session(conn: &Connection, token: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Counts failed logins per key (client address, user name) in fixed windows.
+/// Counts failed logins per key (`ip:…`, `user:…`) in fixed windows of [`LOGIN_WINDOW`].
 #[derive(Debug, Default)]
 pub struct Limiter {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl Limiter {
-    /// How long `key` must wait before trying again, if it used up its failures.
-    pub fn blocked(&self, key: &str, now: Instant) -> Option<Duration> {
+    /// How long `key` must wait before trying again, if it used up its `max` failures.
+    pub fn blocked(&self, key: &str, max: u32, now: Instant) -> Option<Duration> {
         let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let (n, start) = map.get(key)?;
         let left = LOGIN_WINDOW.checked_sub(now.duration_since(*start)).filter(|d| !d.is_zero())?;
-        (*n >= LOGIN_FAILURES).then_some(left)
+        (*n >= max).then_some(left)
     }
 
     /// Count a failure for `key`.
@@ -539,13 +542,14 @@ mod tests {
         for _ in 0..LOGIN_FAILURES - 1 {
             l.fail("ip:10.0.0.9", t0);
         }
-        assert_eq!(l.blocked("ip:10.0.0.9", t0), None);
+        assert_eq!(l.blocked("ip:10.0.0.9", LOGIN_FAILURES, t0), None);
         l.fail("ip:10.0.0.9", t0);
-        let wait = l.blocked("ip:10.0.0.9", t0 + Duration::from_secs(60)).expect("blocked");
+        let wait = l.blocked("ip:10.0.0.9", LOGIN_FAILURES, t0 + Duration::from_secs(60)).expect("blocked");
         assert_eq!(wait, LOGIN_WINDOW - Duration::from_secs(60));
-        assert_eq!(l.blocked("ip:10.0.0.8", t0), None, "other clients are not blocked");
-        assert_eq!(l.blocked("ip:10.0.0.9", t0 + LOGIN_WINDOW), None, "the window ends");
+        assert_eq!(l.blocked("ip:10.0.0.9", LOGIN_FAILURES_PER_ADDRESS, t0), None, "a higher limit");
+        assert_eq!(l.blocked("ip:10.0.0.8", LOGIN_FAILURES, t0), None, "other clients are not blocked");
+        assert_eq!(l.blocked("ip:10.0.0.9", LOGIN_FAILURES, t0 + LOGIN_WINDOW), None, "the window ends");
         l.clear("ip:10.0.0.9");
-        assert_eq!(l.blocked("ip:10.0.0.9", t0), None);
+        assert_eq!(l.blocked("ip:10.0.0.9", LOGIN_FAILURES, t0), None);
     }
 }

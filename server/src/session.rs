@@ -38,7 +38,10 @@ pub async fn login(
 ) -> Result<Response, AppError> {
     let now = Instant::now();
     let keys = [format!("ip:{}", caller.ip()), format!("user:{}", form.name)];
-    if let Some(wait) = keys.iter().filter_map(|k| state.limiter.blocked(k, now)).max() {
+    let limits = [auth::LOGIN_FAILURES_PER_ADDRESS, auth::LOGIN_FAILURES];
+    if let Some(wait) =
+        keys.iter().zip(limits).filter_map(|(k, max)| state.limiter.blocked(k, max, now)).max()
+    {
         return Err(AppError::TooMany(wait.as_secs().max(1)));
     }
     let found = {
@@ -77,9 +80,7 @@ pub async fn login(
             return Err(AppError::Unauthorized("wrong user name or password".into()));
         }
     };
-    for k in &keys {
-        state.limiter.clear(k);
-    }
+    state.limiter.clear(&keys[1]);
     let token = {
         let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
         auth::create_session(trail.connection(), &user.name, &caller.ip(), state.access.session)

@@ -446,7 +446,10 @@ impl Book {
 
     fn escalate_waiting(&mut self, now: OffsetDateTime, out: &mut Vec<Pending>) {
         for a in self.alerts.values() {
-            if a.state != AlertState::New || out.iter().any(|p| p.alert == a.id) {
+            if a.state != AlertState::New
+                || out.iter().any(|p| p.alert == a.id)
+                || !self.rules.get(&a.rule).is_some_and(|r| r.escalate)
+            {
                 continue;
             }
             let Some(minutes) = self.rules.escalation.minutes(a.severity) else { continue };

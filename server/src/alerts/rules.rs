@@ -40,6 +40,10 @@ pub struct Rule {
     /// New observations below `clear_below` in a row needed to clear.
     #[serde(default = "one")]
     pub clear_after: u32,
+    /// Unacknowledged alerts of this rule go up by `[escalation]` (rules whose measure grows
+    /// with age, like overdue steps, escalate by their own levels instead).
+    #[serde(default = "yes")]
+    pub escalate: bool,
 }
 
 fn yes() -> bool {
@@ -56,7 +60,12 @@ fn lv(at: f64, severity: Severity) -> Level {
 
 impl Rule {
     fn new(levels: Vec<Level>, clear_below: Option<f64>, clear_after: u32) -> Rule {
-        Rule { enabled: true, levels, clear_below, clear_after }
+        Rule { enabled: true, levels, clear_below, clear_after, escalate: true }
+    }
+
+    fn by_age(mut self) -> Rule {
+        self.escalate = false;
+        self
     }
 
     /// The severity for a measure, if it reaches the first level.
@@ -154,10 +163,12 @@ impl Default for Rules {
                 .map(|(k, v)| (k.to_owned(), v))
                 .collect(),
             silent: Rule::new(vec![lv(180.0, Yellow), lv(720.0, Orange)], None, 1),
-            patrol_overdue: Rule::new(vec![lv(10.0, Blue), lv(30.0, Yellow)], None, 1),
-            problem_open: Rule::new(vec![lv(15.0, Blue), lv(30.0, Yellow), lv(90.0, Orange)], None, 1),
-            step_overdue: Rule::new(vec![lv(30.0, Blue), lv(90.0, Yellow), lv(180.0, Orange)], None, 1),
-            investment_behind: Rule::new(vec![lv(25.0, Yellow), lv(50.0, Orange)], Some(20.0), 1),
+            patrol_overdue: Rule::new(vec![lv(10.0, Blue), lv(30.0, Yellow)], None, 1).by_age(),
+            problem_open: Rule::new(vec![lv(15.0, Blue), lv(30.0, Yellow), lv(90.0, Orange)], None, 1)
+                .by_age(),
+            step_overdue: Rule::new(vec![lv(30.0, Blue), lv(90.0, Yellow), lv(180.0, Orange)], None, 1)
+                .by_age(),
+            investment_behind: Rule::new(vec![lv(25.0, Yellow), lv(50.0, Orange)], Some(20.0), 1).by_age(),
             relapse_jump: Rule::new(vec![lv(3.0, Yellow), lv(6.0, Orange), lv(10.0, Red)], None, 1),
         }
     }

@@ -271,7 +271,11 @@ fn a_problem_left_open_fires_escalates_with_age_and_closing_it_resolves() {
     h.act(&id, AlertAction::Dispatch, "chase the township", Some("东西湖区河湖长办"), at(15 * 1440 + 5))
         .expect("dispatches");
     assert_eq!(h.alert(&id).assignee.as_deref(), Some("东西湖区河湖长办"));
-    assert_eq!(h.tick(at(30 * 1440 + 1)), vec![(AlertAction::Escalate, id.clone())]);
+    assert_eq!(
+        h.tick(at(30 * 1440 + 1)),
+        vec![(AlertAction::Escalate, id.clone())],
+        "by age, not by waiting"
+    );
     // Closed at the source while dispatched: marked cleared, left for the assignee to resolve.
     assert_eq!(
         h.event(problem(ProblemStatus::Closed, at(0)), at(31 * 1440)),
@@ -315,11 +319,14 @@ fn an_overdue_step_fires_by_days_late_and_completing_it_resolves() {
     assert_eq!((a.rule.as_str(), a.severity), ("step_overdue", Severity::Yellow));
     assert_eq!(a.data["step"], "land");
     assert_eq!(a.data["days_late"], 100.0);
+    // Days late grow by themselves: this rule escalates by its levels, not by waiting 4 h.
+    assert!(h.tick(at(600)).is_empty());
+    assert_eq!(h.alert(&a.id).severity, Severity::Yellow);
     let done = vec![
         step(StepKind::Approval, "2026-06-01", Some("2026-05-20")),
         step(StepKind::Land, "2026-08-23", Some("2026-11-30")),
     ];
-    assert_eq!(h.event(project(done, 1000.0, 0.0), at(60)), vec![(AlertAction::Resolve, a.id)]);
+    assert_eq!(h.event(project(done, 1000.0, 0.0), at(660)), vec![(AlertAction::Resolve, a.id)]);
 }
 
 #[test]

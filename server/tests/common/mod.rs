@@ -94,6 +94,63 @@ pub fn export(data: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A minimal HTTP/1.1 request; returns status, the head (status line and headers) and body.
+pub fn request_full(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    let _ = s.write_all(body);
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status in {text:?}")))?;
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Ok((status, head.to_owned(), body.to_owned()))
+}
+
+/// `yiping user add` with a password on standard input.
+pub fn add_user(data: &Path, name: &str, role: &str, scope: Option<&str>, password: &str) {
+    let mut cmd = Command::new(bin());
+    cmd.args(["user", "add", "--name", name, "--role", role, "--data"]).arg(data);
+    if let Some(s) = scope {
+        cmd.args(["--scope", s]);
+    }
+    let mut child =
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runs");
+    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("writes");
+    let out = child.wait_with_output().expect("waits");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Log in; returns the `Cookie` header value of the session.
+pub fn login(addr: SocketAddr, name: &str, password: &str) -> String {
+    let body = serde_json::json!({ "name": name, "password": password }).to_string();
+    let (status, head, text) =
+        request_full(addr, "POST", "/api/v1/login", &[("Content-Type", "application/json")], body.as_bytes())
+            .expect("request");
+    assert_eq!(status, 200, "login {name}: {text}");
+    let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).expect("a session cookie is set");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    cookie.split(';').next().expect("name=value").to_owned()
+}
+
 /// A minimal HTTP/1.1 request; returns status and body.
 pub fn request(
     addr: SocketAddr,
