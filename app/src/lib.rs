@@ -6,15 +6,20 @@
 //! [`i18n`]; [`theme`]) is plain Rust and tested natively; browser code (`link`, `map`, `wall`)
 //! is compiled for `wasm32` only.
 
+pub mod alert_text;
 pub mod i18n;
 pub mod screens;
 pub mod store;
 pub mod theme;
 
 #[cfg(target_arch = "wasm32")]
+pub mod alerts;
+#[cfg(target_arch = "wasm32")]
 mod bench;
 #[cfg(target_arch = "wasm32")]
 pub mod drill;
+#[cfg(target_arch = "wasm32")]
+pub mod duty;
 #[cfg(target_arch = "wasm32")]
 pub mod gallery;
 #[cfg(target_arch = "wasm32")]
@@ -26,8 +31,9 @@ pub mod mapbench;
 #[cfg(target_arch = "wasm32")]
 pub mod wall;
 
-/// Mount the page for the address on `<body>`: `/gallery` is the widget gallery, `/mapbench`
-/// the map under load (benchmarks), anything else the wall.
+/// Mount the page for the address on `<body>`: `/duty` is the duty officers' console,
+/// `/gallery` the widget gallery, `/mapbench` the map under load (benchmarks), anything else the
+/// wall.
 #[cfg(target_arch = "wasm32")]
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -35,6 +41,8 @@ pub fn start() {
     let path = path.trim_end_matches('/');
     if path == "/gallery" {
         leptos::mount::mount_to_body(gallery::Gallery);
+    } else if path == "/duty" {
+        leptos::mount::mount_to_body(duty::Duty);
     } else if path == "/mapbench" {
         leptos::mount::mount_to_body(mapbench::MapBench);
     } else {

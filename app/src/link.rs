@@ -18,7 +18,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
-use yiping_protocol::topics::{EntityState, OVERVIEW, Overview, PROJECTS, ProjectsAgg, ThemeData};
+use yiping_protocol::alerts::{Alert, AlertsData};
+use yiping_protocol::topics::{ALERTS, EntityState, OVERVIEW, Overview, PROJECTS, ProjectsAgg, ThemeData};
 use yiping_protocol::{ClientMsg, ServerMsg, Update};
 
 use crate::store::{Cursors, Step, backoff_ms};
@@ -48,7 +49,35 @@ pub struct Feeds {
     pub overview_ms: RwSignal<Option<f64>>,
     /// Every major project's latest state, by key (the `projects` topic), for the industry map.
     pub projects: RwSignal<BTreeMap<String, EntityState>>,
+    /// Open alerts and those resolved in the last 24 h, by id (the `alerts` topic).
+    pub alerts: RwSignal<BTreeMap<String, Alert>>,
+    /// Alerts that arrived after the first snapshot (new ids), newest last: the duty console
+    /// sounds its cue for the red ones.
+    pub fresh_alerts: RwSignal<Vec<String>>,
 }
+
+impl Feeds {
+    /// Empty feeds, connecting.
+    pub fn new() -> Feeds {
+        Feeds {
+            status: RwSignal::new(Status::Connecting),
+            overview: RwSignal::new(None),
+            overview_ms: RwSignal::new(None),
+            projects: RwSignal::new(BTreeMap::new()),
+            alerts: RwSignal::new(BTreeMap::new()),
+            fresh_alerts: RwSignal::new(Vec::new()),
+        }
+    }
+}
+
+impl Default for Feeds {
+    fn default() -> Self {
+        Feeds::new()
+    }
+}
+
+/// How long resolved alerts stay in the page's list.
+const KEEP_RESOLVED_MS: f64 = 24.0 * 3600.0 * 1000.0;
 
 struct Handlers {
     _open: Closure<dyn FnMut(Event)>,
@@ -79,7 +108,7 @@ pub fn start(feeds: Feeds) {
     let host = location.host().unwrap_or_else(|_| "127.0.0.1:8080".into());
     let shared: Shared = Rc::new(RefCell::new(Inner {
         url: format!("{scheme}://{host}/ws"),
-        cursors: Cursors::new(&[OVERVIEW, PROJECTS]),
+        cursors: Cursors::new(&[OVERVIEW, PROJECTS, ALERTS]),
         ws: None,
         handlers: None,
         attempt: 0,
@@ -115,6 +144,37 @@ fn parse_time_ms(rfc3339: &str) -> Option<f64> {
 }
 
 fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
+    if u.topic == ALERTS {
+        match serde_json::from_value::<AlertsData>(u.data.clone()) {
+            Ok(d) => {
+                let mut fresh = Vec::new();
+                feeds.alerts.update(|m| {
+                    if snapshot {
+                        m.clear();
+                    }
+                    let cutoff = now_ms() - KEEP_RESOLVED_MS;
+                    for a in d.alerts {
+                        if !snapshot && !m.contains_key(&a.id) {
+                            fresh.push(a.id.clone());
+                        }
+                        m.insert(a.id.clone(), a);
+                    }
+                    m.retain(|_, a| a.is_open() || parse_time_ms(&a.updated).is_none_or(|t| t >= cutoff));
+                });
+                if !fresh.is_empty() {
+                    feeds.fresh_alerts.update(|f| {
+                        f.extend(fresh);
+                        let n = f.len();
+                        if n > 64 {
+                            f.drain(..n - 64);
+                        }
+                    });
+                }
+            }
+            Err(e) => web_sys::console::error_1(&format!("alerts payload not understood: {e}").into()),
+        }
+        return;
+    }
     if u.topic == PROJECTS {
         match serde_json::from_value::<ThemeData<ProjectsAgg>>(u.data.clone()) {
             // A snapshot holds every project; a delta the ones that changed.

@@ -11,13 +11,15 @@ use send_wrapper::SendWrapper;
 use leptos::prelude::*;
 use yiping_protocol::topics::Overview;
 use yiping_protocol::water::WaterClass;
-use yiping_widgets::chart::{BarItem, Gauge, RankingBars, Ring, Slice, Stage, StagePipeline};
+use yiping_widgets::chart::{AlertTicker, BarItem, Gauge, RankingBars, Ring, Slice, Stage, StagePipeline};
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
 use yiping_widgets::freshness::Period;
 use yiping_widgets::layout::Pick;
 use yiping_widgets::palette::WATER_CLASSES;
 use yiping_widgets::{Kpi, NumberStyle, Panel};
 
+use crate::alert_text::{prefecture_of, severity_words};
+use crate::alerts::{AlertDrawer, alert_markers, ticker_items};
 use crate::drill::{ClassDrawer, EntityDrawer, RegionDrawer, StageDrawer, overdue_steps};
 use crate::i18n::{Lang, Text, prefecture_name, t};
 use crate::link::{self, Feeds, Status};
@@ -146,12 +148,7 @@ pub fn Wall() -> impl IntoView {
         }
         doc.set_title(t(lang, Text::Title));
     }
-    let feeds = Feeds {
-        status: RwSignal::new(Status::Connecting),
-        overview: RwSignal::new(None),
-        overview_ms: RwSignal::new(None),
-        projects: RwSignal::new(Default::default()),
-    };
+    let feeds = Feeds::new();
     link::start(feeds);
     let now = RwSignal::new(js_sys::Date::now());
     let _ = set_interval_with_handle(move || now.set(js_sys::Date::now()), Duration::from_millis(500));
@@ -315,11 +312,23 @@ pub fn Wall() -> impl IntoView {
     });
     // A touch on a marker (a project on the industry map) opens that entity's records.
     let entity: RwSignal<Option<String>> = RwSignal::new(None);
+    // A touched alert (ticker or marker) opens its detail over the map, flown to its prefecture.
+    let alert_open: RwSignal<Option<String>> = RwSignal::new(None);
+    let open_alert = move |id: String| {
+        let prefecture = feeds.alerts.with_untracked(|m| m.get(&id).map(|a| prefecture_of(&a.adcode)));
+        if let Some(p) = prefecture {
+            selected.set(Some(p));
+        }
+        alert_open.set(Some(id));
+    };
     let on_map_pick = Callback::new(move |p: MapPick| {
-        if p.kind == "marker" {
+        if p.kind == "marker" && p.key.starts_with('A') {
+            open_alert(p.key);
+        } else if p.kind == "marker" {
             entity.set(Some(p.key));
         }
     });
+    let on_ticker_pick = Callback::new(move |p: Pick| open_alert(p.key));
     Effect::new(move |_| {
         // A region drill-down closes the entity's records and the stage list.
         selected.track();
@@ -416,6 +425,20 @@ pub fn Wall() -> impl IntoView {
                 })
                 .collect()
         })
+    });
+    // Open alerts of the screen's theme (all of them on the overview), on top of the projects.
+    let alert_theme = Signal::derive(move || match screen.get() {
+        Screen::Overview => None,
+        Screen::Yangtze => Some(yiping_protocol::topics::WATER),
+        Screen::Rivers => Some(yiping_protocol::topics::RIVERS),
+        Screen::Projects => Some(yiping_protocol::topics::PROJECTS),
+        Screen::Poverty => Some(yiping_protocol::topics::POVERTY),
+    });
+    let alert_spots = alert_markers(feeds, alert_theme, lang);
+    let map_markers = Signal::derive(move || {
+        let mut v = project_markers.get();
+        v.extend(alert_spots.get());
+        v
     });
     // The map's colours follow the screen.
     let screen_map = Signal::derive(move || {
@@ -728,11 +751,12 @@ pub fn Wall() -> impl IntoView {
                 </div>
                 <div class="col col-map">
                     <LivePanel title=map_title class="panel-map">
-                        <HubeiMap overview=feeds.overview choropleth=screen_map markers=project_markers selected=selected reserve_right=0.38 on_pick=on_map_pick />
+                        <HubeiMap overview=feeds.overview choropleth=screen_map markers=map_markers selected=selected reserve_right=0.38 on_pick=on_map_pick />
                         <RegionDrawer selected=selected lang=lang />
                         <EntityDrawer entity=entity lang=lang />
                         <StageDrawer picked=stage_pick projects=feeds.projects lang=lang />
                         <ClassDrawer picked=class_pick overview=feeds.overview lang=lang />
+                        <AlertDrawer open=alert_open feeds=feeds lang=lang />
                         <Show when=move || screen.get() == Screen::Projects>
                             <ul class="marker-legend" data-testid="marker-legend">
                                 <li><i style="background: #ffb340"></i>{tr(Text::StageApproval)}</li>
@@ -784,6 +808,21 @@ pub fn Wall() -> impl IntoView {
                     </Show>
                 </div>
             </main>
+            <section class="wall-alerts" data-testid="wall-alerts">
+                <span class="alerts-title">
+                    {move || tx("风险预警", "Alerts")}
+                    <b data-testid="alerts-open">{move || feeds.alerts.with(|m| m.values().filter(|a| a.is_open()).count())}</b>
+                </span>
+                <div class="alerts-ticker">
+                    <AlertTicker
+                        items=ticker_items(feeds, lang)
+                        severity_words=severity_words(lang)
+                        empty=tx("暂无预警", "No alerts").to_string()
+                        on_pick=on_ticker_pick
+                        test_id="ticker"
+                    />
+                </div>
+            </section>
             <footer class="wall-foot">
                 <span>{move || format!("{} · {}", tr(Text::DataTime), feeds.overview_ms.get().map(|m| format!("{} {}", shanghai_date(m), shanghai_hms(m))).unwrap_or_else(|| tr(Text::NoData).to_string()))}</span>
                 <span>"Asia/Shanghai"</span>

@@ -111,7 +111,7 @@ pub fn in_scope(scope: Option<&str>, adcode: &str) -> bool {
 
 /// Turn a scope as typed (`420200`, `4202`, `420000`) into its prefix (`4202`, `4202`, `42`).
 pub fn normalise_scope(s: &str) -> Result<String, String> {
-    if s.is_empty() || s.len() > 6 || !s.bytes().all(|b| b.is_ascii_digit()) || s.len() % 2 != 0 {
+    if s.is_empty() || s.len() > 6 || !s.bytes().all(|b| b.is_ascii_digit()) || !s.len().is_multiple_of(2) {
         return Err(format!(
             "scope {s:?} is not an adcode or adcode prefix (2, 4 or 6 digits, e.g. 420200 for 黄石)"
         ));

@@ -169,7 +169,13 @@ pub async fn act(
         )));
     }
     let pending = book
-        .act(&id, action, &user.name, user.role.as_str(), &caller.ip(), &body.comment, body.to.as_deref())
+        .act(
+            &id,
+            action,
+            &super::Actor { name: &user.name, role: user.role.as_str(), addr: &caller.ip() },
+            &body.comment,
+            body.to.as_deref(),
+        )
         .map_err(|e| match e {
             ActError::NotFound(_) | ActError::State { .. } => AppError::Conflict(e.to_string()),
             ActError::Missing(_) => AppError::BadRequest(e.to_string()),

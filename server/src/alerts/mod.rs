@@ -76,6 +76,17 @@ impl Pending {
     }
 }
 
+/// Who takes an action, as the trail records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    /// User name.
+    pub name: &'a str,
+    /// Their role.
+    pub role: &'a str,
+    /// Their client address.
+    pub addr: &'a str,
+}
+
 /// Why a person's action on an alert was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ActError {
@@ -691,9 +702,7 @@ impl Book {
         &self,
         id: &str,
         action: AlertAction,
-        actor: &str,
-        role: &str,
-        addr: &str,
+        by: &Actor<'_>,
         comment: &str,
         to: Option<&str>,
     ) -> Result<Pending, ActError> {
@@ -720,9 +729,9 @@ impl Book {
         Ok(Pending {
             alert: id.to_owned(),
             action,
-            actor: actor.to_owned(),
-            role: role.to_owned(),
-            addr: addr.to_owned(),
+            actor: by.name.to_owned(),
+            role: by.role.to_owned(),
+            addr: by.addr.to_owned(),
             comment: comment.trim().to_owned(),
             body,
         })

@@ -92,7 +92,13 @@ impl Harness {
         to: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), ActError> {
-        let p = self.book.act(id, action, "duty1", "duty", "127.0.0.1", comment, to)?;
+        let p = self.book.act(
+            id,
+            action,
+            &Actor { name: "duty1", role: "duty", addr: "127.0.0.1" },
+            comment,
+            to,
+        )?;
         self.store(vec![p], now);
         Ok(())
     }

@@ -1,0 +1,258 @@
+//! How alerts read on the wall and in the duty console, in both languages: rule names, severity
+//! and state words, and a one-line summary built from the data that triggered the alert (plain
+//! Rust, tested natively).
+
+use yiping_protocol::alerts::{Alert, AlertAction, AlertState, Severity};
+
+use crate::i18n::Lang;
+
+/// A rule's name.
+pub fn rule_name(lang: Lang, rule: &str) -> &'static str {
+    let (zh, en) = match rule {
+        "water_class" => ("水质超标", "Water below target"),
+        "spike" => ("指标突变", "Indicator spike"),
+        "silent" => ("监测断线", "Station silent"),
+        "patrol_overdue" => ("巡河超期", "Patrol overdue"),
+        "problem_open" => ("问题久拖未结", "Problem left open"),
+        "step_overdue" => ("审批环节逾期", "Step overdue"),
+        "investment_behind" => ("投资进度滞后", "Investment behind plan"),
+        "relapse_jump" => ("返贫风险骤增", "Relapse risk jump"),
+        _ => ("预警", "Alert"),
+    };
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
+
+/// The words for 红, 橙, 黄, 蓝 (the ticker's order).
+pub fn severity_words(lang: Lang) -> [&'static str; 4] {
+    match lang {
+        Lang::Zh => ["红色", "橙色", "黄色", "蓝色"],
+        Lang::En => ["Red", "Orange", "Yellow", "Blue"],
+    }
+}
+
+/// The ticker's index of a severity: 0 红 … 3 蓝.
+pub fn severity_index(s: Severity) -> u8 {
+    match s {
+        Severity::Red => 0,
+        Severity::Orange => 1,
+        Severity::Yellow => 2,
+        Severity::Blue => 3,
+    }
+}
+
+/// A severity's word.
+pub fn severity_word(lang: Lang, s: Severity) -> &'static str {
+    severity_words(lang)[usize::from(severity_index(s))]
+}
+
+/// A state's word.
+pub fn state_word(lang: Lang, s: AlertState) -> &'static str {
+    match (lang, s) {
+        (Lang::Zh, AlertState::New) => "待确认",
+        (Lang::Zh, AlertState::Acknowledged) => "已确认",
+        (Lang::Zh, AlertState::Dispatched) => "已派发",
+        (Lang::Zh, AlertState::Resolved) => "已办结",
+        (Lang::En, AlertState::New) => "new",
+        (Lang::En, AlertState::Acknowledged) => "acknowledged",
+        (Lang::En, AlertState::Dispatched) => "dispatched",
+        (Lang::En, AlertState::Resolved) => "resolved",
+    }
+}
+
+/// A trail step's word.
+pub fn action_word(lang: Lang, a: AlertAction) -> &'static str {
+    match (lang, a) {
+        (Lang::Zh, AlertAction::Raise) => "触发",
+        (Lang::Zh, AlertAction::Escalate) => "升级",
+        (Lang::Zh, AlertAction::Clear) => "条件解除",
+        (Lang::Zh, AlertAction::Acknowledge) => "确认",
+        (Lang::Zh, AlertAction::Dispatch) => "派发",
+        (Lang::Zh, AlertAction::Resolve) => "办结",
+        (Lang::En, a) => a.as_str(),
+    }
+}
+
+fn num(v: &serde_json::Value, key: &str) -> Option<f64> {
+    v.get(key).and_then(serde_json::Value::as_f64)
+}
+
+/// A class as reports write it (`"V"` → `Ⅴ`).
+pub fn class_label(v: &serde_json::Value) -> String {
+    match v.as_str() {
+        Some("I") => "Ⅰ",
+        Some("II") => "Ⅱ",
+        Some("III") => "Ⅲ",
+        Some("IV") => "Ⅳ",
+        Some("V") => "Ⅴ",
+        Some("WorseThanV") => "劣Ⅴ",
+        _ => "?",
+    }
+    .to_owned()
+}
+
+/// An indicator's name.
+pub fn indicator_name(lang: Lang, key: &str) -> &'static str {
+    match (lang, key) {
+        (Lang::Zh, "nh3n_mg_l") => "氨氮",
+        (Lang::Zh, "tp_mg_l") => "总磷",
+        (Lang::Zh, "codmn_mg_l") => "高锰酸盐指数",
+        (Lang::En, "nh3n_mg_l") => "NH3-N",
+        (Lang::En, "tp_mg_l") => "TP",
+        (Lang::En, "codmn_mg_l") => "CODMn",
+        _ => "?",
+    }
+}
+
+/// A project step's name.
+pub fn step_name(lang: Lang, key: &str) -> &'static str {
+    let (zh, en) = match key {
+        "approval" => ("立项", "approval"),
+        "land" => ("用地", "land"),
+        "planning" => ("规划", "planning"),
+        "environment" => ("环评", "environment"),
+        "construction_permit" => ("施工许可", "construction permit"),
+        "start" => ("开工", "start"),
+        "acceptance" => ("竣工验收", "acceptance"),
+        _ => ("环节", "step"),
+    };
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
+
+/// What the alert says, in one line: the subject and the figures that triggered it.
+pub fn summary(lang: Lang, a: &Alert) -> String {
+    let d = &a.data;
+    let zh = lang == Lang::Zh;
+    let n = &a.name;
+    let int = |k: &str| num(d, k).map_or_else(|| "?".to_owned(), |v| format!("{v:.0}"));
+    match a.rule.as_str() {
+        "water_class" => {
+            let (c, t) = (class_label(&d["class"]), class_label(&d["target"]));
+            if zh {
+                format!("{n} 水质{c}类，目标{t}类")
+            } else {
+                format!("{n}: class {c}, target {t}")
+            }
+        }
+        "spike" => {
+            let ind = indicator_name(lang, d["indicator"].as_str().unwrap_or(""));
+            let v = num(d, "value").unwrap_or(f64::NAN);
+            let b = num(d, "baseline").unwrap_or(f64::NAN);
+            if zh {
+                format!("{n} {ind} {v:.2} mg/L，基线 {b:.2}")
+            } else {
+                format!("{n}: {ind} {v:.2} mg/L, baseline {b:.2}")
+            }
+        }
+        "silent" => {
+            if zh {
+                format!("{n} 监测数据中断")
+            } else {
+                format!("{n}: no readings")
+            }
+        }
+        "patrol_overdue" => {
+            let days = int("days");
+            if zh {
+                format!("{n} 已{days}天未巡河")
+            } else {
+                format!("{n}: not patrolled for {days} days")
+            }
+        }
+        "problem_open" => {
+            let days = int("days");
+            if zh {
+                format!("{n} 问题已{days}天未办结")
+            } else {
+                format!("{n}: problem open {days} days")
+            }
+        }
+        "step_overdue" => {
+            let step = step_name(lang, d["step"].as_str().unwrap_or(""));
+            let days = int("days_late");
+            if zh { format!("{n} {step}逾期{days}天") } else { format!("{n}: {step} {days} days overdue") }
+        }
+        "investment_behind" => {
+            let (done, exp) =
+                (num(d, "done_percent").unwrap_or(0.0), num(d, "expected_percent").unwrap_or(0.0));
+            if zh {
+                format!("{n} 投资完成{done:.1}%，应达{exp:.1}%")
+            } else {
+                format!("{n}: {done:.1}% invested, {exp:.1}% due")
+            }
+        }
+        "relapse_jump" => {
+            let now = int("risk_households");
+            let before = int("previous");
+            if zh {
+                format!("{n} 风险户 {before} → {now}")
+            } else {
+                format!("{n}: households at risk {before} → {now}")
+            }
+        }
+        _ => n.clone(),
+    }
+}
+
+/// The prefecture of a county adcode (`420105` → `420100`).
+pub fn prefecture_of(adcode: &str) -> String {
+    adcode.get(..4).map_or_else(|| adcode.to_owned(), |p| format!("{p}00"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn alert(rule: &str, data: serde_json::Value) -> Alert {
+        Alert {
+            id: "A000001".into(),
+            rule: rule.into(),
+            key: "k".into(),
+            theme: "water".into(),
+            severity: Severity::Red,
+            state: AlertState::New,
+            subject: "section:cj-yangsigang".into(),
+            name: "杨泗港".into(),
+            adcode: "420105".into(),
+            lon: 114.25,
+            lat: 30.51,
+            data,
+            responsible: None,
+            assignee: None,
+            cleared: false,
+            raised: "2026-12-03T08:00:00Z".into(),
+            updated: "2026-12-03T08:00:00Z".into(),
+            steps: vec![],
+        }
+    }
+
+    #[test]
+    fn summaries_carry_the_triggering_figures_in_both_languages() {
+        let a = alert("water_class", json!({"class": "V", "target": "III"}));
+        assert_eq!(summary(Lang::Zh, &a), "杨泗港 水质Ⅴ类，目标Ⅲ类");
+        assert_eq!(summary(Lang::En, &a), "杨泗港: class Ⅴ, target Ⅲ");
+        let a = alert("spike", json!({"indicator": "nh3n_mg_l", "value": 1.8, "baseline": 0.3}));
+        assert_eq!(summary(Lang::Zh, &a), "杨泗港 氨氮 1.80 mg/L，基线 0.30");
+        let a = alert("step_overdue", json!({"step": "land", "days_late": 100.0}));
+        assert_eq!(summary(Lang::Zh, &a), "杨泗港 用地逾期100天");
+        let a = alert("relapse_jump", json!({"risk_households": 12, "previous": 1}));
+        assert_eq!(summary(Lang::En, &a), "杨泗港: households at risk 1 → 12");
+        let a = alert("investment_behind", json!({"done_percent": 10.0, "expected_percent": 50.0}));
+        assert_eq!(summary(Lang::Zh, &a), "杨泗港 投资完成10.0%，应达50.0%");
+    }
+
+    #[test]
+    fn words_and_places() {
+        assert_eq!(rule_name(Lang::Zh, "patrol_overdue"), "巡河超期");
+        assert_eq!(severity_word(Lang::Zh, Severity::Orange), "橙色");
+        assert_eq!(state_word(Lang::En, AlertState::Dispatched), "dispatched");
+        assert_eq!(action_word(Lang::Zh, AlertAction::Resolve), "办结");
+        assert_eq!(prefecture_of("420105"), "420100");
+    }
+}

@@ -1,0 +1,312 @@
+//! The duty officers' console (`/duty`): the live alert list with filters, the alert's detail with
+//! the data that triggered it and who answers for it, the map flown to it, and the life-cycle
+//! actions in one or two touches; a sound for every new red alert (mutable, remembered).
+//!
+//! The list comes from the page's websocket (`alerts` topic), so a new alert shows within the
+//! server's tick of being raised; actions go to the REST API under the user's session and come
+//! back on the topic. Logging in or out reloads the page, so its websocket carries the user's
+//! region scope from the start.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use yiping_protocol::alerts::{Alert, AlertState, Severity};
+use yiping_widgets::NumberStyle;
+use yiping_widgets::format::{shanghai_date, shanghai_hms};
+
+use crate::alert_text::{prefecture_of, rule_name, severity_word, state_word, summary};
+use crate::alerts::{AlertDetail, Me, alert_markers, fetch_me, ordered, post_json, region_word};
+use crate::i18n::{Lang, PREFECTURES};
+use crate::link::{self, Feeds, Status};
+use crate::map::{HubeiMap, MapPick};
+
+const MUTE_KEY: &str = "yiping.duty.muted";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// A short two-tone alarm through Web Audio (the browser allows it after the page's first touch).
+fn sound_cue(ctx: &web_sys::AudioContext) {
+    let t0 = ctx.current_time();
+    for (i, freq) in [880.0_f32, 660.0, 880.0].into_iter().enumerate() {
+        let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else { return };
+        osc.frequency().set_value(freq);
+        let start = t0 + 0.22 * i as f64;
+        let _ = gain.gain().set_value_at_time(0.0, start);
+        let _ = gain.gain().linear_ramp_to_value_at_time(0.25, start + 0.02);
+        let _ = gain.gain().linear_ramp_to_value_at_time(0.0, start + 0.2);
+        let _ = osc.connect_with_audio_node(&gain);
+        let _ = gain.connect_with_audio_node(&ctx.destination());
+        let _ = osc.start_with_when(start);
+        let _ = osc.stop_with_when(start + 0.21);
+    }
+}
+
+/// The console.
+#[component]
+pub fn Duty() -> impl IntoView {
+    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let lang = Lang::from_query(&query);
+    let zh = lang == Lang::Zh;
+    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        if let Some(el) = doc.document_element() {
+            let _ = el.set_attribute("lang", lang.tag());
+        }
+        doc.set_title(tx("一屏 · 值班台", "yiping · duty console"));
+    }
+    provide_context(if zh { NumberStyle::Chinese } else { NumberStyle::Western });
+    let feeds = Feeds::new();
+    link::start(feeds);
+    let now = RwSignal::new(js_sys::Date::now());
+    let _ = set_interval_with_handle(move || now.set(js_sys::Date::now()), Duration::from_millis(1000));
+
+    // Who is here.
+    let me: RwSignal<Option<Me>> = RwSignal::new(None);
+    leptos::task::spawn_local(async move {
+        if let Ok(m) = fetch_me().await {
+            me.set(Some(m));
+        }
+    });
+    let logged_in = move || me.with(|m| m.as_ref().is_some_and(|m| m.name.is_some()));
+    let can_act = Signal::derive(move || me.with(|m| m.as_ref().is_some_and(|m| m.can_act)));
+    let name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let login_error: RwSignal<Option<String>> = RwSignal::new(None);
+    let reload = || {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().reload();
+        }
+    };
+    let login = move || {
+        let body = serde_json::json!({ "name": name.get_untracked(), "password": password.get_untracked() });
+        leptos::task::spawn_local(async move {
+            match post_json("/api/v1/login", &body).await {
+                Ok(_) => reload(),
+                Err(e) => login_error.set(Some(e)),
+            }
+        });
+    };
+    let logout = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = post_json("/api/v1/logout", &serde_json::json!({})).await;
+            reload();
+        });
+    };
+
+    // The cue for new red alerts.
+    let muted =
+        RwSignal::new(storage().and_then(|s| s.get_item(MUTE_KEY).ok().flatten()).as_deref() == Some("1"));
+    let cues = RwSignal::new(0u32);
+    let audio = send_wrapper::SendWrapper::new(std::cell::RefCell::new(None::<web_sys::AudioContext>));
+    let seen_fresh = RwSignal::new(0usize);
+    Effect::new(move |_| {
+        let fresh = feeds.fresh_alerts.get();
+        let start = seen_fresh.get_untracked().min(fresh.len());
+        seen_fresh.set(fresh.len());
+        let reds = feeds.alerts.with_untracked(|m| {
+            fresh[start..]
+                .iter()
+                .filter(|id| {
+                    m.get(*id).is_some_and(|a| a.severity == Severity::Red && a.state == AlertState::New)
+                })
+                .count()
+        });
+        if reds > 0 && !muted.get_untracked() {
+            cues.update(|c| *c += 1);
+            let mut slot = audio.borrow_mut();
+            if slot.is_none() {
+                *slot = web_sys::AudioContext::new().ok();
+            }
+            if let Some(ctx) = slot.as_ref() {
+                let _ = ctx.resume();
+                sound_cue(ctx);
+            }
+        }
+    });
+    let toggle_mute = move |_| {
+        let m = !muted.get_untracked();
+        muted.set(m);
+        if let Some(s) = storage() {
+            let _ = s.set_item(MUTE_KEY, if m { "1" } else { "0" });
+        }
+    };
+
+    // Filters.
+    let sev_on = RwSignal::new([true; 4]);
+    let theme = RwSignal::new(String::new());
+    let region = RwSignal::new(String::new());
+    let state = RwSignal::new("open".to_owned());
+    let chosen: RwSignal<Option<String>> = RwSignal::new(None);
+    let selected_region: RwSignal<Option<String>> = RwSignal::new(None);
+    let sev_pos = |s: Severity| match s {
+        Severity::Red => 0,
+        Severity::Orange => 1,
+        Severity::Yellow => 2,
+        Severity::Blue => 3,
+    };
+    let shown = Memo::new(move |_| {
+        let (sv, th, rg, st) = (sev_on.get(), theme.get(), region.get(), state.get());
+        feeds.alerts.with(|m| {
+            ordered(m)
+                .into_iter()
+                .filter(|a| sv[sev_pos(a.severity)])
+                .filter(|a| th.is_empty() || a.theme == th)
+                .filter(|a| rg.is_empty() || a.adcode.starts_with(rg.get(..4).unwrap_or(&rg)))
+                .filter(|a| match st.as_str() {
+                    "open" => a.is_open(),
+                    "all" => true,
+                    s => a.state.as_str() == s,
+                })
+                .map(|a| a.id.clone())
+                .collect::<Vec<_>>()
+        })
+    });
+    let counts = move || {
+        feeds.alerts.with(|m| {
+            let open: Vec<&Alert> = m.values().filter(|a| a.is_open()).collect();
+            [Severity::Red, Severity::Orange, Severity::Yellow, Severity::Blue]
+                .map(|s| open.iter().filter(|a| a.severity == s).count())
+        })
+    };
+    let pick = move |id: String| {
+        let adcode = feeds.alerts.with_untracked(|m| m.get(&id).map(|a| prefecture_of(&a.adcode)));
+        chosen.set(Some(id));
+        if adcode.is_some() {
+            selected_region.set(adcode);
+        }
+    };
+    let detail =
+        Signal::derive(move || chosen.get().and_then(|id| feeds.alerts.with(|m| m.get(&id).cloned())));
+    let markers = alert_markers(feeds, Signal::derive(|| None), lang);
+    let on_map_pick = Callback::new(move |p: MapPick| {
+        if p.kind == "marker" && p.key.starts_with('A') {
+            pick(p.key);
+        }
+    });
+    let status_attr = move || match feeds.status.get() {
+        Status::Live => "live",
+        Status::Reconnecting => "reconnecting",
+        Status::Connecting => "connecting",
+    };
+    let row = move |id: String| {
+        let id2 = id.clone();
+        let a = Signal::derive(move || feeds.alerts.with(|m| m.get(&id2).cloned()));
+        let id3 = id.clone();
+        view! {
+            {move || a.get().map(|a| {
+                let id = id3.clone();
+                let me_id = a.id.clone();
+                let sev = a.severity.as_str();
+                view! {
+                    <li
+                        class=move || format!("duty-row sev-{sev}{}", if chosen.with(|c| c.as_deref() == Some(me_id.as_str())) { " chosen" } else { "" })
+                        data-testid="duty-row"
+                        data-id=a.id.clone()
+                        data-state=a.state.as_str()
+                        data-severity=a.severity.as_str()
+                    >
+                        <button on:click=move |_| pick(id.clone())>
+                            <span class="row-sev">{severity_word(lang, a.severity)}</span>
+                            <span class="row-rule">{rule_name(lang, &a.rule)}</span>
+                            <span class="row-text">{summary(lang, &a)}</span>
+                            <span class="row-region">{region_word(lang, &a)}</span>
+                            <span class="row-state">{state_word(lang, a.state)}</span>
+                            <time>{let ms = js_sys::Date::parse(&a.raised); shanghai_hms(ms)}</time>
+                        </button>
+                    </li>
+                }
+            })}
+        }
+    };
+
+    view! {
+        <div class="duty" data-testid="duty" data-cues=move || cues.get().to_string() data-muted=move || muted.get().to_string() data-user=move || me.with(|m| m.as_ref().and_then(|m| m.name.clone()))>
+            <header class="wall-head duty-head">
+                <div class="head-left">
+                    <span class="conn" data-testid="conn" data-state=status_attr><i class="conn-dot"></i>{move || if feeds.status.get() == Status::Live { tx("实时", "Live") } else { tx("连接中", "Connecting") }}</span>
+                    <a class="duty-back" href=if zh { "/" } else { "/?lang=en" }>{tx("← 大屏", "← Wall")}</a>
+                </div>
+                <div class="head-center"><h1>{tx("风险预警 · 值班台", "Risk alerts · duty console")}</h1></div>
+                <div class="head-right">
+                    <button class="mute" data-testid="mute" aria-pressed=move || muted.get().to_string() on:click=toggle_mute>
+                        {move || if muted.get() { tx("提示音：已静音", "Sound: muted") } else { tx("红色预警提示音：开", "Sound on red alerts: on") }}
+                    </button>
+                    {move || me.get().and_then(|m| m.name.clone().map(|n| {
+                        let scope = m.scope.clone().map(|s| format!(" · {s}")).unwrap_or_default();
+                        view! { <span class="who" data-testid="who">{format!("{n} ({}){scope}", m.role)}</span><button class="logout" data-testid="logout" on:click=logout>{tx("退出", "Log out")}</button> }
+                    }))}
+                    <span class="clock">{move || format!("{} {}", shanghai_date(now.get()), shanghai_hms(now.get()))}</span>
+                </div>
+            </header>
+            <Show when=move || me.with(Option::is_some) && !logged_in()>
+                <form class="login" data-testid="login" on:submit=move |e| { e.prevent_default(); login(); }>
+                    <h2>{tx("值班人员登录", "Duty officer login")}</h2>
+                    <input data-testid="login-name" autocomplete="username" placeholder=tx("用户名", "User name") on:input=move |e| name.set(event_target_value(&e)) />
+                    <input data-testid="login-password" type="password" autocomplete="current-password" placeholder=tx("密码", "Password") on:input=move |e| password.set(event_target_value(&e)) />
+                    <button type="submit" data-testid="login-submit">{tx("登录", "Log in")}</button>
+                    {move || login_error.get().map(|e| view! { <div class="drill-error" role="alert">{e}</div> })}
+                    <p class="login-note">{tx("查看无需登录（按部署设置）；确认、派发、办结须登录，并记入审计。", "Viewing may not need a login (per deployment); acknowledging, dispatching and resolving do, and are audited.")}</p>
+                </form>
+            </Show>
+            <main class="duty-body">
+                <section class="panel duty-list">
+                    <div class="duty-counts" data-testid="duty-counts">
+                        {move || {
+                            let c = counts();
+                            [Severity::Red, Severity::Orange, Severity::Yellow, Severity::Blue].into_iter().enumerate().map(|(i, s)| view! {
+                                <button
+                                    class=format!("count-chip sev-{}", s.as_str())
+                                    data-testid=format!("filter-{}", s.as_str())
+                                    aria-pressed=move || sev_on.with(|v| v[i]).to_string()
+                                    on:click=move |_| sev_on.update(|v| v[i] = !v[i])
+                                >
+                                    {severity_word(lang, s)}<b>{c[i]}</b>
+                                </button>
+                            }).collect::<Vec<_>>()
+                        }}
+                    </div>
+                    <div class="duty-filters">
+                        <select data-testid="filter-theme" on:change=move |e| theme.set(event_target_value(&e))>
+                            <option value="">{tx("全部专题", "All themes")}</option>
+                            <option value="water">{tx("长江大保护", "Yangtze")}</option>
+                            <option value="rivers">{tx("河湖长制", "River chiefs")}</option>
+                            <option value="projects">{tx("重大项目", "Projects")}</option>
+                            <option value="poverty">{tx("精准脱贫", "Poverty")}</option>
+                        </select>
+                        <select data-testid="filter-region" on:change=move |e| region.set(event_target_value(&e))>
+                            <option value="">{tx("全省", "Province")}</option>
+                            {PREFECTURES.iter().map(|(code, z, e)| view! { <option value=*code>{if zh { *z } else { *e }}</option> }).collect::<Vec<_>>()}
+                        </select>
+                        <select data-testid="filter-state" on:change=move |e| state.set(event_target_value(&e))>
+                            <option value="open">{tx("未办结", "Open")}</option>
+                            <option value="new">{tx("待确认", "New")}</option>
+                            <option value="acknowledged">{tx("已确认", "Acknowledged")}</option>
+                            <option value="dispatched">{tx("已派发", "Dispatched")}</option>
+                            <option value="resolved">{tx("已办结", "Resolved")}</option>
+                            <option value="all">{tx("全部", "All")}</option>
+                        </select>
+                    </div>
+                    <ol class="duty-rows" data-testid="duty-rows">
+                        <For each=move || shown.get() key=|id| id.clone() let:id>
+                            {row(id)}
+                        </For>
+                    </ol>
+                    <Show when=move || shown.with(Vec::is_empty)>
+                        <p class="duty-empty">{tx("当前筛选下没有预警", "No alerts match the filters")}</p>
+                    </Show>
+                </section>
+                <section class="panel duty-map">
+                    <HubeiMap overview=feeds.overview choropleth=Signal::derive(|| None) markers=markers selected=selected_region on_pick=on_map_pick />
+                </section>
+                <section class="panel duty-detail">
+                    <Show when=move || detail.with(Option::is_none)>
+                        <p class="duty-empty">{tx("在左侧列表或地图上选择一条预警", "Choose an alert in the list or on the map")}</p>
+                    </Show>
+                    <AlertDetail alert=detail lang=lang can_act=can_act />
+                </section>
+            </main>
+        </div>
+    }
+}
