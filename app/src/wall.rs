@@ -9,6 +9,7 @@ use std::time::Duration;
 use send_wrapper::SendWrapper;
 
 use leptos::prelude::*;
+use yiping_protocol::alerts::{AlertState, Severity};
 use yiping_protocol::topics::Overview;
 use yiping_protocol::water::WaterClass;
 use yiping_widgets::chart::{AlertTicker, BarItem, Gauge, RankingBars, Ring, Slice, Stage, StagePipeline};
@@ -403,6 +404,15 @@ pub fn Wall() -> impl IntoView {
         if screen.get() != Screen::Projects {
             return Vec::new();
         }
+        // Projects with an orange or red alert nobody has acknowledged yet pulse.
+        let alarmed: std::collections::HashSet<String> = feeds.alerts.with(|m| {
+            m.values()
+                .filter(|a| {
+                    a.state == AlertState::New && a.severity >= Severity::Orange && a.theme == "projects"
+                })
+                .map(|a| a.subject.clone())
+                .collect()
+        });
         feeds.projects.with(|m| {
             m.values()
                 .map(|p| {
@@ -420,13 +430,14 @@ pub fn Wall() -> impl IntoView {
                         lat: p.lat,
                         color,
                         label: format!("{} · {industry}", p.name),
-                        pulse: false,
+                        pulse: alarmed.contains(&p.key),
                     }
                 })
                 .collect()
         })
     });
     // Open alerts of the screen's theme (all of them on the overview), on top of the projects.
+    // (On the industry map the projects themselves carry their alerts: one marker per project.)
     let alert_theme = Signal::derive(move || match screen.get() {
         Screen::Overview => None,
         Screen::Yangtze => Some(yiping_protocol::topics::WATER),
@@ -436,6 +447,9 @@ pub fn Wall() -> impl IntoView {
     });
     let alert_spots = alert_markers(feeds, alert_theme, lang);
     let map_markers = Signal::derive(move || {
+        if screen.get() == Screen::Projects {
+            return project_markers.get();
+        }
         let mut v = project_markers.get();
         v.extend(alert_spots.get());
         v

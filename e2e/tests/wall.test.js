@@ -125,10 +125,11 @@ test('?lang=en switches the wall to English', async () => {
   await page.goto(server.url + '/?lang=en');
   await until(async () => (await page.title()) === 'Hubei Digital Government · One Screen', 15_000, 'the English title');
   await until(async () => (await page.locator('[data-testid="conn"]').innerText()).includes('Live'), 15_000, 'English status');
-  // Figures are scaled the Western way (K/M/B), not by 万/亿.
+  // Figures are scaled the Western way (K/M/B), not by 万/亿 (once the villages have reported:
+  // before that the figure is 0 CNY).
   const unit = await until(async () => {
     const u = await page.locator('[data-testid="assistance"] .kpi-unit').innerText();
-    return /CNY/.test(u) ? u : null;
+    return /万|亿/.test(u) || /^[KMB] CNY$/.test(u) ? u : null;
   }, 15_000, 'the assistance figure');
   assert.match(unit, /^[KMB] CNY$/);
   await page.screenshot({ path: join(artifacts, 'wall-en-1920x1080.png') });

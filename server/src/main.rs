@@ -425,7 +425,23 @@ fn create_token(source: &str, data_dir: &Path) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(data_dir)?;
     let store = Store::open(data_dir)?;
-    println!("{}", store.create_token(source)?);
+    let token = store.create_token(source)?;
+    cli_audit(data_dir, "token.create", source, "")?;
+    println!("{token}");
+    Ok(())
+}
+
+/// Record a write made from the command line in the audit trail.
+fn cli_audit(data_dir: &Path, action: &str, target: &str, comment: &str) -> anyhow::Result<()> {
+    yiping_server::trail::Trail::open(data_dir)?.append(&yiping_server::trail::NewEntry {
+        time: time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?,
+        actor: "cli".into(),
+        action: action.into(),
+        target: target.into(),
+        comment: comment.into(),
+        body: serde_json::json!({}),
+        ..Default::default()
+    })?;
     Ok(())
 }
 
@@ -537,6 +553,12 @@ fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
             }
         }
     }
+    cli_audit(
+        data_dir,
+        "import",
+        source,
+        &format!("{new} imported, {dup} duplicate, {} refused, from {}", rejected.len(), file.display()),
+    )?;
     println!("imported {new} events, {dup} duplicates skipped, {} lines refused", rejected.len());
     if rejected.is_empty() {
         Ok(())

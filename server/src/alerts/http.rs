@@ -138,13 +138,13 @@ pub struct ActBody {
     pub to: Option<String>,
 }
 
-/// `POST /api/v1/alerts/{id}/{action}` with `{"comment","to"}` (JSON): one step of the life cycle,
+/// `POST /api/v1/alerts/{id}/{action}` with `{"comment","to"}` (JSON, required): one step of the life cycle,
 /// by the logged-in user; answers the alert as it is after the step, once the step is stored.
 pub async fn act(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path((id, action)): Path<(String, String)>,
-    body: Option<Json<ActBody>>,
+    body: Result<Json<ActBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Alert>, AppError> {
     let action = match action.as_str() {
         "acknowledge" => AlertAction::Acknowledge,
@@ -158,7 +158,9 @@ pub async fn act(
     };
     let user =
         caller.with_role(&[Role::Duty, Role::Admin, Role::ProjectManager], "acting on alerts")?.clone();
-    let Json(body) = body.unwrap_or_default();
+    // A JSON body (`{}` will do) is required: a cross-site form cannot send one without a
+    // preflight, on top of the SameSite=Strict session cookie.
+    let Json(body) = body.map_err(|e| AppError::BadRequest(format!("send a JSON body ({e})")))?;
     let mut book = state.book.lock().unwrap_or_else(|p| p.into_inner());
     let a = find(&state, &book, &id)?;
     caller.read_region(&a.adcode)?;

@@ -435,10 +435,14 @@ impl Book {
         for p in problems {
             self.eval("problem_open", &p, now, &mut out);
         }
-        // Closed problems are only needed until their alert is gone.
+        // Closed problems are only needed until their alert is gone; so are their trackers.
         self.problems.retain(|id, p| {
             p.status != ProblemStatus::Closed
                 || self.open.contains_key(&("problem_open".to_owned(), format!("problem:{id}")))
+        });
+        let problems = &self.problems;
+        self.trackers.retain(|(rule, key), _| {
+            rule != "problem_open" || key.strip_prefix("problem:").is_some_and(|id| problems.contains_key(id))
         });
         let projects: Vec<String> = self.projects.keys().map(|p| format!("project:{p}")).collect();
         for p in &projects {
