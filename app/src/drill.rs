@@ -153,10 +153,23 @@ pub struct EntityRecord {
     pub current: Option<yiping_protocol::topics::EntityState>,
     /// Its events, oldest first.
     pub history: Vec<serde_json::Value>,
+    /// Its county and prefecture, by name.
+    #[serde(default)]
+    pub place: Option<Place>,
+}
+
+/// Where an entity is, by name.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Place {
+    /// County name.
+    pub county: Option<String>,
+    /// Prefecture name.
+    pub prefecture: Option<String>,
 }
 
 async fn fetch_entity(key: &str) -> Result<EntityRecord, String> {
-    fetch_json(&format!("/api/v1/entities/{}?limit=50", js_sys::encode_uri_component(key))).await
+    // The newest 50 events (the drawer lists them newest first).
+    fetch_json(&format!("/api/v1/entities/{}?latest=50", js_sys::encode_uri_component(key))).await
 }
 
 /// The drawer with one entity's records: its latest state and the events behind it, newest
@@ -233,7 +246,16 @@ pub fn EntityDrawer(
                     <section class="drill-group">
                         <div class="drill-row"><span class="drill-label">{tx("编号", "Key")}</span><span class="drill-value">{r.key.clone()}</span></div>
                         <div class="drill-row"><span class="drill-label">{tx("状态", "Status")}</span><span class="drill-value" data-testid="entity-status" data-status=c.as_ref().map(|c| c.status.clone())>{c.as_ref().map(|c| status_word(&c.status)).unwrap_or_default()}</span></div>
-                        <div class="drill-row"><span class="drill-label">{tx("所在县区", "County")}</span><span class="drill-value">{c.as_ref().map(|c| c.adcode.clone()).unwrap_or_default()}</span></div>
+                        <div class="drill-row"><span class="drill-label">{tx("所在县区", "County")}</span><span class="drill-value" data-testid="entity-place">{
+                            let code = c.as_ref().map(|c| c.adcode.clone()).unwrap_or_default();
+                            match r.place.as_ref() {
+                                Some(Place { county: Some(county), prefecture }) => {
+                                    let pre = prefecture.as_deref().filter(|p| p != county).map(|p| format!("{p} ")).unwrap_or_default();
+                                    format!("{pre}{county} ({code})")
+                                }
+                                _ => code,
+                            }
+                        }</span></div>
                     </section>
                     <section class="drill-group">
                         <h4>{format!("{} ({n})", tx("上报记录", "Reports"))}</h4>

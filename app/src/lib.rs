@@ -29,6 +29,8 @@ pub mod map;
 #[cfg(target_arch = "wasm32")]
 pub mod mapbench;
 #[cfg(target_arch = "wasm32")]
+pub mod themes;
+#[cfg(target_arch = "wasm32")]
 pub mod wall;
 
 /// Mount the page for the address on `<body>`: `/duty` is the duty officers' console,

@@ -19,7 +19,9 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
 use yiping_protocol::alerts::{Alert, AlertsData};
-use yiping_protocol::topics::{ALERTS, EntityState, OVERVIEW, Overview, PROJECTS, ProjectsAgg, ThemeData};
+use yiping_protocol::topics::{
+    ALERTS, EntityState, OVERVIEW, Overview, PROJECTS, ProjectsAgg, RIVERS, RiversAgg, ThemeData,
+};
 use yiping_protocol::{ClientMsg, ServerMsg, Update};
 
 use crate::store::{Cursors, Step, backoff_ms};
@@ -49,6 +51,8 @@ pub struct Feeds {
     pub overview_ms: RwSignal<Option<f64>>,
     /// Every major project's latest state, by key (the `projects` topic), for the industry map.
     pub projects: RwSignal<BTreeMap<String, EntityState>>,
+    /// The open problems found on rivers, by key (the `rivers` topic's live entities).
+    pub problems: RwSignal<BTreeMap<String, EntityState>>,
     /// Open alerts and those resolved in the last 24 h, by id (the `alerts` topic).
     pub alerts: RwSignal<BTreeMap<String, Alert>>,
     /// Alerts that arrived after the first snapshot (new ids), newest last: the duty console
@@ -64,6 +68,7 @@ impl Feeds {
             overview: RwSignal::new(None),
             overview_ms: RwSignal::new(None),
             projects: RwSignal::new(BTreeMap::new()),
+            problems: RwSignal::new(BTreeMap::new()),
             alerts: RwSignal::new(BTreeMap::new()),
             fresh_alerts: RwSignal::new(Vec::new()),
         }
@@ -108,7 +113,7 @@ pub fn start(feeds: Feeds) {
     let host = location.host().unwrap_or_else(|_| "127.0.0.1:8080".into());
     let shared: Shared = Rc::new(RefCell::new(Inner {
         url: format!("{scheme}://{host}/ws"),
-        cursors: Cursors::new(&[OVERVIEW, PROJECTS, ALERTS]),
+        cursors: Cursors::new(&[OVERVIEW, PROJECTS, RIVERS, ALERTS]),
         ws: None,
         handlers: None,
         attempt: 0,
@@ -172,6 +177,30 @@ fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
                 }
             }
             Err(e) => web_sys::console::error_1(&format!("alerts payload not understood: {e}").into()),
+        }
+        return;
+    }
+    if u.topic == RIVERS {
+        match serde_json::from_value::<ThemeData<RiversAgg>>(u.data.clone()) {
+            // A snapshot holds every open problem; a delta the one that changed (a closed one
+            // leaves).
+            Ok(d) => {
+                if snapshot || !d.entities.is_empty() {
+                    feeds.problems.update(|m| {
+                        if snapshot {
+                            m.clear();
+                        }
+                        for (k, e) in d.entities {
+                            if e.status == "closed" {
+                                m.remove(&k);
+                            } else {
+                                m.insert(k, e);
+                            }
+                        }
+                    });
+                }
+            }
+            Err(e) => web_sys::console::error_1(&format!("rivers payload not understood: {e}").into()),
         }
         return;
     }

@@ -732,11 +732,13 @@ fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         ("data-frame-at", format!("{:.3}", now_ms())),
         ("data-clusters", st.hits.iter().filter(|h| h.pick.kind == "cluster").count().to_string()),
         ("data-markers", markers.len().to_string()),
-        // One marker drawn on its own (not in a cluster), in CSS pixels: for tests and tools.
+        // One marker drawn on its own (not in a cluster), in CSS pixels: for tests and tools. The
+        // last drawn, so nothing lies over it at its centre.
         (
             "data-single-marker",
             st.hits
                 .iter()
+                .rev()
                 .find(|h| h.pick.kind == "marker")
                 .map(|h| format!("{},{:.1},{:.1}", h.pick.key, h.x / dpr, h.y / dpr))
                 .unwrap_or_default(),

@@ -27,6 +27,9 @@ use crate::link::{self, Feeds, Status};
 use crate::map::{Choropleth, HubeiMap, MapPick, Marker};
 use crate::screens::{Carousel, Screen, carousel_dwell_ms};
 use crate::theme::class_color;
+use crate::themes::{
+    AgeingDrawer, AlertRuleList, BiggestDelays, IndustryInvestment, ProblemAgeing, SectionTrend,
+};
 
 /// Until a source's normal period is learnt, its panels go stale after a minute without data;
 /// then after twice its period (at least 3 s, at most 15 min).
@@ -107,7 +110,11 @@ fn follow(clock: Clock, period: &mut Period, ms: Option<f64>) {
 /// and their class and time follow the data, so a new reading updates a row instead of
 /// re-creating it (a wall runs for weeks; every row ever created costs Leptos a little memory).
 #[component]
-fn SectionList(overview: RwSignal<Option<Overview>>) -> impl IntoView {
+fn SectionList(
+    overview: RwSignal<Option<Overview>>,
+    /// A touch on a row: the section's id.
+    on_pick: Callback<String>,
+) -> impl IntoView {
     let ov = overview;
     view! {
         <ul class="section-list" data-testid="section-list">
@@ -119,10 +126,11 @@ fn SectionList(overview: RwSignal<Option<Overview>>) -> impl IntoView {
                 {
                     let (id, river, name) = s;
                     let id2 = id.clone();
+                    let id3 = id.clone();
                     let class = Signal::derive(move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id).and_then(|x| x.class))));
                     let time = move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id2).and_then(|x| x.time.clone())));
                     view! {
-                        <li class="section-row" data-class=move || class.get().map(|c| c.label())>
+                        <li class="section-row" data-section=id3.clone() data-class=move || class.get().map(|c| c.label()) on:click=move |_| on_pick.run(id3.clone())>
                             <span class="section-name">{format!("{river} · {name}")}</span>
                             <span class="section-time">
                                 {move || time().as_deref().map(js_sys::Date::parse).filter(|m| m.is_finite()).map(shanghai_hms).unwrap_or_default()}
@@ -330,6 +338,32 @@ pub fn Wall() -> impl IntoView {
         }
     });
     let on_ticker_pick = Callback::new(move |p: Pick| open_alert(p.key));
+    let open_alert_cb = Callback::new(open_alert);
+    // The 长江 screen's trend follows the section touched in its list.
+    let trend_section = RwSignal::new("cj-yangsigang".to_string());
+    let age_pick: RwSignal<Option<usize>> = RwSignal::new(None);
+    let pick_section = Callback::new(move |id: String| {
+        trend_section.set(id.clone());
+        entity.set(Some(format!("section:{id}")));
+    });
+    let trend_title = Signal::derive(move || {
+        let id = trend_section.get();
+        let name = feeds
+            .overview
+            .with(|o| {
+                o.as_ref().and_then(|o| {
+                    o.sections.iter().find(|s| s.id == id).map(|s| format!("{} · {}", s.river, s.name))
+                })
+            })
+            .unwrap_or(id);
+        if lang == Lang::Zh {
+            format!("{name} 主要指标趋势")
+        } else {
+            format!("{name}: main indicators")
+        }
+    });
+    // The industry chain the industry map shows (None: all).
+    let industry: RwSignal<Option<String>> = RwSignal::new(None);
     Effect::new(move |_| {
         // A region drill-down closes the entity's records and the stage list.
         selected.track();
@@ -413,8 +447,13 @@ pub fn Wall() -> impl IntoView {
                 .map(|a| a.subject.clone())
                 .collect()
         });
+        let only = industry.get();
         feeds.projects.with(|m| {
             m.values()
+                .filter(|p| {
+                    only.as_deref()
+                        .is_none_or(|i| p.detail.get("industry").and_then(|x| x.as_str()) == Some(i))
+                })
                 .map(|p| {
                     let overdue = overdue_steps(p) > 0;
                     let industry = p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("");
@@ -527,6 +566,9 @@ pub fn Wall() -> impl IntoView {
                 <LivePanel title=tr(Text::ClassPanel) class="panel-chart slot-2" theme="water">
                     <Ring label=tr(Text::ClassPanel).to_string() slices=class_slices caption=tr(Text::SectionsCaption).to_string() decimals=0 on_pick=open_class test_id="y-class-ring" />
                 </LivePanel>
+                <LivePanel title=trend_title class="panel-chart slot-3" theme="water">
+                    <SectionTrend section=trend_section lang=lang />
+                </LivePanel>
             }
             .into_any(),
             Screen::Rivers => view! {
@@ -544,8 +586,12 @@ pub fn Wall() -> impl IntoView {
                         slices=slices(if zh { vec!["省级", "市级", "县级", "乡级", "村级"] } else { vec!["Province", "City", "County", "Township", "Village"] }, |o| o.rivers.patrols_by_level.iter().map(|v| *v as f64).collect())
                         caption=tr(Text::Patrols).to_string()
                         decimals=1
+                        on_pick=open_province
                         test_id="r-levels"
                     />
+                </LivePanel>
+                <LivePanel title=tx("待办结问题账龄", "Open problems by age") class="panel-chart slot-3" theme="rivers">
+                    <ProblemAgeing problems=feeds.problems picked=age_pick lang=lang />
                 </LivePanel>
             }
             .into_any(),
@@ -559,7 +605,10 @@ pub fn Wall() -> impl IntoView {
                     </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::InvestmentDone) class="panel-chart slot-2" theme="projects">
-                    <Gauge label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() test_id="p-invest" />
+                    <Gauge label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() on_pick=open_province test_id="p-invest" />
+                </LivePanel>
+                <LivePanel title=tx("各产业链投资完成", "Investment by industry chain") class="panel-chart slot-3" theme="projects">
+                    <IndustryInvestment projects=feeds.projects industry=industry lang=lang />
                 </LivePanel>
             }
             .into_any(),
@@ -573,7 +622,7 @@ pub fn Wall() -> impl IntoView {
                     </div>
                 </LivePanel>
                 <LivePanel title=tx("风险户占监测户", "At risk among monitored") class="panel-chart slot-2" theme="poverty">
-                    <Gauge label=tx("风险未消除占比", "Risk not removed").to_string() value=risk_share higher_is_better=false unit="%".to_string() test_id="v-risk-share" />
+                    <Gauge label=tx("风险未消除占比", "Risk not removed").to_string() value=risk_share higher_is_better=false unit="%".to_string() on_pick=open_province test_id="v-risk-share" />
                 </LivePanel>
             }
             .into_any(),
@@ -594,7 +643,7 @@ pub fn Wall() -> impl IntoView {
                     <Gauge label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() test_id="y-outlets" />
                 </LivePanel>
                 <LivePanel title=tr(Text::SectionsPanel) class="panel-sections slot-6" theme="water">
-                    <SectionList overview=ov />
+                    <SectionList overview=ov on_pick=pick_section />
                 </LivePanel>
             }
             .into_any(),
@@ -605,11 +654,15 @@ pub fn Wall() -> impl IntoView {
                         slices=slices(if zh { vec!["垃圾", "排污", "侵占", "非法采砂", "其他"] } else { vec!["Garbage", "Sewage", "Encroachment", "Illegal sand", "Other"] }, |o| o.rivers.problems_by_kind.iter().map(|v| f64::from(*v)).collect())
                         caption=tx("发现问题", "problems").to_string()
                         decimals=0
+                        on_pick=open_province
                         test_id="r-kinds"
                     />
                 </LivePanel>
                 <LivePanel title=tx("各市州待办结问题", "Open problems by prefecture") class="panel-chart slot-5" theme="rivers">
                     <RankingBars label=tx("各市州待办结问题", "Open problems by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.problems_open)) unit=tr(Text::UnitItems).to_string() rows=8 larger_is_worse=true on_pick=select_region test_id="r-ranking" />
+                </LivePanel>
+                <LivePanel title=tx("巡河超期河湖", "Rivers with overdue patrols") class="panel-list slot-6" theme="rivers">
+                    <AlertRuleList feeds=feeds rule="patrol_overdue" on_open=open_alert_cb empty=tx("没有巡河超期的河湖", "No river is overdue") lang=lang test_id="r-overdue" />
                 </LivePanel>
             }
             .into_any(),
@@ -619,6 +672,9 @@ pub fn Wall() -> impl IntoView {
                 </LivePanel>
                 <LivePanel title=tx("各市州在库项目", "Projects by prefecture") class="panel-chart slot-5" theme="projects">
                     <RankingBars label=tx("各市州在库项目", "Projects by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.projects)) unit=tr(Text::UnitItems).to_string() rows=8 on_pick=select_region test_id="p-ranking" />
+                </LivePanel>
+                <LivePanel title=tx("延误最久的项目", "Biggest delays") class="panel-list slot-6" theme="projects">
+                    <BiggestDelays projects=feeds.projects entity=entity lang=lang />
                 </LivePanel>
             }
             .into_any(),
@@ -631,6 +687,9 @@ pub fn Wall() -> impl IntoView {
                 </LivePanel>
                 <LivePanel title=tx("各市州风险户", "At-risk households by prefecture") class="panel-chart slot-5" theme="poverty">
                     <RankingBars label=tx("各市州风险户", "At-risk households by prefecture").to_string() items=prefecture_bars(|p| p.risk_households as f64) unit=tr(Text::UnitHouseholds).to_string() rows=8 larger_is_worse=true on_pick=select_region test_id="v-ranking" />
+                </LivePanel>
+                <LivePanel title=tx("需关注村（风险户骤增）", "Villages to watch (risk jumped)") class="panel-list slot-6" theme="poverty">
+                    <AlertRuleList feeds=feeds rule="relapse_jump" on_open=open_alert_cb empty=tx("近期没有风险骤增的村", "No recent jumps") lang=lang test_id="v-jumps" />
                 </LivePanel>
             }
             .into_any(),
@@ -771,12 +830,16 @@ pub fn Wall() -> impl IntoView {
                         <StageDrawer picked=stage_pick projects=feeds.projects lang=lang />
                         <ClassDrawer picked=class_pick overview=feeds.overview lang=lang />
                         <AlertDrawer open=alert_open feeds=feeds lang=lang />
+                        <AgeingDrawer picked=age_pick problems=feeds.problems entity=entity lang=lang />
                         <Show when=move || screen.get() == Screen::Projects>
                             <ul class="marker-legend" data-testid="marker-legend">
                                 <li><i style="background: #ffb340"></i>{tr(Text::StageApproval)}</li>
                                 <li><i style="background: #37b6ff"></i>{tr(Text::StageConstruction)}</li>
                                 <li><i style="background: #4cd964"></i>{tr(Text::StageAcceptance)}</li>
                                 <li><i style="background: #ff453a"></i>{tx("有逾期环节", "Step overdue")}</li>
+                                {move || industry.get().map(|i| view! {
+                                    <li><button class="legend-filter" data-testid="industry-filter" on:click=move |_| industry.set(None)>{format!("{i} ✕")}</button></li>
+                                })}
                             </ul>
                         </Show>
                         <output class="drill-from" data-testid="drill-from" hidden=true data-key=move || picked.get().map(|p| p.key) data-value=move || picked.get().map(|p| p.value.to_string())></output>

@@ -184,6 +184,9 @@ pub struct HistoryQuery {
     pub to: Option<String>,
     /// At most this many events (default 1000, at most 10000).
     pub limit: Option<u32>,
+    /// Instead of `from`/`to`/`limit`: the newest this many events (at most 10000), oldest first
+    /// (a trend's recent history).
+    pub latest: Option<u32>,
 }
 
 /// `GET /api/v1/entities/{key}`: an entity's current state and its history of events.
@@ -210,23 +213,34 @@ pub async fn entity(
     });
     let history = {
         let reader = state.reader.lock().unwrap_or_else(|p| p.into_inner());
-        reader.history(
-            &key,
-            q.from.as_deref().unwrap_or("0000"),
-            q.to.as_deref().unwrap_or("9999"),
-            q.limit.unwrap_or(1000).min(10_000),
-        )?
+        match q.latest {
+            Some(n) => reader.history_latest(&key, n.min(10_000))?,
+            None => reader.history(
+                &key,
+                q.from.as_deref().unwrap_or("0000"),
+                q.to.as_deref().unwrap_or("9999"),
+                q.limit.unwrap_or(1000).min(10_000),
+            )?,
+        }
     };
     if current.is_none() && history.is_empty() {
         return Err(AppError::NotFound(format!("entity {key}")));
     }
     let adcode =
         current.as_ref().map(|c| c.adcode.clone()).or_else(|| history.first().map(|e| e.adcode.clone()));
-    if let Some(adcode) = adcode {
-        caller.read_region(&adcode)?;
+    if let Some(adcode) = &adcode {
+        caller.read_region(adcode)?;
     }
+    let place = adcode.as_deref().map(|a| {
+        let prefecture = state.places.prefecture(a);
+        serde_json::json!({
+            "county": state.places.name(a),
+            "prefecture": state.places.name(prefecture),
+        })
+    });
     Ok(Json(serde_json::json!({
         "key": key,
+        "place": place,
         "current": current,
         "history": history.iter().map(|e| serde_json::json!({"gseq": e.gseq, "received": e.received, "event": e.event})).collect::<Vec<_>>(),
     })))

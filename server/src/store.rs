@@ -319,6 +319,24 @@ impl Store {
 
     /// The history of one entity (`kind:id`) between two RFC 3339 times (inclusive), oldest
     /// first, at most `limit` events.
+    /// The newest `n` events of an entity (by their own time), oldest first.
+    pub fn history_latest(&self, entity: &str, n: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT gseq, topic, tseq, adcode, received, body FROM events
+                 WHERE entity = ?1 ORDER BY time DESC, gseq DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st
+            .query_map(params![entity, n], |r| self.read_row(r))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.reverse();
+        rows.into_iter().map(|r| self.decode(r)).collect()
+    }
+
     pub fn history(
         &self,
         entity: &str,

@@ -236,6 +236,15 @@ fn garbage_never_crashes_the_server_and_drill_down_returns_history() {
     assert_eq!(ids, ["h2", "h3"]);
     assert_eq!(v["current"]["status"], "II", "the latest sample (TP 0.08) is class Ⅱ: {v}");
     assert_eq!(v["current"]["adcode"], "420104");
+    assert_eq!(v["place"]["county"], "硚口区");
+    assert_eq!(v["place"]["prefecture"], "武汉市");
+    // The newest two, oldest first (a trend's recent history).
+    let (_, body) =
+        request(srv.addr, "GET", "/api/v1/entities/section:hj-zongguan?latest=2", &[], b"").expect("request");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let ids: Vec<&str> =
+        v["history"].as_array().expect("history").iter().filter_map(|h| h["event"]["id"].as_str()).collect();
+    assert_eq!(ids, ["h2", "h3"]);
     let (status, _) =
         request(srv.addr, "GET", "/api/v1/entities/section:nowhere", &[], b"").expect("request");
     assert_eq!(status, 404);

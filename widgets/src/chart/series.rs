@@ -59,6 +59,10 @@ pub fn TimeSeries(
     /// Forecast band for the first series.
     #[prop(optional)]
     forecast: Option<ForecastSpec>,
+    /// A whole history (time, one value per series), e.g. fetched on opening or on choosing
+    /// another subject: when it changes the windows start over from it, and `latest` appends.
+    #[prop(optional, into)]
+    history: Option<Signal<Vec<(f64, Vec<f64>)>>>,
     /// Reported on touch.
     #[prop(optional)]
     on_pick: Option<Callback<Pick>>,
@@ -71,10 +75,35 @@ pub fn TimeSeries(
     // between two frames), frames only read them.
     let windows: Rc<RefCell<Vec<Window>>> = Rc::default();
     let mut last_seen: Option<f64> = None;
+    // What the last history looked like (length, first and last time): a different one restarts.
+    let mut last_history: Option<(usize, f64, f64)> = None;
     let w = windows.clone();
     let track = move || {
         names.track();
         unit.track();
+        if let Some(h) = history {
+            h.with(|h| {
+                let mark = (h.len(), h.first().map_or(f64::NAN, |p| p.0), h.last().map_or(f64::NAN, |p| p.0));
+                let same = last_history.is_some_and(|m| {
+                    m.0 == mark.0 && m.1.to_bits() == mark.1.to_bits() && m.2.to_bits() == mark.2.to_bits()
+                });
+                if !same {
+                    last_history = Some(mark);
+                    let mut windows = w.borrow_mut();
+                    windows.clear();
+                    last_seen = None;
+                    for (t, values) in h {
+                        if windows.len() < values.len() {
+                            windows.resize_with(values.len(), || Window::new(span_ms, capacity));
+                        }
+                        for (w, v) in windows.iter_mut().zip(values) {
+                            w.push(*t, *v);
+                        }
+                        last_seen = Some(*t);
+                    }
+                }
+            });
+        }
         if let Some((t, values)) = latest.get()
             && last_seen.is_none_or(|l| t > l)
         {

@@ -1,0 +1,386 @@
+//! The theme screens' deeper panels (wasm only): a section's indicator trend with its forecast,
+//! the ageing of open river problems, the rivers whose patrols are overdue, investment by industry
+//! chain, the biggest project delays, and the villages whose relapse risk jumped.
+//!
+//! Each reads live data the page already has (the `projects`, `rivers` and `alerts` topics) or
+//! the REST history of one entity, and each row or slice leads to the records behind it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use yiping_protocol::alerts::Alert;
+use yiping_protocol::topics::EntityState;
+use yiping_widgets::chart::{Category, ForecastSpec, Ring, ShareGroup, Slice, StackedShares, TimeSeries};
+use yiping_widgets::layout::Pick;
+
+use crate::alert_text::{prefecture_of, severity_word, summary};
+use crate::i18n::{Lang, prefecture_name};
+use crate::link::Feeds;
+
+/// Readings kept in a section's trend.
+const TREND_READINGS: u32 = 240;
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct History {
+    history: Vec<HistoryRow>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct HistoryRow {
+    event: yiping_protocol::events::Envelope,
+}
+
+async fn fetch_trend(section: &str) -> Result<Vec<(f64, Vec<f64>)>, String> {
+    let text = crate::map::fetch_text(&format!("/api/v1/entities/section:{section}?latest={TREND_READINGS}"))
+        .await?;
+    let h: History = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Ok(h.history
+        .into_iter()
+        .filter_map(|r| match r.event.data {
+            yiping_protocol::events::Event::WaterReading(w) => {
+                let t = js_sys::Date::parse(&r.event.time);
+                t.is_finite().then(|| (t, vec![w.nh3n_mg_l, w.tp_mg_l]))
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+/// A section's main indicators (NH3-N, TP) over its latest readings, with Holt's forecast of
+/// NH3-N and its 95 % band; refreshed every 30 s and whenever another section is chosen.
+#[component]
+pub fn SectionTrend(
+    /// The section shown (its id).
+    section: RwSignal<String>,
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    let zh = lang == Lang::Zh;
+    let history: RwSignal<Vec<(f64, Vec<f64>)>> = RwSignal::new(Vec::new());
+    let load = move || {
+        let id = section.get_untracked();
+        leptos::task::spawn_local(async move {
+            if let Ok(h) = fetch_trend(&id).await
+                && section.get_untracked() == id
+            {
+                history.set(h);
+            }
+        });
+    };
+    Effect::new(move |_| {
+        section.track();
+        load();
+    });
+    let _ = set_interval_with_handle(load, Duration::from_secs(30));
+    let names = if zh {
+        vec!["氨氮".to_string(), "总磷".to_string()]
+    } else {
+        vec!["NH3-N".to_string(), "TP".to_string()]
+    };
+    view! {
+        <div class="trend" data-testid="trend" data-section=move || section.get() data-points=move || history.with(Vec::len).to_string()>
+            <TimeSeries
+                label=if zh { "主要指标趋势" } else { "Main indicators" }.to_string()
+                names=names
+                latest=Signal::derive(|| None)
+                history=history
+                span_ms=30.0 * 24.0 * 3600.0 * 1000.0
+                unit="mg/L".to_string()
+                decimals=2
+                forecast=ForecastSpec { steps: 6, resample: 48, z: 1.96, label: if zh { "氨氮趋势预判 (Holt, 95%)" } else { "NH3-N forecast (Holt, 95%)" }.to_string() }
+                test_id="s-trend"
+            />
+        </div>
+    }
+}
+
+/// Age buckets of open problems, days: [0, 7), [7, 30), [30, 90), 90+.
+pub const AGE_BUCKETS: [f64; 3] = [7.0, 30.0, 90.0];
+
+/// The bucket of a problem found at `found` (RFC 3339) as of `now_ms`.
+pub fn age_bucket(found: &str, now_ms: f64) -> Option<usize> {
+    let t = js_sys::Date::parse(found);
+    if !t.is_finite() {
+        return None;
+    }
+    let days = (now_ms - t) / 86_400_000.0;
+    Some(AGE_BUCKETS.iter().position(|b| days < *b).unwrap_or(AGE_BUCKETS.len()))
+}
+
+/// Open problems by age (from the `rivers` topic's live problems); a touch on a slice lists
+/// those problems.
+#[component]
+pub fn ProblemAgeing(
+    /// The open problems by key.
+    problems: RwSignal<BTreeMap<String, EntityState>>,
+    /// The bucket touched (its index), for the list.
+    picked: RwSignal<Option<usize>>,
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    let zh = lang == Lang::Zh;
+    let labels: [&str; 4] = if zh {
+        ["7天内", "7–30天", "30–90天", "90天以上"]
+    } else {
+        ["< 7 d", "7–30 d", "30–90 d", "90 d +"]
+    };
+    let colors = [(76, 217, 100), (255, 214, 10), (255, 159, 10), (255, 69, 58)];
+    let slices = Signal::derive(move || {
+        let now = js_sys::Date::now();
+        let mut counts = [0.0; 4];
+        problems.with(|m| {
+            for p in m.values() {
+                if let Some(b) =
+                    p.detail.get("found").and_then(|f| f.as_str()).and_then(|f| age_bucket(f, now))
+                {
+                    counts[b] += 1.0;
+                }
+            }
+        });
+        (0..4)
+            .map(|i| Slice {
+                key: i.to_string(),
+                label: labels[i].to_string(),
+                value: counts[i],
+                color: Some(colors[i]),
+            })
+            .collect::<Vec<_>>()
+    });
+    view! {
+        <Ring
+            label=if zh { "待办结问题账龄" } else { "Open problems by age" }.to_string()
+            slices=slices
+            caption=if zh { "待办结" } else { "open" }.to_string()
+            decimals=0
+            on_pick=Callback::new(move |p: Pick| picked.set(p.key.parse().ok()))
+            test_id="r-ageing"
+        />
+    }
+}
+
+/// The problems of an age bucket, oldest first; a touch opens a problem's records.
+#[component]
+pub fn AgeingDrawer(
+    /// The bucket (None: closed).
+    picked: RwSignal<Option<usize>>,
+    /// The open problems.
+    problems: RwSignal<BTreeMap<String, EntityState>>,
+    /// The entity drawer to open.
+    entity: RwSignal<Option<String>>,
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    let zh = lang == Lang::Zh;
+    let rows = move || -> Vec<(String, String, String, f64)> {
+        let Some(b) = picked.get() else { return Vec::new() };
+        let now = js_sys::Date::now();
+        let mut v: Vec<(String, String, String, f64)> = problems.with(|m| {
+            m.values()
+                .filter_map(|p| {
+                    let found = p.detail.get("found")?.as_str()?;
+                    (age_bucket(found, now)? == b).then(|| {
+                        let days = (now - js_sys::Date::parse(found)) / 86_400_000.0;
+                        let region =
+                            prefecture_name(lang, &prefecture_of(&p.adcode)).unwrap_or("").to_string();
+                        (p.key.clone(), p.name.clone(), region, days)
+                    })
+                })
+                .collect()
+        });
+        v.sort_by(|a, b| b.3.total_cmp(&a.3));
+        v
+    };
+    view! {
+        <aside class="drill" data-testid="ageing-drill" hidden=move || picked.with(Option::is_none) data-count=move || rows().len().to_string()>
+            <header class="drill-head">
+                <h3>{if zh { "待办结问题" } else { "Open problems" }}</h3>
+                <button class="drill-close" on:click=move |_| picked.set(None)>{if zh { "关闭 ✕" } else { "Close ✕" }}</button>
+            </header>
+            <ul class="drill-history drill-projects">
+                {move || rows().into_iter().take(200).map(|(key, name, region, days)| {
+                    let k = key.clone();
+                    view! {
+                        <li class="pick-row" on:click=move |_| entity.set(Some(k.clone()))>
+                            <span>{format!("{name} · {region}")}</span>
+                            <span class="late">{if zh { format!("{days:.0}天") } else { format!("{days:.0} d") }}</span>
+                        </li>
+                    }
+                }).collect::<Vec<_>>()}
+            </ul>
+        </aside>
+    }
+}
+
+/// The open alerts of one rule as a list, most severe and newest first; a touch opens the alert.
+/// Rows are fixed slots whose content follows the data (the wall runs for weeks).
+#[component]
+pub fn AlertRuleList(
+    /// The page's feeds.
+    feeds: Feeds,
+    /// The rule listed.
+    rule: &'static str,
+    /// Opens an alert.
+    on_open: Callback<String>,
+    /// What to say when there are none.
+    empty: &'static str,
+    /// Display language.
+    lang: Lang,
+    /// `data-testid`.
+    test_id: &'static str,
+) -> impl IntoView {
+    const SLOTS: usize = 12;
+    let list = Memo::new(move |_| {
+        feeds.alerts.with(|m| {
+            let mut v: Vec<Alert> = m.values().filter(|a| a.is_open() && a.rule == rule).cloned().collect();
+            v.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.raised.cmp(&a.raised)));
+            v
+        })
+    });
+    let slot = move |i: usize| {
+        let a = move || list.with(|l| l.get(i).cloned());
+        view! {
+            <li class="rule-row" hidden=move || list.with(|l| i >= l.len()) data-id=move || a().map(|a| a.id) data-severity=move || a().map(|a| a.severity.as_str())
+                on:click=move |_| if let Some(a) = a() { on_open.run(a.id) }>
+                <span class="row-sev">{move || a().map(|a| severity_word(lang, a.severity)).unwrap_or_default()}</span>
+                <span class="rule-text">{move || a().map(|a| summary(lang, &a)).unwrap_or_default()}</span>
+                <span class="rule-who">{move || a().and_then(|a| a.responsible.map(|r| r.name)).unwrap_or_default()}</span>
+            </li>
+        }
+    };
+    view! {
+        <div class="rule-list" data-testid=test_id data-count=move || list.with(Vec::len).to_string()>
+            <ul>{(0..SLOTS).map(slot).collect::<Vec<_>>()}</ul>
+            <p class="duty-empty" hidden=move || list.with(|l| !l.is_empty())>{empty}</p>
+            <p class="rule-more" hidden=move || list.with(|l| l.len() <= SLOTS)>
+                {move || {
+                    let n = list.with(Vec::len).saturating_sub(SLOTS);
+                    if lang == Lang::Zh { format!("另有 {n} 条，见值班台") } else { format!("{n} more in the duty console") }
+                }}
+            </p>
+        </div>
+    }
+}
+
+/// Investment completed vs. still to do, by industry chain (100 % bars); a touch on an industry
+/// shows only its projects on the map (again: all).
+#[component]
+pub fn IndustryInvestment(
+    /// Every project's latest state.
+    projects: RwSignal<BTreeMap<String, EntityState>>,
+    /// The industry the map shows (None: all).
+    industry: RwSignal<Option<String>>,
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    let zh = lang == Lang::Zh;
+    let categories = vec![
+        Category {
+            key: "done".into(),
+            label: if zh { "已完成" } else { "Done" }.into(),
+            color: (55, 182, 255),
+        },
+        Category {
+            key: "left".into(),
+            label: if zh { "未完成" } else { "To do" }.into(),
+            color: (40, 66, 96),
+        },
+    ];
+    let groups = Signal::derive(move || {
+        let mut by: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        projects.with(|m| {
+            for p in m.values() {
+                let ind = p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("").to_string();
+                let plan = p.detail.get("plan_wan").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+                let done =
+                    p.detail.get("done_wan").and_then(serde_json::Value::as_f64).unwrap_or(0.0).min(plan);
+                let e = by.entry(ind).or_default();
+                e.0 += done;
+                e.1 += plan - done;
+            }
+        });
+        let mut v: Vec<(String, (f64, f64))> = by.into_iter().collect();
+        v.sort_by(|a, b| (b.1.0 + b.1.1).total_cmp(&(a.1.0 + a.1.1)));
+        v.into_iter()
+            .take(8)
+            .map(|(k, (d, l))| ShareGroup { key: k.clone(), label: k, counts: vec![d, l] })
+            .collect::<Vec<_>>()
+    });
+    view! {
+        <div class="industry-box" data-testid="industry" data-industry=move || industry.get()>
+            <StackedShares
+                label=if zh { "各产业链投资完成" } else { "Investment by industry chain" }.to_string()
+                categories=categories
+                groups=groups
+                on_pick=Callback::new(move |p: Pick| {
+                    let pick = (!p.series.is_empty()).then_some(p.series);
+                    industry.update(|i| *i = if *i == pick { None } else { pick });
+                })
+                test_id="p-industry"
+            />
+        </div>
+    }
+}
+
+/// Days the most overdue open step of a project is late, as of today (Asia/Shanghai), with the step.
+pub fn worst_delay(p: &EntityState, today: &str) -> Option<(f64, String)> {
+    let steps = p.detail.get("steps")?.as_array()?;
+    steps
+        .iter()
+        .filter(|s| s.get("done").is_none_or(serde_json::Value::is_null))
+        .filter_map(|s| {
+            let due = s.get("due")?.as_str()?;
+            (due < today).then(|| {
+                let d = (js_sys::Date::parse(today) - js_sys::Date::parse(due)) / 86_400_000.0;
+                (d, s.get("step").and_then(|k| k.as_str()).unwrap_or("").to_string())
+            })
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// The projects with the biggest delays (their most overdue step), worst first; a touch opens
+/// the project's records.
+#[component]
+pub fn BiggestDelays(
+    /// Every project's latest state.
+    projects: RwSignal<BTreeMap<String, EntityState>>,
+    /// The entity drawer to open.
+    entity: RwSignal<Option<String>>,
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    const SLOTS: usize = 10;
+    let zh = lang == Lang::Zh;
+    let list = Memo::new(move |_| {
+        let today = yiping_widgets::format::shanghai_date(js_sys::Date::now());
+        let mut v: Vec<(String, String, String, f64)> = projects.with(|m| {
+            m.values()
+                .filter_map(|p| {
+                    let (d, step) = worst_delay(p, &today)?;
+                    Some((p.key.clone(), p.name.clone(), step, d))
+                })
+                .collect()
+        });
+        v.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(&b.0)));
+        v.truncate(SLOTS);
+        v
+    });
+    let slot = move |i: usize| {
+        let row = move || list.with(|l| l.get(i).cloned());
+        view! {
+            <li class="rule-row" hidden=move || list.with(|l| i >= l.len()) data-key=move || row().map(|r| r.0)
+                on:click=move |_| if let Some(r) = row() { entity.set(Some(r.0)) }>
+                <span class="rule-rank">{i + 1}</span>
+                <span class="rule-text">{move || row().map(|r| r.1).unwrap_or_default()}</span>
+                <span class="rule-who">{move || row().map(|r| crate::alert_text::step_name(lang, &r.2).to_string()).unwrap_or_default()}</span>
+                <span class="late">{move || row().map(|r| if zh { format!("{:.0}天", r.3) } else { format!("{:.0} d", r.3) }).unwrap_or_default()}</span>
+            </li>
+        }
+    };
+    view! {
+        <div class="rule-list" data-testid="p-delays" data-count=move || list.with(Vec::len).to_string()>
+            <ul>{(0..SLOTS).map(slot).collect::<Vec<_>>()}</ul>
+            <p class="duty-empty" hidden=move || list.with(|l| !l.is_empty())>{if zh { "没有逾期环节" } else { "No overdue steps" }}</p>
+        </div>
+    }
+}

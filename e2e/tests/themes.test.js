@@ -1,0 +1,70 @@
+// The theme screens' deeper panels: a section's trend follows the section touched, the biggest
+// delays lead to the project's records, and the alert lists show as many rows as the server has
+// open alerts of their rule.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+import { join } from 'node:path';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer(await freePort(), undefined, ['--speed', '600']);
+  browser = await launchBrowser();
+});
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await killServer(server);
+});
+
+test('a touch on a section shows its records and its indicator trend', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(server.url + '/yangtze');
+  const row = page.locator('[data-testid="section-list"] li[data-section="hj-zongguan"]');
+  await until(async () => (await row.getAttribute('data-class')) !== null, 20_000, '宗关 reporting');
+  await row.click();
+  const trend = page.getByTestId('trend');
+  await until(async () => (await trend.getAttribute('data-section')) === 'hj-zongguan' && Number(await trend.getAttribute('data-points')) > 0, 10_000, 'the trend of 宗关');
+  // The trend holds the section's newest readings, as the records API has them.
+  const api = await (await fetch(`${server.url}/api/v1/entities/section:hj-zongguan?latest=240`)).json();
+  assert.ok(Math.abs(Number(await trend.getAttribute('data-points')) - api.history.length) <= 2, 'the readings of 宗关');
+  const drawer = page.getByTestId('entity-drill');
+  await until(async () => (await drawer.getAttribute('data-key')) === 'section:hj-zongguan', 5_000, 'the records');
+  await until(async () => /硚口区/.test(await page.getByTestId('entity-place').innerText()), 5_000, 'the county by name');
+  assert.match(await page.getByTestId('entity-place').innerText(), /武汉市/);
+  await page.screenshot({ path: join(artifacts, 'yangtze-trend-1920x1080.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the biggest delays lead to the project records, worst first', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/projects');
+  const list = page.getByTestId('p-delays');
+  await until(async () => Number(await list.getAttribute('data-count')) > 0, 20_000, 'delayed projects');
+  const days = await list.locator('li:not([hidden]) .late').allInnerTexts();
+  const n = days.map((d) => Number(d.replace(/[^0-9]/g, '')));
+  assert.deepEqual(n, [...n].sort((a, b) => b - a), 'worst first');
+  const first = list.locator('li').first();
+  const key = await first.getAttribute('data-key');
+  await first.click();
+  const drawer = page.getByTestId('entity-drill');
+  await until(async () => (await drawer.getAttribute('data-key')) === key, 5_000, 'the project records');
+  await page.close();
+});
+
+for (const [screen, rule, id] of [['rivers', 'patrol_overdue', 'r-overdue'], ['poverty', 'relapse_jump', 'v-jumps']]) {
+  test(`the ${screen} screen lists as many ${rule} alerts as are open`, async () => {
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.goto(`${server.url}/${screen}`);
+    const list = page.getByTestId(id);
+    await until(async () => (await page.getByTestId('conn').getAttribute('data-state')) === 'live', 15_000, 'live');
+    await until(async () => {
+      const open = (await (await fetch(`${server.url}/api/v1/alerts?state=open`)).json()).alerts.filter((a) => a.rule === rule).length;
+      return Number(await list.getAttribute('data-count')) === open;
+    }, 10_000, `as many rows as open ${rule} alerts`);
+    await page.close();
+  });
+}
