@@ -11,7 +11,9 @@ use std::time::Duration;
 use leptos::prelude::*;
 use yiping_protocol::alerts::Alert;
 use yiping_protocol::topics::EntityState;
-use yiping_widgets::chart::{Category, ForecastSpec, Ring, ShareGroup, Slice, StackedShares, TimeSeries};
+use yiping_widgets::chart::{
+    Category, ForecastSpec, Ring, Sample, ShareGroup, Slice, StackedShares, TimeSeries,
+};
 use yiping_widgets::layout::Pick;
 
 use crate::alert_text::{prefecture_of, severity_word, summary};
@@ -31,7 +33,7 @@ struct HistoryRow {
     event: yiping_protocol::events::Envelope,
 }
 
-async fn fetch_trend(section: &str) -> Result<Vec<(f64, Vec<f64>)>, String> {
+async fn fetch_trend(section: &str) -> Result<Vec<Sample>, String> {
     let text = crate::map::fetch_text(&format!("/api/v1/entities/section:{section}?latest={TREND_READINGS}"))
         .await?;
     let h: History = serde_json::from_str(&text).map_err(|e| e.to_string())?;
@@ -57,7 +59,7 @@ pub fn SectionTrend(
     lang: Lang,
 ) -> impl IntoView {
     let zh = lang == Lang::Zh;
-    let history: RwSignal<Vec<(f64, Vec<f64>)>> = RwSignal::new(Vec::new());
+    let history: RwSignal<Vec<Sample>> = RwSignal::new(Vec::new());
     let load = move || {
         let id = section.get_untracked();
         leptos::task::spawn_local(async move {

@@ -328,17 +328,7 @@ fn user(action: UserAction) -> anyhow::Result<()> {
         UserAction::Disable { name, .. } => auth::set_disabled(conn, name, true)?,
         UserAction::Enable { name, .. } => auth::set_disabled(conn, name, false)?,
     }
-    trail.append(&yiping_server::trail::NewEntry {
-        time: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("an OffsetDateTime always formats as RFC 3339"),
-        actor: "cli".into(),
-        role: "admin".into(),
-        action: what.into(),
-        target,
-        body,
-        ..Default::default()
-    })?;
+    cli_audit(data_dir, what, &target, "", body)?;
     if !matches!(action, UserAction::Add { .. }) {
         println!(
             "{what} {}: done",
@@ -393,18 +383,13 @@ fn first_admin(data_dir: &Path) -> anyhow::Result<()> {
         None,
         &password,
     )?;
-    trail.append(&yiping_server::trail::NewEntry {
-        time: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("an OffsetDateTime always formats as RFC 3339"),
-        actor: "cli".into(),
-        role: "admin".into(),
-        action: "user.add".into(),
-        target: "admin".into(),
-        comment: "first start: the initial administrator".into(),
-        body: serde_json::json!({ "role": "admin" }),
-        ..Default::default()
-    })?;
+    cli_audit(
+        data_dir,
+        "user.add",
+        "admin",
+        "first start: the initial administrator",
+        serde_json::json!({ "role": "admin" }),
+    )?;
     eprintln!(
         "yiping: first start: created user `admin` with password {password}\n        \
          (shown once; add accounts with `yiping user add --name NAME --role duty --data {}`)",
@@ -426,20 +411,27 @@ fn create_token(source: &str, data_dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)?;
     let store = Store::open(data_dir)?;
     let token = store.create_token(source)?;
-    cli_audit(data_dir, "token.create", source, "")?;
+    cli_audit(data_dir, "token.create", source, "", serde_json::json!({}))?;
     println!("{token}");
     Ok(())
 }
 
 /// Record a write made from the command line in the audit trail.
-fn cli_audit(data_dir: &Path, action: &str, target: &str, comment: &str) -> anyhow::Result<()> {
+fn cli_audit(
+    data_dir: &Path,
+    action: &str,
+    target: &str,
+    comment: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<()> {
     yiping_server::trail::Trail::open(data_dir)?.append(&yiping_server::trail::NewEntry {
         time: time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?,
         actor: "cli".into(),
+        role: "admin".into(),
         action: action.into(),
         target: target.into(),
         comment: comment.into(),
-        body: serde_json::json!({}),
+        body,
         ..Default::default()
     })?;
     Ok(())
@@ -558,6 +550,7 @@ fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
         "import",
         source,
         &format!("{new} imported, {dup} duplicate, {} refused, from {}", rejected.len(), file.display()),
+        serde_json::json!({ "imported": new, "duplicates": dup, "refused": rejected.len() }),
     )?;
     println!("imported {new} events, {dup} duplicates skipped, {} lines refused", rejected.len());
     if rejected.is_empty() {

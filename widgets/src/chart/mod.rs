@@ -10,6 +10,6 @@ mod ticker;
 
 pub use bars::{BarItem, CompareItem, Comparison, RankingBars};
 pub use pipeline::{Stage, StagePipeline};
-pub use series::{ForecastSpec, TimeSeries};
+pub use series::{ForecastSpec, Sample, TimeSeries};
 pub use shares::{Category, Gauge, Ring, ShareGroup, Slice, StackedShares};
 pub use ticker::{AlertTicker, TICKER_SLOTS, TickerItem};

@@ -27,6 +27,9 @@ pub struct ForecastSpec {
     pub label: String,
 }
 
+/// One sample: time (epoch ms) and one value per series.
+pub type Sample = (f64, Vec<f64>);
+
 /// A live time series: each new sample (time in epoch ms, one value per series) is appended to a
 /// sliding window of `span_ms` kept inside the widget, so the chart never re-creates and never
 /// grows past `capacity` points per series. With `forecast`, the first series is extended by
@@ -62,7 +65,7 @@ pub fn TimeSeries(
     /// A whole history (time, one value per series), e.g. fetched on opening or on choosing
     /// another subject: when it changes the windows start over from it, and `latest` appends.
     #[prop(optional, into)]
-    history: Option<Signal<Vec<(f64, Vec<f64>)>>>,
+    history: Option<Signal<Vec<Sample>>>,
     /// Reported on touch.
     #[prop(optional)]
     on_pick: Option<Callback<Pick>>,
