@@ -538,7 +538,7 @@ pub fn Wall() -> impl IntoView {
             100.0 * f64::from(o.rivers.problems - o.rivers.problems_open) / f64::from(o.rivers.problems)
         })
     });
-    let problems_found = pick(|o| Some(f64::from(o.rivers.problems)));
+    let coverage = pick(|o| o.coverage.percent());
     let fishing_hours = pick(|o| Some(o.water.fishing_hours.round()));
     let violations = pick(|o| Some(o.water.fishing_violations as f64));
     let outlets_total = pick(|o| Some(f64::from(o.water.outlets)));
@@ -576,7 +576,7 @@ pub fn Wall() -> impl IntoView {
                     <div class="kpi-grid">
                         <Kpi label=tr(Text::Patrols).to_string() value=patrols unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open_province test_id="r-patrols" />
                         <Kpi label=tr(Text::PatrolHours).to_string() value=patrol_hours unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open_province test_id="r-hours" />
-                        <Kpi label=tx("发现问题", "Problems found").to_string() value=problems_found unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="r-problems" />
+                        <Kpi label=tx("本周巡河覆盖", "Rivers patrolled this week").to_string() value=coverage unit="%".to_string() note=Signal::derive(move || ov.with(|o| o.as_ref().map(|o| if zh { format!("{} / {} 条河湖（县域）", o.coverage.patrolled_7d, o.coverage.rivers) } else { format!("{} of {} rivers (by county)", o.coverage.patrolled_7d, o.coverage.rivers) })).unwrap_or_default()) on_pick=open_province test_id="r-coverage" />
                         <Kpi label=tx("问题办结率", "Problems closed").to_string() value=closed_share unit="%".to_string() on_pick=open_province test_id="r-closed" />
                     </div>
                 </LivePanel>

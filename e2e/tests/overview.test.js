@@ -57,5 +57,11 @@ test('the overview figures equal the aggregates recounted from the log', async (
   // add up to the projects, the overdue by stage to the overdue steps.
   assert.equal(projects.by_stage.reduce((a, b) => a + b, 0), projects.projects);
   assert.equal(projects.overdue_by_stage.reduce((a, b) => a + b, 0), projects.overdue_steps);
+  // This week's patrol coverage on the 河湖长制 screen is the recount's too.
+  await page.getByTestId('tab-rivers').click();
+  await until(async () => (await value('r-coverage')) !== null, 10_000, 'the coverage figure');
+  const { coverage } = truth;
+  assert.ok(coverage.rivers > 0);
+  assert.ok(Math.abs((await value('r-coverage')) - (100 * coverage.patrolled_7d) / coverage.rivers) <= 1e-9, 'coverage');
   await page.close();
 });

@@ -235,6 +235,26 @@ pub struct Overview {
     /// when their source stops.
     #[serde(default)]
     pub theme_times: BTreeMap<String, String>,
+    /// 河湖长制 patrol coverage of the province this week.
+    #[serde(default)]
+    pub coverage: Coverage,
+}
+
+/// Patrol coverage: of the rivers (river × county) any chief has ever patrolled, how many were
+/// patrolled in the 7 days up to the newest 河湖长制 data.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Rivers known (a river in a county counts once).
+    pub rivers: u32,
+    /// Of those, patrolled in the last 7 days.
+    pub patrolled_7d: u32,
+}
+
+impl Coverage {
+    /// The share patrolled, %.
+    pub fn percent(&self) -> Option<f64> {
+        (self.rivers > 0).then(|| 100.0 * f64::from(self.patrolled_7d) / f64::from(self.rivers))
+    }
 }
 
 /// Headline figures of one prefecture.
@@ -248,6 +268,9 @@ pub struct PrefectureFigures {
     pub risk_households: u64,
     /// Major projects.
     pub projects: u32,
+    /// Patrol coverage this week.
+    #[serde(default)]
+    pub coverage: Coverage,
 }
 
 impl Overview {

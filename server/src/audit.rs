@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus, StepKind};
-use yiping_protocol::topics::{PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
+use yiping_protocol::topics::{Coverage, PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
 
 use crate::places::Places;
 
@@ -24,6 +24,8 @@ pub struct Figures {
     pub projects: ProjectsAgg,
     /// Poverty theme.
     pub poverty: PovertyAgg,
+    /// Patrol coverage this week (as of the newest 河湖长制 event).
+    pub coverage: Coverage,
 }
 
 /// Recount the figures of `region` from `events` (each with its county), in log order.
@@ -105,7 +107,35 @@ pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> 
         }
         let _ = c;
     }
+    f.coverage = recount_coverage(places, events, region);
     f
+}
+
+/// Patrol coverage recounted: the newest patrol of each river in each county of `region`, against
+/// the 7 days before the newest 河湖长制 event (patrol or problem) anywhere.
+fn recount_coverage(places: &Places, events: &[(Envelope, String)], region: &str) -> Coverage {
+    let as_of = events
+        .iter()
+        .filter(|(e, _)| e.data.topic() == yiping_protocol::topics::RIVERS)
+        .map(|(e, _)| &e.time)
+        .max();
+    let cutoff = as_of.and_then(|t| crate::fold::week_before(t));
+    let mut newest: HashMap<(String, String), time::OffsetDateTime> = HashMap::new();
+    for (e, c) in events {
+        if let Event::RiverPatrol(p) = &e.data
+            && places.rollup(c).iter().any(|r| r == region)
+            && let Ok(t) =
+                time::OffsetDateTime::parse(&e.time, &time::format_description::well_known::Rfc3339)
+        {
+            let slot = newest.entry((c.clone(), p.river.clone())).or_insert(t);
+            *slot = (*slot).max(t);
+        }
+    }
+    Coverage {
+        rivers: u32::try_from(newest.len()).unwrap_or(u32::MAX),
+        patrolled_7d: u32::try_from(newest.values().filter(|t| cutoff.is_some_and(|c| **t >= c)).count())
+            .unwrap_or(u32::MAX),
+    }
 }
 
 /// Recount `region`'s figures from every raw event in the log in `data_dir`, independently of
@@ -156,6 +186,7 @@ pub fn audit_log(data_dir: &std::path::Path) -> anyhow::Result<(usize, usize, Ve
             rivers: fold.rivers.region(region),
             projects: fold.projects.region(region),
             poverty: fold.poverty.region(region),
+            coverage: fold.coverage(region),
         };
         let want = recount(&places, &events, region);
         diffs.extend(differences(&got, &want).into_iter().map(|d| format!("{region} {d}")));
@@ -171,7 +202,7 @@ fn close(a: f64, b: f64) -> bool {
 /// sums of decimals agree within a relative 1e-6, the rest exactly).
 pub fn differences(a: &Figures, b: &Figures) -> Vec<String> {
     let mut out = Vec::new();
-    let to_map = |x: &Figures| serde_json::json!({"water": x.water, "rivers": x.rivers, "projects": x.projects, "poverty": x.poverty});
+    let to_map = |x: &Figures| serde_json::json!({"water": x.water, "rivers": x.rivers, "projects": x.projects, "poverty": x.poverty, "coverage": x.coverage});
     fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
         match (a, b) {
             (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {

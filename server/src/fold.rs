@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus, StepKind};
 use yiping_protocol::topics::{
-    EntityState, Overview, POVERTY, PROJECTS, PovertyAgg, PrefectureFigures, ProjectsAgg, RIVERS, RiversAgg,
-    SectionStatus, ThemeData, WATER, WaterAgg,
+    Coverage, EntityState, Overview, POVERTY, PROJECTS, PovertyAgg, PrefectureFigures, ProjectsAgg, RIVERS,
+    RiversAgg, SectionStatus, ThemeData, WATER, WaterAgg,
 };
 use yiping_protocol::water::WaterClass;
 
@@ -220,6 +220,8 @@ pub struct Fold {
     last_time: Option<String>,
     /// The newest event time per theme topic.
     theme_times: BTreeMap<String, String>,
+    /// The newest patrol of each river in each county (`county|river` → time), for coverage.
+    river_patrols: BTreeMap<String, String>,
 }
 
 /// The fold's state as saved in a snapshot (everything but the places, which come with the
@@ -234,6 +236,17 @@ pub struct FoldSnapshot {
     last_time: Option<String>,
     #[serde(default)]
     theme_times: BTreeMap<String, String>,
+    #[serde(default)]
+    river_patrols: BTreeMap<String, String>,
+}
+
+fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// Seven days before `t` (RFC 3339): where this week's patrol coverage starts.
+pub fn week_before(t: &str) -> Option<time::OffsetDateTime> {
+    parse_time(t).map(|t| t - time::Duration::days(7))
 }
 
 fn stage(steps: &[yiping_protocol::events::ProjectStep]) -> (usize, &'static str) {
@@ -260,6 +273,7 @@ impl Fold {
             section_latest: vec![None; n],
             last_time: None,
             theme_times: BTreeMap::new(),
+            river_patrols: BTreeMap::new(),
         }
     }
 
@@ -279,6 +293,7 @@ impl Fold {
                 .collect(),
             last_time: self.last_time.clone(),
             theme_times: self.theme_times.clone(),
+            river_patrols: self.river_patrols.clone(),
         }
     }
 
@@ -294,6 +309,7 @@ impl Fold {
             section_latest,
             last_time: snap.last_time,
             theme_times: snap.theme_times,
+            river_patrols: snap.river_patrols,
         }
     }
 
@@ -399,6 +415,10 @@ impl Fold {
                 want.then(|| Delta::Water(self.water.delta(None, &regions, e)))
             }
             Event::RiverPatrol(p) => {
+                let newest = self.river_patrols.entry(format!("{county}|{}", p.river)).or_default();
+                if parse_time(&e.time) > parse_time(newest) {
+                    newest.clone_from(&e.time);
+                }
                 let mut c =
                     RiversAgg { patrols: 1, patrol_minutes: u64::from(p.minutes), ..Default::default() };
                 c.patrols_by_level[p.level as usize] = 1;
@@ -498,12 +518,32 @@ impl Fold {
                         problems_open: self.rivers.region(a).problems_open,
                         risk_households: self.poverty.region(a).risk_households,
                         projects: self.projects.region(a).projects,
+                        coverage: self.coverage(a),
                     };
                     (a.to_owned(), figures)
                 })
                 .collect(),
             theme_times: self.theme_times.clone(),
+            coverage: self.coverage(ROOT),
         }
+    }
+
+    /// Patrol coverage of a region: its rivers (river × county) ever patrolled, and those patrolled
+    /// in the 7 days up to the newest 河湖长制 event.
+    pub fn coverage(&self, region: &str) -> Coverage {
+        let cutoff = self.theme_times.get(RIVERS).and_then(|t| week_before(t));
+        let mut c = Coverage::default();
+        for (key, t) in &self.river_patrols {
+            let county = key.split('|').next().unwrap_or("");
+            if !self.places.rollup(county).iter().any(|r| r == region) {
+                continue;
+            }
+            c.rivers += 1;
+            if cutoff.is_some_and(|cut| parse_time(t).is_some_and(|t| t >= cut)) {
+                c.patrolled_7d += 1;
+            }
+        }
+        c
     }
 
     /// The snapshot payload of a topic.

@@ -111,9 +111,11 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
             rivers: fold.rivers.region(region),
             projects: fold.projects.region(region),
             poverty: fold.poverty.region(region),
+            coverage: fold.coverage(region),
         };
         assert_eq!(crate::audit::differences(&got, &want), Vec::<String>::new(), "{region}");
     }
+    assert!(fold.overview().coverage.rivers > 0);
     // The overview is the province's aggregates.
     let o = fold.overview();
     assert_eq!(o.rivers, fold.rivers.region(ROOT));
@@ -206,4 +208,40 @@ fn a_fold_restored_from_a_snapshot_continues_exactly_like_the_original() {
     for t in ["water", "rivers", "projects", "poverty"] {
         assert_eq!(full.snapshot(t), restored.snapshot(t), "{t}");
     }
+}
+
+#[test]
+fn patrol_coverage_counts_the_rivers_patrolled_in_the_week_up_to_the_newest_data() {
+    let places = Arc::new(Places::hubei());
+    let line = |id: &str, t: &str, river: &str| {
+        format!(
+            r#"{{"type":"river.patrol","id":"{id}","time":"{t}","data":{{"patrol":"{id}","chief":"C1","chief_name":"王建国","level":"county","river":"{river}","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
+        )
+    };
+    let events: Vec<(Envelope, String)> = [
+        line("p1", "2026-11-01T08:00:00Z", "汉江"),
+        line("p2", "2026-11-09T08:00:00Z", "府河"),
+        line("p3", "2026-10-20T08:00:00Z", "府河"), // late and older: the newest stays
+        line("p4", "2026-11-10T08:00:00Z", "汉江").replace("114.2199", "110.8"), // elsewhere (十堰)
+    ]
+    .iter()
+    .map(|l| {
+        let e = parse_line(l).expect("valid");
+        let c = places.locate(&e).expect("placed");
+        (e, c)
+    })
+    .collect();
+    let mut fold = Fold::new(places.clone());
+    for (e, c) in &events {
+        fold.apply(e, c);
+    }
+    // As of 11-10: the week starts 11-03. 汉江 in 硚口 (11-01) is out, 府河 (11-09) in, 汉江 in
+    // 十堰 (11-10) in.
+    let province = fold.overview().coverage;
+    assert_eq!((province.rivers, province.patrolled_7d), (3, 2));
+    assert_eq!(province.percent().map(|p| p.round()), Some(67.0));
+    let wuhan = fold.coverage("420100");
+    assert_eq!((wuhan.rivers, wuhan.patrolled_7d), (2, 1));
+    assert_eq!(crate::audit::recount(&places, &events, "420100").coverage, wuhan);
+    assert_eq!(crate::audit::recount(&places, &events, ROOT).coverage, province);
 }
