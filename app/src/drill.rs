@@ -136,6 +136,8 @@ pub fn RegionDrawer(
                         <h4>{tx("精准脱贫", "Poverty alleviation")}</h4>
                         {row(tx("监测户", "Monitored households"), "drill-monitored", Some(pv.monitored_households as f64), tx("户", ""))}
                         {row(tx("风险未消除", "At risk"), "drill-risk", Some(pv.risk_households as f64), tx("户", ""))}
+                        {row(tx("新增风险户（累计）", "Newly at risk (total)"), "drill-risk-added", Some(pv.risk_added as f64), tx("户", ""))}
+                        {row(tx("风险消除户（累计）", "Risk removed (total)"), "drill-risk-removed", Some(pv.risk_removed as f64), tx("户", ""))}
                         {row(tx("帮扶资金", "Assistance"), "drill-assistance", Some(pv.assistance_wan * 1e4), tx("元", " yuan"))}
                     </section>
                 }

@@ -539,6 +539,8 @@ pub fn Wall() -> impl IntoView {
         })
     });
     let coverage = pick(|o| o.coverage.percent());
+    let risk_added = pick(|o| Some(o.poverty.risk_added as f64));
+    let risk_removed = pick(|o| Some(o.poverty.risk_removed as f64));
     let fishing_hours = pick(|o| Some(o.water.fishing_hours.round()));
     let violations = pick(|o| Some(o.water.fishing_violations as f64));
     let outlets_total = pick(|o| Some(f64::from(o.water.outlets)));
@@ -683,6 +685,8 @@ pub fn Wall() -> impl IntoView {
                     <div class="kpi-grid">
                         <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-risk" />
                         <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="v-assistance" />
+                        <Kpi label=tx("新增风险户（累计）", "Newly at risk (total)").to_string() value=risk_added unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-added" />
+                        <Kpi label=tx("风险消除户（累计）", "Risk removed (total)").to_string() value=risk_removed unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-removed" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tx("各市州风险户", "At-risk households by prefecture") class="panel-chart slot-5" theme="poverty">

@@ -63,5 +63,10 @@ test('the overview figures equal the aggregates recounted from the log', async (
   const { coverage } = truth;
   assert.ok(coverage.rivers > 0);
   assert.ok(Math.abs((await value('r-coverage')) - (100 * coverage.patrolled_7d) / coverage.rivers) <= 1e-9, 'coverage');
+  // And the households newly at risk and those whose risk was removed, on the 精准脱贫 screen.
+  await page.getByTestId('tab-poverty').click();
+  await until(async () => (await value('v-added')) !== null, 10_000, 'the flows');
+  assert.equal(await value('v-added'), poverty.risk_added);
+  assert.equal(await value('v-removed'), poverty.risk_removed);
   await page.close();
 });

@@ -152,6 +152,13 @@ pub struct PovertyAgg {
     pub assistance_wan: f64,
     /// Sum of the villages' per-capita incomes, 元/年 (see [`PovertyAgg::mean_income_yuan`]).
     pub income_sum_yuan: f64,
+    /// Households newly at risk: the rises of villages' at-risk counts from one report to the
+    /// next, summed (a village's first report is its baseline).
+    #[serde(default)]
+    pub risk_added: u64,
+    /// Households whose risk was removed: the falls, summed.
+    #[serde(default)]
+    pub risk_removed: u64,
 }
 
 impl PovertyAgg {

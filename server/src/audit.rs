@@ -35,6 +35,14 @@ pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> 
     let mut f = Figures::default();
     for (e, c) in events {
         let key = e.data.entity();
+        // A village's rise or fall since its previous report (by arrival).
+        let flow = match (&e.data, latest.get(&key)) {
+            (Event::Village(v), Some((prev, _))) => match &prev.data {
+                Event::Village(p) => Some((u64::from(p.risk_households), u64::from(v.risk_households))),
+                _ => None,
+            },
+            _ => None,
+        };
         let replace = match (&e.data, latest.get(&key)) {
             (Event::WaterReading(_), Some((prev, _))) => e.time >= prev.time,
             _ => true,
@@ -44,6 +52,10 @@ pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> 
         }
         if !in_region(c) {
             continue;
+        }
+        if let Some((before, now)) = flow {
+            f.poverty.risk_added += now.saturating_sub(before);
+            f.poverty.risk_removed += before.saturating_sub(now);
         }
         match &e.data {
             Event::WaterReading(_) => f.water.readings += 1,

@@ -94,6 +94,8 @@ impl Aggregate for PovertyAgg {
         addu64(&mut self.risk_households, o.risk_households, s);
         addf(&mut self.assistance_wan, o.assistance_wan, s);
         addf(&mut self.income_sum_yuan, o.income_sum_yuan, s);
+        addu64(&mut self.risk_added, o.risk_added, s);
+        addu64(&mut self.risk_removed, o.risk_removed, s);
     }
 }
 
@@ -468,10 +470,30 @@ impl Fold {
                     risk_households: u64::from(v.risk_households),
                     assistance_wan: v.assistance_wan,
                     income_sum_yuan: v.income_yuan,
+                    ..Default::default()
                 };
+                // The change since the village's previous report flows into the region's totals.
+                let before = self.poverty.entities.get(&entity).map(|(_, a)| a.risk_households);
+                let mut flows = Vec::new();
+                if let Some(b) = before {
+                    let now = u64::from(v.risk_households);
+                    let flow = PovertyAgg {
+                        risk_added: now.saturating_sub(b),
+                        risk_removed: b.saturating_sub(now),
+                        ..Default::default()
+                    };
+                    if flow.risk_added + flow.risk_removed > 0 {
+                        flows = self.poverty.add(&places, county, &flow, 1);
+                    }
+                }
                 let status = if v.risk_households > 0 { "risk" } else { "stable" };
                 let st = state(&v.name, v.lon, v.lat, status);
-                let regions = self.poverty.upsert(&places, st, c);
+                let mut regions = self.poverty.upsert(&places, st, c);
+                for r in flows {
+                    if !regions.contains(&r) {
+                        regions.push(r);
+                    }
+                }
                 want.then(|| Delta::Poverty(self.poverty.delta(Some(&entity), &regions, e)))
             }
         };

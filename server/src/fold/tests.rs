@@ -116,6 +116,8 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
         assert_eq!(crate::audit::differences(&got, &want), Vec::<String>::new(), "{region}");
     }
     assert!(fold.overview().coverage.rivers > 0);
+    let poverty = fold.poverty.region(ROOT);
+    assert!(poverty.risk_added > 0 && poverty.risk_removed > 0, "villages rose and fell: {poverty:?}");
     // The overview is the province's aggregates.
     let o = fold.overview();
     assert_eq!(o.rivers, fold.rivers.region(ROOT));
