@@ -97,6 +97,55 @@ pub fn SectionTrend(
     }
 }
 
+#[derive(Debug, Clone, serde::Deserialize)]
+struct HistoryAnswer {
+    points: Vec<yiping_protocol::topics::HistoryPoint>,
+}
+
+/// The province's mean per-capita income of the reporting villages over the server's history
+/// (10-minute steps of data time, 7 days), with Holt's forecast; refreshed every minute.
+#[component]
+pub fn IncomeTrend(
+    /// Display language.
+    lang: Lang,
+) -> impl IntoView {
+    let zh = lang == Lang::Zh;
+    let history: RwSignal<Vec<Sample>> = RwSignal::new(Vec::new());
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            let Ok(text) = crate::map::fetch_text("/api/v1/history").await else { return };
+            if let Ok(h) = serde_json::from_str::<HistoryAnswer>(&text) {
+                history.set(
+                    h.points
+                        .into_iter()
+                        .filter_map(|p| {
+                            let t = js_sys::Date::parse(&p.t);
+                            (t.is_finite()).then_some((t, vec![p.mean_income?]))
+                        })
+                        .collect(),
+                );
+            }
+        });
+    };
+    load();
+    let _ = set_interval_with_handle(load, Duration::from_secs(60));
+    view! {
+        <div class="trend" data-testid="income-trend" data-points=move || history.with(Vec::len).to_string()>
+            <TimeSeries
+                label=if zh { "户均收入趋势" } else { "Mean income" }.to_string()
+                names=vec![if zh { "户均收入" } else { "Mean income" }.to_string()]
+                latest=Signal::derive(|| None)
+                history=history
+                span_ms=7.0 * 24.0 * 3600.0 * 1000.0
+                unit=if zh { "元/年" } else { "CNY/yr" }.to_string()
+                decimals=0
+                forecast=ForecastSpec { steps: 6, resample: 48, z: 1.96, label: if zh { "趋势预判 (Holt, 95%)" } else { "Forecast (Holt, 95%)" }.to_string() }
+                test_id="v-income-trend"
+            />
+        </div>
+    }
+}
+
 /// Age buckets of open problems, days: [0, 7), [7, 30), [30, 90), 90+.
 pub const AGE_BUCKETS: [f64; 3] = [7.0, 30.0, 90.0];
 

@@ -28,7 +28,7 @@ use crate::map::{Choropleth, HubeiMap, MapPick, Marker};
 use crate::screens::{Carousel, Screen, carousel_dwell_ms};
 use crate::theme::class_color;
 use crate::themes::{
-    AgeingDrawer, AlertRuleList, BiggestDelays, IndustryInvestment, ProblemAgeing, SectionTrend,
+    AgeingDrawer, AlertRuleList, BiggestDelays, IncomeTrend, IndustryInvestment, ProblemAgeing, SectionTrend,
 };
 
 /// Until a source's normal period is learnt, its panels go stale after a minute without data;
@@ -625,6 +625,9 @@ pub fn Wall() -> impl IntoView {
                 </LivePanel>
                 <LivePanel title=tx("风险户占监测户", "At risk among monitored") class="panel-chart slot-2" theme="poverty">
                     <Gauge label=tx("风险未消除占比", "Risk not removed").to_string() value=risk_share higher_is_better=false unit="%".to_string() on_pick=open_province test_id="v-risk-share" />
+                </LivePanel>
+                <LivePanel title=tx("户均收入趋势", "Mean income trend") class="panel-chart slot-3" theme="poverty">
+                    <IncomeTrend lang=lang />
                 </LivePanel>
             }
             .into_any(),

@@ -68,3 +68,14 @@ for (const [screen, rule, id] of [['rivers', 'patrol_overdue', 'r-overdue'], ['p
     await page.close();
   });
 }
+
+test('the income trend draws the server history of the mean income', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(`${server.url}/poverty`);
+  const trend = page.getByTestId('income-trend');
+  await until(async () => {
+    const api = (await (await fetch(`${server.url}/api/v1/history`)).json()).points.filter((p) => p.mean_income !== null);
+    return api.length > 0 && Number(await trend.getAttribute('data-points')) === api.length;
+  }, 70_000, 'as many points as the history has');
+  await page.close();
+});

@@ -247,6 +247,27 @@ pub struct Overview {
     pub coverage: Coverage,
 }
 
+/// The province's headline figures at the end of one history step (`GET /api/v1/history`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// Start of the step, UTC RFC 3339.
+    pub t: String,
+    /// Share of reporting sections at class Ⅰ–Ⅲ, %.
+    pub good_share: Option<f64>,
+    /// Water readings so far.
+    pub readings: u64,
+    /// River-chief patrols so far.
+    pub patrols: u64,
+    /// Problems open.
+    pub problems_open: u32,
+    /// Investment done of plan, %.
+    pub invest_percent: Option<f64>,
+    /// Households at risk.
+    pub risk_households: u64,
+    /// Mean per-capita income of the reporting villages, 元/年.
+    pub mean_income: Option<f64>,
+}
+
 /// Patrol coverage: of the rivers (river × county) any chief has ever patrolled, how many were
 /// patrolled in the 7 days up to the newest 河湖长制 data.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -246,6 +246,21 @@ pub async fn entity(
     })))
 }
 
+/// `GET /api/v1/history`: the province's headline figures at the end of each 10-minute step of
+/// data time over the last 7 days, oldest first (what the trends draw). Province-wide: refused to
+/// a user with a region scope.
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, AppError> {
+    caller.read_region(crate::places::ROOT)?;
+    Ok(Json(
+        state.with_fold(
+            |f| serde_json::json!({ "step_s": crate::fold::HISTORY_STEP_S, "points": f.history() }),
+        ),
+    ))
+}
+
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (

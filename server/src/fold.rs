@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus, StepKind};
 use yiping_protocol::topics::{
-    Coverage, EntityState, Overview, POVERTY, PROJECTS, PovertyAgg, PrefectureFigures, ProjectsAgg, RIVERS,
-    RiversAgg, SectionStatus, ThemeData, WATER, WaterAgg,
+    Coverage, EntityState, HistoryPoint, Overview, POVERTY, PROJECTS, PovertyAgg, PrefectureFigures,
+    ProjectsAgg, RIVERS, RiversAgg, SectionStatus, ThemeData, WATER, WaterAgg,
 };
 use yiping_protocol::water::WaterClass;
 
@@ -224,7 +224,14 @@ pub struct Fold {
     theme_times: BTreeMap<String, String>,
     /// The newest patrol of each river in each county (`county|river` → time), for coverage.
     river_patrols: BTreeMap<String, String>,
+    /// The province's figures at the end of each history step (by the step's start, Unix s).
+    history: BTreeMap<i64, HistoryPoint>,
 }
+
+/// Length of a history step, seconds.
+pub const HISTORY_STEP_S: i64 = 600;
+/// History kept, seconds before the newest data.
+pub const HISTORY_KEEP_S: i64 = 7 * 86_400;
 
 /// The fold's state as saved in a snapshot (everything but the places, which come with the
 /// deployment). Sections are keyed by id so a snapshot survives changes to the section list.
@@ -240,6 +247,8 @@ pub struct FoldSnapshot {
     theme_times: BTreeMap<String, String>,
     #[serde(default)]
     river_patrols: BTreeMap<String, String>,
+    #[serde(default)]
+    history: BTreeMap<i64, HistoryPoint>,
 }
 
 fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
@@ -276,6 +285,7 @@ impl Fold {
             last_time: None,
             theme_times: BTreeMap::new(),
             river_patrols: BTreeMap::new(),
+            history: BTreeMap::new(),
         }
     }
 
@@ -296,6 +306,7 @@ impl Fold {
             last_time: self.last_time.clone(),
             theme_times: self.theme_times.clone(),
             river_patrols: self.river_patrols.clone(),
+            history: self.history.clone(),
         }
     }
 
@@ -312,6 +323,7 @@ impl Fold {
             last_time: snap.last_time,
             theme_times: snap.theme_times,
             river_patrols: snap.river_patrols,
+            history: snap.history,
         }
     }
 
@@ -353,7 +365,51 @@ impl Fold {
                 self.theme_times.insert(change.topic.to_owned(), e.time.clone());
             }
         }
+        self.sample();
         change
+    }
+
+    /// Record the province's figures as they are now in the history step of the newest data
+    /// (a late event changes the figures of the step being written, not of past steps: the
+    /// history is what was known at the time, and the same on every replay of the log).
+    fn sample(&mut self) {
+        let Some(now) = self.last_time.as_deref().and_then(parse_time) else { return };
+        let start = now.unix_timestamp().div_euclid(HISTORY_STEP_S) * HISTORY_STEP_S;
+        let w = self.water.region(ROOT);
+        let r = self.rivers.region(ROOT);
+        let p = self.projects.region(ROOT);
+        let v = self.poverty.region(ROOT);
+        let good: u32 = w.class_counts[..3].iter().sum();
+        let t = match self.history.get_mut(&start) {
+            Some(p) => std::mem::take(&mut p.t),
+            None => time::OffsetDateTime::from_unix_timestamp(start)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_default(),
+        };
+        let point = HistoryPoint {
+            t,
+            good_share: (w.sections_reporting > 0)
+                .then(|| 100.0 * f64::from(good) / f64::from(w.sections_reporting)),
+            readings: w.readings,
+            patrols: r.patrols,
+            problems_open: r.problems_open,
+            invest_percent: (p.plan_wan > 0.0).then(|| 100.0 * p.done_wan / p.plan_wan),
+            risk_households: v.risk_households,
+            mean_income: v.mean_income_yuan(),
+        };
+        self.history.insert(start, point);
+        while let Some((&first, _)) = self.history.first_key_value() {
+            if first >= start - HISTORY_KEEP_S {
+                break;
+            }
+            self.history.remove(&first);
+        }
+    }
+
+    /// The province's history, oldest first.
+    pub fn history(&self) -> Vec<HistoryPoint> {
+        self.history.values().cloned().collect()
     }
 
     fn apply_event(&mut self, e: &Envelope, county: &str, want: bool) -> Change {

@@ -104,6 +104,7 @@ fn every_endpoint_for_every_role_is_allowed_or_refused_as_specified() {
         "/api/v1/alerts".into(),
         format!("/api/v1/alerts/{water}"),
         "/api/v1/rules".into(),
+        "/api/v1/history".into(),
         "/api/v1/me".into(),
     ];
     for path in &reads {
@@ -183,6 +184,7 @@ fn every_endpoint_for_every_role_is_allowed_or_refused_as_specified() {
     );
     assert_eq!(post(addr, &ack(&hs_village), Some(&hs), &serde_json::json!({})).0, 200);
     assert_eq!(get(addr, "/api/v1/regions/420000", Some(&hs)).0, 403, "not the province");
+    assert_eq!(get(addr, "/api/v1/history", Some(&hs)).0, 403, "nor its history");
     assert_eq!(get(addr, "/api/v1/regions/420100", Some(&hs)).0, 403, "not 武汉");
     assert_eq!(get(addr, "/api/v1/regions/420200", Some(&hs)).0, 200);
     assert_eq!(get(addr, "/api/v1/regions/420281", Some(&hs)).0, 200);

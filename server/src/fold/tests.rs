@@ -247,3 +247,41 @@ fn patrol_coverage_counts_the_rivers_patrolled_in_the_week_up_to_the_newest_data
     assert_eq!(crate::audit::recount(&places, &events, "420100").coverage, wuhan);
     assert_eq!(crate::audit::recount(&places, &events, ROOT).coverage, province);
 }
+
+#[test]
+fn the_history_keeps_the_figures_at_the_end_of_each_step_of_the_newest_data() {
+    let places = Arc::new(Places::hubei());
+    let line = |id: &str, t: &str, risk: u32| {
+        format!(
+            r#"{{"type":"poverty.village","id":"{id}","time":"{t}","data":{{"village":"V1","name":"村","lon":114.2199,"lat":30.5797,"lifted_households":80,"monitored_households":15,"risk_households":{risk},"income_yuan":{},"assistance_wan":8}}}}"#,
+            10_000 + risk * 100
+        )
+    };
+    let mut fold = Fold::new(places.clone());
+    for (id, t, risk) in [
+        ("a", "2026-11-01T08:01:00Z", 3),
+        ("b", "2026-11-01T08:05:00Z", 4), // same step: overwrites it
+        ("c", "2026-11-01T08:25:00Z", 6), // a later step
+        ("d", "2026-11-01T08:02:00Z", 1), // late: changes the figures of the newest step only
+    ] {
+        let e = parse_line(&line(id, t, risk)).expect("valid");
+        let c = places.locate(&e).expect("placed");
+        fold.apply(&e, &c);
+    }
+    let h = fold.history();
+    let got: Vec<(&str, u64, Option<f64>)> =
+        h.iter().map(|p| (p.t.as_str(), p.risk_households, p.mean_income)).collect();
+    assert_eq!(
+        got,
+        [("2026-11-01T08:00:00Z", 4, Some(10_400.0)), ("2026-11-01T08:20:00Z", 1, Some(10_100.0))]
+    );
+    // A week later, the first steps have gone.
+    let e = parse_line(&line("e", "2026-11-09T08:00:00Z", 2)).expect("valid");
+    let c = places.locate(&e).expect("placed");
+    fold.apply(&e, &c);
+    assert_eq!(fold.history().len(), 1);
+    // And a fold restored from its snapshot has the same history.
+    let snap = serde_json::to_string(&fold.to_snapshot()).expect("serialises");
+    let back = Fold::from_snapshot(places, serde_json::from_str(&snap).expect("parses"));
+    assert_eq!(back.history(), fold.history());
+}
