@@ -57,6 +57,9 @@ pub fn SectionTrend(
     section: RwSignal<String>,
     /// Display language.
     lang: Lang,
+    /// A touch on the chart (it opens the section's records).
+    #[prop(optional)]
+    on_pick: Option<Callback<Pick>>,
 ) -> impl IntoView {
     let zh = lang == Lang::Zh;
     let history: RwSignal<Vec<Sample>> = RwSignal::new(Vec::new());
@@ -91,6 +94,7 @@ pub fn SectionTrend(
                 unit="mg/L".to_string()
                 decimals=2
                 forecast=ForecastSpec { steps: 6, resample: 48, z: 1.96, label: if zh { "氨氮趋势预判 (Holt, 95%)" } else { "NH3-N forecast (Holt, 95%)" }.to_string() }
+                on_pick=on_pick.unwrap_or_else(|| Callback::new(|_| ()))
                 test_id="s-trend"
             />
         </div>
@@ -108,6 +112,9 @@ struct HistoryAnswer {
 pub fn IncomeTrend(
     /// Display language.
     lang: Lang,
+    /// A touch on the chart.
+    #[prop(optional)]
+    on_pick: Option<Callback<Pick>>,
 ) -> impl IntoView {
     let zh = lang == Lang::Zh;
     let history: RwSignal<Vec<Sample>> = RwSignal::new(Vec::new());
@@ -140,6 +147,7 @@ pub fn IncomeTrend(
                 unit=if zh { "元/年" } else { "CNY/yr" }.to_string()
                 decimals=0
                 forecast=ForecastSpec { steps: 6, resample: 48, z: 1.96, label: if zh { "趋势预判 (Holt, 95%)" } else { "Forecast (Holt, 95%)" }.to_string() }
+                on_pick=on_pick.unwrap_or_else(|| Callback::new(|_| ()))
                 test_id="v-income-trend"
             />
         </div>

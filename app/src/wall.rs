@@ -494,6 +494,8 @@ pub fn Wall() -> impl IntoView {
         v
     });
     // The map's colours follow the screen.
+    // The overview's map is coloured by the indicator chosen over it.
+    let map_indicator = RwSignal::new(0usize);
     let screen_map = Signal::derive(move || {
         let by = |title: &str, f: fn(&yiping_protocol::topics::PrefectureFigures) -> f64| {
             ov.with(|o| {
@@ -504,7 +506,20 @@ pub fn Wall() -> impl IntoView {
             })
         };
         match screen.get() {
-            Screen::Overview => by(tr(Text::PatrolsMap), |p| p.patrols as f64),
+            Screen::Overview => match map_indicator.get() {
+                1 => by(tr(Text::ProblemsMap), |p| f64::from(p.problems_open)),
+                2 => by(tr(Text::RiskMap), |p| p.risk_households as f64),
+                3 => by(tr(Text::ProjectsMap), |p| f64::from(p.projects)),
+                4 => by(
+                    if lang == Lang::Zh {
+                        "各市州本周巡河覆盖（%）"
+                    } else {
+                        "Rivers patrolled this week (%)"
+                    },
+                    |p| p.coverage.percent().unwrap_or(0.0),
+                ),
+                _ => by(tr(Text::PatrolsMap), |p| p.patrols as f64),
+            },
             Screen::Yangtze => None,
             Screen::Rivers => by(tr(Text::ProblemsMap), |p| f64::from(p.problems_open)),
             Screen::Projects => by(tr(Text::ProjectsMap), |p| f64::from(p.projects)),
@@ -569,7 +584,7 @@ pub fn Wall() -> impl IntoView {
                     <Ring label=tr(Text::ClassPanel).to_string() slices=class_slices caption=tr(Text::SectionsCaption).to_string() decimals=0 on_pick=open_class test_id="y-class-ring" />
                 </LivePanel>
                 <LivePanel title=trend_title class="panel-chart slot-3" theme="water">
-                    <SectionTrend section=trend_section lang=lang />
+                    <SectionTrend section=trend_section lang=lang on_pick=Callback::new(move |_| entity.set(Some(format!("section:{}", trend_section.get_untracked())))) />
                 </LivePanel>
             }
             .into_any(),
@@ -627,7 +642,7 @@ pub fn Wall() -> impl IntoView {
                     <Gauge label=tx("风险未消除占比", "Risk not removed").to_string() value=risk_share higher_is_better=false unit="%".to_string() on_pick=open_province test_id="v-risk-share" />
                 </LivePanel>
                 <LivePanel title=tx("户均收入趋势", "Mean income trend") class="panel-chart slot-3" theme="poverty">
-                    <IncomeTrend lang=lang />
+                    <IncomeTrend lang=lang on_pick=open_province />
                 </LivePanel>
             }
             .into_any(),
@@ -837,6 +852,17 @@ pub fn Wall() -> impl IntoView {
                         <StageDrawer picked=stage_pick projects=feeds.projects lang=lang />
                         <ClassDrawer picked=class_pick overview=feeds.overview lang=lang />
                         <AlertDrawer open=alert_open feeds=feeds lang=lang />
+                        <Show when=move || screen.get() == Screen::Overview>
+                            <div class="map-indicator" role="group" data-testid="map-indicator">
+                                {[tx("巡河", "Patrols"), tx("待办问题", "Open problems"), tx("风险户", "At risk"), tx("在库项目", "Projects"), tx("巡河覆盖", "Coverage")]
+                                    .into_iter()
+                                    .enumerate()
+                                    .map(|(i, label)| view! {
+                                        <button aria-pressed=move || (map_indicator.get() == i).to_string() data-indicator=i on:click=move |_| map_indicator.set(i)>{label}</button>
+                                    })
+                                    .collect::<Vec<_>>()}
+                            </div>
+                        </Show>
                         <AgeingDrawer picked=age_pick problems=feeds.problems entity=entity lang=lang />
                         <Show when=move || screen.get() == Screen::Projects>
                             <ul class="marker-legend" data-testid="marker-legend">

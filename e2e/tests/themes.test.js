@@ -79,3 +79,16 @@ test('the income trend draws the server history of the mean income', async () =>
   }, 70_000, 'as many points as the history has');
   await page.close();
 });
+
+test('the overview map is coloured by the indicator chosen over it', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(`${server.url}/`);
+  const title = page.locator('.map-legend .legend-title');
+  await until(async () => (await title.count()) > 0 && /巡河/.test(await title.innerText()), 15_000, 'the patrols legend');
+  await page.locator('[data-testid=map-indicator] button[data-indicator="2"]').click();
+  await until(async () => /风险/.test(await title.innerText()), 5_000, 'the at-risk legend');
+  assert.equal(await page.locator('[data-testid=map-indicator] button[data-indicator="2"]').getAttribute('aria-pressed'), 'true');
+  await page.locator('[data-testid=map-indicator] button[data-indicator="4"]').click();
+  await until(async () => /覆盖/.test(await title.innerText()), 5_000, 'the coverage legend');
+  await page.close();
+});
