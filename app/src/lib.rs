@@ -8,6 +8,7 @@
 
 pub mod alert_text;
 pub mod i18n;
+pub mod periods;
 pub mod screens;
 pub mod store;
 pub mod theme;

@@ -106,6 +106,12 @@ struct HistoryAnswer {
     points: Vec<yiping_protocol::topics::HistoryPoint>,
 }
 
+/// The province's history (`GET /api/v1/history`), oldest first.
+pub async fn fetch_history() -> Result<Vec<yiping_protocol::topics::HistoryPoint>, String> {
+    let text = crate::map::fetch_text("/api/v1/history").await?;
+    serde_json::from_str::<HistoryAnswer>(&text).map(|h| h.points).map_err(|e| e.to_string())
+}
+
 /// The province's mean per-capita income of the reporting villages over the server's history
 /// (10-minute steps of data time, 7 days), with Holt's forecast; refreshed every minute.
 #[component]
@@ -120,10 +126,9 @@ pub fn IncomeTrend(
     let history: RwSignal<Vec<Sample>> = RwSignal::new(Vec::new());
     let load = move || {
         leptos::task::spawn_local(async move {
-            let Ok(text) = crate::map::fetch_text("/api/v1/history").await else { return };
-            if let Ok(h) = serde_json::from_str::<HistoryAnswer>(&text) {
+            if let Ok(points) = fetch_history().await {
                 history.set(
-                    h.points
+                    points
                         .into_iter()
                         .filter_map(|p| {
                             let t = js_sys::Date::parse(&p.t);
@@ -145,7 +150,7 @@ pub fn IncomeTrend(
                 history=history
                 span_ms=7.0 * 24.0 * 3600.0 * 1000.0
                 unit=if zh { "元/年" } else { "CNY/yr" }.to_string()
-                decimals=0
+                decimals=2
                 forecast=ForecastSpec { steps: 6, resample: 48, z: 1.96, label: if zh { "趋势预判 (Holt, 95%)" } else { "Forecast (Holt, 95%)" }.to_string() }
                 on_pick=on_pick.unwrap_or_else(|| Callback::new(|_| ()))
                 test_id="v-income-trend"

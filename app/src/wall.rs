@@ -494,6 +494,28 @@ pub fn Wall() -> impl IntoView {
         v
     });
     // The map's colours follow the screen.
+    // The previous period of the headline figures: the province an hour before the newest data,
+    // from the server's history (no change is shown until the history is an hour long).
+    let history: RwSignal<Vec<yiping_protocol::topics::HistoryPoint>> = RwSignal::new(Vec::new());
+    let load_history = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(points) = crate::themes::fetch_history().await {
+                history.set(points);
+            }
+        });
+    };
+    load_history();
+    let _ = set_interval_with_handle(load_history, Duration::from_secs(60));
+    let hour_ago = Memo::new(move |_| {
+        history.with(|h| {
+            let times: Vec<f64> = h.iter().map(|p| js_sys::Date::parse(&p.t)).collect();
+            crate::periods::point_before(&times, 3_600_000.0).map(|i| h[i].clone())
+        })
+    });
+    let before = move |f: fn(&yiping_protocol::topics::HistoryPoint) -> Option<f64>| {
+        Signal::derive(move || hour_ago.with(|p| p.as_ref().and_then(f)))
+    };
+    let hour_word = if lang == Lang::Zh { "较1小时前" } else { "vs 1 h ago" };
     // The overview's map is coloured by the indicator chosen over it.
     let map_indicator = RwSignal::new(0usize);
     let screen_map = Signal::derive(move || {
@@ -783,7 +805,7 @@ pub fn Wall() -> impl IntoView {
                     <Show when=move || screen.get() == Screen::Overview fallback=move || view! { {move || theme_left(screen.get())} }>
                     <LivePanel title=tr(Text::WaterPanel) class="panel-kpis panel-water" theme="water">
                         <div class="kpi-grid">
-                            <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() on_pick=open_province test_id="good-share" />
+                            <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() previous=before(|p| p.good_share) change_label=hour_word.to_string() on_pick=open_province test_id="good-share" />
                             <Kpi
                                 label=tr(Text::Readings).to_string()
                                 value=readings
@@ -831,6 +853,9 @@ pub fn Wall() -> impl IntoView {
                             <Kpi
                                 label=tr(Text::ProblemsOpen).to_string()
                                 value=problems_open
+                                previous=before(|p| Some(f64::from(p.problems_open)))
+                                change_label=hour_word.to_string()
+                                higher_is_better=false
                                 unit=Signal::derive(move || format!(" / {}", problems_total()))
                                 on_pick=open_province test_id="problems-open"
                             />
@@ -883,7 +908,7 @@ pub fn Wall() -> impl IntoView {
                     <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis panel-projects" theme="projects">
                         <div class="kpi-grid kpi-grid-3">
                             <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="projects" />
-                            <Kpi label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() on_pick=open_province test_id="invest" />
+                            <Kpi label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() previous=before(|p| p.invest_percent) change_label=hour_word.to_string() on_pick=open_province test_id="invest" />
                             <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="overdue" />
                         </div>
                         <div class="pipeline-box">
@@ -900,7 +925,7 @@ pub fn Wall() -> impl IntoView {
                     <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis panel-poverty" theme="poverty">
                         <div class="kpi-grid kpi-grid-3">
                             <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="monitored" />
-                            <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="risk" />
+                            <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 previous=before(|p| Some(p.risk_households as f64)) change_label=hour_word.to_string() higher_is_better=false on_pick=open_province test_id="risk" />
                             <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="assistance" />
                         </div>
                     </LivePanel>

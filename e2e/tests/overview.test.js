@@ -70,3 +70,32 @@ test('the overview figures equal the aggregates recounted from the log', async (
   assert.equal(await value('v-removed'), poverty.risk_removed);
   await page.close();
 });
+
+test('headline figures show their change against an hour before, from the server history', async () => {
+  // Ten river sections at class Ⅱ two hours ago; now 杨泗港 at class Ⅴ: 100 % → 90 %.
+  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-history-'));
+  const rivers = ['cj-guandukou', 'cj-nanjinguan', 'cj-guanyinsi', 'cj-shamao', 'cj-yangsigang', 'cj-baihushan',
+    'cj-zhongguanpu', 'hj-xingou', 'hj-zongguan', 'hj-longwangmiao'];
+  const at = (ms) => new Date(Date.now() - ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  const reading = (id, section, time, nh3n) => JSON.stringify({
+    type: 'water.reading', id, time,
+    data: { section, ph: 7.5, do_mg_l: 8.0, codmn_mg_l: 2.0, nh3n_mg_l: nh3n, tp_mg_l: 0.05 },
+  });
+  const lines = rivers.map((s, i) => reading(`h${i}`, s, at(2 * 3600_000), 0.3));
+  lines.push(reading('now', 'cj-yangsigang', at(5 * 60_000), 1.8));
+  const file = join(dir, 'events.ndjson');
+  writeFileSync(file, lines.join('\n'));
+  execFileSync(serverBin, ['import', file, '--source', 'e2e', '--data', dir]);
+  const history = await startServer(await freePort(), dir, ['--no-simulator']);
+  try {
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.goto(history.url + '/');
+    const change = page.locator('[data-testid="good-share"] .kpi-change');
+    await until(async () => (await change.count()) > 0 && /10\.0%/.test(await change.innerText()), 15_000, 'the change of the good share');
+    assert.match(await change.innerText(), /较1小时前\s*▼\s*10\.0%/);
+    assert.equal(await change.getAttribute('data-trend'), 'worse');
+    await page.close();
+  } finally {
+    await killServer(history);
+  }
+});
