@@ -99,7 +99,9 @@ impl Layers {
     /// fraction of the width that a panel covers on the right while a region is selected), the
     /// prefecture's box is widened eastwards so the region stays clear of the panel.
     fn view_box(&self, view: Option<&str>, reserve: f64) -> Option<[f64; 4]> {
-        match view.and_then(|a| self.prefecture(a)) {
+        // A county's view is its prefecture's.
+        let of_county = |a: &str| a.get(..4).and_then(|p| self.prefecture(&format!("{p}00")));
+        match view.and_then(|a| self.prefecture(a).or_else(|| of_county(a))) {
             Some(p) => bbox(std::slice::from_ref(p)).map(|b| {
                 let r = reserve.clamp(0.0, 0.6);
                 [b[0], b[1], b[2] + (b[2] - b[0]) * r / (1.0 - r), b[3]]

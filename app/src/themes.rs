@@ -106,6 +106,25 @@ struct HistoryAnswer {
     points: Vec<yiping_protocol::topics::HistoryPoint>,
 }
 
+#[derive(Debug, Clone, serde::Deserialize)]
+struct CountiesAnswer {
+    counties: Vec<CountyRow>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct CountyRow {
+    adcode: String,
+    name: String,
+    poverty: yiping_protocol::topics::PovertyAgg,
+}
+
+/// Every county's adcode, name and 精准脱贫 figures (`GET /api/v1/counties`).
+pub async fn fetch_counties() -> Result<Vec<(String, String, yiping_protocol::topics::PovertyAgg)>, String> {
+    let text = crate::map::fetch_text("/api/v1/counties").await?;
+    let a: CountiesAnswer = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Ok(a.counties.into_iter().map(|c| (c.adcode, c.name, c.poverty)).collect())
+}
+
 /// The province's history (`GET /api/v1/history`), oldest first.
 pub async fn fetch_history() -> Result<Vec<yiping_protocol::topics::HistoryPoint>, String> {
     let text = crate::map::fetch_text("/api/v1/history").await?;

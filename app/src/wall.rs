@@ -516,6 +516,35 @@ pub fn Wall() -> impl IntoView {
         Signal::derive(move || hour_ago.with(|p| p.as_ref().and_then(f)))
     };
     let hour_word = if lang == Lang::Zh { "较1小时前" } else { "vs 1 h ago" };
+    // Every county's 精准脱贫 figures (`GET /api/v1/counties`), for the county ranking and map.
+    let counties: RwSignal<Vec<(String, String, yiping_protocol::topics::PovertyAgg)>> =
+        RwSignal::new(Vec::new());
+    let load_counties = move || {
+        if screen.get_untracked() != Screen::Poverty && !counties.with_untracked(Vec::is_empty) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if let Ok(c) = crate::themes::fetch_counties().await {
+                counties.set(c);
+            }
+        });
+    };
+    Effect::new(move |_| {
+        screen.track();
+        load_counties();
+    });
+    let _ = set_interval_with_handle(load_counties, Duration::from_secs(30));
+    let county_bars = Signal::derive(move || {
+        counties.with(|c| {
+            c.iter()
+                .map(|(a, name, p)| BarItem {
+                    key: a.clone(),
+                    label: name.clone(),
+                    value: p.risk_households as f64,
+                })
+                .collect::<Vec<_>>()
+        })
+    });
     // The overview's map is coloured by the indicator chosen over it.
     let map_indicator = RwSignal::new(0usize);
     let screen_map = Signal::derive(move || {
@@ -545,6 +574,16 @@ pub fn Wall() -> impl IntoView {
             Screen::Yangtze => None,
             Screen::Rivers => by(tr(Text::ProblemsMap), |p| f64::from(p.problems_open)),
             Screen::Projects => by(tr(Text::ProjectsMap), |p| f64::from(p.projects)),
+            Screen::Poverty if counties.with(|c| !c.is_empty()) => Some(Choropleth {
+                title: if lang == Lang::Zh {
+                    "各县（市、区）风险未消除户（户）"
+                } else {
+                    "At-risk households by county"
+                }
+                .to_string(),
+                values: counties
+                    .with(|c| c.iter().map(|(a, _, p)| (a.clone(), p.risk_households as f64)).collect()),
+            }),
             Screen::Poverty => by(tr(Text::RiskMap), |p| p.risk_households as f64),
         }
     });
@@ -712,8 +751,8 @@ pub fn Wall() -> impl IntoView {
                 <LivePanel title=tx("项目全生命周期", "Project life cycle") class="panel-chart slot-4" theme="projects">
                     <StagePipeline label=tr(Text::ProjectsPanel).to_string() stages=stages overdue_word=tr(Text::Overdue).to_string() unit=tr(Text::UnitItems).to_string() on_pick=open_stage test_id="p-pipeline" />
                 </LivePanel>
-                <LivePanel title=tx("各市州在库项目", "Projects by prefecture") class="panel-chart slot-5" theme="projects">
-                    <RankingBars label=tx("各市州在库项目", "Projects by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.projects)) unit=tr(Text::UnitItems).to_string() rows=8 on_pick=select_region test_id="p-ranking" />
+                <LivePanel title=tx("各市州投资完成率", "Investment done by prefecture") class="panel-chart slot-5" theme="projects">
+                    <RankingBars label=tx("各市州投资完成率", "Investment done by prefecture").to_string() items=prefecture_bars(|p| if p.plan_wan > 0.0 { 100.0 * p.done_wan / p.plan_wan } else { 0.0 }) unit="%".to_string() rows=8 on_pick=select_region test_id="p-ranking" />
                 </LivePanel>
                 <LivePanel title=tx("延误最久的项目", "Biggest delays") class="panel-list slot-6" theme="projects">
                     <BiggestDelays projects=feeds.projects entity=entity lang=lang />
@@ -729,8 +768,8 @@ pub fn Wall() -> impl IntoView {
                         <Kpi label=tx("风险消除户（累计）", "Risk removed (total)").to_string() value=risk_removed unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-removed" />
                     </div>
                 </LivePanel>
-                <LivePanel title=tx("各市州风险户", "At-risk households by prefecture") class="panel-chart slot-5" theme="poverty">
-                    <RankingBars label=tx("各市州风险户", "At-risk households by prefecture").to_string() items=prefecture_bars(|p| p.risk_households as f64) unit=tr(Text::UnitHouseholds).to_string() rows=8 larger_is_worse=true on_pick=select_region test_id="v-ranking" />
+                <LivePanel title=tx("风险户最多的县（市、区）", "Counties with most households at risk") class="panel-chart slot-5" theme="poverty">
+                    <RankingBars label=tx("风险户最多的县（市、区）", "Counties with most households at risk").to_string() items=county_bars unit=tr(Text::UnitHouseholds).to_string() rows=8 larger_is_worse=true on_pick=select_region test_id="v-ranking" />
                 </LivePanel>
                 <LivePanel title=tx("需关注村（风险户骤增）", "Villages to watch (risk jumped)") class="panel-list slot-6" theme="poverty">
                     <AlertRuleList feeds=feeds rule="relapse_jump" on_open=open_alert_cb empty=tx("近期没有风险骤增的村", "No recent jumps") lang=lang test_id="v-jumps" />

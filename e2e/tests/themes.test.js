@@ -92,3 +92,14 @@ test('the overview map is coloured by the indicator chosen over it', async () =>
   await until(async () => /覆盖/.test(await title.innerText()), 5_000, 'the coverage legend');
   await page.close();
 });
+
+test('the poverty screen ranks counties and colours the map by county', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(`${server.url}/poverty`);
+  const title = page.locator('.map-legend .legend-title');
+  await until(async () => (await title.count()) > 0 && /县/.test(await title.innerText()), 40_000, 'the county map');
+  const api = await (await fetch(`${server.url}/api/v1/counties`)).json();
+  assert.ok(api.counties.length > 100, 'every county of Hubei');
+  assert.ok(api.counties.every((c) => c.name && c.adcode.startsWith('42')));
+  await page.close();
+});

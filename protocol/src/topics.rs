@@ -299,6 +299,12 @@ pub struct PrefectureFigures {
     /// Patrol coverage this week.
     #[serde(default)]
     pub coverage: Coverage,
+    /// Planned investment of its major projects, 万元.
+    #[serde(default)]
+    pub plan_wan: f64,
+    /// Investment completed, 万元.
+    #[serde(default)]
+    pub done_wan: f64,
 }
 
 impl Overview {

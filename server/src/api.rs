@@ -246,6 +246,34 @@ pub async fn entity(
     })))
 }
 
+/// `GET /api/v1/counties`: every county (in the caller's scope) with its name, prefecture and
+/// 精准脱贫 figures, for rankings and county-level maps.
+pub async fn counties(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, AppError> {
+    caller.read()?;
+    let rows: Vec<serde_json::Value> = state.with_fold(|f| {
+        state
+            .places
+            .counties()
+            .iter()
+            .filter(|c| crate::auth::in_scope(caller.scope(), &c.adcode))
+            .map(|c| {
+                serde_json::json!({
+                    "adcode": c.adcode,
+                    "name": c.name,
+                    "prefecture": state.places.prefecture(&c.adcode),
+                    "poverty": f.poverty.region(&c.adcode),
+                })
+            })
+            .collect()
+    });
+    Ok(Json(
+        serde_json::json!({ "time": state.with_fold(|f| f.last_time().map(str::to_owned)), "counties": rows }),
+    ))
+}
+
 /// `GET /api/v1/history`: the province's headline figures at the end of each 10-minute step of
 /// data time over the last 7 days, oldest first (what the trends draw). Province-wide: refused to
 /// a user with a region scope.

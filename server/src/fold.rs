@@ -597,6 +597,8 @@ impl Fold {
                         risk_households: self.poverty.region(a).risk_households,
                         projects: self.projects.region(a).projects,
                         coverage: self.coverage(a),
+                        plan_wan: self.projects.region(a).plan_wan,
+                        done_wan: self.projects.region(a).done_wan,
                     };
                     (a.to_owned(), figures)
                 })

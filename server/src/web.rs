@@ -33,6 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/regions/{adcode}", get(crate::api::region))
         .route("/api/v1/entities/{key}", get(crate::api::entity))
         .route("/api/v1/history", get(crate::api::history))
+        .route("/api/v1/counties", get(crate::api::counties))
         .route(
             "/api/v1/events",
             // The handler reads the body itself, within MAX_BODY_BYTES, once it has a slot.

@@ -105,6 +105,7 @@ fn every_endpoint_for_every_role_is_allowed_or_refused_as_specified() {
         format!("/api/v1/alerts/{water}"),
         "/api/v1/rules".into(),
         "/api/v1/history".into(),
+        "/api/v1/counties".into(),
         "/api/v1/me".into(),
     ];
     for path in &reads {
@@ -185,6 +186,11 @@ fn every_endpoint_for_every_role_is_allowed_or_refused_as_specified() {
     assert_eq!(post(addr, &ack(&hs_village), Some(&hs), &serde_json::json!({})).0, 200);
     assert_eq!(get(addr, "/api/v1/regions/420000", Some(&hs)).0, 403, "not the province");
     assert_eq!(get(addr, "/api/v1/history", Some(&hs)).0, 403, "nor its history");
+    let (_, counties) = get(addr, "/api/v1/counties", Some(&hs));
+    let counties: serde_json::Value = serde_json::from_str(&counties).expect("json");
+    let codes: Vec<&str> =
+        counties["counties"].as_array().expect("list").iter().filter_map(|c| c["adcode"].as_str()).collect();
+    assert!(!codes.is_empty() && codes.iter().all(|c| c.starts_with("4202")), "{codes:?}");
     assert_eq!(get(addr, "/api/v1/regions/420100", Some(&hs)).0, 403, "not 武汉");
     assert_eq!(get(addr, "/api/v1/regions/420200", Some(&hs)).0, 200);
     assert_eq!(get(addr, "/api/v1/regions/420281", Some(&hs)).0, 200);

@@ -130,6 +130,10 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
             (f.patrols, f.problems_open),
             (fold.rivers.region(a).patrols, fold.rivers.region(a).problems_open)
         );
+        assert_eq!(
+            (f.plan_wan, f.done_wan),
+            (fold.projects.region(a).plan_wan, fold.projects.region(a).done_wan)
+        );
     }
     let sum: u64 = o.prefectures.values().map(|f| f.patrols).sum();
     assert_eq!(sum, o.rivers.patrols, "the prefectures partition the province");
