@@ -545,6 +545,15 @@ pub fn Wall() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
+    // The province's target share of good sections, when the deployment configures one (rules).
+    let good_target: RwSignal<Option<f64>> = RwSignal::new(None);
+    leptos::task::spawn_local(async move {
+        if let Ok(text) = crate::map::fetch_text("/api/v1/rules").await
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+        {
+            good_target.set(v["targets"]["good_share_percent"].as_f64());
+        }
+    });
     // The overview's map is coloured by the indicator chosen over it.
     let map_indicator = RwSignal::new(0usize);
     let screen_map = Signal::derive(move || {
@@ -635,7 +644,7 @@ pub fn Wall() -> impl IntoView {
             Screen::Yangtze => view! {
                 <LivePanel title=tr(Text::WaterPanel) class="panel-kpis slot-1" theme="water">
                     <div class="kpi-grid">
-                        <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() on_pick=open_province test_id="y-good-share" />
+                        <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() note=Signal::derive(move || good_target.get().map(|t| if zh { format!("目标 {t:.1}%") } else { format!("target {t:.1}%") }).unwrap_or_default()) on_pick=open_province test_id="y-good-share" />
                         <Kpi label=tr(Text::Readings).to_string() value=readings unit=tr(Text::ReadingsUnit).to_string() decimals=2 on_pick=open_province test_id="y-readings" />
                         <Kpi label=tr(Text::Reporting).to_string() value=reporting unit=Signal::derive(move || format!(" / {}", total_sections())) on_pick=open_province test_id="y-reporting" />
                         <Kpi label=tx("排污口", "Sewage outlets").to_string() value=outlets_total unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="y-outlets-total" />

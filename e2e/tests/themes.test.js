@@ -5,6 +5,8 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
 import { join } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 let server;
 let browser;
@@ -102,4 +104,19 @@ test('the poverty screen ranks counties and colours the map by county', async ()
   assert.ok(api.counties.length > 100, 'every county of Hubei');
   assert.ok(api.counties.every((c) => c.name && c.adcode.startsWith('42')));
   await page.close();
+});
+
+test('the good-water share shows its target when the deployment sets one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-target-'));
+  const rules = join(dir, 'rules.toml');
+  writeFileSync(rules, '[targets]\nriver = "III"\nlake = "IV"\ngood_share_percent = 88.0\n');
+  const own = await startServer(await freePort(), join(dir, 'data'), ['--rules', rules]);
+  try {
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.goto(`${own.url}/yangtze`);
+    await until(async () => /目标 88\.0%/.test(await page.getByTestId('y-good-share').innerText()), 15_000, 'the target');
+    await page.close();
+  } finally {
+    await killServer(own);
+  }
 });

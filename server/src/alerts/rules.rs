@@ -90,6 +90,10 @@ pub struct Targets {
     /// Per-section targets, by section id.
     #[serde(default)]
     pub sections: BTreeMap<String, WaterClass>,
+    /// The province's target share of sections at class Ⅰ–Ⅲ, % (as the plan in force sets it;
+    /// none by default: the wall shows "vs. target" only when it is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good_share_percent: Option<f64>,
 }
 
 /// Unacknowledged alerts go one level up after this many minutes at a severity (0: never).
@@ -155,7 +159,12 @@ impl Default for Rules {
         use Severity::{Blue, Orange, Red, Yellow};
         Rules {
             escalation: Escalation { blue_minutes: 24 * 60, yellow_minutes: 4 * 60, orange_minutes: 60 },
-            targets: Targets { river: WaterClass::III, lake: WaterClass::IV, sections: BTreeMap::new() },
+            targets: Targets {
+                river: WaterClass::III,
+                lake: WaterClass::IV,
+                sections: BTreeMap::new(),
+                good_share_percent: None,
+            },
             water_class: Rule::new(vec![lv(1.0, Yellow), lv(2.0, Orange), lv(3.0, Red)], None, 2),
             spike: Rule::new(vec![lv(2.0, Orange), lv(4.0, Red)], Some(1.5), 2),
             spike_min_rise: [("nh3n_mg_l", 0.5), ("tp_mg_l", 0.1), ("codmn_mg_l", 2.0)]
@@ -234,6 +243,11 @@ impl Rules {
                 return Err(format!("[{id}] clear_after = 0: must be at least 1"));
             }
         }
+        if let Some(t) = self.targets.good_share_percent
+            && !(0.0..=100.0).contains(&t)
+        {
+            return Err(format!("[targets] good_share_percent = {t}: a share between 0 and 100"));
+        }
         for k in self.spike_min_rise.keys() {
             if !SPIKE_INDICATORS.contains(&k.as_str()) {
                 return Err(format!(
@@ -282,6 +296,9 @@ mod tests {
         let e = Rules::from_toml("[water_class]\nlevels = [{ at = 1, severity = \"pink\" }]\n")
             .expect_err("bad severity");
         assert!(e.contains("pink") && e.contains("line 2"), "{e}");
+        let e = Rules::from_toml("[targets]\nriver = \"III\"\nlake = \"IV\"\ngood_share_percent = 120\n")
+            .expect_err("not a share");
+        assert!(e.contains("good_share_percent = 120"), "{e}");
         let e = Rules::from_toml("[spike_min_rise]\nph = 1.0\n").expect_err("not watched");
         assert!(e.contains("ph"), "{e}");
     }
