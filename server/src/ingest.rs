@@ -332,16 +332,18 @@ impl AppState {
         drop(fold);
         // The rules about each new event's subject, right away: a red alert must reach the wall
         // within a second of its event.
+        // Each event's steps are stored and applied before the next event is observed, so
+        // several events about one subject in a batch see each other's alerts (one raise, not
+        // one per event).
         let now = time::OffsetDateTime::now_utc();
         let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
-        let mut pending = Vec::new();
         for (l, a) in events.iter().zip(places) {
             if matches!(a, Appended::New { .. }) {
-                pending.extend(book.observe(&l.event, &l.adcode, now));
+                let pending = book.observe(&l.event, &l.adcode, now);
+                if let Err(e) = self.commit_alerts(&mut book, &pending) {
+                    tracing::error!("alert steps not stored: {e}");
+                }
             }
-        }
-        if let Err(e) = self.commit_alerts(&mut book, &pending) {
-            tracing::error!("alert steps not stored: {e}");
         }
     }
 }

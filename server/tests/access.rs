@@ -382,3 +382,40 @@ async fn websocket_topics_by_role_and_scope() {
     assert!(refused, "the province-wide overview is refused to a scoped user");
     drop(srv);
 }
+
+#[test]
+fn several_events_about_one_subject_in_one_batch_raise_one_alert() {
+    let (srv, data) = setup(&["--anonymous", "off"]);
+    let addr = srv.addr;
+    let t = token(&data, "batch");
+    let now = time::OffsetDateTime::now_utc();
+    let line = |i: i64, nh3n: f64| {
+        let at = (now - time::Duration::minutes(10 - i))
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("formats");
+        format!(
+            r#"{{"type":"water.reading","id":"b{i}","time":"{at}","data":{{"section":"cj-baihushan","ph":7.5,"do_mg_l":8.0,"codmn_mg_l":2.0,"nh3n_mg_l":{nh3n},"tp_mg_l":0.05}}}}"#
+        )
+    };
+    // Good, then four bad readings (Ⅴ, then 劣Ⅴ twice), in one body.
+    let body = [line(0, 0.3), line(1, 1.8), line(2, 1.8), line(3, 2.5), line(4, 2.5)].join("\n");
+    let (status, answer) = post_events(addr, &t, &body);
+    assert_eq!(status, 200, "{answer}");
+    let admin = login(addr, "admin1", PW);
+    let (_, trail) = get(addr, "/api/v1/audit", Some(&admin));
+    let steps: Vec<serde_json::Value> =
+        trail.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let of_class: Vec<&str> = steps
+        .iter()
+        .filter(|e| e["action"].as_str().is_some_and(|a| a.starts_with("alert.")))
+        .filter(|e| {
+            let id = e["target"].as_str().unwrap_or("");
+            steps.iter().any(|r| {
+                r["action"] == "alert.raise" && r["target"] == id && r["body"]["rule"] == "water_class"
+            })
+        })
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(of_class, ["alert.raise", "alert.escalate"], "one alert, escalated once");
+    drop(srv);
+}
