@@ -21,6 +21,8 @@ use crate::link::{self, Feeds, Status};
 use crate::map::{HubeiMap, MapPick};
 
 const MUTE_KEY: &str = "yiping.duty.muted";
+/// Rows the list shows at most (the most severe and newest first).
+const ROW_SLOTS: usize = 120;
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
@@ -190,34 +192,39 @@ pub fn Duty() -> impl IntoView {
         Status::Reconnecting => "reconnecting",
         Status::Connecting => "connecting",
     };
-    let row = move |id: String| {
-        let id2 = id.clone();
-        let a = Signal::derive(move || feeds.alerts.with(|m| m.get(&id2).cloned()));
-        let id3 = id.clone();
+    // The list is a fixed set of rows whose content follows the data: nothing is created or
+    // dropped as alerts come and go, so a console open for a whole shift keeps its memory.
+    let slot = move |i: usize| {
+        let a = Memo::new(move |_| {
+            shown.with(|v| v.get(i).cloned()).and_then(|id| feeds.alerts.with(|m| m.get(&id).cloned()))
+        });
+        let text = move |f: fn(Lang, &Alert) -> String| {
+            move || a.with(|a| a.as_ref().map(|a| f(lang, a))).unwrap_or_default()
+        };
         view! {
-            {move || a.get().map(|a| {
-                let id = id3.clone();
-                let me_id = a.id.clone();
-                let sev = a.severity.as_str();
-                view! {
-                    <li
-                        class=move || format!("duty-row sev-{sev}{}", if chosen.with(|c| c.as_deref() == Some(me_id.as_str())) { " chosen" } else { "" })
-                        data-testid="duty-row"
-                        data-id=a.id.clone()
-                        data-state=a.state.as_str()
-                        data-severity=a.severity.as_str()
-                    >
-                        <button on:click=move |_| pick(id.clone())>
-                            <span class="row-sev">{severity_word(lang, a.severity)}</span>
-                            <span class="row-rule">{rule_name(lang, &a.rule)}</span>
-                            <span class="row-text">{summary(lang, &a)}</span>
-                            <span class="row-region">{region_word(lang, &a)}</span>
-                            <span class="row-state">{state_word(lang, a.state)}</span>
-                            <time>{let ms = js_sys::Date::parse(&a.raised); shanghai_hms(ms)}</time>
-                        </button>
-                    </li>
+            <li
+                class=move || {
+                    a.with(|a| a.as_ref().map(|a| {
+                        let chosen_now = chosen.with(|c| c.as_deref() == Some(a.id.as_str()));
+                        format!("duty-row sev-{}{}", a.severity.as_str(), if chosen_now { " chosen" } else { "" })
+                    }))
+                    .unwrap_or_default()
                 }
-            })}
+                data-testid="duty-row"
+                hidden=move || a.with(Option::is_none)
+                data-id=move || a.with(|a| a.as_ref().map(|a| a.id.clone()))
+                data-state=move || a.with(|a| a.as_ref().map(|a| a.state.as_str()))
+                data-severity=move || a.with(|a| a.as_ref().map(|a| a.severity.as_str()))
+            >
+                <button on:click=move |_| if let Some(id) = a.with_untracked(|a| a.as_ref().map(|a| a.id.clone())) { pick(id) }>
+                    <span class="row-sev">{text(|l, a| severity_word(l, a.severity).to_string())}</span>
+                    <span class="row-rule">{text(|l, a| rule_name(l, &a.rule).to_string())}</span>
+                    <span class="row-text">{text(summary)}</span>
+                    <span class="row-region">{text(region_word)}</span>
+                    <span class="row-state">{text(|l, a| state_word(l, a.state).to_string())}</span>
+                    <time>{text(|_, a| shanghai_hms(js_sys::Date::parse(&a.raised)))}</time>
+                </button>
+            </li>
         }
     };
 
@@ -289,10 +296,14 @@ pub fn Duty() -> impl IntoView {
                         </select>
                     </div>
                     <ol class="duty-rows" data-testid="duty-rows">
-                        <For each=move || shown.get() key=|id| id.clone() let:id>
-                            {row(id)}
-                        </For>
+                        {(0..ROW_SLOTS).map(slot).collect::<Vec<_>>()}
                     </ol>
+                    <p class="duty-empty" hidden=move || shown.with(|v| v.len() <= ROW_SLOTS)>
+                        {move || {
+                            let n = shown.with(Vec::len).saturating_sub(ROW_SLOTS);
+                            if zh { format!("另有 {n} 条：请缩小筛选范围") } else { format!("{n} more: narrow the filters") }
+                        }}
+                    </p>
                     <Show when=move || shown.with(Vec::is_empty)>
                         <p class="duty-empty">{tx("当前筛选下没有预警", "No alerts match the filters")}</p>
                     </Show>
