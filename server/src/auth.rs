@@ -432,8 +432,8 @@ fn names(roles: &[Role]) -> String {
 }
 
 /// The session token of a request, from its cookie.
-pub fn cookie_token(parts: &Parts) -> Option<String> {
-    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+pub fn cookie_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
         v.split(';').find_map(|kv| {
             let (k, val) = kv.trim().split_once('=')?;
             (k == COOKIE && !val.is_empty()).then(|| val.to_owned())
@@ -456,7 +456,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
-        let user = match cookie_token(parts) {
+        let user = match cookie_token(&parts.headers) {
             Some(token) => {
                 let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
                 session_user(&trail.conn, &token).map_err(|e| AppError::Internal(e.to_string()))?

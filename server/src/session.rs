@@ -105,16 +105,10 @@ pub async fn login(
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    parts: axum::http::HeaderMap,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let user = caller.user()?.clone();
-    let token = parts
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| kv.trim().strip_prefix(&format!("{}=", auth::COOKIE)).map(str::to_owned));
-    if let Some(t) = token {
+    if let Some(t) = auth::cookie_token(&headers) {
         let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
         auth::end_session(trail.connection(), &t).map_err(internal)?;
     }
