@@ -224,7 +224,8 @@ pub struct Fold {
     theme_times: BTreeMap<String, String>,
     /// The newest patrol of each river in each county (`county|river` → time), for coverage.
     river_patrols: BTreeMap<String, String>,
-    /// The province's figures at the end of each history step (by the step's start, Unix s).
+    /// The province's figures at the end of each closed history step (by the step's start, Unix s);
+    /// the step being written is computed when asked.
     history: BTreeMap<i64, HistoryPoint>,
 }
 
@@ -253,6 +254,11 @@ pub struct FoldSnapshot {
 
 fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// The start (Unix s) of the history step holding the time `t` (RFC 3339).
+fn step_of(t: &str) -> Option<i64> {
+    parse_time(t).map(|t| t.unix_timestamp().div_euclid(HISTORY_STEP_S) * HISTORY_STEP_S)
 }
 
 /// Seven days before `t` (RFC 3339): where this week's patrol coverage starts.
@@ -355,6 +361,16 @@ impl Fold {
 
     fn apply_inner(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
         if self.last_time.as_deref().is_none_or(|t| e.time.as_str() > t) {
+            // Newer data in a later history step closes the step before, as the figures stand
+            // now (a late event changes the step being written, not past steps: the history is
+            // what was known at the time, and the same on every replay of the log).
+            if let (Some(before), Some(after)) = (self.step(), step_of(&e.time))
+                && after > before
+            {
+                let point = self.point(before);
+                self.history.insert(before, point);
+                self.history.retain(|s, _| *s >= after - HISTORY_KEEP_S);
+            }
             self.last_time = Some(e.time.clone());
         }
         let change = self.apply_event(e, county, want);
@@ -365,30 +381,26 @@ impl Fold {
                 self.theme_times.insert(change.topic.to_owned(), e.time.clone());
             }
         }
-        self.sample();
         change
     }
 
-    /// Record the province's figures as they are now in the history step of the newest data
-    /// (a late event changes the figures of the step being written, not of past steps: the
-    /// history is what was known at the time, and the same on every replay of the log).
-    fn sample(&mut self) {
-        let Some(now) = self.last_time.as_deref().and_then(parse_time) else { return };
-        let start = now.unix_timestamp().div_euclid(HISTORY_STEP_S) * HISTORY_STEP_S;
+    /// The history step of the newest data (its start, Unix s).
+    fn step(&self) -> Option<i64> {
+        self.last_time.as_deref().and_then(step_of)
+    }
+
+    /// The province's figures as they are now, for the step starting at `start`.
+    fn point(&self, start: i64) -> HistoryPoint {
         let w = self.water.region(ROOT);
         let r = self.rivers.region(ROOT);
         let p = self.projects.region(ROOT);
         let v = self.poverty.region(ROOT);
         let good: u32 = w.class_counts[..3].iter().sum();
-        let t = match self.history.get_mut(&start) {
-            Some(p) => std::mem::take(&mut p.t),
-            None => time::OffsetDateTime::from_unix_timestamp(start)
+        HistoryPoint {
+            t: time::OffsetDateTime::from_unix_timestamp(start)
                 .ok()
                 .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
                 .unwrap_or_default(),
-        };
-        let point = HistoryPoint {
-            t,
             good_share: (w.sections_reporting > 0)
                 .then(|| 100.0 * f64::from(good) / f64::from(w.sections_reporting)),
             readings: w.readings,
@@ -397,19 +409,15 @@ impl Fold {
             invest_percent: (p.plan_wan > 0.0).then(|| 100.0 * p.done_wan / p.plan_wan),
             risk_households: v.risk_households,
             mean_income: v.mean_income_yuan(),
-        };
-        self.history.insert(start, point);
-        while let Some((&first, _)) = self.history.first_key_value() {
-            if first >= start - HISTORY_KEEP_S {
-                break;
-            }
-            self.history.remove(&first);
         }
     }
 
-    /// The province's history, oldest first.
+    /// The province's history, oldest first: the closed steps of the last 7 days, then the step
+    /// being written, as it stands.
     pub fn history(&self) -> Vec<HistoryPoint> {
-        self.history.values().cloned().collect()
+        let mut v: Vec<HistoryPoint> = self.history.values().cloned().collect();
+        v.extend(self.step().map(|s| self.point(s)));
+        v
     }
 
     fn apply_event(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
@@ -577,6 +585,7 @@ impl Fold {
             .collect();
         let water = self.water.region(ROOT);
         let good: u32 = water.class_counts[..3].iter().sum();
+        let mut coverage = self.coverages();
         Overview {
             readings_total: water.readings,
             sections_reporting: water.sections_reporting,
@@ -591,39 +600,46 @@ impl Fold {
                 .prefectures()
                 .into_iter()
                 .map(|a| {
+                    let (rivers, projects) = (self.rivers.region(a), self.projects.region(a));
                     let figures = PrefectureFigures {
-                        patrols: self.rivers.region(a).patrols,
-                        problems_open: self.rivers.region(a).problems_open,
+                        patrols: rivers.patrols,
+                        problems_open: rivers.problems_open,
                         risk_households: self.poverty.region(a).risk_households,
-                        projects: self.projects.region(a).projects,
-                        coverage: self.coverage(a),
-                        plan_wan: self.projects.region(a).plan_wan,
-                        done_wan: self.projects.region(a).done_wan,
+                        projects: projects.projects,
+                        coverage: coverage.remove(a).unwrap_or_default(),
+                        plan_wan: projects.plan_wan,
+                        done_wan: projects.done_wan,
                     };
                     (a.to_owned(), figures)
                 })
                 .collect(),
             theme_times: self.theme_times.clone(),
-            coverage: self.coverage(ROOT),
+            coverage: coverage.remove(ROOT).unwrap_or_default(),
         }
     }
 
     /// Patrol coverage of a region: its rivers (river × county) ever patrolled, and those patrolled
     /// in the 7 days up to the newest 河湖长制 event.
     pub fn coverage(&self, region: &str) -> Coverage {
+        self.coverages().remove(region).unwrap_or_default()
+    }
+
+    /// Patrol coverage of every county, prefecture and the province, in one pass over the rivers.
+    fn coverages(&self) -> HashMap<&str, Coverage> {
         let cutoff = self.theme_times.get(RIVERS).and_then(|t| week_before(t));
-        let mut c = Coverage::default();
+        let mut by: HashMap<&str, Coverage> = HashMap::new();
         for (key, t) in &self.river_patrols {
             let county = key.split('|').next().unwrap_or("");
-            if !self.places.rollup(county).iter().any(|r| r == region) {
-                continue;
-            }
-            c.rivers += 1;
-            if cutoff.is_some_and(|cut| parse_time(t).is_some_and(|t| t >= cut)) {
-                c.patrolled_7d += 1;
+            let recent = cutoff.is_some_and(|cut| parse_time(t).is_some_and(|t| t >= cut));
+            let prefecture = self.places.prefecture(county);
+            let regions = [Some(county), (prefecture != county).then_some(prefecture), Some(ROOT)];
+            for r in regions.into_iter().flatten() {
+                let c = by.entry(r).or_default();
+                c.rivers += 1;
+                c.patrolled_7d += u32::from(recent);
             }
         }
-        c
+        by
     }
 
     /// The snapshot payload of a topic.
