@@ -14,7 +14,7 @@ pub fn rule_name(lang: Lang, rule: &str) -> &'static str {
         "silent" => ("监测断线", "Station silent"),
         "patrol_overdue" => ("巡河超期", "Patrol overdue"),
         "problem_open" => ("问题久拖未结", "Problem left open"),
-        "step_overdue" => ("审批环节逾期", "Step overdue"),
+        "step_overdue" => ("项目环节逾期", "Step overdue"),
         "investment_behind" => ("投资进度滞后", "Investment behind plan"),
         "relapse_jump" => ("返贫风险骤增", "Relapse risk jump"),
         _ => ("预警", "Alert"),

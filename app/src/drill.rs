@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use serde::Deserialize;
-use yiping_protocol::topics::{PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
+use yiping_protocol::events::{Project, Stage};
+use yiping_protocol::instant::{Date, Timestamp};
+use yiping_protocol::topics::{EntityState, PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
 use yiping_widgets::format::{NumberStyle, scaled_text, shanghai_hms};
 
 use crate::i18n::Lang;
@@ -130,7 +132,7 @@ pub fn RegionDrawer(
                         <h4>{tx("重大项目", "Major projects")}</h4>
                         {row(tx("在库项目", "Projects"), "drill-projects", Some(f64::from(p.projects)), tx("个", ""))}
                         {row(tx("投资完成率", "Investment done"), "drill-invest", (p.plan_wan > 0.0).then(|| (1000.0 * p.done_wan / p.plan_wan).round() / 10.0), "%")}
-                        {row(tx("逾期审批环节", "Overdue steps"), "drill-overdue", Some(f64::from(p.overdue_steps)), tx("个", ""))}
+                        {row(tx("逾期环节（今日）", "Overdue steps (today)"), "drill-overdue", Some(f64::from(p.overdue_steps(today()))), tx("个", ""))}
                     </section>
                     <section class="drill-group">
                         <h4>{tx("精准脱贫", "Poverty alleviation")}</h4>
@@ -223,13 +225,9 @@ pub fn EntityDrawer(
         };
         w.to_string()
     };
-    let when = |t: &str| {
-        let ms = js_sys::Date::parse(t);
-        if ms.is_finite() {
-            format!("{} {}", yiping_widgets::format::shanghai_date(ms), shanghai_hms(ms))
-        } else {
-            t.to_string()
-        }
+    let when = |t: Timestamp| {
+        let ms = t.unix_ms();
+        format!("{} {}", yiping_widgets::format::shanghai_date(ms), shanghai_hms(ms))
     };
     view! {
         <aside class="drill" data-testid="entity-drill" hidden=move || entity.with(Option::is_none) data-key=move || entity.get()>
@@ -244,7 +242,7 @@ pub fn EntityDrawer(
                 let c = r.current.clone();
                 let n = r.history.len();
                 view! {
-                    <div class="drill-time">{c.as_ref().map(|c| format!("{} {}", tx("数据时间", "Data time"), when(&c.time))).unwrap_or_default()}</div>
+                    <div class="drill-time">{c.as_ref().map(|c| format!("{} {}", tx("数据时间", "Data time"), when(c.time))).unwrap_or_default()}</div>
                     <section class="drill-group">
                         <div class="drill-row"><span class="drill-label">{tx("编号", "Key")}</span><span class="drill-value">{r.key.clone()}</span></div>
                         <div class="drill-row"><span class="drill-label">{tx("状态", "Status")}</span><span class="drill-value" data-testid="entity-status" data-status=c.as_ref().map(|c| c.status.clone())>{c.as_ref().map(|c| status_word(&c.status)).unwrap_or_default()}</span></div>
@@ -264,8 +262,9 @@ pub fn EntityDrawer(
                         <ul class="drill-history" data-testid="entity-history" data-count=n.to_string()>
                             {r.history.iter().rev().take(12).map(|h| {
                                 let t = h.pointer("/event/time").and_then(|t| t.as_str()).unwrap_or("");
+                                let t = Timestamp::parse(t).map_or_else(|_| t.to_string(), when);
                                 let kind = h.pointer("/event/type").and_then(|t| t.as_str()).unwrap_or("");
-                                view! { <li><span>{when(t)}</span><span>{kind_word(kind)}</span></li> }
+                                view! { <li><span>{t}</span><span>{kind_word(kind)}</span></li> }
                             }).collect::<Vec<_>>()}
                         </ul>
                     </section>
@@ -284,30 +283,30 @@ pub struct ProjectRow {
     pub name: String,
     /// Industry chain.
     pub industry: String,
-    /// Steps past due and not done, as of its latest report.
+    /// Steps overdue today.
     pub overdue: u32,
 }
 
-/// Steps of a project's latest report that are past due and not done, as of that report's date
-/// (the fold's rule, so the list adds up to the pipeline's figure).
-pub fn overdue_steps(p: &yiping_protocol::topics::EntityState) -> u32 {
-    let as_of = p.time.get(..10).unwrap_or("");
-    p.detail.get("steps").and_then(|s| s.as_array()).map_or(0, |steps| {
-        steps
-            .iter()
-            .filter(|s| {
-                s.get("done").is_none_or(serde_json::Value::is_null)
-                    && s.get("due").and_then(|d| d.as_str()).is_some_and(|d| d < as_of)
-            })
-            .count() as u32
-    })
+/// Today in Asia/Shanghai, by this browser's clock (what overdue is counted against).
+pub fn today() -> Date {
+    Timestamp::from_unix_ms(js_sys::Date::now()).beijing_date()
+}
+
+/// A project entity's latest report.
+pub fn project_of(p: &EntityState) -> Option<Project> {
+    serde_json::from_value(p.detail.clone()).ok()
+}
+
+/// Steps of a project overdue on `today` (the one rule: [`yiping_protocol::events::ProjectStep::is_overdue`]).
+pub fn overdue_steps(p: &EntityState, today: Date) -> u32 {
+    project_of(p).map_or(0, |p| p.overdue_steps(today).count() as u32)
 }
 
 /// The projects behind a pipeline figure: those in a stage (or only those with overdue steps),
 /// the biggest delays first.
 #[component]
 pub fn StageDrawer(
-    /// The stage picked (`approval`, `construction`, `acceptance`) and whether only overdue ones.
+    /// The stage picked ([`Stage::as_str`]) and whether only those with overdue steps.
     picked: RwSignal<Option<(String, bool)>>,
     /// Every project's latest state.
     projects: RwSignal<std::collections::BTreeMap<String, yiping_protocol::topics::EntityState>>,
@@ -318,16 +317,15 @@ pub fn StageDrawer(
     let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
     let rows = move || -> Vec<ProjectRow> {
         let Some((stage, only_overdue)) = picked.get() else { return Vec::new() };
-        // The stage keys of the pipeline and the statuses the fold gives projects.
-        let status = if stage == "acceptance" { "accepted".to_string() } else { stage };
+        let today = today();
         let mut rows: Vec<ProjectRow> = projects.with(|m| {
             m.values()
-                .filter(|p| p.status == status)
+                .filter(|p| p.status == stage)
                 .map(|p| ProjectRow {
                     key: p.key.clone(),
                     name: p.name.clone(),
                     industry: p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("").to_string(),
-                    overdue: overdue_steps(p),
+                    overdue: overdue_steps(p, today),
                 })
                 .filter(|r| !only_overdue || r.overdue > 0)
                 .collect()
@@ -337,9 +335,9 @@ pub fn StageDrawer(
     };
     let title = move || {
         picked.get().map(|(stage, only_overdue)| {
-            let name = match stage.as_str() {
-                "approval" => tx("前期审批", "Approval"),
-                "construction" => tx("项目推进", "Construction"),
+            let name = match Stage::from_name(&stage) {
+                Some(Stage::Approval) => tx("前期审批", "Approval"),
+                Some(Stage::Construction) => tx("项目推进", "Construction"),
                 _ => tx("竣工验收", "Acceptance"),
             };
             if only_overdue {
@@ -355,7 +353,7 @@ pub fn StageDrawer(
             data-testid="stage-drill"
             hidden=move || picked.with(Option::is_none)
             data-count=move || { rows().len().to_string() }
-            data-overdue=move || { rows().iter().map(|r| r.overdue).sum::<u32>().to_string() }
+            data-overdue=move || { rows().iter().filter(|r| r.overdue > 0).count().to_string() }
         >
             <header class="drill-head">
                 <h3>{move || title().unwrap_or_default()}</h3>
@@ -397,14 +395,9 @@ pub fn ClassDrawer(
                 .map(|o| {
                     o.sections
                         .iter()
-                        .filter(|s| s.class.map_or_else(|| "none".to_string(), |c| format!("{c:?}")) == k)
+                        .filter(|s| s.class.map_or("none", |c| c.code()) == k)
                         .map(|s| {
-                            let t = s
-                                .time
-                                .as_deref()
-                                .map(js_sys::Date::parse)
-                                .filter(|m| m.is_finite())
-                                .map(shanghai_hms);
+                            let t = s.time.map(|t| shanghai_hms(t.unix_ms()));
                             (format!("{} · {}", s.river, s.name), t.unwrap_or_default())
                         })
                         .collect()
@@ -418,7 +411,7 @@ pub fn ClassDrawer(
             _ => {
                 let label = yiping_protocol::water::WaterClass::ALL
                     .iter()
-                    .find(|c| format!("{c:?}") == k)
+                    .find(|c| c.code() == k)
                     .map_or(k.clone(), |c| c.label().to_string());
                 if zh { format!("{label}类断面") } else { format!("Class {label} sections") }
             }

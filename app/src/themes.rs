@@ -41,8 +41,7 @@ async fn fetch_trend(section: &str) -> Result<Vec<Sample>, String> {
         .into_iter()
         .filter_map(|r| match r.event.data {
             yiping_protocol::events::Event::WaterReading(w) => {
-                let t = js_sys::Date::parse(&r.event.time);
-                t.is_finite().then(|| (t, vec![w.nh3n_mg_l, w.tp_mg_l]))
+                Some((r.event.time.at.unix_ms(), vec![w.nh3n_mg_l, w.tp_mg_l]))
             }
             _ => None,
         })
@@ -147,13 +146,7 @@ pub fn IncomeTrend(
         leptos::task::spawn_local(async move {
             if let Ok(points) = fetch_history().await {
                 history.set(
-                    points
-                        .into_iter()
-                        .filter_map(|p| {
-                            let t = js_sys::Date::parse(&p.t);
-                            (t.is_finite()).then_some((t, vec![p.mean_income?]))
-                        })
-                        .collect(),
+                    points.into_iter().filter_map(|p| Some((p.t.unix_ms(), vec![p.mean_income?]))).collect(),
                 );
             }
         });
@@ -163,14 +156,14 @@ pub fn IncomeTrend(
     view! {
         <div class="trend" data-testid="income-trend" data-points=move || history.with(Vec::len).to_string()>
             <TimeSeries
-                label=if zh { "户均收入趋势" } else { "Mean income" }.to_string()
-                names=vec![if zh { "户均收入" } else { "Mean income" }.to_string()]
+                label=if zh { "脱贫户人均收入趋势（按户加权）" } else { "Per-capita income of lifted households" }.to_string()
+                names=vec![if zh { "人均收入" } else { "Per-capita income" }.to_string()]
                 latest=Signal::derive(|| None)
                 history=history
                 span_ms=7.0 * 24.0 * 3600.0 * 1000.0
                 unit=if zh { "元/年" } else { "CNY/yr" }.to_string()
                 decimals=2
-                forecast=ForecastSpec { steps: 6, resample: 48, z: 1.96, label: if zh { "趋势预判 (Holt, 95%)" } else { "Forecast (Holt, 95%)" }.to_string() }
+                // No forecast: villages report monthly, so 10-minute steps of this trend are not a series to extrapolate.
                 on_pick=on_pick.unwrap_or_else(|| Callback::new(|_| ()))
                 test_id="v-income-trend"
             />
@@ -181,13 +174,15 @@ pub fn IncomeTrend(
 /// Age buckets of open problems, days: [0, 7), [7, 30), [30, 90), 90+.
 pub const AGE_BUCKETS: [f64; 3] = [7.0, 30.0, 90.0];
 
+/// Days from `found` (RFC 3339, any offset) to `now_ms`.
+pub fn age_days(found: &str, now_ms: f64) -> Option<f64> {
+    let t = yiping_protocol::instant::Timestamp::parse(found).ok()?;
+    Some((now_ms - t.unix_ms()) / 86_400_000.0)
+}
+
 /// The bucket of a problem found at `found` (RFC 3339) as of `now_ms`.
 pub fn age_bucket(found: &str, now_ms: f64) -> Option<usize> {
-    let t = js_sys::Date::parse(found);
-    if !t.is_finite() {
-        return None;
-    }
-    let days = (now_ms - t) / 86_400_000.0;
+    let days = age_days(found, now_ms)?;
     Some(AGE_BUCKETS.iter().position(|b| days < *b).unwrap_or(AGE_BUCKETS.len()))
 }
 
@@ -262,8 +257,8 @@ pub fn AgeingDrawer(
             m.values()
                 .filter_map(|p| {
                     let found = p.detail.get("found")?.as_str()?;
+                    let days = age_days(found, now)?;
                     (age_bucket(found, now)? == b).then(|| {
-                        let days = (now - js_sys::Date::parse(found)) / 86_400_000.0;
                         let region =
                             prefecture_name(lang, &prefecture_of(&p.adcode)).unwrap_or("").to_string();
                         (p.key.clone(), p.name.clone(), region, days)
@@ -405,20 +400,13 @@ pub fn IndustryInvestment(
     }
 }
 
-/// Days the most overdue open step of a project is late, as of today (Asia/Shanghai), with the step.
-pub fn worst_delay(p: &EntityState, today: &str) -> Option<(f64, String)> {
-    let steps = p.detail.get("steps")?.as_array()?;
-    steps
-        .iter()
-        .filter(|s| s.get("done").is_none_or(serde_json::Value::is_null))
-        .filter_map(|s| {
-            let due = s.get("due")?.as_str()?;
-            (due < today).then(|| {
-                let d = (js_sys::Date::parse(today) - js_sys::Date::parse(due)) / 86_400_000.0;
-                (d, s.get("step").and_then(|k| k.as_str()).unwrap_or("").to_string())
-            })
-        })
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+/// Days the most overdue step of a project is late today (Asia/Shanghai), with the step (the one
+/// overdue rule, [`yiping_protocol::events::ProjectStep::is_overdue`]).
+pub fn worst_delay(p: &EntityState, today: yiping_protocol::instant::Date) -> Option<(f64, String)> {
+    let project = crate::drill::project_of(p)?;
+    let (step, days) = project.worst_overdue(today)?;
+    let name = serde_json::to_value(step.step).ok()?.as_str()?.to_string();
+    Some((days as f64, name))
 }
 
 /// The projects with the biggest delays (their most overdue step), worst first; a touch opens
@@ -435,11 +423,11 @@ pub fn BiggestDelays(
     const SLOTS: usize = 10;
     let zh = lang == Lang::Zh;
     let list = Memo::new(move |_| {
-        let today = yiping_widgets::format::shanghai_date(js_sys::Date::now());
+        let today = crate::drill::today();
         let mut v: Vec<(String, String, String, f64)> = projects.with(|m| {
             m.values()
                 .filter_map(|p| {
-                    let (d, step) = worst_delay(p, &today)?;
+                    let (d, step) = worst_delay(p, today)?;
                     Some((p.key.clone(), p.name.clone(), step, d))
                 })
                 .collect()

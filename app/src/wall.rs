@@ -10,6 +10,8 @@ use send_wrapper::SendWrapper;
 
 use leptos::prelude::*;
 use yiping_protocol::alerts::{AlertState, Severity};
+use yiping_protocol::events::Stage as ProjectStage;
+use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::Overview;
 use yiping_protocol::water::WaterClass;
 use yiping_widgets::chart::{AlertTicker, BarItem, Gauge, RankingBars, Ring, Slice, Stage, StagePipeline};
@@ -128,12 +130,12 @@ fn SectionList(
                     let id2 = id.clone();
                     let id3 = id.clone();
                     let class = Signal::derive(move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id).and_then(|x| x.class))));
-                    let time = move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id2).and_then(|x| x.time.clone())));
+                    let time = move || ov.with(|o| o.as_ref().and_then(|o| o.sections.iter().find(|x| x.id == id2).and_then(|x| x.time)));
                     view! {
                         <li class="section-row" data-section=id3.clone() data-class=move || class.get().map(|c| c.label()) on:click=move |_| on_pick.run(id3.clone())>
                             <span class="section-name">{format!("{river} · {name}")}</span>
                             <span class="section-time">
-                                {move || time().as_deref().map(js_sys::Date::parse).filter(|m| m.is_finite()).map(shanghai_hms).unwrap_or_default()}
+                                {move || time().map(|t| shanghai_hms(t.unix_ms())).unwrap_or_default()}
                             </span>
                             <span class="class-chip" style=move || format!("--chip: {}", class.get().map_or("#56606c", class_color))>
                                 {move || class.get().map_or("—", |c| c.label())}
@@ -161,6 +163,8 @@ pub fn Wall() -> impl IntoView {
     link::start(feeds);
     let now = RwSignal::new(js_sys::Date::now());
     let _ = set_interval_with_handle(move || now.set(js_sys::Date::now()), Duration::from_millis(500));
+    // Today in Beijing: changes at midnight only.
+    let today = Memo::new(move |_| Timestamp::from_unix_ms(now.get()).beijing_date());
 
     let tr = move |k: Text| t(lang, k);
     let labels = Signal::derive(move || (tr(Text::DataTime), tr(Text::Stale), tr(Text::NoData)));
@@ -192,7 +196,7 @@ pub fn Wall() -> impl IntoView {
         .zip(clocks)
         .zip(periods.iter_mut())
         {
-            follow(clock, period, times.get(*topic).map(|t| js_sys::Date::parse(t)));
+            follow(clock, period, times.get(*topic).map(|t| t.unix_ms()));
         }
         if let Some(period) = periods.last_mut() {
             follow(env.all, period, overall);
@@ -218,7 +222,10 @@ pub fn Wall() -> impl IntoView {
     let projects = pick(|o| Some(f64::from(o.projects.projects)));
     let invest =
         pick(|o| (o.projects.plan_wan > 0.0).then(|| 100.0 * o.projects.done_wan / o.projects.plan_wan));
-    let overdue = pick(|o| Some(f64::from(o.projects.overdue_steps)));
+    // Overdue counts against today in Beijing, so it moves at midnight without any event.
+    let overdue = Signal::derive(move || {
+        ov.with(|o| o.as_ref().map(|o| f64::from(o.projects.overdue_steps(today.get()))))
+    });
     let monitored = pick(|o| Some(o.poverty.monitored_households as f64));
     let risk = pick(|o| Some(o.poverty.risk_households as f64));
     let assistance = pick(|o| Some(o.poverty.assistance_wan * 1e4));
@@ -233,7 +240,7 @@ pub fn Wall() -> impl IntoView {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| Slice {
-                    key: format!("{c:?}"),
+                    key: c.code().into(),
                     label: if lang == Lang::Zh {
                         format!("{}类", c.label())
                     } else {
@@ -255,18 +262,19 @@ pub fn Wall() -> impl IntoView {
     let stages = Signal::derive(move || {
         ov.with(|o| {
             let Some(p) = o.as_ref().map(|o| &o.projects) else { return Vec::new() };
+            // Projects with a step overdue today, by the stage they are in.
+            let overdue = p.overdue_projects(today.get());
             [
-                ("approval", Text::StageApproval),
-                ("construction", Text::StageConstruction),
-                ("acceptance", Text::StageAcceptance),
+                (ProjectStage::Approval, Text::StageApproval),
+                (ProjectStage::Construction, Text::StageConstruction),
+                (ProjectStage::Accepted, Text::StageAcceptance),
             ]
             .iter()
-            .enumerate()
-            .map(|(i, (k, label))| Stage {
-                key: (*k).into(),
+            .map(|(k, label)| Stage {
+                key: k.as_str().into(),
                 label: tr(*label).into(),
-                count: f64::from(p.by_stage[i]),
-                overdue: f64::from(p.overdue_by_stage[i]),
+                count: f64::from(p.by_stage[k.index()]),
+                overdue: f64::from(overdue[k.index()]),
             })
             .collect()
         })
@@ -433,7 +441,7 @@ pub fn Wall() -> impl IntoView {
     }
     on_cleanup(move || popped.remove());
     // The industry map: every major project where it is, coloured by stage, red when a step is
-    // overdue (as of its latest report, as the fold counts it).
+    // overdue today (the one overdue rule).
     let project_markers = Signal::derive(move || {
         if screen.get() != Screen::Projects {
             return Vec::new();
@@ -448,6 +456,7 @@ pub fn Wall() -> impl IntoView {
                 .collect()
         });
         let only = industry.get();
+        let today = today.get();
         feeds.projects.with(|m| {
             m.values()
                 .filter(|p| {
@@ -455,7 +464,7 @@ pub fn Wall() -> impl IntoView {
                         .is_none_or(|i| p.detail.get("industry").and_then(|x| x.as_str()) == Some(i))
                 })
                 .map(|p| {
-                    let overdue = overdue_steps(p) > 0;
+                    let overdue = overdue_steps(p, today) > 0;
                     let industry = p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("");
                     let color = match (overdue, p.status.as_str()) {
                         (true, _) => "#ff453a",
@@ -508,7 +517,7 @@ pub fn Wall() -> impl IntoView {
     let _ = set_interval_with_handle(load_history, Duration::from_secs(60));
     let hour_ago = Memo::new(move |_| {
         history.with(|h| {
-            let times: Vec<f64> = h.iter().map(|p| js_sys::Date::parse(&p.t)).collect();
+            let times: Vec<f64> = h.iter().map(|p| p.t.unix_ms()).collect();
             crate::periods::point_before(&times, 3_600_000.0).map(|i| h[i].clone())
         })
     });
@@ -633,7 +642,7 @@ pub fn Wall() -> impl IntoView {
     let done = pick(|o| Some(o.projects.done_wan * 1e4));
     let villages = pick(|o| Some(f64::from(o.poverty.villages)));
     let lifted = pick(|o| Some(o.poverty.lifted_households as f64));
-    let income = pick(|o| o.poverty.mean_income_yuan());
+    let income = pick(|o| o.poverty.mean_income_per_household_yuan());
     let risk_share = pick(|o| {
         (o.poverty.monitored_households > 0)
             .then(|| 100.0 * o.poverty.risk_households as f64 / o.poverty.monitored_households as f64)
@@ -705,13 +714,13 @@ pub fn Wall() -> impl IntoView {
                         <Kpi label=tx("监测村", "Villages").to_string() value=villages unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="v-villages" />
                         <Kpi label=tx("脱贫户", "Households lifted").to_string() value=lifted unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-lifted" />
                         <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-monitored" />
-                        <Kpi label=tx("户均收入", "Mean income").to_string() value=income unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="v-income" />
+                        <Kpi label=tx("脱贫户人均收入", "Income per capita, lifted households").to_string() value=income unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="v-income" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tx("风险户占监测户", "At risk among monitored") class="panel-chart slot-2" theme="poverty">
                     <Gauge label=tx("风险未消除占比", "Risk not removed").to_string() value=risk_share higher_is_better=false unit="%".to_string() on_pick=open_province test_id="v-risk-share" />
                 </LivePanel>
-                <LivePanel title=tx("户均收入趋势", "Mean income trend") class="panel-chart slot-3" theme="poverty">
+                <LivePanel title=tx("人均收入趋势（近7日）", "Income per capita (7 days)") class="panel-chart slot-3" theme="poverty">
                     <IncomeTrend lang=lang on_pick=open_province />
                 </LivePanel>
             }

@@ -123,7 +123,7 @@ test('a touch on a stage\'s overdue figure lists the projects behind it, and the
   assert.equal(await from.getAttribute('data-key'), 'approval');
   const drawer = page.getByTestId('stage-drill');
   await until(async () => !(await drawer.isHidden()), 5_000, 'the stage list');
-  // The overdue steps of the listed projects add up to the figure touched.
+  // The listed projects with overdue steps are as many as the figure touched.
   await until(async () => (await drawer.getAttribute('data-overdue')) === (await from.getAttribute('data-value')), 5_000, 'the list to add up to the figure');
   assert.ok(Number(await drawer.getAttribute('data-count')) >= 1);
   assert.match(await drawer.locator('h3').innerText(), /前期审批 · 逾期项目/);

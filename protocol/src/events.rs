@@ -10,7 +10,8 @@
 //! - `type` selects the payload ([`Event`]); `data` holds it.
 //! - `id` is the source's own id of the event; `(source, id)` is unique, so a re-sent event is
 //!   recognised and not counted twice.
-//! - `time` is when the fact happened (UTC, RFC 3339), not when it was sent.
+//! - `time` is when the fact happened (RFC 3339, any offset and fraction), not when it was sent.
+//!   It is parsed into an instant ([`EventTime`]) and compared only as one; the text is kept.
 //! - `source` is optional on the wire: the ingest token names the source; if given it must match.
 //!
 //! Payloads carry the state of one entity after the fact (a reading, a patrol, a problem's current
@@ -22,6 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::instant::{Date, EventTime};
 use crate::water::Indicators;
 
 /// Version of the event schema.
@@ -35,8 +37,8 @@ pub struct Envelope {
     pub kind: String,
     /// The source's own id for this event.
     pub id: String,
-    /// When the fact happened, UTC RFC 3339.
-    pub time: String,
+    /// When the fact happened: the instant, and the text as sent.
+    pub time: EventTime,
     /// The source (filled from the ingest token when absent on the wire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -276,8 +278,8 @@ pub struct RiverProblem {
     pub kind: ProblemKind,
     /// Current status.
     pub status: ProblemStatus,
-    /// When it was found, UTC RFC 3339.
-    pub found: String,
+    /// When it was found.
+    pub found: EventTime,
 }
 
 /// A step of a project's life cycle.
@@ -311,6 +313,16 @@ impl StepKind {
         StepKind::Start,
         StepKind::Acceptance,
     ];
+
+    /// The phase the step belongs to: approvals until the construction permit, then the start
+    /// of construction, then acceptance.
+    pub fn phase(self) -> Stage {
+        match self {
+            StepKind::Start => Stage::Construction,
+            StepKind::Acceptance => Stage::Accepted,
+            _ => Stage::Approval,
+        }
+    }
 }
 
 /// One step with its due date and, once done, its completion date (`YYYY-MM-DD`).
@@ -319,11 +331,96 @@ impl StepKind {
 pub struct ProjectStep {
     /// Which step.
     pub step: StepKind,
-    /// Due date.
-    pub due: String,
+    /// Due date (a date in Asia/Shanghai).
+    pub due: Date,
     /// Completion date, if done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub done: Option<String>,
+    pub done: Option<Date>,
+}
+
+impl ProjectStep {
+    /// The one overdue rule: a step is overdue on `today` (a date in Asia/Shanghai) when it is not
+    /// done and today is after its due date. It therefore becomes overdue at Beijing midnight,
+    /// whether or not anything is reported.
+    pub fn is_overdue(&self, today: Date) -> bool {
+        self.done.is_none() && today > self.due
+    }
+
+    /// Days late on `today` (0 when not overdue).
+    pub fn days_late(&self, today: Date) -> i64 {
+        if self.is_overdue(today) { self.due.days_until(today) } else { 0 }
+    }
+
+    /// The phase of the life cycle this step belongs to.
+    pub fn phase(&self) -> Stage {
+        self.step.phase()
+    }
+}
+
+/// The stage of a project's life cycle (the three chevrons of the pipeline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// 前期审批: approvals until the construction permit.
+    Approval,
+    /// 项目推进: started, under construction.
+    Construction,
+    /// 竣工验收: accepted.
+    Accepted,
+}
+
+impl Stage {
+    /// The stages in order.
+    pub const ALL: [Stage; 3] = [Stage::Approval, Stage::Construction, Stage::Accepted];
+
+    /// Position in [`Stage::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The wire name (`approval`, `construction`, `accepted`), as in an entity's status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Approval => "approval",
+            Stage::Construction => "construction",
+            Stage::Accepted => "accepted",
+        }
+    }
+
+    /// The stage named by [`Stage::as_str`].
+    pub fn from_name(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl Project {
+    /// The stage the project is in: accepted once acceptance is done, under construction once
+    /// started, else in approval.
+    pub fn stage(&self) -> Stage {
+        let done = |k: StepKind| self.steps.iter().any(|s| s.step == k && s.done.is_some());
+        if done(StepKind::Acceptance) {
+            Stage::Accepted
+        } else if done(StepKind::Start) {
+            Stage::Construction
+        } else {
+            Stage::Approval
+        }
+    }
+
+    /// The steps overdue on `today` (see [`ProjectStep::is_overdue`]).
+    pub fn overdue_steps(&self, today: Date) -> impl Iterator<Item = &ProjectStep> {
+        self.steps.iter().filter(move |s| s.is_overdue(today))
+    }
+
+    /// The most overdue step on `today`, with its days late.
+    pub fn worst_overdue(&self, today: Date) -> Option<(&ProjectStep, i64)> {
+        self.overdue_steps(today).map(|s| (s, s.days_late(today))).max_by_key(|(_, d)| *d)
+    }
+
+    /// Investment completed of plan, %; `None` without a plan.
+    pub fn invest_percent(&self) -> Option<f64> {
+        (self.plan_wan > 0.0).then(|| 100.0 * self.done_wan / self.plan_wan)
+    }
 }
 
 /// `project.update`.
@@ -452,36 +549,6 @@ fn payload<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Is `s` an RFC 3339 timestamp? (Checked structurally here; the server converts it.)
-pub fn is_rfc3339(s: &str) -> bool {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
-    b.len() >= 20
-        && digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10)
-        && matches!(b[10], b'T' | b't' | b' ')
-        && digits(11..13)
-        && b[13] == b':'
-        && digits(14..16)
-        && b[16] == b':'
-        && digits(17..19)
-        && (s.ends_with('Z') || s.ends_with('z') || s[19..].contains(['+', '-']))
-}
-
-/// Is `s` a calendar date `YYYY-MM-DD` with a plausible month and day?
-pub fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && s[0..4].parse::<u16>().is_ok()
-        && s[5..7].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
-        && s[8..10].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d))
-}
-
 fn check_text(root: &serde_json::Value, field: &str, s: &str, max: usize) -> Result<(), FieldError> {
     if s.trim().is_empty() {
         return Err(err(field, value_at(root, field), "must not be empty"));
@@ -519,14 +586,7 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
     let kind = text("type")?;
     let id = text("id")?;
     check_text(&root, "id", &id, 128)?;
-    let time = text("time")?;
-    if !is_rfc3339(&time) {
-        return Err(err(
-            "time",
-            obj.get("time"),
-            "must be an RFC 3339 timestamp such as 2026-11-22T08:00:00Z",
-        ));
-    }
+    let time = EventTime::parse(&text("time")?).map_err(|e| err("time", obj.get("time"), e.to_string()))?;
     let source = match obj.get("source") {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s.clone()),
@@ -577,13 +637,6 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
             let e: RiverProblem = payload(&root, data)?;
             check_text(&root, "data.problem", &e.problem, 64)?;
             check_text(&root, "data.river", &e.river, 64)?;
-            if !is_rfc3339(&e.found) {
-                return Err(err(
-                    "data.found",
-                    value_at(&root, "data.found"),
-                    "must be an RFC 3339 timestamp",
-                ));
-            }
             Event::RiverProblem(e)
         }
         "project.update" => {
@@ -593,16 +646,6 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
             check_text(&root, "data.industry", &e.industry, 64)?;
             check_range(&root, "data.plan_wan", e.plan_wan, 0.0, 1e9)?;
             check_range(&root, "data.done_wan", e.done_wan, 0.0, 1e9)?;
-            for (i, s) in e.steps.iter().enumerate() {
-                if !is_date(&s.due) {
-                    let f = format!("data.steps[{i}].due");
-                    return Err(err(&f, value_at(&root, &f), "must be a date YYYY-MM-DD"));
-                }
-                if s.done.as_deref().is_some_and(|d| !is_date(d)) {
-                    let f = format!("data.steps[{i}].done");
-                    return Err(err(&f, value_at(&root, &f), "must be a date YYYY-MM-DD"));
-                }
-            }
             Event::Project(e)
         }
         "poverty.village" => {
@@ -689,9 +732,9 @@ mod tests {
         let e = fails(line);
         assert_eq!(
             e.to_string(),
-            "field `data.steps[1].due`: must be a date YYYY-MM-DD (value \"2026-13-01\")"
+            "field `data.steps[1].due`: must be a date YYYY-MM-DD: no such month (value \"2026-13-01\")"
         );
-        let e = fails(&line.replace("\"land\"", "\"landing\""));
+        let e = fails(&line.replace("\"land\"", "\"landing\"").replace("2026-13-01", "2026-12-01"));
         assert_eq!(e.field, "data.steps[1].step");
         assert_eq!(e.value, "\"landing\"");
     }
@@ -703,13 +746,38 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_and_dates() {
-        assert!(is_rfc3339("2026-11-22T08:00:00Z"));
-        assert!(is_rfc3339("2026-11-22T16:00:00.123+08:00"));
-        assert!(!is_rfc3339("2026-11-22 08:00"));
-        assert!(!is_rfc3339("2026-11-22T08:00:00"));
-        assert!(is_date("2026-02-28"));
-        assert!(!is_date("2026-2-28"));
-        assert!(!is_date("2026-00-10"));
+    fn times_are_instants_and_impossible_ones_are_refused() {
+        let e = parse_line(&READING.replace("2026-11-22T08:00:00Z", "2026-11-22T16:30:00.5+08:00"))
+            .expect("offset");
+        assert_eq!(e.time.text, "2026-11-22T16:30:00.5+08:00");
+        assert_eq!(e.time.at.to_string(), "2026-11-22T08:30:00.5Z");
+        // The raw event keeps the text as sent.
+        assert!(serde_json::to_string(&e).expect("serialises").contains("2026-11-22T16:30:00.5+08:00"));
+        let e = fails(&READING.replace("2026-11-22T08:00:00Z", "2026-99-99T99:99:99Z"));
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("time", "\"2026-99-99T99:99:99Z\""));
+        assert!(e.message.contains("not a real time"), "{e}");
+        let e = fails(&READING.replace("2026-11-22T08:00:00Z", "2026-11-22T08:00:00"));
+        assert_eq!(e.field, "time");
+        let problem = r#"{"type":"river.problem","id":"q1","time":"2026-11-22T08:00:00Z","data":{"problem":"Q1","river":"府河","lon":114.2,"lat":30.7,"kind":"garbage","status":"found","found":"2026-02-30T08:00:00Z"}}"#;
+        let e = fails(problem);
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("data.found", "\"2026-02-30T08:00:00Z\""));
+        let line = r#"{"type":"project.update","id":"p1","time":"2026-11-22T08:00:00Z","data":{"project":"P1","name":"x","industry":"汽车","lon":114.3,"lat":30.6,"plan_wan":100,"done_wan":10,"steps":[{"step":"approval","due":"2026-02-29"}]}}"#;
+        let e = fails(line);
+        assert_eq!(e.field, "data.steps[0].due");
+        assert!(e.message.contains("no such day"), "{e}");
+    }
+
+    #[test]
+    fn the_overdue_rule_is_about_beijing_dates() {
+        let d = |s: &str| Date::parse(s).expect("date");
+        let step = ProjectStep { step: StepKind::Land, due: d("2026-11-22"), done: None };
+        assert!(!step.is_overdue(d("2026-11-22")), "due today is not late yet");
+        assert!(step.is_overdue(d("2026-11-23")));
+        assert_eq!(step.days_late(d("2026-11-25")), 3);
+        let done = ProjectStep { done: Some(d("2026-11-30")), ..step.clone() };
+        assert!(!done.is_overdue(d("2026-12-01")));
+        assert_eq!(StepKind::Start.phase(), Stage::Construction);
+        assert_eq!(StepKind::Environment.phase(), Stage::Approval);
+        assert_eq!(Stage::from_name("accepted"), Some(Stage::Accepted));
     }
 }

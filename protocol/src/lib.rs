@@ -15,6 +15,7 @@
 
 pub mod alerts;
 pub mod events;
+pub mod instant;
 pub mod topics;
 pub mod water;
 

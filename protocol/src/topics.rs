@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::Envelope;
+use crate::events::{Envelope, Project, Stage, StepKind};
+use crate::instant::{Date, Timestamp};
 use crate::water::{WaterBody, WaterClass};
 
 /// Topic `overview`.
@@ -72,8 +73,8 @@ pub struct EntityState {
     pub lon: f64,
     /// WGS84 latitude.
     pub lat: f64,
-    /// Time of the latest event, UTC RFC 3339.
-    pub time: String,
+    /// Time of the latest event (by event time: a late report never replaces a newer one).
+    pub time: Timestamp,
     /// A short machine status: water class (`II`), outlet/problem status, project stage, …
     pub status: String,
     /// The latest event's payload.
@@ -129,12 +130,70 @@ pub struct ProjectsAgg {
     pub done_wan: f64,
     /// Projects by stage: 前期审批, 项目推进, 竣工验收.
     pub by_stage: [u32; 3],
-    /// Steps past their due date and not done (as of the latest event time folded).
-    pub overdue_steps: u32,
-    /// Those overdue steps by the stage their project is in (前期审批, 项目推进, 竣工验收), so
-    /// a pipeline can show where the delays are. (Absent in data from before it existed: zero.)
+    /// Steps not done, by due date and step kind (in [`StepKind::ALL`] order), so that overdue
+    /// can be counted as of any day: see [`ProjectsAgg::overdue_steps`].
     #[serde(default)]
-    pub overdue_by_stage: [u32; 3],
+    pub open_steps_due: BTreeMap<Date, [u32; 7]>,
+    /// Projects with a step not done, by the due date of their earliest such step and their
+    /// stage: see [`ProjectsAgg::overdue_projects`].
+    #[serde(default)]
+    pub first_open_due: BTreeMap<Date, [u32; 3]>,
+}
+
+impl ProjectsAgg {
+    /// One project's contribution.
+    pub fn of_project(p: &Project) -> ProjectsAgg {
+        let mut a =
+            ProjectsAgg { projects: 1, plan_wan: p.plan_wan, done_wan: p.done_wan, ..Default::default() };
+        let stage = p.stage();
+        a.by_stage[stage.index()] = 1;
+        for s in p.steps.iter().filter(|s| s.done.is_none()) {
+            let i = StepKind::ALL.iter().position(|k| *k == s.step).unwrap_or(0);
+            a.open_steps_due.entry(s.due).or_default()[i] += 1;
+        }
+        if let Some(first) = p.steps.iter().filter(|s| s.done.is_none()).map(|s| s.due).min() {
+            a.first_open_due.entry(first).or_default()[stage.index()] = 1;
+        }
+        a
+    }
+
+    /// Steps overdue on `today` (a Beijing date), by step kind ([`crate::events::ProjectStep::is_overdue`]).
+    pub fn overdue_by_kind(&self, today: Date) -> [u32; 7] {
+        let mut out = [0; 7];
+        for counts in self.open_steps_due.range(..today).map(|(_, c)| c) {
+            for (o, c) in out.iter_mut().zip(counts) {
+                *o += c;
+            }
+        }
+        out
+    }
+
+    /// All steps overdue on `today`.
+    pub fn overdue_steps(&self, today: Date) -> u32 {
+        self.overdue_by_kind(today).iter().sum()
+    }
+
+    /// Approval steps (立项 … 施工许可) overdue on `today`.
+    pub fn overdue_approval_steps(&self, today: Date) -> u32 {
+        let by = self.overdue_by_kind(today);
+        StepKind::ALL.iter().zip(by).filter(|(k, _)| k.phase() == Stage::Approval).map(|(_, n)| n).sum()
+    }
+
+    /// Projects with at least one step overdue on `today`, by the stage they are in.
+    pub fn overdue_projects(&self, today: Date) -> [u32; 3] {
+        let mut out = [0; 3];
+        for counts in self.first_open_due.range(..today).map(|(_, c)| c) {
+            for (o, c) in out.iter_mut().zip(counts) {
+                *o += c;
+            }
+        }
+        out
+    }
+
+    /// Investment completed of plan, %; `None` without a plan.
+    pub fn invest_percent(&self) -> Option<f64> {
+        (self.plan_wan > 0.0).then(|| 100.0 * self.done_wan / self.plan_wan)
+    }
 }
 
 /// Aggregates of the poverty theme over one region.
@@ -152,8 +211,12 @@ pub struct PovertyAgg {
     pub assistance_wan: f64,
     /// Sum of the villages' per-capita incomes, 元/年 (see [`PovertyAgg::mean_income_yuan`]).
     pub income_sum_yuan: f64,
+    /// Sum of per-capita income × lifted households, 元/年 (see
+    /// [`PovertyAgg::mean_income_per_household_yuan`]).
+    #[serde(default)]
+    pub income_weighted_yuan: f64,
     /// Households newly at risk: the rises of villages' at-risk counts from one report to the
-    /// next, summed (a village's first report is its baseline).
+    /// next in event-time order, summed (a village's first report is its baseline).
     #[serde(default)]
     pub risk_added: u64,
     /// Households whose risk was removed: the falls, summed.
@@ -162,9 +225,16 @@ pub struct PovertyAgg {
 }
 
 impl PovertyAgg {
-    /// Mean of the reporting villages' per-capita income, 元/年; `None` when none report.
+    /// Mean of the reporting villages' per-capita income, 元/年 (each village counts once,
+    /// whatever its size); `None` when none report.
     pub fn mean_income_yuan(&self) -> Option<f64> {
         (self.villages > 0).then(|| self.income_sum_yuan / f64::from(self.villages))
+    }
+
+    /// Per-capita income of the lifted households, weighted by each village's lifted
+    /// households, 元/年 (what 户均收入 means); `None` when no household is reported.
+    pub fn mean_income_per_household_yuan(&self) -> Option<f64> {
+        (self.lifted_households > 0).then(|| self.income_weighted_yuan / self.lifted_households as f64)
     }
 }
 
@@ -205,10 +275,10 @@ pub struct SectionStatus {
     pub lon: f64,
     /// WGS84 latitude.
     pub lat: f64,
-    /// Class of the latest reading; `None` before the first reading.
+    /// Class of the latest reading (by sampling time); `None` before the first reading.
     pub class: Option<WaterClass>,
-    /// Time of the latest reading, UTC RFC 3339.
-    pub time: Option<String>,
+    /// Time of the latest reading.
+    pub time: Option<Timestamp>,
 }
 
 /// Payload of [`OVERVIEW`].
@@ -241,7 +311,7 @@ pub struct Overview {
     /// `poverty`), so each theme's panels show their own data time and go stale on their own
     /// when their source stops.
     #[serde(default)]
-    pub theme_times: BTreeMap<String, String>,
+    pub theme_times: BTreeMap<String, Timestamp>,
     /// 河湖长制 patrol coverage of the province this week.
     #[serde(default)]
     pub coverage: Coverage,
@@ -250,8 +320,8 @@ pub struct Overview {
 /// The province's headline figures at the end of one history step (`GET /api/v1/history`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HistoryPoint {
-    /// Start of the step, UTC RFC 3339.
-    pub t: String,
+    /// Start of the step.
+    pub t: Timestamp,
     /// Share of reporting sections at class Ⅰ–Ⅲ, %.
     pub good_share: Option<f64>,
     /// Water readings so far.
@@ -264,7 +334,7 @@ pub struct HistoryPoint {
     pub invest_percent: Option<f64>,
     /// Households at risk.
     pub risk_households: u64,
-    /// Mean per-capita income of the reporting villages, 元/年.
+    /// Per-capita income of the lifted households (weighted by households), 元/年.
     pub mean_income: Option<f64>,
 }
 

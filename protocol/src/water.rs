@@ -36,6 +36,18 @@ impl WaterClass {
         WaterClass::WorseThanV,
     ];
 
+    /// The wire name (as serialised, and as an entity's status): `I` … `WorseThanV`.
+    pub fn code(self) -> &'static str {
+        match self {
+            WaterClass::I => "I",
+            WaterClass::II => "II",
+            WaterClass::III => "III",
+            WaterClass::IV => "IV",
+            WaterClass::V => "V",
+            WaterClass::WorseThanV => "WorseThanV",
+        }
+    }
+
     /// The label used on Chinese reports: `Ⅰ` … `劣Ⅴ`.
     pub fn label(self) -> &'static str {
         match self {

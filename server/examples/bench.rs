@@ -122,7 +122,13 @@ async fn ingest() {
     let places = yiping_server::places::Places::hubei();
     let body: String = (0..100_000).map(|i| patrol(&format!("c{i}")) + "\n").collect();
     let t = Instant::now();
-    let (ok, _) = yiping_server::ingest::check_lines(&body, "bench", &places);
+    let (ok, _) = yiping_server::ingest::check_lines(
+        &body,
+        "bench",
+        &places,
+        yiping_protocol::instant::Timestamp::now(),
+        yiping_server::FUTURE_TOLERANCE_S,
+    );
     println!(
         "check lines: {:.2} µs per line (parse, validate, place in county) on one core",
         t.elapsed().as_secs_f64() * 1e6 / ok.len() as f64
@@ -130,7 +136,7 @@ async fn ingest() {
 
     // (1) The pipeline alone (no snapshots, so that the rebuild below replays every event).
     let data = temp("pipeline");
-    let no_snapshots = yiping_server::LogOptions { snapshot_every: u64::MAX, retain_days: None };
+    let no_snapshots = yiping_server::LogOptions { snapshot_every: u64::MAX, ..Default::default() };
     let state = yiping_server::AppState::open_with(&data, no_snapshots).expect("opens");
     let per_batch = 1_000;
     let batches = 60;
@@ -144,7 +150,13 @@ async fn ingest() {
             for b in 0..batches {
                 let body: String = (0..per_batch).map(|i| patrol(&format!("p{p}-{b}-{i}")) + "\n").collect();
                 let t = Instant::now();
-                let (ok, rejected) = yiping_server::ingest::check_lines(&body, "bench", &state.places);
+                let (ok, rejected) = yiping_server::ingest::check_lines(
+                    &body,
+                    "bench",
+                    &state.places,
+                    state.clock.now(),
+                    state.log.future_tolerance_s,
+                );
                 assert!(rejected.is_empty());
                 let events: Vec<Located> = ok.into_iter().map(|(_, l)| l).collect();
                 state.ingestor().submit_wait(events).await.expect("stored");

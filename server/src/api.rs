@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use yiping_protocol::events::EVENT_TYPES;
+use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::TopicInfoList;
 
 use crate::AppState;
@@ -63,7 +64,8 @@ pub async fn post_events(
     if text.trim().is_empty() {
         return Err(AppError::BadRequest("empty body: send one JSON event per line (NDJSON)".into()));
     }
-    let (ok, rejected) = check_lines(text, &source, &state.places);
+    let (ok, rejected) =
+        check_lines(text, &source, &state.places, state.clock.now(), state.log.future_tolerance_s);
     state.metrics.rejected.fetch_add(rejected.len() as u64, Ordering::Relaxed);
     let (lines, events): (Vec<(usize, String, String)>, Vec<_>) =
         ok.into_iter().map(|(n, l)| ((n, l.event.id.clone(), l.event.data.topic().to_owned()), l)).unzip();
@@ -162,14 +164,22 @@ pub async fn region(
     caller.read_region(&adcode)?;
     let name =
         state.places.name(&adcode).ok_or_else(|| AppError::NotFound(format!("region {adcode}")))?.to_owned();
+    let today = state.clock.now().beijing_date();
     Ok(Json(state.with_fold(|f| {
+        let projects = f.projects.region(&adcode);
         serde_json::json!({
             "adcode": adcode,
             "name": name,
             "time": f.last_time(),
+            "today": today,
+            "overdue": {
+                "steps": projects.overdue_steps(today),
+                "approval_steps": projects.overdue_approval_steps(today),
+                "projects_by_stage": projects.overdue_projects(today),
+            },
             "water": f.water.region(&adcode),
             "rivers": f.rivers.region(&adcode),
-            "projects": f.projects.region(&adcode),
+            "projects": projects,
             "poverty": f.poverty.region(&adcode),
         })
     })))
@@ -197,13 +207,14 @@ pub async fn entity(
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     caller.read()?;
-    for (name, v) in [("from", &q.from), ("to", &q.to)] {
-        if let Some(v) = v
-            && !yiping_protocol::events::is_rfc3339(v)
-        {
-            return Err(AppError::BadRequest(format!("query `{name}`: {v:?} is not an RFC 3339 timestamp")));
+    let bound = |name: &str, v: &Option<String>, default: Timestamp| match v {
+        None => Ok(default),
+        Some(v) => {
+            Timestamp::parse(v).map_err(|e| AppError::BadRequest(format!("query `{name}`: {v:?}: {e}")))
         }
-    }
+    };
+    let from = bound("from", &q.from, Timestamp::from_unix_ns(0))?;
+    let to = bound("to", &q.to, Timestamp::from_unix_ns(i64::MAX))?;
     let current = state.with_fold(|f| {
         [f.water.entity(&key), f.rivers.entity(&key), f.projects.entity(&key), f.poverty.entity(&key)]
             .into_iter()
@@ -215,12 +226,7 @@ pub async fn entity(
         let reader = state.reader.lock().unwrap_or_else(|p| p.into_inner());
         match q.latest {
             Some(n) => reader.history_latest(&key, n.min(10_000))?,
-            None => reader.history(
-                &key,
-                q.from.as_deref().unwrap_or("0000"),
-                q.to.as_deref().unwrap_or("9999"),
-                q.limit.unwrap_or(1000).min(10_000),
-            )?,
+            None => reader.history(&key, from, to, q.limit.unwrap_or(1000).min(10_000))?,
         }
     };
     if current.is_none() && history.is_empty() {
@@ -269,9 +275,7 @@ pub async fn counties(
             })
             .collect()
     });
-    Ok(Json(
-        serde_json::json!({ "time": state.with_fold(|f| f.last_time().map(str::to_owned)), "counties": rows }),
-    ))
+    Ok(Json(serde_json::json!({ "time": state.with_fold(|f| f.last_time()), "counties": rows })))
 }
 
 /// `GET /api/v1/history`: the province's headline figures at the end of each 10-minute step of

@@ -2,14 +2,16 @@
 //! tests.
 //!
 //! It is deliberately written the plain way, with nothing shared with the incremental fold but the
-//! event types and the places: take the latest state of every entity (a water section's by sampling
-//! time, anything else's by arrival order), sum the states and the counted events per region, and
-//! compare. If the fold ever disagrees with this, the fold is wrong.
+//! event types, their domain rules (a project's stage) and the places: sort every entity's reports
+//! by event time (then source and id: never by arrival), take the newest as its state, sum the
+//! states and the counted events per region, and compare. If the fold ever disagrees with this,
+//! the fold is wrong.
 
 use std::collections::HashMap;
 
 use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus, StepKind};
-use yiping_protocol::topics::{Coverage, PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
+use yiping_protocol::instant::Timestamp;
+use yiping_protocol::topics::{Coverage, HistoryPoint, PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
 
 use crate::places::Places;
 
@@ -28,34 +30,24 @@ pub struct Figures {
     pub coverage: Coverage,
 }
 
-/// Recount the figures of `region` from `events` (each with its county), in log order.
+type Key<'a> = (Timestamp, &'a str, &'a str);
+
+fn key(e: &Envelope) -> Key<'_> {
+    (e.time.at, e.source.as_deref().unwrap_or(""), e.id.as_str())
+}
+
+/// Recount the figures of `region` from `events` (each with its county), in any order.
 pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> Figures {
     let in_region = |county: &str| places.rollup(county).iter().any(|r| r == region);
-    let mut latest: HashMap<String, (&Envelope, &String)> = HashMap::new();
+    // Every entity's reports, in event-time order.
+    let mut reports: HashMap<String, Vec<(&Envelope, &String)>> = HashMap::new();
     let mut f = Figures::default();
     for (e, c) in events {
-        let key = e.data.entity();
-        // A village's rise or fall since its previous report (by arrival).
-        let flow = match (&e.data, latest.get(&key)) {
-            (Event::Village(v), Some((prev, _))) => match &prev.data {
-                Event::Village(p) => Some((u64::from(p.risk_households), u64::from(v.risk_households))),
-                _ => None,
-            },
-            _ => None,
-        };
-        let replace = match (&e.data, latest.get(&key)) {
-            (Event::WaterReading(_), Some((prev, _))) => e.time >= prev.time,
-            _ => true,
-        };
-        if replace {
-            latest.insert(key, (e, c));
+        if !matches!(e.data, Event::FishingPatrol(_) | Event::RiverPatrol(_)) {
+            reports.entry(e.data.entity()).or_default().push((e, c));
         }
         if !in_region(c) {
             continue;
-        }
-        if let Some((before, now)) = flow {
-            f.poverty.risk_added += now.saturating_sub(before);
-            f.poverty.risk_removed += before.saturating_sub(now);
         }
         match &e.data {
             Event::WaterReading(_) => f.water.readings += 1,
@@ -72,7 +64,12 @@ pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> 
             _ => {}
         }
     }
-    for (e, c) in latest.values().filter(|(_, c)| in_region(c)) {
+    for list in reports.values_mut() {
+        list.sort_by(|a, b| key(a.0).cmp(&key(b.0)));
+        let Some((e, c)) = list.last().copied() else { continue };
+        if !in_region(c) {
+            continue;
+        }
         match &e.data {
             Event::WaterReading(r) => {
                 let Some(i) = places.section(&r.section) else { continue };
@@ -92,20 +89,16 @@ pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> 
                 f.projects.projects += 1;
                 f.projects.plan_wan += p.plan_wan;
                 f.projects.done_wan += p.done_wan;
-                let done = |k: StepKind| p.steps.iter().any(|s| s.step == k && s.done.is_some());
-                let stage = if done(StepKind::Acceptance) {
-                    2
-                } else if done(StepKind::Start) {
-                    1
-                } else {
-                    0
-                };
+                let stage = p.stage().index();
                 f.projects.by_stage[stage] += 1;
-                let as_of = e.time.get(..10).unwrap_or("");
-                let overdue =
-                    p.steps.iter().filter(|s| s.done.is_none() && s.due.as_str() < as_of).count() as u32;
-                f.projects.overdue_steps += overdue;
-                f.projects.overdue_by_stage[stage] += overdue;
+                let open: Vec<_> = p.steps.iter().filter(|s| s.done.is_none()).collect();
+                for s in &open {
+                    let kind = StepKind::ALL.iter().position(|k| *k == s.step).unwrap_or(0);
+                    f.projects.open_steps_due.entry(s.due).or_default()[kind] += 1;
+                }
+                if let Some(first) = open.iter().map(|s| s.due).min() {
+                    f.projects.first_open_due.entry(first).or_default()[stage] += 1;
+                }
             }
             Event::Village(v) => {
                 f.poverty.villages += 1;
@@ -114,10 +107,22 @@ pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> 
                 f.poverty.risk_households += u64::from(v.risk_households);
                 f.poverty.assistance_wan += v.assistance_wan;
                 f.poverty.income_sum_yuan += v.income_yuan;
+                f.poverty.income_weighted_yuan += v.income_yuan * f64::from(v.lifted_households);
+                // Flows: each rise and fall from one report to the next, in event-time order.
+                let risks: Vec<u32> = list
+                    .iter()
+                    .filter_map(|(e, _)| match &e.data {
+                        Event::Village(v) => Some(v.risk_households),
+                        _ => None,
+                    })
+                    .collect();
+                for w in risks.windows(2) {
+                    f.poverty.risk_added += u64::from(w[1].saturating_sub(w[0]));
+                    f.poverty.risk_removed += u64::from(w[0].saturating_sub(w[1]));
+                }
             }
             Event::FishingPatrol(_) | Event::RiverPatrol(_) => {}
         }
-        let _ = c;
     }
     f.coverage = recount_coverage(places, events, region);
     f
@@ -129,24 +134,42 @@ fn recount_coverage(places: &Places, events: &[(Envelope, String)], region: &str
     let as_of = events
         .iter()
         .filter(|(e, _)| e.data.topic() == yiping_protocol::topics::RIVERS)
-        .map(|(e, _)| &e.time)
+        .map(|(e, _)| e.time.at)
         .max();
-    let cutoff = as_of.and_then(|t| crate::fold::week_before(t));
-    let mut newest: HashMap<(String, String), time::OffsetDateTime> = HashMap::new();
+    let cutoff = as_of.map(|t| t.plus_s(-7 * 86_400));
+    let mut newest: HashMap<(String, String), Timestamp> = HashMap::new();
     for (e, c) in events {
         if let Event::RiverPatrol(p) = &e.data
             && places.rollup(c).iter().any(|r| r == region)
-            && let Ok(t) =
-                time::OffsetDateTime::parse(&e.time, &time::format_description::well_known::Rfc3339)
         {
-            let slot = newest.entry((c.clone(), p.river.clone())).or_insert(t);
-            *slot = (*slot).max(t);
+            let slot = newest.entry((c.clone(), p.river.clone())).or_insert(e.time.at);
+            *slot = (*slot).max(e.time.at);
         }
     }
     Coverage {
         rivers: u32::try_from(newest.len()).unwrap_or(u32::MAX),
         patrolled_7d: u32::try_from(newest.values().filter(|t| cutoff.is_some_and(|c| **t >= c)).count())
             .unwrap_or(u32::MAX),
+    }
+}
+
+/// The province's history point of the step starting at `step`, recounted: the figures of the
+/// events whose event time is before the step's end.
+pub fn history_point(places: &Places, events: &[(Envelope, String)], step: Timestamp) -> HistoryPoint {
+    let end = step.plus_s(crate::fold::HISTORY_STEP_S);
+    let before: Vec<(Envelope, String)> = events.iter().filter(|(e, _)| e.time.at < end).cloned().collect();
+    let f = recount(places, &before, crate::places::ROOT);
+    let good: u32 = f.water.class_counts[..3].iter().sum();
+    HistoryPoint {
+        t: step,
+        good_share: (f.water.sections_reporting > 0)
+            .then(|| 100.0 * f64::from(good) / f64::from(f.water.sections_reporting)),
+        readings: f.water.readings,
+        patrols: f.rivers.patrols,
+        problems_open: f.rivers.problems_open,
+        invest_percent: f.projects.invest_percent(),
+        risk_households: f.poverty.risk_households,
+        mean_income: f.poverty.mean_income_per_household_yuan(),
     }
 }
 
@@ -179,10 +202,10 @@ pub fn audit_log(data_dir: &std::path::Path) -> anyhow::Result<(usize, usize, Ve
         );
     }
     let (after, mut fold) = match store.latest_snapshot()? {
-        Some((gseq, _, body)) => {
-            let snap: crate::fold::FoldSnapshot = serde_json::from_str(&body)?;
-            (gseq, crate::fold::Fold::from_snapshot(places.clone(), snap))
-        }
+        Some((gseq, _, body)) => match crate::fold::FoldSnapshot::read(&body) {
+            Some(snap) => (gseq, crate::fold::Fold::from_snapshot(places.clone(), snap)),
+            None => (0, crate::fold::Fold::new(places.clone())),
+        },
         None => (0, crate::fold::Fold::new(places.clone())),
     };
     for (e, c) in events.iter().skip(usize::try_from(after).unwrap_or(usize::MAX)) {
@@ -203,6 +226,12 @@ pub fn audit_log(data_dir: &std::path::Path) -> anyhow::Result<(usize, usize, Ve
         let want = recount(&places, &events, region);
         diffs.extend(differences(&got, &want).into_iter().map(|d| format!("{region} {d}")));
     }
+    // The last hour of the history, recounted by event time.
+    for got in fold.history().iter().rev().take(6) {
+        let want = history_point(&places, &events, got.t);
+        let (a, b) = (serde_json::json!(got), serde_json::json!(want));
+        diffs.extend(value_differences(&a, &b).into_iter().map(|d| format!("history {} {d}", got.t)));
+    }
     Ok((events.len(), regions.len(), diffs))
 }
 
@@ -213,21 +242,40 @@ fn close(a: f64, b: f64) -> bool {
 /// The differences between two sets of figures, as `field: a ≠ b` lines (empty when they agree;
 /// sums of decimals agree within a relative 1e-6, the rest exactly).
 pub fn differences(a: &Figures, b: &Figures) -> Vec<String> {
-    let mut out = Vec::new();
     let to_map = |x: &Figures| serde_json::json!({"water": x.water, "rivers": x.rivers, "projects": x.projects, "poverty": x.poverty, "coverage": x.coverage});
-    fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    value_differences(&to_map(a), &to_map(b))
+}
+
+/// The differences between two JSON values, as `path: a ≠ b` lines (numbers within a relative
+/// 1e-6, the rest exactly; keys of either side count).
+pub fn value_differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
         match (a, b) {
-            (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-                for (k, v) in x {
-                    walk(&format!("{path}.{k}"), v, y.get(k).unwrap_or(&serde_json::Value::Null), out);
+            (Value::Object(x), Value::Object(y)) => {
+                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    walk(
+                        &format!("{path}.{k}"),
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                        out,
+                    );
                 }
             }
-            (serde_json::Value::Array(x), serde_json::Value::Array(y)) => {
-                for (i, v) in x.iter().enumerate() {
-                    walk(&format!("{path}[{i}]"), v, y.get(i).unwrap_or(&serde_json::Value::Null), out);
+            (Value::Array(x), Value::Array(y)) => {
+                for i in 0..x.len().max(y.len()) {
+                    walk(
+                        &format!("{path}[{i}]"),
+                        x.get(i).unwrap_or(&Value::Null),
+                        y.get(i).unwrap_or(&Value::Null),
+                        out,
+                    );
                 }
             }
-            (serde_json::Value::Number(x), serde_json::Value::Number(y)) => {
+            (Value::Number(x), Value::Number(y)) => {
                 let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
                 if !close(x, y) {
                     out.push(format!("{}: {x} ≠ {y}", path.trim_start_matches('.')));
@@ -237,7 +285,8 @@ pub fn differences(a: &Figures, b: &Figures) -> Vec<String> {
             _ => {}
         }
     }
-    walk("", &to_map(a), &to_map(b), &mut out);
+    let mut out = Vec::new();
+    walk("", a, b, &mut out);
     out
 }
 

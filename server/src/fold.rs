@@ -8,13 +8,26 @@
 //! an outlet's status, a problem's handling, a project's progress, a village's figures) or is
 //! counted (patrols). An entity's contribution to the aggregates of its county, prefecture and the
 //! province is removed and re-added when its state changes, so each event costs O(1), however
-//! long the log. A project's overdue steps are counted as of its latest report's time (real-time
-//! overdue detection is the alert rules' job).
+//! long the log.
+//!
+//! **Event time decides, arrival order never does** (DESIGN §2). Every report carries an
+//! [`Order`]: its event time as an instant, then its source and id. An entity's state is its
+//! report of greatest order, so a report that arrives late (a retry, a backfill, an import after
+//! live data) never replaces a newer one; it still counts where figures are cumulative. Villages'
+//! flows (households newly at risk, risk removed) follow each village's reports in event-time
+//! order, and the history's steps are the figures as of each step's end by event time. So any
+//! permutation of the arrival order gives the same state (a property test checks it).
+//!
+//! Overdue depends on the day, not on the events: the aggregates keep the open steps by due date
+//! ([`ProjectsAgg::open_steps_due`]), and whoever shows a figure counts those due before today in
+//! Asia/Shanghai ([`ProjectsAgg::overdue_steps`]), so the figure moves at Beijing midnight without
+//! any event.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus, StepKind};
+use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus};
+use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::{
     Coverage, EntityState, HistoryPoint, Overview, POVERTY, PROJECTS, PovertyAgg, PrefectureFigures,
     ProjectsAgg, RIVERS, RiversAgg, SectionStatus, ThemeData, WATER, WaterAgg,
@@ -22,6 +35,10 @@ use yiping_protocol::topics::{
 use yiping_protocol::water::WaterClass;
 
 use crate::places::{Places, ROOT};
+
+mod history;
+use history::History;
+pub use history::Tally;
 
 /// Aggregates that entities contribute to and withdraw from.
 pub trait Aggregate: Default + Clone + serde::Serialize + serde::de::DeserializeOwned {
@@ -71,6 +88,24 @@ impl Aggregate for RiversAgg {
     }
 }
 
+/// Add or remove counts kept by key, dropping keys whose counts all become zero (so equal
+/// figures are equal maps, whatever the order they were reached in).
+fn merge_counts<K: Ord + Copy, const N: usize>(
+    a: &mut BTreeMap<K, [u32; N]>,
+    b: &BTreeMap<K, [u32; N]>,
+    sign: i8,
+) {
+    for (k, counts) in b {
+        let slot = a.entry(*k).or_insert([0; N]);
+        for (x, y) in slot.iter_mut().zip(counts) {
+            addu(x, *y, sign);
+        }
+        if slot.iter().all(|x| *x == 0) {
+            a.remove(k);
+        }
+    }
+}
+
 impl Aggregate for ProjectsAgg {
     fn merge(&mut self, o: &Self, s: i8) {
         addu(&mut self.projects, o.projects, s);
@@ -79,9 +114,12 @@ impl Aggregate for ProjectsAgg {
         for (a, b) in self.by_stage.iter_mut().zip(o.by_stage) {
             addu(a, b, s);
         }
-        addu(&mut self.overdue_steps, o.overdue_steps, s);
-        for (a, b) in self.overdue_by_stage.iter_mut().zip(o.overdue_by_stage) {
-            addu(a, b, s);
+        merge_counts(&mut self.open_steps_due, &o.open_steps_due, s);
+        merge_counts(&mut self.first_open_due, &o.first_open_due, s);
+        if self.projects == 0 {
+            // Sums of decimals taken away again leave a residue (1e-13), which over a zero plan
+            // would show as a percentage: no project, no money.
+            (self.plan_wan, self.done_wan) = (0.0, 0.0);
         }
     }
 }
@@ -94,20 +132,87 @@ impl Aggregate for PovertyAgg {
         addu64(&mut self.risk_households, o.risk_households, s);
         addf(&mut self.assistance_wan, o.assistance_wan, s);
         addf(&mut self.income_sum_yuan, o.income_sum_yuan, s);
+        addf(&mut self.income_weighted_yuan, o.income_weighted_yuan, s);
         addu64(&mut self.risk_added, o.risk_added, s);
         addu64(&mut self.risk_removed, o.risk_removed, s);
+        if self.villages == 0 {
+            // No village, no money (and no residue of sums of decimals taken away again).
+            (self.assistance_wan, self.income_sum_yuan, self.income_weighted_yuan) = (0.0, 0.0, 0.0);
+        }
     }
+}
+
+/// Which of two reports is newer: event time as an instant, then source, then id. Never the
+/// order of arrival, so that every arrival order gives the same state.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Order {
+    /// Event time.
+    pub at: Timestamp,
+    /// Source.
+    pub source: String,
+    /// The source's id of the event.
+    pub id: String,
+}
+
+/// Maps keyed by [`Order`] are saved as lists of pairs (JSON keys must be strings).
+pub(crate) mod by_order {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Order;
+
+    /// Serialise each entity's map as a list of pairs.
+    pub fn serialize<S: Serializer, V: Serialize>(
+        m: &HashMap<String, BTreeMap<Order, V>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let v: BTreeMap<&String, Vec<(&Order, &V)>> =
+            m.iter().map(|(k, r)| (k, r.iter().collect())).collect();
+        v.serialize(s)
+    }
+
+    /// Read what [`serialize`] wrote.
+    pub fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+        d: D,
+    ) -> Result<HashMap<String, BTreeMap<Order, V>>, D::Error> {
+        let v: HashMap<String, Vec<(Order, V)>> = HashMap::deserialize(d)?;
+        Ok(v.into_iter().map(|(k, r)| (k, r.into_iter().collect())).collect())
+    }
+}
+
+impl Order {
+    /// The order of an event.
+    pub fn of(e: &Envelope) -> Order {
+        Order { at: e.time.at, source: e.source.clone().unwrap_or_default(), id: e.id.clone() }
+    }
+}
+
+/// An entity's latest state, its contribution to the aggregates, and the order of the report
+/// that set it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Live<A> {
+    state: EntityState,
+    contribution: A,
+    order: Order,
+}
+
+/// A closed case: its county, contribution and the order of the report that closed it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Retired<A> {
+    county: String,
+    contribution: A,
+    order: Order,
 }
 
 /// One theme's state: entities with their contributions, and aggregates by region.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(bound(serialize = "A: serde::Serialize", deserialize = "A: serde::de::DeserializeOwned"))]
 pub struct Theme<A> {
-    entities: BTreeMap<String, (EntityState, A)>,
+    entities: BTreeMap<String, Live<A>>,
     /// Entities whose case is closed: only their county and contribution are kept (they still
     /// count), so a theme's state does not grow with years of closed cases.
-    #[serde(default)]
-    retired: HashMap<String, (String, A)>,
+    retired: HashMap<String, Retired<A>>,
     regions: HashMap<String, A>,
 }
 
@@ -115,6 +220,15 @@ impl<A: Aggregate> Default for Theme<A> {
     fn default() -> Self {
         Theme { entities: BTreeMap::new(), retired: HashMap::new(), regions: HashMap::new() }
     }
+}
+
+fn union(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
+    for r in b {
+        if !a.contains(&r) {
+            a.push(r);
+        }
+    }
+    a
 }
 
 impl<A: Aggregate> Theme<A> {
@@ -126,28 +240,48 @@ impl<A: Aggregate> Theme<A> {
         regions
     }
 
+    /// The order of the report that set an entity's state (live or closed).
+    fn order(&self, key: &str) -> Option<&Order> {
+        self.entities.get(key).map(|l| &l.order).or_else(|| self.retired.get(key).map(|r| &r.order))
+    }
+
+    /// Is a report of this order newer than what the entity's state rests on?
+    fn is_newer(&self, key: &str, order: &Order) -> bool {
+        self.order(key).is_none_or(|o| order > o)
+    }
+
     /// Replace an entity's state and contribution; returns the regions touched.
-    fn upsert(&mut self, places: &Places, state: EntityState, contribution: A) -> Vec<String> {
+    fn upsert(&mut self, places: &Places, state: EntityState, contribution: A, order: Order) -> Vec<String> {
         let mut touched = Vec::new();
-        if let Some((old, old_c)) = self.entities.remove(&state.key) {
-            touched = self.add(places, &old.adcode, &old_c, -1);
-        } else if let Some((county, old_c)) = self.retired.remove(&state.key) {
+        if let Some(old) = self.entities.remove(&state.key) {
+            touched = self.add(places, &old.state.adcode, &old.contribution, -1);
+        } else if let Some(old) = self.retired.remove(&state.key) {
             // A closed case reported again (reopened): it replaces its closed contribution.
-            touched = self.add(places, &county, &old_c, -1);
+            touched = self.add(places, &old.county, &old.contribution, -1);
         }
-        for r in self.add(places, &state.adcode, &contribution, 1) {
-            if !touched.contains(&r) {
-                touched.push(r);
-            }
+        let added = self.add(places, &state.adcode, &contribution, 1);
+        self.entities.insert(state.key.clone(), Live { state, contribution, order });
+        union(touched, added)
+    }
+
+    /// Replace the contribution of an entity, keeping its state (a late report changed what
+    /// the entity adds up to, not its latest state).
+    fn recontribute(&mut self, places: &Places, key: &str, contribution: A) -> Vec<String> {
+        let Some(live) = self.entities.get(key) else { return Vec::new() };
+        let (county, old) = (live.state.adcode.clone(), live.contribution.clone());
+        let removed = self.add(places, &county, &old, -1);
+        let added = self.add(places, &county, &contribution, 1);
+        if let Some(live) = self.entities.get_mut(key) {
+            live.contribution = contribution;
         }
-        self.entities.insert(state.key.clone(), (state, contribution));
-        touched
+        union(removed, added)
     }
 
     /// Close an entity's case: forget its state, keep its contribution.
     fn retire(&mut self, key: &str) {
-        if let Some((state, c)) = self.entities.remove(key) {
-            self.retired.insert(key.to_owned(), (state.adcode, c));
+        if let Some(l) = self.entities.remove(key) {
+            let r = Retired { county: l.state.adcode, contribution: l.contribution, order: l.order };
+            self.retired.insert(key.to_owned(), r);
         }
     }
 
@@ -158,13 +292,13 @@ impl<A: Aggregate> Theme<A> {
 
     /// An entity's latest state.
     pub fn entity(&self, key: &str) -> Option<&EntityState> {
-        self.entities.get(key).map(|(s, _)| s)
+        self.entities.get(key).map(|l| &l.state)
     }
 
     /// The whole theme as a snapshot payload.
     pub fn snapshot(&self) -> ThemeData<A> {
         ThemeData {
-            entities: self.entities.iter().map(|(k, (s, _))| (k.clone(), s.clone())).collect(),
+            entities: self.entities.iter().map(|(k, l)| (k.clone(), l.state.clone())).collect(),
             regions: self.regions.iter().map(|(k, a)| (k.clone(), a.clone())).collect(),
             event: None,
         }
@@ -174,7 +308,7 @@ impl<A: Aggregate> Theme<A> {
         ThemeData {
             entities: entity
                 .and_then(|k| self.entities.get(k))
-                .map(|(s, _)| (s.key.clone(), s.clone()))
+                .map(|l| (l.state.key.clone(), l.state.clone()))
                 .into_iter()
                 .collect(),
             regions: regions.iter().map(|r| (r.clone(), self.region(r))).collect(),
@@ -218,63 +352,79 @@ pub struct Fold {
     pub projects: Theme<ProjectsAgg>,
     /// Poverty theme.
     pub poverty: Theme<PovertyAgg>,
-    section_latest: Vec<Option<(WaterClass, String)>>,
-    last_time: Option<String>,
+    section_latest: Vec<Option<(WaterClass, Order)>>,
+    last_time: Option<Timestamp>,
     /// The newest event time per theme topic.
-    theme_times: BTreeMap<String, String>,
+    theme_times: BTreeMap<String, Timestamp>,
     /// The newest patrol of each river in each county (`county|river` → time), for coverage.
-    river_patrols: BTreeMap<String, String>,
-    /// The province's figures at the end of each closed history step (by the step's start, Unix s);
-    /// the step being written is computed when asked.
-    history: BTreeMap<i64, HistoryPoint>,
+    river_patrols: BTreeMap<String, Timestamp>,
+    /// Each village's at-risk households by report, in event-time order (for its flows).
+    village_reports: HashMap<String, BTreeMap<Order, u32>>,
+    /// The province's figures per step of event time.
+    history: History,
 }
 
-/// Length of a history step, seconds.
-pub const HISTORY_STEP_S: i64 = 600;
-/// History kept, seconds before the newest data.
-pub const HISTORY_KEEP_S: i64 = 7 * 86_400;
+pub use history::{HISTORY_KEEP_S, HISTORY_STEP_S};
+
+/// The version of [`FoldSnapshot`]'s format; a snapshot of another version is not used (the
+/// state is rebuilt from the log instead).
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// The fold's state as saved in a snapshot (everything but the places, which come with the
 /// deployment). Sections are keyed by id so a snapshot survives changes to the section list.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct FoldSnapshot {
+    /// [`SNAPSHOT_VERSION`] when written.
+    #[serde(default)]
+    pub version: u32,
     water: Theme<WaterAgg>,
     rivers: Theme<RiversAgg>,
     projects: Theme<ProjectsAgg>,
     poverty: Theme<PovertyAgg>,
-    sections: BTreeMap<String, (WaterClass, String)>,
-    last_time: Option<String>,
-    #[serde(default)]
-    theme_times: BTreeMap<String, String>,
-    #[serde(default)]
-    river_patrols: BTreeMap<String, String>,
-    #[serde(default)]
-    history: BTreeMap<i64, HistoryPoint>,
+    sections: BTreeMap<String, (WaterClass, Order)>,
+    last_time: Option<Timestamp>,
+    theme_times: BTreeMap<String, Timestamp>,
+    river_patrols: BTreeMap<String, Timestamp>,
+    #[serde(with = "by_order")]
+    village_reports: HashMap<String, BTreeMap<Order, u32>>,
+    history: History,
 }
 
-fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-}
-
-/// The start (Unix s) of the history step holding the time `t` (RFC 3339).
-fn step_of(t: &str) -> Option<i64> {
-    parse_time(t).map(|t| t.unix_timestamp().div_euclid(HISTORY_STEP_S) * HISTORY_STEP_S)
-}
-
-/// Seven days before `t` (RFC 3339): where this week's patrol coverage starts.
-pub fn week_before(t: &str) -> Option<time::OffsetDateTime> {
-    parse_time(t).map(|t| t - time::Duration::days(7))
-}
-
-fn stage(steps: &[yiping_protocol::events::ProjectStep]) -> (usize, &'static str) {
-    let done = |k: StepKind| steps.iter().any(|s| s.step == k && s.done.is_some());
-    if done(StepKind::Acceptance) {
-        (2, "accepted")
-    } else if done(StepKind::Start) {
-        (1, "construction")
-    } else {
-        (0, "approval")
+impl FoldSnapshot {
+    /// Read a saved snapshot; `None` (the state is then rebuilt from the log) when it is of
+    /// another format version or unreadable.
+    pub fn read(body: &str) -> Option<FoldSnapshot> {
+        match serde_json::from_str::<FoldSnapshot>(body) {
+            Ok(s) if s.version == SNAPSHOT_VERSION => Some(s),
+            Ok(s) => {
+                tracing::warn!(version = s.version, "snapshot of another format: rebuilding from the log");
+                None
+            }
+            Err(e) => {
+                tracing::warn!("snapshot unreadable ({e}): rebuilding from the log");
+                None
+            }
+        }
     }
+}
+
+/// Seven days before `t`: where this week's patrol coverage starts.
+pub fn week_before(t: Timestamp) -> Timestamp {
+    t.plus_s(-7 * 86_400)
+}
+
+/// The flows of a village's at-risk households over its reports in event-time order: the rises
+/// and the falls from one report to the next, summed (the first report is the baseline).
+pub fn village_flows(risks: impl IntoIterator<Item = u32>) -> (u64, u64) {
+    let (mut added, mut removed, mut prev) = (0u64, 0u64, None::<u32>);
+    for r in risks {
+        if let Some(p) = prev {
+            added += u64::from(r.saturating_sub(p));
+            removed += u64::from(p.saturating_sub(r));
+        }
+        prev = Some(r);
+    }
+    (added, removed)
 }
 
 impl Fold {
@@ -291,13 +441,15 @@ impl Fold {
             last_time: None,
             theme_times: BTreeMap::new(),
             river_patrols: BTreeMap::new(),
-            history: BTreeMap::new(),
+            village_reports: HashMap::new(),
+            history: History::default(),
         }
     }
 
     /// The state to save in a snapshot.
     pub fn to_snapshot(&self) -> FoldSnapshot {
         FoldSnapshot {
+            version: SNAPSHOT_VERSION,
             water: self.water.clone(),
             rivers: self.rivers.clone(),
             projects: self.projects.clone(),
@@ -309,9 +461,10 @@ impl Fold {
                 .zip(&self.section_latest)
                 .filter_map(|(s, l)| l.clone().map(|l| (s.id.to_owned(), l)))
                 .collect(),
-            last_time: self.last_time.clone(),
+            last_time: self.last_time,
             theme_times: self.theme_times.clone(),
             river_patrols: self.river_patrols.clone(),
+            village_reports: self.village_reports.clone(),
             history: self.history.clone(),
         }
     }
@@ -329,24 +482,31 @@ impl Fold {
             last_time: snap.last_time,
             theme_times: snap.theme_times,
             river_patrols: snap.river_patrols,
+            village_reports: snap.village_reports,
             history: snap.history,
         }
     }
 
-    /// Every live entity of every theme (what the alert rules are seeded with on start).
+    /// Every live entity of every theme (what the alert rules are seeded with on start), oldest
+    /// first.
     pub fn entity_states(&self) -> Vec<EntityState> {
         let mut v: Vec<EntityState> = Vec::new();
-        v.extend(self.water.entities.values().map(|(e, _)| e.clone()));
-        v.extend(self.rivers.entities.values().map(|(e, _)| e.clone()));
-        v.extend(self.projects.entities.values().map(|(e, _)| e.clone()));
-        v.extend(self.poverty.entities.values().map(|(e, _)| e.clone()));
-        v.sort_by(|a, b| a.time.cmp(&b.time));
+        v.extend(self.water.entities.values().map(|l| l.state.clone()));
+        v.extend(self.rivers.entities.values().map(|l| l.state.clone()));
+        v.extend(self.projects.entities.values().map(|l| l.state.clone()));
+        v.extend(self.poverty.entities.values().map(|l| l.state.clone()));
+        v.sort_by_key(|a| a.time);
         v
     }
 
     /// Time of the newest event folded (by the events' own times).
-    pub fn last_time(&self) -> Option<&str> {
-        self.last_time.as_deref()
+    pub fn last_time(&self) -> Option<Timestamp> {
+        self.last_time
+    }
+
+    /// The newest event time of a theme topic (of any, for the overview).
+    pub fn topic_time(&self, topic: &str) -> Option<Timestamp> {
+        self.theme_times.get(topic).copied().or(self.last_time)
     }
 
     /// Fold one accepted event located in `county`; the change carries the delta to publish.
@@ -360,69 +520,30 @@ impl Fold {
     }
 
     fn apply_inner(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
-        if self.last_time.as_deref().is_none_or(|t| e.time.as_str() > t) {
-            // Newer data in a later history step closes the step before, as the figures stand
-            // now (a late event changes the step being written, not past steps: the history is
-            // what was known at the time, and the same on every replay of the log).
-            if let (Some(before), Some(after)) = (self.step(), step_of(&e.time))
-                && after > before
-            {
-                let point = self.point(before);
-                self.history.insert(before, point);
-                self.history.retain(|s, _| *s >= after - HISTORY_KEEP_S);
-            }
-            self.last_time = Some(e.time.clone());
+        let at = e.time.at;
+        if self.last_time.is_none_or(|t| at > t) {
+            self.last_time = Some(at);
+        }
+        if let Some(newest) = self.last_time {
+            self.history.advance(newest);
         }
         let change = self.apply_event(e, county, want);
-        match self.theme_times.get_mut(change.topic) {
-            Some(t) if *t >= e.time => {}
-            Some(t) => t.clone_from(&e.time),
-            None => {
-                self.theme_times.insert(change.topic.to_owned(), e.time.clone());
-            }
-        }
+        let t = self.theme_times.entry(change.topic.to_owned()).or_insert(at);
+        *t = (*t).max(at);
         change
     }
 
-    /// The history step of the newest data (its start, Unix s).
-    fn step(&self) -> Option<i64> {
-        self.last_time.as_deref().and_then(step_of)
-    }
-
-    /// The province's figures as they are now, for the step starting at `start`.
-    fn point(&self, start: i64) -> HistoryPoint {
-        let w = self.water.region(ROOT);
-        let r = self.rivers.region(ROOT);
-        let p = self.projects.region(ROOT);
-        let v = self.poverty.region(ROOT);
-        let good: u32 = w.class_counts[..3].iter().sum();
-        HistoryPoint {
-            t: time::OffsetDateTime::from_unix_timestamp(start)
-                .ok()
-                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-                .unwrap_or_default(),
-            good_share: (w.sections_reporting > 0)
-                .then(|| 100.0 * f64::from(good) / f64::from(w.sections_reporting)),
-            readings: w.readings,
-            patrols: r.patrols,
-            problems_open: r.problems_open,
-            invest_percent: (p.plan_wan > 0.0).then(|| 100.0 * p.done_wan / p.plan_wan),
-            risk_households: v.risk_households,
-            mean_income: v.mean_income_yuan(),
-        }
-    }
-
-    /// The province's history, oldest first: the closed steps of the last 7 days, then the step
-    /// being written, as it stands.
+    /// The province's history, oldest first: its figures at the end of each step of the last 7
+    /// days of data, by event time; the last step is the one being written.
     pub fn history(&self) -> Vec<HistoryPoint> {
-        let mut v: Vec<HistoryPoint> = self.history.values().cloned().collect();
-        v.extend(self.step().map(|s| self.point(s)));
-        v
+        self.history.points(self.last_time)
     }
 
     fn apply_event(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
         let detail = || serde_json::to_value(&e.data).expect("events serialise");
         let entity = e.data.entity();
+        let order = Order::of(e);
+        let at = e.time.at;
         let places = Arc::clone(&self.places);
         let state = |name: &str, lon: f64, lat: f64, status: &str| EntityState {
             key: entity.clone(),
@@ -430,7 +551,7 @@ impl Fold {
             adcode: county.to_owned(),
             lon,
             lat,
-            time: e.time.clone(),
+            time: at,
             status: status.to_owned(),
             detail: detail(),
         };
@@ -441,20 +562,22 @@ impl Fold {
                 let s = &places.sections()[i];
                 let counted = WaterAgg { readings: 1, ..Default::default() };
                 let mut regions = self.water.add(&places, county, &counted, 1);
-                // Out-of-order samples count, but the latest by sampling time sets the class.
-                let newer = self.section_latest[i].as_ref().is_none_or(|(_, t)| e.time >= *t);
+                self.history.count(at, Tally { readings: 1, ..Default::default() });
+                // Late samples count, but the latest by sampling time sets the class.
+                let class = r.indicators().class(s.body);
+                self.history.report(
+                    &entity,
+                    order.clone(),
+                    Tally { good: i64::from(class.index() < 3), reporting: 1, ..Default::default() },
+                );
+                let newer = self.section_latest[i].as_ref().is_none_or(|(_, o)| order > *o);
                 let mut changed = None;
                 if newer {
-                    let class = r.indicators().class(s.body);
-                    self.section_latest[i] = Some((class, e.time.clone()));
+                    self.section_latest[i] = Some((class, order.clone()));
                     let mut c = WaterAgg { sections_reporting: 1, ..Default::default() };
                     c.class_counts[class.index()] = 1;
-                    let st = state(s.name, s.lon, s.lat, &format!("{class:?}"));
-                    for r in self.water.upsert(&places, st, c) {
-                        if !regions.contains(&r) {
-                            regions.push(r);
-                        }
-                    }
+                    let st = state(s.name, s.lon, s.lat, class.code());
+                    regions = union(regions, self.water.upsert(&places, st, c, order));
                     changed = Some(entity.as_str());
                 }
                 want.then(|| Delta::Water(self.water.delta(changed, &regions, e)))
@@ -465,10 +588,15 @@ impl Fold {
                     outlets_remediated: u32::from(o.status == OutletStatus::Remediated),
                     ..Default::default()
                 };
-                let status = serde_json::to_value(o.status).expect("serialises");
-                let st = state(&o.name, o.lon, o.lat, status.as_str().unwrap_or(""));
-                let regions = self.water.upsert(&places, st, c);
-                want.then(|| Delta::Water(self.water.delta(Some(&entity), &regions, e)))
+                let mut changed = None;
+                let mut regions = Vec::new();
+                if self.water.is_newer(&entity, &order) {
+                    let status = serde_json::to_value(o.status).expect("serialises");
+                    let st = state(&o.name, o.lon, o.lat, status.as_str().unwrap_or(""));
+                    regions = self.water.upsert(&places, st, c, order);
+                    changed = Some(entity.as_str());
+                }
+                want.then(|| Delta::Water(self.water.delta(changed, &regions, e)))
             }
             Event::FishingPatrol(p) => {
                 let c = WaterAgg {
@@ -481,84 +609,100 @@ impl Fold {
                 want.then(|| Delta::Water(self.water.delta(None, &regions, e)))
             }
             Event::RiverPatrol(p) => {
-                let newest = self.river_patrols.entry(format!("{county}|{}", p.river)).or_default();
-                if parse_time(&e.time) > parse_time(newest) {
-                    newest.clone_from(&e.time);
-                }
+                let newest = self.river_patrols.entry(format!("{county}|{}", p.river)).or_insert(at);
+                *newest = (*newest).max(at);
                 let mut c =
                     RiversAgg { patrols: 1, patrol_minutes: u64::from(p.minutes), ..Default::default() };
                 c.patrols_by_level[p.level as usize] = 1;
+                self.history.count(at, Tally { patrols: 1, ..Default::default() });
                 let regions = self.rivers.add(&places, county, &c, 1);
                 want.then(|| Delta::Rivers(self.rivers.delta(None, &regions, e)))
             }
             Event::RiverProblem(p) => {
-                let mut c = RiversAgg {
-                    problems: 1,
-                    problems_open: u32::from(p.status != ProblemStatus::Closed),
-                    ..Default::default()
-                };
-                c.problems_by_kind[p.kind as usize] = 1;
-                let status = serde_json::to_value(p.status).expect("serialises");
-                let st = state(&p.river, p.lon, p.lat, status.as_str().unwrap_or(""));
-                let regions = self.rivers.upsert(&places, st, c);
-                let delta = want.then(|| Delta::Rivers(self.rivers.delta(Some(&entity), &regions, e)));
+                let open = p.status != ProblemStatus::Closed;
+                self.history.report(
+                    &entity,
+                    order.clone(),
+                    Tally { problems_open: i64::from(open), ..Default::default() },
+                );
+                let mut changed = None;
+                let mut regions = Vec::new();
+                if self.rivers.is_newer(&entity, &order) {
+                    let mut c =
+                        RiversAgg { problems: 1, problems_open: u32::from(open), ..Default::default() };
+                    c.problems_by_kind[p.kind as usize] = 1;
+                    let status = serde_json::to_value(p.status).expect("serialises");
+                    let st = state(&p.river, p.lon, p.lat, status.as_str().unwrap_or(""));
+                    regions = self.rivers.upsert(&places, st, c, order);
+                    changed = Some(entity.as_str());
+                }
+                let delta = want.then(|| Delta::Rivers(self.rivers.delta(changed, &regions, e)));
                 // A closed problem leaves the live state (its delta above still shows it closed);
                 // it keeps counting in the region's figures, and its history stays in the log.
-                if p.status == ProblemStatus::Closed {
+                if changed.is_some() && !open {
                     self.rivers.retire(&entity);
                 }
                 delta
             }
             Event::Project(p) => {
-                let (stage_i, stage_name) = stage(&p.steps);
-                let as_of = e.time.get(..10).unwrap_or("");
-                let overdue = p.steps.iter().filter(|s| s.done.is_none() && s.due.as_str() < as_of).count();
-                let mut c = ProjectsAgg {
-                    projects: 1,
-                    plan_wan: p.plan_wan,
-                    done_wan: p.done_wan,
-                    overdue_steps: u32::try_from(overdue).unwrap_or(u32::MAX),
-                    ..Default::default()
-                };
-                c.by_stage[stage_i] = 1;
-                c.overdue_by_stage[stage_i] = c.overdue_steps;
-                let st = state(&p.name, p.lon, p.lat, stage_name);
-                let regions = self.projects.upsert(&places, st, c);
-                want.then(|| Delta::Projects(self.projects.delta(Some(&entity), &regions, e)))
+                self.history.report(
+                    &entity,
+                    order.clone(),
+                    Tally { projects: 1, plan_wan: p.plan_wan, done_wan: p.done_wan, ..Default::default() },
+                );
+                let mut changed = None;
+                let mut regions = Vec::new();
+                if self.projects.is_newer(&entity, &order) {
+                    let st = state(&p.name, p.lon, p.lat, p.stage().as_str());
+                    regions = self.projects.upsert(&places, st, ProjectsAgg::of_project(p), order);
+                    changed = Some(entity.as_str());
+                }
+                want.then(|| Delta::Projects(self.projects.delta(changed, &regions, e)))
             }
             Event::Village(v) => {
-                let c = PovertyAgg {
-                    villages: 1,
-                    lifted_households: u64::from(v.lifted_households),
-                    monitored_households: u64::from(v.monitored_households),
-                    risk_households: u64::from(v.risk_households),
-                    assistance_wan: v.assistance_wan,
-                    income_sum_yuan: v.income_yuan,
-                    ..Default::default()
-                };
-                // The change since the village's previous report flows into the region's totals.
-                let before = self.poverty.entities.get(&entity).map(|(_, a)| a.risk_households);
-                let mut flows = Vec::new();
-                if let Some(b) = before {
-                    let now = u64::from(v.risk_households);
-                    let flow = PovertyAgg {
-                        risk_added: now.saturating_sub(b),
-                        risk_removed: b.saturating_sub(now),
+                self.history.report(
+                    &entity,
+                    order.clone(),
+                    Tally {
+                        risk: i64::from(v.risk_households),
+                        income_weighted: v.income_yuan * f64::from(v.lifted_households),
+                        lifted: i64::from(v.lifted_households),
                         ..Default::default()
+                    },
+                );
+                let reports = self.village_reports.entry(entity.clone()).or_default();
+                reports.insert(order.clone(), v.risk_households);
+                let (risk_added, risk_removed) = village_flows(reports.values().copied());
+                let mut changed = None;
+                let regions = if self.poverty.is_newer(&entity, &order) {
+                    let c = PovertyAgg {
+                        villages: 1,
+                        lifted_households: u64::from(v.lifted_households),
+                        monitored_households: u64::from(v.monitored_households),
+                        risk_households: u64::from(v.risk_households),
+                        assistance_wan: v.assistance_wan,
+                        income_sum_yuan: v.income_yuan,
+                        income_weighted_yuan: v.income_yuan * f64::from(v.lifted_households),
+                        risk_added,
+                        risk_removed,
                     };
-                    if flow.risk_added + flow.risk_removed > 0 {
-                        flows = self.poverty.add(&places, county, &flow, 1);
-                    }
-                }
-                let status = if v.risk_households > 0 { "risk" } else { "stable" };
-                let st = state(&v.name, v.lon, v.lat, status);
-                let mut regions = self.poverty.upsert(&places, st, c);
-                for r in flows {
-                    if !regions.contains(&r) {
-                        regions.push(r);
-                    }
-                }
-                want.then(|| Delta::Poverty(self.poverty.delta(Some(&entity), &regions, e)))
+                    let status = if v.risk_households > 0 { "risk" } else { "stable" };
+                    let st = state(&v.name, v.lon, v.lat, status);
+                    changed = Some(entity.as_str());
+                    self.poverty.upsert(&places, st, c, order)
+                } else {
+                    // A late report: the village's state stays, its flows change.
+                    let mut c = self
+                        .poverty
+                        .entities
+                        .get(&entity)
+                        .map(|l| l.contribution.clone())
+                        .unwrap_or_default();
+                    c.risk_added = risk_added;
+                    c.risk_removed = risk_removed;
+                    self.poverty.recontribute(&places, &entity, c)
+                };
+                want.then(|| Delta::Poverty(self.poverty.delta(changed, &regions, e)))
             }
         };
         Change { topic, delta }
@@ -580,7 +724,7 @@ impl Fold {
                 lon: s.lon,
                 lat: s.lat,
                 class: l.as_ref().map(|(c, _)| *c),
-                time: l.as_ref().map(|(_, t)| t.clone()),
+                time: l.as_ref().map(|(_, o)| o.at),
             })
             .collect();
         let water = self.water.region(ROOT);
@@ -626,11 +770,11 @@ impl Fold {
 
     /// Patrol coverage of every county, prefecture and the province, in one pass over the rivers.
     fn coverages(&self) -> HashMap<&str, Coverage> {
-        let cutoff = self.theme_times.get(RIVERS).and_then(|t| week_before(t));
+        let cutoff = self.theme_times.get(RIVERS).map(|t| week_before(*t));
         let mut by: HashMap<&str, Coverage> = HashMap::new();
         for (key, t) in &self.river_patrols {
             let county = key.split('|').next().unwrap_or("");
-            let recent = cutoff.is_some_and(|cut| parse_time(t).is_some_and(|t| t >= cut));
+            let recent = cutoff.is_some_and(|cut| *t >= cut);
             let prefecture = self.places.prefecture(county);
             let regions = [Some(county), (prefecture != county).then_some(prefecture), Some(ROOT)];
             for r in regions.into_iter().flatten() {

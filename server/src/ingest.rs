@@ -12,6 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use yiping_protocol::events::{Envelope, FieldError, parse_line};
+use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::OVERVIEW;
 
 use crate::store::{Appended, Located, Store, StoreError};
@@ -256,12 +257,16 @@ pub enum LineResult {
 }
 
 /// Parse, check and place the lines of an NDJSON body for `source`. Blank lines are skipped.
-/// Returns the events to store (with their line numbers) and the rejections.
+/// Events more than `future_tolerance_s` ahead of `now` are refused. Returns the events to store
+/// (with their line numbers) and the rejections.
 pub fn check_lines(
     body: &str,
     source: &str,
     places: &crate::places::Places,
+    now: Timestamp,
+    future_tolerance_s: i64,
 ) -> (Vec<(usize, Located)>, Vec<LineResult>) {
+    let latest = now.plus_s(future_tolerance_s);
     let mut ok = Vec::new();
     let mut rejected = Vec::new();
     for (i, raw) in body.split('\n').enumerate() {
@@ -295,6 +300,17 @@ pub fn check_lines(
                 }
                 _ => e.source = Some(source.to_owned()),
             }
+            if e.time.at > latest {
+                return Err(FieldError {
+                    field: "time".into(),
+                    value: format!("{:?}", e.time.text),
+                    message: format!(
+                        "is {:.0} s ahead of the server's clock ({now}): more than the tolerance of \
+                         {future_tolerance_s} s (a wrong clock or time zone at the source?)",
+                        e.time.at.seconds_since(now)
+                    ),
+                });
+            }
             let adcode = places.locate(&e)?;
             Ok(Located { event: e, adcode })
         });
@@ -315,7 +331,8 @@ impl AppState {
             match a {
                 Appended::New { tseq, .. } => {
                     let change = fold.apply(&l.event, &l.adcode);
-                    let seq = self.hub.publish(change.topic, &l.event.time, &change.delta);
+                    let time = fold.topic_time(change.topic).map(|t| t.to_string()).unwrap_or_default();
+                    let seq = self.hub.publish(change.topic, &time, &change.delta);
                     debug_assert_eq!(seq, *tseq, "topic seq follows the log");
                     self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
                     any = true;
@@ -326,7 +343,7 @@ impl AppState {
             }
         }
         if any {
-            let time = fold.last_time().map_or_else(now_rfc3339, str::to_owned);
+            let time = fold.last_time().map_or_else(now_rfc3339, |t| t.to_string());
             self.hub.publish(OVERVIEW, &time, &fold.overview());
         }
         drop(fold);
@@ -335,7 +352,7 @@ impl AppState {
         // Each event's steps are stored and applied before the next event is observed, so
         // several events about one subject in a batch see each other's alerts (one raise, not
         // one per event).
-        let now = time::OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
         for (l, a) in events.iter().zip(places) {
             if matches!(a, Appended::New { .. }) {

@@ -33,6 +33,7 @@ use std::time::Instant;
 
 use time::OffsetDateTime;
 use yiping_protocol::ResumePoint;
+use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::{self, OVERVIEW};
 
 use crate::fold::Fold;
@@ -60,6 +61,8 @@ pub struct Config {
     pub rules: alerts::Rules,
     /// Who may do what without and with a login.
     pub access: auth::Access,
+    /// A fixed clock (demonstrations and tests); `None`: the system clock.
+    pub clock: Option<Timestamp>,
 }
 
 /// How the event log is kept.
@@ -71,11 +74,40 @@ pub struct LogOptions {
     /// Delete events received more than this many days ago, once a snapshot covers them
     /// (`None`: keep every event).
     pub retain_days: Option<u32>,
+    /// Refuse events whose time is more than this many seconds ahead of the server's clock (a
+    /// wrong clock or time zone at the source); old times are accepted (backfill is normal).
+    pub future_tolerance_s: i64,
 }
+
+/// The default of [`LogOptions::future_tolerance_s`]: 10 minutes.
+pub const FUTURE_TOLERANCE_S: i64 = 600;
 
 impl Default for LogOptions {
     fn default() -> Self {
-        LogOptions { snapshot_every: 100_000, retain_days: None }
+        LogOptions { snapshot_every: 100_000, retain_days: None, future_tolerance_s: FUTURE_TOLERANCE_S }
+    }
+}
+
+/// The server's clock: the system's, or an instant fixed by a test (what "today" is for overdue,
+/// and what "the future" is for ingest).
+#[derive(Debug, Default)]
+pub struct Clock {
+    /// A fixed instant in Unix ns; 0 means the system clock.
+    fixed_ns: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    /// Now.
+    pub fn now(&self) -> Timestamp {
+        match self.fixed_ns.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => Timestamp::now(),
+            ns => Timestamp::from_unix_ns(ns),
+        }
+    }
+
+    /// Fix the clock at `t` (`None`: back to the system clock).
+    pub fn set(&self, t: Option<Timestamp>) {
+        self.fixed_ns.store(t.map_or(0, Timestamp::unix_ns), std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -106,6 +138,10 @@ pub struct AppState {
     pub access: auth::Access,
     /// Failed logins.
     pub limiter: auth::Limiter,
+    /// The clock.
+    pub clock: Clock,
+    /// How the log is kept and what it accepts.
+    pub log: LogOptions,
 }
 
 fn now_rfc3339() -> String {
@@ -144,12 +180,19 @@ impl AppState {
         let run = format!("{:x}", OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000);
         let snapshot = store.latest_snapshot()?;
         let (after, mut fold, start_seqs) = match snapshot {
-            Some((gseq, seqs, body)) => {
-                let snap: fold::FoldSnapshot = serde_json::from_str(&body).map_err(|e| {
-                    anyhow::anyhow!("event log: the snapshot at event {gseq} cannot be read: {e}")
-                })?;
-                (gseq, Fold::from_snapshot(places.clone(), snap), seqs)
-            }
+            Some((gseq, seqs, body)) => match fold::FoldSnapshot::read(&body) {
+                Some(snap) => (gseq, Fold::from_snapshot(places.clone(), snap), seqs),
+                None => {
+                    // A snapshot of an older format: replay the whole log, if it is still whole.
+                    if store.first_gseq()?.is_some_and(|g| g > 1) {
+                        anyhow::bail!(
+                            "event log: the snapshot at event {gseq} is of an older format and retention \
+                             has deleted the events before it, so the state cannot be rebuilt"
+                        );
+                    }
+                    (0, Fold::new(places.clone()), Default::default())
+                }
+            },
             None => (0, Fold::new(places.clone()), Default::default()),
         };
         let mut streams = vec![(OVERVIEW, format!("{epoch}.{run}"), 0)];
@@ -173,7 +216,8 @@ impl AppState {
                 hub.skip(topic);
             } else {
                 let change = fold.apply(&ev.event, &ev.adcode);
-                hub.publish(change.topic, &ev.event.time, &change.delta);
+                let time = fold.topic_time(change.topic).map(|t| t.to_string()).unwrap_or_default();
+                hub.publish(change.topic, &time, &change.delta);
             }
         })?;
         for (t, seq) in store.topic_seqs() {
@@ -207,6 +251,8 @@ impl AppState {
             book: Mutex::new(book),
             access,
             limiter: auth::Limiter::default(),
+            clock: Clock::default(),
+            log,
         });
         let ingestor = Ingestor::start(store, state.clone(), log, after);
         state.ingestor.set(ingestor).expect("the ingestor is set once, here");
@@ -228,7 +274,7 @@ impl AppState {
         }
         let fold = self.fold.lock().unwrap_or_else(|p| p.into_inner());
         self.hub.subscribe(topic, since, || {
-            let time = fold.last_time().map_or_else(now_rfc3339, str::to_owned);
+            let time = fold.topic_time(topic).map_or_else(now_rfc3339, |t| t.to_string());
             (time, fold.snapshot(topic))
         })
     }
@@ -281,7 +327,7 @@ impl AppState {
     /// Run the alert rules' clock: time-driven rules and escalation.
     pub fn alert_tick(&self) {
         let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
-        let pending = book.tick(OffsetDateTime::now_utc());
+        let pending = book.tick(self.clock.now());
         if let Err(e) = self.commit_alerts(&mut book, &pending) {
             tracing::error!("alert steps not stored: {e}");
         }
@@ -344,6 +390,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = AppState::open_full(&config.data_dir, config.log, config.rules, config.access)?;
+    state.clock.set(config.clock);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;

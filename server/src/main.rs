@@ -48,6 +48,14 @@ enum Command {
         /// re-sent events older than that are no longer recognised as duplicates.
         #[arg(long)]
         retain_days: Option<u32>,
+        /// Refuse events whose time is more than this many seconds ahead of this server's clock
+        /// (old times are accepted: backfill is normal).
+        #[arg(long, default_value_t = yiping_server::FUTURE_TOLERANCE_S)]
+        future_tolerance: i64,
+        /// Fix this server's clock at an instant (RFC 3339), for demonstrations and tests: what
+        /// "today" is for overdue steps, "now" for the alert rules, and "the future" for ingest.
+        #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+        clock: Option<yiping_protocol::instant::Timestamp>,
         /// Alert rules (TOML; what it leaves out keeps the defaults `yiping rules` prints).
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
@@ -208,13 +216,19 @@ async fn main() -> ExitCode {
             speed,
             snapshot_every,
             retain_days,
+            future_tolerance,
+            clock,
             rules,
             anonymous,
             session_hours,
             secure_cookie,
         } => match load_rules(rules.as_deref()) {
             Ok(rules) => {
-                let log = yiping_server::LogOptions { snapshot_every: snapshot_every.max(1), retain_days };
+                let log = yiping_server::LogOptions {
+                    snapshot_every: snapshot_every.max(1),
+                    retain_days,
+                    future_tolerance_s: future_tolerance.max(0),
+                };
                 let access = yiping_server::auth::Access {
                     anonymous,
                     session: std::time::Duration::from_secs(session_hours.max(1) * 3600),
@@ -229,6 +243,7 @@ async fn main() -> ExitCode {
                     log,
                     rules,
                     access,
+                    clock,
                 };
                 serve(config).await
             }
@@ -500,7 +515,16 @@ fn audit(data_dir: &Path, figures: Option<&str>) -> anyhow::Result<()> {
         match figures {
             Some(region) => {
                 let f = yiping_server::audit::recount_log(data_dir, region)?;
-                println!("{}", serde_json::to_string(&f)?);
+                // Overdue depends on the day: as of today in Beijing, by the one overdue rule.
+                let today = yiping_protocol::instant::Timestamp::now().beijing_date();
+                let mut v = serde_json::to_value(&f)?;
+                v["today"] = serde_json::json!(today);
+                v["overdue"] = serde_json::json!({
+                    "steps": f.projects.overdue_steps(today),
+                    "approval_steps": f.projects.overdue_approval_steps(today),
+                    "projects_by_stage": f.projects.overdue_projects(today),
+                });
+                println!("{v}");
             }
             None => {
                 println!(
@@ -517,6 +541,10 @@ fn audit(data_dir: &Path, figures: Option<&str>) -> anyhow::Result<()> {
     }
 }
 
+fn parse_instant(s: &str) -> Result<yiping_protocol::instant::Timestamp, String> {
+    yiping_protocol::instant::Timestamp::parse(s).map_err(|e| e.to_string())
+}
+
 fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
     let _lock = lock_data(data_dir)?;
     let mut text = String::new();
@@ -529,7 +557,13 @@ fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     }
     let places = yiping_server::places::Places::hubei();
-    let (ok, rejected) = yiping_server::ingest::check_lines(&text, source, &places);
+    let (ok, rejected) = yiping_server::ingest::check_lines(
+        &text,
+        source,
+        &places,
+        yiping_protocol::instant::Timestamp::now(),
+        yiping_server::FUTURE_TOLERANCE_S,
+    );
     for r in &rejected {
         eprintln!("{}: {}", file.display(), serde_json::to_string(r)?);
     }

@@ -30,6 +30,7 @@ use yiping_protocol::events::{
     ChiefLevel, Envelope, Event, FishingPatrol, OutletStatus, ProblemKind, ProblemStatus, Project,
     ProjectStep, RiverPatrol, RiverProblem, SewageOutlet, StepKind, Village, WaterReading,
 };
+use yiping_protocol::instant::{Date, EventTime, Timestamp};
 use yiping_protocol::water::WaterBody;
 
 use crate::places::Places;
@@ -158,9 +159,13 @@ fn round(x: f64, places: i32) -> f64 {
     (x * m).round() / m
 }
 
-fn date_plus(t: OffsetDateTime, days: i64) -> String {
-    let d = (t + time::Duration::days(days)).date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+/// The Beijing date `days` after the instant `t` (due dates are Beijing dates).
+fn date_plus(t: OffsetDateTime, days: i64) -> Date {
+    Timestamp::from_unix_s(t.unix_timestamp()).beijing_date().plus_days(days)
+}
+
+fn event_time(text: &str) -> EventTime {
+    EventTime::parse(text).expect("the simulator writes RFC 3339 times")
 }
 
 impl Simulator {
@@ -276,7 +281,7 @@ impl Simulator {
         Envelope {
             kind: data.kind().to_owned(),
             id: format!("sim-{}-{}", self.run, self.emitted),
-            time: time.to_owned(),
+            time: event_time(time),
             source: Some(SOURCE.to_owned()),
             data,
         }
@@ -549,7 +554,7 @@ impl Simulator {
             let behind = p.project.ends_with('7') || p.project.ends_with('3');
             for s in p.steps.iter_mut() {
                 if s.done.is_none() && s.due <= today && !behind {
-                    s.done = Some(today.clone());
+                    s.done = Some(today);
                     break;
                 }
             }
@@ -591,7 +596,7 @@ impl Simulator {
             lat: p.lat,
             kind: p.kind,
             status: p.status,
-            found: p.found.clone(),
+            found: event_time(&p.found),
         };
         self.envelope(time, Event::RiverProblem(e))
     }

@@ -3,8 +3,9 @@
 //!
 //! Table `events` holds every accepted event once: a global sequence `gseq`, the per-topic
 //! sequence `tseq` its theme stream gives it, `(source, id)` unique (a re-sent event is reported as
-//! a duplicate with its original place), the entity and county it concerns, and the event as
-//! JSON. `meta` keeps the stream epoch, which therefore survives restarts: a client that resumes
+//! a duplicate with its original place), the entity and county it concerns, the event time as the
+//! source wrote it (`time`) and as an instant (`at`, nanoseconds since the epoch, UTC: what
+//! ordering and ranges use), and the event as JSON, exactly as received. `meta` keeps the stream epoch, which therefore survives restarts: a client that resumes
 //! after a server restart gets exactly the deltas it missed. `tokens` keeps the SHA-256 of each
 //! ingest token with its source.
 
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use yiping_protocol::events::Envelope;
+use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::OVERVIEW;
 
 /// The database file name inside the data folder.
@@ -111,6 +113,36 @@ pub fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Logs written before event times were stored as instants get the `at` column, filled from
+/// each stored event's time, and the entity index on it.
+fn migrate_event_instants(conn: &Connection) -> rusqlite::Result<()> {
+    let has_at: bool =
+        conn.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'at'")?.exists([])?;
+    if !has_at {
+        conn.execute_batch("ALTER TABLE events ADD COLUMN at INTEGER NOT NULL DEFAULT 0")?;
+    }
+    let stale: Vec<(i64, String)> = conn
+        .prepare("SELECT gseq, time FROM events WHERE at = 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if !stale.is_empty() {
+        let tx = conn.unchecked_transaction()?;
+        {
+            let mut up = tx.prepare("UPDATE events SET at = ?1 WHERE gseq = ?2")?;
+            for (gseq, t) in &stale {
+                // Stored times were checked at ingest; one that no longer parses sorts first.
+                let at = Timestamp::parse(t).map(Timestamp::unix_ns).unwrap_or(1);
+                up.execute(params![at, gseq])?;
+            }
+        }
+        tx.commit()?;
+    }
+    conn.execute_batch(
+        "DROP INDEX IF EXISTS events_entity;
+         CREATE INDEX IF NOT EXISTS events_entity_at ON events (entity, at);",
+    )
+}
+
 impl Store {
     fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite { path: self.path.display().to_string(), source }
@@ -141,9 +173,9 @@ impl Store {
                  time TEXT NOT NULL,
                  received TEXT NOT NULL,
                  body TEXT NOT NULL,
+                 at INTEGER NOT NULL DEFAULT 0,
                  UNIQUE (source, id)
              );
-             CREATE INDEX IF NOT EXISTS events_entity ON events (entity, time);
              CREATE TABLE IF NOT EXISTS snapshots (
                  gseq INTEGER PRIMARY KEY,
                  taken TEXT NOT NULL,
@@ -157,6 +189,7 @@ impl Store {
              );",
         )
         .map_err(e)?;
+        migrate_event_instants(&conn).map_err(e)?;
         let epoch: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))
             .optional()
@@ -214,6 +247,15 @@ impl Store {
         &self.epoch
     }
 
+    /// The first global sequence still stored (`None` when the log is empty); above 1 once
+    /// retention deleted events.
+    pub fn first_gseq(&self) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .query_row("SELECT MIN(gseq) FROM events", [], |r| r.get::<_, Option<i64>>(0))
+            .map(|g| g.map(to_u64))
+            .map_err(|e| self.err(e))
+    }
+
     /// The last global sequence.
     pub fn last_gseq(&self) -> u64 {
         self.last_gseq
@@ -238,8 +280,8 @@ impl Store {
                 tx.prepare_cached("SELECT gseq FROM events WHERE source = ?1 AND id = ?2").map_err(sql)?;
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO events (gseq, source, id, kind, topic, tseq, entity, adcode, time, received, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                    "INSERT INTO events (gseq, source, id, kind, topic, tseq, entity, adcode, time, received, body, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                      ON CONFLICT (source, id) DO NOTHING",
                 )
                 .map_err(sql)?;
@@ -260,9 +302,10 @@ impl Store {
                         to_i64(tseq),
                         ev.data.entity(),
                         l.adcode,
-                        ev.time,
+                        ev.time.text,
                         received,
-                        body
+                        body,
+                        ev.time.at.unix_ns()
                     ])
                     .map_err(sql)?;
                 if inserted == 0 {
@@ -317,15 +360,13 @@ impl Store {
         Ok(n)
     }
 
-    /// The history of one entity (`kind:id`) between two RFC 3339 times (inclusive), oldest
-    /// first, at most `limit` events.
-    /// The newest `n` events of an entity (by their own time), oldest first.
+    /// The newest `n` events of an entity (by event time, as instants), oldest first.
     pub fn history_latest(&self, entity: &str, n: u32) -> Result<Vec<StoredEvent>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(
                 "SELECT gseq, topic, tseq, adcode, received, body FROM events
-                 WHERE entity = ?1 ORDER BY time DESC, gseq DESC LIMIT ?2",
+                 WHERE entity = ?1 ORDER BY at DESC, source DESC, id DESC LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = st
@@ -337,22 +378,24 @@ impl Store {
         rows.into_iter().map(|r| self.decode(r)).collect()
     }
 
+    /// The events of one entity (`kind:id`) with event times from `from` to `to` (inclusive), in
+    /// event-time order (a late report in its place), at most `limit`.
     pub fn history(
         &self,
         entity: &str,
-        from: &str,
-        to: &str,
+        from: Timestamp,
+        to: Timestamp,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(
                 "SELECT gseq, topic, tseq, adcode, received, body FROM events
-                 WHERE entity = ?1 AND time >= ?2 AND time <= ?3 ORDER BY time, gseq LIMIT ?4",
+                 WHERE entity = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, source, id LIMIT ?4",
             )
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![entity, from, to, limit], |r| self.read_row(r))
+            .query_map(params![entity, from.unix_ns(), to.unix_ns(), limit], |r| self.read_row(r))
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
@@ -484,7 +527,10 @@ pub(crate) mod tests {
         s.replay(1, |e| seen.push((e.gseq, e.event.source.clone().unwrap_or_default(), e.event.id.clone())))
             .expect("replays");
         assert_eq!(seen, vec![(2, "a".into(), "2".into()), (3, "b".into(), "1".into())]);
-        let h = s.history("section:x", "2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z", 10).expect("history");
+        let day = |t: &str| Timestamp::parse(t).expect("time");
+        let h = s
+            .history("section:x", day("2026-11-22T00:00:00Z"), day("2026-11-23T00:00:00Z"), 10)
+            .expect("history");
         assert_eq!(h.len(), 3);
     }
 

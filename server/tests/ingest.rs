@@ -48,7 +48,17 @@ fn malformed_inputs_each_get_their_own_clear_error() {
         (
             reading("t5", "cj-yangsigang", 0.08).replace("2026-11-22T08:00:00Z", "yesterday"),
             "time",
-            "must be an RFC 3339 timestamp",
+            "must be an RFC 3339 time",
+        ),
+        (
+            reading("t7", "cj-yangsigang", 0.08).replace("2026-11-22T08:00:00Z", "2026-99-99T99:99:99Z"),
+            "time",
+            "must be an RFC 3339 time such as 2026-11-22T08:00:00Z or 2026-11-22T16:00:00.5+08:00 (not a real time",
+        ),
+        (
+            reading("t8", "cj-yangsigang", 0.08).replace("2026-11-22T08:00:00Z", "2099-01-01T00:00:00+08:00"),
+            "time",
+            "ahead of the server's clock",
         ),
         (
             reading("t6", "cj-yangsigang", 0.08)

@@ -20,6 +20,7 @@ async fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
         log: Default::default(),
         rules: Default::default(),
         access: Default::default(),
+        clock: None,
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -25,10 +25,9 @@ pub mod rules;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use yiping_protocol::alerts::{Alert, AlertAction, AlertState, AlertStep, AlertsData, Responsible, Severity};
 use yiping_protocol::events::{ChiefLevel, Envelope, Event, ProblemStatus, StepKind};
+use yiping_protocol::instant::{Date, Timestamp};
 use yiping_protocol::topics::EntityState;
 use yiping_protocol::water::WaterBody;
 
@@ -118,7 +117,7 @@ struct Place {
 
 #[derive(Debug, Clone, Default)]
 struct SectionMem {
-    last_time: String,
+    last_time: Timestamp,
     obs: u64,
     class: usize,
     latest: BTreeMap<String, f64>,
@@ -130,7 +129,7 @@ struct SectionMem {
 struct RiverMem {
     place: Place,
     river: String,
-    last_patrol: String,
+    last_patrol: Timestamp,
     chief: Option<(ChiefLevel, String)>,
     obs: u64,
 }
@@ -138,7 +137,9 @@ struct RiverMem {
 #[derive(Debug, Clone)]
 struct ProblemMem {
     place: Place,
-    found: String,
+    /// Time of the report the state is from (a late, older report changes nothing).
+    time: Timestamp,
+    found: Timestamp,
     kind: Value,
     status: ProblemStatus,
     obs: u64,
@@ -147,6 +148,8 @@ struct ProblemMem {
 #[derive(Debug, Clone)]
 struct ProjectMem {
     place: Place,
+    /// Time of the report the state is from.
+    time: Timestamp,
     industry: String,
     steps: Vec<yiping_protocol::events::ProjectStep>,
     plan_wan: f64,
@@ -158,8 +161,9 @@ struct ProjectMem {
 struct VillageMem {
     place: Place,
     risk: u32,
-    previous: Option<u32>,
-    time: String,
+    /// The report before the latest, by event time: its time and at-risk households.
+    previous: Option<(Timestamp, u32)>,
+    time: Timestamp,
     obs: u64,
 }
 
@@ -193,25 +197,12 @@ pub struct Book {
     next_id: u64,
 }
 
-fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok()
+fn parse_time(s: &str) -> Option<Timestamp> {
+    Timestamp::parse(s).ok()
 }
 
-fn days_between(from: &str, now: OffsetDateTime) -> Option<f64> {
-    Some((now - parse_time(from)?).as_seconds_f64() / 86_400.0)
-}
-
-/// Today's date in Asia/Shanghai, `YYYY-MM-DD` (due dates are local dates).
-fn local_date(now: OffsetDateTime) -> String {
-    let d = (now + time::Duration::hours(8)).date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn date_days(from: &str, to: &str) -> Option<f64> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let a = time::Date::parse(from, &fmt).ok()?;
-    let b = time::Date::parse(to, &fmt).ok()?;
-    Some((b - a).whole_days() as f64)
+fn days_between(from: Timestamp, now: Timestamp) -> f64 {
+    now.seconds_since(from) / 86_400.0
 }
 
 fn level_rank(l: ChiefLevel) -> u8 {
@@ -289,7 +280,7 @@ impl Book {
                 let Some(i) = self.places.section(&r.section) else { return };
                 let body = self.places.sections()[i].body;
                 let m = self.sections.entry(r.section.clone()).or_default();
-                if m.last_time.as_str() > e.time.as_str() {
+                if m.obs > 0 && m.last_time > e.time.at {
                     return; // an older sample arriving late changes neither class nor baseline
                 }
                 // The baseline absorbs the previous latest value, so a spike is measured
@@ -304,7 +295,7 @@ impl Book {
                     }
                 }
                 m.class = r.indicators().class(body).index();
-                m.last_time.clone_from(&e.time);
+                m.last_time = e.time.at;
                 m.reading = serde_json::to_value(r).expect("readings serialise");
                 m.obs += 1;
             }
@@ -314,13 +305,11 @@ impl Book {
                 let m = self.rivers.entry(key).or_insert_with(|| RiverMem {
                     place: place(&format!("{} ({county_name})", p.river), p.lon, p.lat),
                     river: p.river.clone(),
-                    last_patrol: String::new(),
+                    last_patrol: e.time.at,
                     chief: None,
                     obs: 0,
                 });
-                if e.time > m.last_patrol {
-                    m.last_patrol.clone_from(&e.time);
-                }
+                m.last_patrol = m.last_patrol.max(e.time.at);
                 if m.chief.as_ref().is_none_or(|(l, _)| level_rank(p.level) >= level_rank(*l)) {
                     m.chief = Some((p.level, p.chief_name.clone()));
                 }
@@ -329,23 +318,34 @@ impl Book {
             Event::RiverProblem(p) => {
                 let m = self.problems.entry(p.problem.clone()).or_insert_with(|| ProblemMem {
                     place: place(&p.river, p.lon, p.lat),
-                    found: p.found.clone(),
+                    time: e.time.at,
+                    found: p.found.at,
                     kind: json!(p.kind),
                     status: p.status,
                     obs: 0,
                 });
+                if m.obs > 0 && m.time > e.time.at {
+                    return; // a late report about an older state
+                }
+                m.time = e.time.at;
+                m.found = p.found.at;
                 m.status = p.status;
                 m.obs += 1;
             }
             Event::Project(p) => {
                 let m = self.projects.entry(p.project.clone()).or_insert_with(|| ProjectMem {
                     place: place(&p.name, p.lon, p.lat),
+                    time: e.time.at,
                     industry: p.industry.clone(),
                     steps: Vec::new(),
                     plan_wan: 0.0,
                     done_wan: 0.0,
                     obs: 0,
                 });
+                if m.obs > 0 && m.time > e.time.at {
+                    return; // a late report about an older state
+                }
+                m.time = e.time.at;
                 m.steps.clone_from(&p.steps);
                 m.plan_wan = p.plan_wan;
                 m.done_wan = p.done_wan;
@@ -356,14 +356,22 @@ impl Book {
                     place: place(&v.name, v.lon, v.lat),
                     risk: v.risk_households,
                     previous: None,
-                    time: e.time.clone(),
+                    time: e.time.at,
                     obs: 0,
                 });
-                if m.obs > 0 {
-                    m.previous = Some(m.risk);
+                let at = e.time.at;
+                if m.obs == 0 || at >= m.time {
+                    if m.obs > 0 {
+                        m.previous = Some((m.time, m.risk));
+                    }
+                    m.risk = v.risk_households;
+                    m.time = at;
+                } else if m.previous.is_none_or(|(t, _)| at > t) {
+                    // A late report between the previous one and the latest: it is the previous.
+                    m.previous = Some((at, v.risk_households));
+                } else {
+                    return;
                 }
-                m.risk = v.risk_households;
-                m.time.clone_from(&e.time);
                 m.obs += 1;
             }
             Event::SewageOutlet(_) | Event::FishingPatrol(_) => {}
@@ -377,7 +385,7 @@ impl Book {
                 let e = Envelope {
                     kind: data.kind().to_owned(),
                     id: String::new(),
-                    time: s.time.clone(),
+                    time: s.time.into(),
                     source: None,
                     data,
                 };
@@ -387,7 +395,7 @@ impl Book {
     }
 
     /// Learn from a new event and evaluate the rules about its subject.
-    pub fn observe(&mut self, e: &Envelope, county: &str, now: OffsetDateTime) -> Vec<Pending> {
+    pub fn observe(&mut self, e: &Envelope, county: &str, now: Timestamp) -> Vec<Pending> {
         self.learn(e, county);
         let mut out = Vec::new();
         match &e.data {
@@ -417,7 +425,7 @@ impl Book {
     }
 
     /// Evaluate every rule about every known subject, and escalate what waited too long.
-    pub fn tick(&mut self, now: OffsetDateTime) -> Vec<Pending> {
+    pub fn tick(&mut self, now: Timestamp) -> Vec<Pending> {
         let mut out = Vec::new();
         let sections: Vec<String> = self.sections.keys().cloned().collect();
         for s in &sections {
@@ -454,12 +462,12 @@ impl Book {
             self.eval("relapse_jump", &v, now, &mut out);
         }
         self.escalate_waiting(now, &mut out);
-        let cutoff = now - time::Duration::hours(KEEP_RESOLVED_HOURS);
+        let cutoff = now.plus_s(-KEEP_RESOLVED_HOURS * 3600);
         self.alerts.retain(|_, a| a.is_open() || parse_time(&a.updated).is_none_or(|t| t >= cutoff));
         out
     }
 
-    fn escalate_waiting(&mut self, now: OffsetDateTime, out: &mut Vec<Pending>) {
+    fn escalate_waiting(&mut self, now: Timestamp, out: &mut Vec<Pending>) {
         for a in self.alerts.values() {
             if a.state != AlertState::New
                 || out.iter().any(|p| p.alert == a.id)
@@ -474,7 +482,7 @@ impl Book {
                 .rev()
                 .find(|s| matches!(s.action, AlertAction::Raise | AlertAction::Escalate))
                 .and_then(|s| parse_time(&s.time));
-            if since.is_some_and(|t| now - t >= time::Duration::minutes(i64::from(minutes))) {
+            if since.is_some_and(|t| now.seconds_since(t) >= f64::from(minutes) * 60.0) {
                 out.push(Pending {
                     alert: a.id.clone(),
                     action: AlertAction::Escalate,
@@ -493,7 +501,7 @@ impl Book {
         &self,
         rule: &str,
         key: &str,
-        now: OffsetDateTime,
+        now: Timestamp,
     ) -> Option<(Measure, Place, Option<Responsible>)> {
         let (subject, part) = key.split_once('#').map_or((key, None), |(s, p)| (s, Some(p)));
         let (kind, id) = subject.split_once(':')?;
@@ -543,7 +551,7 @@ impl Book {
                         }
                     }
                     _ => Measure {
-                        value: (now - parse_time(&m.last_time)?).as_seconds_f64() / 60.0,
+                        value: now.seconds_since(m.last_time) / 60.0,
                         data: json!({ "last_reading": m.last_time }),
                         obs: m.obs,
                     },
@@ -553,13 +561,13 @@ impl Book {
             ("patrol_overdue", "river") => {
                 let (county, river) = id.split_once(':')?;
                 let m = self.rivers.get(&(county.to_owned(), river.to_owned()))?;
-                let days = days_between(&m.last_patrol, now)?;
+                let days = days_between(m.last_patrol, now);
                 let data = json!({ "river": m.river, "last_patrol": m.last_patrol, "days": (days * 10.0).round() / 10.0 });
                 Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), chief(m)))
             }
             ("problem_open", "problem") => {
                 let m = self.problems.get(id)?;
-                let days = if m.status == ProblemStatus::Closed { 0.0 } else { days_between(&m.found, now)? };
+                let days = if m.status == ProblemStatus::Closed { 0.0 } else { days_between(m.found, now) };
                 let data = json!({
                     "found": m.found, "kind": m.kind, "status": m.status, "days": (days * 10.0).round() / 10.0,
                 });
@@ -569,17 +577,18 @@ impl Book {
             }
             ("step_overdue", "project") => {
                 let m = self.projects.get(id)?;
-                let today = local_date(now);
+                let today = now.beijing_date();
                 let late = m
                     .steps
                     .iter()
-                    .filter(|s| s.done.is_none() && s.due < today)
-                    .filter_map(|s| Some((date_days(&s.due, &today)?, s)))
-                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                    .filter(|s| s.is_overdue(today))
+                    .map(|s| (s.days_late(today), s))
+                    .max_by_key(|(d, _)| *d);
                 let (value, data) = match late {
-                    Some((d, s)) => {
-                        (d, json!({ "step": s.step, "due": s.due, "days_late": d, "industry": m.industry }))
-                    }
+                    Some((d, s)) => (
+                        d as f64,
+                        json!({ "step": s.step, "due": s.due, "days_late": d, "industry": m.industry }),
+                    ),
                     None => (0.0, json!({ "industry": m.industry })),
                 };
                 Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
@@ -587,14 +596,14 @@ impl Book {
             ("investment_behind", "project") => {
                 let m = self.projects.get(id)?;
                 let step = |k: StepKind| m.steps.iter().find(|s| s.step == k);
-                let start = step(StepKind::Start).and_then(|s| s.done.clone());
+                let start: Option<Date> = step(StepKind::Start).and_then(|s| s.done);
                 let accepted = step(StepKind::Acceptance).is_some_and(|s| s.done.is_some());
-                let end = step(StepKind::Acceptance).map(|s| s.due.clone());
-                let today = local_date(now);
+                let end: Option<Date> = step(StepKind::Acceptance).map(|s| s.due);
+                let today = now.beijing_date();
                 let (value, data) = match (start, end) {
                     (Some(start), Some(end)) if !accepted && m.plan_wan > 0.0 => {
-                        let span = date_days(&start, &end).unwrap_or(0.0);
-                        let gone = date_days(&start, &today).unwrap_or(0.0);
+                        let span = start.days_until(end) as f64;
+                        let gone = start.days_until(today) as f64;
                         let expected = if span > 0.0 { (gone / span).clamp(0.0, 1.0) } else { 1.0 };
                         let done = (m.done_wan / m.plan_wan).clamp(0.0, 1.0);
                         let behind = 100.0 * (expected - done);
@@ -614,15 +623,16 @@ impl Book {
             }
             ("relapse_jump", "village") => {
                 let m = self.villages.get(id)?;
-                let rise = m.previous.map_or(0.0, |p| f64::from(m.risk) - f64::from(p));
-                let data = json!({ "risk_households": m.risk, "previous": m.previous, "time": m.time });
+                let previous = m.previous.map(|(_, p)| p);
+                let rise = previous.map_or(0.0, |p| f64::from(m.risk) - f64::from(p));
+                let data = json!({ "risk_households": m.risk, "previous": previous, "time": m.time });
                 Some((Measure { value: rise.max(0.0), data, obs: m.obs }, m.place.clone(), None))
             }
             _ => None,
         }
     }
 
-    fn eval(&mut self, rule: &str, key: &str, now: OffsetDateTime, out: &mut Vec<Pending>) {
+    fn eval(&mut self, rule: &str, key: &str, now: Timestamp, out: &mut Vec<Pending>) {
         let Some(r) = self.rules.get(rule).cloned() else { return };
         let Some((m, place, responsible)) = self.measure(rule, key, now) else { return };
         let k = (rule.to_owned(), key.to_owned());

@@ -3,10 +3,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use time::macros::datetime;
 use yiping_protocol::events::{
     ChiefLevel, ProblemKind, Project, ProjectStep, RiverPatrol, RiverProblem, Village, WaterReading,
 };
+
+use yiping_protocol::instant::EventTime;
 
 use super::*;
 
@@ -21,14 +22,13 @@ struct Harness {
     trail: Vec<Entry>,
 }
 
-const T0: OffsetDateTime = datetime!(2026-12-01 08:00 UTC);
-
-fn at(minutes: i64) -> OffsetDateTime {
-    T0 + time::Duration::minutes(minutes)
+/// `minutes` after 2026-12-01T08:00:00Z.
+fn at(minutes: i64) -> Timestamp {
+    Timestamp::parse("2026-12-01T08:00:00Z").expect("a time").plus_s(minutes * 60)
 }
 
-fn ts(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).expect("formats")
+fn ts(t: Timestamp) -> EventTime {
+    t.into()
 }
 
 impl Harness {
@@ -44,10 +44,10 @@ impl Harness {
         Harness { book: Book::new(rules, places()), trail: Vec::new() }
     }
 
-    fn store(&mut self, pending: Vec<Pending>, now: OffsetDateTime) -> Vec<(AlertAction, String)> {
+    fn store(&mut self, pending: Vec<Pending>, now: Timestamp) -> Vec<(AlertAction, String)> {
         let mut out = Vec::new();
         for p in pending {
-            let n = p.entry(&ts(now));
+            let n = p.entry(&now.to_string());
             let e = Entry {
                 seq: self.trail.len() as u64 + 1,
                 time: n.time,
@@ -66,7 +66,7 @@ impl Harness {
         out
     }
 
-    fn event(&mut self, data: Event, now: OffsetDateTime) -> Vec<(AlertAction, String)> {
+    fn event(&mut self, data: Event, now: Timestamp) -> Vec<(AlertAction, String)> {
         let e = Envelope {
             kind: data.kind().into(),
             id: format!("e{}", self.trail.len()),
@@ -79,7 +79,7 @@ impl Harness {
         self.store(p, now)
     }
 
-    fn tick(&mut self, now: OffsetDateTime) -> Vec<(AlertAction, String)> {
+    fn tick(&mut self, now: Timestamp) -> Vec<(AlertAction, String)> {
         let p = self.book.tick(now);
         self.store(p, now)
     }
@@ -90,7 +90,7 @@ impl Harness {
         action: AlertAction,
         comment: &str,
         to: Option<&str>,
-        now: OffsetDateTime,
+        now: Timestamp,
     ) -> Result<(), ActError> {
         let p = self.book.act(
             id,
@@ -255,7 +255,7 @@ fn an_overdue_patrol_names_the_river_chief_and_a_patrol_closes_it() {
     );
 }
 
-fn problem(status: ProblemStatus, found: OffsetDateTime) -> Event {
+fn problem(status: ProblemStatus, found: Timestamp) -> Event {
     Event::RiverProblem(RiverProblem {
         problem: "WT-1".into(),
         river: "府河".into(),
@@ -308,7 +308,8 @@ fn project(steps: Vec<ProjectStep>, plan: f64, done: f64) -> Event {
 }
 
 fn step(k: StepKind, due: &str, done: Option<&str>) -> ProjectStep {
-    ProjectStep { step: k, due: due.into(), done: done.map(str::to_owned) }
+    let date = |d: &str| Date::parse(d).expect("a date");
+    ProjectStep { step: k, due: date(due), done: done.map(date) }
 }
 
 #[test]

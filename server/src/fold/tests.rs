@@ -3,6 +3,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use yiping_protocol::events::{Envelope, parse_line};
+use yiping_protocol::instant::{Date, Timestamp};
 
 use super::*;
 
@@ -15,7 +16,23 @@ fn random_events(places: &Places, n: usize, seed: u64) -> Vec<(Envelope, String)
     let mut out = Vec::new();
     for i in 0..n {
         let (lon, lat) = points[rng.random_range(0..points.len())];
-        let t = format!("2026-11-{:02}T{:02}:00:00Z", rng.random_range(10..20), rng.random_range(0..24));
+        // Times as real sources write them: UTC or +08:00, whole or fractional seconds.
+        let (day, hour, minute, second) = (
+            rng.random_range(10..20),
+            rng.random_range(0..24),
+            rng.random_range(0..60),
+            rng.random_range(0..60),
+        );
+        let frac =
+            if rng.random_bool(0.3) { format!(".{}", rng.random_range(1..1000)) } else { String::new() };
+        let t = if rng.random_bool(0.5) {
+            format!("2026-11-{day:02}T{hour:02}:{minute:02}:{second:02}{frac}Z")
+        } else {
+            let utc = Timestamp::parse(&format!("2026-11-{day:02}T{hour:02}:{minute:02}:{second:02}{frac}Z"))
+                .expect("a time");
+            let local = utc.plus_s(8 * 3600).to_string();
+            format!("{}+08:00", local.trim_end_matches('Z'))
+        };
         let e = rng.random_range(0..6);
         let data = match e {
             0 => {
@@ -138,20 +155,26 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
     let sum: u64 = o.prefectures.values().map(|f| f.patrols).sum();
     assert_eq!(sum, o.rivers.patrols, "the prefectures partition the province");
     // Each theme's data time is the newest event time of that theme (whatever the order).
-    let mut want: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
-    let mut other = Fold::new(places.clone());
-    for (e, county) in &events {
-        let topic = other.apply(e, county).topic.to_owned();
-        let t = want.entry(topic).or_default();
-        if e.time > *t {
-            t.clone_from(&e.time);
-        }
+    let mut want: std::collections::BTreeMap<String, Timestamp> = std::collections::BTreeMap::new();
+    for (e, _) in &events {
+        let t = want.entry(e.data.topic().to_owned()).or_insert(e.time.at);
+        *t = (*t).max(e.time.at);
     }
     assert_eq!(want.len(), 4, "the sample covers the four themes");
     assert_eq!(o.theme_times, want);
-    // Overdue steps by stage partition the overdue steps.
-    assert!(o.projects.overdue_steps > 0, "the sample has overdue steps");
-    assert_eq!(o.projects.overdue_by_stage.iter().sum::<u32>(), o.projects.overdue_steps);
+    // Overdue: as of 11-20 the sample has overdue steps, and the overdue projects are those
+    // whose earliest open step is past due.
+    let day = Date::parse("2026-11-20").expect("date");
+    assert!(o.projects.overdue_steps(day) > 0, "the sample has overdue steps");
+    assert!(o.projects.overdue_projects(day).iter().sum::<u32>() <= o.projects.projects);
+    // The history's steps equal a recount of the events before each step's end.
+    let h = fold.history();
+    assert!(h.len() > 100, "{} steps", h.len());
+    for p in h.iter().step_by(97).chain(h.last()) {
+        let want = crate::audit::history_point(&places, &events, p.t);
+        let d = crate::audit::value_differences(&serde_json::json!(p), &serde_json::json!(want));
+        assert!(d.is_empty(), "history at {}: {d:?}", p.t);
+    }
 }
 
 #[test]
@@ -272,20 +295,237 @@ fn the_history_keeps_the_figures_at_the_end_of_each_step_of_the_newest_data() {
         let c = places.locate(&e).expect("placed");
         fold.apply(&e, &c);
     }
+    // By event time: a (08:01, 3), d (08:02, 1, late), b (08:05, 4), c (08:25, 6). Each step is
+    // the figures as of its end, whatever the arrival order; steps without data carry over.
     let h = fold.history();
-    let got: Vec<(&str, u64, Option<f64>)> =
-        h.iter().map(|p| (p.t.as_str(), p.risk_households, p.mean_income)).collect();
-    assert_eq!(
-        got,
-        [("2026-11-01T08:00:00Z", 4, Some(10_400.0)), ("2026-11-01T08:20:00Z", 1, Some(10_100.0))]
-    );
-    // A week later, the first steps have gone.
+    let got: Vec<(String, u64, Option<f64>)> =
+        h.iter().map(|p| (p.t.to_string(), p.risk_households, p.mean_income)).collect();
+    let want = [
+        ("2026-11-01T08:00:00Z", 4, Some(10_400.0)),
+        ("2026-11-01T08:10:00Z", 4, Some(10_400.0)),
+        ("2026-11-01T08:20:00Z", 6, Some(10_600.0)),
+    ];
+    assert_eq!(got, want.map(|(t, r, i)| (t.to_owned(), r, i)));
+    // A week later the window starts 7 days before the newest step, its first point carries the
+    // figures from before it, and it has a point for every step.
     let e = parse_line(&line("e", "2026-11-09T08:00:00Z", 2)).expect("valid");
     let c = places.locate(&e).expect("placed");
     fold.apply(&e, &c);
-    assert_eq!(fold.history().len(), 1);
+    let h = fold.history();
+    assert_eq!(h.len(), 7 * 144 + 1);
+    assert_eq!((h[0].t.to_string().as_str(), h[0].risk_households), ("2026-11-02T08:00:00Z", 6));
+    assert_eq!(h.last().map(|p| p.risk_households), Some(2));
+    // A late report inside the window changes the steps from its time to the next report.
+    let e = parse_line(&line("f", "2026-11-05T08:00:00+08:00", 9)).expect("valid");
+    fold.apply(&e, &c);
+    let h = fold.history();
+    let at = |t: &str| h.iter().find(|p| p.t.to_string() == t).map(|p| p.risk_households);
+    assert_eq!(at("2026-11-04T23:50:00Z"), Some(6));
+    assert_eq!(at("2026-11-05T00:00:00Z"), Some(9));
+    assert_eq!(at("2026-11-09T07:50:00Z"), Some(9));
+    assert_eq!(at("2026-11-09T08:00:00Z"), Some(2));
     // And a fold restored from its snapshot has the same history.
     let snap = serde_json::to_string(&fold.to_snapshot()).expect("serialises");
     let back = Fold::from_snapshot(places, serde_json::from_str(&snap).expect("parses"));
     assert_eq!(back.history(), fold.history());
+}
+
+/// Everything a wall can show from a fold: every region's aggregates, every entity's state, the
+/// overview and the history, as JSON.
+fn everything(fold: &Fold) -> serde_json::Value {
+    // A region whose figures went back to zero (an entity moved away) is the same as one never
+    // touched.
+    fn drop_zero<A: Aggregate + PartialEq>(mut d: ThemeData<A>) -> serde_json::Value {
+        d.regions.retain(|_, a| *a != A::default());
+        serde_json::to_value(d).expect("serialises")
+    }
+    serde_json::json!({
+        "themes": [drop_zero(fold.water.snapshot()), drop_zero(fold.rivers.snapshot()), drop_zero(fold.projects.snapshot()), drop_zero(fold.poverty.snapshot())],
+        "overview": fold.overview(),
+        "history": fold.history(),
+    })
+}
+
+#[test]
+fn any_arrival_order_gives_the_same_figures_also_after_a_snapshot() {
+    use rand::seq::SliceRandom;
+    let places = Arc::new(Places::hubei());
+    let events = random_events(&places, 1500, 99);
+    let mut reference = Fold::new(places.clone());
+    for (e, c) in &events {
+        reference.apply_quiet(e, c);
+    }
+    let want = everything(&reference);
+    for seed in 0..12u64 {
+        let mut shuffled = events.clone();
+        shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        // Half of the permutations go through a snapshot and a restore part way.
+        let cut = if seed % 2 == 0 { shuffled.len() } else { shuffled.len() / 3 };
+        let mut fold = Fold::new(places.clone());
+        for (e, c) in &shuffled[..cut] {
+            fold.apply_quiet(e, c);
+        }
+        if cut < shuffled.len() {
+            let text = serde_json::to_string(&fold.to_snapshot()).expect("serialises");
+            fold = Fold::from_snapshot(places.clone(), FoldSnapshot::read(&text).expect("reads back"));
+            for (e, c) in &shuffled[cut..] {
+                fold.apply_quiet(e, c);
+            }
+        }
+        let d = crate::audit::value_differences(&everything(&fold), &want);
+        assert!(
+            d.is_empty(),
+            "permutation {seed}: {} differences, first {:?}",
+            d.len(),
+            &d[..d.len().min(5)]
+        );
+    }
+}
+
+/// Fold `lines` in the order given.
+fn fold_lines(places: &Arc<Places>, lines: &[String]) -> Fold {
+    let mut fold = Fold::new(places.clone());
+    for l in lines {
+        let e = parse_line(l).unwrap_or_else(|err| panic!("{l}: {err}"));
+        let c = places.locate(&e).expect("placed");
+        fold.apply(&e, &c);
+    }
+    fold
+}
+
+#[test]
+fn a_late_report_never_replaces_a_newer_one_for_any_kind_of_entity() {
+    let places = Arc::new(Places::hubei());
+    let ev = |kind: &str, id: &str, t: &str, data: String| {
+        format!(r#"{{"type":"{kind}","id":"{id}","time":"{t}","source":"s","data":{data}}}"#)
+    };
+    // A problem closed at 11:00 and its 10:00 "assigned" report arriving after it.
+    let problem = |id: &str, t: &str, status: &str| {
+        ev(
+            "river.problem",
+            id,
+            t,
+            format!(
+                r#"{{"problem":"Q1","river":"汉江","lon":114.2199,"lat":30.5797,"kind":"garbage","status":"{status}","found":"2026-11-22T09:00:00+08:00"}}"#
+            ),
+        )
+    };
+    let f = fold_lines(
+        &places,
+        &[problem("1", "2026-11-22T11:00:00Z", "closed"), problem("2", "2026-11-22T10:00:00Z", "assigned")],
+    );
+    let r = f.rivers.region(ROOT);
+    assert_eq!((r.problems, r.problems_open), (1, 0), "the late report does not reopen it");
+    assert!(f.rivers.entity("problem:Q1").is_none());
+    // A section: a reading written with +08:00 is earlier than a later UTC one, whatever the text.
+    let reading = |id: &str, t: &str, nh3n: f64| {
+        ev(
+            "water.reading",
+            id,
+            t,
+            format!(
+                r#"{{"section":"cj-yangsigang","ph":7.5,"do_mg_l":8.0,"codmn_mg_l":2.0,"nh3n_mg_l":{nh3n},"tp_mg_l":0.05}}"#
+            ),
+        )
+    };
+    let f = fold_lines(
+        &places,
+        &[reading("1", "2026-11-22T09:00:00Z", 0.1), reading("2", "2026-11-22T16:30:00+08:00", 1.8)],
+    );
+    let s = f.overview().sections.into_iter().find(|s| s.id == "cj-yangsigang").expect("section");
+    assert_eq!(s.class, Some(WaterClass::II), "the 09:00Z reading is the newer one");
+    assert_eq!(f.water.region(ROOT).readings, 2, "the late one still counts");
+    // Fractions: …:56Z is earlier than …:56.1Z.
+    let f = fold_lines(
+        &places,
+        &[reading("1", "2026-11-22T08:00:56.1Z", 1.8), reading("2", "2026-11-22T08:00:56Z", 0.1)],
+    );
+    assert_eq!(
+        f.overview().sections.iter().find(|s| s.id == "cj-yangsigang").and_then(|s| s.class),
+        Some(WaterClass::V)
+    );
+    // An outlet remediated, then its old "identified" report.
+    let outlet = |id: &str, t: &str, status: &str| {
+        ev(
+            "water.outlet",
+            id,
+            t,
+            format!(
+                r#"{{"outlet":"O1","name":"排口","river":"长江","lon":114.2199,"lat":30.5797,"status":"{status}"}}"#
+            ),
+        )
+    };
+    let f = fold_lines(
+        &places,
+        &[
+            outlet("1", "2026-11-22T10:00:00Z", "remediated"),
+            outlet("2", "2026-11-01T10:00:00Z", "identified"),
+        ],
+    );
+    assert_eq!(f.water.region(ROOT).outlets_remediated, 1);
+    // A project: an older report arriving later does not roll its progress back.
+    let project = |id: &str, t: &str, done: f64| {
+        ev(
+            "project.update",
+            id,
+            t,
+            format!(
+                r#"{{"project":"J1","name":"项目","industry":"汽车","lon":114.2199,"lat":30.5797,"plan_wan":1000,"done_wan":{done},"steps":[{{"step":"approval","due":"2026-11-12"}}]}}"#
+            ),
+        )
+    };
+    let f = fold_lines(
+        &places,
+        &[project("1", "2026-11-22T10:00:00Z", 600.0), project("2", "2026-11-15T10:00:00Z", 100.0)],
+    );
+    assert_eq!(f.projects.region(ROOT).done_wan, 600.0);
+    // A village: 3 at 11-01, 5 at 11-20, then the 11-10 report (9) arrives late. The state stays
+    // 5, and the flows follow event time: 3 → 9 → 5 is 6 added and 4 removed.
+    let village = |id: &str, t: &str, risk: u32| {
+        ev(
+            "poverty.village",
+            id,
+            t,
+            format!(
+                r#"{{"village":"V1","name":"村","lon":114.2199,"lat":30.5797,"lifted_households":80,"monitored_households":15,"risk_households":{risk},"income_yuan":10000,"assistance_wan":8}}"#
+            ),
+        )
+    };
+    let lines = [
+        village("1", "2026-11-01T00:00:00Z", 3),
+        village("2", "2026-11-20T00:00:00Z", 5),
+        village("3", "2026-11-10T00:00:00+08:00", 9),
+    ];
+    let f = fold_lines(&places, &lines);
+    let p = f.poverty.region(ROOT);
+    assert_eq!((p.risk_households, p.risk_added, p.risk_removed), (5, 6, 4));
+    let events: Vec<(Envelope, String)> = lines
+        .iter()
+        .map(|l| {
+            let e = parse_line(l).expect("valid");
+            let c = places.locate(&e).expect("placed");
+            (e, c)
+        })
+        .collect();
+    assert_eq!(crate::audit::recount(&places, &events, ROOT).poverty, p);
+}
+
+#[test]
+fn overdue_moves_at_beijing_midnight_without_any_event() {
+    let places = Arc::new(Places::hubei());
+    // A step due 2026-11-22 (Beijing), not done; the report itself is from 11-01.
+    let line = r#"{"type":"project.update","id":"1","time":"2026-11-01T10:00:00+08:00","source":"s","data":{"project":"J1","name":"项目","industry":"汽车","lon":114.2199,"lat":30.5797,"plan_wan":1000,"done_wan":10,"steps":[{"step":"approval","due":"2026-10-01","done":"2026-09-30"},{"step":"land","due":"2026-11-22"}]}}"#;
+    let f = fold_lines(&places, &[line.to_owned()]);
+    let agg = f.projects.region(ROOT);
+    let today = |t: &str| Timestamp::parse(t).expect("time").beijing_date();
+    // 23:59:59 on the due date in Beijing: not yet overdue; one second later it is.
+    assert_eq!(agg.overdue_steps(today("2026-11-22T15:59:59Z")), 0);
+    assert_eq!(agg.overdue_steps(today("2026-11-22T16:00:00Z")), 1);
+    assert_eq!(agg.overdue_approval_steps(today("2026-11-22T16:00:00Z")), 1);
+    assert_eq!(agg.overdue_projects(today("2026-11-23T00:00:01+08:00")), [1, 0, 0]);
+    // The same instant written with another offset is the same day.
+    assert_eq!(
+        agg.overdue_steps(today("2026-11-23T00:00:00+08:00")),
+        agg.overdue_steps(today("2026-11-22T16:00:00Z"))
+    );
 }

@@ -1,0 +1,212 @@
+//! The province's headline figures per 10-minute step of event time, for the last 7 days of data.
+//!
+//! A step's point is the figures **as of the step's end by event time**: every event whose time is
+//! before the end counts, whenever it arrived. So a late report changes the steps after its time,
+//! and any arrival order gives the same history.
+//!
+//! Algorithm: a difference array over steps. Each report changes the province's figures
+//! ([`Tally`]) from its event time on: a counted event (a reading, a patrol) by its count for good;
+//! an entity's report by the difference between its figures and those of the entity's previous
+//! report (by event time), until the entity's next report (by event time), if any. So
+//! `diffs[step]` holds the changes that happen in that step, and a step's point is `base` (the
+//! figures before the window) plus the diffs up to it. To find previous and next reports each
+//! entity keeps its reports inside the window and the newest one before it; older ones can no
+//! longer change any point of the window (which only moves forward) and are dropped, so memory is
+//! bounded by the window's activity.
+
+use std::collections::{BTreeMap, HashMap};
+
+use yiping_protocol::instant::Timestamp;
+use yiping_protocol::topics::HistoryPoint;
+
+use super::Order;
+
+/// Length of a history step, seconds.
+pub const HISTORY_STEP_S: i64 = 600;
+/// History kept, seconds before the newest data.
+pub const HISTORY_KEEP_S: i64 = 7 * 86_400;
+
+/// The province's figures that the history follows, as signed sums (so that differences add up).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Tally {
+    /// Sections whose latest reading is class Ⅰ–Ⅲ.
+    pub good: i64,
+    /// Sections reporting.
+    pub reporting: i64,
+    /// Readings.
+    pub readings: i64,
+    /// River-chief patrols.
+    pub patrols: i64,
+    /// Problems open.
+    pub problems_open: i64,
+    /// Projects.
+    pub projects: i64,
+    /// Planned investment, 万元.
+    pub plan_wan: f64,
+    /// Investment done, 万元.
+    pub done_wan: f64,
+    /// Households at risk.
+    pub risk: i64,
+    /// Σ per-capita income × lifted households.
+    pub income_weighted: f64,
+    /// Lifted households.
+    pub lifted: i64,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally, sign: i64) {
+        self.good += sign * o.good;
+        self.reporting += sign * o.reporting;
+        self.readings += sign * o.readings;
+        self.patrols += sign * o.patrols;
+        self.problems_open += sign * o.problems_open;
+        self.projects += sign * o.projects;
+        let f = sign as f64;
+        self.plan_wan += f * o.plan_wan;
+        self.done_wan += f * o.done_wan;
+        self.risk += sign * o.risk;
+        self.income_weighted += f * o.income_weighted;
+        self.lifted += sign * o.lifted;
+    }
+
+    fn minus(mut self, o: &Tally) -> Tally {
+        self.add(o, -1);
+        self
+    }
+
+    /// No change at all (sums of decimals added and taken away again leave a residue: below a
+    /// millionth it is nothing).
+    fn is_zero(&self) -> bool {
+        let ints = [
+            self.good,
+            self.reporting,
+            self.readings,
+            self.patrols,
+            self.problems_open,
+            self.projects,
+            self.risk,
+            self.lifted,
+        ];
+        ints.iter().all(|x| *x == 0)
+            && [self.plan_wan, self.done_wan, self.income_weighted].iter().all(|x| x.abs() < 1e-6)
+    }
+
+    /// The history point these figures make for the step starting at `t`.
+    pub fn point(&self, t: Timestamp) -> HistoryPoint {
+        let n = |x: i64| u64::try_from(x).unwrap_or(0);
+        HistoryPoint {
+            t,
+            good_share: (self.reporting > 0).then(|| 100.0 * self.good as f64 / self.reporting as f64),
+            readings: n(self.readings),
+            patrols: n(self.patrols),
+            problems_open: u32::try_from(self.problems_open).unwrap_or(0),
+            invest_percent: (self.projects > 0 && self.plan_wan > 0.0)
+                .then(|| 100.0 * self.done_wan / self.plan_wan),
+            risk_households: n(self.risk),
+            mean_income: (self.lifted > 0).then(|| self.income_weighted / self.lifted as f64),
+        }
+    }
+}
+
+/// The start (Unix s) of the step holding `t`.
+pub fn step_of(t: Timestamp) -> i64 {
+    t.unix_s().div_euclid(HISTORY_STEP_S) * HISTORY_STEP_S
+}
+
+/// The history: figures before the window, changes by step, and the entities' reports that can
+/// still change a step of the window.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct History {
+    /// Start of the window (Unix s, a step start); `None` before the first event.
+    start: Option<i64>,
+    /// The figures as of the window's start.
+    base: Tally,
+    /// Changes by the step they happen in (Unix s of its start), inside the window.
+    diffs: BTreeMap<i64, Tally>,
+    /// Each entity's reports inside the window, and its newest one before it, with their figures.
+    #[serde(with = "super::by_order")]
+    reports: HashMap<String, BTreeMap<Order, Tally>>,
+}
+
+impl History {
+    /// A change `d` that holds from `from` until `to` (forever when `None`).
+    fn change(&mut self, from: Timestamp, to: Option<Timestamp>, d: &Tally, start: i64) {
+        for (t, sign) in [(Some(from), 1), (to, -1)] {
+            let Some(t) = t else { continue };
+            let s = step_of(t);
+            let slot = if s < start { &mut self.base } else { self.diffs.entry(s).or_default() };
+            slot.add(d, sign);
+            if s >= start && slot.is_zero() {
+                self.diffs.remove(&s);
+            }
+        }
+    }
+
+    /// Move the window so that it ends at the step of `newest`.
+    pub fn advance(&mut self, newest: Timestamp) {
+        let start = step_of(newest) - HISTORY_KEEP_S;
+        if self.start.is_some_and(|s| s >= start) {
+            return;
+        }
+        self.start = Some(start);
+        let kept = self.diffs.split_off(&start);
+        for d in std::mem::replace(&mut self.diffs, kept).values() {
+            self.base.add(d, 1);
+        }
+        // An entity's reports before the window: only the newest can still matter.
+        let cut = Timestamp::from_unix_s(start);
+        self.reports.retain(|_, r| {
+            let older: Vec<Order> =
+                r.range(..).take_while(|(o, _)| o.at < cut).map(|(o, _)| o.clone()).collect();
+            for o in older.iter().take(older.len().saturating_sub(1)) {
+                r.remove(o);
+            }
+            !r.is_empty()
+        });
+    }
+
+    /// A counted event (a reading, a patrol) at `at`.
+    pub fn count(&mut self, at: Timestamp, t: Tally) {
+        let start = self.start.unwrap_or(i64::MIN);
+        self.change(at, None, &t, start);
+    }
+
+    /// An entity's report of order `order` with the figures `t`.
+    pub fn report(&mut self, entity: &str, order: Order, t: Tally) {
+        let start = self.start.unwrap_or(i64::MIN);
+        let reports = self.reports.entry(entity.to_owned()).or_default();
+        let prev = reports.range(..order.clone()).next_back().map(|(o, t)| (o.at, *t));
+        let next = reports.range(order.clone()..).next().map(|(o, _)| o.at);
+        let cut = Timestamp::from_unix_s(start);
+        if next.is_some_and(|n| n < cut) {
+            return; // holds only until a newer report that is itself before the window: no point changes
+        }
+        let d = t.minus(&prev.map(|(_, t)| t).unwrap_or_default());
+        if order.at < cut {
+            // The newest report before the window: the older ones can no longer matter.
+            *reports = reports.split_off(&order);
+        }
+        reports.insert(order.clone(), t);
+        self.change(order.at, next, &d, start);
+    }
+
+    /// The points from the first step with data (or the window's start) to the step of `newest`.
+    pub fn points(&self, newest: Option<Timestamp>) -> Vec<HistoryPoint> {
+        let (Some(start), Some(newest)) = (self.start, newest) else { return Vec::new() };
+        let last = step_of(newest);
+        let first =
+            if self.base.is_zero() { self.diffs.keys().next().copied().unwrap_or(last) } else { start };
+        let mut figures = self.base;
+        let mut diffs = self.diffs.range(..).peekable();
+        let mut out = Vec::new();
+        let mut s = first.min(last);
+        while s <= last {
+            while let Some((_, d)) = diffs.next_if(|(k, _)| **k <= s) {
+                figures.add(d, 1);
+            }
+            out.push(figures.point(Timestamp::from_unix_s(s)));
+            s += HISTORY_STEP_S;
+        }
+        out
+    }
+}
