@@ -46,6 +46,22 @@ pub const PREFECTURES: [(&str, &str, &str); 17] = [
     ("429021", "神农架", "Shennongjia"),
 ];
 
+/// The name of a theme, by its topic.
+pub fn theme_name(lang: Lang, topic: &str) -> &'static str {
+    use yiping_protocol::topics::{POVERTY, PROJECTS, RIVERS, WATER};
+    match (lang, topic) {
+        (Lang::Zh, WATER) => "长江大保护",
+        (Lang::Zh, RIVERS) => "河湖长制",
+        (Lang::Zh, PROJECTS) => "重大项目",
+        (Lang::Zh, POVERTY) => "精准脱贫",
+        (Lang::En, WATER) => "Yangtze",
+        (Lang::En, RIVERS) => "River chiefs",
+        (Lang::En, PROJECTS) => "Major projects",
+        (Lang::En, POVERTY) => "Poverty",
+        _ => "",
+    }
+}
+
 /// A prefecture's short name in `lang`, from its adcode.
 pub fn prefecture_name(lang: Lang, adcode: &str) -> Option<&'static str> {
     PREFECTURES.iter().find(|p| p.0 == adcode).map(|p| match lang {

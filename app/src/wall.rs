@@ -16,7 +16,6 @@ use yiping_protocol::topics::Overview;
 use yiping_protocol::water::WaterClass;
 use yiping_widgets::chart::{AlertTicker, BarItem, Gauge, RankingBars, Ring, Slice, Stage, StagePipeline};
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
-use yiping_widgets::freshness::Period;
 use yiping_widgets::layout::Pick;
 use yiping_widgets::palette::WATER_CLASSES;
 use yiping_widgets::{Kpi, NumberStyle, Panel};
@@ -33,14 +32,12 @@ use crate::themes::{
     AgeingDrawer, AlertRuleList, BiggestDelays, IncomeTrend, IndustryInvestment, ProblemAgeing, SectionTrend,
 };
 
-/// Until a source's normal period is learnt, its panels go stale after a minute without data;
-/// then after twice its period (at least 3 s, at most 15 min).
-const STALE_DEFAULT_MS: f64 = 60_000.0;
+/// Until the server says how often a theme reports, its panels go stale after two hours without
+/// data (the server's overview carries each theme's expected period).
+const STALE_DEFAULT_MS: f64 = 2.0 * 3600.0 * 1000.0;
 
 /// The province's adcode: the region whose records the headline figures open.
 const PROVINCE: &str = "420000";
-const STALE_FLOOR_MS: f64 = 3_000.0;
-const STALE_CEIL_MS: f64 = 900_000.0;
 
 /// The data time of one source (a theme, or all of them) and when it turns stale.
 #[derive(Clone, Copy)]
@@ -94,17 +91,19 @@ fn LivePanel(
     }
 }
 
-/// Keep `clock` on the data time `ms` (epoch ms), learning the source's period from it.
-fn follow(clock: Clock, period: &mut Period, ms: Option<f64>) {
-    let Some(ms) = ms.filter(|m| m.is_finite()) else { return };
-    if clock.data_ms.get_untracked() == Some(ms) {
-        return;
+/// Keep `clock` on the data time `ms` (epoch ms) and the source's expected period (ms): its
+/// panels are interrupted only when the newest data is older than that period. A period learnt
+/// from the data would flag a monthly source after a burst of reports at start-up.
+fn follow(clock: Clock, ms: Option<f64>, expected_ms: Option<f64>) {
+    if let Some(ms) = ms.filter(|m| m.is_finite())
+        && clock.data_ms.get_untracked() != Some(ms)
+    {
+        clock.data_ms.set(Some(ms));
     }
-    period.observe(ms);
-    clock.data_ms.set(Some(ms));
-    let s = period.stale_after_ms();
-    if clock.stale_after.get_untracked() != s {
-        clock.stale_after.set(s);
+    if let Some(e) = expected_ms
+        && clock.stale_after.get_untracked() != e
+    {
+        clock.stale_after.set(e);
     }
 }
 
@@ -148,6 +147,35 @@ fn SectionList(
     }
 }
 
+/// "模拟数据" while simulated events are in view: for every theme when all the themes with data
+/// are simulated, else naming the simulated themes; nothing for real data.
+fn simulated_badge(feeds: Feeds, lang: Lang) -> Option<impl IntoView> {
+    let (sim, with_data) = feeds.overview.with(|o| {
+        o.as_ref().map(|o| {
+            use yiping_protocol::topics::{POVERTY, PROJECTS, RIVERS, WATER};
+            let sim: Vec<String> = [WATER, RIVERS, PROJECTS, POVERTY]
+                .into_iter()
+                .filter(|t| o.simulated.get(*t).is_some_and(|n| *n > 0))
+                .map(str::to_owned)
+                .collect();
+            (sim, o.theme_times.len())
+        })
+    })?;
+    if sim.is_empty() {
+        return None;
+    }
+    let word = t(lang, Text::Simulated);
+    let text = if sim.len() >= with_data {
+        word.to_string()
+    } else {
+        let names: Vec<&str> = sim.iter().map(|topic| crate::i18n::theme_name(lang, topic)).collect();
+        format!("{word}: {}", names.join(if lang == Lang::Zh { "、" } else { ", " }))
+    };
+    Some(
+        view! { <span class="sim-badge" data-testid="sim-badge" data-themes=sim.join(",") title="simulator">{text}</span> },
+    )
+}
+
 /// The whole wall.
 #[component]
 pub fn Wall() -> impl IntoView {
@@ -179,14 +207,16 @@ pub fn Wall() -> impl IntoView {
         labels,
     };
     provide_context(env);
-    // Each theme's panels follow that theme's newest data; all of them together, the newest of any.
-    let mut periods: Vec<Period> =
-        (0..5).map(|_| Period::new(STALE_DEFAULT_MS, STALE_FLOOR_MS, STALE_CEIL_MS)).collect();
+    // Each theme's panels follow that theme's newest data and expected period; all of them
+    // together, the newest of any, interrupted only when every theme is.
     Effect::new(move |_| {
-        let times = feeds.overview.with(|o| o.as_ref().map(|o| o.theme_times.clone())).unwrap_or_default();
-        let overall = feeds.overview_ms.get();
+        let (times, expected) = feeds
+            .overview
+            .with(|o| o.as_ref().map(|o| (o.theme_times.clone(), o.expected_s.clone())))
+            .unwrap_or_default();
         let clocks = [env.water, env.rivers, env.projects, env.poverty];
-        for ((topic, clock), period) in [
+        let mut longest: Option<f64> = None;
+        for (topic, clock) in [
             yiping_protocol::topics::WATER,
             yiping_protocol::topics::RIVERS,
             yiping_protocol::topics::PROJECTS,
@@ -194,13 +224,15 @@ pub fn Wall() -> impl IntoView {
         ]
         .iter()
         .zip(clocks)
-        .zip(periods.iter_mut())
         {
-            follow(clock, period, times.get(*topic).map(|t| t.unix_ms()));
+            let e = expected.get(*topic).map(|s| *s as f64 * 1000.0);
+            longest = match (longest, e) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            follow(clock, times.get(*topic).map(|t| t.unix_ms()), e);
         }
-        if let Some(period) = periods.last_mut() {
-            follow(env.all, period, overall);
-        }
+        follow(env.all, feeds.overview_ms.get(), longest);
     });
     provide_context(match lang {
         Lang::Zh => NumberStyle::Chinese,
@@ -758,7 +790,7 @@ pub fn Wall() -> impl IntoView {
                     />
                 </LivePanel>
                 <LivePanel title=tx("各市州待办结问题", "Open problems by prefecture") class="panel-chart slot-5" theme="rivers">
-                    <RankingBars label=tx("各市州待办结问题", "Open problems by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.problems_open)) unit=tr(Text::UnitItems).to_string() rows=8 larger_is_worse=true on_pick=select_region test_id="r-ranking" />
+                    <RankingBars label=tx("各市州待办结问题", "Open problems by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.problems_open)) unit=tr(Text::UnitItems).to_string() rows=17 larger_is_worse=true on_pick=select_region test_id="r-ranking" />
                 </LivePanel>
                 <LivePanel title=tx("巡河超期河湖", "Rivers with overdue patrols") class="panel-list slot-6" theme="rivers">
                     <AlertRuleList feeds=feeds rule="patrol_overdue" on_open=open_alert_cb empty=tx("没有巡河超期的河湖", "No river is overdue") lang=lang test_id="r-overdue" />
@@ -770,7 +802,7 @@ pub fn Wall() -> impl IntoView {
                     <StagePipeline label=tr(Text::ProjectsPanel).to_string() stages=stages overdue_word=tr(Text::Overdue).to_string() unit=tr(Text::UnitItems).to_string() on_pick=open_stage test_id="p-pipeline" />
                 </LivePanel>
                 <LivePanel title=tx("各市州投资完成率", "Investment done by prefecture") class="panel-chart slot-5" theme="projects">
-                    <RankingBars label=tx("各市州投资完成率", "Investment done by prefecture").to_string() items=prefecture_bars(|p| if p.plan_wan > 0.0 { 100.0 * p.done_wan / p.plan_wan } else { 0.0 }) unit="%".to_string() rows=8 on_pick=select_region test_id="p-ranking" />
+                    <RankingBars label=tx("各市州投资完成率", "Investment done by prefecture").to_string() items=prefecture_bars(|p| if p.plan_wan > 0.0 { 100.0 * p.done_wan / p.plan_wan } else { 0.0 }) unit="%".to_string() rows=17 on_pick=select_region test_id="p-ranking" />
                 </LivePanel>
                 <LivePanel title=tx("延误最久的项目", "Biggest delays") class="panel-list slot-6" theme="projects">
                     <BiggestDelays projects=feeds.projects entity=entity lang=lang />
@@ -823,7 +855,7 @@ pub fn Wall() -> impl IntoView {
                         <i class="conn-dot"></i>
                         {status_word}
                     </span>
-                    <span class="sim-badge" title="simulator">{tr(Text::Simulated)}</span>
+                    {move || simulated_badge(feeds, lang)}
                 </div>
                 <div class="head-center">
                     <h1>{tr(Text::Title)}</h1>
@@ -992,7 +1024,7 @@ pub fn Wall() -> impl IntoView {
                             items=ranking
                             unit=tr(Text::UnitTimes).to_string()
                             decimals=1
-                            rows=8
+                            rows=17
                             on_pick=select_region
                             test_id="ranking"
                         />

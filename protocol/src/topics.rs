@@ -315,6 +315,14 @@ pub struct Overview {
     /// 河湖长制 patrol coverage of the province this week.
     #[serde(default)]
     pub coverage: Coverage,
+    /// How often each theme's sources are expected to report, seconds (by topic): a theme is
+    /// interrupted only when its newest data is older than this.
+    #[serde(default)]
+    pub expected_s: BTreeMap<String, u64>,
+    /// Events from the built-in simulator folded, by theme topic (absent: none), so the wall
+    /// marks simulated figures as such, and only those.
+    #[serde(default)]
+    pub simulated: BTreeMap<String, u64>,
 }
 
 /// The province's headline figures at the end of one history step (`GET /api/v1/history`).

@@ -362,6 +362,11 @@ pub struct Fold {
     village_reports: HashMap<String, BTreeMap<Order, u32>>,
     /// The province's figures per step of event time.
     history: History,
+    /// Events from the simulator, by topic.
+    simulated: BTreeMap<String, u64>,
+    /// How often each theme is expected to report, seconds (configuration, shown with the
+    /// overview).
+    pub expected_s: BTreeMap<String, u64>,
 }
 
 pub use history::{HISTORY_KEEP_S, HISTORY_STEP_S};
@@ -388,6 +393,7 @@ pub struct FoldSnapshot {
     #[serde(with = "by_order")]
     village_reports: HashMap<String, BTreeMap<Order, u32>>,
     history: History,
+    simulated: BTreeMap<String, u64>,
 }
 
 impl FoldSnapshot {
@@ -443,6 +449,8 @@ impl Fold {
             river_patrols: BTreeMap::new(),
             village_reports: HashMap::new(),
             history: History::default(),
+            simulated: BTreeMap::new(),
+            expected_s: crate::alerts::rules::Freshness::default().by_topic(),
         }
     }
 
@@ -466,6 +474,7 @@ impl Fold {
             river_patrols: self.river_patrols.clone(),
             village_reports: self.village_reports.clone(),
             history: self.history.clone(),
+            simulated: self.simulated.clone(),
         }
     }
 
@@ -484,6 +493,8 @@ impl Fold {
             river_patrols: snap.river_patrols,
             village_reports: snap.village_reports,
             history: snap.history,
+            simulated: snap.simulated,
+            expected_s: crate::alerts::rules::Freshness::default().by_topic(),
         }
     }
 
@@ -528,6 +539,9 @@ impl Fold {
             self.history.advance(newest);
         }
         let change = self.apply_event(e, county, want);
+        if e.source.as_deref() == Some(crate::simulator::SOURCE) {
+            *self.simulated.entry(change.topic.to_owned()).or_default() += 1;
+        }
         let t = self.theme_times.entry(change.topic.to_owned()).or_insert(at);
         *t = (*t).max(at);
         change
@@ -759,6 +773,8 @@ impl Fold {
                 .collect(),
             theme_times: self.theme_times.clone(),
             coverage: coverage.remove(ROOT).unwrap_or_default(),
+            expected_s: self.expected_s.clone(),
+            simulated: self.simulated.clone(),
         }
     }
 

@@ -202,6 +202,7 @@ impl AppState {
         // Alerts come from the trail, not the event log: a fresh stream per run, like the overview.
         streams.push((topics::ALERTS, format!("{epoch}.{run}.alerts"), 0));
         let hub = Hub::new(&streams);
+        fold.expected_s = rules.freshness.by_topic();
         let trail = trail::Trail::open(data_dir)?;
         let mut book = alerts::Book::new(rules, places.clone());
         book.seed(&fold.entity_states());

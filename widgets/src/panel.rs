@@ -19,8 +19,7 @@ pub fn Panel(
     /// Current time, epoch ms.
     #[prop(into)]
     now_ms: Signal<f64>,
-    /// Age after which the data is stale, ms (it may follow the source's learnt period, see
-    /// [`crate::freshness::Period`]).
+    /// Age after which the data is stale, ms: the source's expected reporting period.
     #[prop(into)]
     stale_after_ms: Signal<f64>,
     /// ("数据时间", "数据中断", "暂无数据") or their translation.

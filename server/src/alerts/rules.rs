@@ -121,12 +121,48 @@ impl Escalation {
     }
 }
 
+/// How often each theme's sources are expected to report, seconds: the wall shows a theme's
+/// panels as interrupted (数据中断) only when its newest data is older than this. The defaults fit
+/// real sources (hourly water sampling, daily patrols, weekly project reports, monthly village
+/// monitoring) and the simulator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Freshness {
+    /// 长江大保护 (water readings are hourly).
+    pub water: u64,
+    /// 河湖长制.
+    pub rivers: u64,
+    /// 重大项目.
+    pub projects: u64,
+    /// 精准脱贫.
+    pub poverty: u64,
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Freshness { water: 2 * 3600, rivers: 86_400, projects: 8 * 86_400, poverty: 35 * 86_400 }
+    }
+}
+
+impl Freshness {
+    /// The periods by topic.
+    pub fn by_topic(&self) -> BTreeMap<String, u64> {
+        use yiping_protocol::topics::{POVERTY, PROJECTS, RIVERS, WATER};
+        [(WATER, self.water), (RIVERS, self.rivers), (PROJECTS, self.projects), (POVERTY, self.poverty)]
+            .into_iter()
+            .map(|(t, s)| (t.to_owned(), s))
+            .collect()
+    }
+}
+
 /// All rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rules {
     /// Escalation of unacknowledged alerts.
     pub escalation: Escalation,
+    /// How often each theme is expected to report (what 数据中断 means).
+    pub freshness: Freshness,
     /// Section targets for `water_class`.
     pub targets: Targets,
     /// 水质超标: a section's latest class is worse than its target. Measure: classes worse.
@@ -159,6 +195,7 @@ impl Default for Rules {
         use Severity::{Blue, Orange, Red, Yellow};
         Rules {
             escalation: Escalation { blue_minutes: 24 * 60, yellow_minutes: 4 * 60, orange_minutes: 60 },
+            freshness: Freshness::default(),
             targets: Targets {
                 river: WaterClass::III,
                 lake: WaterClass::IV,
@@ -241,6 +278,11 @@ impl Rules {
             }
             if r.clear_after == 0 {
                 return Err(format!("[{id}] clear_after = 0: must be at least 1"));
+            }
+        }
+        for (theme, s) in self.freshness.by_topic() {
+            if s == 0 {
+                return Err(format!("[freshness] {theme} = 0: a period of at least one second"));
             }
         }
         if let Some(t) = self.targets.good_share_percent

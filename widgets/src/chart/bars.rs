@@ -27,7 +27,8 @@ pub struct BarItem {
 const REORDER_MS: f64 = 700.0;
 
 /// A ranking bar chart (e.g. the 17 prefectures by patrols): horizontal bars, largest first; when
-/// the order changes the rows slide to their new places and the bars grow or shrink smoothly.
+/// the order changes each row takes its new place at once (two names never share a line) and the
+/// bars grow or shrink smoothly.
 /// The top three are marked. A touch on a row reports its key, label and value.
 #[component]
 pub fn RankingBars(
@@ -117,8 +118,10 @@ fn draw_ranking(
     let x0 = badge + 0.6 * font + label_w;
     let bar_w = (s.w - x0 - value_w).max(1.0);
     let max = rows.iter().map(|r| r.value.max(r.shown_value)).fold(0.0, f64::max).max(1e-9);
-    for row in rows.iter().filter(|r| r.shown_rank < n as f64 - 0.01 || r.rank < n) {
-        let y = row.shown_rank * row_h;
+    // Each row stands at its rank: only the bars move, so two names never share a line while the
+    // order changes.
+    for row in rows.iter().filter(|r| r.rank < n) {
+        let y = row.rank as f64 * row_h;
         if y > s.h - 1.0 {
             continue;
         }

@@ -141,6 +141,8 @@ fn render(st: &Rc<RefCell<State>>, canvas: NodeRef<Canvas>) {
     let _ = c.set_attribute("data-draws", &s.draws.to_string());
     let _ = c.set_attribute("data-draw-ms", &format!("{ms:.3}"));
     let _ = c.set_attribute("data-draw-ms-total", &format!("{:.3}", s.draw_ms_total));
+    // And how many touchable items it drew (a ranking's rows, a ring's slices).
+    let _ = c.set_attribute("data-hits", &s.hits.len().to_string());
     drop(s);
     if drawn.animating {
         schedule(st, canvas);
