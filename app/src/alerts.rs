@@ -44,7 +44,7 @@ pub fn ordered(alerts: &std::collections::BTreeMap<String, Alert>) -> Vec<&Alert
         b.is_open()
             .cmp(&a.is_open())
             .then(b.severity.cmp(&a.severity))
-            .then(b.raised.cmp(&a.raised))
+            .then_with(|| b.raised_at().cmp(&a.raised_at()))
             .then(b.id.cmp(&a.id))
     });
     v

@@ -17,7 +17,8 @@
 //!   to the moving view, and the tiers are re-rendered sharp once it rests (250 ms).
 //! - One touch on a prefecture (anywhere in it, hit-tested with the map engine's R-tree, or on its
 //!   name, a real button for keyboards and assistive technology) flies the map to it and shows its
-//!   counties; the breadcrumb, the back button or Escape return to the province. Hover or tap on a
+//!   counties, a touch on one of its counties to that county (its records, framed); the
+//!   breadcrumb, the back button or Escape go back up. Hover or tap on a
 //!   marker, section, county or prefecture identifies it.
 //! - The canvas is sized at CSS size × devicePixelRatio so it is crisp on any wall.
 
@@ -99,14 +100,33 @@ impl Layers {
     /// fraction of the width that a panel covers on the right while a region is selected), the
     /// prefecture's box is widened eastwards so the region stays clear of the panel.
     fn view_box(&self, view: Option<&str>, reserve: f64) -> Option<[f64; 4]> {
-        // A county's view is its prefecture's.
-        let of_county = |a: &str| a.get(..4).and_then(|p| self.prefecture(&format!("{p}00")));
-        match view.and_then(|a| self.prefecture(a).or_else(|| of_county(a))) {
-            Some(p) => bbox(std::slice::from_ref(p)).map(|b| {
-                let r = reserve.clamp(0.0, 0.6);
-                [b[0], b[1], b[2] + (b[2] - b[0]) * r / (1.0 - r), b[3]]
-            }),
+        let widen = |b: [f64; 4]| {
+            let r = reserve.clamp(0.0, 0.6);
+            [b[0], b[1], b[2] + (b[2] - b[0]) * r / (1.0 - r), b[3]]
+        };
+        // A county is framed with some of its neighbours around it.
+        if let Some(c) = view.and_then(|a| self.county(a)) {
+            return bbox(std::slice::from_ref(c)).map(|b| {
+                let (dx, dy) = ((b[2] - b[0]) * 0.35, (b[3] - b[1]) * 0.35);
+                widen([b[0] - dx, b[1] - dy, b[2] + dx, b[3] + dy])
+            });
+        }
+        match view.and_then(|a| self.prefecture(a)) {
+            Some(p) => bbox(std::slice::from_ref(p)).map(widen),
             None => bbox(&self.province),
+        }
+    }
+
+    fn county(&self, adcode: &str) -> Option<&Region> {
+        self.counties.regions().iter().find(|r| r.adcode == adcode)
+    }
+
+    /// The prefecture a view shows: the view itself, or a selected county's prefecture.
+    fn prefecture_of_view<'a>(&'a self, view: Option<&'a str>) -> Option<&'a str> {
+        let v = view?;
+        match self.county(v) {
+            Some(c) => c.parent.as_deref(),
+            None => Some(v),
         }
     }
 }
@@ -203,7 +223,7 @@ fn draw_base(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, choropl
     ctx.clear_rect(0.0, 0.0, f.w, f.h);
     let shapes = layers.shapes(f.epsilon);
     let (province, prefectures, counties) = split(layers, &shapes);
-    let selected = f.view.as_deref();
+    let selected = layers.prefecture_of_view(f.view.as_deref());
     // Province: soft glow under the outline.
     ctx.save();
     ctx.set_shadow_color("rgba(0, 190, 255, 0.55)");
@@ -235,6 +255,14 @@ fn draw_base(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, choropl
         };
         paint_polygons(ctx, shape, &vp, Some(fill), None);
     }
+    // A selected county stands out of its prefecture.
+    if let Some(v) = f.view.as_deref() {
+        for (shape, c) in counties.iter().zip(layers.counties.regions()) {
+            if c.adcode == v {
+                paint_polygons(ctx, shape, &vp, Some("rgba(55, 182, 255, 0.55)"), None);
+            }
+        }
+    }
 }
 
 const LABEL_FONT: &str = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', sans-serif";
@@ -246,7 +274,8 @@ fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, obstacle
     ctx.clear_rect(0.0, 0.0, w, h);
     let shapes = layers.shapes(f.epsilon);
     let (_, prefectures, counties) = split(layers, &shapes);
-    let selected = f.view.as_deref();
+    let selected = layers.prefecture_of_view(f.view.as_deref());
+    let county = f.view.as_deref().filter(|v| layers.county(v).is_some());
     for l in &layers.lakes {
         paint_polygons(ctx, &l.shape, &vp, Some("#1f6fb2"), Some(("#3c9be0", 0.8 * unit)));
     }
@@ -262,7 +291,9 @@ fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, obstacle
     // The selected prefecture's counties: borders.
     let in_view = |c: &Region| selected.is_some() && c.parent.as_deref() == selected;
     for (shape, c) in counties.iter().zip(layers.counties.regions()) {
-        if in_view(c) {
+        if county == Some(c.adcode.as_str()) {
+            paint_polygons(ctx, shape, &vp, None, Some(("#ffffff", 2.2 * unit)));
+        } else if in_view(c) {
             paint_polygons(ctx, shape, &vp, None, Some(("rgba(140, 210, 255, 0.55)", 0.9 * unit)));
         }
     }
@@ -900,7 +931,13 @@ pub fn HubeiMap(
         invalidate.track();
         schedule(&rs, inputs);
     });
-    let back = move || view.set(None);
+    // Escape: from a county up to its prefecture, from a prefecture to the province.
+    let back = move || {
+        let up = view.get_untracked().and_then(|a| {
+            layers.with_untracked(|l| l.as_ref().and_then(|l| l.county(&a).and_then(|c| c.parent.clone())))
+        });
+        view.set(up);
+    };
     let keys = window_event_listener(leptos::ev::keydown, move |e| {
         if e.key() == "Escape" {
             back();
@@ -1082,8 +1119,16 @@ pub fn HubeiMap(
         }
         let Some((_, l, f, _)) = current_frame(inputs) else { return };
         let (lon, lat) = f.viewport().to_lonlat(x * dpr(), y * dpr());
-        let hit = l.prefectures.at(lon, lat).map(|r| r.adcode.clone());
-        if hit != view.get_untracked() {
+        // In a prefecture's view a tap on one of its counties drills to the county (the third
+        // level); elsewhere a tap drills to the prefecture under it.
+        let current = view.get_untracked();
+        let shown = l.prefecture_of_view(current.as_deref()).map(str::to_owned);
+        let county = l.counties.at(lon, lat).filter(|c| shown.is_some() && c.parent == shown);
+        let hit = match county {
+            Some(c) => Some(c.adcode.clone()),
+            None => l.prefectures.at(lon, lat).map(|r| r.adcode.clone()),
+        };
+        if hit != current {
             view.set(hit);
         }
     };
@@ -1119,10 +1164,13 @@ pub fn HubeiMap(
         }
         e.prevent_default();
     };
+    // Province › prefecture › county: the prefecture's crumb leads back from a county.
     let crumb = move || {
         let l = layers.get()?;
         let a = view.get()?;
-        l.prefecture(&a).map(|p| p.name.clone())
+        let county = l.county(&a);
+        let prefecture = l.prefecture(l.prefecture_of_view(Some(&a))?)?;
+        Some((prefecture.adcode.clone(), prefecture.name.clone(), county.map(|c| c.name.clone())))
     };
     view! {
         <div class="map-wrap">
@@ -1143,10 +1191,18 @@ pub fn HubeiMap(
                 on:keydown=on_key
             ></canvas>
             <nav class="map-crumbs" aria-label="breadcrumb">
-                <button class="crumb" data-testid="crumb-province" on:click=move |_| back() disabled=move || view.get().is_none()>
+                <button class="crumb" data-testid="crumb-province" on:click=move |_| view.set(None) disabled=move || view.get().is_none()>
                     "湖北省"
                 </button>
-                {move || crumb().map(|name| view! { <span class="crumb-sep">"›"</span><span class="crumb current" data-testid="crumb-current">{name}</span> })}
+                {move || crumb().map(|(adcode, name, county)| match county {
+                    None => view! { <span class="crumb-sep">"›"</span><span class="crumb current" data-testid="crumb-current">{name}</span> }.into_any(),
+                    Some(county) => view! {
+                        <span class="crumb-sep">"›"</span>
+                        <button class="crumb" data-testid="crumb-prefecture" on:click=move |_| view.set(Some(adcode.clone()))>{name}</button>
+                        <span class="crumb-sep">"›"</span>
+                        <span class="crumb current" data-testid="crumb-current">{county}</span>
+                    }.into_any(),
+                })}
             </nav>
             <div class="map-spots">
                 // Keyed by prefecture, placed by the current spots: moving the map moves the

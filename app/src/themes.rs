@@ -311,7 +311,7 @@ pub fn AlertRuleList(
     let list = Memo::new(move |_| {
         feeds.alerts.with(|m| {
             let mut v: Vec<Alert> = m.values().filter(|a| a.is_open() && a.rule == rule).cloned().collect();
-            v.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.raised.cmp(&a.raised)));
+            v.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| Alert::newest_first(a, b)));
             v
         })
     });

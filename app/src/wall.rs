@@ -341,7 +341,8 @@ pub fn Wall() -> impl IntoView {
     });
     // The map panel's title follows the map: the province, or the prefecture drilled into.
     let map_title = Signal::derive(move || {
-        match selected.get().as_deref().and_then(|a| prefecture_name(lang, a).map(|n| (a.to_owned(), n))) {
+        let view = selected.get().map(|a| prefecture_of(&a));
+        match view.as_deref().and_then(|a| prefecture_name(lang, a).map(|n| (a.to_owned(), n))) {
             Some((_, name)) if lang == Lang::Zh => format!("{name} · 县级行政区"),
             Some((_, name)) => format!("{name} · counties"),
             None => tr(Text::MapPanel).to_string(),

@@ -126,7 +126,7 @@ test('a mixed log names the simulated themes, and only them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-mixed-'));
   // Simulated history of every theme but 长江大保护, whose readings come from a real source.
   const file = join(dir, 'sim.ndjson');
-  const sim = execFileSync(serverBin, ['simulate', '--count', '400', '--seed', '3'], { maxBuffer: 64 << 20 }).toString();
+  const sim = execFileSync(serverBin, ['simulate', '--count', '3000', '--seed', '3'], { maxBuffer: 64 << 20 }).toString();
   writeFileSync(file, sim.split('\n').filter((l) => l && !JSON.parse(l).type.startsWith('water.')).join('\n') + '\n');
   execFileSync(serverBin, ['import', file, '--source', 'simulator', '--data', dir]);
   const token = execFileSync(serverBin, ['token', 'create', '--source', 'hbsthj', '--data', dir]).toString().trim();

@@ -195,6 +195,16 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// When it was raised, as an instant (the text's fraction varies: never compare the text).
+    pub fn raised_at(&self) -> Option<crate::instant::Timestamp> {
+        crate::instant::Timestamp::parse(&self.raised).ok()
+    }
+
+    /// The newest first (by the instant raised), then by id.
+    pub fn newest_first(a: &Alert, b: &Alert) -> std::cmp::Ordering {
+        b.raised_at().cmp(&a.raised_at()).then_with(|| b.id.cmp(&a.id))
+    }
+
     /// Not yet resolved.
     pub fn is_open(&self) -> bool {
         self.state != AlertState::Resolved

@@ -338,6 +338,9 @@ pub struct Change {
     pub topic: &'static str,
     /// The theme delta, when asked for.
     pub delta: Option<Delta>,
+    /// Whether the event is its entity's newest report (by event time) and so its state now, or
+    /// a counted event; false for a late report (what the alert rules must not learn from).
+    pub newest: bool,
 }
 
 /// The whole state.
@@ -393,6 +396,7 @@ pub struct FoldSnapshot {
     #[serde(with = "by_order")]
     village_reports: HashMap<String, BTreeMap<Order, u32>>,
     history: History,
+    #[serde(default)]
     simulated: BTreeMap<String, u64>,
 }
 
@@ -526,8 +530,8 @@ impl Fold {
     }
 
     /// Fold one event without building its delta (replaying history nobody will be sent).
-    pub fn apply_quiet(&mut self, e: &Envelope, county: &str) -> &'static str {
-        self.apply_inner(e, county, false).topic
+    pub fn apply_quiet(&mut self, e: &Envelope, county: &str) -> Change {
+        self.apply_inner(e, county, false)
     }
 
     fn apply_inner(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
@@ -570,6 +574,7 @@ impl Fold {
             detail: detail(),
         };
         let topic = e.data.topic();
+        let mut newest = true;
         let delta = match &e.data {
             Event::WaterReading(r) => {
                 let i = places.section(&r.section).expect("located events have a known section");
@@ -585,6 +590,7 @@ impl Fold {
                     Tally { good: i64::from(class.index() < 3), reporting: 1, ..Default::default() },
                 );
                 let newer = self.section_latest[i].as_ref().is_none_or(|(_, o)| order > *o);
+                newest = newer;
                 let mut changed = None;
                 if newer {
                     self.section_latest[i] = Some((class, order.clone()));
@@ -610,6 +616,7 @@ impl Fold {
                     regions = self.water.upsert(&places, st, c, order);
                     changed = Some(entity.as_str());
                 }
+                newest = changed.is_some();
                 want.then(|| Delta::Water(self.water.delta(changed, &regions, e)))
             }
             Event::FishingPatrol(p) => {
@@ -650,6 +657,7 @@ impl Fold {
                     regions = self.rivers.upsert(&places, st, c, order);
                     changed = Some(entity.as_str());
                 }
+                newest = changed.is_some();
                 let delta = want.then(|| Delta::Rivers(self.rivers.delta(changed, &regions, e)));
                 // A closed problem leaves the live state (its delta above still shows it closed);
                 // it keeps counting in the region's figures, and its history stays in the log.
@@ -671,6 +679,7 @@ impl Fold {
                     regions = self.projects.upsert(&places, st, ProjectsAgg::of_project(p), order);
                     changed = Some(entity.as_str());
                 }
+                newest = changed.is_some();
                 want.then(|| Delta::Projects(self.projects.delta(changed, &regions, e)))
             }
             Event::Village(v) => {
@@ -716,10 +725,11 @@ impl Fold {
                     c.risk_removed = risk_removed;
                     self.poverty.recontribute(&places, &entity, c)
                 };
+                newest = changed.is_some();
                 want.then(|| Delta::Poverty(self.poverty.delta(changed, &regions, e)))
             }
         };
-        Change { topic, delta }
+        Change { topic, delta, newest }
     }
 
     /// The headline figures.

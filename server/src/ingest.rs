@@ -327,10 +327,13 @@ impl AppState {
     pub(crate) fn fold_and_publish(&self, events: &[Located], places: &[Appended]) {
         let mut fold = self.fold.lock().unwrap_or_else(|p| p.into_inner());
         let mut any = false;
+        // Which new events are their entity's newest report (the rules learn only from those).
+        let mut newest = Vec::with_capacity(events.len());
         for (l, a) in events.iter().zip(places) {
             match a {
                 Appended::New { tseq, .. } => {
                     let change = fold.apply(&l.event, &l.adcode);
+                    newest.push(change.newest);
                     let time = fold.topic_time(change.topic).map(|t| t.to_string()).unwrap_or_default();
                     let seq = self.hub.publish(change.topic, &time, &change.delta);
                     debug_assert_eq!(seq, *tseq, "topic seq follows the log");
@@ -338,6 +341,7 @@ impl AppState {
                     any = true;
                 }
                 Appended::Duplicate { .. } => {
+                    newest.push(false);
                     self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -354,8 +358,8 @@ impl AppState {
         // one per event).
         let now = self.clock.now();
         let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
-        for (l, a) in events.iter().zip(places) {
-            if matches!(a, Appended::New { .. }) {
+        for (l, is_newest) in events.iter().zip(newest) {
+            if is_newest {
                 let pending = book.observe(&l.event, &l.adcode, now);
                 if let Err(e) = self.commit_alerts(&mut book, &pending) {
                     tracing::error!("alert steps not stored: {e}");

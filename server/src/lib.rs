@@ -210,17 +210,28 @@ impl AppState {
         let window = hub::RESUME_WINDOW as u64;
         let keep_from =
             |topic: &str| store.topic_seqs().get(topic).map_or(0, |last| last.saturating_sub(window));
-        let replayed = store.replay(after, |ev| {
-            book.learn(&ev.event, &ev.adcode);
-            if ev.tseq <= keep_from(&ev.topic) {
-                let topic = fold.apply_quiet(&ev.event, &ev.adcode);
+        let replayed = store.replay_with_voids(
+            after,
+            |ev| {
+                let change = if ev.tseq <= keep_from(&ev.topic) {
+                    let change = fold.apply_quiet(&ev.event, &ev.adcode);
+                    hub.skip(change.topic);
+                    change
+                } else {
+                    let change = fold.apply(&ev.event, &ev.adcode);
+                    let time = fold.topic_time(change.topic).map(|t| t.to_string()).unwrap_or_default();
+                    hub.publish(change.topic, &time, &change.delta);
+                    change
+                };
+                // The rules learn the state the wall shows: not from a late report.
+                if change.newest {
+                    book.learn(&ev.event, &ev.adcode);
+                }
+            },
+            |topic| {
                 hub.skip(topic);
-            } else {
-                let change = fold.apply(&ev.event, &ev.adcode);
-                let time = fold.topic_time(change.topic).map(|t| t.to_string()).unwrap_or_default();
-                hub.publish(change.topic, &time, &change.delta);
-            }
-        })?;
+            },
+        )?;
         for (t, seq) in store.topic_seqs() {
             if t != OVERVIEW && hub.seq(t) != *seq {
                 anyhow::bail!("event log: topic {t} replayed to seq {} but the log says {seq}", hub.seq(t));
@@ -294,7 +305,7 @@ impl AppState {
         if pending.is_empty() {
             return Ok(Vec::new());
         }
-        let time = now_rfc3339();
+        let time = self.clock.now().to_string();
         let entries: Vec<trail::NewEntry> = pending.iter().map(|p| p.entry(&time)).collect();
         let seqs = self.trail.lock().unwrap_or_else(|p| p.into_inner()).append_all(&entries)?;
         let mut changed: Vec<yiping_protocol::alerts::Alert> = Vec::new();
@@ -317,7 +328,7 @@ impl AppState {
     /// Record a write in the audit trail (its time is now); refuses the write if it cannot be.
     pub(crate) fn audit(&self, mut e: trail::NewEntry) -> Result<u64, store::StoreError> {
         if e.time.is_empty() {
-            e.time = now_rfc3339();
+            e.time = self.clock.now().to_string();
         }
         if e.body.is_null() {
             e.body = serde_json::json!({});

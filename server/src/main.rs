@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use yiping_protocol::events::Envelope;
 use yiping_server::store::{Appended, Store};
 
 /// yiping (一屏): the one-screen command centre for Hubei's digital government.
@@ -105,7 +106,7 @@ enum Command {
         /// Activity multiplier (60 = one hour's activity per simulated minute).
         #[arg(long, default_value_t = 60.0)]
         speed: f64,
-        /// Simulated clock start, RFC 3339 (default: now).
+        /// Simulated clock start, RFC 3339 (default: so that the events end now).
         #[arg(long)]
         start: Option<String>,
     },
@@ -454,29 +455,43 @@ fn cli_audit(
 
 fn simulate(seed: u64, count: usize, speed: f64, start: Option<&str>) -> anyhow::Result<()> {
     use time::format_description::well_known::Rfc3339;
+    let places = std::sync::Arc::new(yiping_server::places::Places::hubei());
+    // The events from `start` on, one simulated second at a time, until `count` (or the callback
+    // says stop); returns the time of the last.
+    let run = |start: time::OffsetDateTime, emit: &mut dyn FnMut(Envelope) -> anyhow::Result<()>| {
+        let mut sim = yiping_server::simulator::Simulator::new(seed, speed, places.clone(), start);
+        let (mut written, mut t) = (0, start);
+        while written < count {
+            for e in sim.step(t, 1.0) {
+                if written == count {
+                    break;
+                }
+                emit(e)?;
+                written += 1;
+            }
+            t += time::Duration::seconds(1);
+        }
+        anyhow::Ok(t)
+    };
     let start = match start {
         Some(s) => {
             time::OffsetDateTime::parse(s, &Rfc3339).map_err(|e| anyhow::anyhow!("--start {s:?}: {e}"))?
         }
-        None => time::OffsetDateTime::now_utc().replace_nanosecond(0)?,
-    };
-    let places = std::sync::Arc::new(yiping_server::places::Places::hubei());
-    let mut sim = yiping_server::simulator::Simulator::new(seed, speed, places, start);
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    let mut written = 0;
-    let mut t = start;
-    while written < count {
-        for mut e in sim.step(t, 1.0) {
-            if written == count {
-                break;
-            }
-            e.source = None;
-            serde_json::to_writer(&mut out, &e)?;
-            out.write_all(b"\n")?;
-            written += 1;
+        None => {
+            // A history that ends now (a server refuses events from the future): find how long
+            // `count` events take, and start that long ago.
+            let now = time::OffsetDateTime::now_utc().replace_nanosecond(0)?;
+            let end = run(now, &mut |_| Ok(()))?;
+            now - (end - now)
         }
-        t += time::Duration::seconds(1);
-    }
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    run(start, &mut |mut e| {
+        e.source = None;
+        serde_json::to_writer(&mut out, &e)?;
+        out.write_all(b"\n")?;
+        Ok(())
+    })?;
     out.flush()?;
     Ok(())
 }

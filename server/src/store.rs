@@ -114,28 +114,53 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Logs written before event times were stored as instants get the `at` column, filled from
-/// each stored event's time, and the entity index on it.
+/// each stored event's time, and the entity index on it. The time checks are stricter than they
+/// were: a stored event whose time (or date) is not a real one, or is far in the future, is set
+/// aside as void with the reason (it stays in the log, and keeps its place in its topic's
+/// sequence, but no longer counts). Done once; `meta` records it.
 fn migrate_event_instants(conn: &Connection) -> rusqlite::Result<()> {
-    let has_at: bool =
-        conn.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'at'")?.exists([])?;
-    if !has_at {
+    let done: bool = conn.prepare("SELECT 1 FROM meta WHERE key = 'instants'")?.exists([])?;
+    if done {
+        return Ok(());
+    }
+    let has = |col: &str| -> rusqlite::Result<bool> {
+        conn.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = ?1")?.exists([col])
+    };
+    if !has("at")? {
         conn.execute_batch("ALTER TABLE events ADD COLUMN at INTEGER NOT NULL DEFAULT 0")?;
     }
-    let stale: Vec<(i64, String)> = conn
-        .prepare("SELECT gseq, time FROM events WHERE at = 0")?
+    if !has("void")? {
+        conn.execute_batch("ALTER TABLE events ADD COLUMN void TEXT")?;
+    }
+    let rows: Vec<(i64, String)> = conn
+        .prepare("SELECT gseq, body FROM events")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    if !stale.is_empty() {
-        let tx = conn.unchecked_transaction()?;
-        {
-            let mut up = tx.prepare("UPDATE events SET at = ?1 WHERE gseq = ?2")?;
-            for (gseq, t) in &stale {
-                // Stored times were checked at ingest; one that no longer parses sorts first.
-                let at = Timestamp::parse(t).map(Timestamp::unix_ns).unwrap_or(1);
-                up.execute(params![at, gseq])?;
-            }
+    let latest = Timestamp::now().plus_s(crate::FUTURE_TOLERANCE_S);
+    let tx = conn.unchecked_transaction()?;
+    let mut voided = 0;
+    {
+        let mut up = tx.prepare("UPDATE events SET at = ?1, void = ?2 WHERE gseq = ?3")?;
+        for (gseq, body) in &rows {
+            let (at, void) = match yiping_protocol::events::parse_line(body) {
+                Ok(e) if e.time.at > latest => (
+                    e.time.at.unix_ns(),
+                    Some(format!("time {}: far in the future when the log was upgraded", e.time)),
+                ),
+                Ok(e) => (e.time.at.unix_ns(), None),
+                Err(err) => (0, Some(err.to_string())),
+            };
+            voided += usize::from(void.is_some());
+            up.execute(params![at, void, gseq])?;
         }
-        tx.commit()?;
+    }
+    tx.execute("INSERT INTO meta (key, value) VALUES ('instants', '1')", [])?;
+    tx.commit()?;
+    if voided > 0 {
+        tracing::warn!(
+            voided,
+            "event log upgraded: events whose time is not a real one are set aside as void"
+        );
     }
     conn.execute_batch(
         "DROP INDEX IF EXISTS events_entity;
@@ -174,6 +199,7 @@ impl Store {
                  received TEXT NOT NULL,
                  body TEXT NOT NULL,
                  at INTEGER NOT NULL DEFAULT 0,
+                 void TEXT,
                  UNIQUE (source, id)
              );
              CREATE TABLE IF NOT EXISTS snapshots (
@@ -342,18 +368,34 @@ impl Store {
         Ok(StoredEvent { gseq: to_u64(gseq), topic, tseq: to_u64(tseq), adcode, received, event })
     }
 
-    /// Visit every event after `after_gseq`, in order.
-    pub fn replay(&self, after_gseq: u64, mut f: impl FnMut(StoredEvent)) -> Result<u64, StoreError> {
+    /// Visit every event after `after_gseq`, in order (void events are skipped).
+    pub fn replay(&self, after_gseq: u64, f: impl FnMut(StoredEvent)) -> Result<u64, StoreError> {
+        self.replay_with_voids(after_gseq, f, |_| {})
+    }
+
+    /// Visit every event after `after_gseq`, in order; `on_void` gets the topic of each void one
+    /// (set aside when the log was upgraded), so that topic positions stay aligned.
+    pub fn replay_with_voids(
+        &self,
+        after_gseq: u64,
+        mut f: impl FnMut(StoredEvent),
+        mut on_void: impl FnMut(&str),
+    ) -> Result<u64, StoreError> {
         let mut st = self
             .conn
             .prepare(
-                "SELECT gseq, topic, tseq, adcode, received, body FROM events WHERE gseq > ?1 ORDER BY gseq",
+                "SELECT gseq, topic, tseq, adcode, received, body, void FROM events WHERE gseq > ?1 ORDER BY gseq",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = st.query([to_i64(after_gseq)]).map_err(|e| self.err(e))?;
         let mut n = 0;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let void: Option<String> = r.get(6).map_err(|e| self.err(e))?;
             let row = self.read_row(r).map_err(|e| self.err(e))?;
+            if void.is_some() {
+                on_void(&row.1);
+                continue;
+            }
             f(self.decode(row)?);
             n += 1;
         }
@@ -366,7 +408,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT gseq, topic, tseq, adcode, received, body FROM events
-                 WHERE entity = ?1 ORDER BY at DESC, source DESC, id DESC LIMIT ?2",
+                 WHERE entity = ?1 AND void IS NULL ORDER BY at DESC, source DESC, id DESC LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = st
@@ -391,7 +433,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT gseq, topic, tseq, adcode, received, body FROM events
-                 WHERE entity = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at, source, id LIMIT ?4",
+                 WHERE entity = ?1 AND at >= ?2 AND at <= ?3 AND void IS NULL ORDER BY at, source, id LIMIT ?4",
             )
             .map_err(|e| self.err(e))?;
         let rows = st
@@ -532,6 +574,55 @@ pub(crate) mod tests {
             .history("section:x", day("2026-11-22T00:00:00Z"), day("2026-11-23T00:00:00Z"), 10)
             .expect("history");
         assert_eq!(h.len(), 3);
+    }
+
+    #[test]
+    fn a_log_from_before_instants_is_upgraded_and_impossible_times_set_aside() {
+        let dir = tempdir();
+        {
+            // The schema before event times were stored as instants.
+            let conn = Connection::open(dir.join(DB_FILE)).expect("opens");
+            conn.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE events (gseq INTEGER PRIMARY KEY, source TEXT NOT NULL, id TEXT NOT NULL,
+                     kind TEXT NOT NULL, topic TEXT NOT NULL, tseq INTEGER NOT NULL, entity TEXT NOT NULL,
+                     adcode TEXT NOT NULL, time TEXT NOT NULL, received TEXT NOT NULL, body TEXT NOT NULL,
+                     UNIQUE (source, id));
+                 CREATE INDEX events_entity ON events (entity, time);",
+            )
+            .expect("old schema");
+            let body = |id: &str, t: &str| {
+                format!(
+                    r#"{{"type":"water.reading","id":"{id}","time":"{t}","source":"a","data":{{"section":"x","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08}}}}"#
+                )
+            };
+            // Accepted by the old structural check: an offset without a colon, hour 24.
+            for (g, id, t) in [
+                (1, "1", "2026-11-22T16:30:00+08:00"),
+                (2, "2", "2026-11-22T08:00:00+0800"),
+                (3, "3", "2026-11-22T24:00:00Z"),
+                (4, "4", "2026-11-22T09:00:00Z"),
+            ] {
+                conn.execute(
+                    "INSERT INTO events VALUES (?1, 'a', ?2, 'water.reading', 'water', ?1, 'section:x', '420105', ?3, 'r', ?4)",
+                    params![g, id, t, body(id, t)],
+                )
+                .expect("row");
+            }
+        }
+        let s = Store::open(&dir).expect("an old log opens");
+        let (mut seen, mut void) = (vec![], vec![]);
+        s.replay_with_voids(0, |e| seen.push(e.event.id), |t| void.push(t.to_owned())).expect("replays");
+        assert_eq!(seen, ["1", "4"]);
+        assert_eq!(void, ["water", "water"], "set aside, their places kept");
+        let day = |t: &str| Timestamp::parse(t).expect("time");
+        let h = s
+            .history("section:x", day("2026-11-22T00:00:00Z"), day("2026-11-23T00:00:00Z"), 10)
+            .expect("history");
+        let ids: Vec<&str> = h.iter().map(|e| e.event.id.as_str()).collect();
+        assert_eq!(ids, ["1", "4"], "by instant: 08:30Z before 09:00Z");
+        drop(s);
+        Store::open(&dir).expect("and opens again (the upgrade is done once)");
     }
 
     #[test]

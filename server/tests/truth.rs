@@ -91,6 +91,21 @@ fn late_offset_and_backfilled_reports_keep_the_newest_state_and_overdue_follows_
     );
     srv.kill();
 
+    // Four weeks on, after a restart, a retry of the problem's old "assigned" report arrives: the
+    // problem stays closed, and the alert rules (which learn only newest reports) raise nothing.
+    let srv = Server::start(&data, free_port(), &["--no-simulator", "--clock", "2026-12-20T00:00:00Z"]);
+    let (status, answer) = post_events(srv.addr, &tok, &problem("p4", "2026-11-22T10:30:00Z", "assigned"));
+    assert_eq!(status, 200, "{answer}");
+    std::thread::sleep(std::time::Duration::from_millis(5500)); // one tick of the alert clock
+    let region = get(srv.addr, "/api/v1/regions/420000");
+    assert_eq!(region["rivers"]["problems_open"], 0, "{region}");
+    let alerts = get(srv.addr, "/api/v1/alerts?state=all");
+    assert!(
+        !alerts["alerts"].as_array().expect("alerts").iter().any(|a| a["rule"] == "problem_open"),
+        "no alert for a closed problem: {alerts}"
+    );
+    srv.kill();
+
     // And the independent recount agrees with the state rebuilt from the log.
     let out = Command::new(bin()).args(["audit", "--data"]).arg(&data).output().expect("runs");
     assert!(

@@ -833,7 +833,7 @@ impl Book {
     /// Every alert in the live list, newest first.
     pub fn list(&self) -> Vec<&Alert> {
         let mut v: Vec<&Alert> = self.alerts.values().collect();
-        v.sort_by(|a, b| b.raised.cmp(&a.raised).then(b.id.cmp(&a.id)));
+        v.sort_by(|a, b| Alert::newest_first(a, b));
         v
     }
 

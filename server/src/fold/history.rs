@@ -11,8 +11,9 @@
 //! `diffs[step]` holds the changes that happen in that step, and a step's point is `base` (the
 //! figures before the window) plus the diffs up to it. To find previous and next reports each
 //! entity keeps its reports inside the window and the newest one before it; older ones can no
-//! longer change any point of the window (which only moves forward) and are dropped, so memory is
-//! bounded by the window's activity.
+//! longer change any point of the window (which only moves forward) and are dropped. Memory is
+//! therefore the window's reports plus one report per entity ever seen (a closed case's last
+//! report must stay: a late report about it can still arrive).
 
 use std::collections::{BTreeMap, HashMap};
 
