@@ -257,6 +257,7 @@ pub fn EntityDrawer(
                             }
                         }</span></div>
                     </section>
+                    {c.as_ref().and_then(project_of).map(|p| view! { <ProjectSteps project=p lang=lang /> })}
                     <section class="drill-group">
                         <h4>{format!("{} ({n})", tx("上报记录", "Reports"))}</h4>
                         <ul class="drill-history" data-testid="entity-history" data-count=n.to_string()>
@@ -271,6 +272,53 @@ pub fn EntityDrawer(
                 }
             })}
         </aside>
+    }
+}
+
+/// A project's life-cycle steps with their due and done dates (late ones say by how many days,
+/// today in Beijing), and its investment plan against what is done.
+#[component]
+fn ProjectSteps(project: Project, lang: Lang) -> impl IntoView {
+    let zh = lang == Lang::Zh;
+    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
+    let today = today();
+    let style = use_context::<NumberStyle>().unwrap_or_default();
+    let money = move |wan: f64| format!("{}{}", scaled_text(wan * 1e4, 2, style), tx("元", " CNY"));
+    let invest = project.invest_percent().map_or_else(|| "—".to_string(), |p| format!("{p:.1}%"));
+    let rows = project
+        .steps
+        .iter()
+        .map(|s| {
+            let key = serde_json::to_value(s.step)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let name = crate::alert_text::step_name(lang, &key);
+            let (state, late) = match (s.done, s.is_overdue(today)) {
+                (Some(d), _) => (format!("{} {d}", tx("完成", "done")), false),
+                (None, true) => {
+                    (format!("{} {} {}", tx("逾期", "late"), s.days_late(today), tx("天", "d")), true)
+                }
+                (None, false) => (tx("未到期", "not due").to_string(), false),
+            };
+            view! {
+                <li data-step=key.clone() data-late=late.then_some("1")>
+                    <span>{name}</span>
+                    <span>{format!("{} {}", tx("到期", "due"), s.due)}</span>
+                    <span class:late=late>{state}</span>
+                </li>
+            }
+        })
+        .collect::<Vec<_>>();
+    view! {
+        <section class="drill-group" data-testid="project-steps">
+            <h4>{tx("全生命周期环节", "Life-cycle steps")}</h4>
+            <ul class="drill-history drill-steps">{rows}</ul>
+            <div class="drill-row" data-testid="project-invest" data-plan=project.plan_wan.to_string() data-done=project.done_wan.to_string()>
+                <span class="drill-label">{tx("计划 / 完成投资", "Plan / done")}</span>
+                <span class="drill-value">{format!("{} / {} · {invest}", money(project.plan_wan), money(project.done_wan))}</span>
+            </div>
+        </section>
     }
 }
 

@@ -20,7 +20,8 @@ use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
 use yiping_protocol::alerts::{Alert, AlertsData};
 use yiping_protocol::topics::{
-    ALERTS, EntityState, OVERVIEW, Overview, PROJECTS, ProjectsAgg, RIVERS, RiversAgg, ThemeData,
+    ALERTS, EntityState, OVERVIEW, Overview, PROJECTS, ProjectsAgg, RIVERS, RiversAgg, ThemeData, WATER,
+    WaterAgg,
 };
 use yiping_protocol::{ClientMsg, ServerMsg, Update};
 
@@ -53,6 +54,9 @@ pub struct Feeds {
     pub projects: RwSignal<BTreeMap<String, EntityState>>,
     /// The open problems found on rivers, by key (the `rivers` topic's live entities).
     pub problems: RwSignal<BTreeMap<String, EntityState>>,
+    /// The sewage outlets (入河排污口) with their latest status, by key (the `water` topic's
+    /// `outlet:` entities).
+    pub outlets: RwSignal<BTreeMap<String, EntityState>>,
     /// Open alerts and those resolved in the last 24 h, by id (the `alerts` topic).
     pub alerts: RwSignal<BTreeMap<String, Alert>>,
     /// Alerts that arrived after the first snapshot (new ids), newest last: the duty console
@@ -69,6 +73,7 @@ impl Feeds {
             overview_ms: RwSignal::new(None),
             projects: RwSignal::new(BTreeMap::new()),
             problems: RwSignal::new(BTreeMap::new()),
+            outlets: RwSignal::new(BTreeMap::new()),
             alerts: RwSignal::new(BTreeMap::new()),
             fresh_alerts: RwSignal::new(Vec::new()),
         }
@@ -113,7 +118,7 @@ pub fn start(feeds: Feeds) {
     let host = location.host().unwrap_or_else(|_| "127.0.0.1:8080".into());
     let shared: Shared = Rc::new(RefCell::new(Inner {
         url: format!("{scheme}://{host}/ws"),
-        cursors: Cursors::new(&[OVERVIEW, PROJECTS, RIVERS, ALERTS]),
+        cursors: Cursors::new(&[OVERVIEW, PROJECTS, RIVERS, WATER, ALERTS]),
         ws: None,
         handlers: None,
         attempt: 0,
@@ -201,6 +206,24 @@ fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
                 }
             }
             Err(e) => web_sys::console::error_1(&format!("rivers payload not understood: {e}").into()),
+        }
+        return;
+    }
+    if u.topic == WATER {
+        match serde_json::from_value::<ThemeData<WaterAgg>>(u.data.clone()) {
+            // Only the outlets are kept (the sections' latest classes come with the overview).
+            Ok(d) => {
+                let mut outlets = d.entities.into_iter().filter(|(k, _)| k.starts_with("outlet:")).peekable();
+                if snapshot || outlets.peek().is_some() {
+                    feeds.outlets.update(|m| {
+                        if snapshot {
+                            m.clear();
+                        }
+                        m.extend(outlets);
+                    });
+                }
+            }
+            Err(e) => web_sys::console::error_1(&format!("water payload not understood: {e}").into()),
         }
         return;
     }

@@ -171,8 +171,17 @@ pub fn IncomeTrend(
     }
 }
 
-/// Age buckets of open problems, days: [0, 7), [7, 30), [30, 90), 90+.
-pub const AGE_BUCKETS: [f64; 3] = [7.0, 30.0, 90.0];
+/// Age limits of open problems, days, until the server's rules are read: the `problem_open`
+/// rule's default levels, so the buckets are the rule's (below the first level, then level to
+/// level).
+pub const AGE_LIMITS: [f64; 3] = [15.0, 30.0, 90.0];
+
+/// The limits from the rules in force (`GET /api/v1/rules`): the `problem_open` levels.
+pub fn age_limits_of(rules: &serde_json::Value) -> Option<[f64; 3]> {
+    let at: Vec<f64> =
+        rules["problem_open"]["levels"].as_array()?.iter().filter_map(|l| l["at"].as_f64()).collect();
+    (at.len() >= 3).then(|| [at[0], at[1], at[2]])
+}
 
 /// Days from `found` (RFC 3339, any offset) to `now_ms`.
 pub fn age_days(found: &str, now_ms: f64) -> Option<f64> {
@@ -180,10 +189,10 @@ pub fn age_days(found: &str, now_ms: f64) -> Option<f64> {
     Some((now_ms - t.unix_ms()) / 86_400_000.0)
 }
 
-/// The bucket of a problem found at `found` (RFC 3339) as of `now_ms`.
-pub fn age_bucket(found: &str, now_ms: f64) -> Option<usize> {
+/// The bucket of a problem found at `found` (RFC 3339) as of `now_ms`, by the age `limits`.
+pub fn age_bucket(found: &str, now_ms: f64, limits: &[f64; 3]) -> Option<usize> {
     let days = age_days(found, now_ms)?;
-    Some(AGE_BUCKETS.iter().position(|b| days < *b).unwrap_or(AGE_BUCKETS.len()))
+    Some(limits.iter().position(|b| days < *b).unwrap_or(limits.len()))
 }
 
 /// Open problems by age (from the `rivers` topic's live problems); a touch on a slice lists
@@ -194,23 +203,36 @@ pub fn ProblemAgeing(
     problems: RwSignal<BTreeMap<String, EntityState>>,
     /// The bucket touched (its index), for the list.
     picked: RwSignal<Option<usize>>,
+    /// The age limits, days (the `problem_open` rule's levels).
+    limits: Signal<[f64; 3]>,
     /// Display language.
     lang: Lang,
 ) -> impl IntoView {
     let zh = lang == Lang::Zh;
-    let labels: [&str; 4] = if zh {
-        ["7天内", "7–30天", "30–90天", "90天以上"]
-    } else {
-        ["< 7 d", "7–30 d", "30–90 d", "90 d +"]
-    };
     let colors = [(76, 217, 100), (255, 214, 10), (255, 159, 10), (255, 69, 58)];
     let slices = Signal::derive(move || {
         let now = js_sys::Date::now();
+        let l = limits.get();
+        let labels: [String; 4] = if zh {
+            [
+                format!("{}天内", l[0]),
+                format!("{}–{}天", l[0], l[1]),
+                format!("{}–{}天", l[1], l[2]),
+                format!("{}天以上", l[2]),
+            ]
+        } else {
+            [
+                format!("< {} d", l[0]),
+                format!("{}–{} d", l[0], l[1]),
+                format!("{}–{} d", l[1], l[2]),
+                format!("{} d +", l[2]),
+            ]
+        };
         let mut counts = [0.0; 4];
         problems.with(|m| {
             for p in m.values() {
                 if let Some(b) =
-                    p.detail.get("found").and_then(|f| f.as_str()).and_then(|f| age_bucket(f, now))
+                    p.detail.get("found").and_then(|f| f.as_str()).and_then(|f| age_bucket(f, now, &l))
                 {
                     counts[b] += 1.0;
                 }
@@ -219,7 +241,7 @@ pub fn ProblemAgeing(
         (0..4)
             .map(|i| Slice {
                 key: i.to_string(),
-                label: labels[i].to_string(),
+                label: labels[i].clone(),
                 value: counts[i],
                 color: Some(colors[i]),
             })
@@ -244,6 +266,8 @@ pub fn AgeingDrawer(
     picked: RwSignal<Option<usize>>,
     /// The open problems.
     problems: RwSignal<BTreeMap<String, EntityState>>,
+    /// The age limits, days (as the ring's).
+    limits: Signal<[f64; 3]>,
     /// The entity drawer to open.
     entity: RwSignal<Option<String>>,
     /// Display language.
@@ -253,12 +277,13 @@ pub fn AgeingDrawer(
     let rows = move || -> Vec<(String, String, String, f64)> {
         let Some(b) = picked.get() else { return Vec::new() };
         let now = js_sys::Date::now();
+        let l = limits.get();
         let mut v: Vec<(String, String, String, f64)> = problems.with(|m| {
             m.values()
                 .filter_map(|p| {
                     let found = p.detail.get("found")?.as_str()?;
                     let days = age_days(found, now)?;
-                    (age_bucket(found, now)? == b).then(|| {
+                    (age_bucket(found, now, &l)? == b).then(|| {
                         let region =
                             prefecture_name(lang, &prefecture_of(&p.adcode)).unwrap_or("").to_string();
                         (p.key.clone(), p.name.clone(), region, days)

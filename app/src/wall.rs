@@ -147,6 +147,82 @@ fn SectionList(
     }
 }
 
+/// The map colour of an outlet's status: found (red), being remediated (orange), done (green).
+fn outlet_color(status: &str) -> &'static str {
+    match status {
+        "identified" => "#ff453a",
+        "remediating" => "#ff9f0a",
+        _ => "#4cd964",
+    }
+}
+
+fn outlet_status_word(lang: Lang, status: &str) -> &'static str {
+    match (lang, status) {
+        (Lang::Zh, "identified") => "已排查待整治",
+        (Lang::Zh, "remediating") => "整治中",
+        (Lang::Zh, _) => "已整治",
+        (Lang::En, "identified") => "found",
+        (Lang::En, "remediating") => "being remediated",
+        (Lang::En, _) => "remediated",
+    }
+}
+
+/// The sewage outlets not yet remediated, those found first, each with its river and status; a
+/// touch opens its records. Rows are a fixed set whose content follows the data.
+#[component]
+fn OutletList(
+    outlets: RwSignal<std::collections::BTreeMap<String, yiping_protocol::topics::EntityState>>,
+    lang: Lang,
+    on_open: Callback<String>,
+) -> impl IntoView {
+    const SLOTS: usize = 12;
+    let rows = Memo::new(move |_| {
+        let mut v: Vec<(String, String, String, String)> = outlets.with(|m| {
+            m.values()
+                .filter(|o| o.status != "remediated")
+                .map(|o| {
+                    let river = o.detail.get("river").and_then(|r| r.as_str()).unwrap_or("").to_string();
+                    (o.key.clone(), o.name.clone(), river, o.status.clone())
+                })
+                .collect()
+        });
+        v.sort_by(|a, b| (a.3 != "identified").cmp(&(b.3 != "identified")).then(a.0.cmp(&b.0)));
+        v
+    });
+    let counts = move || {
+        outlets.with(|m| {
+            let n = |s: &str| m.values().filter(|o| o.status == s).count();
+            (n("identified"), n("remediating"), n("remediated"))
+        })
+    };
+    let slot = move |i: usize| {
+        let row = move || rows.with(|l| l.get(i).cloned());
+        view! {
+            <li class="rule-row" hidden=move || rows.with(|l| i >= l.len()) data-key=move || row().map(|r| r.0)
+                on:click=move |_| if let Some(r) = row() { on_open.run(r.0) }>
+                <i class="dot" style=move || format!("background: {}", row().map_or("transparent", |r| outlet_color(&r.3)))></i>
+                <span class="rule-text">{move || row().map(|r| r.1).unwrap_or_default()}</span>
+                <span class="rule-who">{move || row().map(|r| r.2).unwrap_or_default()}</span>
+                <span>{move || row().map(|r| outlet_status_word(lang, &r.3)).unwrap_or_default()}</span>
+            </li>
+        }
+    };
+    view! {
+        <div class="rule-list outlet-list" data-testid="y-outlet-list" data-count=move || rows.with(Vec::len).to_string()
+            data-identified=move || counts().0.to_string() data-remediating=move || counts().1.to_string() data-remediated=move || counts().2.to_string()>
+            <p class="outlet-counts">{move || {
+                let (a, b, c) = counts();
+                if lang == Lang::Zh {
+                    format!("待整治 {a} · 整治中 {b} · 已整治 {c}")
+                } else {
+                    format!("found {a} · remediating {b} · remediated {c}")
+                }
+            }}</p>
+            <ul>{(0..SLOTS).map(slot).collect::<Vec<_>>()}</ul>
+        </div>
+    }
+}
+
 /// "模拟数据" while simulated events are in view: for every theme when all the themes with data
 /// are simulated, else naming the simulated themes; nothing for real data.
 fn simulated_badge(feeds: Feeds, lang: Lang) -> Option<impl IntoView> {
@@ -527,11 +603,29 @@ pub fn Wall() -> impl IntoView {
         Screen::Poverty => Some(yiping_protocol::topics::POVERTY),
     });
     let alert_spots = alert_markers(feeds, alert_theme, lang);
+    // On the 长江 screen the sewage outlets are on the map by status.
+    let outlet_markers = Signal::derive(move || {
+        if screen.get() != Screen::Yangtze {
+            return Vec::new();
+        }
+        feeds.outlets.with(|m| {
+            m.values()
+                .map(|o| Marker {
+                    key: o.key.clone(),
+                    lon: o.lon,
+                    lat: o.lat,
+                    color: outlet_color(&o.status),
+                    label: format!("{} · {}", o.name, outlet_status_word(lang, &o.status)),
+                    pulse: false,
+                })
+                .collect()
+        })
+    });
     let map_markers = Signal::derive(move || {
         if screen.get() == Screen::Projects {
             return project_markers.get();
         }
-        let mut v = project_markers.get();
+        let mut v = outlet_markers.get();
         v.extend(alert_spots.get());
         v
     });
@@ -588,12 +682,17 @@ pub fn Wall() -> impl IntoView {
         })
     });
     // The province's target share of good sections, when the deployment configures one (rules).
+    // And the problem ageing's buckets are the problem_open rule's levels.
     let good_target: RwSignal<Option<f64>> = RwSignal::new(None);
+    let age_limits = RwSignal::new(crate::themes::AGE_LIMITS);
     leptos::task::spawn_local(async move {
         if let Ok(text) = crate::map::fetch_text("/api/v1/rules").await
             && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
         {
             good_target.set(v["targets"]["good_share_percent"].as_f64());
+            if let Some(l) = crate::themes::age_limits_of(&v) {
+                age_limits.set(l);
+            }
         }
     });
     // The overview's map is coloured by the indicator chosen over it.
@@ -614,9 +713,9 @@ pub fn Wall() -> impl IntoView {
                 3 => by(tr(Text::ProjectsMap), |p| f64::from(p.projects)),
                 4 => by(
                     if lang == Lang::Zh {
-                        "各市州本周巡河覆盖（%）"
+                        "各市州近7日巡河覆盖（%）"
                     } else {
-                        "Rivers patrolled this week (%)"
+                        "Rivers patrolled in 7 days (%)"
                     },
                     |p| p.coverage.percent().unwrap_or(0.0),
                 ),
@@ -705,8 +804,8 @@ pub fn Wall() -> impl IntoView {
                     <div class="kpi-grid">
                         <Kpi label=tr(Text::Patrols).to_string() value=patrols unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open_province test_id="r-patrols" />
                         <Kpi label=tr(Text::PatrolHours).to_string() value=patrol_hours unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open_province test_id="r-hours" />
-                        <Kpi label=tx("本周巡河覆盖", "Rivers patrolled this week").to_string() value=coverage unit="%".to_string() note=Signal::derive(move || ov.with(|o| o.as_ref().map(|o| if zh { format!("{} / {} 条河湖（县域）", o.coverage.patrolled_7d, o.coverage.rivers) } else { format!("{} of {} rivers (by county)", o.coverage.patrolled_7d, o.coverage.rivers) })).unwrap_or_default()) on_pick=open_province test_id="r-coverage" />
-                        <Kpi label=tx("问题办结率", "Problems closed").to_string() value=closed_share unit="%".to_string() on_pick=open_province test_id="r-closed" />
+                        <Kpi label=tx("近7日巡河覆盖", "Rivers patrolled in 7 days").to_string() value=coverage unit="%".to_string() note=Signal::derive(move || ov.with(|o| o.as_ref().map(|o| if zh { format!("{} / {} 条河湖（县域）", o.coverage.patrolled_7d, o.coverage.rivers) } else { format!("{} of {} rivers (by county)", o.coverage.patrolled_7d, o.coverage.rivers) })).unwrap_or_default()) on_pick=open_province test_id="r-coverage" />
+                        <Kpi label=tx("累计问题办结率", "Problems closed (total)").to_string() value=closed_share unit="%".to_string() on_pick=open_province test_id="r-closed" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tx("各级河湖长巡河", "Patrols by chief level") class="panel-chart slot-2" theme="rivers">
@@ -720,7 +819,7 @@ pub fn Wall() -> impl IntoView {
                     />
                 </LivePanel>
                 <LivePanel title=tx("待办结问题账龄", "Open problems by age") class="panel-chart slot-3" theme="rivers">
-                    <ProblemAgeing problems=feeds.problems picked=age_pick lang=lang />
+                    <ProblemAgeing problems=feeds.problems picked=age_pick limits=age_limits.into() lang=lang />
                 </LivePanel>
             }
             .into_any(),
@@ -730,7 +829,7 @@ pub fn Wall() -> impl IntoView {
                         <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="p-projects" />
                         <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="p-overdue" />
                         <Kpi label=tx("计划投资", "Planned investment").to_string() value=plan unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="p-plan" />
-                        <Kpi label=tx("完成投资", "Investment done").to_string() value=done unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="p-done" />
+                        <Kpi label=tx("累计完成投资", "Investment done (total)").to_string() value=done unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="p-done" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::InvestmentDone) class="panel-chart slot-2" theme="projects">
@@ -745,7 +844,7 @@ pub fn Wall() -> impl IntoView {
                 <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis slot-1" theme="poverty">
                     <div class="kpi-grid">
                         <Kpi label=tx("监测村", "Villages").to_string() value=villages unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="v-villages" />
-                        <Kpi label=tx("脱贫户", "Households lifted").to_string() value=lifted unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-lifted" />
+                        <Kpi label=tx("累计脱贫户", "Households lifted (total)").to_string() value=lifted unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-lifted" />
                         <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-monitored" />
                         <Kpi label=tx("脱贫户人均收入", "Income per capita, lifted households").to_string() value=income unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="v-income" />
                     </div>
@@ -767,12 +866,15 @@ pub fn Wall() -> impl IntoView {
                 <LivePanel title=tx("禁渔巡查", "Fishing-ban patrols") class="panel-kpis slot-4" theme="water">
                     <div class="kpi-grid kpi-grid-3">
                         <Kpi label=tr(Text::FishingPatrols).to_string() value=fishing unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open_province test_id="y-fishing" />
-                        <Kpi label=tx("巡查时长", "Hours").to_string() value=fishing_hours unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open_province test_id="y-fishing-hours" />
-                        <Kpi label=tx("查处违法", "Violations").to_string() value=violations unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="y-violations" />
+                        <Kpi label=tx("累计巡查时长", "Hours (total)").to_string() value=fishing_hours unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open_province test_id="y-fishing-hours" />
+                        <Kpi label=tx("累计查处违法", "Violations (total)").to_string() value=violations unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="y-violations" />
                     </div>
                 </LivePanel>
-                <LivePanel title=tr(Text::Outlets) class="panel-chart slot-5" theme="water">
-                    <Gauge label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() test_id="y-outlets" />
+                <LivePanel title=tr(Text::Outlets) class="panel-chart panel-outlets slot-5" theme="water">
+                    <div class="outlets">
+                        <Gauge label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() test_id="y-outlets" />
+                        <OutletList outlets=feeds.outlets lang=lang on_open=Callback::new(move |k: String| entity.set(Some(k))) />
+                    </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::SectionsPanel) class="panel-sections slot-6" theme="water">
                     <SectionList overview=ov on_pick=pick_section />
@@ -784,7 +886,7 @@ pub fn Wall() -> impl IntoView {
                     <Ring
                         label=tx("问题类型", "Problems by kind").to_string()
                         slices=slices(if zh { vec!["垃圾", "排污", "侵占", "非法采砂", "其他"] } else { vec!["Garbage", "Sewage", "Encroachment", "Illegal sand", "Other"] }, |o| o.rivers.problems_by_kind.iter().map(|v| f64::from(*v)).collect())
-                        caption=tx("发现问题", "problems").to_string()
+                        caption=tx("累计发现问题", "problems found").to_string()
                         decimals=0
                         on_pick=open_province
                         test_id="r-kinds"
@@ -978,7 +1080,7 @@ pub fn Wall() -> impl IntoView {
                                     .collect::<Vec<_>>()}
                             </div>
                         </Show>
-                        <AgeingDrawer picked=age_pick problems=feeds.problems entity=entity lang=lang />
+                        <AgeingDrawer picked=age_pick problems=feeds.problems limits=age_limits.into() entity=entity lang=lang />
                         <Show when=move || screen.get() == Screen::Projects>
                             <ul class="marker-legend" data-testid="marker-legend">
                                 <li><i style="background: #ffb340"></i>{tr(Text::StageApproval)}</li>

@@ -155,3 +155,39 @@ test('1,000 live markers cluster, alerts pulse, and only the live tier redraws',
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a touch on a county in a prefecture opens its records and frames it (the third level); Escape goes up one level', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/#420300');
+  const { canvas, r } = await openMap(page);
+  const view = () => canvas.getAttribute('data-view');
+  await until(async () => (await view()) === '420300', 10_000, 'the 十堰 view');
+  await page.waitForTimeout(900); // the fly-to
+  const prefectureBox = await box(page);
+  // The middle of the prefecture's part of the map (the right 38 % is left for the records).
+  const [x, y] = [r.x + r.width * 0.31, r.y + r.height * 0.5];
+  await page.mouse.move(x - 3, y);
+  await page.mouse.move(x, y);
+  const tip = page.getByTestId('map-tip');
+  await until(async () => (await tip.getAttribute('data-kind')) === 'county', 5_000, 'a county under the pointer');
+  const county = await tip.getAttribute('data-key');
+  assert.match(county, /^4203/);
+  await page.mouse.click(x, y);
+  await until(async () => (await view()) === county, 5_000, 'the county to be selected');
+  // Framed: the box shown is smaller than the prefecture's.
+  await page.waitForTimeout(900);
+  assert.ok(span(await box(page)) < span(prefectureBox) * 0.8, 'the map frames the county');
+  // Its records: the region drawer holds the county's figures.
+  const drawer = page.getByTestId('drill');
+  await until(async () => (await drawer.getAttribute('data-adcode')) === county && !(await drawer.isHidden()), 5_000, 'the county records');
+  await until(async () => (await drawer.locator('h3').innerText()).length > 0, 5_000, 'the county name');
+  // The breadcrumb reads province › prefecture › county.
+  assert.equal(await page.getByTestId('crumb-prefecture').innerText(), '十堰市');
+  await page.screenshot({ path: join(artifacts, 'map-county-1920x1080.png') });
+  // Escape goes up to the prefecture, then to the province.
+  await page.keyboard.press('Escape');
+  await until(async () => (await view()) === '420300', 5_000, 'Escape to the prefecture');
+  await page.keyboard.press('Escape');
+  await until(async () => (await view()) === '420000', 5_000, 'Escape to the province');
+  await page.close();
+});

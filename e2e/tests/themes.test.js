@@ -54,6 +54,35 @@ test('the biggest delays lead to the project records, worst first', async () => 
   await first.click();
   const drawer = page.getByTestId('entity-drill');
   await until(async () => (await drawer.getAttribute('data-key')) === key, 5_000, 'the project records');
+  // The records show each step with its due date; the late one says how late, as the list did.
+  const steps = drawer.getByTestId('project-steps');
+  await until(async () => (await steps.locator('li').count()) > 0, 5_000, 'the project steps');
+  const late = await steps.locator('li[data-late="1"] .late').allInnerTexts();
+  assert.ok(late.length >= 1, 'a delayed project has a late step');
+  assert.ok(late.map((d) => Number(d.replace(/[^0-9]/g, ''))).includes(n[0]), `${late} includes ${n[0]} days`);
+  const invest = drawer.getByTestId('project-invest');
+  assert.ok(Number(await invest.getAttribute('data-plan')) > 0);
+  await page.close();
+});
+
+test('the 长江 screen lists the outlets still to remediate, and its counts add up to the outlets known', async () => {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(server.url + '/yangtze');
+  const list = page.getByTestId('y-outlet-list');
+  const total = page.locator('[data-testid="y-outlets-total"]');
+  await until(async () => Number(await total.getAttribute('data-value')) > 0, 20_000, 'outlets known');
+  await until(async () => {
+    const n = async (k) => Number(await list.getAttribute(k));
+    const sum = (await n('data-identified')) + (await n('data-remediating')) + (await n('data-remediated'));
+    return sum === Number(await total.getAttribute('data-value')) && (await n('data-count')) === (await n('data-identified')) + (await n('data-remediating'));
+  }, 10_000, 'the list to add up to the outlets figure');
+  // A touch on a row opens the outlet's records.
+  if (Number(await list.getAttribute('data-count')) > 0) {
+    const row = list.locator('li:not([hidden])').first();
+    const key = await row.getAttribute('data-key');
+    await row.click();
+    await until(async () => (await page.getByTestId('entity-drill').getAttribute('data-key')) === key, 5_000, 'the outlet records');
+  }
   await page.close();
 });
 

@@ -32,6 +32,15 @@ pub fn Panel(
     children: Children,
 ) -> impl IntoView {
     let state = move || freshness(now_ms.get(), data_ms.get(), stale_after_ms.get());
+    // A data time of another day says which day (a monthly source's newest report may be weeks
+    // old and still be on time).
+    let when = |t: f64, now: f64| {
+        if crate::format::shanghai_date(t) == crate::format::shanghai_date(now) {
+            shanghai_hms(t)
+        } else {
+            format!("{} {}", crate::format::shanghai_date(t), shanghai_hms(t))
+        }
+    };
     let state_attr = move || match state() {
         Freshness::NoData => "nodata",
         Freshness::Fresh => "fresh",
@@ -46,8 +55,8 @@ pub fn Panel(
                         let (time_word, stale_word, none_word) = labels.get();
                         match (state(), data_ms.get()) {
                             (Freshness::NoData, _) | (_, None) => none_word.to_string(),
-                            (Freshness::Stale, Some(t)) => format!("{stale_word} · {time_word} {}", shanghai_hms(t)),
-                            (Freshness::Fresh, Some(t)) => format!("{time_word} {}", shanghai_hms(t)),
+                            (Freshness::Stale, Some(t)) => format!("{stale_word} · {time_word} {}", when(t, now_ms.get())),
+                            (Freshness::Fresh, Some(t)) => format!("{time_word} {}", when(t, now_ms.get())),
                         }
                     }}
                 </span>
