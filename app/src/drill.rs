@@ -102,7 +102,7 @@ pub fn RegionDrawer(
             <header class="drill-head">
                 <h3>{move || record.with(|r| r.as_ref().map(|r| r.name.clone())).unwrap_or_default()}</h3>
                 <button class="drill-close" data-testid="drill-close" on:click=move |_| selected.set(None)>
-                    {tx("返回全省 ✕", "Back to province ✕")}
+                    {tx("关闭 ✕", "Close ✕")}
                 </button>
             </header>
             <div class="drill-time">
@@ -140,7 +140,7 @@ pub fn RegionDrawer(
                         {row(tx("风险未消除", "At risk"), "drill-risk", Some(pv.risk_households as f64), tx("户", ""))}
                         {row(tx("新增风险户（累计）", "Newly at risk (total)"), "drill-risk-added", Some(pv.risk_added as f64), tx("户", ""))}
                         {row(tx("风险消除户（累计）", "Risk removed (total)"), "drill-risk-removed", Some(pv.risk_removed as f64), tx("户", ""))}
-                        {row(tx("帮扶资金", "Assistance"), "drill-assistance", Some(pv.assistance_wan * 1e4), tx("元", " yuan"))}
+                        {row(tx("本年帮扶资金", "Assistance this year"), "drill-assistance", Some(pv.assistance_wan * 1e4), tx("元", " yuan"))}
                     </section>
                 }
             })}

@@ -107,7 +107,7 @@ impl Layers {
         // A county is framed with some of its neighbours around it.
         if let Some(c) = view.and_then(|a| self.county(a)) {
             return bbox(std::slice::from_ref(c)).map(|b| {
-                let (dx, dy) = ((b[2] - b[0]) * 0.35, (b[3] - b[1]) * 0.35);
+                let (dx, dy) = ((b[2] - b[0]) * 0.12, (b[3] - b[1]) * 0.12);
                 widen([b[0] - dx, b[1] - dy, b[2] + dx, b[3] + dy])
             });
         }
@@ -952,9 +952,15 @@ pub fn HubeiMap(
         (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) && code != "420000")
             .then(|| code.to_string())
     };
+    // The address the page was opened with names the first view (read before the view is
+    // written back into the address).
+    let opened_with = std::cell::Cell::new(hash_view());
+    let known = move |l: &Layers, a: &str| l.prefecture(a).is_some() || l.county(a).is_some();
     Effect::new(move |_| {
         let v = view.get();
-        if layers.with(Option::is_none) {
+        let Some(l) = layers.get() else { return };
+        if let Some(a) = opened_with.take().filter(|a| known(&l, a)) {
+            view.set(Some(a));
             return;
         }
         if hash_view() != v
@@ -967,17 +973,8 @@ pub fn HubeiMap(
             let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
         }
     });
-    Effect::new(move |_| {
-        // Once the layers are in, open the view the address names.
-        if layers
-            .with(|l| l.as_ref().is_some_and(|l| hash_view().is_some_and(|a| l.prefecture(&a).is_some())))
-        {
-            view.set(hash_view());
-        }
-    });
     let pops = window_event_listener(leptos::ev::popstate, move |_| {
-        let v = hash_view()
-            .filter(|a| layers.with_untracked(|l| l.as_ref().is_some_and(|l| l.prefecture(a).is_some())));
+        let v = hash_view().filter(|a| layers.with_untracked(|l| l.as_ref().is_some_and(|l| known(l, a))));
         if v != view.get_untracked() {
             view.set(v);
         }

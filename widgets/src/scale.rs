@@ -10,6 +10,8 @@
 //! assert_eq!(nice_ticks(0.0, 97.0, 5), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
 //! ```
 
+use crate::format::{NumberStyle, scaled_text, shanghai_date, shanghai_hms};
+
 fn nice(x: f64, round: bool) -> f64 {
     let exp = x.log10().floor();
     let f = x / 10f64.powf(exp);
@@ -57,6 +59,28 @@ pub fn nice_ticks(min: f64, max: f64, max_ticks: usize) -> Vec<f64> {
     (0..=n).map(|i| ((start + i as f64 * step) * m).round() / m).collect()
 }
 
+/// The fewest decimals from `at_least` (at most 4 more) for which no two of `ticks` read the same.
+pub fn distinct_decimals(ticks: &[f64], at_least: usize, style: NumberStyle) -> usize {
+    (at_least..=at_least + 4)
+        .find(|d| {
+            let labels: Vec<String> = ticks.iter().map(|v| scaled_text(*v, *d, style)).collect();
+            labels.iter().enumerate().all(|(i, l)| !labels[..i].contains(l))
+        })
+        .unwrap_or(at_least + 4)
+}
+
+/// A time axis label in Asia/Shanghai for a window spanning `span_ms`: the day over two days, the
+/// minute over ten minutes, else the second.
+pub fn time_label(t: f64, span_ms: f64) -> String {
+    if span_ms > 2.0 * 86_400_000.0 {
+        shanghai_date(t).get(5..).unwrap_or_default().to_string()
+    } else if span_ms > 600_000.0 {
+        shanghai_hms(t)[..5].to_string()
+    } else {
+        shanghai_hms(t)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +104,25 @@ mod tests {
         assert_eq!(nice_ticks(0.0, 0.0, 5), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
         assert!(nice_ticks(f64::NAN, 1.0, 5).is_empty());
         assert_eq!(nice_ticks(10.0, 0.0, 5), nice_ticks(0.0, 10.0, 5));
+    }
+
+    #[test]
+    fn value_labels_are_distinct_even_for_flat_data() {
+        // Ticks over 14 850–15 150 read 1.49万, 1.49万, 1.50万 … with two decimals: more are used.
+        let ticks = [14_850.0, 14_900.0, 14_950.0, 15_000.0, 15_050.0, 15_100.0, 15_150.0];
+        let d = distinct_decimals(&ticks, 2, NumberStyle::Chinese);
+        let labels: Vec<String> = ticks.iter().map(|v| scaled_text(*v, d, NumberStyle::Chinese)).collect();
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), labels.len(), "{labels:?}");
+        assert_eq!(distinct_decimals(&[0.0, 5.0, 10.0], 0, NumberStyle::Chinese), 0);
+    }
+
+    #[test]
+    fn time_labels_fit_the_span() {
+        let t = 1_795_000_000_000.0;
+        assert_eq!(time_label(t, 7.0 * 86_400_000.0).len(), 5, "MM-DD over days");
+        assert_eq!(time_label(t, 3_600_000.0).len(), 5, "HH:MM over an hour");
+        assert_eq!(time_label(t, 60_000.0).len(), 8, "HH:MM:SS over a minute");
     }
 }

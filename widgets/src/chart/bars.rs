@@ -110,18 +110,26 @@ fn draw_ranking(
         return drawn;
     }
     let rem = s.rem;
-    let row_h = s.h / n as f64;
+    // Rows too short to read (17 prefectures in a short panel) go into two columns when there is
+    // the width for them.
+    let cols: usize = if s.h / (n as f64) < 1.3 * rem && s.w > 22.0 * rem { 2 } else { 1 };
+    let per_col = n.div_ceil(cols);
+    let gap = 1.2 * rem;
+    let col_w = (s.w - gap * (cols - 1) as f64) / cols as f64;
+    let row_h = s.h / per_col as f64;
     let font = (row_h * 0.5).clamp(0.6 * rem, 1.3 * rem);
     let badge = 1.6 * font;
     let label_w = 4.6 * font;
     let value_w = 5.2 * font;
-    let x0 = badge + 0.6 * font + label_w;
-    let bar_w = (s.w - x0 - value_w).max(1.0);
+    let bar_w = (col_w - (badge + 0.6 * font + label_w) - value_w).max(1.0);
     let max = rows.iter().map(|r| r.value.max(r.shown_value)).fold(0.0, f64::max).max(1e-9);
     // Each row stands at its rank: only the bars move, so two names never share a line while the
     // order changes.
     for row in rows.iter().filter(|r| r.rank < n) {
-        let y = row.rank as f64 * row_h;
+        let (col, slot) = (row.rank / per_col, row.rank % per_col);
+        let left = col as f64 * (col_w + gap);
+        let x0 = left + badge + 0.6 * font + label_w;
+        let y = slot as f64 * row_h;
         if y > s.h - 1.0 {
             continue;
         }
@@ -134,12 +142,12 @@ fn draw_ranking(
             _ => TRACK,
         };
         let _ = s.root.draw(&Rectangle::new(
-            [px(0.0, cy - badge * 0.42), px(badge, cy + badge * 0.42)],
+            [px(left, cy - badge * 0.42), px(left + badge, cy + badge * 0.42)],
             rgb(badge_color).mix(if row.rank < 3 { 0.9 } else { 1.0 }).filled(),
         ));
         let _ = s.root.draw(&Text::new(
             (row.rank + 1).to_string(),
-            px(badge / 2.0, cy),
+            px(left + badge / 2.0, cy),
             bold(
                 font * 0.85,
                 if row.rank < 3 { (0x03, 0x0b, 0x18) } else { TEXT },
@@ -149,7 +157,7 @@ fn draw_ranking(
         ));
         let _ = s.root.draw(&Text::new(
             row.label.clone(),
-            px(badge + 0.6 * font, cy),
+            px(left + badge + 0.6 * font, cy),
             text(font, TEXT, HPos::Left, VPos::Center),
         ));
         // Track, then the bar.
@@ -178,12 +186,12 @@ fn draw_ranking(
             .draw(&Rectangle::new([px(x0, cy - bh / 2.0), px(x0 + len, cy + bh / 2.0)], rgb(color).filled()));
         let _ = s.root.draw(&Text::new(
             format!("{}{unit}", scaled_text(row.value, decimals, style)),
-            px(s.w, cy),
+            px(left + col_w, cy),
             bold(font, TEXT, HPos::Right, VPos::Center),
         ));
         if row.rank < n {
             drawn.hits.push(Hit {
-                area: Area::Rect { x: 0.0, y: row.rank as f64 * row_h, w: s.w, h: row_h },
+                area: Area::Rect { x: left, y, w: col_w, h: row_h },
                 pick: Pick {
                     widget: "ranking",
                     series: String::new(),

@@ -12,7 +12,7 @@ use crate::forecast::holt;
 use crate::format::{NumberStyle, scaled_text, shanghai_hms};
 use crate::layout::{Area, Hit, Pick, Window};
 use crate::palette::{DIM, GRID, SERIES, TEXT};
-use crate::scale::nice_ticks;
+use crate::scale::{distinct_decimals, nice_ticks, time_label};
 
 /// How the forecast is made and shown.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,16 +151,21 @@ fn draw(
     if pw < 10.0 || ph < 10.0 {
         return drawn;
     }
-    // The forecast of the first series.
-    let fc = forecast.and_then(|spec| {
-        let (step, samples) = windows.first()?.resample(spec.resample)?;
-        let values: Vec<f64> = samples.iter().map(|p| p.1).collect();
-        let f = holt(&values, spec.steps, spec.z)?;
-        let (t_last, v_last) = *samples.last()?;
-        let mut band = vec![(t_last, v_last, v_last, v_last)];
-        band.extend(f.points.iter().map(|p| (t_last + step * p.h as f64, p.value, p.low, p.high)));
-        Some((spec, band))
-    });
+    // The forecast of the first series. A series that is never negative (a concentration, a
+    // count) gets no band below zero.
+    let fc =
+        forecast.and_then(|spec| {
+            let (step, samples) = windows.first()?.resample(spec.resample)?;
+            let values: Vec<f64> = samples.iter().map(|p| p.1).collect();
+            let f = holt(&values, spec.steps, spec.z)?;
+            let (t_last, v_last) = *samples.last()?;
+            let floor = if values.iter().all(|v| *v >= 0.0) { 0.0 } else { f64::NEG_INFINITY };
+            let mut band = vec![(t_last, v_last, v_last, v_last)];
+            band.extend(f.points.iter().map(|p| {
+                (t_last + step * p.h as f64, p.value.max(floor), p.low.max(floor), p.high.max(floor))
+            }));
+            Some((spec, band))
+        });
     let mut t_max = windows.iter().filter_map(|w| w.points().last().map(|p| p.0)).fold(f64::NAN, f64::max);
     if let Some((_, band)) = &fc
         && let Some(b) = band.last()
@@ -217,10 +222,14 @@ fn draw(
         return drawn;
     }
     if hi - lo < 1e-9 {
-        hi += 1.0;
-        lo -= 1.0;
+        // Flat data: a band of ±1 % around it (at least ±1), so the axis has room and meaning.
+        let pad = (hi.abs() * 0.01).max(1.0);
+        hi += pad;
+        lo -= pad;
     }
     let ticks = nice_ticks(lo, hi, 5);
+    // Enough decimals that no two value labels read the same.
+    let decimals = distinct_decimals(&ticks, decimals, style);
     let (y0, y1) =
         (ticks.first().copied().unwrap_or(lo).min(lo), ticks.last().copied().unwrap_or(hi).max(hi));
     let area = s.root.apply_coord_spec(Cartesian2d::<RangedCoordf64, RangedCoordf64>::new(
@@ -249,8 +258,9 @@ fn draw(
             text(small, DIM, HPos::Right, VPos::Bottom),
         ));
     }
-    // Time axis: about five labels in Asia/Shanghai.
+    // Time axis: about five labels in Asia/Shanghai, none repeated.
     let n = 5;
+    let mut previous = String::new();
     for i in 0..=n {
         let t = t_min + (t_max - t_min) * f64::from(i) / f64::from(n);
         let (x, _) = to_px(t, y0);
@@ -261,9 +271,11 @@ fn draw(
         } else {
             HPos::Center
         };
-        // Minutes when the window spans more than ten of them, else seconds too.
-        let label = shanghai_hms(t);
-        let label = if t_max - t_min > 600_000.0 { label[..5].to_string() } else { label };
+        let label = time_label(t, t_max - t_min);
+        if label == previous {
+            continue;
+        }
+        previous.clone_from(&label);
         let _ = s.root.draw(&Text::new(label, px(x, top + ph + 0.4 * rem), text(small, DIM, h, VPos::Top)));
     }
     // The forecast band and line.

@@ -83,14 +83,23 @@ fn draw_stacked(s: &Surface, cats: &[Category], groups: &[ShareGroup]) -> Drawn 
         return drawn;
     }
     let top = 2.0 * rem;
-    let label_w = groups.iter().map(|g| g.label.chars().count()).max().unwrap_or(2) as f64 * rem + 0.8 * rem;
+    // Rows as tall as their names need: the names' size follows the room, down to a legible
+    // floor; the groups that do not fit at that size are left out (the first ones are shown), so
+    // no two names ever overlap.
+    let floor = 0.6 * rem;
+    let fit = ((s.h - top) / (1.25 * floor)).floor().max(1.0) as usize;
+    let groups = &groups[..groups.len().min(fit)];
     let row_h = (s.h - top) / groups.len() as f64;
-    let bh = (row_h * 0.55).min(3.0 * rem);
+    let font = (row_h * 0.75).clamp(floor, rem);
+    let label_w =
+        groups.iter().map(|g| g.label.chars().count()).max().unwrap_or(2) as f64 * font + 0.8 * font;
+    let bh = (row_h * 0.6).min(3.0 * rem);
+    let small = (bh * 0.8).min(small);
     let bw = s.w - label_w;
     for (gi, g) in groups.iter().enumerate() {
         let cy = top + row_h * (gi as f64 + 0.5);
         let _ =
-            s.root.draw(&Text::new(g.label.clone(), px(0.0, cy), text(rem, TEXT, HPos::Left, VPos::Center)));
+            s.root.draw(&Text::new(g.label.clone(), px(0.0, cy), text(font, TEXT, HPos::Left, VPos::Center)));
         let shares = shares_percent(&g.counts, 1);
         let total: f64 = g.counts.iter().filter(|c| c.is_finite() && **c > 0.0).sum();
         let _ = s
@@ -107,7 +116,7 @@ fn draw_stacked(s: &Surface, cats: &[Category], groups: &[ShareGroup]) -> Drawn 
                 [px(x, cy - bh / 2.0), px(x + w, cy + bh / 2.0)],
                 rgb(cat.color).filled(),
             ));
-            if w > 3.2 * small {
+            if w > 3.2 * small && small >= 0.5 * rem {
                 let _ = s.root.draw(&Text::new(
                     format!("{share:.1}%"),
                     px(x + w / 2.0, cy),
