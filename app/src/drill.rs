@@ -8,32 +8,13 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use serde::Deserialize;
+use yiping_protocol::api::{EntityPlace, EntityRecord, RegionFigures};
 use yiping_protocol::events::{Project, Stage};
 use yiping_protocol::instant::{Date, Timestamp};
-use yiping_protocol::topics::{EntityState, PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
+use yiping_protocol::topics::EntityState;
 use yiping_widgets::format::{NumberStyle, scaled_text, shanghai_hms};
 
 use crate::i18n::Lang;
-
-/// What the server holds for one region.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RegionRecord {
-    /// GB/T 2260 code.
-    pub adcode: String,
-    /// Full name.
-    pub name: String,
-    /// Time of the newest event folded (RFC 3339).
-    pub time: Option<String>,
-    /// 长江大保护 figures of the region.
-    pub water: Option<WaterAgg>,
-    /// 河湖长制 figures.
-    pub rivers: Option<RiversAgg>,
-    /// 重大项目 figures.
-    pub projects: Option<ProjectsAgg>,
-    /// 精准脱贫 figures.
-    pub poverty: Option<PovertyAgg>,
-}
 
 /// `path` on the server, read as JSON of type `T`.
 async fn fetch_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, String> {
@@ -41,7 +22,7 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, Str
     serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
 }
 
-async fn fetch_region(adcode: &str) -> Result<RegionRecord, String> {
+async fn fetch_region(adcode: &str) -> Result<RegionFigures, String> {
     fetch_json(&format!("/api/v1/regions/{adcode}")).await
 }
 
@@ -54,7 +35,7 @@ pub fn RegionDrawer(
     lang: Lang,
 ) -> impl IntoView {
     let style = use_context::<NumberStyle>().unwrap_or_default();
-    let record: RwSignal<Option<RegionRecord>> = RwSignal::new(None);
+    let record: RwSignal<Option<RegionFigures>> = RwSignal::new(None);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let load = move || {
         if let Some(a) = selected.get_untracked() {
@@ -106,14 +87,11 @@ pub fn RegionDrawer(
                 </button>
             </header>
             <div class="drill-time">
-                {move || record.with(|r| r.as_ref().and_then(|r| r.time.as_deref()).map(js_sys::Date::parse).filter(|t| t.is_finite()).map(|t| format!("{} {}", tx("数据时间", "Data time"), shanghai_hms(t)))).unwrap_or_default()}
+                {move || record.with(|r| r.as_ref().and_then(|r| r.time).map(|t| format!("{} {}", tx("数据时间", "Data time"), shanghai_hms(t.unix_ms())))).unwrap_or_default()}
             </div>
             {move || error.get().map(|e| view! { <div class="drill-error" role="alert">{e}</div> })}
             {move || record.get().map(|r| {
-                let w = r.water.unwrap_or_default();
-                let rv = r.rivers.unwrap_or_default();
-                let p = r.projects.unwrap_or_default();
-                let pv = r.poverty.unwrap_or_default();
+                let (w, rv, p, pv) = (r.water, r.rivers, r.projects, r.poverty);
                 view! {
                     <section class="drill-group">
                         <h4>{tx("河湖长制", "River chiefs")}</h4>
@@ -132,7 +110,7 @@ pub fn RegionDrawer(
                         <h4>{tx("重大项目", "Major projects")}</h4>
                         {row(tx("在库项目", "Projects"), "drill-projects", Some(f64::from(p.projects)), tx("个", ""))}
                         {row(tx("投资完成率", "Investment done"), "drill-invest", (p.plan_wan > 0.0).then(|| (1000.0 * p.done_wan / p.plan_wan).round() / 10.0), "%")}
-                        {row(tx("逾期环节（今日）", "Overdue steps (today)"), "drill-overdue", Some(f64::from(p.overdue_steps(today()))), tx("个", ""))}
+                        {row(tx("逾期环节（今日）", "Overdue steps (today)"), "drill-overdue", Some(f64::from(r.overdue.steps)), tx("个", ""))}
                     </section>
                     <section class="drill-group">
                         <h4>{tx("精准脱贫", "Poverty alleviation")}</h4>
@@ -146,29 +124,6 @@ pub fn RegionDrawer(
             })}
         </aside>
     }
-}
-
-/// What the server holds for one entity (a project, a section, a village…).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct EntityRecord {
-    /// Entity key.
-    pub key: String,
-    /// Its latest state, if it is live.
-    pub current: Option<yiping_protocol::topics::EntityState>,
-    /// Its events, oldest first.
-    pub history: Vec<serde_json::Value>,
-    /// Its county and prefecture, by name.
-    #[serde(default)]
-    pub place: Option<Place>,
-}
-
-/// Where an entity is, by name.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Place {
-    /// County name.
-    pub county: Option<String>,
-    /// Prefecture name.
-    pub prefecture: Option<String>,
 }
 
 async fn fetch_entity(key: &str) -> Result<EntityRecord, String> {
@@ -249,7 +204,7 @@ pub fn EntityDrawer(
                         <div class="drill-row"><span class="drill-label">{tx("所在县区", "County")}</span><span class="drill-value" data-testid="entity-place">{
                             let code = c.as_ref().map(|c| c.adcode.clone()).unwrap_or_default();
                             match r.place.as_ref() {
-                                Some(Place { county: Some(county), prefecture }) => {
+                                Some(EntityPlace { county: Some(county), prefecture }) => {
                                     let pre = prefecture.as_deref().filter(|p| p != county).map(|p| format!("{p} ")).unwrap_or_default();
                                     format!("{pre}{county} ({code})")
                                 }
@@ -262,10 +217,7 @@ pub fn EntityDrawer(
                         <h4>{format!("{} ({n})", tx("上报记录", "Reports"))}</h4>
                         <ul class="drill-history" data-testid="entity-history" data-count=n.to_string()>
                             {r.history.iter().rev().take(12).map(|h| {
-                                let t = h.pointer("/event/time").and_then(|t| t.as_str()).unwrap_or("");
-                                let t = Timestamp::parse(t).map_or_else(|_| t.to_string(), when);
-                                let kind = h.pointer("/event/type").and_then(|t| t.as_str()).unwrap_or("");
-                                view! { <li><span>{t}</span><span>{kind_word(kind)}</span></li> }
+                                view! { <li><span>{when(h.event.time.at)}</span><span>{kind_word(&h.event.kind)}</span></li> }
                             }).collect::<Vec<_>>()}
                         </ul>
                     </section>

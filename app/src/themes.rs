@@ -23,20 +23,10 @@ use crate::link::Feeds;
 /// Readings kept in a section's trend.
 const TREND_READINGS: u32 = 240;
 
-#[derive(Debug, Clone, serde::Deserialize)]
-struct History {
-    history: Vec<HistoryRow>,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-struct HistoryRow {
-    event: yiping_protocol::events::Envelope,
-}
-
 async fn fetch_trend(section: &str) -> Result<Vec<Sample>, String> {
     let text = crate::map::fetch_text(&format!("/api/v1/entities/section:{section}?latest={TREND_READINGS}"))
         .await?;
-    let h: History = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let h: yiping_protocol::api::EntityRecord = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     Ok(h.history
         .into_iter()
         .filter_map(|r| match r.event.data {
@@ -100,34 +90,19 @@ pub fn SectionTrend(
     }
 }
 
-#[derive(Debug, Clone, serde::Deserialize)]
-struct HistoryAnswer {
-    points: Vec<yiping_protocol::topics::HistoryPoint>,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-struct CountiesAnswer {
-    counties: Vec<CountyRow>,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-struct CountyRow {
-    adcode: String,
-    name: String,
-    poverty: yiping_protocol::topics::PovertyAgg,
-}
-
 /// Every county's adcode, name and 精准脱贫 figures (`GET /api/v1/counties`).
 pub async fn fetch_counties() -> Result<Vec<(String, String, yiping_protocol::topics::PovertyAgg)>, String> {
     let text = crate::map::fetch_text("/api/v1/counties").await?;
-    let a: CountiesAnswer = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let a: yiping_protocol::api::CountiesAnswer = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     Ok(a.counties.into_iter().map(|c| (c.adcode, c.name, c.poverty)).collect())
 }
 
 /// The province's history (`GET /api/v1/history`), oldest first.
 pub async fn fetch_history() -> Result<Vec<yiping_protocol::topics::HistoryPoint>, String> {
     let text = crate::map::fetch_text("/api/v1/history").await?;
-    serde_json::from_str::<HistoryAnswer>(&text).map(|h| h.points).map_err(|e| e.to_string())
+    serde_json::from_str::<yiping_protocol::api::HistoryAnswer>(&text)
+        .map(|h| h.points)
+        .map_err(|e| e.to_string())
 }
 
 /// The province's mean per-capita income of the reporting villages over the server's history

@@ -56,7 +56,7 @@ test('tabs and back move between screens; a ranking bar opens the records behind
   const ranking = page.locator('canvas[data-testid="p-ranking"]');
   await until(async () => Number(await ranking.getAttribute('data-draws')) > 0, 10_000, 'the ranking');
   const box = await ranking.boundingBox();
-  await ranking.click({ position: { x: box.width / 2, y: box.height / 16 } });
+  await ranking.click({ position: { x: box.width / 4, y: box.height / 20 } });
   const key = await page.getByTestId('drill-from').getAttribute('data-key');
   const value = Number(await page.getByTestId('drill-from').getAttribute('data-value'));
   await until(async () => (await page.getByTestId('drill').getAttribute('data-adcode')) === key && (await page.getByTestId('drill-invest').count()) === 1, 5_000, 'the records');

@@ -201,7 +201,7 @@ test('one touch on a ranking bar flies the map to the prefecture and opens its r
   await until(async () => Number(await page.locator('[data-testid="patrols-total"]').getAttribute('data-value')) >= 5, 30_000, 'some patrols');
   await page.waitForTimeout(2500); // let the ranking settle into its order
   const box = await ranking.boundingBox();
-  await ranking.click({ position: { x: box.width / 2, y: box.height / 16 } });
+  await ranking.click({ position: { x: box.width / 4, y: box.height / 20 } });
   const from = page.getByTestId('drill-from');
   const key = await from.getAttribute('data-key');
   const value = Number(await from.getAttribute('data-value'));

@@ -14,6 +14,7 @@
 //! What goes inside `data` is the topic's own; each topic's payload type lives in [`topics`].
 
 pub mod alerts;
+pub mod api;
 pub mod events;
 pub mod instant;
 pub mod topics;

@@ -10,6 +10,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use yiping_protocol::api::{
+    CountiesAnswer, CountyFigures, EntityPlace, EntityRecord, EventTypeInfo, HistoryAnswer, IngestAnswer,
+    OverdueToday, RegionFigures, SectionInfo, StoredEventView,
+};
 use yiping_protocol::events::EVENT_TYPES;
 use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::TopicInfoList;
@@ -19,6 +23,7 @@ use crate::auth::Caller;
 use crate::error::AppError;
 use crate::ingest::{LineResult, SubmitError, check_lines};
 use crate::store::Appended;
+use crate::sync::OrPoisoned;
 
 /// Largest ingest body, bytes (larger: 413).
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -46,7 +51,7 @@ pub async fn post_events(
         )
     })?;
     let source = {
-        let reader = state.reader.lock().unwrap_or_else(|p| p.into_inner());
+        let reader = state.reader.lock().or_poisoned();
         reader.token_source(token)?
     }
     .ok_or_else(|| AppError::Unauthorized("unknown token".into()))?;
@@ -90,11 +95,7 @@ pub async fn post_events(
         .collect();
     let n_rejected = rejected.len();
     results.extend(rejected);
-    results.sort_by_key(|r| match r {
-        LineResult::Accepted { line, .. }
-        | LineResult::Duplicate { line, .. }
-        | LineResult::Rejected { line, .. } => *line,
-    });
+    results.sort_by_key(LineResult::line);
     let count = |f: fn(&LineResult) -> bool| results.iter().filter(|r| f(r)).count();
     let (accepted, duplicates) = (
         count(|r| matches!(r, LineResult::Accepted { .. })),
@@ -111,12 +112,7 @@ pub async fn post_events(
         body: serde_json::json!({ "accepted": accepted, "duplicates": duplicates, "rejected": n_rejected }),
         ..Default::default()
     })?;
-    let body = serde_json::json!({
-        "accepted": accepted,
-        "duplicates": duplicates,
-        "rejected": n_rejected,
-        "lines": results,
-    });
+    let body = IngestAnswer { accepted, duplicates, rejected: n_rejected, lines: results };
     let status = if n_rejected == 0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, Json(body)).into_response())
 }
@@ -133,26 +129,39 @@ pub async fn list_topics(caller: Caller) -> Result<Json<TopicInfoList>, AppError
 }
 
 /// `GET /api/v1/event-types`.
-pub async fn event_types(caller: Caller) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn event_types(caller: Caller) -> Result<Json<Vec<EventTypeInfo>>, AppError> {
     caller.read()?;
-    Ok(Json(serde_json::json!(
-        EVENT_TYPES.iter().map(|(t, d)| serde_json::json!({"type": t, "description": d})).collect::<Vec<_>>()
-    )))
+    Ok(Json(
+        EVENT_TYPES
+            .iter()
+            .map(|(t, d)| EventTypeInfo { kind: (*t).to_owned(), description: (*d).to_owned() })
+            .collect(),
+    ))
 }
 
 /// `GET /api/v1/sections`: the water-quality monitoring sections known to this deployment.
 pub async fn sections(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<Vec<SectionInfo>>, AppError> {
     caller.read()?;
-    Ok(Json(serde_json::json!(state
-        .places
-        .sections()
-        .iter()
-        .filter(|s| crate::auth::in_scope(caller.scope(), &s.adcode))
-        .map(|s| serde_json::json!({"id": s.id, "name": s.name, "river": s.river, "body": s.body, "adcode": s.adcode, "lon": s.lon, "lat": s.lat}))
-        .collect::<Vec<_>>())))
+    Ok(Json(
+        state
+            .places
+            .sections()
+            .iter()
+            .filter(|s| crate::auth::in_scope(caller.scope(), &s.adcode))
+            .map(|s| SectionInfo {
+                id: s.id.to_owned(),
+                name: s.name.to_owned(),
+                river: s.river.to_owned(),
+                body: s.body,
+                adcode: s.adcode.clone(),
+                lon: s.lon,
+                lat: s.lat,
+            })
+            .collect(),
+    ))
 }
 
 /// `GET /api/v1/regions/{adcode}`: a region's aggregates for every theme.
@@ -160,28 +169,24 @@ pub async fn region(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(adcode): Path<String>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<RegionFigures>, AppError> {
     caller.read_region(&adcode)?;
     let name =
         state.places.name(&adcode).ok_or_else(|| AppError::NotFound(format!("region {adcode}")))?.to_owned();
     let today = state.clock.now().beijing_date();
     Ok(Json(state.with_fold(|f| {
         let projects = f.projects.region(&adcode);
-        serde_json::json!({
-            "adcode": adcode,
-            "name": name,
-            "time": f.last_time(),
-            "today": today,
-            "overdue": {
-                "steps": projects.overdue_steps(today),
-                "approval_steps": projects.overdue_approval_steps(today),
-                "projects_by_stage": projects.overdue_projects(today),
-            },
-            "water": f.water.region(&adcode),
-            "rivers": f.rivers.region(&adcode),
-            "projects": projects,
-            "poverty": f.poverty.region(&adcode),
-        })
+        RegionFigures {
+            adcode: adcode.clone(),
+            name,
+            time: f.last_time(),
+            today,
+            overdue: OverdueToday::of(&projects, today),
+            water: f.water.region(&adcode),
+            rivers: f.rivers.region(&adcode),
+            projects,
+            poverty: f.poverty.region(&adcode),
+        }
     })))
 }
 
@@ -205,7 +210,7 @@ pub async fn entity(
     caller: Caller,
     Path(key): Path<String>,
     Query(q): Query<HistoryQuery>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<EntityRecord>, AppError> {
     caller.read()?;
     let bound = |name: &str, v: &Option<String>, default: Timestamp| match v {
         None => Ok(default),
@@ -223,7 +228,7 @@ pub async fn entity(
             .cloned()
     });
     let history = {
-        let reader = state.reader.lock().unwrap_or_else(|p| p.into_inner());
+        let reader = state.reader.lock().or_poisoned();
         match q.latest {
             Some(n) => reader.history_latest(&key, n.min(10_000))?,
             None => reader.history(&key, from, to, q.limit.unwrap_or(1000).min(10_000))?,
@@ -237,19 +242,19 @@ pub async fn entity(
     if let Some(adcode) = &adcode {
         caller.read_region(adcode)?;
     }
-    let place = adcode.as_deref().map(|a| {
-        let prefecture = state.places.prefecture(a);
-        serde_json::json!({
-            "county": state.places.name(a),
-            "prefecture": state.places.name(prefecture),
-        })
+    let place = adcode.as_deref().map(|a| EntityPlace {
+        county: state.places.name(a).map(str::to_owned),
+        prefecture: state.places.name(state.places.prefecture(a)).map(str::to_owned),
     });
-    Ok(Json(serde_json::json!({
-        "key": key,
-        "place": place,
-        "current": current,
-        "history": history.iter().map(|e| serde_json::json!({"gseq": e.gseq, "received": e.received, "event": e.event})).collect::<Vec<_>>(),
-    })))
+    Ok(Json(EntityRecord {
+        key,
+        place,
+        current,
+        history: history
+            .into_iter()
+            .map(|e| StoredEventView { gseq: e.gseq, received: e.received, event: e.event })
+            .collect(),
+    }))
 }
 
 /// `GET /api/v1/counties`: every county (in the caller's scope) with its name, prefecture and
@@ -257,40 +262,36 @@ pub async fn entity(
 pub async fn counties(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<CountiesAnswer>, AppError> {
     caller.read()?;
-    let rows: Vec<serde_json::Value> = state.with_fold(|f| {
-        state
-            .places
-            .counties()
-            .iter()
-            .filter(|c| crate::auth::in_scope(caller.scope(), &c.adcode))
-            .map(|c| {
-                serde_json::json!({
-                    "adcode": c.adcode,
-                    "name": c.name,
-                    "prefecture": state.places.prefecture(&c.adcode),
-                    "poverty": f.poverty.region(&c.adcode),
+    Ok(Json(state.with_fold(|f| {
+        CountiesAnswer {
+            time: f.last_time(),
+            counties: state
+                .places
+                .counties()
+                .iter()
+                .filter(|c| crate::auth::in_scope(caller.scope(), &c.adcode))
+                .map(|c| CountyFigures {
+                    adcode: c.adcode.clone(),
+                    name: c.name.clone(),
+                    prefecture: state.places.prefecture(&c.adcode).to_owned(),
+                    poverty: f.poverty.region(&c.adcode),
                 })
-            })
-            .collect()
-    });
-    Ok(Json(serde_json::json!({ "time": state.with_fold(|f| f.last_time()), "counties": rows })))
+                .collect(),
+        }
+    })))
 }
 
 /// `GET /api/v1/history`: the province's headline figures at the end of each 10-minute step of
-/// data time over the last 7 days, oldest first (what the trends draw). Province-wide: refused to
+/// event time over the last 7 days, oldest first (what the trends draw). Province-wide: refused to
 /// a user with a region scope.
 pub async fn history(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<HistoryAnswer>, AppError> {
     caller.read_region(crate::places::ROOT)?;
-    Ok(Json(
-        state.with_fold(
-            |f| serde_json::json!({ "step_s": crate::fold::HISTORY_STEP_S, "points": f.history() }),
-        ),
-    ))
+    Ok(Json(state.with_fold(|f| HistoryAnswer { step_s: crate::fold::HISTORY_STEP_S, points: f.history() })))
 }
 
 /// `GET /metrics`.

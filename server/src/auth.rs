@@ -29,7 +29,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::now_rfc3339;
 use crate::store::token_hash;
+use crate::sync::OrPoisoned;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "yiping_session";
@@ -213,12 +215,6 @@ fn check_name(name: &str) -> Result<(), AuthError> {
     }
 }
 
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("an OffsetDateTime always formats as RFC 3339")
-}
-
 fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
     let role: String = r.get(1)?;
     Ok((
@@ -340,7 +336,7 @@ pub struct Limiter {
 impl Limiter {
     /// How long `key` must wait before trying again, if it used up its `max` failures.
     pub fn blocked(&self, key: &str, max: u32, now: Instant) -> Option<Duration> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.failures.lock().or_poisoned();
         let (n, start) = map.get(key)?;
         let left = LOGIN_WINDOW.checked_sub(now.duration_since(*start)).filter(|d| !d.is_zero())?;
         (*n >= max).then_some(left)
@@ -348,7 +344,7 @@ impl Limiter {
 
     /// Count a failure for `key`.
     pub fn fail(&self, key: &str, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.failures.lock().or_poisoned();
         if map.len() > 10_000 {
             map.retain(|_, (_, start)| now.duration_since(*start) < LOGIN_WINDOW);
         }
@@ -361,7 +357,7 @@ impl Limiter {
 
     /// Forget `key`'s failures (after a successful login).
     pub fn clear(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.failures.lock().or_poisoned().remove(key);
     }
 }
 
@@ -458,7 +454,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
         let user = match cookie_token(&parts.headers) {
             Some(token) => {
-                let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
+                let trail = state.trail.lock().or_poisoned();
                 session_user(&trail.conn, &token).map_err(|e| AppError::Internal(e.to_string()))?
             }
             None => None,

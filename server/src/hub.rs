@@ -15,6 +15,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use crate::sync::OrPoisoned;
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -137,7 +138,7 @@ impl Hub {
 
     /// The seq of a topic's last delta.
     pub fn seq(&self, topic: &str) -> u64 {
-        self.topic(topic).inner.lock().unwrap_or_else(|p| p.into_inner()).seq
+        self.topic(topic).inner.lock().or_poisoned().seq
     }
 
     /// Is `name` a topic of this hub?
@@ -154,7 +155,7 @@ impl Hub {
     /// The wire text is made here, once, straight from `data`.
     pub fn publish<T: Serialize + ?Sized>(&self, topic: &str, time: &str, data: &T) -> u64 {
         let t = self.topic(topic);
-        let mut inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = t.inner.lock().or_poisoned();
         inner.seq += 1;
         let wire = DeltaWire { kind: "delta", topic, epoch: &t.epoch, seq: inner.seq, time, data };
         let text: Arc<str> = serde_json::to_string(&wire).expect("protocol messages always serialise").into();
@@ -172,7 +173,7 @@ impl Hub {
     /// Close every topic's pending deltas into a frame and send it (called every [`TICK`]).
     pub fn flush(&self) {
         for t in self.topics.values() {
-            let mut inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
+            let mut inner = t.inner.lock().or_poisoned();
             if inner.pending.is_empty() {
                 continue;
             }
@@ -190,7 +191,7 @@ impl Hub {
     /// The wire texts of the deltas after `seq` up to `upto` from the ring, or `None` when the
     /// ring no longer holds them all.
     pub fn deltas_after(&self, topic: &str, seq: u64, upto: u64) -> Option<Vec<Arc<str>>> {
-        let inner = self.topic(topic).inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = self.topic(topic).inner.lock().or_poisoned();
         let oldest = inner.recent.front().map_or(inner.seq + 1, |d| d.seq);
         (seq + 1 >= oldest).then(|| {
             inner.recent.iter().filter(|d| d.seq > seq && d.seq <= upto).map(|d| d.text.clone()).collect()
@@ -200,7 +201,7 @@ impl Hub {
     /// Count a delta that no one can be sent any more (replaying history older than the resume
     /// window): the seq advances, nothing is kept.
     pub fn skip(&self, topic: &str) -> u64 {
-        let mut inner = self.topic(topic).inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.topic(topic).inner.lock().or_poisoned();
         inner.seq += 1;
         inner.seq
     }
@@ -215,7 +216,7 @@ impl Hub {
         snapshot: impl FnOnce() -> (String, serde_json::Value),
     ) -> Subscription {
         let t = self.topic(topic);
-        let inner = t.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = t.inner.lock().or_poisoned();
         let rx = t.tx.subscribe();
         let missed = since.filter(|s| s.epoch == t.epoch && s.seq <= inner.seq).and_then(|s| {
             let oldest = inner.recent.front().map_or(inner.seq + 1, |d| d.seq);

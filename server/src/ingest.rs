@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use yiping_protocol::events::{Envelope, FieldError, parse_line};
 use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::OVERVIEW;
 
+use crate::now_rfc3339;
 use crate::store::{Appended, Located, Store, StoreError};
+use crate::sync::OrPoisoned;
 use crate::{AppState, LogOptions};
 
 /// Batches that may wait for the writer.
@@ -91,17 +92,11 @@ impl Ingestor {
     }
 }
 
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("an OffsetDateTime always formats as RFC 3339")
-}
-
 /// Save a snapshot of the fold as it is after event `gseq`, then apply retention. Runs on the
 /// folder thread (the only one that changes the fold), through the read connection.
 fn upkeep(state: &AppState, gseq: u64, log: LogOptions) -> Result<(), StoreError> {
     let (body, seqs) = {
-        let fold = state.fold.lock().unwrap_or_else(|p| p.into_inner());
+        let fold = state.fold.lock().or_poisoned();
         let seqs: std::collections::HashMap<String, u64> = yiping_protocol::topics::ALL
             .iter()
             .skip(1)
@@ -109,12 +104,10 @@ fn upkeep(state: &AppState, gseq: u64, log: LogOptions) -> Result<(), StoreError
             .collect();
         (serde_json::to_string(&fold.to_snapshot()).expect("the fold serialises"), seqs)
     };
-    let store = state.reader.lock().unwrap_or_else(|p| p.into_inner());
+    let store = state.reader.lock().or_poisoned();
     store.save_snapshot(gseq, &seqs, &body)?;
     if let Some(days) = log.retain_days {
-        let cutoff = (time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)))
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("an OffsetDateTime always formats as RFC 3339");
+        let cutoff = Timestamp::now().plus_s(-i64::from(days) * 86_400).to_string();
         let n = store.prune(&cutoff)?;
         if n > 0 {
             tracing::info!(deleted = n, days, "retention: old events deleted (a snapshot covers them)");
@@ -221,40 +214,7 @@ fn folder(
     }
 }
 
-/// The outcome of one line of an NDJSON batch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-pub enum LineResult {
-    /// Stored now.
-    Accepted {
-        /// 1-based line number in the body.
-        line: usize,
-        /// The event's id.
-        id: String,
-        /// Its theme topic.
-        topic: String,
-        /// Its seq in that topic.
-        seq: u64,
-    },
-    /// Stored earlier (same source and id): not stored again.
-    Duplicate {
-        /// 1-based line number.
-        line: usize,
-        /// The event's id.
-        id: String,
-    },
-    /// Refused; nothing of it was stored.
-    Rejected {
-        /// 1-based line number.
-        line: usize,
-        /// Field at fault (JSON path, `-` for the whole line).
-        field: String,
-        /// The value as received.
-        value: String,
-        /// What is wrong.
-        error: String,
-    },
-}
+pub use yiping_protocol::api::LineResult;
 
 /// Parse, check and place the lines of an NDJSON body for `source`. Blank lines are skipped.
 /// Events more than `future_tolerance_s` ahead of `now` are refused. Returns the events to store
@@ -325,7 +285,7 @@ pub fn check_lines(
 impl AppState {
     /// Fold newly stored events and publish their deltas, then one overview update.
     pub(crate) fn fold_and_publish(&self, events: &[Located], places: &[Appended]) {
-        let mut fold = self.fold.lock().unwrap_or_else(|p| p.into_inner());
+        let mut fold = self.fold.lock().or_poisoned();
         let mut any = false;
         // Which new events are their entity's newest report (the rules learn only from those).
         let mut newest = Vec::with_capacity(events.len());
@@ -357,7 +317,7 @@ impl AppState {
         // several events about one subject in a batch see each other's alerts (one raise, not
         // one per event).
         let now = self.clock.now();
-        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        let mut book = self.book.lock().or_poisoned();
         for (l, is_newest) in events.iter().zip(newest) {
             if is_newest {
                 let pending = book.observe(&l.event, &l.adcode, now);

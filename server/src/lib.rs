@@ -21,6 +21,7 @@ pub mod session;
 pub mod simulator;
 pub mod stations;
 pub mod store;
+pub mod sync;
 pub mod trail;
 pub mod web;
 pub mod ws;
@@ -41,6 +42,7 @@ use crate::hub::{Hub, Subscription};
 use crate::ingest::Ingestor;
 use crate::places::Places;
 use crate::store::{Located, Store};
+use crate::sync::OrPoisoned;
 
 /// What `yiping serve` needs.
 #[derive(Debug, Clone)]
@@ -144,10 +146,9 @@ pub struct AppState {
     pub log: LogOptions,
 }
 
-fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("an OffsetDateTime always formats as RFC 3339")
+/// Now, as RFC 3339 UTC text (the one helper; times are compared as [`Timestamp`]s, never as text).
+pub(crate) fn now_rfc3339() -> String {
+    Timestamp::now().to_string()
 }
 
 impl AppState {
@@ -279,12 +280,12 @@ impl AppState {
     /// Subscribe to a topic from a resume point or a fresh snapshot.
     pub fn subscribe(&self, topic: &str, since: Option<&ResumePoint>) -> Subscription {
         if topic == topics::ALERTS {
-            let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+            let book = self.book.lock().or_poisoned();
             return self.hub.subscribe(topic, since, || {
                 (now_rfc3339(), serde_json::to_value(book.snapshot()).expect("alerts serialise"))
             });
         }
-        let fold = self.fold.lock().unwrap_or_else(|p| p.into_inner());
+        let fold = self.fold.lock().or_poisoned();
         self.hub.subscribe(topic, since, || {
             let time = fold.topic_time(topic).map_or_else(now_rfc3339, |t| t.to_string());
             (time, fold.snapshot(topic))
@@ -293,7 +294,7 @@ impl AppState {
 
     /// Read access to the fold.
     pub fn with_fold<T>(&self, f: impl FnOnce(&Fold) -> T) -> T {
-        f(&self.fold.lock().unwrap_or_else(|p| p.into_inner()))
+        f(&self.fold.lock().or_poisoned())
     }
     /// Store the book's proposed steps in the trail (one transaction), apply them, and publish
     /// the alerts they changed. Called with the book locked, so trail order is topic order.
@@ -307,7 +308,7 @@ impl AppState {
         }
         let time = self.clock.now().to_string();
         let entries: Vec<trail::NewEntry> = pending.iter().map(|p| p.entry(&time)).collect();
-        let seqs = self.trail.lock().unwrap_or_else(|p| p.into_inner()).append_all(&entries)?;
+        let seqs = self.trail.lock().or_poisoned().append_all(&entries)?;
         let mut changed: Vec<yiping_protocol::alerts::Alert> = Vec::new();
         for (n, seq) in entries.into_iter().zip(seqs) {
             let e = n.stored(seq);
@@ -333,12 +334,12 @@ impl AppState {
         if e.body.is_null() {
             e.body = serde_json::json!({});
         }
-        self.trail.lock().unwrap_or_else(|p| p.into_inner()).append(&e)
+        self.trail.lock().or_poisoned().append(&e)
     }
 
     /// Run the alert rules' clock: time-driven rules and escalation.
     pub fn alert_tick(&self) {
-        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        let mut book = self.book.lock().or_poisoned();
         let pending = book.tick(self.clock.now());
         if let Err(e) = self.commit_alerts(&mut book, &pending) {
             tracing::error!("alert steps not stored: {e}");

@@ -441,7 +441,7 @@ fn cli_audit(
     body: serde_json::Value,
 ) -> anyhow::Result<()> {
     yiping_server::trail::Trail::open(data_dir)?.append(&yiping_server::trail::NewEntry {
-        time: time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?,
+        time: yiping_protocol::instant::Timestamp::now().to_string(),
         actor: "cli".into(),
         role: "admin".into(),
         action: action.into(),
@@ -583,7 +583,7 @@ fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
         eprintln!("{}: {}", file.display(), serde_json::to_string(r)?);
     }
     let mut store = Store::open(data_dir)?;
-    let received = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
+    let received = yiping_protocol::instant::Timestamp::now().to_string();
     let (mut new, mut dup) = (0usize, 0usize);
     for chunk in ok.chunks(10_000) {
         let events: Vec<_> = chunk.iter().map(|(_, l)| l.clone()).collect();

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{self, Caller, Role};
 use crate::error::AppError;
+use crate::sync::OrPoisoned;
 use crate::trail::NewEntry;
 
 /// The login form.
@@ -45,7 +46,7 @@ pub async fn login(
         return Err(AppError::TooMany(wait.as_secs().max(1)));
     }
     let found = {
-        let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
+        let trail = state.trail.lock().or_poisoned();
         auth::find_user(trail.connection(), &form.name).map_err(internal)?
     };
     // Verify even for unknown names, so the answer takes as long either way.
@@ -82,7 +83,7 @@ pub async fn login(
     };
     state.limiter.clear(&keys[1]);
     let token = {
-        let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
+        let trail = state.trail.lock().or_poisoned();
         auth::create_session(trail.connection(), &user.name, &caller.ip(), state.access.session)
             .map_err(internal)?
     };
@@ -109,7 +110,7 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     let user = caller.user()?.clone();
     if let Some(t) = auth::cookie_token(&headers) {
-        let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
+        let trail = state.trail.lock().or_poisoned();
         auth::end_session(trail.connection(), &t).map_err(internal)?;
     }
     state.audit(NewEntry {
@@ -145,6 +146,6 @@ pub async fn users(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, AppError> {
     caller.with_role(&[Role::Admin], "the user list")?;
-    let trail = state.trail.lock().unwrap_or_else(|p| p.into_inner());
+    let trail = state.trail.lock().or_poisoned();
     Ok(Json(serde_json::json!(auth::list_users(trail.connection()).map_err(internal)?)))
 }

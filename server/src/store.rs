@@ -452,9 +452,7 @@ impl Store {
         topic_seqs: &HashMap<String, u64>,
         body: &str,
     ) -> Result<(), StoreError> {
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("an OffsetDateTime always formats as RFC 3339");
+        let now = crate::now_rfc3339();
         let seqs = serde_json::to_string(topic_seqs).expect("a map of numbers serialises");
         self.conn
             .execute_batch("BEGIN")
@@ -507,9 +505,7 @@ impl Store {
     pub fn create_token(&self, source: &str) -> Result<String, StoreError> {
         let token =
             format!("yp_{}", (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect::<String>());
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("an OffsetDateTime always formats as RFC 3339");
+        let now = crate::now_rfc3339();
         self.conn
             .execute(
                 "INSERT INTO tokens (hash, source, created) VALUES (?1, ?2, ?3)",

@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::trail::Filter;
 
 use super::{ActError, Book};
+use crate::sync::OrPoisoned;
 
 /// Filters of the alert list.
 #[derive(Debug, Default, Deserialize)]
@@ -86,7 +87,7 @@ pub async fn list(
 ) -> Result<Json<AlertsData>, AppError> {
     caller.read()?;
     q.check()?;
-    let book = state.book.lock().unwrap_or_else(|p| p.into_inner());
+    let book = state.book.lock().or_poisoned();
     let alerts = book
         .list()
         .into_iter()
@@ -101,7 +102,7 @@ fn find(state: &AppState, book: &Book, id: &str) -> Result<Alert, AppError> {
     if let Some(a) = book.get(id) {
         return Ok(a.clone());
     }
-    let entries = state.trail.lock().unwrap_or_else(|p| p.into_inner()).list(&Filter {
+    let entries = state.trail.lock().or_poisoned().list(&Filter {
         target: Some(id.to_owned()),
         action_prefix: Some("alert.".into()),
         ..Default::default()
@@ -120,7 +121,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<Alert>, AppError> {
     caller.read()?;
-    let book = state.book.lock().unwrap_or_else(|p| p.into_inner());
+    let book = state.book.lock().or_poisoned();
     let a = find(&state, &book, &id)?;
     caller.read_region(&a.adcode)?;
     Ok(Json(a))
@@ -161,7 +162,7 @@ pub async fn act(
     // A JSON body (`{}` will do) is required: a cross-site form cannot send one without a
     // preflight, on top of the SameSite=Strict session cookie.
     let Json(body) = body.map_err(|e| AppError::BadRequest(format!("send a JSON body ({e})")))?;
-    let mut book = state.book.lock().unwrap_or_else(|p| p.into_inner());
+    let mut book = state.book.lock().or_poisoned();
     let a = find(&state, &book, &id)?;
     caller.read_region(&a.adcode)?;
     if user.role == Role::ProjectManager && a.theme != "projects" {
@@ -192,7 +193,7 @@ pub async fn rules(
     caller: Caller,
 ) -> Result<Json<super::Rules>, AppError> {
     caller.read()?;
-    Ok(Json(state.book.lock().unwrap_or_else(|p| p.into_inner()).rules().clone()))
+    Ok(Json(state.book.lock().or_poisoned().rules().clone()))
 }
 
 /// Query of the audit trail.
@@ -222,7 +223,7 @@ pub async fn audit(
         target: q.alert.clone(),
         limit: Some(q.limit.unwrap_or(100_000).min(100_000)),
     };
-    let entries = state.trail.lock().unwrap_or_else(|p| p.into_inner()).list(&filter)?;
+    let entries = state.trail.lock().or_poisoned().list(&filter)?;
     // Which alerts are in scope: the raise entry says where each alert is.
     let mut scoped: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut out = String::new();
@@ -234,7 +235,7 @@ pub async fn audit(
                     let adcode = if e.action == "alert.raise" {
                         e.body["adcode"].as_str().map(str::to_owned)
                     } else {
-                        let book = state.book.lock().unwrap_or_else(|p| p.into_inner());
+                        let book = state.book.lock().or_poisoned();
                         find(&state, &book, &e.target).ok().map(|a| a.adcode)
                     };
                     let v = adcode.is_some_and(|a| a.starts_with(scope));

@@ -1,0 +1,207 @@
+//! The answers of the REST API under `/api/v1`, one type per answer, used by the server to build
+//! them and by the app to read them, so a field renamed on one side fails to compile on the other.
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::Envelope;
+use crate::instant::{Date, Timestamp};
+use crate::topics::{EntityState, HistoryPoint, PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
+use crate::water::WaterBody;
+
+/// Overdue figures of a region as of one day (a date in Asia/Shanghai), by the one overdue rule
+/// ([`crate::events::ProjectStep::is_overdue`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OverdueToday {
+    /// Every step overdue.
+    pub steps: u32,
+    /// Of those, approval steps (立项 … 施工许可).
+    pub approval_steps: u32,
+    /// Projects with a step overdue, by their stage (approval, construction, accepted).
+    pub projects_by_stage: [u32; 3],
+}
+
+impl OverdueToday {
+    /// The overdue figures of `projects` on `today`.
+    pub fn of(projects: &ProjectsAgg, today: Date) -> OverdueToday {
+        OverdueToday {
+            steps: projects.overdue_steps(today),
+            approval_steps: projects.overdue_approval_steps(today),
+            projects_by_stage: projects.overdue_projects(today),
+        }
+    }
+}
+
+/// `GET /api/v1/regions/{adcode}`: a region's figures for the four themes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionFigures {
+    /// GB/T 2260 code.
+    pub adcode: String,
+    /// Full name.
+    pub name: String,
+    /// Time of the newest event folded.
+    pub time: Option<Timestamp>,
+    /// Today in Asia/Shanghai by the server's clock (what `overdue` is counted against).
+    pub today: Date,
+    /// Overdue as of `today`.
+    pub overdue: OverdueToday,
+    /// 长江大保护.
+    pub water: WaterAgg,
+    /// 河湖长制.
+    pub rivers: RiversAgg,
+    /// 重大项目.
+    pub projects: ProjectsAgg,
+    /// 精准脱贫.
+    pub poverty: PovertyAgg,
+}
+
+/// Where an entity is, by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityPlace {
+    /// County name.
+    pub county: Option<String>,
+    /// Prefecture name.
+    pub prefecture: Option<String>,
+}
+
+/// One stored event of an entity's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEventView {
+    /// Global sequence in the log.
+    pub gseq: u64,
+    /// When the server received it (RFC 3339, UTC).
+    pub received: String,
+    /// The event as it was sent.
+    pub event: Envelope,
+}
+
+/// `GET /api/v1/entities/{key}`: an entity's state and its events in event-time order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityRecord {
+    /// Entity key (`kind:id`).
+    pub key: String,
+    /// Its county and prefecture.
+    pub place: Option<EntityPlace>,
+    /// Its latest state, while it is live.
+    pub current: Option<EntityState>,
+    /// Its events, oldest first by event time.
+    pub history: Vec<StoredEventView>,
+}
+
+/// `GET /api/v1/history`: the province's figures per step of event time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryAnswer {
+    /// Length of a step, seconds.
+    pub step_s: i64,
+    /// The points, oldest first.
+    pub points: Vec<HistoryPoint>,
+}
+
+/// One county's 精准脱贫 figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountyFigures {
+    /// GB/T 2260 code.
+    pub adcode: String,
+    /// Name.
+    pub name: String,
+    /// Its prefecture's code.
+    pub prefecture: String,
+    /// 精准脱贫 figures.
+    pub poverty: PovertyAgg,
+}
+
+/// `GET /api/v1/counties`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountiesAnswer {
+    /// Time of the newest event folded.
+    pub time: Option<Timestamp>,
+    /// Every county in the caller's scope.
+    pub counties: Vec<CountyFigures>,
+}
+
+/// One monitoring section, as `GET /api/v1/sections` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectionInfo {
+    /// Section id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// River or lake.
+    pub river: String,
+    /// River section or lake point.
+    pub body: WaterBody,
+    /// County.
+    pub adcode: String,
+    /// WGS84 longitude.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+}
+
+/// One event type, as `GET /api/v1/event-types` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventTypeInfo {
+    /// The `type` of the event.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What it reports.
+    pub description: String,
+}
+
+/// The outcome of one line of an ingested NDJSON body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum LineResult {
+    /// Stored now.
+    Accepted {
+        /// 1-based line number in the body.
+        line: usize,
+        /// The event's id.
+        id: String,
+        /// Its theme topic.
+        topic: String,
+        /// Its seq in that topic.
+        seq: u64,
+    },
+    /// Stored earlier (same source and id): not stored again.
+    Duplicate {
+        /// 1-based line number.
+        line: usize,
+        /// The event's id.
+        id: String,
+    },
+    /// Refused; nothing of it was stored.
+    Rejected {
+        /// 1-based line number.
+        line: usize,
+        /// Field at fault (JSON path, `-` for the whole line).
+        field: String,
+        /// The value as received.
+        value: String,
+        /// What is wrong.
+        error: String,
+    },
+}
+
+impl LineResult {
+    /// The line it is about.
+    pub fn line(&self) -> usize {
+        match self {
+            LineResult::Accepted { line, .. }
+            | LineResult::Duplicate { line, .. }
+            | LineResult::Rejected { line, .. } => *line,
+        }
+    }
+}
+
+/// `POST /api/v1/events`: what became of every line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestAnswer {
+    /// Lines stored now.
+    pub accepted: usize,
+    /// Lines already stored earlier.
+    pub duplicates: usize,
+    /// Lines refused.
+    pub rejected: usize,
+    /// Every line's outcome, in line order.
+    pub lines: Vec<LineResult>,
+}
