@@ -370,6 +370,8 @@ pub struct Fold {
     /// How often each theme is expected to report, seconds (configuration, shown with the
     /// overview).
     pub expected_s: BTreeMap<String, u64>,
+    /// The theme times as text (a cache of `theme_times`).
+    time_texts: HashMap<&'static str, String>,
 }
 
 pub use history::{HISTORY_KEEP_S, HISTORY_STEP_S};
@@ -455,6 +457,7 @@ impl Fold {
             history: History::default(),
             simulated: BTreeMap::new(),
             expected_s: crate::alerts::rules::Freshness::default().by_topic(),
+            time_texts: HashMap::new(),
         }
     }
 
@@ -499,6 +502,7 @@ impl Fold {
             history: snap.history,
             simulated: snap.simulated,
             expected_s: crate::alerts::rules::Freshness::default().by_topic(),
+            time_texts: HashMap::new(),
         }
     }
 
@@ -524,6 +528,14 @@ impl Fold {
         self.theme_times.get(topic).copied().or(self.last_time)
     }
 
+    /// [`Fold::topic_time`] as RFC 3339 text, formatted once per change (every delta carries it).
+    pub fn topic_time_text(&self, topic: &str) -> String {
+        match self.time_texts.get(topic) {
+            Some(t) => t.clone(),
+            None => self.topic_time(topic).map(|t| t.to_string()).unwrap_or_default(),
+        }
+    }
+
     /// Fold one accepted event located in `county`; the change carries the delta to publish.
     pub fn apply(&mut self, e: &Envelope, county: &str) -> Change {
         self.apply_inner(e, county, true)
@@ -544,10 +556,27 @@ impl Fold {
         }
         let change = self.apply_event(e, county, want);
         if e.source.as_deref() == Some(crate::simulator::SOURCE) {
-            *self.simulated.entry(change.topic.to_owned()).or_default() += 1;
+            match self.simulated.get_mut(change.topic) {
+                Some(n) => *n += 1,
+                None => {
+                    self.simulated.insert(change.topic.to_owned(), 1);
+                }
+            }
         }
-        let t = self.theme_times.entry(change.topic.to_owned()).or_insert(at);
-        *t = (*t).max(at);
+        let newer = match self.theme_times.get_mut(change.topic) {
+            Some(t) if *t >= at => false,
+            Some(t) => {
+                *t = at;
+                true
+            }
+            None => {
+                self.theme_times.insert(change.topic.to_owned(), at);
+                true
+            }
+        };
+        if newer {
+            self.time_texts.insert(change.topic, at.to_string());
+        }
         change
     }
 
@@ -560,7 +589,8 @@ impl Fold {
     fn apply_event(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
         let detail = || serde_json::to_value(&e.data).expect("events serialise");
         let entity = e.data.entity();
-        let order = Order::of(e);
+        // The order is only needed by entities' reports (not by counted events).
+        let order_of = || Order::of(e);
         let at = e.time.at;
         let places = Arc::clone(&self.places);
         let state = |name: &str, lon: f64, lat: f64, status: &str| EntityState {
@@ -577,6 +607,7 @@ impl Fold {
         let mut newest = true;
         let delta = match &e.data {
             Event::WaterReading(r) => {
+                let order = order_of();
                 let i = places.section(&r.section).expect("located events have a known section");
                 let s = &places.sections()[i];
                 let counted = WaterAgg { readings: 1, ..Default::default() };
@@ -603,6 +634,7 @@ impl Fold {
                 want.then(|| Delta::Water(self.water.delta(changed, &regions, e)))
             }
             Event::SewageOutlet(o) => {
+                let order = order_of();
                 let c = WaterAgg {
                     outlets: 1,
                     outlets_remediated: u32::from(o.status == OutletStatus::Remediated),
@@ -640,6 +672,7 @@ impl Fold {
                 want.then(|| Delta::Rivers(self.rivers.delta(None, &regions, e)))
             }
             Event::RiverProblem(p) => {
+                let order = order_of();
                 let open = p.status != ProblemStatus::Closed;
                 self.history.report(
                     &entity,
@@ -667,6 +700,7 @@ impl Fold {
                 delta
             }
             Event::Project(p) => {
+                let order = order_of();
                 self.history.report(
                     &entity,
                     order.clone(),
@@ -683,6 +717,7 @@ impl Fold {
                 want.then(|| Delta::Projects(self.projects.delta(changed, &regions, e)))
             }
             Event::Village(v) => {
+                let order = order_of();
                 self.history.report(
                     &entity,
                     order.clone(),

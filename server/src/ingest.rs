@@ -294,7 +294,7 @@ impl AppState {
                 Appended::New { tseq, .. } => {
                     let change = fold.apply(&l.event, &l.adcode);
                     newest.push(change.newest);
-                    let time = fold.topic_time(change.topic).map(|t| t.to_string()).unwrap_or_default();
+                    let time = fold.topic_time_text(change.topic);
                     let seq = self.hub.publish(change.topic, &time, &change.delta);
                     debug_assert_eq!(seq, *tseq, "topic seq follows the log");
                     self.metrics.accepted.fetch_add(1, Ordering::Relaxed);

@@ -220,7 +220,7 @@ impl AppState {
                     change
                 } else {
                     let change = fold.apply(&ev.event, &ev.adcode);
-                    let time = fold.topic_time(change.topic).map(|t| t.to_string()).unwrap_or_default();
+                    let time = fold.topic_time_text(change.topic);
                     hub.publish(change.topic, &time, &change.delta);
                     change
                 };
