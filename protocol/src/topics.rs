@@ -194,6 +194,30 @@ impl ProjectsAgg {
     pub fn invest_percent(&self) -> Option<f64> {
         (self.plan_wan > 0.0).then(|| 100.0 * self.done_wan / self.plan_wan)
     }
+
+    /// The same figures for any day from `from` on, smaller: the due dates before `from` are
+    /// merged into one (the day before it), since from then on they are all overdue. What a live
+    /// wall is sent; a view of the past needs the whole histograms.
+    pub fn for_days_from(&self, from: Date) -> ProjectsAgg {
+        fn merge<const N: usize>(m: &BTreeMap<Date, [u32; N]>, from: Date) -> BTreeMap<Date, [u32; N]> {
+            let mut out: BTreeMap<Date, [u32; N]> = m.range(from..).map(|(d, c)| (*d, *c)).collect();
+            let mut before = [0u32; N];
+            for c in m.range(..from).map(|(_, c)| c) {
+                for (b, x) in before.iter_mut().zip(c) {
+                    *b += x;
+                }
+            }
+            if before.iter().any(|x| *x > 0) {
+                out.insert(from.plus_days(-1), before);
+            }
+            out
+        }
+        ProjectsAgg {
+            open_steps_due: merge(&self.open_steps_due, from),
+            first_open_due: merge(&self.first_open_due, from),
+            ..self.clone()
+        }
+    }
 }
 
 /// Aggregates of the poverty theme over one region.
@@ -396,6 +420,24 @@ impl Overview {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_for_days_from_a_day_on_count_the_same() {
+        let d = |s: &str| Date::parse(s).expect("date");
+        let mut a = ProjectsAgg::default();
+        for (due, n) in
+            [("2026-01-05", 2), ("2026-06-30", 1), ("2026-11-20", 4), ("2026-11-23", 1), ("2027-02-01", 3)]
+        {
+            a.open_steps_due.insert(d(due), [n, 0, 0, 0, 0, 1, 0]);
+            a.first_open_due.insert(d(due), [n, 1, 0]);
+        }
+        let small = a.for_days_from(d("2026-11-21"));
+        assert_eq!(small.open_steps_due.len(), 3, "three dates before the day merged into one");
+        for day in ["2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24", "2027-03-01"] {
+            assert_eq!(small.overdue_by_kind(d(day)), a.overdue_by_kind(d(day)), "{day}");
+            assert_eq!(small.overdue_projects(d(day)), a.overdue_projects(d(day)), "{day}");
+        }
+    }
 
     #[test]
     fn good_share_is_over_reporting_sections_only() {

@@ -308,7 +308,7 @@ impl AppState {
         }
         if any {
             let time = fold.last_time().map_or_else(now_rfc3339, |t| t.to_string());
-            self.hub.publish(OVERVIEW, &time, &fold.overview());
+            self.hub.publish(OVERVIEW, &time, &self.live_overview(&fold));
         }
         drop(fold);
         // The rules about each new event's subject, right away: a red alert must reach the wall

@@ -288,8 +288,21 @@ impl AppState {
         let fold = self.fold.lock().or_poisoned();
         self.hub.subscribe(topic, since, || {
             let time = fold.topic_time(topic).map_or_else(now_rfc3339, |t| t.to_string());
-            (time, fold.snapshot(topic))
+            let data = if topic == OVERVIEW {
+                serde_json::to_value(self.live_overview(&fold)).expect("the overview serialises")
+            } else {
+                fold.snapshot(topic)
+            };
+            (time, data)
         })
+    }
+
+    /// The overview as sent to live walls: the projects' due dates before yesterday (Beijing, by
+    /// this server's clock) merged, since they count as overdue on any day a live wall can have.
+    pub(crate) fn live_overview(&self, fold: &Fold) -> yiping_protocol::topics::Overview {
+        let mut o = fold.overview();
+        o.projects = o.projects.for_days_from(self.clock.now().beijing_date().plus_days(-1));
+        o
     }
 
     /// Read access to the fold.
