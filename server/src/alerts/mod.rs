@@ -137,8 +137,6 @@ struct RiverMem {
 #[derive(Debug, Clone)]
 struct ProblemMem {
     place: Place,
-    /// Time of the report the state is from (a late, older report changes nothing).
-    time: Timestamp,
     found: Timestamp,
     kind: Value,
     status: ProblemStatus,
@@ -148,8 +146,6 @@ struct ProblemMem {
 #[derive(Debug, Clone)]
 struct ProjectMem {
     place: Place,
-    /// Time of the report the state is from.
-    time: Timestamp,
     industry: String,
     steps: Vec<yiping_protocol::events::ProjectStep>,
     plan_wan: f64,
@@ -161,8 +157,8 @@ struct ProjectMem {
 struct VillageMem {
     place: Place,
     risk: u32,
-    /// The report before the latest, by event time: its time and at-risk households.
-    previous: Option<(Timestamp, u32)>,
+    /// The at-risk households of the report before the latest.
+    previous: Option<u32>,
     time: Timestamp,
     obs: u64,
 }
@@ -267,7 +263,9 @@ impl Book {
         &self.rules
     }
 
-    /// Learn from an event without evaluating (history being replayed).
+    /// Learn from an event without evaluating (history being replayed). Only reports the fold took
+    /// as their entity's newest reach the book (late ones are filtered there, by event time), so
+    /// what it learns is the state the wall shows.
     pub fn learn(&mut self, e: &Envelope, county: &str) {
         let place = |name: &str, lon: f64, lat: f64| Place {
             name: name.to_owned(),
@@ -318,16 +316,11 @@ impl Book {
             Event::RiverProblem(p) => {
                 let m = self.problems.entry(p.problem.clone()).or_insert_with(|| ProblemMem {
                     place: place(&p.river, p.lon, p.lat),
-                    time: e.time.at,
                     found: p.found.at,
                     kind: json!(p.kind),
                     status: p.status,
                     obs: 0,
                 });
-                if m.obs > 0 && m.time > e.time.at {
-                    return; // a late report about an older state
-                }
-                m.time = e.time.at;
                 m.found = p.found.at;
                 m.status = p.status;
                 m.obs += 1;
@@ -335,17 +328,12 @@ impl Book {
             Event::Project(p) => {
                 let m = self.projects.entry(p.project.clone()).or_insert_with(|| ProjectMem {
                     place: place(&p.name, p.lon, p.lat),
-                    time: e.time.at,
                     industry: p.industry.clone(),
                     steps: Vec::new(),
                     plan_wan: 0.0,
                     done_wan: 0.0,
                     obs: 0,
                 });
-                if m.obs > 0 && m.time > e.time.at {
-                    return; // a late report about an older state
-                }
-                m.time = e.time.at;
                 m.steps.clone_from(&p.steps);
                 m.plan_wan = p.plan_wan;
                 m.done_wan = p.done_wan;
@@ -359,19 +347,11 @@ impl Book {
                     time: e.time.at,
                     obs: 0,
                 });
-                let at = e.time.at;
-                if m.obs == 0 || at >= m.time {
-                    if m.obs > 0 {
-                        m.previous = Some((m.time, m.risk));
-                    }
-                    m.risk = v.risk_households;
-                    m.time = at;
-                } else if m.previous.is_none_or(|(t, _)| at > t) {
-                    // A late report between the previous one and the latest: it is the previous.
-                    m.previous = Some((at, v.risk_households));
-                } else {
-                    return;
+                if m.obs > 0 {
+                    m.previous = Some(m.risk);
                 }
+                m.risk = v.risk_households;
+                m.time = e.time.at;
                 m.obs += 1;
             }
             Event::SewageOutlet(_) | Event::FishingPatrol(_) => {}
@@ -623,9 +603,8 @@ impl Book {
             }
             ("relapse_jump", "village") => {
                 let m = self.villages.get(id)?;
-                let previous = m.previous.map(|(_, p)| p);
-                let rise = previous.map_or(0.0, |p| f64::from(m.risk) - f64::from(p));
-                let data = json!({ "risk_households": m.risk, "previous": previous, "time": m.time });
+                let rise = m.previous.map_or(0.0, |p| f64::from(m.risk) - f64::from(p));
+                let data = json!({ "risk_households": m.risk, "previous": m.previous, "time": m.time });
                 Some((Measure { value: rise.max(0.0), data, obs: m.obs }, m.place.clone(), None))
             }
             _ => None,
