@@ -19,18 +19,12 @@ pub fn rule_name(lang: Lang, rule: &str) -> &'static str {
         "relapse_jump" => ("返贫风险骤增", "Relapse risk jump"),
         _ => ("预警", "Alert"),
     };
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
+    lang.pick(zh, en)
 }
 
 /// The words for 红, 橙, 黄, 蓝 (the ticker's order).
 pub fn severity_words(lang: Lang) -> [&'static str; 4] {
-    match lang {
-        Lang::Zh => ["红色", "橙色", "黄色", "蓝色"],
-        Lang::En => ["Red", "Orange", "Yellow", "Blue"],
-    }
+    lang.pick(["红色", "橙色", "黄色", "蓝色"], ["Red", "Orange", "Yellow", "Blue"])
 }
 
 /// The ticker's index of a severity: 0 红 … 3 蓝.
@@ -50,29 +44,26 @@ pub fn severity_word(lang: Lang, s: Severity) -> &'static str {
 
 /// A state's word.
 pub fn state_word(lang: Lang, s: AlertState) -> &'static str {
-    match (lang, s) {
-        (Lang::Zh, AlertState::New) => "待确认",
-        (Lang::Zh, AlertState::Acknowledged) => "已确认",
-        (Lang::Zh, AlertState::Dispatched) => "已派发",
-        (Lang::Zh, AlertState::Resolved) => "已办结",
-        (Lang::En, AlertState::New) => "new",
-        (Lang::En, AlertState::Acknowledged) => "acknowledged",
-        (Lang::En, AlertState::Dispatched) => "dispatched",
-        (Lang::En, AlertState::Resolved) => "resolved",
-    }
+    let (zh, en) = match s {
+        AlertState::New => ("待确认", "new"),
+        AlertState::Acknowledged => ("已确认", "acknowledged"),
+        AlertState::Dispatched => ("已派发", "dispatched"),
+        AlertState::Resolved => ("已办结", "resolved"),
+    };
+    lang.pick(zh, en)
 }
 
 /// A trail step's word.
 pub fn action_word(lang: Lang, a: AlertAction) -> &'static str {
-    match (lang, a) {
-        (Lang::Zh, AlertAction::Raise) => "触发",
-        (Lang::Zh, AlertAction::Escalate) => "升级",
-        (Lang::Zh, AlertAction::Clear) => "条件解除",
-        (Lang::Zh, AlertAction::Acknowledge) => "确认",
-        (Lang::Zh, AlertAction::Dispatch) => "派发",
-        (Lang::Zh, AlertAction::Resolve) => "办结",
-        (Lang::En, a) => a.as_str(),
-    }
+    let zh = match a {
+        AlertAction::Raise => "触发",
+        AlertAction::Escalate => "升级",
+        AlertAction::Clear => "条件解除",
+        AlertAction::Acknowledge => "确认",
+        AlertAction::Dispatch => "派发",
+        AlertAction::Resolve => "办结",
+    };
+    lang.pick(zh, a.as_str())
 }
 
 fn num(v: &serde_json::Value, key: &str) -> Option<f64> {
@@ -95,15 +86,13 @@ pub fn class_label(v: &serde_json::Value) -> String {
 
 /// An indicator's name.
 pub fn indicator_name(lang: Lang, key: &str) -> &'static str {
-    match (lang, key) {
-        (Lang::Zh, "nh3n_mg_l") => "氨氮",
-        (Lang::Zh, "tp_mg_l") => "总磷",
-        (Lang::Zh, "codmn_mg_l") => "高锰酸盐指数",
-        (Lang::En, "nh3n_mg_l") => "NH3-N",
-        (Lang::En, "tp_mg_l") => "TP",
-        (Lang::En, "codmn_mg_l") => "CODMn",
-        _ => "?",
-    }
+    let (zh, en) = match key {
+        "nh3n_mg_l" => ("氨氮", "NH3-N"),
+        "tp_mg_l" => ("总磷", "TP"),
+        "codmn_mg_l" => ("高锰酸盐指数", "CODMn"),
+        _ => ("?", "?"),
+    };
+    lang.pick(zh, en)
 }
 
 /// A project step's name.
@@ -118,82 +107,50 @@ pub fn step_name(lang: Lang, key: &str) -> &'static str {
         "acceptance" => ("竣工验收", "acceptance"),
         _ => ("环节", "step"),
     };
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
+    lang.pick(zh, en)
 }
 
 /// What the alert says, in one line: the subject and the figures that triggered it.
 pub fn summary(lang: Lang, a: &Alert) -> String {
     let d = &a.data;
-    let zh = lang == Lang::Zh;
     let n = &a.name;
     let int = |k: &str| num(d, k).map_or_else(|| "?".to_owned(), |v| format!("{v:.0}"));
     match a.rule.as_str() {
         "water_class" => {
             let (c, t) = (class_label(&d["class"]), class_label(&d["target"]));
-            if zh {
-                format!("{n} 水质{c}类，目标{t}类")
-            } else {
-                format!("{n}: class {c}, target {t}")
-            }
+            lang.pick(format!("{n} 水质{c}类，目标{t}类"), format!("{n}: class {c}, target {t}"))
         }
         "spike" => {
             let ind = indicator_name(lang, d["indicator"].as_str().unwrap_or(""));
             let v = num(d, "value").unwrap_or(f64::NAN);
             let b = num(d, "baseline").unwrap_or(f64::NAN);
-            if zh {
-                format!("{n} {ind} {v:.2} mg/L，基线 {b:.2}")
-            } else {
-                format!("{n}: {ind} {v:.2} mg/L, baseline {b:.2}")
-            }
+            lang.pick(format!("{n} {ind} {v:.2} mg/L，基线 {b:.2}"), format!("{n}: {ind} {v:.2} mg/L, baseline {b:.2}"))
         }
         "silent" => {
-            if zh {
-                format!("{n} 监测数据中断")
-            } else {
-                format!("{n}: no readings")
-            }
+            lang.pick(format!("{n} 监测数据中断"), format!("{n}: no readings"))
         }
         "patrol_overdue" => {
             let days = int("days");
-            if zh {
-                format!("{n} 已{days}天未巡河")
-            } else {
-                format!("{n}: not patrolled for {days} days")
-            }
+            lang.pick(format!("{n} 已{days}天未巡河"), format!("{n}: not patrolled for {days} days"))
         }
         "problem_open" => {
             let days = int("days");
-            if zh {
-                format!("{n} 问题已{days}天未办结")
-            } else {
-                format!("{n}: problem open {days} days")
-            }
+            lang.pick(format!("{n} 问题已{days}天未办结"), format!("{n}: problem open {days} days"))
         }
         "step_overdue" => {
             let step = step_name(lang, d["step"].as_str().unwrap_or(""));
             let days = int("days_late");
-            if zh { format!("{n} {step}逾期{days}天") } else { format!("{n}: {step} {days} days overdue") }
+            lang.pick(format!("{n} {step}逾期{days}天"), format!("{n}: {step} {days} days overdue"))
         }
         "investment_behind" => {
             let (done, exp) =
                 (num(d, "done_percent").unwrap_or(0.0), num(d, "expected_percent").unwrap_or(0.0));
-            if zh {
-                format!("{n} 投资完成{done:.1}%，应达{exp:.1}%")
-            } else {
-                format!("{n}: {done:.1}% invested, {exp:.1}% due")
-            }
+            lang.pick(format!("{n} 投资完成{done:.1}%，应达{exp:.1}%"), format!("{n}: {done:.1}% invested, {exp:.1}% due"))
         }
         "relapse_jump" => {
             let now = int("risk_households");
             let before = int("previous");
-            if zh {
-                format!("{n} 风险户 {before} → {now}")
-            } else {
-                format!("{n}: households at risk {before} → {now}")
-            }
+            lang.pick(format!("{n} 风险户 {before} → {now}"), format!("{n}: households at risk {before} → {now}"))
         }
         _ => n.clone(),
     }

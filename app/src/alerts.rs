@@ -25,12 +25,7 @@ const TICKER_RESOLVED_MS: f64 = 30.0 * 60.0 * 1000.0;
 
 /// The marker colour of a severity.
 pub fn severity_color(s: Severity) -> &'static str {
-    match s {
-        Severity::Red => "#ff453a",
-        Severity::Orange => "#ff9f0a",
-        Severity::Yellow => "#ffd60a",
-        Severity::Blue => "#37b6ff",
-    }
+    yiping_widgets::palette::SEVERITY[usize::from(crate::alert_text::severity_index(s))].css()
 }
 
 fn time_ms(t: &str) -> f64 {
@@ -153,7 +148,6 @@ fn fmt_time(t: &str) -> String {
 }
 
 fn data_rows(lang: Lang, a: &Alert) -> Vec<(String, String)> {
-    let zh = lang == Lang::Zh;
     let label = |k: &str| -> String {
         let z = match k {
             "class" => "当前水质",
@@ -183,7 +177,7 @@ fn data_rows(lang: Lang, a: &Alert) -> Vec<(String, String)> {
             "previous" => "上期风险户",
             other => return other.to_owned(),
         };
-        if zh { z.to_owned() } else { k.replace('_', " ") }
+        lang.pick(z.to_owned(), k.replace('_', " "))
     };
     a.data
         .as_object()
@@ -199,7 +193,7 @@ fn data_rows(lang: Lang, a: &Alert) -> Vec<(String, String)> {
                         }
                         serde_json::Value::String(s) if k == "step" => step_name(lang, s).to_owned(),
                         serde_json::Value::String(s) if k == "class" || k == "target" => {
-                            format!("{}{}", class_label(v), if zh { "类" } else { "" })
+                            format!("{}{}", class_label(v), lang.pick("类", ""))
                         }
                         serde_json::Value::String(s) if k == "indicator" => {
                             indicator_name(lang, s).to_owned()
@@ -235,8 +229,6 @@ pub fn AlertDetail(
     #[prop(into)]
     can_act: Signal<bool>,
 ) -> impl IntoView {
-    let zh = lang == Lang::Zh;
-    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
     let to = RwSignal::new(String::new());
     let comment = RwSignal::new(String::new());
     let error: RwSignal<Option<String>> = RwSignal::new(None);
@@ -281,13 +273,13 @@ pub fn AlertDetail(
                     </div>
                     <h4 class="alert-summary">{summary(lang, &a)}</h4>
                     <dl class="alert-facts">
-                        <dt>{tx("编号", "Id")}</dt><dd>{a.id.clone()}</dd>
-                        <dt>{tx("状态", "State")}</dt><dd data-testid="alert-state">{state_word(lang, a.state)}{a.cleared.then(|| tx("（条件已解除）", " (condition cleared)"))}</dd>
-                        <dt>{tx("地区", "Region")}</dt><dd>{region_word(lang, &a)}" "{a.adcode.clone()}</dd>
-                        <dt>{tx("触发时间", "Raised")}</dt><dd>{fmt_time(&a.raised)}</dd>
-                        <dt>{tx("责任人", "Responsible")}</dt>
-                        <dd data-testid="alert-responsible">{a.responsible.as_ref().map_or_else(|| tx("数据未列明", "not named in the data").to_owned(), |r| {
-                            let role = match (zh, r.role.as_str()) {
+                        <dt>{lang.pick("编号", "Id")}</dt><dd>{a.id.clone()}</dd>
+                        <dt>{lang.pick("状态", "State")}</dt><dd data-testid="alert-state">{state_word(lang, a.state)}{a.cleared.then(|| lang.pick("（条件已解除）", " (condition cleared)"))}</dd>
+                        <dt>{lang.pick("地区", "Region")}</dt><dd>{region_word(lang, &a)}" "{a.adcode.clone()}</dd>
+                        <dt>{lang.pick("触发时间", "Raised")}</dt><dd>{fmt_time(&a.raised)}</dd>
+                        <dt>{lang.pick("责任人", "Responsible")}</dt>
+                        <dd data-testid="alert-responsible">{a.responsible.as_ref().map_or_else(|| lang.pick("数据未列明", "not named in the data").to_owned(), |r| {
+                            let role = match (lang == Lang::Zh, r.role.as_str()) {
                                 (true, "river_chief:province") => "省级河长",
                                 (true, "river_chief:city") => "市级河长",
                                 (true, "river_chief:county") => "县级河长",
@@ -297,10 +289,10 @@ pub fn AlertDetail(
                             };
                             format!("{} ({role})", r.name)
                         })}</dd>
-                        {a.assignee.clone().map(|w| view! { <dt>{tx("派发给", "Dispatched to")}</dt><dd data-testid="alert-assignee">{w}</dd> })}
+                        {a.assignee.clone().map(|w| view! { <dt>{lang.pick("派发给", "Dispatched to")}</dt><dd data-testid="alert-assignee">{w}</dd> })}
                     </dl>
                     <table class="alert-data">
-                        <caption>{tx("触发数据", "Triggering data")}</caption>
+                        <caption>{lang.pick("触发数据", "Triggering data")}</caption>
                         <tbody>
                             {rows.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> }).collect::<Vec<_>>()}
                         </tbody>
@@ -310,7 +302,7 @@ pub fn AlertDetail(
                             <li data-action=s.action.as_str()>
                                 <time>{fmt_time(&s.time)}</time>
                                 <b>{action_word(lang, s.action)}</b>
-                                <span>{if s.actor == "system" { tx("系统规则", "rules").to_owned() } else { s.actor.clone() }}</span>
+                                <span>{if s.actor == "system" { lang.pick("系统规则", "rules").to_owned() } else { s.actor.clone() }}</span>
                                 {s.to.map(|t| view! { <span>"→ "{t}</span> })}
                                 <span class="trail-comment">{s.comment}</span>
                             </li>
@@ -321,12 +313,12 @@ pub fn AlertDetail(
         })}
         <Show when=move || can_act.get() && open_state().is_some_and(|s| s != AlertState::Resolved)>
             <div class="alert-actions" data-testid="alert-actions">
-                <input class="alert-input" data-testid="alert-comment" placeholder=tx("处置说明", "Comment") prop:value=move || comment.get() on:input=move |e| comment.set(event_target_value(&e)) />
+                <input class="alert-input" data-testid="alert-comment" placeholder=lang.pick("处置说明", "Comment") prop:value=move || comment.get() on:input=move |e| comment.set(event_target_value(&e)) />
                 <div class="alert-buttons">
-                    <button data-testid="act-acknowledge" disabled=move || busy.get() || open_state() != Some(AlertState::New) on:click=move |_| act("acknowledge")>{tx("确认", "Acknowledge")}</button>
-                    <input class="alert-input alert-to" data-testid="alert-to" placeholder=tx("派发给（单位或责任人）", "Dispatch to (office or person)") prop:value=move || to.get() on:input=move |e| to.set(event_target_value(&e)) />
-                    <button data-testid="act-dispatch" disabled=move || busy.get() || to.with(|t| t.trim().is_empty()) on:click=move |_| act("dispatch")>{tx("派发", "Dispatch")}</button>
-                    <button data-testid="act-resolve" disabled=move || busy.get() || comment.with(|c| c.trim().is_empty()) on:click=move |_| act("resolve")>{tx("办结", "Resolve")}</button>
+                    <button data-testid="act-acknowledge" disabled=move || busy.get() || open_state() != Some(AlertState::New) on:click=move |_| act("acknowledge")>{lang.pick("确认", "Acknowledge")}</button>
+                    <input class="alert-input alert-to" data-testid="alert-to" placeholder=lang.pick("派发给（单位或责任人）", "Dispatch to (office or person)") prop:value=move || to.get() on:input=move |e| to.set(event_target_value(&e)) />
+                    <button data-testid="act-dispatch" disabled=move || busy.get() || to.with(|t| t.trim().is_empty()) on:click=move |_| act("dispatch")>{lang.pick("派发", "Dispatch")}</button>
+                    <button data-testid="act-resolve" disabled=move || busy.get() || comment.with(|c| c.trim().is_empty()) on:click=move |_| act("resolve")>{lang.pick("办结", "Resolve")}</button>
                 </div>
                 {move || error.get().map(|e| view! { <div class="drill-error" role="alert" data-testid="alert-error">{e}</div> })}
             </div>
@@ -345,16 +337,15 @@ pub fn AlertDrawer(
     /// Display language.
     lang: Lang,
 ) -> impl IntoView {
-    let zh = lang == Lang::Zh;
     let alert = Signal::derive(move || open.get().and_then(|id| feeds.alerts.with(|m| m.get(&id).cloned())));
     view! {
         <aside class="drill alert-drawer" data-testid="alert-drawer" hidden=move || open.with(Option::is_none)>
             <header class="drill-head">
-                <h3>{if zh { "预警详情" } else { "Alert" }}</h3>
-                <button class="drill-close" data-testid="alert-close" on:click=move |_| open.set(None)>{if zh { "关闭 ✕" } else { "Close ✕" }}</button>
+                <h3>{lang.pick("预警详情", "Alert")}</h3>
+                <button class="drill-close" data-testid="alert-close" on:click=move |_| open.set(None)>{lang.pick("关闭 ✕", "Close ✕")}</button>
             </header>
             <AlertDetail alert=alert lang=lang can_act=false />
-            <a class="duty-link" href=if zh { "/duty" } else { "/duty?lang=en" }>{if zh { "到值班台处置 →" } else { "Handle in the duty console →" }}</a>
+            <a class="duty-link" href=lang.pick("/duty", "/duty?lang=en")>{lang.pick("到值班台处置 →", "Handle in the duty console →")}</a>
         </aside>
     }
 }

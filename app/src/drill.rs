@@ -67,8 +67,6 @@ pub fn RegionDrawer(
         },
         Duration::from_secs(2),
     );
-    let zh = lang == Lang::Zh;
-    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
     let num = move |v: f64| scaled_text(v, 2, style);
     let row = move |label: &'static str, id: &'static str, value: Option<f64>, unit: &'static str| {
         view! {
@@ -83,42 +81,42 @@ pub fn RegionDrawer(
             <header class="drill-head">
                 <h3>{move || record.with(|r| r.as_ref().map(|r| r.name.clone())).unwrap_or_default()}</h3>
                 <button class="drill-close" data-testid="drill-close" on:click=move |_| selected.set(None)>
-                    {tx("关闭 ✕", "Close ✕")}
+                    {lang.pick("关闭 ✕", "Close ✕")}
                 </button>
             </header>
             <div class="drill-time">
-                {move || record.with(|r| r.as_ref().and_then(|r| r.time).map(|t| format!("{} {}", tx("数据时间", "Data time"), shanghai_hms(t.unix_ms())))).unwrap_or_default()}
+                {move || record.with(|r| r.as_ref().and_then(|r| r.time).map(|t| format!("{} {}", lang.pick("数据时间", "Data time"), shanghai_hms(t.unix_ms())))).unwrap_or_default()}
             </div>
             {move || error.get().map(|e| view! { <div class="drill-error" role="alert">{e}</div> })}
             {move || record.get().map(|r| {
                 let (w, rv, p, pv) = (r.water, r.rivers, r.projects, r.poverty);
                 view! {
                     <section class="drill-group">
-                        <h4>{tx("河湖长制", "River chiefs")}</h4>
-                        {row(tx("累计巡河", "Patrols"), "drill-patrols", Some(rv.patrols as f64), tx("次", ""))}
-                        {row(tx("巡河时长", "Patrol hours"), "drill-hours", Some((rv.patrol_minutes as f64 / 60.0).round()), tx("小时", " h"))}
-                        {row(tx("待办结问题", "Open problems"), "drill-problems-open", Some(f64::from(rv.problems_open)), tx("个", ""))}
-                        {row(tx("发现问题", "Problems found"), "drill-problems", Some(f64::from(rv.problems)), tx("个", ""))}
+                        <h4>{lang.pick("河湖长制", "River chiefs")}</h4>
+                        {row(lang.pick("累计巡河", "Patrols"), "drill-patrols", Some(rv.patrols as f64), lang.pick("次", ""))}
+                        {row(lang.pick("巡河时长", "Patrol hours"), "drill-hours", Some((rv.patrol_minutes as f64 / 60.0).round()), lang.pick("小时", " h"))}
+                        {row(lang.pick("待办结问题", "Open problems"), "drill-problems-open", Some(f64::from(rv.problems_open)), lang.pick("个", ""))}
+                        {row(lang.pick("发现问题", "Problems found"), "drill-problems", Some(f64::from(rv.problems)), lang.pick("个", ""))}
                     </section>
                     <section class="drill-group">
-                        <h4>{tx("长江大保护", "Yangtze protection")}</h4>
-                        {row(tx("监测数据", "Readings"), "drill-readings", Some(w.readings as f64), tx("条", ""))}
-                        {row(tx("禁渔巡查", "Fishing-ban patrols"), "drill-fishing", Some(w.fishing_patrols as f64), tx("次", ""))}
-                        {row(tx("排污口", "Sewage outlets"), "drill-outlets", Some(f64::from(w.outlets)), tx("个", ""))}
+                        <h4>{lang.pick("长江大保护", "Yangtze protection")}</h4>
+                        {row(lang.pick("监测数据", "Readings"), "drill-readings", Some(w.readings as f64), lang.pick("条", ""))}
+                        {row(lang.pick("禁渔巡查", "Fishing-ban patrols"), "drill-fishing", Some(w.fishing_patrols as f64), lang.pick("次", ""))}
+                        {row(lang.pick("排污口", "Sewage outlets"), "drill-outlets", Some(f64::from(w.outlets)), lang.pick("个", ""))}
                     </section>
                     <section class="drill-group">
-                        <h4>{tx("重大项目", "Major projects")}</h4>
-                        {row(tx("在库项目", "Projects"), "drill-projects", Some(f64::from(p.projects)), tx("个", ""))}
-                        {row(tx("投资完成率", "Investment done"), "drill-invest", (p.plan_wan > 0.0).then(|| (1000.0 * p.done_wan / p.plan_wan).round() / 10.0), "%")}
-                        {row(tx("逾期环节（今日）", "Overdue steps (today)"), "drill-overdue", Some(f64::from(r.overdue.steps)), tx("个", ""))}
+                        <h4>{lang.pick("重大项目", "Major projects")}</h4>
+                        {row(lang.pick("在库项目", "Projects"), "drill-projects", Some(f64::from(p.projects)), lang.pick("个", ""))}
+                        {row(lang.pick("投资完成率", "Investment done"), "drill-invest", (p.plan_wan > 0.0).then(|| (1000.0 * p.done_wan / p.plan_wan).round() / 10.0), "%")}
+                        {row(lang.pick("逾期环节（今日）", "Overdue steps (today)"), "drill-overdue", Some(f64::from(r.overdue.steps)), lang.pick("个", ""))}
                     </section>
                     <section class="drill-group">
-                        <h4>{tx("精准脱贫", "Poverty alleviation")}</h4>
-                        {row(tx("监测户", "Monitored households"), "drill-monitored", Some(pv.monitored_households as f64), tx("户", ""))}
-                        {row(tx("风险未消除", "At risk"), "drill-risk", Some(pv.risk_households as f64), tx("户", ""))}
-                        {row(tx("新增风险户（累计）", "Newly at risk (total)"), "drill-risk-added", Some(pv.risk_added as f64), tx("户", ""))}
-                        {row(tx("风险消除户（累计）", "Risk removed (total)"), "drill-risk-removed", Some(pv.risk_removed as f64), tx("户", ""))}
-                        {row(tx("本年帮扶资金", "Assistance this year"), "drill-assistance", Some(pv.assistance_wan * 1e4), tx("元", " yuan"))}
+                        <h4>{lang.pick("精准脱贫", "Poverty alleviation")}</h4>
+                        {row(lang.pick("监测户", "Monitored households"), "drill-monitored", Some(pv.monitored_households as f64), lang.pick("户", ""))}
+                        {row(lang.pick("风险未消除", "At risk"), "drill-risk", Some(pv.risk_households as f64), lang.pick("户", ""))}
+                        {row(lang.pick("新增风险户（累计）", "Newly at risk (total)"), "drill-risk-added", Some(pv.risk_added as f64), lang.pick("户", ""))}
+                        {row(lang.pick("风险消除户（累计）", "Risk removed (total)"), "drill-risk-removed", Some(pv.risk_removed as f64), lang.pick("户", ""))}
+                        {row(lang.pick("本年帮扶资金", "Assistance this year"), "drill-assistance", Some(pv.assistance_wan * 1e4), lang.pick("元", " yuan"))}
                     </section>
                 }
             })}
@@ -156,26 +154,24 @@ pub fn EntityDrawer(
             }
         });
     });
-    let zh = lang == Lang::Zh;
-    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
     let status_word = move |s: &str| -> String {
         let w = match s {
-            "approval" => tx("前期审批", "Approval"),
-            "construction" => tx("项目推进", "Construction"),
-            "accepted" => tx("竣工验收", "Accepted"),
+            "approval" => lang.pick("前期审批", "Approval"),
+            "construction" => lang.pick("项目推进", "Construction"),
+            "accepted" => lang.pick("竣工验收", "Accepted"),
             other => return other.to_string(),
         };
         w.to_string()
     };
     let kind_word = move |k: &str| -> String {
         let w = match k {
-            "water.reading" => tx("水质监测", "Water reading"),
-            "water.outlet" => tx("排污口", "Sewage outlet"),
-            "water.fishing_patrol" => tx("禁渔巡查", "Fishing-ban patrol"),
-            "river.patrol" => tx("巡河", "River patrol"),
-            "river.problem" => tx("问题处置", "Problem"),
-            "project.update" => tx("项目进度上报", "Project report"),
-            "poverty.village" => tx("村级监测", "Village report"),
+            "water.reading" => lang.pick("水质监测", "Water reading"),
+            "water.outlet" => lang.pick("排污口", "Sewage outlet"),
+            "water.fishing_patrol" => lang.pick("禁渔巡查", "Fishing-ban patrol"),
+            "river.patrol" => lang.pick("巡河", "River patrol"),
+            "river.problem" => lang.pick("问题处置", "Problem"),
+            "project.update" => lang.pick("项目进度上报", "Project report"),
+            "poverty.village" => lang.pick("村级监测", "Village report"),
             other => return other.to_string(),
         };
         w.to_string()
@@ -189,7 +185,7 @@ pub fn EntityDrawer(
             <header class="drill-head">
                 <h3>{move || record.with(|r| r.as_ref().and_then(|r| r.current.as_ref().map(|c| c.name.clone()))).unwrap_or_default()}</h3>
                 <button class="drill-close" data-testid="entity-close" on:click=move |_| entity.set(None)>
-                    {tx("关闭 ✕", "Close ✕")}
+                    {lang.pick("关闭 ✕", "Close ✕")}
                 </button>
             </header>
             {move || error.get().map(|e| view! { <div class="drill-error" role="alert">{e}</div> })}
@@ -197,11 +193,11 @@ pub fn EntityDrawer(
                 let c = r.current.clone();
                 let n = r.history.len();
                 view! {
-                    <div class="drill-time">{c.as_ref().map(|c| format!("{} {}", tx("数据时间", "Data time"), when(c.time))).unwrap_or_default()}</div>
+                    <div class="drill-time">{c.as_ref().map(|c| format!("{} {}", lang.pick("数据时间", "Data time"), when(c.time))).unwrap_or_default()}</div>
                     <section class="drill-group">
-                        <div class="drill-row"><span class="drill-label">{tx("编号", "Key")}</span><span class="drill-value">{r.key.clone()}</span></div>
-                        <div class="drill-row"><span class="drill-label">{tx("状态", "Status")}</span><span class="drill-value" data-testid="entity-status" data-status=c.as_ref().map(|c| c.status.clone())>{c.as_ref().map(|c| status_word(&c.status)).unwrap_or_default()}</span></div>
-                        <div class="drill-row"><span class="drill-label">{tx("所在县区", "County")}</span><span class="drill-value" data-testid="entity-place">{
+                        <div class="drill-row"><span class="drill-label">{lang.pick("编号", "Key")}</span><span class="drill-value">{r.key.clone()}</span></div>
+                        <div class="drill-row"><span class="drill-label">{lang.pick("状态", "Status")}</span><span class="drill-value" data-testid="entity-status" data-status=c.as_ref().map(|c| c.status.clone())>{c.as_ref().map(|c| status_word(&c.status)).unwrap_or_default()}</span></div>
+                        <div class="drill-row"><span class="drill-label">{lang.pick("所在县区", "County")}</span><span class="drill-value" data-testid="entity-place">{
                             let code = c.as_ref().map(|c| c.adcode.clone()).unwrap_or_default();
                             match r.place.as_ref() {
                                 Some(EntityPlace { county: Some(county), prefecture }) => {
@@ -214,7 +210,7 @@ pub fn EntityDrawer(
                     </section>
                     {c.as_ref().and_then(project_of).map(|p| view! { <ProjectSteps project=p lang=lang /> })}
                     <section class="drill-group">
-                        <h4>{format!("{} ({n})", tx("上报记录", "Reports"))}</h4>
+                        <h4>{format!("{} ({n})", lang.pick("上报记录", "Reports"))}</h4>
                         <ul class="drill-history" data-testid="entity-history" data-count=n.to_string()>
                             {r.history.iter().rev().take(12).map(|h| {
                                 view! { <li><span>{when(h.event.time.at)}</span><span>{kind_word(&h.event.kind)}</span></li> }
@@ -231,11 +227,9 @@ pub fn EntityDrawer(
 /// today in Beijing), and its investment plan against what is done.
 #[component]
 fn ProjectSteps(project: Project, lang: Lang) -> impl IntoView {
-    let zh = lang == Lang::Zh;
-    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
     let today = today();
     let style = use_context::<NumberStyle>().unwrap_or_default();
-    let money = move |wan: f64| format!("{}{}", scaled_text(wan * 1e4, 2, style), tx("元", " CNY"));
+    let money = move |wan: f64| format!("{}{}", scaled_text(wan * 1e4, 2, style), lang.pick("元", " CNY"));
     let invest = project.invest_percent().map_or_else(|| "—".to_string(), |p| format!("{p:.1}%"));
     let rows = project
         .steps
@@ -247,16 +241,16 @@ fn ProjectSteps(project: Project, lang: Lang) -> impl IntoView {
                 .unwrap_or_default();
             let name = crate::alert_text::step_name(lang, &key);
             let (state, late) = match (s.done, s.is_overdue(today)) {
-                (Some(d), _) => (format!("{} {d}", tx("完成", "done")), false),
+                (Some(d), _) => (format!("{} {d}", lang.pick("完成", "done")), false),
                 (None, true) => {
-                    (format!("{} {} {}", tx("逾期", "late"), s.days_late(today), tx("天", "d")), true)
+                    (format!("{} {} {}", lang.pick("逾期", "late"), s.days_late(today), lang.pick("天", "d")), true)
                 }
-                (None, false) => (tx("未到期", "not due").to_string(), false),
+                (None, false) => (lang.pick("未到期", "not due").to_string(), false),
             };
             view! {
                 <li data-step=key.clone() data-late=late.then_some("1")>
                     <span>{name}</span>
-                    <span>{format!("{} {}", tx("到期", "due"), s.due)}</span>
+                    <span>{format!("{} {}", lang.pick("到期", "due"), s.due)}</span>
                     <span class:late=late>{state}</span>
                 </li>
             }
@@ -264,10 +258,10 @@ fn ProjectSteps(project: Project, lang: Lang) -> impl IntoView {
         .collect::<Vec<_>>();
     view! {
         <section class="drill-group" data-testid="project-steps">
-            <h4>{tx("全生命周期环节", "Life-cycle steps")}</h4>
+            <h4>{lang.pick("全生命周期环节", "Life-cycle steps")}</h4>
             <ul class="drill-history drill-steps">{rows}</ul>
             <div class="drill-row" data-testid="project-invest" data-plan=project.plan_wan.to_string() data-done=project.done_wan.to_string()>
-                <span class="drill-label">{tx("计划 / 完成投资", "Plan / done")}</span>
+                <span class="drill-label">{lang.pick("计划 / 完成投资", "Plan / done")}</span>
                 <span class="drill-value">{format!("{} / {} · {invest}", money(project.plan_wan), money(project.done_wan))}</span>
             </div>
         </section>
@@ -313,8 +307,6 @@ pub fn StageDrawer(
     /// Display language.
     lang: Lang,
 ) -> impl IntoView {
-    let zh = lang == Lang::Zh;
-    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
     let rows = move || -> Vec<ProjectRow> {
         let Some((stage, only_overdue)) = picked.get() else { return Vec::new() };
         let today = today();
@@ -336,12 +328,12 @@ pub fn StageDrawer(
     let title = move || {
         picked.get().map(|(stage, only_overdue)| {
             let name = match Stage::from_name(&stage) {
-                Some(Stage::Approval) => tx("前期审批", "Approval"),
-                Some(Stage::Construction) => tx("项目推进", "Construction"),
-                _ => tx("竣工验收", "Acceptance"),
+                Some(Stage::Approval) => lang.pick("前期审批", "Approval"),
+                Some(Stage::Construction) => lang.pick("项目推进", "Construction"),
+                _ => lang.pick("竣工验收", "Acceptance"),
             };
             if only_overdue {
-                format!("{name} · {}", tx("逾期项目", "overdue"))
+                format!("{name} · {}", lang.pick("逾期项目", "overdue"))
             } else {
                 name.to_string()
             }
@@ -358,15 +350,15 @@ pub fn StageDrawer(
             <header class="drill-head">
                 <h3>{move || title().unwrap_or_default()}</h3>
                 <button class="drill-close" data-testid="stage-close" on:click=move |_| picked.set(None)>
-                    {tx("关闭 ✕", "Close ✕")}
+                    {lang.pick("关闭 ✕", "Close ✕")}
                 </button>
             </header>
-            <div class="drill-time">{move || format!("{} {}", rows().len(), tx("个项目 · 逾期环节多者在前", "projects · biggest delays first"))}</div>
+            <div class="drill-time">{move || format!("{} {}", rows().len(), lang.pick("个项目 · 逾期环节多者在前", "projects · biggest delays first"))}</div>
             <ul class="drill-history drill-projects">
                 {move || rows().into_iter().take(40).map(|r| view! {
                     <li data-key=r.key.clone()>
                         <span>{format!("{} · {}", r.name, r.industry)}</span>
-                        <span class:late={ r.overdue > 0 }>{if r.overdue > 0 { format!("{} {}", tx("逾期", "overdue"), r.overdue) } else { "—".to_string() }}</span>
+                        <span class:late={ r.overdue > 0 }>{if r.overdue > 0 { format!("{} {}", lang.pick("逾期", "overdue"), r.overdue) } else { "—".to_string() }}</span>
                     </li>
                 }).collect::<Vec<_>>()}
             </ul>
@@ -386,8 +378,6 @@ pub fn ClassDrawer(
     /// Display language.
     lang: Lang,
 ) -> impl IntoView {
-    let zh = lang == Lang::Zh;
-    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
     let rows = move || -> Vec<(String, String)> {
         let Some(k) = picked.get() else { return Vec::new() };
         overview.with(|o| {
@@ -407,13 +397,13 @@ pub fn ClassDrawer(
     };
     let title = move || {
         picked.get().map(|k| match k.as_str() {
-            "none" => tx("未报送断面", "Sections not reported").to_string(),
+            "none" => lang.pick("未报送断面", "Sections not reported").to_string(),
             _ => {
                 let label = yiping_protocol::water::WaterClass::ALL
                     .iter()
                     .find(|c| c.code() == k)
                     .map_or(k.clone(), |c| c.label().to_string());
-                if zh { format!("{label}类断面") } else { format!("Class {label} sections") }
+                lang.pick(format!("{label}类断面"), format!("Class {label} sections"))
             }
         })
     };
@@ -422,7 +412,7 @@ pub fn ClassDrawer(
             <header class="drill-head">
                 <h3>{move || title().unwrap_or_default()}</h3>
                 <button class="drill-close" data-testid="class-close" on:click=move |_| picked.set(None)>
-                    {tx("关闭 ✕", "Close ✕")}
+                    {lang.pick("关闭 ✕", "Close ✕")}
                 </button>
             </header>
             <ul class="drill-history drill-projects">

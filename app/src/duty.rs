@@ -50,15 +50,13 @@ fn sound_cue(ctx: &web_sys::AudioContext) {
 pub fn Duty() -> impl IntoView {
     let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
     let lang = Lang::from_query(&query);
-    let zh = lang == Lang::Zh;
-    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
         if let Some(el) = doc.document_element() {
             let _ = el.set_attribute("lang", lang.tag());
         }
-        doc.set_title(tx("一屏 · 值班台", "yiping · duty console"));
+        doc.set_title(lang.pick("一屏 · 值班台", "yiping · duty console"));
     }
-    provide_context(if zh { NumberStyle::Chinese } else { NumberStyle::Western });
+    provide_context(lang.pick(NumberStyle::Chinese, NumberStyle::Western));
     let feeds = Feeds::new();
     link::start(feeds);
     let now = RwSignal::new(js_sys::Date::now());
@@ -232,29 +230,29 @@ pub fn Duty() -> impl IntoView {
         <div class="duty" data-testid="duty" data-cues=move || cues.get().to_string() data-muted=move || muted.get().to_string() data-user=move || me.with(|m| m.as_ref().and_then(|m| m.name.clone()))>
             <header class="wall-head duty-head">
                 <div class="head-left">
-                    <span class="conn" data-testid="conn" data-state=status_attr><i class="conn-dot"></i>{move || if feeds.status.get() == Status::Live { tx("实时", "Live") } else { tx("连接中", "Connecting") }}</span>
-                    <a class="duty-back" href=if zh { "/" } else { "/?lang=en" }>{tx("← 大屏", "← Wall")}</a>
+                    <span class="conn" data-testid="conn" data-state=status_attr><i class="conn-dot"></i>{move || if feeds.status.get() == Status::Live { lang.pick("实时", "Live") } else { lang.pick("连接中", "Connecting") }}</span>
+                    <a class="duty-back" href=lang.pick("/", "/?lang=en")>{lang.pick("← 大屏", "← Wall")}</a>
                 </div>
-                <div class="head-center"><h1>{tx("风险预警 · 值班台", "Risk alerts · duty console")}</h1></div>
+                <div class="head-center"><h1>{lang.pick("风险预警 · 值班台", "Risk alerts · duty console")}</h1></div>
                 <div class="head-right">
                     <button class="mute" data-testid="mute" aria-pressed=move || muted.get().to_string() on:click=toggle_mute>
-                        {move || if muted.get() { tx("提示音：已静音", "Sound: muted") } else { tx("红色预警提示音：开", "Sound on red alerts: on") }}
+                        {move || if muted.get() { lang.pick("提示音：已静音", "Sound: muted") } else { lang.pick("红色预警提示音：开", "Sound on red alerts: on") }}
                     </button>
                     {move || me.get().and_then(|m| m.name.clone().map(|n| {
                         let scope = m.scope.clone().map(|s| format!(" · {s}")).unwrap_or_default();
-                        view! { <span class="who" data-testid="who">{format!("{n} ({}){scope}", m.role)}</span><button class="logout" data-testid="logout" on:click=logout>{tx("退出", "Log out")}</button> }
+                        view! { <span class="who" data-testid="who">{format!("{n} ({}){scope}", m.role)}</span><button class="logout" data-testid="logout" on:click=logout>{lang.pick("退出", "Log out")}</button> }
                     }))}
                     <span class="clock">{move || format!("{} {}", shanghai_date(now.get()), shanghai_hms(now.get()))}</span>
                 </div>
             </header>
             <Show when=move || me.with(Option::is_some) && !logged_in()>
                 <form class="login" data-testid="login" on:submit=move |e| { e.prevent_default(); login(); }>
-                    <h2>{tx("值班人员登录", "Duty officer login")}</h2>
-                    <input data-testid="login-name" autocomplete="username" placeholder=tx("用户名", "User name") on:input=move |e| name.set(event_target_value(&e)) />
-                    <input data-testid="login-password" type="password" autocomplete="current-password" placeholder=tx("密码", "Password") on:input=move |e| password.set(event_target_value(&e)) />
-                    <button type="submit" data-testid="login-submit">{tx("登录", "Log in")}</button>
+                    <h2>{lang.pick("值班人员登录", "Duty officer login")}</h2>
+                    <input data-testid="login-name" autocomplete="username" placeholder=lang.pick("用户名", "User name") on:input=move |e| name.set(event_target_value(&e)) />
+                    <input data-testid="login-password" type="password" autocomplete="current-password" placeholder=lang.pick("密码", "Password") on:input=move |e| password.set(event_target_value(&e)) />
+                    <button type="submit" data-testid="login-submit">{lang.pick("登录", "Log in")}</button>
                     {move || login_error.get().map(|e| view! { <div class="drill-error" role="alert">{e}</div> })}
-                    <p class="login-note">{tx("查看无需登录（按部署设置）；确认、派发、办结须登录，并记入审计。", "Viewing may not need a login (per deployment); acknowledging, dispatching and resolving do, and are audited.")}</p>
+                    <p class="login-note">{lang.pick("查看无需登录（按部署设置）；确认、派发、办结须登录，并记入审计。", "Viewing may not need a login (per deployment); acknowledging, dispatching and resolving do, and are audited.")}</p>
                 </form>
             </Show>
             <main class="duty-body">
@@ -276,23 +274,23 @@ pub fn Duty() -> impl IntoView {
                     </div>
                     <div class="duty-filters">
                         <select data-testid="filter-theme" on:change=move |e| theme.set(event_target_value(&e))>
-                            <option value="">{tx("全部专题", "All themes")}</option>
-                            <option value="water">{tx("长江大保护", "Yangtze")}</option>
-                            <option value="rivers">{tx("河湖长制", "River chiefs")}</option>
-                            <option value="projects">{tx("重大项目", "Projects")}</option>
-                            <option value="poverty">{tx("精准脱贫", "Poverty")}</option>
+                            <option value="">{lang.pick("全部专题", "All themes")}</option>
+                            <option value="water">{lang.pick("长江大保护", "Yangtze")}</option>
+                            <option value="rivers">{lang.pick("河湖长制", "River chiefs")}</option>
+                            <option value="projects">{lang.pick("重大项目", "Projects")}</option>
+                            <option value="poverty">{lang.pick("精准脱贫", "Poverty")}</option>
                         </select>
                         <select data-testid="filter-region" on:change=move |e| region.set(event_target_value(&e))>
-                            <option value="">{tx("全省", "Province")}</option>
-                            {PREFECTURES.iter().map(|(code, z, e)| view! { <option value=*code>{if zh { *z } else { *e }}</option> }).collect::<Vec<_>>()}
+                            <option value="">{lang.pick("全省", "Province")}</option>
+                            {PREFECTURES.iter().map(|(code, z, e)| view! { <option value=*code>{lang.pick(*z, *e)}</option> }).collect::<Vec<_>>()}
                         </select>
                         <select data-testid="filter-state" on:change=move |e| state.set(event_target_value(&e))>
-                            <option value="open">{tx("未办结", "Open")}</option>
-                            <option value="new">{tx("待确认", "New")}</option>
-                            <option value="acknowledged">{tx("已确认", "Acknowledged")}</option>
-                            <option value="dispatched">{tx("已派发", "Dispatched")}</option>
-                            <option value="resolved">{tx("已办结", "Resolved")}</option>
-                            <option value="all">{tx("全部", "All")}</option>
+                            <option value="open">{lang.pick("未办结", "Open")}</option>
+                            <option value="new">{lang.pick("待确认", "New")}</option>
+                            <option value="acknowledged">{lang.pick("已确认", "Acknowledged")}</option>
+                            <option value="dispatched">{lang.pick("已派发", "Dispatched")}</option>
+                            <option value="resolved">{lang.pick("已办结", "Resolved")}</option>
+                            <option value="all">{lang.pick("全部", "All")}</option>
                         </select>
                     </div>
                     <ol class="duty-rows" data-testid="duty-rows">
@@ -301,11 +299,11 @@ pub fn Duty() -> impl IntoView {
                     <p class="duty-empty" hidden=move || shown.with(|v| v.len() <= ROW_SLOTS)>
                         {move || {
                             let n = shown.with(Vec::len).saturating_sub(ROW_SLOTS);
-                            if zh { format!("另有 {n} 条：请缩小筛选范围") } else { format!("{n} more: narrow the filters") }
+                            lang.pick(format!("另有 {n} 条：请缩小筛选范围"), format!("{n} more: narrow the filters"))
                         }}
                     </p>
                     <Show when=move || shown.with(Vec::is_empty)>
-                        <p class="duty-empty">{tx("当前筛选下没有预警", "No alerts match the filters")}</p>
+                        <p class="duty-empty">{lang.pick("当前筛选下没有预警", "No alerts match the filters")}</p>
                     </Show>
                 </section>
                 <section class="panel duty-map">
@@ -313,7 +311,7 @@ pub fn Duty() -> impl IntoView {
                 </section>
                 <section class="panel duty-detail">
                     <Show when=move || detail.with(Option::is_none)>
-                        <p class="duty-empty">{tx("在左侧列表或地图上选择一条预警", "Choose an alert in the list or on the map")}</p>
+                        <p class="duty-empty">{lang.pick("在左侧列表或地图上选择一条预警", "Choose an alert in the list or on the map")}</p>
                     </Show>
                     <AlertDetail alert=detail lang=lang can_act=can_act />
                 </section>

@@ -146,17 +146,12 @@ pub fn Gallery() -> impl IntoView {
     let lang = Lang::from_query(&query);
     let frozen = query_value(&query, "frozen").is_some();
     let bench = Bench::from_query(&query);
-    provide_context(match lang {
-        Lang::Zh => NumberStyle::Chinese,
-        Lang::En => NumberStyle::Western,
-    });
-    let zh = lang == Lang::Zh;
-    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
+    provide_context(lang.pick(NumberStyle::Chinese, NumberStyle::Western));
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
         if let Some(el) = doc.document_element() {
             let _ = el.set_attribute("lang", lang.tag());
         }
-        doc.set_title(tx("组件库 · 一屏全览", "Widget gallery · One Screen"));
+        doc.set_title(lang.pick("组件库 · 一屏全览", "Widget gallery · One Screen"));
     }
     let start = js_sys::Date::now();
     let data = RwSignal::new(Sample::new(start));
@@ -200,7 +195,7 @@ pub fn Gallery() -> impl IntoView {
         })
     });
     let series_names = Signal::derive(move || {
-        vec![tx("Ⅰ–Ⅲ类水质占比", "Class I–III share").to_string(), tx("溶解氧 ×10", "DO ×10").to_string()]
+        vec![lang.pick("Ⅰ–Ⅲ类水质占比", "Class I–III share").to_string(), lang.pick("溶解氧 ×10", "DO ×10").to_string()]
     });
     let latest = Signal::derive(move || data.with(|d| Some((d.now, vec![d.good_share, d.do_mg * 10.0]))));
     let class_labels = ["Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ", "劣Ⅴ"];
@@ -209,17 +204,13 @@ pub fn Gallery() -> impl IntoView {
         (0..6)
             .map(|i| Category {
                 key: class_keys[i].into(),
-                label: if zh {
-                    format!("{}类", class_labels[i])
-                } else {
-                    format!("Class {}", class_keys[i]).replace("WorseThanV", "V+")
-                },
+                label: lang.pick(format!("{}类", class_labels[i]), format!("Class {}", class_keys[i]).replace("WorseThanV", "V+")),
                 color: WATER_CLASSES[i],
             })
             .collect::<Vec<_>>()
     });
     let groups = Signal::derive(move || {
-        let names = [tx("长江干流", "Yangtze main"), tx("汉江", "Han River"), tx("湖库", "Lakes")];
+        let names = [lang.pick("长江干流", "Yangtze main"), lang.pick("汉江", "Han River"), lang.pick("湖库", "Lakes")];
         let keys = ["yangtze", "han", "lakes"];
         data.with(|d| {
             (0..3)
@@ -233,12 +224,12 @@ pub fn Gallery() -> impl IntoView {
     });
     let slices = Signal::derive(move || {
         let names = [
-            tx("光电子信息", "Optoelectronics"),
-            tx("汽车制造", "Automotive"),
-            tx("生物医药", "Biomedicine"),
-            tx("高端装备", "High-end equipment"),
-            tx("新材料", "New materials"),
-            tx("现代农业", "Modern agriculture"),
+            lang.pick("光电子信息", "Optoelectronics"),
+            lang.pick("汽车制造", "Automotive"),
+            lang.pick("生物医药", "Biomedicine"),
+            lang.pick("高端装备", "High-end equipment"),
+            lang.pick("新材料", "New materials"),
+            lang.pick("现代农业", "Modern agriculture"),
         ];
         data.with(|d| {
             (0..6)
@@ -253,7 +244,7 @@ pub fn Gallery() -> impl IntoView {
     });
     let stages = Signal::derive(move || {
         let names =
-            [tx("前期审批", "Approval"), tx("项目推进", "Construction"), tx("竣工验收", "Acceptance")];
+            [lang.pick("前期审批", "Approval"), lang.pick("项目推进", "Construction"), lang.pick("竣工验收", "Acceptance")];
         let keys = ["approval", "construction", "acceptance"];
         data.with(|d| {
             (0..3)
@@ -288,7 +279,7 @@ pub fn Gallery() -> impl IntoView {
     let data_ms = Signal::derive(move || Some(data.with(|d| d.now)));
     let old_ms = Signal::derive(move || Some(start - 5.0 * 60_000.0));
     let stale_after = if bench.is_some() || frozen { 1e12 } else { 5_000.0 };
-    let panel = move |title: &'static str, title_en: &'static str| tx(title, title_en).to_string();
+    let panel = move |title: &'static str, title_en: &'static str| lang.pick(title, title_en).to_string();
 
     view! {
         <div
@@ -299,12 +290,12 @@ pub fn Gallery() -> impl IntoView {
             data-wasm-bytes=move || format!("{:.0}", wasm.get())
         >
             <header class="gallery-head">
-                <h1>{tx("一屏全览 · 组件库", "One Screen · Widget gallery")}</h1>
-                <span class="sim-badge">{tx("示例数据", "Sample data")}</span>
+                <h1>{lang.pick("一屏全览 · 组件库", "One Screen · Widget gallery")}</h1>
+                <span class="sim-badge">{lang.pick("示例数据", "Sample data")}</span>
                 <output class="gallery-pick" data-testid="last-pick" data-widget=move || last_pick.get().map(|p| p.widget) data-key=move || last_pick.get().map(|p| p.key) data-series=move || last_pick.get().map(|p| p.series) data-value=move || last_pick.get().map(|p| p.value.to_string())>
                     {move || match last_pick.get() {
-                        Some(p) => format!("{} {} · {} · {} · {}", tx("点选:", "Picked:"), p.widget, p.series, p.label, p.value),
-                        None => tx("点选任一图形以查看其来源记录", "Touch any figure to see what it reports").to_string(),
+                        Some(p) => format!("{} {} · {} · {} · {}", lang.pick("点选:", "Picked:"), p.widget, p.series, p.label, p.value),
+                        None => lang.pick("点选任一图形以查看其来源记录", "Touch any figure to see what it reports").to_string(),
                     }}
                 </output>
             </header>
@@ -318,7 +309,7 @@ pub fn Gallery() -> impl IntoView {
                             latest=latest
                             span_ms=120_000.0
                             unit="%".to_string()
-                            forecast=ForecastSpec { steps: 12, resample: 60, z: 1.96, label: tx("趋势预判 (Holt, 95%)", "Forecast (Holt, 95%)").into() }
+                            forecast=ForecastSpec { steps: 12, resample: 60, z: 1.96, label: lang.pick("趋势预判 (Holt, 95%)", "Forecast (Holt, 95%)").into() }
                             on_pick=on_pick
                             test_id="w-series"
                         />
@@ -329,7 +320,7 @@ pub fn Gallery() -> impl IntoView {
                         <RankingBars
                             label=panel("巡河次数排名", "Patrols by prefecture")
                             items=ranking
-                            unit=tx("次", "").to_string()
+                            unit=lang.pick("次", "").to_string()
                             decimals=1
                             rows=10
                             on_pick=on_pick
@@ -353,7 +344,7 @@ pub fn Gallery() -> impl IntoView {
                         <Ring
                             label=panel("产业链项目构成", "Projects by industry chain")
                             slices=slices
-                            caption=tx("项目总数", "projects").to_string()
+                            caption=lang.pick("项目总数", "projects").to_string()
                             decimals=1
                             on_pick=on_pick
                             test_id="w-ring"
@@ -381,8 +372,8 @@ pub fn Gallery() -> impl IntoView {
                                 label=panel("监测数据", "Readings")
                                 value=readings
                                 previous=readings_prev
-                                change_label=tx("较上期", "vs. last period").to_string()
-                                unit=tx("条", "").to_string()
+                                change_label=lang.pick("较上期", "vs. last period").to_string()
+                                unit=lang.pick("条", "").to_string()
                                 decimals=2
                                 on_pick=on_pick
                                 test_id="w-kpi"
@@ -396,8 +387,8 @@ pub fn Gallery() -> impl IntoView {
                         <StagePipeline
                             label=panel("项目全生命周期", "Project life cycle")
                             stages=stages
-                            overdue_word=tx("逾期", "Overdue").to_string()
-                            unit=tx("个", "").to_string()
+                            overdue_word=lang.pick("逾期", "Overdue").to_string()
+                            unit=lang.pick("个", "").to_string()
                             on_pick=on_pick
                             test_id="w-pipeline"
                         />
@@ -408,8 +399,8 @@ pub fn Gallery() -> impl IntoView {
                         <Comparison
                             label=panel("巡河次数同比", "Patrols year on year")
                             items=compare
-                            series=(tx("本期", "This period").to_string(), tx("上年同期", "Same period last year").to_string())
-                            unit=tx("次", "times").to_string()
+                            series=(lang.pick("本期", "This period").to_string(), lang.pick("上年同期", "Same period last year").to_string())
+                            unit=lang.pick("次", "times").to_string()
                             on_pick=on_pick
                             test_id="w-compare"
                         />
@@ -418,7 +409,7 @@ pub fn Gallery() -> impl IntoView {
                 {want("w-stale").then(|| view! {
                     <Panel title=panel("数据中断示例", "A stale panel") data_ms=old_ms now_ms=now stale_after_ms=60_000.0 labels=labels class="g-stale">
                         <div class="g-stale-note">
-                            {move || format!("{} {}", tx("最后数据", "Last data"), shanghai_hms(start - 5.0 * 60_000.0))}
+                            {move || format!("{} {}", lang.pick("最后数据", "Last data"), shanghai_hms(start - 5.0 * 60_000.0))}
                         </div>
                     </Panel>
                 })}
@@ -426,8 +417,8 @@ pub fn Gallery() -> impl IntoView {
                     <Panel title=panel("预警滚动", "Alert ticker") data_ms=data_ms now_ms=now stale_after_ms=stale_after labels=labels class="g-ticker">
                         <AlertTicker
                             items=alerts
-                            severity_words=Signal::derive(move || if zh { ["红色", "橙色", "黄色", "蓝色"] } else { ["Red", "Orange", "Yellow", "Blue"] })
-                            empty=tx("当前无预警", "No active alerts").to_string()
+                            severity_words=Signal::derive(move || crate::alert_text::severity_words(lang))
+                            empty=lang.pick("当前无预警", "No active alerts").to_string()
                             on_pick=on_pick
                             test_id="w-ticker"
                         />

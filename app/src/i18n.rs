@@ -16,6 +16,17 @@ impl Lang {
         if en { Lang::En } else { Lang::Zh }
     }
 
+    /// The one way the app chooses words: `zh` in Chinese, `en` in English. Words used in one place
+    /// are written there as `lang.pick("巡河", "Patrols")` (also for formatted text:
+    /// `lang.pick(format!("{n}天"), format!("{n} d"))`); words used in several places are named
+    /// in [`Text`] and read with [`t`], which picks the same way.
+    pub fn pick<T>(self, zh: T, en: T) -> T {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
     /// The BCP 47 tag for `<html lang>`.
     pub fn tag(self) -> &'static str {
         match self {
@@ -49,25 +60,19 @@ pub const PREFECTURES: [(&str, &str, &str); 17] = [
 /// The name of a theme, by its topic.
 pub fn theme_name(lang: Lang, topic: &str) -> &'static str {
     use yiping_protocol::topics::{POVERTY, PROJECTS, RIVERS, WATER};
-    match (lang, topic) {
-        (Lang::Zh, WATER) => "长江大保护",
-        (Lang::Zh, RIVERS) => "河湖长制",
-        (Lang::Zh, PROJECTS) => "重大项目",
-        (Lang::Zh, POVERTY) => "精准脱贫",
-        (Lang::En, WATER) => "Yangtze",
-        (Lang::En, RIVERS) => "River chiefs",
-        (Lang::En, PROJECTS) => "Major projects",
-        (Lang::En, POVERTY) => "Poverty",
-        _ => "",
-    }
+    let (zh, en) = match topic {
+        WATER => ("长江大保护", "Yangtze"),
+        RIVERS => ("河湖长制", "River chiefs"),
+        PROJECTS => ("重大项目", "Major projects"),
+        POVERTY => ("精准脱贫", "Poverty"),
+        _ => ("", ""),
+    };
+    lang.pick(zh, en)
 }
 
 /// A prefecture's short name in `lang`, from its adcode.
 pub fn prefecture_name(lang: Lang, adcode: &str) -> Option<&'static str> {
-    PREFECTURES.iter().find(|p| p.0 == adcode).map(|p| match lang {
-        Lang::Zh => p.1,
-        Lang::En => p.2,
-    })
+    PREFECTURES.iter().find(|p| p.0 == adcode).map(|p| lang.pick(p.1, p.2))
 }
 
 /// Every text of the wall, by key.
@@ -184,116 +189,62 @@ pub enum Text {
 /// The text for `key` in `lang`.
 pub fn t(lang: Lang, key: Text) -> &'static str {
     use Text::*;
-    match (lang, key) {
-        (Lang::Zh, Title) => "湖北省数字政府 · 一屏全览",
-        (Lang::En, Title) => "Hubei Digital Government · One Screen",
-        (Lang::Zh, Subtitle) => "长江大保护 · 河湖长制 · 重大项目 · 精准脱贫",
-        (Lang::En, Subtitle) => {
-            "Yangtze Protection · River & Lake Chiefs · Major Projects · Poverty Alleviation"
-        }
-        (Lang::Zh, Simulated) => "模拟数据",
-        (Lang::En, Simulated) => "SIMULATED DATA",
-        (Lang::Zh, Live) => "实时连接",
-        (Lang::En, Live) => "Live",
-        (Lang::Zh, Reconnecting) => "连接中断，正在重连",
-        (Lang::En, Reconnecting) => "Disconnected, reconnecting",
-        (Lang::Zh, Connecting) => "正在连接",
-        (Lang::En, Connecting) => "Connecting",
-        (Lang::Zh, WaterPanel) => "长江大保护 · 水质监测",
-        (Lang::En, WaterPanel) => "Yangtze Protection · Water Quality",
-        (Lang::Zh, Readings) => "累计监测数据",
-        (Lang::En, Readings) => "Readings (total)",
-        (Lang::Zh, ReadingsUnit) => "条",
-        (Lang::En, ReadingsUnit) => "",
-        (Lang::Zh, GoodShare) => "Ⅰ–Ⅲ类水质断面占比",
-        (Lang::En, GoodShare) => "Sections at class Ⅰ–Ⅲ",
-        (Lang::Zh, Reporting) => "报送断面",
-        (Lang::En, Reporting) => "Sections reporting",
-        (Lang::Zh, MapPanel) => "湖北省 · 17个市州",
-        (Lang::En, MapPanel) => "Hubei · 17 prefectures",
-        (Lang::Zh, SectionsPanel) => "国控/省控断面最新水质",
-        (Lang::En, SectionsPanel) => "Latest class by section",
-        (Lang::Zh, DataTime) => "数据时间",
-        (Lang::En, DataTime) => "Data time",
-        (Lang::Zh, Stale) => "数据中断",
-        (Lang::En, Stale) => "STALE",
-        (Lang::Zh, NoData) => "暂无数据",
-        (Lang::En, NoData) => "No data yet",
-        (Lang::Zh, ReadingsNote) => "按 GB 3838-2002 单因子评价",
-        (Lang::En, ReadingsNote) => "Classed by GB 3838-2002, worst indicator",
-        (Lang::Zh, Outlets) => "入河排污口整治率",
-        (Lang::En, Outlets) => "Sewage outlets remediated",
-        (Lang::Zh, FishingPatrols) => "累计禁渔巡查",
-        (Lang::En, FishingPatrols) => "Fishing-ban patrols (total)",
-        (Lang::Zh, RiversPanel) => "河湖长制 · 巡河与问题",
-        (Lang::En, RiversPanel) => "River Chiefs · Patrols & Problems",
-        (Lang::Zh, Patrols) => "累计巡河",
-        (Lang::En, Patrols) => "Patrols (total)",
-        (Lang::Zh, PatrolHours) => "累计巡河时长",
-        (Lang::En, PatrolHours) => "Patrol time (total)",
-        (Lang::Zh, ProblemsOpen) => "待办结问题",
-        (Lang::En, ProblemsOpen) => "Open problems",
-        (Lang::Zh, ProjectsPanel) => "重大项目 · 投资与审批",
-        (Lang::En, ProjectsPanel) => "Major Projects · Investment & Approvals",
-        (Lang::Zh, Projects) => "在库项目",
-        (Lang::En, Projects) => "Projects",
-        (Lang::Zh, InvestmentDone) => "投资完成率",
-        (Lang::En, InvestmentDone) => "Investment completed",
-        (Lang::Zh, OverdueSteps) => "当前逾期环节",
-        (Lang::En, OverdueSteps) => "Steps overdue today",
-        (Lang::Zh, PovertyPanel) => "精准脱贫 · 防返贫监测",
-        (Lang::En, PovertyPanel) => "Poverty · Relapse Monitoring",
-        (Lang::Zh, Monitored) => "监测户",
-        (Lang::En, Monitored) => "Monitored households",
-        (Lang::Zh, RiskHouseholds) => "风险未消除",
-        (Lang::En, RiskHouseholds) => "Risk not yet removed",
-        (Lang::Zh, Assistance) => "本年帮扶资金",
-        (Lang::En, Assistance) => "Assistance this year",
-        (Lang::Zh, PatrolsMap) => "各市州累计巡河（次）",
-        (Lang::En, PatrolsMap) => "River patrols by prefecture (total)",
-        (Lang::Zh, ProblemsMap) => "各市州待办结问题（个）",
-        (Lang::En, ProblemsMap) => "Open problems by prefecture",
-        (Lang::Zh, ProjectsMap) => "各市州在库项目（个）",
-        (Lang::En, ProjectsMap) => "Projects by prefecture",
-        (Lang::Zh, RiskMap) => "各市州风险未消除户（户）",
-        (Lang::En, RiskMap) => "At-risk households by prefecture",
-        (Lang::Zh, ScreenOverview) => "总览",
-        (Lang::En, ScreenOverview) => "Overview",
-        (Lang::Zh, ScreenYangtze) => "长江大保护",
-        (Lang::En, ScreenYangtze) => "Yangtze",
-        (Lang::Zh, ScreenRivers) => "河湖长制",
-        (Lang::En, ScreenRivers) => "River chiefs",
-        (Lang::Zh, ScreenProjects) => "重大项目",
-        (Lang::En, ScreenProjects) => "Projects",
-        (Lang::Zh, ScreenPoverty) => "精准脱贫",
-        (Lang::En, ScreenPoverty) => "Poverty",
-        (Lang::Zh, ClassPanel) => "断面水质类别",
-        (Lang::En, ClassPanel) => "Sections by water class",
-        (Lang::Zh, SectionsCaption) => "监测断面",
-        (Lang::En, SectionsCaption) => "sections",
-        (Lang::Zh, NotReported) => "未报送",
-        (Lang::En, NotReported) => "Not reported",
-        (Lang::Zh, RankingPanel) => "各市州累计巡河排名",
-        (Lang::En, RankingPanel) => "River patrols by prefecture (total)",
-        (Lang::Zh, StageApproval) => "前期审批",
-        (Lang::En, StageApproval) => "Approval",
-        (Lang::Zh, StageConstruction) => "项目推进",
-        (Lang::En, StageConstruction) => "Construction",
-        (Lang::Zh, StageAcceptance) => "竣工验收",
-        (Lang::En, StageAcceptance) => "Acceptance",
-        (Lang::Zh, Overdue) => "逾期项目",
-        (Lang::En, Overdue) => "Late projects",
-        (Lang::Zh, UnitTimes) => "次",
-        (Lang::En, UnitTimes) => "",
-        (Lang::Zh, UnitHours) => "小时",
-        (Lang::En, UnitHours) => " h",
-        (Lang::Zh, UnitItems) => "个",
-        (Lang::En, UnitItems) => "",
-        (Lang::Zh, UnitHouseholds) => "户",
-        (Lang::En, UnitHouseholds) => "",
-        (Lang::Zh, UnitWanYuan) => "元",
-        (Lang::En, UnitWanYuan) => " CNY",
-    }
+    let (zh, en) = match key {
+        Title => ("湖北省数字政府 · 一屏全览", "Hubei Digital Government · One Screen"),
+        Subtitle => ("长江大保护 · 河湖长制 · 重大项目 · 精准脱贫", "Yangtze Protection · River & Lake Chiefs · Major Projects · Poverty Alleviation"),
+        Simulated => ("模拟数据", "SIMULATED DATA"),
+        Live => ("实时连接", "Live"),
+        Reconnecting => ("连接中断，正在重连", "Disconnected, reconnecting"),
+        Connecting => ("正在连接", "Connecting"),
+        WaterPanel => ("长江大保护 · 水质监测", "Yangtze Protection · Water Quality"),
+        Readings => ("累计监测数据", "Readings (total)"),
+        ReadingsUnit => ("条", ""),
+        GoodShare => ("Ⅰ–Ⅲ类水质断面占比", "Sections at class Ⅰ–Ⅲ"),
+        Reporting => ("报送断面", "Sections reporting"),
+        MapPanel => ("湖北省 · 17个市州", "Hubei · 17 prefectures"),
+        SectionsPanel => ("国控/省控断面最新水质", "Latest class by section"),
+        DataTime => ("数据时间", "Data time"),
+        Stale => ("数据中断", "STALE"),
+        NoData => ("暂无数据", "No data yet"),
+        ReadingsNote => ("按 GB 3838-2002 单因子评价", "Classed by GB 3838-2002, worst indicator"),
+        Outlets => ("入河排污口整治率", "Sewage outlets remediated"),
+        FishingPatrols => ("累计禁渔巡查", "Fishing-ban patrols (total)"),
+        RiversPanel => ("河湖长制 · 巡河与问题", "River Chiefs · Patrols & Problems"),
+        Patrols => ("累计巡河", "Patrols (total)"),
+        PatrolHours => ("累计巡河时长", "Patrol time (total)"),
+        ProblemsOpen => ("待办结问题", "Open problems"),
+        ProjectsPanel => ("重大项目 · 投资与审批", "Major Projects · Investment & Approvals"),
+        Projects => ("在库项目", "Projects"),
+        InvestmentDone => ("投资完成率", "Investment completed"),
+        OverdueSteps => ("当前逾期环节", "Steps overdue today"),
+        PovertyPanel => ("精准脱贫 · 防返贫监测", "Poverty · Relapse Monitoring"),
+        Monitored => ("监测户", "Monitored households"),
+        RiskHouseholds => ("风险未消除", "Risk not yet removed"),
+        Assistance => ("本年帮扶资金", "Assistance this year"),
+        PatrolsMap => ("各市州累计巡河（次）", "River patrols by prefecture (total)"),
+        ProblemsMap => ("各市州待办结问题（个）", "Open problems by prefecture"),
+        ProjectsMap => ("各市州在库项目（个）", "Projects by prefecture"),
+        RiskMap => ("各市州风险未消除户（户）", "At-risk households by prefecture"),
+        ScreenOverview => ("总览", "Overview"),
+        ScreenYangtze => ("长江大保护", "Yangtze"),
+        ScreenRivers => ("河湖长制", "River chiefs"),
+        ScreenProjects => ("重大项目", "Projects"),
+        ScreenPoverty => ("精准脱贫", "Poverty"),
+        ClassPanel => ("断面水质类别", "Sections by water class"),
+        SectionsCaption => ("监测断面", "sections"),
+        NotReported => ("未报送", "Not reported"),
+        RankingPanel => ("各市州累计巡河排名", "River patrols by prefecture (total)"),
+        StageApproval => ("前期审批", "Approval"),
+        StageConstruction => ("项目推进", "Construction"),
+        StageAcceptance => ("竣工验收", "Acceptance"),
+        Overdue => ("逾期项目", "Late projects"),
+        UnitTimes => ("次", ""),
+        UnitHours => ("小时", " h"),
+        UnitItems => ("个", ""),
+        UnitHouseholds => ("户", ""),
+        UnitWanYuan => ("元", " CNY"),
+    };
+    lang.pick(zh, en)
 }
 
 #[cfg(test)]

@@ -48,6 +48,9 @@ use yiping_maps::{Region, Viewport, parse_regions};
 use yiping_protocol::topics::Overview;
 use yiping_protocol::water::WaterBody;
 
+use yiping_widgets::palette::WHITE;
+use yiping_widgets::palette::map::{LABEL, LAKE, LAND, NO_CLASS, OUTLINE, RAMP, RIVER, SHORE, YANGTZE};
+
 use crate::theme::class_color;
 
 /// How far along the river, each way, a section's class colours it, km.
@@ -229,7 +232,7 @@ fn draw_base(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, choropl
     ctx.set_shadow_color("rgba(0, 190, 255, 0.55)");
     ctx.set_shadow_blur(28.0 * unit);
     for shape in province {
-        paint_polygons(ctx, shape, &vp, Some("#0b2a4a"), Some(("#37b6ff", 2.6 * unit)));
+        paint_polygons(ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
     }
     ctx.restore();
     if let Some(c) = choropleth.filter(|_| selected.is_none()) {
@@ -277,12 +280,12 @@ fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, obstacle
     let selected = layers.prefecture_of_view(f.view.as_deref());
     let county = f.view.as_deref().filter(|v| layers.county(v).is_some());
     for l in &layers.lakes {
-        paint_polygons(ctx, &l.shape, &vp, Some("#1f6fb2"), Some(("#3c9be0", 0.8 * unit)));
+        paint_polygons(ctx, &l.shape, &vp, Some(LAKE.css()), Some((SHORE.css(), 0.8 * unit)));
     }
     for r in &layers.rivers {
         let (color, width) = match (r.name.as_deref(), r.rank) {
-            (Some("长江"), _) => ("#5cc8ff", 3.2 * unit),
-            (Some(_), _) => ("#49aef0", 2.2 * unit),
+            (Some("长江"), _) => (YANGTZE.css(), 3.2 * unit),
+            (Some(_), _) => (RIVER.css(), 2.2 * unit),
             (None, 1 | 2) => ("rgba(73, 174, 240, 0.8)", 1.4 * unit),
             _ => ("rgba(73, 174, 240, 0.55)", 0.9 * unit),
         };
@@ -292,7 +295,7 @@ fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, obstacle
     let in_view = |c: &Region| selected.is_some() && c.parent.as_deref() == selected;
     for (shape, c) in counties.iter().zip(layers.counties.regions()) {
         if county == Some(c.adcode.as_str()) {
-            paint_polygons(ctx, shape, &vp, None, Some(("#ffffff", 2.2 * unit)));
+            paint_polygons(ctx, shape, &vp, None, Some((WHITE.css(), 2.2 * unit)));
         } else if in_view(c) {
             paint_polygons(ctx, shape, &vp, None, Some(("rgba(140, 210, 255, 0.55)", 0.9 * unit)));
         }
@@ -315,7 +318,7 @@ fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, obstacle
         labels.push((text.to_string(), px, color, c));
     };
     for c in layers.counties.regions().iter().filter(|c| in_view(c)) {
-        add(&c.short_name, c.label.x, c.label.y, 15.0 * unit, "#e6f4ff", 50);
+        add(&c.short_name, c.label.x, c.label.y, 15.0 * unit, LABEL.css(), 50);
     }
     for r in layers.prefectures.regions() {
         if selected == Some(r.adcode.as_str()) {
@@ -324,7 +327,7 @@ fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, obstacle
         if selected.is_some() {
             add(&r.short_name, r.label.x, r.label.y, 15.0 * unit, "rgba(200, 225, 250, 0.55)", 20);
         } else {
-            add(&r.short_name, r.label.x, r.label.y, 17.0 * unit, "#e6f4ff", 100);
+            add(&r.short_name, r.label.x, r.label.y, 17.0 * unit, LABEL.css(), 100);
         }
     }
     let candidates: Vec<Candidate> = labels.iter().map(|l| l.3.clone()).collect();
@@ -369,8 +372,6 @@ pub struct Choropleth {
     pub values: BTreeMap<String, f64>,
 }
 
-/// The colour ramp, dark to bright; classes take evenly spaced colours from it.
-const RAMP: [&str; 7] = ["#10365c", "#164b7c", "#1d6199", "#2579b3", "#3193cb", "#4cb2e0", "#7cd6f3"];
 
 impl Choropleth {
     /// Class upper bounds: round numbers from 0 past the largest value (about five classes,
@@ -389,7 +390,7 @@ fn class_color_of(breaks: &[f64], v: f64) -> &'static str {
 }
 
 fn ramp(i: usize, n: usize) -> &'static str {
-    RAMP[if n <= 1 { RAMP.len() - 1 } else { (i * (RAMP.len() - 1) / (n - 1)).min(RAMP.len() - 1) }]
+    RAMP[if n <= 1 { RAMP.len() - 1 } else { (i * (RAMP.len() - 1) / (n - 1)).min(RAMP.len() - 1) }].css()
 }
 
 /// A live point on the map: a project, a village, an alert.
@@ -479,7 +480,7 @@ fn draw_live(
             ctx.set_line_width(1.4 * unit);
             ctx.stroke();
             ctx.set_font(&format!("700 {:.0}px {LABEL_FONT}", 10.5 * unit));
-            ctx.set_fill_style_str("#ffffff");
+            ctx.set_fill_style_str(WHITE.css());
             let _ = ctx.fill_text(&n.to_string(), c.x, c.y);
             let keys: Vec<&str> = c.members.iter().map(|&i| markers[calm[i]].key.as_str()).collect();
             hits.push(LiveHit {
@@ -510,7 +511,7 @@ fn draw_live(
             if !on_screen(x, y, 10.0 * unit) {
                 continue;
             }
-            let color = s.class.map_or("#7f8c9a", class_color);
+            let color = s.class.map_or(NO_CLASS.css(), class_color);
             paint_dot(ctx, x, y, 5.5 * unit, color, "rgba(255,255,255,0.9)");
             let class = s.class.map_or("—", |c| c.label());
             hits.push(LiveHit {
@@ -541,7 +542,7 @@ fn draw_live(
         ctx.set_stroke_style_str(&format!("rgba(255, 69, 58, {:.3})", 0.9 * (1.0 - phase)));
         ctx.set_line_width(2.4 * unit);
         ctx.stroke();
-        paint_dot(ctx, x, y, r, m.color, "#ffffff");
+        paint_dot(ctx, x, y, r, m.color, WHITE.css());
         hits.push(LiveHit {
             x,
             y,

@@ -16,6 +16,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use yiping_maps::parse_regions;
 use yiping_widgets::NumberStyle;
+use yiping_widgets::palette::{self, Colour};
 
 use crate::bench::{Bench, query_value, wasm_bytes};
 use crate::map::{Choropleth, HubeiMap, Marker};
@@ -28,7 +29,7 @@ fn next(state: &mut u64) -> f64 {
     (*state >> 11) as f64 / (1u64 << 53) as f64
 }
 
-const COLORS: [&str; 4] = ["#4cd964", "#ffd60a", "#37b6ff", "#c084fc"];
+const COLORS: [Colour; 4] = [palette::GOOD, palette::WARN, palette::ACCENT, palette::SERIES[3]];
 
 #[derive(Debug, Clone)]
 struct Load {
@@ -53,7 +54,7 @@ impl Load {
                 key: format!("P{i:04}"),
                 lon,
                 lat,
-                color: if i < 20 { "#ff453a" } else { COLORS[i % COLORS.len()] },
+                color: if i < 20 { palette::BAD } else { COLORS[i % COLORS.len()] }.css(),
                 label: format!("示例项目 {i:04}"),
                 pulse: i < 20,
             })

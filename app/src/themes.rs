@@ -15,6 +15,7 @@ use yiping_widgets::chart::{
     Category, ForecastSpec, Ring, Sample, ShareGroup, Slice, StackedShares, TimeSeries,
 };
 use yiping_widgets::layout::Pick;
+use yiping_widgets::palette;
 
 use crate::alert_text::{prefecture_of, severity_word, summary};
 use crate::i18n::{Lang, prefecture_name};
@@ -50,7 +51,6 @@ pub fn SectionTrend(
     #[prop(optional)]
     on_pick: Option<Callback<Pick>>,
 ) -> impl IntoView {
-    let zh = lang == Lang::Zh;
     let history: RwSignal<Vec<Sample>> = RwSignal::new(Vec::new());
     let load = move || {
         let id = section.get_untracked();
@@ -67,22 +67,18 @@ pub fn SectionTrend(
         load();
     });
     let _ = set_interval_with_handle(load, Duration::from_secs(30));
-    let names = if zh {
-        vec!["氨氮".to_string(), "总磷".to_string()]
-    } else {
-        vec!["NH3-N".to_string(), "TP".to_string()]
-    };
+    let names = lang.pick(vec!["氨氮".to_string(), "总磷".to_string()], vec!["NH3-N".to_string(), "TP".to_string()]);
     view! {
         <div class="trend" data-testid="trend" data-section=move || section.get() data-points=move || history.with(Vec::len).to_string()>
             <TimeSeries
-                label=if zh { "主要指标趋势" } else { "Main indicators" }.to_string()
+                label=lang.pick("主要指标趋势", "Main indicators").to_string()
                 names=names
                 latest=Signal::derive(|| None)
                 history=history
                 span_ms=30.0 * 24.0 * 3600.0 * 1000.0
                 unit="mg/L".to_string()
                 decimals=2
-                forecast=ForecastSpec { steps: 6, resample: 48, z: 1.96, label: if zh { "氨氮趋势预判 (Holt, 95%)" } else { "NH3-N forecast (Holt, 95%)" }.to_string() }
+                forecast=ForecastSpec { steps: 6, resample: 48, z: 1.96, label: lang.pick("氨氮趋势预判 (Holt, 95%)", "NH3-N forecast (Holt, 95%)").to_string() }
                 on_pick=on_pick.unwrap_or_else(|| Callback::new(|_| ()))
                 test_id="s-trend"
             />
@@ -115,7 +111,6 @@ pub fn IncomeTrend(
     #[prop(optional)]
     on_pick: Option<Callback<Pick>>,
 ) -> impl IntoView {
-    let zh = lang == Lang::Zh;
     let history: RwSignal<Vec<Sample>> = RwSignal::new(Vec::new());
     let load = move || {
         leptos::task::spawn_local(async move {
@@ -131,12 +126,12 @@ pub fn IncomeTrend(
     view! {
         <div class="trend" data-testid="income-trend" data-points=move || history.with(Vec::len).to_string()>
             <TimeSeries
-                label=if zh { "脱贫户人均收入趋势（按户加权）" } else { "Per-capita income of lifted households" }.to_string()
-                names=vec![if zh { "人均收入" } else { "Per-capita income" }.to_string()]
+                label=lang.pick("脱贫户人均收入趋势（按户加权）", "Per-capita income of lifted households").to_string()
+                names=vec![lang.pick("人均收入", "Per-capita income").to_string()]
                 latest=Signal::derive(|| None)
                 history=history
                 span_ms=7.0 * 24.0 * 3600.0 * 1000.0
-                unit=if zh { "元/年" } else { "CNY/yr" }.to_string()
+                unit=lang.pick("元/年", "CNY/yr").to_string()
                 decimals=2
                 // No forecast: villages report monthly, so 10-minute steps of this trend are not a series to extrapolate.
                 on_pick=on_pick.unwrap_or_else(|| Callback::new(|_| ()))
@@ -183,26 +178,21 @@ pub fn ProblemAgeing(
     /// Display language.
     lang: Lang,
 ) -> impl IntoView {
-    let zh = lang == Lang::Zh;
-    let colors = [(76, 217, 100), (255, 214, 10), (255, 159, 10), (255, 69, 58)];
+    let colors = [palette::GOOD, palette::WARN, palette::ORANGE, palette::BAD];
     let slices = Signal::derive(move || {
         let now = js_sys::Date::now();
         let l = limits.get();
-        let labels: [String; 4] = if zh {
-            [
+        let labels: [String; 4] = lang.pick([
                 format!("{}天内", l[0]),
                 format!("{}–{}天", l[0], l[1]),
                 format!("{}–{}天", l[1], l[2]),
                 format!("{}天以上", l[2]),
-            ]
-        } else {
-            [
+            ], [
                 format!("< {} d", l[0]),
                 format!("{}–{} d", l[0], l[1]),
                 format!("{}–{} d", l[1], l[2]),
                 format!("{} d +", l[2]),
-            ]
-        };
+            ]);
         let mut counts = [0.0; 4];
         problems.with(|m| {
             for p in m.values() {
@@ -224,9 +214,9 @@ pub fn ProblemAgeing(
     });
     view! {
         <Ring
-            label=if zh { "待办结问题账龄" } else { "Open problems by age" }.to_string()
+            label=lang.pick("待办结问题账龄", "Open problems by age").to_string()
             slices=slices
-            caption=if zh { "待办结" } else { "open" }.to_string()
+            caption=lang.pick("待办结", "open").to_string()
             decimals=0
             on_pick=Callback::new(move |p: Pick| picked.set(p.key.parse().ok()))
             test_id="r-ageing"
@@ -248,7 +238,6 @@ pub fn AgeingDrawer(
     /// Display language.
     lang: Lang,
 ) -> impl IntoView {
-    let zh = lang == Lang::Zh;
     let rows = move || -> Vec<(String, String, String, f64)> {
         let Some(b) = picked.get() else { return Vec::new() };
         let now = js_sys::Date::now();
@@ -272,8 +261,8 @@ pub fn AgeingDrawer(
     view! {
         <aside class="drill" data-testid="ageing-drill" hidden=move || picked.with(Option::is_none) data-count=move || rows().len().to_string()>
             <header class="drill-head">
-                <h3>{if zh { "待办结问题" } else { "Open problems" }}</h3>
-                <button class="drill-close" on:click=move |_| picked.set(None)>{if zh { "关闭 ✕" } else { "Close ✕" }}</button>
+                <h3>{lang.pick("待办结问题", "Open problems")}</h3>
+                <button class="drill-close" on:click=move |_| picked.set(None)>{lang.pick("关闭 ✕", "Close ✕")}</button>
             </header>
             <ul class="drill-history drill-projects">
                 {move || rows().into_iter().take(200).map(|(key, name, region, days)| {
@@ -281,7 +270,7 @@ pub fn AgeingDrawer(
                     view! {
                         <li class="pick-row" on:click=move |_| entity.set(Some(k.clone()))>
                             <span>{format!("{name} · {region}")}</span>
-                            <span class="late">{if zh { format!("{days:.0}天") } else { format!("{days:.0} d") }}</span>
+                            <span class="late">{lang.pick(format!("{days:.0}天"), format!("{days:.0} d"))}</span>
                         </li>
                     }
                 }).collect::<Vec<_>>()}
@@ -333,7 +322,7 @@ pub fn AlertRuleList(
             <p class="rule-more" hidden=move || list.with(|l| l.len() <= SLOTS)>
                 {move || {
                     let n = list.with(Vec::len).saturating_sub(SLOTS);
-                    if lang == Lang::Zh { format!("另有 {n} 条，见值班台") } else { format!("{n} more in the duty console") }
+                    lang.pick(format!("另有 {n} 条，见值班台"), format!("{n} more in the duty console"))
                 }}
             </p>
         </div>
@@ -351,17 +340,16 @@ pub fn IndustryInvestment(
     /// Display language.
     lang: Lang,
 ) -> impl IntoView {
-    let zh = lang == Lang::Zh;
     let categories = vec![
         Category {
             key: "done".into(),
-            label: if zh { "已完成" } else { "Done" }.into(),
-            color: (55, 182, 255),
+            label: lang.pick("已完成", "Done").into(),
+            color: palette::ACCENT,
         },
         Category {
             key: "left".into(),
-            label: if zh { "未完成" } else { "To do" }.into(),
-            color: (40, 66, 96),
+            label: lang.pick("未完成", "To do").into(),
+            color: palette::REMAINING,
         },
     ];
     let groups = Signal::derive(move || {
@@ -387,7 +375,7 @@ pub fn IndustryInvestment(
     view! {
         <div class="industry-box" data-testid="industry" data-industry=move || industry.get()>
             <StackedShares
-                label=if zh { "各产业链投资完成" } else { "Investment by industry chain" }.to_string()
+                label=lang.pick("各产业链投资完成", "Investment by industry chain").to_string()
                 categories=categories
                 groups=groups
                 on_pick=Callback::new(move |p: Pick| {
@@ -421,7 +409,6 @@ pub fn BiggestDelays(
     lang: Lang,
 ) -> impl IntoView {
     const SLOTS: usize = 10;
-    let zh = lang == Lang::Zh;
     let list = Memo::new(move |_| {
         let today = crate::drill::today();
         let mut v: Vec<(String, String, String, f64)> = projects.with(|m| {
@@ -444,14 +431,14 @@ pub fn BiggestDelays(
                 <span class="rule-rank">{i + 1}</span>
                 <span class="rule-text">{move || row().map(|r| r.1).unwrap_or_default()}</span>
                 <span class="rule-who">{move || row().map(|r| crate::alert_text::step_name(lang, &r.2).to_string()).unwrap_or_default()}</span>
-                <span class="late">{move || row().map(|r| if zh { format!("{:.0}天", r.3) } else { format!("{:.0} d", r.3) }).unwrap_or_default()}</span>
+                <span class="late">{move || row().map(|r| lang.pick(format!("{:.0}天", r.3), format!("{:.0} d", r.3))).unwrap_or_default()}</span>
             </li>
         }
     };
     view! {
         <div class="rule-list" data-testid="p-delays" data-count=move || list.with(Vec::len).to_string()>
             <ul>{(0..SLOTS).map(slot).collect::<Vec<_>>()}</ul>
-            <p class="duty-empty" hidden=move || list.with(|l| !l.is_empty())>{if zh { "没有逾期环节" } else { "No overdue steps" }}</p>
+            <p class="duty-empty" hidden=move || list.with(|l| !l.is_empty())>{lang.pick("没有逾期环节", "No overdue steps")}</p>
         </div>
     }
 }

@@ -17,7 +17,7 @@ use yiping_protocol::water::WaterClass;
 use yiping_widgets::chart::{AlertTicker, BarItem, Gauge, RankingBars, Ring, Slice, Stage, StagePipeline};
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
 use yiping_widgets::layout::Pick;
-use yiping_widgets::palette::WATER_CLASSES;
+use yiping_widgets::palette::{self, WATER_CLASSES};
 use yiping_widgets::{Kpi, NumberStyle, Panel};
 
 use crate::alert_text::{prefecture_of, severity_words};
@@ -136,7 +136,7 @@ fn SectionList(
                             <span class="section-time">
                                 {move || time().map(|t| shanghai_hms(t.unix_ms())).unwrap_or_default()}
                             </span>
-                            <span class="class-chip" style=move || format!("--chip: {}", class.get().map_or("#56606c", class_color))>
+                            <span class="class-chip" style=move || format!("--chip: {}", class.get().map_or(palette::UNKNOWN.css(), class_color))>
                                 {move || class.get().map_or("—", |c| c.label())}
                             </span>
                         </li>
@@ -150,10 +150,11 @@ fn SectionList(
 /// The map colour of an outlet's status: found (red), being remediated (orange), done (green).
 fn outlet_color(status: &str) -> &'static str {
     match status {
-        "identified" => "#ff453a",
-        "remediating" => "#ff9f0a",
-        _ => "#4cd964",
+        "identified" => palette::BAD,
+        "remediating" => palette::ORANGE,
+        _ => palette::GOOD,
     }
+    .css()
 }
 
 fn outlet_status_word(lang: Lang, status: &str) -> &'static str {
@@ -310,10 +311,7 @@ pub fn Wall() -> impl IntoView {
         }
         follow(env.all, feeds.overview_ms.get(), longest);
     });
-    provide_context(match lang {
-        Lang::Zh => NumberStyle::Chinese,
-        Lang::En => NumberStyle::Western,
-    });
+    provide_context(lang.pick(NumberStyle::Chinese, NumberStyle::Western));
     let ov = feeds.overview;
     let pick =
         move |f: fn(&Overview) -> Option<f64>| Signal::derive(move || ov.with(|o| o.as_ref().and_then(f)));
@@ -362,7 +360,7 @@ pub fn Wall() -> impl IntoView {
                 key: "none".into(),
                 label: tr(Text::NotReported).into(),
                 value: o.sections.iter().filter(|s| s.class.is_none()).count() as f64,
-                color: Some((0x56, 0x60, 0x6c)),
+                color: Some(palette::UNKNOWN),
             });
             slices
         })
@@ -576,11 +574,12 @@ pub fn Wall() -> impl IntoView {
                     let overdue = overdue_steps(p, today) > 0;
                     let industry = p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("");
                     let color = match (overdue, p.status.as_str()) {
-                        (true, _) => "#ff453a",
-                        (_, "approval") => "#ffb340",
-                        (_, "construction") => "#37b6ff",
-                        _ => "#4cd964",
-                    };
+                        (true, _) => palette::BAD,
+                        (_, "approval") => palette::AMBER,
+                        (_, "construction") => palette::ACCENT,
+                        _ => palette::GOOD,
+                    }
+                    .css();
                     Marker {
                         key: p.key.clone(),
                         lon: p.lon,
@@ -757,8 +756,6 @@ pub fn Wall() -> impl IntoView {
             })
         })
     };
-    let zh = lang == Lang::Zh;
-    let tx = move |z: &'static str, e: &'static str| if zh { z } else { e };
     let closed_share = pick(|o| {
         (o.rivers.problems > 0).then(|| {
             100.0 * f64::from(o.rivers.problems - o.rivers.problems_open) / f64::from(o.rivers.problems)
@@ -785,10 +782,10 @@ pub fn Wall() -> impl IntoView {
             Screen::Yangtze => view! {
                 <LivePanel title=tr(Text::WaterPanel) class="panel-kpis slot-1" theme="water">
                     <div class="kpi-grid">
-                        <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() note=Signal::derive(move || good_target.get().map(|t| if zh { format!("目标 {t:.1}%") } else { format!("target {t:.1}%") }).unwrap_or_default()) on_pick=open_province test_id="y-good-share" />
+                        <Kpi label=tr(Text::GoodShare).to_string() value=good unit="%".to_string() note=Signal::derive(move || good_target.get().map(|t| lang.pick(format!("目标 {t:.1}%"), format!("target {t:.1}%"))).unwrap_or_default()) on_pick=open_province test_id="y-good-share" />
                         <Kpi label=tr(Text::Readings).to_string() value=readings unit=tr(Text::ReadingsUnit).to_string() decimals=2 on_pick=open_province test_id="y-readings" />
                         <Kpi label=tr(Text::Reporting).to_string() value=reporting unit=Signal::derive(move || format!(" / {}", total_sections())) on_pick=open_province test_id="y-reporting" />
-                        <Kpi label=tx("排污口", "Sewage outlets").to_string() value=outlets_total unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="y-outlets-total" />
+                        <Kpi label=lang.pick("排污口", "Sewage outlets").to_string() value=outlets_total unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="y-outlets-total" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::ClassPanel) class="panel-chart slot-2" theme="water">
@@ -804,21 +801,21 @@ pub fn Wall() -> impl IntoView {
                     <div class="kpi-grid">
                         <Kpi label=tr(Text::Patrols).to_string() value=patrols unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open_province test_id="r-patrols" />
                         <Kpi label=tr(Text::PatrolHours).to_string() value=patrol_hours unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open_province test_id="r-hours" />
-                        <Kpi label=tx("近7日巡河覆盖", "Rivers patrolled in 7 days").to_string() value=coverage unit="%".to_string() note=Signal::derive(move || ov.with(|o| o.as_ref().map(|o| if zh { format!("{} / {} 条河湖（县域）", o.coverage.patrolled_7d, o.coverage.rivers) } else { format!("{} of {} rivers (by county)", o.coverage.patrolled_7d, o.coverage.rivers) })).unwrap_or_default()) on_pick=open_province test_id="r-coverage" />
-                        <Kpi label=tx("累计问题办结率", "Problems closed (total)").to_string() value=closed_share unit="%".to_string() on_pick=open_province test_id="r-closed" />
+                        <Kpi label=lang.pick("近7日巡河覆盖", "Rivers patrolled in 7 days").to_string() value=coverage unit="%".to_string() note=Signal::derive(move || ov.with(|o| o.as_ref().map(|o| lang.pick(format!("{} / {} 条河湖（县域）", o.coverage.patrolled_7d, o.coverage.rivers), format!("{} of {} rivers (by county)", o.coverage.patrolled_7d, o.coverage.rivers)))).unwrap_or_default()) on_pick=open_province test_id="r-coverage" />
+                        <Kpi label=lang.pick("累计问题办结率", "Problems closed (total)").to_string() value=closed_share unit="%".to_string() on_pick=open_province test_id="r-closed" />
                     </div>
                 </LivePanel>
-                <LivePanel title=tx("各级河湖长巡河", "Patrols by chief level") class="panel-chart slot-2" theme="rivers">
+                <LivePanel title=lang.pick("各级河湖长巡河", "Patrols by chief level") class="panel-chart slot-2" theme="rivers">
                     <Ring
-                        label=tx("各级河湖长巡河", "Patrols by chief level").to_string()
-                        slices=slices(if zh { vec!["省级", "市级", "县级", "乡级", "村级"] } else { vec!["Province", "City", "County", "Township", "Village"] }, |o| o.rivers.patrols_by_level.iter().map(|v| *v as f64).collect())
+                        label=lang.pick("各级河湖长巡河", "Patrols by chief level").to_string()
+                        slices=slices(lang.pick(vec!["省级", "市级", "县级", "乡级", "村级"], vec!["Province", "City", "County", "Township", "Village"]), |o| o.rivers.patrols_by_level.iter().map(|v| *v as f64).collect())
                         caption=tr(Text::Patrols).to_string()
                         decimals=1
                         on_pick=open_province
                         test_id="r-levels"
                     />
                 </LivePanel>
-                <LivePanel title=tx("待办结问题账龄", "Open problems by age") class="panel-chart slot-3" theme="rivers">
+                <LivePanel title=lang.pick("待办结问题账龄", "Open problems by age") class="panel-chart slot-3" theme="rivers">
                     <ProblemAgeing problems=feeds.problems picked=age_pick limits=age_limits.into() lang=lang />
                 </LivePanel>
             }
@@ -828,14 +825,14 @@ pub fn Wall() -> impl IntoView {
                     <div class="kpi-grid">
                         <Kpi label=tr(Text::Projects).to_string() value=projects unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="p-projects" />
                         <Kpi label=tr(Text::OverdueSteps).to_string() value=overdue unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="p-overdue" />
-                        <Kpi label=tx("计划投资", "Planned investment").to_string() value=plan unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="p-plan" />
-                        <Kpi label=tx("累计完成投资", "Investment done (total)").to_string() value=done unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="p-done" />
+                        <Kpi label=lang.pick("计划投资", "Planned investment").to_string() value=plan unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="p-plan" />
+                        <Kpi label=lang.pick("累计完成投资", "Investment done (total)").to_string() value=done unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="p-done" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::InvestmentDone) class="panel-chart slot-2" theme="projects">
                     <Gauge label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() on_pick=open_province test_id="p-invest" />
                 </LivePanel>
-                <LivePanel title=tx("各产业链投资完成", "Investment by industry chain") class="panel-chart slot-3" theme="projects">
+                <LivePanel title=lang.pick("各产业链投资完成", "Investment by industry chain") class="panel-chart slot-3" theme="projects">
                     <IndustryInvestment projects=feeds.projects industry=industry lang=lang />
                 </LivePanel>
             }
@@ -843,16 +840,16 @@ pub fn Wall() -> impl IntoView {
             Screen::Poverty => view! {
                 <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis slot-1" theme="poverty">
                     <div class="kpi-grid">
-                        <Kpi label=tx("监测村", "Villages").to_string() value=villages unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="v-villages" />
-                        <Kpi label=tx("累计脱贫户", "Households lifted (total)").to_string() value=lifted unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-lifted" />
+                        <Kpi label=lang.pick("监测村", "Villages").to_string() value=villages unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="v-villages" />
+                        <Kpi label=lang.pick("累计脱贫户", "Households lifted (total)").to_string() value=lifted unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-lifted" />
                         <Kpi label=tr(Text::Monitored).to_string() value=monitored unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-monitored" />
-                        <Kpi label=tx("脱贫户人均收入", "Income per capita, lifted households").to_string() value=income unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="v-income" />
+                        <Kpi label=lang.pick("脱贫户人均收入", "Income per capita, lifted households").to_string() value=income unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="v-income" />
                     </div>
                 </LivePanel>
-                <LivePanel title=tx("风险户占监测户", "At risk among monitored") class="panel-chart slot-2" theme="poverty">
-                    <Gauge label=tx("风险未消除占比", "Risk not removed").to_string() value=risk_share higher_is_better=false unit="%".to_string() on_pick=open_province test_id="v-risk-share" />
+                <LivePanel title=lang.pick("风险户占监测户", "At risk among monitored") class="panel-chart slot-2" theme="poverty">
+                    <Gauge label=lang.pick("风险未消除占比", "Risk not removed").to_string() value=risk_share higher_is_better=false unit="%".to_string() on_pick=open_province test_id="v-risk-share" />
                 </LivePanel>
-                <LivePanel title=tx("人均收入趋势（近7日）", "Income per capita (7 days)") class="panel-chart slot-3" theme="poverty">
+                <LivePanel title=lang.pick("人均收入趋势（近7日）", "Income per capita (7 days)") class="panel-chart slot-3" theme="poverty">
                     <IncomeTrend lang=lang on_pick=open_province />
                 </LivePanel>
             }
@@ -863,11 +860,11 @@ pub fn Wall() -> impl IntoView {
         match s {
             Screen::Overview => ().into_any(),
             Screen::Yangtze => view! {
-                <LivePanel title=tx("禁渔巡查", "Fishing-ban patrols") class="panel-kpis slot-4" theme="water">
+                <LivePanel title=lang.pick("禁渔巡查", "Fishing-ban patrols") class="panel-kpis slot-4" theme="water">
                     <div class="kpi-grid kpi-grid-3">
                         <Kpi label=tr(Text::FishingPatrols).to_string() value=fishing unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open_province test_id="y-fishing" />
-                        <Kpi label=tx("累计巡查时长", "Hours (total)").to_string() value=fishing_hours unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open_province test_id="y-fishing-hours" />
-                        <Kpi label=tx("累计查处违法", "Violations (total)").to_string() value=violations unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="y-violations" />
+                        <Kpi label=lang.pick("累计巡查时长", "Hours (total)").to_string() value=fishing_hours unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open_province test_id="y-fishing-hours" />
+                        <Kpi label=lang.pick("累计查处违法", "Violations (total)").to_string() value=violations unit=tr(Text::UnitItems).to_string() on_pick=open_province test_id="y-violations" />
                     </div>
                 </LivePanel>
                 <LivePanel title=tr(Text::Outlets) class="panel-chart panel-outlets slot-5" theme="water">
@@ -882,50 +879,50 @@ pub fn Wall() -> impl IntoView {
             }
             .into_any(),
             Screen::Rivers => view! {
-                <LivePanel title=tx("问题类型", "Problems by kind") class="panel-chart slot-4" theme="rivers">
+                <LivePanel title=lang.pick("问题类型", "Problems by kind") class="panel-chart slot-4" theme="rivers">
                     <Ring
-                        label=tx("问题类型", "Problems by kind").to_string()
-                        slices=slices(if zh { vec!["垃圾", "排污", "侵占", "非法采砂", "其他"] } else { vec!["Garbage", "Sewage", "Encroachment", "Illegal sand", "Other"] }, |o| o.rivers.problems_by_kind.iter().map(|v| f64::from(*v)).collect())
-                        caption=tx("累计发现问题", "problems found").to_string()
+                        label=lang.pick("问题类型", "Problems by kind").to_string()
+                        slices=slices(lang.pick(vec!["垃圾", "排污", "侵占", "非法采砂", "其他"], vec!["Garbage", "Sewage", "Encroachment", "Illegal sand", "Other"]), |o| o.rivers.problems_by_kind.iter().map(|v| f64::from(*v)).collect())
+                        caption=lang.pick("累计发现问题", "problems found").to_string()
                         decimals=0
                         on_pick=open_province
                         test_id="r-kinds"
                     />
                 </LivePanel>
-                <LivePanel title=tx("各市州待办结问题", "Open problems by prefecture") class="panel-chart slot-5" theme="rivers">
-                    <RankingBars label=tx("各市州待办结问题", "Open problems by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.problems_open)) unit=tr(Text::UnitItems).to_string() rows=17 larger_is_worse=true on_pick=select_region test_id="r-ranking" />
+                <LivePanel title=lang.pick("各市州待办结问题", "Open problems by prefecture") class="panel-chart slot-5" theme="rivers">
+                    <RankingBars label=lang.pick("各市州待办结问题", "Open problems by prefecture").to_string() items=prefecture_bars(|p| f64::from(p.problems_open)) unit=tr(Text::UnitItems).to_string() rows=17 larger_is_worse=true on_pick=select_region test_id="r-ranking" />
                 </LivePanel>
-                <LivePanel title=tx("巡河超期河湖", "Rivers with overdue patrols") class="panel-list slot-6" theme="rivers">
-                    <AlertRuleList feeds=feeds rule="patrol_overdue" on_open=open_alert_cb empty=tx("没有巡河超期的河湖", "No river is overdue") lang=lang test_id="r-overdue" />
+                <LivePanel title=lang.pick("巡河超期河湖", "Rivers with overdue patrols") class="panel-list slot-6" theme="rivers">
+                    <AlertRuleList feeds=feeds rule="patrol_overdue" on_open=open_alert_cb empty=lang.pick("没有巡河超期的河湖", "No river is overdue") lang=lang test_id="r-overdue" />
                 </LivePanel>
             }
             .into_any(),
             Screen::Projects => view! {
-                <LivePanel title=tx("项目全生命周期", "Project life cycle") class="panel-chart slot-4" theme="projects">
+                <LivePanel title=lang.pick("项目全生命周期", "Project life cycle") class="panel-chart slot-4" theme="projects">
                     <StagePipeline label=tr(Text::ProjectsPanel).to_string() stages=stages overdue_word=tr(Text::Overdue).to_string() unit=tr(Text::UnitItems).to_string() on_pick=open_stage test_id="p-pipeline" />
                 </LivePanel>
-                <LivePanel title=tx("各市州投资完成率", "Investment done by prefecture") class="panel-chart slot-5" theme="projects">
-                    <RankingBars label=tx("各市州投资完成率", "Investment done by prefecture").to_string() items=prefecture_bars(|p| if p.plan_wan > 0.0 { 100.0 * p.done_wan / p.plan_wan } else { 0.0 }) unit="%".to_string() rows=17 on_pick=select_region test_id="p-ranking" />
+                <LivePanel title=lang.pick("各市州投资完成率", "Investment done by prefecture") class="panel-chart slot-5" theme="projects">
+                    <RankingBars label=lang.pick("各市州投资完成率", "Investment done by prefecture").to_string() items=prefecture_bars(|p| if p.plan_wan > 0.0 { 100.0 * p.done_wan / p.plan_wan } else { 0.0 }) unit="%".to_string() rows=17 on_pick=select_region test_id="p-ranking" />
                 </LivePanel>
-                <LivePanel title=tx("延误最久的项目", "Biggest delays") class="panel-list slot-6" theme="projects">
+                <LivePanel title=lang.pick("延误最久的项目", "Biggest delays") class="panel-list slot-6" theme="projects">
                     <BiggestDelays projects=feeds.projects entity=entity lang=lang />
                 </LivePanel>
             }
             .into_any(),
             Screen::Poverty => view! {
-                <LivePanel title=tx("风险未消除", "Risk not yet removed") class="panel-kpis slot-4" theme="poverty">
+                <LivePanel title=lang.pick("风险未消除", "Risk not yet removed") class="panel-kpis slot-4" theme="poverty">
                     <div class="kpi-grid">
                         <Kpi label=tr(Text::RiskHouseholds).to_string() value=risk unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-risk" />
                         <Kpi label=tr(Text::Assistance).to_string() value=assistance unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open_province test_id="v-assistance" />
-                        <Kpi label=tx("新增风险户（累计）", "Newly at risk (total)").to_string() value=risk_added unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-added" />
-                        <Kpi label=tx("风险消除户（累计）", "Risk removed (total)").to_string() value=risk_removed unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-removed" />
+                        <Kpi label=lang.pick("新增风险户（累计）", "Newly at risk (total)").to_string() value=risk_added unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-added" />
+                        <Kpi label=lang.pick("风险消除户（累计）", "Risk removed (total)").to_string() value=risk_removed unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open_province test_id="v-removed" />
                     </div>
                 </LivePanel>
-                <LivePanel title=tx("风险户最多的县（市、区）", "Counties with most households at risk") class="panel-chart slot-5" theme="poverty">
-                    <RankingBars label=tx("风险户最多的县（市、区）", "Counties with most households at risk").to_string() items=county_bars unit=tr(Text::UnitHouseholds).to_string() rows=8 larger_is_worse=true on_pick=select_region test_id="v-ranking" />
+                <LivePanel title=lang.pick("风险户最多的县（市、区）", "Counties with most households at risk") class="panel-chart slot-5" theme="poverty">
+                    <RankingBars label=lang.pick("风险户最多的县（市、区）", "Counties with most households at risk").to_string() items=county_bars unit=tr(Text::UnitHouseholds).to_string() rows=8 larger_is_worse=true on_pick=select_region test_id="v-ranking" />
                 </LivePanel>
-                <LivePanel title=tx("需关注村（风险户骤增）", "Villages to watch (risk jumped)") class="panel-list slot-6" theme="poverty">
-                    <AlertRuleList feeds=feeds rule="relapse_jump" on_open=open_alert_cb empty=tx("近期没有风险骤增的村", "No recent jumps") lang=lang test_id="v-jumps" />
+                <LivePanel title=lang.pick("需关注村（风险户骤增）", "Villages to watch (risk jumped)") class="panel-list slot-6" theme="poverty">
+                    <AlertRuleList feeds=feeds rule="relapse_jump" on_open=open_alert_cb empty=lang.pick("近期没有风险骤增的村", "No recent jumps") lang=lang test_id="v-jumps" />
                 </LivePanel>
             }
             .into_any(),
@@ -1071,7 +1068,7 @@ pub fn Wall() -> impl IntoView {
                         <AlertDrawer open=alert_open feeds=feeds lang=lang />
                         <Show when=move || screen.get() == Screen::Overview>
                             <div class="map-indicator" role="group" data-testid="map-indicator">
-                                {[tx("巡河", "Patrols"), tx("待办问题", "Open problems"), tx("风险户", "At risk"), tx("在库项目", "Projects"), tx("巡河覆盖", "Coverage")]
+                                {[lang.pick("巡河", "Patrols"), lang.pick("待办问题", "Open problems"), lang.pick("风险户", "At risk"), lang.pick("在库项目", "Projects"), lang.pick("巡河覆盖", "Coverage")]
                                     .into_iter()
                                     .enumerate()
                                     .map(|(i, label)| view! {
@@ -1086,7 +1083,7 @@ pub fn Wall() -> impl IntoView {
                                 <li><i style="background: #ffb340"></i>{tr(Text::StageApproval)}</li>
                                 <li><i style="background: #37b6ff"></i>{tr(Text::StageConstruction)}</li>
                                 <li><i style="background: #4cd964"></i>{tr(Text::StageAcceptance)}</li>
-                                <li><i style="background: #ff453a"></i>{tx("有逾期环节", "Step overdue")}</li>
+                                <li><i style="background: #ff453a"></i>{lang.pick("有逾期环节", "Step overdue")}</li>
                                 {move || industry.get().map(|i| view! {
                                     <li><button class="legend-filter" data-testid="industry-filter" on:click=move |_| industry.set(None)>{format!("{i} ✕")}</button></li>
                                 })}
@@ -1137,14 +1134,14 @@ pub fn Wall() -> impl IntoView {
             </main>
             <section class="wall-alerts" data-testid="wall-alerts">
                 <span class="alerts-title">
-                    {move || tx("风险预警", "Alerts")}
+                    {move || lang.pick("风险预警", "Alerts")}
                     <b data-testid="alerts-open">{move || feeds.alerts.with(|m| m.values().filter(|a| a.is_open()).count())}</b>
                 </span>
                 <div class="alerts-ticker">
                     <AlertTicker
                         items=ticker_items(feeds, lang)
                         severity_words=severity_words(lang)
-                        empty=tx("暂无预警", "No alerts").to_string()
+                        empty=lang.pick("暂无预警", "No alerts").to_string()
                         on_pick=on_ticker_pick
                         test_id="ticker"
                     />

@@ -1,7 +1,7 @@
 // Shared e2e harness: start the real `yiping` binary on a free port, and launch Debian's Chromium.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,20 @@ export function freePort() {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Wait `ms` milliseconds. */
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A new empty folder under the system's temporary folder, named `yiping-e2e-<name>-XXXXXX`. */
+export function tempDir(name) {
+  return mkdtempSync(join(tmpdir(), `yiping-e2e-${name}-`));
+}
+
+/** Write a deployment's rules file (`serve --rules`), `rules.toml` in `dir`, holding `toml`; returns its path. */
+export function writeRules(dir, toml) {
+  const path = join(dir, 'rules.toml');
+  writeFileSync(path, toml);
+  return path;
+}
 
 /** Start `yiping serve` on `port` with a fresh data folder; resolves once /healthz answers 200. */
 export async function startServer(port, dataDir = mkdtempSync(join(tmpdir(), 'yiping-e2e-')), extra = []) {
@@ -50,6 +63,21 @@ export async function startServer(port, dataDir = mkdtempSync(join(tmpdir(), 'yi
   throw new Error(`yiping did not answer /healthz on port ${port} within 20 s`);
 }
 
+/** `startServer` on a free port: `dataDir` (a fresh folder if not given), `args` added to `yiping serve`. */
+export async function serve({ dataDir, args = [] } = {}) {
+  return startServer(await freePort(), dataDir, args);
+}
+
+/** Run `fn(server)` against a server started as `serve(options)` does, and kill the server after it, whatever happens. */
+export async function withServer(options, fn) {
+  const server = await serve(options);
+  try {
+    return await fn(server);
+  } finally {
+    await killServer(server);
+  }
+}
+
 /** Kill the server hard (as a crash would) and wait for it to be gone. */
 export async function killServer(server) {
   if (server.proc.exitCode !== null || server.proc.signalCode !== null) return;
@@ -68,6 +96,12 @@ export async function launchBrowser() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
   });
+}
+
+/** Kill `servers` and close `browser`; any of them may be missing (a set-up that failed half way). */
+export async function closeAll(browser, ...servers) {
+  for (const server of servers) if (server) await killServer(server);
+  await browser?.close();
 }
 
 /** Poll `fn` until it returns a truthy value or `ms` pass. */

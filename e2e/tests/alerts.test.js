@@ -4,53 +4,40 @@
 // trail holds every step by name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { launchBrowser, startServer, freePort, killServer, until, serverBin, artifacts } from '../lib/harness.js';
-import { join } from 'node:path';
+import { launchBrowser, serve, killServer, closeAll, until } from '../lib/harness.js';
+import { runYiping, createToken } from '../lib/cli.js';
+import { waterReading, postEvents, fetchJson } from '../lib/events.js';
+import { openPage, untilConn, screenshot } from '../lib/pages.js';
 
 const PW = 'long-enough-pw';
 
-function reading(id, nh3n) {
-  return JSON.stringify({
-    type: 'water.reading', id, time: new Date().toISOString(),
-    data: { section: 'cj-yangsigang', ph: 7.5, do_mg_l: 8.0, codmn_mg_l: 2.0, nh3n_mg_l: nh3n, tp_mg_l: 0.05 },
-  });
-}
+/** A reading of 杨泗港 with ammonia nitrogen `nh3n`, now. */
+const reading = (id, nh3n) => waterReading(id, 'cj-yangsigang', nh3n);
 
-async function post(url, token, lines) {
-  const r = await fetch(`${url}/api/v1/events`, {
-    method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: lines.join('\n'),
-  });
-  assert.equal(r.status, 200, await r.text());
-}
+/** Add the user `name` with `role` and the password PW to the server's data folder (`yiping user add`). */
+const addUser = (server, name, role) => runYiping(['user', 'add', '--name', name, '--role', role, '--data', server.dataDir], { input: `${PW}\n` });
 
 test('a red alert reaches the wall, and the duty officer takes it from new to resolved', async () => {
-  const server = await startServer(await freePort(), undefined, ['--no-simulator']);
-  const yiping = (...args) => execFileSync(serverBin, [...args, '--data', server.dataDir], { input: `${PW}\n` }).toString().trim();
-  yiping('user', 'add', '--name', 'duty1', '--role', 'duty');
-  const token = yiping('token', 'create', '--source', 'hbsthj');
+  const server = await serve({ args: ['--no-simulator'] });
+  addUser(server, 'duty1', 'duty');
+  const token = createToken(server.dataDir, 'hbsthj');
   const browser = await launchBrowser();
   try {
-    const errors = [];
-    const wall = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    wall.on('pageerror', (e) => errors.push(String(e)));
-    await wall.goto(`${server.url}/`);
-    await until(() => wall.getAttribute('[data-testid=conn]', 'data-state').then((s) => s === 'live'), 15_000, 'the wall live');
-    await post(server.url, token, [reading('r1', 0.3)]);
+    const { page: wall, errors: wallErrors } = await openPage(browser, `${server.url}/`);
+    await untilConn(wall, 'live', 15_000, 'the wall live');
+    await postEvents(server.url, token, [reading('r1', 0.3)]);
 
-    const duty = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    duty.on('pageerror', (e) => errors.push(String(e)));
-    await duty.goto(`${server.url}/duty`);
+    const { page: duty, errors: dutyErrors } = await openPage(browser, `${server.url}/duty`);
     await duty.fill('[data-testid=login-name]', 'duty1');
     await duty.fill('[data-testid=login-password]', PW);
     await duty.click('[data-testid=login-submit]');
     await until(() => duty.getAttribute('[data-testid=duty]', 'data-user').then((u) => u === 'duty1'), 15_000, 'logged in');
-    await until(() => duty.getAttribute('[data-testid=conn]', 'data-state').then((s) => s === 'live'), 15_000, 'the console live');
+    await untilConn(duty, 'live', 15_000, 'the console live');
 
     // The incident: NH3-N 2.5 mg/L is class 劣Ⅴ, three classes worse than the river target Ⅲ.
     const sent = Date.now();
-    await post(server.url, token, [reading('r2', 2.5)]);
-    const alerts = await (await fetch(`${server.url}/api/v1/alerts?severity=red`)).json();
+    await postEvents(server.url, token, [reading('r2', 2.5)]);
+    const alerts = await fetchJson(`${server.url}/api/v1/alerts?severity=red`);
     const alert = alerts.alerts.find((a) => a.rule === 'water_class');
     assert.ok(alert, JSON.stringify(alerts));
     assert.equal(alert.data.class, 'WorseThanV');
@@ -81,7 +68,7 @@ test('a red alert reaches the wall, and the duty officer takes it from new to re
     await duty.fill('[data-testid=alert-comment]', '排污口已封堵，复测达标');
     await duty.click('[data-testid=act-resolve]');
     await until(() => state().then((s) => s === '已办结'), 5_000, 'the wall following the resolution');
-    await duty.screenshot({ path: join(artifacts, 'duty-1920x1080.png') });
+    await screenshot(duty, 'duty-1920x1080.png');
 
     // The trail: every step, by whom, in order; the same from the CLI.
     const trail = await duty.evaluate(async (id) => (await (await fetch(`/api/v1/audit?alert=${id}`)).text()), alert.id);
@@ -92,25 +79,22 @@ test('a red alert reaches the wall, and the duty officer takes it from new to re
     assert.equal(steps[2].body.to, '汉阳区生态环境分局');
     assert.equal(steps[3].comment, '排污口已封堵，复测达标');
     await killServer(server);
-    const cli = execFileSync(serverBin, ['trail', '--data', server.dataDir, '--alert', alert.id]).toString();
+    const cli = runYiping(['trail', '--data', server.dataDir, '--alert', alert.id]);
     assert.deepEqual(cli.trim().split('\n').map((l) => JSON.parse(l)), steps);
-    assert.deepEqual(errors, []);
+    assert.deepEqual([...wallErrors, ...dutyErrors], []);
   } finally {
-    await browser.close();
-    await killServer(server);
+    await closeAll(browser, server);
   }
 });
 
 test('the console asks for a login before any action, and a viewer cannot act', async () => {
-  const server = await startServer(await freePort(), undefined, ['--no-simulator']);
-  const yiping = (...args) => execFileSync(serverBin, [...args, '--data', server.dataDir], { input: `${PW}\n` }).toString().trim();
-  yiping('user', 'add', '--name', 'viewer1', '--role', 'viewer');
-  const token = yiping('token', 'create', '--source', 'hbsthj');
-  await post(server.url, token, [reading('r1', 0.3), reading('r2', 1.8)]);
+  const server = await serve({ args: ['--no-simulator'] });
+  addUser(server, 'viewer1', 'viewer');
+  const token = createToken(server.dataDir, 'hbsthj');
+  await postEvents(server.url, token, [reading('r1', 0.3), reading('r2', 1.8)]);
   const browser = await launchBrowser();
   try {
-    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    await page.goto(`${server.url}/duty`);
+    const { page } = await openPage(browser, `${server.url}/duty`);
     await until(() => page.isVisible('[data-testid=login]'), 10_000, 'the login form');
     await until(() => page.isVisible('[data-testid=duty-row]'), 10_000, 'the list (anonymous reading on this machine)');
     await page.click('[data-testid=duty-row] button');
@@ -129,7 +113,6 @@ test('the console asks for a login before any action, and a viewer cannot act', 
     });
     assert.equal(r, 403, 'and the server refuses it too');
   } finally {
-    await browser.close();
-    await killServer(server);
+    await closeAll(browser, server);
   }
 });

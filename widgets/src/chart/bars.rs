@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use super::host::{Drawn, HPos, Surface, VPos, bold, chart_canvas, px, rgb, text};
 use crate::format::{NumberStyle, change_percent, scaled_text};
 use crate::layout::{Area, Hit, Pick, Ranking, change};
-use crate::palette::{ACCENT, ACCENT_2, BAD, DIM, GOOD, GRID, Rgb, TEXT, TRACK, WARN};
+use crate::palette::{ACCENT, ACCENT_2, BAD, COMPARED, Colour, DIM, GOOD, GRID, INK, MEDALS, TEXT, TRACK, WARN};
 use crate::scale::nice_ticks;
 
 /// One bar: a stable key (e.g. an adcode), its label and value.
@@ -135,12 +135,7 @@ fn draw_ranking(
         }
         let cy = y + row_h / 2.0;
         // Rank badge: the top three in the wall's medal colours.
-        let badge_color: Rgb = match row.rank {
-            0 => (0xff, 0xb3, 0x40),
-            1 => (0xc8, 0xd6, 0xe5),
-            2 => (0xd0, 0x8a, 0x5a),
-            _ => TRACK,
-        };
+        let badge_color: Colour = MEDALS.get(row.rank).copied().unwrap_or(TRACK);
         let _ = s.root.draw(&Rectangle::new(
             [px(left, cy - badge * 0.42), px(left + badge, cy + badge * 0.42)],
             rgb(badge_color).mix(if row.rank < 3 { 0.9 } else { 1.0 }).filled(),
@@ -150,7 +145,7 @@ fn draw_ranking(
             px(left + badge / 2.0, cy),
             bold(
                 font * 0.85,
-                if row.rank < 3 { (0x03, 0x0b, 0x18) } else { TEXT },
+                if row.rank < 3 { INK } else { TEXT },
                 HPos::Center,
                 VPos::Center,
             ),
@@ -277,7 +272,7 @@ fn draw_comparison(
     }
     // Legend.
     let names = [&series.0, &series.1];
-    let colors = [ACCENT, (0x5a, 0x6e, 0x8a)];
+    let colors = [ACCENT, COMPARED];
     let mut lx = left;
     for (name, c) in names.iter().zip(colors) {
         let _ =

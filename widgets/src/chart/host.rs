@@ -230,17 +230,18 @@ pub(crate) fn chart_canvas(
 }
 
 /// A plotters colour from a palette entry.
-pub(crate) fn rgb(c: crate::palette::Rgb) -> RGBColor {
-    RGBColor(c.0, c.1, c.2)
+pub(crate) fn rgb(c: crate::palette::Colour) -> RGBColor {
+    let (r, g, b) = c.rgb();
+    RGBColor(r, g, b)
 }
 
 /// A text style of `size` device pixels in colour `c`, anchored at `h`/`v`.
-pub(crate) fn text(size: f64, c: crate::palette::Rgb, h: HPos, v: VPos) -> TextStyle<'static> {
+pub(crate) fn text(size: f64, c: crate::palette::Colour, h: HPos, v: VPos) -> TextStyle<'static> {
     TextStyle { font: (FONT, size).into_font(), color: rgb(c).to_backend_color(), pos: Pos::new(h, v) }
 }
 
 /// The same, bold.
-pub(crate) fn bold(size: f64, c: crate::palette::Rgb, h: HPos, v: VPos) -> TextStyle<'static> {
+pub(crate) fn bold(size: f64, c: crate::palette::Colour, h: HPos, v: VPos) -> TextStyle<'static> {
     TextStyle {
         font: (FONT, size, FontStyle::Bold).into_font(),
         color: rgb(c).to_backend_color(),

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use super::host::{Drawn, HPos, Surface, VPos, bold, chart_canvas, px, rgb, text};
 use crate::format::{NumberStyle, scaled_text};
 use crate::layout::{Area, Hit, Pick, polar, ring_sectors, shares_percent};
-use crate::palette::{ACCENT_2, BAD, DIM, GOOD, Rgb, SERIES, TEXT, TRACK, WARN};
+use crate::palette::{ACCENT_2, BAD, Colour, DIM, GOOD, INK, SERIES, TEXT, TRACK, WARN};
 
 /// A category of a distribution: stable key, label, colour.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +18,7 @@ pub struct Category {
     /// Label drawn (e.g. "Ⅲ类").
     pub label: String,
     /// Colour.
-    pub color: Rgb,
+    pub color: Colour,
 }
 
 /// A group's counts per category (same order as the categories).
@@ -120,7 +120,7 @@ fn draw_stacked(s: &Surface, cats: &[Category], groups: &[ShareGroup]) -> Drawn 
                 let _ = s.root.draw(&Text::new(
                     format!("{share:.1}%"),
                     px(x + w / 2.0, cy),
-                    bold(small, (0x03, 0x0b, 0x18), HPos::Center, VPos::Center),
+                    bold(small, INK, HPos::Center, VPos::Center),
                 ));
             }
             drawn.hits.push(Hit {
@@ -156,7 +156,7 @@ pub struct Slice {
     /// Value.
     pub value: f64,
     /// Colour; `None` takes the series colours in order.
-    pub color: Option<Rgb>,
+    pub color: Option<Colour>,
 }
 
 /// Points of a ring sector as a polygon (plotters has no arc element), about one vertex per

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::format::shanghai_hms;
 use crate::layout::Pick;
-use crate::palette::{SEVERITY, hex};
+use crate::palette::SEVERITY;
 
 /// An alert as the ticker shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +66,7 @@ pub fn AlertTicker(
                 hidden=move || { i >= count() }
                 data-severity=move || sev().to_string()
                 data-alert=field(|x| x.id.clone())
-                style=move || format!("--sev: {}", hex(SEVERITY[sev()]))
+                style=move || format!("--sev: {}", SEVERITY[sev()].css())
                 on:click=move |_| {
                     let item = items.with_untracked(|v| v.get(i).cloned());
                     if let (Some(cb), Some(item)) = (on_pick, item) {
