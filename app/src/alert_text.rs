@@ -95,6 +95,20 @@ pub fn indicator_name(lang: Lang, key: &str) -> &'static str {
     lang.pick(zh, en)
 }
 
+/// The role of the person responsible, as the data names it (`river_chief:county`): in Chinese
+/// the title (县级河长), in English the data's own words.
+pub fn role_name(lang: Lang, role: &str) -> &str {
+    let zh = match role {
+        "river_chief:province" => "省级河长",
+        "river_chief:city" => "市级河长",
+        "river_chief:county" => "县级河长",
+        "river_chief:township" => "乡级河长",
+        "river_chief:village" => "村级河长",
+        other => other,
+    };
+    lang.pick(zh, role)
+}
+
 /// A project step's name.
 pub fn step_name(lang: Lang, key: &str) -> &'static str {
     let (zh, en) = match key {
@@ -124,11 +138,12 @@ pub fn summary(lang: Lang, a: &Alert) -> String {
             let ind = indicator_name(lang, d["indicator"].as_str().unwrap_or(""));
             let v = num(d, "value").unwrap_or(f64::NAN);
             let b = num(d, "baseline").unwrap_or(f64::NAN);
-            lang.pick(format!("{n} {ind} {v:.2} mg/L，基线 {b:.2}"), format!("{n}: {ind} {v:.2} mg/L, baseline {b:.2}"))
+            lang.pick(
+                format!("{n} {ind} {v:.2} mg/L，基线 {b:.2}"),
+                format!("{n}: {ind} {v:.2} mg/L, baseline {b:.2}"),
+            )
         }
-        "silent" => {
-            lang.pick(format!("{n} 监测数据中断"), format!("{n}: no readings"))
-        }
+        "silent" => lang.pick(format!("{n} 监测数据中断"), format!("{n}: no readings")),
         "patrol_overdue" => {
             let days = int("days");
             lang.pick(format!("{n} 已{days}天未巡河"), format!("{n}: not patrolled for {days} days"))
@@ -145,12 +160,18 @@ pub fn summary(lang: Lang, a: &Alert) -> String {
         "investment_behind" => {
             let (done, exp) =
                 (num(d, "done_percent").unwrap_or(0.0), num(d, "expected_percent").unwrap_or(0.0));
-            lang.pick(format!("{n} 投资完成{done:.1}%，应达{exp:.1}%"), format!("{n}: {done:.1}% invested, {exp:.1}% due"))
+            lang.pick(
+                format!("{n} 投资完成{done:.1}%，应达{exp:.1}%"),
+                format!("{n}: {done:.1}% invested, {exp:.1}% due"),
+            )
         }
         "relapse_jump" => {
             let now = int("risk_households");
             let before = int("previous");
-            lang.pick(format!("{n} 风险户 {before} → {now}"), format!("{n}: households at risk {before} → {now}"))
+            lang.pick(
+                format!("{n} 风险户 {before} → {now}"),
+                format!("{n}: households at risk {before} → {now}"),
+            )
         }
         _ => n.clone(),
     }

@@ -6,9 +6,8 @@
 //! so the wall, the console and every other open page show the same step at the same time.
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use yiping_protocol::alerts::{Alert, AlertState, Severity};
+use yiping_protocol::api::ActBody;
 use yiping_widgets::chart::TickerItem;
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
 
@@ -16,6 +15,7 @@ use crate::alert_text::{
     action_word, class_label, indicator_name, prefecture_of, rule_name, severity_index, severity_word,
     state_word, step_name, summary,
 };
+use crate::http::post_json;
 use crate::i18n::{Lang, prefecture_name};
 use crate::link::Feeds;
 use crate::map::Marker;
@@ -90,55 +90,6 @@ pub fn alert_markers(feeds: Feeds, theme: Signal<Option<&'static str>>, lang: La
                 })
                 .collect()
         })
-    })
-}
-
-/// `POST` JSON to the server; the answer's JSON, or the server's error message.
-pub async fn post_json(path: &str, body: &serde_json::Value) -> Result<serde_json::Value, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
-    let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
-    headers.set("Content-Type", "application/json").map_err(|e| format!("{e:?}"))?;
-    init.set_headers(&headers);
-    let resp = JsFuture::from(window.fetch_with_str_and_init(path, &init))
-        .await
-        .map_err(|e| format!("{path}: {e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
-    let text =
-        JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text.as_string().unwrap_or_default()).unwrap_or_default();
-    if resp.ok() {
-        Ok(value)
-    } else {
-        Err(value["error"].as_str().map_or_else(|| format!("HTTP {}", resp.status()), str::to_owned))
-    }
-}
-
-/// Who the page is logged in as (`GET /api/v1/me`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Me {
-    /// User name (None: not logged in).
-    pub name: Option<String>,
-    /// Role.
-    pub role: String,
-    /// May act on alerts.
-    pub can_act: bool,
-    /// Region scope.
-    pub scope: Option<String>,
-}
-
-/// Ask the server who this page is.
-pub async fn fetch_me() -> Result<Me, String> {
-    let text = crate::map::fetch_text("/api/v1/me").await?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    Ok(Me {
-        name: v["name"].as_str().map(str::to_owned),
-        role: v["role"].as_str().unwrap_or_default().to_owned(),
-        can_act: v["can_act"].as_bool().unwrap_or(false),
-        scope: v["scope"].as_str().map(str::to_owned),
     })
 }
 
@@ -245,13 +196,13 @@ pub fn AlertDetail(
     });
     let act = move |action: &'static str| {
         let Some(id) = alert.with_untracked(|a| a.as_ref().map(|a| a.id.clone())) else { return };
-        let body = serde_json::json!({
-            "comment": comment.get_untracked(),
-            "to": (action == "dispatch").then(|| to.get_untracked()),
-        });
+        let body = ActBody {
+            comment: comment.get_untracked(),
+            to: (action == "dispatch").then(|| to.get_untracked()),
+        };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match post_json(&format!("/api/v1/alerts/{id}/{action}"), &body).await {
+            match post_json::<_, Alert>(&format!("/api/v1/alerts/{id}/{action}"), &body).await {
                 Ok(_) => {
                     error.set(None);
                     comment.set(String::new());
@@ -279,15 +230,7 @@ pub fn AlertDetail(
                         <dt>{lang.pick("触发时间", "Raised")}</dt><dd>{fmt_time(&a.raised)}</dd>
                         <dt>{lang.pick("责任人", "Responsible")}</dt>
                         <dd data-testid="alert-responsible">{a.responsible.as_ref().map_or_else(|| lang.pick("数据未列明", "not named in the data").to_owned(), |r| {
-                            let role = match (lang == Lang::Zh, r.role.as_str()) {
-                                (true, "river_chief:province") => "省级河长",
-                                (true, "river_chief:city") => "市级河长",
-                                (true, "river_chief:county") => "县级河长",
-                                (true, "river_chief:township") => "乡级河长",
-                                (true, "river_chief:village") => "村级河长",
-                                (_, other) => other,
-                            };
-                            format!("{} ({role})", r.name)
+                            format!("{} ({})", r.name, crate::alert_text::role_name(lang, &r.role))
                         })}</dd>
                         {a.assignee.clone().map(|w| view! { <dt>{lang.pick("派发给", "Dispatched to")}</dt><dd data-testid="alert-assignee">{w}</dd> })}
                     </dl>

@@ -14,13 +14,8 @@ use yiping_protocol::instant::{Date, Timestamp};
 use yiping_protocol::topics::EntityState;
 use yiping_widgets::format::{NumberStyle, scaled_text, shanghai_hms};
 
+use crate::http::fetch_json;
 use crate::i18n::Lang;
-
-/// `path` on the server, read as JSON of type `T`.
-async fn fetch_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, String> {
-    let text = crate::map::fetch_text(path).await?;
-    serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
-}
 
 async fn fetch_region(adcode: &str) -> Result<RegionFigures, String> {
     fetch_json(&format!("/api/v1/regions/{adcode}")).await
@@ -107,7 +102,7 @@ pub fn RegionDrawer(
                     <section class="drill-group">
                         <h4>{lang.pick("重大项目", "Major projects")}</h4>
                         {row(lang.pick("在库项目", "Projects"), "drill-projects", Some(f64::from(p.projects)), lang.pick("个", ""))}
-                        {row(lang.pick("投资完成率", "Investment done"), "drill-invest", (p.plan_wan > 0.0).then(|| (1000.0 * p.done_wan / p.plan_wan).round() / 10.0), "%")}
+                        {row(lang.pick("投资完成率", "Investment done"), "drill-invest", p.invest_percent().map(|v| (v * 10.0).round() / 10.0), "%")}
                         {row(lang.pick("逾期环节（今日）", "Overdue steps (today)"), "drill-overdue", Some(f64::from(r.overdue.steps)), lang.pick("个", ""))}
                     </section>
                     <section class="drill-group">
@@ -242,9 +237,10 @@ fn ProjectSteps(project: Project, lang: Lang) -> impl IntoView {
             let name = crate::alert_text::step_name(lang, &key);
             let (state, late) = match (s.done, s.is_overdue(today)) {
                 (Some(d), _) => (format!("{} {d}", lang.pick("完成", "done")), false),
-                (None, true) => {
-                    (format!("{} {} {}", lang.pick("逾期", "late"), s.days_late(today), lang.pick("天", "d")), true)
-                }
+                (None, true) => (
+                    format!("{} {} {}", lang.pick("逾期", "late"), s.days_late(today), lang.pick("天", "d")),
+                    true,
+                ),
                 (None, false) => (lang.pick("未到期", "not due").to_string(), false),
             };
             view! {

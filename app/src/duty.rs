@@ -15,10 +15,13 @@ use yiping_widgets::NumberStyle;
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
 
 use crate::alert_text::{prefecture_of, rule_name, severity_word, state_word, summary};
-use crate::alerts::{AlertDetail, Me, alert_markers, fetch_me, ordered, post_json, region_word};
+use crate::alerts::{AlertDetail, alert_markers, ordered, region_word};
+use crate::http::{fetch_json, post_json};
 use crate::i18n::{Lang, PREFECTURES};
 use crate::link::{self, Feeds, Status};
 use crate::map::{HubeiMap, MapPick};
+use serde::de::IgnoredAny;
+use yiping_protocol::api::{Login, Me};
 
 const MUTE_KEY: &str = "yiping.duty.muted";
 /// Rows the list shows at most (the most severe and newest first).
@@ -65,7 +68,7 @@ pub fn Duty() -> impl IntoView {
     // Who is here.
     let me: RwSignal<Option<Me>> = RwSignal::new(None);
     leptos::task::spawn_local(async move {
-        if let Ok(m) = fetch_me().await {
+        if let Ok(m) = fetch_json::<Me>("/api/v1/me").await {
             me.set(Some(m));
         }
     });
@@ -80,9 +83,9 @@ pub fn Duty() -> impl IntoView {
         }
     };
     let login = move || {
-        let body = serde_json::json!({ "name": name.get_untracked(), "password": password.get_untracked() });
+        let body = Login { name: name.get_untracked(), password: password.get_untracked() };
         leptos::task::spawn_local(async move {
-            match post_json("/api/v1/login", &body).await {
+            match post_json::<_, IgnoredAny>("/api/v1/login", &body).await {
                 Ok(_) => reload(),
                 Err(e) => login_error.set(Some(e)),
             }
@@ -90,7 +93,7 @@ pub fn Duty() -> impl IntoView {
     };
     let logout = move |_| {
         leptos::task::spawn_local(async move {
-            let _ = post_json("/api/v1/logout", &serde_json::json!({})).await;
+            let _ = post_json::<_, IgnoredAny>("/api/v1/logout", &()).await;
             reload();
         });
     };
@@ -240,7 +243,7 @@ pub fn Duty() -> impl IntoView {
                     </button>
                     {move || me.get().and_then(|m| m.name.clone().map(|n| {
                         let scope = m.scope.clone().map(|s| format!(" · {s}")).unwrap_or_default();
-                        view! { <span class="who" data-testid="who">{format!("{n} ({}){scope}", m.role)}</span><button class="logout" data-testid="logout" on:click=logout>{lang.pick("退出", "Log out")}</button> }
+                        view! { <span class="who" data-testid="who">{format!("{n} ({}){scope}", m.role.map_or("", |r| r.as_str()))}</span><button class="logout" data-testid="logout" on:click=logout>{lang.pick("退出", "Log out")}</button> }
                     }))}
                     <span class="clock">{move || format!("{} {}", shanghai_date(now.get()), shanghai_hms(now.get()))}</span>
                 </div>

@@ -195,7 +195,10 @@ pub fn Gallery() -> impl IntoView {
         })
     });
     let series_names = Signal::derive(move || {
-        vec![lang.pick("Ⅰ–Ⅲ类水质占比", "Class I–III share").to_string(), lang.pick("溶解氧 ×10", "DO ×10").to_string()]
+        vec![
+            lang.pick("Ⅰ–Ⅲ类水质占比", "Class I–III share").to_string(),
+            lang.pick("溶解氧 ×10", "DO ×10").to_string(),
+        ]
     });
     let latest = Signal::derive(move || data.with(|d| Some((d.now, vec![d.good_share, d.do_mg * 10.0]))));
     let class_labels = ["Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ", "劣Ⅴ"];
@@ -204,13 +207,20 @@ pub fn Gallery() -> impl IntoView {
         (0..6)
             .map(|i| Category {
                 key: class_keys[i].into(),
-                label: lang.pick(format!("{}类", class_labels[i]), format!("Class {}", class_keys[i]).replace("WorseThanV", "V+")),
+                label: lang.pick(
+                    format!("{}类", class_labels[i]),
+                    format!("Class {}", class_keys[i]).replace("WorseThanV", "V+"),
+                ),
                 color: WATER_CLASSES[i],
             })
             .collect::<Vec<_>>()
     });
     let groups = Signal::derive(move || {
-        let names = [lang.pick("长江干流", "Yangtze main"), lang.pick("汉江", "Han River"), lang.pick("湖库", "Lakes")];
+        let names = [
+            lang.pick("长江干流", "Yangtze main"),
+            lang.pick("汉江", "Han River"),
+            lang.pick("湖库", "Lakes"),
+        ];
         let keys = ["yangtze", "han", "lakes"];
         data.with(|d| {
             (0..3)
@@ -243,8 +253,11 @@ pub fn Gallery() -> impl IntoView {
         })
     });
     let stages = Signal::derive(move || {
-        let names =
-            [lang.pick("前期审批", "Approval"), lang.pick("项目推进", "Construction"), lang.pick("竣工验收", "Acceptance")];
+        let names = [
+            lang.pick("前期审批", "Approval"),
+            lang.pick("项目推进", "Construction"),
+            lang.pick("竣工验收", "Acceptance"),
+        ];
         let keys = ["approval", "construction", "acceptance"];
         data.with(|d| {
             (0..3)

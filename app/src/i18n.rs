@@ -191,7 +191,10 @@ pub fn t(lang: Lang, key: Text) -> &'static str {
     use Text::*;
     let (zh, en) = match key {
         Title => ("湖北省数字政府 · 一屏全览", "Hubei Digital Government · One Screen"),
-        Subtitle => ("长江大保护 · 河湖长制 · 重大项目 · 精准脱贫", "Yangtze Protection · River & Lake Chiefs · Major Projects · Poverty Alleviation"),
+        Subtitle => (
+            "长江大保护 · 河湖长制 · 重大项目 · 精准脱贫",
+            "Yangtze Protection · River & Lake Chiefs · Major Projects · Poverty Alleviation",
+        ),
         Simulated => ("模拟数据", "SIMULATED DATA"),
         Live => ("实时连接", "Live"),
         Reconnecting => ("连接中断，正在重连", "Disconnected, reconnecting"),

@@ -24,6 +24,8 @@ pub mod duty;
 #[cfg(target_arch = "wasm32")]
 pub mod gallery;
 #[cfg(target_arch = "wasm32")]
+pub mod http;
+#[cfg(target_arch = "wasm32")]
 pub mod link;
 #[cfg(target_arch = "wasm32")]
 pub mod map;

@@ -102,7 +102,7 @@ pub fn MapBench() -> impl IntoView {
         update_at.set(perf_now());
     };
     leptos::task::spawn_local(async move {
-        let Ok(text) = crate::map::fetch_text("/geo/hubei_counties.geojson").await else { return };
+        let Ok(text) = crate::http::fetch_text("/geo/hubei_counties.geojson").await else { return };
         let Ok(counties) = parse_regions(&text) else { return };
         let list: Vec<(String, f64, f64)> =
             counties.iter().map(|c| (c.adcode.clone(), c.label.x, c.label.y)).collect();

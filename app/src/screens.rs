@@ -55,6 +55,18 @@ impl Screen {
         Screen::ALL[(i + 1) % Screen::ALL.len()]
     }
 
+    /// The theme (topic) the screen shows; the overview shows them all.
+    pub fn topic(self) -> Option<&'static str> {
+        use yiping_protocol::topics::{POVERTY, PROJECTS, RIVERS, WATER};
+        match self {
+            Screen::Overview => None,
+            Screen::Yangtze => Some(WATER),
+            Screen::Rivers => Some(RIVERS),
+            Screen::Projects => Some(PROJECTS),
+            Screen::Poverty => Some(POVERTY),
+        }
+    }
+
     /// A stable name for tests and styles.
     pub fn key(self) -> &'static str {
         match self {

@@ -25,9 +25,9 @@ use crate::link::Feeds;
 const TREND_READINGS: u32 = 240;
 
 async fn fetch_trend(section: &str) -> Result<Vec<Sample>, String> {
-    let text = crate::map::fetch_text(&format!("/api/v1/entities/section:{section}?latest={TREND_READINGS}"))
-        .await?;
-    let h: yiping_protocol::api::EntityRecord = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let h: yiping_protocol::api::EntityRecord =
+        crate::http::fetch_json(&format!("/api/v1/entities/section:{section}?latest={TREND_READINGS}"))
+            .await?;
     Ok(h.history
         .into_iter()
         .filter_map(|r| match r.event.data {
@@ -67,7 +67,8 @@ pub fn SectionTrend(
         load();
     });
     let _ = set_interval_with_handle(load, Duration::from_secs(30));
-    let names = lang.pick(vec!["氨氮".to_string(), "总磷".to_string()], vec!["NH3-N".to_string(), "TP".to_string()]);
+    let names =
+        lang.pick(vec!["氨氮".to_string(), "总磷".to_string()], vec!["NH3-N".to_string(), "TP".to_string()]);
     view! {
         <div class="trend" data-testid="trend" data-section=move || section.get() data-points=move || history.with(Vec::len).to_string()>
             <TimeSeries
@@ -88,17 +89,13 @@ pub fn SectionTrend(
 
 /// Every county's adcode, name and 精准脱贫 figures (`GET /api/v1/counties`).
 pub async fn fetch_counties() -> Result<Vec<(String, String, yiping_protocol::topics::PovertyAgg)>, String> {
-    let text = crate::map::fetch_text("/api/v1/counties").await?;
-    let a: yiping_protocol::api::CountiesAnswer = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let a: yiping_protocol::api::CountiesAnswer = crate::http::fetch_json("/api/v1/counties").await?;
     Ok(a.counties.into_iter().map(|c| (c.adcode, c.name, c.poverty)).collect())
 }
 
 /// The province's history (`GET /api/v1/history`), oldest first.
 pub async fn fetch_history() -> Result<Vec<yiping_protocol::topics::HistoryPoint>, String> {
-    let text = crate::map::fetch_text("/api/v1/history").await?;
-    serde_json::from_str::<yiping_protocol::api::HistoryAnswer>(&text)
-        .map(|h| h.points)
-        .map_err(|e| e.to_string())
+    crate::http::fetch_json::<yiping_protocol::api::HistoryAnswer>("/api/v1/history").await.map(|h| h.points)
 }
 
 /// The province's mean per-capita income of the reporting villages over the server's history
@@ -182,17 +179,20 @@ pub fn ProblemAgeing(
     let slices = Signal::derive(move || {
         let now = js_sys::Date::now();
         let l = limits.get();
-        let labels: [String; 4] = lang.pick([
+        let labels: [String; 4] = lang.pick(
+            [
                 format!("{}天内", l[0]),
                 format!("{}–{}天", l[0], l[1]),
                 format!("{}–{}天", l[1], l[2]),
                 format!("{}天以上", l[2]),
-            ], [
+            ],
+            [
                 format!("< {} d", l[0]),
                 format!("{}–{} d", l[0], l[1]),
                 format!("{}–{} d", l[1], l[2]),
                 format!("{} d +", l[2]),
-            ]);
+            ],
+        );
         let mut counts = [0.0; 4];
         problems.with(|m| {
             for p in m.values() {
@@ -341,11 +341,7 @@ pub fn IndustryInvestment(
     lang: Lang,
 ) -> impl IntoView {
     let categories = vec![
-        Category {
-            key: "done".into(),
-            label: lang.pick("已完成", "Done").into(),
-            color: palette::ACCENT,
-        },
+        Category { key: "done".into(), label: lang.pick("已完成", "Done").into(), color: palette::ACCENT },
         Category {
             key: "left".into(),
             label: lang.pick("未完成", "To do").into(),

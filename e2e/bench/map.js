@@ -7,7 +7,8 @@
 //
 // Chromium here rasterises in software on busy cores: compare the two modes and the memory
 // figures, rather than reading the absolute times as a GPU wall's.
-import { freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+import { serve, closeAll, launchBrowser, until } from '../lib/harness.js';
+import { openPage } from '../lib/pages.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const updates = Number(process.argv[3] ?? 10_000);
@@ -20,10 +21,7 @@ const q = (xs, p) => {
 const f = (x) => (Number.isFinite(x) ? x.toFixed(1).padStart(7) : '      —');
 
 async function measure(browser, url, w, h) {
-  const page = await browser.newPage({ viewport: { width: w, height: h } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url);
+  const { page, errors } = await openPage(browser, url, { width: w, height: h });
   await until(() => page.locator('[data-testid="mapbench"]').getAttribute('data-updates').then((v) => Number(v) >= 2), 60_000, 'the map under load');
   await page.waitForTimeout(1500);
   const result = await page.evaluate(async (ms) => {
@@ -70,7 +68,7 @@ async function measure(browser, url, w, h) {
   return result;
 }
 
-const server = await startServer(await freePort());
+const server = await serve();
 const browser = await launchBrowser();
 try {
   console.log(`map benchmark: 103-county choropleth, rivers, lakes, names, 1,000 markers (20 pulsing) moving every second; ${seconds} s per row`);
@@ -111,6 +109,5 @@ try {
   console.log(`                     after ${updates} more  JS heap ${mb(m1.heap)} MB, wasm ${mb(m1.wasm)} MB, ${m1.dom} DOM elements`);
   console.log(`                     after ${updates} more  JS heap ${mb(m2.heap)} MB, wasm ${mb(m2.wasm)} MB, ${m2.dom} DOM elements`);
 } finally {
-  await browser.close();
-  await killServer(server);
+  await closeAll(browser, server);
 }

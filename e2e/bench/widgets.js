@@ -8,7 +8,7 @@
 //
 // Chromium here renders in software on busy cores: compare widgets with each other and memory
 // before and after, rather than reading the absolute times as a GPU wall's.
-import { freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+import { serve, closeAll, launchBrowser, until } from '../lib/harness.js';
 
 const CHARTS = ['w-series', 'w-ranking', 'w-stacked', 'w-ring', 'w-gauge', 'w-pipeline', 'w-compare'];
 const updates = Number(process.argv[2] ?? 10_000);
@@ -18,7 +18,7 @@ const flush = process.argv[4] !== 'noflush';
 const only = process.env.ONLY ? `&only=${process.env.ONLY}` : '';
 const charts = CHARTS.filter((id) => !process.env.ONLY || process.env.ONLY.split(',').includes(id));
 
-const server = await startServer(await freePort());
+const server = await serve();
 const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 3840, height: 2160 } });
@@ -70,6 +70,5 @@ try {
   console.log(`after ${updates} more updates:    JS heap ${mb(after.heap)} MB, wasm ${mb(after.wasm)} MB, ${after.dom} DOM elements`);
   console.log(`after ${updates} more again:      JS heap ${mb(again.heap)} MB, wasm ${mb(again.wasm)} MB, ${again.dom} DOM elements`);
 } finally {
-  await browser.close();
-  await killServer(server);
+  await closeAll(browser, server);
 }

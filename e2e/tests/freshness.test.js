@@ -3,11 +3,10 @@
 // they recover without a reload when it sends again. Real data is never marked simulated.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, startServer, killServer, launchBrowser, serverBin, until } from '../lib/harness.js';
+import { serve, withServer, closeAll, launchBrowser, sleep, tempDir, writeRules, until } from '../lib/harness.js';
+import { createToken, simulate, importEvents } from '../lib/cli.js';
+import { eventLine, isoSeconds, postEvents } from '../lib/events.js';
+import { openPage, FULL_HD } from '../lib/pages.js';
 
 let browser;
 let server;
@@ -16,41 +15,30 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  if (server) await killServer(server);
-  await browser?.close();
-});
+after(() => closeAll(browser, server));
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The data of a reading of 官渡口: every indicator class Ⅱ or better. */
+const GUANDUKOU = { section: 'cj-guandukou', ph: 7.6, do_mg_l: 8.1, codmn_mg_l: 2.4, nh3n_mg_l: 0.15, tp_mg_l: 0.08 };
 
 test('a source that stops turns only its own panels stale, soon, and they recover', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-fresh-'));
-  const token = execFileSync(serverBin, ['token', 'create', '--source', 'e2e-monitoring', '--data', dir]).toString().trim();
+  const dir = tempDir('fresh');
+  const token = createToken(dir, 'e2e-monitoring');
   // This deployment's monitoring source is expected every 3 s.
-  const rules = join(dir, 'rules.toml');
-  writeFileSync(rules, '[freshness]\nwater = 3\n');
-  server = await startServer(await freePort(), dir, ['--no-simulator', '--rules', rules]);
+  const rules = writeRules(dir, '[freshness]\nwater = 3\n');
+  server = await serve({ dataDir: dir, args: ['--no-simulator', '--rules', rules] });
   let n = 0;
   // A monitoring source: one reading of 官渡口 every 400 ms, stamped now.
   let lastDataMs = 0;
   const send = async () => {
     n += 1;
-    const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const time = isoSeconds();
     lastDataMs = Date.parse(time);
-    const line = JSON.stringify({
-      type: 'water.reading',
-      id: `e2e-reading-${n}`,
-      time,
-      data: { section: 'cj-guandukou', ph: 7.6, do_mg_l: 8.1, codmn_mg_l: 2.4, nh3n_mg_l: 0.15, tp_mg_l: 0.08 },
-    });
-    const r = await fetch(`${server.url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body: line + '\n' });
-    assert.equal(r.status, 200, await r.text());
+    await postEvents(server.url, token, [eventLine('water.reading', `e2e-reading-${n}`, GUANDUKOU, time)]);
   };
   let sending = true;
   const loop = (async () => { while (sending) { await send(); await sleep(400); } })();
 
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/');
+  const { page } = await openPage(browser, server.url + '/');
   const state = (cls) => page.locator(`section.${cls}`).getAttribute('data-freshness');
   await until(async () => (await state('panel-water')) === 'fresh', 15_000, 'the water panel to be fresh');
   await sleep(2000);
@@ -83,21 +71,16 @@ test('a source that stops turns only its own panels stale, soon, and they recove
 });
 
 test('a monthly source is not interrupted after a burst and a minute, only after a missed month; real data is not marked simulated', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-monthly-'));
-  const token = execFileSync(serverBin, ['token', 'create', '--source', 'e2e-villages', '--data', dir]).toString().trim();
-  const own = await startServer(await freePort(), dir, ['--no-simulator']);
-  try {
+  const dir = tempDir('monthly');
+  const token = createToken(dir, 'e2e-villages');
+  await withServer({ dataDir: dir, args: ['--no-simulator'] }, async (own) => {
     // A burst of three village reports a second apart, as a monthly source sends at start-up.
     const now = Date.now();
-    const lines = [0, 1, 2].map((i) => JSON.stringify({
-      type: 'poverty.village',
-      id: `e2e-village-${i}`,
-      time: new Date(now - (2 - i) * 1000).toISOString(),
-      data: { village: `E2E-${i}`, name: '试点村', lon: 114.98, lat: 30.10, lifted_households: 80, monitored_households: 15, risk_households: 2, income_yuan: 13500, assistance_wan: 8 },
-    })).join('\n');
-    const r = await fetch(`${own.url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body: lines + '\n' });
-    assert.equal(r.status, 200, await r.text());
-    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    const lines = [0, 1, 2].map((i) => eventLine('poverty.village', `e2e-village-${i}`,
+      { village: `E2E-${i}`, name: '试点村', lon: 114.98, lat: 30.10, lifted_households: 80, monitored_households: 15, risk_households: 2, income_yuan: 13500, assistance_wan: 8 },
+      new Date(now - (2 - i) * 1000).toISOString()));
+    await postEvents(own.url, token, lines);
+    const page = await browser.newPage({ viewport: FULL_HD });
     await page.clock.install();
     await page.goto(own.url + '/');
     const state = (cls) => page.locator(`section.${cls}`).getAttribute('data-freshness');
@@ -122,32 +105,22 @@ test('a monthly source is not interrupted after a burst and a minute, only after
     await page.clock.fastForward(36 * 86_400_000);
     await until(async () => (await state('panel-poverty')) === 'stale', 5_000, 'the poverty panel to turn stale');
     await page.close();
-  } finally {
-    await killServer(own);
-  }
+  });
 });
 
 test('a mixed log names the simulated themes, and only them', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-mixed-'));
+  const dir = tempDir('mixed');
   // Simulated history of every theme but 长江大保护, whose readings come from a real source.
-  const file = join(dir, 'sim.ndjson');
-  const sim = execFileSync(serverBin, ['simulate', '--count', '3000', '--seed', '3'], { maxBuffer: 64 << 20 }).toString();
-  writeFileSync(file, sim.split('\n').filter((l) => l && !JSON.parse(l).type.startsWith('water.')).join('\n') + '\n');
-  execFileSync(serverBin, ['import', file, '--source', 'simulator', '--data', dir]);
-  const token = execFileSync(serverBin, ['token', 'create', '--source', 'hbsthj', '--data', dir]).toString().trim();
-  const own = await startServer(await freePort(), dir, ['--no-simulator']);
-  try {
-    const reading = JSON.stringify({ type: 'water.reading', id: 'real-1', time: new Date().toISOString(), data: { section: 'cj-guandukou', ph: 7.6, do_mg_l: 8.1, codmn_mg_l: 2.4, nh3n_mg_l: 0.15, tp_mg_l: 0.08 } });
-    const r = await fetch(`${own.url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body: reading + '\n' });
-    assert.equal(r.status, 200, await r.text());
-    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    await page.goto(own.url + '/');
+  const sim = simulate(3000, 3);
+  importEvents(dir, 'sim.ndjson', sim.split('\n').filter((l) => l && !JSON.parse(l).type.startsWith('water.')).join('\n') + '\n', 'simulator');
+  const token = createToken(dir, 'hbsthj');
+  await withServer({ dataDir: dir, args: ['--no-simulator'] }, async (own) => {
+    await postEvents(own.url, token, [eventLine('water.reading', 'real-1', GUANDUKOU)]);
+    const { page } = await openPage(browser, own.url + '/');
     const badge = page.getByTestId('sim-badge');
     await until(async () => (await badge.count()) === 1, 15_000, 'the simulated badge');
     assert.equal(await badge.getAttribute('data-themes'), 'rivers,projects,poverty');
     assert.match(await badge.innerText(), /^模拟数据: 河湖长制、重大项目、精准脱贫$/);
     await page.close();
-  } finally {
-    await killServer(own);
-  }
+  });
 });

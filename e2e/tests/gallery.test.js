@@ -1,21 +1,18 @@
 // The widget gallery (/gallery): every widget renders, at native resolution, and reports touches.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+import { serve, closeAll, launchBrowser, until } from '../lib/harness.js';
+import { openPage, screenshot } from '../lib/pages.js';
 
 let browser;
 let server;
 
 before(async () => {
   browser = await launchBrowser();
-  server = await startServer(await freePort());
+  server = await serve();
 });
 
-after(async () => {
-  if (server) await killServer(server);
-  await browser?.close();
-});
+after(() => closeAll(browser, server));
 
 const CHARTS = ['w-series', 'w-ranking', 'w-stacked', 'w-ring', 'w-gauge', 'w-pipeline', 'w-compare'];
 
@@ -59,10 +56,7 @@ async function checkRendered(page, label) {
 
 test('every widget renders non-blank at device pixels at 1920×1080 and 7680×2160', async () => {
   for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
-    const page = await browser.newPage({ viewport: { width: w, height: h } });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${server.url}/gallery`);
+    const { page, errors } = await openPage(browser, `${server.url}/gallery`, { width: w, height: h });
     await checkRendered(page, `${w}×${h}`);
     // Live: the ranking redraws as the sample data moves, without re-creating its canvas.
     const handle = await page.locator('canvas[data-testid="w-ranking"]').elementHandle();
@@ -77,7 +71,7 @@ test('every widget renders non-blank at device pixels at 1920×1080 and 7680×21
       const [n, v] = [await kpi.locator('.kpi-number').innerText(), Number(await kpi.getAttribute('data-value'))];
       return Math.abs(Number(n) * 1e4 - v) < 100; // 万 with two decimals shows it within 50
     }, 5_000, 'the shown KPI to reach its value');
-    await page.screenshot({ path: join(artifacts, `gallery-${w}x${h}.png`) });
+    await screenshot(page, `gallery-${w}x${h}.png`);
     assert.deepEqual(errors, [], 'no page errors');
     await page.close();
   }
@@ -101,8 +95,7 @@ test('charts follow resizes and the device pixel ratio', async () => {
 });
 
 test('a touch on a bar reports the right region, on every row and in English too', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(`${server.url}/gallery?frozen`);
+  const { page } = await openPage(browser, `${server.url}/gallery?frozen`);
   await checkRendered(page, 'frozen');
   const canvas = page.locator('canvas[data-testid="w-ranking"]');
   const box = await canvas.boundingBox();
@@ -138,13 +131,12 @@ test('a touch on a bar reports the right region, on every row and in English too
   assert.equal(await out.getAttribute('data-key'), 'A-1002');
   await page.close();
 
-  const en = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await en.goto(`${server.url}/gallery?frozen&lang=en`);
+  const { page: en } = await openPage(browser, `${server.url}/gallery?frozen&lang=en`);
   await checkRendered(en, 'English');
   const c2 = en.locator('canvas[data-testid="w-ranking"]');
   const b2 = await c2.boundingBox();
   await c2.click({ position: { x: b2.width * 0.5, y: b2.height / 20 } });
   assert.match(await en.locator('[data-testid="last-pick"]').innerText(), /Wuhan/);
-  await en.screenshot({ path: join(artifacts, 'gallery-en-1920x1080.png') });
+  await screenshot(en, 'gallery-en-1920x1080.png');
   await en.close();
 });

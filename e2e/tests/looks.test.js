@@ -4,11 +4,9 @@
 // no panel's content is cut off or leaves most of the panel empty, and nothing fails on the page.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { artifacts, freePort, startServer, killServer, launchBrowser, serverBin, until } from '../lib/harness.js';
+import { withServer, launchBrowser, sleep, tempDir, until } from '../lib/harness.js';
+import { simulate, importEvents } from '../lib/cli.js';
+import { openPage, screenshot } from '../lib/pages.js';
 
 let browser;
 
@@ -51,13 +49,10 @@ async function layoutFaults(page) {
 async function shoot(url, state) {
   for (const [w, h] of SIZES) {
     for (const screen of SCREENS) {
-      const page = await browser.newPage({ viewport: { width: w, height: h } });
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(`${url}/${screen === 'overview' ? '' : screen}`);
+      const { page, errors } = await openPage(browser, `${url}/${screen === 'overview' ? '' : screen}`, { width: w, height: h });
       await until(async () => (await page.locator('section.panel[data-freshness="fresh"]').count()) > 0, 20_000, `${screen}: live data`);
       await page.waitForTimeout(2500); // charts settle, rankings finish moving
-      await page.screenshot({ path: join(artifacts, `look-${state}-${screen}-${w}x${h}.png`) });
+      await screenshot(page, `look-${state}-${screen}-${w}x${h}.png`);
       assert.deepEqual(await layoutFaults(page), [], `${state} ${screen} ${w}×${h}`);
       assert.deepEqual(errors, [], `${state} ${screen} ${w}×${h}`);
       await page.close();
@@ -66,25 +61,15 @@ async function shoot(url, state) {
 }
 
 test('every screen at three sizes, on a fresh start: no wrapped or hidden titles, nothing cut off', async () => {
-  const server = await startServer(await freePort());
-  try {
-    await new Promise((r) => setTimeout(r, 4000)); // the simulator's first reports
+  await withServer({}, async (server) => {
+    await sleep(4000); // the simulator's first reports
     await shoot(server.url, 'fresh');
-  } finally {
-    await killServer(server);
-  }
+  });
 });
 
 test('every screen at three sizes after an hour of simulated data', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-looks-'));
-  const file = join(dir, 'hour.ndjson');
+  const dir = tempDir('looks');
   // About an hour of the simulator at its default pace, ending now.
-  writeFileSync(file, execFileSync(serverBin, ['simulate', '--count', '18000', '--seed', '5'], { maxBuffer: 256 << 20 }));
-  execFileSync(serverBin, ['import', file, '--source', 'simulator', '--data', dir]);
-  const server = await startServer(await freePort(), dir);
-  try {
-    await shoot(server.url, 'hour');
-  } finally {
-    await killServer(server);
-  }
+  importEvents(dir, 'hour.ndjson', simulate(18000, 5), 'simulator');
+  await withServer({ dataDir: dir }, (server) => shoot(server.url, 'hour'));
 });

@@ -3,21 +3,18 @@
 // redrawing the static tiers.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+import { serve, closeAll, launchBrowser, until } from '../lib/harness.js';
+import { openPage, screenshot } from '../lib/pages.js';
 
 let browser;
 let server;
 
 before(async () => {
   browser = await launchBrowser();
-  server = await startServer(await freePort());
+  server = await serve();
 });
 
-after(async () => {
-  if (server) await killServer(server);
-  await browser?.close();
-});
+after(() => closeAll(browser, server));
 
 /** The box shown, [min_lon, min_lat, max_lon, max_lat]. */
 const box = (page) => page.locator('canvas[data-testid="map"]').getAttribute('data-box').then((b) => b.split(',').map(Number));
@@ -47,10 +44,7 @@ async function openMap(page) {
 }
 
 test('wheel, drag, pinch and keys move the view; taps after a drag do not drill down', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(server.url + '/');
+  const { page, errors } = await openPage(browser, server.url + '/');
   const { canvas, cx, cy } = await openMap(page);
   const home = await box(page);
 
@@ -101,7 +95,7 @@ test('wheel, drag, pinch and keys move the view; taps after a drag do not drill 
   const pinch = span(b0) / span(b1);
   assert.ok(Math.abs(pinch - 2) < 0.1, `pinch zoom factor ${pinch}`);
   assert.equal(await canvas.getAttribute('data-view'), '420000', 'a pinch is not a tap');
-  await page.screenshot({ path: join(artifacts, 'map-pinched-1920x1080.png') });
+  await screenshot(page, 'map-pinched-1920x1080.png');
 
   // The view rests: the tiers are drawn sharp again for it.
   const tops = Number(await canvas.getAttribute('data-top-draws'));
@@ -111,8 +105,7 @@ test('wheel, drag, pinch and keys move the view; taps after a drag do not drill 
 });
 
 test('hover identifies the county under the pointer; a tap on a section names it', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/');
+  const { page } = await openPage(browser, server.url + '/');
   const { cx, cy } = await openMap(page);
   // The middle of Hubei's box is in 钟祥市 (荆门).
   await page.mouse.move(cx - 3, cy);
@@ -127,10 +120,7 @@ test('hover identifies the county under the pointer; a tap on a section names it
 });
 
 test('1,000 live markers cluster, alerts pulse, and only the live tier redraws', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(server.url + '/mapbench');
+  const { page, errors } = await openPage(browser, server.url + '/mapbench');
   const canvas = page.locator('canvas[data-testid="map"]');
   const root = page.getByTestId('mapbench');
   await until(async () => Number(await root.getAttribute('data-updates')) >= 3, 20_000, 'three marker updates');
@@ -151,14 +141,13 @@ test('1,000 live markers cluster, alerts pulse, and only the live tier redraws',
   const tip = page.getByTestId('map-tip');
   await until(async () => (await tip.getAttribute('data-kind')) === 'marker', 5_000, 'the alert marker to be identified');
   assert.equal(await tip.getAttribute('data-key'), 'P0000');
-  await page.screenshot({ path: join(artifacts, 'mapbench-1920x1080.png') });
+  await screenshot(page, 'mapbench-1920x1080.png');
   assert.deepEqual(errors, []);
   await page.close();
 });
 
 test('a touch on a county in a prefecture opens its records and frames it (the third level); Escape goes up one level', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/#420300');
+  const { page } = await openPage(browser, server.url + '/#420300');
   const { canvas, r } = await openMap(page);
   const view = () => canvas.getAttribute('data-view');
   await until(async () => (await view()) === '420300', 10_000, 'the 十堰 view');
@@ -183,7 +172,7 @@ test('a touch on a county in a prefecture opens its records and frames it (the t
   await until(async () => (await drawer.locator('h3').innerText()).length > 0, 5_000, 'the county name');
   // The breadcrumb reads province › prefecture › county.
   assert.equal(await page.getByTestId('crumb-prefecture').innerText(), '十堰市');
-  await page.screenshot({ path: join(artifacts, 'map-county-1920x1080.png') });
+  await screenshot(page, 'map-county-1920x1080.png');
   // Escape goes up to the prefecture, then to the province.
   await page.keyboard.press('Escape');
   await until(async () => (await view()) === '420300', 5_000, 'Escape to the prefecture');

@@ -2,11 +2,10 @@
 // in the log gives (`yiping audit --figures 420000`).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, startServer, killServer, launchBrowser, serverBin, until } from '../lib/harness.js';
+import { serve, withServer, closeAll, launchBrowser, tempDir, until } from '../lib/harness.js';
+import { runYiping, simulate, importEvents } from '../lib/cli.js';
+import { isoSeconds, waterReading } from '../lib/events.js';
+import { openPage } from '../lib/pages.js';
 
 let browser;
 let server;
@@ -15,23 +14,17 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  if (server) await killServer(server);
-  await browser?.close();
-});
+after(() => closeAll(browser, server));
 
 test('the overview figures equal the aggregates recounted from the log', async () => {
   // A log of 4,000 simulated events, imported as a source would send them; no simulator runs, so
   // the figures hold still while they are compared.
-  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-audit-'));
-  const file = join(dir, 'events.ndjson');
-  writeFileSync(file, execFileSync(serverBin, ['simulate', '--count', '4000', '--seed', '11'], { maxBuffer: 64 << 20 }));
-  execFileSync(serverBin, ['import', file, '--source', 'e2e', '--data', dir]);
-  server = await startServer(await freePort(), dir, ['--no-simulator']);
-  const truth = JSON.parse(execFileSync(serverBin, ['audit', '--data', dir, '--figures', '420000']).toString());
+  const dir = tempDir('audit');
+  importEvents(dir, 'events.ndjson', simulate(4000, 11), 'e2e');
+  server = await serve({ dataDir: dir, args: ['--no-simulator'] });
+  const truth = JSON.parse(runYiping(['audit', '--data', dir, '--figures', '420000']));
 
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/');
+  const { page } = await openPage(browser, server.url + '/');
   const value = (id) => page.locator(`[data-testid="${id}"]`).getAttribute('data-value').then((v) => (v === null ? null : Number(v)));
   await until(async () => (await value('readings-total')) !== null, 20_000, 'the overview');
   const { water, rivers, projects, poverty } = truth;
@@ -74,29 +67,19 @@ test('the overview figures equal the aggregates recounted from the log', async (
 
 test('headline figures show their change against an hour before, from the server history', async () => {
   // Ten river sections at class Ⅱ two hours ago; now 杨泗港 at class Ⅴ: 100 % → 90 %.
-  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-history-'));
+  const dir = tempDir('history');
   const rivers = ['cj-guandukou', 'cj-nanjinguan', 'cj-guanyinsi', 'cj-shamao', 'cj-yangsigang', 'cj-baihushan',
     'cj-zhongguanpu', 'hj-xingou', 'hj-zongguan', 'hj-longwangmiao'];
-  const at = (ms) => new Date(Date.now() - ms).toISOString().replace(/\.\d+Z$/, 'Z');
-  const reading = (id, section, time, nh3n) => JSON.stringify({
-    type: 'water.reading', id, time,
-    data: { section, ph: 7.5, do_mg_l: 8.0, codmn_mg_l: 2.0, nh3n_mg_l: nh3n, tp_mg_l: 0.05 },
-  });
-  const lines = rivers.map((s, i) => reading(`h${i}`, s, at(2 * 3600_000), 0.3));
-  lines.push(reading('now', 'cj-yangsigang', at(5 * 60_000), 1.8));
-  const file = join(dir, 'events.ndjson');
-  writeFileSync(file, lines.join('\n'));
-  execFileSync(serverBin, ['import', file, '--source', 'e2e', '--data', dir]);
-  const history = await startServer(await freePort(), dir, ['--no-simulator']);
-  try {
-    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    await page.goto(history.url + '/');
+  const at = (ms) => isoSeconds(Date.now() - ms);
+  const lines = rivers.map((s, i) => waterReading(`h${i}`, s, 0.3, at(2 * 3600_000)));
+  lines.push(waterReading('now', 'cj-yangsigang', 1.8, at(5 * 60_000)));
+  importEvents(dir, 'events.ndjson', lines.join('\n'), 'e2e');
+  await withServer({ dataDir: dir, args: ['--no-simulator'] }, async (history) => {
+    const { page } = await openPage(browser, history.url + '/');
     const change = page.locator('[data-testid="good-share"] .kpi-change');
     await until(async () => (await change.count()) > 0 && /10\.0%/.test(await change.innerText()), 15_000, 'the change of the good share');
     assert.match(await change.innerText(), /较1小时前\s*▼\s*10\.0%/);
     assert.equal(await change.getAttribute('data-trend'), 'worse');
     await page.close();
-  } finally {
-    await killServer(history);
-  }
+  });
 });

@@ -3,21 +3,18 @@
 // a touch pauses it.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+import { serve, closeAll, launchBrowser, until } from '../lib/harness.js';
+import { openPage, screenshot } from '../lib/pages.js';
 
 let browser;
 let server;
 
 before(async () => {
   browser = await launchBrowser();
-  server = await startServer(await freePort());
+  server = await serve();
 });
 
-after(async () => {
-  if (server) await killServer(server);
-  await browser?.close();
-});
+after(() => closeAll(browser, server));
 
 const SCREENS = {
   yangtze: { kpi: 'y-readings', charts: ['y-class-ring', 'y-outlets'] },
@@ -29,10 +26,7 @@ const SCREENS = {
 test('every screen has its address and renders live figures and charts at 1920×1080 and 7680×2160', async () => {
   for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
     for (const [name, s] of Object.entries(SCREENS)) {
-      const page = await browser.newPage({ viewport: { width: w, height: h } });
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(`${server.url}/${name}`);
+      const { page, errors } = await openPage(browser, `${server.url}/${name}`, { width: w, height: h });
       assert.equal(await page.getByTestId('wall').getAttribute('data-screen'), name);
       assert.equal(await page.getByTestId(`tab-${name}`).getAttribute('aria-current'), 'page');
       await until(async () => /^\d+(\.\d+)?$/.test(await page.locator(`[data-testid="${s.kpi}"] .kpi-number`).innerText()), 20_000, `${name}: a live figure`);
@@ -40,7 +34,7 @@ test('every screen has its address and renders live figures and charts at 1920×
         await until(async () => Number(await page.locator(`canvas[data-testid="${id}"]`).getAttribute('data-draws')) > 0, 10_000, `${name}: ${id} drawn`);
       }
       await page.waitForTimeout(800);
-      await page.screenshot({ path: join(artifacts, `screen-${name}-${w}x${h}.png`) });
+      await screenshot(page, `screen-${name}-${w}x${h}.png`);
       assert.deepEqual(errors, [], name);
       await page.close();
     }
@@ -48,8 +42,7 @@ test('every screen has its address and renders live figures and charts at 1920×
 });
 
 test('tabs and back move between screens; a ranking bar opens the records behind it', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/');
+  const { page } = await openPage(browser, server.url + '/');
   await page.getByTestId('tab-projects').click();
   await until(async () => (await page.getByTestId('wall').getAttribute('data-screen')) === 'projects', 5_000, 'the projects screen');
   assert.match(page.url(), /\/projects$/);
@@ -64,15 +57,16 @@ test('tabs and back move between screens; a ranking bar opens the records behind
   // they print, give or take what was invested meanwhile).
   const invest = Number(await page.getByTestId('drill-invest').getAttribute('data-value'));
   assert.ok(Math.abs(invest - value) <= 1, `records ${invest} % vs figure ${value} %`);
-  await page.goBack(); // the drill-down's own history entry
+  // The drill-down is its own history entry (the address names the region).
+  await until(async () => (await page.evaluate(() => location.hash)) === `#${key}`, 5_000, 'the drill-down in the address');
+  await page.goBack();
   await page.goBack();
   await until(async () => (await page.getByTestId('wall').getAttribute('data-screen')) === 'overview', 5_000, 'back to the overview');
   await page.close();
 });
 
 test('the industry map shows every project the overview counts, clustered where dense, and names them', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/projects');
+  const { page } = await openPage(browser, server.url + '/projects');
   const canvas = page.locator('canvas[data-testid="map"]');
   const count = async () => Number(await page.locator('[data-testid="p-projects"]').getAttribute('data-value'));
   await until(async () => (await count()) > 0 && Number(await canvas.getAttribute('data-markers')) === await count(), 20_000, 'one marker per project');
@@ -95,8 +89,7 @@ test('the industry map shows every project the overview counts, clustered where 
 });
 
 test('the carousel advances on its own, and a touch pauses it', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/?carousel=5');
+  const { page } = await openPage(browser, server.url + '/?carousel=5');
   const wall = page.getByTestId('wall');
   assert.equal(await wall.getAttribute('data-screen'), 'overview');
   assert.equal(await wall.getAttribute('data-carousel'), 'running');
@@ -111,8 +104,7 @@ test('the carousel advances on its own, and a touch pauses it', async () => {
 });
 
 test('a touch on a stage\'s overdue figure lists the projects behind it, and they add up to it', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/');
+  const { page } = await openPage(browser, server.url + '/');
   const pipeline = page.locator('canvas[data-testid="pipeline"]');
   await until(async () => Number(await pipeline.getAttribute('data-draws')) > 0, 20_000, 'the pipeline');
   await page.waitForTimeout(1500); // the projects topic's snapshot
@@ -128,15 +120,14 @@ test('a touch on a stage\'s overdue figure lists the projects behind it, and the
   assert.ok(Number(await drawer.getAttribute('data-count')) >= 1);
   assert.match(await drawer.locator('h3').innerText(), /前期审批 · 逾期项目/);
   await page.waitForTimeout(300);
-  await page.screenshot({ path: join(artifacts, 'wall-stage-1920x1080.png') });
+  await screenshot(page, 'wall-stage-1920x1080.png');
   await page.getByTestId('stage-close').click();
   assert.ok(await drawer.isHidden());
   await page.close();
 });
 
 test('the 长江 screen lists every monitoring section with its latest class, as many reporting as the figure says', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/yangtze');
+  const { page } = await openPage(browser, server.url + '/yangtze');
   const rows = page.locator('[data-testid="section-list"] .section-row');
   await until(async () => (await rows.count()) === 14, 20_000, 'the 14 sections');
   await until(async () => {
@@ -148,8 +139,7 @@ test('the 长江 screen lists every monitoring section with its latest class, as
 });
 
 test('a touch on a slice of the class ring lists the sections behind it, as many as the slice says', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/');
+  const { page } = await openPage(browser, server.url + '/');
   const ring = page.locator('canvas[data-testid="class-ring"]');
   await until(async () => Number(await ring.getAttribute('data-draws')) > 0, 20_000, 'the ring');
   await page.waitForTimeout(500);

@@ -3,47 +3,40 @@
 // open alerts of their rule.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+import { serve, withServer, closeAll, launchBrowser, tempDir, writeRules, until } from '../lib/harness.js';
+import { fetchJson } from '../lib/events.js';
+import { openPage, untilConn, screenshot } from '../lib/pages.js';
 import { join } from 'node:path';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 
 let server;
 let browser;
 before(async () => {
-  server = await startServer(await freePort(), undefined, ['--speed', '600']);
+  server = await serve({ args: ['--speed', '600'] });
   browser = await launchBrowser();
 });
-after(async () => {
-  if (browser) await browser.close();
-  if (server) await killServer(server);
-});
+after(() => closeAll(browser, server));
 
 test('a touch on a section shows its records and its indicator trend', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(server.url + '/yangtze');
+  const { page, errors } = await openPage(browser, server.url + '/yangtze');
   const row = page.locator('[data-testid="section-list"] li[data-section="hj-zongguan"]');
   await until(async () => (await row.getAttribute('data-class')) !== null, 20_000, '宗关 reporting');
   await row.click();
   const trend = page.getByTestId('trend');
   await until(async () => (await trend.getAttribute('data-section')) === 'hj-zongguan' && Number(await trend.getAttribute('data-points')) > 0, 10_000, 'the trend of 宗关');
   // The trend holds the section's newest readings, as the records API has them.
-  const api = await (await fetch(`${server.url}/api/v1/entities/section:hj-zongguan?latest=240`)).json();
+  const api = await fetchJson(`${server.url}/api/v1/entities/section:hj-zongguan?latest=240`);
   assert.ok(Math.abs(Number(await trend.getAttribute('data-points')) - api.history.length) <= 2, 'the readings of 宗关');
   const drawer = page.getByTestId('entity-drill');
   await until(async () => (await drawer.getAttribute('data-key')) === 'section:hj-zongguan', 5_000, 'the records');
   await until(async () => /硚口区/.test(await page.getByTestId('entity-place').innerText()), 5_000, 'the county by name');
   assert.match(await page.getByTestId('entity-place').innerText(), /武汉市/);
-  await page.screenshot({ path: join(artifacts, 'yangtze-trend-1920x1080.png') });
+  await screenshot(page, 'yangtze-trend-1920x1080.png');
   assert.deepEqual(errors, []);
   await page.close();
 });
 
 test('the biggest delays lead to the project records, worst first', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/projects');
+  const { page } = await openPage(browser, server.url + '/projects');
   const list = page.getByTestId('p-delays');
   await until(async () => Number(await list.getAttribute('data-count')) > 0, 20_000, 'delayed projects');
   const days = await list.locator('li:not([hidden]) .late').allInnerTexts();
@@ -66,8 +59,7 @@ test('the biggest delays lead to the project records, worst first', async () => 
 });
 
 test('the 长江 screen lists the outlets still to remediate, and its counts add up to the outlets known', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/yangtze');
+  const { page } = await openPage(browser, server.url + '/yangtze');
   const list = page.getByTestId('y-outlet-list');
   const total = page.locator('[data-testid="y-outlets-total"]');
   await until(async () => Number(await total.getAttribute('data-value')) > 0, 20_000, 'outlets known');
@@ -88,12 +80,11 @@ test('the 长江 screen lists the outlets still to remediate, and its counts add
 
 for (const [screen, rule, id] of [['rivers', 'patrol_overdue', 'r-overdue'], ['poverty', 'relapse_jump', 'v-jumps']]) {
   test(`the ${screen} screen lists as many ${rule} alerts as are open`, async () => {
-    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    await page.goto(`${server.url}/${screen}`);
+    const { page } = await openPage(browser, `${server.url}/${screen}`);
     const list = page.getByTestId(id);
-    await until(async () => (await page.getByTestId('conn').getAttribute('data-state')) === 'live', 15_000, 'live');
+    await untilConn(page, 'live', 15_000, 'live');
     await until(async () => {
-      const open = (await (await fetch(`${server.url}/api/v1/alerts?state=open`)).json()).alerts.filter((a) => a.rule === rule).length;
+      const open = (await fetchJson(`${server.url}/api/v1/alerts?state=open`)).alerts.filter((a) => a.rule === rule).length;
       return Number(await list.getAttribute('data-count')) === open;
     }, 10_000, `as many rows as open ${rule} alerts`);
     await page.close();
@@ -101,19 +92,17 @@ for (const [screen, rule, id] of [['rivers', 'patrol_overdue', 'r-overdue'], ['p
 }
 
 test('the income trend draws the server history of the mean income', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(`${server.url}/poverty`);
+  const { page } = await openPage(browser, `${server.url}/poverty`);
   const trend = page.getByTestId('income-trend');
   await until(async () => {
-    const api = (await (await fetch(`${server.url}/api/v1/history`)).json()).points.filter((p) => p.mean_income !== null);
+    const api = (await fetchJson(`${server.url}/api/v1/history`)).points.filter((p) => p.mean_income !== null);
     return api.length > 0 && Number(await trend.getAttribute('data-points')) === api.length;
   }, 70_000, 'as many points as the history has');
   await page.close();
 });
 
 test('the overview map is coloured by the indicator chosen over it', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(`${server.url}/`);
+  const { page } = await openPage(browser, `${server.url}/`);
   const title = page.locator('.map-legend .legend-title');
   await until(async () => (await title.count()) > 0 && /巡河/.test(await title.innerText()), 15_000, 'the patrols legend');
   await page.locator('[data-testid=map-indicator] button[data-indicator="2"]').click();
@@ -125,27 +114,21 @@ test('the overview map is coloured by the indicator chosen over it', async () =>
 });
 
 test('the poverty screen ranks counties and colours the map by county', async () => {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(`${server.url}/poverty`);
+  const { page } = await openPage(browser, `${server.url}/poverty`);
   const title = page.locator('.map-legend .legend-title');
   await until(async () => (await title.count()) > 0 && /县/.test(await title.innerText()), 40_000, 'the county map');
-  const api = await (await fetch(`${server.url}/api/v1/counties`)).json();
+  const api = await fetchJson(`${server.url}/api/v1/counties`);
   assert.ok(api.counties.length > 100, 'every county of Hubei');
   assert.ok(api.counties.every((c) => c.name && c.adcode.startsWith('42')));
   await page.close();
 });
 
 test('the good-water share shows its target when the deployment sets one', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'yiping-e2e-target-'));
-  const rules = join(dir, 'rules.toml');
-  writeFileSync(rules, '[targets]\nriver = "III"\nlake = "IV"\ngood_share_percent = 88.0\n');
-  const own = await startServer(await freePort(), join(dir, 'data'), ['--rules', rules]);
-  try {
-    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-    await page.goto(`${own.url}/yangtze`);
+  const dir = tempDir('target');
+  const rules = writeRules(dir, '[targets]\nriver = "III"\nlake = "IV"\ngood_share_percent = 88.0\n');
+  await withServer({ dataDir: join(dir, 'data'), args: ['--rules', rules] }, async (own) => {
+    const { page } = await openPage(browser, `${own.url}/yangtze`);
     await until(async () => /目标 88\.0%/.test(await page.getByTestId('y-good-share').innerText()), 15_000, 'the target');
     await page.close();
-  } finally {
-    await killServer(own);
-  }
+  });
 });

@@ -1,8 +1,8 @@
 // The walking skeleton, end to end: real server binary, real Chromium, live data over /ws.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { artifacts, freePort, startServer, killServer, launchBrowser, until } from '../lib/harness.js';
+import { freePort, startServer, serve, killServer, closeAll, launchBrowser, until } from '../lib/harness.js';
+import { openPage, untilConn, screenshot } from '../lib/pages.js';
 
 let browser;
 let server;
@@ -11,10 +11,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  if (server) await killServer(server);
-  await browser?.close();
-});
+after(() => closeAll(browser, server));
 
 // The live figure: river-chief patrols, several a second with the simulator's default speed.
 const liveText = (page) => page.locator('[data-testid="patrols-total"] .kpi-number').innerText();
@@ -38,14 +35,11 @@ function mapInk(page) {
 test('the wall shows Hubei, live figures, and recovers from a server restart without reload', async () => {
   const port = await freePort();
   server = await startServer(port);
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(server.url + '/');
+  const { page, errors } = await openPage(browser, server.url + '/');
 
   assert.equal(await page.title(), '湖北省数字政府 · 一屏全览');
   assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
-  await until(async () => (await page.locator('[data-testid="conn"]').getAttribute('data-state')) === 'live', 15_000, 'live connection');
+  await untilConn(page, 'live', 15_000, 'live connection');
 
   // The live figure changes at least twice (the simulator reports every second).
   const seen = [await liveText(page)];
@@ -65,7 +59,7 @@ test('the wall shows Hubei, live figures, and recovers from a server restart wit
   // The map is drawn at native device pixels and is not blank.
   const map = await until(async () => { const m = await mapInk(page); return m.ink > 0.2 ? m : null; }, 15_000, 'a drawn map');
   assert.equal(map.width, map.cssWidth, 'canvas is at device pixels (DPR 1 here)');
-  await page.screenshot({ path: join(artifacts, 'wall-1920x1080.png') });
+  await screenshot(page, 'wall-1920x1080.png');
   // Live updates redraw only what changed: the top tier (water, borders, names) was rendered once
   // for this size; the base tier only when the choropleth's values change.
   const mapAttr = (name) => page.locator('canvas[data-testid="map"]').getAttribute(name).then(Number);
@@ -78,9 +72,9 @@ test('the wall shows Hubei, live figures, and recovers from a server restart wit
   await page.evaluate(() => { window.__noReloadMarker = 'still-here'; });
   const beforeKill = number(await liveText(page));
   await killServer(server);
-  await until(async () => (await page.locator('[data-testid="conn"]').getAttribute('data-state')) === 'reconnecting', 10_000, 'the wall to notice the lost server');
+  await untilConn(page, 'reconnecting', 10_000, 'the wall to notice the lost server');
   server = await startServer(port, server.dataDir);
-  await until(async () => (await page.locator('[data-testid="conn"]').getAttribute('data-state')) === 'live', 30_000, 'reconnection');
+  await untilConn(page, 'live', 30_000, 'reconnection');
   // The log survived the crash: the figure carries on from where it was, and stays live.
   const afterRestart = await liveText(page);
   assert.ok(number(afterRestart) >= beforeKill, `figure after restart ${afterRestart} >= before ${beforeKill}`);
@@ -91,9 +85,8 @@ test('the wall shows Hubei, live figures, and recovers from a server restart wit
 });
 
 test('the wall at 7680×2160 renders crisply with Chinese text', async () => {
-  if (!server) server = await startServer(await freePort());
-  const page = await browser.newPage({ viewport: { width: 7680, height: 2160 } });
-  await page.goto(server.url + '/');
+  if (!server) server = await serve();
+  const { page } = await openPage(browser, server.url + '/', { width: 7680, height: 2160 });
   await until(async () => /^\d+(\.\d+)?$/.test(await liveText(page)), 15_000, 'a live figure');
   const map = await until(async () => { const m = await mapInk(page); return m.ink > 0.2 ? m : null; }, 15_000, 'a drawn map');
   assert.ok(map.width >= 2500 && map.width === map.cssWidth, `map canvas is sized for the wall at device pixels: ${map.width}px`);
@@ -104,25 +97,23 @@ test('the wall at 7680×2160 renders crisply with Chinese text', async () => {
   const columns = await page.evaluate(() => new Set([...document.querySelectorAll('.wall-body .panel')].map((p) => Math.round(p.getBoundingClientRect().left))).size);
   assert.equal(columns, 5, 'five columns of panels (four around the map)');
   await page.waitForTimeout(1000);
-  await page.screenshot({ path: join(artifacts, 'wall-7680x2160.png') });
+  await screenshot(page, 'wall-7680x2160.png');
   await page.close();
   // 48:9 (5760×1080) takes the wide layout as well; 16:9 keeps three columns.
   for (const [w, h, n] of [[5760, 1080, 5], [3840, 2160, 3]]) {
-    const p = await browser.newPage({ viewport: { width: w, height: h } });
-    await p.goto(server.url + '/');
+    const { page: p } = await openPage(browser, server.url + '/', { width: w, height: h });
     await until(async () => { const m = await mapInk(p); return m.ink > 0.2; }, 15_000, `a drawn map at ${w}×${h}`);
     const cols = await p.evaluate(() => new Set([...document.querySelectorAll('.wall-body .panel')].map((x) => Math.round(x.getBoundingClientRect().left))).size);
     assert.equal(cols, n, `${w}×${h}: ${n} columns`);
     await p.waitForTimeout(1000);
-    await p.screenshot({ path: join(artifacts, `wall-${w}x${h}.png`) });
+    await screenshot(p, `wall-${w}x${h}.png`);
     await p.close();
   }
 });
 
 test('?lang=en switches the wall to English', async () => {
-  if (!server) server = await startServer(await freePort());
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/?lang=en');
+  if (!server) server = await serve();
+  const { page } = await openPage(browser, server.url + '/?lang=en');
   await until(async () => (await page.title()) === 'Hubei Digital Government · One Screen', 15_000, 'the English title');
   await until(async () => (await page.locator('[data-testid="conn"]').innerText()).includes('Live'), 15_000, 'English status');
   // Figures are scaled the Western way (K/M/B), not by 万/亿 (once the villages have reported:
@@ -132,16 +123,15 @@ test('?lang=en switches the wall to English', async () => {
     return /万|亿/.test(u) || /^[KMB] CNY$/.test(u) ? u : null;
   }, 15_000, 'the assistance figure');
   assert.match(unit, /^[KMB] CNY$/);
-  await page.screenshot({ path: join(artifacts, 'wall-en-1920x1080.png') });
+  await screenshot(page, 'wall-en-1920x1080.png');
   assert.equal(await page.locator('html').getAttribute('lang'), 'en');
   await page.close();
 });
 
 test('one touch on a prefecture flies to it with its counties; breadcrumb and Escape return', async () => {
-  if (!server) server = await startServer(await freePort());
+  if (!server) server = await serve();
   for (const [width, height, name] of [[1920, 1080, 'map-shiyan-1920x1080.png'], [7680, 2160, 'map-wuhan-7680x2160.png']]) {
-    const page = await browser.newPage({ viewport: { width, height } });
-    await page.goto(server.url + '/');
+    const { page } = await openPage(browser, server.url + '/', { width, height });
     const mapView = () => page.locator('canvas[data-testid="map"]').getAttribute('data-view');
     await until(async () => (await mapInk(page)).ink > 0.2, 15_000, 'a drawn map');
     assert.equal(await mapView(), '420000');
@@ -165,7 +155,7 @@ test('one touch on a prefecture flies to it with its counties; breadcrumb and Es
     await page.waitForTimeout(900); // the fly-to takes 600 ms
     const zoomed = await page.locator('canvas[data-testid="map"]').screenshot();
     assert.notDeepEqual(zoomed, province, 'the map changed to the prefecture');
-    await page.screenshot({ path: join(artifacts, name) });
+    await screenshot(page, name);
 
     await page.getByTestId('crumb-province').click();
     await until(async () => (await mapView()) === '420000', 5_000, 'the breadcrumb to return to the province');
@@ -190,11 +180,8 @@ test('one touch on a prefecture flies to it with its counties; breadcrumb and Es
 });
 
 test('one touch on a ranking bar flies the map to the prefecture and opens its records, which match the figure', async () => {
-  if (!server) server = await startServer(await freePort());
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(server.url + '/');
+  if (!server) server = await serve();
+  const { page, errors } = await openPage(browser, server.url + '/');
   const ranking = page.locator('canvas[data-testid="ranking"]');
   await until(async () => Number(await ranking.getAttribute('data-draws')) > 0, 20_000, 'the ranking');
   // Wait until some prefecture has patrols, so the top bar is a real figure.
@@ -218,7 +205,7 @@ test('one touch on a ranking bar flies the map to the prefecture and opens its r
   assert.ok(patrols >= value && patrols <= value + 20, `records ${patrols} vs figure ${value}`);
   assert.ok((await page.getByTestId('drill').locator('h3').innerText()).length >= 2, 'the drawer names the region');
   await page.waitForTimeout(900); // the fly-to
-  await page.screenshot({ path: join(artifacts, 'wall-drill-1920x1080.png') });
+  await screenshot(page, 'wall-drill-1920x1080.png');
   // Closing returns the map to the province.
   await page.getByTestId('drill-close').click();
   await until(async () => (await mapView()) === '420000', 5_000, 'back to the province');
@@ -228,9 +215,8 @@ test('one touch on a ranking bar flies the map to the prefecture and opens its r
 });
 
 test('one touch on a headline figure opens the province records behind it, which match it', async () => {
-  if (!server) server = await startServer(await freePort());
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  await page.goto(server.url + '/');
+  if (!server) server = await serve();
+  const { page } = await openPage(browser, server.url + '/');
   const kpi = page.getByTestId('patrols-total');
   await until(async () => Number(await kpi.getAttribute('data-value')) >= 3, 30_000, 'some patrols');
   await kpi.click();

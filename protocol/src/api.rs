@@ -205,3 +205,86 @@ pub struct IngestAnswer {
     /// Every line's outcome, in line order.
     pub lines: Vec<LineResult>,
 }
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Looks at the wall.
+    Viewer,
+    /// Duty officer: acts on alerts.
+    Duty,
+    /// Project manager: reads everything, acts on project alerts.
+    ProjectManager,
+    /// Drives the wall at meetings.
+    Presenter,
+    /// Everything, including the audit trail and the user list.
+    Admin,
+}
+
+impl Role {
+    /// All roles.
+    pub const ALL: [Role; 5] = [Role::Viewer, Role::Duty, Role::ProjectManager, Role::Presenter, Role::Admin];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Duty => "duty",
+            Role::ProjectManager => "project_manager",
+            Role::Presenter => "presenter",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parse a wire name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The answer of every refused request: what was wrong, in one line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorAnswer {
+    /// The message.
+    pub error: String,
+}
+
+/// `GET /api/v1/me`: who the session is, and what it may do.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Me {
+    /// User name (None: not logged in).
+    pub name: Option<String>,
+    /// Role (None: not logged in).
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Region scope: an adcode prefix (None: the whole province).
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// May read the data (anonymous pages may, when the deployment allows them).
+    pub can_read: bool,
+    /// May act on alerts.
+    pub can_act: bool,
+}
+
+/// `POST /api/v1/login`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// User name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /api/v1/alerts/{id}/{action}`: the step's comment, and for `dispatch` to whom.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActBody {
+    /// What was done, or why (required to resolve and to dispatch).
+    #[serde(default)]
+    pub comment: String,
+    /// For `dispatch`: the person or office to handle it.
+    #[serde(default)]
+    pub to: Option<String>,
+}

@@ -419,7 +419,7 @@ impl Project {
 
     /// Investment completed of plan, %; `None` without a plan.
     pub fn invest_percent(&self) -> Option<f64> {
-        (self.plan_wan > 0.0).then(|| 100.0 * self.done_wan / self.plan_wan)
+        crate::topics::percent(self.done_wan, self.plan_wan)
     }
 }
 

@@ -81,6 +81,12 @@ pub struct EntityState {
     pub detail: serde_json::Value,
 }
 
+/// `part` of `whole` in percent; `None` when `whole` is not positive (no share to show). The one
+/// rule behind every share on the wall.
+pub fn percent(part: f64, whole: f64) -> Option<f64> {
+    (whole > 0.0).then(|| 100.0 * part / whole)
+}
+
 /// Aggregates of the water theme over one region.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct WaterAgg {
@@ -102,6 +108,13 @@ pub struct WaterAgg {
     pub fishing_violations: u64,
 }
 
+impl WaterAgg {
+    /// Sewage outlets remediated of those known, %.
+    pub fn outlets_remediated_percent(&self) -> Option<f64> {
+        percent(f64::from(self.outlets_remediated), f64::from(self.outlets))
+    }
+}
+
 /// Aggregates of the river-chief theme over one region.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RiversAgg {
@@ -117,6 +130,13 @@ pub struct RiversAgg {
     pub problems_open: u32,
     /// Problems by kind: garbage, sewage, encroachment, illegal sand, other.
     pub problems_by_kind: [u32; 5],
+}
+
+impl RiversAgg {
+    /// Problems closed of those known, %.
+    pub fn closed_percent(&self) -> Option<f64> {
+        percent(f64::from(self.problems - self.problems_open.min(self.problems)), f64::from(self.problems))
+    }
 }
 
 /// Aggregates of the major-projects theme over one region.
@@ -192,7 +212,7 @@ impl ProjectsAgg {
 
     /// Investment completed of plan, %; `None` without a plan.
     pub fn invest_percent(&self) -> Option<f64> {
-        (self.plan_wan > 0.0).then(|| 100.0 * self.done_wan / self.plan_wan)
+        percent(self.done_wan, self.plan_wan)
     }
 
     /// The same figures for any day from `from` on, smaller: the due dates before `from` are
@@ -253,6 +273,11 @@ impl PovertyAgg {
     /// whatever its size); `None` when none report.
     pub fn mean_income_yuan(&self) -> Option<f64> {
         (self.villages > 0).then(|| self.income_sum_yuan / f64::from(self.villages))
+    }
+
+    /// Households whose risk is not removed, of those monitored, %.
+    pub fn risk_percent(&self) -> Option<f64> {
+        percent(self.risk_households as f64, self.monitored_households as f64)
     }
 
     /// Per-capita income of the lifted households, weighted by each village's lifted
@@ -409,11 +434,17 @@ pub struct PrefectureFigures {
     pub done_wan: f64,
 }
 
+impl PrefectureFigures {
+    /// Investment completed of plan, %.
+    pub fn invest_percent(&self) -> Option<f64> {
+        percent(self.done_wan, self.plan_wan)
+    }
+}
+
 impl Overview {
     /// Share of reporting sections at class Ⅰ–Ⅲ, in percent; `None` while none report.
     pub fn good_share_percent(&self) -> Option<f64> {
-        (self.sections_reporting > 0)
-            .then(|| 100.0 * f64::from(self.sections_good) / f64::from(self.sections_reporting))
+        percent(f64::from(self.sections_good), f64::from(self.sections_reporting))
     }
 }
 

@@ -45,42 +45,7 @@ pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 8;
 
-/// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Looks at the wall.
-    Viewer,
-    /// Duty officer: acts on alerts.
-    Duty,
-    /// Project manager: reads everything, acts on project alerts.
-    ProjectManager,
-    /// Drives the wall at meetings.
-    Presenter,
-    /// Everything, including the audit trail and the user list.
-    Admin,
-}
-
-impl Role {
-    /// All roles.
-    pub const ALL: [Role; 5] = [Role::Viewer, Role::Duty, Role::ProjectManager, Role::Presenter, Role::Admin];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Duty => "duty",
-            Role::ProjectManager => "project_manager",
-            Role::Presenter => "presenter",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Parse a wire name.
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+pub use yiping_protocol::api::Role;
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -52,7 +52,8 @@ impl IntoResponse for AppError {
         let busy = matches!(self, AppError::Busy(_));
         let retry = if let AppError::TooMany(s) = self { Some(s) } else { None };
         let unauthorized = matches!(self, AppError::Unauthorized(_));
-        let mut resp = (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response();
+        let mut resp =
+            (status, Json(yiping_protocol::api::ErrorAnswer { error: self.to_string() })).into_response();
         if busy {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }

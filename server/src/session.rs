@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use yiping_protocol::api::Me;
 
 use crate::AppState;
 use crate::auth::{self, Caller, Role};
@@ -17,15 +17,7 @@ use crate::error::AppError;
 use crate::sync::OrPoisoned;
 use crate::trail::NewEntry;
 
-/// The login form.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    /// User name.
-    pub name: String,
-    /// Password.
-    pub password: String,
-}
+pub use yiping_protocol::api::Login;
 
 fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string())
@@ -130,13 +122,16 @@ pub async fn logout(
 }
 
 /// `GET /api/v1/me`: who the session is, and what it may do.
-pub async fn me(caller: Caller) -> Json<serde_json::Value> {
+pub async fn me(caller: Caller) -> Json<Me> {
     Json(match &caller.user {
-        Some(u) => serde_json::json!({
-            "name": u.name, "role": u.role, "scope": u.scope, "can_read": true,
-            "can_act": matches!(u.role, Role::Duty | Role::Admin | Role::ProjectManager),
-        }),
-        None => serde_json::json!({ "name": null, "can_read": caller.anonymous_ok, "can_act": false }),
+        Some(u) => Me {
+            name: Some(u.name.clone()),
+            role: Some(u.role),
+            scope: u.scope.clone(),
+            can_read: true,
+            can_act: matches!(u.role, Role::Duty | Role::Admin | Role::ProjectManager),
+        },
+        None => Me { can_read: caller.anonymous_ok, ..Me::default() },
     })
 }
 

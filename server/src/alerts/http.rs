@@ -127,17 +127,7 @@ pub async fn detail(
     Ok(Json(a))
 }
 
-/// The body of an action.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActBody {
-    /// What was done, or why (required to resolve and to dispatch).
-    #[serde(default)]
-    pub comment: String,
-    /// For `dispatch`: the person or office to handle it.
-    #[serde(default)]
-    pub to: Option<String>,
-}
+pub use yiping_protocol::api::ActBody;
 
 /// `POST /api/v1/alerts/{id}/{action}` with `{"comment","to"}` (JSON, required): one step of the life cycle,
 /// by the logged-in user; answers the alert as it is after the step, once the step is stored.

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use yiping_protocol::instant::Timestamp;
-use yiping_protocol::topics::HistoryPoint;
+use yiping_protocol::topics::{HistoryPoint, percent};
 
 use super::Order;
 
@@ -97,12 +97,11 @@ impl Tally {
         let n = |x: i64| u64::try_from(x).unwrap_or(0);
         HistoryPoint {
             t,
-            good_share: (self.reporting > 0).then(|| 100.0 * self.good as f64 / self.reporting as f64),
+            good_share: percent(self.good as f64, self.reporting as f64),
             readings: n(self.readings),
             patrols: n(self.patrols),
             problems_open: u32::try_from(self.problems_open).unwrap_or(0),
-            invest_percent: (self.projects > 0 && self.plan_wan > 0.0)
-                .then(|| 100.0 * self.done_wan / self.plan_wan),
+            invest_percent: if self.projects > 0 { percent(self.done_wan, self.plan_wan) } else { None },
             risk_households: n(self.risk),
             mean_income: (self.lifted > 0).then(|| self.income_weighted / self.lifted as f64),
         }

@@ -9,7 +9,9 @@ use plotters::prelude::*;
 use super::host::{Drawn, HPos, Surface, VPos, bold, chart_canvas, px, rgb, text};
 use crate::format::{NumberStyle, change_percent, scaled_text};
 use crate::layout::{Area, Hit, Pick, Ranking, change};
-use crate::palette::{ACCENT, ACCENT_2, BAD, COMPARED, Colour, DIM, GOOD, GRID, INK, MEDALS, TEXT, TRACK, WARN};
+use crate::palette::{
+    ACCENT, ACCENT_2, BAD, COMPARED, Colour, DIM, GOOD, GRID, INK, MEDALS, TEXT, TRACK, WARN,
+};
 use crate::scale::nice_ticks;
 
 /// One bar: a stable key (e.g. an adcode), its label and value.
@@ -143,12 +145,7 @@ fn draw_ranking(
         let _ = s.root.draw(&Text::new(
             (row.rank + 1).to_string(),
             px(left + badge / 2.0, cy),
-            bold(
-                font * 0.85,
-                if row.rank < 3 { INK } else { TEXT },
-                HPos::Center,
-                VPos::Center,
-            ),
+            bold(font * 0.85, if row.rank < 3 { INK } else { TEXT }, HPos::Center, VPos::Center),
         ));
         let _ = s.root.draw(&Text::new(
             row.label.clone(),

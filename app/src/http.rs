@@ -1,0 +1,55 @@
+//! The app's one way to the server's REST API: `GET` as text or as a typed answer
+//! (`protocol::api`), and `POST` of a typed request. Errors are one line naming the path.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// The text at `path` on the server.
+pub async fn fetch_text(path: &str) -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = JsFuture::from(window.fetch_with_str(path)).await.map_err(|e| format!("{path}: {e:?}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
+    if !resp.ok() {
+        return Err(format!("{path}: HTTP {}", resp.status()));
+    }
+    let text = JsFuture::from(resp.text().map_err(|e| format!("{path}: {e:?}"))?)
+        .await
+        .map_err(|e| format!("{path}: {e:?}"))?;
+    text.as_string().ok_or_else(|| format!("{path}: body is not text"))
+}
+
+/// `path` on the server, read as JSON of type `T`.
+pub async fn fetch_json<T: DeserializeOwned>(path: &str) -> Result<T, String> {
+    let text = fetch_text(path).await?;
+    serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+/// `POST` `body` as JSON to `path`; the answer as `T`, or the server's error message.
+pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let body = serde_json::to_string(body).map_err(|e| format!("{path}: {e}"))?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+    let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
+    headers.set("Content-Type", "application/json").map_err(|e| format!("{e:?}"))?;
+    init.set_headers(&headers);
+    let resp = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+        .await
+        .map_err(|e| format!("{path}: {e:?}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
+    let text =
+        JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+    let text = text.as_string().unwrap_or_default();
+    if resp.ok() {
+        serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+    } else {
+        let error: Option<yiping_protocol::api::ErrorAnswer> = serde_json::from_str(&text).ok();
+        Err(error.map_or_else(|| format!("HTTP {}", resp.status()), |e| e.error))
+    }
+}

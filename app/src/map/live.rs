@@ -1,0 +1,450 @@
+//! The live tier and the frame loop: sections, markers (clustered where dense) and pulsing
+//! alerts drawn over a blit of the static tiers, at most one frame per change
+//! (`requestAnimationFrame`), and the fly-to animation.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use geo::MultiLineString;
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use yiping_maps::cluster::grid_clusters;
+use yiping_maps::draw::{paint_dot, paint_lines};
+use yiping_maps::reach::reach;
+use yiping_protocol::topics::Overview;
+use yiping_protocol::water::WaterBody;
+
+use yiping_widgets::palette::WHITE;
+use yiping_widgets::palette::map::NO_CLASS;
+
+use super::layers::Layers;
+use super::tiers::{Frame, LABEL_FONT, Tiers, draw_base, draw_top, section_obstacles};
+use super::{Choropleth, MapPick, Marker};
+use crate::theme::class_color;
+
+/// How far along the river, each way, a section's class colours it, km.
+pub(super) const REACH_KM: f64 = 12.0;
+
+/// How long a fly-to takes, ms.
+pub(super) const FLY_MS: f64 = 600.0;
+
+pub(super) fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+}
+
+pub(super) fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+pub(super) fn lerp_box(a: [f64; 4], b: [f64; 4], t: f64) -> [f64; 4] {
+    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t, a[3] + (b[3] - a[3]) * t]
+}
+
+/// A touchable live feature drawn in the last frame: centre, radius, what it is.
+#[derive(Debug, Clone)]
+pub(super) struct LiveHit {
+    pub(super) x: f64,
+    pub(super) y: f64,
+    pub(super) r: f64,
+    pub(super) pick: MapPick,
+}
+
+/// The live tier: sections, markers (clustered where dense), pulsing alerts. Returns what can be
+/// touched and whether something is animating.
+pub(super) fn draw_live(
+    ctx: &CanvasRenderingContext2d,
+    f: &Frame,
+    overview: Option<&Overview>,
+    reaches: &HashMap<String, MultiLineString<f64>>,
+    markers: &[Marker],
+    now: f64,
+) -> (Vec<LiveHit>, bool) {
+    let vp = f.viewport();
+    let unit = f.unit();
+    let mut hits = Vec::new();
+    let on_screen = |x: f64, y: f64, m: f64| x > -m && y > -m && x < f.w + m && y < f.h + m;
+    // Markers that are not alerts, clustered on a fixed grid so clusters do not jump.
+    let calm: Vec<usize> = (0..markers.len()).filter(|&i| !markers[i].pulse).collect();
+    let pts: Vec<(f64, f64)> = calm
+        .iter()
+        .map(|&i| {
+            let (x, y) = vp.to_screen(markers[i].lon, markers[i].lat);
+            if on_screen(x, y, 20.0 * unit) { (x, y) } else { (f64::NAN, f64::NAN) }
+        })
+        .collect();
+    ctx.set_text_align("center");
+    ctx.set_text_baseline("middle");
+    for c in grid_clusters(&pts, 40.0 * unit) {
+        if let [only] = c.members[..] {
+            let m = &markers[calm[only]];
+            let r = 4.2 * unit;
+            paint_dot(ctx, c.x, c.y, r, m.color, "rgba(2, 16, 31, 0.85)");
+            hits.push(LiveHit {
+                x: c.x,
+                y: c.y,
+                r: r + 4.0 * unit,
+                pick: MapPick { kind: "marker", key: m.key.clone(), label: m.label.clone(), value: None },
+            });
+        } else {
+            let n = c.members.len();
+            // Smaller than half a cell, so neighbouring clusters do not cover each other.
+            let r = (5.5 + 2.0 * (n as f64).log2()).min(18.0) * unit;
+            ctx.begin_path();
+            let _ = ctx.arc(c.x, c.y, r, 0.0, std::f64::consts::TAU);
+            ctx.set_fill_style_str("rgba(55, 182, 255, 0.62)");
+            ctx.fill();
+            ctx.set_stroke_style_str("rgba(200, 240, 255, 0.9)");
+            ctx.set_line_width(1.4 * unit);
+            ctx.stroke();
+            ctx.set_font(&format!("700 {:.0}px {LABEL_FONT}", 10.5 * unit));
+            ctx.set_fill_style_str(WHITE.css());
+            let _ = ctx.fill_text(&n.to_string(), c.x, c.y);
+            let keys: Vec<&str> = c.members.iter().map(|&i| markers[calm[i]].key.as_str()).collect();
+            hits.push(LiveHit {
+                x: c.x,
+                y: c.y,
+                r,
+                pick: MapPick {
+                    kind: "cluster",
+                    key: keys.join(","),
+                    label: format!("{n}"),
+                    value: Some(n as f64),
+                },
+            });
+        }
+    }
+    // River reaches around the sections, coloured by the class the section reports.
+    if let Some(o) = overview {
+        for s in &o.sections {
+            if let (Some(line), Some(class)) = (reaches.get(&s.id), s.class) {
+                paint_lines(ctx, line, &vp, class_color(class), 4.5 * unit);
+            }
+        }
+    }
+    // Sections, coloured by their latest class.
+    if let Some(o) = overview {
+        for s in &o.sections {
+            let (x, y) = vp.to_screen(s.lon, s.lat);
+            if !on_screen(x, y, 10.0 * unit) {
+                continue;
+            }
+            let color = s.class.map_or(NO_CLASS.css(), class_color);
+            paint_dot(ctx, x, y, 5.5 * unit, color, "rgba(255,255,255,0.9)");
+            let class = s.class.map_or("—", |c| c.label());
+            hits.push(LiveHit {
+                x,
+                y,
+                r: 9.0 * unit,
+                pick: MapPick {
+                    kind: "section",
+                    key: s.id.clone(),
+                    label: format!("{} · {} · {class}", s.river, s.name),
+                    value: None,
+                },
+            });
+        }
+    }
+    // Alerts on top, pulsing: a ring grows and fades every 1.6 s.
+    let phase = (now % 1600.0) / 1600.0;
+    let mut pulsing = false;
+    for m in markers.iter().filter(|m| m.pulse) {
+        let (x, y) = vp.to_screen(m.lon, m.lat);
+        if !on_screen(x, y, 30.0 * unit) {
+            continue;
+        }
+        pulsing = true;
+        let r = 6.0 * unit;
+        ctx.begin_path();
+        let _ = ctx.arc(x, y, r * (1.0 + 2.2 * phase), 0.0, std::f64::consts::TAU);
+        ctx.set_stroke_style_str(&format!("rgba(255, 69, 58, {:.3})", 0.9 * (1.0 - phase)));
+        ctx.set_line_width(2.4 * unit);
+        ctx.stroke();
+        paint_dot(ctx, x, y, r, m.color, WHITE.css());
+        hits.push(LiveHit {
+            x,
+            y,
+            r: r + 6.0 * unit,
+            pick: MapPick { kind: "marker", key: m.key.clone(), label: m.label.clone(), value: None },
+        });
+    }
+    (hits, pulsing)
+}
+
+/// Render statistics, on the canvas as `data-*` attributes for tests and benchmarks.
+#[derive(Debug, Default)]
+pub(super) struct Stats {
+    pub(super) draws: u64,
+    pub(super) static_draws: u64,
+    pub(super) base_draws: u64,
+    pub(super) top_draws: u64,
+    pub(super) live_draws: u64,
+    pub(super) live_ms: f64,
+    pub(super) static_ms: f64,
+}
+
+/// Everything a frame needs that is not reactive.
+pub(super) struct Render {
+    pub(super) tiers: Option<Tiers>,
+    /// The river reach around each river section (by section id), cut once.
+    pub(super) reaches: HashMap<String, MultiLineString<f64>>,
+    pub(super) hits: Vec<LiveHit>,
+    pub(super) scheduled: bool,
+    pub(super) alive: bool,
+    /// Until when the view is moving (ms, `performance.now`): frames blit the tiers scaled.
+    pub(super) moving_until: f64,
+    pub(super) settle_scheduled: bool,
+    pub(super) stats: Stats,
+}
+
+/// The reactive inputs of the map, all `Copy`.
+#[derive(Clone, Copy)]
+pub(super) struct Inputs {
+    pub(super) canvas: NodeRef<Canvas>,
+    pub(super) layers: RwSignal<Option<Arc<Layers>>>,
+    pub(super) shown: RwSignal<Option<[f64; 4]>>,
+    pub(super) view: RwSignal<Option<String>>,
+    pub(super) overview: RwSignal<Option<Overview>>,
+    pub(super) choropleth: Signal<Option<Choropleth>>,
+    pub(super) markers: Signal<Vec<Marker>>,
+    pub(super) invalidate: Signal<u64>,
+    pub(super) spots: RwSignal<Vec<Spot>>,
+}
+
+pub(super) fn schedule(r: &Rc<RefCell<Render>>, inputs: Inputs) {
+    {
+        let mut s = r.borrow_mut();
+        if s.scheduled || !s.alive {
+            return;
+        }
+        s.scheduled = true;
+    }
+    let r = r.clone();
+    request_animation_frame(move || render(&r, inputs));
+}
+
+/// The frame the canvas shows now, if it can show one.
+pub(super) fn current_frame(inputs: Inputs) -> Option<(HtmlCanvasElement, Arc<Layers>, Frame, f64)> {
+    let c = inputs.canvas.get_untracked()?;
+    let l = inputs.layers.get_untracked()?;
+    let bbox = inputs.shown.get_untracked()?;
+    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    let (css_w, css_h) = (f64::from(c.client_width()), f64::from(c.client_height()));
+    if css_w < 1.0 || css_h < 1.0 {
+        return None;
+    }
+    let f = Frame::new((css_w * dpr).round(), (css_h * dpr).round(), bbox, inputs.view.get_untracked());
+    Some((c, l, f, dpr))
+}
+
+pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
+    let mut st = r.borrow_mut();
+    st.scheduled = false;
+    if !st.alive {
+        return;
+    }
+    let Some((canvas, layers, f, dpr)) = current_frame(inputs) else { return };
+    let Some(ctx) = context(&canvas) else { return };
+    if f64::from(canvas.width()) != f.w || f64::from(canvas.height()) != f.h {
+        canvas.set_width(f.w as u32);
+        canvas.set_height(f.h as u32);
+    }
+    if st.tiers.is_none() {
+        let offscreen = || {
+            web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.create_element("canvas").ok())
+                .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
+        };
+        st.tiers = offscreen().zip(offscreen()).map(|(base, top)| Tiers {
+            base,
+            top,
+            base_key: None,
+            top_key: None,
+        });
+    }
+    let t0 = now_ms();
+    let moving = t0 < st.moving_until;
+    let overview = inputs.overview.get_untracked();
+    let choropleth = inputs.choropleth.get_untracked();
+    let invalidate = inputs.invalidate.get_untracked();
+    let markers = inputs.markers.get_untracked();
+    let vp = f.viewport();
+    let obstacles = section_obstacles(&vp, f.unit(), overview.as_ref());
+    if let Some(o) = overview.as_ref() {
+        for sec in &o.sections {
+            if sec.body == WaterBody::River && !st.reaches.contains_key(&sec.id) {
+                let cut = layers
+                    .rivers
+                    .iter()
+                    .filter(|r| r.name.as_deref() == Some(sec.river.as_str()))
+                    .find_map(|r| reach(&r.shape, sec.lon, sec.lat, REACH_KM, 5.0));
+                st.reaches.insert(
+                    sec.id.clone(),
+                    MultiLineString::new(cut.map(|c| vec![c.line]).unwrap_or_default()),
+                );
+            }
+        }
+    }
+    let Render { tiers, reaches, .. } = &mut *st;
+    let Some(tiers) = tiers.as_mut() else { return };
+    let same_size = |k: &Frame| k.w == f.w && k.h == f.h && k.view == f.view;
+    let (mut st_base, mut st_top) = (false, false);
+    // While moving, show the tiers drawn for an earlier view, scaled to this one.
+    let approx = moving
+        && tiers.base_key.as_ref().is_some_and(|k| same_size(&k.0))
+        && tiers.top_key.as_ref().is_some_and(|k| same_size(&k.0));
+    ctx.clear_rect(0.0, 0.0, f.w, f.h);
+    if approx {
+        for (tier, key) in [
+            (&tiers.base, tiers.base_key.as_ref().map(|k| &k.0)),
+            (&tiers.top, tiers.top_key.as_ref().map(|k| &k.0)),
+        ] {
+            let Some(old) = key else { continue };
+            let ovp = old.viewport();
+            let (a_lon, a_lat) = ovp.to_lonlat(0.0, 0.0);
+            let (b_lon, b_lat) = ovp.to_lonlat(f.w, f.h);
+            let (ax, ay) = vp.to_screen(a_lon, a_lat);
+            let (bx, by) = vp.to_screen(b_lon, b_lat);
+            let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(tier, ax, ay, bx - ax, by - ay);
+        }
+    } else {
+        let base_key = (f.clone(), choropleth.clone(), invalidate);
+        if tiers.base_key.as_ref() != Some(&base_key) {
+            tiers.base.set_width(f.w as u32);
+            tiers.base.set_height(f.h as u32);
+            if let Some(b) = context(&tiers.base) {
+                draw_base(&b, &layers, &f, choropleth.as_ref());
+                tiers.base_key = Some(base_key);
+                st_base = true;
+            }
+        }
+        let top_key = (f.clone(), obstacles.clone(), invalidate);
+        if tiers.top_key.as_ref() != Some(&top_key) {
+            tiers.top.set_width(f.w as u32);
+            tiers.top.set_height(f.h as u32);
+            if let Some(t) = context(&tiers.top) {
+                draw_top(&t, &layers, &f, &obstacles);
+                tiers.top_key = Some(top_key);
+                st_top = true;
+            }
+        }
+        let _ = ctx.draw_image_with_html_canvas_element(&tiers.base, 0.0, 0.0);
+        let _ = ctx.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
+    }
+    let redrew_static = st_base || st_top;
+    let (hits, pulsing) = draw_live(&ctx, &f, overview.as_ref(), reaches, &markers, js_sys::Date::now());
+    st.hits = hits;
+    let ms = now_ms() - t0;
+    st.stats.draws += 1;
+    st.stats.base_draws += u64::from(st_base);
+    st.stats.top_draws += u64::from(st_top);
+    if redrew_static {
+        st.stats.static_draws += 1;
+        st.stats.static_ms += ms;
+    } else if !approx {
+        st.stats.live_draws += 1;
+        st.stats.live_ms += ms;
+    }
+    if st_top {
+        // Names as buttons over the map (province view), in CSS pixels.
+        let list = if f.view.is_none() {
+            layers
+                .prefectures
+                .regions()
+                .iter()
+                .map(|r| {
+                    let (x, y) = vp.to_screen(r.label.x, r.label.y);
+                    Spot { adcode: r.adcode.clone(), name: r.name.clone(), x: x / dpr, y: y / dpr }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if inputs.spots.with_untracked(|s| *s != list) {
+            inputs.spots.set(list);
+        }
+    }
+    for (k, v) in [
+        ("data-draws", st.stats.draws.to_string()),
+        ("data-static-draws", st.stats.static_draws.to_string()),
+        ("data-base-draws", st.stats.base_draws.to_string()),
+        ("data-top-draws", st.stats.top_draws.to_string()),
+        ("data-live-draws", st.stats.live_draws.to_string()),
+        ("data-live-ms-total", format!("{:.3}", st.stats.live_ms)),
+        ("data-static-ms-total", format!("{:.3}", st.stats.static_ms)),
+        ("data-frame-at", format!("{:.3}", now_ms())),
+        ("data-clusters", st.hits.iter().filter(|h| h.pick.kind == "cluster").count().to_string()),
+        ("data-markers", markers.len().to_string()),
+        // One marker drawn on its own (not in a cluster), in CSS pixels: for tests and tools. The
+        // last drawn, so nothing lies over it at its centre.
+        (
+            "data-single-marker",
+            st.hits
+                .iter()
+                .rev()
+                .find(|h| h.pick.kind == "marker")
+                .map(|h| format!("{},{:.1},{:.1}", h.pick.key, h.x / dpr, h.y / dpr))
+                .unwrap_or_default(),
+        ),
+    ] {
+        let _ = canvas.set_attribute(k, &v);
+    }
+    // Keep frames coming while alerts pulse; once the view rests, draw it sharp.
+    let settle = approx && !st.settle_scheduled;
+    if settle {
+        st.settle_scheduled = true;
+    }
+    let wait = (st.moving_until - t0).max(0.0) + 20.0;
+    drop(st);
+    if pulsing {
+        schedule(r, inputs);
+    }
+    if settle {
+        let r = r.clone();
+        set_timeout(
+            move || {
+                r.borrow_mut().settle_scheduled = false;
+                schedule(&r, inputs);
+            },
+            Duration::from_millis(wait as u64),
+        );
+    }
+}
+
+/// Step a fly-to from `from` to `to` started at `start` (ms), one animation frame at a time;
+/// `generation` cancels it when a newer move starts.
+pub(super) fn fly(
+    from: [f64; 4],
+    to: [f64; 4],
+    start: f64,
+    shown: RwSignal<Option<[f64; 4]>>,
+    generation: Rc<Cell<u32>>,
+    mine: u32,
+    r: Rc<RefCell<Render>>,
+) {
+    if generation.get() != mine {
+        return;
+    }
+    let t = ((js_sys::Date::now() - start) / FLY_MS).clamp(0.0, 1.0);
+    // Ease in and out.
+    let e = t * t * (3.0 - 2.0 * t);
+    r.borrow_mut().moving_until = if t < 1.0 { now_ms() + 250.0 } else { 0.0 };
+    shown.set(Some(lerp_box(from, to, e)));
+    if t < 1.0 {
+        request_animation_frame(move || fly(from, to, start, shown, generation, mine, r));
+    }
+}
+
+/// A prefecture's name placed over the map, as a real button.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Spot {
+    pub(super) adcode: String,
+    pub(super) name: String,
+    pub(super) x: f64,
+    pub(super) y: f64,
+}

@@ -1,0 +1,221 @@
+//! The static tiers: *base* (province, choropleth fills) and *top* (water, borders, names placed
+//! without overlaps), each rendered off-screen and redrawn only when its own inputs change.
+
+use geo::MultiPolygon;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use yiping_maps::data::ATTRIBUTION;
+use yiping_maps::draw::{paint_label, paint_lines, paint_polygons};
+use yiping_maps::labels::{Candidate, Obstacle, Placement, place};
+use yiping_maps::{Region, Viewport};
+use yiping_protocol::topics::Overview;
+
+use yiping_widgets::palette::WHITE;
+use yiping_widgets::palette::map::{LABEL, LAKE, LAND, OUTLINE, RAMP, RIVER, SHORE, YANGTZE};
+
+use super::Choropleth;
+use super::layers::Layers;
+
+/// What one frame shows: the canvas size, the box in view, the selected prefecture.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Frame {
+    pub(super) w: f64,
+    pub(super) h: f64,
+    pub(super) bbox: [f64; 4],
+    pub(super) view: Option<String>,
+    /// Simplification tolerance (degrees): about a device pixel, in powers of two so small zoom
+    /// steps reuse the simplified shapes.
+    pub(super) epsilon: f64,
+}
+
+impl Frame {
+    pub(super) fn new(w: f64, h: f64, bbox: [f64; 4], view: Option<String>) -> Frame {
+        let mut f = Frame { w, h, bbox, view, epsilon: 0.0 };
+        // Pixels per degree of longitude (Mercator: 111 319.5 m per degree).
+        let e = 0.8 / (f.viewport().scale() * 111_319.49);
+        f.epsilon = 2f64.powi(e.log2().floor() as i32);
+        f
+    }
+
+    pub(super) fn unit(&self) -> f64 {
+        // Text and strokes scale with the panel, so the map reads the same from across the room
+        // on a 1080p screen and on a 2160p wall.
+        (self.w.min(self.h * 1.6) / 900.0).max(0.5)
+    }
+
+    pub(super) fn viewport(&self) -> Viewport {
+        Viewport::fit(self.bbox, self.w, self.h, 24.0 * self.unit())
+    }
+}
+
+/// Province, prefecture and county shapes.
+pub(super) type Split<'a> = (&'a [MultiPolygon<f64>], &'a [MultiPolygon<f64>], &'a [MultiPolygon<f64>]);
+
+/// The shapes of a frame: province, prefectures, counties.
+pub(super) fn split<'a>(layers: &Layers, shapes: &'a [MultiPolygon<f64>]) -> Split<'a> {
+    let (province, rest) = shapes.split_at(layers.province.len());
+    let (prefectures, counties) = rest.split_at(layers.prefectures.regions().len());
+    (province, prefectures, counties)
+}
+
+/// The bottom tier: the province, and the prefectures or counties filled by the choropleth.
+pub(super) fn draw_base(
+    ctx: &CanvasRenderingContext2d,
+    layers: &Layers,
+    f: &Frame,
+    choropleth: Option<&Choropleth>,
+) {
+    let unit = f.unit();
+    let vp = f.viewport();
+    ctx.clear_rect(0.0, 0.0, f.w, f.h);
+    let shapes = layers.shapes(f.epsilon);
+    let (province, prefectures, counties) = split(layers, &shapes);
+    let selected = layers.prefecture_of_view(f.view.as_deref());
+    // Province: soft glow under the outline.
+    ctx.save();
+    ctx.set_shadow_color("rgba(0, 190, 255, 0.55)");
+    ctx.set_shadow_blur(28.0 * unit);
+    for shape in province {
+        paint_polygons(ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
+    }
+    ctx.restore();
+    if let Some(c) = choropleth.filter(|_| selected.is_none()) {
+        let breaks = c.breaks();
+        let by_county = c.values.keys().any(|k| layers.counties.regions().iter().any(|r| &r.adcode == k));
+        let (shapes, regions) = if by_county {
+            (counties, layers.counties.regions())
+        } else {
+            (prefectures, layers.prefectures.regions())
+        };
+        for (shape, r) in shapes.iter().zip(regions) {
+            let fill =
+                c.values.get(&r.adcode).map_or("rgba(18, 70, 120, 0.55)", |v| class_color_of(&breaks, *v));
+            paint_polygons(ctx, shape, &vp, Some(fill), None);
+        }
+        return;
+    }
+    for (shape, r) in prefectures.iter().zip(layers.prefectures.regions()) {
+        let fill = match selected {
+            Some(a) if a == r.adcode => "rgba(30, 100, 165, 0.75)",
+            Some(_) => "rgba(10, 40, 75, 0.55)",
+            None => "rgba(18, 70, 120, 0.55)",
+        };
+        paint_polygons(ctx, shape, &vp, Some(fill), None);
+    }
+    // A selected county stands out of its prefecture.
+    if let Some(v) = f.view.as_deref() {
+        for (shape, c) in counties.iter().zip(layers.counties.regions()) {
+            if c.adcode == v {
+                paint_polygons(ctx, shape, &vp, Some("rgba(55, 182, 255, 0.55)"), None);
+            }
+        }
+    }
+}
+
+pub(super) const LABEL_FONT: &str = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', sans-serif";
+
+/// The top tier: water, borders, and names placed so that none overlaps another or a section.
+pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, obstacles: &[Obstacle]) {
+    let (w, h, unit) = (f.w, f.h, f.unit());
+    let vp = f.viewport();
+    ctx.clear_rect(0.0, 0.0, w, h);
+    let shapes = layers.shapes(f.epsilon);
+    let (_, prefectures, counties) = split(layers, &shapes);
+    let selected = layers.prefecture_of_view(f.view.as_deref());
+    let county = f.view.as_deref().filter(|v| layers.county(v).is_some());
+    for l in &layers.lakes {
+        paint_polygons(ctx, &l.shape, &vp, Some(LAKE.css()), Some((SHORE.css(), 0.8 * unit)));
+    }
+    for r in &layers.rivers {
+        let (color, width) = match (r.name.as_deref(), r.rank) {
+            (Some("长江"), _) => (YANGTZE.css(), 3.2 * unit),
+            (Some(_), _) => (RIVER.css(), 2.2 * unit),
+            (None, 1 | 2) => ("rgba(73, 174, 240, 0.8)", 1.4 * unit),
+            _ => ("rgba(73, 174, 240, 0.55)", 0.9 * unit),
+        };
+        paint_lines(ctx, &r.shape, &vp, color, width);
+    }
+    // The selected prefecture's counties: borders.
+    let in_view = |c: &Region| selected.is_some() && c.parent.as_deref() == selected;
+    for (shape, c) in counties.iter().zip(layers.counties.regions()) {
+        if county == Some(c.adcode.as_str()) {
+            paint_polygons(ctx, shape, &vp, None, Some((WHITE.css(), 2.2 * unit)));
+        } else if in_view(c) {
+            paint_polygons(ctx, shape, &vp, None, Some(("rgba(140, 210, 255, 0.55)", 0.9 * unit)));
+        }
+    }
+    for shape in prefectures {
+        paint_polygons(ctx, shape, &vp, None, Some(("rgba(140, 210, 255, 0.75)", 1.1 * unit)));
+    }
+    // Names: the view's own regions first (the selected prefecture's counties, or the
+    // prefectures), then the neighbours; none overlaps another or a section marker.
+    let mut labels: Vec<(String, f64, &'static str, Candidate)> = Vec::new();
+    let mut add = |text: &str, lon: f64, lat: f64, px: f64, color: &'static str, priority: i32| {
+        ctx.set_font(&format!("500 {px:.0}px {LABEL_FONT}"));
+        let tw = ctx.measure_text(text).map_or(px * text.chars().count() as f64, |m| m.width());
+        let (x, y) = vp.to_screen(lon, lat);
+        let (w, h) = (tw + 0.3 * px, 1.25 * px);
+        // Names step aside for markers and each other; the prefectures on the province view are
+        // always shown, counties (dense in city centres) and neighbours where there is room.
+        let mut c = Candidate::region(x, y, w, h, priority);
+        c.required = priority >= 100;
+        labels.push((text.to_string(), px, color, c));
+    };
+    for c in layers.counties.regions().iter().filter(|c| in_view(c)) {
+        add(&c.short_name, c.label.x, c.label.y, 15.0 * unit, LABEL.css(), 50);
+    }
+    for r in layers.prefectures.regions() {
+        if selected == Some(r.adcode.as_str()) {
+            continue;
+        }
+        if selected.is_some() {
+            add(&r.short_name, r.label.x, r.label.y, 15.0 * unit, "rgba(200, 225, 250, 0.55)", 20);
+        } else {
+            add(&r.short_name, r.label.x, r.label.y, 17.0 * unit, LABEL.css(), 100);
+        }
+    }
+    let candidates: Vec<Candidate> = labels.iter().map(|l| l.3.clone()).collect();
+    for ((text, px, color, _), at) in labels.iter().zip(place(&candidates, obstacles, w, h, 2.0 * unit)) {
+        if let Placement::At { x, y } = at {
+            paint_label(ctx, text, x, y, *px, color);
+        }
+    }
+    ctx.set_font(&format!("{:.0}px sans-serif", 11.0 * unit));
+    ctx.set_text_align("right");
+    ctx.set_text_baseline("bottom");
+    ctx.set_fill_style_str("rgba(170, 200, 230, 0.6)");
+    let _ = ctx.fill_text(ATTRIBUTION, w - 8.0 * unit, h - 6.0 * unit);
+}
+
+/// The screen boxes of the section markers, which names keep clear of.
+pub(super) fn section_obstacles(vp: &Viewport, unit: f64, overview: Option<&Overview>) -> Vec<Obstacle> {
+    let r = 6.5 * unit;
+    overview
+        .map(|o| {
+            o.sections
+                .iter()
+                .map(|s| {
+                    let (x, y) = vp.to_screen(s.lon, s.lat);
+                    [x - r, y - r, x + r, y + r]
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The class of `v` and its colour.
+pub(super) fn class_color_of(breaks: &[f64], v: f64) -> &'static str {
+    let i = breaks.iter().position(|b| v <= *b).unwrap_or(breaks.len().saturating_sub(1));
+    ramp(i, breaks.len())
+}
+
+pub(super) fn ramp(i: usize, n: usize) -> &'static str {
+    RAMP[if n <= 1 { RAMP.len() - 1 } else { (i * (RAMP.len() - 1) / (n - 1)).min(RAMP.len() - 1) }].css()
+}
+
+/// The cached static tiers and what they were drawn for.
+pub(super) struct Tiers {
+    pub(super) base: HtmlCanvasElement,
+    pub(super) top: HtmlCanvasElement,
+    pub(super) base_key: Option<(Frame, Option<Choropleth>, u64)>,
+    pub(super) top_key: Option<(Frame, Vec<Obstacle>, u64)>,
+}

@@ -1,0 +1,240 @@
+//! The wall: five screens in one frame.
+//!
+//! - [`Wall`] (this module) starts the page: the language, the websocket feeds, the clocks, the
+//!   navigation, and what a touch selects ([`WallCtx`]), then lays out the frame.
+//! - [`frame`]: the panels' freshness ([`frame::LivePanel`]), header, alert strip, footer.
+//! - [`navigation`]: which screen is shown (address, tabs, carousel, back/forward).
+//! - [`figures`]: the reactive figures several screens show (headline figures, class ring,
+//!   project pipeline, prefecture rankings).
+//! - [`map_panel`]: the map column: the map coloured and marked for the screen, and the drawers
+//!   a touch opens.
+//! - One module per screen, each with the left and right columns beside the map:
+//!   [`overview`], [`yangtze`] (长江大保护), [`rivers`] (河湖长制), [`projects`] (重大项目),
+//!   [`poverty`] (精准脱贫).
+
+mod figures;
+mod frame;
+mod map_panel;
+mod navigation;
+mod overview;
+mod poverty;
+mod projects;
+mod rivers;
+mod yangtze;
+
+use leptos::prelude::*;
+use yiping_protocol::instant::Date;
+use yiping_protocol::topics::{HistoryPoint, PovertyAgg};
+use yiping_widgets::NumberStyle;
+use yiping_widgets::layout::Pick;
+
+use crate::alert_text::prefecture_of;
+use crate::i18n::{Lang, Text, t};
+use crate::link::{self, Feeds};
+use crate::screens::Screen;
+
+/// The province's adcode: the region whose records the headline figures open.
+const PROVINCE: &str = "420000";
+
+/// What every screen of the wall shares: the data, the language, today, and what a touch has
+/// selected. All signals: copying it is free.
+#[derive(Clone, Copy)]
+pub(crate) struct WallCtx {
+    /// Display language.
+    lang: Lang,
+    /// The websocket's data.
+    feeds: Feeds,
+    /// Today in Beijing (overdue counts against it).
+    today: Memo<Date>,
+    /// The screen shown.
+    screen: RwSignal<Screen>,
+    /// The region drilled into (the map flies there, the region drawer shows its records).
+    selected: RwSignal<Option<String>>,
+    /// The figure a drill-down started from.
+    picked: RwSignal<Option<Pick>>,
+    /// The entity whose records are open (`section:…`, a project, an outlet).
+    entity: RwSignal<Option<String>>,
+    /// The alert whose detail is open.
+    alert_open: RwSignal<Option<String>>,
+    /// The water class whose sections are listed.
+    class_pick: RwSignal<Option<String>>,
+    /// The project stage listed, and whether only its overdue projects.
+    stage_pick: RwSignal<Option<(String, bool)>>,
+    /// The age bucket of open problems listed.
+    age_pick: RwSignal<Option<usize>>,
+    /// The industry chain the industry map shows (None: all).
+    industry: RwSignal<Option<String>>,
+    /// The section whose trend the 长江 screen shows.
+    trend_section: RwSignal<String>,
+    /// The deployment's target share of good sections (rules), when it has one.
+    good_target: RwSignal<Option<f64>>,
+    /// The problem ageing's buckets: the problem_open rule's levels, days.
+    age_limits: RwSignal<[f64; 3]>,
+    /// The province's history by event time (10-minute steps), oldest first.
+    history: RwSignal<Vec<HistoryPoint>>,
+    /// Every county's 精准脱贫 figures: adcode, name, figures.
+    counties: RwSignal<Vec<(String, String, PovertyAgg)>>,
+    /// A headline figure touched: the province's records.
+    open_province: Callback<Pick>,
+    /// A prefecture or county touched (ranking bar): drill into it.
+    select_region: Callback<Pick>,
+    /// A slice of the class ring touched: the sections of that class.
+    open_class: Callback<Pick>,
+    /// A pipeline stage (or its overdue figure) touched: the projects behind it.
+    open_stage: Callback<Pick>,
+    /// An alert touched (ticker, marker, list): its detail, the map flown to its prefecture.
+    open_alert: Callback<String>,
+}
+
+impl WallCtx {
+    fn new(
+        lang: Lang,
+        feeds: Feeds,
+        today: Memo<Date>,
+        screen: RwSignal<Screen>,
+        selected: RwSignal<Option<String>>,
+    ) -> WallCtx {
+        let picked: RwSignal<Option<Pick>> = RwSignal::new(None);
+        let class_pick = RwSignal::new(None);
+        let stage_pick = RwSignal::new(None);
+        let alert_open = RwSignal::new(None);
+        WallCtx {
+            lang,
+            feeds,
+            today,
+            screen,
+            selected,
+            picked,
+            entity: RwSignal::new(None),
+            alert_open,
+            class_pick,
+            stage_pick,
+            age_pick: RwSignal::new(None),
+            industry: RwSignal::new(None),
+            trend_section: RwSignal::new("cj-yangsigang".to_string()),
+            good_target: RwSignal::new(None),
+            age_limits: RwSignal::new(crate::themes::AGE_LIMITS),
+            history: RwSignal::new(Vec::new()),
+            counties: RwSignal::new(Vec::new()),
+            open_province: Callback::new(move |p: Pick| {
+                selected.set(Some(PROVINCE.to_owned()));
+                picked.set(Some(p));
+            }),
+            select_region: Callback::new(move |p: Pick| {
+                selected.set(Some(p.key.clone()));
+                picked.set(Some(p));
+            }),
+            open_class: Callback::new(move |p: Pick| {
+                class_pick.set(Some(p.key.clone()));
+                picked.set(Some(p));
+            }),
+            open_stage: Callback::new(move |p: Pick| {
+                stage_pick.set(Some((p.key.clone(), p.series == "overdue")));
+                picked.set(Some(p));
+            }),
+            open_alert: Callback::new(move |id: String| {
+                let prefecture =
+                    feeds.alerts.with_untracked(|m| m.get(&id).map(|a| prefecture_of(&a.adcode)));
+                if let Some(p) = prefecture {
+                    selected.set(Some(p));
+                }
+                alert_open.set(Some(id));
+            }),
+        }
+    }
+
+    /// The text for `key` in the wall's language.
+    fn tr(self, key: Text) -> &'static str {
+        t(self.lang, key)
+    }
+
+    /// Drawers close when what they were opened from goes away: a region drill-down closes the
+    /// entity's records and the stage and class lists; another screen closes the records.
+    fn close_drawers_on_change(self) {
+        Effect::new(move |_| {
+            self.selected.track();
+            self.entity.set(None);
+            self.stage_pick.set(None);
+            self.class_pick.set(None);
+        });
+        Effect::new(move |_| {
+            self.screen.track();
+            self.entity.set(None);
+        });
+    }
+
+    /// Learn the deployment's rules once: the target share of good sections and the levels of
+    /// the problem_open rule (the problem ageing's buckets).
+    fn load_rules(self) {
+        leptos::task::spawn_local(async move {
+            if let Ok(text) = crate::http::fetch_text("/api/v1/rules").await
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            {
+                self.good_target.set(v["targets"]["good_share_percent"].as_f64());
+                if let Some(l) = crate::themes::age_limits_of(&v) {
+                    self.age_limits.set(l);
+                }
+            }
+        });
+    }
+}
+
+/// The whole wall.
+#[component]
+pub fn Wall() -> impl IntoView {
+    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let lang = Lang::from_query(&query);
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        if let Some(el) = doc.document_element() {
+            let _ = el.set_attribute("lang", lang.tag());
+        }
+        doc.set_title(t(lang, Text::Title));
+    }
+    provide_context(lang.pick(NumberStyle::Chinese, NumberStyle::Western));
+    let feeds = Feeds::new();
+    link::start(feeds);
+    let (now, today) = frame::wall_clock();
+    frame::provide_clocks(feeds, now, lang);
+    let selected = RwSignal::new(None);
+    let nav = navigation::start(&query, selected);
+    let ctx = WallCtx::new(lang, feeds, today, nav.screen, selected);
+    ctx.close_drawers_on_change();
+    ctx.load_rules();
+    poverty::load_counties(ctx);
+    overview::load_history(ctx.history);
+    // The columns beside the map are rebuilt only when the screen really changes.
+    let shown = Memo::new(move |_| nav.screen.get());
+    let left = move || match shown.get() {
+        Screen::Overview => view! { <overview::Left ctx=ctx /> }.into_any(),
+        Screen::Yangtze => view! { <yangtze::Left ctx=ctx /> }.into_any(),
+        Screen::Rivers => view! { <rivers::Left ctx=ctx /> }.into_any(),
+        Screen::Projects => view! { <projects::Left ctx=ctx /> }.into_any(),
+        Screen::Poverty => view! { <poverty::Left ctx=ctx /> }.into_any(),
+    };
+    let right = move || match shown.get() {
+        Screen::Overview => view! { <overview::Right ctx=ctx /> }.into_any(),
+        Screen::Yangtze => view! { <yangtze::Right ctx=ctx /> }.into_any(),
+        Screen::Rivers => view! { <rivers::Right ctx=ctx /> }.into_any(),
+        Screen::Projects => view! { <projects::Right ctx=ctx /> }.into_any(),
+        Screen::Poverty => view! { <poverty::Right ctx=ctx /> }.into_any(),
+    };
+    view! {
+        <div
+            class=move || format!("wall screen-{}", shown.get().key())
+            data-testid="wall"
+            data-screen=move || shown.get().key()
+            data-carousel=move || nav.carousel.get()
+        >
+            <frame::Header ctx=ctx now=now go=nav.go />
+            <main class="wall-body">
+                <div class="col col-left">{left}</div>
+                <div class="col col-map">
+                    <map_panel::MapPanel ctx=ctx />
+                </div>
+                <div class="col col-right">{right}</div>
+            </main>
+            <frame::AlertStrip ctx=ctx />
+            <frame::Footer ctx=ctx />
+        </div>
+    }
+}

@@ -1,0 +1,116 @@
+//! 总览: the four themes' headline figures around the map, each beside its change over the last
+//! hour (from the server's history by event time).
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use yiping_protocol::topics::{HistoryPoint, Overview};
+use yiping_widgets::Kpi;
+use yiping_widgets::chart::{RankingBars, Ring, StagePipeline};
+
+use crate::i18n::Text;
+
+use super::WallCtx;
+use super::frame::LivePanel;
+
+/// Keep the province's history (`GET /api/v1/history`) in `history`, every minute while the
+/// wall runs.
+pub(super) fn load_history(history: RwSignal<Vec<HistoryPoint>>) {
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(points) = crate::themes::fetch_history().await {
+                history.set(points);
+            }
+        });
+    };
+    load();
+    if let Ok(h) = set_interval_with_handle(load, Duration::from_secs(60)) {
+        on_cleanup(move || h.clear());
+    }
+}
+
+/// The previous value of a headline figure: the province an hour before the newest data (none
+/// until the history is an hour long).
+fn hour_ago(ctx: WallCtx, f: fn(&HistoryPoint) -> Option<f64>) -> Signal<Option<f64>> {
+    let history = ctx.history;
+    let point = Memo::new(move |_| {
+        history.with(|h| {
+            let times: Vec<f64> = h.iter().map(|p| p.t.unix_ms()).collect();
+            crate::periods::point_before(&times, 3_600_000.0).map(|i| h[i].clone())
+        })
+    });
+    Signal::derive(move || point.with(|p| p.as_ref().and_then(f)))
+}
+
+/// Water and rivers.
+#[component]
+pub(super) fn Left(ctx: WallCtx) -> impl IntoView {
+    let tr = move |k| ctx.tr(k);
+    let open = ctx.open_province;
+    let hour_word = ctx.lang.pick("较1小时前", "vs 1 h ago");
+    let problems_total = ctx.feeds.overview;
+    let problems_total = Signal::derive(move || {
+        format!(" / {}", problems_total.with(|o| o.as_ref().map_or(0, |o| o.rivers.problems)))
+    });
+    let outlets = ctx.figure(|o| o.water.outlets_remediated_percent());
+    view! {
+        <LivePanel title=tr(Text::WaterPanel) class="panel-kpis panel-water" theme="water">
+            <div class="kpi-grid">
+                <Kpi label=tr(Text::GoodShare).to_string() value=ctx.figure(Overview::good_share_percent) unit="%".to_string() previous=hour_ago(ctx, |p| p.good_share) change_label=hour_word.to_string() on_pick=open test_id="good-share" />
+                <Kpi label=tr(Text::Readings).to_string() value=ctx.figure(|o| Some(o.readings_total as f64)) unit=tr(Text::ReadingsUnit).to_string() decimals=2 note=tr(Text::ReadingsNote).to_string() on_pick=open test_id="readings-total" />
+                <Kpi label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() on_pick=open test_id="outlets" />
+                <Kpi label=tr(Text::FishingPatrols).to_string() value=ctx.figure(|o| Some(o.water.fishing_patrols as f64)) unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open test_id="fishing" />
+            </div>
+        </LivePanel>
+        <LivePanel title=tr(Text::ClassPanel) class="panel-chart panel-classes" theme="water">
+            <Ring label=tr(Text::ClassPanel).to_string() slices=ctx.class_slices() caption=tr(Text::SectionsCaption).to_string() decimals=0 on_pick=ctx.open_class test_id="class-ring" />
+        </LivePanel>
+        <LivePanel title=tr(Text::RiversPanel) class="panel-kpis panel-rivers" theme="rivers">
+            <div class="kpi-grid">
+                <Kpi label=tr(Text::Patrols).to_string() value=ctx.figure(|o| Some(o.rivers.patrols as f64)) unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open test_id="patrols-total" />
+                <Kpi label=tr(Text::PatrolHours).to_string() value=ctx.figure(|o| Some((o.rivers.patrol_minutes as f64 / 60.0).round())) unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open test_id="patrol-hours" />
+                <Kpi
+                    label=tr(Text::ProblemsOpen).to_string()
+                    value=ctx.figure(|o| Some(f64::from(o.rivers.problems_open)))
+                    previous=hour_ago(ctx, |p| Some(f64::from(p.problems_open)))
+                    change_label=hour_word.to_string()
+                    higher_is_better=false
+                    unit=problems_total
+                    on_pick=open test_id="problems-open"
+                />
+                <Kpi label=tr(Text::Reporting).to_string() value=ctx.figure(|o| Some(f64::from(o.sections_reporting))) unit=ctx.of_all_sections() on_pick=open test_id="reporting" />
+            </div>
+        </LivePanel>
+    }
+}
+
+/// Projects, poverty and the prefectures ranked by patrols.
+#[component]
+pub(super) fn Right(ctx: WallCtx) -> impl IntoView {
+    let tr = move |k| ctx.tr(k);
+    let open = ctx.open_province;
+    let hour_word = ctx.lang.pick("较1小时前", "vs 1 h ago");
+    let invest = ctx.figure(|o| o.projects.invest_percent());
+    view! {
+        <LivePanel title=tr(Text::ProjectsPanel) class="panel-kpis panel-projects" theme="projects">
+            <div class="kpi-grid kpi-grid-3">
+                <Kpi label=tr(Text::Projects).to_string() value=ctx.figure(|o| Some(f64::from(o.projects.projects))) unit=tr(Text::UnitItems).to_string() on_pick=open test_id="projects" />
+                <Kpi label=tr(Text::InvestmentDone).to_string() value=invest unit="%".to_string() previous=hour_ago(ctx, |p| p.invest_percent) change_label=hour_word.to_string() on_pick=open test_id="invest" />
+                <Kpi label=tr(Text::OverdueSteps).to_string() value=ctx.overdue_steps() unit=tr(Text::UnitItems).to_string() on_pick=open test_id="overdue" />
+            </div>
+            <div class="pipeline-box">
+                <StagePipeline label=tr(Text::ProjectsPanel).to_string() stages=ctx.stages() overdue_word=tr(Text::Overdue).to_string() unit=tr(Text::UnitItems).to_string() on_pick=ctx.open_stage test_id="pipeline" />
+            </div>
+        </LivePanel>
+        <LivePanel title=tr(Text::PovertyPanel) class="panel-kpis panel-poverty" theme="poverty">
+            <div class="kpi-grid kpi-grid-3">
+                <Kpi label=tr(Text::Monitored).to_string() value=ctx.figure(|o| Some(o.poverty.monitored_households as f64)) unit=tr(Text::UnitHouseholds).to_string() decimals=2 on_pick=open test_id="monitored" />
+                <Kpi label=tr(Text::RiskHouseholds).to_string() value=ctx.figure(|o| Some(o.poverty.risk_households as f64)) unit=tr(Text::UnitHouseholds).to_string() decimals=2 previous=hour_ago(ctx, |p| Some(p.risk_households as f64)) change_label=hour_word.to_string() higher_is_better=false on_pick=open test_id="risk" />
+                <Kpi label=tr(Text::Assistance).to_string() value=ctx.figure(|o| Some(o.poverty.assistance_wan * 1e4)) unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open test_id="assistance" />
+            </div>
+        </LivePanel>
+        <LivePanel title=tr(Text::RankingPanel) class="panel-chart panel-ranking" theme="rivers">
+            <RankingBars label=tr(Text::RankingPanel).to_string() items=ctx.prefecture_bars(|p| p.patrols as f64) unit=tr(Text::UnitTimes).to_string() decimals=1 rows=17 on_pick=ctx.select_region test_id="ranking" />
+        </LivePanel>
+    }
+}
