@@ -3,21 +3,22 @@
 //! Rust, tested natively).
 
 use yiping_protocol::alerts::{Alert, AlertAction, AlertState, Severity};
+use yiping_protocol::events::StepKind;
+use yiping_protocol::rules::RuleKind;
 
 use crate::i18n::Lang;
 
 /// A rule's name.
-pub fn rule_name(lang: Lang, rule: &str) -> &'static str {
+pub fn rule_name(lang: Lang, rule: RuleKind) -> &'static str {
     let (zh, en) = match rule {
-        "water_class" => ("水质超标", "Water below target"),
-        "spike" => ("指标突变", "Indicator spike"),
-        "silent" => ("监测断线", "Station silent"),
-        "patrol_overdue" => ("巡河超期", "Patrol overdue"),
-        "problem_open" => ("问题久拖未结", "Problem left open"),
-        "step_overdue" => ("项目环节逾期", "Step overdue"),
-        "investment_behind" => ("投资进度滞后", "Investment behind plan"),
-        "relapse_jump" => ("返贫风险骤增", "Relapse risk jump"),
-        _ => ("预警", "Alert"),
+        RuleKind::WaterClass => ("水质超标", "Water below target"),
+        RuleKind::Spike => ("指标突变", "Indicator spike"),
+        RuleKind::Silent => ("监测断线", "Station silent"),
+        RuleKind::PatrolOverdue => ("巡河超期", "Patrol overdue"),
+        RuleKind::ProblemOpen => ("问题久拖未结", "Problem left open"),
+        RuleKind::StepOverdue => ("项目环节逾期", "Step overdue"),
+        RuleKind::InvestmentBehind => ("投资进度滞后", "Investment behind plan"),
+        RuleKind::RelapseJump => ("返贫风险骤增", "Relapse risk jump"),
     };
     lang.pick(zh, en)
 }
@@ -110,16 +111,15 @@ pub fn role_name(lang: Lang, role: &str) -> &str {
 }
 
 /// A project step's name.
-pub fn step_name(lang: Lang, key: &str) -> &'static str {
-    let (zh, en) = match key {
-        "approval" => ("立项", "approval"),
-        "land" => ("用地", "land"),
-        "planning" => ("规划", "planning"),
-        "environment" => ("环评", "environment"),
-        "construction_permit" => ("施工许可", "construction permit"),
-        "start" => ("开工", "start"),
-        "acceptance" => ("竣工验收", "acceptance"),
-        _ => ("环节", "step"),
+pub fn step_name(lang: Lang, kind: StepKind) -> &'static str {
+    let (zh, en) = match kind {
+        StepKind::Approval => ("立项", "approval"),
+        StepKind::Land => ("用地", "land"),
+        StepKind::Planning => ("规划", "planning"),
+        StepKind::Environment => ("环评", "environment"),
+        StepKind::ConstructionPermit => ("施工许可", "construction permit"),
+        StepKind::Start => ("开工", "start"),
+        StepKind::Acceptance => ("竣工验收", "acceptance"),
     };
     lang.pick(zh, en)
 }
@@ -129,12 +129,12 @@ pub fn summary(lang: Lang, a: &Alert) -> String {
     let d = &a.data;
     let n = &a.name;
     let int = |k: &str| num(d, k).map_or_else(|| "?".to_owned(), |v| format!("{v:.0}"));
-    match a.rule.as_str() {
-        "water_class" => {
+    match a.rule {
+        RuleKind::WaterClass => {
             let (c, t) = (class_label(&d["class"]), class_label(&d["target"]));
             lang.pick(format!("{n} 水质{c}类，目标{t}类"), format!("{n}: class {c}, target {t}"))
         }
-        "spike" => {
+        RuleKind::Spike => {
             let ind = indicator_name(lang, d["indicator"].as_str().unwrap_or(""));
             let v = num(d, "value").unwrap_or(f64::NAN);
             let b = num(d, "baseline").unwrap_or(f64::NAN);
@@ -143,21 +143,24 @@ pub fn summary(lang: Lang, a: &Alert) -> String {
                 format!("{n}: {ind} {v:.2} mg/L, baseline {b:.2}"),
             )
         }
-        "silent" => lang.pick(format!("{n} 监测数据中断"), format!("{n}: no readings")),
-        "patrol_overdue" => {
+        RuleKind::Silent => lang.pick(format!("{n} 监测数据中断"), format!("{n}: no readings")),
+        RuleKind::PatrolOverdue => {
             let days = int("days");
             lang.pick(format!("{n} 已{days}天未巡河"), format!("{n}: not patrolled for {days} days"))
         }
-        "problem_open" => {
+        RuleKind::ProblemOpen => {
             let days = int("days");
             lang.pick(format!("{n} 问题已{days}天未办结"), format!("{n}: problem open {days} days"))
         }
-        "step_overdue" => {
-            let step = step_name(lang, d["step"].as_str().unwrap_or(""));
+        RuleKind::StepOverdue => {
+            let step = d["step"]
+                .as_str()
+                .and_then(StepKind::parse)
+                .map_or(lang.pick("环节", "step"), |k| step_name(lang, k));
             let days = int("days_late");
             lang.pick(format!("{n} {step}逾期{days}天"), format!("{n}: {step} {days} days overdue"))
         }
-        "investment_behind" => {
+        RuleKind::InvestmentBehind => {
             let (done, exp) =
                 (num(d, "done_percent").unwrap_or(0.0), num(d, "expected_percent").unwrap_or(0.0));
             lang.pick(
@@ -165,7 +168,7 @@ pub fn summary(lang: Lang, a: &Alert) -> String {
                 format!("{n}: {done:.1}% invested, {exp:.1}% due"),
             )
         }
-        "relapse_jump" => {
+        RuleKind::RelapseJump => {
             let now = int("risk_households");
             let before = int("previous");
             lang.pick(
@@ -173,7 +176,6 @@ pub fn summary(lang: Lang, a: &Alert) -> String {
                 format!("{n}: households at risk {before} → {now}"),
             )
         }
-        _ => n.clone(),
     }
 }
 
@@ -192,10 +194,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn alert(rule: &str, data: serde_json::Value) -> Alert {
+    fn alert(rule: RuleKind, data: serde_json::Value) -> Alert {
         Alert {
             id: "A000001".into(),
-            rule: rule.into(),
+            rule,
             key: "k".into(),
             theme: "water".into(),
             severity: Severity::Red,
@@ -217,22 +219,22 @@ mod tests {
 
     #[test]
     fn summaries_carry_the_triggering_figures_in_both_languages() {
-        let a = alert("water_class", json!({"class": "V", "target": "III"}));
+        let a = alert(RuleKind::WaterClass, json!({"class": "V", "target": "III"}));
         assert_eq!(summary(Lang::Zh, &a), "杨泗港 水质Ⅴ类，目标Ⅲ类");
         assert_eq!(summary(Lang::En, &a), "杨泗港: class Ⅴ, target Ⅲ");
-        let a = alert("spike", json!({"indicator": "nh3n_mg_l", "value": 1.8, "baseline": 0.3}));
+        let a = alert(RuleKind::Spike, json!({"indicator": "nh3n_mg_l", "value": 1.8, "baseline": 0.3}));
         assert_eq!(summary(Lang::Zh, &a), "杨泗港 氨氮 1.80 mg/L，基线 0.30");
-        let a = alert("step_overdue", json!({"step": "land", "days_late": 100.0}));
+        let a = alert(RuleKind::StepOverdue, json!({"step": "land", "days_late": 100.0}));
         assert_eq!(summary(Lang::Zh, &a), "杨泗港 用地逾期100天");
-        let a = alert("relapse_jump", json!({"risk_households": 12, "previous": 1}));
+        let a = alert(RuleKind::RelapseJump, json!({"risk_households": 12, "previous": 1}));
         assert_eq!(summary(Lang::En, &a), "杨泗港: households at risk 1 → 12");
-        let a = alert("investment_behind", json!({"done_percent": 10.0, "expected_percent": 50.0}));
+        let a = alert(RuleKind::InvestmentBehind, json!({"done_percent": 10.0, "expected_percent": 50.0}));
         assert_eq!(summary(Lang::Zh, &a), "杨泗港 投资完成10.0%，应达50.0%");
     }
 
     #[test]
     fn words_and_places() {
-        assert_eq!(rule_name(Lang::Zh, "patrol_overdue"), "巡河超期");
+        assert_eq!(rule_name(Lang::Zh, RuleKind::PatrolOverdue), "巡河超期");
         assert_eq!(severity_word(Lang::Zh, Severity::Orange), "橙色");
         assert_eq!(state_word(Lang::En, AlertState::Dispatched), "dispatched");
         assert_eq!(action_word(Lang::Zh, AlertAction::Resolve), "办结");

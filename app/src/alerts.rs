@@ -65,7 +65,7 @@ pub fn ticker_items(feeds: Feeds, lang: Lang) -> Signal<Vec<TickerItem>> {
                     state: state_word(lang, a.state).to_owned(),
                     time_ms: time_ms(&a.raised),
                     region: region_word(lang, a),
-                    text: format!("{} · {}", rule_name(lang, &a.rule), summary(lang, a)),
+                    text: format!("{} · {}", rule_name(lang, a.rule), summary(lang, a)),
                 })
                 .collect()
         })
@@ -142,7 +142,10 @@ fn data_rows(lang: Lang, a: &Alert) -> Vec<(String, String)> {
                         {
                             fmt_time(s)
                         }
-                        serde_json::Value::String(s) if k == "step" => step_name(lang, s).to_owned(),
+                        serde_json::Value::String(s) if k == "step" => {
+                            yiping_protocol::events::StepKind::parse(s)
+                                .map_or_else(|| s.clone(), |k| step_name(lang, k).to_owned())
+                        }
                         serde_json::Value::String(s) if k == "class" || k == "target" => {
                             format!("{}{}", class_label(v), lang.pick("类", ""))
                         }
@@ -220,7 +223,7 @@ pub fn AlertDetail(
             view! {
                 <div class="alert-detail" data-testid="alert-detail" data-id=a.id.clone() data-state=a.state.as_str() data-severity=a.severity.as_str()>
                     <div class=format!("alert-badge sev-{}", a.severity.as_str())>
-                        {severity_word(lang, a.severity)}" · "{rule_name(lang, &a.rule)}
+                        {severity_word(lang, a.severity)}" · "{rule_name(lang, a.rule)}
                     </div>
                     <h4 class="alert-summary">{summary(lang, &a)}</h4>
                     <dl class="alert-facts">

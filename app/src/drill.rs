@@ -150,13 +150,8 @@ pub fn EntityDrawer(
         });
     });
     let status_word = move |s: &str| -> String {
-        let w = match s {
-            "approval" => lang.pick("前期审批", "Approval"),
-            "construction" => lang.pick("项目推进", "Construction"),
-            "accepted" => lang.pick("竣工验收", "Accepted"),
-            other => return other.to_string(),
-        };
-        w.to_string()
+        yiping_protocol::events::Stage::from_name(s)
+            .map_or_else(|| s.to_string(), |stage| crate::i18n::stage_name(lang, stage).to_string())
     };
     let kind_word = move |k: &str| -> String {
         let w = match k {
@@ -230,11 +225,8 @@ fn ProjectSteps(project: Project, lang: Lang) -> impl IntoView {
         .steps
         .iter()
         .map(|s| {
-            let key = serde_json::to_value(s.step)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let name = crate::alert_text::step_name(lang, &key);
+            let key = s.step.as_str();
+            let name = crate::alert_text::step_name(lang, s.step);
             let (state, late) = match (s.done, s.is_overdue(today)) {
                 (Some(d), _) => (format!("{} {d}", lang.pick("完成", "done")), false),
                 (None, true) => (
@@ -244,7 +236,7 @@ fn ProjectSteps(project: Project, lang: Lang) -> impl IntoView {
                 (None, false) => (lang.pick("未到期", "not due").to_string(), false),
             };
             view! {
-                <li data-step=key.clone() data-late=late.then_some("1")>
+                <li data-step=key data-late=late.then_some("1")>
                     <span>{name}</span>
                     <span>{format!("{} {}", lang.pick("到期", "due"), s.due)}</span>
                     <span class:late=late>{state}</span>

@@ -219,7 +219,7 @@ pub fn Duty() -> impl IntoView {
             >
                 <button on:click=move |_| if let Some(id) = a.with_untracked(|a| a.as_ref().map(|a| a.id.clone())) { pick(id) }>
                     <span class="row-sev">{text(|l, a| severity_word(l, a.severity).to_string())}</span>
-                    <span class="row-rule">{text(|l, a| rule_name(l, &a.rule).to_string())}</span>
+                    <span class="row-rule">{text(|l, a| rule_name(l, a.rule).to_string())}</span>
                     <span class="row-text">{text(summary)}</span>
                     <span class="row-region">{text(region_word)}</span>
                     <span class="row-state">{text(|l, a| state_word(l, a.state).to_string())}</span>

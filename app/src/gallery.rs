@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use yiping_protocol::events::Stage as ProjectStage;
 use yiping_widgets::chart::{
     AlertTicker, BarItem, Category, CompareItem, Comparison, ForecastSpec, Gauge, RankingBars, Ring,
     ShareGroup, Slice, StackedShares, Stage, StagePipeline, TickerItem, TimeSeries,
@@ -253,17 +254,11 @@ pub fn Gallery() -> impl IntoView {
         })
     });
     let stages = Signal::derive(move || {
-        let names = [
-            lang.pick("前期审批", "Approval"),
-            lang.pick("项目推进", "Construction"),
-            lang.pick("竣工验收", "Acceptance"),
-        ];
-        let keys = ["approval", "construction", "acceptance"];
         data.with(|d| {
             (0..3)
                 .map(|i| Stage {
-                    key: keys[i].into(),
-                    label: names[i].into(),
+                    key: ProjectStage::ALL[i].as_str().into(),
+                    label: crate::i18n::stage_name(lang, ProjectStage::ALL[i]).into(),
                     count: d.stages[i].0,
                     overdue: d.stages[i].1,
                 })

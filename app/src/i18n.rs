@@ -70,6 +70,19 @@ pub fn theme_name(lang: Lang, topic: &str) -> &'static str {
     lang.pick(zh, en)
 }
 
+/// The name of a project's life-cycle stage.
+pub fn stage_name(lang: Lang, stage: yiping_protocol::events::Stage) -> &'static str {
+    use yiping_protocol::events::Stage;
+    t(
+        lang,
+        match stage {
+            Stage::Approval => Text::StageApproval,
+            Stage::Construction => Text::StageConstruction,
+            Stage::Accepted => Text::StageAcceptance,
+        },
+    )
+}
+
 /// A prefecture's short name in `lang`, from its adcode.
 pub fn prefecture_name(lang: Lang, adcode: &str) -> Option<&'static str> {
     PREFECTURES.iter().find(|p| p.0 == adcode).map(|p| lang.pick(p.1, p.2))

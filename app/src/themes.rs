@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use yiping_protocol::alerts::Alert;
+use yiping_protocol::events::StepKind;
+use yiping_protocol::rules::{RuleKind, Rules};
 use yiping_protocol::topics::EntityState;
 use yiping_widgets::chart::{
     Category, ForecastSpec, Ring, Sample, ShareGroup, Slice, StackedShares, TimeSeries,
@@ -138,16 +140,15 @@ pub fn IncomeTrend(
     }
 }
 
-/// Age limits of open problems, days, until the server's rules are read: the `problem_open`
-/// rule's default levels, so the buckets are the rule's (below the first level, then level to
-/// level).
-pub const AGE_LIMITS: [f64; 3] = [15.0, 30.0, 90.0];
-
-/// The limits from the rules in force (`GET /api/v1/rules`): the `problem_open` levels.
-pub fn age_limits_of(rules: &serde_json::Value) -> Option<[f64; 3]> {
-    let at: Vec<f64> =
-        rules["problem_open"]["levels"].as_array()?.iter().filter_map(|l| l["at"].as_f64()).collect();
-    (at.len() >= 3).then(|| [at[0], at[1], at[2]])
+/// The age limits of open problems, days: the first three levels of the `problem_open` rule in
+/// `rules`, so the buckets are the rule's (below the first level, then level to level). Until the
+/// server's rules are read, the default rules' (the same as the embedded configuration).
+pub fn age_limits_of(rules: &Rules) -> [f64; 3] {
+    let at = |i: usize| rules.problem_open.levels.get(i).map(|l| l.at);
+    match (at(0), at(1), at(2)) {
+        (Some(a), Some(b), Some(c)) => [a, b, c],
+        _ => age_limits_of(&Rules::default()),
+    }
 }
 
 /// Days from `found` (RFC 3339, any offset) to `now_ms`.
@@ -286,7 +287,7 @@ pub fn AlertRuleList(
     /// The page's feeds.
     feeds: Feeds,
     /// The rule listed.
-    rule: &'static str,
+    rule: RuleKind,
     /// Opens an alert.
     on_open: Callback<String>,
     /// What to say when there are none.
@@ -386,11 +387,10 @@ pub fn IndustryInvestment(
 
 /// Days the most overdue step of a project is late today (Asia/Shanghai), with the step (the one
 /// overdue rule, [`yiping_protocol::events::ProjectStep::is_overdue`]).
-pub fn worst_delay(p: &EntityState, today: yiping_protocol::instant::Date) -> Option<(f64, String)> {
+pub fn worst_delay(p: &EntityState, today: yiping_protocol::instant::Date) -> Option<(f64, StepKind)> {
     let project = crate::drill::project_of(p)?;
     let (step, days) = project.worst_overdue(today)?;
-    let name = serde_json::to_value(step.step).ok()?.as_str()?.to_string();
-    Some((days as f64, name))
+    Some((days as f64, step.step))
 }
 
 /// The projects with the biggest delays (their most overdue step), worst first; a touch opens
@@ -407,7 +407,7 @@ pub fn BiggestDelays(
     const SLOTS: usize = 10;
     let list = Memo::new(move |_| {
         let today = crate::drill::today();
-        let mut v: Vec<(String, String, String, f64)> = projects.with(|m| {
+        let mut v: Vec<(String, String, StepKind, f64)> = projects.with(|m| {
             m.values()
                 .filter_map(|p| {
                     let (d, step) = worst_delay(p, today)?;
@@ -426,7 +426,7 @@ pub fn BiggestDelays(
                 on:click=move |_| if let Some(r) = row() { entity.set(Some(r.0)) }>
                 <span class="rule-rank">{i + 1}</span>
                 <span class="rule-text">{move || row().map(|r| r.1).unwrap_or_default()}</span>
-                <span class="rule-who">{move || row().map(|r| crate::alert_text::step_name(lang, &r.2).to_string()).unwrap_or_default()}</span>
+                <span class="rule-who">{move || row().map(|r| crate::alert_text::step_name(lang, r.2).to_string()).unwrap_or_default()}</span>
                 <span class="late">{move || row().map(|r| lang.pick(format!("{:.0}天", r.3), format!("{:.0} d", r.3))).unwrap_or_default()}</span>
             </li>
         }

@@ -154,8 +154,8 @@ pub struct AlertStep {
 pub struct Alert {
     /// Stable id, e.g. `A000123`.
     pub id: String,
-    /// Rule id, e.g. `water_class` (`GET /api/v1/rules` lists them).
-    pub rule: String,
+    /// The rule that raised it (`GET /api/v1/rules` has their settings).
+    pub rule: crate::rules::RuleKind,
     /// What the rule watches: the subject, or `subject#indicator` (one alert per rule and key
     /// is open at a time).
     pub key: String,

@@ -314,6 +314,24 @@ impl StepKind {
         StepKind::Acceptance,
     ];
 
+    /// The wire name (`construction_permit`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Approval => "approval",
+            StepKind::Land => "land",
+            StepKind::Planning => "planning",
+            StepKind::Environment => "environment",
+            StepKind::ConstructionPermit => "construction_permit",
+            StepKind::Start => "start",
+            StepKind::Acceptance => "acceptance",
+        }
+    }
+
+    /// The kind of a wire name.
+    pub fn parse(name: &str) -> Option<StepKind> {
+        StepKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The phase the step belongs to: approvals until the construction permit, then the start
     /// of construction, then acceptance.
     pub fn phase(self) -> Stage {

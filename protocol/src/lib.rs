@@ -17,6 +17,7 @@ pub mod alerts;
 pub mod api;
 pub mod events;
 pub mod instant;
+pub mod rules;
 pub mod topics;
 pub mod water;
 

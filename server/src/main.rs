@@ -252,7 +252,7 @@ async fn main() -> ExitCode {
         },
         Command::User { action } => user(action),
         Command::Rules => {
-            print!("{}", yiping_server::alerts::Rules::default().to_toml());
+            print!("{}", yiping_server::alerts::rules::to_toml(&yiping_server::alerts::Rules::default()));
             Ok(())
         }
         Command::Trail { data_dir, alert } => trail(&data_dir, alert),
@@ -292,7 +292,7 @@ fn load_rules(path: Option<&Path>) -> anyhow::Result<yiping_server::alerts::Rule
     let Some(path) = path else { return Ok(Default::default()) };
     let text =
         std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--rules {}: {e}", path.display()))?;
-    yiping_server::alerts::Rules::from_toml(&text)
+    yiping_server::alerts::rules::from_toml(&text)
         .map_err(|e| anyhow::anyhow!("--rules {}: {e}", path.display()))
 }
 

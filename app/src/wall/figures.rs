@@ -8,7 +8,7 @@ use yiping_protocol::water::WaterClass;
 use yiping_widgets::chart::{BarItem, Slice, Stage};
 use yiping_widgets::palette::{self, WATER_CLASSES};
 
-use crate::i18n::{Text, prefecture_name};
+use crate::i18n::{Text, prefecture_name, stage_name};
 
 use super::WallCtx;
 
@@ -67,19 +67,15 @@ impl WallCtx {
             ov.with(|o| {
                 let Some(p) = o.as_ref().map(|o| &o.projects) else { return Vec::new() };
                 let overdue = p.overdue_projects(today.get());
-                [
-                    (ProjectStage::Approval, Text::StageApproval),
-                    (ProjectStage::Construction, Text::StageConstruction),
-                    (ProjectStage::Accepted, Text::StageAcceptance),
-                ]
-                .iter()
-                .map(|(k, label)| Stage {
-                    key: k.as_str().into(),
-                    label: self.tr(*label).into(),
-                    count: f64::from(p.by_stage[k.index()]),
-                    overdue: f64::from(overdue[k.index()]),
-                })
-                .collect()
+                ProjectStage::ALL
+                    .iter()
+                    .map(|k| Stage {
+                        key: k.as_str().into(),
+                        label: stage_name(self.lang, *k).into(),
+                        count: f64::from(p.by_stage[k.index()]),
+                        overdue: f64::from(overdue[k.index()]),
+                    })
+                    .collect()
             })
         })
     }

@@ -24,6 +24,7 @@ mod yangtze;
 
 use leptos::prelude::*;
 use yiping_protocol::instant::Date;
+use yiping_protocol::rules::Rules;
 use yiping_protocol::topics::{HistoryPoint, PovertyAgg};
 use yiping_widgets::NumberStyle;
 use yiping_widgets::layout::Pick;
@@ -113,7 +114,7 @@ impl WallCtx {
             industry: RwSignal::new(None),
             trend_section: RwSignal::new("cj-yangsigang".to_string()),
             good_target: RwSignal::new(None),
-            age_limits: RwSignal::new(crate::themes::AGE_LIMITS),
+            age_limits: RwSignal::new(crate::themes::age_limits_of(&Rules::default())),
             history: RwSignal::new(Vec::new()),
             counties: RwSignal::new(Vec::new()),
             open_province: Callback::new(move |p: Pick| {
@@ -167,13 +168,9 @@ impl WallCtx {
     /// the problem_open rule (the problem ageing's buckets).
     fn load_rules(self) {
         leptos::task::spawn_local(async move {
-            if let Ok(text) = crate::http::fetch_text("/api/v1/rules").await
-                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-            {
-                self.good_target.set(v["targets"]["good_share_percent"].as_f64());
-                if let Some(l) = crate::themes::age_limits_of(&v) {
-                    self.age_limits.set(l);
-                }
+            if let Ok(rules) = crate::http::fetch_json::<Rules>("/api/v1/rules").await {
+                self.good_target.set(rules.targets.good_share_percent);
+                self.age_limits.set(crate::themes::age_limits_of(&rules));
             }
         });
     }

@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use yiping_widgets::Kpi;
 use yiping_widgets::chart::{BarItem, Gauge, RankingBars};
 
+use yiping_protocol::rules::RuleKind;
+
 use crate::i18n::Text;
 use crate::map::Choropleth;
 use crate::screens::Screen;
@@ -99,7 +101,7 @@ pub(super) fn Right(ctx: WallCtx) -> impl IntoView {
             <RankingBars label=lang.pick("风险户最多的县（市、区）", "Counties with most households at risk").to_string() items=county_bars unit=tr(Text::UnitHouseholds).to_string() rows=8 larger_is_worse=true on_pick=ctx.select_region test_id="v-ranking" />
         </LivePanel>
         <LivePanel title=lang.pick("需关注村（风险户骤增）", "Villages to watch (risk jumped)") class="panel-list slot-6" theme="poverty">
-            <AlertRuleList feeds=ctx.feeds rule="relapse_jump" on_open=ctx.open_alert empty=lang.pick("近期没有风险骤增的村", "No recent jumps") lang=lang test_id="v-jumps" />
+            <AlertRuleList feeds=ctx.feeds rule=RuleKind::RelapseJump on_open=ctx.open_alert empty=lang.pick("近期没有风险骤增的村", "No recent jumps") lang=lang test_id="v-jumps" />
         </LivePanel>
     }
 }

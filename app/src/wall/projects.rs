@@ -10,7 +10,9 @@ use yiping_widgets::chart::{Gauge, RankingBars, StagePipeline};
 use yiping_widgets::palette;
 
 use crate::drill::overdue_steps;
-use crate::i18n::Text;
+use yiping_protocol::events::Stage;
+
+use crate::i18n::{Text, stage_name};
 use crate::map::Marker;
 use crate::screens::Screen;
 use crate::themes::{BiggestDelays, IndustryInvestment};
@@ -59,11 +61,11 @@ pub(super) fn Right(ctx: WallCtx) -> impl IntoView {
 
 /// The colour of a project on the industry map: red when a step is overdue today (the one
 /// overdue rule), else by stage.
-fn marker_colour(overdue: bool, stage: &str) -> palette::Colour {
+fn marker_colour(overdue: bool, stage: Option<Stage>) -> palette::Colour {
     match (overdue, stage) {
         (true, _) => palette::BAD,
-        (_, "approval") => palette::AMBER,
-        (_, "construction") => palette::ACCENT,
+        (_, Some(Stage::Approval)) => palette::AMBER,
+        (_, Some(Stage::Construction)) => palette::ACCENT,
         _ => palette::GOOD,
     }
 }
@@ -98,7 +100,7 @@ pub(super) fn markers(ctx: WallCtx) -> Signal<Vec<Marker>> {
                         key: p.key.clone(),
                         lon: p.lon,
                         lat: p.lat,
-                        color: marker_colour(overdue_steps(p, today) > 0, &p.status).css(),
+                        color: marker_colour(overdue_steps(p, today) > 0, Stage::from_name(&p.status)).css(),
                         label: format!("{} · {industry}", p.name),
                         pulse: alarmed.contains(&p.key),
                     }
@@ -111,16 +113,14 @@ pub(super) fn markers(ctx: WallCtx) -> Signal<Vec<Marker>> {
 /// The industry map's legend, with the industry chain picked (a touch shows all again).
 #[component]
 pub(super) fn Legend(ctx: WallCtx) -> impl IntoView {
-    let (tr, lang, industry) = (move |k| ctx.tr(k), ctx.lang, ctx.industry);
-    let item = move |stage: &'static str, overdue: bool, label: &'static str| {
+    let (lang, industry) = (ctx.lang, ctx.industry);
+    let item = move |stage: Option<Stage>, overdue: bool, label: &'static str| {
         view! { <li><i style=format!("background: {}", marker_colour(overdue, stage).css())></i>{label}</li> }
     };
     view! {
         <ul class="marker-legend" data-testid="marker-legend">
-            {item("approval", false, tr(Text::StageApproval))}
-            {item("construction", false, tr(Text::StageConstruction))}
-            {item("accepted", false, tr(Text::StageAcceptance))}
-            {item("", true, lang.pick("有逾期环节", "Step overdue"))}
+            {Stage::ALL.map(|s| item(Some(s), false, stage_name(lang, s)))}
+            {item(None, true, lang.pick("有逾期环节", "Step overdue"))}
             {move || industry.get().map(|i| view! {
                 <li><button class="legend-filter" data-testid="industry-filter" on:click=move |_| industry.set(None)>{format!("{i} ✕")}</button></li>
             })}

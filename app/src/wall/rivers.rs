@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use yiping_widgets::Kpi;
 use yiping_widgets::chart::{RankingBars, Ring};
 
+use yiping_protocol::rules::RuleKind;
+
 use crate::i18n::Text;
 use crate::themes::{AlertRuleList, ProblemAgeing};
 
@@ -80,7 +82,7 @@ pub(super) fn Right(ctx: WallCtx) -> impl IntoView {
             <RankingBars label=lang.pick("各市州待办结问题", "Open problems by prefecture").to_string() items=ctx.prefecture_bars(|p| f64::from(p.problems_open)) unit=tr(Text::UnitItems).to_string() rows=17 larger_is_worse=true on_pick=ctx.select_region test_id="r-ranking" />
         </LivePanel>
         <LivePanel title=lang.pick("巡河超期河湖", "Rivers with overdue patrols") class="panel-list slot-6" theme="rivers">
-            <AlertRuleList feeds=ctx.feeds rule="patrol_overdue" on_open=ctx.open_alert empty=lang.pick("没有巡河超期的河湖", "No river is overdue") lang=lang test_id="r-overdue" />
+            <AlertRuleList feeds=ctx.feeds rule=RuleKind::PatrolOverdue on_open=ctx.open_alert empty=lang.pick("没有巡河超期的河湖", "No river is overdue") lang=lang test_id="r-overdue" />
         </LivePanel>
     }
 }

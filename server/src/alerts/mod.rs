@@ -33,7 +33,7 @@ use yiping_protocol::water::WaterBody;
 
 use crate::places::Places;
 use crate::trail::{Entry, NewEntry};
-pub use rules::Rules;
+pub use rules::{RuleKind, Rules};
 
 /// How long resolved alerts stay in the live list (and the topic's snapshot).
 pub const KEEP_RESOLVED_HOURS: i64 = 24;
@@ -183,8 +183,8 @@ pub struct Book {
     rules: Rules,
     places: std::sync::Arc<Places>,
     alerts: BTreeMap<String, Alert>,
-    open: HashMap<(String, String), String>,
-    trackers: HashMap<(String, String), Tracker>,
+    open: HashMap<(RuleKind, String), String>,
+    trackers: HashMap<(RuleKind, String), Tracker>,
     sections: HashMap<String, SectionMem>,
     rivers: BTreeMap<(String, String), RiverMem>,
     problems: BTreeMap<String, ProblemMem>,
@@ -227,16 +227,6 @@ fn indicator(r: &yiping_protocol::events::WaterReading, name: &str) -> Option<f6
         "tp_mg_l" => Some(r.tp_mg_l),
         "codmn_mg_l" => Some(r.codmn_mg_l),
         _ => None,
-    }
-}
-
-/// The theme (topic) of a rule.
-pub fn theme_of(rule: &str) -> &'static str {
-    match rule {
-        "water_class" | "spike" | "silent" => "water",
-        "patrol_overdue" | "problem_open" => "rivers",
-        "step_overdue" | "investment_behind" => "projects",
-        _ => "poverty",
     }
 }
 
@@ -380,24 +370,24 @@ impl Book {
         let mut out = Vec::new();
         match &e.data {
             Event::WaterReading(r) => {
-                self.eval("water_class", &format!("section:{}", r.section), now, &mut out);
+                self.eval(RuleKind::WaterClass, &format!("section:{}", r.section), now, &mut out);
                 for k in self.rules.spike_min_rise.keys().cloned().collect::<Vec<_>>() {
-                    self.eval("spike", &format!("section:{}#{k}", r.section), now, &mut out);
+                    self.eval(RuleKind::Spike, &format!("section:{}#{k}", r.section), now, &mut out);
                 }
-                self.eval("silent", &format!("section:{}", r.section), now, &mut out);
+                self.eval(RuleKind::Silent, &format!("section:{}", r.section), now, &mut out);
             }
             Event::RiverPatrol(p) => {
-                self.eval("patrol_overdue", &format!("river:{county}:{}", p.river), now, &mut out);
+                self.eval(RuleKind::PatrolOverdue, &format!("river:{county}:{}", p.river), now, &mut out);
             }
             Event::RiverProblem(p) => {
-                self.eval("problem_open", &format!("problem:{}", p.problem), now, &mut out);
+                self.eval(RuleKind::ProblemOpen, &format!("problem:{}", p.problem), now, &mut out);
             }
             Event::Project(p) => {
-                self.eval("step_overdue", &format!("project:{}", p.project), now, &mut out);
-                self.eval("investment_behind", &format!("project:{}", p.project), now, &mut out);
+                self.eval(RuleKind::StepOverdue, &format!("project:{}", p.project), now, &mut out);
+                self.eval(RuleKind::InvestmentBehind, &format!("project:{}", p.project), now, &mut out);
             }
             Event::Village(v) => {
-                self.eval("relapse_jump", &format!("village:{}", v.village), now, &mut out);
+                self.eval(RuleKind::RelapseJump, &format!("village:{}", v.village), now, &mut out);
             }
             Event::SewageOutlet(_) | Event::FishingPatrol(_) => {}
         }
@@ -409,37 +399,38 @@ impl Book {
         let mut out = Vec::new();
         let sections: Vec<String> = self.sections.keys().cloned().collect();
         for s in &sections {
-            self.eval("water_class", &format!("section:{s}"), now, &mut out);
+            self.eval(RuleKind::WaterClass, &format!("section:{s}"), now, &mut out);
             for k in self.rules.spike_min_rise.keys().cloned().collect::<Vec<_>>() {
-                self.eval("spike", &format!("section:{s}#{k}"), now, &mut out);
+                self.eval(RuleKind::Spike, &format!("section:{s}#{k}"), now, &mut out);
             }
-            self.eval("silent", &format!("section:{s}"), now, &mut out);
+            self.eval(RuleKind::Silent, &format!("section:{s}"), now, &mut out);
         }
         let rivers: Vec<String> = self.rivers.keys().map(|(c, r)| format!("river:{c}:{r}")).collect();
         for r in rivers {
-            self.eval("patrol_overdue", &r, now, &mut out);
+            self.eval(RuleKind::PatrolOverdue, &r, now, &mut out);
         }
         let problems: Vec<String> = self.problems.keys().map(|p| format!("problem:{p}")).collect();
         for p in problems {
-            self.eval("problem_open", &p, now, &mut out);
+            self.eval(RuleKind::ProblemOpen, &p, now, &mut out);
         }
         // Closed problems are only needed until their alert is gone; so are their trackers.
         self.problems.retain(|id, p| {
             p.status != ProblemStatus::Closed
-                || self.open.contains_key(&("problem_open".to_owned(), format!("problem:{id}")))
+                || self.open.contains_key(&(RuleKind::ProblemOpen, format!("problem:{id}")))
         });
         let problems = &self.problems;
         self.trackers.retain(|(rule, key), _| {
-            rule != "problem_open" || key.strip_prefix("problem:").is_some_and(|id| problems.contains_key(id))
+            *rule != RuleKind::ProblemOpen
+                || key.strip_prefix("problem:").is_some_and(|id| problems.contains_key(id))
         });
         let projects: Vec<String> = self.projects.keys().map(|p| format!("project:{p}")).collect();
         for p in &projects {
-            self.eval("step_overdue", p, now, &mut out);
-            self.eval("investment_behind", p, now, &mut out);
+            self.eval(RuleKind::StepOverdue, p, now, &mut out);
+            self.eval(RuleKind::InvestmentBehind, p, now, &mut out);
         }
         let villages: Vec<String> = self.villages.keys().map(|v| format!("village:{v}")).collect();
         for v in villages {
-            self.eval("relapse_jump", &v, now, &mut out);
+            self.eval(RuleKind::RelapseJump, &v, now, &mut out);
         }
         self.escalate_waiting(now, &mut out);
         let cutoff = now.plus_s(-KEEP_RESOLVED_HOURS * 3600);
@@ -451,7 +442,7 @@ impl Book {
         for a in self.alerts.values() {
             if a.state != AlertState::New
                 || out.iter().any(|p| p.alert == a.id)
-                || !self.rules.get(&a.rule).is_some_and(|r| r.escalate)
+                || !self.rules.rule(a.rule).escalate
             {
                 continue;
             }
@@ -479,14 +470,14 @@ impl Book {
     /// The measure of `rule` about `key` now, with the subject's place and the data behind it.
     fn measure(
         &self,
-        rule: &str,
+        rule: RuleKind,
         key: &str,
         now: Timestamp,
     ) -> Option<(Measure, Place, Option<Responsible>)> {
         let (subject, part) = key.split_once('#').map_or((key, None), |(s, p)| (s, Some(p)));
         let (kind, id) = subject.split_once(':')?;
         match (rule, kind) {
-            ("water_class" | "spike" | "silent", "section") => {
+            (RuleKind::WaterClass | RuleKind::Spike | RuleKind::Silent, "section") => {
                 let m = self.sections.get(id)?;
                 let i = self.places.section(id)?;
                 let s = &self.places.sections()[i];
@@ -494,7 +485,7 @@ impl Book {
                     Place { name: s.name.to_owned(), adcode: s.adcode.clone(), lon: s.lon, lat: s.lat };
                 let responsible = self.rivers.get(&(s.adcode.clone(), s.river.to_owned())).and_then(chief);
                 let measure = match rule {
-                    "water_class" => {
+                    RuleKind::WaterClass => {
                         let t = &self.rules.targets;
                         let target = t.sections.get(id).copied().unwrap_or(match s.body {
                             WaterBody::River => t.river,
@@ -509,7 +500,7 @@ impl Book {
                             obs: m.obs,
                         }
                     }
-                    "spike" => {
+                    RuleKind::Spike => {
                         let ind = part?;
                         let v = *m.latest.get(ind)?;
                         let min_rise = *self.rules.spike_min_rise.get(ind)?;
@@ -538,14 +529,14 @@ impl Book {
                 };
                 Some((measure, place, responsible))
             }
-            ("patrol_overdue", "river") => {
+            (RuleKind::PatrolOverdue, "river") => {
                 let (county, river) = id.split_once(':')?;
                 let m = self.rivers.get(&(county.to_owned(), river.to_owned()))?;
                 let days = days_between(m.last_patrol, now);
                 let data = json!({ "river": m.river, "last_patrol": m.last_patrol, "days": (days * 10.0).round() / 10.0 });
                 Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), chief(m)))
             }
-            ("problem_open", "problem") => {
+            (RuleKind::ProblemOpen, "problem") => {
                 let m = self.problems.get(id)?;
                 let days = if m.status == ProblemStatus::Closed { 0.0 } else { days_between(m.found, now) };
                 let data = json!({
@@ -555,7 +546,7 @@ impl Book {
                     self.rivers.get(&(m.place.adcode.clone(), m.place.name.clone())).and_then(chief);
                 Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), responsible))
             }
-            ("step_overdue", "project") => {
+            (RuleKind::StepOverdue, "project") => {
                 let m = self.projects.get(id)?;
                 let today = now.beijing_date();
                 let late = m
@@ -573,7 +564,7 @@ impl Book {
                 };
                 Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
             }
-            ("investment_behind", "project") => {
+            (RuleKind::InvestmentBehind, "project") => {
                 let m = self.projects.get(id)?;
                 let step = |k: StepKind| m.steps.iter().find(|s| s.step == k);
                 let start: Option<Date> = step(StepKind::Start).and_then(|s| s.done);
@@ -601,7 +592,7 @@ impl Book {
                 };
                 Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
             }
-            ("relapse_jump", "village") => {
+            (RuleKind::RelapseJump, "village") => {
                 let m = self.villages.get(id)?;
                 let rise = m.previous.map_or(0.0, |p| f64::from(m.risk) - f64::from(p));
                 let data = json!({ "risk_households": m.risk, "previous": m.previous, "time": m.time });
@@ -611,16 +602,16 @@ impl Book {
         }
     }
 
-    fn eval(&mut self, rule: &str, key: &str, now: Timestamp, out: &mut Vec<Pending>) {
-        let Some(r) = self.rules.get(rule).cloned() else { return };
+    fn eval(&mut self, rule: RuleKind, key: &str, now: Timestamp, out: &mut Vec<Pending>) {
+        let r = self.rules.rule(rule).clone();
         let Some((m, place, responsible)) = self.measure(rule, key, now) else { return };
-        let k = (rule.to_owned(), key.to_owned());
+        let k = (rule, key.to_owned());
         let open = self.open.get(&k).cloned();
         // Steps already proposed in this pass and not applied yet.
         if open.is_none()
-            && out
-                .iter()
-                .any(|p| p.action == AlertAction::Raise && p.body["key"] == key && p.body["rule"] == rule)
+            && out.iter().any(|p| {
+                p.action == AlertAction::Raise && p.body["key"] == key && p.body["rule"] == rule.as_str()
+            })
         {
             return;
         }
@@ -642,7 +633,7 @@ impl Book {
                         addr: String::new(),
                         comment: format!("{rule}: measure {:.2} reached {}", m.value, sev.as_str()),
                         body: json!({
-                            "id": id, "rule": rule, "key": key, "theme": theme_of(rule), "severity": sev,
+                            "id": id, "rule": rule, "key": key, "theme": rule.theme(), "severity": sev,
                             "subject": subject, "name": place.name, "adcode": place.adcode,
                             "lon": place.lon, "lat": place.lat, "data": m.data, "responsible": responsible,
                             "measure": m.value,
@@ -748,7 +739,7 @@ impl Book {
             let severity = serde_json::from_value(b["severity"].clone()).unwrap_or(Severity::Yellow);
             let a = Alert {
                 id: e.target.clone(),
-                rule: b["rule"].as_str().unwrap_or_default().to_owned(),
+                rule: b["rule"].as_str().and_then(RuleKind::parse)?,
                 key: b["key"].as_str().unwrap_or_default().to_owned(),
                 theme: b["theme"].as_str().unwrap_or_default().to_owned(),
                 severity,
@@ -766,7 +757,7 @@ impl Book {
                 updated: e.time.clone(),
                 steps: Vec::new(),
             };
-            self.open.insert((a.rule.clone(), a.key.clone()), a.id.clone());
+            self.open.insert((a.rule, a.key.clone()), a.id.clone());
             self.alerts.insert(a.id.clone(), a);
         }
         let a = self.alerts.get_mut(&e.target)?;
@@ -788,7 +779,7 @@ impl Book {
             }
             AlertAction::Resolve => {
                 a.state = AlertState::Resolved;
-                self.open.remove(&(a.rule.clone(), a.key.clone()));
+                self.open.remove(&(a.rule, a.key.clone()));
             }
         }
         a.updated.clone_from(&e.time);

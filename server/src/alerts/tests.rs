@@ -182,7 +182,8 @@ fn a_spike_fires_against_the_baseline_and_small_rises_do_not() {
     }
     // 1.0 mg/L is still class Ⅲ (the target): only the spike rule speaks.
     let fired = h.event(reading(YSG, 1.0), at(480));
-    let spikes: Vec<&Alert> = fired.iter().map(|(_, id)| h.alert(id)).filter(|a| a.rule == "spike").collect();
+    let spikes: Vec<&Alert> =
+        fired.iter().map(|(_, id)| h.alert(id)).filter(|a| a.rule == RuleKind::Spike).collect();
     assert_eq!(spikes.len(), 1, "{fired:?}");
     assert_eq!(spikes[0].severity, Severity::Red, "1.0 is more than 4 × the baseline of about 0.23");
     assert_eq!(spikes[0].key, "section:cj-yangsigang#nh3n_mg_l");
