@@ -12,7 +12,6 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 use yiping_protocol::events::{Envelope, FieldError, parse_line};
 use yiping_protocol::instant::Timestamp;
-use yiping_protocol::topics::OVERVIEW;
 
 use crate::now_rfc3339;
 use crate::store::{Appended, Located, Store, StoreError};
@@ -280,51 +279,4 @@ pub fn check_lines(
         }
     }
     (ok, rejected)
-}
-
-impl AppState {
-    /// Fold newly stored events and publish their deltas, then one overview update.
-    pub(crate) fn fold_and_publish(&self, events: &[Located], places: &[Appended]) {
-        let mut fold = self.fold.lock().or_poisoned();
-        let mut any = false;
-        // Which new events are their entity's newest report (the rules learn only from those).
-        let mut newest = Vec::with_capacity(events.len());
-        for (l, a) in events.iter().zip(places) {
-            match a {
-                Appended::New { tseq, .. } => {
-                    let change = fold.apply(&l.event, &l.adcode);
-                    newest.push(change.newest);
-                    let time = fold.topic_time_text(change.topic);
-                    let seq = self.hub.publish(change.topic, &time, &change.delta);
-                    debug_assert_eq!(seq, *tseq, "topic seq follows the log");
-                    self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
-                    any = true;
-                }
-                Appended::Duplicate { .. } => {
-                    newest.push(false);
-                    self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-        if any {
-            let time = fold.last_time().map_or_else(now_rfc3339, |t| t.to_string());
-            self.hub.publish(OVERVIEW, &time, &self.live_overview(&fold));
-        }
-        drop(fold);
-        // The rules about each new event's subject, right away: a red alert must reach the wall
-        // within a second of its event.
-        // Each event's steps are stored and applied before the next event is observed, so
-        // several events about one subject in a batch see each other's alerts (one raise, not
-        // one per event).
-        let now = self.clock.now();
-        let mut book = self.book.lock().or_poisoned();
-        for (l, is_newest) in events.iter().zip(newest) {
-            if is_newest {
-                let pending = book.observe(&l.event, &l.adcode, now);
-                if let Err(e) = self.commit_alerts(&mut book, &pending) {
-                    tracing::error!("alert steps not stored: {e}");
-                }
-            }
-        }
-    }
 }

@@ -1,0 +1,109 @@
+//! The write side, from an accepted event to the wall: events folded and their deltas published
+//! (then one overview update), the alert rules observing each subject's newest report, alert
+//! steps stored in the audit trail before they are published, and the audit of every write.
+
+use std::sync::atomic::Ordering;
+
+use yiping_protocol::topics::{self, OVERVIEW};
+
+use crate::state::{AppState, now_rfc3339};
+use crate::store::{self, Appended, Located};
+use crate::sync::OrPoisoned;
+use crate::{alerts, trail};
+
+impl AppState {
+    /// Fold newly stored events and publish their deltas, then one overview update.
+    pub(crate) fn fold_and_publish(&self, events: &[Located], places: &[Appended]) {
+        let mut fold = self.fold.lock().or_poisoned();
+        let mut any = false;
+        // Which new events are their entity's newest report (the rules learn only from those).
+        let mut newest = Vec::with_capacity(events.len());
+        for (l, a) in events.iter().zip(places) {
+            match a {
+                Appended::New { tseq, .. } => {
+                    let change = fold.apply(&l.event, &l.adcode);
+                    newest.push(change.newest);
+                    let time = fold.topic_time_text(change.topic);
+                    let seq = self.hub.publish(change.topic, &time, &change.delta);
+                    debug_assert_eq!(seq, *tseq, "topic seq follows the log");
+                    self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+                    any = true;
+                }
+                Appended::Duplicate { .. } => {
+                    newest.push(false);
+                    self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if any {
+            let time = fold.last_time().map_or_else(now_rfc3339, |t| t.to_string());
+            self.hub.publish(OVERVIEW, &time, &self.live_overview(&fold));
+        }
+        drop(fold);
+        // The rules about each new event's subject, right away: a red alert must reach the wall
+        // within a second of its event.
+        // Each event's steps are stored and applied before the next event is observed, so
+        // several events about one subject in a batch see each other's alerts (one raise, not
+        // one per event).
+        let now = self.clock.now();
+        let mut book = self.book.lock().or_poisoned();
+        for (l, is_newest) in events.iter().zip(newest) {
+            if is_newest {
+                let pending = book.observe(&l.event, &l.adcode, now);
+                if let Err(e) = self.commit_alerts(&mut book, &pending) {
+                    tracing::error!("alert steps not stored: {e}");
+                }
+            }
+        }
+    }
+
+    /// Store the book's proposed steps in the trail (one transaction), apply them, and publish
+    /// the alerts they changed. Called with the book locked, so trail order is topic order.
+    pub(crate) fn commit_alerts(
+        &self,
+        book: &mut alerts::Book,
+        pending: &[alerts::Pending],
+    ) -> Result<Vec<yiping_protocol::alerts::Alert>, store::StoreError> {
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let time = self.clock.now().to_string();
+        let entries: Vec<trail::NewEntry> = pending.iter().map(|p| p.entry(&time)).collect();
+        let seqs = self.trail.lock().or_poisoned().append_all(&entries)?;
+        let mut changed: Vec<yiping_protocol::alerts::Alert> = Vec::new();
+        for (n, seq) in entries.into_iter().zip(seqs) {
+            let e = n.stored(seq);
+            if let Some(a) = book.apply(&e) {
+                changed.retain(|c| c.id != a.id);
+                changed.push(a.clone());
+            }
+        }
+        self.hub.publish(
+            topics::ALERTS,
+            &time,
+            &yiping_protocol::alerts::AlertsData { alerts: changed.clone() },
+        );
+        self.metrics.alert_steps.fetch_add(pending.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(changed)
+    }
+
+    /// Record a write in the audit trail (its time is now); refuses the write if it cannot be.
+    pub(crate) fn audit(&self, mut e: trail::NewEntry) -> Result<u64, store::StoreError> {
+        if e.time.is_empty() {
+            e.time = self.clock.now().to_string();
+        }
+        if e.body.is_null() {
+            e.body = serde_json::json!({});
+        }
+        self.trail.lock().or_poisoned().append(&e)
+    }
+
+    /// Run the alert rules' clock: time-driven rules and escalation.
+    pub fn alert_tick(&self) {
+        let mut book = self.book.lock().or_poisoned();
+        let pending = book.tick(self.clock.now());
+        if let Err(e) = self.commit_alerts(&mut book, &pending) {
+            tracing::error!("alert steps not stored: {e}");
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Running the server: its configuration, the loops that run beside the HTTP server (the topic
+//! ticker, the alert clock, the simulator), and [`serve`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use yiping_protocol::instant::Timestamp;
+
+use crate::state::{AppState, LogOptions};
+use crate::store::Located;
+use crate::{alerts, auth, hub, simulator, web};
+
+/// What `yiping serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Folder for the server's files.
+    pub data_dir: PathBuf,
+    /// Run the built-in simulator.
+    pub simulator: bool,
+    /// Simulator seed.
+    pub seed: u64,
+    /// Simulator speed (activity multiplier).
+    pub speed: f64,
+    /// Log upkeep: snapshots and retention.
+    pub log: LogOptions,
+    /// Alert rules.
+    pub rules: alerts::Rules,
+    /// Who may do what without and with a login.
+    pub access: auth::Access,
+    /// A fixed clock (demonstrations and tests); `None`: the system clock.
+    pub clock: Option<Timestamp>,
+}
+
+/// How often the time-driven alert rules run.
+pub const ALERT_TICK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Run the alert rules' clock until the task is dropped.
+pub async fn run_alert_clock(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(ALERT_TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let s = state.clone();
+        let _ = tokio::task::spawn_blocking(move || s.alert_tick()).await;
+    }
+}
+
+/// Send each topic's new deltas to its subscribers, one shared frame per tick.
+pub async fn run_ticker(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(hub::TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        state.hub.flush();
+    }
+}
+
+/// Run the simulator against `state` until the task is dropped: one step a second.
+pub async fn run_simulator(state: Arc<AppState>, seed: u64, speed: f64) {
+    let mut sim = simulator::Simulator::new(seed, speed, state.places.clone(), OffsetDateTime::now_utc());
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let mut batch = Vec::new();
+        for e in sim.step(OffsetDateTime::now_utc(), 1.0) {
+            match state.places.locate(&e) {
+                Ok(adcode) => batch.push(Located { event: e, adcode }),
+                Err(err) => {
+                    tracing::error!(id = e.id, "simulator produced an event outside the region: {err}")
+                }
+            }
+        }
+        if !batch.is_empty()
+            && let Err(e) = state.ingestor().submit_wait(batch).await
+        {
+            tracing::error!("simulator batch not stored: {e}");
+        }
+    }
+}
+
+/// Bind `config.addr` and serve until `shutdown` resolves. Sends the bound address through `bound`
+/// as soon as the socket listens (useful with port 0).
+pub async fn serve(
+    config: Config,
+    bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::open_full(&config.data_dir, config.log, config.rules, config.access)?;
+    state.clock.set(config.clock);
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data = %config.data_dir.display(), "yiping is serving");
+    if let Some(tx) = bound {
+        let _ = tx.send(addr);
+    }
+    let ticker = tokio::spawn(run_ticker(state.clone()));
+    let clock = tokio::spawn(run_alert_clock(state.clone()));
+    let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed, config.speed)));
+    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    clock.abort();
+    if let Some(sim) = sim {
+        sim.abort();
+    }
+    ticker.abort();
+    result.map_err(Into::into)
+}

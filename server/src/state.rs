@@ -1,0 +1,166 @@
+//! The state of a running server ([`AppState`]) and what reads it: subscriptions to the topic
+//! streams, the overview live walls get, the fold. Start-up (rebuilding it from the log) is in
+//! [`crate::startup`]; the write paths (events folded and published, alert steps stored) in
+//! [`crate::publish`].
+
+use std::path::Path;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use yiping_protocol::ResumePoint;
+use yiping_protocol::instant::Timestamp;
+use yiping_protocol::topics::{self, OVERVIEW};
+
+use crate::fold::Fold;
+use crate::hub::{Hub, Subscription};
+use crate::ingest::Ingestor;
+use crate::places::Places;
+use crate::store::Store;
+use crate::sync::OrPoisoned;
+use crate::{alerts, auth, metrics, trail};
+
+/// How the event log is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct LogOptions {
+    /// Save a snapshot of the fold every this many events (start-up replays only the events after
+    /// the latest snapshot).
+    pub snapshot_every: u64,
+    /// Delete events received more than this many days ago, once a snapshot covers them
+    /// (`None`: keep every event).
+    pub retain_days: Option<u32>,
+    /// Refuse events whose time is more than this many seconds ahead of the server's clock (a
+    /// wrong clock or time zone at the source); old times are accepted (backfill is normal).
+    pub future_tolerance_s: i64,
+}
+
+/// The default of [`LogOptions::future_tolerance_s`]: 10 minutes.
+pub const FUTURE_TOLERANCE_S: i64 = 600;
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions { snapshot_every: 100_000, retain_days: None, future_tolerance_s: FUTURE_TOLERANCE_S }
+    }
+}
+
+/// The server's clock: the system's, or an instant fixed by a test (what "today" is for overdue,
+/// and what "the future" is for ingest).
+#[derive(Debug, Default)]
+pub struct Clock {
+    /// A fixed instant in Unix ns; 0 means the system clock.
+    fixed_ns: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    /// Now.
+    pub fn now(&self) -> Timestamp {
+        match self.fixed_ns.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => Timestamp::now(),
+            ns => Timestamp::from_unix_ns(ns),
+        }
+    }
+
+    /// Fix the clock at `t` (`None`: back to the system clock).
+    pub fn set(&self, t: Option<Timestamp>) {
+        self.fixed_ns.store(t.map_or(0, Timestamp::unix_ns), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Shared state of a running server.
+#[derive(Debug)]
+pub struct AppState {
+    /// Topic streams.
+    pub hub: Hub,
+    pub(crate) fold: Mutex<Fold>,
+    /// Counties, prefectures, sections.
+    pub places: Arc<Places>,
+    /// A read connection to the log (history, tokens).
+    pub(crate) reader: Mutex<Store>,
+    pub(crate) ingestor: OnceLock<Ingestor>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
+    /// When the server started.
+    pub started: Instant,
+    /// Connected websocket clients.
+    pub clients: AtomicUsize,
+    /// Slots for ingest requests being read and checked.
+    pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// The audit trail, with the users and sessions.
+    pub(crate) trail: Mutex<trail::Trail>,
+    /// Alert rules, what they know, and the live alerts (lock before `trail` when both are needed).
+    pub(crate) book: Mutex<alerts::Book>,
+    /// Access settings.
+    pub access: auth::Access,
+    /// Failed logins.
+    pub limiter: auth::Limiter,
+    /// The clock.
+    pub clock: Clock,
+    /// How the log is kept and what it accepts.
+    pub log: LogOptions,
+}
+
+/// Now, as RFC 3339 UTC text (the one helper; times are compared as [`Timestamp`]s, never as text).
+pub(crate) fn now_rfc3339() -> String {
+    Timestamp::now().to_string()
+}
+
+impl AppState {
+    /// Open the log in `data_dir` with the default [`LogOptions`].
+    pub fn open(data_dir: &Path) -> anyhow::Result<Arc<AppState>> {
+        AppState::open_with(data_dir, LogOptions::default())
+    }
+
+    /// Open with the default rules and access settings.
+    pub fn open_with(data_dir: &Path, log: LogOptions) -> anyhow::Result<Arc<AppState>> {
+        AppState::open_full(data_dir, log, alerts::Rules::default(), auth::Access::default())
+    }
+
+    /// Open the log in `data_dir`, rebuild the state from its latest snapshot and the events after
+    /// it (see [`crate::startup`]), and start the writer.
+    pub fn open_full(
+        data_dir: &Path,
+        log: LogOptions,
+        rules: alerts::Rules,
+        access: auth::Access,
+    ) -> anyhow::Result<Arc<AppState>> {
+        crate::startup::rebuild(data_dir, log, rules, access)
+    }
+
+    /// The ingest pipeline.
+    pub fn ingestor(&self) -> &Ingestor {
+        self.ingestor.get().expect("set in AppState::open before the state is shared")
+    }
+
+    /// Subscribe to a topic from a resume point or a fresh snapshot.
+    pub fn subscribe(&self, topic: &str, since: Option<&ResumePoint>) -> Subscription {
+        if topic == topics::ALERTS {
+            let book = self.book.lock().or_poisoned();
+            return self.hub.subscribe(topic, since, || {
+                (now_rfc3339(), serde_json::to_value(book.snapshot()).expect("alerts serialise"))
+            });
+        }
+        let fold = self.fold.lock().or_poisoned();
+        self.hub.subscribe(topic, since, || {
+            let time = fold.topic_time(topic).map_or_else(now_rfc3339, |t| t.to_string());
+            let data = if topic == OVERVIEW {
+                serde_json::to_value(self.live_overview(&fold)).expect("the overview serialises")
+            } else {
+                fold.snapshot(topic)
+            };
+            (time, data)
+        })
+    }
+
+    /// The overview as sent to live walls: the projects' due dates before yesterday (Beijing, by
+    /// this server's clock) merged, since they count as overdue on any day a live wall can have.
+    pub(crate) fn live_overview(&self, fold: &Fold) -> yiping_protocol::topics::Overview {
+        let mut o = fold.overview();
+        o.projects = o.projects.for_days_from(self.clock.now().beijing_date().plus_days(-1));
+        o
+    }
+
+    /// Read access to the fold.
+    pub fn with_fold<T>(&self, f: impl FnOnce(&Fold) -> T) -> T {
+        f(&self.fold.lock().or_poisoned())
+    }
+}
