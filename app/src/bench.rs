@@ -40,7 +40,7 @@ pub(crate) struct Bench {
 
 impl Bench {
     /// The run the query asks for, if any.
-    pub fn from_query(query: &str) -> Option<Bench> {
+    pub(crate) fn from_query(query: &str) -> Option<Bench> {
         let first: u64 = query_value(query, "bench")?.parse().ok()?;
         let per_frame = query_value(query, "per_frame").and_then(|v| v.parse().ok()).unwrap_or(10u64).max(1);
         let more = query_value(query, "more").and_then(|v| v.parse().ok()).unwrap_or(first);
@@ -48,17 +48,17 @@ impl Bench {
     }
 
     /// Start the first run of `update` (which must count itself in `updates`).
-    pub fn start(self, update: impl Fn() + Copy + 'static) {
+    pub(crate) fn start(self, update: impl Fn() + Copy + 'static) {
         request_animation_frame(move || frames(update, self.first, self.per_frame));
     }
 
     /// Whether the runs asked for are done, given the updates applied.
-    pub fn done(self, updates: u64) -> bool {
+    pub(crate) fn done(self, updates: u64) -> bool {
         updates >= self.target.get()
     }
 
     /// The `bench-more` button.
-    pub fn more_button(self, update: impl Fn() + Copy + 'static) -> impl IntoView {
+    pub(crate) fn more_button(self, update: impl Fn() + Copy + 'static) -> impl IntoView {
         view! {
             <button
                 class="bench-more"

@@ -2,7 +2,7 @@
 //!
 //! Design: one websocket per page (`link`) feeds a few reactive signals (`link::Feeds`); every
 //! panel reads those signals and updates in place, so nothing is rebuilt while the page runs for
-//! weeks. Logic that does not need a browser ([`store`]: sequence checks, resume points, backoff;
+//! weeks. Logic that does not need a browser ([`cursors`]: sequence checks, resume points, backoff;
 //! [`i18n`]; [`theme`]) is plain Rust and tested natively; browser code (`link`, `map`, `wall`)
 //! is compiled for `wasm32` only.
 
@@ -10,7 +10,7 @@ pub mod alert_text;
 pub mod i18n;
 pub mod periods;
 pub mod screens;
-pub mod store;
+pub mod cursors;
 pub mod theme;
 
 #[cfg(target_arch = "wasm32")]

@@ -25,7 +25,7 @@ use yiping_protocol::topics::{
 };
 use yiping_protocol::{ClientMsg, ServerMsg, Update};
 
-use crate::store::{Cursors, Step, backoff_ms};
+use crate::cursors::{Cursors, Step, backoff_ms};
 
 const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENCE_LIMIT_MS: f64 = 45_000.0;

@@ -163,7 +163,7 @@ pub(crate) mod by_order {
     use super::Order;
 
     /// Serialise each entity's map as a list of pairs.
-    pub fn serialize<S: Serializer, V: Serialize>(
+    pub(crate) fn serialize<S: Serializer, V: Serialize>(
         m: &HashMap<String, BTreeMap<Order, V>>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
@@ -173,7 +173,7 @@ pub(crate) mod by_order {
     }
 
     /// Read what [`serialize`] wrote.
-    pub fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
         d: D,
     ) -> Result<HashMap<String, BTreeMap<Order, V>>, D::Error> {
         let v: HashMap<String, Vec<(Order, V)>> = HashMap::deserialize(d)?;

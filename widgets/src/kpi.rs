@@ -1,3 +1,5 @@
+//! The headline figure of a panel: [`Kpi`].
+
 use leptos::prelude::*;
 
 use crate::format::{NumberStyle, change_percent, scale_cn, scale_en};

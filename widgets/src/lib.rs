@@ -24,8 +24,8 @@ pub mod layout;
 pub mod palette;
 pub mod scale;
 
-mod kpi;
-mod panel;
+pub mod kpi;
+pub mod panel;
 
 pub use format::NumberStyle;
 pub use kpi::Kpi;

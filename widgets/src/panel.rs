@@ -1,3 +1,5 @@
+//! The frame of every wall panel, with its data time and staleness: [`Panel`].
+
 use leptos::prelude::*;
 
 use crate::format::shanghai_hms;

@@ -12,7 +12,7 @@ use yiping_maps::{Region, parse_regions};
 
 /// The parsed layers.
 #[derive(Debug)]
-pub struct Layers {
+pub(super) struct Layers {
     pub(super) province: Vec<Region>,
     pub(super) prefectures: RegionIndex,
     pub(super) counties: RegionIndex,

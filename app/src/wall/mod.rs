@@ -12,15 +12,15 @@
 //!   [`overview`], [`yangtze`] (长江大保护), [`rivers`] (河湖长制), [`projects`] (重大项目),
 //!   [`poverty`] (精准脱贫).
 
-mod figures;
-mod frame;
-mod map_panel;
-mod navigation;
-mod overview;
-mod poverty;
-mod projects;
-mod rivers;
-mod yangtze;
+pub mod figures;
+pub mod frame;
+pub mod map_panel;
+pub mod navigation;
+pub mod overview;
+pub mod poverty;
+pub mod projects;
+pub mod rivers;
+pub mod yangtze;
 
 use leptos::prelude::*;
 use yiping_protocol::instant::Date;
@@ -39,8 +39,8 @@ const PROVINCE: &str = "420000";
 
 /// What every screen of the wall shares: the data, the language, today, and what a touch has
 /// selected. All signals: copying it is free.
-#[derive(Clone, Copy)]
-pub(crate) struct WallCtx {
+#[derive(Debug, Clone, Copy)]
+pub struct WallCtx {
     /// Display language.
     lang: Lang,
     /// The websocket's data.

@@ -109,14 +109,14 @@ impl Tally {
 }
 
 /// The start (Unix s) of the step holding `t`.
-pub fn step_of(t: Timestamp) -> i64 {
+pub(crate) fn step_of(t: Timestamp) -> i64 {
     t.unix_s().div_euclid(HISTORY_STEP_S) * HISTORY_STEP_S
 }
 
 /// The history: figures before the window, changes by step, and the entities' reports that can
 /// still change a step of the window.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct History {
+pub(crate) struct History {
     /// Start of the window (Unix s, a step start); `None` before the first event.
     start: Option<i64>,
     /// The figures as of the window's start.
@@ -143,7 +143,7 @@ impl History {
     }
 
     /// Move the window so that it ends at the step of `newest`.
-    pub fn advance(&mut self, newest: Timestamp) {
+    pub(crate) fn advance(&mut self, newest: Timestamp) {
         let start = step_of(newest) - HISTORY_KEEP_S;
         if self.start.is_some_and(|s| s >= start) {
             return;
@@ -166,13 +166,13 @@ impl History {
     }
 
     /// A counted event (a reading, a patrol) at `at`.
-    pub fn count(&mut self, at: Timestamp, t: Tally) {
+    pub(crate) fn count(&mut self, at: Timestamp, t: Tally) {
         let start = self.start.unwrap_or(i64::MIN);
         self.change(at, None, &t, start);
     }
 
     /// An entity's report of order `order` with the figures `t`.
-    pub fn report(&mut self, entity: &str, order: Order, t: Tally) {
+    pub(crate) fn report(&mut self, entity: &str, order: Order, t: Tally) {
         let start = self.start.unwrap_or(i64::MIN);
         let reports = self.reports.entry(entity.to_owned()).or_default();
         let prev = reports.range(..order.clone()).next_back().map(|(o, t)| (o.at, *t));
@@ -191,7 +191,7 @@ impl History {
     }
 
     /// The points from the first step with data (or the window's start) to the step of `newest`.
-    pub fn points(&self, newest: Option<Timestamp>) -> Vec<HistoryPoint> {
+    pub(crate) fn points(&self, newest: Option<Timestamp>) -> Vec<HistoryPoint> {
         let (Some(start), Some(newest)) = (self.start, newest) else { return Vec::new() };
         let last = step_of(newest);
         let first =

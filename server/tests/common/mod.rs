@@ -8,12 +8,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The binary under test.
-pub fn bin() -> &'static str {
+pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_yiping")
 }
 
 /// A fresh data folder.
-pub fn data_dir(name: &str) -> PathBuf {
+pub(crate) fn data_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "yiping-it-{name}-{}-{}",
         std::process::id(),
@@ -24,20 +24,20 @@ pub fn data_dir(name: &str) -> PathBuf {
 }
 
 /// A port free right now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("addr").port()
 }
 
 /// A running server process.
-pub struct Server {
-    pub child: Child,
-    pub addr: SocketAddr,
-    pub data: PathBuf,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
+    pub(crate) data: PathBuf,
 }
 
 impl Server {
     /// Start `yiping serve` without the simulator (or with, given extra args) and wait for /healthz.
-    pub fn start(data: &Path, port: u16, extra: &[&str]) -> Server {
+    pub(crate) fn start(data: &Path, port: u16, extra: &[&str]) -> Server {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let child = Command::new(bin())
             .args(["serve", "--addr", &addr.to_string(), "--data"])
@@ -59,7 +59,7 @@ impl Server {
     }
 
     /// SIGKILL, as a crash.
-    pub fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -73,7 +73,7 @@ impl Drop for Server {
 }
 
 /// `yiping token create`.
-pub fn token(data: &Path, source: &str) -> String {
+pub(crate) fn token(data: &Path, source: &str) -> String {
     let out = Command::new(bin())
         .args(["token", "create", "--source", source, "--data"])
         .arg(data)
@@ -84,7 +84,7 @@ pub fn token(data: &Path, source: &str) -> String {
 }
 
 /// `yiping export`, parsed.
-pub fn export(data: &Path) -> Vec<serde_json::Value> {
+pub(crate) fn export(data: &Path) -> Vec<serde_json::Value> {
     let out = Command::new(bin()).args(["export", "--data"]).arg(data).output().expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout)
@@ -95,7 +95,7 @@ pub fn export(data: &Path) -> Vec<serde_json::Value> {
 }
 
 /// A minimal HTTP/1.1 request; returns status, the head (status line and headers) and body.
-pub fn request_full(
+pub(crate) fn request_full(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -127,7 +127,7 @@ pub fn request_full(
 }
 
 /// `yiping user add` with a password on standard input.
-pub fn add_user(data: &Path, name: &str, role: &str, scope: Option<&str>, password: &str) {
+pub(crate) fn add_user(data: &Path, name: &str, role: &str, scope: Option<&str>, password: &str) {
     let mut cmd = Command::new(bin());
     cmd.args(["user", "add", "--name", name, "--role", role, "--data"]).arg(data);
     if let Some(s) = scope {
@@ -141,7 +141,7 @@ pub fn add_user(data: &Path, name: &str, role: &str, scope: Option<&str>, passwo
 }
 
 /// Log in; returns the `Cookie` header value of the session.
-pub fn login(addr: SocketAddr, name: &str, password: &str) -> String {
+pub(crate) fn login(addr: SocketAddr, name: &str, password: &str) -> String {
     let body = serde_json::json!({ "name": name, "password": password }).to_string();
     let (status, head, text) =
         request_full(addr, "POST", "/api/v1/login", &[("Content-Type", "application/json")], body.as_bytes())
@@ -153,7 +153,7 @@ pub fn login(addr: SocketAddr, name: &str, password: &str) -> String {
 }
 
 /// A minimal HTTP/1.1 request; returns status and body.
-pub fn request(
+pub(crate) fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -164,7 +164,7 @@ pub fn request(
 }
 
 /// POST NDJSON with a token; status and parsed JSON body.
-pub fn post_events(addr: SocketAddr, token: &str, body: &str) -> (u16, serde_json::Value) {
+pub(crate) fn post_events(addr: SocketAddr, token: &str, body: &str) -> (u16, serde_json::Value) {
     let auth = format!("Bearer {token}");
     let (status, text) = request(
         addr,
@@ -178,14 +178,14 @@ pub fn post_events(addr: SocketAddr, token: &str, body: &str) -> (u16, serde_jso
 }
 
 /// A valid water reading line.
-pub fn reading(id: &str, section: &str, tp: f64) -> String {
+pub(crate) fn reading(id: &str, section: &str, tp: f64) -> String {
     format!(
         r#"{{"type":"water.reading","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"section":"{section}","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":{tp}}}}}"#
     )
 }
 
 /// A valid river patrol line.
-pub fn patrol(id: &str) -> String {
+pub(crate) fn patrol(id: &str) -> String {
     format!(
         r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"patrol":"{id}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
     )

@@ -1,12 +1,12 @@
 //! The canvas charts (wasm only): plotters drawing on a canvas at device pixels, one retained
 //! instance per panel, redrawn at most once per animation frame when data or size changes.
 
-mod bars;
+pub mod bars;
 mod host;
-mod pipeline;
-mod series;
-mod shares;
-mod ticker;
+pub mod pipeline;
+pub mod series;
+pub mod shares;
+pub mod ticker;
 
 pub use bars::{BarItem, CompareItem, Comparison, RankingBars};
 pub use pipeline::{Stage, StagePipeline};
