@@ -7,10 +7,10 @@
 //! is compiled for `wasm32` only.
 
 pub mod alert_text;
+pub mod cursors;
 pub mod i18n;
 pub mod periods;
 pub mod screens;
-pub mod cursors;
 pub mod theme;
 
 #[cfg(target_arch = "wasm32")]

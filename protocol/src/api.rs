@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use crate::events::Envelope;
 use crate::instant::{Date, Timestamp};
 use crate::topics::{EntityState, HistoryPoint, PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
-use crate::water::WaterBody;
 
 /// Overdue figures of a region as of one day (a date in Asia/Shanghai), by the one overdue rule
 /// ([`crate::events::ProjectStep::is_overdue`]).
@@ -118,25 +117,6 @@ pub struct CountiesAnswer {
     pub counties: Vec<CountyFigures>,
 }
 
-/// One monitoring section, as `GET /api/v1/sections` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SectionInfo {
-    /// Section id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// River or lake.
-    pub river: String,
-    /// River section or lake point.
-    pub body: WaterBody,
-    /// County.
-    pub adcode: String,
-    /// WGS84 longitude.
-    pub lon: f64,
-    /// WGS84 latitude.
-    pub lat: f64,
-}
-
 /// One event type, as `GET /api/v1/event-types` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventTypeInfo {
@@ -241,6 +221,12 @@ impl Role {
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
+
+    /// May act on alerts (acknowledge, dispatch, resolve): duty officers, project managers (on
+    /// project alerts) and admins.
+    pub fn can_act(self) -> bool {
+        matches!(self, Role::Duty | Role::Admin | Role::ProjectManager)
+    }
 }
 
 /// The answer of every refused request: what was wrong, in one line.
@@ -287,4 +273,60 @@ pub struct ActBody {
     /// For `dispatch`: the person or office to handle it.
     #[serde(default)]
     pub to: Option<String>,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Region scope: an adcode prefix, or none for the whole province.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// A disabled user cannot log in and has no sessions.
+    #[serde(default)]
+    pub disabled: bool,
+    /// When the account was made.
+    pub created: String,
+}
+
+impl User {
+    /// Whether `adcode` lies in the user's scope.
+    pub fn sees(&self, adcode: &str) -> bool {
+        in_scope(self.scope.as_deref(), adcode)
+    }
+}
+
+/// Whether `adcode` lies under `scope`, an adcode prefix (everything does when there is no
+/// scope).
+pub fn in_scope(scope: Option<&str>, adcode: &str) -> bool {
+    scope.is_none_or(|s| adcode.starts_with(s))
+}
+
+/// `POST /api/v1/logout`: done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OkAnswer {
+    /// Always true.
+    pub ok: bool,
+}
+
+/// `GET /healthz`: the server is up, and what it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// The server's version.
+    pub version: String,
+    /// The websocket protocol's version.
+    pub protocol: u32,
+    /// The event schema's version.
+    pub event_schema: u32,
+    /// The event log's epoch (a new log is a new epoch).
+    pub epoch: String,
+    /// Seconds since the server started.
+    pub uptime_s: u64,
+    /// Connected websocket clients.
+    pub clients: usize,
 }

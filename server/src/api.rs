@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use yiping_protocol::api::{
     CountiesAnswer, CountyFigures, EntityPlace, EntityRecord, EventTypeInfo, HistoryAnswer, IngestAnswer,
-    OverdueToday, RegionFigures, SectionInfo, StoredEventView,
+    OverdueToday, RegionFigures, StoredEventView,
 };
 use yiping_protocol::events::EVENT_TYPES;
 use yiping_protocol::instant::Timestamp;
-use yiping_protocol::topics::TopicInfoList;
+use yiping_protocol::topics::{SectionStatus, TopicInfoList};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -139,29 +139,17 @@ pub async fn event_types(caller: Caller) -> Result<Json<Vec<EventTypeInfo>>, App
     ))
 }
 
-/// `GET /api/v1/sections`: the water-quality monitoring sections known to this deployment.
+/// `GET /api/v1/sections`: the water-quality monitoring sections known to this deployment (in
+/// the caller's scope), each with the class and time of its newest reading, as the overview has
+/// them.
 pub async fn sections(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<Vec<SectionInfo>>, AppError> {
+) -> Result<Json<Vec<SectionStatus>>, AppError> {
     caller.read()?;
-    Ok(Json(
-        state
-            .places
-            .sections()
-            .iter()
-            .filter(|s| crate::auth::in_scope(caller.scope(), &s.adcode))
-            .map(|s| SectionInfo {
-                id: s.id.to_owned(),
-                name: s.name.to_owned(),
-                river: s.river.to_owned(),
-                body: s.body,
-                adcode: s.adcode.clone(),
-                lon: s.lon,
-                lat: s.lat,
-            })
-            .collect(),
-    ))
+    let mut sections = state.with_fold(crate::fold::Fold::sections);
+    sections.retain(|s| crate::auth::in_scope(caller.scope(), &s.adcode));
+    Ok(Json(sections))
 }
 
 /// `GET /api/v1/regions/{adcode}`: a region's aggregates for every theme.

@@ -25,7 +25,6 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -45,36 +44,7 @@ pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 8;
 
-pub use yiping_protocol::api::Role;
-
-/// A user account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct User {
-    /// Login name.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// Region scope: an adcode prefix, or none for the whole province.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// A disabled user cannot log in and has no sessions.
-    #[serde(default)]
-    pub disabled: bool,
-    /// When the account was made.
-    pub created: String,
-}
-
-impl User {
-    /// Whether `adcode` lies in the user's scope.
-    pub fn sees(&self, adcode: &str) -> bool {
-        in_scope(self.scope.as_deref(), adcode)
-    }
-}
-
-/// Whether `adcode` lies under `scope` (everything does when there is no scope).
-pub fn in_scope(scope: Option<&str>, adcode: &str) -> bool {
-    scope.is_none_or(|s| adcode.starts_with(s))
-}
+pub use yiping_protocol::api::{Role, User, in_scope};
 
 /// Turn a scope as typed (`420200`, `4202`, `420000`) into its prefix (`4202`, `4202`, `42`).
 pub fn normalise_scope(s: &str) -> Result<String, String> {

@@ -767,10 +767,9 @@ impl Fold {
         Change { topic, delta, newest }
     }
 
-    /// The headline figures.
-    pub fn overview(&self) -> Overview {
-        let sections: Vec<SectionStatus> = self
-            .places
+    /// Every monitoring section with the class and time of its newest reading.
+    pub fn sections(&self) -> Vec<SectionStatus> {
+        self.places
             .sections()
             .iter()
             .zip(&self.section_latest)
@@ -785,7 +784,12 @@ impl Fold {
                 class: l.as_ref().map(|(c, _)| *c),
                 time: l.as_ref().map(|(_, o)| o.at),
             })
-            .collect();
+            .collect()
+    }
+
+    /// The headline figures.
+    pub fn overview(&self) -> Overview {
+        let sections = self.sections();
         let water = self.water.region(ROOT);
         let good: u32 = water.class_counts[..3].iter().sum();
         let mut coverage = self.coverages();

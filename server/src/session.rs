@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use yiping_protocol::api::Me;
+use yiping_protocol::api::{Me, OkAnswer};
 
 use crate::AppState;
 use crate::auth::{self, Caller, Role};
@@ -88,8 +88,14 @@ pub async fn login(
         ..Default::default()
     })?;
     let cookie = auth::session_cookie(Some(&token), &state.access);
-    let mut resp = Json(serde_json::json!({ "name": user.name, "role": user.role, "scope": user.scope }))
-        .into_response();
+    let me = Me {
+        name: Some(user.name.clone()),
+        role: Some(user.role),
+        scope: user.scope.clone(),
+        can_read: true,
+        can_act: user.role.can_act(),
+    };
+    let mut resp = Json(me).into_response();
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(internal)?);
     Ok(resp)
 }
@@ -113,7 +119,7 @@ pub async fn logout(
         target: user.name,
         ..Default::default()
     })?;
-    let mut resp = Json(serde_json::json!({ "ok": true })).into_response();
+    let mut resp = Json(OkAnswer { ok: true }).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&auth::session_cookie(None, &state.access)).map_err(internal)?,
@@ -129,7 +135,7 @@ pub async fn me(caller: Caller) -> Json<Me> {
             role: Some(u.role),
             scope: u.scope.clone(),
             can_read: true,
-            can_act: matches!(u.role, Role::Duty | Role::Admin | Role::ProjectManager),
+            can_act: u.role.can_act(),
         },
         None => Me { can_read: caller.anonymous_ok, ..Me::default() },
     })
@@ -139,8 +145,8 @@ pub async fn me(caller: Caller) -> Json<Me> {
 pub async fn users(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<Vec<auth::User>>, AppError> {
     caller.with_role(&[Role::Admin], "the user list")?;
     let trail = state.trail.lock().or_poisoned();
-    Ok(Json(serde_json::json!(auth::list_users(trail.connection()).map_err(internal)?)))
+    Ok(Json(auth::list_users(trail.connection()).map_err(internal)?))
 }

@@ -110,16 +110,16 @@ async fn boot_script() -> Result<Response, AppError> {
     }
 }
 
-async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "protocol": PROTOCOL_VERSION,
-        "event_schema": yiping_protocol::events::EVENT_SCHEMA_VERSION,
-        "epoch": state.hub.epoch(yiping_protocol::topics::WATER),
-        "uptime_s": state.started.elapsed().as_secs(),
-        "clients": state.clients.load(std::sync::atomic::Ordering::Relaxed),
-    }))
+async fn healthz(State(state): State<Arc<AppState>>) -> Json<yiping_protocol::api::Health> {
+    Json(yiping_protocol::api::Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol: PROTOCOL_VERSION,
+        event_schema: yiping_protocol::events::EVENT_SCHEMA_VERSION,
+        epoch: state.hub.epoch(yiping_protocol::topics::WATER).to_owned(),
+        uptime_s: state.started.elapsed().as_secs(),
+        clients: state.clients.load(std::sync::atomic::Ordering::Relaxed),
+    })
 }
 
 async fn geo_layer(Path(file): Path<String>) -> Result<Response, AppError> {
