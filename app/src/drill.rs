@@ -54,14 +54,11 @@ pub fn RegionDrawer(
         load();
     });
     // While open, refresh every 2 s: the records stay as live as the figure that opened them.
-    let _ = set_interval_with_handle(
-        move || {
-            if selected.get_untracked().is_some() {
-                load();
-            }
-        },
-        Duration::from_secs(2),
-    );
+    crate::timer::every(Duration::from_secs(2), move || {
+        if selected.get_untracked().is_some() {
+            load();
+        }
+    });
     let num = move |v: f64| scaled_text(v, 2, style);
     let row = move |label: &'static str, id: &'static str, value: Option<f64>, unit: &'static str| {
         view! {
@@ -315,11 +312,7 @@ pub fn StageDrawer(
     };
     let title = move || {
         picked.get().map(|(stage, only_overdue)| {
-            let name = match Stage::from_name(&stage) {
-                Some(Stage::Approval) => lang.pick("前期审批", "Approval"),
-                Some(Stage::Construction) => lang.pick("项目推进", "Construction"),
-                _ => lang.pick("竣工验收", "Acceptance"),
-            };
+            let name = Stage::from_name(&stage).map_or("", |s| crate::i18n::stage_name(lang, s));
             if only_overdue {
                 format!("{name} · {}", lang.pick("逾期项目", "overdue"))
             } else {

@@ -22,6 +22,7 @@ use crate::link::{self, Feeds, Status};
 use crate::map::{HubeiMap, MapPick};
 use serde::de::IgnoredAny;
 use yiping_protocol::api::{Login, Me};
+use yiping_protocol::topics::THEMES;
 
 const MUTE_KEY: &str = "yiping.duty.muted";
 /// Rows the list shows at most (the most severe and newest first).
@@ -63,7 +64,7 @@ pub fn Duty() -> impl IntoView {
     let feeds = Feeds::new();
     link::start(feeds);
     let now = RwSignal::new(js_sys::Date::now());
-    let _ = set_interval_with_handle(move || now.set(js_sys::Date::now()), Duration::from_millis(1000));
+    crate::timer::every(Duration::from_millis(1000), move || now.set(js_sys::Date::now()));
 
     // Who is here.
     let me: RwSignal<Option<Me>> = RwSignal::new(None);
@@ -278,10 +279,7 @@ pub fn Duty() -> impl IntoView {
                     <div class="duty-filters">
                         <select data-testid="filter-theme" on:change=move |e| theme.set(event_target_value(&e))>
                             <option value="">{lang.pick("全部专题", "All themes")}</option>
-                            <option value="water">{lang.pick("长江大保护", "Yangtze")}</option>
-                            <option value="rivers">{lang.pick("河湖长制", "River chiefs")}</option>
-                            <option value="projects">{lang.pick("重大项目", "Projects")}</option>
-                            <option value="poverty">{lang.pick("精准脱贫", "Poverty")}</option>
+                            {THEMES.map(|t| view! { <option value=t>{crate::i18n::theme_name(lang, t)}</option> })}
                         </select>
                         <select data-testid="filter-region" on:change=move |e| region.set(event_target_value(&e))>
                             <option value="">{lang.pick("全省", "Province")}</option>

@@ -159,13 +159,10 @@ pub fn Gallery() -> impl IntoView {
     let updates = RwSignal::new(0u64);
     let now = RwSignal::new(start);
     let wasm = RwSignal::new(wasm_bytes());
-    let _ = set_interval_with_handle(
-        move || {
-            now.set(js_sys::Date::now());
-            wasm.set(wasm_bytes());
-        },
-        Duration::from_millis(500),
-    );
+    crate::timer::every(Duration::from_millis(500), move || {
+        now.set(js_sys::Date::now());
+        wasm.set(wasm_bytes());
+    });
     // One update: a second of sample movement (in bench runs, as fast as frames allow).
     let step = move |now: f64| {
         data.update(|d| d.step(now));
@@ -175,7 +172,7 @@ pub fn Gallery() -> impl IntoView {
     match bench {
         Some(b) => b.start(bench_update),
         None if !frozen => {
-            let _ = set_interval_with_handle(move || step(js_sys::Date::now()), Duration::from_millis(1000));
+            crate::timer::every(Duration::from_millis(1000), move || step(js_sys::Date::now()));
         }
         None => {}
     }

@@ -34,6 +34,8 @@ pub mod mapbench;
 #[cfg(target_arch = "wasm32")]
 pub mod themes;
 #[cfg(target_arch = "wasm32")]
+pub mod timer;
+#[cfg(target_arch = "wasm32")]
 pub mod wall;
 
 /// Mount the page for the address on `<body>`: `/duty` is the duty officers' console,

@@ -1,6 +1,6 @@
 //! The page's one websocket: connect, subscribe, resume, reconnect (wasm only).
 //!
-//! Protocol logic (sequence checks, resume points, backoff) is in [`crate::store`]; this module
+//! Protocol logic (sequence checks, resume points, backoff) is in [`crate::cursors`]; this module
 //! only moves messages between the browser's `WebSocket` and the reactive [`Feeds`]. On close it
 //! reconnects after [`backoff_ms`] with jitter; on reconnect it resubscribes every topic from its
 //! last applied seq, so the server sends exactly the missed deltas (or a snapshot when the epoch
@@ -128,19 +128,16 @@ pub fn start(feeds: Feeds) {
     connect(&shared);
     let watch = Rc::clone(&shared);
     // The interval lives as long as the page: the link is the page's.
-    let _ = set_interval_with_handle(
-        move || {
-            let inner = watch.borrow();
-            if let Some(ws) = inner.ws.as_ref().filter(|ws| ws.ready_state() == WebSocket::OPEN) {
-                if now_ms() - inner.last_heard_ms > SILENCE_LIMIT_MS {
-                    let _ = ws.close();
-                } else {
-                    send(ws, &ClientMsg::Ping);
-                }
+    crate::timer::every(PING_EVERY, move || {
+        let inner = watch.borrow();
+        if let Some(ws) = inner.ws.as_ref().filter(|ws| ws.ready_state() == WebSocket::OPEN) {
+            if now_ms() - inner.last_heard_ms > SILENCE_LIMIT_MS {
+                let _ = ws.close();
+            } else {
+                send(ws, &ClientMsg::Ping);
             }
-        },
-        PING_EVERY,
-    );
+        }
+    });
 }
 
 fn send(ws: &WebSocket, msg: &ClientMsg) {

@@ -115,11 +115,11 @@ pub fn MapBench() -> impl IntoView {
         match bench {
             Some(b) => b.start(update),
             None => {
-                let _ = set_interval_with_handle(update, Duration::from_secs(1));
+                crate::timer::every(Duration::from_secs(1), update);
             }
         }
     });
-    let _ = set_interval_with_handle(move || wasm.set(wasm_bytes()), Duration::from_millis(500));
+    crate::timer::every(Duration::from_millis(500), move || wasm.set(wasm_bytes()));
     let markers =
         Signal::derive(move || load.with(|l| l.as_ref().map(|l| l.markers.clone()).unwrap_or_default()));
     view! {

@@ -68,7 +68,7 @@ pub fn SectionTrend(
         section.track();
         load();
     });
-    let _ = set_interval_with_handle(load, Duration::from_secs(30));
+    crate::timer::every(Duration::from_secs(30), load);
     let names =
         lang.pick(vec!["氨氮".to_string(), "总磷".to_string()], vec!["NH3-N".to_string(), "TP".to_string()]);
     view! {
@@ -121,7 +121,7 @@ pub fn IncomeTrend(
         });
     };
     load();
-    let _ = set_interval_with_handle(load, Duration::from_secs(60));
+    crate::timer::every(Duration::from_secs(60), load);
     view! {
         <div class="trend" data-testid="income-trend" data-points=move || history.with(Vec::len).to_string()>
             <TimeSeries
@@ -352,12 +352,10 @@ pub fn IndustryInvestment(
     let groups = Signal::derive(move || {
         let mut by: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         projects.with(|m| {
-            for p in m.values() {
-                let ind = p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("").to_string();
-                let plan = p.detail.get("plan_wan").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-                let done =
-                    p.detail.get("done_wan").and_then(serde_json::Value::as_f64).unwrap_or(0.0).min(plan);
-                let e = by.entry(ind).or_default();
+            // Done beyond plan shows as all done: the bar splits the plan.
+            for p in m.values().filter_map(crate::drill::project_of) {
+                let (plan, done) = (p.plan_wan, p.done_wan.min(p.plan_wan));
+                let e = by.entry(p.industry).or_default();
                 e.0 += done;
                 e.1 += plan - done;
             }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::{Alert, AlertState, Severity};
 use crate::events::Envelope;
 use crate::instant::{Date, Timestamp};
 use crate::topics::{EntityState, HistoryPoint, PovertyAgg, ProjectsAgg, RiversAgg, WaterAgg};
@@ -223,9 +224,18 @@ impl Role {
     }
 
     /// May act on alerts (acknowledge, dispatch, resolve): duty officers, project managers (on
-    /// project alerts) and admins.
+    /// project alerts, see [`Role::may_act_on`]) and admins.
     pub fn can_act(self) -> bool {
         matches!(self, Role::Duty | Role::Admin | Role::ProjectManager)
+    }
+
+    /// May act on alerts of this rule: duty officers and admins on all, project managers on the
+    /// 重大项目 theme's.
+    pub fn may_act_on(self, rule: crate::rules::RuleKind) -> bool {
+        match self {
+            Role::ProjectManager => rule.theme() == crate::topics::PROJECTS,
+            other => other.can_act(),
+        }
     }
 }
 
@@ -329,4 +339,107 @@ pub struct Health {
     pub uptime_s: u64,
     /// Connected websocket clients.
     pub clients: usize,
+}
+
+/// Filters of the alert list.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    /// `open` (default), `all`, or one state: `new`, `acknowledged`, `dispatched`, `resolved`.
+    pub state: Option<String>,
+    /// Comma-separated severities (`red,orange`).
+    pub severity: Option<String>,
+    /// A theme topic: `water`, `rivers`, `projects`, `poverty`.
+    pub theme: Option<String>,
+    /// An adcode prefix (`4201` for 武汉).
+    pub region: Option<String>,
+}
+
+impl AlertQuery {
+    /// Check the filters: the answer names the parameter and the value.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(s) = &self.state
+            && s != "open"
+            && s != "all"
+            && AlertState::parse(s).is_none()
+        {
+            return Err(format!(
+                "query `state`: {s:?} is not open, all, new, acknowledged, dispatched or resolved"
+            ));
+        }
+        for s in self.severity.iter().flat_map(|s| s.split(',')) {
+            if Severity::parse(s).is_none() {
+                return Err(format!("query `severity`: {s:?} is not red, orange, yellow or blue"));
+            }
+        }
+        if let Some(t) = &self.theme
+            && !crate::topics::THEMES.contains(&t.as_str())
+        {
+            return Err(format!("query `theme`: {t:?} is not water, rivers, projects or poverty"));
+        }
+        Ok(())
+    }
+
+    /// Whether an alert passes the filters.
+    pub fn matches(&self, a: &Alert) -> bool {
+        let state_ok = match self.state.as_deref() {
+            None | Some("open") => a.is_open(),
+            Some("all") => true,
+            Some(s) => AlertState::parse(s) == Some(a.state),
+        };
+        state_ok
+            && self.severity.as_ref().is_none_or(|s| s.split(',').any(|v| v == a.severity.as_str()))
+            && self.theme.as_ref().is_none_or(|t| t == a.rule.theme())
+            && self.region.as_ref().is_none_or(|r| a.adcode.starts_with(r.as_str()))
+    }
+}
+
+/// Query of the audit trail.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries after this position.
+    pub after: Option<u64>,
+    /// Only this alert's steps.
+    pub alert: Option<String>,
+    /// At most this many (default and maximum 100000).
+    pub limit: Option<usize>,
+}
+
+/// Query of an entity's history.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    /// From (RFC 3339), default: the beginning.
+    pub from: Option<String>,
+    /// To (RFC 3339), default: the end.
+    pub to: Option<String>,
+    /// At most this many events (default 1000, at most 10000).
+    pub limit: Option<u32>,
+    /// Instead of `from`/`to`/`limit`: the newest this many events (at most 10000), oldest first
+    /// (a trend's recent history).
+    pub latest: Option<u32>,
+}
+
+/// One entry of the audit trail (`GET /api/v1/audit` answers them as NDJSON, oldest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position: grows by one with every entry.
+    pub seq: u64,
+    /// When, UTC RFC 3339.
+    pub time: String,
+    /// Who: a user name, `source:NAME` for an ingest token, `system` for the rules, `cli` for
+    /// commands run on the server machine.
+    pub actor: String,
+    /// The actor's role at the time (empty for `system` and sources).
+    pub role: String,
+    /// From where: the client's address (empty for `system` and `cli`).
+    pub addr: String,
+    /// What: `alert.raise`, `alert.acknowledge`, `login`, `login.failed`, `user.add`, `ingest`, …
+    pub action: String,
+    /// What it was done to: an alert id, a user name, a source.
+    pub target: String,
+    /// Free text.
+    pub comment: String,
+    /// The action's own data.
+    pub body: serde_json::Value,
 }

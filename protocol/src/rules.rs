@@ -325,8 +325,11 @@ impl Rules {
                 if !(w[0].at < w[1].at && w[0].severity < w[1].severity) {
                     return Err(format!(
                         "[{id}] levels: `at` and severity must both rise from one level to the next \
-                         ({} {:?} then {} {:?})",
-                        w[0].at, w[0].severity, w[1].at, w[1].severity
+                         ({} {} then {} {})",
+                        w[0].at,
+                        w[0].severity.as_str(),
+                        w[1].at,
+                        w[1].severity.as_str()
                     ));
                 }
             }

@@ -29,6 +29,9 @@ pub const POVERTY: &str = "poverty";
 /// Alerts (DESIGN §4): [`crate::alerts::AlertsData`]; not in [`ALL`], whose topics are folded
 /// from the event log: alerts come from the rules and the audit trail.
 pub const ALERTS: &str = "alerts";
+
+/// The four themes, in the order the wall shows them.
+pub const THEMES: [&str; 4] = [WATER, RIVERS, PROJECTS, POVERTY];
 /// The alerts topic's line for `GET /api/v1/topics`.
 pub const ALERTS_INFO: &str = "Risk alerts: every open alert and those resolved in the last 24 h, each with its rule, subject, triggering data and trail.";
 

@@ -9,7 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+pub use yiping_protocol::api::HistoryQuery;
 use yiping_protocol::api::{
     CountiesAnswer, CountyFigures, EntityPlace, EntityRecord, EventTypeInfo, HistoryAnswer, IngestAnswer,
     OverdueToday, RegionFigures, StoredEventView,
@@ -176,20 +176,6 @@ pub async fn region(
             poverty: f.poverty.region(&adcode),
         }
     })))
-}
-
-/// Query of an entity's history.
-#[derive(Debug, Deserialize)]
-pub struct HistoryQuery {
-    /// From (RFC 3339), default: the beginning.
-    pub from: Option<String>,
-    /// To (RFC 3339), default: the end.
-    pub to: Option<String>,
-    /// At most this many events (default 1000, at most 10000).
-    pub limit: Option<u32>,
-    /// Instead of `from`/`to`/`limit`: the newest this many events (at most 10000), oldest first
-    /// (a trend's recent history).
-    pub latest: Option<u32>,
 }
 
 /// `GET /api/v1/entities/{key}`: an entity's current state and its history of events.

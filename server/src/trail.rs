@@ -10,33 +10,10 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
 use crate::store::{DB_FILE, StoreError};
 
-/// One entry of the trail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Position: grows by one with every entry.
-    pub seq: u64,
-    /// When, UTC RFC 3339.
-    pub time: String,
-    /// Who: a user name, `source:NAME` for an ingest token, `system` for the rules, `cli` for
-    /// commands run on the server machine.
-    pub actor: String,
-    /// The actor's role at the time (empty for `system` and sources).
-    pub role: String,
-    /// From where: the client's address (empty for `system` and `cli`).
-    pub addr: String,
-    /// What: `alert.raise`, `alert.acknowledge`, `login`, `login.failed`, `user.add`, `ingest`, …
-    pub action: String,
-    /// What it was done to: an alert id, a user name, a source.
-    pub target: String,
-    /// Free text.
-    pub comment: String,
-    /// The action's own data.
-    pub body: serde_json::Value,
-}
+pub use yiping_protocol::api::AuditEntry as Entry;
 
 /// A new entry: everything but its position.
 #[derive(Debug, Clone, Default)]

@@ -34,6 +34,12 @@ impl Colour {
         self.0
     }
 
+    /// The colour at opacity `alpha` (0–1), as CSS `rgba(…)` (drawn every frame for animations).
+    pub fn with_alpha(self, alpha: f64) -> String {
+        let (r, g, b) = self.rgb();
+        format!("rgba({r}, {g}, {b}, {alpha:.3})")
+    }
+
     /// Red, green and blue.
     pub const fn rgb(self) -> (u8, u8, u8) {
         let b = self.0.as_bytes();
@@ -106,6 +112,37 @@ pub mod map {
     pub const LABEL: Colour = Colour::hex("#e6f4ff");
     /// A station whose class is not known yet.
     pub const NO_CLASS: Colour = Colour::hex("#7f8c9a");
+    /// Translucent colours of the map (veils, halos, strokes over the land), as CSS `rgba(…)`.
+    /// The province's glow.
+    pub const GLOW: &str = "rgba(0, 190, 255, 0.55)";
+    /// A region without a value (or in the province view).
+    pub const REGION: &str = "rgba(18, 70, 120, 0.55)";
+    /// The region drilled into.
+    pub const REGION_SELECTED: &str = "rgba(30, 100, 165, 0.75)";
+    /// The other regions while one is drilled into.
+    pub const REGION_OTHER: &str = "rgba(10, 40, 75, 0.55)";
+    /// The county drilled into.
+    pub const COUNTY_SELECTED: &str = "rgba(55, 182, 255, 0.55)";
+    /// Major rivers (wide strokes).
+    pub const RIVER_MAJOR: &str = "rgba(73, 174, 240, 0.8)";
+    /// Minor rivers.
+    pub const RIVER_MINOR: &str = "rgba(73, 174, 240, 0.55)";
+    /// County borders.
+    pub const COUNTY_BORDER: &str = "rgba(140, 210, 255, 0.55)";
+    /// Prefecture borders.
+    pub const PREFECTURE_BORDER: &str = "rgba(140, 210, 255, 0.75)";
+    /// County names.
+    pub const LABEL_DIM: &str = "rgba(200, 225, 250, 0.55)";
+    /// The data attribution.
+    pub const CREDIT: &str = "rgba(170, 200, 230, 0.6)";
+    /// A cluster's fill.
+    pub const CLUSTER_FILL: &str = "rgba(55, 182, 255, 0.62)";
+    /// A cluster's edge.
+    pub const CLUSTER_EDGE: &str = "rgba(200, 240, 255, 0.9)";
+    /// A marker's ring on the map.
+    pub const MARKER_RING: &str = "rgba(2, 16, 31, 0.85)";
+    /// A monitoring section's edge.
+    pub const SECTION_EDGE: &str = "rgba(255, 255, 255, 0.9)";
     /// The choropleth ramp, dark to bright; classes take evenly spaced colours from it.
     pub const RAMP: [Colour; 7] = [
         Colour::hex("#10365c"),

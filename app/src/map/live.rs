@@ -20,7 +20,7 @@ use yiping_protocol::topics::Overview;
 use yiping_protocol::water::WaterBody;
 
 use yiping_widgets::palette::WHITE;
-use yiping_widgets::palette::map::NO_CLASS;
+use yiping_widgets::palette::map::{CLUSTER_EDGE, CLUSTER_FILL, MARKER_RING, NO_CLASS, SECTION_EDGE};
 
 use super::layers::Layers;
 use super::tiers::{Frame, LABEL_FONT, Tiers, draw_base, draw_top, section_obstacles};
@@ -83,7 +83,7 @@ pub(super) fn draw_live(
         if let [only] = c.members[..] {
             let m = &markers[calm[only]];
             let r = 4.2 * unit;
-            paint_dot(ctx, c.x, c.y, r, m.color, "rgba(2, 16, 31, 0.85)");
+            paint_dot(ctx, c.x, c.y, r, m.color, MARKER_RING);
             hits.push(LiveHit {
                 x: c.x,
                 y: c.y,
@@ -96,9 +96,9 @@ pub(super) fn draw_live(
             let r = (5.5 + 2.0 * (n as f64).log2()).min(18.0) * unit;
             ctx.begin_path();
             let _ = ctx.arc(c.x, c.y, r, 0.0, std::f64::consts::TAU);
-            ctx.set_fill_style_str("rgba(55, 182, 255, 0.62)");
+            ctx.set_fill_style_str(CLUSTER_FILL);
             ctx.fill();
-            ctx.set_stroke_style_str("rgba(200, 240, 255, 0.9)");
+            ctx.set_stroke_style_str(CLUSTER_EDGE);
             ctx.set_line_width(1.4 * unit);
             ctx.stroke();
             ctx.set_font(&format!("700 {:.0}px {LABEL_FONT}", 10.5 * unit));
@@ -134,7 +134,7 @@ pub(super) fn draw_live(
                 continue;
             }
             let color = s.class.map_or(NO_CLASS.css(), class_color);
-            paint_dot(ctx, x, y, 5.5 * unit, color, "rgba(255,255,255,0.9)");
+            paint_dot(ctx, x, y, 5.5 * unit, color, SECTION_EDGE);
             let class = s.class.map_or("—", |c| c.label());
             hits.push(LiveHit {
                 x,
@@ -161,7 +161,7 @@ pub(super) fn draw_live(
         let r = 6.0 * unit;
         ctx.begin_path();
         let _ = ctx.arc(x, y, r * (1.0 + 2.2 * phase), 0.0, std::f64::consts::TAU);
-        ctx.set_stroke_style_str(&format!("rgba(255, 69, 58, {:.3})", 0.9 * (1.0 - phase)));
+        ctx.set_stroke_style_str(&yiping_widgets::palette::BAD.with_alpha(0.9 * (1.0 - phase)));
         ctx.set_line_width(2.4 * unit);
         ctx.stroke();
         paint_dot(ctx, x, y, r, m.color, WHITE.css());

@@ -10,7 +10,10 @@ use yiping_maps::{Region, Viewport};
 use yiping_protocol::topics::Overview;
 
 use yiping_widgets::palette::WHITE;
-use yiping_widgets::palette::map::{LABEL, LAKE, LAND, OUTLINE, RAMP, RIVER, SHORE, YANGTZE};
+use yiping_widgets::palette::map::{
+    COUNTY_BORDER, COUNTY_SELECTED, CREDIT, GLOW, LABEL, LABEL_DIM, LAKE, LAND, OUTLINE, PREFECTURE_BORDER,
+    RAMP, REGION, REGION_OTHER, REGION_SELECTED, RIVER, RIVER_MAJOR, RIVER_MINOR, SHORE, YANGTZE,
+};
 
 use super::Choropleth;
 use super::layers::Layers;
@@ -72,7 +75,7 @@ pub(super) fn draw_base(
     let selected = layers.prefecture_of_view(f.view.as_deref());
     // Province: soft glow under the outline.
     ctx.save();
-    ctx.set_shadow_color("rgba(0, 190, 255, 0.55)");
+    ctx.set_shadow_color(GLOW);
     ctx.set_shadow_blur(28.0 * unit);
     for shape in province {
         paint_polygons(ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
@@ -87,17 +90,16 @@ pub(super) fn draw_base(
             (prefectures, layers.prefectures.regions())
         };
         for (shape, r) in shapes.iter().zip(regions) {
-            let fill =
-                c.values.get(&r.adcode).map_or("rgba(18, 70, 120, 0.55)", |v| class_color_of(&breaks, *v));
+            let fill = c.values.get(&r.adcode).map_or(REGION, |v| class_color_of(&breaks, *v));
             paint_polygons(ctx, shape, &vp, Some(fill), None);
         }
         return;
     }
     for (shape, r) in prefectures.iter().zip(layers.prefectures.regions()) {
         let fill = match selected {
-            Some(a) if a == r.adcode => "rgba(30, 100, 165, 0.75)",
-            Some(_) => "rgba(10, 40, 75, 0.55)",
-            None => "rgba(18, 70, 120, 0.55)",
+            Some(a) if a == r.adcode => REGION_SELECTED,
+            Some(_) => REGION_OTHER,
+            None => REGION,
         };
         paint_polygons(ctx, shape, &vp, Some(fill), None);
     }
@@ -105,7 +107,7 @@ pub(super) fn draw_base(
     if let Some(v) = f.view.as_deref() {
         for (shape, c) in counties.iter().zip(layers.counties.regions()) {
             if c.adcode == v {
-                paint_polygons(ctx, shape, &vp, Some("rgba(55, 182, 255, 0.55)"), None);
+                paint_polygons(ctx, shape, &vp, Some(COUNTY_SELECTED), None);
             }
         }
     }
@@ -129,8 +131,8 @@ pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fram
         let (color, width) = match (r.name.as_deref(), r.rank) {
             (Some("长江"), _) => (YANGTZE.css(), 3.2 * unit),
             (Some(_), _) => (RIVER.css(), 2.2 * unit),
-            (None, 1 | 2) => ("rgba(73, 174, 240, 0.8)", 1.4 * unit),
-            _ => ("rgba(73, 174, 240, 0.55)", 0.9 * unit),
+            (None, 1 | 2) => (RIVER_MAJOR, 1.4 * unit),
+            _ => (RIVER_MINOR, 0.9 * unit),
         };
         paint_lines(ctx, &r.shape, &vp, color, width);
     }
@@ -140,11 +142,11 @@ pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fram
         if county == Some(c.adcode.as_str()) {
             paint_polygons(ctx, shape, &vp, None, Some((WHITE.css(), 2.2 * unit)));
         } else if in_view(c) {
-            paint_polygons(ctx, shape, &vp, None, Some(("rgba(140, 210, 255, 0.55)", 0.9 * unit)));
+            paint_polygons(ctx, shape, &vp, None, Some((COUNTY_BORDER, 0.9 * unit)));
         }
     }
     for shape in prefectures {
-        paint_polygons(ctx, shape, &vp, None, Some(("rgba(140, 210, 255, 0.75)", 1.1 * unit)));
+        paint_polygons(ctx, shape, &vp, None, Some((PREFECTURE_BORDER, 1.1 * unit)));
     }
     // Names: the view's own regions first (the selected prefecture's counties, or the
     // prefectures), then the neighbours; none overlaps another or a section marker.
@@ -168,7 +170,7 @@ pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fram
             continue;
         }
         if selected.is_some() {
-            add(&r.short_name, r.label.x, r.label.y, 15.0 * unit, "rgba(200, 225, 250, 0.55)", 20);
+            add(&r.short_name, r.label.x, r.label.y, 15.0 * unit, LABEL_DIM, 20);
         } else {
             add(&r.short_name, r.label.x, r.label.y, 17.0 * unit, LABEL.css(), 100);
         }
@@ -182,7 +184,7 @@ pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fram
     ctx.set_font(&format!("{:.0}px sans-serif", 11.0 * unit));
     ctx.set_text_align("right");
     ctx.set_text_baseline("bottom");
-    ctx.set_fill_style_str("rgba(170, 200, 230, 0.6)");
+    ctx.set_fill_style_str(CREDIT);
     let _ = ctx.fill_text(ATTRIBUTION, w - 8.0 * unit, h - 6.0 * unit);
 }
 

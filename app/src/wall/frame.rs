@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use yiping_protocol::instant::Timestamp;
-use yiping_protocol::topics::{POVERTY, PROJECTS, RIVERS, WATER};
+use yiping_protocol::topics::{POVERTY, PROJECTS, RIVERS, THEMES, WATER};
 use yiping_widgets::Panel;
 use yiping_widgets::chart::AlertTicker;
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
@@ -68,10 +68,7 @@ struct PanelEnv {
 /// The wall clock (epoch ms, every half second) and today in Beijing (changes at midnight only).
 pub(super) fn wall_clock() -> (RwSignal<f64>, Memo<yiping_protocol::instant::Date>) {
     let now = RwSignal::new(js_sys::Date::now());
-    if let Ok(h) = set_interval_with_handle(move || now.set(js_sys::Date::now()), Duration::from_millis(500))
-    {
-        on_cleanup(move || h.clear());
-    }
+    crate::timer::every(Duration::from_millis(500), move || now.set(js_sys::Date::now()));
     let today = Memo::new(move |_| Timestamp::from_unix_ms(now.get()).beijing_date());
     (now, today)
 }
@@ -152,7 +149,7 @@ pub(super) fn LivePanel(
 fn simulated_badge(feeds: Feeds, lang: Lang) -> Option<impl IntoView> {
     let (sim, with_data) = feeds.overview.with(|o| {
         o.as_ref().map(|o| {
-            let sim: Vec<String> = [WATER, RIVERS, PROJECTS, POVERTY]
+            let sim: Vec<String> = THEMES
                 .into_iter()
                 .filter(|t| o.simulated.get(*t).is_some_and(|n| *n > 0))
                 .map(str::to_owned)

@@ -59,23 +59,17 @@ pub(super) fn start(query: &str, selected: RwSignal<Option<String>>) -> Navigati
     let state = RwSignal::new(if carousel.is_some() { "running" } else { "off" });
     if let Some(c) = carousel {
         let touched = SendWrapper::new(c.clone());
-        let timer = set_interval_with_handle(
-            move || {
-                let now = js_sys::Date::now();
-                let mut c = c.borrow_mut();
-                if c.tick(now) {
-                    show(screen, selected, screen.get_untracked().next(), false);
-                }
-                let s = if c.paused(now) { "paused" } else { "running" };
-                if state.get_untracked() != s {
-                    state.set(s);
-                }
-            },
-            Duration::from_millis(250),
-        );
-        if let Ok(timer) = timer {
-            on_cleanup(move || timer.clear());
-        }
+        crate::timer::every(Duration::from_millis(250), move || {
+            let now = js_sys::Date::now();
+            let mut c = c.borrow_mut();
+            if c.tick(now) {
+                show(screen, selected, screen.get_untracked().next(), false);
+            }
+            let s = if c.paused(now) { "paused" } else { "running" };
+            if state.get_untracked() != s {
+                state.set(s);
+            }
+        });
         let touches = window_event_listener(leptos::ev::pointerdown, move |_| {
             touched.borrow_mut().touch(js_sys::Date::now());
             state.set("paused");

@@ -24,9 +24,7 @@ pub(super) fn load_history(history: RwSignal<Vec<HistoryPoint>>) {
         });
     };
     load();
-    if let Ok(h) = set_interval_with_handle(load, Duration::from_secs(60)) {
-        on_cleanup(move || h.clear());
-    }
+    crate::timer::every(Duration::from_secs(60), load);
 }
 
 /// The previous value of a headline figure: the province an hour before the newest data (none

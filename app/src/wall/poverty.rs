@@ -18,8 +18,9 @@ use crate::themes::{AlertRuleList, IncomeTrend};
 use super::WallCtx;
 use super::frame::LivePanel;
 
-/// Keep every county's figures (`GET /api/v1/counties`) in the wall's `counties`: once at the
-/// start, then every 30 s while the 精准脱贫 screen is shown.
+/// Keep every county's figures (`GET /api/v1/counties`) in the wall's `counties`: at the start,
+/// on every switch to the 精准脱贫 screen and every 30 s while it is shown (and every 30 s
+/// until a first list has arrived).
 pub(super) fn load_counties(ctx: WallCtx) {
     let (screen, counties) = (ctx.screen, ctx.counties);
     let load = move || {
@@ -36,9 +37,7 @@ pub(super) fn load_counties(ctx: WallCtx) {
         screen.track();
         load();
     });
-    if let Ok(h) = set_interval_with_handle(load, Duration::from_secs(30)) {
-        on_cleanup(move || h.clear());
-    }
+    crate::timer::every(Duration::from_secs(30), load);
 }
 
 /// The map's colours on this screen: households at risk by county.

@@ -5,11 +5,12 @@ use std::collections::HashSet;
 
 use leptos::prelude::*;
 use yiping_protocol::alerts::{AlertState, Severity};
+use yiping_protocol::topics::PROJECTS;
 use yiping_widgets::Kpi;
 use yiping_widgets::chart::{Gauge, RankingBars, StagePipeline};
 use yiping_widgets::palette;
 
-use crate::drill::overdue_steps;
+use crate::drill::project_of;
 use yiping_protocol::events::Stage;
 
 use crate::i18n::{Text, stage_name};
@@ -81,7 +82,7 @@ pub(super) fn markers(ctx: WallCtx) -> Signal<Vec<Marker>> {
         let alarmed: HashSet<String> = feeds.alerts.with(|m| {
             m.values()
                 .filter(|a| {
-                    a.state == AlertState::New && a.severity >= Severity::Orange && a.theme == "projects"
+                    a.state == AlertState::New && a.severity >= Severity::Orange && a.rule.theme() == PROJECTS
                 })
                 .map(|a| a.subject.clone())
                 .collect()
@@ -90,20 +91,19 @@ pub(super) fn markers(ctx: WallCtx) -> Signal<Vec<Marker>> {
         let today = today.get();
         feeds.projects.with(|m| {
             m.values()
-                .filter(|p| {
-                    only.as_deref()
-                        .is_none_or(|i| p.detail.get("industry").and_then(|x| x.as_str()) == Some(i))
-                })
-                .map(|p| {
-                    let industry = p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("");
-                    Marker {
-                        key: p.key.clone(),
-                        lon: p.lon,
-                        lat: p.lat,
-                        color: marker_colour(overdue_steps(p, today) > 0, Stage::from_name(&p.status)).css(),
-                        label: format!("{} · {industry}", p.name),
-                        pulse: alarmed.contains(&p.key),
-                    }
+                .filter_map(|e| Some((e, project_of(e)?)))
+                .filter(|(_, p)| only.as_deref().is_none_or(|i| p.industry == i))
+                .map(|(e, p)| Marker {
+                    key: e.key.clone(),
+                    lon: e.lon,
+                    lat: e.lat,
+                    color: marker_colour(
+                        p.overdue_steps(today).next().is_some(),
+                        Stage::from_name(&e.status),
+                    )
+                    .css(),
+                    label: format!("{} · {}", p.name, p.industry),
+                    pulse: alarmed.contains(&e.key),
                 })
                 .collect()
         })

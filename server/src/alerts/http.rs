@@ -13,8 +13,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use yiping_protocol::alerts::{Alert, AlertAction, AlertState, AlertsData, Severity};
+use yiping_protocol::alerts::{Alert, AlertAction, AlertsData};
 
 use crate::AppState;
 use crate::auth::{Caller, Role, in_scope};
@@ -23,61 +22,7 @@ use crate::trail::Filter;
 
 use super::{ActError, Book};
 use crate::sync::OrPoisoned;
-
-/// Filters of the alert list.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertQuery {
-    /// `open` (default), `all`, or one state: `new`, `acknowledged`, `dispatched`, `resolved`.
-    pub state: Option<String>,
-    /// Comma-separated severities (`red,orange`).
-    pub severity: Option<String>,
-    /// A theme topic: `water`, `rivers`, `projects`, `poverty`.
-    pub theme: Option<String>,
-    /// An adcode prefix (`4201` for 武汉).
-    pub region: Option<String>,
-}
-
-impl AlertQuery {
-    fn check(&self) -> Result<(), AppError> {
-        if let Some(s) = &self.state
-            && s != "open"
-            && s != "all"
-            && AlertState::parse(s).is_none()
-        {
-            return Err(AppError::BadRequest(format!(
-                "query `state`: {s:?} is not open, all, new, acknowledged, dispatched or resolved"
-            )));
-        }
-        for s in self.severity.iter().flat_map(|s| s.split(',')) {
-            if Severity::parse(s).is_none() {
-                return Err(AppError::BadRequest(format!(
-                    "query `severity`: {s:?} is not red, orange, yellow or blue"
-                )));
-            }
-        }
-        if let Some(t) = &self.theme
-            && !["water", "rivers", "projects", "poverty"].contains(&t.as_str())
-        {
-            return Err(AppError::BadRequest(format!(
-                "query `theme`: {t:?} is not water, rivers, projects or poverty"
-            )));
-        }
-        Ok(())
-    }
-
-    fn matches(&self, a: &Alert) -> bool {
-        let state_ok = match self.state.as_deref() {
-            None | Some("open") => a.is_open(),
-            Some("all") => true,
-            Some(s) => AlertState::parse(s) == Some(a.state),
-        };
-        state_ok
-            && self.severity.as_ref().is_none_or(|s| s.split(',').any(|v| v == a.severity.as_str()))
-            && self.theme.as_ref().is_none_or(|t| *t == a.theme)
-            && self.region.as_ref().is_none_or(|r| a.adcode.starts_with(r.as_str()))
-    }
-}
+pub use yiping_protocol::api::{AlertQuery, AuditQuery};
 
 /// `GET /api/v1/alerts`: the live list (open, and resolved in the last 24 h), newest first.
 pub async fn list(
@@ -86,7 +31,7 @@ pub async fn list(
     Query(q): Query<AlertQuery>,
 ) -> Result<Json<AlertsData>, AppError> {
     caller.read()?;
-    q.check()?;
+    q.check().map_err(AppError::BadRequest)?;
     let book = state.book.lock().or_poisoned();
     let alerts = book
         .list()
@@ -147,15 +92,15 @@ pub async fn act(
             )));
         }
     };
-    let user =
-        caller.with_role(&[Role::Duty, Role::Admin, Role::ProjectManager], "acting on alerts")?.clone();
+    let actors: Vec<Role> = Role::ALL.into_iter().filter(|r| r.can_act()).collect();
+    let user = caller.with_role(&actors, "acting on alerts")?.clone();
     // A JSON body (`{}` will do) is required: a cross-site form cannot send one without a
     // preflight, on top of the SameSite=Strict session cookie.
     let Json(body) = body.map_err(|e| AppError::BadRequest(format!("send a JSON body ({e})")))?;
     let mut book = state.book.lock().or_poisoned();
     let a = find(&state, &book, &id)?;
     caller.read_region(&a.adcode)?;
-    if user.role == Role::ProjectManager && a.theme != "projects" {
+    if !user.role.may_act_on(a.rule) {
         return Err(AppError::Forbidden(format!(
             "a project manager acts on project alerts only; {id} is a {} alert",
             a.theme
@@ -184,18 +129,6 @@ pub async fn rules(
 ) -> Result<Json<super::Rules>, AppError> {
     caller.read()?;
     Ok(Json(state.book.lock().or_poisoned().rules().clone()))
-}
-
-/// Query of the audit trail.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    /// Entries after this position.
-    pub after: Option<u64>,
-    /// Only this alert's steps.
-    pub alert: Option<String>,
-    /// At most this many (default and maximum 100000).
-    pub limit: Option<usize>,
 }
 
 /// `GET /api/v1/audit`: the trail as NDJSON, oldest first (admins: everything; duty officers: the
