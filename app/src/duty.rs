@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use yiping_protocol::alerts::{Alert, AlertState, Severity};
-use yiping_widgets::NumberStyle;
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
 
 use crate::alert_text::{prefecture_of, rule_name, severity_word, state_word, summary};
@@ -52,15 +51,7 @@ fn sound_cue(ctx: &web_sys::AudioContext) {
 /// The console.
 #[component]
 pub fn Duty() -> impl IntoView {
-    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let lang = Lang::from_query(&query);
-    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        if let Some(el) = doc.document_element() {
-            let _ = el.set_attribute("lang", lang.tag());
-        }
-        doc.set_title(lang.pick("一屏 · 值班台", "yiping · duty console"));
-    }
-    provide_context(lang.pick(NumberStyle::Chinese, NumberStyle::Western));
+    let lang = crate::page::start(&crate::page::query(), ("一屏 · 值班台", "yiping · duty console"));
     let feeds = Feeds::new();
     link::start(feeds);
     let now = RwSignal::new(js_sys::Date::now());

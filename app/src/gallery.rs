@@ -24,10 +24,10 @@ use yiping_widgets::chart::{
 use yiping_widgets::format::shanghai_hms;
 use yiping_widgets::layout::Pick;
 use yiping_widgets::palette::{SERIES, WATER_CLASSES};
-use yiping_widgets::{Kpi, NumberStyle, Panel};
+use yiping_widgets::{Kpi, Panel};
 
 use crate::bench::{Bench, query_value, wasm_bytes};
-use crate::i18n::{Lang, PREFECTURES, Text, prefecture_name, t};
+use crate::i18n::{PREFECTURES, Text, prefecture_name, t};
 
 /// Sample weekly patrols per prefecture (same order as [`PREFECTURES`]).
 const PATROLS: [f64; 17] = [
@@ -143,17 +143,10 @@ fn alert(id: &str, severity: u8, state: &str, time_ms: f64, region: &str, text: 
 /// The gallery page.
 #[component]
 pub fn Gallery() -> impl IntoView {
-    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let lang = Lang::from_query(&query);
+    let query = crate::page::query();
+    let lang = crate::page::start(&query, ("组件库 · 一屏全览", "Widget gallery · One Screen"));
     let frozen = query_value(&query, "frozen").is_some();
     let bench = Bench::from_query(&query);
-    provide_context(lang.pick(NumberStyle::Chinese, NumberStyle::Western));
-    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        if let Some(el) = doc.document_element() {
-            let _ = el.set_attribute("lang", lang.tag());
-        }
-        doc.set_title(lang.pick("组件库 · 一屏全览", "Widget gallery · One Screen"));
-    }
     let start = js_sys::Date::now();
     let data = RwSignal::new(Sample::new(start));
     let updates = RwSignal::new(0u64);

@@ -32,6 +32,8 @@ pub mod map;
 #[cfg(target_arch = "wasm32")]
 pub mod mapbench;
 #[cfg(target_arch = "wasm32")]
+pub mod page;
+#[cfg(target_arch = "wasm32")]
 pub mod themes;
 #[cfg(target_arch = "wasm32")]
 pub mod timer;

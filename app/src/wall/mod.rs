@@ -26,7 +26,6 @@ use leptos::prelude::*;
 use yiping_protocol::instant::Date;
 use yiping_protocol::rules::Rules;
 use yiping_protocol::topics::{HistoryPoint, PovertyAgg};
-use yiping_widgets::NumberStyle;
 use yiping_widgets::layout::Pick;
 
 use crate::alert_text::prefecture_of;
@@ -179,15 +178,9 @@ impl WallCtx {
 /// The whole wall.
 #[component]
 pub fn Wall() -> impl IntoView {
-    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let lang = Lang::from_query(&query);
-    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        if let Some(el) = doc.document_element() {
-            let _ = el.set_attribute("lang", lang.tag());
-        }
-        doc.set_title(t(lang, Text::Title));
-    }
-    provide_context(lang.pick(NumberStyle::Chinese, NumberStyle::Western));
+    let query = crate::page::query();
+    let title = (t(Lang::Zh, Text::Title), t(Lang::En, Text::Title));
+    let lang = crate::page::start(&query, title);
     let feeds = Feeds::new();
     link::start(feeds);
     let (now, today) = frame::wall_clock();
