@@ -147,7 +147,7 @@ impl WaterReading {
 }
 
 /// Remediation status of a sewage outlet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutletStatus {
     /// Found and registered (排查).
@@ -156,6 +156,26 @@ pub enum OutletStatus {
     Remediating,
     /// Remediation finished (已整治).
     Remediated,
+}
+
+impl OutletStatus {
+    /// Every status, in remediation order.
+    pub const ALL: [OutletStatus; 3] =
+        [OutletStatus::Identified, OutletStatus::Remediating, OutletStatus::Remediated];
+
+    /// The wire name (an outlet entity's `status` on the streams).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutletStatus::Identified => "identified",
+            OutletStatus::Remediating => "remediating",
+            OutletStatus::Remediated => "remediated",
+        }
+    }
+
+    /// The status of a wire name.
+    pub fn from_name(name: &str) -> Option<OutletStatus> {
+        OutletStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 /// `water.outlet`.
@@ -260,6 +280,22 @@ pub enum ProblemStatus {
     Rectifying,
     /// Closed after verification.
     Closed,
+}
+
+impl ProblemStatus {
+    /// Every status, in handling order.
+    pub const ALL: [ProblemStatus; 4] =
+        [ProblemStatus::Found, ProblemStatus::Assigned, ProblemStatus::Rectifying, ProblemStatus::Closed];
+
+    /// The wire name (a problem entity's `status` on the streams).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemStatus::Found => "found",
+            ProblemStatus::Assigned => "assigned",
+            ProblemStatus::Rectifying => "rectifying",
+            ProblemStatus::Closed => "closed",
+        }
+    }
 }
 
 /// `river.problem`.
@@ -702,6 +738,30 @@ mod tests {
     use super::*;
 
     const READING: &str = r#"{"type":"water.reading","id":"r1","time":"2026-11-22T08:00:00Z","data":{"section":"cj-yangsigang","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08}}"#;
+
+    #[test]
+    fn wire_names_are_the_serde_names() {
+        let serde_name = |v: serde_json::Value| v.as_str().map(str::to_owned);
+        for k in StepKind::ALL {
+            assert_eq!(serde_name(serde_json::json!(k)).as_deref(), Some(k.as_str()));
+            assert_eq!(StepKind::parse(k.as_str()), Some(k));
+        }
+        for s in Stage::ALL {
+            assert_eq!(serde_name(serde_json::json!(s)).as_deref(), Some(s.as_str()));
+            assert_eq!(Stage::from_name(s.as_str()), Some(s));
+        }
+        for s in OutletStatus::ALL {
+            assert_eq!(serde_name(serde_json::json!(s)).as_deref(), Some(s.as_str()));
+            assert_eq!(OutletStatus::from_name(s.as_str()), Some(s));
+        }
+        for s in ProblemStatus::ALL {
+            assert_eq!(serde_name(serde_json::json!(s)).as_deref(), Some(s.as_str()));
+        }
+        for k in crate::rules::RuleKind::ALL {
+            assert_eq!(serde_name(serde_json::json!(k)).as_deref(), Some(k.as_str()));
+            assert_eq!(crate::rules::RuleKind::parse(k.as_str()), Some(k));
+        }
+    }
 
     #[test]
     fn a_valid_line_round_trips() {

@@ -643,8 +643,7 @@ impl Fold {
                 let mut changed = None;
                 let mut regions = Vec::new();
                 if self.water.is_newer(&entity, &order) {
-                    let status = serde_json::to_value(o.status).expect("serialises");
-                    let st = state(&o.name, o.lon, o.lat, status.as_str().unwrap_or(""));
+                    let st = state(&o.name, o.lon, o.lat, o.status.as_str());
                     regions = self.water.upsert(&places, st, c, order);
                     changed = Some(entity.as_str());
                 }
@@ -685,8 +684,7 @@ impl Fold {
                     let mut c =
                         RiversAgg { problems: 1, problems_open: u32::from(open), ..Default::default() };
                     c.problems_by_kind[p.kind as usize] = 1;
-                    let status = serde_json::to_value(p.status).expect("serialises");
-                    let st = state(&p.river, p.lon, p.lat, status.as_str().unwrap_or(""));
+                    let st = state(&p.river, p.lon, p.lat, p.status.as_str());
                     regions = self.rivers.upsert(&places, st, c, order);
                     changed = Some(entity.as_str());
                 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
+use yiping_protocol::events::OutletStatus;
 use yiping_protocol::topics::{EntityState, Overview};
 use yiping_widgets::Kpi;
 use yiping_widgets::chart::{Gauge, Ring};
@@ -104,8 +105,12 @@ pub(super) fn outlet_markers(ctx: WallCtx) -> Signal<Vec<Marker>> {
                     key: o.key.clone(),
                     lon: o.lon,
                     lat: o.lat,
-                    color: outlet_color(&o.status),
-                    label: format!("{} · {}", o.name, outlet_status_word(lang, &o.status)),
+                    color: outlet_color(OutletStatus::from_name(&o.status)),
+                    label: format!(
+                        "{} · {}",
+                        o.name,
+                        outlet_status_word(lang, OutletStatus::from_name(&o.status))
+                    ),
                     pulse: false,
                 })
                 .collect()
@@ -154,20 +159,22 @@ fn SectionList(
 }
 
 /// The map colour of an outlet's status: found (red), being remediated (orange), done (green).
-fn outlet_color(status: &str) -> &'static str {
+fn outlet_color(status: Option<OutletStatus>) -> &'static str {
     match status {
-        "identified" => palette::BAD,
-        "remediating" => palette::ORANGE,
-        _ => palette::GOOD,
+        Some(OutletStatus::Identified) => palette::BAD,
+        Some(OutletStatus::Remediating) => palette::ORANGE,
+        Some(OutletStatus::Remediated) => palette::GOOD,
+        None => palette::UNKNOWN,
     }
     .css()
 }
 
-fn outlet_status_word(lang: Lang, status: &str) -> &'static str {
+fn outlet_status_word(lang: Lang, status: Option<OutletStatus>) -> &'static str {
     match status {
-        "identified" => lang.pick("已排查待整治", "found"),
-        "remediating" => lang.pick("整治中", "being remediated"),
-        _ => lang.pick("已整治", "remediated"),
+        Some(OutletStatus::Identified) => lang.pick("已排查待整治", "found"),
+        Some(OutletStatus::Remediating) => lang.pick("整治中", "being remediated"),
+        Some(OutletStatus::Remediated) => lang.pick("已整治", "remediated"),
+        None => "",
     }
 }
 
@@ -181,22 +188,24 @@ fn OutletList(
 ) -> impl IntoView {
     const SLOTS: usize = 12;
     let rows = Memo::new(move |_| {
-        let mut v: Vec<(String, String, String, String)> = outlets.with(|m| {
+        let mut v: Vec<(String, String, String, Option<OutletStatus>)> = outlets.with(|m| {
             m.values()
-                .filter(|o| o.status != "remediated")
-                .map(|o| {
+                .map(|o| (o, OutletStatus::from_name(&o.status)))
+                .filter(|(_, s)| *s != Some(OutletStatus::Remediated))
+                .map(|(o, s)| {
                     let river = o.detail.get("river").and_then(|r| r.as_str()).unwrap_or("").to_string();
-                    (o.key.clone(), o.name.clone(), river, o.status.clone())
+                    (o.key.clone(), o.name.clone(), river, s)
                 })
                 .collect()
         });
-        v.sort_by(|a, b| (a.3 != "identified").cmp(&(b.3 != "identified")).then(a.0.cmp(&b.0)));
+        // Those found first (nothing done yet), then those being remediated.
+        v.sort_by(|a, b| a.3.cmp(&b.3).then(a.0.cmp(&b.0)));
         v
     });
     let counts = move || {
         outlets.with(|m| {
-            let n = |s: &str| m.values().filter(|o| o.status == s).count();
-            (n("identified"), n("remediating"), n("remediated"))
+            let n = |s: OutletStatus| m.values().filter(|o| o.status == s.as_str()).count();
+            (n(OutletStatus::Identified), n(OutletStatus::Remediating), n(OutletStatus::Remediated))
         })
     };
     let slot = move |i: usize| {
@@ -204,10 +213,10 @@ fn OutletList(
         view! {
             <li class="rule-row" hidden=move || rows.with(|l| i >= l.len()) data-key=move || row().map(|r| r.0)
                 on:click=move |_| if let Some(r) = row() { on_open.run(r.0) }>
-                <i class="dot" style=move || format!("background: {}", row().map_or("transparent", |r| outlet_color(&r.3)))></i>
+                <i class="dot" style=move || format!("background: {}", row().map_or("transparent", |r| outlet_color(r.3)))></i>
                 <span class="rule-text">{move || row().map(|r| r.1).unwrap_or_default()}</span>
                 <span class="rule-who">{move || row().map(|r| r.2).unwrap_or_default()}</span>
-                <span>{move || row().map(|r| outlet_status_word(lang, &r.3)).unwrap_or_default()}</span>
+                <span>{move || row().map(|r| outlet_status_word(lang, r.3)).unwrap_or_default()}</span>
             </li>
         }
     };
