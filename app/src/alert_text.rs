@@ -2,9 +2,10 @@
 //! and state words, and a one-line summary built from the data that triggered the alert (plain
 //! Rust, tested natively).
 
-use yiping_protocol::alerts::{Alert, AlertAction, AlertState, Severity};
+use yiping_protocol::alerts::{Alert, AlertAction, AlertState, Facts, Severity};
 use yiping_protocol::events::StepKind;
 use yiping_protocol::rules::RuleKind;
+use yiping_protocol::water::WaterClass;
 
 use crate::i18n::Lang;
 
@@ -67,22 +68,10 @@ pub fn action_word(lang: Lang, a: AlertAction) -> &'static str {
     lang.pick(zh, a.as_str())
 }
 
-fn num(v: &serde_json::Value, key: &str) -> Option<f64> {
-    v.get(key).and_then(serde_json::Value::as_f64)
-}
-
 /// A class as reports write it (`"V"` → `Ⅴ`).
 pub fn class_label(v: &serde_json::Value) -> String {
-    match v.as_str() {
-        Some("I") => "Ⅰ",
-        Some("II") => "Ⅱ",
-        Some("III") => "Ⅲ",
-        Some("IV") => "Ⅳ",
-        Some("V") => "Ⅴ",
-        Some("WorseThanV") => "劣Ⅴ",
-        _ => "?",
-    }
-    .to_owned()
+    use serde::Deserialize;
+    WaterClass::deserialize(v).map_or("?", WaterClass::label).to_owned()
 }
 
 /// An indicator's name.
@@ -124,53 +113,48 @@ pub fn step_name(lang: Lang, kind: StepKind) -> &'static str {
     lang.pick(zh, en)
 }
 
-/// What the alert says, in one line: the subject and the figures that triggered it.
+/// What the alert says, in one line: the subject and the figures that triggered it (its
+/// [`Facts`]; the subject alone when the record is of another shape).
 pub fn summary(lang: Lang, a: &Alert) -> String {
-    let d = &a.data;
     let n = &a.name;
-    let int = |k: &str| num(d, k).map_or_else(|| "?".to_owned(), |v| format!("{v:.0}"));
-    match a.rule {
-        RuleKind::WaterClass => {
-            let (c, t) = (class_label(&d["class"]), class_label(&d["target"]));
+    let Some(facts) = a.facts() else { return n.clone() };
+    match facts {
+        Facts::WaterClass(f) => {
+            let (c, t) = (f.class.label(), f.target.label());
             lang.pick(format!("{n} 水质{c}类，目标{t}类"), format!("{n}: class {c}, target {t}"))
         }
-        RuleKind::Spike => {
-            let ind = indicator_name(lang, d["indicator"].as_str().unwrap_or(""));
-            let v = num(d, "value").unwrap_or(f64::NAN);
-            let b = num(d, "baseline").unwrap_or(f64::NAN);
+        Facts::Spike(f) => {
+            let ind = indicator_name(lang, &f.indicator);
+            let (v, b) = (f.value, f.baseline.unwrap_or(f64::NAN));
             lang.pick(
                 format!("{n} {ind} {v:.2} mg/L，基线 {b:.2}"),
                 format!("{n}: {ind} {v:.2} mg/L, baseline {b:.2}"),
             )
         }
-        RuleKind::Silent => lang.pick(format!("{n} 监测数据中断"), format!("{n}: no readings")),
-        RuleKind::PatrolOverdue => {
-            let days = int("days");
+        Facts::Silent(_) => lang.pick(format!("{n} 监测数据中断"), format!("{n}: no readings")),
+        Facts::PatrolOverdue(f) => {
+            let days = format!("{:.0}", f.days);
             lang.pick(format!("{n} 已{days}天未巡河"), format!("{n}: not patrolled for {days} days"))
         }
-        RuleKind::ProblemOpen => {
-            let days = int("days");
+        Facts::ProblemOpen(f) => {
+            let days = format!("{:.0}", f.days);
             lang.pick(format!("{n} 问题已{days}天未办结"), format!("{n}: problem open {days} days"))
         }
-        RuleKind::StepOverdue => {
-            let step = d["step"]
-                .as_str()
-                .and_then(StepKind::parse)
-                .map_or(lang.pick("环节", "step"), |k| step_name(lang, k));
-            let days = int("days_late");
+        Facts::StepOverdue(f) => {
+            let step = f.step.map_or(lang.pick("环节", "step"), |k| step_name(lang, k));
+            let days = f.days_late.map_or_else(|| "?".to_owned(), |d| d.to_string());
             lang.pick(format!("{n} {step}逾期{days}天"), format!("{n}: {step} {days} days overdue"))
         }
-        RuleKind::InvestmentBehind => {
-            let (done, exp) =
-                (num(d, "done_percent").unwrap_or(0.0), num(d, "expected_percent").unwrap_or(0.0));
+        Facts::InvestmentBehind(f) => {
+            let (done, exp) = (f.done_percent.unwrap_or(0.0), f.expected_percent.unwrap_or(0.0));
             lang.pick(
                 format!("{n} 投资完成{done:.1}%，应达{exp:.1}%"),
                 format!("{n}: {done:.1}% invested, {exp:.1}% due"),
             )
         }
-        RuleKind::RelapseJump => {
-            let now = int("risk_households");
-            let before = int("previous");
+        Facts::RelapseJump(f) => {
+            let now = f.risk_households;
+            let before = f.previous.map_or_else(|| "?".to_owned(), |p| p.to_string());
             lang.pick(
                 format!("{n} 风险户 {before} → {now}"),
                 format!("{n}: households at risk {before} → {now}"),
@@ -219,17 +203,52 @@ mod tests {
 
     #[test]
     fn summaries_carry_the_triggering_figures_in_both_languages() {
-        let a = alert(RuleKind::WaterClass, json!({"class": "V", "target": "III"}));
+        use yiping_protocol::alerts::{ClassFacts, InvestmentFacts, RelapseFacts, SpikeFacts, StepFacts};
+        use yiping_protocol::events::StepKind;
+        use yiping_protocol::instant::Timestamp;
+        let t = Timestamp::parse("2026-12-03T08:00:00+08:00").expect("a time");
+        let facts = |f: Facts| f.to_value();
+        let a = alert(
+            RuleKind::WaterClass,
+            facts(Facts::WaterClass(ClassFacts {
+                class: WaterClass::V,
+                target: WaterClass::III,
+                time: t,
+                reading: json!({}),
+            })),
+        );
         assert_eq!(summary(Lang::Zh, &a), "杨泗港 水质Ⅴ类，目标Ⅲ类");
         assert_eq!(summary(Lang::En, &a), "杨泗港: class Ⅴ, target Ⅲ");
-        let a = alert(RuleKind::Spike, json!({"indicator": "nh3n_mg_l", "value": 1.8, "baseline": 0.3}));
+        let spike = SpikeFacts {
+            indicator: "nh3n_mg_l".into(),
+            value: 1.8,
+            baseline: Some(0.3),
+            time: t,
+            reading: json!({}),
+        };
+        let a = alert(RuleKind::Spike, facts(Facts::Spike(spike)));
         assert_eq!(summary(Lang::Zh, &a), "杨泗港 氨氮 1.80 mg/L，基线 0.30");
-        let a = alert(RuleKind::StepOverdue, json!({"step": "land", "days_late": 100.0}));
+        let step =
+            StepFacts { step: Some(StepKind::Land), due: None, days_late: Some(100), industry: "x".into() };
+        let a = alert(RuleKind::StepOverdue, facts(Facts::StepOverdue(step)));
         assert_eq!(summary(Lang::Zh, &a), "杨泗港 用地逾期100天");
-        let a = alert(RuleKind::RelapseJump, json!({"risk_households": 12, "previous": 1}));
+        let jump = RelapseFacts { risk_households: 12, previous: Some(1), time: t };
+        let a = alert(RuleKind::RelapseJump, facts(Facts::RelapseJump(jump)));
         assert_eq!(summary(Lang::En, &a), "杨泗港: households at risk 1 → 12");
-        let a = alert(RuleKind::InvestmentBehind, json!({"done_percent": 10.0, "expected_percent": 50.0}));
+        let behind = InvestmentFacts {
+            expected_percent: Some(50.0),
+            done_percent: Some(10.0),
+            plan_wan: None,
+            done_wan: None,
+            start: None,
+            acceptance_due: None,
+            industry: "x".into(),
+        };
+        let a = alert(RuleKind::InvestmentBehind, facts(Facts::InvestmentBehind(behind)));
         assert_eq!(summary(Lang::Zh, &a), "杨泗港 投资完成10.0%，应达50.0%");
+        // A record of another shape names the subject only.
+        let a = alert(RuleKind::WaterClass, json!({"class": "V"}));
+        assert_eq!(summary(Lang::Zh, &a), "杨泗港");
     }
 
     #[test]

@@ -273,12 +273,7 @@ pub fn today() -> Date {
 
 /// A project entity's latest report.
 pub fn project_of(p: &EntityState) -> Option<Project> {
-    serde_json::from_value(p.detail.clone()).ok()
-}
-
-/// Steps of a project overdue on `today` (the one rule: [`yiping_protocol::events::ProjectStep::is_overdue`]).
-pub fn overdue_steps(p: &EntityState, today: Date) -> u32 {
-    project_of(p).map_or(0, |p| p.overdue_steps(today).count() as u32)
+    p.report()
 }
 
 /// The projects behind a pipeline figure: those in a stage (or only those with overdue steps),
@@ -297,12 +292,13 @@ pub fn StageDrawer(
         let today = today();
         let mut rows: Vec<ProjectRow> = projects.with(|m| {
             m.values()
-                .filter(|p| p.status == stage)
-                .map(|p| ProjectRow {
-                    key: p.key.clone(),
-                    name: p.name.clone(),
-                    industry: p.detail.get("industry").and_then(|i| i.as_str()).unwrap_or("").to_string(),
-                    overdue: overdue_steps(p, today),
+                .filter(|e| e.status == stage)
+                .filter_map(|e| Some((e, project_of(e)?)))
+                .map(|(e, p)| ProjectRow {
+                    key: e.key.clone(),
+                    name: e.name.clone(),
+                    industry: p.industry.clone(),
+                    overdue: p.overdue_steps(today).count() as u32,
                 })
                 .filter(|r| !only_overdue || r.overdue > 0)
                 .collect()

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use yiping_protocol::alerts::Alert;
-use yiping_protocol::events::StepKind;
+use yiping_protocol::events::{RiverProblem, StepKind};
+use yiping_protocol::instant::Timestamp;
 use yiping_protocol::rules::{RuleKind, Rules};
 use yiping_protocol::topics::EntityState;
 use yiping_widgets::chart::{
@@ -152,15 +153,19 @@ pub fn age_limits_of(rules: &Rules) -> [f64; 3] {
 }
 
 /// Days from `found` (RFC 3339, any offset) to `now_ms`.
-pub fn age_days(found: &str, now_ms: f64) -> Option<f64> {
-    let t = yiping_protocol::instant::Timestamp::parse(found).ok()?;
-    Some((now_ms - t.unix_ms()) / 86_400_000.0)
+pub fn age_days(found: Timestamp, now_ms: f64) -> f64 {
+    (now_ms - found.unix_ms()) / 86_400_000.0
 }
 
-/// The bucket of a problem found at `found` (RFC 3339) as of `now_ms`, by the age `limits`.
-pub fn age_bucket(found: &str, now_ms: f64, limits: &[f64; 3]) -> Option<usize> {
-    let days = age_days(found, now_ms)?;
-    Some(limits.iter().position(|b| days < *b).unwrap_or(limits.len()))
+/// The bucket of a problem found at `found` as of `now_ms`, by the age `limits`.
+pub fn age_bucket(found: Timestamp, now_ms: f64, limits: &[f64; 3]) -> usize {
+    let days = age_days(found, now_ms);
+    limits.iter().position(|b| days < *b).unwrap_or(limits.len())
+}
+
+/// When an open problem was found (its latest report's `found`).
+fn found_at(p: &EntityState) -> Option<Timestamp> {
+    p.report::<RiverProblem>().map(|r| r.found.at)
 }
 
 /// Open problems by age (from the `rivers` topic's live problems); a touch on a slice lists
@@ -197,10 +202,8 @@ pub fn ProblemAgeing(
         let mut counts = [0.0; 4];
         problems.with(|m| {
             for p in m.values() {
-                if let Some(b) =
-                    p.detail.get("found").and_then(|f| f.as_str()).and_then(|f| age_bucket(f, now, &l))
-                {
-                    counts[b] += 1.0;
+                if let Some(found) = found_at(p) {
+                    counts[age_bucket(found, now, &l)] += 1.0;
                 }
             }
         });
@@ -246,9 +249,9 @@ pub fn AgeingDrawer(
         let mut v: Vec<(String, String, String, f64)> = problems.with(|m| {
             m.values()
                 .filter_map(|p| {
-                    let found = p.detail.get("found")?.as_str()?;
-                    let days = age_days(found, now)?;
-                    (age_bucket(found, now, &l)? == b).then(|| {
+                    let found = found_at(p)?;
+                    let days = age_days(found, now);
+                    (age_bucket(found, now, &l) == b).then(|| {
                         let region =
                             prefecture_name(lang, &prefecture_of(&p.adcode)).unwrap_or("").to_string();
                         (p.key.clone(), p.name.clone(), region, days)

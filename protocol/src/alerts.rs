@@ -11,6 +11,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::events::{ProblemKind, ProblemStatus, StepKind};
+use crate::instant::{Date, Timestamp};
+use crate::rules::RuleKind;
+use crate::water::WaterClass;
+
 /// How serious an alert is: 红 > 橙 > 黄 > 蓝.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -175,7 +180,9 @@ pub struct Alert {
     pub lon: f64,
     /// WGS84 latitude.
     pub lat: f64,
-    /// The data that triggered it (latest values as of the last raise or escalation).
+    /// The data that triggered it (latest values as of the last raise or escalation): the
+    /// [`Facts`] of its rule, kept as a record so the console can list every figure (read it
+    /// typed with [`Alert::facts`]).
     pub data: serde_json::Value,
     /// Who answers for the subject, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,6 +202,11 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// What triggered it, typed by its rule (`None` for data of another shape).
+    pub fn facts(&self) -> Option<Facts> {
+        Facts::read(self.rule, &self.data)
+    }
+
     /// When it was raised, as an instant (the text's fraction varies: never compare the text).
     pub fn raised_at(&self) -> Option<crate::instant::Timestamp> {
         crate::instant::Timestamp::parse(&self.raised).ok()
@@ -234,4 +246,174 @@ mod tests {
         assert_eq!(Severity::parse("purple"), None);
         assert_eq!(AlertState::parse("dispatched"), Some(AlertState::Dispatched));
     }
+}
+
+/// What triggered an alert, by rule: the figures the rule measured. The server writes them into
+/// [`Alert::data`] with [`Facts::to_value`]; the wall and the console read them with
+/// [`Alert::facts`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Facts {
+    /// 水质超标.
+    WaterClass(ClassFacts),
+    /// 指标突变.
+    Spike(SpikeFacts),
+    /// 监测断线.
+    Silent(SilentFacts),
+    /// 巡河超期.
+    PatrolOverdue(PatrolFacts),
+    /// 问题久拖未结.
+    ProblemOpen(ProblemFacts),
+    /// 项目环节逾期.
+    StepOverdue(StepFacts),
+    /// 投资进度滞后.
+    InvestmentBehind(InvestmentFacts),
+    /// 返贫风险骤增.
+    RelapseJump(RelapseFacts),
+}
+
+impl Facts {
+    /// The facts as the record an alert keeps.
+    pub fn to_value(&self) -> serde_json::Value {
+        let v = match self {
+            Facts::WaterClass(f) => serde_json::to_value(f),
+            Facts::Spike(f) => serde_json::to_value(f),
+            Facts::Silent(f) => serde_json::to_value(f),
+            Facts::PatrolOverdue(f) => serde_json::to_value(f),
+            Facts::ProblemOpen(f) => serde_json::to_value(f),
+            Facts::StepOverdue(f) => serde_json::to_value(f),
+            Facts::InvestmentBehind(f) => serde_json::to_value(f),
+            Facts::RelapseJump(f) => serde_json::to_value(f),
+        };
+        v.unwrap_or_default()
+    }
+
+    /// Read the record of an alert of `rule`.
+    pub fn read(rule: RuleKind, data: &serde_json::Value) -> Option<Facts> {
+        fn de<'a, T: Deserialize<'a>>(v: &'a serde_json::Value) -> Option<T> {
+            T::deserialize(v).ok()
+        }
+        Some(match rule {
+            RuleKind::WaterClass => Facts::WaterClass(de(data)?),
+            RuleKind::Spike => Facts::Spike(de(data)?),
+            RuleKind::Silent => Facts::Silent(de(data)?),
+            RuleKind::PatrolOverdue => Facts::PatrolOverdue(de(data)?),
+            RuleKind::ProblemOpen => Facts::ProblemOpen(de(data)?),
+            RuleKind::StepOverdue => Facts::StepOverdue(de(data)?),
+            RuleKind::InvestmentBehind => Facts::InvestmentBehind(de(data)?),
+            RuleKind::RelapseJump => Facts::RelapseJump(de(data)?),
+        })
+    }
+}
+
+/// A section's class against its target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassFacts {
+    /// The class of the newest reading.
+    pub class: WaterClass,
+    /// The section's target class.
+    pub target: WaterClass,
+    /// When that reading was sampled.
+    pub time: Timestamp,
+    /// The reading itself.
+    #[serde(default)]
+    pub reading: serde_json::Value,
+}
+
+/// An indicator's jump over its baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpikeFacts {
+    /// The indicator (`nh3n_mg_l`, `tp_mg_l`, `codmn_mg_l`).
+    pub indicator: String,
+    /// Its newest value, mg/L.
+    pub value: f64,
+    /// Its baseline (weighted mean of the earlier readings), mg/L.
+    pub baseline: Option<f64>,
+    /// When the newest reading was sampled.
+    pub time: Timestamp,
+    /// The reading itself.
+    #[serde(default)]
+    pub reading: serde_json::Value,
+}
+
+/// A section that has gone quiet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SilentFacts {
+    /// When its newest reading was sampled.
+    pub last_reading: Timestamp,
+}
+
+/// A river not patrolled in time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatrolFacts {
+    /// The river (in the county of the alert).
+    pub river: String,
+    /// The newest patrol.
+    pub last_patrol: Timestamp,
+    /// Days since, to 0.1.
+    pub days: f64,
+}
+
+/// A problem left open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemFacts {
+    /// When it was found.
+    pub found: Timestamp,
+    /// What kind of problem.
+    pub kind: ProblemKind,
+    /// Its handling status.
+    pub status: ProblemStatus,
+    /// Days open, to 0.1.
+    pub days: f64,
+}
+
+/// A project's most overdue step (none once no step is overdue).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepFacts {
+    /// The step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepKind>,
+    /// Its due date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Date>,
+    /// Days late today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_late: Option<i64>,
+    /// The project's industry chain.
+    pub industry: String,
+}
+
+/// A project's investment behind its time (none when it cannot be judged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvestmentFacts {
+    /// Investment the time says should be done, % of plan (to 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_percent: Option<f64>,
+    /// Investment done, % of plan (to 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_percent: Option<f64>,
+    /// Planned investment, 万元.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_wan: Option<f64>,
+    /// Investment done, 万元.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_wan: Option<f64>,
+    /// When construction started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Date>,
+    /// When acceptance is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance_due: Option<Date>,
+    /// The project's industry chain.
+    pub industry: String,
+}
+
+/// A village whose households at risk rose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelapseFacts {
+    /// Households at risk now.
+    pub risk_households: u32,
+    /// At the previous report.
+    pub previous: Option<u32>,
+    /// When the newest report was made.
+    pub time: Timestamp,
 }

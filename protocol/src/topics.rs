@@ -84,6 +84,14 @@ pub struct EntityState {
     pub detail: serde_json::Value,
 }
 
+impl EntityState {
+    /// The latest report read as the payload type of the entity's kind (`Project`,
+    /// `RiverProblem`, `SewageOutlet`, …, from [`crate::events`]); `None` when it is not one.
+    pub fn report<'a, T: Deserialize<'a>>(&'a self) -> Option<T> {
+        T::deserialize(&self.detail).ok()
+    }
+}
+
 /// `part` of `whole` in percent; `None` when `whole` is not positive (no share to show). The one
 /// rule behind every share on the wall.
 pub fn percent(part: f64, whole: f64) -> Option<f64> {

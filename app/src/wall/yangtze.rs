@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use yiping_protocol::events::OutletStatus;
+use yiping_protocol::events::{OutletStatus, SewageOutlet};
 use yiping_protocol::topics::{EntityState, Overview};
 use yiping_widgets::Kpi;
 use yiping_widgets::chart::{Gauge, Ring};
@@ -193,7 +193,7 @@ fn OutletList(
                 .map(|o| (o, OutletStatus::from_name(&o.status)))
                 .filter(|(_, s)| *s != Some(OutletStatus::Remediated))
                 .map(|(o, s)| {
-                    let river = o.detail.get("river").and_then(|r| r.as_str()).unwrap_or("").to_string();
+                    let river = o.report::<SewageOutlet>().map(|r| r.river).unwrap_or_default();
                     (o.key.clone(), o.name.clone(), river, s)
                 })
                 .collect()

@@ -25,8 +25,13 @@ pub mod rules;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
-use yiping_protocol::alerts::{Alert, AlertAction, AlertState, AlertStep, AlertsData, Responsible, Severity};
-use yiping_protocol::events::{ChiefLevel, Envelope, Event, ProblemStatus, StepKind};
+use yiping_protocol::alerts::{
+    Alert, AlertAction, AlertState, AlertStep, AlertsData, ClassFacts, Facts, InvestmentFacts, PatrolFacts,
+    ProblemFacts, RelapseFacts, Responsible, Severity, SilentFacts, SpikeFacts, StepFacts,
+};
+use yiping_protocol::events::{
+    ChiefLevel, Envelope, Event, ProblemKind, ProblemStatus, ProjectStep, StepKind,
+};
 use yiping_protocol::instant::{Date, Timestamp};
 use yiping_protocol::topics::EntityState;
 use yiping_protocol::water::WaterBody;
@@ -138,7 +143,7 @@ struct RiverMem {
 struct ProblemMem {
     place: Place,
     found: Timestamp,
-    kind: Value,
+    kind: ProblemKind,
     status: ProblemStatus,
     obs: u64,
 }
@@ -307,7 +312,7 @@ impl Book {
                 let m = self.problems.entry(p.problem.clone()).or_insert_with(|| ProblemMem {
                     place: place(&p.river, p.lon, p.lat),
                     found: p.found.at,
-                    kind: json!(p.kind),
+                    kind: p.kind,
                     status: p.status,
                     obs: 0,
                 });
@@ -494,9 +499,13 @@ impl Book {
                         let class = yiping_protocol::water::WaterClass::ALL[m.class.min(5)];
                         Measure {
                             value: m.class as f64 - target.index() as f64,
-                            data: json!({
-                                "class": class, "target": target, "time": m.last_time, "reading": m.reading,
-                            }),
+                            data: Facts::WaterClass(ClassFacts {
+                                class,
+                                target,
+                                time: m.last_time,
+                                reading: m.reading.clone(),
+                            })
+                            .to_value(),
                             obs: m.obs,
                         }
                     }
@@ -514,16 +523,20 @@ impl Book {
                         };
                         Measure {
                             value,
-                            data: json!({
-                                "indicator": ind, "value": v, "baseline": base.map(|b| (b * 1000.0).round() / 1000.0),
-                                "time": m.last_time, "reading": m.reading,
-                            }),
+                            data: Facts::Spike(SpikeFacts {
+                                indicator: ind.to_owned(),
+                                value: v,
+                                baseline: base.map(|b| (b * 1000.0).round() / 1000.0),
+                                time: m.last_time,
+                                reading: m.reading.clone(),
+                            })
+                            .to_value(),
                             obs: m.obs,
                         }
                     }
                     _ => Measure {
                         value: now.seconds_since(m.last_time) / 60.0,
-                        data: json!({ "last_reading": m.last_time }),
+                        data: Facts::Silent(SilentFacts { last_reading: m.last_time }).to_value(),
                         obs: m.obs,
                     },
                 };
@@ -533,15 +546,24 @@ impl Book {
                 let (county, river) = id.split_once(':')?;
                 let m = self.rivers.get(&(county.to_owned(), river.to_owned()))?;
                 let days = days_between(m.last_patrol, now);
-                let data = json!({ "river": m.river, "last_patrol": m.last_patrol, "days": (days * 10.0).round() / 10.0 });
+                let data = Facts::PatrolOverdue(PatrolFacts {
+                    river: m.river.clone(),
+                    last_patrol: m.last_patrol,
+                    days: (days * 10.0).round() / 10.0,
+                })
+                .to_value();
                 Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), chief(m)))
             }
             (RuleKind::ProblemOpen, "problem") => {
                 let m = self.problems.get(id)?;
                 let days = if m.status == ProblemStatus::Closed { 0.0 } else { days_between(m.found, now) };
-                let data = json!({
-                    "found": m.found, "kind": m.kind, "status": m.status, "days": (days * 10.0).round() / 10.0,
-                });
+                let data = Facts::ProblemOpen(ProblemFacts {
+                    found: m.found,
+                    kind: m.kind,
+                    status: m.status,
+                    days: (days * 10.0).round() / 10.0,
+                })
+                .to_value();
                 let responsible =
                     self.rivers.get(&(m.place.adcode.clone(), m.place.name.clone())).and_then(chief);
                 Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), responsible))
@@ -555,13 +577,14 @@ impl Book {
                     .filter(|s| s.is_overdue(today))
                     .map(|s| (s.days_late(today), s))
                     .max_by_key(|(d, _)| *d);
-                let (value, data) = match late {
-                    Some((d, s)) => (
-                        d as f64,
-                        json!({ "step": s.step, "due": s.due, "days_late": d, "industry": m.industry }),
-                    ),
-                    None => (0.0, json!({ "industry": m.industry })),
+                let facts = |late: Option<(i64, &ProjectStep)>| StepFacts {
+                    step: late.map(|(_, s)| s.step),
+                    due: late.map(|(_, s)| s.due),
+                    days_late: late.map(|(d, _)| d),
+                    industry: m.industry.clone(),
                 };
+                let value = late.map_or(0.0, |(d, _)| d as f64);
+                let data = Facts::StepOverdue(facts(late)).to_value();
                 Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
             }
             (RuleKind::InvestmentBehind, "project") => {
@@ -578,24 +601,41 @@ impl Book {
                         let expected = if span > 0.0 { (gone / span).clamp(0.0, 1.0) } else { 1.0 };
                         let done = (m.done_wan / m.plan_wan).clamp(0.0, 1.0);
                         let behind = 100.0 * (expected - done);
-                        (
-                            behind.max(0.0),
-                            json!({
-                                "expected_percent": (expected * 1000.0).round() / 10.0,
-                                "done_percent": (done * 1000.0).round() / 10.0,
-                                "plan_wan": m.plan_wan, "done_wan": m.done_wan, "start": start, "acceptance_due": end,
-                                "industry": m.industry,
-                            }),
-                        )
+                        let facts = InvestmentFacts {
+                            expected_percent: Some((expected * 1000.0).round() / 10.0),
+                            done_percent: Some((done * 1000.0).round() / 10.0),
+                            plan_wan: Some(m.plan_wan),
+                            done_wan: Some(m.done_wan),
+                            start: Some(start),
+                            acceptance_due: Some(end),
+                            industry: m.industry.clone(),
+                        };
+                        (behind.max(0.0), Facts::InvestmentBehind(facts).to_value())
                     }
-                    _ => (0.0, json!({ "industry": m.industry })),
+                    _ => {
+                        let facts = InvestmentFacts {
+                            expected_percent: None,
+                            done_percent: None,
+                            plan_wan: None,
+                            done_wan: None,
+                            start: None,
+                            acceptance_due: None,
+                            industry: m.industry.clone(),
+                        };
+                        (0.0, Facts::InvestmentBehind(facts).to_value())
+                    }
                 };
                 Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
             }
             (RuleKind::RelapseJump, "village") => {
                 let m = self.villages.get(id)?;
                 let rise = m.previous.map_or(0.0, |p| f64::from(m.risk) - f64::from(p));
-                let data = json!({ "risk_households": m.risk, "previous": m.previous, "time": m.time });
+                let data = Facts::RelapseJump(RelapseFacts {
+                    risk_households: m.risk,
+                    previous: m.previous,
+                    time: m.time,
+                })
+                .to_value();
                 Some((Measure { value: rise.max(0.0), data, obs: m.obs }, m.place.clone(), None))
             }
             _ => None,
