@@ -111,6 +111,35 @@ pub enum AlertAction {
 }
 
 impl AlertAction {
+    /// Every step, in life-cycle order.
+    pub const ALL: [AlertAction; 6] = [
+        AlertAction::Raise,
+        AlertAction::Escalate,
+        AlertAction::Clear,
+        AlertAction::Acknowledge,
+        AlertAction::Dispatch,
+        AlertAction::Resolve,
+    ];
+
+    /// The steps a person takes (`POST /api/v1/alerts/{id}/{action}`); the others are the rules'.
+    pub const BY_PERSON: [AlertAction; 3] =
+        [AlertAction::Acknowledge, AlertAction::Dispatch, AlertAction::Resolve];
+
+    /// The step of a wire name.
+    pub fn parse(name: &str) -> Option<AlertAction> {
+        AlertAction::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// Its action in the audit trail (`alert.raise`).
+    pub fn trail_action(self) -> String {
+        format!("alert.{}", self.as_str())
+    }
+
+    /// The step an audit-trail action records, if it is one (`alert.raise`).
+    pub fn of_trail_action(action: &str) -> Option<AlertAction> {
+        action.strip_prefix("alert.").and_then(AlertAction::parse)
+    }
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {

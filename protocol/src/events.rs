@@ -757,6 +757,14 @@ mod tests {
         for s in ProblemStatus::ALL {
             assert_eq!(serde_name(serde_json::json!(s)).as_deref(), Some(s.as_str()));
         }
+        for a in crate::alerts::AlertAction::ALL {
+            assert_eq!(serde_name(serde_json::json!(a)).as_deref(), Some(a.as_str()));
+            assert_eq!(crate::alerts::AlertAction::of_trail_action(&a.trail_action()), Some(a));
+        }
+        for r in crate::api::Role::ALL {
+            assert_eq!(serde_name(serde_json::json!(r)).as_deref(), Some(r.as_str()));
+            assert_eq!(crate::api::Role::parse(r.as_str()), Some(r));
+        }
         for k in crate::rules::RuleKind::ALL {
             assert_eq!(serde_name(serde_json::json!(k)).as_deref(), Some(k.as_str()));
             assert_eq!(crate::rules::RuleKind::parse(k.as_str()), Some(k));

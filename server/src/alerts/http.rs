@@ -82,15 +82,10 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     body: Result<Json<ActBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Alert>, AppError> {
-    let action = match action.as_str() {
-        "acknowledge" => AlertAction::Acknowledge,
-        "dispatch" => AlertAction::Dispatch,
-        "resolve" => AlertAction::Resolve,
-        other => {
-            return Err(AppError::NotFound(format!(
-                "alert action {other:?}: use acknowledge, dispatch or resolve"
-            )));
-        }
+    let Some(action) = AlertAction::parse(&action).filter(|a| AlertAction::BY_PERSON.contains(a)) else {
+        return Err(AppError::NotFound(format!(
+            "alert action {action:?}: use acknowledge, dispatch or resolve"
+        )));
     };
     let actors: Vec<Role> = Role::ALL.into_iter().filter(|r| r.can_act()).collect();
     let user = caller.with_role(&actors, "acting on alerts")?.clone();

@@ -72,7 +72,7 @@ impl Pending {
             actor: self.actor.clone(),
             role: self.role.clone(),
             addr: self.addr.clone(),
-            action: format!("alert.{}", self.action.as_str()),
+            action: self.action.trail_action(),
             target: self.alert.clone(),
             comment: self.comment.clone(),
             body: self.body.clone(),
@@ -763,15 +763,7 @@ impl Book {
 
     /// Apply a stored trail entry (`alert.*`); returns the alert it changed.
     pub fn apply(&mut self, e: &Entry) -> Option<&Alert> {
-        let action = match e.action.strip_prefix("alert.")? {
-            "raise" => AlertAction::Raise,
-            "escalate" => AlertAction::Escalate,
-            "clear" => AlertAction::Clear,
-            "acknowledge" => AlertAction::Acknowledge,
-            "dispatch" => AlertAction::Dispatch,
-            "resolve" => AlertAction::Resolve,
-            _ => return None,
-        };
+        let action = AlertAction::of_trail_action(&e.action)?;
         let b = &e.body;
         if action == AlertAction::Raise {
             let n: u64 = e.target.trim_start_matches('A').parse().unwrap_or(0);
