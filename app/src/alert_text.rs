@@ -238,11 +238,8 @@ mod tests {
         let behind = InvestmentFacts {
             expected_percent: Some(50.0),
             done_percent: Some(10.0),
-            plan_wan: None,
-            done_wan: None,
-            start: None,
-            acceptance_due: None,
             industry: "x".into(),
+            ..Default::default()
         };
         let a = alert(RuleKind::InvestmentBehind, facts(Facts::InvestmentBehind(behind)));
         assert_eq!(summary(Lang::Zh, &a), "杨泗港 投资完成10.0%，应达50.0%");

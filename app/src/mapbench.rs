@@ -79,7 +79,7 @@ fn perf_now() -> f64 {
 #[component]
 pub fn MapBench() -> impl IntoView {
     provide_context(NumberStyle::Chinese);
-    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let query = crate::page::query();
     let full = query_value(&query, "full").is_some();
     let n: usize = query_value(&query, "markers").and_then(|v| v.parse().ok()).unwrap_or(1000);
     let bench = Bench::from_query(&query);

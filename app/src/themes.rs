@@ -102,27 +102,22 @@ pub async fn fetch_history() -> Result<Vec<yiping_protocol::topics::HistoryPoint
 }
 
 /// The province's mean per-capita income of the reporting villages over the server's history
-/// (10-minute steps of data time, 7 days), with Holt's forecast; refreshed every minute.
+/// (10-minute steps of data time, 7 days), as the page keeps it.
 #[component]
 pub fn IncomeTrend(
+    /// The province's history, oldest first.
+    points: RwSignal<Vec<yiping_protocol::topics::HistoryPoint>>,
     /// Display language.
     lang: Lang,
     /// A touch on the chart.
     #[prop(optional)]
     on_pick: Option<Callback<Pick>>,
 ) -> impl IntoView {
-    let history: RwSignal<Vec<Sample>> = RwSignal::new(Vec::new());
-    let load = move || {
-        leptos::task::spawn_local(async move {
-            if let Ok(points) = fetch_history().await {
-                history.set(
-                    points.into_iter().filter_map(|p| Some((p.t.unix_ms(), vec![p.mean_income?]))).collect(),
-                );
-            }
-        });
-    };
-    load();
-    crate::timer::every(Duration::from_secs(60), load);
+    let history = Signal::derive(move || {
+        points.with(|h| {
+            h.iter().filter_map(|p| Some((p.t.unix_ms(), vec![p.mean_income?]))).collect::<Vec<Sample>>()
+        })
+    });
     view! {
         <div class="trend" data-testid="income-trend" data-points=move || history.with(Vec::len).to_string()>
             <TimeSeries

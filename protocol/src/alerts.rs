@@ -412,7 +412,7 @@ pub struct StepFacts {
 }
 
 /// A project's investment behind its time (none when it cannot be judged).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct InvestmentFacts {
     /// Investment the time says should be done, % of plan (to 0.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]

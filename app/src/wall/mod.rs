@@ -72,6 +72,8 @@ pub struct WallCtx {
     age_limits: RwSignal<[f64; 3]>,
     /// The province's history by event time (10-minute steps), oldest first.
     history: RwSignal<Vec<HistoryPoint>>,
+    /// Its point an hour before the newest data (the headline figures' previous values).
+    hour_ago: Memo<Option<HistoryPoint>>,
     /// Every county's 精准脱贫 figures: adcode, name, figures.
     counties: RwSignal<Vec<(String, String, PovertyAgg)>>,
     /// A headline figure touched: the province's records.
@@ -98,6 +100,7 @@ impl WallCtx {
         let class_pick = RwSignal::new(None);
         let stage_pick = RwSignal::new(None);
         let alert_open = RwSignal::new(None);
+        let history = RwSignal::new(Vec::new());
         WallCtx {
             lang,
             feeds,
@@ -114,7 +117,8 @@ impl WallCtx {
             trend_section: RwSignal::new("cj-yangsigang".to_string()),
             good_target: RwSignal::new(None),
             age_limits: RwSignal::new(crate::themes::age_limits_of(&Rules::default())),
-            history: RwSignal::new(Vec::new()),
+            history,
+            hour_ago: overview::hour_before(history),
             counties: RwSignal::new(Vec::new()),
             open_province: Callback::new(move |p: Pick| {
                 selected.set(Some(PROVINCE.to_owned()));

@@ -1,5 +1,5 @@
 //! 总览: the four themes' headline figures around the map, each beside its change over the last
-//! hour (from the server's history by event time).
+//! hour (from the server's history by event time, which the 精准脱贫 income trend also shows).
 
 use std::time::Duration;
 
@@ -27,16 +27,19 @@ pub(super) fn load_history(history: RwSignal<Vec<HistoryPoint>>) {
     crate::timer::every(Duration::from_secs(60), load);
 }
 
-/// The previous value of a headline figure: the province an hour before the newest data (none
-/// until the history is an hour long).
-fn hour_ago(ctx: WallCtx, f: fn(&HistoryPoint) -> Option<f64>) -> Signal<Option<f64>> {
-    let history = ctx.history;
-    let point = Memo::new(move |_| {
+/// The province an hour before the newest data (none until the history is an hour long).
+pub(super) fn hour_before(history: RwSignal<Vec<HistoryPoint>>) -> Memo<Option<HistoryPoint>> {
+    Memo::new(move |_| {
         history.with(|h| {
             let times: Vec<f64> = h.iter().map(|p| p.t.unix_ms()).collect();
             crate::periods::point_before(&times, 3_600_000.0).map(|i| h[i].clone())
         })
-    });
+    })
+}
+
+/// The previous value of a headline figure, from the point an hour before.
+fn hour_ago(ctx: WallCtx, f: fn(&HistoryPoint) -> Option<f64>) -> Signal<Option<f64>> {
+    let point = ctx.hour_ago;
     Signal::derive(move || point.with(|p| p.as_ref().and_then(f)))
 }
 

@@ -66,7 +66,7 @@ pub(super) fn Left(ctx: WallCtx) -> impl IntoView {
             <Gauge label=lang.pick("风险未消除占比", "Risk not removed").to_string() value=ctx.figure(|o| o.poverty.risk_percent()) higher_is_better=false unit="%".to_string() on_pick=open test_id="v-risk-share" />
         </LivePanel>
         <LivePanel title=lang.pick("人均收入趋势（近7日）", "Income per capita (7 days)") class="panel-chart slot-3" theme="poverty">
-            <IncomeTrend lang=lang on_pick=open />
+            <IncomeTrend points=ctx.history lang=lang on_pick=open />
         </LivePanel>
     }
 }

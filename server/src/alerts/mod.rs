@@ -29,9 +29,7 @@ use yiping_protocol::alerts::{
     Alert, AlertAction, AlertState, AlertStep, AlertsData, ClassFacts, Facts, InvestmentFacts, PatrolFacts,
     ProblemFacts, RelapseFacts, Responsible, Severity, SilentFacts, SpikeFacts, StepFacts,
 };
-use yiping_protocol::events::{
-    ChiefLevel, Envelope, Event, ProblemKind, ProblemStatus, ProjectStep, StepKind,
-};
+use yiping_protocol::events::{ChiefLevel, Envelope, Event, ProblemKind, ProblemStatus, StepKind};
 use yiping_protocol::instant::{Date, Timestamp};
 use yiping_protocol::topics::EntityState;
 use yiping_protocol::water::WaterBody;
@@ -577,14 +575,14 @@ impl Book {
                     .filter(|s| s.is_overdue(today))
                     .map(|s| (s.days_late(today), s))
                     .max_by_key(|(d, _)| *d);
-                let facts = |late: Option<(i64, &ProjectStep)>| StepFacts {
+                let facts = StepFacts {
                     step: late.map(|(_, s)| s.step),
                     due: late.map(|(_, s)| s.due),
                     days_late: late.map(|(d, _)| d),
                     industry: m.industry.clone(),
                 };
                 let value = late.map_or(0.0, |(d, _)| d as f64);
-                let data = Facts::StepOverdue(facts(late)).to_value();
+                let data = Facts::StepOverdue(facts).to_value();
                 Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
             }
             (RuleKind::InvestmentBehind, "project") => {
@@ -613,15 +611,7 @@ impl Book {
                         (behind.max(0.0), Facts::InvestmentBehind(facts).to_value())
                     }
                     _ => {
-                        let facts = InvestmentFacts {
-                            expected_percent: None,
-                            done_percent: None,
-                            plan_wan: None,
-                            done_wan: None,
-                            start: None,
-                            acceptance_due: None,
-                            industry: m.industry.clone(),
-                        };
+                        let facts = InvestmentFacts { industry: m.industry.clone(), ..Default::default() };
                         (0.0, Facts::InvestmentBehind(facts).to_value())
                     }
                 };
