@@ -338,6 +338,98 @@ async fn fanout(clients: usize, rate: usize) {
     }
 }
 
+/// Time travel over a log (by default a year simulated into a temporary folder): checkpoints
+/// built, seeks to instants spread over the log (p50/p99), playback at 3600× (an hour of events
+/// per real second: how many real seconds an hour takes), and memory per replaying fold.
+fn seek(data: Option<PathBuf>) {
+    use yiping_protocol::instant::Timestamp;
+    let data = data.unwrap_or_else(|| {
+        let dir = temp("seek");
+        let t = Instant::now();
+        let out = Command::new(binary())
+            .args(["simulate", "--from", "2025-12-01", "--to", "2026-12-01T00:00:00+08:00", "--data"])
+            .arg(&dir)
+            .output()
+            .expect("yiping simulate runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        print!(
+            "simulated a year in {:.1} s: {}",
+            t.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        dir
+    });
+    let places = Arc::new(yiping_server::places::Places::hubei());
+    let timeline = yiping_server::timeline::Timeline::new(&data, places, Default::default());
+    let store = yiping_server::store::Store::open(&data).expect("the log opens");
+    drop(store);
+    let store = yiping_server::store::Store::open_side(&data).expect("the log opens");
+    let (first, last) = store.time_range().expect("the log reads").expect("the log has events");
+    let t = Instant::now();
+    let saved = timeline.checkpoint().expect("checkpoints build");
+    println!(
+        "checkpoints: {saved} built in {:.1} s ({} in all, every {} events at least)",
+        t.elapsed().as_secs_f64(),
+        store.checkpoint_times().expect("reads").len(),
+        yiping_server::timeline::CHECKPOINT_EVENTS
+    );
+    let db = std::fs::metadata(data.join(yiping_server::store::DB_FILE)).map_or(0, |m| m.len());
+    println!("log database: {:.0} MB", db as f64 / 1e6);
+    // Seeks at 40 instants spread over the log (a fixed stride, so runs compare).
+    let mut times = Vec::new();
+    for i in 0..40i64 {
+        let at = first + (last - first) / 40 * i + (i * 7_919_000_000_000) % ((last - first) / 40);
+        let t = Instant::now();
+        let fold = timeline.seek(Timestamp::from_unix_ns(at)).expect("seek");
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        if std::env::var_os("SEEK_VERBOSE").is_some() {
+            eprintln!("seek {} {:.0} ms", Timestamp::from_unix_ns(at), times[times.len() - 1]);
+        }
+        std::hint::black_box(fold.overview());
+    }
+    times.sort_by(f64::total_cmp);
+    let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "seek over {:.0} days: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        (last - first) as f64 / 86_400e9,
+        p(0.5),
+        p(0.99),
+        times[times.len() - 1]
+    );
+    // Playback at 3600×: one hour of events per real second, from the log's last month.
+    let start = last - 30 * 86_400_000_000_000;
+    let mut fold = timeline.seek(Timestamp::from_unix_ns(start)).expect("seek");
+    let (mut n, t) = (0u64, Instant::now());
+    let hours = 24 * 7;
+    for h in 0..hours {
+        let from = start + h * 3_600_000_000_000 + 1;
+        n += store
+            .events_between(from, from + 3_600_000_000_000 - 1, |e| {
+                std::hint::black_box(fold.apply(&e.event, &e.adcode));
+                true
+            })
+            .expect("reads");
+        std::hint::black_box(fold.overview());
+    }
+    let per_hour = t.elapsed().as_secs_f64() / hours as f64;
+    println!(
+        "playback: {hours} hours of events ({n}) folded with deltas, {:.1} ms per hour of data: 3600× needs 1,000 ms ({:.0}× headroom)",
+        per_hour * 1000.0,
+        1.0 / per_hour
+    );
+    // Memory: RSS growth while holding 4 folds of the log's end.
+    let me = std::process::id();
+    drop(fold);
+    let before = rss_kb(me);
+    let held: Vec<_> = (0..4).map(|_| timeline.seek(Timestamp::from_unix_ns(last)).expect("seek")).collect();
+    let after = rss_kb(me);
+    println!(
+        "memory per replaying fold at the log's end: {:.0} MB (RSS growth holding {})",
+        (after.saturating_sub(before)) as f64 / 1024.0 / held.len() as f64,
+        held.len()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -348,6 +440,7 @@ async fn main() {
             let rate = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(200);
             fanout(n, rate).await;
         }
-        _ => eprintln!("usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND]"),
+        Some("seek") => seek(args.get(2).map(PathBuf::from)),
+        _ => eprintln!("usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND] | bench seek [DATA]"),
     }
 }

@@ -143,8 +143,9 @@ impl Aggregate for PovertyAgg {
 }
 
 /// Which of two reports is newer: event time as an instant, then source, then id. Never the
-/// order of arrival, so that every arrival order gives the same state.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+/// order of arrival, so that every arrival order gives the same state. Saved as
+/// `[unix ns, source, id]` (snapshots hold one per closed case: it must be small).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Order {
     /// Event time.
     pub at: Timestamp,
@@ -152,6 +153,73 @@ pub struct Order {
     pub source: String,
     /// The source's id of the event.
     pub id: String,
+}
+
+impl serde::Serialize for Order {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.at.unix_ns(), &self.source, &self.id).serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Order {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (ns, source, id) = <(i64, String, String)>::deserialize(d)?;
+        Ok(Order { at: Timestamp::from_unix_ns(ns), source, id })
+    }
+}
+
+/// A theme's closed cases are saved as a table of their distinct contributions (a closed case
+/// adds one of a handful) and one row `[key, county, contribution, order]` per case.
+pub(crate) mod closed_cases {
+    use std::collections::HashMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Order, Retired};
+
+    #[derive(Serialize, Deserialize)]
+    struct Saved<A> {
+        contributions: Vec<A>,
+        cases: Vec<(String, String, usize, Order)>,
+    }
+
+    /// Serialise the closed cases (sorted by key, so that equal states save equal text).
+    pub(crate) fn serialize<S: Serializer, A: Serialize + Clone>(
+        m: &HashMap<String, Retired<A>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut keys: Vec<&String> = m.keys().collect();
+        keys.sort();
+        let (mut contributions, mut index): (Vec<A>, HashMap<String, usize>) = (Vec::new(), HashMap::new());
+        let mut cases = Vec::with_capacity(m.len());
+        for k in keys {
+            let r = &m[k];
+            let text = serde_json::to_string(&r.contribution).map_err(serde::ser::Error::custom)?;
+            let i = *index.entry(text).or_insert_with(|| {
+                contributions.push(r.contribution.clone());
+                contributions.len() - 1
+            });
+            cases.push((k.clone(), r.county.clone(), i, r.order.clone()));
+        }
+        Saved { contributions, cases }.serialize(s)
+    }
+
+    /// Read what [`serialize`] wrote.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>, A: Deserialize<'de> + Clone>(
+        d: D,
+    ) -> Result<HashMap<String, Retired<A>>, D::Error> {
+        let saved = Saved::<A>::deserialize(d)?;
+        saved
+            .cases
+            .into_iter()
+            .map(|(key, county, i, order)| {
+                let contribution = saved.contributions.get(i).cloned().ok_or_else(|| {
+                    serde::de::Error::custom(format!("closed case {key}: no contribution {i}"))
+                })?;
+                Ok((key, Retired { county, contribution, order }))
+            })
+            .collect()
+    }
 }
 
 /// Maps keyed by [`Order`] are saved as lists of pairs (JSON keys must be strings).
@@ -198,8 +266,8 @@ struct Live<A> {
 }
 
 /// A closed case: its county, contribution and the order of the report that closed it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Retired<A> {
+#[derive(Debug, Clone)]
+pub(crate) struct Retired<A> {
     county: String,
     contribution: A,
     order: Order,
@@ -207,11 +275,15 @@ struct Retired<A> {
 
 /// One theme's state: entities with their contributions, and aggregates by region.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(bound(serialize = "A: serde::Serialize", deserialize = "A: serde::de::DeserializeOwned"))]
+#[serde(bound(
+    serialize = "A: serde::Serialize + Clone",
+    deserialize = "A: serde::de::DeserializeOwned + Clone"
+))]
 pub struct Theme<A> {
     entities: BTreeMap<String, Live<A>>,
-    /// Entities whose case is closed: only their county and contribution are kept (they still
-    /// count), so a theme's state does not grow with years of closed cases.
+    /// Entities whose case is closed: only their county, contribution and order are kept (they
+    /// still count, and a late report about them must not reopen them).
+    #[serde(with = "closed_cases")]
     retired: HashMap<String, Retired<A>>,
     regions: HashMap<String, A>,
 }
@@ -378,7 +450,7 @@ pub use history::{HISTORY_KEEP_S, HISTORY_STEP_S};
 
 /// The version of [`FoldSnapshot`]'s format; a snapshot of another version is not used (the
 /// state is rebuilt from the log instead).
-pub const SNAPSHOT_VERSION: u32 = 2;
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// The fold's state as saved in a snapshot (everything but the places, which come with the
 /// deployment). Sections are keyed by id so a snapshot survives changes to the section list.
@@ -615,10 +687,12 @@ impl Fold {
                 self.history.count(at, Tally { readings: 1, ..Default::default() });
                 // Late samples count, but the latest by sampling time sets the class.
                 let class = r.indicators().class(s.body);
+                let known = self.section_latest[i].as_ref().map(|(_, o)| o.clone());
                 self.history.report(
                     &entity,
                     order.clone(),
                     Tally { good: i64::from(class.index() < 3), reporting: 1, ..Default::default() },
+                    known.as_ref(),
                 );
                 let newer = self.section_latest[i].as_ref().is_none_or(|(_, o)| order > *o);
                 newest = newer;
@@ -677,6 +751,7 @@ impl Fold {
                     &entity,
                     order.clone(),
                     Tally { problems_open: i64::from(open), ..Default::default() },
+                    self.rivers.order(&entity),
                 );
                 let mut changed = None;
                 let mut regions = Vec::new();
@@ -703,6 +778,7 @@ impl Fold {
                     &entity,
                     order.clone(),
                     Tally { projects: 1, plan_wan: p.plan_wan, done_wan: p.done_wan, ..Default::default() },
+                    self.projects.order(&entity),
                 );
                 let mut changed = None;
                 let mut regions = Vec::new();
@@ -725,6 +801,7 @@ impl Fold {
                         lifted: i64::from(v.lifted_households),
                         ..Default::default()
                     },
+                    self.poverty.order(&entity),
                 );
                 let reports = self.village_reports.entry(entity.clone()).or_default();
                 reports.insert(order.clone(), v.risk_households);

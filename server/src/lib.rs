@@ -12,6 +12,8 @@
 //! 4. **Publishing** ([`publish`]): each stored event folded, its delta published on its topic,
 //!    one overview update per batch, and the alert rules ([`alerts`]) observing each subject's
 //!    newest report; alert steps go to the audit [`trail`] before they are published.
+//!    [`timeline`] gives the state as of any past instant by event time (checkpoints at Beijing
+//!    midnights, the log's index on event time) for time travel.
 //! 5. **Streams** ([`hub`]): per-topic sequence numbers and a resume window, one shared frame
 //!    per tick; [`ws`] fans them out to the walls.
 //! 6. **HTTP** ([`web`] routes; [`api`] for events, regions, entities and history;
@@ -40,6 +42,7 @@ pub mod state;
 pub mod stations;
 pub mod store;
 pub mod sync;
+pub mod timeline;
 pub mod trail;
 pub mod web;
 pub mod ws;

@@ -103,8 +103,15 @@ pub async fn serve(
     let ticker = tokio::spawn(run_ticker(state.clone()));
     let clock = tokio::spawn(run_alert_clock(state.clone()));
     let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed, config.speed)));
+    let timeline = state.timeline.clone();
+    let checkpointer = std::thread::Builder::new()
+        .name("yiping-checkpointer".into())
+        .spawn(move || timeline.run_checkpointer())?;
+    let timeline = state.timeline.clone();
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    timeline.stop();
+    let _ = tokio::task::spawn_blocking(move || checkpointer.join()).await;
     clock.abort();
     if let Some(sim) = sim {
         sim.abort();

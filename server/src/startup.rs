@@ -16,6 +16,7 @@ use crate::ingest::Ingestor;
 use crate::places::Places;
 use crate::state::{AppState, Clock, LogOptions};
 use crate::store::Store;
+use crate::timeline::Timeline;
 use crate::{alerts, api, auth, metrics, trail};
 
 /// Open the log in `data_dir` and rebuild the state from it.
@@ -104,6 +105,7 @@ pub(crate) fn rebuild(
         ms = t0.elapsed().as_millis() as u64,
         "state rebuilt from the event log"
     );
+    let (places_for_timeline, expected_s) = (places.clone(), fold.expected_s.clone());
     let state = Arc::new(AppState {
         hub,
         fold: Mutex::new(fold),
@@ -120,6 +122,8 @@ pub(crate) fn rebuild(
         limiter: auth::Limiter::default(),
         clock: Clock::default(),
         log,
+        timeline: Arc::new(Timeline::new(data_dir, places_for_timeline, expected_s)),
+        replays: AtomicUsize::new(0),
     });
     let ingestor = Ingestor::start(store, state.clone(), log, after);
     state.ingestor.set(ingestor).expect("the ingestor is set once, here");

@@ -97,6 +97,10 @@ pub struct AppState {
     pub clock: Clock,
     /// How the log is kept and what it accepts.
     pub log: LogOptions,
+    /// The log by event time: the state as of past instants.
+    pub timeline: Arc<crate::timeline::Timeline>,
+    /// Replay sessions open now (bounded: each holds a fold).
+    pub replays: AtomicUsize,
 }
 
 /// Now, as RFC 3339 UTC text (the one helper; times are compared as [`Timestamp`]s, never as text).

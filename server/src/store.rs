@@ -208,6 +208,11 @@ impl Store {
                  topic_seqs TEXT NOT NULL,
                  body TEXT NOT NULL
              );
+             CREATE TABLE IF NOT EXISTS checkpoints (
+                 at INTEGER PRIMARY KEY,
+                 gseq INTEGER NOT NULL,
+                 body BLOB NOT NULL
+             );
              CREATE TABLE IF NOT EXISTS tokens (
                  hash TEXT PRIMARY KEY,
                  source TEXT NOT NULL,
@@ -216,6 +221,8 @@ impl Store {
         )
         .map_err(e)?;
         migrate_event_instants(&conn).map_err(e)?;
+        // Time travel reads the log by event time (a log from before it gets the index here).
+        conn.execute_batch("CREATE INDEX IF NOT EXISTS events_at ON events (at)").map_err(e)?;
         let epoch: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))
             .optional()
@@ -268,6 +275,31 @@ impl Store {
         Ok(Store { conn, path, epoch, last_gseq, topic_seq })
     }
 
+    /// Open a second connection to a log that [`Store::open`] has already set up, for reading
+    /// and for checkpoints only: no schema work and no count of the topics' positions (which
+    /// scans the whole log), so its [`Store::last_gseq`] and [`Store::topic_seqs`] are empty.
+    pub fn open_side(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(DB_FILE);
+        let p = path.display().to_string();
+        let e = |source| StoreError::Sqlite { path: p.clone(), source };
+        let conn = Connection::open(&path).map_err(e)?;
+        conn.execute_batch(
+            "PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -16384;
+             PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(e)?;
+        Ok(Store { conn, path, epoch: String::new(), last_gseq: 0, topic_seq: HashMap::new() })
+    }
+
+    /// The newest global sequence in the log, read now.
+    pub fn max_gseq(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(gseq), 0) FROM events", [], |r| r.get::<_, i64>(0))
+            .map(to_u64)
+            .map_err(|e| self.err(e))
+    }
+
     /// The stream epoch of this log.
     pub fn epoch(&self) -> &str {
         &self.epoch
@@ -301,6 +333,7 @@ impl Store {
         let sql = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(sql)?;
         let mut out = Vec::with_capacity(batch.len());
+        let mut oldest = i64::MAX;
         {
             let mut find =
                 tx.prepare_cached("SELECT gseq FROM events WHERE source = ?1 AND id = ?2").map_err(sql)?;
@@ -342,6 +375,14 @@ impl Store {
                 next_gseq += 1;
                 next_topic.insert(topic.to_owned(), tseq);
                 out.push(Appended::New { gseq: next_gseq, tseq });
+                oldest = oldest.min(ev.time.at.unix_ns());
+            }
+            // Checkpoints after the oldest new event no longer hold every event before their
+            // instant (a late or backfilled event): they go with the same commit.
+            if oldest < i64::MAX {
+                tx.prepare_cached("DELETE FROM checkpoints WHERE at > ?1")
+                    .and_then(|mut st| st.execute([oldest]))
+                    .map_err(sql)?;
             }
         }
         tx.commit().map_err(|e| self.err(e))?;
@@ -442,6 +483,102 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         rows.into_iter().map(|r| self.decode(r)).collect()
+    }
+
+    /// Visit the events whose event time is in `[from, to]` (Unix ns, inclusive), in event-time
+    /// order (then source and id), void ones skipped; `f` returns false to stop. Returns how many
+    /// were visited.
+    pub fn events_between(
+        &self,
+        from: i64,
+        to: i64,
+        mut f: impl FnMut(StoredEvent) -> bool,
+    ) -> Result<u64, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT gseq, topic, tseq, adcode, received, body FROM events
+                 WHERE at >= ?1 AND at <= ?2 AND void IS NULL ORDER BY at, source, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query(params![from, to]).map_err(|e| self.err(e))?;
+        let mut n = 0;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let row = self.read_row(r).map_err(|e| self.err(e))?;
+            n += 1;
+            if !f(self.decode(row)?) {
+                break;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The event-time range of the log (Unix ns of the oldest and newest event), if any.
+    pub fn time_range(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        // Through the index on event time (MIN/MAX with a filter would scan the log).
+        let end = |order: &str| {
+            self.conn
+                .query_row(
+                    &format!("SELECT at FROM events WHERE void IS NULL ORDER BY at {order} LIMIT 1"),
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()
+                .map_err(|e| self.err(e))
+        };
+        Ok(end("ASC")?.zip(end("DESC")?))
+    }
+
+    /// The newest checkpoint at or before `at` (Unix ns): its instant, the log position it was
+    /// built at, and its (compressed) body.
+    pub fn checkpoint_before(&self, at: i64) -> Result<Option<(i64, u64, Vec<u8>)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT at, gseq, body FROM checkpoints WHERE at <= ?1 ORDER BY at DESC LIMIT 1",
+                [at],
+                |r| Ok((r.get(0)?, to_u64(r.get(1)?), r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The instants of the stored checkpoints (Unix ns), oldest first.
+    pub fn checkpoint_times(&self) -> Result<Vec<i64>, StoreError> {
+        let mut st = self.conn.prepare("SELECT at FROM checkpoints ORDER BY at").map_err(|e| self.err(e))?;
+        st.query_map([], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Save a checkpoint: the state of every event whose time is before `at` (Unix ns), built from
+    /// the log up to `gseq`. It is kept only if no event appended since `gseq` is older than `at`
+    /// (a late event arriving while it was built makes it stale); returns whether it was kept.
+    pub fn save_checkpoint(&self, at: i64, gseq: u64, body: &[u8]) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO checkpoints (at, gseq, body) VALUES (?1, ?2, ?3)",
+                params![at, to_i64(gseq), body],
+            )
+            .map_err(|e| self.err(e))?;
+        let late: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE gseq > ?1 AND at < ?2)",
+                params![to_i64(gseq), at],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if late {
+            self.drop_checkpoints_after(at - 1)?;
+        }
+        Ok(!late)
+    }
+
+    /// Drop the checkpoints after `at` (Unix ns): an event of that time arrived after they were
+    /// built, so they no longer hold every event before their instant.
+    pub fn drop_checkpoints_after(&self, at: i64) -> Result<usize, StoreError> {
+        self.conn.execute("DELETE FROM checkpoints WHERE at > ?1", [at]).map_err(|e| self.err(e))
     }
 
     /// Save a snapshot of the fold taken after event `gseq` (with the topic positions then), and

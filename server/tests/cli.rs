@@ -104,3 +104,34 @@ fn audit_reconciles_every_figure_of_a_simulated_run_with_the_raw_events() {
     let events: usize = stdout.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(events > 1000, "a busy run was audited: {stdout}");
 }
+
+#[test]
+fn simulate_writes_a_history_into_a_log_that_audits_clean() {
+    let data = data_dir("history");
+    let out = Command::new(bin())
+        .args(["simulate", "--from", "2026-09-01", "--to", "2026-09-03T00:00:00+08:00", "--data"])
+        .arg(&data)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Two days at the real volume: about 6,200 events a day, from Beijing midnight.
+    let n: usize = stdout.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!((10_000..16_000).contains(&n), "{stdout}");
+    assert!(stdout.contains("from 2026-08-31T16:00:00Z to 2026-09-02T16:00:00Z"), "{stdout}");
+    let out = Command::new(bin()).arg("audit").arg("--data").arg(&data).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // As NDJSON on standard output, the same events (a file for `yiping import` or the API).
+    let out = Command::new(bin())
+        .args(["simulate", "--from", "2026-09-01", "--to", "2026-09-03T00:00:00+08:00"])
+        .output()
+        .expect("runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), n);
+    // A history cannot end in the future, nor before it starts.
+    let out = Command::new(bin())
+        .args(["simulate", "--from", "2026-09-03", "--to", "2026-09-01T00:00:00Z"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be after --from"));
+}

@@ -13,9 +13,11 @@
 //! entity keeps its reports inside the window and the newest one before it; older ones can no
 //! longer change any point of the window (which only moves forward) and are dropped. Memory is
 //! therefore the window's reports plus one report per entity ever seen (a closed case's last
-//! report must stay: a late report about it can still arrive).
+//! report must stay: a late report about it can still arrive; a closed case's, which adds
+//! nothing, is forgotten and given back by the fold if needed). The reports inside the window are
+//! also indexed by time, so moving the window costs the reports that leave it, not the entities.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::{HistoryPoint, percent};
@@ -126,6 +128,10 @@ pub(crate) struct History {
     /// Each entity's reports inside the window, and its newest one before it, with their figures.
     #[serde(with = "super::by_order")]
     reports: HashMap<String, BTreeMap<Order, Tally>>,
+    /// The reports inside the window by time (Unix ns, entity), so that moving the window visits
+    /// only the entities whose reports leave it, not every entity ever seen.
+    #[serde(default)]
+    inside: BTreeSet<(i64, String)>,
 }
 
 impl History {
@@ -153,16 +159,29 @@ impl History {
         for d in std::mem::replace(&mut self.diffs, kept).values() {
             self.base.add(d, 1);
         }
-        // An entity's reports before the window: only the newest can still matter.
+        // An entity's reports before the window: only the newest can still matter. Only the
+        // entities with a report that just left the window can have more than one.
         let cut = Timestamp::from_unix_s(start);
-        self.reports.retain(|_, r| {
-            let older: Vec<Order> =
-                r.range(..).take_while(|(o, _)| o.at < cut).map(|(o, _)| o.clone()).collect();
-            for o in older.iter().take(older.len().saturating_sub(1)) {
-                r.remove(o);
+        let still = self.inside.split_off(&(cut.unix_ns(), String::new()));
+        let left = std::mem::replace(&mut self.inside, still);
+        let mut seen = BTreeSet::new();
+        for (_, entity) in left {
+            if !seen.insert(entity.clone()) {
+                continue;
             }
-            !r.is_empty()
-        });
+            if let Some(r) = self.reports.get_mut(&entity) {
+                let before = r.range(..).take_while(|(o, _)| o.at < cut).count();
+                for _ in 1..before {
+                    r.pop_first();
+                }
+                // A case whose one report left is before the window and adds nothing (a closed
+                // problem) is forgotten: the fold still knows its order, and gives it back as
+                // `known` if a report about it ever arrives.
+                if r.len() == 1 && r.values().all(Tally::is_zero) {
+                    self.reports.remove(&entity);
+                }
+            }
+        }
     }
 
     /// A counted event (a reading, a patrol) at `at`.
@@ -171,10 +190,15 @@ impl History {
         self.change(at, None, &t, start);
     }
 
-    /// An entity's report of order `order` with the figures `t`.
-    pub(crate) fn report(&mut self, entity: &str, order: Order, t: Tally) {
+    /// An entity's report of order `order` with the figures `t`; `known` is the order of the
+    /// entity's newest report the fold knows of (before this one), if any.
+    pub(crate) fn report(&mut self, entity: &str, order: Order, t: Tally, known: Option<&Order>) {
         let start = self.start.unwrap_or(i64::MIN);
         let reports = self.reports.entry(entity.to_owned()).or_default();
+        if let Some(k) = known.filter(|_| reports.is_empty()) {
+            // Forgotten as a closed case that adds nothing (see `advance`): its one report again.
+            reports.insert(k.clone(), Tally::default());
+        }
         let prev = reports.range(..order.clone()).next_back().map(|(o, t)| (o.at, *t));
         let next = reports.range(order.clone()..).next().map(|(o, _)| o.at);
         let cut = Timestamp::from_unix_s(start);
@@ -185,6 +209,8 @@ impl History {
         if order.at < cut {
             // The newest report before the window: the older ones can no longer matter.
             *reports = reports.split_off(&order);
+        } else {
+            self.inside.insert((order.at.unix_ns(), entity.to_owned()));
         }
         reports.insert(order.clone(), t);
         self.change(order.at, next, &d, start);
