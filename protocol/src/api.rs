@@ -406,6 +406,15 @@ pub struct AuditQuery {
     pub limit: Option<usize>,
 }
 
+/// The instant a drill-down is asked about: `?at=2026-11-20T09:00:00+08:00` gives the state as of
+/// that instant by event time (every event whose time is at or before it: time travel); none,
+/// the live state.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AsOf {
+    /// The instant, RFC 3339 with any offset.
+    pub at: Option<String>,
+}
+
 /// Query of an entity's history.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HistoryQuery {
@@ -418,6 +427,8 @@ pub struct HistoryQuery {
     /// Instead of `from`/`to`/`limit`: the newest this many events (at most 10000), oldest first
     /// (a trend's recent history).
     pub latest: Option<u32>,
+    /// Time travel: the entity as of this instant (its state then, and only its events up to it).
+    pub at: Option<String>,
 }
 
 /// One entry of the audit trail (`GET /api/v1/audit` answers them as NDJSON, oldest first).

@@ -3,9 +3,19 @@
 //! The websocket envelope (DESIGN §5) is fixed so that any client, in any language, can speak it:
 //!
 //! - client → server: [`ClientMsg`]: `{"op":"subscribe","topics":[…],"since":{topic:{epoch,seq}}}`,
-//!   `{"op":"unsubscribe","topics":[…]}`, `{"op":"ping"}`;
+//!   `{"op":"unsubscribe","topics":[…]}`, `{"op":"ping"}`, and for time travel
+//!   `{"op":"replay","at","speed"}` and `{"op":"live"}`;
 //! - server → client: [`ServerMsg`]: `{"type":"snapshot"|"delta","topic","epoch","seq","time","data"}`,
-//!   `{"type":"batch","items":[…]}`, `{"type":"pong"}`, `{"type":"error","message"}`.
+//!   `{"type":"batch","items":[…]}`, `{"type":"pong"}`, `{"type":"error","message"}`, and
+//!   `{"type":"replay","epoch","at","speed"}` where a replay stands.
+//!
+//! **Replay** (time travel): `replay` puts the connection's subscribed topics as of instant `at`
+//! (every event whose time is at or before it), in a stream of their own: a new epoch, snapshots
+//! at seq 0, then, while `speed` > 0, deltas in event-time order as the replayed clock moves on at
+//! `speed` × real time. The same envelope, so a client applies them as it applies live ones. A
+//! `replay` message says where the clock stands a few times a second; `replay` again seeks or
+//! changes speed (0 pauses); `live` returns to the live streams (fresh snapshots). A replay never
+//! writes anything and never raises alerts; other connections stay live.
 //!
 //! Every topic stream has a server epoch and a per-topic `seq` that grows by exactly 1 with each
 //! delta; a snapshot carries the seq of the last delta it includes. `time` is the data's own time
@@ -56,6 +66,31 @@ pub enum ClientMsg {
     },
     /// Ask for a `pong`.
     Ping,
+    /// Time travel: show the subscribed topics as of `at`, then play on at `speed`× (see the
+    /// crate docs).
+    Replay {
+        /// The instant, RFC 3339 with any offset.
+        at: String,
+        /// Replayed seconds per real second (0: hold still at `at`; at most [`MAX_REPLAY_SPEED`]).
+        #[serde(default)]
+        speed: f64,
+    },
+    /// Leave a replay: back to the live streams.
+    Live,
+}
+
+/// The fastest replay: an hour of events per second.
+pub const MAX_REPLAY_SPEED: f64 = 3600.0;
+
+/// Where a replay stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayClock {
+    /// The replay's stream epoch (its snapshots and deltas carry it).
+    pub epoch: String,
+    /// The replayed instant, UTC RFC 3339: every event at or before it is shown.
+    pub at: String,
+    /// Replayed seconds per real second (0: paused).
+    pub speed: f64,
 }
 
 /// One state update of a topic: a full snapshot or a delta.
@@ -93,6 +128,8 @@ pub enum ServerMsg {
         /// What was wrong.
         message: String,
     },
+    /// Where the connection's replay stands (see the crate docs).
+    Replay(ReplayClock),
 }
 
 /// A topic the server offers, as listed by `GET /api/v1/topics`.
@@ -123,6 +160,11 @@ mod tests {
         assert!(matches!(plain, ClientMsg::Subscribe { since, .. } if since.is_empty()));
         assert_eq!(serde_json::to_value(ClientMsg::Ping).expect("serialises"), json!({"op": "ping"}));
         assert!(serde_json::from_str::<ClientMsg>(r#"{"op":"shout"}"#).is_err());
+        let r: ClientMsg =
+            serde_json::from_str(r#"{"op":"replay","at":"2026-11-20T09:00:00+08:00","speed":60}"#)
+                .expect("replay parses");
+        assert_eq!(r, ClientMsg::Replay { at: "2026-11-20T09:00:00+08:00".into(), speed: 60.0 });
+        assert_eq!(serde_json::to_value(ClientMsg::Live).expect("serialises"), json!({"op": "live"}));
     }
 
     #[test]
@@ -146,5 +188,14 @@ mod tests {
         let back: ServerMsg = serde_json::from_value(v).expect("round-trips");
         assert_eq!(back, batch);
         assert_eq!(serde_json::to_value(ServerMsg::Pong).expect("serialises"), json!({"type": "pong"}));
+        let clock = ServerMsg::Replay(ReplayClock {
+            epoch: "r1".into(),
+            at: "2026-11-20T01:00:00Z".into(),
+            speed: 0.0,
+        });
+        assert_eq!(
+            serde_json::to_value(&clock).expect("serialises"),
+            json!({"type": "replay", "epoch": "r1", "at": "2026-11-20T01:00:00Z", "speed": 0.0})
+        );
     }
 }

@@ -11,17 +11,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 pub use yiping_protocol::api::HistoryQuery;
 use yiping_protocol::api::{
-    CountiesAnswer, CountyFigures, EntityPlace, EntityRecord, EventTypeInfo, HistoryAnswer, IngestAnswer,
-    OverdueToday, RegionFigures, StoredEventView,
+    AsOf, CountiesAnswer, CountyFigures, EntityPlace, EntityRecord, EventTypeInfo, HistoryAnswer,
+    IngestAnswer, OverdueToday, RegionFigures, StoredEventView,
 };
 use yiping_protocol::events::EVENT_TYPES;
 use yiping_protocol::instant::Timestamp;
-use yiping_protocol::topics::{SectionStatus, TopicInfoList};
+use yiping_protocol::topics::{Overview, SectionStatus, TopicInfoList};
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::ingest::{LineResult, SubmitError, check_lines};
+use crate::state::{overview_on, parse_at};
 use crate::store::Appended;
 use crate::sync::OrPoisoned;
 
@@ -145,37 +146,58 @@ pub async fn event_types(caller: Caller) -> Result<Json<Vec<EventTypeInfo>>, App
 pub async fn sections(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    Query(q): Query<AsOf>,
 ) -> Result<Json<Vec<SectionStatus>>, AppError> {
     caller.read()?;
-    let mut sections = state.with_fold(crate::fold::Fold::sections);
+    let at = parse_at(q.at.as_deref())?;
+    let mut sections = state.read_at(at, crate::fold::Fold::sections).await?;
     sections.retain(|s| crate::auth::in_scope(caller.scope(), &s.adcode));
     Ok(Json(sections))
 }
 
-/// `GET /api/v1/regions/{adcode}`: a region's aggregates for every theme.
+/// `GET /api/v1/overview`: the headline figures (what the `overview` topic sends), live or as of
+/// `?at=` (time travel). Province-wide: refused to a user with a region scope.
+pub async fn overview(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<AsOf>,
+) -> Result<Json<Overview>, AppError> {
+    caller.read_region(crate::places::ROOT)?;
+    let at = parse_at(q.at.as_deref())?;
+    let now = at.unwrap_or_else(|| state.clock.now());
+    Ok(Json(state.read_at(at, move |f| overview_on(f, now)).await?))
+}
+
+/// `GET /api/v1/regions/{adcode}`: a region's aggregates for every theme (live, or as of `?at=`).
 pub async fn region(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(adcode): Path<String>,
+    Query(q): Query<AsOf>,
 ) -> Result<Json<RegionFigures>, AppError> {
     caller.read_region(&adcode)?;
     let name =
         state.places.name(&adcode).ok_or_else(|| AppError::NotFound(format!("region {adcode}")))?.to_owned();
-    let today = state.clock.now().beijing_date();
-    Ok(Json(state.with_fold(|f| {
-        let projects = f.projects.region(&adcode);
-        RegionFigures {
-            adcode: adcode.clone(),
-            name,
-            time: f.last_time(),
-            today,
-            overdue: OverdueToday::of(&projects, today),
-            water: f.water.region(&adcode),
-            rivers: f.rivers.region(&adcode),
-            projects,
-            poverty: f.poverty.region(&adcode),
-        }
-    })))
+    let at = parse_at(q.at.as_deref())?;
+    let today = at.unwrap_or_else(|| state.clock.now()).beijing_date();
+    Ok(Json(
+        state
+            .read_at(at, move |f| {
+                let projects = f.projects.region(&adcode);
+                RegionFigures {
+                    adcode: adcode.clone(),
+                    name,
+                    time: f.last_time(),
+                    today,
+                    overdue: OverdueToday::of(&projects, today),
+                    water: f.water.region(&adcode),
+                    rivers: f.rivers.region(&adcode),
+                    projects,
+                    poverty: f.poverty.region(&adcode),
+                }
+            })
+            .await?,
+    ))
 }
 
 /// `GET /api/v1/entities/{key}`: an entity's current state and its history of events.
@@ -192,19 +214,25 @@ pub async fn entity(
             Timestamp::parse(v).map_err(|e| AppError::BadRequest(format!("query `{name}`: {v:?}: {e}")))
         }
     };
+    let at = parse_at(q.at.as_deref())?;
     let from = bound("from", &q.from, Timestamp::from_unix_ns(0))?;
-    let to = bound("to", &q.to, Timestamp::from_unix_ns(i64::MAX))?;
-    let current = state.with_fold(|f| {
-        [f.water.entity(&key), f.rivers.entity(&key), f.projects.entity(&key), f.poverty.entity(&key)]
-            .into_iter()
-            .flatten()
-            .next()
-            .cloned()
-    });
+    // As of an instant, only the events up to it.
+    let until = at.unwrap_or(Timestamp::from_unix_ns(i64::MAX));
+    let to = bound("to", &q.to, until)?.min(until);
+    let k = key.clone();
+    let current = state
+        .read_at(at, move |f| {
+            [f.water.entity(&k), f.rivers.entity(&k), f.projects.entity(&k), f.poverty.entity(&k)]
+                .into_iter()
+                .flatten()
+                .next()
+                .cloned()
+        })
+        .await?;
     let history = {
         let reader = state.reader.lock().or_poisoned();
         match q.latest {
-            Some(n) => reader.history_latest(&key, n.min(10_000))?,
+            Some(n) => reader.history_latest(&key, n.min(10_000), until)?,
             None => reader.history(&key, from, to, q.limit.unwrap_or(1000).min(10_000))?,
         }
     };
@@ -236,36 +264,46 @@ pub async fn entity(
 pub async fn counties(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    Query(q): Query<AsOf>,
 ) -> Result<Json<CountiesAnswer>, AppError> {
     caller.read()?;
-    Ok(Json(state.with_fold(|f| {
-        CountiesAnswer {
-            time: f.last_time(),
-            counties: state
-                .places
-                .counties()
-                .iter()
-                .filter(|c| crate::auth::in_scope(caller.scope(), &c.adcode))
-                .map(|c| CountyFigures {
-                    adcode: c.adcode.clone(),
-                    name: c.name.clone(),
-                    prefecture: state.places.prefecture(&c.adcode).to_owned(),
-                    poverty: f.poverty.region(&c.adcode),
-                })
-                .collect(),
-        }
-    })))
+    let at = parse_at(q.at.as_deref())?;
+    let (places, scope) = (state.places.clone(), caller.scope().map(str::to_owned));
+    Ok(Json(
+        state
+            .read_at(at, move |f| CountiesAnswer {
+                time: f.last_time(),
+                counties: places
+                    .counties()
+                    .iter()
+                    .filter(|c| crate::auth::in_scope(scope.as_deref(), &c.adcode))
+                    .map(|c| CountyFigures {
+                        adcode: c.adcode.clone(),
+                        name: c.name.clone(),
+                        prefecture: places.prefecture(&c.adcode).to_owned(),
+                        poverty: f.poverty.region(&c.adcode),
+                    })
+                    .collect(),
+            })
+            .await?,
+    ))
 }
 
 /// `GET /api/v1/history`: the province's headline figures at the end of each 10-minute step of
-/// event time over the last 7 days, oldest first (what the trends draw). Province-wide: refused to
-/// a user with a region scope.
+/// event time over the last 7 days, oldest first (what the trends draw); with `?at=`, the 7 days
+/// up to that instant. Province-wide: refused to a user with a region scope.
 pub async fn history(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    Query(q): Query<AsOf>,
 ) -> Result<Json<HistoryAnswer>, AppError> {
     caller.read_region(crate::places::ROOT)?;
-    Ok(Json(state.with_fold(|f| HistoryAnswer { step_s: crate::fold::HISTORY_STEP_S, points: f.history() })))
+    let at = parse_at(q.at.as_deref())?;
+    Ok(Json(
+        state
+            .read_at(at, |f| HistoryAnswer { step_s: crate::fold::HISTORY_STEP_S, points: f.history() })
+            .await?,
+    ))
 }
 
 /// `GET /metrics`.

@@ -73,6 +73,13 @@ impl From<crate::store::StoreError> for AppError {
     }
 }
 
+impl From<crate::timeline::SeekError> for AppError {
+    fn from(e: crate::timeline::SeekError) -> Self {
+        tracing::error!("time travel: {e}");
+        AppError::Internal(format!("the state at that instant cannot be rebuilt: {e}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,8 @@
 //!    [`timeline`] gives the state as of any past instant by event time (checkpoints at Beijing
 //!    midnights, the log's index on event time) for time travel.
 //! 5. **Streams** ([`hub`]): per-topic sequence numbers and a resume window, one shared frame
-//!    per tick; [`ws`] fans them out to the walls.
+//!    per tick; [`ws`] fans them out to the walls, or a [`replay`] of a past period to a wall
+//!    that asked for one.
 //! 6. **HTTP** ([`web`] routes; [`api`] for events, regions, entities and history;
 //!    [`session`] and [`auth`] for logins, roles and tokens; [`error`] maps every failure to one
 //!    status and message; [`metrics`]). Every answer's type is in `yiping_protocol::api`.
@@ -34,6 +35,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod places;
 pub mod publish;
+pub mod replay;
 pub mod run;
 pub mod session;
 pub mod simulator;

@@ -158,11 +158,47 @@ impl AppState {
     /// The overview as sent to live walls: the projects' due dates before yesterday (Beijing, by
     /// this server's clock) merged, since they count as overdue on any day a live wall can have.
     pub(crate) fn live_overview(&self, fold: &Fold) -> yiping_protocol::topics::Overview {
-        let mut o = fold.overview();
-        o.projects = o.projects.for_days_from(self.clock.now().beijing_date().plus_days(-1));
-        o
+        overview_on(fold, self.clock.now())
     }
 
+    /// Run `f` on the state as of `at` (time travel: folded from the log's checkpoints on a
+    /// blocking thread, shared with the previous caller of the same instant), or on the live state.
+    pub(crate) async fn read_at<T: Send + 'static>(
+        &self,
+        at: Option<Timestamp>,
+        f: impl FnOnce(&Fold) -> T + Send + 'static,
+    ) -> Result<T, crate::error::AppError> {
+        match at {
+            None => Ok(self.with_fold(f)),
+            Some(t) => {
+                let timeline = self.timeline.clone();
+                let fold = tokio::task::spawn_blocking(move || timeline.as_of(t))
+                    .await
+                    .map_err(|e| crate::error::AppError::Internal(format!("time travel: {e}")))??;
+                Ok(f(&fold))
+            }
+        }
+    }
+}
+
+/// The overview of `fold` as shown at instant `now` (live: this server's clock; in a replay: the
+/// replayed instant): the due dates before the day before merged (they are overdue on any day
+/// a wall showing it can have).
+pub(crate) fn overview_on(fold: &Fold, now: Timestamp) -> yiping_protocol::topics::Overview {
+    let mut o = fold.overview();
+    o.projects = o.projects.for_days_from(now.beijing_date().plus_days(-1));
+    o
+}
+
+/// A query's `at` (time travel) as an instant; a clear error naming the value when it is not one.
+pub(crate) fn parse_at(at: Option<&str>) -> Result<Option<Timestamp>, crate::error::AppError> {
+    at.map(|v| {
+        Timestamp::parse(v).map_err(|e| crate::error::AppError::BadRequest(format!("query `at`: {v:?}: {e}")))
+    })
+    .transpose()
+}
+
+impl AppState {
     /// Read access to the fold.
     pub fn with_fold<T>(&self, f: impl FnOnce(&Fold) -> T) -> T {
         f(&self.fold.lock().or_poisoned())

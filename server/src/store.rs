@@ -443,17 +443,22 @@ impl Store {
         Ok(n)
     }
 
-    /// The newest `n` events of an entity (by event time, as instants), oldest first.
-    pub fn history_latest(&self, entity: &str, n: u32) -> Result<Vec<StoredEvent>, StoreError> {
+    /// The newest `n` events of an entity (by event time, as instants) up to `until`, oldest first.
+    pub fn history_latest(
+        &self,
+        entity: &str,
+        n: u32,
+        until: Timestamp,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(
                 "SELECT gseq, topic, tseq, adcode, received, body FROM events
-                 WHERE entity = ?1 AND void IS NULL ORDER BY at DESC, source DESC, id DESC LIMIT ?2",
+                 WHERE entity = ?1 AND at <= ?3 AND void IS NULL ORDER BY at DESC, source DESC, id DESC LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = st
-            .query_map(params![entity, n], |r| self.read_row(r))
+            .query_map(params![entity, n, until.unix_ns()], |r| self.read_row(r))
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;

@@ -146,6 +146,21 @@ impl Timeline {
         Ok(fold.0)
     }
 
+    /// The events whose time is in `[from, to]` (Unix ns), in event-time order (a replay's next
+    /// step).
+    pub fn events(&self, from: i64, to: i64) -> Result<Vec<crate::store::StoredEvent>, SeekError> {
+        let mut reader = self.reader.lock().or_poisoned();
+        if reader.is_none() {
+            *reader = Some(Store::open_side(&self.data_dir)?);
+        }
+        let mut out = Vec::new();
+        reader.as_ref().expect("opened above").events_between(from, to, |e| {
+            out.push(e);
+            true
+        })?;
+        Ok(out)
+    }
+
     /// [`Timeline::seek`], shared with the previous caller when it asked for the same instant.
     pub fn as_of(&self, t: Timestamp) -> Result<Arc<Fold>, SeekError> {
         if let Some((at, f)) = self.last.lock().or_poisoned().as_ref()

@@ -22,8 +22,8 @@ use yiping_protocol::{ClientMsg, ResumePoint, ServerMsg};
 
 use crate::hub::{Frame, batch_text, to_text};
 
-use crate::AppState;
 use crate::auth::Caller;
+use crate::{AppState, replay};
 use axum::response::IntoResponse;
 
 /// How often the server pings.
@@ -116,7 +116,7 @@ fn scope_msg(msg: &mut ServerMsg, scope: &str) {
     match msg {
         ServerMsg::Snapshot(u) | ServerMsg::Delta(u) => scope_data(&mut u.data, scope),
         ServerMsg::Batch { items } => items.iter_mut().for_each(|m| scope_msg(m, scope)),
-        ServerMsg::Pong | ServerMsg::Error { .. } => {}
+        ServerMsg::Pong | ServerMsg::Error { .. } | ServerMsg::Replay(_) => {}
     }
 }
 
@@ -147,19 +147,31 @@ async fn serve(socket: WebSocket, state: Arc<AppState>, scope: Option<String>) {
     let mut subs: BTreeMap<String, Sub> = BTreeMap::new();
     let mut ping = interval(PING_EVERY);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // A replay in place of the live streams, while the client asks for one (dropped with the
+    // connection: its slot is freed).
+    let mut replay: Option<replay::Session> = None;
+    let mut replay_tick = interval(replay::TICK);
+    replay_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     loop {
+        let playing = replay.as_ref().is_some_and(replay::Session::playing);
         let out: Vec<Utf8Bytes> = tokio::select! {
             incoming = stream.next() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(text))) => frames(handle(&state, &mut subs, text.as_str(), scope.as_deref())),
+                    Some(Ok(Message::Text(text))) => {
+                        frames(receive(&state, &mut subs, &mut replay, text.as_str(), scope.as_deref()).await)
+                    }
                     Some(Ok(Message::Binary(_))) => frames(vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue, // ping/pong
                 }
             }
             (topic, frame) = next_frame(&mut subs) => deliver(&state, &mut subs, &topic, frame),
+            _ = replay_tick.tick(), if playing => match replay.as_mut() {
+                Some(r) => frames(r.tick(&state).await),
+                None => continue,
+            },
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_LIMIT {
                     break;
@@ -183,9 +195,11 @@ async fn serve(socket: WebSocket, state: Arc<AppState>, scope: Option<String>) {
     }
 }
 
-fn handle(
-    state: &AppState,
+/// One client message: replay requests here (they may wait for a seek), the rest in [`handle`].
+async fn receive(
+    state: &Arc<AppState>,
     subs: &mut BTreeMap<String, Sub>,
+    replay: &mut Option<replay::Session>,
     text: &str,
     scope: Option<&str>,
 ) -> Vec<Arc<str>> {
@@ -193,6 +207,56 @@ fn handle(
         Ok(m) => m,
         Err(e) => return vec![to_text(&ServerMsg::Error { message: format!("bad request: {e}") })],
     };
+    let refuse = |e: replay::ReplayError| vec![to_text(&ServerMsg::Error { message: e.to_string() })];
+    match (msg, replay.as_mut()) {
+        (ClientMsg::Replay { at, speed }, session) => {
+            let (at, speed) = match replay::parse(&at, speed) {
+                Ok(x) => x,
+                Err(e) => return refuse(e),
+            };
+            if let Some(session) = session {
+                return session.seek(state, at, speed).await.unwrap_or_else(refuse);
+            }
+            if subs.is_empty() {
+                return vec![to_text(&ServerMsg::Error {
+                    message: "replay: subscribe to the topics to replay first".into(),
+                })];
+            }
+            let topics: Vec<String> = subs.keys().cloned().collect();
+            match replay::Session::start(state, topics, at, speed).await {
+                Ok((session, out)) => {
+                    // The live streams stop for this connection while it replays.
+                    subs.clear();
+                    *replay = Some(session);
+                    out
+                }
+                Err(e) => refuse(e),
+            }
+        }
+        (ClientMsg::Live, _) => {
+            let Some(session) = replay.take() else { return vec![] };
+            let mut out = Vec::new();
+            for t in session.topics() {
+                let sub = state.subscribe(t, None);
+                out.extend(sub.initial);
+                subs.insert(t.clone(), Sub { rx: sub.rx, seq: sub.seq });
+            }
+            out
+        }
+        (ClientMsg::Subscribe { topics, .. }, Some(session)) => {
+            let known: Vec<String> = topics.into_iter().filter(|t| state.hub.has_topic(t)).collect();
+            session.subscribe(state, known)
+        }
+        (msg, _) => handle(state, subs, msg, scope),
+    }
+}
+
+fn handle(
+    state: &AppState,
+    subs: &mut BTreeMap<String, Sub>,
+    msg: ClientMsg,
+    scope: Option<&str>,
+) -> Vec<Arc<str>> {
     match msg {
         ClientMsg::Ping => vec![to_text(&ServerMsg::Pong)],
         ClientMsg::Unsubscribe { topics } => {
@@ -201,6 +265,7 @@ fn handle(
             }
             vec![]
         }
+        ClientMsg::Replay { .. } | ClientMsg::Live => vec![],
         ClientMsg::Subscribe { topics, since } => {
             let mut out = Vec::new();
             for t in topics {

@@ -177,3 +177,152 @@ async fn bad_requests_get_clear_errors_and_the_connection_lives_on() {
     send(&mut ws, serde_json::json!({"op": "ping"})).await;
     assert_eq!(next_msgs(&mut ws).await, vec![ServerMsg::Pong]);
 }
+
+/// A server over a log holding two simulated days of November (and the live simulator on top).
+async fn start_with_history()
+-> (SocketAddr, tokio::sync::oneshot::Sender<()>, Vec<yiping_protocol::events::Envelope>) {
+    let dir =
+        std::env::temp_dir().join(format!("yiping-test-replay-{}-{}", std::process::id(), rand_suffix()));
+    let places = std::sync::Arc::new(yiping_server::places::Places::hubei());
+    let start = time::macros::datetime!(2026-11-01 00:00 UTC);
+    let mut sim = yiping_server::simulator::Simulator::new(5, 1.0, places.clone(), start);
+    let mut events = Vec::new();
+    for m in 0..2 * 24 * 60 {
+        events.extend(sim.step(start + time::Duration::minutes(m), 60.0));
+    }
+    let located: Vec<yiping_server::store::Located> = events
+        .iter()
+        .map(|e| yiping_server::store::Located {
+            event: e.clone(),
+            adcode: places.locate(e).expect("placed"),
+        })
+        .collect();
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut store = yiping_server::store::Store::open(&dir).expect("opens");
+    store.append(&located, "2026-11-03T00:00:00Z").expect("appends");
+    drop(store);
+    let config = yiping_server::Config {
+        addr: "127.0.0.1:0".parse().expect("valid address"),
+        data_dir: dir,
+        simulator: true,
+        seed: 1,
+        speed: 600.0,
+        log: Default::default(),
+        rules: Default::default(),
+        access: Default::default(),
+        clock: None,
+    };
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        yiping_server::serve(config, Some(bound_tx), async {
+            let _ = stop_rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    (bound_rx.await.expect("server binds"), stop_tx, events)
+}
+
+fn readings(u: &Update) -> u64 {
+    u.data["readings_total"].as_u64().expect("an overview")
+}
+
+#[tokio::test]
+async fn a_replay_is_its_own_stream_as_of_the_instant_and_plays_on_while_others_stay_live() {
+    let (addr, _stop, events) = start_with_history().await;
+    let topics = serde_json::json!({"op": "subscribe", "topics": ["overview", "rivers"]});
+    let (mut live, mut wall) = (connect(addr).await, connect(addr).await);
+    send(&mut live, topics.clone()).await;
+    send(&mut wall, topics).await;
+    let first = next_msgs(&mut live).await;
+    let live_epoch = update(&first[0]).1.epoch.clone();
+    let live_readings = readings(update(&first[0]).1);
+    next_msgs(&mut wall).await;
+
+    // As of 09:00 Beijing on the 2nd: exactly the readings sampled by then.
+    let at = "2026-11-02T09:00:00+08:00";
+    let t = yiping_protocol::instant::Timestamp::parse(at).expect("instant");
+    let want = events
+        .iter()
+        .filter(|e| matches!(e.data, yiping_protocol::events::Event::WaterReading(_)) && e.time.at <= t)
+        .count() as u64;
+    send(&mut wall, serde_json::json!({"op": "replay", "at": at, "speed": 0})).await;
+    let mut got = Vec::new();
+    while got.iter().filter(|m| matches!(m, ServerMsg::Snapshot(_))).count() < 2 {
+        got.extend(
+            next_msgs(&mut wall)
+                .await
+                .into_iter()
+                .filter(|m| !matches!(m, ServerMsg::Delta(u) if u.epoch == live_epoch)),
+        );
+    }
+    let ServerMsg::Replay(clock) = &got[0] else { panic!("the replay's clock first: {got:?}") };
+    assert_eq!(clock.at, "2026-11-02T01:00:00Z");
+    assert!(clock.epoch.starts_with("replay-"));
+    let snap = got.iter().find_map(|m| match m {
+        ServerMsg::Snapshot(u) if u.topic == "overview" => Some(u),
+        _ => None,
+    });
+    let snap = snap.expect("an overview snapshot");
+    assert_eq!((snap.epoch.as_str(), snap.seq), (clock.epoch.as_str(), 0));
+    assert_eq!(readings(snap), want, "as of {at}");
+    assert!(want > 0 && want < live_readings);
+    // REST drill-downs take the same instant.
+    let (status, body) = http_get(addr, &format!("/api/v1/overview?at={}", at.replace('+', "%2B"))).await;
+    assert_eq!(status, 200, "{body}");
+    let o: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(o["readings_total"].as_u64(), Some(want));
+    let (status, body) = http_get(addr, "/api/v1/overview?at=yesterday").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("query `at`") && body.contains("yesterday"), "{body}");
+
+    // Play at 3600×: deltas in sequence on the replay's epoch, the clock moving on.
+    send(&mut wall, serde_json::json!({"op": "replay", "at": at, "speed": 3600})).await;
+    let (mut seqs, mut clocks, mut last_readings) = (std::collections::BTreeMap::new(), Vec::new(), want);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < deadline {
+        for m in next_msgs(&mut wall).await {
+            match m {
+                ServerMsg::Replay(c) => {
+                    clocks.push(yiping_protocol::instant::Timestamp::parse(&c.at).expect("an instant"))
+                }
+                ServerMsg::Delta(u) => {
+                    assert_eq!(u.epoch, clock.epoch, "only the replay's stream");
+                    let seq = seqs.entry(u.topic.clone()).or_insert(0);
+                    assert_eq!(u.seq, *seq + 1, "{} in sequence", u.topic);
+                    *seq = u.seq;
+                    if u.topic == "overview" {
+                        assert!(readings(&u) >= last_readings);
+                        last_readings = readings(&u);
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert!(clocks.len() >= 4 && clocks.windows(2).all(|w| w[0] < w[1]), "{clocks:?}");
+    assert!(last_readings > want, "the figures move");
+    assert!(seqs.get("rivers").is_some_and(|s| *s > 10), "{seqs:?}");
+
+    // The other wall stayed live all along.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while tokio::time::Instant::now() < deadline {
+        for m in next_msgs(&mut live).await {
+            assert_eq!(update(&m).1.epoch.split('.').next(), live_epoch.split('.').next());
+        }
+    }
+
+    // Back to live: fresh snapshots of the live streams.
+    send(&mut wall, serde_json::json!({"op": "live"})).await;
+    let mut back = Vec::new();
+    while back.len() < 2 {
+        back.extend(next_msgs(&mut wall).await.into_iter().filter_map(|m| match m {
+            ServerMsg::Snapshot(u) => Some(u),
+            _ => None,
+        }));
+    }
+    let o = back.iter().find(|u| u.topic == "overview").expect("overview");
+    assert_eq!(o.epoch, live_epoch);
+    assert!(readings(o) >= live_readings);
+}

@@ -234,6 +234,12 @@ fn indicator(r: &yiping_protocol::events::WaterReading, name: &str) -> Option<f6
 }
 
 impl Book {
+    /// An empty book with the same rules and places (to rebuild the alerts of a past instant
+    /// from the trail).
+    pub fn empty_like(&self) -> Book {
+        Book::new(self.rules.clone(), self.places.clone())
+    }
+
     /// An empty book.
     pub fn new(rules: Rules, places: std::sync::Arc<Places>) -> Book {
         Book {
