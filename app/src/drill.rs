@@ -18,7 +18,7 @@ use crate::http::fetch_json;
 use crate::i18n::Lang;
 
 async fn fetch_region(adcode: &str) -> Result<RegionFigures, String> {
-    fetch_json(&format!("/api/v1/regions/{adcode}")).await
+    fetch_json(&crate::replay::with_at(&format!("/api/v1/regions/{adcode}"))).await
 }
 
 /// The drawer with the selected region's records.
@@ -118,7 +118,11 @@ pub fn RegionDrawer(
 
 async fn fetch_entity(key: &str) -> Result<EntityRecord, String> {
     // The newest 50 events (the drawer lists them newest first).
-    fetch_json(&format!("/api/v1/entities/{}?latest=50", js_sys::encode_uri_component(key))).await
+    fetch_json(&crate::replay::with_at(&format!(
+        "/api/v1/entities/{}?latest=50",
+        js_sys::encode_uri_component(key)
+    )))
+    .await
 }
 
 /// The drawer with one entity's records: its latest state and the events behind it, newest

@@ -10,6 +10,7 @@ pub mod alert_text;
 pub mod cursors;
 pub mod i18n;
 pub mod periods;
+pub mod replay;
 pub mod screens;
 pub mod theme;
 

@@ -23,7 +23,7 @@ use yiping_protocol::topics::{
     ALERTS, EntityState, OVERVIEW, Overview, PROJECTS, ProjectsAgg, RIVERS, RiversAgg, ThemeData, WATER,
     WaterAgg,
 };
-use yiping_protocol::{ClientMsg, ServerMsg, Update};
+use yiping_protocol::{ClientMsg, ReplayClock, ServerMsg, Update};
 
 use crate::cursors::{Cursors, Step, backoff_ms};
 
@@ -62,6 +62,34 @@ pub struct Feeds {
     /// Alerts that arrived after the first snapshot (new ids), newest last: the duty console
     /// sounds its cue for the red ones.
     pub fresh_alerts: RwSignal<Vec<String>>,
+    /// What the page asks for: the live streams, or a replay (time travel).
+    pub want: RwSignal<Want>,
+    /// Where the replay stands, as the server says (None: live).
+    pub replay: RwSignal<Option<ReplayClock>>,
+}
+
+/// What a page asks the server to show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Want {
+    /// The live streams.
+    Live,
+    /// The state as of `at` (RFC 3339), playing on at `speed`× (0: paused).
+    Replay {
+        /// The instant.
+        at: String,
+        /// Replayed seconds per real second.
+        speed: f64,
+    },
+}
+
+impl Want {
+    /// The message that asks for it.
+    fn message(&self) -> ClientMsg {
+        match self {
+            Want::Live => ClientMsg::Live,
+            Want::Replay { at, speed } => ClientMsg::Replay { at: at.clone(), speed: *speed },
+        }
+    }
 }
 
 impl Feeds {
@@ -76,6 +104,8 @@ impl Feeds {
             outlets: RwSignal::new(BTreeMap::new()),
             alerts: RwSignal::new(BTreeMap::new()),
             fresh_alerts: RwSignal::new(Vec::new()),
+            want: RwSignal::new(Want::Live),
+            replay: RwSignal::new(None),
         }
     }
 }
@@ -126,6 +156,19 @@ pub fn start(feeds: Feeds) {
         feeds,
     }));
     connect(&shared);
+    // A change of what the page wants (a seek, play, pause, back to live) goes out at once; on
+    // a reconnect the open handler asks again.
+    let asker = Rc::clone(&shared);
+    Effect::new(move |_| {
+        let want = feeds.want.get();
+        if want == Want::Live {
+            feeds.replay.set(None);
+        }
+        let inner = asker.borrow();
+        if let Some(ws) = inner.ws.as_ref().filter(|ws| ws.ready_state() == WebSocket::OPEN) {
+            send(ws, &want.message());
+        }
+    });
     let watch = Rc::clone(&shared);
     // The interval lives as long as the page: the link is the page's.
     crate::timer::every(PING_EVERY, move || {
@@ -159,7 +202,11 @@ fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
                     if snapshot {
                         m.clear();
                     }
-                    let cutoff = now_ms() - KEEP_RESOLVED_MS;
+                    // In a replay the server sends the alerts as they stood then.
+                    let cutoff = match feeds.replay.get_untracked() {
+                        Some(_) => f64::NEG_INFINITY,
+                        None => now_ms() - KEEP_RESOLVED_MS,
+                    };
                     for a in d.alerts {
                         if !snapshot && !m.contains_key(&a.id) {
                             fresh.push(a.id.clone());
@@ -260,10 +307,18 @@ fn connect(shared: &Shared) {
         inner.attempt = 0;
         inner.last_heard_ms = now_ms();
         let req = inner.cursors.subscribe();
+        let feeds = inner.feeds;
         if let Some(ws) = &inner.ws {
             send(ws, &req);
+            // A replay resumes where it stood (the server forgot it with the old connection).
+            let want = match (feeds.want.get_untracked(), feeds.replay.get_untracked()) {
+                (Want::Replay { speed, .. }, Some(c)) => Want::Replay { at: c.at, speed },
+                (w, _) => w,
+            };
+            if want != Want::Live {
+                send(ws, &want.message());
+            }
         }
-        let feeds = inner.feeds;
         drop(inner);
         feeds.status.set(Status::Live);
     });
@@ -296,6 +351,9 @@ fn connect(shared: &Shared) {
             match step {
                 Step::Snapshot(u) => apply(feeds, &u, true),
                 Step::Delta(u) => apply(feeds, &u, false),
+                Step::Other(ServerMsg::Replay(c)) if feeds.want.get_untracked() != Want::Live => {
+                    feeds.replay.set(Some(c));
+                }
                 Step::Other(ServerMsg::Error { message }) => {
                     web_sys::console::error_1(&format!("server refused a request: {message}").into());
                 }

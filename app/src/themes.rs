@@ -28,9 +28,10 @@ use crate::link::Feeds;
 const TREND_READINGS: u32 = 240;
 
 async fn fetch_trend(section: &str) -> Result<Vec<Sample>, String> {
-    let h: yiping_protocol::api::EntityRecord =
-        crate::http::fetch_json(&format!("/api/v1/entities/section:{section}?latest={TREND_READINGS}"))
-            .await?;
+    let h: yiping_protocol::api::EntityRecord = crate::http::fetch_json(&crate::replay::with_at(&format!(
+        "/api/v1/entities/section:{section}?latest={TREND_READINGS}"
+    )))
+    .await?;
     Ok(h.history
         .into_iter()
         .filter_map(|r| match r.event.data {
@@ -92,13 +93,16 @@ pub fn SectionTrend(
 
 /// Every county's adcode, name and 精准脱贫 figures (`GET /api/v1/counties`).
 pub async fn fetch_counties() -> Result<Vec<(String, String, yiping_protocol::topics::PovertyAgg)>, String> {
-    let a: yiping_protocol::api::CountiesAnswer = crate::http::fetch_json("/api/v1/counties").await?;
+    let a: yiping_protocol::api::CountiesAnswer =
+        crate::http::fetch_json(&crate::replay::with_at("/api/v1/counties")).await?;
     Ok(a.counties.into_iter().map(|c| (c.adcode, c.name, c.poverty)).collect())
 }
 
 /// The province's history (`GET /api/v1/history`), oldest first.
 pub async fn fetch_history() -> Result<Vec<yiping_protocol::topics::HistoryPoint>, String> {
-    crate::http::fetch_json::<yiping_protocol::api::HistoryAnswer>("/api/v1/history").await.map(|h| h.points)
+    crate::http::fetch_json::<yiping_protocol::api::HistoryAnswer>(&crate::replay::with_at("/api/v1/history"))
+        .await
+        .map(|h| h.points)
 }
 
 /// The province's mean per-capita income of the reporting villages over the server's history

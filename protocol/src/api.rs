@@ -415,6 +415,17 @@ pub struct AsOf {
     pub at: Option<String>,
 }
 
+/// `GET /api/v1/timeline`: the span of the log by event time, which time travel can show.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TimelineAnswer {
+    /// The oldest event's time.
+    pub first: Option<Timestamp>,
+    /// The newest event's time.
+    pub last: Option<Timestamp>,
+    /// Checkpoints kept (a seek folds from the newest one before the instant).
+    pub checkpoints: usize,
+}
+
 /// Query of an entity's history.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HistoryQuery {

@@ -168,6 +168,20 @@ pub async fn overview(
     Ok(Json(state.read_at(at, move |f| overview_on(f, now)).await?))
 }
 
+/// `GET /api/v1/timeline`: the span of the log by event time (what time travel can show).
+pub async fn timeline(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<yiping_protocol::api::TimelineAnswer>, AppError> {
+    caller.read()?;
+    let timeline = state.timeline.clone();
+    Ok(Json(
+        tokio::task::spawn_blocking(move || timeline.span())
+            .await
+            .map_err(|e| AppError::Internal(format!("time travel: {e}")))??,
+    ))
+}
+
 /// `GET /api/v1/regions/{adcode}`: a region's aggregates for every theme (live, or as of `?at=`).
 pub async fn region(
     State(state): State<Arc<AppState>>,

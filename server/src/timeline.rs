@@ -161,6 +161,21 @@ impl Timeline {
         Ok(out)
     }
 
+    /// The log's span by event time and the checkpoints kept.
+    pub fn span(&self) -> Result<yiping_protocol::api::TimelineAnswer, SeekError> {
+        let mut reader = self.reader.lock().or_poisoned();
+        if reader.is_none() {
+            *reader = Some(Store::open_side(&self.data_dir)?);
+        }
+        let store = reader.as_ref().expect("opened above");
+        let range = store.time_range()?;
+        Ok(yiping_protocol::api::TimelineAnswer {
+            first: range.map(|r| Timestamp::from_unix_ns(r.0)),
+            last: range.map(|r| Timestamp::from_unix_ns(r.1)),
+            checkpoints: store.checkpoint_times()?.len(),
+        })
+    }
+
     /// [`Timeline::seek`], shared with the previous caller when it asked for the same instant.
     pub fn as_of(&self, t: Timestamp) -> Result<Arc<Fold>, SeekError> {
         if let Some((at, f)) = self.last.lock().or_poisoned().as_ref()

@@ -30,6 +30,10 @@ pub fn Panel(
     /// Extra CSS class.
     #[prop(optional, into)]
     class: String,
+    /// A mark beside the title while it is set: what the panel shows is not live ("回放 11月20日
+    /// 09:00" in a replay); the panel is then drawn in the replay colour.
+    #[prop(optional, into)]
+    mark: Option<Signal<Option<String>>>,
     /// The panel's content.
     children: Children,
 ) -> impl IntoView {
@@ -49,9 +53,16 @@ pub fn Panel(
         Freshness::Stale => "stale",
     };
     view! {
-        <section class=format!("panel {class}") data-freshness=state_attr>
+        <section
+            class=format!("panel {class}")
+            class:panel-replay=move || mark.is_some_and(|m| m.with(Option::is_some))
+            data-freshness=state_attr
+        >
             <header class="panel-head">
                 <h2 class="panel-title">{title}</h2>
+                {move || mark.and_then(|m| m.get()).map(|text| view! {
+                    <span class="replay-mark" data-testid="replay-mark">{text}</span>
+                })}
                 <span class="panel-time">
                     {move || {
                         let (time_word, stale_word, none_word) = labels.get();

@@ -63,14 +63,29 @@ struct PanelEnv {
     poverty: Clock,
     now: RwSignal<f64>,
     labels: Signal<(&'static str, &'static str, &'static str)>,
+    /// The replayed instant (epoch ms) while the wall replays: freshness is judged against it.
+    replay_ms: Memo<Option<f64>>,
+    /// The mark every panel shows while replaying.
+    mark: Memo<Option<String>>,
 }
 
-/// The wall clock (epoch ms, every half second) and today in Beijing (changes at midnight only).
-pub(super) fn wall_clock() -> (RwSignal<f64>, Memo<yiping_protocol::instant::Date>) {
+/// The wall clock (epoch ms, every half second) and today in Beijing (changes at midnight only;
+/// in a replay, the replayed instant's day, so that overdue counts as it did then).
+pub(super) fn wall_clock(feeds: Feeds) -> (RwSignal<f64>, Memo<yiping_protocol::instant::Date>) {
     let now = RwSignal::new(js_sys::Date::now());
     crate::timer::every(Duration::from_millis(500), move || now.set(js_sys::Date::now()));
-    let today = Memo::new(move |_| Timestamp::from_unix_ms(now.get()).beijing_date());
+    let replayed = replay_ms(feeds);
+    let today = Memo::new(move |_| {
+        Timestamp::from_unix_ms(replayed.get().unwrap_or_else(|| now.get())).beijing_date()
+    });
     (now, today)
+}
+
+/// The replayed instant, epoch ms (None: live).
+pub(super) fn replay_ms(feeds: Feeds) -> Memo<Option<f64>> {
+    Memo::new(move |_| {
+        feeds.replay.with(|r| r.as_ref().and_then(|c| Timestamp::parse(&c.at).ok()).map(Timestamp::unix_ms))
+    })
 }
 
 /// Provide the panels' clocks: each theme's panels follow that theme's newest data and expected
@@ -78,6 +93,8 @@ pub(super) fn wall_clock() -> (RwSignal<f64>, Memo<yiping_protocol::instant::Dat
 pub(super) fn provide_clocks(feeds: Feeds, now: RwSignal<f64>, lang: Lang) {
     let labels =
         Signal::derive(move || (t(lang, Text::DataTime), t(lang, Text::Stale), t(lang, Text::NoData)));
+    let replay_ms = replay_ms(feeds);
+    let mark = Memo::new(move |_| replay_ms.get().map(|ms| crate::replay::mark(lang, ms)));
     let env = PanelEnv {
         all: Clock::new(),
         water: Clock::new(),
@@ -86,6 +103,8 @@ pub(super) fn provide_clocks(feeds: Feeds, now: RwSignal<f64>, lang: Lang) {
         poverty: Clock::new(),
         now,
         labels,
+        replay_ms,
+        mark,
     };
     provide_context(env);
     Effect::new(move |_| {
@@ -129,13 +148,18 @@ pub(super) fn LivePanel(
         POVERTY => env.poverty,
         _ => env.all,
     };
+    // In a replay, "now" is the replayed instant: a source is stale only if it had missed its
+    // report then.
+    let now = Signal::derive(move || env.replay_ms.get().unwrap_or_else(|| env.now.get()));
+    let mark = Signal::derive(move || env.mark.get());
     view! {
         <Panel
             title=title
             data_ms=clock.data_ms
-            now_ms=env.now
+            now_ms=now
             stale_after_ms=clock.stale_after
             labels=env.labels
+            mark=mark
             class=format!("{class} theme-{}", if theme.is_empty() { "all" } else { theme })
         >
             {children()}
@@ -178,12 +202,15 @@ fn simulated_badge(feeds: Feeds, lang: Lang) -> Option<impl IntoView> {
 pub(super) fn Header(ctx: WallCtx, now: RwSignal<f64>, go: Callback<Screen>) -> impl IntoView {
     let (feeds, lang, screen) = (ctx.feeds, ctx.lang, ctx.screen);
     let status = feeds.status;
+    let replaying = move || feeds.replay.with(Option::is_some);
     let status_word = move || match status.get() {
+        Status::Live if replaying() => lang.pick("回放", "Replay"),
         Status::Live => t(lang, Text::Live),
         Status::Reconnecting => t(lang, Text::Reconnecting),
         Status::Connecting => t(lang, Text::Connecting),
     };
     let status_attr = move || match status.get() {
+        Status::Live if replaying() => "replay",
         Status::Live => "live",
         Status::Reconnecting => "reconnecting",
         Status::Connecting => "connecting",
@@ -242,6 +269,10 @@ pub(super) fn AlertStrip(ctx: WallCtx) -> impl IntoView {
             <span class="alerts-title">
                 {move || lang.pick("风险预警", "Alerts")}
                 <b data-testid="alerts-open">{move || feeds.alerts.with(|m| m.values().filter(|a| a.is_open()).count())}</b>
+                {move || {
+                    let at = feeds.replay.with(|r| r.as_ref().and_then(|c| Timestamp::parse(&c.at).ok()))?;
+                    Some(view! { <span class="replay-mark" data-testid="replay-mark">{crate::replay::mark(lang, at.unix_ms())}</span> })
+                }}
             </span>
             <div class="alerts-ticker">
                 <AlertTicker
@@ -267,6 +298,7 @@ pub(super) fn Footer(ctx: WallCtx) -> impl IntoView {
     view! {
         <footer class="wall-foot">
             <span>{data_time}</span>
+            <super::timebar::TimeBar ctx=ctx />
             <span>"Asia/Shanghai"</span>
         </footer>
     }

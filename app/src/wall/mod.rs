@@ -6,6 +6,8 @@
 //! - [`navigation`]: which screen is shown (address, tabs, carousel, back/forward).
 //! - [`figures`]: the reactive figures several screens show (headline figures, class ring,
 //!   project pipeline, prefecture rankings).
+//! - [`timebar`]: time travel: into a replay of a past instant, play, pause, step, scrub, back
+//!   to live.
 //! - [`map_panel`]: the map column: the map coloured and marked for the screen, and the drawers
 //!   a touch opens.
 //! - One module per screen, each with the left and right columns beside the map:
@@ -20,6 +22,7 @@ pub mod overview;
 pub mod poverty;
 pub mod projects;
 pub mod rivers;
+pub mod timebar;
 pub mod yangtze;
 
 use leptos::prelude::*;
@@ -76,6 +79,9 @@ pub struct WallCtx {
     hour_ago: Memo<Option<HistoryPoint>>,
     /// Every county's 精准脱贫 figures: adcode, name, figures.
     counties: RwSignal<Vec<(String, String, PovertyAgg)>>,
+    /// Changes when a replaying wall should refetch what it reads over REST (a seek, or so much
+    /// replayed time); None while live.
+    refetch: Memo<Option<(String, i64)>>,
     /// A headline figure touched: the province's records.
     open_province: Callback<Pick>,
     /// A prefecture or county touched (ranking bar): drill into it.
@@ -120,6 +126,14 @@ impl WallCtx {
             history,
             hour_ago: overview::hour_before(history),
             counties: RwSignal::new(Vec::new()),
+            refetch: Memo::new(move |_| {
+                feeds.replay.with(|r| {
+                    r.as_ref().and_then(|c| {
+                        let ms = yiping_protocol::instant::Timestamp::parse(&c.at).ok()?.unix_ms();
+                        Some(crate::replay::refetch_tick(&c.epoch, ms, c.speed))
+                    })
+                })
+            }),
             open_province: Callback::new(move |p: Pick| {
                 selected.set(Some(PROVINCE.to_owned()));
                 picked.set(Some(p));
@@ -186,8 +200,14 @@ pub fn Wall() -> impl IntoView {
     let title = (t(Lang::Zh, Text::Title), t(Lang::En, Text::Title));
     let lang = crate::page::start(&query, title);
     let feeds = Feeds::new();
+    // `?at=…` opens the wall as of that instant (`&speed=…` plays on).
+    if let Some((at, speed)) = crate::replay::from_query(&query) {
+        feeds.want.set(link::Want::Replay { at, speed });
+    }
+    // Drill-downs ask about the replayed instant while the wall replays.
+    Effect::new(move |_| crate::replay::set_at(feeds.replay.with(|r| r.as_ref().map(|c| c.at.clone()))));
     link::start(feeds);
-    let (now, today) = frame::wall_clock();
+    let (now, today) = frame::wall_clock(feeds);
     frame::provide_clocks(feeds, now, lang);
     let selected = RwSignal::new(None);
     let nav = navigation::start(&query, selected);
@@ -195,7 +215,7 @@ pub fn Wall() -> impl IntoView {
     ctx.close_drawers_on_change();
     ctx.load_rules();
     poverty::load_counties(ctx);
-    overview::load_history(ctx.history);
+    overview::load_history(ctx);
     // The columns beside the map are rebuilt only when the screen really changes.
     let shown = Memo::new(move |_| nav.screen.get());
     let left = move || match shown.get() {
@@ -215,7 +235,9 @@ pub fn Wall() -> impl IntoView {
     view! {
         <div
             class=move || format!("wall screen-{}", shown.get().key())
+            class:replaying=move || feeds.replay.with(Option::is_some)
             data-testid="wall"
+            data-replay=move || feeds.replay.with(|r| r.as_ref().map(|c| c.at.clone()))
             data-screen=move || shown.get().key()
             data-carousel=move || nav.carousel.get()
         >

@@ -15,7 +15,8 @@ use super::frame::LivePanel;
 
 /// Keep the province's history (`GET /api/v1/history`) in `history`, every minute while the
 /// wall runs.
-pub(super) fn load_history(history: RwSignal<Vec<HistoryPoint>>) {
+pub(super) fn load_history(ctx: WallCtx) {
+    let history = ctx.history;
     let load = move || {
         leptos::task::spawn_local(async move {
             if let Ok(points) = crate::themes::fetch_history().await {
@@ -23,7 +24,11 @@ pub(super) fn load_history(history: RwSignal<Vec<HistoryPoint>>) {
             }
         });
     };
-    load();
+    // Now, on every seek of a replay (and as it plays), and back in live.
+    Effect::new(move |_| {
+        ctx.refetch.track();
+        load();
+    });
     crate::timer::every(Duration::from_secs(60), load);
 }
 

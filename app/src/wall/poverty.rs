@@ -35,6 +35,7 @@ pub(super) fn load_counties(ctx: WallCtx) {
     };
     Effect::new(move |_| {
         screen.track();
+        ctx.refetch.track();
         load();
     });
     crate::timer::every(Duration::from_secs(30), load);
