@@ -250,6 +250,34 @@ impl Date {
         Date(self.0.saturating_add(time::Duration::days(n)))
     }
 
+    /// Days since the Monday of its week (0 on a Monday).
+    pub fn weekday_from_monday(self) -> i64 {
+        i64::from(self.0.weekday().number_days_from_monday())
+    }
+
+    /// The first day of its month.
+    pub fn first_of_month(self) -> Date {
+        Date(self.0.replace_day(1).expect("every month has a first day"))
+    }
+
+    /// The first day of its year.
+    pub fn first_of_year(self) -> Date {
+        Date(
+            time::Date::from_calendar_date(self.0.year(), time::Month::January, 1).expect("1 January exists"),
+        )
+    }
+
+    /// The same day `n` months earlier, or the month's last day when it has no such day (31 March
+    /// → 28 or 29 February; 29 February → 28 February a year before).
+    pub fn months_before(self, n: u32) -> Date {
+        let total =
+            self.0.year() * 12 + i32::from(u8::from(self.0.month())) - 1 - i32::try_from(n).unwrap_or(0);
+        let (year, month) = (total.div_euclid(12), u8::try_from(total.rem_euclid(12) + 1).unwrap_or(1));
+        let month = time::Month::try_from(month).expect("1 to 12");
+        let day = self.0.day().min(month.length(year));
+        Date(time::Date::from_calendar_date(year, month, day).expect("clamped to the month"))
+    }
+
     /// The first instant of this date in Beijing time.
     pub fn beijing_start(self) -> Timestamp {
         let midnight = self.0.midnight().assume_utc();

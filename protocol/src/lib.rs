@@ -27,6 +27,7 @@ pub mod alerts;
 pub mod api;
 pub mod events;
 pub mod instant;
+pub mod periods;
 pub mod rules;
 pub mod topics;
 pub mod water;

@@ -168,6 +168,23 @@ pub async fn overview(
     Ok(Json(state.read_at(at, move |f| overview_on(f, now)).await?))
 }
 
+/// `GET /api/v1/periods`: today, this week, this month and this year to date (or to `?at=`),
+/// for the province and each prefecture, with 环比 and 同比 where the log reaches back.
+/// Province-wide: refused to a user with a region scope.
+pub async fn periods(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<AsOf>,
+) -> Result<Json<yiping_protocol::periods::PeriodsAnswer>, AppError> {
+    caller.read_region(crate::places::ROOT)?;
+    let at = parse_at(q.at.as_deref())?;
+    let s = state.clone();
+    let answer = tokio::task::spawn_blocking(move || crate::periods::answer(&s, at))
+        .await
+        .map_err(|e| AppError::Internal(format!("periods: {e}")))??;
+    Ok(Json((*answer).clone()))
+}
+
 /// `GET /api/v1/timeline`: the span of the log by event time (what time travel can show).
 pub async fn timeline(
     State(state): State<Arc<AppState>>,

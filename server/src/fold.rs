@@ -902,6 +902,26 @@ impl Fold {
         }
     }
 
+    /// A region's cumulative totals (what period figures are differences of).
+    pub fn totals(&self, region: &str) -> yiping_protocol::periods::Totals {
+        let projects = self.projects.region(region);
+        yiping_protocol::periods::Totals {
+            water: self.water.region(region),
+            rivers: self.rivers.region(region),
+            projects: projects.projects,
+            done_wan: projects.done_wan,
+            poverty: self.poverty.region(region),
+        }
+    }
+
+    /// The totals of the province and each prefecture, by adcode.
+    pub fn region_totals(&self) -> BTreeMap<String, yiping_protocol::periods::Totals> {
+        std::iter::once(ROOT)
+            .chain(self.places.prefectures())
+            .map(|r| (r.to_owned(), self.totals(r)))
+            .collect()
+    }
+
     /// Patrol coverage of a region: its rivers (river × county) ever patrolled, and those patrolled
     /// in the 7 days up to the newest 河湖长制 event.
     pub fn coverage(&self, region: &str) -> Coverage {

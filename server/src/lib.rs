@@ -13,7 +13,8 @@
 //!    one overview update per batch, and the alert rules ([`alerts`]) observing each subject's
 //!    newest report; alert steps go to the audit [`trail`] before they are published.
 //!    [`timeline`] gives the state as of any past instant by event time (checkpoints at Beijing
-//!    midnights, the log's index on event time) for time travel.
+//!    midnights, the log's index on event time) for time travel, and the regions' totals at
+//!    every midnight, of which [`periods`] makes 今日/本周/本月/本年 with 环比 and 同比.
 //! 5. **Streams** ([`hub`]): per-topic sequence numbers and a resume window, one shared frame
 //!    per tick; [`ws`] fans them out to the walls, or a [`replay`] of a past period to a wall
 //!    that asked for one.
@@ -33,6 +34,7 @@ pub mod fold;
 pub mod hub;
 pub mod ingest;
 pub mod metrics;
+pub mod periods;
 pub mod places;
 pub mod publish;
 pub mod replay;

@@ -124,6 +124,7 @@ pub(crate) fn rebuild(
         log,
         timeline: Arc::new(Timeline::new(data_dir, places_for_timeline, expected_s)),
         replays: AtomicUsize::new(0),
+        periods: Mutex::new(None),
     });
     let ingestor = Ingestor::start(store, state.clone(), log, after);
     state.ingestor.set(ingestor).expect("the ingestor is set once, here");

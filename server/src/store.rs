@@ -213,6 +213,10 @@ impl Store {
                  gseq INTEGER NOT NULL,
                  body BLOB NOT NULL
              );
+             CREATE TABLE IF NOT EXISTS days (
+                 at INTEGER PRIMARY KEY,
+                 body TEXT NOT NULL
+             );
              CREATE TABLE IF NOT EXISTS tokens (
                  hash TEXT PRIMARY KEY,
                  source TEXT NOT NULL,
@@ -381,6 +385,9 @@ impl Store {
             // instant (a late or backfilled event): they go with the same commit.
             if oldest < i64::MAX {
                 tx.prepare_cached("DELETE FROM checkpoints WHERE at > ?1")
+                    .and_then(|mut st| st.execute([oldest]))
+                    .map_err(sql)?;
+                tx.prepare_cached("DELETE FROM days WHERE at > ?1")
                     .and_then(|mut st| st.execute([oldest]))
                     .map_err(sql)?;
             }
@@ -580,10 +587,48 @@ impl Store {
         Ok(!late)
     }
 
-    /// Drop the checkpoints after `at` (Unix ns): an event of that time arrived after they were
-    /// built, so they no longer hold every event before their instant.
+    /// Drop the checkpoints and day totals after `at` (Unix ns): an event of that time arrived
+    /// after they were made, so they no longer hold every event before their instant.
     pub fn drop_checkpoints_after(&self, at: i64) -> Result<usize, StoreError> {
+        self.conn.execute("DELETE FROM days WHERE at > ?1", [at]).map_err(|e| self.err(e))?;
         self.conn.execute("DELETE FROM checkpoints WHERE at > ?1", [at]).map_err(|e| self.err(e))
+    }
+
+    /// Save the regions' totals at a Beijing midnight `at` (Unix ns), made from the log up to
+    /// `gseq`; kept only if no event appended since is older (as [`Store::save_checkpoint`]).
+    pub fn save_day(&self, at: i64, gseq: u64, body: &str) -> Result<bool, StoreError> {
+        self.conn
+            .execute("INSERT OR REPLACE INTO days (at, body) VALUES (?1, ?2)", params![at, body])
+            .map_err(|e| self.err(e))?;
+        let late: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE gseq > ?1 AND at < ?2)",
+                params![to_i64(gseq), at],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if late {
+            self.drop_checkpoints_after(at - 1)?;
+        }
+        Ok(!late)
+    }
+
+    /// The regions' totals saved at the Beijing midnight `at` (Unix ns), if any.
+    pub fn day(&self, at: i64) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT body FROM days WHERE at = ?1", [at], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many day totals are kept, and the oldest's and newest's midnights (Unix ns).
+    pub fn days_kept(&self) -> Result<(u64, Option<i64>, Option<i64>), StoreError> {
+        self.conn
+            .query_row("SELECT COUNT(*), MIN(at), MAX(at) FROM days", [], |r| {
+                Ok((to_u64(r.get(0)?), r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))
     }
 
     /// Save a snapshot of the fold taken after event `gseq` (with the topic positions then), and

@@ -161,6 +161,16 @@ impl Timeline {
         Ok(out)
     }
 
+    /// The regions' totals kept for the Beijing midnight `at` (JSON), if the checkpointer has
+    /// made them.
+    pub fn day(&self, at: Timestamp) -> Result<Option<String>, SeekError> {
+        let mut reader = self.reader.lock().or_poisoned();
+        if reader.is_none() {
+            *reader = Some(Store::open_side(&self.data_dir)?);
+        }
+        Ok(reader.as_ref().expect("opened above").day(at.unix_ns())?)
+    }
+
     /// The log's span by event time and the checkpoints kept.
     pub fn span(&self) -> Result<yiping_protocol::api::TimelineAnswer, SeekError> {
         let mut reader = self.reader.lock().or_poisoned();
@@ -245,6 +255,12 @@ impl Timeline {
                 true
             })?;
             from = next;
+            // The regions' totals at each midnight: the long-term aggregates by day that period
+            // figures (本月, 同比, 环比) are differences of.
+            let day = serde_json::to_string(&fold.region_totals()).expect("totals serialise");
+            if !store.save_day(next, gseq, &day)? {
+                return Ok(saved);
+            }
             if since >= self.spacing && next <= last_midnight {
                 if !store.save_checkpoint(next, gseq, &pack(&fold))? {
                     // A late event arrived meanwhile: start again from what is still valid.

@@ -32,6 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/sections", get(crate::api::sections))
         .route("/api/v1/overview", get(crate::api::overview))
         .route("/api/v1/timeline", get(crate::api::timeline))
+        .route("/api/v1/periods", get(crate::api::periods))
         .route("/api/v1/regions/{adcode}", get(crate::api::region))
         .route("/api/v1/entities/{key}", get(crate::api::entity))
         .route("/api/v1/history", get(crate::api::history))
