@@ -90,3 +90,26 @@ test('a wall replays any past instant, marked on every panel, plays on, and goes
   assert.equal(await page.getByTestId('wall').getAttribute('data-replay'), null);
   assert.deepEqual(errors, []);
 });
+
+test('周期对比 shows today, this week, month and year from the log, with 环比 and 同比 where it reaches back', async () => {
+  assert.ok(server, 'the server of the first test');
+  const log = runYiping(['export', '--data', server.dataDir]).trim().split('\n').map((l) => JSON.parse(l).event);
+  const midnight = Date.parse(`${beijingDate(0)}T00:00:00+08:00`);
+  const today = log.filter((e) => e.type === 'river.patrol' && Date.parse(e.time) >= midnight).length;
+  const { page, errors } = await openPage(browser, server.url + '/');
+  await page.getByTestId('periods-open').click();
+  await until(async () => (await page.getByTestId('periods').getAttribute('data-loaded')) === 'true', 20_000, 'the periods');
+  await page.locator('[data-testid=period-chips] [data-period=today]').click();
+  const row = page.locator('[data-testid=period-table] tr[data-indicator=Patrols]');
+  await until(async () => Number(await row.getAttribute('data-value')) === today, 5_000, `today's patrols (${today})`);
+  // Yesterday is in the log; a year ago is not, and the wall says since when the data runs.
+  assert.match(await row.locator('[data-testid=period-previous]').textContent(), /^[\d.万]+ \(/);
+  assert.match(await row.locator('[data-testid=period-last-year]').textContent(), /^— 数据始于 \d{4}-\d{2}-\d{2}$/);
+  assert.match(await page.getByTestId('period-windows').textContent(), /^今日 /);
+  await page.locator('[data-testid=period-chips] [data-period=month]').click();
+  // The prefectures side by side for the chosen indicator and period.
+  assert.equal(await page.getByTestId('period-compare').count(), 1);
+  await page.waitForTimeout(500);
+  await screenshot(page, 'periods.png');
+  assert.deepEqual(errors, []);
+});

@@ -238,6 +238,12 @@ impl Timeline {
         let store = Store::open_side(&self.data_dir)?;
         let gseq = store.max_gseq()?;
         let Some((first, newest)) = store.time_range()? else { return Ok(0) };
+        // Day totals must reach as far as the checkpoints (a log checkpointed before they were
+        // kept): otherwise start over from the beginning of the log.
+        let newest_day = store.days_kept()?.2;
+        if store.checkpoint_times()?.last().is_some_and(|c| newest_day.is_none_or(|d| d < *c)) {
+            store.drop_checkpoints_after(i64::MIN)?;
+        }
         let (mut fold, mut from) = match store.checkpoint_times()?.last() {
             Some(at) => {
                 let (at, _, body) = store.checkpoint_before(*at)?.expect("listed just now");

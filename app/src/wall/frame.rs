@@ -298,7 +298,12 @@ pub(super) fn Footer(ctx: WallCtx) -> impl IntoView {
     view! {
         <footer class="wall-foot">
             <span>{data_time}</span>
-            <super::timebar::TimeBar ctx=ctx />
+            <span class="foot-tools">
+                <button class="timebar-open" data-testid="periods-open" on:click=move |_| ctx.periods_open.update(|o| *o = !*o)>
+                    {lang.pick("周期对比", "Periods")}
+                </button>
+                <super::timebar::TimeBar ctx=ctx />
+            </span>
             <span>"Asia/Shanghai"</span>
         </footer>
     }

@@ -112,6 +112,7 @@ pub(super) fn MapPanel(ctx: WallCtx) -> impl IntoView {
             <StageDrawer picked=ctx.stage_pick projects=feeds.projects lang=lang />
             <ClassDrawer picked=ctx.class_pick overview=feeds.overview lang=lang />
             <AlertDrawer open=ctx.alert_open feeds=feeds lang=lang />
+            <super::periods::PeriodsDrawer ctx=ctx />
             <Show when=move || screen.get() == Screen::Overview>
                 <div class="map-indicator" role="group" data-testid="map-indicator">
                     {indicators

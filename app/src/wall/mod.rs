@@ -6,6 +6,8 @@
 //! - [`navigation`]: which screen is shown (address, tabs, carousel, back/forward).
 //! - [`figures`]: the reactive figures several screens show (headline figures, class ring,
 //!   project pipeline, prefecture rankings).
+//! - [`periods`]: 周期对比: the figures of today, this week, month and year with 环比 and 同比,
+//!   and the prefectures side by side.
 //! - [`timebar`]: time travel: into a replay of a past instant, play, pause, step, scrub, back
 //!   to live.
 //! - [`map_panel`]: the map column: the map coloured and marked for the screen, and the drawers
@@ -19,6 +21,7 @@ pub mod frame;
 pub mod map_panel;
 pub mod navigation;
 pub mod overview;
+pub mod periods;
 pub mod poverty;
 pub mod projects;
 pub mod rivers;
@@ -82,6 +85,8 @@ pub struct WallCtx {
     /// Changes when a replaying wall should refetch what it reads over REST (a seek, or so much
     /// replayed time); None while live.
     refetch: Memo<Option<(String, i64)>>,
+    /// Whether the 周期对比 drawer is open.
+    periods_open: RwSignal<bool>,
     /// A headline figure touched: the province's records.
     open_province: Callback<Pick>,
     /// A prefecture or county touched (ranking bar): drill into it.
@@ -134,6 +139,7 @@ impl WallCtx {
                     })
                 })
             }),
+            periods_open: RwSignal::new(false),
             open_province: Callback::new(move |p: Pick| {
                 selected.set(Some(PROVINCE.to_owned()));
                 picked.set(Some(p));

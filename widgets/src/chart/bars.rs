@@ -251,6 +251,12 @@ pub fn Comparison(
     chart_canvas("comparison", label, test_id, track, paint, on_pick)
 }
 
+/// The width a text takes at `size` px, estimated: a CJK character is a square, the rest about
+/// 0.6 of one.
+fn text_width(t: &str, size: f64) -> f64 {
+    t.chars().map(|c| if c.is_ascii() { 0.6 } else { 1.0 }).sum::<f64>() * size
+}
+
 fn draw_comparison(
     s: &Surface,
     items: &[CompareItem],
@@ -262,11 +268,32 @@ fn draw_comparison(
     let mut drawn = Drawn::default();
     let rem = s.rem;
     let small = 0.85 * rem;
-    let (left, top, bottom) = (4.2 * rem, 2.2 * rem, 2.0 * rem);
+    // Many regions in a narrow chart: their names and changes go on two staggered rows, so no
+    // label runs into its neighbour's.
+    let slot_guess = (s.w - 4.7 * rem) / items.len().max(1) as f64;
+    let widest = items
+        .iter()
+        .map(|i| {
+            let name = text_width(&i.label, small * 1.05);
+            let ch = change(i.current, i.previous)
+                .and_then(|c| c.percent)
+                .map_or(0.0, |c| text_width(&change_percent(c), small));
+            name.max(ch)
+        })
+        .fold(0.0, f64::max);
+    let stagger = widest > slot_guess * 0.92;
+    let line = 1.15 * small;
+    // Staggered changes stand in two fixed rows above the plot, the names in two rows below.
+    let (left, top, bottom) = (
+        4.2 * rem,
+        2.2 * rem + if stagger { 2.0 * line } else { 0.0 },
+        2.0 * rem + if stagger { line } else { 0.0 },
+    );
     let (pw, ph) = (s.w - left - 0.5 * rem, s.h - top - bottom);
     if items.is_empty() || pw < 10.0 || ph < 10.0 {
         return drawn;
     }
+    let lower = |i: usize| if stagger && i % 2 == 1 { line } else { 0.0 };
     // Legend.
     let names = [&series.0, &series.1];
     let colors = [ACCENT, COMPARED];
@@ -324,7 +351,11 @@ fn draw_comparison(
         }
         // The change above the pair, green when up, red when down.
         if let Some(ch) = change(item.current, item.previous).and_then(|c| c.percent) {
-            let top_y = y_of(item.current.unwrap_or(0.0).max(item.previous.unwrap_or(0.0)));
+            let top_y = if stagger {
+                top - 0.1 * rem
+            } else {
+                y_of(item.current.unwrap_or(0.0).max(item.previous.unwrap_or(0.0)))
+            };
             let c = if ch > 0.05 {
                 GOOD
             } else if ch < -0.05 {
@@ -334,13 +365,13 @@ fn draw_comparison(
             };
             let _ = s.root.draw(&Text::new(
                 change_percent(ch),
-                px(cx, top_y - 0.3 * rem),
+                px(cx, top_y - 0.3 * rem - lower(i)),
                 text(small, c, HPos::Center, VPos::Bottom),
             ));
         }
         let _ = s.root.draw(&Text::new(
             item.label.clone(),
-            px(cx, top + ph + 0.4 * rem),
+            px(cx, top + ph + 0.4 * rem + lower(i)),
             text(small * 1.05, TEXT, HPos::Center, VPos::Top),
         ));
     }
