@@ -111,5 +111,14 @@ test('周期对比 shows today, this week, month and year from the log, with 环
   assert.equal(await page.getByTestId('period-compare').count(), 1);
   await page.waitForTimeout(500);
   await screenshot(page, 'periods.png');
+  // The headline counts follow the period chosen in the header: today's patrols, 环比 beside.
+  await page.getByTestId('periods-close').click();
+  await page.locator('[data-testid=kpi-period] [data-period=today]').click();
+  const kpi = page.getByTestId('patrols-total');
+  await until(async () => Number(await kpi.getAttribute('data-value')) === today, 10_000, "today's patrols on the KPI");
+  assert.match(await kpi.textContent(), /今日巡河/);
+  assert.match(await kpi.textContent(), /同比 — 数据始于/);
+  await page.locator('[data-testid=kpi-period] [data-period=total]').click();
+  await until(async () => Number(await kpi.getAttribute('data-value')) === log.filter((e) => e.type === 'river.patrol').length, 5_000, 'the cumulative patrols again');
   assert.deepEqual(errors, []);
 });

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use yiping_protocol::events::Stage as ProjectStage;
+use yiping_protocol::periods::{Indicator, Period, change_percent};
 use yiping_protocol::topics::{Overview, PrefectureFigures};
 use yiping_protocol::water::WaterClass;
 use yiping_widgets::chart::{BarItem, Slice, Stage};
@@ -12,7 +13,88 @@ use crate::i18n::{Text, prefecture_name, stage_name};
 
 use super::WallCtx;
 
+/// A counted headline figure for the period chosen (累计 by default): what its label says, its
+/// value, the value it is compared with (环比, in a period) and the note under it (同比).
+#[derive(Clone, Copy)]
+pub(super) struct Flow {
+    /// "累计巡河" or "本月巡河".
+    pub(super) label: Signal<String>,
+    /// The count.
+    pub(super) value: Signal<Option<f64>>,
+    /// 环比: the previous period to the same point (None in 累计, or where the log does not reach).
+    pub(super) previous: Signal<Option<f64>>,
+    /// "环比" in a period.
+    pub(super) change_label: Signal<String>,
+    /// 同比 in a period ("同比 ▲ 3.2%", or "同比 — 数据始于 …"), else `total_note`.
+    pub(super) note: Signal<String>,
+}
+
 impl WallCtx {
+    /// A counted figure of the province as [`Flow`]: `total` from the overview in 累计, the
+    /// period's figure of `indicator` (`GET /api/v1/periods`) otherwise.
+    pub(super) fn flow(
+        self,
+        indicator: Indicator,
+        total_label: Text,
+        total_note: &'static str,
+        total: fn(&Overview) -> Option<f64>,
+    ) -> Flow {
+        let (lang, period, answer) = (self.lang, self.kpi_period, self.period_figures);
+        let region = move |p: Period| {
+            answer.with(|a| {
+                a.as_ref()?
+                    .periods
+                    .iter()
+                    .find(|f| f.period == p)
+                    .and_then(|f| f.regions.get("420000").cloned())
+            })
+        };
+        let first = move || answer.with(|a| a.as_ref().and_then(|a| a.first_data));
+        let shown = move |v: f64| super::periods::shown(indicator, v);
+        let cumulative = self.figure(total);
+        Flow {
+            label: Signal::derive(move || match period.get() {
+                None => self.tr(total_label).to_string(),
+                Some(p) => format!(
+                    "{}{}",
+                    super::periods::period_word(lang, Some(p)),
+                    lang.pick("", " ").to_owned() + super::periods::words(lang, indicator).0
+                ),
+            }),
+            value: Signal::derive(move || match period.get() {
+                None => cumulative.get(),
+                Some(p) => region(p).and_then(|r| r.current.get(&indicator).copied()).map(shown),
+            }),
+            previous: Signal::derive(move || {
+                let p = period.get()?;
+                region(p)?.previous?.get(&indicator).copied().map(shown)
+            }),
+            change_label: Signal::derive(move || {
+                period.get().map_or(String::new(), |_| lang.pick("环比", "vs previous").to_string())
+            }),
+            note: Signal::derive(move || {
+                let Some(p) = period.get() else { return total_note.to_string() };
+                let Some(r) = region(p) else { return String::new() };
+                let now = r.current.get(&indicator).copied().unwrap_or(0.0);
+                let word = lang.pick("同比", "YoY");
+                match r.last_year.and_then(|m| m.get(&indicator).copied()) {
+                    Some(then) => match change_percent(now, then) {
+                        Some(c) => format!("{word} {}", yiping_widgets::format::change_percent(c)),
+                        None => format!("{word} —"),
+                    },
+                    None => match first() {
+                        Some(f) => format!(
+                            "{word} — {} {}",
+                            lang.pick("数据始于", "data from"),
+                            yiping_widgets::format::shanghai_date(f.unix_ms())
+                        ),
+                        None => format!("{word} —"),
+                    },
+                }
+            }),
+        }
+    }
+
     /// A figure of the overview (None until the first overview, or where `f` has none).
     pub(super) fn figure(self, f: fn(&Overview) -> Option<f64>) -> Signal<Option<f64>> {
         let ov = self.feeds.overview;

@@ -245,6 +245,7 @@ pub(super) fn Header(ctx: WallCtx, now: RwSignal<f64>, go: Callback<Screen>) -> 
                     {status_word}
                 </span>
                 {move || simulated_badge(feeds, lang)}
+                <KpiPeriod ctx=ctx />
             </div>
             <div class="head-center">
                 <h1>{t(lang, Text::Title)}</h1>
@@ -257,6 +258,25 @@ pub(super) fn Header(ctx: WallCtx, now: RwSignal<f64>, go: Callback<Screen>) -> 
                 <span class="clock">{move || shanghai_hms(now.get())}</span>
             </div>
         </header>
+    }
+}
+
+/// Which period the headline counts show: 累计 (the default), 今日, 本周, 本月, 本年.
+#[component]
+fn KpiPeriod(ctx: WallCtx) -> impl IntoView {
+    use yiping_protocol::periods::Period;
+    let (lang, period) = (ctx.lang, ctx.kpi_period);
+    let chip = move |p: Option<Period>| {
+        view! {
+            <button aria-pressed=move || (period.get() == p).to_string() data-period=p.map_or("total", Period::key) on:click=move |_| period.set(p)>
+                {super::periods::period_word(lang, p)}
+            </button>
+        }
+    };
+    view! {
+        <span class="kpi-period" role="group" data-testid="kpi-period" title=lang.pick("统计周期", "Period")>
+            {[None, Some(Period::Today), Some(Period::Week), Some(Period::Month), Some(Period::Year)].into_iter().map(chip).collect::<Vec<_>>()}
+        </span>
     }
 }
 

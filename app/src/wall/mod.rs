@@ -87,6 +87,12 @@ pub struct WallCtx {
     refetch: Memo<Option<(String, i64)>>,
     /// Whether the 周期对比 drawer is open.
     periods_open: RwSignal<bool>,
+    /// The period the headline counts show (None: 累计).
+    kpi_period: RwSignal<Option<yiping_protocol::periods::Period>>,
+    /// The period figures, while the drawer or the headline figures need them.
+    period_figures: RwSignal<Option<yiping_protocol::periods::PeriodsAnswer>>,
+    /// Why they could not be read.
+    period_error: RwSignal<Option<String>>,
     /// A headline figure touched: the province's records.
     open_province: Callback<Pick>,
     /// A prefecture or county touched (ranking bar): drill into it.
@@ -140,6 +146,9 @@ impl WallCtx {
                 })
             }),
             periods_open: RwSignal::new(false),
+            kpi_period: RwSignal::new(None),
+            period_figures: RwSignal::new(None),
+            period_error: RwSignal::new(None),
             open_province: Callback::new(move |p: Pick| {
                 selected.set(Some(PROVINCE.to_owned()));
                 picked.set(Some(p));
@@ -222,6 +231,7 @@ pub fn Wall() -> impl IntoView {
     ctx.load_rules();
     poverty::load_counties(ctx);
     overview::load_history(ctx);
+    periods::load(ctx);
     // The columns beside the map are rebuilt only when the screen really changes.
     let shown = Memo::new(move |_| nav.screen.get());
     let left = move || match shown.get() {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use yiping_protocol::periods::Indicator;
 use yiping_protocol::topics::{HistoryPoint, Overview};
 use yiping_widgets::Kpi;
 use yiping_widgets::chart::{RankingBars, Ring, StagePipeline};
@@ -59,13 +60,21 @@ pub(super) fn Left(ctx: WallCtx) -> impl IntoView {
         format!(" / {}", problems_total.with(|o| o.as_ref().map_or(0, |o| o.rivers.problems)))
     });
     let outlets = ctx.figure(|o| o.water.outlets_remediated_percent());
+    let readings = ctx
+        .flow(Indicator::Readings, Text::Readings, tr(Text::ReadingsNote), |o| Some(o.readings_total as f64));
+    let fishing = ctx
+        .flow(Indicator::FishingPatrols, Text::FishingPatrols, "", |o| Some(o.water.fishing_patrols as f64));
+    let patrols = ctx.flow(Indicator::Patrols, Text::Patrols, "", |o| Some(o.rivers.patrols as f64));
+    let hours = ctx.flow(Indicator::PatrolHours, Text::PatrolHours, "", |o| {
+        Some((o.rivers.patrol_minutes as f64 / 60.0).round())
+    });
     view! {
         <LivePanel title=tr(Text::WaterPanel) class="panel-kpis panel-water" theme="water">
             <div class="kpi-grid">
                 <Kpi label=tr(Text::GoodShare).to_string() value=ctx.figure(Overview::good_share_percent) unit="%".to_string() previous=hour_ago(ctx, |p| p.good_share) change_label=hour_word.to_string() on_pick=open test_id="good-share" />
-                <Kpi label=tr(Text::Readings).to_string() value=ctx.figure(|o| Some(o.readings_total as f64)) unit=tr(Text::ReadingsUnit).to_string() decimals=2 note=tr(Text::ReadingsNote).to_string() on_pick=open test_id="readings-total" />
+                <Kpi label=readings.label value=readings.value previous=readings.previous change_label=readings.change_label unit=tr(Text::ReadingsUnit).to_string() decimals=2 note=readings.note on_pick=open test_id="readings-total" />
                 <Kpi label=tr(Text::Outlets).to_string() value=outlets unit="%".to_string() on_pick=open test_id="outlets" />
-                <Kpi label=tr(Text::FishingPatrols).to_string() value=ctx.figure(|o| Some(o.water.fishing_patrols as f64)) unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open test_id="fishing" />
+                <Kpi label=fishing.label value=fishing.value previous=fishing.previous change_label=fishing.change_label note=fishing.note unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open test_id="fishing" />
             </div>
         </LivePanel>
         <LivePanel title=tr(Text::ClassPanel) class="panel-chart panel-classes" theme="water">
@@ -73,8 +82,8 @@ pub(super) fn Left(ctx: WallCtx) -> impl IntoView {
         </LivePanel>
         <LivePanel title=tr(Text::RiversPanel) class="panel-kpis panel-rivers" theme="rivers">
             <div class="kpi-grid">
-                <Kpi label=tr(Text::Patrols).to_string() value=ctx.figure(|o| Some(o.rivers.patrols as f64)) unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open test_id="patrols-total" />
-                <Kpi label=tr(Text::PatrolHours).to_string() value=ctx.figure(|o| Some((o.rivers.patrol_minutes as f64 / 60.0).round())) unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open test_id="patrol-hours" />
+                <Kpi label=patrols.label value=patrols.value previous=patrols.previous change_label=patrols.change_label note=patrols.note unit=tr(Text::UnitTimes).to_string() decimals=2 on_pick=open test_id="patrols-total" />
+                <Kpi label=hours.label value=hours.value previous=hours.previous change_label=hours.change_label note=hours.note unit=tr(Text::UnitHours).to_string() decimals=2 on_pick=open test_id="patrol-hours" />
                 <Kpi
                     label=tr(Text::ProblemsOpen).to_string()
                     value=ctx.figure(|o| Some(f64::from(o.rivers.problems_open)))

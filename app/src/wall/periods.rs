@@ -17,13 +17,18 @@ use super::WallCtx;
 const PROVINCE: &str = "420000";
 
 /// An indicator's figure in the unit shown (investment is counted in 万元 and shown in 元, scaled
-/// to 万/亿 like every figure).
-fn shown(i: Indicator, v: f64) -> f64 {
-    if i == Indicator::InvestDone { v * 1e4 } else { v }
+/// to 万/亿 like every figure; hours whole).
+pub(super) fn shown(i: Indicator, v: f64) -> f64 {
+    match i {
+        Indicator::InvestDone => v * 1e4,
+        // Whole hours, as the cumulative figure shows them.
+        Indicator::PatrolHours => v.round(),
+        _ => v,
+    }
 }
 
 /// The indicator's name and unit.
-fn words(lang: Lang, i: Indicator) -> (&'static str, &'static str) {
+pub(super) fn words(lang: Lang, i: Indicator) -> (&'static str, &'static str) {
     match i {
         Indicator::Patrols => (lang.pick("巡河", "Patrols"), lang.pick("次", "")),
         Indicator::PatrolHours => (lang.pick("巡河时长", "Patrol time"), lang.pick("小时", " h")),
@@ -37,7 +42,8 @@ fn words(lang: Lang, i: Indicator) -> (&'static str, &'static str) {
     }
 }
 
-fn period_word(lang: Lang, p: Option<Period>) -> &'static str {
+/// 今日, 本周, 本月, 本年; 累计 for none.
+pub(super) fn period_word(lang: Lang, p: Option<Period>) -> &'static str {
     match p {
         Some(Period::Today) => lang.pick("今日", "Today"),
         Some(Period::Week) => lang.pick("本周", "This week"),
@@ -68,6 +74,33 @@ fn compared(lang: Lang, style: NumberStyle, now: f64, then: Option<f64>, first: 
     }
 }
 
+/// Keep the period figures (`GET /api/v1/periods`) while the drawer is open or the headline
+/// figures show a period: on opening, on every seek of a replay, and every minute.
+pub(super) fn load(ctx: WallCtx) {
+    let wanted = move || ctx.periods_open.get_untracked() || ctx.kpi_period.get_untracked().is_some();
+    let load = move || {
+        if !wanted() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match crate::http::fetch_json::<PeriodsAnswer>(&crate::replay::with_at("/api/v1/periods")).await {
+                Ok(a) => {
+                    ctx.period_figures.set(Some(a));
+                    ctx.period_error.set(None);
+                }
+                Err(e) => ctx.period_error.set(Some(e)),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        ctx.periods_open.track();
+        ctx.kpi_period.track();
+        ctx.refetch.track();
+        load();
+    });
+    crate::timer::every(Duration::from_secs(60), load);
+}
+
 /// The drawer over the map.
 #[component]
 pub fn PeriodsDrawer(
@@ -76,31 +109,10 @@ pub fn PeriodsDrawer(
 ) -> impl IntoView {
     let (lang, open) = (ctx.lang, ctx.periods_open);
     let style = use_context::<NumberStyle>().unwrap_or_default();
-    let answer: RwSignal<Option<PeriodsAnswer>> = RwSignal::new(None);
-    let error: RwSignal<Option<String>> = RwSignal::new(None);
+    let (answer, error) = (ctx.period_figures, ctx.period_error);
     let period: RwSignal<Option<Period>> = RwSignal::new(Some(Period::Month));
     let indicator = RwSignal::new(Indicator::Patrols);
     let year_on_year = RwSignal::new(true);
-    let load = move || {
-        if !open.get_untracked() {
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match crate::http::fetch_json::<PeriodsAnswer>(&crate::replay::with_at("/api/v1/periods")).await {
-                Ok(a) => {
-                    answer.set(Some(a));
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    Effect::new(move |_| {
-        open.track();
-        ctx.refetch.track();
-        load();
-    });
-    crate::timer::every(Duration::from_secs(60), load);
     let chosen = move || -> Option<PeriodFigures> {
         let p = period.get()?;
         answer.with(|a| a.as_ref()?.periods.iter().find(|f| f.period == p).cloned())
