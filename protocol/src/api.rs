@@ -424,6 +424,8 @@ pub struct TimelineAnswer {
     pub last: Option<Timestamp>,
     /// Checkpoints kept (a seek folds from the newest one before the instant).
     pub checkpoints: usize,
+    /// Days whose totals at midnight are kept (what period figures are made of).
+    pub days: u64,
 }
 
 /// Query of an entity's history.

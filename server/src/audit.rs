@@ -232,6 +232,24 @@ pub fn audit_log(data_dir: &std::path::Path) -> anyhow::Result<(usize, usize, Ve
         let (a, b) = (serde_json::json!(got), serde_json::json!(want));
         diffs.extend(value_differences(&a, &b).into_iter().map(|d| format!("history {} {d}", got.t)));
     }
+    // The day totals kept for periods (the newest days and a few spread over the log), recounted
+    // for the province from the events before each midnight.
+    let days = store.day_times()?;
+    let step = (days.len() / 4).max(1);
+    let sample: Vec<i64> = days.iter().rev().take(3).chain(days.iter().step_by(step)).copied().collect();
+    for at in sample {
+        let Some(body) = store.day(at)? else { continue };
+        let kept: std::collections::BTreeMap<String, yiping_protocol::periods::Totals> =
+            serde_json::from_str(&body)?;
+        let before: Vec<(Envelope, String)> =
+            events.iter().filter(|(e, _)| e.time.at.unix_ns() < at).cloned().collect();
+        let want = recount(&places, &before, crate::places::ROOT);
+        let got = kept.get(crate::places::ROOT).cloned().unwrap_or_default();
+        let a = serde_json::json!({"water": got.water, "rivers": got.rivers, "poverty": got.poverty, "projects": got.projects, "done_wan": got.done_wan});
+        let b = serde_json::json!({"water": want.water, "rivers": want.rivers, "poverty": want.poverty, "projects": want.projects.projects, "done_wan": want.projects.done_wan});
+        let day = Timestamp::from_unix_ns(at).beijing_date();
+        diffs.extend(value_differences(&a, &b).into_iter().map(|d| format!("day totals {day} {d}")));
+    }
     Ok((events.len(), regions.len(), diffs))
 }
 

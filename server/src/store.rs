@@ -622,6 +622,15 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The midnights (Unix ns) whose day totals are kept, oldest first.
+    pub fn day_times(&self) -> Result<Vec<i64>, StoreError> {
+        let mut st = self.conn.prepare("SELECT at FROM days ORDER BY at").map_err(|e| self.err(e))?;
+        st.query_map([], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// How many day totals are kept, and the oldest's and newest's midnights (Unix ns).
     pub fn days_kept(&self) -> Result<(u64, Option<i64>, Option<i64>), StoreError> {
         self.conn

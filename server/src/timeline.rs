@@ -183,6 +183,7 @@ impl Timeline {
             first: range.map(|r| Timestamp::from_unix_ns(r.0)),
             last: range.map(|r| Timestamp::from_unix_ns(r.1)),
             checkpoints: store.checkpoint_times()?.len(),
+            days: store.days_kept()?.0,
         })
     }
 

@@ -121,6 +121,32 @@ fn simulate_writes_a_history_into_a_log_that_audits_clean() {
     assert!(stdout.contains("from 2026-08-31T16:00:00Z to 2026-09-02T16:00:00Z"), "{stdout}");
     let out = Command::new(bin()).arg("audit").arg("--data").arg(&data).output().expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // A server on it keeps the totals at each midnight (for periods); the audit recounts them.
+    let srv = Server::start(&data, free_port(), &["--no-simulator"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, body) = request(srv.addr, "GET", "/api/v1/timeline", &[], b"").expect("answers");
+        let t: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        if t["days"] == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "day totals: {t}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    srv.kill();
+    let out = Command::new(bin()).arg("audit").arg("--data").arg(&data).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // A day total that does not reconcile is found.
+    let db = rusqlite::Connection::open(data.join("yiping.db")).expect("opens");
+    db.execute("UPDATE days SET body = replace(body, '\"patrols\":', '\"patrols\":9')", []).expect("updates");
+    drop(db);
+    let out = Command::new(bin()).arg("audit").arg("--data").arg(&data).output().expect("runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("day totals 2026-09-0"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // As NDJSON on standard output, the same events (a file for `yiping import` or the API).
     let out = Command::new(bin())
         .args(["simulate", "--from", "2026-09-01", "--to", "2026-09-03T00:00:00+08:00"])

@@ -277,6 +277,30 @@ async fn a_replay_is_its_own_stream_as_of_the_instant_and_plays_on_while_others_
     assert_eq!(status, 400);
     assert!(body.contains("query `at`") && body.contains("yesterday"), "{body}");
 
+    // Another wall replays another instant at the same time, in a stream of its own.
+    let mut other = connect(addr).await;
+    send(&mut other, serde_json::json!({"op": "subscribe", "topics": ["overview"]})).await;
+    next_msgs(&mut other).await;
+    let at2 = "2026-11-01T20:00:00+08:00";
+    let t2 = yiping_protocol::instant::Timestamp::parse(at2).expect("instant");
+    let want2 = events
+        .iter()
+        .filter(|e| matches!(e.data, yiping_protocol::events::Event::WaterReading(_)) && e.time.at <= t2)
+        .count() as u64;
+    send(&mut other, serde_json::json!({"op": "replay", "at": at2})).await;
+    let snap2 = loop {
+        let found = next_msgs(&mut other).await.into_iter().find_map(|m| match m {
+            ServerMsg::Snapshot(u) if u.epoch.starts_with("replay-") => Some(u),
+            _ => None,
+        });
+        if let Some(u) = found {
+            break u;
+        }
+    };
+    assert_ne!(snap2.epoch, clock.epoch);
+    assert_eq!(readings(&snap2), want2, "as of {at2}");
+    assert!(want2 < want);
+
     // Play at 3600×: deltas in sequence on the replay's epoch, the clock moving on.
     send(&mut wall, serde_json::json!({"op": "replay", "at": at, "speed": 3600})).await;
     let (mut seqs, mut clocks, mut last_readings) = (std::collections::BTreeMap::new(), Vec::new(), want);
