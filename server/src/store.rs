@@ -573,6 +573,12 @@ impl Store {
                 params![at, to_i64(gseq), body],
             )
             .map_err(|e| self.err(e))?;
+        self.still_valid(at, gseq)
+    }
+
+    /// After saving something made from the log up to `gseq` about the instant `at`: whether no
+    /// event appended since is older than `at`; if one is, what was saved from `at` on is dropped.
+    fn still_valid(&self, at: i64, gseq: u64) -> Result<bool, StoreError> {
         let late: bool = self
             .conn
             .query_row(
@@ -600,18 +606,7 @@ impl Store {
         self.conn
             .execute("INSERT OR REPLACE INTO days (at, body) VALUES (?1, ?2)", params![at, body])
             .map_err(|e| self.err(e))?;
-        let late: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE gseq > ?1 AND at < ?2)",
-                params![to_i64(gseq), at],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        if late {
-            self.drop_checkpoints_after(at - 1)?;
-        }
-        Ok(!late)
+        self.still_valid(at, gseq)
     }
 
     /// The regions' totals saved at the Beijing midnight `at` (Unix ns), if any.

@@ -10,6 +10,12 @@ use yiping_protocol::{ServerMsg, Update};
 
 async fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let dir = std::env::temp_dir().join(format!("yiping-test-{}-{}", std::process::id(), rand_suffix()));
+    start_on(dir).await
+}
+
+/// A server on the data folder `dir`, with the simulator (fast enough that deltas flow every
+/// second).
+async fn start_on(dir: std::path::PathBuf) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let config = yiping_server::Config {
         addr: "127.0.0.1:0".parse().expect("valid address"),
         data_dir: dir,
@@ -201,27 +207,8 @@ async fn start_with_history()
     let mut store = yiping_server::store::Store::open(&dir).expect("opens");
     store.append(&located, "2026-11-03T00:00:00Z").expect("appends");
     drop(store);
-    let config = yiping_server::Config {
-        addr: "127.0.0.1:0".parse().expect("valid address"),
-        data_dir: dir,
-        simulator: true,
-        seed: 1,
-        speed: 600.0,
-        log: Default::default(),
-        rules: Default::default(),
-        access: Default::default(),
-        clock: None,
-    };
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        yiping_server::serve(config, Some(bound_tx), async {
-            let _ = stop_rx.await;
-        })
-        .await
-        .expect("server runs");
-    });
-    (bound_rx.await.expect("server binds"), stop_tx, events)
+    let (addr, stop) = start_on(dir).await;
+    (addr, stop, events)
 }
 
 fn readings(u: &Update) -> u64 {
