@@ -44,15 +44,23 @@ pub fn answer(state: &AppState, at: Option<Timestamp>) -> Result<Arc<PeriodsAnsw
     Ok(a)
 }
 
-/// The regions' totals at `instant`: the day aggregate at a Beijing midnight, else a seek.
+/// The regions' totals as of `instant` (every event at or before it): the day aggregate when
+/// `instant` is the last nanosecond before a Beijing midnight (a period's start), else a seek.
 fn totals_at(state: &AppState, instant: Timestamp) -> Result<ByRegion, SeekError> {
-    if instant.beijing_date().beijing_start() == instant
-        && let Some(body) = state.timeline.day(instant)?
+    let next = Timestamp::from_unix_ns(instant.unix_ns() + 1);
+    if next.beijing_date().beijing_start() == next
+        && let Some(body) = state.timeline.day(next)?
         && let Ok(t) = serde_json::from_str::<ByRegion>(&body)
     {
         return Ok(t);
     }
     Ok(state.timeline.seek(instant)?.region_totals())
+}
+
+/// Just before `from`: a period counts the events at or after its start, so it takes away the
+/// totals as of the instant before.
+fn before(from: Timestamp) -> Timestamp {
+    Timestamp::from_unix_ns(from.unix_ns() - 1)
 }
 
 /// Compute the answer for instant `t` whose totals are `end`, reading other instants' totals
@@ -83,11 +91,14 @@ pub fn compute(
     let mut periods = Vec::new();
     for period in Period::ALL {
         let w = period.windows(t);
-        let start = get(w.current.from)?;
-        let previous =
-            if reaches(w.previous.from) { Some((get(w.previous.from)?, get(w.previous.to)?)) } else { None };
+        let start = get(before(w.current.from))?;
+        let previous = if reaches(w.previous.from) {
+            Some((get(before(w.previous.from))?, get(w.previous.to)?))
+        } else {
+            None
+        };
         let last_year = if reaches(w.last_year.from) {
-            Some((get(w.last_year.from)?, get(w.last_year.to)?))
+            Some((get(before(w.last_year.from))?, get(w.last_year.to)?))
         } else {
             None
         };
@@ -117,7 +128,7 @@ mod tests {
 
     /// Two years of a county's river patrols and problems, crafted so that each day's counts are
     /// known: on day n (from 2025-01-01) there are n % 5 + 1 patrols at 09:00 Beijing time, and
-    /// on every 10th day a problem is found at 10:00, closed two days later at 08:00.
+    /// on every 10th day a problem is found at 10:00, closed two days later at 00:00.
     fn crafted() -> (Vec<Located>, Vec<(Timestamp, &'static str)>) {
         let mut out = Vec::new();
         let mut facts = Vec::new();
@@ -134,7 +145,8 @@ mod tests {
                 facts.push((at(9), "patrol"));
             }
             if n % 10 == 0 {
-                for (status, h, days) in [("found", 10, 0), ("closed", 8, 2)] {
+                // Closed at midnight exactly: it counts in the day that starts then.
+                for (status, h, days) in [("found", 10, 0), ("closed", 0, 2)] {
                     let when = d.plus_days(days).beijing_start().plus_s(h * 3600);
                     let line = format!(
                         r#"{{"type":"river.problem","id":"q{n}-{status}","time":"{when}","data":{{"problem":"Q{n}","river":"汉江","lon":114.27,"lat":30.59,"kind":"garbage","status":"{status}","found":"{}"}}}}"#,

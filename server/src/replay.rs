@@ -86,6 +86,7 @@ pub struct Session {
     seqs: BTreeMap<String, u64>,
     last_tick: Instant,
     last_alerts: Instant,
+    alerts: PastAlerts,
 }
 
 /// Parse a replay request's instant and speed.
@@ -97,26 +98,56 @@ pub fn parse(at: &str, speed: f64) -> Result<(Timestamp, f64), ReplayError> {
     Ok((t, speed))
 }
 
-/// The alerts as they stood at `t`, from the trail: those open then, and those resolved in the
-/// 24 hours before.
-pub fn alerts_at(state: &AppState, t: Timestamp) -> AlertsData {
-    let mut book = state.book.lock().or_poisoned().empty_like();
-    let trail = state.trail.lock().or_poisoned();
-    let filter = crate::trail::Filter { action_prefix: Some("alert.".into()), ..Default::default() };
-    let scanned = trail.scan(&filter, |e| {
-        if Timestamp::parse(&e.time).is_ok_and(|when| when > t) {
-            return false;
+/// The alerts as they stood at an instant, folded from the trail's steps up to it; a replay
+/// moving forward applies only the steps since (the trail is in the order of its times).
+#[derive(Debug)]
+struct PastAlerts {
+    book: crate::alerts::Book,
+    /// The trail position applied up to.
+    seq: u64,
+    /// The instant they stand at.
+    at: Timestamp,
+}
+
+impl PastAlerts {
+    fn new(state: &AppState) -> PastAlerts {
+        PastAlerts {
+            book: state.book.lock().or_poisoned().empty_like(),
+            seq: 0,
+            at: Timestamp::from_unix_ns(i64::MIN),
         }
-        book.apply(&e);
-        true
-    });
-    if let Err(e) = scanned {
-        tracing::error!("replay: the alerts' trail cannot be read: {e}");
     }
-    let cutoff = t.plus_s(-KEEP_RESOLVED_S);
-    let mut data = book.snapshot();
-    data.alerts.retain(|a| a.is_open() || Timestamp::parse(&a.updated).is_ok_and(|u| u >= cutoff));
-    data
+
+    /// Those open at `t`, and those resolved in the 24 hours before.
+    fn at(&mut self, state: &AppState, t: Timestamp) -> AlertsData {
+        if t < self.at {
+            *self = PastAlerts::new(state);
+        }
+        self.at = t;
+        let trail = state.trail.lock().or_poisoned();
+        let filter = crate::trail::Filter {
+            after: self.seq,
+            action_prefix: Some("alert.".into()),
+            ..Default::default()
+        };
+        let (book, seq) = (&mut self.book, &mut self.seq);
+        let scanned = trail.scan(&filter, |e| {
+            if Timestamp::parse(&e.time).is_ok_and(|when| when > t) {
+                return false;
+            }
+            book.apply(&e);
+            *seq = e.seq;
+            true
+        });
+        drop(trail);
+        if let Err(e) = scanned {
+            tracing::error!("replay: the alerts' trail cannot be read: {e}");
+        }
+        let cutoff = t.plus_s(-KEEP_RESOLVED_S);
+        let mut data = self.book.snapshot();
+        data.alerts.retain(|a| a.is_open() || Timestamp::parse(&a.updated).is_ok_and(|u| u >= cutoff));
+        data
+    }
 }
 
 impl Session {
@@ -144,6 +175,7 @@ impl Session {
             seqs: BTreeMap::new(),
             last_tick: Instant::now(),
             last_alerts: Instant::now(),
+            alerts: PastAlerts::new(state),
         };
         let out = s.snapshots(state);
         Ok((s, out))
@@ -189,6 +221,11 @@ impl Session {
         out
     }
 
+    /// Stop showing topics.
+    pub fn unsubscribe(&mut self, topics: &[String]) {
+        self.topics.retain(|t| !topics.contains(t));
+    }
+
     /// The topics this replay shows.
     pub fn topics(&self) -> &[String] {
         &self.topics
@@ -221,12 +258,12 @@ impl Session {
         to_text(&if snapshot { ServerMsg::Snapshot(u) } else { ServerMsg::Delta(u) })
     }
 
-    fn topic_data(&self, state: &AppState, topic: &str) -> serde_json::Value {
+    fn topic_data(&mut self, state: &AppState, topic: &str) -> serde_json::Value {
         match topic {
             OVERVIEW => {
                 serde_json::to_value(overview_on(&self.fold, self.clock)).expect("the overview serialises")
             }
-            ALERTS => serde_json::to_value(alerts_at(state, self.clock)).expect("alerts serialise"),
+            ALERTS => serde_json::to_value(self.alerts.at(state, self.clock)).expect("alerts serialise"),
             t => self.fold.snapshot(t),
         }
     }

@@ -73,7 +73,8 @@ pub struct Timeline {
     data_dir: PathBuf,
     places: Arc<Places>,
     expected_s: BTreeMap<String, u64>,
-    /// The seek connection (seeks are serialised: each is short, and two would share the disk).
+    /// The connection for short reads (a replay's next events, a day's totals, the span); a seek
+    /// opens its own, so that a long one holds nobody up.
     reader: Mutex<Option<Store>>,
     /// The newest seek, shared by the REST calls of a replaying wall.
     last: Mutex<Option<(Timestamp, Arc<Fold>)>>,
@@ -124,11 +125,7 @@ impl Timeline {
 
     /// The state as of `t`: every event whose time is at or before `t`.
     pub fn seek(&self, t: Timestamp) -> Result<Fold, SeekError> {
-        let mut reader = self.reader.lock().or_poisoned();
-        if reader.is_none() {
-            *reader = Some(Store::open_side(&self.data_dir)?);
-        }
-        let store = reader.as_ref().expect("opened above");
+        let store = Store::open_side(&self.data_dir)?;
         let mut fold = match store.checkpoint_before(t.unix_ns())? {
             Some((at, _, body)) => match self.unpack(at, &body) {
                 Ok(f) => (f, at),
@@ -221,10 +218,13 @@ impl Timeline {
     /// wait for a nudge or a minute.
     pub fn run_checkpointer(&self) {
         while !self.stop.load(Ordering::Relaxed) {
-            match self.checkpoint() {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(saved = n, "time travel: checkpoints brought up to the log"),
-                Err(e) => tracing::error!("time travel: checkpointing failed (seeks fold more): {e}"),
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.checkpoint())) {
+                Err(_) => tracing::error!(
+                    "time travel: checkpointing panicked (seeks fold more); trying again later"
+                ),
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(saved = n, "time travel: checkpoints brought up to the log"),
+                Ok(Err(e)) => tracing::error!("time travel: checkpointing failed (seeks fold more): {e}"),
             }
             let mut woken = self.wake.0.lock().or_poisoned();
             if !*woken {
@@ -245,13 +245,20 @@ impl Timeline {
         if store.checkpoint_times()?.last().is_some_and(|c| newest_day.is_none_or(|d| d < *c)) {
             store.drop_checkpoints_after(i64::MIN)?;
         }
-        let (mut fold, mut from) = match store.checkpoint_times()?.last() {
-            Some(at) => {
-                let (at, _, body) = store.checkpoint_before(*at)?.expect("listed just now");
-                (self.unpack(at, &body)?, at)
-            }
-            None => (self.empty(), first),
+        // From the newest checkpoint; from the start of the log when there is none, or when it
+        // cannot be read (another format): then it and all after it are made again.
+        let resume = match store.checkpoint_before(i64::MAX)? {
+            Some((at, _, body)) => match self.unpack(at, &body) {
+                Ok(f) => Some((f, at)),
+                Err(e) => {
+                    tracing::warn!("{e}: checkpoints are made again from the start of the log");
+                    store.drop_checkpoints_after(i64::MIN)?;
+                    None
+                }
+            },
+            None => None,
         };
+        let (mut fold, mut from) = resume.unwrap_or_else(|| (self.empty(), first));
         // The day ending at the newest event's midnight is complete as far as the log knows.
         let last_midnight = Timestamp::from_unix_ns(newest).beijing_date().beijing_start().unix_ns();
         let (mut since, mut saved, t0) = (0u64, 0usize, Instant::now());

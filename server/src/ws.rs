@@ -211,7 +211,8 @@ async fn receive(
     match (msg, replay.as_mut()) {
         (ClientMsg::Replay { at, speed }, session) => {
             let (at, speed) = match replay::parse(&at, speed) {
-                Ok(x) => x,
+                // Not past the present: what is not known yet cannot be replayed.
+                Ok((at, speed)) => (at.min(state.clock.now()), speed),
                 Err(e) => return refuse(e),
             };
             if let Some(session) = session {
@@ -244,11 +245,42 @@ async fn receive(
             out
         }
         (ClientMsg::Subscribe { topics, .. }, Some(session)) => {
-            let known: Vec<String> = topics.into_iter().filter(|t| state.hub.has_topic(t)).collect();
-            session.subscribe(state, known)
+            // The same checks as live: a replay shows no more than the live streams would.
+            let (mut out, mut allowed) = (Vec::new(), Vec::new());
+            for t in topics {
+                match check_topic(state, &t, scope) {
+                    Ok(()) => allowed.push(t),
+                    Err(refused) => out.push(refused),
+                }
+            }
+            out.extend(session.subscribe(state, allowed));
+            out
+        }
+        (ClientMsg::Unsubscribe { topics }, Some(session)) => {
+            session.unsubscribe(&topics);
+            vec![]
         }
         (msg, _) => handle(state, subs, msg, scope),
     }
+}
+
+/// May a connection of `scope` have `topic`? The refusal to send when not.
+fn check_topic(state: &AppState, topic: &str, scope: Option<&str>) -> Result<(), Arc<str>> {
+    if !state.hub.has_topic(topic) {
+        return Err(to_text(&ServerMsg::Error {
+            message: format!("unknown topic {topic:?}; GET /api/v1/topics lists them"),
+        }));
+    }
+    if let Some(sc) = scope
+        && topic == yiping_protocol::topics::OVERVIEW
+    {
+        return Err(to_text(&ServerMsg::Error {
+            message: format!(
+                "topic \"overview\" holds province-wide figures; your scope is {sc}: subscribe to the theme topics"
+            ),
+        }));
+    }
+    Ok(())
 }
 
 fn handle(
@@ -269,20 +301,8 @@ fn handle(
         ClientMsg::Subscribe { topics, since } => {
             let mut out = Vec::new();
             for t in topics {
-                if !state.hub.has_topic(&t) {
-                    out.push(to_text(&ServerMsg::Error {
-                        message: format!("unknown topic {t:?}; GET /api/v1/topics lists them"),
-                    }));
-                    continue;
-                }
-                if let Some(sc) = scope
-                    && t == yiping_protocol::topics::OVERVIEW
-                {
-                    out.push(to_text(&ServerMsg::Error {
-                        message: format!(
-                            "topic \"overview\" holds province-wide figures; your scope is {sc}: subscribe to the theme topics"
-                        ),
-                    }));
+                if let Err(refused) = check_topic(state, &t, scope) {
+                    out.push(refused);
                     continue;
                 }
                 let sub = state.subscribe(&t, since.get(&t));

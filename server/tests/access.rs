@@ -380,6 +380,44 @@ async fn websocket_topics_by_role_and_scope() {
         }
     }
     assert!(refused, "the province-wide overview is refused to a scoped user");
+    // Nor can a replay give it: subscribed during the replay, it is refused the same way.
+    let mut req = format!("ws://{addr}/ws").into_client_request().expect("request");
+    req.headers_mut().insert("Cookie", hs.parse().expect("header"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connects");
+    let at = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let at = at.format(&time::format_description::well_known::Rfc3339).expect("formats");
+    for m in [
+        serde_json::json!({"op": "subscribe", "topics": ["poverty"]}),
+        serde_json::json!({"op": "replay", "at": at}),
+        serde_json::json!({"op": "subscribe", "topics": ["overview"]}),
+        serde_json::json!({"op": "live"}),
+        serde_json::json!({"op": "ping"}),
+    ] {
+        ws.send(Message::Text(m.to_string().into())).await.expect("sends");
+    }
+    let (mut refused, mut topics) = (false, Vec::new());
+    loop {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("in time");
+        let Some(Ok(Message::Text(t))) = m else { continue };
+        let msgs = match serde_json::from_str::<ServerMsg>(&t).expect("protocol") {
+            ServerMsg::Batch { items } => items,
+            m => vec![m],
+        };
+        let pong = msgs.iter().any(|m| matches!(m, ServerMsg::Pong));
+        for m in msgs {
+            match m {
+                ServerMsg::Error { message } => refused |= message.contains("overview"),
+                ServerMsg::Snapshot(u) | ServerMsg::Delta(u) => topics.push(u.topic),
+                _ => {}
+            }
+        }
+        if pong {
+            break;
+        }
+    }
+    assert!(refused, "refused in a replay too");
+    assert!(!topics.iter().any(|t| t == "overview"), "{topics:?}");
+    assert!(topics.iter().filter(|t| *t == "poverty").count() >= 3, "live, replay, live again: {topics:?}");
     drop(srv);
 }
 
