@@ -34,10 +34,15 @@ pub fn RegionDrawer(
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let load = move || {
         if let Some(a) = selected.get_untracked() {
+            let asked = crate::replay::current_stream();
             leptos::task::spawn_local(async move {
                 match fetch_region(&a).await {
-                    // Only if still selected (a newer touch may have moved on).
-                    Ok(r) if selected.get_untracked().as_deref() == Some(r.adcode.as_str()) => {
+                    // Only if still selected (a newer touch may have moved on), and still of the
+                    // instant shown.
+                    Ok(r)
+                        if selected.get_untracked().as_deref() == Some(r.adcode.as_str())
+                            && crate::replay::current_stream() == asked =>
+                    {
                         error.set(None);
                         record.set(Some(r));
                     }

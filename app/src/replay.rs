@@ -95,19 +95,28 @@ const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 thread_local! {
-    /// The page's replayed instant (RFC 3339), while it replays: what REST drill-downs ask about.
-    static AT: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The page's replay while it replays: its stream's epoch (a new one on every seek) and the
+    /// replayed instant (RFC 3339), what REST drill-downs ask about.
+    static AT: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
 }
 
-/// Set (or clear) the page's replayed instant.
-pub fn set_at(at: Option<String>) {
-    AT.with(|a| *a.borrow_mut() = at);
+/// Set (or clear) the page's replay: its epoch and replayed instant.
+pub fn set_at(replay: Option<(String, String)>) {
+    AT.with(|a| *a.borrow_mut() = replay);
+}
+
+/// The page's replay stream now (its epoch; None: live). A loader notes it when it asks and
+/// drops the answer if it changed meanwhile (a seek, or back to live), so an answer about
+/// another stretch of time never overwrites the current one; while a replay plays on, answers
+/// a little behind its clock are kept.
+pub fn current_stream() -> Option<String> {
+    AT.with(|a| a.borrow().as_ref().map(|(epoch, _)| epoch.clone()))
 }
 
 /// `path` asking about the replayed instant while the page replays (`?at=…` or `&at=…`), else
 /// `path` itself: every drill-down of a replaying wall shows the state as it was then.
 pub fn with_at(path: &str) -> String {
-    AT.with(|a| match a.borrow().as_deref() {
+    AT.with(|a| match a.borrow().as_ref().map(|(_, at)| at.as_str()) {
         Some(at) => {
             let sep = if path.contains('?') { '&' } else { '?' };
             format!("{path}{sep}at={}", at.replace('+', "%2B"))
@@ -156,7 +165,8 @@ mod tests {
     #[test]
     fn drill_downs_ask_about_the_replayed_instant() {
         assert_eq!(with_at("/api/v1/history"), "/api/v1/history");
-        set_at(Some("2026-11-20T01:00:00Z".into()));
+        set_at(Some(("replay-1".into(), "2026-11-20T01:00:00Z".into())));
+        assert_eq!(current_stream().as_deref(), Some("replay-1"));
         assert_eq!(with_at("/api/v1/history"), "/api/v1/history?at=2026-11-20T01:00:00Z");
         assert_eq!(
             with_at("/api/v1/entities/a?latest=50"),

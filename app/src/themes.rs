@@ -57,10 +57,11 @@ pub fn SectionTrend(
 ) -> impl IntoView {
     let history: RwSignal<Vec<Sample>> = RwSignal::new(Vec::new());
     let load = move || {
-        let id = section.get_untracked();
+        let (id, asked) = (section.get_untracked(), crate::replay::current_stream());
         leptos::task::spawn_local(async move {
             if let Ok(h) = fetch_trend(&id).await
                 && section.get_untracked() == id
+                && crate::replay::current_stream() == asked
             {
                 history.set(h);
             }

@@ -220,7 +220,9 @@ pub fn Wall() -> impl IntoView {
         feeds.want.set(link::Want::Replay { at, speed });
     }
     // Drill-downs ask about the replayed instant while the wall replays.
-    Effect::new(move |_| crate::replay::set_at(feeds.replay.with(|r| r.as_ref().map(|c| c.at.clone()))));
+    Effect::new(move |_| {
+        crate::replay::set_at(feeds.replay.with(|r| r.as_ref().map(|c| (c.epoch.clone(), c.at.clone()))))
+    });
     link::start(feeds);
     let (now, today) = frame::wall_clock(feeds);
     frame::provide_clocks(feeds, now, lang);

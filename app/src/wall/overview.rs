@@ -19,8 +19,11 @@ use super::frame::LivePanel;
 pub(super) fn load_history(ctx: WallCtx) {
     let history = ctx.history;
     let load = move || {
+        let asked = crate::replay::current_stream();
         leptos::task::spawn_local(async move {
-            if let Ok(points) = crate::themes::fetch_history().await {
+            if let Ok(points) = crate::themes::fetch_history().await
+                && crate::replay::current_stream() == asked
+            {
                 history.set(points);
             }
         });

@@ -82,8 +82,14 @@ pub(super) fn load(ctx: WallCtx) {
         if !wanted() {
             return;
         }
+        let asked = crate::replay::current_stream();
         leptos::task::spawn_local(async move {
-            match crate::http::fetch_json::<PeriodsAnswer>(&crate::replay::with_at("/api/v1/periods")).await {
+            let answer =
+                crate::http::fetch_json::<PeriodsAnswer>(&crate::replay::with_at("/api/v1/periods")).await;
+            if crate::replay::current_stream() != asked {
+                return; // a seek or back to live meanwhile: a newer request is on its way
+            }
+            match answer {
                 Ok(a) => {
                     ctx.period_figures.set(Some(a));
                     ctx.period_error.set(None);

@@ -27,8 +27,11 @@ pub(super) fn load_counties(ctx: WallCtx) {
         if screen.get_untracked() != Screen::Poverty && !counties.with_untracked(Vec::is_empty) {
             return;
         }
+        let asked = crate::replay::current_stream();
         leptos::task::spawn_local(async move {
-            if let Ok(c) = crate::themes::fetch_counties().await {
+            if let Ok(c) = crate::themes::fetch_counties().await
+                && crate::replay::current_stream() == asked
+            {
                 counties.set(c);
             }
         });

@@ -68,8 +68,11 @@ pub fn TimeBar(
         }
     };
     let mark = move || clock_ms.get().map(|ms| crate::replay::clock(lang, ms)).unwrap_or_default();
+    // The bar is built again only between live and replay, not on every tick of the clock.
+    let replaying =
+        Memo::new(move |_| feeds.replay.with(Option::is_some) || feeds.want.with(|w| *w != Want::Live));
     move || {
-        if feeds.replay.with(Option::is_none) && feeds.want.with(|w| *w == Want::Live) {
+        if !replaying.get() {
             return view! {
                 <button class="timebar-open" data-testid="replay-open" on:click=start>
                     {lang.pick("◀◀ 回放", "◀◀ Replay")}
