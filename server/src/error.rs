@@ -75,6 +75,9 @@ impl From<crate::store::StoreError> for AppError {
 
 impl From<crate::timeline::SeekError> for AppError {
     fn from(e: crate::timeline::SeekError) -> Self {
+        if let crate::timeline::SeekError::Unavailable(why) = e {
+            return AppError::Conflict(why);
+        }
         tracing::error!("time travel: {e}");
         AppError::Internal(format!("the state at that instant cannot be rebuilt: {e}"))
     }

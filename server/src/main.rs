@@ -46,7 +46,8 @@ enum Command {
         snapshot_every: u64,
         /// Delete events received more than this many days ago once a snapshot covers them
         /// (default: keep every event). Figures stay the same; the history of old events goes, and
-        /// re-sent events older than that are no longer recognised as duplicates.
+        /// re-sent events older than that are no longer recognised as duplicates, and time travel
+        /// (past instants, period comparisons) is off.
         #[arg(long)]
         retain_days: Option<u32>,
         /// Refuse events whose time is more than this many seconds ahead of this server's clock

@@ -122,7 +122,9 @@ pub(crate) fn rebuild(
         limiter: auth::Limiter::default(),
         clock: Clock::default(),
         log,
-        timeline: Arc::new(Timeline::new(data_dir, places_for_timeline, expected_s)),
+        timeline: Arc::new(
+            Timeline::new(data_dir, places_for_timeline, expected_s).with_retention(log.retain_days),
+        ),
         replays: AtomicUsize::new(0),
         periods: Mutex::new(None),
     });

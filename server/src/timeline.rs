@@ -20,8 +20,8 @@
 //!   arrives is dropped when saved ([`crate::store::Store::save_checkpoint`]).
 //!
 //! Caveats: seeking before the first checkpoint exists (a log imported a moment ago) folds from
-//! the start of the log; with `--retain-days`, instants older than the retained events cannot be
-//! rebuilt and are refused.
+//! the start of the log; with `--retain-days` old events are deleted, so no past instant can be
+//! rebuilt for sure, and time travel is off ([`Timeline::with_retention`]).
 //!
 //! ```no_run
 //! # fn demo(timeline: &yiping_server::timeline::Timeline) -> anyhow::Result<()> {
@@ -57,6 +57,9 @@ pub enum SeekError {
     /// The log failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// This server keeps no whole log, so it cannot rebuild past instants.
+    #[error("{0}")]
+    Unavailable(String),
     /// A checkpoint cannot be read.
     #[error("checkpoint at {at}: {message}")]
     Checkpoint {
@@ -82,6 +85,8 @@ pub struct Timeline {
     stop: AtomicBool,
     /// Events between checkpoints ([`CHECKPOINT_EVENTS`]; tests use fewer).
     spacing: u64,
+    /// Why time travel is off on this server, if it is (retention deletes old events).
+    off: Option<String>,
 }
 
 /// Compress a fold's state for a checkpoint.
@@ -107,7 +112,21 @@ impl Timeline {
             wake: (Mutex::new(false), Condvar::new()),
             stop: AtomicBool::new(false),
             spacing: CHECKPOINT_EVENTS,
+            off: None,
         }
+    }
+
+    /// Time travel off: a server that deletes events older than `days` days (`--retain-days`)
+    /// no longer holds every event before a past instant, so it refuses to show one rather than
+    /// show it wrong, and keeps no checkpoints.
+    pub fn with_retention(mut self, days: Option<u32>) -> Timeline {
+        self.off = days.map(|d| {
+            format!(
+                "time travel needs the whole event log, and this server deletes events older than {d} days \
+                 (--retain-days): past instants and period comparisons are not available"
+            )
+        });
+        self
     }
 
     fn unpack(&self, at: i64, body: &[u8]) -> Result<Fold, SeekError> {
@@ -125,6 +144,9 @@ impl Timeline {
 
     /// The state as of `t`: every event whose time is at or before `t`.
     pub fn seek(&self, t: Timestamp) -> Result<Fold, SeekError> {
+        if let Some(why) = &self.off {
+            return Err(SeekError::Unavailable(why.clone()));
+        }
         let store = Store::open_side(&self.data_dir)?;
         let mut fold = match store.checkpoint_before(t.unix_ns())? {
             Some((at, _, body)) => match self.unpack(at, &body) {
@@ -236,6 +258,9 @@ impl Timeline {
 
     /// Bring the checkpoints up to the log's newest event; returns how many were saved.
     pub fn checkpoint(&self) -> Result<usize, SeekError> {
+        if self.off.is_some() {
+            return Ok(0);
+        }
         let store = Store::open_side(&self.data_dir)?;
         let gseq = store.max_gseq()?;
         let Some((first, newest)) = store.time_range()? else { return Ok(0) };

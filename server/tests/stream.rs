@@ -186,6 +186,12 @@ async fn snapshots_and_retention_keep_the_figures_and_the_stream_positions() {
     let (_, body) = request(srv.addr, "GET", "/api/v1/regions/420000", &[], b"").expect("request");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["rivers"]["patrols"], 250, "{v}");
+    // With old events deleted, a past instant cannot be rebuilt: it is refused, never shown wrong.
+    let (status, body) =
+        request(srv.addr, "GET", "/api/v1/regions/420000?at=2026-11-20T09:00:00%2B08:00", &[], b"")
+            .expect("request");
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("--retain-days"), "{body}");
     let mut ws = connect(srv.addr, serde_json::json!({"op": "subscribe", "topics": ["rivers"]})).await;
     let first = next(&mut ws).await;
     assert_eq!((first[0].0, first[0].1.seq), ("snapshot", 250));
