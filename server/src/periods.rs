@@ -22,13 +22,17 @@ use crate::timeline::SeekError;
 
 type ByRegion = BTreeMap<String, Totals>;
 
-/// The cache key: the replayed instant, or the minute of a live answer.
+/// The cache key: the replayed instant and the log's position then (a late event makes a new
+/// answer), or the minute of a live answer.
 pub(crate) type CacheKey = (Option<Timestamp>, i64);
 
 /// Every period's figures as of `at` (None: now, from the live state).
 pub fn answer(state: &AppState, at: Option<Timestamp>) -> Result<Arc<PeriodsAnswer>, SeekError> {
     let t = at.unwrap_or_else(|| state.clock.now());
-    let key: CacheKey = (at, if at.is_some() { 0 } else { t.unix_s().div_euclid(60) });
+    let key: CacheKey = match at {
+        Some(_) => (at, i64::try_from(state.timeline.log_position()?).unwrap_or(i64::MAX)),
+        None => (at, t.unix_s().div_euclid(60)),
+    };
     if let Some((k, a)) = state.periods.lock().or_poisoned().as_ref()
         && *k == key
     {

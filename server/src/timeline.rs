@@ -70,6 +70,9 @@ pub enum SeekError {
     },
 }
 
+/// A seek kept for the next caller: the instant, the log's position then, the state.
+type SharedSeek = ((Timestamp, u64), Arc<Fold>);
+
 /// The log seen by event time: seeks and the checkpointer.
 #[derive(Debug)]
 pub struct Timeline {
@@ -80,7 +83,7 @@ pub struct Timeline {
     /// opens its own, so that a long one holds nobody up.
     reader: Mutex<Option<Store>>,
     /// The newest seek, shared by the REST calls of a replaying wall.
-    last: Mutex<Option<(Timestamp, Arc<Fold>)>>,
+    last: Mutex<Option<SharedSeek>>,
     wake: (Mutex<bool>, Condvar),
     stop: AtomicBool,
     /// Events between checkpoints ([`CHECKPOINT_EVENTS`]; tests use fewer).
@@ -206,16 +209,28 @@ impl Timeline {
         })
     }
 
-    /// [`Timeline::seek`], shared with the previous caller when it asked for the same instant.
+    /// [`Timeline::seek`], shared with the previous caller when it asked for the same instant of
+    /// the same log (an event stored since, perhaps a late one about that instant, makes a new
+    /// seek).
     pub fn as_of(&self, t: Timestamp) -> Result<Arc<Fold>, SeekError> {
-        if let Some((at, f)) = self.last.lock().or_poisoned().as_ref()
-            && *at == t
+        let key = (t, self.log_position()?);
+        if let Some((k, f)) = self.last.lock().or_poisoned().as_ref()
+            && *k == key
         {
             return Ok(f.clone());
         }
         let f = Arc::new(self.seek(t)?);
-        *self.last.lock().or_poisoned() = Some((t, f.clone()));
+        *self.last.lock().or_poisoned() = Some((key, f.clone()));
         Ok(f)
+    }
+
+    /// The log's newest global sequence: what an answer about a past instant was made from.
+    pub fn log_position(&self) -> Result<u64, SeekError> {
+        let mut reader = self.reader.lock().or_poisoned();
+        if reader.is_none() {
+            *reader = Some(Store::open_side(&self.data_dir)?);
+        }
+        Ok(reader.as_ref().expect("opened above").max_gseq()?)
     }
 
     fn empty(&self) -> Fold {
@@ -374,6 +389,28 @@ mod tests {
         let want = history_point(places, &known, last.t);
         let d = crate::audit::value_differences(&serde_json::json!(last), &serde_json::json!(want));
         assert!(d.is_empty(), "as of {t}, history: {d:?}");
+    }
+
+    fn patrol(id: &str, time: &str) -> Located {
+        let line = format!(
+            r#"{{"type":"river.patrol","id":"{id}","time":"{time}","source":"t","data":{{"patrol":"{id}","chief":"C1","chief_name":"张三","level":"county","river":"汉江","lon":114.27,"lat":30.59,"minutes":60}}}}"#
+        );
+        let e = yiping_protocol::events::parse_line(&line).expect("a valid line");
+        let adcode = Places::hubei().locate(&e).expect("placed");
+        Located { event: e, adcode }
+    }
+
+    #[test]
+    fn a_kept_answer_about_an_instant_is_not_reused_once_a_late_event_about_it_arrives() {
+        let dir = crate::store::tests::tempdir();
+        let mut store = Store::open(&dir).expect("open");
+        store.append(&[patrol("a", "2026-10-01T09:00:00+08:00")], "2026-10-02T00:00:00Z").expect("append");
+        let timeline = Timeline::new(&dir, Arc::new(Places::hubei()), Default::default());
+        let t = Timestamp::parse("2026-10-01T12:00:00+08:00").expect("t");
+        assert_eq!(timeline.as_of(t).expect("seek").rivers.region("420000").patrols, 1);
+        store.append(&[patrol("b", "2026-10-01T10:00:00+08:00")], "2026-10-02T00:00:00Z").expect("append");
+        assert_eq!(timeline.as_of(t).expect("seek").rivers.region("420000").patrols, 2, "the late patrol");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
