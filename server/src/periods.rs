@@ -22,21 +22,28 @@ use crate::timeline::SeekError;
 
 type ByRegion = BTreeMap<String, Totals>;
 
-/// The cache key: the replayed instant and the log's position then (a late event makes a new
-/// answer), or the minute of a live answer.
+/// What an answer is kept by: the replayed instant and the log's position when it was made (an
+/// event about that instant stored since makes a new one), or the minute of a live answer.
 pub(crate) type CacheKey = (Option<Timestamp>, i64);
 
 /// Every period's figures as of `at` (None: now, from the live state).
 pub fn answer(state: &AppState, at: Option<Timestamp>) -> Result<Arc<PeriodsAnswer>, SeekError> {
     let t = at.unwrap_or_else(|| state.clock.now());
+    let position = state.timeline.log_position()?;
     let key: CacheKey = match at {
-        Some(_) => (at, i64::try_from(state.timeline.log_position()?).unwrap_or(i64::MAX)),
+        Some(_) => (at, i64::try_from(position).unwrap_or(i64::MAX)),
         None => (at, t.unix_s().div_euclid(60)),
     };
-    if let Some((k, a)) = state.periods.lock().or_poisoned().as_ref()
-        && *k == key
-    {
-        return Ok(a.clone());
+    let kept = state.periods.lock().or_poisoned().clone();
+    if let Some(((kept_at, n), a)) = kept {
+        let same = match at {
+            // Of the same instant, and nothing about it stored since.
+            Some(t) => kept_at == at && !state.timeline.changed_since(u64::try_from(n).unwrap_or(0), t)?,
+            None => (kept_at, n) == key,
+        };
+        if same {
+            return Ok(a);
+        }
     }
     let end = match at {
         None => state.with_fold(Fold::region_totals),

@@ -576,6 +576,17 @@ impl Store {
         self.still_valid(at, gseq)
     }
 
+    /// Whether an event stored after position `gseq` has a time at or before `at` (Unix ns).
+    pub fn any_since(&self, gseq: u64, at: i64) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE gseq > ?1 AND at <= ?2)",
+                params![to_i64(gseq), at],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// After saving something made from the log up to `gseq` about the instant `at`: whether no
     /// event appended since is older than `at`; if one is, what was saved from `at` on is dropped.
     fn still_valid(&self, at: i64, gseq: u64) -> Result<bool, StoreError> {

@@ -209,19 +209,30 @@ impl Timeline {
         })
     }
 
-    /// [`Timeline::seek`], shared with the previous caller when it asked for the same instant of
-    /// the same log (an event stored since, perhaps a late one about that instant, makes a new
-    /// seek).
+    /// [`Timeline::seek`], shared with the previous caller when it asked for the same instant
+    /// and no event about it (time at or before it) has been stored since.
     pub fn as_of(&self, t: Timestamp) -> Result<Arc<Fold>, SeekError> {
-        let key = (t, self.log_position()?);
-        if let Some((k, f)) = self.last.lock().or_poisoned().as_ref()
-            && *k == key
+        let position = self.log_position()?;
+        let kept = self.last.lock().or_poisoned().clone();
+        if let Some(((at, n), f)) = kept
+            && at == t
+            && !self.changed_since(n, t)?
         {
-            return Ok(f.clone());
+            return Ok(f);
         }
         let f = Arc::new(self.seek(t)?);
-        *self.last.lock().or_poisoned() = Some((key, f.clone()));
+        *self.last.lock().or_poisoned() = Some(((t, position), f.clone()));
         Ok(f)
+    }
+
+    /// Whether an event whose time is at or before `t` has been stored after position `gseq`
+    /// (through the log's order: only the events since are looked at).
+    pub fn changed_since(&self, gseq: u64, t: Timestamp) -> Result<bool, SeekError> {
+        let mut reader = self.reader.lock().or_poisoned();
+        if reader.is_none() {
+            *reader = Some(Store::open_side(&self.data_dir)?);
+        }
+        Ok(reader.as_ref().expect("opened above").any_since(gseq, t.unix_ns())?)
     }
 
     /// The log's newest global sequence: what an answer about a past instant was made from.
@@ -409,7 +420,11 @@ mod tests {
         let t = Timestamp::parse("2026-10-01T12:00:00+08:00").expect("t");
         assert_eq!(timeline.as_of(t).expect("seek").rivers.region("420000").patrols, 1);
         store.append(&[patrol("b", "2026-10-01T10:00:00+08:00")], "2026-10-02T00:00:00Z").expect("append");
-        assert_eq!(timeline.as_of(t).expect("seek").rivers.region("420000").patrols, 2, "the late patrol");
+        let kept = timeline.as_of(t).expect("seek");
+        assert_eq!(kept.rivers.region("420000").patrols, 2, "the late patrol");
+        // An event after the instant changes nothing about it: the kept state is shared.
+        store.append(&[patrol("c", "2026-10-01T13:00:00+08:00")], "2026-10-02T00:00:00Z").expect("append");
+        assert!(Arc::ptr_eq(&kept, &timeline.as_of(t).expect("seek")));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
