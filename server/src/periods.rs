@@ -22,36 +22,45 @@ use crate::timeline::SeekError;
 
 type ByRegion = BTreeMap<String, Totals>;
 
-/// What an answer is kept by: the replayed instant and the log's position when it was made (an
-/// event about that instant stored since makes a new one), or the minute of a live answer.
-pub(crate) type CacheKey = (Option<Timestamp>, i64);
+/// What the newest answer was made for: a minute of the live state, or an instant of the past
+/// and the log's position then (an event about that instant stored since makes a new one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Made {
+    /// Live, in this minute (Unix minutes).
+    Live(i64),
+    /// As of an instant, from the log up to a position.
+    AsOf(Timestamp, u64),
+}
 
 /// Every period's figures as of `at` (None: now, from the live state).
 pub fn answer(state: &AppState, at: Option<Timestamp>) -> Result<Arc<PeriodsAnswer>, SeekError> {
     let t = at.unwrap_or_else(|| state.clock.now());
-    let position = state.timeline.log_position()?;
-    let key: CacheKey = match at {
-        Some(_) => (at, i64::try_from(position).unwrap_or(i64::MAX)),
-        None => (at, t.unix_s().div_euclid(60)),
-    };
     let kept = state.periods.lock().or_poisoned().clone();
-    if let Some(((kept_at, n), a)) = kept {
-        let same = match at {
-            // Of the same instant, and nothing about it stored since.
-            Some(t) => kept_at == at && !state.timeline.changed_since(u64::try_from(n).unwrap_or(0), t)?,
-            None => (kept_at, n) == key,
-        };
-        if same {
-            return Ok(a);
+    let made = match at {
+        None => Made::Live(t.unix_s().div_euclid(60)),
+        Some(t) => {
+            let position = state.timeline.log_position()?;
+            if let Some((Made::AsOf(k, n), a)) = &kept
+                && *k == t
+                && !state.timeline.changed_since(*n, t)?
+            {
+                return Ok(a.clone());
+            }
+            Made::AsOf(t, position)
         }
+    };
+    if let Some((k, a)) = kept
+        && k == made
+    {
+        return Ok(a);
     }
     let end = match at {
         None => state.with_fold(Fold::region_totals),
         Some(t) => state.timeline.as_of(t)?.region_totals(),
     };
-    let first = state.timeline.span()?.first;
+    let first = state.timeline.first_time()?;
     let a = Arc::new(compute(t, end, first, |instant| totals_at(state, instant))?);
-    *state.periods.lock().or_poisoned() = Some((key, a.clone()));
+    *state.periods.lock().or_poisoned() = Some((made, a.clone()));
     Ok(a)
 }
 

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use yiping_protocol::alerts::AlertsData;
@@ -66,8 +66,9 @@ impl Drop for Slot {
     }
 }
 
-fn take_slot(state: &Arc<AppState>, count: &AtomicUsize) -> Result<Slot, ReplayError> {
-    count
+fn take_slot(state: &Arc<AppState>) -> Result<Slot, ReplayError> {
+    state
+        .replays
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < MAX_REPLAYS).then_some(n + 1))
         .map(|_| Slot(state.clone()))
         .map_err(|_| ReplayError::Full)
@@ -150,6 +151,20 @@ impl PastAlerts {
     }
 }
 
+/// The state as of `at`, sought on a blocking thread.
+async fn seek(state: &AppState, at: Timestamp) -> Result<Fold, ReplayError> {
+    let timeline = state.timeline.clone();
+    tokio::task::spawn_blocking(move || timeline.seek(at))
+        .await
+        .map_err(|e| ReplayError::Seek(e.to_string()))?
+        .map_err(|e| ReplayError::Seek(e.to_string()))
+}
+
+/// A new stream's epoch, unique on this server: every seek starts one.
+fn new_epoch(at: Timestamp) -> String {
+    format!("replay-{}-{:x}", NEXT_SESSION.fetch_add(1, Ordering::Relaxed), at.unix_s())
+}
+
 impl Session {
     /// Start a replay of `topics` at `at`: seek (on a blocking thread), then the snapshots.
     pub async fn start(
@@ -158,16 +173,11 @@ impl Session {
         at: Timestamp,
         speed: f64,
     ) -> Result<(Session, Vec<Arc<str>>), ReplayError> {
-        let slot = take_slot(state, &state.replays)?;
-        let timeline = state.timeline.clone();
-        let fold = tokio::task::spawn_blocking(move || timeline.seek(at))
-            .await
-            .map_err(|e| ReplayError::Seek(e.to_string()))?
-            .map_err(|e| ReplayError::Seek(e.to_string()))?;
-        let n = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
+        let slot = take_slot(state)?;
+        let fold = seek(state, at).await?;
         let mut s = Session {
             _slot: slot,
-            epoch: format!("replay-{n}-{:x}", at.unix_s()),
+            epoch: new_epoch(at),
             fold,
             clock: at,
             speed,
@@ -194,13 +204,8 @@ impl Session {
             self.last_tick = Instant::now();
             return Ok(vec![self.clock_text()]);
         }
-        let timeline = state.timeline.clone();
-        self.fold = tokio::task::spawn_blocking(move || timeline.seek(at))
-            .await
-            .map_err(|e| ReplayError::Seek(e.to_string()))?
-            .map_err(|e| ReplayError::Seek(e.to_string()))?;
-        let n = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
-        self.epoch = format!("replay-{n}-{:x}", at.unix_s());
+        self.fold = seek(state, at).await?;
+        self.epoch = new_epoch(at);
         self.clock = at;
         self.speed = speed;
         self.seqs.clear();

@@ -102,8 +102,7 @@ pub struct AppState {
     /// Replay sessions open now (bounded: each holds a fold).
     pub replays: AtomicUsize,
     /// The newest period figures answered (a minute for live walls, an instant for replays).
-    pub(crate) periods:
-        Mutex<Option<(crate::periods::CacheKey, Arc<yiping_protocol::periods::PeriodsAnswer>)>>,
+    pub(crate) periods: Mutex<Option<(crate::periods::Made, Arc<yiping_protocol::periods::PeriodsAnswer>)>>,
 }
 
 /// Now, as RFC 3339 UTC text (the one helper; times are compared as [`Timestamp`]s, never as text).

@@ -34,7 +34,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -88,6 +88,9 @@ pub struct Timeline {
     stop: AtomicBool,
     /// Events between checkpoints ([`CHECKPOINT_EVENTS`]; tests use fewer).
     spacing: u64,
+    /// The log position the checkpointer last brought everything up to (nothing to do until the
+    /// log grows).
+    walked: AtomicU64,
     /// Why time travel is off on this server, if it is (retention deletes old events).
     off: Option<String>,
 }
@@ -115,6 +118,7 @@ impl Timeline {
             wake: (Mutex::new(false), Condvar::new()),
             stop: AtomicBool::new(false),
             spacing: CHECKPOINT_EVENTS,
+            walked: AtomicU64::new(0),
             off: None,
         }
     }
@@ -168,44 +172,50 @@ impl Timeline {
         Ok(fold.0)
     }
 
+    /// Run a short read on the shared connection (opened on first use).
+    fn read<T>(&self, f: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, SeekError> {
+        let mut reader = self.reader.lock().or_poisoned();
+        let store = match reader.as_mut() {
+            Some(s) => s,
+            None => reader.insert(Store::open_side(&self.data_dir)?),
+        };
+        Ok(f(store)?)
+    }
+
     /// The events whose time is in `[from, to]` (Unix ns), in event-time order (a replay's next
     /// step).
     pub fn events(&self, from: i64, to: i64) -> Result<Vec<crate::store::StoredEvent>, SeekError> {
-        let mut reader = self.reader.lock().or_poisoned();
-        if reader.is_none() {
-            *reader = Some(Store::open_side(&self.data_dir)?);
-        }
-        let mut out = Vec::new();
-        reader.as_ref().expect("opened above").events_between(from, to, |e| {
-            out.push(e);
-            true
-        })?;
-        Ok(out)
+        self.read(|store| {
+            let mut out = Vec::new();
+            store.events_between(from, to, |e| {
+                out.push(e);
+                true
+            })?;
+            Ok(out)
+        })
     }
 
     /// The regions' totals kept for the Beijing midnight `at` (JSON), if the checkpointer has
     /// made them.
     pub fn day(&self, at: Timestamp) -> Result<Option<String>, SeekError> {
-        let mut reader = self.reader.lock().or_poisoned();
-        if reader.is_none() {
-            *reader = Some(Store::open_side(&self.data_dir)?);
-        }
-        Ok(reader.as_ref().expect("opened above").day(at.unix_ns())?)
+        self.read(|store| store.day(at.unix_ns()))
+    }
+
+    /// The time of the log's oldest event.
+    pub fn first_time(&self) -> Result<Option<Timestamp>, SeekError> {
+        self.read(|store| Ok(store.time_range()?.map(|r| Timestamp::from_unix_ns(r.0))))
     }
 
     /// The log's span by event time and the checkpoints kept.
     pub fn span(&self) -> Result<yiping_protocol::api::TimelineAnswer, SeekError> {
-        let mut reader = self.reader.lock().or_poisoned();
-        if reader.is_none() {
-            *reader = Some(Store::open_side(&self.data_dir)?);
-        }
-        let store = reader.as_ref().expect("opened above");
-        let range = store.time_range()?;
-        Ok(yiping_protocol::api::TimelineAnswer {
-            first: range.map(|r| Timestamp::from_unix_ns(r.0)),
-            last: range.map(|r| Timestamp::from_unix_ns(r.1)),
-            checkpoints: store.checkpoint_times()?.len(),
-            days: store.days_kept()?.0,
+        self.read(|store| {
+            let range = store.time_range()?;
+            Ok(yiping_protocol::api::TimelineAnswer {
+                first: range.map(|r| Timestamp::from_unix_ns(r.0)),
+                last: range.map(|r| Timestamp::from_unix_ns(r.1)),
+                checkpoints: store.checkpoint_times()?.len(),
+                days: store.days_kept()?.0,
+            })
         })
     }
 
@@ -228,20 +238,12 @@ impl Timeline {
     /// Whether an event whose time is at or before `t` has been stored after position `gseq`
     /// (through the log's order: only the events since are looked at).
     pub fn changed_since(&self, gseq: u64, t: Timestamp) -> Result<bool, SeekError> {
-        let mut reader = self.reader.lock().or_poisoned();
-        if reader.is_none() {
-            *reader = Some(Store::open_side(&self.data_dir)?);
-        }
-        Ok(reader.as_ref().expect("opened above").any_since(gseq, t.unix_ns())?)
+        self.read(|store| store.any_since(gseq, t.unix_ns()))
     }
 
     /// The log's newest global sequence: what an answer about a past instant was made from.
     pub fn log_position(&self) -> Result<u64, SeekError> {
-        let mut reader = self.reader.lock().or_poisoned();
-        if reader.is_none() {
-            *reader = Some(Store::open_side(&self.data_dir)?);
-        }
-        Ok(reader.as_ref().expect("opened above").max_gseq()?)
+        self.read(Store::max_gseq)
     }
 
     fn empty(&self) -> Fold {
@@ -250,8 +252,8 @@ impl Timeline {
         f
     }
 
-    /// Ask the checkpointer to look for work now.
-    pub fn nudge(&self) {
+    /// Wake the checkpointer.
+    fn nudge(&self) {
         *self.wake.0.lock().or_poisoned() = true;
         self.wake.1.notify_all();
     }
@@ -289,6 +291,9 @@ impl Timeline {
         }
         let store = Store::open_side(&self.data_dir)?;
         let gseq = store.max_gseq()?;
+        if gseq == self.walked.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
         let Some((first, newest)) = store.time_range()? else { return Ok(0) };
         // Day totals must reach as far as the checkpoints (a log checkpointed before they were
         // kept): otherwise start over from the beginning of the log.
@@ -337,6 +342,9 @@ impl Timeline {
         }
         if saved > 0 {
             tracing::debug!(saved, ms = t0.elapsed().as_millis() as u64, "checkpoints saved");
+        }
+        if from >= last_midnight {
+            self.walked.store(gseq, Ordering::Relaxed);
         }
         Ok(saved)
     }
