@@ -71,10 +71,11 @@ struct PanelEnv {
 
 /// The wall clock (epoch ms, every half second) and today in Beijing (changes at midnight only;
 /// in a replay, the replayed instant's day, so that overdue counts as it did then).
-pub(super) fn wall_clock(feeds: Feeds) -> (RwSignal<f64>, Memo<yiping_protocol::instant::Date>) {
+pub(super) fn wall_clock(
+    replayed: Memo<Option<f64>>,
+) -> (RwSignal<f64>, Memo<yiping_protocol::instant::Date>) {
     let now = RwSignal::new(js_sys::Date::now());
     crate::timer::every(Duration::from_millis(500), move || now.set(js_sys::Date::now()));
-    let replayed = replay_ms(feeds);
     let today = Memo::new(move |_| {
         Timestamp::from_unix_ms(replayed.get().unwrap_or_else(|| now.get())).beijing_date()
     });
@@ -90,10 +91,9 @@ pub(super) fn replay_ms(feeds: Feeds) -> Memo<Option<f64>> {
 
 /// Provide the panels' clocks: each theme's panels follow that theme's newest data and expected
 /// period; all of them together, the newest of any, interrupted only when every theme is.
-pub(super) fn provide_clocks(feeds: Feeds, now: RwSignal<f64>, lang: Lang) {
+pub(super) fn provide_clocks(feeds: Feeds, now: RwSignal<f64>, lang: Lang, replay_ms: Memo<Option<f64>>) {
     let labels =
         Signal::derive(move || (t(lang, Text::DataTime), t(lang, Text::Stale), t(lang, Text::NoData)));
-    let replay_ms = replay_ms(feeds);
     let mark = Memo::new(move |_| replay_ms.get().map(|ms| crate::replay::mark(lang, ms)));
     let env = PanelEnv {
         all: Clock::new(),
@@ -290,8 +290,8 @@ pub(super) fn AlertStrip(ctx: WallCtx) -> impl IntoView {
                 {move || lang.pick("风险预警", "Alerts")}
                 <b data-testid="alerts-open">{move || feeds.alerts.with(|m| m.values().filter(|a| a.is_open()).count())}</b>
                 {move || {
-                    let at = feeds.replay.with(|r| r.as_ref().and_then(|c| Timestamp::parse(&c.at).ok()))?;
-                    Some(view! { <span class="replay-mark" data-testid="replay-mark">{crate::replay::mark(lang, at.unix_ms())}</span> })
+                    let ms = ctx.replay_ms.get()?;
+                    Some(view! { <span class="replay-mark" data-testid="replay-mark">{crate::replay::mark(lang, ms)}</span> })
                 }}
             </span>
             <div class="alerts-ticker">

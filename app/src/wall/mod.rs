@@ -82,6 +82,8 @@ pub struct WallCtx {
     hour_ago: Memo<Option<HistoryPoint>>,
     /// Every county's 精准脱贫 figures: adcode, name, figures.
     counties: RwSignal<Vec<(String, String, PovertyAgg)>>,
+    /// The replayed instant, epoch ms (None: live): the one reading of the server's replay clock.
+    replay_ms: Memo<Option<f64>>,
     /// Changes when a replaying wall should refetch what it reads over REST (a seek, or so much
     /// replayed time); None while live.
     refetch: Memo<Option<(String, i64)>>,
@@ -109,6 +111,7 @@ impl WallCtx {
     fn new(
         lang: Lang,
         feeds: Feeds,
+        replay_ms: Memo<Option<f64>>,
         today: Memo<Date>,
         screen: RwSignal<Screen>,
         selected: RwSignal<Option<String>>,
@@ -137,13 +140,10 @@ impl WallCtx {
             history,
             hour_ago: overview::hour_before(history),
             counties: RwSignal::new(Vec::new()),
+            replay_ms,
             refetch: Memo::new(move |_| {
-                feeds.replay.with(|r| {
-                    r.as_ref().and_then(|c| {
-                        let ms = yiping_protocol::instant::Timestamp::parse(&c.at).ok()?.unix_ms();
-                        Some(crate::replay::refetch_tick(&c.epoch, ms, c.speed))
-                    })
-                })
+                let ms = replay_ms.get()?;
+                feeds.replay.with(|r| r.as_ref().map(|c| crate::replay::refetch_tick(&c.epoch, ms, c.speed)))
             }),
             periods_open: RwSignal::new(false),
             kpi_period: RwSignal::new(None),
@@ -224,11 +224,12 @@ pub fn Wall() -> impl IntoView {
         crate::replay::set_at(feeds.replay.with(|r| r.as_ref().map(|c| (c.epoch.clone(), c.at.clone()))))
     });
     link::start(feeds);
-    let (now, today) = frame::wall_clock(feeds);
-    frame::provide_clocks(feeds, now, lang);
+    let replay_ms = frame::replay_ms(feeds);
+    let (now, today) = frame::wall_clock(replay_ms);
+    frame::provide_clocks(feeds, now, lang, replay_ms);
     let selected = RwSignal::new(None);
     let nav = navigation::start(&query, selected);
-    let ctx = WallCtx::new(lang, feeds, today, nav.screen, selected);
+    let ctx = WallCtx::new(lang, feeds, replay_ms, today, nav.screen, selected);
     ctx.close_drawers_on_change();
     ctx.load_rules();
     poverty::load_counties(ctx);

@@ -28,7 +28,7 @@ pub fn TimeBar(
     let (feeds, lang) = (ctx.feeds, ctx.lang);
     let speed = RwSignal::new(60.0_f64);
     let span: RwSignal<Option<TimelineAnswer>> = RwSignal::new(None);
-    let clock_ms = super::frame::replay_ms(feeds);
+    let clock_ms = ctx.replay_ms;
     // The log's span, for the scrubber: read when a replay starts.
     Effect::new(move |_| {
         if feeds.replay.with(Option::is_some) && span.with_untracked(Option::is_none) {
