@@ -7,7 +7,11 @@
 //!   `{"op":"replay","at","speed"}` and `{"op":"live"}`;
 //! - server → client: [`ServerMsg`]: `{"type":"snapshot"|"delta","topic","epoch","seq","time","data"}`,
 //!   `{"type":"batch","items":[…]}`, `{"type":"pong"}`, `{"type":"error","message"}`, and
-//!   `{"type":"replay","epoch","at","speed"}` where a replay stands.
+//!   `{"type":"replay","epoch","at","speed"}` where a replay stands;
+//! - presenting (a console drives a named wall, [`present`]): `{"op":"join","wall","part","view"}`
+//!   and `{"op":"report","view","base"}` from a wall's pages, `{"op":"drive","wall","take","force"}`,
+//!   `{"op":"release"}`, `{"op":"show","view"}`, `{"op":"set","setting"}` and `{"op":"cue","cue"}`
+//!   from a console; `{"type":"wall",…}` (the wall's state) and `{"type":"cue",…}` back.
 //!
 //! **Replay** (time travel): `replay` puts the connection's subscribed topics as of instant `at`
 //! (every event whose time is at or before it), in a stream of their own: a new epoch, snapshots
@@ -28,6 +32,7 @@ pub mod api;
 pub mod events;
 pub mod instant;
 pub mod periods;
+pub mod present;
 pub mod rules;
 pub mod topics;
 pub mod water;
@@ -78,6 +83,71 @@ pub enum ClientMsg {
     },
     /// Leave a replay: back to the live streams.
     Live,
+    /// Presenting: take part in the wall `wall` as the wall itself or as a console's miniature,
+    /// showing `view` now (see [`present`]).
+    Join {
+        /// The wall's name (letters, digits, `-` and `_`, at most 40).
+        wall: String,
+        /// How the page takes part.
+        part: present::Part,
+        /// What the page shows now (a wall that is new to the server starts from it).
+        #[serde(default)]
+        view: Option<present::View>,
+        /// The page's size in CSS pixels.
+        #[serde(default)]
+        size: Option<[u32; 2]>,
+        /// Whether its carousel runs (None: it has none).
+        #[serde(default)]
+        carousel: Option<bool>,
+    },
+    /// Presenting: a joined page's view changed by a touch on it (`base`: the version it showed).
+    Report {
+        /// What it shows now.
+        view: present::View,
+        /// The [`present::WallState::version`] it changed from.
+        base: u64,
+        /// Whether its carousel runs.
+        #[serde(default)]
+        carousel: Option<bool>,
+    },
+    /// Presenting: watch the wall `wall` (a console), and with `take` control it (presenters and
+    /// admins); `force` takes it over from another controller.
+    Drive {
+        /// The wall's name.
+        wall: String,
+        /// Ask for control.
+        #[serde(default)]
+        take: bool,
+        /// Take it from whoever has it.
+        #[serde(default)]
+        force: bool,
+    },
+    /// Presenting: give up control of the wall watched.
+    Release,
+    /// Presenting: the controller sets the view (`n`: the control's number, echoed in the state).
+    Show {
+        /// The view.
+        view: present::View,
+        /// The control's number.
+        #[serde(default)]
+        n: u64,
+    },
+    /// Presenting: the controller blanks, highlights, runs or holds the carousel.
+    Set {
+        /// What.
+        setting: present::Setting,
+        /// The control's number.
+        #[serde(default)]
+        n: u64,
+    },
+    /// Presenting: a momentary cue (pointer, zoom) from the controller to the wall's pages.
+    Cue {
+        /// What.
+        cue: present::Cue,
+        /// The control's number.
+        #[serde(default)]
+        n: u64,
+    },
 }
 
 /// The fastest replay: an hour of events per second.
@@ -131,6 +201,16 @@ pub enum ServerMsg {
     },
     /// Where the connection's replay stands (see the crate docs).
     Replay(ReplayClock),
+    /// Presenting: the wall the connection joined or watches, whenever it changes.
+    Wall(Box<present::WallState>),
+    /// Presenting: a momentary cue for a wall's pages.
+    Cue {
+        /// What.
+        cue: present::Cue,
+        /// The control's number.
+        #[serde(default)]
+        n: u64,
+    },
 }
 
 /// A topic the server offers, as listed by `GET /api/v1/topics`.

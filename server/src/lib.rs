@@ -17,7 +17,8 @@
 //!    every midnight, of which [`periods`] makes 今日/本周/本月/本年 with 环比 and 同比.
 //! 5. **Streams** ([`hub`]): per-topic sequence numbers and a resume window, one shared frame
 //!    per tick; [`ws`] fans them out to the walls, or a [`replay`] of a past period to a wall
-//!    that asked for one.
+//!    that asked for one. [`present`] relays a presenter's console to a named wall and back;
+//!    [`storylines`] keeps the presenters' bookmarked views.
 //! 6. **HTTP** ([`web`] routes; [`api`] for events, regions, entities and history;
 //!    [`session`] and [`auth`] for logins, roles and tokens; [`error`] maps every failure to one
 //!    status and message; [`metrics`]). Every answer's type is in `yiping_protocol::api`.
@@ -36,6 +37,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod periods;
 pub mod places;
+pub mod present;
 pub mod publish;
 pub mod replay;
 pub mod run;
@@ -45,6 +47,7 @@ pub mod startup;
 pub mod state;
 pub mod stations;
 pub mod store;
+pub mod storylines;
 pub mod sync;
 pub mod timeline;
 pub mod trail;

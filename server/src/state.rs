@@ -101,6 +101,8 @@ pub struct AppState {
     pub timeline: Arc<crate::timeline::Timeline>,
     /// Replay sessions open now (bounded: each holds a fold).
     pub replays: AtomicUsize,
+    /// The walls presenters drive.
+    pub walls: crate::present::Walls,
     /// The newest period figures answered (a minute for live walls, an instant for replays).
     pub(crate) periods: Mutex<Option<(crate::periods::Made, Arc<yiping_protocol::periods::PeriodsAnswer>)>>,
 }

@@ -103,6 +103,7 @@ impl Trail {
         )
         .map_err(e)?;
         crate::auth::create_tables(&conn).map_err(e)?;
+        crate::storylines::create_tables(&conn).map_err(e)?;
         Ok(Trail { conn, path: p })
     }
 
@@ -117,14 +118,7 @@ impl Trail {
 
     /// Append an entry; returns its position once it is committed.
     pub fn append(&self, e: &NewEntry) -> Result<u64, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO trail (time, actor, role, addr, action, target, comment, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![e.time, e.actor, e.role, e.addr, e.action, e.target, e.comment, e.body.to_string()],
-            )
-            .map_err(|s| self.err(s))?;
-        Ok(u64::try_from(self.conn.last_insert_rowid()).unwrap_or(0))
+        append_in(&self.conn, e).map_err(|s| self.err(s))
     }
 
     /// Append several entries in one transaction; returns their positions once committed.
@@ -200,6 +194,17 @@ impl Trail {
         })?;
         Ok(out)
     }
+}
+
+/// Append an entry on `conn` (the trail's connection, or a transaction on it that also writes
+/// what the entry records); returns its position.
+pub(crate) fn append_in(conn: &Connection, e: &NewEntry) -> rusqlite::Result<u64> {
+    conn.execute(
+        "INSERT INTO trail (time, actor, role, addr, action, target, comment, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![e.time, e.actor, e.role, e.addr, e.action, e.target, e.comment, e.body.to_string()],
+    )?;
+    Ok(u64::try_from(conn.last_insert_rowid()).unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -23,6 +23,15 @@ use crate::error::AppError;
 #[allow_missing = true]
 struct AppAssets;
 
+/// `GET /api/v1/walls`: the walls pages have joined, with who controls each.
+async fn walls(
+    State(state): State<Arc<AppState>>,
+    caller: crate::auth::Caller,
+) -> Result<Json<Vec<yiping_protocol::present::WallInfo>>, AppError> {
+    caller.read()?;
+    Ok(Json(state.walls.list()))
+}
+
 /// The router of the whole server.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -51,6 +60,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/alerts/{id}/{action}", axum::routing::post(crate::alerts::http::act))
         .route("/api/v1/rules", get(crate::alerts::http::rules))
         .route("/api/v1/audit", get(crate::alerts::http::audit))
+        .route("/api/v1/walls", get(walls))
+        .route("/api/v1/storylines", get(crate::storylines::http_list).post(crate::storylines::http_create))
+        .route("/api/v1/storylines/import", axum::routing::post(crate::storylines::http_import))
+        .route(
+            "/api/v1/storylines/{id}",
+            get(crate::storylines::http_get)
+                .put(crate::storylines::http_put)
+                .delete(crate::storylines::http_delete),
+        )
+        .route("/api/v1/storylines/{id}/file", get(crate::storylines::http_file))
         .route("/metrics", get(crate::api::metrics))
         .route("/geo/{file}", get(geo_layer))
         .route("/ws", get(crate::ws::upgrade))
@@ -59,17 +78,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(CompressionLayer::new())
         .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        // Framed by its own pages only: the presenter's console shows the wall's miniature.
+        .layer(header_layer(header::X_FRAME_OPTIONS, "SAMEORIGIN"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
         .layer(header_layer(header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
         .with_state(state)
 }
 
 /// The content security policy of every answer: scripts only from this server (no inline script;
-/// WebAssembly compilation allowed), no framing by other sites, no plugins.
+/// WebAssembly compilation allowed), no framing but by this server's own pages (the presenter's
+/// console frames the wall's miniature), no plugins.
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-     form-action 'self'; frame-ancestors 'none'";
+     form-action 'self'; frame-ancestors 'self'";
 
 fn header_layer(
     name: header::HeaderName,

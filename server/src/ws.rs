@@ -23,8 +23,12 @@ use yiping_protocol::{ClientMsg, ResumePoint, ServerMsg};
 use crate::hub::{Frame, batch_text, to_text};
 
 use crate::auth::Caller;
+use crate::present::{self, Relay};
+use crate::sync::OrPoisoned;
+use crate::trail::NewEntry;
 use crate::{AppState, replay};
 use axum::response::IntoResponse;
+use yiping_protocol::present::{Part, View, WallState};
 
 /// How often the server pings.
 pub const PING_EVERY: Duration = Duration::from_secs(15);
@@ -43,12 +47,41 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>, c
     if let Err(e) = caller.read() {
         return e.into_response();
     }
-    let scope = caller.scope().map(str::to_owned);
+    let who = Who {
+        scope: caller.scope().map(str::to_owned),
+        actor: present::Actor {
+            name: caller.user.as_ref().map(|u| u.name.clone()),
+            role: caller.user.as_ref().map(|u| u.role),
+        },
+        addr: caller.ip(),
+    };
     ws.read_buffer_size(8 * 1024)
         .write_buffer_size(16 * 1024)
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, state, scope))
+        .on_upgrade(move |socket| serve(socket, state, who))
+}
+
+/// Who is connected: the scope their data is cut to, and who they are to a wall.
+struct Who {
+    scope: Option<String>,
+    actor: present::Actor,
+    addr: String,
+}
+
+/// The wall a connection takes part in (a page) or watches (a console, `part` None).
+struct Attached {
+    wall: String,
+    part: Option<Part>,
+    rx: broadcast::Receiver<Arc<Relay>>,
+}
+
+/// The next change of the wall attached (pending forever when none).
+async fn next_relay(a: &mut Option<Attached>) -> Result<Arc<Relay>, RecvError> {
+    match a {
+        Some(a) => a.rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 struct ClientGuard(Arc<AppState>);
@@ -116,7 +149,11 @@ fn scope_msg(msg: &mut ServerMsg, scope: &str) {
     match msg {
         ServerMsg::Snapshot(u) | ServerMsg::Delta(u) => scope_data(&mut u.data, scope),
         ServerMsg::Batch { items } => items.iter_mut().for_each(|m| scope_msg(m, scope)),
-        ServerMsg::Pong | ServerMsg::Error { .. } | ServerMsg::Replay(_) => {}
+        ServerMsg::Pong
+        | ServerMsg::Error { .. }
+        | ServerMsg::Replay(_)
+        | ServerMsg::Wall(_)
+        | ServerMsg::Cue { .. } => {}
     }
 }
 
@@ -140,16 +177,34 @@ fn scope_data(data: &mut serde_json::Value, scope: &str) {
     }
 }
 
-async fn serve(socket: WebSocket, state: Arc<AppState>, scope: Option<String>) {
+async fn serve(socket: WebSocket, state: Arc<AppState>, who: Who) {
+    // The wall this connection is a page of, or watches.
+    let mut wall: Option<Attached> = None;
     state.clients.fetch_add(1, Ordering::Relaxed);
     let _guard = ClientGuard(state.clone());
     let (mut sink, mut stream) = socket.split();
     let mut subs: BTreeMap<String, Sub> = BTreeMap::new();
-    let mut ping = interval(PING_EVERY);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // A replay in place of the live streams, while the client asks for one (dropped with the
     // connection: its slot is freed).
     let mut replay: Option<replay::Session> = None;
+    converse(&state, &who, &mut sink, &mut stream, &mut subs, &mut replay, &mut wall).await;
+    detach(&state, &mut wall, &who).await;
+}
+
+/// The connection's conversation, until it closes or falls silent.
+#[allow(clippy::too_many_arguments)]
+async fn converse(
+    state: &Arc<AppState>,
+    who: &Who,
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    subs: &mut BTreeMap<String, Sub>,
+    replay: &mut Option<replay::Session>,
+    wall: &mut Option<Attached>,
+) {
+    let scope = who.scope.clone();
+    let mut ping = interval(PING_EVERY);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut replay_tick = interval(replay::TICK);
     replay_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
@@ -159,17 +214,19 @@ async fn serve(socket: WebSocket, state: Arc<AppState>, scope: Option<String>) {
             incoming = stream.next() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(text))) => {
-                        frames(receive(&state, &mut subs, &mut replay, text.as_str(), scope.as_deref()).await)
-                    }
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMsg>(text.as_str()) {
+                        Ok(msg) if is_present(&msg) => frames(present_msg(state, wall, who, msg).await),
+                        _ => frames(receive(state, subs, replay, text.as_str(), scope.as_deref()).await),
+                    },
                     Some(Ok(Message::Binary(_))) => frames(vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue, // ping/pong
                 }
             }
-            (topic, frame) = next_frame(&mut subs) => deliver(&state, &mut subs, &topic, frame),
+            (topic, frame) = next_frame(subs) => deliver(state, subs, &topic, frame),
+            relay = next_relay(wall) => frames(relayed(state, wall, who, relay)),
             _ = replay_tick.tick(), if playing => match replay.as_mut() {
-                Some(r) => frames(r.tick(&state).await),
+                Some(r) => frames(r.tick(state).await),
                 None => continue,
             },
             _ = ping.tick() => {
@@ -297,7 +354,16 @@ fn handle(
             }
             vec![]
         }
-        ClientMsg::Replay { .. } | ClientMsg::Live => vec![],
+        // Replay is answered in `receive`, presenting in `present_msg`.
+        ClientMsg::Replay { .. }
+        | ClientMsg::Live
+        | ClientMsg::Join { .. }
+        | ClientMsg::Report { .. }
+        | ClientMsg::Drive { .. }
+        | ClientMsg::Release
+        | ClientMsg::Show { .. }
+        | ClientMsg::Set { .. }
+        | ClientMsg::Cue { .. } => vec![],
         ClientMsg::Subscribe { topics, since } => {
             let mut out = Vec::new();
             for t in topics {
@@ -353,4 +419,152 @@ fn resync(state: &AppState, topic: &str, sub: &mut Sub) -> Vec<Utf8Bytes> {
     }
     *sub = Sub { rx: fresh.rx, seq: fresh.seq };
     frames(fresh.initial)
+}
+
+fn is_present(msg: &ClientMsg) -> bool {
+    matches!(
+        msg,
+        ClientMsg::Join { .. }
+            | ClientMsg::Report { .. }
+            | ClientMsg::Drive { .. }
+            | ClientMsg::Release
+            | ClientMsg::Show { .. }
+            | ClientMsg::Set { .. }
+            | ClientMsg::Cue { .. }
+    )
+}
+
+fn wall_text(s: WallState, who: &Who) -> Arc<str> {
+    to_text(&ServerMsg::Wall(Box::new(present::for_connection(s, who.actor.name.as_deref()))))
+}
+
+fn refusal(message: String) -> Vec<Arc<str>> {
+    vec![to_text(&ServerMsg::Error { message })]
+}
+
+/// A presenting message (see [`present`]): join or watch a wall, or act on it.
+async fn present_msg(
+    state: &Arc<AppState>,
+    wall: &mut Option<Attached>,
+    who: &Who,
+    msg: ClientMsg,
+) -> Vec<Arc<str>> {
+    let (name, act) = match msg {
+        ClientMsg::Join { wall: name, part, view, size, carousel } => {
+            if let Err(e) =
+                present::check_name(&name).and_then(|()| view.as_ref().map_or(Ok(()), View::check))
+            {
+                return refusal(e);
+            }
+            detach(state, wall, who).await;
+            let (rx, _) = state.walls.attach(&name, view.as_ref());
+            *wall = Some(Attached { wall: name.clone(), part: Some(part), rx });
+            (name, present::Act::Join { part, view, size, carousel })
+        }
+        ClientMsg::Drive { wall: name, take, force } => {
+            if let Err(e) = present::check_name(&name) {
+                return refusal(e);
+            }
+            if wall.as_ref().is_none_or(|a| a.wall != name || a.part.is_some()) {
+                detach(state, wall, who).await;
+                let (rx, _) = state.walls.attach(&name, None);
+                *wall = Some(Attached { wall: name.clone(), part: None, rx });
+            }
+            (name, present::Act::Drive { take, force })
+        }
+        other => {
+            let Some(a) = wall.as_ref() else {
+                return refusal("join or drive a wall first".into());
+            };
+            let act = match other {
+                ClientMsg::Report { view, base, carousel } => match a.part {
+                    Some(part) => present::Act::Report { part, view, base, carousel },
+                    None => return refusal("report: only a wall's pages report; a console shows".into()),
+                },
+                ClientMsg::Release => present::Act::Release,
+                ClientMsg::Show { view, n } => present::Act::Show { view, n },
+                ClientMsg::Set { setting, n } => present::Act::Set { setting, n },
+                ClientMsg::Cue { cue, n } => present::Act::Cue { cue, n },
+                _ => return vec![],
+            };
+            (a.wall.clone(), act)
+        }
+    };
+    let is_drive = matches!(act, present::Act::Drive { .. });
+    match state.walls.act(&name, &who.actor, act) {
+        Ok(done) => {
+            if let Some((action, body)) = done.audit {
+                audit(state, who, &name, action, body).await;
+            }
+            let mut out: Vec<Arc<str>> = done.reply.into_iter().map(|s| wall_text(s, who)).collect();
+            // A console that only watches is sent the state at once.
+            if is_drive && out.is_empty() {
+                out.extend(state.walls.state(&name).map(|s| wall_text(s, who)));
+            }
+            out
+        }
+        Err(e) => {
+            // The console learns why, and sees the wall as it is.
+            let mut out = refusal(e);
+            out.extend(state.walls.state(&name).map(|s| wall_text(s, who)));
+            out
+        }
+    }
+}
+
+/// A change of the wall attached, as this connection sees it (a lagging receiver gets the
+/// state now: states are whole, so nothing is lost but cues).
+fn relayed(
+    state: &AppState,
+    wall: &mut Option<Attached>,
+    who: &Who,
+    relay: Result<Arc<Relay>, RecvError>,
+) -> Vec<Arc<str>> {
+    let Some(a) = wall.as_ref() else { return vec![] };
+    match relay {
+        Ok(r) => match &*r {
+            Relay::State(s) => vec![wall_text((**s).clone(), who)],
+            // Cues are for the wall's pages; a console draws its own.
+            Relay::Cue { .. } if a.part.is_none() => vec![],
+            Relay::Cue { cue, n } => vec![to_text(&ServerMsg::Cue { cue: cue.clone(), n: *n })],
+        },
+        Err(RecvError::Lagged(_)) => {
+            state.walls.state(&a.wall).map(|s| wall_text(s, who)).into_iter().collect()
+        }
+        Err(RecvError::Closed) => {
+            *wall = None;
+            vec![]
+        }
+    }
+}
+
+/// Leave the wall attached, if any (a page: the wall counts one page fewer).
+async fn detach(state: &Arc<AppState>, wall: &mut Option<Attached>, who: &Who) {
+    let Some(a) = wall.take() else { return };
+    if let Some(part) = a.part {
+        // The wall is known (attached), so this cannot be refused.
+        let _ = state.walls.act(&a.wall, &who.actor, present::Act::Leave { part });
+    }
+}
+
+/// Record a presenting action in the audit trail (off the runtime's threads: it waits for the
+/// disk).
+async fn audit(state: &Arc<AppState>, who: &Who, wall: &str, action: &str, body: serde_json::Value) {
+    let entry = NewEntry {
+        time: crate::state::now_rfc3339(),
+        actor: who.actor.name.clone().unwrap_or_else(|| "anonymous".into()),
+        role: who.actor.role.map_or("", yiping_protocol::api::Role::as_str).to_owned(),
+        addr: who.addr.clone(),
+        action: action.to_owned(),
+        target: format!("wall:{wall}"),
+        comment: String::new(),
+        body,
+    };
+    let st = Arc::clone(state);
+    let written = tokio::task::spawn_blocking(move || st.trail.lock().or_poisoned().append(&entry)).await;
+    match written {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::error!(wall, action, "audit trail write failed: {e}"),
+        Err(e) => tracing::error!(wall, action, "audit trail write failed: {e}"),
+    }
 }

@@ -1,0 +1,424 @@
+//! Presenting: the walls a console can drive (see [`yiping_protocol::present`]).
+//!
+//! [`Walls`] keeps, for every wall named by a page (`?wall=hall-1`), its [`WallState`]: the view,
+//! its version, the controller, blank, highlight and carousel. Every change goes to the wall's
+//! pages and consoles over one broadcast channel per wall; each connection then says whether the
+//! state is `yours`. The rules, in one place ([`Walls::act`]):
+//! - anyone who may read may watch a wall and be one of its pages;
+//! - control is for presenters and admins, one user at a time; taking it from another is
+//!   explicit (`force`), and the other is told;
+//! - a wall page's touch changes the view for everyone (it is the wall); a miniature's touch only
+//!   while its user controls the wall; a report made against an older version is ignored (the
+//!   page is sent the current state instead);
+//! - control stays with its holder when the console disconnects, and the wall keeps its view.
+//!
+//! The state lives in memory: a restart starts every wall afresh from its pages' views.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+use yiping_protocol::api::Role;
+use yiping_protocol::present::{Cue, Part, Setting, View, WallInfo, WallState};
+
+use crate::sync::OrPoisoned;
+
+/// What goes to a wall's connections.
+#[derive(Debug, Clone)]
+pub enum Relay {
+    /// The wall's state changed.
+    State(Box<WallState>),
+    /// A momentary cue for its pages.
+    Cue {
+        /// What.
+        cue: Cue,
+        /// The control's number.
+        n: u64,
+    },
+}
+
+#[derive(Debug)]
+struct Wall {
+    state: WallState,
+    tx: broadcast::Sender<Arc<Relay>>,
+}
+
+/// Every wall the server has heard of.
+#[derive(Debug, Default)]
+pub struct Walls {
+    walls: Mutex<HashMap<String, Wall>>,
+}
+
+/// Who acts on a wall.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The user's name (None: anonymous).
+    pub name: Option<String>,
+    /// The user's role.
+    pub role: Option<Role>,
+}
+
+/// A request about a wall from one connection.
+#[derive(Debug)]
+pub enum Act {
+    /// Join as a page.
+    Join {
+        /// How.
+        part: Part,
+        /// What it shows.
+        view: Option<View>,
+        /// Its size.
+        size: Option<[u32; 2]>,
+        /// Its carousel.
+        carousel: Option<bool>,
+    },
+    /// A page left.
+    Leave {
+        /// How it had joined.
+        part: Part,
+    },
+    /// A page's view changed by a touch.
+    Report {
+        /// How it had joined.
+        part: Part,
+        /// What it shows.
+        view: View,
+        /// The version it changed from.
+        base: u64,
+        /// Its carousel.
+        carousel: Option<bool>,
+    },
+    /// Watch, and take control.
+    Drive {
+        /// Ask for control.
+        take: bool,
+        /// From whoever has it.
+        force: bool,
+    },
+    /// Give control up.
+    Release,
+    /// Set the view.
+    Show {
+        /// The view.
+        view: View,
+        /// The control's number.
+        n: u64,
+    },
+    /// Blank, highlight, carousel.
+    Set {
+        /// What.
+        setting: Setting,
+        /// The control's number.
+        n: u64,
+    },
+    /// A momentary cue.
+    Cue {
+        /// What.
+        cue: Cue,
+        /// The control's number.
+        n: u64,
+    },
+}
+
+/// What an act did: the audit entry to write (action, body), if any.
+#[derive(Debug, Default)]
+pub struct Done {
+    /// `present.show`, `present.take`, … (None: nothing to record, e.g. a pointer move).
+    pub audit: Option<(&'static str, serde_json::Value)>,
+    /// The state to send back to the acting connection alone (a stale report, a refused take).
+    pub reply: Option<WallState>,
+}
+
+/// A wall's name: letters, digits, `-` and `_`, 1 to 40 of them.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() > 40
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!("wall {name:?}: a name of 1 to 40 letters, digits, '-' or '_'"));
+    }
+    Ok(())
+}
+
+fn may_control(role: Option<Role>) -> bool {
+    matches!(role, Some(Role::Presenter | Role::Admin))
+}
+
+impl Walls {
+    /// The walls known, by name.
+    pub fn list(&self) -> Vec<WallInfo> {
+        let walls = self.walls.lock().or_poisoned();
+        let mut v: Vec<WallInfo> = walls
+            .values()
+            .map(|w| WallInfo {
+                wall: w.state.wall.clone(),
+                pages: w.state.pages,
+                controller: w.state.controller.clone(),
+                screen: w.state.view.screen.clone(),
+            })
+            .collect();
+        v.sort_by(|a, b| a.wall.cmp(&b.wall));
+        v
+    }
+
+    /// The wall's state now.
+    pub fn state(&self, wall: &str) -> Option<WallState> {
+        self.walls.lock().or_poisoned().get(wall).map(|w| w.state.clone())
+    }
+
+    /// A receiver of the wall's changes, and its state now (the wall is made when new, from
+    /// `view`).
+    pub fn attach(&self, wall: &str, view: Option<&View>) -> (broadcast::Receiver<Arc<Relay>>, WallState) {
+        let mut walls = self.walls.lock().or_poisoned();
+        let w = walls.entry(wall.to_owned()).or_insert_with(|| Wall {
+            state: WallState {
+                wall: wall.to_owned(),
+                view: view.cloned().unwrap_or_default(),
+                version: 1,
+                controller: None,
+                yours: false,
+                pages: 0,
+                size: None,
+                blank: false,
+                highlight: None,
+                carousel: None,
+                n: 0,
+                note: None,
+            },
+            tx: broadcast::channel(256).0,
+        });
+        (w.tx.subscribe(), w.state.clone())
+    }
+
+    /// Apply `act` of `who` to `wall` (attached first), telling every connection of the wall
+    /// what changed. The refusal says why.
+    pub fn act(&self, wall: &str, who: &Actor, act: Act) -> Result<Done, String> {
+        let mut walls = self.walls.lock().or_poisoned();
+        let Some(w) = walls.get_mut(wall) else {
+            return Err(format!("wall {wall:?} is not known; join or drive it first"));
+        };
+        let s = &mut w.state;
+        let controls = who.name.is_some() && s.controller == who.name;
+        let control = |what: &str| -> Result<(), String> {
+            if controls {
+                Ok(())
+            } else {
+                Err(match &s.controller {
+                    Some(c) => format!("{what}: wall {wall:?} is controlled by {c}; take over first"),
+                    None => format!("{what}: take control of wall {wall:?} first"),
+                })
+            }
+        };
+        let mut done = Done::default();
+        let mut changed = true;
+        s.note = None;
+        match act {
+            Act::Join { part, view: _, size, carousel } => {
+                if part == Part::Wall {
+                    s.pages += 1;
+                    s.size = size.or(s.size);
+                    s.carousel = carousel.or(s.carousel);
+                }
+                done.audit =
+                    (part == Part::Wall).then(|| ("present.join", serde_json::json!({ "size": size })));
+            }
+            Act::Leave { part } => {
+                if part == Part::Wall {
+                    s.pages = s.pages.saturating_sub(1);
+                } else {
+                    changed = false;
+                }
+            }
+            Act::Report { part, view, base, carousel } => {
+                view.check()?;
+                if part == Part::Remote && !controls {
+                    return Err(control("a touch on the miniature").expect_err("not in control"));
+                }
+                if base != s.version {
+                    // Made against a view that has changed since: the page catches up instead.
+                    done.reply = Some(s.clone());
+                    return Ok(done);
+                }
+                if carousel.is_some() && part == Part::Wall {
+                    s.carousel = carousel;
+                }
+                if view == s.view {
+                    changed = carousel.is_some();
+                } else {
+                    done.audit = Some(match part {
+                        Part::Wall => ("present.touch", serde_json::json!({ "view": view })),
+                        Part::Remote => {
+                            ("present.show", serde_json::json!({ "view": view, "from": "miniature" }))
+                        }
+                    });
+                    s.view = view;
+                    s.version += 1;
+                    s.n = 0;
+                }
+            }
+            Act::Drive { take, force } => {
+                if !take {
+                    return Ok(Done { audit: None, reply: Some(s.clone()) });
+                }
+                if !may_control(who.role) {
+                    return Err(format!(
+                        "controlling a wall needs the role presenter or admin; you are {}",
+                        who.role.map_or("not logged in", Role::as_str)
+                    ));
+                }
+                match &s.controller {
+                    _ if controls => changed = false,
+                    Some(other) if !force => {
+                        return Err(format!(
+                            "wall {wall:?} is controlled by {other}; take over explicitly to drive it"
+                        ));
+                    }
+                    Some(other) => {
+                        done.audit = Some(("present.takeover", serde_json::json!({ "from": other })));
+                        s.note = Some(format!("taken over by {}", who.name.as_deref().unwrap_or("?")));
+                    }
+                    None => done.audit = Some(("present.take", serde_json::Value::Null)),
+                }
+                s.controller.clone_from(&who.name);
+            }
+            Act::Release => {
+                if !controls {
+                    return Ok(Done::default());
+                }
+                s.controller = None;
+                done.audit = Some(("present.release", serde_json::Value::Null));
+            }
+            Act::Show { view, n } => {
+                control("show")?;
+                view.check()?;
+                done.audit = Some(("present.show", serde_json::json!({ "view": view })));
+                s.view = view;
+                s.version += 1;
+                s.n = n;
+            }
+            Act::Set { setting, n } => {
+                control("set")?;
+                match &setting {
+                    Setting::Blank { on } => s.blank = *on,
+                    Setting::Highlight { panel } => s.highlight = *panel,
+                    Setting::Carousel { run } => s.carousel = Some(*run),
+                }
+                done.audit = Some(("present.set", serde_json::to_value(&setting).unwrap_or_default()));
+                s.n = n;
+            }
+            Act::Cue { cue, n } => {
+                control("cue")?;
+                cue.check()?;
+                done.audit = match &cue {
+                    Cue::Pointer { down: true, .. } => Some(("present.pointer", serde_json::Value::Null)),
+                    Cue::Zoom { factor } => Some(("present.zoom", serde_json::json!({ "factor": factor }))),
+                    _ => None,
+                };
+                // Nobody may be listening: a cue to a wall without pages goes nowhere.
+                let _ = w.tx.send(Arc::new(Relay::Cue { cue, n }));
+                return Ok(done);
+            }
+        }
+        if changed {
+            let _ = w.tx.send(Arc::new(Relay::State(Box::new(s.clone()))));
+        }
+        Ok(done)
+    }
+}
+
+/// The state as one connection sees it (`yours` when its user controls the wall).
+pub fn for_connection(mut s: WallState, user: Option<&str>) -> WallState {
+    s.yours = user.is_some() && s.controller.as_deref() == user;
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(name: &str, role: Role) -> Actor {
+        Actor { name: Some(name.into()), role: Some(role) }
+    }
+
+    fn screen(s: &str) -> View {
+        View { screen: s.into(), ..View::default() }
+    }
+
+    #[test]
+    fn one_controller_hand_over_is_explicit_and_a_viewer_cannot_drive() {
+        let walls = Walls::default();
+        let (mut rx, s) = walls.attach("hall-1", Some(&screen("rivers")));
+        assert_eq!(s.view.screen, "rivers");
+        let (zhang, li, wang) =
+            (who("zhang", Role::Presenter), who("li", Role::Admin), who("wang", Role::Viewer));
+        let join = Act::Join { part: Part::Wall, view: None, size: Some([7680, 2160]), carousel: None };
+        walls.act("hall-1", &wang, join).expect("anyone may be the wall");
+        let e = walls.act("hall-1", &wang, Act::Drive { take: true, force: false }).expect_err("viewer");
+        assert!(e.contains("presenter or admin; you are viewer"), "{e}");
+        let e =
+            walls.act("hall-1", &zhang, Act::Show { view: screen("projects"), n: 1 }).expect_err("not yet");
+        assert!(e.contains("take control"), "{e}");
+        let d = walls.act("hall-1", &zhang, Act::Drive { take: true, force: false }).expect("free");
+        assert_eq!(d.audit.map(|a| a.0), Some("present.take"));
+        let e = walls.act("hall-1", &li, Act::Drive { take: true, force: false }).expect_err("held");
+        assert!(e.contains("controlled by zhang"), "{e}");
+        walls.act("hall-1", &zhang, Act::Show { view: screen("projects"), n: 7 }).expect("controller");
+        let d = walls.act("hall-1", &li, Act::Drive { take: true, force: true }).expect("take over");
+        assert_eq!(d.audit.map(|a| a.0), Some("present.takeover"));
+        let e =
+            walls.act("hall-1", &zhang, Act::Show { view: screen("overview"), n: 8 }).expect_err("lost it");
+        assert!(e.contains("controlled by li"), "{e}");
+        let mut last = None;
+        while let Ok(r) = rx.try_recv() {
+            if let Relay::State(s) = &*r {
+                last = Some((**s).clone());
+            }
+        }
+        let last = last.expect("states were sent");
+        assert_eq!(
+            (last.view.screen.as_str(), last.controller.as_deref(), last.pages),
+            ("projects", Some("li"), 1)
+        );
+        assert_eq!(last.note.as_deref(), Some("taken over by li"));
+        assert!(for_connection(last.clone(), Some("li")).yours);
+        assert!(!for_connection(last, Some("zhang")).yours);
+    }
+
+    #[test]
+    fn touches_on_the_wall_count_stale_ones_do_not_and_a_miniature_needs_control() {
+        let walls = Walls::default();
+        walls.attach("w", None);
+        let anon = Actor { name: None, role: None };
+        let v1 = walls.state("w").expect("made").version;
+        let d = walls
+            .act(
+                "w",
+                &anon,
+                Act::Report { part: Part::Wall, view: screen("poverty"), base: v1, carousel: None },
+            )
+            .expect("the wall's own touch");
+        assert_eq!(d.audit.map(|a| a.0), Some("present.touch"));
+        let d = walls
+            .act(
+                "w",
+                &anon,
+                Act::Report { part: Part::Wall, view: screen("rivers"), base: v1, carousel: None },
+            )
+            .expect("stale, not refused");
+        assert_eq!(d.reply.map(|s| s.view.screen), Some("poverty".into()));
+        assert_eq!(walls.state("w").map(|s| s.view.screen), Some("poverty".into()));
+        let wang = who("wang", Role::Viewer);
+        let v2 = v1 + 1;
+        let e = walls
+            .act(
+                "w",
+                &wang,
+                Act::Report { part: Part::Remote, view: screen("rivers"), base: v2, carousel: None },
+            )
+            .expect_err("read-only");
+        assert!(e.contains("take control"), "{e}");
+        let e = walls.act("w", &anon, Act::Cue { cue: Cue::Pointer { x: 0.5, y: 0.5, down: true }, n: 1 });
+        assert!(e.is_err());
+        assert!(check_name("hall 1").is_err() && check_name("hall-1").is_ok());
+    }
+}
