@@ -49,6 +49,9 @@ pub struct Walls {
     walls: Mutex<HashMap<String, Wall>>,
 }
 
+/// Writes an act's audit entry (action, body) before it takes effect.
+pub type Record<'a> = &'a mut dyn FnMut(&'static str, &serde_json::Value) -> Result<(), String>;
+
 /// Who acts on a wall.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -190,14 +193,18 @@ impl Walls {
         (w.tx.subscribe(), w.state.clone())
     }
 
-    /// Apply `act` of `who` to `wall` (attached first), telling every connection of the wall
-    /// what changed. The refusal says why.
-    pub fn act(&self, wall: &str, who: &Actor, act: Act) -> Result<Done, String> {
+    /// Apply `act` of `who` to `wall` (attached first): `record` writes its audit entry (the
+    /// action and what it did) first, then every connection of the wall is told what changed,
+    /// so the trail is in the order of the changes and holds every one that took effect. The
+    /// refusal says why (a failed `record` included: then nothing changed).
+    pub fn act(&self, wall: &str, who: &Actor, act: Act, record: Record<'_>) -> Result<Done, String> {
         let mut walls = self.walls.lock().or_poisoned();
         let Some(w) = walls.get_mut(wall) else {
             return Err(format!("wall {wall:?} is not known; join or drive it first"));
         };
-        let s = &mut w.state;
+        let mut next = w.state.clone();
+        let mut cue_out = None;
+        let s = &mut next;
         let controls = who.name.is_some() && s.controller == who.name;
         let control = |what: &str| -> Result<(), String> {
             if controls {
@@ -314,13 +321,20 @@ impl Walls {
                     Cue::Zoom { factor } => Some(("present.zoom", serde_json::json!({ "factor": factor }))),
                     _ => None,
                 };
-                // Nobody may be listening: a cue to a wall without pages goes nowhere.
-                let _ = w.tx.send(Arc::new(Relay::Cue { cue, n }));
-                return Ok(done);
+                cue_out = Some(Relay::Cue { cue, n });
+                changed = false;
             }
         }
+        if let Some((action, body)) = &done.audit {
+            record(action, body)?;
+        }
+        w.state = next;
+        // Nobody may be listening: a change of a wall without pages goes nowhere.
+        if let Some(c) = cue_out {
+            let _ = w.tx.send(Arc::new(c));
+        }
         if changed {
-            let _ = w.tx.send(Arc::new(Relay::State(Box::new(s.clone()))));
+            let _ = w.tx.send(Arc::new(Relay::State(Box::new(w.state.clone()))));
         }
         Ok(done)
     }
@@ -335,6 +349,14 @@ pub fn for_connection(mut s: WallState, user: Option<&str>) -> WallState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn keep(_: &'static str, _: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn act_(walls: &Walls, wall: &str, who: &Actor, act: Act) -> Result<Done, String> {
+        walls.act(wall, who, act, &mut keep)
+    }
 
     fn who(name: &str, role: Role) -> Actor {
         Actor { name: Some(name.into()), role: Some(role) }
@@ -352,21 +374,21 @@ mod tests {
         let (zhang, li, wang) =
             (who("zhang", Role::Presenter), who("li", Role::Admin), who("wang", Role::Viewer));
         let join = Act::Join { part: Part::Wall, view: None, size: Some([7680, 2160]), carousel: None };
-        walls.act("hall-1", &wang, join).expect("anyone may be the wall");
-        let e = walls.act("hall-1", &wang, Act::Drive { take: true, force: false }).expect_err("viewer");
+        act_(&walls, "hall-1", &wang, join).expect("anyone may be the wall");
+        let e = act_(&walls, "hall-1", &wang, Act::Drive { take: true, force: false }).expect_err("viewer");
         assert!(e.contains("presenter or admin; you are viewer"), "{e}");
-        let e =
-            walls.act("hall-1", &zhang, Act::Show { view: screen("projects"), n: 1 }).expect_err("not yet");
+        let e = act_(&walls, "hall-1", &zhang, Act::Show { view: screen("projects"), n: 1 })
+            .expect_err("not yet");
         assert!(e.contains("take control"), "{e}");
-        let d = walls.act("hall-1", &zhang, Act::Drive { take: true, force: false }).expect("free");
+        let d = act_(&walls, "hall-1", &zhang, Act::Drive { take: true, force: false }).expect("free");
         assert_eq!(d.audit.map(|a| a.0), Some("present.take"));
-        let e = walls.act("hall-1", &li, Act::Drive { take: true, force: false }).expect_err("held");
+        let e = act_(&walls, "hall-1", &li, Act::Drive { take: true, force: false }).expect_err("held");
         assert!(e.contains("controlled by zhang"), "{e}");
-        walls.act("hall-1", &zhang, Act::Show { view: screen("projects"), n: 7 }).expect("controller");
-        let d = walls.act("hall-1", &li, Act::Drive { take: true, force: true }).expect("take over");
+        act_(&walls, "hall-1", &zhang, Act::Show { view: screen("projects"), n: 7 }).expect("controller");
+        let d = act_(&walls, "hall-1", &li, Act::Drive { take: true, force: true }).expect("take over");
         assert_eq!(d.audit.map(|a| a.0), Some("present.takeover"));
-        let e =
-            walls.act("hall-1", &zhang, Act::Show { view: screen("overview"), n: 8 }).expect_err("lost it");
+        let e = act_(&walls, "hall-1", &zhang, Act::Show { view: screen("overview"), n: 8 })
+            .expect_err("lost it");
         assert!(e.contains("controlled by li"), "{e}");
         let mut last = None;
         while let Ok(r) = rx.try_recv() {
@@ -390,34 +412,34 @@ mod tests {
         walls.attach("w", None);
         let anon = Actor { name: None, role: None };
         let v1 = walls.state("w").expect("made").version;
-        let d = walls
-            .act(
-                "w",
-                &anon,
-                Act::Report { part: Part::Wall, view: screen("poverty"), base: v1, carousel: None },
-            )
-            .expect("the wall's own touch");
+        let d = act_(
+            &walls,
+            "w",
+            &anon,
+            Act::Report { part: Part::Wall, view: screen("poverty"), base: v1, carousel: None },
+        )
+        .expect("the wall's own touch");
         assert_eq!(d.audit.map(|a| a.0), Some("present.touch"));
-        let d = walls
-            .act(
-                "w",
-                &anon,
-                Act::Report { part: Part::Wall, view: screen("rivers"), base: v1, carousel: None },
-            )
-            .expect("stale, not refused");
+        let d = act_(
+            &walls,
+            "w",
+            &anon,
+            Act::Report { part: Part::Wall, view: screen("rivers"), base: v1, carousel: None },
+        )
+        .expect("stale, not refused");
         assert_eq!(d.reply.map(|s| s.view.screen), Some("poverty".into()));
         assert_eq!(walls.state("w").map(|s| s.view.screen), Some("poverty".into()));
         let wang = who("wang", Role::Viewer);
         let v2 = v1 + 1;
-        let e = walls
-            .act(
-                "w",
-                &wang,
-                Act::Report { part: Part::Remote, view: screen("rivers"), base: v2, carousel: None },
-            )
-            .expect_err("read-only");
+        let e = act_(
+            &walls,
+            "w",
+            &wang,
+            Act::Report { part: Part::Remote, view: screen("rivers"), base: v2, carousel: None },
+        )
+        .expect_err("read-only");
         assert!(e.contains("take control"), "{e}");
-        let e = walls.act("w", &anon, Act::Cue { cue: Cue::Pointer { x: 0.5, y: 0.5, down: true }, n: 1 });
+        let e = act_(&walls, "w", &anon, Act::Cue { cue: Cue::Pointer { x: 0.5, y: 0.5, down: true }, n: 1 });
         assert!(e.is_err());
         assert!(check_name("hall 1").is_err() && check_name("hall-1").is_ok());
     }

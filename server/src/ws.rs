@@ -491,11 +491,8 @@ async fn present_msg(
         }
     };
     let is_drive = matches!(act, present::Act::Drive { .. });
-    match state.walls.act(&name, &who.actor, act) {
+    match act_audited(state, who, &name, act).await {
         Ok(done) => {
-            if let Some((action, body)) = done.audit {
-                audit(state, who, &name, action, body).await;
-            }
             let mut out: Vec<Arc<str>> = done.reply.into_iter().map(|s| wall_text(s, who)).collect();
             // A console that only watches is sent the state at once.
             if is_drive && out.is_empty() {
@@ -510,6 +507,38 @@ async fn present_msg(
             out
         }
     }
+}
+
+/// Apply a presenting act with its audit entry written first (off the runtime's threads: the
+/// entry waits for the disk).
+async fn act_audited(
+    state: &Arc<AppState>,
+    who: &Who,
+    wall: &str,
+    act: present::Act,
+) -> Result<present::Done, String> {
+    let (st, actor, addr, wall) = (Arc::clone(state), who.actor.clone(), who.addr.clone(), wall.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut record = |action: &'static str, body: &serde_json::Value| {
+            let entry = NewEntry {
+                time: crate::state::now_rfc3339(),
+                actor: actor.name.clone().unwrap_or_else(|| "anonymous".into()),
+                role: actor.role.map_or("", yiping_protocol::api::Role::as_str).to_owned(),
+                addr: addr.clone(),
+                action: action.to_owned(),
+                target: format!("wall:{wall}"),
+                comment: String::new(),
+                body: body.clone(),
+            };
+            st.trail.lock().or_poisoned().append(&entry).map(|_| ()).map_err(|e| {
+                tracing::error!(wall, action, "audit trail write failed: {e}");
+                format!("{action}: not done: the audit trail could not be written ({e})")
+            })
+        };
+        st.walls.act(&wall, &actor, act, &mut record)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("internal error: {e}")))
 }
 
 /// A change of the wall attached, as this connection sees it (a lagging receiver gets the
@@ -542,29 +571,7 @@ fn relayed(
 async fn detach(state: &Arc<AppState>, wall: &mut Option<Attached>, who: &Who) {
     let Some(a) = wall.take() else { return };
     if let Some(part) = a.part {
-        // The wall is known (attached), so this cannot be refused.
-        let _ = state.walls.act(&a.wall, &who.actor, present::Act::Leave { part });
-    }
-}
-
-/// Record a presenting action in the audit trail (off the runtime's threads: it waits for the
-/// disk).
-async fn audit(state: &Arc<AppState>, who: &Who, wall: &str, action: &str, body: serde_json::Value) {
-    let entry = NewEntry {
-        time: crate::state::now_rfc3339(),
-        actor: who.actor.name.clone().unwrap_or_else(|| "anonymous".into()),
-        role: who.actor.role.map_or("", yiping_protocol::api::Role::as_str).to_owned(),
-        addr: who.addr.clone(),
-        action: action.to_owned(),
-        target: format!("wall:{wall}"),
-        comment: String::new(),
-        body,
-    };
-    let st = Arc::clone(state);
-    let written = tokio::task::spawn_blocking(move || st.trail.lock().or_poisoned().append(&entry)).await;
-    match written {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::error!(wall, action, "audit trail write failed: {e}"),
-        Err(e) => tracing::error!(wall, action, "audit trail write failed: {e}"),
+        // The wall is known (attached), and leaving records nothing, so this cannot be refused.
+        let _ = act_audited(state, who, &a.wall, present::Act::Leave { part }).await;
     }
 }
