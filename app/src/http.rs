@@ -1,5 +1,6 @@
 //! The app's one way to the server's REST API: `GET` as text or as a typed answer
-//! (`protocol::api`), and `POST` of a typed request. Errors are one line naming the path.
+//! (`protocol::api`), `POST` and `PUT` of a typed request, and any method with a body of any
+//! type ([`send`]). Errors are one line naming the path.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,14 +32,30 @@ pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<T, String> {
-    let window = web_sys::window().ok_or("no window")?;
     let body = serde_json::to_string(body).map_err(|e| format!("{path}: {e}"))?;
+    let text = send("POST", path, Some(("application/json", &body))).await?;
+    serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+/// `PUT` `body` as JSON to `path`; the answer as `T`, or the server's error message.
+pub async fn put_json<B: Serialize + ?Sized, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, String> {
+    let body = serde_json::to_string(body).map_err(|e| format!("{path}: {e}"))?;
+    let text = send("PUT", path, Some(("application/json", &body))).await?;
+    serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Send `method` to `path` with a body of a content type; the answer's text, or the server's
+/// error message.
+pub async fn send(method: &str, path: &str, body: Option<(&str, &str)>) -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
-    let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
-    headers.set("Content-Type", "application/json").map_err(|e| format!("{e:?}"))?;
-    init.set_headers(&headers);
+    init.set_method(method);
+    if let Some((content_type, body)) = body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(body));
+        let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
+        headers.set("Content-Type", content_type).map_err(|e| format!("{e:?}"))?;
+        init.set_headers(&headers);
+    }
     let resp = JsFuture::from(window.fetch_with_str_and_init(path, &init))
         .await
         .map_err(|e| format!("{path}: {e:?}"))?;
@@ -47,7 +64,7 @@ pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
         JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
     let text = text.as_string().unwrap_or_default();
     if resp.ok() {
-        serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+        Ok(text)
     } else {
         let error: Option<yiping_protocol::api::ErrorAnswer> = serde_json::from_str(&text).ok();
         Err(error.map_or_else(|| format!("HTTP {}", resp.status()), |e| e.error))

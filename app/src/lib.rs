@@ -35,6 +35,8 @@ pub mod mapbench;
 #[cfg(target_arch = "wasm32")]
 pub mod page;
 #[cfg(target_arch = "wasm32")]
+pub mod present;
+#[cfg(target_arch = "wasm32")]
 pub mod themes;
 #[cfg(target_arch = "wasm32")]
 pub mod timer;
@@ -42,6 +44,7 @@ pub mod timer;
 pub mod wall;
 
 /// Mount the page for the address on `<body>`: `/duty` is the duty officers' console,
+/// `/present` the presenter's console,
 /// `/gallery` the widget gallery, `/mapbench` the map under load (benchmarks), anything else the
 /// wall.
 #[cfg(target_arch = "wasm32")]
@@ -53,6 +56,8 @@ pub fn start() {
         leptos::mount::mount_to_body(gallery::Gallery);
     } else if path == "/duty" {
         leptos::mount::mount_to_body(duty::Duty);
+    } else if path == "/present" {
+        leptos::mount::mount_to_body(present::Present);
     } else if path == "/mapbench" {
         leptos::mount::mount_to_body(mapbench::MapBench);
     } else {

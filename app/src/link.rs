@@ -19,6 +19,7 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
 use yiping_protocol::alerts::{Alert, AlertsData};
+use yiping_protocol::present::{Cue, WallState};
 use yiping_protocol::topics::{
     ALERTS, EntityState, OVERVIEW, Overview, PROJECTS, ProjectsAgg, RIVERS, RiversAgg, ThemeData, WATER,
     WaterAgg,
@@ -66,6 +67,12 @@ pub struct Feeds {
     pub want: RwSignal<Want>,
     /// Where the replay stands, as the server says (None: live).
     pub replay: RwSignal<Option<ReplayClock>>,
+    /// Presenting: the wall this page is part of or watches, as the server says.
+    pub wall: RwSignal<Option<WallState>>,
+    /// Presenting: the newest cue for the wall, with its control's number.
+    pub cue: RwSignal<Option<(Cue, u64)>>,
+    /// The newest request the server refused, and why.
+    pub refused: RwSignal<Option<String>>,
 }
 
 /// What a page asks the server to show.
@@ -106,6 +113,9 @@ impl Feeds {
             fresh_alerts: RwSignal::new(Vec::new()),
             want: RwSignal::new(Want::Live),
             replay: RwSignal::new(None),
+            wall: RwSignal::new(None),
+            cue: RwSignal::new(None),
+            refused: RwSignal::new(None),
         }
     }
 }
@@ -125,8 +135,13 @@ struct Handlers {
     _close: Closure<dyn FnMut(CloseEvent)>,
 }
 
+/// What a page says again whenever its link (re)opens, after subscribing (presenting: its
+/// `join` or `drive`, which the server forgot with the old connection).
+type Hello = Rc<dyn Fn() -> Option<ClientMsg>>;
+
 struct Inner {
     url: String,
+    hello: Option<Hello>,
     cursors: Cursors,
     ws: Option<WebSocket>,
     handlers: Option<Handlers>,
@@ -141,20 +156,63 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// Open the page's link to `/ws` on the serving host and keep it open for the page's life.
+thread_local! {
+    /// The page's link, for [`send_now`].
+    static LINK: RefCell<Option<Shared>> = const { RefCell::new(None) };
+}
+
+/// Send `msg` on the page's link now; false when it is not open (it will say its [`on_open`]
+/// message again when it reopens).
+pub fn send_now(msg: &ClientMsg) -> bool {
+    LINK.with(|l| {
+        let l = l.borrow();
+        let Some(shared) = l.as_ref() else { return false };
+        let inner = shared.borrow();
+        match inner.ws.as_ref().filter(|ws| ws.ready_state() == WebSocket::OPEN) {
+            Some(ws) => {
+                send(ws, msg);
+                true
+            }
+            None => false,
+        }
+    })
+}
+
+/// What to say whenever the link opens (now too, if it is open).
+pub fn on_open(hello: impl Fn() -> Option<ClientMsg> + 'static) {
+    let hello: Hello = Rc::new(hello);
+    if let Some(m) = hello() {
+        send_now(&m);
+    }
+    LINK.with(|l| {
+        if let Some(shared) = l.borrow().as_ref() {
+            shared.borrow_mut().hello = Some(hello);
+        }
+    });
+}
+
+/// Open the page's link to `/ws` on the serving host and keep it open for the page's life,
+/// subscribed to every topic the wall shows.
 pub fn start(feeds: Feeds) {
+    start_with(feeds, &[OVERVIEW, PROJECTS, RIVERS, WATER, ALERTS]);
+}
+
+/// Open the page's link, subscribed to `topics`.
+pub fn start_with(feeds: Feeds, topics: &[&str]) {
     let location = web_sys::window().expect("a browser page has a window").location();
     let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
     let host = location.host().unwrap_or_else(|_| "127.0.0.1:8080".into());
     let shared: Shared = Rc::new(RefCell::new(Inner {
         url: format!("{scheme}://{host}/ws"),
-        cursors: Cursors::new(&[OVERVIEW, PROJECTS, RIVERS, WATER, ALERTS]),
+        hello: None,
+        cursors: Cursors::new(topics),
         ws: None,
         handlers: None,
         attempt: 0,
         last_heard_ms: now_ms(),
         feeds,
     }));
+    LINK.with(|l| *l.borrow_mut() = Some(Rc::clone(&shared)));
     connect(&shared);
     // A change of what the page wants (a seek, play, pause, back to live) goes out at once; on
     // a reconnect the open handler asks again.
@@ -318,6 +376,9 @@ fn connect(shared: &Shared) {
             if want != Want::Live {
                 send(ws, &want.message());
             }
+            if let Some(m) = inner.hello.as_ref().and_then(|h| h()) {
+                send(ws, &m);
+            }
         }
         drop(inner);
         feeds.status.set(Status::Live);
@@ -356,7 +417,10 @@ fn connect(shared: &Shared) {
                 }
                 Step::Other(ServerMsg::Error { message }) => {
                     web_sys::console::error_1(&format!("server refused a request: {message}").into());
+                    feeds.refused.set(Some(message));
                 }
+                Step::Other(ServerMsg::Wall(s)) => feeds.wall.set(Some(*s)),
+                Step::Other(ServerMsg::Cue { cue, n }) => feeds.cue.set(Some((cue, n))),
                 _ => {}
             }
         }

@@ -96,7 +96,8 @@ pub enum ClientMsg {
         /// The page's size in CSS pixels.
         #[serde(default)]
         size: Option<[u32; 2]>,
-        /// Whether its carousel runs (None: it has none).
+        /// `Some(true)` when it has a carousel (None: it has none); whether it is held is the
+        /// presenter's to say.
         #[serde(default)]
         carousel: Option<bool>,
     },
@@ -106,7 +107,7 @@ pub enum ClientMsg {
         view: present::View,
         /// The [`present::WallState::version`] it changed from.
         base: u64,
-        /// Whether its carousel runs.
+        /// `Some(true)` when it has a carousel (a wall that joined before it had one).
         #[serde(default)]
         carousel: Option<bool>,
     },
@@ -140,7 +141,7 @@ pub enum ClientMsg {
         #[serde(default)]
         n: u64,
     },
-    /// Presenting: a momentary cue (pointer, zoom) from the controller to the wall's pages.
+    /// Presenting: a momentary cue (the pointer) from the controller to the wall's pages.
     Cue {
         /// What.
         cue: present::Cue,

@@ -8,7 +8,7 @@
 //! - The server keeps each wall's [`WallState`] (its [`View`], controller, blank, highlight) and
 //!   sends it to every page and console of the wall whenever it changes. A wall page applies the
 //!   view; a touch on the wall itself changes the view and is reported back, so the console
-//!   follows the wall too. [`Cue`]s are momentary (the pointer, a zoom): relayed, not kept.
+//!   follows the wall too. [`Cue`]s are momentary (the pointer): relayed, not kept.
 //! - A [`Storyline`] is an ordered list of [`Step`]s (a titled [`View`] with the presenter's
 //!   note), kept on the server and carried between deployments as a TOML or JSON file.
 
@@ -139,6 +139,17 @@ impl View {
     }
 }
 
+/// A wall's name: letters, digits, `-` and `_`, 1 to 40 of them.
+pub fn check_wall_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() > 40
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!("wall {name:?}: a name of 1 to 40 letters, digits, '-' or '_'"));
+    }
+    Ok(())
+}
+
 /// How a page takes part in a wall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -167,11 +178,6 @@ pub enum Cue {
     },
     /// The finger left the miniature.
     Lift,
-    /// Zoom the map about its centre by this factor (> 1: in).
-    Zoom {
-        /// 0.25 to 4.
-        factor: f64,
-    },
 }
 
 impl Cue {
@@ -180,9 +186,6 @@ impl Cue {
         match self {
             Cue::Pointer { x, y, .. } if !(0.0..=1.0).contains(x) || !(0.0..=1.0).contains(y) => {
                 Err(format!("pointer ({x}, {y}): fractions from 0 to 1"))
-            }
-            Cue::Zoom { factor } if !(0.25..=4.0).contains(factor) => {
-                Err(format!("zoom factor {factor}: 0.25 to 4"))
             }
             _ => Ok(()),
         }
@@ -390,7 +393,6 @@ mod tests {
         let c: Cue = serde_json::from_value(json!({"cue": "pointer", "x": 0.5, "y": 0.25})).expect("pointer");
         assert_eq!(c, Cue::Pointer { x: 0.5, y: 0.25, down: false });
         assert!(Cue::Pointer { x: 1.5, y: 0.0, down: false }.check().is_err());
-        assert!(Cue::Zoom { factor: 10.0 }.check().is_err());
         let s: Setting = serde_json::from_value(json!({"set": "highlight", "panel": 3})).expect("highlight");
         assert_eq!(s, Setting::Highlight { panel: Some(3) });
         assert_eq!(

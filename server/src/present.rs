@@ -132,16 +132,7 @@ pub struct Done {
     pub reply: Option<WallState>,
 }
 
-/// A wall's name: letters, digits, `-` and `_`, 1 to 40 of them.
-pub fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty()
-        || name.len() > 40
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(format!("wall {name:?}: a name of 1 to 40 letters, digits, '-' or '_'"));
-    }
-    Ok(())
-}
+pub use yiping_protocol::present::check_wall_name as check_name;
 
 fn may_control(role: Option<Role>) -> bool {
     matches!(role, Some(Role::Presenter | Role::Admin))
@@ -224,7 +215,10 @@ impl Walls {
                 if part == Part::Wall {
                     s.pages += 1;
                     s.size = size.or(s.size);
-                    s.carousel = carousel.or(s.carousel);
+                    // A page says it has a carousel; whether it is held is the presenter's.
+                    if s.carousel.is_none() {
+                        s.carousel = carousel;
+                    }
                 }
                 done.audit =
                     (part == Part::Wall).then(|| ("present.join", serde_json::json!({ "size": size })));
@@ -246,11 +240,11 @@ impl Walls {
                     done.reply = Some(s.clone());
                     return Ok(done);
                 }
-                if carousel.is_some() && part == Part::Wall {
+                if carousel.is_some() && part == Part::Wall && s.carousel.is_none() {
                     s.carousel = carousel;
                 }
                 if view == s.view {
-                    changed = carousel.is_some();
+                    changed = false;
                 } else {
                     done.audit = Some(match part {
                         Part::Wall => ("present.touch", serde_json::json!({ "view": view })),
@@ -318,7 +312,6 @@ impl Walls {
                 cue.check()?;
                 done.audit = match &cue {
                     Cue::Pointer { down: true, .. } => Some(("present.pointer", serde_json::Value::Null)),
-                    Cue::Zoom { factor } => Some(("present.zoom", serde_json::json!({ "factor": factor }))),
                     _ => None,
                 };
                 cue_out = Some(Relay::Cue { cue, n });

@@ -67,7 +67,9 @@ impl Hands {
         let Some(limit) = l.province_box() else { return };
         self.generation.set(self.generation.get().wrapping_add(1));
         self.render.borrow_mut().moving_until = now_ms() + 250.0;
-        self.inputs.shown.set(Some(clamp_box(op(f.bbox, &f), limit, 0.03, 1.6)));
+        let moved = clamp_box(op(f.bbox, &f), limit, 0.03, 1.6);
+        self.inputs.shown.set(Some(moved));
+        self.inputs.camera.set(Some(moved));
         self.tip.set(None);
     }
 

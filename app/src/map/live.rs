@@ -213,6 +213,8 @@ pub(super) struct Inputs {
     pub(super) markers: Signal<Vec<Marker>>,
     pub(super) invalidate: Signal<u64>,
     pub(super) spots: RwSignal<Vec<Spot>>,
+    /// The box moved to by hand, or asked for from outside (None: the view frames `view`).
+    pub(super) camera: RwSignal<Option<[f64; 4]>>,
 }
 
 pub(super) fn schedule(r: &Rc<RefCell<Render>>, inputs: Inputs) {

@@ -116,6 +116,11 @@ pub fn HubeiMap(
     /// selected (a records drawer): the region is framed in the rest.
     #[prop(optional)]
     reserve_right: f64,
+    /// The box shown when it was moved by hand (the map writes it as a gesture moves the view)
+    /// or asked for from outside (a presenter's view: the map flies there); None: the map frames
+    /// `selected`, and a new `selected` clears it.
+    #[prop(optional)]
+    camera: Option<RwSignal<Option<[f64; 4]>>>,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let layers: RwSignal<Option<Arc<Layers>>> = RwSignal::new(None);
@@ -126,7 +131,9 @@ pub fn HubeiMap(
     let spots: RwSignal<Vec<Spot>> = RwSignal::new(Vec::new());
     let tip: RwSignal<Option<gestures::Tip>> = RwSignal::new(None);
     let generation = Rc::new(Cell::new(0u32));
-    let inputs = Inputs { canvas, layers, shown, view, overview, choropleth, markers, invalidate, spots };
+    let camera = camera.unwrap_or_else(|| RwSignal::new(None));
+    let inputs =
+        Inputs { canvas, layers, shown, view, overview, choropleth, markers, invalidate, spots, camera };
     let r = Rc::new(RefCell::new(Render {
         tiers: None,
         reaches: HashMap::new(),
@@ -157,8 +164,20 @@ pub fn HubeiMap(
         {
             g.set(g.get().wrapping_add(1));
             fly(from, to, js_sys::Date::now(), shown, g.clone(), g.get(), rf.clone());
+            camera.set(None);
         }
         v
+    });
+    // Fly to a box asked for from outside (the map's own gestures write the box they show).
+    let g = generation.clone();
+    let rf = r.clone();
+    Effect::new(move |_| {
+        let Some(to) = camera.get() else { return };
+        layers.track();
+        if let Some(from) = shown.get_untracked().filter(|from| *from != to) {
+            g.set(g.get().wrapping_add(1));
+            fly(from, to, js_sys::Date::now(), shown, g.clone(), g.get(), rf.clone());
+        }
     });
     // Any input change draws one frame.
     let rs = r.clone();

@@ -317,7 +317,7 @@ pub(super) fn Footer(ctx: WallCtx) -> impl IntoView {
     };
     view! {
         <footer class="wall-foot">
-            <span>{data_time}</span>
+            <span>{data_time}<super::present::Badge ctx=ctx /></span>
             <span class="foot-tools">
                 <button class="timebar-open" data-testid="periods-open" on:click=move |_| ctx.periods_open.update(|o| *o = !*o)>
                     {lang.pick("周期对比", "Periods")}

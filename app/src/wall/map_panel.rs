@@ -87,7 +87,7 @@ fn markers(ctx: WallCtx) -> Signal<Vec<crate::map::Marker>> {
 #[component]
 pub(super) fn MapPanel(ctx: WallCtx) -> impl IntoView {
     let (lang, screen, feeds) = (ctx.lang, ctx.screen, ctx.feeds);
-    let indicator = RwSignal::new(0usize);
+    let indicator = ctx.indicator;
     // A touch on a marker: an alert's detail, or the records of the entity (a project, an outlet).
     let on_pick = Callback::new(move |p: MapPick| {
         if p.kind == "marker" && p.key.starts_with('A') {
@@ -106,7 +106,7 @@ pub(super) fn MapPanel(ctx: WallCtx) -> impl IntoView {
     let picked = ctx.picked;
     view! {
         <LivePanel title=title(ctx) class="panel-map">
-            <HubeiMap overview=feeds.overview choropleth=colours(ctx, indicator) markers=markers(ctx) selected=ctx.selected reserve_right=0.38 on_pick=on_pick />
+            <HubeiMap overview=feeds.overview choropleth=colours(ctx, indicator) markers=markers(ctx) selected=ctx.selected reserve_right=0.38 on_pick=on_pick camera=ctx.camera />
             <RegionDrawer selected=ctx.selected lang=lang />
             <EntityDrawer entity=ctx.entity lang=lang />
             <StageDrawer picked=ctx.stage_pick projects=feeds.projects lang=lang />

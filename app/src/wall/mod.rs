@@ -10,6 +10,9 @@
 //!   and the prefectures side by side.
 //! - [`timebar`]: time travel: into a replay of a past instant, play, pause, step, scrub, back
 //!   to live.
+//! - [`present`]: a wall named by the address (`?wall=hall-1`) follows a presenter's console:
+//!   it shows the view the console sets, reports what a touch on it changes, and shows the
+//!   pointer, the highlight, the blank and a discreet mark that it is being driven.
 //! - [`map_panel`]: the map column: the map coloured and marked for the screen, and the drawers
 //!   a touch opens.
 //! - One module per screen, each with the left and right columns beside the map:
@@ -23,6 +26,7 @@ pub mod navigation;
 pub mod overview;
 pub mod periods;
 pub mod poverty;
+pub mod present;
 pub mod projects;
 pub mod rivers;
 pub mod timebar;
@@ -68,6 +72,10 @@ pub struct WallCtx {
     stage_pick: RwSignal<Option<(String, bool)>>,
     /// The age bucket of open problems listed.
     age_pick: RwSignal<Option<usize>>,
+    /// The overview map's indicator (the buttons over it).
+    indicator: RwSignal<usize>,
+    /// The map's box when moved by hand or by a presenter (None: framed on `selected`).
+    camera: RwSignal<Option<[f64; 4]>>,
     /// The industry chain the industry map shows (None: all).
     industry: RwSignal<Option<String>>,
     /// The section whose trend the 长江 screen shows.
@@ -133,6 +141,8 @@ impl WallCtx {
             class_pick,
             stage_pick,
             age_pick: RwSignal::new(None),
+            indicator: RwSignal::new(0),
+            camera: RwSignal::new(None),
             industry: RwSignal::new(None),
             trend_section: RwSignal::new("cj-yangsigang".to_string()),
             good_target: RwSignal::new(None),
@@ -235,6 +245,7 @@ pub fn Wall() -> impl IntoView {
     poverty::load_counties(ctx);
     overview::load_history(ctx);
     periods::load(ctx);
+    let presented = present::follow(&query, ctx, nav);
     // The columns beside the map are rebuilt only when the screen really changes.
     let shown = Memo::new(move |_| nav.screen.get());
     let left = move || match shown.get() {
@@ -270,6 +281,7 @@ pub fn Wall() -> impl IntoView {
             </main>
             <frame::AlertStrip ctx=ctx />
             <frame::Footer ctx=ctx />
+            <present::Marks ctx=ctx presented=presented />
         </div>
     }
 }

@@ -19,6 +19,10 @@ pub(super) struct Navigation {
     pub(super) carousel: RwSignal<&'static str>,
     /// Show a screen from a touch: a new history entry.
     pub(super) go: Callback<Screen>,
+    /// Held by a presenter: the carousel stays on the screen shown until released.
+    pub(super) hold: RwSignal<bool>,
+    /// Show a screen from a presenter: in place, no history entry.
+    pub(super) set: Callback<Screen>,
 }
 
 fn pathname() -> String {
@@ -56,12 +60,17 @@ pub(super) fn start(query: &str, selected: RwSignal<Option<String>>) -> Navigati
     on_cleanup(move || popped.remove());
     let carousel =
         carousel_dwell_ms(query).map(|d| Rc::new(RefCell::new(Carousel::new(d, js_sys::Date::now()))));
+    let carousel_for_release = carousel.clone().map(SendWrapper::new);
     let state = RwSignal::new(if carousel.is_some() { "running" } else { "off" });
+    let hold = RwSignal::new(false);
     if let Some(c) = carousel {
         let touched = SendWrapper::new(c.clone());
         crate::timer::every(Duration::from_millis(250), move || {
             let now = js_sys::Date::now();
             let mut c = c.borrow_mut();
+            if hold.get_untracked() {
+                c.touch(now);
+            }
             if c.tick(now) {
                 show(screen, selected, screen.get_untracked().next(), false);
             }
@@ -76,5 +85,21 @@ pub(super) fn start(query: &str, selected: RwSignal<Option<String>>) -> Navigati
         });
         on_cleanup(move || touches.remove());
     }
-    Navigation { screen, carousel: state, go: Callback::new(move |s| show(screen, selected, s, true)) }
+    // Released by the presenter: the carousel runs on at once.
+    if let Some(c) = carousel_for_release {
+        Effect::new(move |prev: Option<bool>| {
+            let held = hold.get();
+            if prev == Some(true) && !held {
+                c.borrow_mut().paused_until = js_sys::Date::now();
+            }
+            held
+        });
+    }
+    Navigation {
+        screen,
+        carousel: state,
+        go: Callback::new(move |s| show(screen, selected, s, true)),
+        hold,
+        set: Callback::new(move |s| show(screen, selected, s, false)),
+    }
 }
