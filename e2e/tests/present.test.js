@@ -6,8 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, serve, killServer, until, tempDir } from '../lib/harness.js';
-import { runYiping } from '../lib/cli.js';
+import { launchBrowser, serve, killServer, until, tempDir, artifacts } from '../lib/harness.js';
+import { runYiping, createToken } from '../lib/cli.js';
+import { waterReading, postEvents } from '../lib/events.js';
 import { openPage, untilConn, screenshot } from '../lib/pages.js';
 
 const PW = 'long-enough-pw';
@@ -268,5 +269,96 @@ test('a storyline is made, stepped through with the keyboard, exported, imported
   } finally {
     await browser.close();
     for (const s of servers) await killServer(s);
+  }
+});
+
+/** Fraction of pixels whose colour differs by more than `tolerance` (any channel) between two PNGs, compared in a page. */
+async function pixelDifference(page, pngA, pngB, tolerance = 48) {
+  return page.evaluate(async ([a, b, tol]) => {
+    const load = async (b64) => createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+    const [ia, ib] = await Promise.all([load(a), load(b)]);
+    if (ia.width !== ib.width || ia.height !== ib.height) return { size: [ia.width, ia.height, ib.width, ib.height], fraction: 1 };
+    const pixels = (img) => {
+      const c = new OffscreenCanvas(img.width, img.height);
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      return g.getImageData(0, 0, img.width, img.height).data;
+    };
+    const [pa, pb] = [pixels(ia), pixels(ib)];
+    let differ = 0;
+    for (let i = 0; i < pa.length; i += 4) {
+      if (Math.abs(pa[i] - pb[i]) > tol || Math.abs(pa[i + 1] - pb[i + 1]) > tol || Math.abs(pa[i + 2] - pb[i + 2]) > tol) differ += 1;
+    }
+    return { size: [ia.width, ia.height], fraction: differ / (pa.length / 4) };
+  }, [pngA.toString('base64'), pngB.toString('base64'), tolerance]);
+}
+
+test('an export of a screen at 7680×2160 equals a screenshot of the wall; a storyline PDF has a page per step with its title', async () => {
+  const server = await serve({ args: ['--no-simulator'] });
+  addUser(server, 'zhang', 'presenter');
+  const token = createToken(server.dataDir, 'hbsthj');
+  // Class Ⅱ readings (no alert, so nothing on the wall moves but the clock).
+  await postEvents(server.url, token, ['cj-yangsigang', 'cj-nanjinguan', 'hj-xingou'].map((s, i) => waterReading(`r${i}`, s, 0.3)));
+  const browser = await launchBrowser();
+  try {
+    const WALL = { width: 7680, height: 2160 };
+    const { page: wall, errors } = await openPage(browser, `${server.url}/yangtze?wall=hall-9`, WALL);
+    await untilConn(wall, 'live', 20_000, 'the 8K wall live');
+    const { page: con } = await console_(browser, server, 'zhang', 'hall-9');
+    await take(con);
+    const view = await wallView(wall);
+    const exportOf = (body) => con.evaluate(async (b) => {
+      const r = await fetch('/api/v1/export', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(b) });
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return { status: r.status, type: r.headers.get('content-type'), b64: btoa(s) };
+    }, body);
+    const started = Date.now();
+    const png = await exportOf({ format: 'png', size: [7680, 2160], steps: [{ title: '长江', view }] });
+    console.log(`# export of a 7680×2160 screen took ${Date.now() - started} ms`);
+    assert.equal(png.status, 200, Buffer.from(png.b64, 'base64').toString().slice(0, 300));
+    assert.equal(png.type, 'image/png');
+    await wall.waitForTimeout(500);
+    const shot = await wall.screenshot();
+    const exported = Buffer.from(png.b64, 'base64');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(artifacts, 'present-export-7680x2160.png'), exported);
+    const blank = await browser.newPage(); // no CSP: data: images may be read
+    const diff = await pixelDifference(blank, exported, shot);
+    console.log(`# export vs the wall's screenshot at 7680×2160: ${(diff.fraction * 100).toFixed(3)} % of pixels differ (threshold 1 %)`);
+    assert.deepEqual(diff.size, [7680, 2160]);
+    assert.ok(diff.fraction < 0.01, `${diff.fraction} of the pixels differ`);
+
+    // A storyline of three steps as a PDF: three pages, each titled.
+    const titles = ['长江断面', '河湖长制 · 黄石', 'Projects 概览'];
+    const story = { name: '会商', steps: [
+      { title: titles[0], view: { screen: 'yangtze' } },
+      { title: titles[1], view: { screen: 'rivers', region: '420200' } },
+      { title: titles[2], view: { screen: 'projects', lang: 'en' } },
+    ] };
+    const made = await con.evaluate(async (s) => (await fetch('/api/v1/storylines', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(s) })).json(), story);
+    const pdf = await exportOf({ format: 'pdf', size: [1920, 1080], storyline: made.id });
+    assert.equal(pdf.status, 200, Buffer.from(pdf.b64, 'base64').toString().slice(0, 300));
+    assert.equal(pdf.type, 'application/pdf');
+    const bytes = Buffer.from(pdf.b64, 'base64');
+    writeFileSync(join(artifacts, 'present-storyline.pdf'), bytes);
+    const text = bytes.toString('latin1');
+    assert.ok(text.startsWith('%PDF-'));
+    assert.equal((text.match(/\/Type\s*\/Page\b(?!s)/g) ?? []).length, 3, 'one page per step');
+    // The outline holds the page titles (UTF-16BE hex strings or literals).
+    const outline = [...text.matchAll(/\/Title\s*(<[0-9A-Fa-f\s]+>|\((?:\\.|[^\\)])*\))/g)].map(([, t]) => {
+      if (t.startsWith('<')) {
+        const hex = t.slice(1, -1).replace(/\s/g, '');
+        const buf = Buffer.from(hex, 'hex');
+        return buf[0] === 0xfe && buf[1] === 0xff ? buf.subarray(2).swap16().toString('utf16le') : buf.toString('latin1');
+      }
+      return t.slice(1, -1);
+    });
+    for (const t of titles) assert.ok(outline.includes(t), `"${t}" in the outline ${JSON.stringify(outline)}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await killServer(server);
   }
 });

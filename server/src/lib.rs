@@ -18,7 +18,8 @@
 //! 5. **Streams** ([`hub`]): per-topic sequence numbers and a resume window, one shared frame
 //!    per tick; [`ws`] fans them out to the walls, or a [`replay`] of a past period to a wall
 //!    that asked for one. [`present`] relays a presenter's console to a named wall and back;
-//!    [`storylines`] keeps the presenters' bookmarked views.
+//!    [`storylines`] keeps the presenters' bookmarked views; [`export`] renders what a wall
+//!    shows to PNG and PDF with a headless Chromium.
 //! 6. **HTTP** ([`web`] routes; [`api`] for events, regions, entities and history;
 //!    [`session`] and [`auth`] for logins, roles and tokens; [`error`] maps every failure to one
 //!    status and message; [`metrics`]). Every answer's type is in `yiping_protocol::api`.
@@ -31,6 +32,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod fold;
 pub mod hub;
 pub mod ingest;

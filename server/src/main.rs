@@ -217,7 +217,8 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+                // chromiumoxide warns of every DevTools event newer than its protocol (exports).
+                .unwrap_or_else(|_| "info,tower_http=warn,chromiumoxide=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -144,6 +144,8 @@ impl Walls {
         let walls = self.walls.lock().or_poisoned();
         let mut v: Vec<WallInfo> = walls
             .values()
+            // The server's own transient walls (exports) are not for consoles.
+            .filter(|w| !w.state.wall.starts_with(crate::export::WALL_PREFIX))
             .map(|w| WallInfo {
                 wall: w.state.wall.clone(),
                 pages: w.state.pages,
@@ -153,6 +155,22 @@ impl Walls {
             .collect();
         v.sort_by(|a, b| a.wall.cmp(&b.wall));
         v
+    }
+
+    /// Show `view` on `wall` (the server's own transient walls, e.g. an export's): no controller
+    /// needed, nothing audited.
+    pub fn put(&self, wall: &str, view: View) {
+        let mut walls = self.walls.lock().or_poisoned();
+        if let Some(w) = walls.get_mut(wall) {
+            w.state.view = view;
+            w.state.version += 1;
+            let _ = w.tx.send(Arc::new(Relay::State(Box::new(w.state.clone()))));
+        }
+    }
+
+    /// Forget `wall` (its connections see their channel close).
+    pub fn forget(&self, wall: &str) {
+        self.walls.lock().or_poisoned().remove(wall);
     }
 
     /// The wall's state now.

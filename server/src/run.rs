@@ -96,6 +96,7 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
+    let _ = state.local_addr.set(addr);
     tracing::info!(%addr, data = %config.data_dir.display(), "yiping is serving");
     if let Some(tx) = bound {
         let _ = tx.send(addr);

@@ -128,6 +128,7 @@ pub(crate) fn rebuild(
         replays: AtomicUsize::new(0),
         periods: Mutex::new(None),
         walls: crate::present::Walls::default(),
+        local_addr: std::sync::OnceLock::new(),
     });
     let ingestor = Ingestor::start(store, state.clone(), log, after);
     state.ingestor.set(ingestor).expect("the ingestor is set once, here");

@@ -103,6 +103,8 @@ pub struct AppState {
     pub replays: AtomicUsize,
     /// The walls presenters drive.
     pub walls: crate::present::Walls,
+    /// Where this server listens (set once it is bound): exports open its pages.
+    pub local_addr: OnceLock<std::net::SocketAddr>,
     /// The newest period figures answered (a minute for live walls, an instant for replays).
     pub(crate) periods: Mutex<Option<(crate::periods::Made, Arc<yiping_protocol::periods::PeriodsAnswer>)>>,
 }

@@ -70,6 +70,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(crate::storylines::http_delete),
         )
         .route("/api/v1/storylines/{id}/file", get(crate::storylines::http_file))
+        .route("/api/v1/export", axum::routing::post(crate::export::http_export))
         .route("/metrics", get(crate::api::metrics))
         .route("/geo/{file}", get(geo_layer))
         .route("/ws", get(crate::ws::upgrade))

@@ -147,7 +147,10 @@ pub fn HubeiMap(
     leptos::task::spawn_local(async move {
         match load().await {
             Ok(l) => {
-                shown.set(l.view_box(None, 0.0));
+                // A region chosen before the layers came (a presenter's view, a touch on a
+                // ranking) is framed at once.
+                let v = view.get_untracked();
+                shown.set(l.view_box(v.as_deref(), if v.is_some() { reserve_right } else { 0.0 }));
                 layers.set(Some(Arc::new(l)));
             }
             Err(e) => error.set(Some(e)),

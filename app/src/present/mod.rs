@@ -9,10 +9,13 @@
 //!   is a pointer on the wall, in *highlight* mode a tap marks a panel.
 //! - [`controls`]: screen, region, map indicator, drawers, alerts, time, language, carousel,
 //!   blank.
+//! - [`export`]: the wall's view, or a storyline, as PNG at the wall's resolution or PDF (made
+//!   by the server).
 //! - [`story`]: storylines: step through them (buttons, PageDown/PageUp/→/←, a clicker), save
 //!   the wall's view as a step, edit, export, import.
 
 pub mod controls;
+pub mod export;
 pub mod mini;
 pub mod story;
 

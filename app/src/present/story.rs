@@ -300,6 +300,7 @@ pub fn Storylines(
                     <input type="file" data-testid="import" accept=".toml,.json,application/toml,application/json" on:change=import />
                 </label>
             </div>
+            <super::export::Export c=c storyline=st.chosen />
             {move || st.error.get().map(|e| view! { <p class="present-refused" role="alert">{e}</p> })}
         </section>
     }
