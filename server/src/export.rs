@@ -212,7 +212,8 @@ async fn capture(
     let base = format!("http://127.0.0.1:{}", addr.port());
     let wall = format!("{WALL_PREFIX}{:016x}", rand::random::<u64>());
     let first = steps.first().ok_or_else(|| AppError::BadRequest("export: no views".into()))?;
-    state.walls.attach(&wall, Some(&first.view));
+    // Held until the page joins: the wall is not forgotten to make room meanwhile.
+    let _held = state.walls.attach(&wall, Some(&first.view)).map_err(AppError::Busy)?;
     let headless = Headless::start(size).await?;
     let result = async {
         let page = headless.browser.new_page("about:blank").await.map_err(cdp)?;

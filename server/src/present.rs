@@ -23,6 +23,9 @@ use yiping_protocol::present::{Cue, Part, Setting, View, WallInfo, WallState};
 
 use crate::sync::OrPoisoned;
 
+/// The most walls a server keeps (names are chosen by pages, so they are bounded).
+pub const MAX_WALLS: usize = 256;
+
 /// What goes to a wall's connections.
 #[derive(Debug, Clone)]
 pub enum Relay {
@@ -179,9 +182,20 @@ impl Walls {
     }
 
     /// A receiver of the wall's changes, and its state now (the wall is made when new, from
-    /// `view`).
-    pub fn attach(&self, wall: &str, view: Option<&View>) -> (broadcast::Receiver<Arc<Relay>>, WallState) {
+    /// `view`). At most [`MAX_WALLS`] are kept: a new one first makes room by forgetting walls
+    /// nobody is connected to and nobody controls, and is refused when there is none.
+    pub fn attach(
+        &self,
+        wall: &str,
+        view: Option<&View>,
+    ) -> Result<(broadcast::Receiver<Arc<Relay>>, WallState), String> {
         let mut walls = self.walls.lock().or_poisoned();
+        if !walls.contains_key(wall) && walls.len() >= MAX_WALLS {
+            walls.retain(|_, w| w.tx.receiver_count() > 0 || w.state.controller.is_some());
+            if walls.len() >= MAX_WALLS {
+                return Err(format!("wall {wall:?}: this server already has {MAX_WALLS} walls in use"));
+            }
+        }
         let w = walls.entry(wall.to_owned()).or_insert_with(|| Wall {
             state: WallState {
                 wall: wall.to_owned(),
@@ -199,7 +213,7 @@ impl Walls {
             },
             tx: broadcast::channel(256).0,
         });
-        (w.tx.subscribe(), w.state.clone())
+        Ok((w.tx.subscribe(), w.state.clone()))
     }
 
     /// Apply `act` of `who` to `wall` (attached first): `record` writes its audit entry (the
@@ -380,7 +394,7 @@ mod tests {
     #[test]
     fn one_controller_hand_over_is_explicit_and_a_viewer_cannot_drive() {
         let walls = Walls::default();
-        let (mut rx, s) = walls.attach("hall-1", Some(&screen("rivers")));
+        let (mut rx, s) = walls.attach("hall-1", Some(&screen("rivers"))).expect("room");
         assert_eq!(s.view.screen, "rivers");
         let (zhang, li, wang) =
             (who("zhang", Role::Presenter), who("li", Role::Admin), who("wang", Role::Viewer));
@@ -420,7 +434,7 @@ mod tests {
     #[test]
     fn touches_on_the_wall_count_stale_ones_do_not_and_a_miniature_needs_control() {
         let walls = Walls::default();
-        walls.attach("w", None);
+        let _kept = walls.attach("w", None).expect("room");
         let anon = Actor { name: None, role: None };
         let v1 = walls.state("w").expect("made").version;
         let d = act_(
@@ -453,5 +467,17 @@ mod tests {
         let e = act_(&walls, "w", &anon, Act::Cue { cue: Cue::Pointer { x: 0.5, y: 0.5, down: true }, n: 1 });
         assert!(e.is_err());
         assert!(check_name("hall 1").is_err() && check_name("hall-1").is_ok());
+    }
+
+    #[test]
+    fn walls_are_bounded_and_unused_ones_make_room() {
+        let walls = Walls::default();
+        let kept: Vec<_> =
+            (0..MAX_WALLS).map(|i| walls.attach(&format!("w{i}"), None).expect("room")).collect();
+        let e = walls.attach("one-more", None).expect_err("full");
+        assert!(e.contains("256 walls"), "{e}");
+        drop(kept);
+        walls.attach("one-more", None).expect("the unused ones were forgotten");
+        assert_eq!(walls.list().len(), 1);
     }
 }

@@ -457,7 +457,10 @@ async fn present_msg(
                 return refusal(e);
             }
             detach(state, wall, who).await;
-            let (rx, _) = state.walls.attach(&name, view.as_ref());
+            let rx = match state.walls.attach(&name, view.as_ref()) {
+                Ok((rx, _)) => rx,
+                Err(e) => return refusal(e),
+            };
             *wall = Some(Attached { wall: name.clone(), part: Some(part), rx });
             (name, present::Act::Join { part, view, size, carousel })
         }
@@ -467,7 +470,10 @@ async fn present_msg(
             }
             if wall.as_ref().is_none_or(|a| a.wall != name || a.part.is_some()) {
                 detach(state, wall, who).await;
-                let (rx, _) = state.walls.attach(&name, None);
+                let rx = match state.walls.attach(&name, None) {
+                    Ok((rx, _)) => rx,
+                    Err(e) => return refusal(e),
+                };
                 *wall = Some(Attached { wall: name.clone(), part: None, rx });
             }
             (name, present::Act::Drive { take, force })

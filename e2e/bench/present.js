@@ -1,0 +1,77 @@
+// Presenting latency: from a console action (a touch on a button or on the miniature, in the
+// console's page) to the frame in which the wall shows it (the wall notes the animation frame
+// after it applied the control, `window.yipingPresentFrames`), over the real websocket, with the
+// simulator feeding the server. Both pages are on this machine, so their clocks
+// (performance.timeOrigin + now) are one clock. Prints p50/p99 by kind of control.
+//
+//   node bench/present.js [N=60] [WIDTHxHEIGHT=1920x1080]
+import { launchBrowser, serve, closeAll, until } from '../lib/harness.js';
+import { runYiping } from '../lib/cli.js';
+import { openPage, untilConn } from '../lib/pages.js';
+import { loadavg, cpus } from 'node:os';
+
+const n = Number(process.argv[2] ?? 60);
+const [width, height] = (process.argv[3] ?? '1920x1080').split('x').map(Number);
+const PW = 'long-enough-pw';
+const server = await serve({ args: [] });
+runYiping(['user', 'add', '--name', 'bench', '--role', 'presenter', '--data', server.dataDir], { input: `${PW}\n` });
+const browser = await launchBrowser();
+const { page: wall } = await openPage(browser, `${server.url}/?wall=bench`, { width, height });
+await untilConn(wall, 'live', 30_000, 'the wall live');
+const { page: con } = await openPage(browser, `${server.url}/present?wall=bench`, { width: 1280, height: 800 });
+await con.fill('[data-testid=login-name]', 'bench');
+await con.fill('[data-testid=login-password]', PW);
+await con.click('[data-testid=login-submit]');
+await until(() => con.isVisible('[data-testid=take]'), 20_000, 'the console');
+await con.click('[data-testid=take]');
+await until(() => con.getAttribute('[data-testid=present-status]', 'data-yours').then((y) => y === 'true'), 5_000, 'in control');
+await con.waitForTimeout(3_000); // the miniature loads
+
+const frames = () => wall.evaluate(() => (window.yipingPresentFrames ?? []).length);
+const lastFrame = () => wall.evaluate(() => { const f = window.yipingPresentFrames; return f[f.length - 1][1]; });
+
+/** Run `act` in the console (it returns the time it acted) and wait for the wall's frame. */
+async function measure(act, arg) {
+  const before = await frames();
+  const t0 = await con.evaluate(act, arg);
+  await until(async () => (await frames()) > before, 5_000, 'the wall\'s frame');
+  return (await lastFrame()) - t0;
+}
+
+const now = 'performance.timeOrigin + performance.now()';
+const click = new Function('sel', `const t = ${now}; document.querySelector(sel).click(); return t;`);
+const point = new Function('f', `
+  const o = document.querySelector('[data-testid=mini-overlay]');
+  const r = o.getBoundingClientRect();
+  const t = ${now};
+  o.dispatchEvent(new PointerEvent('pointerdown', { clientX: r.left + r.width * f, clientY: r.top + r.height / 2, pointerId: 1, bubbles: true }));
+  return t;`);
+
+const screens = ['yangtze', 'rivers', 'projects', 'poverty', 'overview'];
+const regions = ['420200', '420100', '420500', ''];
+const kinds = { screen: [], region: [], pointer: [] };
+for (let i = 0; i < n; i++) {
+  kinds.screen.push(await measure(click, `[data-testid=screen-${screens[i % screens.length]}]`));
+  await con.waitForTimeout(150);
+  await con.selectOption('[data-testid=region]', regions[i % regions.length]).catch(() => {});
+  await con.waitForTimeout(150);
+}
+await con.click('[data-testid=mode-point]');
+for (let i = 0; i < n; i++) {
+  kinds.pointer.push(await measure(point, 0.1 + 0.8 * (i / n)));
+  await con.waitForTimeout(60);
+}
+await con.click('[data-testid=mode-operate]');
+// Region changes measured from the select's change event.
+const region = new Function('code', `const s = document.querySelector('[data-testid=region]'); const t = ${now}; s.value = code; s.dispatchEvent(new Event('change', { bubbles: true })); return t;`);
+for (let i = 0; i < n; i++) {
+  kinds.region.push(await measure(region, regions[i % regions.length]));
+  await con.waitForTimeout(150);
+}
+const q = (v, p) => v[Math.min(v.length - 1, Math.floor(p * v.length))].toFixed(1);
+console.log(`console action → wall frame, wall ${width}×${height}, ${n} each, simulator on; machine: ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+for (const [k, v] of Object.entries(kinds)) {
+  v.sort((a, b) => a - b);
+  console.log(`  ${k.padEnd(8)} p50 ${q(v, 0.5)} ms  p99 ${q(v, 0.99)} ms  max ${v[v.length - 1].toFixed(1)} ms`);
+}
+await closeAll(browser, server);
