@@ -4,7 +4,10 @@
 // simulator feeding the server. Both pages are on this machine, so their clocks
 // (performance.timeOrigin + now) are one clock. Prints p50/p99 by kind of control.
 //
-//   node bench/present.js [N=60] [WIDTHxHEIGHT=1920x1080]
+//   node bench/present.js [N=60] [WIDTHxHEIGHT=1920x1080] [quiet]
+//
+// `quiet`: no simulator (no data moving, no alerts pulsing on the map), to separate what the
+// wall's own redrawing costs from what presenting costs.
 import { launchBrowser, serve, closeAll, until } from '../lib/harness.js';
 import { runYiping } from '../lib/cli.js';
 import { openPage, untilConn } from '../lib/pages.js';
@@ -13,7 +16,8 @@ import { loadavg, cpus } from 'node:os';
 const n = Number(process.argv[2] ?? 60);
 const [width, height] = (process.argv[3] ?? '1920x1080').split('x').map(Number);
 const PW = 'long-enough-pw';
-const server = await serve({ args: [] });
+const quiet = process.argv[4] === 'quiet';
+const server = await serve({ args: quiet ? ['--no-simulator'] : [] });
 runYiping(['user', 'add', '--name', 'bench', '--role', 'presenter', '--data', server.dataDir], { input: `${PW}\n` });
 const browser = await launchBrowser();
 const { page: wall } = await openPage(browser, `${server.url}/?wall=bench`, { width, height });
@@ -69,7 +73,7 @@ for (let i = 0; i < n; i++) {
   await con.waitForTimeout(150);
 }
 const q = (v, p) => v[Math.min(v.length - 1, Math.floor(p * v.length))].toFixed(1);
-console.log(`console action → wall frame, wall ${width}×${height}, ${n} each, simulator on; machine: ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`console action → wall frame, wall ${width}×${height}, ${n} each, ${quiet ? 'no data' : 'simulator on'}; machine: ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const [k, v] of Object.entries(kinds)) {
   v.sort((a, b) => a - b);
   console.log(`  ${k.padEnd(8)} p50 ${q(v, 0.5)} ms  p99 ${q(v, 0.99)} ms  max ${v[v.length - 1].toFixed(1)} ms`);
