@@ -20,7 +20,7 @@ use crate::i18n::{Lang, PREFECTURES};
 use crate::link::{self, Feeds, Status};
 use crate::map::{HubeiMap, MapPick};
 use serde::de::IgnoredAny;
-use yiping_protocol::api::{Login, Me};
+use yiping_protocol::api::Me;
 use yiping_protocol::topics::THEMES;
 
 const MUTE_KEY: &str = "yiping.duty.muted";
@@ -66,27 +66,10 @@ pub fn Duty() -> impl IntoView {
     });
     let logged_in = move || me.with(|m| m.as_ref().is_some_and(|m| m.name.is_some()));
     let can_act = Signal::derive(move || me.with(|m| m.as_ref().is_some_and(|m| m.can_act)));
-    let name = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let login_error: RwSignal<Option<String>> = RwSignal::new(None);
-    let reload = || {
-        if let Some(w) = web_sys::window() {
-            let _ = w.location().reload();
-        }
-    };
-    let login = move || {
-        let body = Login { name: name.get_untracked(), password: password.get_untracked() };
-        leptos::task::spawn_local(async move {
-            match post_json::<_, IgnoredAny>("/api/v1/login", &body).await {
-                Ok(_) => reload(),
-                Err(e) => login_error.set(Some(e)),
-            }
-        });
-    };
     let logout = move |_| {
         leptos::task::spawn_local(async move {
             let _ = post_json::<_, IgnoredAny>("/api/v1/logout", &()).await;
-            reload();
+            crate::login::reload();
         });
     };
 
@@ -241,14 +224,11 @@ pub fn Duty() -> impl IntoView {
                 </div>
             </header>
             <Show when=move || me.with(Option::is_some) && !logged_in()>
-                <form class="login" data-testid="login" on:submit=move |e| { e.prevent_default(); login(); }>
-                    <h2>{lang.pick("值班人员登录", "Duty officer login")}</h2>
-                    <input data-testid="login-name" autocomplete="username" placeholder=lang.pick("用户名", "User name") on:input=move |e| name.set(event_target_value(&e)) />
-                    <input data-testid="login-password" type="password" autocomplete="current-password" placeholder=lang.pick("密码", "Password") on:input=move |e| password.set(event_target_value(&e)) />
-                    <button type="submit" data-testid="login-submit">{lang.pick("登录", "Log in")}</button>
-                    {move || login_error.get().map(|e| view! { <div class="drill-error" role="alert">{e}</div> })}
-                    <p class="login-note">{lang.pick("查看无需登录（按部署设置）；确认、派发、办结须登录，并记入审计。", "Viewing may not need a login (per deployment); acknowledging, dispatching and resolving do, and are audited.")}</p>
-                </form>
+                <crate::login::LoginForm
+                    lang=lang
+                    heading=("值班人员登录", "Duty officer login")
+                    note=("查看无需登录（按部署设置）；确认、派发、办结须登录，并记入审计。", "Viewing may not need a login (per deployment); acknowledging, dispatching and resolving do, and are audited.")
+                />
             </Show>
             <main class="duty-body">
                 <section class="panel duty-list">

@@ -29,6 +29,8 @@ pub mod http;
 #[cfg(target_arch = "wasm32")]
 pub mod link;
 #[cfg(target_arch = "wasm32")]
+pub mod login;
+#[cfg(target_arch = "wasm32")]
 pub mod map;
 #[cfg(target_arch = "wasm32")]
 pub mod mapbench;

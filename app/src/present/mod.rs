@@ -22,13 +22,12 @@ pub mod story;
 use std::cell::Cell;
 
 use leptos::prelude::*;
-use serde::de::IgnoredAny;
 use yiping_protocol::ClientMsg;
-use yiping_protocol::api::{Login, Me, Role};
+use yiping_protocol::api::{Me, Role};
 use yiping_protocol::present::{Cue, Setting, View, WallInfo, WallState};
 use yiping_protocol::topics::ALERTS;
 
-use crate::http::{fetch_json, post_json};
+use crate::http::fetch_json;
 use crate::i18n::Lang;
 use crate::link::{self, Feeds};
 
@@ -167,7 +166,13 @@ pub fn Present() -> impl IntoView {
         <div class="present" data-testid="present">
             {move || match logged_in() {
                 None => view! { <p class="present-wait">{c.tr("正在连接…", "Connecting…")}</p> }.into_any(),
-                Some(false) => view! { <LoginForm lang=lang /> }.into_any(),
+                Some(false) => view! {
+                    <crate::login::LoginForm
+                        lang=lang
+                        heading=("演示人员登录", "Presenter login")
+                        note=("演示员与管理员可控制大屏，其他角色只能查看；每一步操作记入审计。", "Presenters and admins drive the wall; others watch. Every control is audited.")
+                    />
+                }.into_any(),
                 Some(true) => view! { <Desk c=c me=me /> }.into_any(),
             }}
         </div>
@@ -275,36 +280,5 @@ fn Status(c: Console, may_drive: Signal<bool>) -> impl IntoView {
             {move || c.state().and_then(|s| s.note).map(|n| view! { <span class="present-note" role="status">{n}</span> })}
             {move || c.feeds.refused.get().map(|e| view! { <span class="present-refused" role="alert" data-testid="refused">{e}</span> })}
         </div>
-    }
-}
-
-/// Log in (presenters and admins drive; a viewer watches).
-#[component]
-fn LoginForm(lang: Lang) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let error: RwSignal<Option<String>> = RwSignal::new(None);
-    let submit = move || {
-        let body = Login { name: name.get_untracked(), password: password.get_untracked() };
-        leptos::task::spawn_local(async move {
-            match post_json::<_, IgnoredAny>("/api/v1/login", &body).await {
-                Ok(_) => {
-                    if let Some(w) = web_sys::window() {
-                        let _ = w.location().reload();
-                    }
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    view! {
-        <form class="login" data-testid="login" on:submit=move |e| { e.prevent_default(); submit(); }>
-            <h2>{lang.pick("演示人员登录", "Presenter login")}</h2>
-            <input data-testid="login-name" autocomplete="username" placeholder=lang.pick("用户名", "User name") on:input=move |e| name.set(event_target_value(&e)) />
-            <input data-testid="login-password" type="password" autocomplete="current-password" placeholder=lang.pick("密码", "Password") on:input=move |e| password.set(event_target_value(&e)) />
-            <button type="submit" data-testid="login-submit">{lang.pick("登录", "Log in")}</button>
-            {move || error.get().map(|e| view! { <div class="drill-error" role="alert">{e}</div> })}
-            <p class="login-note">{lang.pick("演示员与管理员可控制大屏，其他角色只能查看；每一步操作记入审计。", "Presenters and admins drive the wall; others watch. Every control is audited.")}</p>
-        </form>
     }
 }

@@ -224,8 +224,10 @@ pub(super) fn follow(query: &str, ctx: WallCtx, nav: Navigation) -> Option<Prese
     let applied_n = Cell::new(0u64);
     Effect::new(move |_| {
         let Some(state) = feeds.wall.get() else { return };
-        *s.borrow_mut() = None;
-        if untrack(|| view_now(ctx)) != state.view {
+        // The echo of this page's own report is not shown again: the page may have moved on
+        // (a second touch), and that will be reported in turn.
+        let echo = s.borrow_mut().take().is_some_and(|v| v == state.view);
+        if !echo && untrack(|| view_now(ctx)) != state.view {
             show(ctx, nav, &state.view, &b);
         }
         let hold = state.carousel == Some(false);
