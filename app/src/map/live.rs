@@ -294,9 +294,11 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     }
     let Render { tiers, reaches, .. } = &mut *st;
     let Some(tiers) = tiers.as_mut() else { return };
-    let same_size = |k: &Frame| k.w == f.w && k.h == f.h && k.view == f.view;
+    let same_size = |k: &Frame| k.w == f.w && k.h == f.h;
     let (mut st_base, mut st_top) = (false, false);
-    // While moving, show the tiers drawn for an earlier view, scaled to this one.
+    // While moving, show the tiers drawn for an earlier view, scaled to this one: also when the
+    // view is another region (a drill-down's fly-to starts at once, as a blit; the region's own
+    // tiers are drawn sharp once the view rests).
     let approx = moving
         && tiers.base_key.as_ref().is_some_and(|k| same_size(&k.0))
         && tiers.top_key.as_ref().is_some_and(|k| same_size(&k.0));
