@@ -419,7 +419,16 @@ fn connect(shared: &Shared) {
                     web_sys::console::error_1(&format!("server refused a request: {message}").into());
                     feeds.refused.set(Some(message));
                 }
-                Step::Other(ServerMsg::Wall(s)) => feeds.wall.set(Some(*s)),
+                Step::Other(ServerMsg::Wall(s)) => {
+                    // A state older than the one held (a direct answer overtaken by a broadcast)
+                    // is dropped.
+                    let older = feeds
+                        .wall
+                        .with_untracked(|w| w.as_ref().is_some_and(|w| w.wall == s.wall && w.seq > s.seq));
+                    if !older {
+                        feeds.wall.set(Some(*s));
+                    }
+                }
                 Step::Other(ServerMsg::Cue { cue, n }) => feeds.cue.set(Some((cue, n))),
                 _ => {}
             }

@@ -104,11 +104,12 @@ test('a console drives a named wall through every control; a viewer cannot; hand
     await con.click('[data-testid=present-alerts] button >> nth=0');
     await until(() => attr(wall, '[data-testid=alert-detail]', 'data-id').then((i) => i === alertId), 5_000, 'the alert\'s detail on the wall');
 
-    // Carousel held and resumed.
-    await con.click('[data-testid=carousel]');
-    await until(() => attr(wall, '[data-testid=wall]', 'data-carousel').then((c) => c === 'paused'), 5_000, 'carousel held');
+    // The carousel: held since the presenter took control; run, then held again.
+    await until(() => attr(wall, '[data-testid=wall]', 'data-carousel').then((c) => c === 'paused'), 5_000, 'carousel held while driven');
     await con.click('[data-testid=carousel]');
     await until(() => attr(wall, '[data-testid=wall]', 'data-carousel').then((c) => c === 'running'), 5_000, 'carousel running');
+    await con.click('[data-testid=carousel]');
+    await until(() => attr(wall, '[data-testid=wall]', 'data-carousel').then((c) => c === 'paused'), 5_000, 'carousel held');
 
     // A replay of half an hour ago, then live.
     const past = new Date(Date.now() + 8 * 3600_000 - 30 * 60_000).toISOString().slice(0, 16);

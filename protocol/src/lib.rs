@@ -101,15 +101,16 @@ pub enum ClientMsg {
         #[serde(default)]
         carousel: Option<bool>,
     },
-    /// Presenting: a joined page's view changed by a touch on it (`base`: the version it showed).
+    /// Presenting: a joined page's view changed by a touch on it or by its carousel (`base`: the
+    /// version it showed).
     Report {
         /// What it shows now.
         view: present::View,
         /// The [`present::WallState::version`] it changed from.
         base: u64,
-        /// `Some(true)` when it has a carousel (a wall that joined before it had one).
+        /// The page changed it itself (its carousel moved on), not a touch: not audited.
         #[serde(default)]
-        carousel: Option<bool>,
+        auto: bool,
     },
     /// Presenting: watch the wall `wall` (a console), and with `take` control it (presenters and
     /// admins); `force` takes it over from another controller.

@@ -140,7 +140,12 @@ impl View {
 }
 
 /// A wall's name: letters, digits, `-` and `_`, 1 to 40 of them.
+///
+/// Names starting `export-` are the server's own (exports) and are refused here.
 pub fn check_wall_name(name: &str) -> Result<(), String> {
+    if name.starts_with("export-") {
+        return Err(format!("wall {name:?}: names starting \"export-\" are the server's own"));
+    }
     if name.is_empty()
         || name.len() > 40
         || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -223,6 +228,9 @@ pub struct WallState {
     pub view: View,
     /// Changes with every change of the view (a page reports against the version it showed).
     pub version: u64,
+    /// Grows with every change of the state: a client drops a state older than one it has.
+    #[serde(default)]
+    pub seq: u64,
     /// Who controls it (None: nobody).
     #[serde(default)]
     pub controller: Option<String>,

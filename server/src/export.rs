@@ -48,8 +48,14 @@ pub const WALL_PREFIX: &str = "export-";
 
 /// The largest export, CSS pixels each way.
 pub const MAX_SIDE: u32 = 16_384;
+/// The largest export's area, pixels (a 7680×4320 wall).
+pub const MAX_AREA: u64 = 7680 * 4320;
 /// The most views in one PDF.
 pub const MAX_PAGES: usize = 50;
+/// The most pixels in one PDF (all its pages).
+pub const MAX_PDF_PIXELS: u64 = 20 * 7680 * 2160;
+/// The longest an export may take, all views together.
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a view may take to be ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(45);
 
@@ -104,6 +110,24 @@ struct Headless {
     profile: PathBuf,
 }
 
+impl Drop for Headless {
+    /// Also when the request is abandoned: chromiumoxide kills the browser with its `Browser`,
+    /// and the profile (which held the requester's session cookie) is removed here.
+    fn drop(&mut self) {
+        self.handler.abort();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Forgets a transient wall however its export ends.
+struct Transient<'a>(&'a AppState, String);
+
+impl Drop for Transient<'_> {
+    fn drop(&mut self) {
+        self.0.walls.forget(&self.1);
+    }
+}
+
 impl Headless {
     async fn start(size: [u32; 2]) -> Result<Headless, AppError> {
         let exe = chromium().ok_or_else(|| {
@@ -142,8 +166,6 @@ impl Headless {
     async fn stop(mut self) {
         let _ = self.browser.close().await;
         let _ = self.browser.wait().await;
-        self.handler.abort();
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -209,11 +231,14 @@ async fn capture(
         .get()
         .copied()
         .ok_or_else(|| AppError::Internal("export: the server's address is not known".into()))?;
-    let base = format!("http://127.0.0.1:{}", addr.port());
+    // The server's own address (loopback when it listens on every address).
+    let ip = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+    let base = format!("http://{}", std::net::SocketAddr::new(ip, addr.port()));
     let wall = format!("{WALL_PREFIX}{:016x}", rand::random::<u64>());
     let first = steps.first().ok_or_else(|| AppError::BadRequest("export: no views".into()))?;
     // Held until the page joins: the wall is not forgotten to make room meanwhile.
     let _held = state.walls.attach(&wall, Some(&first.view)).map_err(AppError::Busy)?;
+    let _forget = Transient(state, wall.clone());
     let headless = Headless::start(size).await?;
     let result = async {
         let page = headless.browser.new_page("about:blank").await.map_err(cdp)?;
@@ -255,7 +280,6 @@ async fn capture(
     }
     .await;
     headless.stop().await;
-    state.walls.forget(&wall);
     result
 }
 
@@ -343,8 +367,11 @@ pub async fn http_export(
     let Json(req) =
         body.map_err(|e| AppError::BadRequest(format!("an export request as JSON: {}", e.body_text())))?;
     let size = req.size.unwrap_or([1920, 1080]);
-    if size.iter().any(|s| !(320..=MAX_SIDE).contains(s)) {
-        return Err(AppError::BadRequest(format!("size {size:?}: each side 320 to {MAX_SIDE} pixels")));
+    let area = u64::from(size[0]) * u64::from(size[1]);
+    if size.iter().any(|s| !(320..=MAX_SIDE).contains(s)) || area > MAX_AREA {
+        return Err(AppError::BadRequest(format!(
+            "size {size:?}: each side 320 to {MAX_SIDE} pixels, at most {MAX_AREA} pixels in all"
+        )));
     }
     let (steps, name) = match (req.storyline, req.steps.is_empty()) {
         (Some(id), true) => {
@@ -354,8 +381,21 @@ pub async fn http_export(
         (None, false) => (req.steps, "export".to_owned()),
         _ => return Err(AppError::BadRequest("send either steps or a storyline".into())),
     };
-    for (i, s) in steps.iter().enumerate() {
-        s.view.check().map_err(|e| AppError::BadRequest(format!("step {}: view.{e}", i + 1)))?;
+    // The same checks as a stored storyline's (titles, notes, views).
+    let named = yiping_protocol::present::Storyline {
+        id: 0,
+        name: name.clone(),
+        steps,
+        changed_by: String::new(),
+        changed: String::new(),
+    };
+    named.check().map_err(AppError::BadRequest)?;
+    let steps = named.steps;
+    if area * steps.len() as u64 > MAX_PDF_PIXELS {
+        return Err(AppError::BadRequest(format!(
+            "{} views of {size:?}: at most {MAX_PDF_PIXELS} pixels in one export",
+            steps.len()
+        )));
     }
     let pdf = match req.format.as_str() {
         "png" if steps.len() == 1 => false,
@@ -375,12 +415,20 @@ pub async fn http_export(
         .try_acquire()
         .map_err(|_| AppError::Busy("an export is running; try again when it is done".into()))?;
     let made = crate::state::now_rfc3339();
-    let shots = capture(&state, size, crate::auth::cookie_token(&headers), &steps).await?;
-    let (bytes, mime, ext) = if pdf {
-        (print(size, &steps, &shots, &made).await?, "application/pdf", "pdf")
-    } else {
-        (shots.into_iter().next().unwrap_or_default(), "image/png", "png")
+    let work = async {
+        let shots = capture(&state, size, crate::auth::cookie_token(&headers), &steps).await?;
+        Ok::<_, AppError>(if pdf {
+            (print(size, &steps, &shots, &made).await?, "application/pdf", "pdf")
+        } else {
+            (shots.into_iter().next().unwrap_or_default(), "image/png", "png")
+        })
     };
+    let (bytes, mime, ext) = tokio::time::timeout(TOTAL_TIMEOUT, work).await.map_err(|_| {
+        AppError::Busy(format!(
+            "the export took longer than {} s; export fewer views",
+            TOTAL_TIMEOUT.as_secs()
+        ))
+    })??;
     let entry = NewEntry {
         time: made,
         actor: user.name.clone(),

@@ -62,6 +62,11 @@ pub struct Actor {
     pub name: Option<String>,
     /// The user's role.
     pub role: Option<Role>,
+    /// The user has a region scope (presenting is province-wide: refused).
+    pub scoped: bool,
+    /// A touch on a wall page of this connection counts: the server's own machine (anonymous),
+    /// or a presenter or admin logged in on the wall's browser.
+    pub trusted_wall: bool,
 }
 
 /// A request about a wall from one connection.
@@ -91,8 +96,8 @@ pub enum Act {
         view: View,
         /// The version it changed from.
         base: u64,
-        /// Its carousel.
-        carousel: Option<bool>,
+        /// Made by the page itself (its carousel), not a touch.
+        auto: bool,
     },
     /// Watch, and take control.
     Drive {
@@ -137,8 +142,8 @@ pub struct Done {
 
 pub use yiping_protocol::present::check_wall_name as check_name;
 
-fn may_control(role: Option<Role>) -> bool {
-    matches!(role, Some(Role::Presenter | Role::Admin))
+fn may_control(who: &Actor) -> bool {
+    matches!(who.role, Some(Role::Presenter | Role::Admin)) && !who.scoped
 }
 
 impl Walls {
@@ -167,6 +172,7 @@ impl Walls {
         if let Some(w) = walls.get_mut(wall) {
             w.state.view = view;
             w.state.version += 1;
+            w.state.seq += 1;
             let _ = w.tx.send(Arc::new(Relay::State(Box::new(w.state.clone()))));
         }
     }
@@ -182,7 +188,7 @@ impl Walls {
     }
 
     /// A receiver of the wall's changes, and its state now (the wall is made when new, from
-    /// `view`). At most [`MAX_WALLS`] are kept: a new one first makes room by forgetting walls
+    /// `view`; without a view, only a wall that exists). At most [`MAX_WALLS`] are kept: a new one first makes room by forgetting walls
     /// nobody is connected to and nobody controls, and is refused when there is none.
     pub fn attach(
         &self,
@@ -190,6 +196,10 @@ impl Walls {
         view: Option<&View>,
     ) -> Result<(broadcast::Receiver<Arc<Relay>>, WallState), String> {
         let mut walls = self.walls.lock().or_poisoned();
+        if view.is_none() && !walls.contains_key(wall) {
+            // Only a wall's page makes a wall: a console cannot fill the server with names.
+            return Err(format!("wall {wall:?} is not open: open it on the wall (/?wall={wall}) first"));
+        }
         if !walls.contains_key(wall) && walls.len() >= MAX_WALLS {
             walls.retain(|_, w| w.tx.receiver_count() > 0 || w.state.controller.is_some());
             if walls.len() >= MAX_WALLS {
@@ -201,6 +211,7 @@ impl Walls {
                 wall: wall.to_owned(),
                 view: view.cloned().unwrap_or_default(),
                 version: 1,
+                seq: 1,
                 controller: None,
                 yours: false,
                 pages: 0,
@@ -246,39 +257,49 @@ impl Walls {
             Act::Join { part, view: _, size, carousel } => {
                 if part == Part::Wall {
                     s.pages += 1;
-                    s.size = size.or(s.size);
-                    // A page says it has a carousel; whether it is held is the presenter's.
-                    if s.carousel.is_none() {
-                        s.carousel = carousel;
+                    // Only the wall's own browser says how large it is and that it has a carousel
+                    // (whether that is held is the presenter's to say).
+                    if who.trusted_wall {
+                        s.size = size
+                            .filter(|[w, h]| (320..=16_384).contains(w) && (240..=16_384).contains(h))
+                            .or(s.size);
+                        if s.carousel.is_none() {
+                            s.carousel = carousel;
+                        }
                     }
                 }
-                done.audit =
-                    (part == Part::Wall).then(|| ("present.join", serde_json::json!({ "size": size })));
+                done.audit = (part == Part::Wall).then(|| {
+                    ("present.join", serde_json::json!({ "size": size, "trusted": who.trusted_wall }))
+                });
             }
             Act::Leave { part } => {
                 if part == Part::Wall {
                     s.pages = s.pages.saturating_sub(1);
+                    done.audit = Some(("present.leave", serde_json::Value::Null));
                 } else {
                     changed = false;
                 }
             }
-            Act::Report { part, view, base, carousel } => {
+            Act::Report { part, view, base, auto } => {
                 view.check()?;
                 if part == Part::Remote && !controls {
                     return Err(control("a touch on the miniature").expect_err("not in control"));
+                }
+                if part == Part::Wall && !who.trusted_wall {
+                    return Err(format!(
+                        "a touch on this page of wall {wall:?} does not drive it: a wall's browser is this server's machine, or logged in as a presenter or admin"
+                    ));
                 }
                 if base != s.version {
                     // Made against a view that has changed since: the page catches up instead.
                     done.reply = Some(s.clone());
                     return Ok(done);
                 }
-                if carousel.is_some() && part == Part::Wall && s.carousel.is_none() {
-                    s.carousel = carousel;
-                }
                 if view == s.view {
                     changed = false;
                 } else {
-                    done.audit = Some(match part {
+                    // The carousel moving on is not a person's act: kept, not audited.
+                    done.audit = (!auto).then_some(match part {
                         Part::Wall => ("present.touch", serde_json::json!({ "view": view })),
                         Part::Remote => {
                             ("present.show", serde_json::json!({ "view": view, "from": "miniature" }))
@@ -293,11 +314,15 @@ impl Walls {
                 if !take {
                     return Ok(Done { audit: None, reply: Some(s.clone()) });
                 }
-                if !may_control(who.role) {
-                    return Err(format!(
-                        "controlling a wall needs the role presenter or admin; you are {}",
-                        who.role.map_or("not logged in", Role::as_str)
-                    ));
+                if !may_control(who) {
+                    return Err(if who.scoped {
+                        "controlling a wall is province-wide: your user has a region scope".to_owned()
+                    } else {
+                        format!(
+                            "controlling a wall needs the role presenter or admin; you are {}",
+                            who.role.map_or("not logged in", Role::as_str)
+                        )
+                    });
                 }
                 match &s.controller {
                     _ if controls => changed = false,
@@ -313,6 +338,10 @@ impl Walls {
                     None => done.audit = Some(("present.take", serde_json::Value::Null)),
                 }
                 s.controller.clone_from(&who.name);
+                // A driven wall holds its carousel until the presenter runs it.
+                if s.carousel == Some(true) {
+                    s.carousel = Some(false);
+                }
             }
             Act::Release => {
                 if !controls {
@@ -353,6 +382,9 @@ impl Walls {
         if let Some((action, body)) = &done.audit {
             record(action, body)?;
         }
+        if changed {
+            next.seq += 1;
+        }
         w.state = next;
         // Nobody may be listening: a change of a wall without pages goes nowhere.
         if let Some(c) = cue_out {
@@ -384,7 +416,7 @@ mod tests {
     }
 
     fn who(name: &str, role: Role) -> Actor {
-        Actor { name: Some(name.into()), role: Some(role) }
+        Actor { name: Some(name.into()), role: Some(role), scoped: false, trusted_wall: true }
     }
 
     fn screen(s: &str) -> View {
@@ -434,14 +466,14 @@ mod tests {
     #[test]
     fn touches_on_the_wall_count_stale_ones_do_not_and_a_miniature_needs_control() {
         let walls = Walls::default();
-        let _kept = walls.attach("w", None).expect("room");
-        let anon = Actor { name: None, role: None };
+        let _kept = walls.attach("w", Some(&View::default())).expect("room");
+        let anon = Actor { name: None, role: None, scoped: false, trusted_wall: true };
         let v1 = walls.state("w").expect("made").version;
         let d = act_(
             &walls,
             "w",
             &anon,
-            Act::Report { part: Part::Wall, view: screen("poverty"), base: v1, carousel: None },
+            Act::Report { part: Part::Wall, view: screen("poverty"), base: v1, auto: false },
         )
         .expect("the wall's own touch");
         assert_eq!(d.audit.map(|a| a.0), Some("present.touch"));
@@ -449,7 +481,7 @@ mod tests {
             &walls,
             "w",
             &anon,
-            Act::Report { part: Part::Wall, view: screen("rivers"), base: v1, carousel: None },
+            Act::Report { part: Part::Wall, view: screen("rivers"), base: v1, auto: false },
         )
         .expect("stale, not refused");
         assert_eq!(d.reply.map(|s| s.view.screen), Some("poverty".into()));
@@ -460,24 +492,42 @@ mod tests {
             &walls,
             "w",
             &wang,
-            Act::Report { part: Part::Remote, view: screen("rivers"), base: v2, carousel: None },
+            Act::Report { part: Part::Remote, view: screen("rivers"), base: v2, auto: false },
         )
         .expect_err("read-only");
         assert!(e.contains("take control"), "{e}");
         let e = act_(&walls, "w", &anon, Act::Cue { cue: Cue::Pointer { x: 0.5, y: 0.5, down: true }, n: 1 });
         assert!(e.is_err());
         assert!(check_name("hall 1").is_err() && check_name("hall-1").is_ok());
+        // A page that is not the wall's own browser follows, but its touches do not count.
+        let stranger =
+            Actor { name: Some("wang".into()), role: Some(Role::Viewer), scoped: false, trusted_wall: false };
+        let v = walls.state("w").expect("made").version;
+        let e = act_(
+            &walls,
+            "w",
+            &stranger,
+            Act::Report { part: Part::Wall, view: screen("rivers"), base: v, auto: false },
+        )
+        .expect_err("not the wall's browser");
+        assert!(e.contains("does not drive it"), "{e}");
+        let scoped =
+            Actor { name: Some("hs".into()), role: Some(Role::Presenter), scoped: true, trusted_wall: true };
+        let e = act_(&walls, "w", &scoped, Act::Drive { take: true, force: false }).expect_err("scoped");
+        assert!(e.contains("province-wide"), "{e}");
     }
 
     #[test]
     fn walls_are_bounded_and_unused_ones_make_room() {
         let walls = Walls::default();
+        let v = View::default();
         let kept: Vec<_> =
-            (0..MAX_WALLS).map(|i| walls.attach(&format!("w{i}"), None).expect("room")).collect();
-        let e = walls.attach("one-more", None).expect_err("full");
+            (0..MAX_WALLS).map(|i| walls.attach(&format!("w{i}"), Some(&v)).expect("room")).collect();
+        let e = walls.attach("one-more", Some(&v)).expect_err("full");
         assert!(e.contains("256 walls"), "{e}");
         drop(kept);
-        walls.attach("one-more", None).expect("the unused ones were forgotten");
+        walls.attach("one-more", Some(&v)).expect("the unused ones were forgotten");
+        assert!(walls.attach("nobody-opened", None).is_err(), "a console does not make walls");
         assert_eq!(walls.list().len(), 1);
     }
 }

@@ -43,15 +43,34 @@ const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// A user with a region scope gets every topic's data cut to the scope (entities, regions,
 /// events and alerts under the prefix; every seq still arrives, so resuming works), and is
 /// refused the province-wide `overview` topic.
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>, caller: Caller) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+) -> Response {
     if let Err(e) = caller.read() {
         return e.into_response();
     }
+    if let Err(e) = same_origin(&headers) {
+        return e.into_response();
+    }
+    let user = caller.user.as_ref();
     let who = Who {
         scope: caller.scope().map(str::to_owned),
         actor: present::Actor {
-            name: caller.user.as_ref().map(|u| u.name.clone()),
-            role: caller.user.as_ref().map(|u| u.role),
+            name: user.map(|u| u.name.clone()),
+            role: user.map(|u| u.role),
+            scoped: caller.scope().is_some(),
+            trusted_wall: match user {
+                None => caller.addr.ip().is_loopback(),
+                Some(u) => {
+                    matches!(
+                        u.role,
+                        yiping_protocol::api::Role::Presenter | yiping_protocol::api::Role::Admin
+                    ) && u.scope.is_none()
+                }
+            },
         },
         addr: caller.ip(),
     };
@@ -60,6 +79,24 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>, c
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| serve(socket, state, who))
+}
+
+/// A browser's socket must come from a page of this server (its `Origin` names the `Host`):
+/// another site's page cannot use a presenter's cookie to drive a wall. Clients that are not
+/// browsers send no `Origin`.
+fn same_origin(headers: &axum::http::HeaderMap) -> Result<(), crate::error::AppError> {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+    if origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::Forbidden(format!(
+            "websocket from origin {origin:?}: only this server's pages ({host})"
+        )))
+    }
 }
 
 /// Who is connected: the scope their data is cut to, and who they are to a wall.
@@ -451,9 +488,10 @@ async fn present_msg(
 ) -> Vec<Arc<str>> {
     let (name, act) = match msg {
         ClientMsg::Join { wall: name, part, view, size, carousel } => {
-            if let Err(e) =
-                present::check_name(&name).and_then(|()| view.as_ref().map_or(Ok(()), View::check))
-            {
+            // The server's own walls (an export's page) may be joined once the server made them.
+            let own = name.starts_with(crate::export::WALL_PREFIX) && state.walls.state(&name).is_some();
+            let named = if own { Ok(()) } else { present::check_name(&name) };
+            if let Err(e) = named.and_then(|()| view.as_ref().map_or(Ok(()), View::check)) {
                 return refusal(e);
             }
             detach(state, wall, who).await;
@@ -483,8 +521,8 @@ async fn present_msg(
                 return refusal("join or drive a wall first".into());
             };
             let act = match other {
-                ClientMsg::Report { view, base, carousel } => match a.part {
-                    Some(part) => present::Act::Report { part, view, base, carousel },
+                ClientMsg::Report { view, base, auto } => match a.part {
+                    Some(part) => present::Act::Report { part, view, base, auto },
                     None => return refusal("report: only a wall's pages report; a console shows".into()),
                 },
                 ClientMsg::Release => present::Act::Release,

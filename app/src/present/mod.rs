@@ -160,6 +160,35 @@ pub fn Present() -> impl IntoView {
             link::send_now(&ClientMsg::Drive { wall, take: false, force: false });
         }
     });
+    // A late state of the wall watched before is not this wall's.
+    Effect::new(move |_| {
+        let other = feeds
+            .wall
+            .with(|s| s.as_ref().map(|s| s.wall.clone()))
+            .filter(|w| Some(w) != c.wall.get().as_ref());
+        if other.is_some() {
+            feeds.wall.set(None);
+        }
+    });
+    // A wall not open yet is asked for again every few seconds, until it is.
+    crate::timer::every(std::time::Duration::from_secs(4), move || {
+        if let Some(wall) = c.wall.get_untracked().filter(|_| feeds.wall.with_untracked(Option::is_none)) {
+            link::send_now(&ClientMsg::Drive { wall, take: false, force: false });
+        }
+    });
+    // A refusal is shown for a while, then cleared.
+    Effect::new(move |_| {
+        if let Some(shown) = feeds.refused.get() {
+            set_timeout(
+                move || {
+                    if feeds.refused.with_untracked(|r| r.as_ref() == Some(&shown)) {
+                        feeds.refused.set(None);
+                    }
+                },
+                std::time::Duration::from_secs(8),
+            );
+        }
+    });
     story::keys(c);
     let logged_in = move || me.with(|m| m.as_ref().map(|m| m.name.is_some()));
     view! {

@@ -17,6 +17,8 @@ pub struct Story {
     chosen: RwSignal<Option<u64>>,
     step: RwSignal<Option<usize>>,
     error: RwSignal<Option<String>>,
+    /// A change is on its way to the server (the next waits: each sends the whole storyline).
+    saving: RwSignal<bool>,
 }
 
 impl Default for Story {
@@ -33,6 +35,7 @@ impl Story {
             chosen: RwSignal::new(None),
             step: RwSignal::new(None),
             error: RwSignal::new(None),
+            saving: RwSignal::new(false),
         }
     }
 
@@ -60,6 +63,7 @@ impl Story {
 
     /// Store `s` as it now is.
     fn save(self, s: Storyline) {
+        self.saving.set(true);
         leptos::task::spawn_local(async move {
             match put_json::<_, Storyline>(&format!("/api/v1/storylines/{}", s.id), &s).await {
                 Ok(saved) => {
@@ -72,6 +76,7 @@ impl Story {
                 }
                 Err(e) => self.error.set(Some(e)),
             }
+            self.saving.set(false);
         });
     }
 }
@@ -192,6 +197,12 @@ pub fn Storylines(
         });
     };
     let edit = move |f: &dyn Fn(&mut Storyline)| {
+        if st.saving.get_untracked() {
+            st.error.set(Some(
+                c.tr("上一次修改正在保存，请稍候", "The last change is being saved; try again").into(),
+            ));
+            return;
+        }
         if let Some(mut s) = untrack(|| st.current()) {
             f(&mut s);
             st.save(s);

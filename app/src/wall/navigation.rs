@@ -23,6 +23,8 @@ pub(super) struct Navigation {
     pub(super) hold: RwSignal<bool>,
     /// Show a screen from a presenter: in place, no history entry.
     pub(super) set: Callback<Screen>,
+    /// When the carousel last moved on (ms, `Date.now`): that change was the page's own.
+    pub(super) rotated_at: RwSignal<f64>,
 }
 
 fn pathname() -> String {
@@ -63,6 +65,7 @@ pub(super) fn start(query: &str, selected: RwSignal<Option<String>>) -> Navigati
     let carousel_for_release = carousel.clone().map(SendWrapper::new);
     let state = RwSignal::new(if carousel.is_some() { "running" } else { "off" });
     let hold = RwSignal::new(false);
+    let rotated_at = RwSignal::new(f64::NEG_INFINITY);
     if let Some(c) = carousel {
         let touched = SendWrapper::new(c.clone());
         crate::timer::every(Duration::from_millis(250), move || {
@@ -72,6 +75,7 @@ pub(super) fn start(query: &str, selected: RwSignal<Option<String>>) -> Navigati
                 c.touch(now);
             }
             if c.tick(now) {
+                rotated_at.set(now);
                 show(screen, selected, screen.get_untracked().next(), false);
             }
             let s = if c.paused(now) { "paused" } else { "running" };
@@ -101,5 +105,6 @@ pub(super) fn start(query: &str, selected: RwSignal<Option<String>>) -> Navigati
         go: Callback::new(move |s| show(screen, selected, s, true)),
         hold,
         set: Callback::new(move |s| show(screen, selected, s, false)),
+        rotated_at,
     }
 }

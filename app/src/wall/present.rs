@@ -47,7 +47,9 @@ fn from_query(query: &str) -> Option<(String, Part)> {
             part = Part::Remote;
         }
     }
-    name.filter(|n| yiping_protocol::present::check_wall_name(n).is_ok()).map(|n| (n, part))
+    // The server's own walls (`export-…`, an export's page) are joined as well.
+    name.filter(|n| yiping_protocol::present::check_wall_name(n).is_ok() || n.starts_with("export-"))
+        .map(|n| (n, part))
 }
 
 fn lang_key(lang: Lang) -> &'static str {
@@ -222,13 +224,17 @@ pub(super) fn follow(query: &str, ctx: WallCtx, nav: Navigation) -> Option<Prese
     // Follow the wall's state.
     let (b, s) = (busy.clone(), sent.clone());
     let applied_n = Cell::new(0u64);
+    let applied_version = Cell::new(0u64);
     Effect::new(move |_| {
         let Some(state) = feeds.wall.get() else { return };
-        // The echo of this page's own report is not shown again: the page may have moved on
-        // (a second touch), and that will be reported in turn.
-        let echo = s.borrow_mut().take().is_some_and(|v| v == state.view);
-        if !echo && untrack(|| view_now(ctx)) != state.view {
-            show(ctx, nav, &state.view, &b);
+        // Only a new version of the view is shown (a change of highlight or blank leaves a
+        // touch not yet reported alone), and not the echo of this page's own report: the page
+        // may have moved on (a second touch), and that will be reported in turn.
+        if applied_version.replace(state.version) != state.version {
+            let echo = s.borrow_mut().take().is_some_and(|v| v == state.view);
+            if !echo && untrack(|| view_now(ctx)) != state.view {
+                show(ctx, nav, &state.view, &b);
+            }
         }
         let hold = state.carousel == Some(false);
         if nav.hold.get_untracked() != hold {
@@ -264,7 +270,9 @@ pub(super) fn follow(query: &str, ctx: WallCtx, nav: Navigation) -> Option<Prese
                     return;
                 }
                 *sent.borrow_mut() = Some(view.clone());
-                link::send_now(&ClientMsg::Report { view, base: state.version, carousel: None });
+                // The carousel's own move is reported as such (kept, not audited as a touch).
+                let auto = js_sys::Date::now() - nav.rotated_at.get_untracked() < 1_000.0;
+                link::send_now(&ClientMsg::Report { view, base: state.version, auto });
             },
             Duration::from_millis(150),
         );
