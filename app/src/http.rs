@@ -47,6 +47,19 @@ pub async fn put_json<B: Serialize + ?Sized, T: DeserializeOwned>(path: &str, bo
 /// Send `method` to `path` with a body of a content type; the answer's text, or the server's
 /// error message.
 pub async fn send(method: &str, path: &str, body: Option<(&str, &str)>) -> Result<String, String> {
+    let resp = request(method, path, body).await?;
+    let text =
+        JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+    Ok(text.as_string().unwrap_or_default())
+}
+
+/// Send `method` to `path` with a body of a content type; the answer when it succeeded (to read
+/// as text or as a file), or the server's error message.
+pub async fn request(
+    method: &str,
+    path: &str,
+    body: Option<(&str, &str)>,
+) -> Result<web_sys::Response, String> {
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
@@ -60,13 +73,13 @@ pub async fn send(method: &str, path: &str, body: Option<(&str, &str)>) -> Resul
         .await
         .map_err(|e| format!("{path}: {e:?}"))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
-    let text =
-        JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
-    let text = text.as_string().unwrap_or_default();
     if resp.ok() {
-        Ok(text)
-    } else {
-        let error: Option<yiping_protocol::api::ErrorAnswer> = serde_json::from_str(&text).ok();
-        Err(error.map_or_else(|| format!("HTTP {}", resp.status()), |e| e.error))
+        return Ok(resp);
     }
+    let text = match resp.text() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let error: Option<yiping_protocol::api::ErrorAnswer> = serde_json::from_str(&text).ok();
+    Err(error.map_or_else(|| format!("HTTP {}", resp.status()), |e| e.error))
 }

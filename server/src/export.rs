@@ -414,7 +414,7 @@ pub async fn http_export(
     let _slot = RUNNING
         .try_acquire()
         .map_err(|_| AppError::Busy("an export is running; try again when it is done".into()))?;
-    let made = crate::state::now_rfc3339();
+    let made = state.clock.now().to_string();
     let work = async {
         let shots = capture(&state, size, crate::auth::cookie_token(&headers), &steps).await?;
         Ok::<_, AppError>(if pdf {
@@ -429,21 +429,15 @@ pub async fn http_export(
             TOTAL_TIMEOUT.as_secs()
         ))
     })??;
-    let entry = NewEntry {
-        time: made,
+    state.audit(NewEntry {
         actor: user.name.clone(),
         role: user.role.as_str().to_owned(),
         addr: caller.ip(),
         action: format!("export.{ext}"),
         target: req.storyline.map_or_else(|| "wall:export".to_owned(), |id| format!("storyline:{id}")),
-        comment: String::new(),
         body: serde_json::json!({ "size": size, "titles": steps.iter().map(|s| s.title.clone()).collect::<Vec<_>>() }),
-    };
-    let st = Arc::clone(&state);
-    tokio::task::spawn_blocking(move || st.trail.lock().or_poisoned().append(&entry))
-        .await
-        .map_err(cdp)?
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        ..NewEntry::default()
+    })?;
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));

@@ -4,12 +4,13 @@
 //! its version, the controller, blank, highlight and carousel. Every change goes to the wall's
 //! pages and consoles over one broadcast channel per wall; each connection then says whether the
 //! state is `yours`. The rules, in one place ([`Walls::act`]):
-//! - anyone who may read may watch a wall and be one of its pages;
-//! - control is for presenters and admins, one user at a time; taking it from another is
-//!   explicit (`force`), and the other is told;
-//! - a wall page's touch changes the view for everyone (it is the wall); a miniature's touch only
-//!   while its user controls the wall; a report made against an older version is ignored (the
-//!   page is sent the current state instead);
+//! - anyone who may read may watch a wall and be one of its pages; only a wall's page makes a
+//!   wall (at most [`MAX_WALLS`]);
+//! - control is for presenters and admins without a region scope, one user at a time; taking it
+//!   from another is explicit (`force`), and the other is told;
+//! - a wall page's touch changes the view for everyone when the page is the wall's own browser
+//!   ([`Actor::trusted_wall`]); a miniature's touch only while its user controls the wall; a
+//!   report made against an older version is ignored (the page is sent the current state);
 //! - control stays with its holder when the console disconnects, and the wall keeps its view.
 //!
 //! The state lives in memory: a restart starts every wall afresh from its pages' views.
@@ -46,6 +47,15 @@ struct Wall {
     tx: broadcast::Sender<Arc<Relay>>,
 }
 
+impl Wall {
+    /// Make `next` the wall's state (one seq on) and tell its connections.
+    fn commit(&mut self, mut next: WallState) {
+        next.seq += 1;
+        self.state = next;
+        let _ = self.tx.send(Arc::new(Relay::State(Box::new(self.state.clone()))));
+    }
+}
+
 /// Every wall the server has heard of.
 #[derive(Debug, Default)]
 pub struct Walls {
@@ -67,6 +77,27 @@ pub struct Actor {
     /// A touch on a wall page of this connection counts: the server's own machine (anonymous),
     /// or a presenter or admin logged in on the wall's browser.
     pub trusted_wall: bool,
+}
+
+impl Actor {
+    /// Who `caller` is to a wall.
+    pub fn of(caller: &crate::auth::Caller) -> Actor {
+        let user = caller.user.as_ref();
+        Actor {
+            name: user.map(|u| u.name.clone()),
+            role: user.map(|u| u.role),
+            scoped: caller.scope().is_some(),
+            // The wall's own browser: this machine, or a wall account that may control walls.
+            trusted_wall: user.map_or(caller.addr.ip().is_loopback(), |u| {
+                matches!(u.role, Role::Presenter | Role::Admin) && u.scope.is_none()
+            }),
+        }
+    }
+
+    /// May this actor control walls?
+    fn may_control(&self) -> bool {
+        matches!(self.role, Some(Role::Presenter | Role::Admin)) && !self.scoped
+    }
 }
 
 /// A request about a wall from one connection.
@@ -142,10 +173,6 @@ pub struct Done {
 
 pub use yiping_protocol::present::check_wall_name as check_name;
 
-fn may_control(who: &Actor) -> bool {
-    matches!(who.role, Some(Role::Presenter | Role::Admin)) && !who.scoped
-}
-
 impl Walls {
     /// The walls known, by name.
     pub fn list(&self) -> Vec<WallInfo> {
@@ -170,10 +197,10 @@ impl Walls {
     pub fn put(&self, wall: &str, view: View) {
         let mut walls = self.walls.lock().or_poisoned();
         if let Some(w) = walls.get_mut(wall) {
-            w.state.view = view;
-            w.state.version += 1;
-            w.state.seq += 1;
-            let _ = w.tx.send(Arc::new(Relay::State(Box::new(w.state.clone()))));
+            let mut next = w.state.clone();
+            next.view = view;
+            next.version += 1;
+            w.commit(next);
         }
     }
 
@@ -188,8 +215,9 @@ impl Walls {
     }
 
     /// A receiver of the wall's changes, and its state now (the wall is made when new, from
-    /// `view`; without a view, only a wall that exists). At most [`MAX_WALLS`] are kept: a new one first makes room by forgetting walls
-    /// nobody is connected to and nobody controls, and is refused when there is none.
+    /// `view`; without a view, only a wall that exists). At most [`MAX_WALLS`] are kept: a new
+    /// one first makes room by forgetting walls nobody is connected to and nobody controls, and
+    /// is refused when there is none.
     pub fn attach(
         &self,
         wall: &str,
@@ -314,7 +342,7 @@ impl Walls {
                 if !take {
                     return Ok(Done { audit: None, reply: Some(s.clone()) });
                 }
-                if !may_control(who) {
+                if !who.may_control() {
                     return Err(if who.scoped {
                         "controlling a wall is province-wide: your user has a region scope".to_owned()
                     } else {
@@ -382,16 +410,12 @@ impl Walls {
         if let Some((action, body)) = &done.audit {
             record(action, body)?;
         }
-        if changed {
-            next.seq += 1;
-        }
-        w.state = next;
-        // Nobody may be listening: a change of a wall without pages goes nowhere.
+        // Nobody may be listening: a cue or change of a wall without pages goes nowhere.
         if let Some(c) = cue_out {
             let _ = w.tx.send(Arc::new(c));
         }
         if changed {
-            let _ = w.tx.send(Arc::new(Relay::State(Box::new(w.state.clone()))));
+            w.commit(next);
         }
         Ok(done)
     }

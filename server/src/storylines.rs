@@ -104,7 +104,8 @@ fn write(
     let trail = state.trail.lock().or_poisoned();
     let conn = trail.connection();
     let tx = conn.unchecked_transaction().map_err(sql)?;
-    let now = crate::state::now_rfc3339();
+    // The server's clock, as every audit entry's (`--clock` fixes it).
+    let now = state.clock.now().to_string();
     let before = id.map(|id| get(&tx, id)).transpose()?;
     let id = match (id, s) {
         (None, Some(s)) => {

@@ -24,7 +24,6 @@ use crate::hub::{Frame, batch_text, to_text};
 
 use crate::auth::Caller;
 use crate::present::{self, Relay};
-use crate::sync::OrPoisoned;
 use crate::trail::NewEntry;
 use crate::{AppState, replay};
 use axum::response::IntoResponse;
@@ -55,23 +54,9 @@ pub async fn upgrade(
     if let Err(e) = same_origin(&headers) {
         return e.into_response();
     }
-    let user = caller.user.as_ref();
     let who = Who {
         scope: caller.scope().map(str::to_owned),
-        actor: present::Actor {
-            name: user.map(|u| u.name.clone()),
-            role: user.map(|u| u.role),
-            scoped: caller.scope().is_some(),
-            trusted_wall: match user {
-                None => caller.addr.ip().is_loopback(),
-                Some(u) => {
-                    matches!(
-                        u.role,
-                        yiping_protocol::api::Role::Presenter | yiping_protocol::api::Role::Admin
-                    ) && u.scope.is_none()
-                }
-            },
-        },
+        actor: present::Actor::of(&caller),
         addr: caller.ip(),
     };
     ws.read_buffer_size(8 * 1024)
@@ -253,7 +238,8 @@ async fn converse(
                 match incoming {
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMsg>(text.as_str()) {
                         Ok(msg) if is_present(&msg) => frames(present_msg(state, wall, who, msg).await),
-                        _ => frames(receive(state, subs, replay, text.as_str(), scope.as_deref()).await),
+                        Ok(msg) => frames(receive(state, subs, replay, msg, scope.as_deref()).await),
+                        Err(e) => frames(refusal(format!("bad request: {e}"))),
                     },
                     Some(Ok(Message::Binary(_))) => frames(vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
@@ -289,18 +275,15 @@ async fn converse(
     }
 }
 
-/// One client message: replay requests here (they may wait for a seek), the rest in [`handle`].
+/// One client message about the streams: replay requests here (they may wait for a seek), the
+/// rest in [`handle`].
 async fn receive(
     state: &Arc<AppState>,
     subs: &mut BTreeMap<String, Sub>,
     replay: &mut Option<replay::Session>,
-    text: &str,
+    msg: ClientMsg,
     scope: Option<&str>,
 ) -> Vec<Arc<str>> {
-    let msg: ClientMsg = match serde_json::from_str(text) {
-        Ok(m) => m,
-        Err(e) => return vec![to_text(&ServerMsg::Error { message: format!("bad request: {e}") })],
-    };
     let refuse = |e: replay::ReplayError| vec![to_text(&ServerMsg::Error { message: e.to_string() })];
     match (msg, replay.as_mut()) {
         (ClientMsg::Replay { at, speed }, session) => {
@@ -565,16 +548,15 @@ async fn act_audited(
     tokio::task::spawn_blocking(move || {
         let mut record = |action: &'static str, body: &serde_json::Value| {
             let entry = NewEntry {
-                time: crate::state::now_rfc3339(),
                 actor: actor.name.clone().unwrap_or_else(|| "anonymous".into()),
                 role: actor.role.map_or("", yiping_protocol::api::Role::as_str).to_owned(),
                 addr: addr.clone(),
                 action: action.to_owned(),
                 target: format!("wall:{wall}"),
-                comment: String::new(),
                 body: body.clone(),
+                ..NewEntry::default()
             };
-            st.trail.lock().or_poisoned().append(&entry).map(|_| ()).map_err(|e| {
+            st.audit(entry).map(|_| ()).map_err(|e| {
                 tracing::error!(wall, action, "audit trail write failed: {e}");
                 format!("{action}: not done: the audit trail could not be written ({e})")
             })
@@ -615,7 +597,7 @@ fn relayed(
 async fn detach(state: &Arc<AppState>, wall: &mut Option<Attached>, who: &Who) {
     let Some(a) = wall.take() else { return };
     if let Some(part) = a.part {
-        // The wall is known (attached), and leaving records nothing, so this cannot be refused.
+        // The wall is known (attached): only a failed audit entry refuses this (and is logged).
         let _ = act_audited(state, who, &a.wall, present::Act::Leave { part }).await;
     }
 }

@@ -9,26 +9,8 @@ use super::Console;
 
 /// Ask the server for an export (`body`: the request) and save the answer as `file`.
 async fn fetch_and_save(body: serde_json::Value, file: String) -> Result<(), String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
-    let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
-    headers.set("Content-Type", "application/json").map_err(|e| format!("{e:?}"))?;
-    init.set_headers(&headers);
-    let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init("/api/v1/export", &init))
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
-    if !resp.ok() {
-        let text = wasm_bindgen_futures::JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?)
-            .await
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default();
-        let error: Option<yiping_protocol::api::ErrorAnswer> = serde_json::from_str(&text).ok();
-        return Err(error.map_or_else(|| format!("HTTP {}", resp.status()), |e| e.error));
-    }
+    let resp =
+        crate::http::request("POST", "/api/v1/export", Some(("application/json", &body.to_string()))).await?;
     let blob: web_sys::Blob =
         wasm_bindgen_futures::JsFuture::from(resp.blob().map_err(|e| format!("{e:?}"))?)
             .await
@@ -36,7 +18,7 @@ async fn fetch_and_save(body: serde_json::Value, file: String) -> Result<(), Str
             .dyn_into()
             .map_err(|_| "not a file")?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
-    let doc = window.document().ok_or("no document")?;
+    let doc = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
     let a: web_sys::HtmlAnchorElement =
         doc.create_element("a").map_err(|e| format!("{e:?}"))?.dyn_into().map_err(|_| "no anchor")?;
     a.set_href(&url);
