@@ -152,7 +152,8 @@ test('a console drives a named wall through every control; a viewer cannot; hand
     await until(() => wall.getAttribute('html', 'lang').then((l) => l === 'zh-CN').catch(() => false), 15_000, 'the wall in Chinese');
     await untilConn(wall, 'live', 15_000, 'the wall live again');
 
-    // A touch on the wall itself reaches the console.
+    // A touch on the wall itself reaches the console (once the reloaded page shows the wall's state).
+    await until(() => wall.isVisible('[data-testid=present-badge]'), 10_000, 'the reloaded wall driven again');
     await wall.click('[data-testid=tab-rivers]');
     await until(() => attr(con, '[data-testid=screen-rivers]', 'aria-pressed').then((p) => p === 'true'), 5_000, 'the console sees the touch');
 

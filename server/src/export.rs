@@ -253,12 +253,17 @@ async fn capture(
         let mut lang = first.view.lang.clone();
         let mut shots = Vec::with_capacity(steps.len());
         for (i, step) in steps.iter().enumerate() {
+            // Another language is another page load, made here rather than by the page itself
+            // (so the DevTools session follows it): the page in the old language is left first,
+            // so it never sees the new view and reloads on its own.
+            let reload = step.view.lang != lang;
+            if reload {
+                page.goto("about:blank").await.map_err(cdp)?;
+            }
             if i > 0 {
                 state.walls.put(&wall, step.view.clone());
             }
-            // Another language is another page load: made here rather than by the page itself,
-            // so the DevTools session follows it.
-            if step.view.lang != lang {
+            if reload {
                 lang.clone_from(&step.view.lang);
                 page.goto(format!("{base}/{}?wall={wall}&lang={lang}", path(&step.view)))
                     .await

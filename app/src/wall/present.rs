@@ -137,7 +137,7 @@ fn reload_in(lang: &str) {
 
 /// Show `v`: the screen, region, indicator and time now; the drawer and the map's box once the
 /// effects of the first have run. `busy` is set until done.
-fn show(ctx: WallCtx, nav: Navigation, v: &View, busy: &Rc<Cell<bool>>) {
+fn show(ctx: WallCtx, nav: Navigation, v: &View, busy: RwSignal<bool>) {
     if v.lang != lang_key(ctx.lang) {
         reload_in(&v.lang);
         return;
@@ -159,7 +159,7 @@ fn show(ctx: WallCtx, nav: Navigation, v: &View, busy: &Rc<Cell<bool>>) {
     if ctx.feeds.want.get_untracked() != want {
         ctx.feeds.want.set(want);
     }
-    let (drawer, map_box, busy) = (v.drawer.clone(), v.map_box, SendWrapper::new(busy.clone()));
+    let (drawer, map_box) = (v.drawer.clone(), v.map_box);
     set_timeout(
         move || {
             set_drawer(ctx, drawer.as_ref());
@@ -202,7 +202,8 @@ fn mark_frame(n: u64) {
 pub(super) fn follow(query: &str, ctx: WallCtx, nav: Navigation) -> Option<Presented> {
     let (name, part) = from_query(query)?;
     let feeds = ctx.feeds;
-    let busy = Rc::new(Cell::new(false));
+    // Showing a view from the wall's state (a touch meanwhile is reported once it is done).
+    let busy = RwSignal::new(false);
     // The view reported and not yet answered.
     let sent: Rc<RefCell<Option<View>>> = Rc::default();
     // Whether the page has a carousel (held or running is the presenter's to say).
@@ -222,7 +223,7 @@ pub(super) fn follow(query: &str, ctx: WallCtx, nav: Navigation) -> Option<Prese
         })
     });
     // Follow the wall's state.
-    let (b, s) = (busy.clone(), sent.clone());
+    let s = sent.clone();
     let applied_n = Cell::new(0u64);
     let applied_version = Cell::new(0u64);
     Effect::new(move |_| {
@@ -233,7 +234,7 @@ pub(super) fn follow(query: &str, ctx: WallCtx, nav: Navigation) -> Option<Prese
         if applied_version.replace(state.version) != state.version {
             let echo = s.borrow_mut().take().is_some_and(|v| v == state.view);
             if !echo && untrack(|| view_now(ctx)) != state.view {
-                show(ctx, nav, &state.view, &b);
+                show(ctx, nav, &state.view, busy);
             }
         }
         let hold = state.carousel == Some(false);
@@ -247,18 +248,18 @@ pub(super) fn follow(query: &str, ctx: WallCtx, nav: Navigation) -> Option<Prese
     // Report a touch.
     let generation = Rc::new(Cell::new(0u32));
     Effect::new(move |_| {
-        // Tracks every part of the view.
+        // Tracks every part of the view, and the end of showing one: a touch made while the
+        // page was busy is looked at again then.
         let _tracked = view_now(ctx);
+        if busy.get() {
+            return;
+        }
         let g = generation.get().wrapping_add(1);
         generation.set(g);
-        let (generation, busy, sent) = (
-            SendWrapper::new(generation.clone()),
-            SendWrapper::new(busy.clone()),
-            SendWrapper::new(sent.clone()),
-        );
+        let (generation, sent) = (SendWrapper::new(generation.clone()), SendWrapper::new(sent.clone()));
         set_timeout(
             move || {
-                if generation.get() != g || busy.get() {
+                if generation.get() != g || busy.get_untracked() {
                     return;
                 }
                 let Some(state) = feeds.wall.get_untracked() else { return };
