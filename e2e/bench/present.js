@@ -76,6 +76,7 @@ const q = (v, p) => v[Math.min(v.length - 1, Math.floor(p * v.length))].toFixed(
 console.log(`console action → wall frame, wall ${width}×${height}, ${n} each, ${quiet ? 'no data' : 'simulator on'}; machine: ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const [k, v] of Object.entries(kinds)) {
   v.sort((a, b) => a - b);
-  console.log(`  ${k.padEnd(8)} p50 ${q(v, 0.5)} ms  p99 ${q(v, 0.99)} ms  max ${v[v.length - 1].toFixed(1)} ms`);
+  console.log(`  ${k.padEnd(8)} p50 ${q(v, 0.5)} ms  p90 ${q(v, 0.9)} ms  p99 ${q(v, 0.99)} ms  max ${v[v.length - 1].toFixed(1)} ms`);
+  if (process.env.ALL) console.log(v.map((x) => x.toFixed(0)).join(" "));
 }
 await closeAll(browser, server);

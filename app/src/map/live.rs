@@ -1,6 +1,12 @@
-//! The live tier and the frame loop: sections, markers (clustered where dense) and pulsing
-//! alerts drawn over a blit of the static tiers, at most one frame per change
-//! (`requestAnimationFrame`), and the fly-to animation.
+//! The live tier and the frame loop: sections, markers (clustered where dense) and alerts drawn
+//! over a blit of the static tiers, at most one frame per change (`requestAnimationFrame`), and
+//! the fly-to animation.
+//!
+//! An alert's pulse is not drawn here: each frame places a ring element over the alert's dot
+//! ([`Ring`]), and the browser's compositor animates it (CSS transform and opacity). A pulsing
+//! map therefore draws no frames at all until its data or view changes; drawn on the canvas, the
+//! pulse re-rasterised the whole canvas every frame (16.6 million pixels at 7680×2160), keeping
+//! the main thread busy and the wall at 20 fps.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -54,16 +60,27 @@ pub(super) struct LiveHit {
     pub(super) pick: MapPick,
 }
 
-/// The live tier: sections, markers (clustered where dense), pulsing alerts. Returns what can be
-/// touched and whether something is animating.
+/// An alert's pulsing ring, over its dot: where (CSS pixels, in the map) and how large.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Ring {
+    pub(super) key: String,
+    pub(super) x: f64,
+    pub(super) y: f64,
+    /// The dot's radius, CSS pixels: the ring starts there and grows to 3.2 times.
+    pub(super) r: f64,
+    /// The ring's stroke, CSS pixels.
+    pub(super) stroke: f64,
+}
+
+/// The live tier: sections, markers (clustered where dense), alerts' dots on top. Returns what
+/// can be touched and where the alerts' rings go (device pixels; the caller scales them).
 pub(super) fn draw_live(
     ctx: &CanvasRenderingContext2d,
     f: &Frame,
     overview: Option<&Overview>,
     reaches: &HashMap<String, MultiLineString<f64>>,
     markers: &[Marker],
-    now: f64,
-) -> (Vec<LiveHit>, bool) {
+) -> (Vec<LiveHit>, Vec<Ring>) {
     let vp = f.viewport();
     let unit = f.unit();
     let mut hits = Vec::new();
@@ -149,21 +166,15 @@ pub(super) fn draw_live(
             });
         }
     }
-    // Alerts on top, pulsing: a ring grows and fades every 1.6 s.
-    let phase = (now % 1600.0) / 1600.0;
-    let mut pulsing = false;
+    // Alerts on top; their rings pulse over the canvas (see the module's docs).
+    let mut rings = Vec::new();
     for m in markers.iter().filter(|m| m.pulse) {
         let (x, y) = vp.to_screen(m.lon, m.lat);
         if !on_screen(x, y, 30.0 * unit) {
             continue;
         }
-        pulsing = true;
         let r = 6.0 * unit;
-        ctx.begin_path();
-        let _ = ctx.arc(x, y, r * (1.0 + 2.2 * phase), 0.0, std::f64::consts::TAU);
-        ctx.set_stroke_style_str(&yiping_widgets::palette::BAD.with_alpha(0.9 * (1.0 - phase)));
-        ctx.set_line_width(2.4 * unit);
-        ctx.stroke();
+        rings.push(Ring { key: m.key.clone(), x, y, r, stroke: 2.4 * unit });
         paint_dot(ctx, x, y, r, m.color, WHITE.css());
         hits.push(LiveHit {
             x,
@@ -172,7 +183,7 @@ pub(super) fn draw_live(
             pick: MapPick { kind: "marker", key: m.key.clone(), label: m.label.clone(), value: None },
         });
     }
-    (hits, pulsing)
+    (hits, rings)
 }
 
 /// Render statistics, on the canvas as `data-*` attributes for tests and benchmarks.
@@ -213,6 +224,8 @@ pub(super) struct Inputs {
     pub(super) markers: Signal<Vec<Marker>>,
     pub(super) invalidate: Signal<u64>,
     pub(super) spots: RwSignal<Vec<Spot>>,
+    /// The alerts' pulsing rings, placed by the last frame.
+    pub(super) rings: RwSignal<Vec<Ring>>,
     /// The box moved to by hand, or asked for from outside (None: the view frames `view`).
     pub(super) camera: RwSignal<Option<[f64; 4]>>,
 }
@@ -262,8 +275,9 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
                 .and_then(|d| d.create_element("canvas").ok())
                 .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
         };
-        st.tiers = offscreen().zip(offscreen()).map(|(base, top)| Tiers {
+        st.tiers = offscreen().zip(offscreen()).zip(offscreen()).map(|((base, top), glow)| Tiers {
             base,
+            glow,
             top,
             base_key: None,
             top_key: None,
@@ -322,7 +336,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             tiers.base.set_width(f.w as u32);
             tiers.base.set_height(f.h as u32);
             if let Some(b) = context(&tiers.base) {
-                draw_base(&b, &layers, &f, choropleth.as_ref());
+                draw_base(&b, &tiers.glow, &layers, &f, choropleth.as_ref());
                 tiers.base_key = Some(base_key);
                 st_base = true;
             }
@@ -341,8 +355,15 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         let _ = ctx.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
     }
     let redrew_static = st_base || st_top;
-    let (hits, pulsing) = draw_live(&ctx, &f, overview.as_ref(), reaches, &markers, js_sys::Date::now());
+    let (hits, rings) = draw_live(&ctx, &f, overview.as_ref(), reaches, &markers);
     st.hits = hits;
+    let rings: Vec<Ring> = rings
+        .into_iter()
+        .map(|g| Ring { x: g.x / dpr, y: g.y / dpr, r: g.r / dpr, stroke: g.stroke / dpr, ..g })
+        .collect();
+    if inputs.rings.with_untracked(|v| *v != rings) {
+        inputs.rings.set(rings);
+    }
     let ms = now_ms() - t0;
     st.stats.draws += 1;
     st.stats.base_draws += u64::from(st_base);
@@ -398,16 +419,13 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     ] {
         let _ = canvas.set_attribute(k, &v);
     }
-    // Keep frames coming while alerts pulse; once the view rests, draw it sharp.
+    // Once the view rests, draw it sharp.
     let settle = approx && !st.settle_scheduled;
     if settle {
         st.settle_scheduled = true;
     }
     let wait = (st.moving_until - t0).max(0.0) + 20.0;
     drop(st);
-    if pulsing {
-        schedule(r, inputs);
-    }
     if settle {
         let r = r.clone();
         set_timeout(

@@ -38,8 +38,8 @@ use leptos::prelude::*;
 use yiping_protocol::topics::Overview;
 
 use layers::{Layers, load};
-use live::Spot;
 use live::{Inputs, Render, Stats, fly, schedule};
+use live::{Ring, Spot};
 
 /// Values by adcode (prefectures, or counties) to colour the map with, and what they are.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,11 +129,23 @@ pub fn HubeiMap(
     let view: RwSignal<Option<String>> = selected.unwrap_or_else(|| RwSignal::new(None));
     let shown: RwSignal<Option<[f64; 4]>> = RwSignal::new(None);
     let spots: RwSignal<Vec<Spot>> = RwSignal::new(Vec::new());
+    let rings: RwSignal<Vec<Ring>> = RwSignal::new(Vec::new());
     let tip: RwSignal<Option<gestures::Tip>> = RwSignal::new(None);
     let generation = Rc::new(Cell::new(0u32));
     let camera = camera.unwrap_or_else(|| RwSignal::new(None));
-    let inputs =
-        Inputs { canvas, layers, shown, view, overview, choropleth, markers, invalidate, spots, camera };
+    let inputs = Inputs {
+        canvas,
+        layers,
+        shown,
+        view,
+        overview,
+        choropleth,
+        markers,
+        invalidate,
+        spots,
+        rings,
+        camera,
+    };
     let r = Rc::new(RefCell::new(Render {
         tiers: None,
         reaches: HashMap::new(),
@@ -288,6 +300,7 @@ pub fn HubeiMap(
                     }
                 </For>
             </div>
+            <Rings rings=rings />
             <Tooltip tip=tip />
             <Legend choropleth=choropleth view=view />
             {move || error.get().map(|e| view! { <div class="map-error" role="alert">{format!("地图数据加载失败 / map data failed to load: {e}")}</div> })}
@@ -320,6 +333,39 @@ fn Legend(choropleth: Signal<Option<Choropleth>>, view: RwSignal<Option<String>>
                 <ul>{rows}</ul>
             </div>
         })
+    }
+}
+
+/// The alerts' rings, pulsing over their dots: animated by the browser's compositor (transform
+/// and opacity), in step with one another whenever each appeared.
+#[component]
+fn Rings(rings: RwSignal<Vec<Ring>>) -> impl IntoView {
+    view! {
+        <div class="map-rings" aria-hidden="true">
+            <For each=move || rings.with(|v| v.iter().map(|g| g.key.clone()).collect::<Vec<_>>()) key=|k| k.clone() let:key>
+                {
+                    // One phase for every ring: the animation runs as if it had started at 0.
+                    let delay = -(js_sys::Date::now() % 1600.0);
+                    let place = move || {
+                        rings.with(|v| {
+                            v.iter()
+                                .find(|g| g.key == key)
+                                .map(|g| {
+                                    format!(
+                                        "left: {:.1}px; top: {:.1}px; width: {d:.1}px; height: {d:.1}px; border-width: {:.2}px; animation-delay: {delay:.0}ms",
+                                        g.x - g.r,
+                                        g.y - g.r,
+                                        g.stroke,
+                                        d = 2.0 * g.r,
+                                    )
+                                })
+                                .unwrap_or_default()
+                        })
+                    };
+                    view! { <i class="map-ring" data-testid="map-ring" style=place></i> }
+                }
+            </For>
+        </div>
     }
 }
 

@@ -2,6 +2,7 @@
 //! without overlaps), each rendered off-screen and redrawn only when its own inputs change.
 
 use geo::MultiPolygon;
+use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yiping_maps::data::ATTRIBUTION;
 use yiping_maps::draw::{paint_label, paint_lines, paint_polygons};
@@ -60,9 +61,37 @@ pub(super) fn split<'a>(layers: &Layers, shapes: &'a [MultiPolygon<f64>]) -> Spl
     (province, prefectures, counties)
 }
 
-/// The bottom tier: the province, and the prefectures or counties filled by the choropleth.
+/// How much smaller than the frame the province's glow is drawn: a blur is smooth, so a quarter
+/// of the resolution looks the same scaled up, and costs a sixteenth (at 7680×2160 the glow drawn
+/// full size was most of a base tier's 100–150 ms).
+const GLOW_SCALE: f64 = 0.25;
+
+/// The province's soft glow alone (its shadow, not its shape), at [`GLOW_SCALE`], into `glow`.
+fn draw_glow(glow: &HtmlCanvasElement, province: &[MultiPolygon<f64>], f: &Frame) {
+    let (w, h) = ((f.w * GLOW_SCALE).ceil(), (f.h * GLOW_SCALE).ceil());
+    glow.set_width(w as u32);
+    glow.set_height(h as u32);
+    let Some(ctx) = glow.get_context("2d").ok().flatten() else { return };
+    let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };
+    let unit = f.unit();
+    // The shape is drawn one canvas width to the left, its shadow offset back into view: only the
+    // shadow lands on the canvas. (Shadows ignore the transform, so blur and offset are in the
+    // small canvas's pixels.)
+    ctx.set_transform(GLOW_SCALE, 0.0, 0.0, GLOW_SCALE, -w, 0.0).ok();
+    ctx.set_shadow_color(GLOW);
+    ctx.set_shadow_blur(28.0 * unit * GLOW_SCALE);
+    ctx.set_shadow_offset_x(w);
+    let vp = f.viewport();
+    for shape in province {
+        paint_polygons(&ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
+    }
+}
+
+/// The bottom tier: the province with its glow (drawn small in `glow`, scaled up), and the
+/// prefectures or counties filled by the choropleth.
 pub(super) fn draw_base(
     ctx: &CanvasRenderingContext2d,
+    glow: &HtmlCanvasElement,
     layers: &Layers,
     f: &Frame,
     choropleth: Option<&Choropleth>,
@@ -74,13 +103,17 @@ pub(super) fn draw_base(
     let (province, prefectures, counties) = split(layers, &shapes);
     let selected = layers.prefecture_of_view(f.view.as_deref());
     // Province: soft glow under the outline.
-    ctx.save();
-    ctx.set_shadow_color(GLOW);
-    ctx.set_shadow_blur(28.0 * unit);
+    draw_glow(glow, province, f);
+    let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(
+        glow,
+        0.0,
+        0.0,
+        f64::from(glow.width()) / GLOW_SCALE,
+        f64::from(glow.height()) / GLOW_SCALE,
+    );
     for shape in province {
         paint_polygons(ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
     }
-    ctx.restore();
     if let Some(c) = choropleth.filter(|_| selected.is_none()) {
         let breaks = c.breaks();
         let by_county = c.values.keys().any(|k| layers.counties.regions().iter().any(|r| &r.adcode == k));
@@ -217,6 +250,8 @@ pub(super) fn ramp(i: usize, n: usize) -> &'static str {
 /// The cached static tiers and what they were drawn for.
 pub(super) struct Tiers {
     pub(super) base: HtmlCanvasElement,
+    /// The province's glow, drawn small (see [`draw_base`]).
+    pub(super) glow: HtmlCanvasElement,
     pub(super) top: HtmlCanvasElement,
     pub(super) base_key: Option<(Frame, Option<Choropleth>, u64)>,
     pub(super) top_key: Option<(Frame, Vec<Obstacle>, u64)>,
