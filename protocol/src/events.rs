@@ -566,6 +566,24 @@ fn shorten(v: &serde_json::Value) -> String {
     if s.chars().count() > 80 { format!("{}…", s.chars().take(80).collect::<String>()) } else { s }
 }
 
+/// The text of `line` around byte column `column` (1-based, as serde_json counts; 0: the
+/// start), at most 80 characters, with `…` where it was cut: what a refusal of a line that is not
+/// JSON, or too long to read, quotes.
+pub fn excerpt(line: &str, column: usize) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let at = line.char_indices().take_while(|(b, _)| *b + 1 < column).count();
+    let from = at.saturating_sub(40);
+    let to = (from + 80).min(chars.len());
+    let mut s: String = chars[from..to].iter().collect();
+    if from > 0 {
+        s.insert(0, '…');
+    }
+    if to < chars.len() {
+        s.push('…');
+    }
+    s
+}
+
 fn err(
     field: impl Into<String>,
     value: Option<&serde_json::Value>,
@@ -589,18 +607,45 @@ fn value_at<'a>(root: &'a serde_json::Value, path: &str) -> Option<&'a serde_jso
     Some(v)
 }
 
-fn payload<T: serde::de::DeserializeOwned>(
-    root: &serde_json::Value,
-    data: &serde_json::Value,
-) -> Result<T, FieldError> {
+fn payload<T: serde::de::DeserializeOwned>(data: &serde_json::Value) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(data).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "data".to_owned() } else { format!("data.{path}") };
-        let value = value_at(root, &field);
+        // The field's path and value, followed in the value itself (a key may hold any
+        // character, so the path is not parsed back).
+        let mut field = String::from("data");
+        let mut value = Some(data);
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => {
+                    field.push_str(&format!("[{index}]"));
+                    value = value.and_then(|v| v.get(index));
+                }
+                serde_path_to_error::Segment::Map { key } => {
+                    push_key(&mut field, key);
+                    value = value.and_then(|v| v.get(key));
+                }
+                serde_path_to_error::Segment::Enum { variant } => push_key(&mut field, variant),
+                serde_path_to_error::Segment::Unknown => field.push_str(".?"),
+            }
+        }
         let inner = e.into_inner().to_string();
         // serde's messages end with " at line L column C" for text input; ours is a value.
         err(field, value, inner)
     })
+}
+
+/// Append `key` to a field path: `.key` when it is a plain name, else `["key"]` quoted as JSON
+/// (so a key that is empty or holds dots, brackets or quotes is still named exactly).
+fn push_key(path: &mut String, key: &str) {
+    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        path.push('[');
+        path.push_str(&serde_json::Value::from(key).to_string());
+        path.push(']');
+    }
 }
 
 fn check_text(root: &serde_json::Value, field: &str, s: &str, max: usize) -> Result<(), FieldError> {
@@ -624,11 +669,16 @@ fn check_range(root: &serde_json::Value, field: &str, x: f64, lo: f64, hi: f64) 
 /// envelope fields, the payload's shape and types (unknown fields are refused), ranges, dates.
 /// Whether a section is known or a place lies in the region is for the server to check.
 pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
-    let root: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| err("-", None, format!("not valid JSON: {e}")))?;
+    let root: serde_json::Value = serde_json::from_str(line).map_err(|e| FieldError {
+        field: "-".into(),
+        value: excerpt(line, e.column()),
+        message: format!("not valid JSON: {e}"),
+    })?;
     let obj = root.as_object().ok_or_else(|| err("-", Some(&root), "an event must be a JSON object"))?;
     if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "type" | "id" | "time" | "source" | "data")) {
-        return Err(err(k.clone(), obj.get(k), "unknown field (expected type, id, time, source, data)"));
+        let mut field = String::new();
+        push_key(&mut field, k);
+        return Err(err(field, obj.get(k), "unknown field (expected type, id, time, source, data)"));
     }
     let text = |name: &str| -> Result<String, FieldError> {
         match obj.get(name) {
@@ -649,7 +699,7 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
     let data = obj.get("data").ok_or_else(|| err("data", None, "missing"))?;
     let event = match kind.as_str() {
         "water.reading" => {
-            let e: WaterReading = payload(&root, data)?;
+            let e: WaterReading = payload(data)?;
             check_text(&root, "data.section", &e.section, 64)?;
             let x = e.indicators();
             check_range(&root, "data.ph", x.ph, 0.0, 14.0)?;
@@ -660,20 +710,20 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
             Event::WaterReading(e)
         }
         "water.outlet" => {
-            let e: SewageOutlet = payload(&root, data)?;
+            let e: SewageOutlet = payload(data)?;
             check_text(&root, "data.outlet", &e.outlet, 64)?;
             check_text(&root, "data.name", &e.name, 200)?;
             check_text(&root, "data.river", &e.river, 64)?;
             Event::SewageOutlet(e)
         }
         "water.fishing_patrol" => {
-            let e: FishingPatrol = payload(&root, data)?;
+            let e: FishingPatrol = payload(data)?;
             check_text(&root, "data.patrol", &e.patrol, 64)?;
             check_range(&root, "data.hours", e.hours, 0.0, 72.0)?;
             Event::FishingPatrol(e)
         }
         "river.patrol" => {
-            let e: RiverPatrol = payload(&root, data)?;
+            let e: RiverPatrol = payload(data)?;
             check_text(&root, "data.patrol", &e.patrol, 64)?;
             check_text(&root, "data.chief", &e.chief, 64)?;
             check_text(&root, "data.chief_name", &e.chief_name, 64)?;
@@ -688,13 +738,13 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
             Event::RiverPatrol(e)
         }
         "river.problem" => {
-            let e: RiverProblem = payload(&root, data)?;
+            let e: RiverProblem = payload(data)?;
             check_text(&root, "data.problem", &e.problem, 64)?;
             check_text(&root, "data.river", &e.river, 64)?;
             Event::RiverProblem(e)
         }
         "project.update" => {
-            let e: Project = payload(&root, data)?;
+            let e: Project = payload(data)?;
             check_text(&root, "data.project", &e.project, 64)?;
             check_text(&root, "data.name", &e.name, 200)?;
             check_text(&root, "data.industry", &e.industry, 64)?;
@@ -703,7 +753,7 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
             Event::Project(e)
         }
         "poverty.village" => {
-            let e: Village = payload(&root, data)?;
+            let e: Village = payload(data)?;
             check_text(&root, "data.village", &e.village, 64)?;
             check_text(&root, "data.name", &e.name, 100)?;
             if e.risk_households > e.monitored_households {
@@ -790,6 +840,16 @@ mod tests {
         let e = fails("{\"type\":");
         assert_eq!(e.field, "-");
         assert!(e.message.starts_with("not valid JSON: EOF while parsing"), "{e}");
+        assert_eq!(e.value, "{\"type\":", "the line, quoted");
+        let long = format!("{{\"id\":\"{}\" oops}}", "长".repeat(100));
+        let e = fails(&long);
+        assert!(e.value.starts_with('…') && e.value.ends_with("\" oops}"), "around the error: {}", e.value);
+        assert!(e.value.chars().count() <= 81, "{}", e.value);
+        // Keys of any shape are named exactly, with their value.
+        let e = fails(&READING.replacen('{', "{\"\":-1,", 1));
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("[\"\"]", "-1"));
+        let e = fails(&READING.replace("\"ph\":7.6", "\"p[h.\":7.6"));
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("data[\"p[h.\"]", "7.6"));
         assert_eq!(fails("[1]").message, "an event must be a JSON object");
         let e = fails(&READING.replace("water.reading", "water.readings"));
         assert_eq!((e.field.as_str(), e.value.as_str()), ("type", "\"water.readings\""));

@@ -243,7 +243,7 @@ pub fn check_lines(
         if line.len() > MAX_LINE_BYTES {
             rejected.push(reject(FieldError {
                 field: "-".into(),
-                value: String::new(),
+                value: yiping_protocol::events::excerpt(line, 0),
                 message: format!("line is {} bytes, longer than the limit of {MAX_LINE_BYTES}", line.len()),
             }));
             continue;
