@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rust_embed::RustEmbed;
@@ -22,6 +22,47 @@ use crate::error::AppError;
 #[folder = "../dist"]
 #[allow_missing = true]
 struct AppAssets;
+
+/// The app's files and the map layers compressed at build time (release builds; see
+/// `server/build.rs`).
+mod precompressed {
+    include!(concat!(env!("OUT_DIR"), "/precompressed.rs"));
+}
+
+/// Whether the request accepts brotli (`Accept-Encoding: br`, not with `q=0`).
+fn accepts_brotli(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        v.split(',').any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            parts.next().is_some_and(|c| c.eq_ignore_ascii_case("br"))
+                && parts
+                    .all(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_none_or(|q| q > 0.0))
+        })
+    })
+}
+
+/// The file named `name` as compressed at build time, when the request accepts brotli.
+fn brotli_for(name: &str, headers: &HeaderMap) -> Option<&'static [u8]> {
+    precompressed::BROTLI
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
+        .filter(|_| accepts_brotli(headers))
+}
+
+/// An answer of precompressed bytes: the compression layer leaves it as it is.
+fn brotli_answer(content_type: HeaderValue, cache: &'static str, body: &'static [u8]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_ENCODING, HeaderValue::from_static("br")),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        body,
+    )
+        .into_response()
+}
 
 /// `GET /api/v1/walls`: the walls pages have joined, with who controls each.
 async fn walls(
@@ -147,8 +188,15 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<yiping_protocol::ap
     })
 }
 
-async fn geo_layer(Path(file): Path<String>) -> Result<Response, AppError> {
+async fn geo_layer(Path(file): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
     let layer = Layer::from_file_name(&file).ok_or_else(|| AppError::NotFound(format!("/geo/{file}")))?;
+    if let Some(body) = brotli_for(&format!("geo/{}", layer.file_name()), &headers) {
+        return Ok(brotli_answer(
+            HeaderValue::from_static("application/geo+json"),
+            "public, max-age=3600",
+            body,
+        ));
+    }
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("application/geo+json")),
@@ -161,7 +209,7 @@ async fn geo_layer(Path(file): Path<String>) -> Result<Response, AppError> {
 
 /// Serve a file of the app; any other path without a file extension gets `index.html`, so the
 /// app's own routes (`/yangtze`, `/duty`, …) can be opened directly.
-async fn app_asset(uri: Uri) -> Result<Response, AppError> {
+async fn app_asset(uri: Uri, headers: HeaderMap) -> Result<Response, AppError> {
     let path = uri.path().trim_start_matches('/');
     let (file, is_index) = match AppAssets::get(path) {
         Some(f) if !path.is_empty() => (f, path == "index.html"),
@@ -186,15 +234,13 @@ async fn app_asset(uri: Uri) -> Result<Response, AppError> {
     let mime = mime_guess::from_path(if is_index { "index.html" } else { path }).first_or_octet_stream();
     // Trunk names every asset with a content hash, so only index.html may change under a name.
     let cache = if is_index { "no-cache" } else { "public, max-age=31536000, immutable" };
+    let content_type =
+        HeaderValue::from_str(mime.as_ref()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    if let Some(body) = brotli_for(path, &headers).filter(|_| !is_index) {
+        return Ok(brotli_answer(content_type, cache, body));
+    }
     Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_str(mime.as_ref())
-                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-        ],
+        [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, HeaderValue::from_static(cache))],
         file.data,
     )
         .into_response())
@@ -208,4 +254,26 @@ fn not_built() -> Response {
          project root, then rebuild the server (or use `scripts/run.sh`, which does both).\n",
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).expect("a header value"));
+        h
+    }
+
+    #[test]
+    fn brotli_only_when_accepted() {
+        assert!(accepts_brotli(&with("gzip, deflate, br, zstd")));
+        assert!(accepts_brotli(&with("br;q=0.5")));
+        assert!(accepts_brotli(&with("BR")));
+        assert!(!accepts_brotli(&with("br;q=0")));
+        assert!(!accepts_brotli(&with("gzip, deflate")));
+        assert!(!accepts_brotli(&with("brotli")));
+        assert!(!accepts_brotli(&HeaderMap::new()));
+    }
 }

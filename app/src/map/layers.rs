@@ -88,11 +88,20 @@ impl Layers {
 pub(super) async fn load() -> Result<Layers, String> {
     let get = |l: Layer| async move { crate::http::fetch_text(&format!("/geo/{}", l.file_name())).await };
     let regions = |text: String| parse_regions(&text).map_err(|e| e.to_string());
-    let province = regions(get(Layer::Province).await?)?;
-    let prefectures = regions(get(Layer::Prefectures).await?)?;
-    let counties = regions(get(Layer::Counties).await?)?;
-    let rivers = parse_rivers(&get(Layer::Rivers).await?).map_err(|e| e.to_string())?;
-    let lakes = parse_lakes(&get(Layer::Lakes).await?).map_err(|e| e.to_string())?;
+    // The five layers are fetched at once (each is one request), then parsed.
+    let (province, prefectures, counties, rivers, lakes) = futures_util::future::try_join5(
+        get(Layer::Province),
+        get(Layer::Prefectures),
+        get(Layer::Counties),
+        get(Layer::Rivers),
+        get(Layer::Lakes),
+    )
+    .await?;
+    let province = regions(province)?;
+    let prefectures = regions(prefectures)?;
+    let counties = regions(counties)?;
+    let rivers = parse_rivers(&rivers).map_err(|e| e.to_string())?;
+    let lakes = parse_lakes(&lakes).map_err(|e| e.to_string())?;
     let all: Vec<Region> = province.iter().chain(&prefectures).chain(&counties).cloned().collect();
     let topology = Topology::build(&all);
     Ok(Layers {

@@ -209,8 +209,17 @@ pub(super) struct Render {
     /// Until when the view is moving (ms, `performance.now`): frames blit the tiers scaled.
     pub(super) moving_until: f64,
     pub(super) settle_scheduled: bool,
+    /// Until when (ms, `performance.now`) a map whose layers are ready waits for its first data
+    /// before drawing (set by the first frame that could draw).
+    pub(super) data_wait_until: Option<f64>,
+    pub(super) data_wait_scheduled: bool,
     pub(super) stats: Stats,
 }
+
+/// How long a map whose layers are ready waits for its first data before it draws without: a
+/// frame drawn just before the data come is wasted work in the way of the first real one (at
+/// 7680×2160 the tiers take about 200 ms), and the data usually follow within a second.
+const DATA_WAIT_MS: f64 = 1000.0;
 
 /// The reactive inputs of the map, all `Copy`.
 #[derive(Clone, Copy)]
@@ -264,6 +273,24 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     }
     let Some((canvas, layers, f, dpr)) = current_frame(inputs) else { return };
     let Some(ctx) = context(&canvas) else { return };
+    if inputs.overview.with_untracked(Option::is_none) {
+        let t = now_ms();
+        let until = *st.data_wait_until.get_or_insert(t + DATA_WAIT_MS);
+        if t < until {
+            if !st.data_wait_scheduled {
+                st.data_wait_scheduled = true;
+                let r = r.clone();
+                set_timeout(
+                    move || {
+                        r.borrow_mut().data_wait_scheduled = false;
+                        schedule(&r, inputs);
+                    },
+                    Duration::from_millis((until - t).ceil() as u64),
+                );
+            }
+            return;
+        }
+    }
     if f64::from(canvas.width()) != f.w || f64::from(canvas.height()) != f.h {
         canvas.set_width(f.w as u32);
         canvas.set_height(f.h as u32);

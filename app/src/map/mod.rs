@@ -154,6 +154,8 @@ pub fn HubeiMap(
         alive: true,
         moving_until: 0.0,
         settle_scheduled: false,
+        data_wait_until: None,
+        data_wait_scheduled: false,
         stats: Stats::default(),
     }));
     leptos::task::spawn_local(async move {
