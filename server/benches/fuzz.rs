@@ -580,6 +580,9 @@ async fn websocket(r: &mut ChaCha8Rng, messages: u64, seed: u64) {
             (sent.clone(), refusals.clone(), answers.clone(), faults.clone());
         let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ending = closing.clone();
+        // The last barrier the server has answered (see below).
+        let synced = Arc::new(AtomicU64::new(0));
+        let seen = synced.clone();
         tasks.push(tokio::spawn(async move {
             // Reads every answer; true when the server closed the connection before we did (a
             // task that panicked drops its socket), or never answered after the last message.
@@ -600,6 +603,14 @@ async fn websocket(r: &mut ChaCha8Rng, messages: u64, seed: u64) {
                             }
                         }
                     };
+                    if let Some(k) = t
+                        .split("fuzz-sync-")
+                        .nth(1)
+                        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                        .and_then(|k| k.parse().ok())
+                    {
+                        seen.fetch_max(k, Ordering::Relaxed);
+                    }
                     match serde_json::from_str::<ServerMsg>(&t) {
                         Ok(ServerMsg::Batch { items }) => items.iter().for_each(count),
                         Ok(ServerMsg::Pong) => pong_at_end |= ending.load(Ordering::Relaxed),
@@ -611,8 +622,36 @@ async fn websocket(r: &mut ChaCha8Rng, messages: u64, seed: u64) {
                 }
                 !(ending.load(Ordering::Relaxed) && pong_at_end)
             });
+            let mut window: Vec<String> = Vec::new();
             for k in 0..share {
+                // A client that reads its answers: every 2,000 messages it waits until the server
+                // has answered a barrier (a subscription to a topic named for it, refused by name).
+                // A client that floods without reading is held back by TCP and, once the server
+                // has not been able to read from it for 45 s, dropped; that is not what this
+                // measures.
+                if k % 2000 == 1999 {
+                    let b = k / 2000 + 1;
+                    let barrier = format!(r#"{{"op":"subscribe","topics":["fuzz-sync-{b}"]}}"#);
+                    if tx.send(Message::Text(barrier.into())).await.is_err() {
+                        break;
+                    }
+                    let waited = Instant::now();
+                    while synced.load(Ordering::Relaxed) < b && waited.elapsed().as_secs() < 60 {
+                        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    }
+                    if synced.load(Ordering::Relaxed) < b {
+                        let path = std::env::temp_dir().join(format!("yiping-fuzz-ws-{i}-{b}.ndjson"));
+                        let _ = std::fs::write(&path, window.join("\n"));
+                        eprintln!(
+                            "FAULT: connection {i}: no answer to barrier {b} within 60 s; the messages since the last barrier are in {}",
+                            path.display()
+                        );
+                        break;
+                    }
+                    window.clear();
+                }
                 let text = message_text(&mut rr);
+                window.push(text.clone());
                 if tx.send(Message::Text(text.into())).await.is_err() {
                     eprintln!("FAULT: connection {i} closed by the server after {k} messages");
                     break;

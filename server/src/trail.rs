@@ -66,6 +66,40 @@ pub struct Filter {
     pub limit: Option<usize>,
 }
 
+/// The query of [`Trail::scan`] for `filter`, and its arguments. Each filter reads through an
+/// index (an action prefix through `trail_action`, a target through `trail_target`), so reading
+/// the alerts' steps costs what they are, not what the whole trail is: a trail that grows with
+/// presenting and logins (millions of entries) would otherwise be read in full by every replay's
+/// seek and every start, under the trail's lock that every audited action waits for.
+fn scan_query(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut sql =
+        String::from("SELECT seq, time, actor, role, addr, action, target, comment, body FROM trail");
+    let after = i64::try_from(filter.after).unwrap_or(i64::MAX);
+    let mut args = vec![Value::Integer(after)];
+    let mut cond = String::from(" WHERE seq > ?1");
+    if let Some(prefix) = filter.action_prefix.as_deref().filter(|p| !p.is_empty()) {
+        // Every action with the prefix lies in [prefix, prefix with its last character raised
+        // by one).
+        let mut upper: Vec<char> = prefix.chars().collect();
+        let last = upper.pop().map_or(0, u32::from);
+        upper.push(char::from_u32(last + 1).unwrap_or(char::MAX));
+        sql.push_str(" INDEXED BY trail_action");
+        cond.push_str(" AND action >= ?2 AND action < ?3");
+        args.push(Value::Text(prefix.to_owned()));
+        args.push(Value::Text(upper.into_iter().collect()));
+    }
+    if let Some(t) = &filter.target {
+        args.push(Value::Text(t.clone()));
+        cond.push_str(&format!(" AND target = ?{}", args.len()));
+    }
+    let limit = filter.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    args.push(Value::Integer(limit));
+    sql.push_str(&cond);
+    sql.push_str(&format!(" ORDER BY seq LIMIT ?{}", args.len()));
+    (sql, args)
+}
+
 /// The trail, with the users and sessions tables of [`crate::auth`] in the same connection.
 #[derive(Debug)]
 pub struct Trail {
@@ -96,6 +130,7 @@ impl Trail {
                  body TEXT NOT NULL
              );
              CREATE INDEX IF NOT EXISTS trail_target ON trail (target, seq);
+             CREATE INDEX IF NOT EXISTS trail_action ON trail (action, seq);
              CREATE TRIGGER IF NOT EXISTS trail_no_update BEFORE UPDATE ON trail
                  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
              CREATE TRIGGER IF NOT EXISTS trail_no_delete BEFORE DELETE ON trail
@@ -145,19 +180,9 @@ impl Trail {
 
     /// Read entries, oldest first, calling `f` for each (stops early when `f` says so).
     pub fn scan(&self, filter: &Filter, mut f: impl FnMut(Entry) -> bool) -> Result<(), StoreError> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT seq, time, actor, role, addr, action, target, comment, body FROM trail
-                 WHERE seq > ?1 AND (?2 IS NULL OR substr(action, 1, length(?2)) = ?2)
-                   AND (?3 IS NULL OR target = ?3)
-                 ORDER BY seq LIMIT ?4",
-            )
-            .map_err(|s| self.err(s))?;
-        let limit = filter.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
-        let after = i64::try_from(filter.after).unwrap_or(i64::MAX);
-        let mut rows =
-            st.query(params![after, filter.action_prefix, filter.target, limit]).map_err(|s| self.err(s))?;
+        let (sql, args) = scan_query(filter);
+        let mut st = self.conn.prepare(&sql).map_err(|s| self.err(s))?;
+        let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(|s| self.err(s))?;
         while let Some(r) = rows.next().map_err(|s| self.err(s))? {
             let seq: i64 = r.get(0).map_err(|s| self.err(s))?;
             let body: String = r.get(8).map_err(|s| self.err(s))?;
@@ -246,5 +271,61 @@ mod tests {
         assert!(del.is_err_and(|e| e.to_string().contains("append-only")));
         assert_eq!(t.list(&Filter::default()).expect("reads").len(), 3);
         assert_eq!(t.list(&Filter { after: 2, ..Default::default() }).expect("reads")[0].action, "login");
+    }
+
+    #[test]
+    fn filters_read_through_indexes_and_find_exactly_their_entries() {
+        let dir = crate::store::tests::tempdir();
+        let t = Trail::open(&dir).expect("opens");
+        let mut all = Vec::new();
+        for i in 0..300 {
+            all.push(entry(
+                if i % 100 == 7 { "alert.raise" } else { "present.pointer" },
+                &format!("A{}", i % 3),
+            ));
+        }
+        all.push(entry("alerts", "A0"));
+        all.push(entry("alert/x", "A0"));
+        t.append_all(&all).expect("appends");
+        let seqs = |f: Filter| t.list(&f).expect("reads").iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(
+            seqs(Filter { action_prefix: Some("alert.".into()), ..Default::default() }),
+            [8, 108, 208]
+        );
+        assert_eq!(
+            seqs(Filter { action_prefix: Some("alert.".into()), after: 8, ..Default::default() }),
+            [108, 208]
+        );
+        assert_eq!(
+            seqs(Filter {
+                action_prefix: Some("alert.".into()),
+                target: Some("A1".into()),
+                ..Default::default()
+            }),
+            [8]
+        );
+        assert_eq!(
+            seqs(Filter { action_prefix: Some("alert".into()), limit: Some(2), ..Default::default() }),
+            [8, 108]
+        );
+        assert_eq!(seqs(Filter { target: Some("A2".into()), limit: Some(2), ..Default::default() }), [3, 6]);
+        // The plans: an index for each filter, never a pass over the whole table for a prefix.
+        let plan = |f: &Filter| {
+            let (sql, args) = scan_query(f);
+            let mut st = t.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("plans");
+            let rows = st
+                .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+                .expect("plans")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("plan rows");
+            rows.join("; ")
+        };
+        let p = plan(&Filter { action_prefix: Some("alert.".into()), after: 5, ..Default::default() });
+        assert!(
+            p.contains("USING INDEX trail_action") || p.contains("USING COVERING INDEX trail_action"),
+            "{p}"
+        );
+        let p = plan(&Filter { target: Some("A1".into()), ..Default::default() });
+        assert!(p.contains("trail_target"), "{p}");
     }
 }
