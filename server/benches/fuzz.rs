@@ -464,7 +464,18 @@ fn client_msg(r: &mut ChaCha8Rng) -> ClientMsg {
     }
 }
 
+/// A generated message within the server's 64 KiB bound (a larger one closes the connection with
+/// code 1009, by design; `server/tests/ws.rs` checks that).
 fn message_text(r: &mut ChaCha8Rng) -> String {
+    loop {
+        let text = any_message_text(r);
+        if text.len() <= 64 * 1024 {
+            return text;
+        }
+    }
+}
+
+fn any_message_text(r: &mut ChaCha8Rng) -> String {
     let mut v = serde_json::to_value(client_msg(r)).expect("client messages serialise");
     match r.random_range(0..10) {
         0..=3 => v.to_string(),

@@ -33,8 +33,12 @@ use yiping_protocol::present::{Part, View, WallState};
 pub const PING_EVERY: Duration = Duration::from_secs(15);
 /// Silence after which a connection is considered dead.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(45);
-/// Largest client message accepted (client messages are tiny).
+/// Largest client message accepted (client messages are tiny): a larger one closes the
+/// connection with code 1009 and the reason.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Largest message read at all: up to it the server can read a message to refuse it with a
+/// reason; past it the socket is dropped while reading.
+const MAX_READ_MESSAGE: usize = 4 * MAX_CLIENT_MESSAGE;
 
 /// `GET /ws`: upgrade with small buffers (most traffic is server → client and small).
 ///
@@ -61,8 +65,8 @@ pub async fn upgrade(
     };
     ws.read_buffer_size(8 * 1024)
         .write_buffer_size(16 * 1024)
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .max_message_size(MAX_READ_MESSAGE)
+        .max_frame_size(MAX_READ_MESSAGE)
         .on_upgrade(move |socket| serve(socket, state, who))
 }
 
@@ -236,6 +240,11 @@ async fn converse(
             incoming = stream.next() => {
                 last_heard = Instant::now();
                 match incoming {
+                    Some(Ok(Message::Text(text))) if text.len() > MAX_CLIENT_MESSAGE => {
+                        let reason = format!("message too long: {} bytes, the limit is {MAX_CLIENT_MESSAGE}", text.len());
+                        let _ = sink.send(Message::Close(Some(axum::extract::ws::CloseFrame { code: 1009, reason: reason.into() }))).await;
+                        break;
+                    }
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMsg>(text.as_str()) {
                         Ok(msg) if is_present(&msg) => frames(present_msg(state, wall, who, msg).await),
                         Ok(msg) => frames(receive(state, subs, replay, msg, scope.as_deref()).await),

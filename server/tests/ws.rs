@@ -337,3 +337,21 @@ async fn a_replay_is_its_own_stream_as_of_the_instant_and_plays_on_while_others_
     assert_eq!(o.epoch, live_epoch);
     assert!(readings(o) >= live_readings);
 }
+
+#[tokio::test]
+async fn a_message_over_the_limit_closes_the_connection_with_the_reason() {
+    let (addr, _stop) = start().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("connects");
+    let big = format!(r#"{{"op":"ping","pad":"{}"}}"#, "x".repeat(70 * 1024));
+    ws.send(Message::Text(big.into())).await.expect("sends");
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("an answer within 10 s") {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let frame = close.expect("the close says why");
+    assert_eq!(u16::from(frame.code), 1009, "{frame:?}");
+    assert!(frame.reason.contains("too long"), "{frame:?}");
+}
