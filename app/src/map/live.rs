@@ -29,7 +29,7 @@ use yiping_widgets::palette::WHITE;
 use yiping_widgets::palette::map::{CLUSTER_EDGE, CLUSTER_FILL, MARKER_RING, NO_CLASS, SECTION_EDGE};
 
 use super::layers::Layers;
-use super::tiers::{Frame, LABEL_FONT, Tiers, draw_base, draw_top, section_obstacles};
+use super::tiers::{Frame, LABEL_FONT, Tiers, draw_base, draw_land, draw_top, section_obstacles};
 use super::{Choropleth, MapPick, Marker};
 use crate::theme::class_color;
 
@@ -302,13 +302,17 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
                 .and_then(|d| d.create_element("canvas").ok())
                 .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
         };
-        st.tiers = offscreen().zip(offscreen()).zip(offscreen()).map(|((base, top), glow)| Tiers {
-            base,
-            glow,
-            top,
-            base_key: None,
-            top_key: None,
-        });
+        st.tiers = offscreen().zip(offscreen()).zip(offscreen()).zip(offscreen()).map(
+            |(((base, top), glow), land)| Tiers {
+                base,
+                land,
+                glow,
+                top,
+                base_key: None,
+                land_key: None,
+                top_key: None,
+            },
+        );
     }
     let t0 = now_ms();
     let moving = t0 < st.moving_until;
@@ -360,10 +364,15 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     } else {
         let base_key = (f.clone(), choropleth.clone(), invalidate);
         if tiers.base_key.as_ref() != Some(&base_key) {
+            let land_key = (f.clone(), invalidate);
+            if tiers.land_key.as_ref() != Some(&land_key) {
+                draw_land(&tiers.land, &tiers.glow, &layers, &f);
+                tiers.land_key = Some(land_key);
+            }
             tiers.base.set_width(f.w as u32);
             tiers.base.set_height(f.h as u32);
             if let Some(b) = context(&tiers.base) {
-                draw_base(&b, &tiers.glow, &layers, &f, choropleth.as_ref());
+                draw_base(&b, &tiers.land, &layers, &f, choropleth.as_ref());
                 tiers.base_key = Some(base_key);
                 st_base = true;
             }

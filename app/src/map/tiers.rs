@@ -87,22 +87,19 @@ fn draw_glow(glow: &HtmlCanvasElement, province: &[MultiPolygon<f64>], f: &Frame
     }
 }
 
-/// The bottom tier: the province with its glow (drawn small in `glow`, scaled up), and the
-/// prefectures or counties filled by the choropleth.
-pub(super) fn draw_base(
-    ctx: &CanvasRenderingContext2d,
-    glow: &HtmlCanvasElement,
-    layers: &Layers,
-    f: &Frame,
-    choropleth: Option<&Choropleth>,
-) {
+/// The land under the base tier: the province with its soft glow (drawn small in `glow`,
+/// scaled up) and its outline, into `land` at the frame's size. It depends on the frame alone,
+/// so a change of screen or of figures (a new choropleth) does not redraw it: at 7680×2160 the
+/// glow's blur and scaling and the province's outline were most of a base tier's cost.
+pub(super) fn draw_land(land: &HtmlCanvasElement, glow: &HtmlCanvasElement, layers: &Layers, f: &Frame) {
+    land.set_width(f.w as u32);
+    land.set_height(f.h as u32);
+    let Some(ctx) = land.get_context("2d").ok().flatten() else { return };
+    let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };
     let unit = f.unit();
     let vp = f.viewport();
-    ctx.clear_rect(0.0, 0.0, f.w, f.h);
     let shapes = layers.shapes(f.epsilon);
-    let (province, prefectures, counties) = split(layers, &shapes);
-    let selected = layers.prefecture_of_view(f.view.as_deref());
-    // Province: soft glow under the outline.
+    let (province, _, _) = split(layers, &shapes);
     draw_glow(glow, province, f);
     let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(
         glow,
@@ -112,8 +109,25 @@ pub(super) fn draw_base(
         f64::from(glow.height()) / GLOW_SCALE,
     );
     for shape in province {
-        paint_polygons(ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
+        paint_polygons(&ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
     }
+}
+
+/// The bottom tier: the land (see [`draw_land`], drawn for this frame) and the prefectures or
+/// counties filled by the choropleth.
+pub(super) fn draw_base(
+    ctx: &CanvasRenderingContext2d,
+    land: &HtmlCanvasElement,
+    layers: &Layers,
+    f: &Frame,
+    choropleth: Option<&Choropleth>,
+) {
+    let vp = f.viewport();
+    ctx.clear_rect(0.0, 0.0, f.w, f.h);
+    let shapes = layers.shapes(f.epsilon);
+    let (_, prefectures, counties) = split(layers, &shapes);
+    let selected = layers.prefecture_of_view(f.view.as_deref());
+    let _ = ctx.draw_image_with_html_canvas_element(land, 0.0, 0.0);
     if let Some(c) = choropleth.filter(|_| selected.is_none()) {
         let breaks = c.breaks();
         let by_county = c.values.keys().any(|k| layers.counties.regions().iter().any(|r| &r.adcode == k));
@@ -250,9 +264,12 @@ pub(super) fn ramp(i: usize, n: usize) -> &'static str {
 /// The cached static tiers and what they were drawn for.
 pub(super) struct Tiers {
     pub(super) base: HtmlCanvasElement,
-    /// The province's glow, drawn small (see [`draw_base`]).
+    /// The land under the base tier (see [`draw_land`]).
+    pub(super) land: HtmlCanvasElement,
+    /// The province's glow, drawn small (see [`draw_land`]).
     pub(super) glow: HtmlCanvasElement,
     pub(super) top: HtmlCanvasElement,
     pub(super) base_key: Option<(Frame, Option<Choropleth>, u64)>,
+    pub(super) land_key: Option<(Frame, u64)>,
     pub(super) top_key: Option<(Frame, Vec<Obstacle>, u64)>,
 }
