@@ -225,6 +225,8 @@ const DATA_WAIT_MS: f64 = 1000.0;
 #[derive(Clone, Copy)]
 pub(super) struct Inputs {
     pub(super) canvas: NodeRef<Canvas>,
+    /// The canvas's CSS size as last observed (None: not laid out yet).
+    pub(super) size: RwSignal<Option<(f64, f64)>>,
     pub(super) layers: RwSignal<Option<Arc<Layers>>>,
     pub(super) shown: RwSignal<Option<[f64; 4]>>,
     pub(super) view: RwSignal<Option<String>>,
@@ -251,13 +253,17 @@ pub(super) fn schedule(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     request_animation_frame(move || render(&r, inputs));
 }
 
+/// Above this many device pixels, the frames of a moving view scale the tiers without smoothing
+/// (see [`render`]).
+const SMOOTH_MOTION_MAX_PX: f64 = 2_500_000.0;
+
 /// The frame the canvas shows now, if it can show one.
 pub(super) fn current_frame(inputs: Inputs) -> Option<(HtmlCanvasElement, Arc<Layers>, Frame, f64)> {
     let c = inputs.canvas.get_untracked()?;
     let l = inputs.layers.get_untracked()?;
     let bbox = inputs.shown.get_untracked()?;
     let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
-    let (css_w, css_h) = (f64::from(c.client_width()), f64::from(c.client_height()));
+    let (css_w, css_h) = inputs.size.get_untracked()?;
     if css_w < 1.0 || css_h < 1.0 {
         return None;
     }
@@ -349,6 +355,10 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         && tiers.top_key.as_ref().is_some_and(|k| same_size(&k.0));
     ctx.clear_rect(0.0, 0.0, f.w, f.h);
     if approx {
+        // Scaled with smoothing, two tiers of a 7680×2160 wall cost about 25 ms a frame in
+        // software, most of a frame on a busy machine; nearest-neighbour costs about 7. The
+        // view is moving and the sharp tiers follow within 250 ms of it resting.
+        ctx.set_image_smoothing_enabled(f.w * f.h < SMOOTH_MOTION_MAX_PX);
         for (tier, key) in [
             (&tiers.base, tiers.base_key.as_ref().map(|k| &k.0)),
             (&tiers.top, tiers.top_key.as_ref().map(|k| &k.0)),
@@ -361,6 +371,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             let (bx, by) = vp.to_screen(b_lon, b_lat);
             let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(tier, ax, ay, bx - ax, by - ay);
         }
+        ctx.set_image_smoothing_enabled(true);
     } else {
         let base_key = (f.clone(), choropleth.clone(), invalidate);
         if tiers.base_key.as_ref() != Some(&base_key) {

@@ -22,7 +22,9 @@
 //!   counties, a touch on one of its counties to that county (its records, framed); the
 //!   breadcrumb, the back button or Escape go back up. Hover or tap on a
 //!   marker, section, county or prefecture identifies it.
-//! - The canvas is sized at CSS size × devicePixelRatio so it is crisp on any wall.
+//! - The canvas is sized at CSS size × devicePixelRatio so it is crisp on any wall. The CSS size
+//!   comes from a `ResizeObserver` (reported after the browser's layout), so drawing a frame never
+//!   forces a layout.
 
 mod address;
 mod gestures;
@@ -37,6 +39,9 @@ use std::sync::Arc;
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::ResizeObserver;
 use yiping_protocol::topics::Overview;
 
 use layers::{Layers, load};
@@ -135,8 +140,10 @@ pub fn HubeiMap(
     let tip: RwSignal<Option<gestures::Tip>> = RwSignal::new(None);
     let generation = Rc::new(Cell::new(0u32));
     let camera = camera.unwrap_or_else(|| RwSignal::new(None));
+    let size: RwSignal<Option<(f64, f64)>> = RwSignal::new(None);
     let inputs = Inputs {
         canvas,
+        size,
         layers,
         shown,
         view,
@@ -208,7 +215,23 @@ pub fn HubeiMap(
         choropleth.track();
         markers.track();
         invalidate.track();
+        size.track();
         schedule(&rs, inputs);
+    });
+    // The canvas's CSS size, observed after each layout that changes it (and the first).
+    let on_resize = Closure::<dyn FnMut()>::new(move || {
+        let Some(c) = canvas.get_untracked() else { return };
+        let css = Some((f64::from(c.client_width()), f64::from(c.client_height())));
+        if size.get_untracked() != css {
+            size.set(css);
+        }
+    });
+    let observer = ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
+    let o = observer.clone();
+    canvas.on_load(move |c| {
+        if let Some(o) = o {
+            o.observe(&c);
+        }
     });
     // Escape: from a county up to its prefecture, from a prefecture to the province.
     let back = move || {
@@ -226,12 +249,17 @@ pub fn HubeiMap(
     let pops = address::follow(view, layers);
     let rs = r.clone();
     let listener = window_event_listener(leptos::ev::resize, move |_| schedule(&rs, inputs));
-    let keep = send_wrapper::SendWrapper::new(r.clone());
+    let keep = send_wrapper::SendWrapper::new((r.clone(), observer, on_resize));
     on_cleanup(move || {
         listener.remove();
         keys.remove();
         pops.remove();
-        keep.take().borrow_mut().alive = false;
+        let (r, observer, on_resize) = keep.take();
+        r.borrow_mut().alive = false;
+        if let Some(o) = observer {
+            o.disconnect();
+        }
+        drop(on_resize);
     });
 
     // Moving the view by hand, identifying, drilling with a tap.

@@ -1,5 +1,9 @@
 //! The canvas every chart draws on: sized at CSS size × devicePixelRatio, redrawn at most once
 //! per animation frame when its data or size changes, kept for the widget's life.
+//!
+//! The CSS size comes from a `ResizeObserver` (which reports it after the browser's own layout),
+//! never from reading the element's size while drawing: that read forces a layout in the middle
+//! of an animation frame, one per chart when a screen of new charts appears.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -49,6 +53,8 @@ struct State {
     scheduled: bool,
     alive: bool,
     rem: f64,
+    /// The canvas's CSS size as last observed (None: not laid out yet).
+    css: Option<(f64, f64)>,
     size: (u32, u32),
     draws: u64,
     draw_ms_total: f64,
@@ -98,10 +104,7 @@ fn render(st: &Rc<RefCell<State>>, canvas: NodeRef<Canvas>) {
     let c: HtmlCanvasElement = c;
     let Some(window) = web_sys::window() else { return };
     let dpr = window.device_pixel_ratio();
-    let (css_w, css_h) = (f64::from(c.client_width()), f64::from(c.client_height()));
-    if css_w < 1.0 || css_h < 1.0 {
-        return;
-    }
+    let Some((css_w, css_h)) = s.css.filter(|(w, h)| *w >= 1.0 && *h >= 1.0) else { return };
     let size = ((css_w * dpr).round() as u32, (css_h * dpr).round() as u32);
     if s.size != size || c.width() != size.0 || c.height() != size.1 {
         c.set_width(size.0);
@@ -167,6 +170,7 @@ pub(crate) fn chart_canvas(
         scheduled: false,
         alive: true,
         rem: 16.0,
+        css: None,
         size: (0, 0),
         draws: 0,
         draw_ms_total: 0.0,
@@ -177,9 +181,15 @@ pub(crate) fn chart_canvas(
         track();
         schedule(&s, canvas);
     });
-    // Redraw when the canvas changes size (the observer also reports the first layout).
+    // Redraw when the canvas changes size (the observer also reports the first layout). Layout
+    // is fresh when the observer is called, so reading the size here forces nothing.
     let s = st.clone();
-    let on_resize = Closure::<dyn FnMut()>::new(move || schedule(&s, canvas));
+    let on_resize = Closure::<dyn FnMut()>::new(move || {
+        let Some(c) = canvas.get_untracked() else { return };
+        let css = (f64::from(c.client_width()), f64::from(c.client_height()));
+        s.borrow_mut().css = Some(css);
+        schedule(&s, canvas);
+    });
     let observer = ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
     let o = observer.clone();
     canvas.on_load(move |c| {
