@@ -24,8 +24,8 @@
 //!    [`session`] and [`auth`] for logins, roles and tokens; [`error`] maps every failure to one
 //!    status and message; [`metrics`]). Every answer's type is in `yiping_protocol::api`.
 //! 7. **Running it**: [`state`] holds the running server, [`startup`] rebuilds it from the log,
-//!    [`run`] has the configuration, the loops beside the HTTP server and [`serve`]; [`sync`]
-//!    names the lock idiom.
+//!    [`site`] merges the configuration file, the environment and the flags, [`run`] has the loops
+//!    beside the HTTP server and [`serve`]; [`sync`] names the lock idiom.
 
 pub mod alerts;
 pub mod api;
@@ -45,6 +45,7 @@ pub mod replay;
 pub mod run;
 pub mod session;
 pub mod simulator;
+pub mod site;
 pub mod startup;
 pub mod state;
 pub mod stations;

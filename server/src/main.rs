@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use yiping_protocol::events::Envelope;
 use yiping_server::store::{Appended, Store};
 
@@ -24,55 +25,15 @@ enum Command {
     /// With the defaults it runs stand-alone, with no other server: the event log lives in SQLite
     /// under --data, and a built-in simulator feeds it Hubei data (labelled as simulated on the
     /// wall). On start it rebuilds its state from the log.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
-        /// Folder for the server's files (created if missing).
-        #[arg(long = "data", default_value = "./data")]
-        data_dir: PathBuf,
-        /// Do not run the built-in simulator.
-        #[arg(long)]
-        no_simulator: bool,
-        /// Seed of the simulator: the same seed gives the same sequence of values.
-        #[arg(long, default_value_t = 2026)]
-        seed: u64,
-        /// Simulator speed: activity multiplier (60 = one hour's activity per real minute).
-        #[arg(long, default_value_t = 60.0)]
-        speed: f64,
-        /// Save a snapshot of the state every this many events (start-up replays only the events
-        /// after the latest snapshot).
-        #[arg(long, default_value_t = 100_000)]
-        snapshot_every: u64,
-        /// Delete events received more than this many days ago once a snapshot covers them
-        /// (default: keep every event). Figures stay the same; the history of old events goes, and
-        /// re-sent events older than that are no longer recognised as duplicates, and time travel
-        /// (past instants, period comparisons) is off.
-        #[arg(long)]
-        retain_days: Option<u32>,
-        /// Refuse events whose time is more than this many seconds ahead of this server's clock
-        /// (old times are accepted: backfill is normal).
-        #[arg(long, default_value_t = yiping_server::FUTURE_TOLERANCE_S)]
-        future_tolerance: i64,
-        /// Fix this server's clock at an instant (RFC 3339), for demonstrations and tests: what
-        /// "today" is for overdue steps, "now" for the alert rules, and "the future" for ingest.
-        #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-        clock: Option<yiping_protocol::instant::Timestamp>,
-        /// Alert rules (TOML; what it leaves out keeps the defaults `yiping rules` prints).
-        #[arg(long, value_name = "FILE")]
-        rules: Option<PathBuf>,
-        /// Who may look at the wall without logging in: nobody, clients on this machine (the
-        /// wall's own browser; behind a reverse proxy on this machine use `off`), or everybody.
-        /// Every change needs a login whatever this says.
-        #[arg(long, value_enum, default_value = "local")]
-        anonymous: yiping_server::auth::Anonymous,
-        /// Hours a login lasts.
-        #[arg(long, default_value_t = 12)]
-        session_hours: u64,
-        /// Mark the session cookie `Secure` (set this when users reach the server over HTTPS).
-        #[arg(long)]
-        secure_cookie: bool,
-    },
+    ///
+    /// Settings come from `yiping.toml` (--config), `YIPING_*` environment variables and these
+    /// flags, a flag winning over the environment and the environment over the file; `yiping
+    /// config` prints what is in force and where each value came from.
+    Serve(ServeArgs),
+    /// Print the configuration `yiping serve` would run with (the same file, environment and
+    /// flags) as a `yiping.toml`, each value with where it came from; refuse a bad one as `serve`
+    /// does (exit status 1).
+    Config(ServeArgs),
     /// Manage user accounts (admins, on the server machine).
     User {
         #[command(subcommand)]
@@ -156,6 +117,62 @@ enum Command {
     },
 }
 
+/// The settings of `yiping serve` (see `yiping_server::site`): the defaults shown here apply
+/// when neither the configuration file nor the environment sets the key.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The configuration file (default: `YIPING_CONFIG`, else ./yiping.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Folder for the server's files (created if missing).
+    #[arg(long = "data", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Do not run the built-in simulator.
+    #[arg(long)]
+    no_simulator: bool,
+    /// Seed of the simulator: the same seed gives the same sequence of values.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Simulator speed: activity multiplier (60 = one hour's activity per real minute).
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
+    /// Save a snapshot of the state every this many events (start-up replays only the events
+    /// after the latest snapshot).
+    #[arg(long, default_value_t = 100_000)]
+    snapshot_every: u64,
+    /// Delete events received more than this many days ago once a snapshot covers them
+    /// (default: keep every event). Figures stay the same; the history of old events goes, and
+    /// re-sent events older than that are no longer recognised as duplicates, and time travel
+    /// (past instants, period comparisons) is off.
+    #[arg(long)]
+    retain_days: Option<u32>,
+    /// Refuse events whose time is more than this many seconds ahead of this server's clock
+    /// (old times are accepted: backfill is normal).
+    #[arg(long, default_value_t = yiping_server::FUTURE_TOLERANCE_S)]
+    future_tolerance: i64,
+    /// Fix this server's clock at an instant (RFC 3339), for demonstrations and tests: what
+    /// "today" is for overdue steps, "now" for the alert rules, and "the future" for ingest.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    clock: Option<yiping_protocol::instant::Timestamp>,
+    /// Alert rules (TOML; what it leaves out keeps the defaults `yiping rules` prints).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Who may look at the wall without logging in: nobody, clients on this machine (the
+    /// wall's own browser; behind a reverse proxy on this machine use `off`), or everybody.
+    /// Every change needs a login whatever this says.
+    #[arg(long, value_enum, default_value = "local")]
+    anonymous: yiping_server::auth::Anonymous,
+    /// Hours a login lasts.
+    #[arg(long, default_value_t = 12)]
+    session_hours: u64,
+    /// Mark the session cookie `Secure` (set this when users reach the server over HTTPS).
+    #[arg(long)]
+    secure_cookie: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum TokenAction {
     /// Create a token for a source and print it (it cannot be shown again: only its hash is kept).
@@ -222,48 +239,26 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = match Cli::parse().command {
-        Command::Serve {
-            addr,
-            data_dir,
-            no_simulator,
-            seed,
-            speed,
-            snapshot_every,
-            retain_days,
-            future_tolerance,
-            clock,
-            rules,
-            anonymous,
-            session_hours,
-            secure_cookie,
-        } => match load_rules(rules.as_deref()) {
-            Ok(rules) => {
-                let log = yiping_server::LogOptions {
-                    snapshot_every: snapshot_every.max(1),
-                    retain_days,
-                    future_tolerance_s: future_tolerance.max(0),
-                };
-                let access = yiping_server::auth::Access {
-                    anonymous,
-                    session: std::time::Duration::from_secs(session_hours.max(1) * 3600),
-                    secure_cookie,
-                };
-                let config = yiping_server::Config {
-                    addr,
-                    data_dir,
-                    simulator: !no_simulator,
-                    seed,
-                    speed,
-                    log,
-                    rules,
-                    access,
-                    clock,
-                };
-                serve(config).await
-            }
-            Err(e) => Err(e),
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let sub = matches.subcommand().map(|(_, m)| m);
+    let result = match cli.command {
+        Command::Serve(args) => match sub.map(|m| site(&args, m)) {
+            Some(Ok(site)) => match config_of(&site) {
+                Ok(config) => serve(config).await,
+                Err(e) => Err(e),
+            },
+            Some(Err(e)) => Err(e),
+            None => Err(anyhow::anyhow!("no arguments")),
         },
+        Command::Config(args) => sub.ok_or_else(|| anyhow::anyhow!("no arguments")).and_then(|m| {
+            let site = site(&args, m)?;
+            print!("{}", site.to_toml());
+            Ok(())
+        }),
         Command::User { action } => user(action),
         Command::Rules => {
             print!("{}", yiping_server::alerts::rules::to_toml(&yiping_server::alerts::Rules::default()));
@@ -292,6 +287,79 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The flags of `serve` (or `config`) typed on the command line, as the site configuration's
+/// keys and values (flags left at their defaults are not among them: the file and the
+/// environment may set those keys).
+fn typed_flags(args: &ServeArgs, m: &ArgMatches) -> Vec<(&'static str, String)> {
+    let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+    let mut flags = Vec::new();
+    let mut push = |key: &'static str, id: &str, value: String| {
+        if given(id) {
+            flags.push((key, value));
+        }
+    };
+    push("addr", "addr", args.addr.to_string());
+    push("data", "data_dir", args.data_dir.display().to_string());
+    push("simulator", "no_simulator", (!args.no_simulator).to_string());
+    push("seed", "seed", args.seed.to_string());
+    push("speed", "speed", args.speed.to_string());
+    push("snapshot_every", "snapshot_every", args.snapshot_every.to_string());
+    push("retain_days", "retain_days", args.retain_days.map(|d| d.to_string()).unwrap_or_default());
+    push("future_tolerance", "future_tolerance", args.future_tolerance.to_string());
+    push("clock", "clock", args.clock.map(|c| c.to_string()).unwrap_or_default());
+    push("rules", "rules", args.rules.as_ref().map(|r| r.display().to_string()).unwrap_or_default());
+    let anonymous = args.anonymous.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+    push("anonymous", "anonymous", anonymous);
+    push("session_hours", "session_hours", args.session_hours.to_string());
+    push("secure_cookie", "secure_cookie", args.secure_cookie.to_string());
+    flags
+}
+
+/// The site configuration for `serve` and `config`: the file (`--config`, `YIPING_CONFIG` or
+/// ./yiping.toml when it exists), the environment and the typed flags.
+fn site(args: &ServeArgs, m: &ArgMatches) -> anyhow::Result<yiping_server::site::Site> {
+    use yiping_server::site;
+    let named = args.config.clone().or_else(|| std::env::var_os(site::CONFIG_ENV).map(PathBuf::from));
+    let file = match named {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read the configuration file {}: {e}", path.display()))?;
+            Some((path, text))
+        }
+        None => match std::fs::read_to_string(site::FILE) {
+            Ok(text) => Some((PathBuf::from(site::FILE), text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => anyhow::bail!("cannot read the configuration file {}: {e}", site::FILE),
+        },
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    Ok(site::resolve(&site::Layers { file, env: &env, flags: typed_flags(args, m) })?)
+}
+
+/// What `yiping serve` runs with, from the site configuration (the alert rules file read).
+fn config_of(site: &yiping_server::site::Site) -> anyhow::Result<yiping_server::Config> {
+    let rules = load_rules(site.rules.value.as_deref())?;
+    Ok(yiping_server::Config {
+        addr: site.addr.value,
+        data_dir: site.data.value.clone(),
+        simulator: site.simulator.value,
+        seed: site.seed.value,
+        speed: site.speed.value,
+        log: yiping_server::LogOptions {
+            snapshot_every: site.snapshot_every.value,
+            retain_days: site.retain_days.value,
+            future_tolerance_s: site.future_tolerance.value,
+        },
+        rules,
+        access: yiping_server::auth::Access {
+            anonymous: site.anonymous.value,
+            session: std::time::Duration::from_secs(site.session_hours.value * 3600),
+            secure_cookie: site.secure_cookie.value,
+        },
+        clock: site.clock.value,
+    })
+}
+
 /// The lock that keeps one server per data folder (and imports away from a running server).
 fn lock_data(data_dir: &Path) -> anyhow::Result<std::fs::File> {
     std::fs::create_dir_all(data_dir)
@@ -309,10 +377,10 @@ fn lock_data(data_dir: &Path) -> anyhow::Result<std::fs::File> {
 
 fn load_rules(path: Option<&Path>) -> anyhow::Result<yiping_server::alerts::Rules> {
     let Some(path) = path else { return Ok(Default::default()) };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--rules {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("the alert rules file {}: {e}", path.display()))?;
     yiping_server::alerts::rules::from_toml(&text)
-        .map_err(|e| anyhow::anyhow!("--rules {}: {e}", path.display()))
+        .map_err(|e| anyhow::anyhow!("the alert rules file {}: {e}", path.display()))
 }
 
 fn user(action: UserAction) -> anyhow::Result<()> {

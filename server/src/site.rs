@@ -1,0 +1,561 @@
+//! Site configuration: what a deployment sets for `yiping serve`, from three places in rising
+//! order of precedence, each value remembering where it came from:
+//!
+//! 1. the file `yiping.toml` (`--config FILE`, or `YIPING_CONFIG`, or `./yiping.toml` when
+//!    present): one `key = value` line per setting;
+//! 2. an environment variable per key, `YIPING_` and the key in capitals
+//!    (`session_hours` ↔ `YIPING_SESSION_HOURS`), as container platforms set them;
+//! 3. the flags of `yiping serve` (`--session-hours 8`).
+//!
+//! What none of them sets keeps its default. `yiping config` prints the effective configuration
+//! as a valid `yiping.toml`, each line commented with its origin. An unknown key in the file, a
+//! value of the wrong kind or out of range anywhere is refused at start, naming the file and line
+//! (or the variable), the key, the value and the reason; nothing starts on a bad configuration.
+//!
+//! ```
+//! use yiping_server::site::{Layers, Origin, resolve};
+//! let file = ("yiping.toml".into(), "speed = 120\nseed = 7\n".to_string());
+//! let env = |k: &str| (k == "YIPING_SEED").then(|| "8".to_string());
+//! let site = resolve(&Layers { file: Some(file), env: &env, flags: vec![] }).expect("valid");
+//! assert_eq!(site.speed.value, 120.0);
+//! assert_eq!(site.seed.value, 8);
+//! assert_eq!(site.seed.origin, Origin::Env("YIPING_SEED".into()));
+//! ```
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use yiping_protocol::instant::Timestamp;
+
+use crate::auth::Anonymous;
+
+/// The file read when `--config` is not given and it exists in the working folder.
+pub const FILE: &str = "yiping.toml";
+
+/// The environment variable that names the configuration file.
+pub const CONFIG_ENV: &str = "YIPING_CONFIG";
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Nothing set it.
+    Default,
+    /// The configuration file, at a line (1-based).
+    File {
+        /// The file as named.
+        path: PathBuf,
+        /// The line of the key.
+        line: usize,
+    },
+    /// An environment variable.
+    Env(String),
+    /// A flag on the command line.
+    Flag(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File { path, line } => write!(f, "{} line {line}", path.display()),
+            Origin::Env(var) => write!(f, "environment {var}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// A setting's value and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Set<T> {
+    /// The value in force.
+    pub value: T,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// One key of the configuration: its name in the file, its flag, its default (None: unset) and
+/// what it means (printed by `yiping config`).
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The key in `yiping.toml`.
+    pub name: &'static str,
+    /// The flag of `yiping serve`.
+    pub flag: &'static str,
+    /// The default, as it would be written in the file (None: unset).
+    pub default: Option<&'static str>,
+    /// What it sets.
+    pub help: &'static str,
+}
+
+impl Key {
+    /// The environment variable for this key: `YIPING_` and the key in capitals.
+    pub fn env(&self) -> String {
+        format!("YIPING_{}", self.name.to_ascii_uppercase())
+    }
+}
+
+/// Every key, in the order `yiping config` prints them.
+pub const KEYS: [Key; 13] = [
+    Key { name: "addr", flag: "--addr", default: Some("127.0.0.1:8080"), help: "address to listen on" },
+    Key { name: "data", flag: "--data", default: Some("./data"), help: "folder for the server's files" },
+    Key {
+        name: "anonymous",
+        flag: "--anonymous",
+        default: Some("local"),
+        help: "who may look at the wall without logging in: off, local or all",
+    },
+    Key { name: "session_hours", flag: "--session-hours", default: Some("12"), help: "hours a login lasts" },
+    Key {
+        name: "secure_cookie",
+        flag: "--secure-cookie",
+        default: Some("false"),
+        help: "mark the session cookie Secure (users reach the server over HTTPS)",
+    },
+    Key {
+        name: "simulator",
+        flag: "--no-simulator",
+        default: Some("true"),
+        help: "run the built-in simulator (its data are marked 模拟数据 on the wall)",
+    },
+    Key { name: "seed", flag: "--seed", default: Some("2026"), help: "the simulator's seed" },
+    Key {
+        name: "speed",
+        flag: "--speed",
+        default: Some("60"),
+        help: "the simulator's activity multiplier (60: an hour's activity a minute)",
+    },
+    Key {
+        name: "snapshot_every",
+        flag: "--snapshot-every",
+        default: Some("100000"),
+        help: "save a snapshot of the state every this many events",
+    },
+    Key {
+        name: "retain_days",
+        flag: "--retain-days",
+        default: None,
+        help: "delete events received more than this many days ago once a snapshot covers them",
+    },
+    Key {
+        name: "future_tolerance",
+        flag: "--future-tolerance",
+        default: Some("600"),
+        help: "refuse events more than this many seconds ahead of the server's clock",
+    },
+    Key {
+        name: "clock",
+        flag: "--clock",
+        default: None,
+        help: "fix the server's clock at an instant (RFC 3339; demonstrations and tests)",
+    },
+    Key {
+        name: "rules",
+        flag: "--rules",
+        default: None,
+        help: "the alert rules file (TOML; `yiping rules` prints the defaults)",
+    },
+];
+
+/// The key named `name`.
+pub fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// What the three places hold, before they are checked and merged.
+pub struct Layers<'a> {
+    /// The configuration file: its name as given and its text.
+    pub file: Option<(PathBuf, String)>,
+    /// The environment (a variable's value by name).
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// The flags given on the command line: key and value as typed (booleans as `true`/`false`).
+    pub flags: Vec<(&'static str, String)>,
+}
+
+impl fmt::Debug for Layers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Layers").field("file", &self.file).field("flags", &self.flags).finish_non_exhaustive()
+    }
+}
+
+/// The effective configuration of `yiping serve`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// Address to listen on.
+    pub addr: Set<SocketAddr>,
+    /// Folder for the server's files.
+    pub data: Set<PathBuf>,
+    /// Anonymous reading.
+    pub anonymous: Set<Anonymous>,
+    /// Hours a login lasts.
+    pub session_hours: Set<u64>,
+    /// Mark the session cookie `Secure`.
+    pub secure_cookie: Set<bool>,
+    /// Run the built-in simulator.
+    pub simulator: Set<bool>,
+    /// The simulator's seed.
+    pub seed: Set<u64>,
+    /// The simulator's activity multiplier.
+    pub speed: Set<f64>,
+    /// Events between snapshots.
+    pub snapshot_every: Set<u64>,
+    /// Days of events kept (None: all).
+    pub retain_days: Set<Option<u32>>,
+    /// Seconds an event's time may be ahead of the clock.
+    pub future_tolerance: Set<i64>,
+    /// A fixed clock.
+    pub clock: Set<Option<Timestamp>>,
+    /// The alert rules file.
+    pub rules: Set<Option<PathBuf>>,
+}
+
+/// A value as read from one place, before it is parsed for its key.
+struct Raw {
+    text: String,
+    origin: Origin,
+}
+
+/// Why a configuration was refused: every problem found, one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub Vec<String>);
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the configuration is refused:")?;
+        for p in &self.0 {
+            write!(f, "\n  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The 1-based line of byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// The file's keys, each with its value as text and its line; problems go to `problems`.
+fn file_values(path: &std::path::Path, text: &str, problems: &mut Vec<String>) -> Vec<(String, Raw)> {
+    let name = path.display();
+    let spans = match toml::de::DeTable::parse(text) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            problems.push(format!("{name} line {line}: not valid TOML: {}", e.message().trim()));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (k, v) in spans.get_ref() {
+        let line = line_of(text, k.span().start);
+        let key_name = k.get_ref().to_string();
+        let here = || format!("{name} line {line}: {key_name}");
+        if key(&key_name).is_none() {
+            let known: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+            problems.push(format!("{}: unknown key (the keys are {})", here(), known.join(", ")));
+            continue;
+        }
+        use toml::de::DeValue;
+        let text = match v.get_ref() {
+            DeValue::String(s) => s.to_string(),
+            DeValue::Integer(i) => i.as_str().replace('_', ""),
+            DeValue::Float(x) => x.as_str().replace('_', ""),
+            DeValue::Boolean(b) => b.to_string(),
+            DeValue::Datetime(d) => d.to_string(),
+            DeValue::Array(_) | DeValue::Table(_) => {
+                problems.push(format!("{}: expected a single value, not a list or a table", here()));
+                continue;
+            }
+        };
+        out.push((key_name, Raw { text, origin: Origin::File { path: path.to_path_buf(), line } }));
+    }
+    out
+}
+
+/// The value for `key` from the highest place that sets it.
+fn pick(key: &Key, layers: &Layers<'_>, file: &[(String, Raw)]) -> Option<Raw> {
+    if let Some((_, v)) = layers.flags.iter().rev().find(|(k, _)| *k == key.name) {
+        return Some(Raw { text: v.clone(), origin: Origin::Flag(key.flag.to_string()) });
+    }
+    let var = key.env();
+    if let Some(v) = (layers.env)(&var) {
+        return Some(Raw { text: v, origin: Origin::Env(var) });
+    }
+    if let Some((_, raw)) = file.iter().find(|(k, _)| k == key.name) {
+        return Some(Raw { text: raw.text.clone(), origin: raw.origin.clone() });
+    }
+    key.default.map(|d| Raw { text: d.to_string(), origin: Origin::Default })
+}
+
+/// How a problem with a value is told: where, which key, which value.
+fn where_(key: &Key, raw: &Raw) -> String {
+    match &raw.origin {
+        Origin::Env(var) => format!("{var}={:?}", raw.text),
+        Origin::Flag(flag) => format!("{flag} {:?}", raw.text),
+        o => format!("{o}: {} = {:?}", key.name, raw.text),
+    }
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+fn parse_whole<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+    s.trim().parse::<T>().map_err(|_| format!("expected {what}"))
+}
+
+/// Check and merge the three places into the effective configuration.
+pub fn resolve(layers: &Layers<'_>) -> Result<Site, Refused> {
+    let mut problems = Vec::new();
+    let file = match &layers.file {
+        Some((path, text)) => file_values(path, text, &mut problems),
+        None => Vec::new(),
+    };
+    // One setting: the value from the highest place, parsed (a problem is noted, the default
+    // stands in so that every problem is found in one go).
+    macro_rules! setting {
+        ($name:literal, $fallback:expr, $parse:expr) => {{
+            let k = key($name).expect("a known key");
+            match pick(k, layers, &file) {
+                None => Set { value: $fallback, origin: Origin::Default },
+                Some(raw) => match ($parse)(raw.text.as_str()) {
+                    Ok(v) => Set { value: v, origin: raw.origin },
+                    Err(why) => {
+                        problems.push(format!("{}: {why}", where_(k, &raw)));
+                        Set { value: $fallback, origin: Origin::Default }
+                    }
+                },
+            }
+        }};
+    }
+    let site = Site {
+        addr: setting!("addr", SocketAddr::from(([127, 0, 0, 1], 8080)), |s: &str| s
+            .trim()
+            .parse::<SocketAddr>()
+            .map_err(|_| "expected an address and port, e.g. 0.0.0.0:8080".to_string())),
+        data: setting!("data", PathBuf::from("./data"), |s: &str| if s.trim().is_empty() {
+            Err("expected a folder".to_string())
+        } else {
+            Ok(PathBuf::from(s))
+        }),
+        anonymous: setting!("anonymous", Anonymous::Local, |s: &str| match s.trim() {
+            "off" => Ok(Anonymous::Off),
+            "local" => Ok(Anonymous::Local),
+            "all" => Ok(Anonymous::All),
+            _ => Err("expected off, local or all".to_string()),
+        }),
+        session_hours: setting!("session_hours", 12, |s: &str| parse_whole::<u64>(
+            s,
+            "a whole number of hours"
+        )
+        .and_then(|h| if (1..=24 * 30).contains(&h) {
+            Ok(h)
+        } else {
+            Err("expected 1 to 720 hours".into())
+        })),
+        secure_cookie: setting!("secure_cookie", false, parse_bool),
+        simulator: setting!("simulator", true, parse_bool),
+        seed: setting!("seed", 2026, |s: &str| parse_whole::<u64>(s, "a whole number")),
+        speed: setting!("speed", 60.0, |s: &str| s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0 && *v <= 100_000.0)
+            .ok_or_else(|| "expected a number above 0 and at most 100000".to_string())),
+        snapshot_every: setting!("snapshot_every", 100_000, |s: &str| parse_whole::<u64>(
+            s,
+            "a whole number"
+        )
+        .and_then(|n| if n >= 1 { Ok(n) } else { Err("expected at least 1".into()) })),
+        retain_days: setting!("retain_days", None, |s: &str| parse_whole::<u32>(s, "a whole number of days")
+            .and_then(|d| if d >= 1 { Ok(Some(d)) } else { Err("expected at least 1 day".into()) })),
+        future_tolerance: setting!("future_tolerance", crate::FUTURE_TOLERANCE_S, |s: &str| {
+            parse_whole::<i64>(s, "a whole number of seconds")
+                .and_then(|n| if n >= 0 { Ok(n) } else { Err("expected 0 or more seconds".into()) })
+        }),
+        clock: setting!("clock", None, |s: &str| Timestamp::parse(s.trim())
+            .map(Some)
+            .map_err(|e| format!("expected an instant with its offset (RFC 3339): {e}"))),
+        rules: setting!("rules", None, |s: &str| if s.trim().is_empty() {
+            Err("expected a file".to_string())
+        } else {
+            Ok(Some(PathBuf::from(s)))
+        }),
+    };
+    if problems.is_empty() { Ok(site) } else { Err(Refused(problems)) }
+}
+
+/// A string as a TOML basic string.
+fn quoted(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+impl Site {
+    /// Every key's value as it would be written in `yiping.toml` (None: unset) and its origin.
+    pub fn entries(&self) -> Vec<(&'static Key, Option<String>, &Origin)> {
+        let e = |name: &str| key(name).expect("a known key");
+        let anonymous = match self.anonymous.value {
+            Anonymous::Off => "off",
+            Anonymous::Local => "local",
+            Anonymous::All => "all",
+        };
+        vec![
+            (e("addr"), Some(quoted(&self.addr.value.to_string())), &self.addr.origin),
+            (e("data"), Some(quoted(&self.data.value.display().to_string())), &self.data.origin),
+            (e("anonymous"), Some(quoted(anonymous)), &self.anonymous.origin),
+            (e("session_hours"), Some(self.session_hours.value.to_string()), &self.session_hours.origin),
+            (e("secure_cookie"), Some(self.secure_cookie.value.to_string()), &self.secure_cookie.origin),
+            (e("simulator"), Some(self.simulator.value.to_string()), &self.simulator.origin),
+            (e("seed"), Some(self.seed.value.to_string()), &self.seed.origin),
+            (e("speed"), Some(format!("{:?}", self.speed.value)), &self.speed.origin),
+            (e("snapshot_every"), Some(self.snapshot_every.value.to_string()), &self.snapshot_every.origin),
+            (e("retain_days"), self.retain_days.value.map(|d| d.to_string()), &self.retain_days.origin),
+            (
+                e("future_tolerance"),
+                Some(self.future_tolerance.value.to_string()),
+                &self.future_tolerance.origin,
+            ),
+            (e("clock"), self.clock.value.as_ref().map(|c| quoted(&c.to_string())), &self.clock.origin),
+            (
+                e("rules"),
+                self.rules.value.as_ref().map(|p| quoted(&p.display().to_string())),
+                &self.rules.origin,
+            ),
+        ]
+    }
+
+    /// The effective configuration as a `yiping.toml` a deployment can start from: each key with
+    /// what it sets, its variable and flag, and after its value where that came from (`default`,
+    /// `yiping.toml line 3`, `environment YIPING_SEED`, `flag --seed`); unset keys commented out.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::from("# yiping serve: the effective configuration (`yiping config`)\n");
+        for (k, value, origin) in self.entries() {
+            out.push_str(&format!("\n# {} ({}, {})\n", k.help, k.env(), k.flag));
+            match value {
+                Some(v) => out.push_str(&format!("{} = {v}  # {origin}\n", k.name)),
+                None => out.push_str(&format!("# {} =  (unset)\n", k.name)),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(file: &str, env: &[(&str, &str)], flags: Vec<(&'static str, String)>) -> Result<Site, Refused> {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let lookup = move |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        resolve(&Layers { file: Some(("site.toml".into(), file.to_string())), env: &lookup, flags })
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let s = site("", &[], vec![]).expect("valid");
+        assert_eq!(s.addr.value, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(s.addr.origin, Origin::Default);
+        assert_eq!(s.anonymous.value, Anonymous::Local);
+        assert!(s.simulator.value);
+        assert_eq!(s.retain_days.value, None);
+        assert_eq!(s.future_tolerance.value, crate::FUTURE_TOLERANCE_S);
+        // The printed defaults are the defaults.
+        for k in KEYS {
+            let printed = s.entries().into_iter().find(|(e, _, _)| e.name == k.name).expect("printed");
+            if let (Some(d), Some(v)) = (k.default, printed.1) {
+                assert_eq!(v.trim_matches('"').trim_end_matches(".0"), d, "{}", k.name);
+            }
+        }
+    }
+
+    #[test]
+    fn a_flag_beats_the_environment_which_beats_the_file() {
+        let file = "seed = 1\nspeed = 2\nsession_hours = 3\n";
+        let env = [("YIPING_SEED", "10"), ("YIPING_SPEED", "20")];
+        let s = site(file, &env, vec![("seed", "100".into())]).expect("valid");
+        assert_eq!((s.seed.value, s.seed.origin.clone()), (100, Origin::Flag("--seed".into())));
+        assert_eq!((s.speed.value, s.speed.origin.clone()), (20.0, Origin::Env("YIPING_SPEED".into())));
+        assert_eq!(s.session_hours.value, 3);
+        assert_eq!(s.session_hours.origin, Origin::File { path: "site.toml".into(), line: 3 });
+        assert_eq!(s.addr.origin, Origin::Default);
+    }
+
+    #[test]
+    fn file_values_of_every_kind() {
+        let file = r#"
+addr = "0.0.0.0:9000"
+data = "/var/lib/yiping"
+anonymous = "off"
+secure_cookie = true
+simulator = false
+speed = 1.5
+snapshot_every = 50_000
+retain_days = 400
+clock = 2026-11-20T08:00:00+08:00
+rules = "rules.toml"
+"#;
+        let s = site(file, &[], vec![]).expect("valid");
+        assert_eq!(s.addr.value, SocketAddr::from(([0, 0, 0, 0], 9000)));
+        assert_eq!(s.data.value, PathBuf::from("/var/lib/yiping"));
+        assert_eq!(s.anonymous.value, Anonymous::Off);
+        assert!(s.secure_cookie.value);
+        assert!(!s.simulator.value);
+        assert_eq!(s.speed.value, 1.5);
+        assert_eq!(s.snapshot_every.value, 50_000);
+        assert_eq!(s.retain_days.value, Some(400));
+        assert_eq!(s.clock.value.map(|c| c.to_string()), Some("2026-11-20T00:00:00Z".to_string()));
+        assert_eq!(s.rules.value, Some(PathBuf::from("rules.toml")));
+        // What `yiping config` prints reads back as the same configuration.
+        let again = site(&s.to_toml(), &[], vec![]).expect("its own output is valid");
+        let values = |s: &Site| s.entries().into_iter().map(|(k, v, _)| (k.name, v)).collect::<Vec<_>>();
+        assert_eq!(values(&again), values(&s));
+    }
+
+    #[test]
+    fn every_refusal_names_where_the_key_and_the_value() {
+        let file = "seed = \"seven\"\nport = 8080\nspeed = -1\nanonymous = \"some\"\nrules = []\n";
+        let env = [("YIPING_SESSION_HOURS", "0"), ("YIPING_ADDR", "localhost")];
+        let Err(Refused(p)) = site(file, &env, vec![("clock", "yesterday".into())]) else {
+            panic!("refused")
+        };
+        let expect = [
+            "site.toml line 2: port: unknown key (the keys are addr, data,",
+            "site.toml line 5: rules: expected a single value, not a list or a table",
+            "YIPING_ADDR=\"localhost\": expected an address and port",
+            "YIPING_SESSION_HOURS=\"0\": expected 1 to 720 hours",
+            "site.toml line 1: seed = \"seven\": expected a whole number",
+            "site.toml line 3: speed = \"-1\": expected a number above 0",
+            "site.toml line 4: anonymous = \"some\": expected off, local or all",
+            "--clock \"yesterday\": expected an instant with its offset",
+        ];
+        for e in expect {
+            assert!(p.iter().any(|l| l.starts_with(e)), "missing {e:?} in {p:#?}");
+        }
+        assert_eq!(p.len(), expect.len(), "{p:#?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_toml_is_refused_with_its_line() {
+        let Err(Refused(p)) = site("seed = 1\nspeed = = 2\n", &[], vec![]) else { panic!("refused") };
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("site.toml line 2: not valid TOML:"), "{p:?}");
+    }
+
+    #[test]
+    fn environment_booleans_and_unset_optionals() {
+        let s =
+            site("retain_days = 30\n", &[("YIPING_SIMULATOR", "off"), ("YIPING_SECURE_COOKIE", "1")], vec![])
+                .expect("valid");
+        assert!(!s.simulator.value);
+        assert!(s.secure_cookie.value);
+        assert_eq!(s.retain_days.value, Some(30));
+        let Err(Refused(p)) = site("", &[("YIPING_SIMULATOR", "maybe")], vec![]) else { panic!("refused") };
+        assert_eq!(p, vec!["YIPING_SIMULATOR=\"maybe\": expected true or false".to_string()]);
+    }
+}
