@@ -44,7 +44,7 @@ enum Command {
     /// Write the audit trail as NDJSON in order: every write (who, what, when, from where) and
     /// every step of every alert.
     Trail {
-        /// The server's data folder.
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
         /// Only the steps of this alert.
@@ -87,7 +87,7 @@ enum Command {
     /// Write the event log as NDJSON in order, each event with its topic, seq, county and the time
     /// it was received (for audit, backup and independent checks).
     Export {
-        /// The server's data folder.
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
     },
@@ -95,7 +95,7 @@ enum Command {
     /// does (latest snapshot, then the log after it), recount every region's figures from the raw
     /// events independently, and compare. Exits non-zero on any difference.
     Audit {
-        /// The server's data folder.
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
         /// After a clean audit, print this region's recounted figures as JSON (e.g. `420000` for
@@ -111,7 +111,7 @@ enum Command {
         /// The source the events come from.
         #[arg(long)]
         source: String,
-        /// The server's data folder.
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
     },
@@ -180,7 +180,7 @@ enum TokenAction {
         /// The source name, e.g. `hbsthj` (the environment department's platform).
         #[arg(long)]
         source: String,
-        /// The server's data folder.
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
     },
@@ -199,13 +199,13 @@ enum UserAction {
         /// Region scope: an adcode or prefix (e.g. 420200 for 黄石); none for the whole province.
         #[arg(long)]
         scope: Option<String>,
-        /// The server's data folder.
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
     },
     /// List the users.
     List {
-        /// The server's data folder.
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
     },
@@ -214,7 +214,7 @@ enum UserAction {
         /// Login name.
         #[arg(long)]
         name: String,
-        /// The server's data folder.
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
     },
@@ -223,7 +223,7 @@ enum UserAction {
         /// Login name.
         #[arg(long)]
         name: String,
-        /// The server's data folder.
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
     },
@@ -245,6 +245,11 @@ async fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let sub = matches.subcommand().map(|(_, m)| m);
+    let mut cli = cli;
+    if let Err(e) = configured_data(&mut cli.command, &matches) {
+        eprintln!("yiping: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Serve(args) => match sub.map(|m| site(&args, m)) {
             Some(Ok(site)) => match config_of(&site) {
@@ -287,6 +292,39 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The data folder of an offline command (`user`, `token`, `trail`, `export`, `audit`,
+/// `import`), when its `--data` is not given: the one the site configuration names (the
+/// configuration file and `YIPING_DATA`), so that the commands find a deployment's folder as
+/// its server does.
+fn configured_data(command: &mut Command, matches: &ArgMatches) -> anyhow::Result<()> {
+    let dir = match command {
+        Command::User { action } => match action {
+            UserAction::Add { data_dir, .. }
+            | UserAction::List { data_dir }
+            | UserAction::Disable { data_dir, .. }
+            | UserAction::Enable { data_dir, .. } => data_dir,
+        },
+        Command::Token { action: TokenAction::Create { data_dir, .. } } => data_dir,
+        Command::Trail { data_dir, .. }
+        | Command::Export { data_dir }
+        | Command::Audit { data_dir, .. }
+        | Command::Import { data_dir, .. } => data_dir,
+        _ => return Ok(()),
+    };
+    let mut leaf = matches;
+    while let Some((_, m)) = leaf.subcommand() {
+        leaf = m;
+    }
+    if leaf.value_source("data_dir") == Some(ValueSource::CommandLine) {
+        return Ok(());
+    }
+    use yiping_server::site;
+    let env = |k: &str| std::env::var(k).ok();
+    *dir =
+        site::resolve(&site::Layers { file: config_file(None)?, env: &env, flags: Vec::new() })?.data.value;
+    Ok(())
+}
+
 /// The flags of `serve` (or `config`) typed on the command line, as the site configuration's
 /// keys and values (flags left at their defaults are not among them: the file and the
 /// environment may set those keys).
@@ -319,8 +357,17 @@ fn typed_flags(args: &ServeArgs, m: &ArgMatches) -> Vec<(&'static str, String)> 
 /// ./yiping.toml when it exists), the environment and the typed flags.
 fn site(args: &ServeArgs, m: &ArgMatches) -> anyhow::Result<yiping_server::site::Site> {
     use yiping_server::site;
-    let named = args.config.clone().or_else(|| std::env::var_os(site::CONFIG_ENV).map(PathBuf::from));
-    let file = match named {
+    let env = |k: &str| std::env::var(k).ok();
+    let file = config_file(args.config.clone())?;
+    Ok(site::resolve(&site::Layers { file, env: &env, flags: typed_flags(args, m) })?)
+}
+
+/// The configuration file and its text: `named` (`--config`), else `YIPING_CONFIG`, else
+/// ./yiping.toml when it exists (None: no file).
+fn config_file(named: Option<PathBuf>) -> anyhow::Result<Option<(PathBuf, String)>> {
+    use yiping_server::site;
+    let named = named.or_else(|| std::env::var_os(site::CONFIG_ENV).map(PathBuf::from));
+    Ok(match named {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("cannot read the configuration file {}: {e}", path.display()))?;
@@ -331,9 +378,7 @@ fn site(args: &ServeArgs, m: &ArgMatches) -> anyhow::Result<yiping_server::site:
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => anyhow::bail!("cannot read the configuration file {}: {e}", site::FILE),
         },
-    };
-    let env = |k: &str| std::env::var(k).ok();
-    Ok(site::resolve(&site::Layers { file, env: &env, flags: typed_flags(args, m) })?)
+    })
 }
 
 /// What `yiping serve` runs with, from the site configuration (the alert rules file read).

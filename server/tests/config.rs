@@ -143,3 +143,29 @@ fn a_server_runs_from_its_configuration_file_alone() {
     assert!(up, "the server listens on the file's address");
     assert!(data.join("yiping.lock").exists(), "and keeps its files in the file's data folder");
 }
+
+#[test]
+fn offline_commands_find_the_configured_data_folder() {
+    let dir = data_dir("config-offline");
+    std::fs::write(dir.join("yiping.toml"), "data = \"state\"\n").expect("writes");
+    let mut add = yiping(&dir, &["user", "add", "--name", "hs_duty", "--role", "duty"], &[])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    use std::io::Write;
+    add.stdin.take().expect("stdin").write_all(b"long-enough-pw\n").expect("writes");
+    let out = add.wait_with_output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("state").is_dir(), "the user went into the configured folder");
+    let list = String::from_utf8(run(&dir, &["user", "list"], &[]).stdout).expect("utf8");
+    assert!(list.contains("hs_duty"), "{list}");
+    // YIPING_DATA over the file, --data over both.
+    let other = dir.join("elsewhere");
+    let list = run(&dir, &["user", "list"], &[("YIPING_DATA", other.to_str().expect("utf8"))]);
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("hs_duty"));
+    assert!(other.is_dir());
+    let list = run(&dir, &["user", "list", "--data", "state"], &[("YIPING_DATA", "nowhere")]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("hs_duty"));
+}
