@@ -467,3 +467,45 @@ pub struct AuditEntry {
     /// The action's own data.
     pub body: serde_json::Value,
 }
+
+/// `GET /api/v1/sources` (admins): every ingest source with its tokens and rate limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// The source's name (`yiping token create --source NAME`).
+    pub source: String,
+    /// Its rate limit, events a second (None: no limit).
+    pub rate: Option<f64>,
+    /// Its tokens, oldest first.
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// One ingest token, named by its id (the token itself is never kept or shown again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// The first 12 hex digits of the token's SHA-256: enough to name it, nothing to use.
+    pub id: String,
+    /// When it was made (RFC 3339).
+    pub created: String,
+    /// When it ends or ended (RFC 3339; revoked, or rotated out after a grace period); None:
+    /// valid until revoked.
+    pub expires: Option<String>,
+}
+
+/// A new ingest token: shown once, in this answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewToken {
+    /// The source it sends for.
+    pub source: String,
+    /// The token, for `Authorization: Bearer …`.
+    pub token: String,
+    /// Its id in the source list.
+    pub id: String,
+}
+
+/// `PUT /api/v1/sources/{source}/rate`: a source's rate limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateLimit {
+    /// Events a second (None or absent: no limit).
+    #[serde(default)]
+    pub rate: Option<f64>,
+}

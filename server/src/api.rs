@@ -51,11 +51,11 @@ pub async fn post_events(
             "send `Authorization: Bearer <token>` (yiping token create --source NAME)".into(),
         )
     })?;
-    let source = {
+    let (source, rate) = {
         let reader = state.reader.lock().or_poisoned();
-        reader.token_source(token)?
+        reader.token_grant(token, crate::store::unix_now())?
     }
-    .ok_or_else(|| AppError::Unauthorized("unknown token".into()))?;
+    .ok_or_else(|| AppError::Unauthorized("unknown or ended token".into()))?;
     // At most MAX_INGEST_REQUESTS bodies are read and checked at once, so memory stays bounded
     // however many clients post; the others are told to come back.
     let _permit = state.ingest_slots.clone().try_acquire_owned().map_err(|_| {
@@ -69,6 +69,14 @@ pub async fn post_events(
     })?;
     if text.trim().is_empty() {
         return Err(AppError::BadRequest("empty body: send one JSON event per line (NDJSON)".into()));
+    }
+    // A source over its rate limit is told when to come back; nothing of the body is stored.
+    if let Some(rate) = rate {
+        let n = text.lines().filter(|l| !l.trim().is_empty()).count();
+        state.source_limits.take(&source, rate, n, crate::sources::steady_now()).map_err(|wait| {
+            state.metrics.busy.fetch_add(1, Ordering::Relaxed);
+            AppError::RateLimited { name: source.clone(), rate, wait }
+        })?;
     }
     let (ok, rejected) =
         check_lines(text, &source, &state.places, state.clock.now(), state.log.future_tolerance_s);

@@ -25,6 +25,16 @@ pub enum AppError {
     /// Too many attempts: try again after this many seconds.
     #[error("too many attempts: try again in {0} s")]
     TooMany(u64),
+    /// A source sent faster than its rate limit: try again after `wait` seconds.
+    #[error("source {name} is limited to {rate} events a second: try again in {wait} s")]
+    RateLimited {
+        /// The source.
+        name: String,
+        /// Its limit, events a second.
+        rate: f64,
+        /// Seconds to wait.
+        wait: u64,
+    },
     /// The body is larger than the limit (bytes).
     #[error("payload too large: the limit is {0} bytes; split the batch")]
     TooLarge(usize),
@@ -44,13 +54,16 @@ impl IntoResponse for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooMany(_) | AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let busy = matches!(self, AppError::Busy(_));
-        let retry = if let AppError::TooMany(s) = self { Some(s) } else { None };
+        let retry = match self {
+            AppError::TooMany(s) | AppError::RateLimited { wait: s, .. } => Some(s),
+            _ => None,
+        };
         let unauthorized = matches!(self, AppError::Unauthorized(_));
         let mut resp =
             (status, Json(yiping_protocol::api::ErrorAnswer { error: self.to_string() })).into_response();

@@ -21,7 +21,8 @@
 //!    [`storylines`] keeps the presenters' bookmarked views; [`export`] renders what a wall
 //!    shows to PNG and PDF with a headless Chromium.
 //! 6. **HTTP** ([`web`] routes; [`api`] for events, regions, entities and history;
-//!    [`session`] and [`auth`] for logins, roles and tokens; [`error`] maps every failure to one
+//!    [`session`] and [`auth`] for logins, roles and tokens; [`sources`] for the ingest
+//!    sources' tokens and rate limits; [`error`] maps every failure to one
 //!    status and message; [`metrics`]). Every answer's type is in `yiping_protocol::api`.
 //! 7. **Running it**: [`state`] holds the running server, [`startup`] rebuilds it from the log,
 //!    [`site`] merges the configuration file, the environment and the flags, [`run`] has the loops
@@ -46,6 +47,7 @@ pub mod run;
 pub mod session;
 pub mod simulator;
 pub mod site;
+pub mod sources;
 pub mod startup;
 pub mod state;
 pub mod stations;

@@ -184,6 +184,61 @@ enum TokenAction {
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
     },
+    /// List the sources: each token by its id (the token itself is not kept), when it was made,
+    /// whether it is valid, and the source's rate limit.
+    List {
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// End a token now (a running server refuses it at once).
+    Revoke {
+        /// The token's id from `yiping token list` (at least its first 6 hex digits).
+        #[arg(long)]
+        id: String,
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Make a new token for a source and print it; the source's other tokens end after the grace
+    /// period, so that it can switch without losing a batch.
+    Rotate {
+        /// The source name.
+        #[arg(long)]
+        source: String,
+        /// Hours the other tokens stay valid.
+        #[arg(long, default_value_t = 24)]
+        grace_hours: u32,
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Limit a source to a rate (events a second, over bursts of 10 s); a faster source is
+    /// answered 429 with `Retry-After`. `--rate none` lifts the limit.
+    Limit {
+        /// The source name.
+        #[arg(long)]
+        source: String,
+        /// Events a second, or `none`.
+        #[arg(long, value_parser = parse_rate)]
+        rate: Rate,
+        /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
+        #[arg(long = "data", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+}
+
+/// A rate limit on the command line: events a second, or none.
+#[derive(Debug, Clone, Copy)]
+struct Rate(Option<f64>);
+
+fn parse_rate(s: &str) -> Result<Rate, String> {
+    if s.trim() == "none" {
+        return Ok(Rate(None));
+    }
+    let r: f64 = s.trim().parse().map_err(|_| format!("{s:?}: events a second, or none"))?;
+    yiping_server::sources::check_rate(r)?;
+    Ok(Rate(Some(r)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,9 +325,7 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::Trail { data_dir, alert } => trail(&data_dir, alert),
-        Command::Token { action: TokenAction::Create { source, data_dir } } => {
-            create_token(&source, &data_dir)
-        }
+        Command::Token { action } => token(action),
         Command::Simulate { seed, count, speed, start, from: None, .. } => {
             simulate(seed, count, speed.unwrap_or(60.0), start.as_deref())
         }
@@ -304,7 +357,13 @@ fn configured_data(command: &mut Command, matches: &ArgMatches) -> anyhow::Resul
             | UserAction::Disable { data_dir, .. }
             | UserAction::Enable { data_dir, .. } => data_dir,
         },
-        Command::Token { action: TokenAction::Create { data_dir, .. } } => data_dir,
+        Command::Token { action } => match action {
+            TokenAction::Create { data_dir, .. }
+            | TokenAction::List { data_dir }
+            | TokenAction::Revoke { data_dir, .. }
+            | TokenAction::Rotate { data_dir, .. }
+            | TokenAction::Limit { data_dir, .. } => data_dir,
+        },
         Command::Trail { data_dir, .. }
         | Command::Export { data_dir }
         | Command::Audit { data_dir, .. }
@@ -552,15 +611,50 @@ async fn serve(config: yiping_server::Config) -> anyhow::Result<()> {
     yiping_server::serve(config, None, shutdown_signal()).await
 }
 
-fn create_token(source: &str, data_dir: &Path) -> anyhow::Result<()> {
-    if source.trim().is_empty() || source.len() > 64 || source.chars().any(char::is_whitespace) {
-        anyhow::bail!("--source {source:?}: a source name is 1–64 characters without spaces");
+fn token(action: TokenAction) -> anyhow::Result<()> {
+    use yiping_server::sources::check_source_name;
+    let open = |data_dir: &Path| -> anyhow::Result<Store> {
+        std::fs::create_dir_all(data_dir)?;
+        Ok(Store::open(data_dir)?)
+    };
+    let id_of = |token: &str| {
+        yiping_server::store::token_hash(token)[..yiping_server::store::TOKEN_ID_LEN].to_owned()
+    };
+    match action {
+        TokenAction::Create { source, data_dir } => {
+            check_source_name(&source).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+            let token = open(&data_dir)?.create_token(&source)?;
+            cli_audit(&data_dir, "token.create", &source, "", serde_json::json!({ "id": id_of(&token) }))?;
+            println!("{token}");
+        }
+        TokenAction::List { data_dir } => print!("{}", yiping_server::sources::listing(&open(&data_dir)?)?),
+        TokenAction::Revoke { id, data_dir } => {
+            let now = yiping_server::store::unix_now();
+            let source =
+                open(&data_dir)?.revoke_token(&id, now)?.map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+            cli_audit(&data_dir, "token.revoke", &source, "", serde_json::json!({ "id": id }))?;
+            println!("revoked token {id} of {source}");
+        }
+        TokenAction::Rotate { source, grace_hours, data_dir } => {
+            check_source_name(&source).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+            let until = yiping_server::store::unix_now() + i64::from(grace_hours) * 3600;
+            let token = open(&data_dir)?.rotate_tokens(&source, until)?;
+            let ends = yiping_protocol::instant::Timestamp::from_unix_s(until).to_string();
+            let body = serde_json::json!({ "id": id_of(&token), "others_end": ends });
+            cli_audit(&data_dir, "token.rotate", &source, "", body)?;
+            eprintln!("{source}'s other tokens end at {ends}");
+            println!("{token}");
+        }
+        TokenAction::Limit { source, rate: Rate(rate), data_dir } => {
+            check_source_name(&source).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+            open(&data_dir)?.set_source_rate(&source, rate)?;
+            cli_audit(&data_dir, "source.rate", &source, "", serde_json::json!({ "rate": rate }))?;
+            match rate {
+                Some(r) => println!("{source} is limited to {r} events a second"),
+                None => println!("{source} has no rate limit"),
+            }
+        }
     }
-    std::fs::create_dir_all(data_dir)?;
-    let store = Store::open(data_dir)?;
-    let token = store.create_token(source)?;
-    cli_audit(data_dir, "token.create", source, "", serde_json::json!({}))?;
-    println!("{token}");
     Ok(())
 }
 

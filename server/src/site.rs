@@ -135,7 +135,7 @@ pub const KEYS: [Key; 13] = [
         name: "retain_days",
         flag: "--retain-days",
         default: None,
-        help: "delete events received more than this many days ago once a snapshot covers them",
+        help: "delete events received more than this many days ago once a snapshot covers them (0: as soon as one does)",
     },
     Key {
         name: "future_tolerance",
@@ -374,7 +374,7 @@ pub fn resolve(layers: &Layers<'_>) -> Result<Site, Refused> {
         )
         .and_then(|n| if n >= 1 { Ok(n) } else { Err("expected at least 1".into()) })),
         retain_days: setting!("retain_days", None, |s: &str| parse_whole::<u32>(s, "a whole number of days")
-            .and_then(|d| if d >= 1 { Ok(Some(d)) } else { Err("expected at least 1 day".into()) })),
+            .map(Some)),
         future_tolerance: setting!("future_tolerance", crate::FUTURE_TOLERANCE_S, |s: &str| {
             parse_whole::<i64>(s, "a whole number of seconds")
                 .and_then(|n| if n >= 0 { Ok(n) } else { Err("expected 0 or more seconds".into()) })

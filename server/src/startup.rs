@@ -120,6 +120,7 @@ pub(crate) fn rebuild(
         book: Mutex::new(book),
         access,
         limiter: auth::Limiter::default(),
+        source_limits: crate::sources::RateLimiter::default(),
         clock: Clock::default(),
         log,
         timeline: Arc::new(

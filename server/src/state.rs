@@ -93,6 +93,8 @@ pub struct AppState {
     pub access: auth::Access,
     /// Failed logins.
     pub limiter: auth::Limiter,
+    /// The ingest sources' rate limits.
+    pub source_limits: crate::sources::RateLimiter,
     /// The clock.
     pub clock: Clock,
     /// How the log is kept and what it accepts.

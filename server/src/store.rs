@@ -221,9 +221,21 @@ impl Store {
                  hash TEXT PRIMARY KEY,
                  source TEXT NOT NULL,
                  created TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS source_limits (
+                 source TEXT PRIMARY KEY,
+                 rate REAL NOT NULL
              );",
         )
         .map_err(e)?;
+        // Tokens end (revoked, or rotated out after a grace period) at `expires` (unix s).
+        let has_expires = conn
+            .prepare("SELECT 1 FROM pragma_table_info('tokens') WHERE name = 'expires'")
+            .and_then(|mut q| q.exists([]))
+            .map_err(e)?;
+        if !has_expires {
+            conn.execute_batch("ALTER TABLE tokens ADD COLUMN expires INTEGER").map_err(e)?;
+        }
         migrate_event_instants(&conn).map_err(e)?;
         // Time travel reads the log by event time (a log from before it gets the index here).
         conn.execute_batch("CREATE INDEX IF NOT EXISTS events_at ON events (at)").map_err(e)?;
@@ -717,13 +729,137 @@ impl Store {
         Ok(token)
     }
 
-    /// The source a token belongs to, if it is registered.
+    /// The source a token belongs to, if it is registered and has not ended (revoked, or
+    /// rotated out and past its grace period) by `now` (unix s).
     pub fn token_source(&self, token: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.token_grant(token, unix_now())?.map(|(source, _)| source))
+    }
+
+    /// The source of a token valid at `now` (unix s), with the source's rate limit (events a
+    /// second) if it has one.
+    pub fn token_grant(&self, token: &str, now: i64) -> Result<Option<(String, Option<f64>)>, StoreError> {
         self.conn
-            .query_row("SELECT source FROM tokens WHERE hash = ?1", [token_hash(token)], |r| r.get(0))
+            .query_row(
+                "SELECT t.source, l.rate FROM tokens t LEFT JOIN source_limits l ON l.source = t.source
+                 WHERE t.hash = ?1 AND (t.expires IS NULL OR t.expires > ?2)",
+                params![token_hash(token), now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
+
+    /// Every token (by its id: the first [`TOKEN_ID_LEN`] hex digits of its hash; the token itself
+    /// is not kept) with its source, and every source's rate limit, in order of source.
+    pub fn sources(&self) -> Result<Vec<SourceInfo>, StoreError> {
+        let mut out: Vec<SourceInfo> = Vec::new();
+        let mut q = self
+            .conn
+            .prepare(
+                "SELECT t.source, substr(t.hash, 1, ?1), t.created, t.expires, l.rate
+                 FROM tokens t LEFT JOIN source_limits l ON l.source = t.source
+                 UNION ALL
+                 SELECT l.source, NULL, NULL, NULL, l.rate FROM source_limits l
+                 WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.source = l.source)
+                 ORDER BY 1, 3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([TOKEN_ID_LEN as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<f64>>(4)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (source, id, created, expires, rate) = row.map_err(|e| self.err(e))?;
+            if out.last().is_none_or(|s| s.source != source) {
+                out.push(SourceInfo { source: source.clone(), rate, tokens: Vec::new() });
+            }
+            if let (Some(id), Some(created), Some(s)) = (id, created, out.last_mut()) {
+                let expires = expires.map(|x| Timestamp::from_unix_s(x).to_string());
+                s.tokens.push(TokenInfo { id, created, expires });
+            }
+        }
+        Ok(out)
+    }
+
+    /// End the tokens whose id starts with `id` (at least [`TOKEN_ID_MIN`] hex digits, and one
+    /// token only) at `at` (unix s), unless they end sooner already; returns the token's source.
+    pub fn revoke_token(&self, id: &str, at: i64) -> Result<Result<String, String>, StoreError> {
+        let id = id.trim().to_ascii_lowercase();
+        if id.len() < TOKEN_ID_MIN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Err(format!(
+                "token id {id:?}: at least {TOKEN_ID_MIN} hex digits (`yiping token list`)"
+            )));
+        }
+        let matching: Vec<(String, String)> = self
+            .conn
+            .prepare("SELECT hash, source FROM tokens WHERE substr(hash, 1, ?1) = ?2")
+            .and_then(|mut q| {
+                q.query_map(params![id.len() as i64, id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .map_err(|e| self.err(e))?;
+        match &matching[..] {
+            [] => Ok(Err(format!("no token has the id {id:?}"))),
+            [(hash, source)] => {
+                self.conn
+                    .execute(
+                        "UPDATE tokens SET expires = ?2 WHERE hash = ?1 AND (expires IS NULL OR expires > ?2)",
+                        params![hash, at],
+                    )
+                    .map_err(|e| self.err(e))?;
+                Ok(Ok(source.clone()))
+            }
+            _ => Ok(Err(format!("{} tokens have ids starting {id:?}: give more digits", matching.len()))),
+        }
+    }
+
+    /// Rotate `source`'s tokens: a new one (returned), and the others still valid end at `until`
+    /// (unix s: now, or after a grace period for the source to switch).
+    pub fn rotate_tokens(&self, source: &str, until: i64) -> Result<String, StoreError> {
+        let token = self.create_token(source)?;
+        self.conn
+            .execute(
+                "UPDATE tokens SET expires = ?3
+                 WHERE source = ?1 AND hash <> ?2 AND (expires IS NULL OR expires > ?3)",
+                params![source, token_hash(&token), until],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(token)
+    }
+
+    /// Limit `source` to `rate` events a second (None: no limit).
+    pub fn set_source_rate(&self, source: &str, rate: Option<f64>) -> Result<(), StoreError> {
+        match rate {
+            Some(r) => self.conn.execute(
+                "INSERT INTO source_limits (source, rate) VALUES (?1, ?2)
+                 ON CONFLICT (source) DO UPDATE SET rate = excluded.rate",
+                params![source, r],
+            ),
+            None => self.conn.execute("DELETE FROM source_limits WHERE source = ?1", [source]),
+        }
+        .map(|_| ())
+        .map_err(|e| self.err(e))
+    }
+}
+
+/// How many hex digits of a token's hash name it (`yiping token list`).
+pub const TOKEN_ID_LEN: usize = 12;
+
+/// The fewest hex digits that name a token when revoking it.
+pub const TOKEN_ID_MIN: usize = 6;
+
+pub use yiping_protocol::api::{SourceInfo, TokenInfo};
+
+/// Seconds since 1970 now.
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 #[cfg(test)]

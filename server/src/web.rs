@@ -102,6 +102,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/rules", get(crate::alerts::http::rules))
         .route("/api/v1/audit", get(crate::alerts::http::audit))
         .route("/api/v1/walls", get(walls))
+        .route("/api/v1/sources", get(crate::sources::http_list))
+        .route("/api/v1/sources/{source}/tokens", axum::routing::post(crate::sources::http_create))
+        .route("/api/v1/sources/{source}/rotate", axum::routing::post(crate::sources::http_rotate))
+        .route("/api/v1/sources/{source}/rate", axum::routing::put(crate::sources::http_rate))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(crate::sources::http_revoke))
         .route("/api/v1/storylines", get(crate::storylines::http_list).post(crate::storylines::http_create))
         .route("/api/v1/storylines/import", axum::routing::post(crate::storylines::http_import))
         .route(
