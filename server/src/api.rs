@@ -56,6 +56,14 @@ pub async fn post_events(
         reader.token_grant(token, crate::store::unix_now())?
     }
     .ok_or_else(|| AppError::Unauthorized("unknown or ended token".into()))?;
+    // A source in debt on its rate limit is turned away before its body is read.
+    let limited = |wait: u64| {
+        state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+        AppError::RateLimited { name: source.clone(), rate: rate.unwrap_or_default(), wait }
+    };
+    if let Some(rate) = rate {
+        state.source_limits.take(&source, rate, 0, crate::sources::steady_now()).map_err(limited)?;
+    }
     // At most MAX_INGEST_REQUESTS bodies are read and checked at once, so memory stays bounded
     // however many clients post; the others are told to come back.
     let _permit = state.ingest_slots.clone().try_acquire_owned().map_err(|_| {
@@ -71,13 +79,16 @@ pub async fn post_events(
         return Err(AppError::BadRequest("empty body: send one JSON event per line (NDJSON)".into()));
     }
     // A source over its rate limit is told when to come back; nothing of the body is stored.
+    // (Charged for its lines now, refunded if the log does not take them.)
+    let charged = text.lines().filter(|l| !l.trim().is_empty()).count();
     if let Some(rate) = rate {
-        let n = text.lines().filter(|l| !l.trim().is_empty()).count();
-        state.source_limits.take(&source, rate, n, crate::sources::steady_now()).map_err(|wait| {
-            state.metrics.busy.fetch_add(1, Ordering::Relaxed);
-            AppError::RateLimited { name: source.clone(), rate, wait }
-        })?;
+        state.source_limits.take(&source, rate, charged, crate::sources::steady_now()).map_err(limited)?;
     }
+    let refund = || {
+        if rate.is_some() {
+            state.source_limits.refund(&source, charged);
+        }
+    };
     let (ok, rejected) =
         check_lines(text, &source, &state.places, state.clock.now(), state.log.future_tolerance_s);
     state.metrics.rejected.fetch_add(rejected.len() as u64, Ordering::Relaxed);
@@ -86,12 +97,15 @@ pub async fn post_events(
     let stored = if events.is_empty() {
         vec![]
     } else {
-        state.ingestor().submit(events).await.map_err(|e| match e {
-            SubmitError::Busy => {
-                state.metrics.busy.fetch_add(1, Ordering::Relaxed);
-                AppError::Busy(e.to_string())
+        state.ingestor().submit(events).await.map_err(|e| {
+            refund();
+            match e {
+                SubmitError::Busy => {
+                    state.metrics.busy.fetch_add(1, Ordering::Relaxed);
+                    AppError::Busy(e.to_string())
+                }
+                SubmitError::Failed(m) => AppError::Internal(m),
             }
-            SubmitError::Failed(m) => AppError::Internal(m),
         })?
     };
     let mut results: Vec<LineResult> = lines

@@ -206,8 +206,8 @@ enum TokenAction {
         /// The source name.
         #[arg(long)]
         source: String,
-        /// Hours the other tokens stay valid.
-        #[arg(long, default_value_t = 24)]
+        /// Hours the other tokens stay valid (at most a year).
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(0..=i64::from(yiping_server::sources::MAX_GRACE_HOURS)))]
         grace_hours: u32,
         /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
@@ -630,7 +630,7 @@ fn token(action: TokenAction) -> anyhow::Result<()> {
         TokenAction::List { data_dir } => print!("{}", yiping_server::sources::listing(&open(&data_dir)?)?),
         TokenAction::Revoke { id, data_dir } => {
             let now = yiping_server::store::unix_now();
-            let source =
+            let (source, id) =
                 open(&data_dir)?.revoke_token(&id, now)?.map_err(|e| anyhow::anyhow!("--id: {e}"))?;
             cli_audit(&data_dir, "token.revoke", &source, "", serde_json::json!({ "id": id }))?;
             println!("revoked token {id} of {source}");

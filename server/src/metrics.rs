@@ -14,6 +14,8 @@ pub struct Metrics {
     pub rejected: AtomicU64,
     /// Ingest requests answered 503 because the writer queue was full.
     pub busy: AtomicU64,
+    /// Ingest requests answered 429 because their source was over its rate limit.
+    pub rate_limited: AtomicU64,
     /// Log transactions committed.
     pub commits: AtomicU64,
     /// Time spent committing, microseconds.
@@ -47,6 +49,11 @@ impl Metrics {
             "yiping_ingest_busy_total",
             "Ingest requests refused with 503 because the writer was busy.",
             g(&self.busy),
+        );
+        counter(
+            "yiping_ingest_rate_limited_total",
+            "Ingest requests refused with 429 because their source was over its rate limit.",
+            g(&self.rate_limited),
         );
         counter("yiping_log_commits_total", "Event-log transactions committed.", g(&self.commits));
         counter(

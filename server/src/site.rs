@@ -260,6 +260,10 @@ fn file_values(path: &std::path::Path, text: &str, problems: &mut Vec<String>) -
         use toml::de::DeValue;
         let text = match v.get_ref() {
             DeValue::String(s) => s.to_string(),
+            DeValue::Integer(i) if i.radix() != 10 => {
+                problems.push(format!("{}: write the number in decimal", here()));
+                continue;
+            }
             DeValue::Integer(i) => i.as_str().replace('_', ""),
             DeValue::Float(x) => x.as_str().replace('_', ""),
             DeValue::Boolean(b) => b.to_string(),
@@ -306,8 +310,10 @@ fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-fn parse_whole<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
-    s.trim().parse::<T>().map_err(|_| format!("expected {what}"))
+/// A whole number that TOML can hold (up to `i64::MAX`), so that `yiping config` prints a valid
+/// file.
+fn parse_whole<T: TryFrom<i64>>(s: &str, what: &str) -> Result<T, String> {
+    s.trim().parse::<i64>().ok().and_then(|v| T::try_from(v).ok()).ok_or_else(|| format!("expected {what}"))
 }
 
 /// Check and merge the three places into the effective configuration.
@@ -538,6 +544,16 @@ rules = "rules.toml"
             assert!(p.iter().any(|l| l.starts_with(e)), "missing {e:?} in {p:#?}");
         }
         assert_eq!(p.len(), expect.len(), "{p:#?}");
+    }
+
+    #[test]
+    fn numbers_are_decimal_and_fit_a_toml_integer() {
+        let Err(Refused(p)) = site("speed = 2\nseed = 0x10\n", &[], vec![]) else { panic!("refused") };
+        assert_eq!(p, vec!["site.toml line 2: seed: write the number in decimal".to_string()]);
+        let Err(Refused(p)) = site("", &[("YIPING_SEED", "18446744073709551615")], vec![]) else {
+            panic!("refused")
+        };
+        assert_eq!(p, vec!["YIPING_SEED=\"18446744073709551615\": expected a whole number".to_string()]);
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub const BURST_S: f64 = 10.0;
 /// The highest rate limit that can be set, events a second.
 pub const MAX_RATE: f64 = 1_000_000.0;
 
+/// The lowest rate limit that can be set, events a second (one event in 100 s).
+pub const MIN_RATE: f64 = 0.01;
+
+/// The longest grace period of a rotation, hours (a year).
+pub const MAX_GRACE_HOURS: u32 = 24 * 366;
+
 /// Whether `name` can name a source: 1–64 characters, no spaces.
 pub fn check_source_name(name: &str) -> Result<(), String> {
     if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(char::is_whitespace) {
@@ -46,10 +52,10 @@ pub fn check_source_name(name: &str) -> Result<(), String> {
 
 /// Whether `rate` can be a rate limit.
 pub fn check_rate(rate: f64) -> Result<(), String> {
-    if rate.is_finite() && rate > 0.0 && rate <= MAX_RATE {
+    if rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate) {
         Ok(())
     } else {
-        Err(format!("rate {rate}: events a second, above 0 and at most {MAX_RATE}"))
+        Err(format!("rate {rate}: events a second, from {MIN_RATE} to {MAX_RATE}"))
     }
 }
 
@@ -88,6 +94,15 @@ impl RateLimiter {
             Ok(())
         } else {
             Err(((needed - b.level) / rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+impl RateLimiter {
+    /// Give back `n` events taken for `source` (a batch the log did not take).
+    pub fn refund(&self, source: &str, n: usize) {
+        if let Some(b) = self.buckets.lock().or_poisoned().get_mut(source) {
+            b.level = (b.level + n as f64).min((b.rate * BURST_S).max(1.0));
         }
     }
 }
@@ -144,14 +159,16 @@ pub async fn http_list(
     Ok(Json(state.reader.lock().or_poisoned().sources()?))
 }
 
-/// `POST /api/v1/sources/{source}/tokens` (admins): a new token for the source, shown once
-/// (201).
+/// `POST /api/v1/sources/{source}/tokens` (admins, with a JSON body): a new token for the
+/// source, shown once (201).
 pub async fn http_create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(source): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<(StatusCode, Json<NewToken>), AppError> {
     let who = admin(&caller)?;
+    json_required(&headers)?;
     check_source_name(&source).map_err(AppError::BadRequest)?;
     let token = state.reader.lock().or_poisoned().create_token(&source)?;
     let made = new_token(&source, token);
@@ -162,20 +179,46 @@ pub async fn http_create(
 /// The query of `POST /api/v1/sources/{source}/rotate`.
 #[derive(Debug, Deserialize)]
 pub struct Rotate {
-    /// Hours the source's other tokens stay valid (default 0: they end now).
-    #[serde(default)]
+    /// Hours the source's other tokens stay valid (default 24, as on the command line; 0: they
+    /// end now).
+    #[serde(default = "default_grace")]
     pub grace_hours: u32,
 }
 
-/// `POST /api/v1/sources/{source}/rotate?grace_hours=H` (admins): a new token, shown once; the
-/// source's other tokens end after the grace period (201).
+fn default_grace() -> u32 {
+    24
+}
+
+/// A JSON body (`{}` will do) is required on the POSTs that make tokens: a cross-site form
+/// cannot send one without a preflight, on top of the SameSite=Strict session cookie.
+fn json_required(headers: &axum::http::HeaderMap) -> Result<(), AppError> {
+    let json = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if json {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest("send a JSON body (`{}` will do) as application/json".into()))
+    }
+}
+
+/// `POST /api/v1/sources/{source}/rotate?grace_hours=H` (admins, with a JSON body): a new token,
+/// shown once; the source's other tokens end after the grace period (default 24 h) (201).
 pub async fn http_rotate(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(source): Path<String>,
     Query(q): Query<Rotate>,
+    headers: axum::http::HeaderMap,
 ) -> Result<(StatusCode, Json<NewToken>), AppError> {
     let who = admin(&caller)?;
+    json_required(&headers)?;
+    if q.grace_hours > MAX_GRACE_HOURS {
+        return Err(AppError::BadRequest(format!(
+            "grace_hours {}: at most {MAX_GRACE_HOURS}",
+            q.grace_hours
+        )));
+    }
     check_source_name(&source).map_err(AppError::BadRequest)?;
     let until = crate::store::unix_now() + i64::from(q.grace_hours) * 3600;
     let token = state.reader.lock().or_poisoned().rotate_tokens(&source, until)?;
@@ -201,7 +244,8 @@ pub async fn http_revoke(
 ) -> Result<StatusCode, AppError> {
     let who = admin(&caller)?;
     let now = crate::store::unix_now();
-    let source = state.reader.lock().or_poisoned().revoke_token(&id, now)?.map_err(AppError::NotFound)?;
+    let (source, id) =
+        state.reader.lock().or_poisoned().revoke_token(&id, now)?.map_err(AppError::NotFound)?;
     audited(&state, &caller, who, "token.revoke", &source, serde_json::json!({ "id": id }))?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -296,6 +340,17 @@ mod tests {
     }
 
     #[test]
+    fn a_source_in_debt_is_turned_away_before_its_body_and_a_batch_not_stored_is_refunded() {
+        let l = RateLimiter::default();
+        assert_eq!(l.take("a", 10.0, 300, 0.0), Ok(()));
+        // In debt (-200): even an empty take is refused, with the time until the debt is paid.
+        assert_eq!(l.take("a", 10.0, 0, 0.0), Err(20));
+        // The log refused the batch: its events come back.
+        l.refund("a", 300);
+        assert_eq!(l.take("a", 10.0, 100, 0.0), Ok(()));
+    }
+
+    #[test]
     fn a_new_rate_applies_at_once() {
         let l = RateLimiter::default();
         assert_eq!(l.take("a", 1000.0, 5000, 0.0), Ok(()));
@@ -312,5 +367,6 @@ mod tests {
         assert!(check_rate(0.0).is_err());
         assert!(check_rate(f64::NAN).is_err());
         assert!(check_rate(250.0).is_ok());
+        assert!(check_rate(1e-300).is_err(), "a rate that would make Retry-After overflow");
     }
 }

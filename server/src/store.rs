@@ -788,9 +788,10 @@ impl Store {
         Ok(out)
     }
 
-    /// End the tokens whose id starts with `id` (at least [`TOKEN_ID_MIN`] hex digits, and one
-    /// token only) at `at` (unix s), unless they end sooner already; returns the token's source.
-    pub fn revoke_token(&self, id: &str, at: i64) -> Result<Result<String, String>, StoreError> {
+    /// End the token whose id starts with `id` (at least [`TOKEN_ID_MIN`] hex digits, and one
+    /// token only) at `at` (unix s), unless it ends sooner already; returns the token's source
+    /// and its whole id.
+    pub fn revoke_token(&self, id: &str, at: i64) -> Result<Result<(String, String), String>, StoreError> {
         let id = id.trim().to_ascii_lowercase();
         if id.len() < TOKEN_ID_MIN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(Err(format!(
@@ -814,7 +815,7 @@ impl Store {
                         params![hash, at],
                     )
                     .map_err(|e| self.err(e))?;
-                Ok(Ok(source.clone()))
+                Ok(Ok((source.clone(), hash[..TOKEN_ID_LEN].to_owned())))
             }
             _ => Ok(Err(format!("{} tokens have ids starting {id:?}: give more digits", matching.len()))),
         }

@@ -45,7 +45,7 @@ fn tokens_are_listed_revoked_and_rotated_on_the_command_line() {
 
     // Revoked: refused at once by the running server; the source's other token still works.
     let out = yiping(&["token", "revoke", "--id", &id_a[..8]], &data);
-    assert_eq!(out.trim(), format!("revoked token {} of hbsthj", &id_a[..8]));
+    assert_eq!(out.trim(), format!("revoked token {id_a} of hbsthj"), "the whole id, however much was typed");
     let (status, body) = post_events(srv.addr, &a, &patrol("P2"));
     assert_eq!(status, 401, "{body}");
     assert!(body.to_string().contains("unknown or ended token"), "{body}");
@@ -137,7 +137,12 @@ fn admins_manage_sources_over_the_api_and_nobody_else_does() {
     ] {
         assert_eq!(call(m, p, &duty, b).0, 403, "{m} {p}");
     }
-    let (s, made) = call("POST", "/api/v1/sources/hbsthj/tokens", &admin, "");
+    // A token is made only with a JSON body (no cross-site form can send one).
+    let (s, _, b) =
+        request_full(srv.addr, "POST", "/api/v1/sources/hbsthj/tokens", &[("Cookie", &admin)], b"")
+            .expect("request");
+    assert_eq!(s, 400, "{b}");
+    let (s, made) = call("POST", "/api/v1/sources/hbsthj/tokens", &admin, "{}");
     assert_eq!(s, 201, "{made}");
     let made: serde_json::Value = serde_json::from_str(&made).expect("json");
     let t = made["token"].as_str().expect("token").to_owned();
@@ -151,7 +156,7 @@ fn admins_manage_sources_over_the_api_and_nobody_else_does() {
     assert_eq!(list[0]["rate"], 2.5);
     assert_eq!(list[0]["tokens"][0]["id"], made["id"]);
     // Rotated now: the old token is refused, the new one goes.
-    let (s, rotated) = call("POST", "/api/v1/sources/hbsthj/rotate?grace_hours=0", &admin, "");
+    let (s, rotated) = call("POST", "/api/v1/sources/hbsthj/rotate?grace_hours=0", &admin, "{}");
     assert_eq!(s, 201);
     let rotated: serde_json::Value = serde_json::from_str(&rotated).expect("json");
     assert_eq!(post_events(srv.addr, &t, &patrol("P2")).0, 401);
