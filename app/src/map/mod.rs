@@ -215,22 +215,29 @@ pub fn HubeiMap(
         choropleth.track();
         markers.track();
         invalidate.track();
-        size.track();
         schedule(&rs, inputs);
     });
-    // The canvas's CSS size, observed after each layout that changes it (and the first).
+    // The canvas's CSS size, observed after each layout that changes it (and the first); the
+    // observer is called before the frame is painted, so the map is drawn at its new size in
+    // that frame.
+    let rs = r.clone();
     let on_resize = Closure::<dyn FnMut()>::new(move || {
         let Some(c) = canvas.get_untracked() else { return };
         let css = Some((f64::from(c.client_width()), f64::from(c.client_height())));
         if size.get_untracked() != css {
             size.set(css);
+            live::render(&rs, inputs);
         }
     });
     let observer = ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
     let o = observer.clone();
-    canvas.on_load(move |c| {
-        if let Some(o) = o {
-            o.observe(&c);
+    let rs = r.clone();
+    canvas.on_load(move |c| match o {
+        Some(o) => o.observe(&c),
+        // No observer (never in a supported browser): the size is read once, as it is now.
+        None => {
+            size.set(Some((f64::from(c.client_width()), f64::from(c.client_height()))));
+            schedule(&rs, inputs);
         }
     });
     // Escape: from a county up to its prefecture, from a prefecture to the province.

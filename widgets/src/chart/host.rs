@@ -181,20 +181,26 @@ pub(crate) fn chart_canvas(
         track();
         schedule(&s, canvas);
     });
-    // Redraw when the canvas changes size (the observer also reports the first layout). Layout
-    // is fresh when the observer is called, so reading the size here forces nothing.
+    // Draw when the canvas changes size (the observer also reports the first layout). Layout
+    // is fresh when the observer is called, so reading the size here forces nothing, and the
+    // observer is called before the frame is painted: a new chart is drawn in its first frame.
     let s = st.clone();
     let on_resize = Closure::<dyn FnMut()>::new(move || {
         let Some(c) = canvas.get_untracked() else { return };
         let css = (f64::from(c.client_width()), f64::from(c.client_height()));
         s.borrow_mut().css = Some(css);
-        schedule(&s, canvas);
+        render(&s, canvas);
     });
     let observer = ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
     let o = observer.clone();
-    canvas.on_load(move |c| {
-        if let Some(o) = o {
-            o.observe(&c);
+    let s = st.clone();
+    canvas.on_load(move |c| match o {
+        Some(o) => o.observe(&c),
+        // No observer (never in a supported browser): the size is read once, as it is now.
+        None => {
+            let css = (f64::from(c.client_width()), f64::from(c.client_height()));
+            s.borrow_mut().css = Some(css);
+            schedule(&s, canvas);
         }
     });
     let keep = SendWrapper::new((st.clone(), observer, on_resize));
