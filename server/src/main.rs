@@ -117,32 +117,33 @@ enum Command {
     },
 }
 
-/// The settings of `yiping serve` (see `yiping_server::site`): the defaults shown here apply
-/// when neither the configuration file nor the environment sets the key.
+/// The settings of `yiping serve` as flags (see `yiping_server::site`). A flag not given leaves
+/// the key to the environment, the configuration file or its default, which `yiping config`
+/// prints.
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// The configuration file (default: `YIPING_CONFIG`, else ./yiping.toml when it exists).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
-    /// Folder for the server's files (created if missing).
-    #[arg(long = "data", default_value = "./data")]
-    data_dir: PathBuf,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    addr: Option<SocketAddr>,
+    /// Folder for the server's files, created if missing (default ./data).
+    #[arg(long = "data")]
+    data_dir: Option<PathBuf>,
     /// Do not run the built-in simulator.
     #[arg(long)]
     no_simulator: bool,
-    /// Seed of the simulator: the same seed gives the same sequence of values.
-    #[arg(long, default_value_t = 2026)]
-    seed: u64,
-    /// Simulator speed: activity multiplier (60 = one hour's activity per real minute).
-    #[arg(long, default_value_t = 60.0)]
-    speed: f64,
+    /// Seed of the simulator: the same seed gives the same sequence of values (default 2026).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulator speed: activity multiplier (default 60 = one hour's activity per real minute).
+    #[arg(long)]
+    speed: Option<f64>,
     /// Save a snapshot of the state every this many events (start-up replays only the events
-    /// after the latest snapshot).
-    #[arg(long, default_value_t = 100_000)]
-    snapshot_every: u64,
+    /// after the latest snapshot; default 100000).
+    #[arg(long)]
+    snapshot_every: Option<u64>,
     /// Delete events received more than this many days ago once a snapshot covers them
     /// (default: keep every event). Figures stay the same; the history of old events goes, and
     /// re-sent events older than that are no longer recognised as duplicates, and time travel
@@ -150,9 +151,9 @@ struct ServeArgs {
     #[arg(long)]
     retain_days: Option<u32>,
     /// Refuse events whose time is more than this many seconds ahead of this server's clock
-    /// (old times are accepted: backfill is normal).
-    #[arg(long, default_value_t = yiping_server::FUTURE_TOLERANCE_S)]
-    future_tolerance: i64,
+    /// (old times are accepted: backfill is normal; default 600).
+    #[arg(long)]
+    future_tolerance: Option<i64>,
     /// Fix this server's clock at an instant (RFC 3339), for demonstrations and tests: what
     /// "today" is for overdue steps, "now" for the alert rules, and "the future" for ingest.
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
@@ -161,13 +162,13 @@ struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
     /// Who may look at the wall without logging in: nobody, clients on this machine (the
-    /// wall's own browser; behind a reverse proxy on this machine use `off`), or everybody.
-    /// Every change needs a login whatever this says.
-    #[arg(long, value_enum, default_value = "local")]
-    anonymous: yiping_server::auth::Anonymous,
-    /// Hours a login lasts.
-    #[arg(long, default_value_t = 12)]
-    session_hours: u64,
+    /// wall's own browser; behind a reverse proxy on this machine use `off`), or everybody
+    /// (default local). Every change needs a login whatever this says.
+    #[arg(long, value_enum)]
+    anonymous: Option<yiping_server::auth::Anonymous>,
+    /// Hours a login lasts (default 12).
+    #[arg(long)]
+    session_hours: Option<u64>,
     /// Mark the session cookie `Secure` (set this when users reach the server over HTTPS).
     #[arg(long)]
     secure_cookie: bool,
@@ -295,30 +296,20 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let matches = Cli::command().get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
+    let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let sub = matches.subcommand().map(|(_, m)| m);
-    let mut cli = cli;
     if let Err(e) = configured_data(&mut cli.command, &matches) {
         eprintln!("yiping: {e:#}");
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
-        Command::Serve(args) => match sub.map(|m| site(&args, m)) {
-            Some(Ok(site)) => match config_of(&site) {
-                Ok(config) => serve(config).await,
-                Err(e) => Err(e),
-            },
-            Some(Err(e)) => Err(e),
-            None => Err(anyhow::anyhow!("no arguments")),
+        Command::Serve(args) => match site(&args).and_then(|s| config_of(&s)) {
+            Ok(config) => serve(config).await,
+            Err(e) => Err(e),
         },
-        Command::Config(args) => sub.ok_or_else(|| anyhow::anyhow!("no arguments")).and_then(|m| {
-            let site = site(&args, m)?;
-            print!("{}", site.to_toml());
-            Ok(())
-        }),
+        Command::Config(args) => site(&args).map(|s| print!("{}", s.to_toml())),
         Command::User { action } => user(action),
         Command::Rules => {
             print!("{}", yiping_server::alerts::rules::to_toml(&yiping_server::alerts::Rules::default()));
@@ -384,41 +375,40 @@ fn configured_data(command: &mut Command, matches: &ArgMatches) -> anyhow::Resul
     Ok(())
 }
 
-/// The flags of `serve` (or `config`) typed on the command line, as the site configuration's
-/// keys and values (flags left at their defaults are not among them: the file and the
-/// environment may set those keys).
-fn typed_flags(args: &ServeArgs, m: &ArgMatches) -> Vec<(&'static str, String)> {
-    let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
-    let mut flags = Vec::new();
-    let mut push = |key: &'static str, id: &str, value: String| {
-        if given(id) {
-            flags.push((key, value));
-        }
-    };
-    push("addr", "addr", args.addr.to_string());
-    push("data", "data_dir", args.data_dir.display().to_string());
-    push("simulator", "no_simulator", (!args.no_simulator).to_string());
-    push("seed", "seed", args.seed.to_string());
-    push("speed", "speed", args.speed.to_string());
-    push("snapshot_every", "snapshot_every", args.snapshot_every.to_string());
-    push("retain_days", "retain_days", args.retain_days.map(|d| d.to_string()).unwrap_or_default());
-    push("future_tolerance", "future_tolerance", args.future_tolerance.to_string());
-    push("clock", "clock", args.clock.map(|c| c.to_string()).unwrap_or_default());
-    push("rules", "rules", args.rules.as_ref().map(|r| r.display().to_string()).unwrap_or_default());
-    let anonymous = args.anonymous.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-    push("anonymous", "anonymous", anonymous);
-    push("session_hours", "session_hours", args.session_hours.to_string());
-    push("secure_cookie", "secure_cookie", args.secure_cookie.to_string());
-    flags
+/// The flags of `serve` (or `config`) given on the command line, as the site configuration's
+/// keys and values.
+fn typed_flags(args: &ServeArgs) -> Vec<(&'static str, String)> {
+    let text = |v: Option<String>, key: &'static str| v.map(|v| (key, v));
+    [
+        text(args.addr.map(|a| a.to_string()), "addr"),
+        text(args.data_dir.as_ref().map(|d| d.display().to_string()), "data"),
+        text(args.no_simulator.then(|| "false".into()), "simulator"),
+        text(args.seed.map(|v| v.to_string()), "seed"),
+        text(args.speed.map(|v| v.to_string()), "speed"),
+        text(args.snapshot_every.map(|v| v.to_string()), "snapshot_every"),
+        text(args.retain_days.map(|v| v.to_string()), "retain_days"),
+        text(args.future_tolerance.map(|v| v.to_string()), "future_tolerance"),
+        text(args.clock.map(|c| c.to_string()), "clock"),
+        text(args.rules.as_ref().map(|r| r.display().to_string()), "rules"),
+        text(
+            args.anonymous.and_then(|a| a.to_possible_value()).map(|v| v.get_name().to_owned()),
+            "anonymous",
+        ),
+        text(args.session_hours.map(|v| v.to_string()), "session_hours"),
+        text(args.secure_cookie.then(|| "true".into()), "secure_cookie"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The site configuration for `serve` and `config`: the file (`--config`, `YIPING_CONFIG` or
-/// ./yiping.toml when it exists), the environment and the typed flags.
-fn site(args: &ServeArgs, m: &ArgMatches) -> anyhow::Result<yiping_server::site::Site> {
+/// ./yiping.toml when it exists), the environment and the flags given.
+fn site(args: &ServeArgs) -> anyhow::Result<yiping_server::site::Site> {
     use yiping_server::site;
     let env = |k: &str| std::env::var(k).ok();
     let file = config_file(args.config.clone())?;
-    Ok(site::resolve(&site::Layers { file, env: &env, flags: typed_flags(args, m) })?)
+    Ok(site::resolve(&site::Layers { file, env: &env, flags: typed_flags(args) })?)
 }
 
 /// The configuration file and its text: `named` (`--config`), else `YIPING_CONFIG`, else
@@ -617,15 +607,12 @@ fn token(action: TokenAction) -> anyhow::Result<()> {
         std::fs::create_dir_all(data_dir)?;
         Ok(Store::open(data_dir)?)
     };
-    let id_of = |token: &str| {
-        yiping_server::store::token_hash(token)[..yiping_server::store::TOKEN_ID_LEN].to_owned()
-    };
     match action {
         TokenAction::Create { source, data_dir } => {
             check_source_name(&source).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
-            let token = open(&data_dir)?.create_token(&source)?;
-            cli_audit(&data_dir, "token.create", &source, "", serde_json::json!({ "id": id_of(&token) }))?;
-            println!("{token}");
+            let made = yiping_server::sources::create(&open(&data_dir)?, &source)?;
+            cli_audit(&data_dir, "token.create", &source, "", serde_json::json!({ "id": made.id }))?;
+            println!("{}", made.token);
         }
         TokenAction::List { data_dir } => print!("{}", yiping_server::sources::listing(&open(&data_dir)?)?),
         TokenAction::Revoke { id, data_dir } => {
@@ -637,13 +624,11 @@ fn token(action: TokenAction) -> anyhow::Result<()> {
         }
         TokenAction::Rotate { source, grace_hours, data_dir } => {
             check_source_name(&source).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
-            let until = yiping_server::store::unix_now() + i64::from(grace_hours) * 3600;
-            let token = open(&data_dir)?.rotate_tokens(&source, until)?;
-            let ends = yiping_protocol::instant::Timestamp::from_unix_s(until).to_string();
-            let body = serde_json::json!({ "id": id_of(&token), "others_end": ends });
+            let (made, ends) = yiping_server::sources::rotate(&open(&data_dir)?, &source, grace_hours)?;
+            let body = serde_json::json!({ "id": made.id, "others_end": ends });
             cli_audit(&data_dir, "token.rotate", &source, "", body)?;
             eprintln!("{source}'s other tokens end at {ends}");
-            println!("{token}");
+            println!("{}", made.token);
         }
         TokenAction::Limit { source, rate: Rate(rate), data_dir } => {
             check_source_name(&source).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
