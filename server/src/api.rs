@@ -57,12 +57,14 @@ pub async fn post_events(
     }
     .ok_or_else(|| AppError::Unauthorized("unknown or ended token".into()))?;
     // A source in debt on its rate limit is turned away before its body is read.
-    let limited = |wait: u64| {
-        state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
-        AppError::RateLimited { name: source.clone(), rate: rate.unwrap_or_default(), wait }
+    let take = |rate: f64, n: usize| {
+        state.source_limits.take(&source, rate, n, crate::sources::steady_now()).map_err(|wait| {
+            state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+            AppError::RateLimited { name: source.clone(), rate, wait }
+        })
     };
     if let Some(rate) = rate {
-        state.source_limits.take(&source, rate, 0, crate::sources::steady_now()).map_err(limited)?;
+        take(rate, 0)?;
     }
     // At most MAX_INGEST_REQUESTS bodies are read and checked at once, so memory stays bounded
     // however many clients post; the others are told to come back.
@@ -82,7 +84,7 @@ pub async fn post_events(
     // (Charged for its lines now, refunded if the log does not take them.)
     let charged = text.lines().filter(|l| !l.trim().is_empty()).count();
     if let Some(rate) = rate {
-        state.source_limits.take(&source, rate, charged, crate::sources::steady_now()).map_err(limited)?;
+        take(rate, charged)?;
     }
     let refund = || {
         if rate.is_some() {

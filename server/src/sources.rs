@@ -25,7 +25,7 @@ use yiping_protocol::instant::Timestamp;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::store::{Store, TOKEN_ID_LEN, token_hash};
+use crate::store::{Store, StoreError, TOKEN_ID_LEN, token_hash};
 use crate::sync::OrPoisoned;
 use crate::trail::NewEntry;
 
@@ -145,9 +145,20 @@ fn audited(
         .map_err(internal)
 }
 
-fn new_token(source: &str, token: String) -> NewToken {
+/// A new token for `source` (a name [`check_source_name`] accepts), to be shown once.
+pub fn create(store: &Store, source: &str) -> Result<NewToken, StoreError> {
+    let token = store.create_token(source)?;
     let id = token_hash(&token)[..TOKEN_ID_LEN].to_owned();
-    NewToken { source: source.to_owned(), token, id }
+    Ok(NewToken { source: source.to_owned(), token, id })
+}
+
+/// Rotate `source`'s tokens: a new one, to be shown once, and when the others end (RFC 3339),
+/// `grace_hours` from now.
+pub fn rotate(store: &Store, source: &str, grace_hours: u32) -> Result<(NewToken, String), StoreError> {
+    let until = crate::store::unix_now() + i64::from(grace_hours) * 3600;
+    let token = store.rotate_tokens(source, until)?;
+    let id = token_hash(&token)[..TOKEN_ID_LEN].to_owned();
+    Ok((NewToken { source: source.to_owned(), token, id }, Timestamp::from_unix_s(until).to_string()))
 }
 
 /// `GET /api/v1/sources` (admins): every source with its tokens (by id) and rate limit.
@@ -170,8 +181,7 @@ pub async fn http_create(
     let who = admin(&caller)?;
     json_required(&headers)?;
     check_source_name(&source).map_err(AppError::BadRequest)?;
-    let token = state.reader.lock().or_poisoned().create_token(&source)?;
-    let made = new_token(&source, token);
+    let made = create(&state.reader.lock().or_poisoned(), &source)?;
     audited(&state, &caller, who, "token.create", &source, serde_json::json!({ "id": made.id }))?;
     Ok((StatusCode::CREATED, Json(made)))
 }
@@ -220,10 +230,7 @@ pub async fn http_rotate(
         )));
     }
     check_source_name(&source).map_err(AppError::BadRequest)?;
-    let until = crate::store::unix_now() + i64::from(q.grace_hours) * 3600;
-    let token = state.reader.lock().or_poisoned().rotate_tokens(&source, until)?;
-    let made = new_token(&source, token);
-    let ends = Timestamp::from_unix_s(until).to_string();
+    let (made, ends) = rotate(&state.reader.lock().or_poisoned(), &source, q.grace_hours)?;
     audited(
         &state,
         &caller,
