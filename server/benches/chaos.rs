@@ -18,33 +18,18 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Server, data_dir, export, free_port, request, token};
+use common::{Server, data_dir, export, free_port, patrol_of, request, token};
 use futures_util::{SinkExt, StreamExt};
+use support::arg;
 use tokio_tungstenite::tungstenite::Message;
 use yiping_protocol::ServerMsg;
-
-/// A river patrol with id `id` by one of 500 teams (so the topic's state stays the size of a
-/// province's, however long the run).
-fn patrol(id: &str, team: usize) -> String {
-    format!(
-        r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"patrol":"T{team}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
-    )
-}
-
-fn arg(i: usize, default: u64) -> u64 {
-    std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .nth(i)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
-}
 
 /// What one client has applied, and what went wrong.
 #[derive(Default)]
@@ -155,8 +140,11 @@ fn main() {
                 next += Duration::from_millis(100);
                 std::thread::sleep(next.saturating_duration_since(Instant::now()));
                 let ids: Vec<String> = (n..n + 200).map(|i| format!("c{i}")).collect();
-                let body: String =
-                    ids.iter().enumerate().map(|(k, id)| patrol(id, (n + k) % 500) + "\n").collect();
+                let body: String = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(k, id)| patrol_of(id, &format!("T{}", (n + k) % 500)) + "\n")
+                    .collect();
                 let auth = format!("Bearer {tok}");
                 loop {
                     let answer = request(

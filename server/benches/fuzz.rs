@@ -18,6 +18,8 @@
 //!   every kind of [`ClientMsg`], built from the protocol's types and mutated the same way.
 //!   Checked: no panic (a connection task that panicked closes its socket), every refusal says
 //!   why, the server answers `ping` and `/healthz` at the end.
+mod support;
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -36,14 +38,7 @@ use yiping_protocol::present::{Cue, Drawer, Part, Setting, View};
 use yiping_protocol::{ClientMsg, ResumePoint, ServerMsg};
 use yiping_server::places::Places;
 
-fn arg(i: usize, default: u64) -> u64 {
-    std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .nth(i)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
-}
+use support::arg;
 
 // ---------------------------------------------------------------------------------------------
 // Generators

@@ -186,7 +186,13 @@ pub(crate) fn reading(id: &str, section: &str, tp: f64) -> String {
 
 /// A valid river patrol line.
 pub(crate) fn patrol(id: &str) -> String {
+    patrol_of(id, id)
+}
+
+/// A valid river patrol line, event `id`, about the patrol `patrol` (a benchmark keeps the
+/// topic's state bounded by reusing patrols).
+pub(crate) fn patrol_of(id: &str, patrol: &str) -> String {
     format!(
-        r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"patrol":"{id}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
+        r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"patrol":"{patrol}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
     )
 }
