@@ -21,6 +21,8 @@ pub mod forecast;
 pub mod format;
 pub mod freshness;
 pub mod layout;
+#[cfg(target_arch = "wasm32")]
+pub mod observe;
 pub mod palette;
 pub mod scale;
 

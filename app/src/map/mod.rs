@@ -23,8 +23,8 @@
 //!   breadcrumb, the back button or Escape go back up. Hover or tap on a
 //!   marker, section, county or prefecture identifies it.
 //! - The canvas is sized at CSS size × devicePixelRatio so it is crisp on any wall. The CSS size
-//!   comes from a `ResizeObserver` (reported after the browser's layout), so drawing a frame never
-//!   forces a layout.
+//!   comes from a `ResizeObserver` (`yiping_widgets::observe`), so drawing a frame never forces a
+//!   layout.
 
 mod address;
 mod gestures;
@@ -39,9 +39,6 @@ use std::sync::Arc;
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
-use web_sys::ResizeObserver;
 use yiping_protocol::topics::Overview;
 
 use layers::{Layers, load};
@@ -217,27 +214,13 @@ pub fn HubeiMap(
         invalidate.track();
         schedule(&rs, inputs);
     });
-    // The canvas's CSS size, observed after each layout that changes it (and the first); the
-    // observer is called before the frame is painted, so the map is drawn at its new size in
-    // that frame.
+    // The canvas's CSS size; a new size is drawn in the frame that brought it (see
+    // `yiping_widgets::observe`).
     let rs = r.clone();
-    let on_resize = Closure::<dyn FnMut()>::new(move || {
-        let Some(c) = canvas.get_untracked() else { return };
-        let css = Some((f64::from(c.client_width()), f64::from(c.client_height())));
-        if size.get_untracked() != css {
-            size.set(css);
+    yiping_widgets::observe::on_css_size(canvas, move |w, h| {
+        if size.get_untracked() != Some((w, h)) {
+            size.set(Some((w, h)));
             live::render(&rs, inputs);
-        }
-    });
-    let observer = ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
-    let o = observer.clone();
-    let rs = r.clone();
-    canvas.on_load(move |c| match o {
-        Some(o) => o.observe(&c),
-        // No observer (never in a supported browser): the size is read once, as it is now.
-        None => {
-            size.set(Some((f64::from(c.client_width()), f64::from(c.client_height()))));
-            schedule(&rs, inputs);
         }
     });
     // Escape: from a county up to its prefecture, from a prefecture to the province.
@@ -256,17 +239,12 @@ pub fn HubeiMap(
     let pops = address::follow(view, layers);
     let rs = r.clone();
     let listener = window_event_listener(leptos::ev::resize, move |_| schedule(&rs, inputs));
-    let keep = send_wrapper::SendWrapper::new((r.clone(), observer, on_resize));
+    let keep = send_wrapper::SendWrapper::new(r.clone());
     on_cleanup(move || {
         listener.remove();
         keys.remove();
         pops.remove();
-        let (r, observer, on_resize) = keep.take();
-        r.borrow_mut().alive = false;
-        if let Some(o) = observer {
-            o.disconnect();
-        }
-        drop(on_resize);
+        keep.take().borrow_mut().alive = false;
     });
 
     // Moving the view by hand, identifying, drilling with a tap.

@@ -1,9 +1,9 @@
 //! The canvas every chart draws on: sized at CSS size × devicePixelRatio, redrawn at most once
 //! per animation frame when its data or size changes, kept for the widget's life.
 //!
-//! The CSS size comes from a `ResizeObserver` (which reports it after the browser's own layout),
-//! never from reading the element's size while drawing: that read forces a layout in the middle
-//! of an animation frame, one per chart when a screen of new charts appears.
+//! The CSS size comes from [`crate::observe`], never from reading the element's size while
+//! drawing: that read forces a layout in the middle of an animation frame, one per chart when a
+//! screen of new charts appears.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,8 +15,7 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ResizeObserver};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use crate::layout::{Hit, Pick, hit_at};
 
@@ -181,37 +180,14 @@ pub(crate) fn chart_canvas(
         track();
         schedule(&s, canvas);
     });
-    // Draw when the canvas changes size (the observer also reports the first layout). Layout
-    // is fresh when the observer is called, so reading the size here forces nothing, and the
-    // observer is called before the frame is painted: a new chart is drawn in its first frame.
+    // Drawn at once when its size changes, and in its first frame (see `crate::observe`).
     let s = st.clone();
-    let on_resize = Closure::<dyn FnMut()>::new(move || {
-        let Some(c) = canvas.get_untracked() else { return };
-        let css = (f64::from(c.client_width()), f64::from(c.client_height()));
-        s.borrow_mut().css = Some(css);
+    crate::observe::on_css_size(canvas, move |w, h| {
+        s.borrow_mut().css = Some((w, h));
         render(&s, canvas);
     });
-    let observer = ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
-    let o = observer.clone();
-    let s = st.clone();
-    canvas.on_load(move |c| match o {
-        Some(o) => o.observe(&c),
-        // No observer (never in a supported browser): the size is read once, as it is now.
-        None => {
-            let css = (f64::from(c.client_width()), f64::from(c.client_height()));
-            s.borrow_mut().css = Some(css);
-            schedule(&s, canvas);
-        }
-    });
-    let keep = SendWrapper::new((st.clone(), observer, on_resize));
-    on_cleanup(move || {
-        let (st, observer, on_resize) = keep.take();
-        st.borrow_mut().alive = false;
-        if let Some(o) = observer {
-            o.disconnect();
-        }
-        drop(on_resize);
-    });
+    let keep = SendWrapper::new(st.clone());
+    on_cleanup(move || keep.take().borrow_mut().alive = false);
     let picked = SendWrapper::new(st.clone());
     let at = move |e: &leptos::ev::MouseEvent| -> Option<Pick> {
         let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
