@@ -12,11 +12,11 @@ use yiping_widgets::chart::TickerItem;
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
 
 use crate::alert_text::{
-    action_word, class_label, indicator_name, prefecture_of, rule_name, severity_index, severity_word,
-    state_word, step_name, summary,
+    action_word, class_label, indicator_name, rule_name, severity_index, severity_word, state_word,
+    step_name, summary,
 };
 use crate::http::post_json;
-use crate::i18n::{Lang, prefecture_name};
+use crate::i18n::Lang;
 use crate::link::Feeds;
 use crate::map::Marker;
 
@@ -45,9 +45,11 @@ pub fn ordered(alerts: &std::collections::BTreeMap<String, Alert>) -> Vec<&Alert
     v
 }
 
-/// The region words of an alert: its prefecture.
+/// The region words of an alert: the region under the one shown that it lies in (its
+/// prefecture, or a city's county).
 pub fn region_word(lang: Lang, a: &Alert) -> String {
-    prefecture_name(lang, &prefecture_of(&a.adcode)).unwrap_or("湖北").to_owned()
+    let site = crate::site::current();
+    site.child_name(lang, &site.child_of(&a.adcode))
 }
 
 /// The ticker's items: the open alerts (most severe first) and those resolved in the last half

@@ -13,10 +13,10 @@ use leptos::prelude::*;
 use yiping_protocol::alerts::{Alert, AlertState, Severity};
 use yiping_widgets::format::{shanghai_date, shanghai_hms};
 
-use crate::alert_text::{prefecture_of, rule_name, severity_word, state_word, summary};
+use crate::alert_text::{rule_name, severity_word, state_word, summary};
 use crate::alerts::{AlertDetail, alert_markers, ordered, region_word};
 use crate::http::{fetch_json, post_json};
-use crate::i18n::{Lang, PREFECTURES};
+use crate::i18n::Lang;
 use crate::link::{self, Feeds, Status};
 use crate::map::{HubeiMap, MapPick};
 use serde::de::IgnoredAny;
@@ -49,8 +49,22 @@ fn sound_cue(ctx: &web_sys::AudioContext) {
 }
 
 /// The console.
+/// The duty console, once the page knows its region (see [`crate::page::SiteGate`]).
 #[component]
 pub fn Duty() -> impl IntoView {
+    view! {
+        <crate::page::SiteGate
+            heading=("值班人员登录", "Duty officer login")
+            note=("本部署须登录后查看；确认、派发、办结记入审计。", "This deployment asks for a login to look; acknowledging, dispatching and resolving are audited.")
+        >
+            <DutyConsole />
+        </crate::page::SiteGate>
+    }
+}
+
+/// The console itself.
+#[component]
+fn DutyConsole() -> impl IntoView {
     let lang = crate::page::start(&crate::page::query(), ("一屏 · 值班台", "yiping · duty console"));
     let feeds = Feeds::new();
     link::start(feeds);
@@ -131,7 +145,7 @@ pub fn Duty() -> impl IntoView {
                 .into_iter()
                 .filter(|a| sv[sev_pos(a.severity)])
                 .filter(|a| th.is_empty() || a.theme == th)
-                .filter(|a| rg.is_empty() || a.adcode.starts_with(rg.get(..4).unwrap_or(&rg)))
+                .filter(|a| rg.is_empty() || crate::site::current().child_of(&a.adcode) == rg)
                 .filter(|a| match st.as_str() {
                     "open" => a.is_open(),
                     "all" => true,
@@ -149,7 +163,8 @@ pub fn Duty() -> impl IntoView {
         })
     };
     let pick = move |id: String| {
-        let adcode = feeds.alerts.with_untracked(|m| m.get(&id).map(|a| prefecture_of(&a.adcode)));
+        let adcode =
+            feeds.alerts.with_untracked(|m| m.get(&id).map(|a| crate::site::current().child_of(&a.adcode)));
         chosen.set(Some(id));
         if adcode.is_some() {
             selected_region.set(adcode);
@@ -253,8 +268,8 @@ pub fn Duty() -> impl IntoView {
                             {THEMES.map(|t| view! { <option value=t>{crate::i18n::theme_name(lang, t)}</option> })}
                         </select>
                         <select data-testid="filter-region" on:change=move |e| region.set(event_target_value(&e))>
-                            <option value="">{lang.pick("全省", "Province")}</option>
-                            {PREFECTURES.iter().map(|(code, z, e)| view! { <option value=*code>{lang.pick(*z, *e)}</option> }).collect::<Vec<_>>()}
+                            <option value="">{crate::site::current().region_name(lang)}</option>
+                            {crate::site::current().children().iter().map(|c| view! { <option value=c.adcode.clone()>{crate::site::current().child_name(lang, &c.adcode)}</option> }).collect::<Vec<_>>()}
                         </select>
                         <select data-testid="filter-state" on:change=move |e| state.set(event_target_value(&e))>
                             <option value="open">{lang.pick("未办结", "Open")}</option>

@@ -21,6 +21,25 @@ pub async fn fetch_text(path: &str) -> Result<String, String> {
     text.as_string().ok_or_else(|| format!("{path}: body is not text"))
 }
 
+/// `path` on the server as JSON of type `T`; a failure keeps the HTTP status (0: no answer),
+/// so that a page can tell "log in" (401) from "try again".
+pub async fn fetch_json_status<T: DeserializeOwned>(path: &str) -> Result<T, (u16, String)> {
+    let window = web_sys::window().ok_or((0, "no window".to_string()))?;
+    let resp =
+        JsFuture::from(window.fetch_with_str(path)).await.map_err(|e| (0, format!("{path}: {e:?}")))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| (0, format!("{path}: not a response")))?;
+    let status = resp.status();
+    let text = JsFuture::from(resp.text().map_err(|e| (status, format!("{path}: {e:?}")))?)
+        .await
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_default();
+    if !resp.ok() {
+        return Err((status, format!("{path}: HTTP {status} {text}")));
+    }
+    serde_json::from_str(&text).map_err(|e| (status, format!("{path}: {e}")))
+}
+
 /// `path` on the server, read as JSON of type `T`.
 pub async fn fetch_json<T: DeserializeOwned>(path: &str) -> Result<T, String> {
     let text = fetch_text(path).await?;

@@ -113,7 +113,7 @@ pub enum Text {
     GoodShare,
     /// KPI: reporting sections.
     Reporting,
-    /// Map panel title.
+    /// Map panel title (a template: see [`crate::site::Site::words`]).
     MapPanel,
     /// Sections panel title.
     SectionsPanel,
@@ -153,13 +153,13 @@ pub enum Text {
     RiskHouseholds,
     /// Assistance.
     Assistance,
-    /// Map legend title: patrols by prefecture.
+    /// Map legend title: patrols by prefecture (a template: see [`crate::site::Site::words`]).
     PatrolsMap,
-    /// Map legend: open problems by prefecture.
+    /// Map legend: open problems by prefecture (a template).
     ProblemsMap,
-    /// Map legend: projects by prefecture.
+    /// Map legend: projects by prefecture (a template).
     ProjectsMap,
-    /// Map legend: at-risk households by prefecture.
+    /// Map legend: at-risk households by prefecture (a template).
     RiskMap,
     /// Screen names.
     ScreenOverview,
@@ -177,7 +177,7 @@ pub enum Text {
     SectionsCaption,
     /// No class reported yet.
     NotReported,
-    /// Panel: prefectures ranked by patrols.
+    /// Panel: prefectures ranked by patrols (a template).
     RankingPanel,
     /// Project stage 1.
     StageApproval,
@@ -217,7 +217,7 @@ pub fn t(lang: Lang, key: Text) -> &'static str {
         ReadingsUnit => ("条", ""),
         GoodShare => ("Ⅰ–Ⅲ类水质断面占比", "Sections at class Ⅰ–Ⅲ"),
         Reporting => ("报送断面", "Sections reporting"),
-        MapPanel => ("湖北省 · 17个市州", "Hubei · 17 prefectures"),
+        MapPanel => ("{R} · {n}个{L}", "{R} · {n} {ls}"),
         SectionsPanel => ("国控/省控断面最新水质", "Latest class by section"),
         DataTime => ("数据时间", "Data time"),
         Stale => ("数据中断", "STALE"),
@@ -237,10 +237,10 @@ pub fn t(lang: Lang, key: Text) -> &'static str {
         Monitored => ("监测户", "Monitored households"),
         RiskHouseholds => ("风险未消除", "Risk not yet removed"),
         Assistance => ("本年帮扶资金", "Assistance this year"),
-        PatrolsMap => ("各市州累计巡河（次）", "River patrols by prefecture (total)"),
-        ProblemsMap => ("各市州待办结问题（个）", "Open problems by prefecture"),
-        ProjectsMap => ("各市州在库项目（个）", "Projects by prefecture"),
-        RiskMap => ("各市州风险未消除户（户）", "At-risk households by prefecture"),
+        PatrolsMap => ("各{L}累计巡河（次）", "River patrols by {l} (total)"),
+        ProblemsMap => ("各{L}待办结问题（个）", "Open problems by {l}"),
+        ProjectsMap => ("各{L}在库项目（个）", "Projects by {l}"),
+        RiskMap => ("各{L}风险未消除户（户）", "At-risk households by {l}"),
         ScreenOverview => ("总览", "Overview"),
         ScreenYangtze => ("长江大保护", "Yangtze"),
         ScreenRivers => ("河湖长制", "River chiefs"),
@@ -249,7 +249,7 @@ pub fn t(lang: Lang, key: Text) -> &'static str {
         ClassPanel => ("断面水质类别", "Sections by water class"),
         SectionsCaption => ("监测断面", "sections"),
         NotReported => ("未报送", "Not reported"),
-        RankingPanel => ("各市州累计巡河排名", "River patrols by prefecture (total)"),
+        RankingPanel => ("各{L}累计巡河排名", "River patrols by {l} (total)"),
         StageApproval => ("前期审批", "Approval"),
         StageConstruction => ("项目推进", "Construction"),
         StageAcceptance => ("竣工验收", "Acceptance"),

@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod periods;
 pub mod replay;
 pub mod screens;
+pub mod site;
 pub mod theme;
 
 #[cfg(target_arch = "wasm32")]
@@ -63,6 +64,6 @@ pub fn start() {
     } else if path == "/mapbench" {
         leptos::mount::mount_to_body(mapbench::MapBench);
     } else {
-        leptos::mount::mount_to_body(wall::Wall);
+        leptos::mount::mount_to_body(wall::WallPage);
     }
 }

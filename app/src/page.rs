@@ -24,3 +24,68 @@ pub fn start(query: &str, title: (&str, &str)) -> Lang {
     provide_context(lang.pick(NumberStyle::Chinese, NumberStyle::Western));
     lang
 }
+
+/// What a page is waiting for before it can show itself.
+#[derive(Debug, Clone, PartialEq)]
+enum Opening {
+    /// Asking the server which region this page shows.
+    Asking,
+    /// The deployment lets nobody look without a login.
+    Login,
+    /// The server could not be asked (asked again shortly).
+    Unreachable(String),
+    /// The region is known.
+    Ready,
+}
+
+/// Show `children` once the page knows the region it shows (`GET /api/v1/site`: the
+/// deployment's root region, or the region a scoped login is cut to; see [`crate::site`]). A
+/// deployment that turns anonymous reading off gets the login form first; a server that cannot
+/// be reached is asked again every few seconds, so a wall started before its server comes up.
+#[component]
+pub fn SiteGate(
+    /// The login form's heading (zh, en).
+    heading: (&'static str, &'static str),
+    /// What a login is for (zh, en).
+    note: (&'static str, &'static str),
+    /// The page.
+    children: ChildrenFn,
+) -> impl IntoView {
+    let lang = Lang::from_query(&query());
+    let opening = RwSignal::new(Opening::Asking);
+    fn ask(opening: RwSignal<Opening>) {
+        leptos::task::spawn_local(async move {
+            match crate::http::fetch_json_status::<yiping_protocol::api::SiteInfo>("/api/v1/site").await {
+                Ok(info) => {
+                    crate::site::set(crate::site::Site::new(info));
+                    opening.set(Opening::Ready);
+                }
+                Err((401, _)) => opening.set(Opening::Login),
+                Err((_, e)) => {
+                    opening.set(Opening::Unreachable(e));
+                    set_timeout(move || ask(opening), std::time::Duration::from_secs(3));
+                }
+            }
+        });
+    }
+    ask(opening);
+    move || {
+        match opening.get() {
+        Opening::Ready => children().into_any(),
+        Opening::Login => view! {
+            <div class="page-gate">
+                <crate::login::LoginForm lang=lang heading=heading note=note />
+            </div>
+        }
+        .into_any(),
+        Opening::Unreachable(e) => view! {
+            <div class="page-gate" role="alert" data-testid="page-unreachable">
+                <p>{lang.pick("无法连接服务器，稍后自动重试。", "The server cannot be reached; trying again shortly.")}</p>
+                <p class="login-note">{e}</p>
+            </div>
+        }
+        .into_any(),
+        Opening::Asking => ().into_any(),
+    }
+    }
+}

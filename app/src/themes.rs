@@ -20,8 +20,8 @@ use yiping_widgets::chart::{
 use yiping_widgets::layout::Pick;
 use yiping_widgets::palette;
 
-use crate::alert_text::{prefecture_of, severity_word, summary};
-use crate::i18n::{Lang, prefecture_name};
+use crate::alert_text::{severity_word, summary};
+use crate::i18n::Lang;
 use crate::link::Feeds;
 
 /// Readings kept in a section's trend.
@@ -252,8 +252,8 @@ pub fn AgeingDrawer(
                     let found = found_at(p)?;
                     let days = age_days(found, now);
                     (age_bucket(found, now, &l) == b).then(|| {
-                        let region =
-                            prefecture_name(lang, &prefecture_of(&p.adcode)).unwrap_or("").to_string();
+                        let site = crate::site::current();
+                        let region = site.child_name(lang, &site.child_of(&p.adcode));
                         (p.key.clone(), p.name.clone(), region, days)
                     })
                 })

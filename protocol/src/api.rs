@@ -285,6 +285,34 @@ pub struct ActBody {
     pub to: Option<String>,
 }
 
+/// `GET /api/v1/site`: what the deployment covers, what the caller sees of it, and the wall's
+/// title.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SiteInfo {
+    /// The wall's title as configured (None: the wall names the region it shows).
+    pub title: Option<String>,
+    /// The deployment's root region (adcode): `420000` for the province, `420200` for 黄石.
+    pub root: String,
+    /// Its name.
+    pub root_name: String,
+    /// The region this caller's wall shows: the root, or the caller's scope.
+    pub region: String,
+    /// Its name.
+    pub region_name: String,
+    /// The regions one level under it (prefectures of the province, counties of a city), sorted
+    /// by adcode.
+    pub children: Vec<RegionName>,
+}
+
+/// A region's adcode and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionName {
+    /// GB/T 2260 code.
+    pub adcode: String,
+    /// Full name (`黄石港区`).
+    pub name: String,
+}
+
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {

@@ -341,38 +341,46 @@ pub struct SectionStatus {
     pub time: Option<Timestamp>,
 }
 
-/// Payload of [`OVERVIEW`].
+/// Payload of [`OVERVIEW`]: the headline figures of one region (the deployment's root region,
+/// or a scoped user's region) and of each region one level under it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Overview {
+    /// The region these figures are of (adcode): `420000` for the province, `420200` for 黄石.
+    #[serde(default)]
+    pub region: String,
+    /// Its name (`湖北省`, `黄石市`).
+    #[serde(default)]
+    pub region_name: String,
     /// Water-quality readings accepted.
     pub readings_total: u64,
     /// Sections with at least one reading.
     pub sections_reporting: u32,
     /// Sections whose latest reading is class Ⅰ–Ⅲ.
     pub sections_good: u32,
-    /// Every known section, in a stable order.
+    /// Every known section in the region, in a stable order.
     pub sections: Vec<SectionStatus>,
-    /// Province totals of the water theme.
+    /// The region's totals of the water theme.
     #[serde(default)]
     pub water: WaterAgg,
-    /// Province totals of the river-chief theme.
+    /// The region's totals of the river-chief theme.
     #[serde(default)]
     pub rivers: RiversAgg,
-    /// Province totals of the projects theme.
+    /// The region's totals of the projects theme.
     #[serde(default)]
     pub projects: ProjectsAgg,
-    /// Province totals of the poverty theme.
+    /// The region's totals of the poverty theme.
     #[serde(default)]
     pub poverty: PovertyAgg,
-    /// A few figures per prefecture (by adcode), for the map's choropleth and rankings.
+    /// A few figures per region one level under it (by adcode: the prefectures of a province,
+    /// the counties of a city), for the map's choropleth and rankings.
     #[serde(default)]
-    pub prefectures: BTreeMap<String, PrefectureFigures>,
+    pub children: BTreeMap<String, ChildFigures>,
     /// The time of the newest event of each theme (by topic: `water`, `rivers`, `projects`,
     /// `poverty`), so each theme's panels show their own data time and go stale on their own
     /// when their source stops.
     #[serde(default)]
     pub theme_times: BTreeMap<String, Timestamp>,
-    /// 河湖长制 patrol coverage of the province this week.
+    /// 河湖长制 patrol coverage of the region this week.
     #[serde(default)]
     pub coverage: Coverage,
     /// How often each theme's sources are expected to report, seconds (by topic): a theme is
@@ -423,9 +431,9 @@ impl Coverage {
     }
 }
 
-/// Headline figures of one prefecture.
+/// Headline figures of one region under the overview's region.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PrefectureFigures {
+pub struct ChildFigures {
     /// River-chief patrols.
     pub patrols: u64,
     /// Problems not yet closed.
@@ -445,7 +453,7 @@ pub struct PrefectureFigures {
     pub done_wan: f64,
 }
 
-impl PrefectureFigures {
+impl ChildFigures {
     /// Investment completed of plan, %.
     pub fn invest_percent(&self) -> Option<f64> {
         percent(self.done_wan, self.plan_wan)

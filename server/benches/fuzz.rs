@@ -498,6 +498,8 @@ async fn start_server(dir: std::path::PathBuf) -> SocketAddr {
         rules: Default::default(),
         access: Default::default(),
         clock: None,
+        places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
+        title: None,
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {

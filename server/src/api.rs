@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 pub use yiping_protocol::api::HistoryQuery;
 use yiping_protocol::api::{
     AsOf, CountiesAnswer, CountyFigures, EntityPlace, EntityRecord, EventTypeInfo, HistoryAnswer,
-    IngestAnswer, OverdueToday, RegionFigures, StoredEventView,
+    IngestAnswer, OverdueToday, RegionFigures, RegionName, SiteInfo, StoredEventView,
 };
 use yiping_protocol::events::EVENT_TYPES;
 use yiping_protocol::instant::Timestamp;
@@ -179,34 +179,59 @@ pub async fn sections(
     Ok(Json(sections))
 }
 
+/// `GET /api/v1/site`: the deployment's root region and title, and the region this caller's
+/// wall shows (the root, or the caller's scope) with the regions one level under it.
+pub async fn site(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<SiteInfo>, AppError> {
+    let region = state.places.scope_region(caller.scope());
+    caller.read_region(&region)?;
+    let name = |a: &str| state.places.name(a).unwrap_or(a).to_owned();
+    Ok(Json(SiteInfo {
+        title: state.title.clone(),
+        root: state.places.root().to_owned(),
+        root_name: state.places.root_name().to_owned(),
+        region_name: name(&region),
+        children: state
+            .places
+            .children_of(&region)
+            .into_iter()
+            .map(|adcode| RegionName { name: name(&adcode), adcode })
+            .collect(),
+        region,
+    }))
+}
+
 /// `GET /api/v1/overview`: the headline figures (what the `overview` topic sends), live or as of
-/// `?at=` (time travel). Province-wide: refused to a user with a region scope.
+/// `?at=` (time travel): of the deployment's root region, or of the caller's scope.
 pub async fn overview(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Query(q): Query<AsOf>,
 ) -> Result<Json<Overview>, AppError> {
-    caller.read_region(crate::places::ROOT)?;
+    let region = state.places.scope_region(caller.scope());
+    caller.read_region(&region)?;
     let at = parse_at(q.at.as_deref())?;
     let now = at.unwrap_or_else(|| state.clock.now());
-    Ok(Json(state.read_at(at, move |f| overview_on(f, now)).await?))
+    Ok(Json(state.read_at(at, move |f| overview_on(f, &region, now)).await?))
 }
 
 /// `GET /api/v1/periods`: today, this week, this month and this year to date (or to `?at=`),
-/// for the province and each prefecture, with 环比 and 同比 where the log reaches back.
-/// Province-wide: refused to a user with a region scope.
+/// for the root region (or the caller's scope) and each region one level under it, with 环比
+/// and 同比 where the log reaches back.
 pub async fn periods(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Query(q): Query<AsOf>,
 ) -> Result<Json<yiping_protocol::periods::PeriodsAnswer>, AppError> {
-    caller.read_region(crate::places::ROOT)?;
+    let region = state.places.scope_region(caller.scope());
+    caller.read_region(&region)?;
     let at = parse_at(q.at.as_deref())?;
     let s = state.clone();
     let answer = tokio::task::spawn_blocking(move || crate::periods::answer(&s, at))
         .await
         .map_err(|e| AppError::Internal(format!("periods: {e}")))??;
-    Ok(Json((*answer).clone()))
+    let mut shown = state.places.children_of(&region);
+    shown.push(region);
+    Ok(Json(crate::periods::only(&answer, &shown)))
 }
 
 /// `GET /api/v1/timeline`: the span of the log by event time (what time travel can show).
@@ -344,15 +369,15 @@ pub async fn counties(
     ))
 }
 
-/// `GET /api/v1/history`: the province's headline figures at the end of each 10-minute step of
+/// `GET /api/v1/history`: the root region's headline figures at the end of each 10-minute step of
 /// event time over the last 7 days, oldest first (what the trends draw); with `?at=`, the 7 days
-/// up to that instant. Province-wide: refused to a user with a region scope.
+/// up to that instant. Of the root region only: refused to a user with a region scope.
 pub async fn history(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Query(q): Query<AsOf>,
 ) -> Result<Json<HistoryAnswer>, AppError> {
-    caller.read_region(crate::places::ROOT)?;
+    caller.read_region(state.places.root())?;
     let at = parse_at(q.at.as_deref())?;
     Ok(Json(
         state

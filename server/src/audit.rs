@@ -153,12 +153,12 @@ fn recount_coverage(places: &Places, events: &[(Envelope, String)], region: &str
     }
 }
 
-/// The province's history point of the step starting at `step`, recounted: the figures of the
+/// The root region's history point of the step starting at `step`, recounted: the figures of the
 /// events whose event time is before the step's end.
 pub fn history_point(places: &Places, events: &[(Envelope, String)], step: Timestamp) -> HistoryPoint {
     let end = step.plus_s(crate::fold::HISTORY_STEP_S);
     let before: Vec<(Envelope, String)> = events.iter().filter(|(e, _)| e.time.at < end).cloned().collect();
-    let f = recount(places, &before, crate::places::ROOT);
+    let f = recount(places, &before, places.root());
     let good: u32 = f.water.class_counts[..3].iter().sum();
     HistoryPoint {
         t: step,
@@ -175,20 +175,23 @@ pub fn history_point(places: &Places, events: &[(Envelope, String)], step: Times
 
 /// Recount `region`'s figures from every raw event in the log in `data_dir`, independently of
 /// the fold (what a wall's figures for that region must equal).
-pub fn recount_log(data_dir: &std::path::Path, region: &str) -> anyhow::Result<Figures> {
+pub fn recount_log(data_dir: &std::path::Path, places: &Places, region: &str) -> anyhow::Result<Figures> {
     let store = crate::store::Store::open(data_dir)?;
-    let places = Places::hubei();
     let mut events: Vec<(Envelope, String)> = Vec::new();
     store.replay(0, |e| events.push((e.event, e.adcode)))?;
-    Ok(recount(&places, &events, region))
+    Ok(recount(places, &events, region))
 }
 
 /// Audit the log in `data_dir`: rebuild the state exactly as the server does at start (latest
 /// snapshot, then the events after it), recount every region's figures from all the raw events,
 /// and compare. Returns the number of events and regions checked, or the differences.
-pub fn audit_log(data_dir: &std::path::Path) -> anyhow::Result<(usize, usize, Vec<String>)> {
+pub fn audit_log(
+    data_dir: &std::path::Path,
+    places: std::sync::Arc<Places>,
+) -> anyhow::Result<(usize, usize, Vec<String>)> {
     let store = crate::store::Store::open(data_dir)?;
-    let places = std::sync::Arc::new(Places::hubei());
+    let ids: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
+    store.claim_places(places.root(), &ids).map_err(anyhow::Error::msg)?;
     let mut events: Vec<(Envelope, String)> = Vec::new();
     let mut first = None;
     store.replay(0, |e| {
@@ -233,7 +236,7 @@ pub fn audit_log(data_dir: &std::path::Path) -> anyhow::Result<(usize, usize, Ve
         diffs.extend(value_differences(&a, &b).into_iter().map(|d| format!("history {} {d}", got.t)));
     }
     // The day totals kept for periods (the newest days and a few spread over the log), recounted
-    // for the province from the events before each midnight.
+    // for the root region from the events before each midnight.
     let days = store.day_times()?;
     let step = (days.len() / 4).max(1);
     let sample: Vec<i64> = days.iter().rev().take(3).chain(days.iter().step_by(step)).copied().collect();
@@ -243,8 +246,8 @@ pub fn audit_log(data_dir: &std::path::Path) -> anyhow::Result<(usize, usize, Ve
             serde_json::from_str(&body)?;
         let before: Vec<(Envelope, String)> =
             events.iter().filter(|(e, _)| e.time.at.unix_ns() < at).cloned().collect();
-        let want = recount(&places, &before, crate::places::ROOT);
-        let got = kept.get(crate::places::ROOT).cloned().unwrap_or_default();
+        let want = recount(&places, &before, places.root());
+        let got = kept.get(places.root()).cloned().unwrap_or_default();
         let a = serde_json::json!({"water": got.water, "rivers": got.rivers, "poverty": got.poverty, "projects": got.projects, "done_wan": got.done_wan});
         let b = serde_json::json!({"water": want.water, "rivers": want.rivers, "poverty": want.poverty, "projects": want.projects.projects, "done_wan": want.projects.done_wan});
         let day = Timestamp::from_unix_ns(at).beijing_date();

@@ -29,12 +29,12 @@ use std::sync::Arc;
 use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus};
 use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::{
-    Coverage, EntityState, HistoryPoint, Overview, POVERTY, PROJECTS, PovertyAgg, PrefectureFigures,
-    ProjectsAgg, RIVERS, RiversAgg, SectionStatus, ThemeData, WATER, WaterAgg,
+    ChildFigures, Coverage, EntityState, HistoryPoint, Overview, POVERTY, PROJECTS, PovertyAgg, ProjectsAgg,
+    RIVERS, RiversAgg, SectionStatus, ThemeData, WATER, WaterAgg,
 };
 use yiping_protocol::water::WaterClass;
 
-use crate::places::{Places, ROOT};
+use crate::places::{Places, region_prefix};
 
 mod history;
 use history::History;
@@ -559,7 +559,7 @@ impl Fold {
 
     /// A fold continuing from a snapshot.
     pub fn from_snapshot(places: Arc<Places>, snap: FoldSnapshot) -> Fold {
-        let section_latest = places.sections().iter().map(|s| snap.sections.get(s.id).cloned()).collect();
+        let section_latest = places.sections().iter().map(|s| snap.sections.get(&s.id).cloned()).collect();
         Fold {
             places,
             water: snap.water,
@@ -701,7 +701,7 @@ impl Fold {
                     self.section_latest[i] = Some((class, order.clone()));
                     let mut c = WaterAgg { sections_reporting: 1, ..Default::default() };
                     c.class_counts[class.index()] = 1;
-                    let st = state(s.name, s.lon, s.lat, class.code());
+                    let st = state(&s.name, s.lon, s.lat, class.code());
                     regions = union(regions, self.water.upsert(&places, st, c, order));
                     changed = Some(entity.as_str());
                 }
@@ -849,9 +849,9 @@ impl Fold {
             .iter()
             .zip(&self.section_latest)
             .map(|(s, l)| SectionStatus {
-                id: s.id.to_owned(),
-                name: s.name.to_owned(),
-                river: s.river.to_owned(),
+                id: s.id.clone(),
+                name: s.name.clone(),
+                river: s.river.clone(),
                 body: s.body,
                 adcode: s.adcode.clone(),
                 lon: s.lon,
@@ -862,41 +862,50 @@ impl Fold {
             .collect()
     }
 
-    /// The headline figures.
+    /// The headline figures of the root region.
     pub fn overview(&self) -> Overview {
-        let sections = self.sections();
-        let water = self.water.region(ROOT);
+        self.overview_of(self.places.root())
+    }
+
+    /// The headline figures of `region` (the root, or a region under it: a scoped user's) and of
+    /// each region one level under it.
+    pub fn overview_of(&self, region: &str) -> Overview {
+        let mut sections = self.sections();
+        sections.retain(|s| crate::auth::in_scope(Some(region_prefix(region)), &s.adcode));
+        let water = self.water.region(region);
         let good: u32 = water.class_counts[..3].iter().sum();
         let mut coverage = self.coverages();
         Overview {
+            region: region.to_owned(),
+            region_name: self.places.name(region).unwrap_or(region).to_owned(),
             readings_total: water.readings,
             sections_reporting: water.sections_reporting,
             sections_good: good,
             sections,
             water,
-            rivers: self.rivers.region(ROOT),
-            projects: self.projects.region(ROOT),
-            poverty: self.poverty.region(ROOT),
-            prefectures: self
+            rivers: self.rivers.region(region),
+            projects: self.projects.region(region),
+            poverty: self.poverty.region(region),
+            children: self
                 .places
-                .prefectures()
+                .children_of(region)
                 .into_iter()
                 .map(|a| {
-                    let (rivers, projects) = (self.rivers.region(a), self.projects.region(a));
-                    let figures = PrefectureFigures {
+                    let (rivers, projects) = (self.rivers.region(&a), self.projects.region(&a));
+                    let figures = ChildFigures {
                         patrols: rivers.patrols,
                         problems_open: rivers.problems_open,
-                        risk_households: self.poverty.region(a).risk_households,
+                        risk_households: self.poverty.region(&a).risk_households,
                         projects: projects.projects,
-                        coverage: coverage.remove(a).unwrap_or_default(),
+                        coverage: coverage.remove(a.as_str()).unwrap_or_default(),
                         plan_wan: projects.plan_wan,
                         done_wan: projects.done_wan,
                     };
-                    (a.to_owned(), figures)
+                    (a, figures)
                 })
                 .collect(),
             theme_times: self.theme_times.clone(),
-            coverage: coverage.remove(ROOT).unwrap_or_default(),
+            coverage: coverage.remove(region).unwrap_or_default(),
             expected_s: self.expected_s.clone(),
             simulated: self.simulated.clone(),
         }
@@ -914,11 +923,15 @@ impl Fold {
         }
     }
 
-    /// The totals of the province and each prefecture, by adcode.
+    /// The totals of every region (the root, the regions under it, their counties), by adcode.
     pub fn region_totals(&self) -> BTreeMap<String, yiping_protocol::periods::Totals> {
-        std::iter::once(ROOT)
-            .chain(self.places.prefectures())
-            .map(|r| (r.to_owned(), self.totals(r)))
+        self.places
+            .regions()
+            .into_iter()
+            .map(|r| {
+                let t = self.totals(&r);
+                (r, t)
+            })
             .collect()
     }
 
@@ -928,15 +941,20 @@ impl Fold {
         self.coverages().remove(region).unwrap_or_default()
     }
 
-    /// Patrol coverage of every county, prefecture and the province, in one pass over the rivers.
+    /// Patrol coverage of every county, prefecture and the root, in one pass over the rivers.
     fn coverages(&self) -> HashMap<&str, Coverage> {
         let cutoff = self.theme_times.get(RIVERS).map(|t| week_before(*t));
         let mut by: HashMap<&str, Coverage> = HashMap::new();
+        let root = self.places.root();
         for (key, t) in &self.river_patrols {
             let county = key.split('|').next().unwrap_or("");
             let recent = cutoff.is_some_and(|cut| *t >= cut);
             let prefecture = self.places.prefecture(county);
-            let regions = [Some(county), (prefecture != county).then_some(prefecture), Some(ROOT)];
+            let regions = [
+                Some(county),
+                (prefecture != county && prefecture != root).then_some(prefecture),
+                Some(root),
+            ];
             for r in regions.into_iter().flatten() {
                 let c = by.entry(r).or_default();
                 c.rivers += 1;

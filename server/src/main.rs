@@ -125,6 +125,13 @@ struct ServeArgs {
     /// The configuration file (default: `YIPING_CONFIG`, else ./yiping.toml when it exists).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The region this deployment covers: 420000 for the province (default), or a
+    /// prefecture-level adcode (420200 for 黄石): the map, the rankings and every figure start there.
+    #[arg(long, value_name = "ADCODE")]
+    root_region: Option<String>,
+    /// The wall's title (default: the root region's name and 一屏全览).
+    #[arg(long)]
+    title: Option<String>,
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long)]
     addr: Option<SocketAddr>,
@@ -309,7 +316,11 @@ async fn main() -> ExitCode {
             Ok(config) => serve(config).await,
             Err(e) => Err(e),
         },
-        Command::Config(args) => site(&args).map(|s| print!("{}", s.to_toml())),
+        Command::Config(args) => site(&args).and_then(|s| {
+            places_of(&s)?;
+            print!("{}", s.to_toml());
+            Ok(())
+        }),
         Command::User { action } => user(action),
         Command::Rules => {
             print!("{}", yiping_server::alerts::rules::to_toml(&yiping_server::alerts::Rules::default()));
@@ -375,11 +386,38 @@ fn configured_data(command: &mut Command, matches: &ArgMatches) -> anyhow::Resul
     Ok(())
 }
 
+/// The places of the deployment an offline command works on (`simulate`, `audit`, `import`):
+/// the root region and the sections that the site configuration names (the configuration file
+/// and the environment), checked against the boundary layers.
+fn configured_places() -> anyhow::Result<yiping_server::places::Places> {
+    use yiping_server::site;
+    let env = |k: &str| std::env::var(k).ok();
+    let site = site::resolve(&site::Layers { file: config_file(None)?, env: &env, flags: Vec::new() })?;
+    places_of(&site)
+}
+
+/// The configuration's root region and sections, checked against the boundary layers: a fault
+/// names where the root region was set, or the section's line.
+fn places_of(site: &yiping_server::site::Site) -> anyhow::Result<yiping_server::places::Places> {
+    use yiping_server::places::{Places, PlacesError};
+    Places::new(&site.root_region.value, site.sections.clone()).map_err(|e| {
+        let why = match e {
+            PlacesError::Root(m) => {
+                format!("{}: root_region = {:?}: {m}", site.root_region.origin, site.root_region.value)
+            }
+            PlacesError::Section(m) => m,
+        };
+        anyhow::anyhow!("the configuration is refused:\n  {why}")
+    })
+}
+
 /// The flags of `serve` (or `config`) given on the command line, as the site configuration's
 /// keys and values.
 fn typed_flags(args: &ServeArgs) -> Vec<(&'static str, String)> {
     let text = |v: Option<String>, key: &'static str| v.map(|v| (key, v));
     [
+        text(args.root_region.clone(), "root_region"),
+        text(args.title.clone(), "title"),
         text(args.addr.map(|a| a.to_string()), "addr"),
         text(args.data_dir.as_ref().map(|d| d.display().to_string()), "data"),
         text(args.no_simulator.then(|| "false".into()), "simulator"),
@@ -430,10 +468,20 @@ fn config_file(named: Option<PathBuf>) -> anyhow::Result<Option<(PathBuf, String
     })
 }
 
-/// What `yiping serve` runs with, from the site configuration (the alert rules file read).
+/// What `yiping serve` runs with, from the site configuration (the alert rules file read, the
+/// root region and sections checked against the boundary layers).
 fn config_of(site: &yiping_server::site::Site) -> anyhow::Result<yiping_server::Config> {
-    let rules = load_rules(site.rules.value.as_deref())?;
+    let mut rules = load_rules(site.rules.value.as_deref())?;
+    let places = places_of(site)?;
+    // A section's target from the configuration, unless the rules file sets one for it.
+    for s in site.sections.iter().flatten() {
+        if let Some(t) = s.target {
+            rules.targets.sections.entry(s.id.clone()).or_insert(t);
+        }
+    }
     Ok(yiping_server::Config {
+        places: std::sync::Arc::new(places),
+        title: site.title.value.clone(),
         addr: site.addr.value,
         data_dir: site.data.value.clone(),
         simulator: site.simulator.value,
@@ -666,7 +714,7 @@ fn cli_audit(
 
 fn simulate(seed: u64, count: usize, speed: f64, start: Option<&str>) -> anyhow::Result<()> {
     use time::format_description::well_known::Rfc3339;
-    let places = std::sync::Arc::new(yiping_server::places::Places::hubei());
+    let places = std::sync::Arc::new(configured_places()?);
     // The events from `start` on, one simulated second at a time, until `count` (or the callback
     // says stop); returns the time of the last.
     let run = |start: time::OffsetDateTime, emit: &mut dyn FnMut(Envelope) -> anyhow::Result<()>| {
@@ -739,7 +787,7 @@ fn simulate_history(
     if to.seconds_since(now) > yiping_server::FUTURE_TOLERANCE_S as f64 {
         anyhow::bail!("--to ({to}) is in the future: a server refuses events from the future");
     }
-    let places = std::sync::Arc::new(yiping_server::places::Places::hubei());
+    let places = std::sync::Arc::new(configured_places()?);
     let start = time::OffsetDateTime::from_unix_timestamp(from.unix_s())?;
     let mut sim = yiping_server::simulator::Simulator::new(seed, speed, places.clone(), start);
     let minutes = (to.unix_s() - from.unix_s()) / 60;
@@ -758,6 +806,8 @@ fn simulate_history(
     };
     let _lock = lock_data(data_dir)?;
     let mut store = Store::open(data_dir)?;
+    let ids: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
+    store.claim_places(places.root(), &ids).map_err(anyhow::Error::msg)?;
     let received = now.to_string();
     let (mut new, mut dup, mut batch) = (0usize, 0usize, Vec::new());
     let mut flush =
@@ -841,11 +891,12 @@ fn audit(data_dir: &Path, figures: Option<&str>) -> anyhow::Result<()> {
     if !data_dir.join(yiping_server::store::DB_FILE).exists() {
         anyhow::bail!("no event log in {}", data_dir.display());
     }
-    let (events, regions, diffs) = yiping_server::audit::audit_log(data_dir)?;
+    let places = std::sync::Arc::new(configured_places()?);
+    let (events, regions, diffs) = yiping_server::audit::audit_log(data_dir, places.clone())?;
     if diffs.is_empty() {
         match figures {
             Some(region) => {
-                let f = yiping_server::audit::recount_log(data_dir, region)?;
+                let f = yiping_server::audit::recount_log(data_dir, &places, region)?;
                 // Overdue depends on the day: as of today in Beijing, by the one overdue rule.
                 let today = yiping_protocol::instant::Timestamp::now().beijing_date();
                 let mut v = serde_json::to_value(&f)?;
@@ -887,7 +938,7 @@ fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
             .read_to_string(&mut text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     }
-    let places = yiping_server::places::Places::hubei();
+    let places = configured_places()?;
     let (ok, rejected) = yiping_server::ingest::check_lines(
         &text,
         source,
@@ -899,6 +950,8 @@ fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
         eprintln!("{}: {}", file.display(), serde_json::to_string(r)?);
     }
     let mut store = Store::open(data_dir)?;
+    let ids: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
+    store.claim_places(places.root(), &ids).map_err(anyhow::Error::msg)?;
     let received = yiping_protocol::instant::Timestamp::now().to_string();
     let (mut new, mut dup) = (0usize, 0usize);
     for chunk in ok.chunks(10_000) {

@@ -64,6 +64,17 @@ pub fn answer(state: &AppState, at: Option<Timestamp>) -> Result<Arc<PeriodsAnsw
     Ok(a)
 }
 
+/// The answer cut to the regions `shown` (a scoped caller's region and those under it).
+pub fn only(answer: &PeriodsAnswer, shown: &[String]) -> PeriodsAnswer {
+    let keep = |k: &String| shown.contains(k);
+    let mut a = answer.clone();
+    a.totals.retain(|k, _| keep(k));
+    for p in &mut a.periods {
+        p.regions.retain(|k, _| keep(k));
+    }
+    a
+}
+
 /// The regions' totals as of `instant` (every event at or before it): the day aggregate when
 /// `instant` is the last nanosecond before a Beijing midnight (a period's start), else a seek.
 fn totals_at(state: &AppState, instant: Timestamp) -> Result<ByRegion, SeekError> {

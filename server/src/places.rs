@@ -1,31 +1,78 @@
-//! Where things are: the counties of the region, their prefectures, and the monitoring sections.
-//! Every event is placed in a county here, with the same geometry the map draws, so map and
-//! aggregates agree; an event outside the region is refused with the field and value at fault.
+//! Where things are: the deployment's root region, the regions one level under it, their
+//! counties, and the monitoring sections. Every event is placed in a county here, with the same
+//! geometry the map draws, so map and aggregates agree; an event outside the root region is
+//! refused with the field and value at fault.
+//!
+//! The root is the province (420000, the default) or one prefecture-level division (420200 for
+//! 黄石). Figures roll up county → the region one level under the root → the root: for the
+//! province that is county → prefecture → province; for a city, county → city.
+//!
+//! ```
+//! use yiping_server::places::Places;
+//! let huangshi = Places::new("420200", None).expect("黄石 is in the shipped layers");
+//! assert_eq!(huangshi.root_name(), "黄石市");
+//! assert_eq!(huangshi.rollup("420281"), vec!["420281", "420200"]); // 大冶市 → 黄石市
+//! assert!(huangshi.children().iter().any(|c| c == "420222")); // 阳新县
+//! assert!(Places::new("420100", None).expect("武汉").rollup("420105").ends_with(&["420100".to_string()]));
+//! ```
 
 use std::collections::HashMap;
 
 use yiping_maps::hit::RegionIndex;
 use yiping_protocol::events::{Envelope, Event, FieldError};
 
-use crate::stations::{self, Section};
+use crate::stations::{self, Section, SectionSpec};
 
-/// The region's root adcode (the province).
+/// The province's adcode: the default root region.
 pub const ROOT: &str = "420000";
 
-/// Counties, prefectures and sections.
+/// The adcode prefix of the places a region holds (`420000` → `42`, `420200` → `4202`, a county
+/// its whole code), as region scopes are written (`auth::normalise_scope`).
+pub fn region_prefix(region: &str) -> &str {
+    if region.ends_with("0000") {
+        &region[..2]
+    } else if region.ends_with("00") {
+        &region[..4]
+    } else {
+        region
+    }
+}
+
+/// The root region, the regions under it, their counties, and the sections.
 #[derive(Debug)]
 pub struct Places {
+    root: String,
+    /// The regions one level under the root (prefectures, or a city's counties), sorted.
+    children: Vec<String>,
     counties: RegionIndex,
+    /// A county's prefecture-level division, as the layer says.
     prefecture_of: HashMap<String, String>,
     names: HashMap<String, String>,
     sections: Vec<Section>,
-    section_index: HashMap<&'static str, usize>,
+    section_index: HashMap<String, usize>,
+}
+
+/// Why a deployment's places cannot be set up: the root region, or a section, at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlacesError {
+    /// The root region is not one the boundary layers can serve.
+    #[error("{0}")]
+    Root(String),
+    /// A section (its origin is in the message).
+    #[error("{0}")]
+    Section(String),
 }
 
 impl Places {
-    /// The shipped Hubei layers and sections.
+    /// The shipped Hubei layers and sections, rooted at the province.
     pub fn hubei() -> Places {
-        let counties = stations::counties();
+        Places::new(ROOT, None).expect("the shipped layers and sections are valid (tested here)")
+    }
+
+    /// The places of a deployment rooted at `root` (the province or one of its prefecture-level
+    /// divisions), with its own monitoring sections (None: the built-in ones that lie under the
+    /// root). A section outside the root region, or two with one id, is refused with its origin.
+    pub fn new(root: &str, sections: Option<Vec<SectionSpec>>) -> Result<Places, PlacesError> {
         let prefectures = yiping_maps::parse_regions(yiping_maps::data::Layer::Prefectures.geojson())
             .expect("the shipped prefecture layer is valid (tested in yiping-maps)");
         let mut names: HashMap<String, String> = HashMap::new();
@@ -33,18 +80,105 @@ impl Places {
         for p in &prefectures {
             names.insert(p.adcode.clone(), p.name.clone());
         }
-        // A county's prefecture: the layer's `parent_adcode`, as the map's drill-down uses (the four
-        // county-level units directly under the province are their own prefecture-level unit).
+        if !names.contains_key(root) {
+            let mut known: Vec<&str> = prefectures.iter().map(|p| p.adcode.as_str()).collect();
+            known.sort_unstable();
+            return Err(PlacesError::Root(format!(
+                "root region {root:?} is not in the boundary layers: 420000 (湖北省) or one of its \
+                 prefecture-level divisions ({})",
+                known.join(", ")
+            )));
+        }
+        // A county's prefecture: the layer's `parent_adcode`, as the map's drill-down uses (the
+        // four county-level units directly under the province are their own prefecture-level unit).
+        let under_root = |prefecture: &str| root == ROOT || prefecture == root;
         let mut prefecture_of = HashMap::new();
-        for c in &counties {
+        let mut counties = Vec::new();
+        for c in stations::counties() {
             let parent = c.parent.clone().unwrap_or_else(|| format!("{}00", &c.adcode[..4]));
+            if !under_root(&parent) {
+                continue;
+            }
             prefecture_of.insert(c.adcode.clone(), parent);
             names.insert(c.adcode.clone(), c.name.clone());
+            counties.push(c);
         }
+        let mut children: Vec<String> = if root == ROOT {
+            prefecture_of.values().cloned().collect()
+        } else {
+            counties.iter().map(|c| c.adcode.clone()).filter(|a| a != root).collect()
+        };
+        children.sort_unstable();
+        children.dedup();
+        if children.is_empty() {
+            return Err(PlacesError::Root(format!(
+                "root region {root} ({}) has no counties under it: choose the province or a \
+                 prefecture-level division with counties",
+                names[root]
+            )));
+        }
+        // Only the regions of this deployment have names (and figures): the root and what lies
+        // under it.
+        names.retain(|a, _| a == root || under_root(a) || prefecture_of.contains_key(a));
         let counties = RegionIndex::new(counties);
-        let sections = stations::sections(&counties);
-        let section_index = sections.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-        Places { counties, prefecture_of, names, sections, section_index }
+        let root_name = names[root].clone();
+        let sections: Vec<Section> = match sections {
+            None => stations::builtin()
+                .into_iter()
+                .filter_map(|s| counties.at(s.lon, s.lat).map(|c| c.adcode.clone()).map(|a| s.placed(a)))
+                .collect(),
+            Some(specs) => {
+                let mut placed = Vec::with_capacity(specs.len());
+                for s in specs {
+                    let Some(adcode) = counties.at(s.lon, s.lat).map(|c| c.adcode.clone()) else {
+                        return Err(PlacesError::Section(format!(
+                            "{}: section {:?} at [{}, {}] lies outside {root_name} ({root})",
+                            s.origin, s.id, s.lon, s.lat
+                        )));
+                    };
+                    if let Some(first) = placed.iter().find(|p: &&Section| p.id == s.id) {
+                        return Err(PlacesError::Section(format!(
+                            "{}: section id {:?} is used twice (also by {:?})",
+                            s.origin, s.id, first.name
+                        )));
+                    }
+                    placed.push(s.placed(adcode));
+                }
+                placed
+            }
+        };
+        let section_index = sections.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        Ok(Places {
+            root: root.to_owned(),
+            children,
+            counties,
+            prefecture_of,
+            names,
+            sections,
+            section_index,
+        })
+    }
+
+    /// The root region's adcode.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The root region's name (`湖北省`, `黄石市`).
+    pub fn root_name(&self) -> &str {
+        self.name(&self.root).unwrap_or("")
+    }
+
+    /// Is the root the province (its children prefectures) rather than a city (its children
+    /// counties)?
+    pub fn root_is_province(&self) -> bool {
+        self.root == ROOT
+    }
+
+    /// The regions one level under the root (prefectures of the province, counties of a city),
+    /// sorted.
+    pub fn children(&self) -> &[String] {
+        &self.children
     }
 
     /// The monitoring sections.
@@ -78,24 +212,29 @@ impl Places {
         self.county_at(lon, lat).map(str::to_owned).ok_or_else(|| FieldError {
             field: "data.lon, data.lat".into(),
             value: format!("[{lon}, {lat}]"),
-            message: "lies outside 湖北省 (420000)".into(),
+            message: format!("lies outside {} ({})", self.root_name(), self.root),
         })
     }
 
-    /// The regions a county's figures roll up into: the county, its prefecture (when different),
-    /// and the province.
+    /// The region one level under the root that a county belongs to: its prefecture under the
+    /// province, the county itself under a city.
+    pub fn child<'a>(&'a self, county: &'a str) -> &'a str {
+        if self.root_is_province() { self.prefecture(county) } else { county }
+    }
+
+    /// The regions a county's figures roll up into: the county, the region one level under the
+    /// root (when different), and the root.
     pub fn rollup(&self, county: &str) -> Vec<String> {
         let mut out = vec![county.to_owned()];
-        if let Some(p) = self.prefecture_of.get(county)
-            && p != county
-        {
-            out.push(p.clone());
+        let child = self.child(county);
+        if child != county {
+            out.push(child.to_owned());
         }
-        out.push(ROOT.to_owned());
+        out.push(self.root.clone());
         out
     }
 
-    /// The counties, in the layer's order.
+    /// The counties under the root, in the layer's order.
     pub fn counties(&self) -> &[yiping_maps::Region] {
         self.counties.regions()
     }
@@ -106,17 +245,47 @@ impl Places {
         self.prefecture_of.get(county).map_or(county, String::as_str)
     }
 
-    /// The prefecture-level divisions' adcodes, sorted.
-    pub fn prefectures(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.prefecture_of.values().map(String::as_str).collect();
+    /// The name of a region.
+    pub fn name(&self, adcode: &str) -> Option<&str> {
+        self.names.get(adcode).map(String::as_str)
+    }
+
+    /// The region a scope (an adcode prefix, see `auth::normalise_scope`) stands for: `4202` →
+    /// `420200`; the root for no scope.
+    pub fn scope_region(&self, scope: Option<&str>) -> String {
+        match scope {
+            None => self.root.clone(),
+            Some(s) => format!("{s:0<6}"),
+        }
+    }
+
+    /// Every region figures are kept for: the root, the regions one level under it, and every
+    /// county, sorted.
+    pub fn regions(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::iter::once(self.root.clone())
+            .chain(self.children.iter().cloned())
+            .chain(self.counties.regions().iter().map(|c| c.adcode.clone()))
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
     }
 
-    /// The name of a region.
-    pub fn name(&self, adcode: &str) -> Option<&str> {
-        self.names.get(adcode).map(String::as_str)
+    /// The regions one level under `region`: the root's children for the root, a prefecture's
+    /// counties, nothing under a county.
+    pub fn children_of(&self, region: &str) -> Vec<String> {
+        if region == self.root {
+            return self.children.clone();
+        }
+        let mut v: Vec<String> = self
+            .counties
+            .regions()
+            .iter()
+            .filter(|c| c.adcode != region && self.prefecture(&c.adcode) == region)
+            .map(|c| c.adcode.clone())
+            .collect();
+        v.sort_unstable();
+        v
     }
 }
 
@@ -133,8 +302,10 @@ mod tests {
         assert_eq!(p.rollup("429004"), vec!["429004", "420000"]);
         assert_eq!(p.name("422800"), Some("恩施土家族苗族自治州"));
         // Every county has a prefecture that is one of the 17.
-        let prefs: std::collections::HashSet<_> = p.prefecture_of.values().collect();
-        assert_eq!(prefs.len(), 17);
+        assert_eq!(p.children().len(), 17);
+        assert_eq!(p.sections().len(), 14);
+        assert_eq!(p.children_of("420200").len(), 6);
+        assert_eq!(p.children_of("420202"), Vec::<String>::new());
     }
 
     #[test]
@@ -143,5 +314,57 @@ mod tests {
         assert_eq!(p.county_at(114.2554, 30.5127), Some("420105")); // 杨泗港, 汉阳区
         assert_eq!(p.county_at(109.4821, 30.2857).map(|a| &a[..4]), Some("4228")); // 恩施
         assert_eq!(p.county_at(112.94, 28.23), None); // 长沙
+    }
+
+    #[test]
+    fn a_city_root_has_its_counties_and_refuses_the_rest_of_the_province() {
+        let p = Places::new("420200", None).expect("黄石");
+        assert_eq!(p.root_name(), "黄石市");
+        assert!(!p.root_is_province());
+        assert_eq!(p.children(), ["420202", "420203", "420204", "420205", "420222", "420281"]);
+        assert_eq!(p.counties().len(), 6);
+        assert_eq!(p.rollup("420222"), vec!["420222", "420200"]);
+        assert_eq!(p.child("420222"), "420222");
+        // None of the built-in sections lies in 黄石.
+        assert!(p.sections().is_empty());
+        assert_eq!(p.county_at(114.2554, 30.5127), None, "武汉 is outside 黄石");
+        let e: Envelope = serde_json::from_value(serde_json::json!({
+            "id": "x", "time": "2026-01-01T00:00:00Z", "type": "water.fishing_patrol",
+            "data": {"patrol": "F1", "lon": 114.2554, "lat": 30.5127, "officers": 3, "hours": 1.0,
+                     "violations": 0}
+        }))
+        .expect("a fishing patrol");
+        let err = p.locate(&e).expect_err("outside");
+        assert_eq!(err.message, "lies outside 黄石市 (420200)");
+    }
+
+    #[test]
+    fn a_deployment_s_sections_are_placed_and_checked() {
+        let spec = |id: &str, lon: f64, lat: f64| SectionSpec {
+            id: id.into(),
+            name: format!("{id} name"),
+            river: "长江".into(),
+            body: yiping_protocol::water::WaterBody::River,
+            lon,
+            lat,
+            target: None,
+            origin: format!("yiping.toml line {}", id.len()),
+        };
+        let p = Places::new("420200", Some(vec![spec("a", 115.2, 30.17)])).expect("in 西塞山区");
+        assert_eq!(p.sections()[0].adcode, "420203");
+        let err = Places::new("420200", Some(vec![spec("bb", 114.2554, 30.5127)])).expect_err("武汉");
+        assert_eq!(
+            err.to_string(),
+            "yiping.toml line 2: section \"bb\" at [114.2554, 30.5127] lies outside 黄石市 (420200)"
+        );
+        let twice = Places::new("420200", Some(vec![spec("a", 115.2, 30.17), spec("a", 115.0, 30.2)]));
+        assert!(twice.expect_err("twice").to_string().contains("section id \"a\" is used twice"));
+        Places::new("420900", None).map(|_| ()).expect("孝感 is a prefecture");
+        assert!(
+            Places::new("430000", None).expect_err("湖南").to_string().starts_with("root region \"430000\"")
+        );
+        assert!(
+            Places::new("429004", None).expect_err("仙桃").to_string().contains("has no counties under it")
+        );
     }
 }

@@ -83,6 +83,8 @@ pub struct Session {
     /// The replayed instant: every event at or before it is folded.
     clock: Timestamp,
     speed: f64,
+    /// The region the overview is of: the root, or the connection's scope.
+    region: String,
     topics: Vec<String>,
     seqs: BTreeMap<String, u64>,
     last_tick: Instant,
@@ -166,12 +168,14 @@ fn new_epoch(at: Timestamp) -> String {
 }
 
 impl Session {
-    /// Start a replay of `topics` at `at`: seek (on a blocking thread), then the snapshots.
+    /// Start a replay of `topics` at `at` for a connection of `scope`: seek (on a blocking
+    /// thread), then the snapshots.
     pub async fn start(
         state: &Arc<AppState>,
         topics: Vec<String>,
         at: Timestamp,
         speed: f64,
+        scope: Option<&str>,
     ) -> Result<(Session, Vec<Arc<str>>), ReplayError> {
         let slot = take_slot(state)?;
         let fold = seek(state, at).await?;
@@ -181,6 +185,7 @@ impl Session {
             fold,
             clock: at,
             speed,
+            region: state.places.scope_region(scope),
             topics,
             seqs: BTreeMap::new(),
             last_tick: Instant::now(),
@@ -265,9 +270,8 @@ impl Session {
 
     fn topic_data(&mut self, state: &AppState, topic: &str) -> serde_json::Value {
         match topic {
-            OVERVIEW => {
-                serde_json::to_value(overview_on(&self.fold, self.clock)).expect("the overview serialises")
-            }
+            OVERVIEW => serde_json::to_value(overview_on(&self.fold, &self.region, self.clock))
+                .expect("the overview serialises"),
             ALERTS => serde_json::to_value(self.alerts.at(state, self.clock)).expect("alerts serialise"),
             t => self.fold.snapshot(t),
         }

@@ -33,6 +33,10 @@ pub struct Config {
     pub access: auth::Access,
     /// A fixed clock (demonstrations and tests); `None`: the system clock.
     pub clock: Option<Timestamp>,
+    /// The root region, the regions under it, and the monitoring sections.
+    pub places: Arc<crate::places::Places>,
+    /// The wall's title (None: the root region's name and 一屏全览).
+    pub title: Option<String>,
 }
 
 /// How often the time-driven alert rules run.
@@ -90,7 +94,14 @@ pub async fn serve(
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::open_full(&config.data_dir, config.log, config.rules, config.access)?;
+    let state = crate::startup::rebuild(
+        &config.data_dir,
+        config.log,
+        config.rules,
+        config.access,
+        config.places,
+        config.title,
+    )?;
     state.clock.set(config.clock);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -442,7 +442,7 @@ impl Simulator {
             }
             self.section_due[i] += 3600.0;
             let s = self.places.sections()[i].clone();
-            let b = baseline(s.body, s.river);
+            let b = baseline(s.body, &s.river);
             let spike = if self.incident.is_some_and(|(j, _)| j == i) { 1.4 } else { 0.0 };
             let r = WaterReading {
                 section: s.id.to_owned(),

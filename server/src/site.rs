@@ -7,6 +7,11 @@
 //!    (`session_hours` ↔ `YIPING_SESSION_HOURS`), as container platforms set them;
 //! 3. the flags of `yiping serve` (`--session-hours 8`).
 //!
+//! The monitoring sections are tables in the file only (`[[sections]]`, one per section: `id`,
+//! `name`, `river`, `body` = `"river"` or `"lake"`, `lon`, `lat`, and optionally `target`, the
+//! class the plan in force sets, `"I"` … `"V"`); without them the built-in sections under the root
+//! region are used.
+//!
 //! What none of them sets keeps its default. `yiping config` prints the effective configuration
 //! as a valid `yiping.toml`, each line commented with its origin. An unknown key in the file, a
 //! value of the wrong kind or out of range anywhere is refused at start, naming the file and line
@@ -28,7 +33,10 @@ use std::path::PathBuf;
 
 use yiping_protocol::instant::Timestamp;
 
+use yiping_protocol::water::{WaterBody, WaterClass};
+
 use crate::auth::Anonymous;
+use crate::stations::SectionSpec;
 
 /// The file read when `--config` is not given and it exists in the working folder.
 pub const FILE: &str = "yiping.toml";
@@ -96,7 +104,19 @@ impl Key {
 }
 
 /// Every key, in the order `yiping config` prints them.
-pub const KEYS: [Key; 13] = [
+pub const KEYS: [Key; 15] = [
+    Key {
+        name: "root_region",
+        flag: "--root-region",
+        default: Some("420000"),
+        help: "the region the deployment covers: 420000 for the province, or a prefecture-level adcode (420200 for 黄石)",
+    },
+    Key {
+        name: "title",
+        flag: "--title",
+        default: None,
+        help: "the wall's title (unset: the root region's name and 一屏全览)",
+    },
     Key { name: "addr", flag: "--addr", default: Some("127.0.0.1:8080"), help: "address to listen on" },
     Key { name: "data", flag: "--data", default: Some("./data"), help: "folder for the server's files" },
     Key {
@@ -181,6 +201,13 @@ impl fmt::Debug for Layers<'_> {
 /// The effective configuration of `yiping serve`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
+    /// The root region's adcode.
+    pub root_region: Set<String>,
+    /// The wall's title.
+    pub title: Set<Option<String>>,
+    /// The deployment's monitoring sections (None: the built-in ones under the root region),
+    /// each with where it was written.
+    pub sections: Option<Vec<SectionSpec>>,
     /// Address to listen on.
     pub addr: Set<SocketAddr>,
     /// Folder for the server's files.
@@ -236,28 +263,57 @@ fn line_of(text: &str, at: usize) -> usize {
     text.as_bytes()[..at.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
 }
 
-/// The file's keys, each with its value as text and its line; problems go to `problems`.
-fn file_values(path: &std::path::Path, text: &str, problems: &mut Vec<String>) -> Vec<(String, Raw)> {
+/// The file's keys, each with its value as text and its line, and its `[[sections]]`; problems go
+/// to `problems`.
+fn file_values(
+    path: &std::path::Path,
+    text: &str,
+    problems: &mut Vec<String>,
+) -> (Vec<(String, Raw)>, Option<Vec<SectionSpec>>) {
     let name = path.display();
     let spans = match toml::de::DeTable::parse(text) {
         Ok(t) => t,
         Err(e) => {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
             problems.push(format!("{name} line {line}: not valid TOML: {}", e.message().trim()));
-            return Vec::new();
+            return (Vec::new(), None);
         }
     };
     let mut out = Vec::new();
+    let mut sections = None;
     for (k, v) in spans.get_ref() {
         let line = line_of(text, k.span().start);
         let key_name = k.get_ref().to_string();
         let here = || format!("{name} line {line}: {key_name}");
+        use toml::de::DeValue;
+        if key_name == "sections" {
+            match v.get_ref() {
+                DeValue::Array(items) => {
+                    let mut specs = Vec::new();
+                    for item in items.iter() {
+                        let at = line_of(text, item.span().start);
+                        match item.get_ref() {
+                            DeValue::Table(t) => {
+                                if let Some(s) = section_of(t, text, &format!("{name} line {at}"), problems) {
+                                    specs.push(s);
+                                }
+                            }
+                            _ => problems
+                                .push(format!("{name} line {at}: sections: expected [[sections]] tables")),
+                        }
+                    }
+                    sections = Some(specs);
+                }
+                _ => problems.push(format!("{}: expected [[sections]] tables", here())),
+            }
+            continue;
+        }
         if key(&key_name).is_none() {
-            let known: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+            let mut known: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+            known.push("[[sections]]");
             problems.push(format!("{}: unknown key (the keys are {})", here(), known.join(", ")));
             continue;
         }
-        use toml::de::DeValue;
         let text = match v.get_ref() {
             DeValue::String(s) => s.to_string(),
             DeValue::Integer(i) if i.radix() != 10 => {
@@ -275,7 +331,140 @@ fn file_values(path: &std::path::Path, text: &str, problems: &mut Vec<String>) -
         };
         out.push((key_name, Raw { text, origin: Origin::File { path: path.to_path_buf(), line } }));
     }
-    out
+    (out, sections)
+}
+
+/// One `[[sections]]` table, or its problems (each naming its line, field and value).
+fn section_of(
+    table: &toml::de::DeTable<'_>,
+    text: &str,
+    origin: &str,
+    problems: &mut Vec<String>,
+) -> Option<SectionSpec> {
+    use toml::de::DeValue;
+    const FIELDS: [&str; 7] = ["id", "name", "river", "body", "lon", "lat", "target"];
+    let before = problems.len();
+    let get = |field: &str| table.iter().find(|(k, _)| k.get_ref() == field).map(|(_, v)| v);
+    let file = origin.rsplit_once(" line ").map_or(origin, |(f, _)| f);
+    let at = |v: &toml::Spanned<DeValue<'_>>| format!("{file} line {}", line_of(text, v.span().start));
+    // A value as it is written in the file.
+    let written = |v: &toml::Spanned<DeValue<'_>>| text.get(v.span()).unwrap_or("").trim().to_owned();
+    for (k, _) in table.iter() {
+        if !FIELDS.contains(&k.get_ref().as_ref()) {
+            let line = line_of(text, k.span().start);
+            problems.push(format!(
+                "{file} line {line}: sections.{}: unknown field (the fields are {})",
+                k.get_ref(),
+                FIELDS.join(", ")
+            ));
+        }
+    }
+    let string = |field: &str, problems: &mut Vec<String>| match get(field) {
+        Some(v) => match v.get_ref() {
+            DeValue::String(s) if !s.trim().is_empty() => Some(s.to_string()),
+            _ => {
+                problems.push(format!(
+                    "{}: sections.{field} = {}: expected a non-empty string",
+                    at(v),
+                    written(v)
+                ));
+                None
+            }
+        },
+        None => {
+            problems.push(format!("{origin}: [[sections]] without {field}"));
+            None
+        }
+    };
+    let (id, name, river, body) = (
+        string("id", problems),
+        string("name", problems),
+        string("river", problems),
+        string("body", problems),
+    );
+    let body = body.and_then(|b| match b.as_str() {
+        "river" => Some(WaterBody::River),
+        "lake" => Some(WaterBody::Lake),
+        _ => {
+            let v = get("body").expect("read above");
+            problems.push(format!("{}: sections.body = {b:?}: expected \"river\" or \"lake\"", at(v)));
+            None
+        }
+    });
+    let number =
+        |field: &str, range: std::ops::RangeInclusive<f64>, problems: &mut Vec<String>| match get(field) {
+            Some(v) => {
+                let x = match v.get_ref() {
+                    DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+                    DeValue::Integer(i) if i.radix() == 10 => i.as_str().replace('_', "").parse::<f64>().ok(),
+                    _ => None,
+                };
+                match x.filter(|x| range.contains(x)) {
+                    Some(x) => Some(x),
+                    None => {
+                        problems.push(format!(
+                            "{}: sections.{field} = {}: expected degrees from {} to {}",
+                            at(v),
+                            written(v),
+                            range.start(),
+                            range.end()
+                        ));
+                        None
+                    }
+                }
+            }
+            None => {
+                problems.push(format!("{origin}: [[sections]] without {field}"));
+                None
+            }
+        };
+    let lon = number("lon", -180.0..=180.0, problems);
+    let lat = number("lat", -90.0..=90.0, problems);
+    let target = match get("target") {
+        None => None,
+        Some(v) => match v.get_ref() {
+            DeValue::String(s) => match parse_class(s) {
+                Some(c) => Some(c),
+                None => {
+                    problems.push(format!(
+                        "{}: sections.target = {:?}: expected a class, \"I\" to \"V\" (or Ⅰ to Ⅴ)",
+                        at(v),
+                        s.as_ref()
+                    ));
+                    None
+                }
+            },
+            _ => {
+                problems.push(format!(
+                    "{}: sections.target = {}: expected a class such as \"III\"",
+                    at(v),
+                    written(v)
+                ));
+                None
+            }
+        },
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(SectionSpec {
+        id: id?,
+        name: name?,
+        river: river?,
+        body: body?,
+        lon: lon?,
+        lat: lat?,
+        target,
+        origin: origin.to_owned(),
+    })
+}
+
+/// A water class as a deployment writes it: `III` or `Ⅲ`.
+fn parse_class(s: &str) -> Option<WaterClass> {
+    WaterClass::ALL.into_iter().find(|c| {
+        let t = s.trim();
+        t == c.code() || t == c.label() || t == format!("{}类", c.label())
+    })
 }
 
 /// The value for `key` from the highest place that sets it.
@@ -319,9 +508,9 @@ fn parse_whole<T: TryFrom<i64>>(s: &str, what: &str) -> Result<T, String> {
 /// Check and merge the three places into the effective configuration.
 pub fn resolve(layers: &Layers<'_>) -> Result<Site, Refused> {
     let mut problems = Vec::new();
-    let file = match &layers.file {
+    let (file, sections) = match &layers.file {
         Some((path, text)) => file_values(path, text, &mut problems),
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
     // One setting: the value from the highest place, parsed (a problem is noted, the default
     // stands in so that every problem is found in one go).
@@ -341,6 +530,21 @@ pub fn resolve(layers: &Layers<'_>) -> Result<Site, Refused> {
         }};
     }
     let site = Site {
+        root_region: setting!("root_region", crate::places::ROOT.to_owned(), |s: &str| {
+            let s = s.trim();
+            if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(s.to_owned())
+            } else {
+                Err("expected a six-digit adcode, e.g. 420000 for the province or 420200 for 黄石"
+                    .to_string())
+            }
+        }),
+        title: setting!("title", None, |s: &str| if s.trim().is_empty() {
+            Err("expected a title".to_string())
+        } else {
+            Ok(Some(s.trim().to_owned()))
+        }),
+        sections,
         addr: setting!("addr", SocketAddr::from(([127, 0, 0, 1], 8080)), |s: &str| s
             .trim()
             .parse::<SocketAddr>()
@@ -412,6 +616,8 @@ impl Site {
             Anonymous::All => "all",
         };
         vec![
+            (e("root_region"), Some(quoted(&self.root_region.value)), &self.root_region.origin),
+            (e("title"), self.title.value.as_deref().map(quoted), &self.title.origin),
             (e("addr"), Some(quoted(&self.addr.value.to_string())), &self.addr.origin),
             (e("data"), Some(quoted(&self.data.value.display().to_string())), &self.data.origin),
             (e("anonymous"), Some(quoted(anonymous)), &self.anonymous.origin),
@@ -446,6 +652,31 @@ impl Site {
             match value {
                 Some(v) => out.push_str(&format!("{} = {v}  # {origin}\n", k.name)),
                 None => out.push_str(&format!("# {} =  (unset)\n", k.name)),
+            }
+        }
+        match &self.sections {
+            None => out.push_str("\n# the monitoring sections: the built-in ones under the root region\n"),
+            Some(sections) => {
+                out.push_str("\n# the monitoring sections (file only)\n");
+                for s in sections {
+                    let body = match s.body {
+                        WaterBody::River => "river",
+                        WaterBody::Lake => "lake",
+                    };
+                    out.push_str(&format!(
+                        "[[sections]]  # {}\nid = {}\nname = {}\nriver = {}\nbody = {}\nlon = {:?}\nlat = {:?}\n",
+                        s.origin,
+                        quoted(&s.id),
+                        quoted(&s.name),
+                        quoted(&s.river),
+                        quoted(body),
+                        s.lon,
+                        s.lat
+                    ));
+                    if let Some(t) = s.target {
+                        out.push_str(&format!("target = {}\n", quoted(t.code())));
+                    }
+                }
             }
         }
         out
@@ -531,7 +762,7 @@ rules = "rules.toml"
             panic!("refused")
         };
         let expect = [
-            "site.toml line 2: port: unknown key (the keys are addr, data,",
+            "site.toml line 2: port: unknown key (the keys are root_region, title, addr, data,",
             "site.toml line 5: rules: expected a single value, not a list or a table",
             "YIPING_ADDR=\"localhost\": expected an address and port",
             "YIPING_SESSION_HOURS=\"0\": expected 1 to 720 hours",
@@ -544,6 +775,63 @@ rules = "rules.toml"
             assert!(p.iter().any(|l| l.starts_with(e)), "missing {e:?} in {p:#?}");
         }
         assert_eq!(p.len(), expect.len(), "{p:#?}");
+    }
+
+    const HUANGSHI: &str = "root_region = \"420200\"\ntitle = \"智慧黄石 · 一屏全览\"\n\n[[sections]]\nid = \"hs-a\"\nname = \"长江黄石段\"\nriver = \"长江\"\nbody = \"river\"\nlon = 115.2\nlat = 30.17\ntarget = \"Ⅱ\"\n\n[[sections]]\nid = \"hs-b\"\nname = \"大冶湖湖心\"\nriver = \"大冶湖\"\nbody = \"lake\"\nlon = 115.1\nlat = 30.1\n";
+
+    #[test]
+    fn a_city_deployment_sets_its_root_title_and_sections() {
+        let s = site(HUANGSHI, &[], vec![]).expect("valid");
+        assert_eq!(s.root_region.value, "420200");
+        assert_eq!(s.root_region.origin, Origin::File { path: "site.toml".into(), line: 1 });
+        assert_eq!(s.title.value.as_deref(), Some("智慧黄石 · 一屏全览"));
+        let sections = s.sections.as_ref().expect("sections");
+        assert_eq!(sections.len(), 2);
+        assert_eq!((sections[0].id.as_str(), sections[0].origin.as_str()), ("hs-a", "site.toml line 4"));
+        assert_eq!(sections[0].target, Some(WaterClass::II));
+        assert_eq!((sections[1].body, sections[1].target), (WaterBody::Lake, None));
+        assert_eq!(sections[1].origin, "site.toml line 13");
+        // The environment and the flags still win over the file.
+        let s =
+            site(HUANGSHI, &[("YIPING_ROOT_REGION", "420000")], vec![("title", "T".into())]).expect("valid");
+        assert_eq!(s.root_region.origin, Origin::Env("YIPING_ROOT_REGION".into()));
+        assert_eq!(s.title.value.as_deref(), Some("T"));
+        // What `yiping config` prints reads back as the same configuration, sections too.
+        let s = site(HUANGSHI, &[], vec![]).expect("valid");
+        let again = site(&s.to_toml(), &[], vec![]).expect("its own output is valid");
+        let values = |s: &Site| s.entries().into_iter().map(|(k, v, _)| (k.name, v)).collect::<Vec<_>>();
+        assert_eq!(values(&again), values(&s));
+        let strip = |v: &Option<Vec<SectionSpec>>| {
+            v.clone().map(|v| {
+                v.into_iter().map(|s| SectionSpec { origin: String::new(), ..s }).collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(strip(&again.sections), strip(&s.sections));
+    }
+
+    #[test]
+    fn bad_sections_and_roots_are_refused_with_line_field_and_value() {
+        let file = "root_region = \"4202\"\n[[sections]]\nid = \"x\"\nname = \"\"\nriver = \"长江\"\nbody = \"sea\"\nlon = 200\nlat = 30\ntarget = \"VI\"\ncolour = \"red\"\n[[sections]]\nid = \"y\"\n";
+        let Err(Refused(p)) = site(file, &[], vec![]) else { panic!("refused") };
+        let expect = [
+            "site.toml line 1: root_region = \"4202\": expected a six-digit adcode",
+            "site.toml line 10: sections.colour: unknown field (the fields are id, name,",
+            "site.toml line 4: sections.name = \"\": expected a non-empty string",
+            "site.toml line 6: sections.body = \"sea\": expected \"river\" or \"lake\"",
+            "site.toml line 7: sections.lon = 200: expected degrees from -180 to 180",
+            "site.toml line 9: sections.target = \"VI\": expected a class",
+            "site.toml line 11: [[sections]] without name",
+            "site.toml line 11: [[sections]] without river",
+            "site.toml line 11: [[sections]] without body",
+            "site.toml line 11: [[sections]] without lon",
+            "site.toml line 11: [[sections]] without lat",
+        ];
+        for e in expect {
+            assert!(p.iter().any(|l| l.starts_with(e)), "missing {e:?} in {p:#?}");
+        }
+        assert_eq!(p.len(), expect.len(), "{p:#?}");
+        let Err(Refused(p)) = site("sections = 3\n", &[], vec![]) else { panic!("refused") };
+        assert_eq!(p, vec!["site.toml line 1: sections: expected [[sections]] tables".to_string()]);
     }
 
     #[test]

@@ -19,17 +19,20 @@ use crate::store::Store;
 use crate::timeline::Timeline;
 use crate::{alerts, api, auth, metrics, trail};
 
-/// Open the log in `data_dir` and rebuild the state from it.
+/// Open the log in `data_dir` (kept for `places`' root region) and rebuild the state from it.
 pub(crate) fn rebuild(
     data_dir: &Path,
     log: LogOptions,
     rules: alerts::Rules,
     access: auth::Access,
+    places: Arc<Places>,
+    title: Option<String>,
 ) -> anyhow::Result<Arc<AppState>> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", data_dir.display()))?;
-    let places = Arc::new(Places::hubei());
     let store = Store::open(data_dir)?;
+    let section_ids: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
+    store.claim_places(places.root(), &section_ids).map_err(anyhow::Error::msg)?;
     let reader = Store::open(data_dir)?;
     let t0 = Instant::now();
     let epoch = store.epoch().to_owned();
@@ -110,6 +113,8 @@ pub(crate) fn rebuild(
         hub,
         fold: Mutex::new(fold),
         places,
+        scoped_overviews: Mutex::default(),
+        title,
         reader: Mutex::new(reader),
         ingestor: OnceLock::new(),
         metrics: metrics::Metrics::default(),

@@ -72,8 +72,12 @@ pub struct AppState {
     /// Topic streams.
     pub hub: Hub,
     pub(crate) fold: Mutex<Fold>,
-    /// Counties, prefectures, sections.
+    /// The root region, the regions under it, counties, sections.
     pub places: Arc<Places>,
+    /// The wall's title as configured.
+    pub title: Option<String>,
+    /// The live overview of each scope connected, and the overview seq it was made at.
+    pub(crate) scoped_overviews: Mutex<std::collections::HashMap<String, (u64, Arc<serde_json::Value>)>>,
     /// A read connection to the log (history, tokens).
     pub(crate) reader: Mutex<Store>,
     pub(crate) ingestor: OnceLock<Ingestor>,
@@ -122,9 +126,10 @@ impl AppState {
         AppState::open_with(data_dir, LogOptions::default())
     }
 
-    /// Open with the default rules and access settings.
+    /// Open with the default rules and access settings, for the province.
     pub fn open_with(data_dir: &Path, log: LogOptions) -> anyhow::Result<Arc<AppState>> {
-        AppState::open_full(data_dir, log, alerts::Rules::default(), auth::Access::default())
+        let places = Arc::new(Places::hubei());
+        AppState::open_full(data_dir, log, alerts::Rules::default(), auth::Access::default(), places)
     }
 
     /// Open the log in `data_dir`, rebuild the state from its latest snapshot and the events after
@@ -134,8 +139,9 @@ impl AppState {
         log: LogOptions,
         rules: alerts::Rules,
         access: auth::Access,
+        places: Arc<Places>,
     ) -> anyhow::Result<Arc<AppState>> {
-        crate::startup::rebuild(data_dir, log, rules, access)
+        crate::startup::rebuild(data_dir, log, rules, access, places, None)
     }
 
     /// The ingest pipeline.
@@ -166,7 +172,26 @@ impl AppState {
     /// The overview as sent to live walls: the projects' due dates before yesterday (Beijing, by
     /// this server's clock) merged, since they count as overdue on any day a live wall can have.
     pub(crate) fn live_overview(&self, fold: &Fold) -> yiping_protocol::topics::Overview {
-        overview_on(fold, self.clock.now())
+        overview_on(fold, self.places.root(), self.clock.now())
+    }
+
+    /// The live overview of a scoped connection's region (see `ws`): made once per overview
+    /// update and scope, whoever asks.
+    pub(crate) fn scoped_overview(&self, scope: &str) -> Arc<serde_json::Value> {
+        let fold = self.fold.lock().or_poisoned();
+        // Overview updates are published under the fold's lock: this seq is the fold's.
+        let seq = self.hub.seq(OVERVIEW);
+        let mut made = self.scoped_overviews.lock().or_poisoned();
+        if let Some((s, v)) = made.get(scope)
+            && *s == seq
+        {
+            return v.clone();
+        }
+        let region = self.places.scope_region(Some(scope));
+        let o = overview_on(&fold, &region, self.clock.now());
+        let v = Arc::new(serde_json::to_value(o).expect("the overview serialises"));
+        made.insert(scope.to_owned(), (seq, v.clone()));
+        v
     }
 
     /// Run `f` on the state as of `at` (time travel: folded from the log's checkpoints on a
@@ -189,11 +214,11 @@ impl AppState {
     }
 }
 
-/// The overview of `fold` as shown at instant `now` (live: this server's clock; in a replay: the
+/// The overview of `region` in `fold` as shown at instant `now` (live: this server's clock; in a replay: the
 /// replayed instant): the due dates before the day before merged (they are overdue on any day
 /// a wall showing it can have).
-pub(crate) fn overview_on(fold: &Fold, now: Timestamp) -> yiping_protocol::topics::Overview {
-    let mut o = fold.overview();
+pub(crate) fn overview_on(fold: &Fold, region: &str, now: Timestamp) -> yiping_protocol::topics::Overview {
+    let mut o = fold.overview_of(region);
     o.projects = o.projects.for_days_from(now.beijing_date().plus_days(-1));
     o
 }

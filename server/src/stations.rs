@@ -1,4 +1,5 @@
-//! The water-quality monitoring sections the embedded deployment knows.
+//! The water-quality monitoring sections: the ones the embedded (province) deployment knows, or
+//! a deployment's own (`[[sections]]` in `yiping.toml`, see [`crate::site`]).
 //!
 //! Names and approximate positions come from `shared/geo/facts.md` (Wuhan monitoring reports and the
 //! provincial notices on national assessment sections); positions are estimates snapped to the
@@ -7,17 +8,17 @@
 
 use yiping_maps::hit::RegionIndex;
 use yiping_maps::{Region, data::Layer, parse_regions};
-use yiping_protocol::water::WaterBody;
+use yiping_protocol::water::{WaterBody, WaterClass};
 
 /// One monitoring section.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Section {
     /// Stable id used by events.
-    pub id: &'static str,
+    pub id: String,
     /// Section name.
-    pub name: &'static str,
+    pub name: String,
     /// River or lake.
-    pub river: &'static str,
+    pub river: String,
     /// River section or lake point.
     pub body: WaterBody,
     /// WGS84 longitude.
@@ -26,6 +27,27 @@ pub struct Section {
     pub lat: f64,
     /// County adcode, from the county layer.
     pub adcode: String,
+}
+
+/// A section as a deployment describes it, before it is placed in a county.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SectionSpec {
+    /// Stable id used by events.
+    pub id: String,
+    /// Section name.
+    pub name: String,
+    /// River or lake.
+    pub river: String,
+    /// River section or lake point.
+    pub body: WaterBody,
+    /// WGS84 longitude.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// The class the plan in force sets (None: the rules' target for its kind of water body).
+    pub target: Option<WaterClass>,
+    /// Where it was described (`yiping.toml line 12`), for errors.
+    pub origin: String,
 }
 
 const SECTIONS: [(&str, &str, &str, WaterBody, f64, f64); 14] = [
@@ -45,22 +67,47 @@ const SECTIONS: [(&str, &str, &str, WaterBody, f64, f64); 14] = [
     ("hu-donghu", "东湖湖心", "东湖", WaterBody::Lake, 114.3483, 30.5365),
 ];
 
-/// The sections, each placed in its county.
+/// The built-in sections (湖北), as specs.
+pub fn builtin() -> Vec<SectionSpec> {
+    SECTIONS
+        .iter()
+        .map(|&(id, name, river, body, lon, lat)| SectionSpec {
+            id: id.into(),
+            name: name.into(),
+            river: river.into(),
+            body,
+            lon,
+            lat,
+            target: None,
+            origin: "built in".into(),
+        })
+        .collect()
+}
+
+/// The built-in sections, each placed in its county.
 ///
 /// # Panics
 /// If a built-in section falls outside every county: that is a bug in the table above, caught by
 /// the tests.
 pub fn sections(counties: &RegionIndex) -> Vec<Section> {
-    SECTIONS
-        .iter()
-        .map(|&(id, name, river, body, lon, lat)| {
+    builtin()
+        .into_iter()
+        .map(|s| {
             let adcode = counties
-                .at(lon, lat)
+                .at(s.lon, s.lat)
                 .map(|c| c.adcode.clone())
-                .unwrap_or_else(|| panic!("section {id} at ({lon}, {lat}) lies in no county"));
-            Section { id, name, river, body, lon, lat, adcode }
+                .unwrap_or_else(|| panic!("section {} at ({}, {}) lies in no county", s.id, s.lon, s.lat));
+            s.placed(adcode)
         })
         .collect()
+}
+
+impl SectionSpec {
+    /// The section, placed in county `adcode`.
+    pub fn placed(self, adcode: String) -> Section {
+        let SectionSpec { id, name, river, body, lon, lat, target: _, origin: _ } = self;
+        Section { id, name, river, body, lon, lat, adcode }
+    }
 }
 
 /// The shipped county layer.

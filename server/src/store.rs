@@ -316,6 +316,56 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Check that this log was kept for the same root region and that every monitoring section
+    /// it has known is still known (a section may be renamed or moved, never dropped: its
+    /// readings are in the log), then record both. A log from before the root was recorded is
+    /// the province's.
+    pub fn claim_places(&self, root: &str, sections: &[&str]) -> Result<(), String> {
+        let get = |key: &str| -> Result<Option<String>, String> {
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map_err(|e| self.err(e).to_string())
+        };
+        let empty = self.max_gseq().map_err(|e| e.to_string())? == 0;
+        let kept_root = get("root_region")?.or_else(|| (!empty).then(|| crate::places::ROOT.to_owned()));
+        if let Some(kept) = kept_root.filter(|k| k != root) {
+            return Err(format!(
+                "{}: this data folder holds the log of root region {kept}, not {root}: give this \
+                 deployment its own data folder",
+                self.path.display()
+            ));
+        }
+        let kept_sections: Vec<String> = match get("sections")? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| format!("{}: meta sections: {e}", self.path.display()))?,
+            None => Vec::new(),
+        };
+        let missing: Vec<&str> =
+            kept_sections.iter().map(String::as_str).filter(|k| !sections.contains(k)).collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "{}: the log knows monitoring sections that this configuration does not: {}; keep \
+                 them in [[sections]] (a section may be renamed or moved, not dropped: its readings \
+                 are in the log)",
+                self.path.display(),
+                missing.join(", ")
+            ));
+        }
+        let mut all: Vec<&str> =
+            kept_sections.iter().map(String::as_str).chain(sections.iter().copied()).collect();
+        all.sort_unstable();
+        all.dedup();
+        let put = |key: &str, value: &str| {
+            self.conn
+                .execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", [key, value])
+                .map(|_| ())
+                .map_err(|e| self.err(e).to_string())
+        };
+        put("root_region", root)?;
+        put("sections", &serde_json::to_string(&all).expect("ids serialise"))
+    }
+
     /// The stream epoch of this log.
     pub fn epoch(&self) -> &str {
         &self.epoch

@@ -80,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/topics", get(crate::api::list_topics))
         .route("/api/v1/event-types", get(crate::api::event_types))
         .route("/api/v1/sections", get(crate::api::sections))
+        .route("/api/v1/site", get(crate::api::site))
         .route("/api/v1/overview", get(crate::api::overview))
         .route("/api/v1/timeline", get(crate::api::timeline))
         .route("/api/v1/periods", get(crate::api::periods))

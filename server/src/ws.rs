@@ -44,8 +44,8 @@ const MAX_READ_MESSAGE: usize = 4 * MAX_CLIENT_MESSAGE;
 ///
 /// Readers only (a login, or anonymous reading where allowed: 401 before the upgrade otherwise).
 /// A user with a region scope gets every topic's data cut to the scope (entities, regions,
-/// events and alerts under the prefix; every seq still arrives, so resuming works), and is
-/// refused the province-wide `overview` topic.
+/// events and alerts under the prefix; every seq still arrives, so resuming works), and the
+/// `overview` of the scope's region in place of the root's.
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<Arc<AppState>>,
@@ -165,19 +165,43 @@ async fn next_frame(subs: &mut BTreeMap<String, Sub>) -> (String, Result<Arc<Fra
 
 /// Cut one wire message to a region scope (see [`upgrade`]).
 pub fn scoped_text(text: &str, scope: &str) -> Utf8Bytes {
+    scoped_with(text, scope, &mut |_| None)
+}
+
+/// Cut one live wire message to a region scope, the root's overview replaced by the scope
+/// region's (each overview update is the whole overview, so the newest stands for any of them).
+fn scoped_live(state: &AppState, text: &str, scope: &str) -> Utf8Bytes {
+    scoped_with(text, scope, &mut |topic| {
+        (topic == yiping_protocol::topics::OVERVIEW).then(|| state.scoped_overview(scope))
+    })
+}
+
+/// Cut `text` to `scope`; a topic's data that `replace` gives is put in place of what it had.
+fn scoped_with(
+    text: &str,
+    scope: &str,
+    replace: &mut dyn FnMut(&str) -> Option<Arc<serde_json::Value>>,
+) -> Utf8Bytes {
     match serde_json::from_str::<ServerMsg>(text) {
         Ok(mut msg) => {
-            scope_msg(&mut msg, scope);
+            scope_msg(&mut msg, scope, replace);
             Utf8Bytes::from(serde_json::to_string(&msg).expect("messages serialise"))
         }
         Err(_) => Utf8Bytes::from(text.to_owned()),
     }
 }
 
-fn scope_msg(msg: &mut ServerMsg, scope: &str) {
+fn scope_msg(
+    msg: &mut ServerMsg,
+    scope: &str,
+    replace: &mut dyn FnMut(&str) -> Option<Arc<serde_json::Value>>,
+) {
     match msg {
-        ServerMsg::Snapshot(u) | ServerMsg::Delta(u) => scope_data(&mut u.data, scope),
-        ServerMsg::Batch { items } => items.iter_mut().for_each(|m| scope_msg(m, scope)),
+        ServerMsg::Snapshot(u) | ServerMsg::Delta(u) => match replace(&u.topic) {
+            Some(data) => u.data = (*data).clone(),
+            None => scope_data(&mut u.data, scope),
+        },
+        ServerMsg::Batch { items } => items.iter_mut().for_each(|m| scope_msg(m, scope, replace)),
         ServerMsg::Pong
         | ServerMsg::Error { .. }
         | ServerMsg::Replay(_)
@@ -276,6 +300,8 @@ async fn converse(
         };
         for text in out {
             let text = match scope.as_deref() {
+                // A replay makes its overview of the scope's region itself.
+                Some(sc) if replay.is_none() => scoped_live(state, text.as_str(), sc),
                 Some(sc) => scoped_text(text.as_str(), sc),
                 None => text,
             };
@@ -313,7 +339,7 @@ async fn receive(
                 })];
             }
             let topics: Vec<String> = subs.keys().cloned().collect();
-            match replay::Session::start(state, topics, at, speed).await {
+            match replay::Session::start(state, topics, at, speed, scope).await {
                 Ok((session, out)) => {
                     // The live streams stop for this connection while it replays.
                     subs.clear();
@@ -337,7 +363,7 @@ async fn receive(
             // The same checks as live: a replay shows no more than the live streams would.
             let (mut out, mut allowed) = (Vec::new(), Vec::new());
             for t in topics {
-                match check_topic(state, &t, scope) {
+                match check_topic(state, &t) {
                     Ok(()) => allowed.push(t),
                     Err(refused) => out.push(refused),
                 }
@@ -349,35 +375,22 @@ async fn receive(
             session.unsubscribe(&topics);
             vec![]
         }
-        (msg, _) => handle(state, subs, msg, scope),
+        (msg, _) => handle(state, subs, msg),
     }
 }
 
-/// May a connection of `scope` have `topic`? The refusal to send when not.
-fn check_topic(state: &AppState, topic: &str, scope: Option<&str>) -> Result<(), Arc<str>> {
+/// Is `topic` one to subscribe to? The refusal to send when not. (A scoped connection may have
+/// every topic: each is cut to its scope when sent, see [`scoped_live`].)
+fn check_topic(state: &AppState, topic: &str) -> Result<(), Arc<str>> {
     if !state.hub.has_topic(topic) {
         return Err(to_text(&ServerMsg::Error {
             message: format!("unknown topic {topic:?}; GET /api/v1/topics lists them"),
         }));
     }
-    if let Some(sc) = scope
-        && topic == yiping_protocol::topics::OVERVIEW
-    {
-        return Err(to_text(&ServerMsg::Error {
-            message: format!(
-                "topic \"overview\" holds province-wide figures; your scope is {sc}: subscribe to the theme topics"
-            ),
-        }));
-    }
     Ok(())
 }
 
-fn handle(
-    state: &AppState,
-    subs: &mut BTreeMap<String, Sub>,
-    msg: ClientMsg,
-    scope: Option<&str>,
-) -> Vec<Arc<str>> {
+fn handle(state: &AppState, subs: &mut BTreeMap<String, Sub>, msg: ClientMsg) -> Vec<Arc<str>> {
     match msg {
         ClientMsg::Ping => vec![to_text(&ServerMsg::Pong)],
         ClientMsg::Unsubscribe { topics } => {
@@ -399,7 +412,7 @@ fn handle(
         ClientMsg::Subscribe { topics, since } => {
             let mut out = Vec::new();
             for t in topics {
-                if let Err(refused) = check_topic(state, &t, scope) {
+                if let Err(refused) = check_topic(state, &t) {
                     out.push(refused);
                     continue;
                 }

@@ -107,6 +107,9 @@ fn every_endpoint_for_every_role_is_allowed_or_refused_as_specified() {
         "/api/v1/history".into(),
         "/api/v1/counties".into(),
         "/api/v1/me".into(),
+        "/api/v1/site".into(),
+        "/api/v1/overview".into(),
+        "/api/v1/periods".into(),
     ];
     for path in &reads {
         let (s, body) = get(addr, path, None);
@@ -186,6 +189,23 @@ fn every_endpoint_for_every_role_is_allowed_or_refused_as_specified() {
     assert_eq!(post(addr, &ack(&hs_village), Some(&hs), &serde_json::json!({})).0, 200);
     assert_eq!(get(addr, "/api/v1/regions/420000", Some(&hs)).0, 403, "not the province");
     assert_eq!(get(addr, "/api/v1/history", Some(&hs)).0, 403, "nor its history");
+    // The site, the overview and the periods are 黄石's and its counties'.
+    let (s, site) = get(addr, "/api/v1/site", Some(&hs));
+    assert_eq!(s, 200, "{site}");
+    let site: yiping_protocol::api::SiteInfo = serde_json::from_str(&site).expect("site");
+    assert_eq!(
+        (site.root.as_str(), site.region.as_str(), site.region_name.as_str()),
+        ("420000", "420200", "黄石市")
+    );
+    assert_eq!(site.children.len(), 6);
+    let (s, periods) = get(addr, "/api/v1/periods", Some(&hs));
+    assert_eq!(s, 200, "{periods}");
+    let periods: yiping_protocol::periods::PeriodsAnswer = serde_json::from_str(&periods).expect("periods");
+    let mut shown: Vec<&String> = periods.totals.keys().collect();
+    shown.sort();
+    assert_eq!(shown.len(), 7, "黄石 and its six counties: {shown:?}");
+    assert!(shown.iter().all(|k| k.starts_with("4202")), "{shown:?}");
+    assert!(periods.periods.iter().all(|p| p.regions.keys().all(|k| k.starts_with("4202"))));
     let (_, counties) = get(addr, "/api/v1/counties", Some(&hs));
     let counties: serde_json::Value = serde_json::from_str(&counties).expect("json");
     let codes: Vec<&str> =
@@ -350,10 +370,10 @@ async fn websocket_topics_by_role_and_scope() {
     let hs = tokio::task::spawn_blocking(move || login(addr, "hs_duty", PW)).await.expect("logs in");
     let msgs =
         ws_messages(addr, Some(&hs), &["overview", "alerts", "poverty", "water"]).await.expect("connects");
-    let mut refused = false;
+    let mut overview = None;
     for m in &msgs {
         match m {
-            ServerMsg::Error { message } => refused |= message.contains("overview"),
+            ServerMsg::Snapshot(u) if u.topic == "overview" => overview = Some(u.data.clone()),
             ServerMsg::Snapshot(u) if u.topic == "alerts" => {
                 let ids: Vec<&str> = u.data["alerts"]
                     .as_array()
@@ -379,8 +399,25 @@ async fn websocket_topics_by_role_and_scope() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert!(refused, "the province-wide overview is refused to a scoped user");
-    // Nor can a replay give it: subscribed during the replay, it is refused the same way.
+    // The overview of 黄石, not the province's: its figures, its counties, its sections.
+    let o: yiping_protocol::topics::Overview =
+        serde_json::from_value(overview.expect("an overview of 黄石")).expect("an overview");
+    assert_eq!((o.region.as_str(), o.region_name.as_str()), ("420200", "黄石市"));
+    assert_eq!(o.children.len(), 6, "黄石's six counties: {:?}", o.children.keys());
+    assert!(o.children.keys().all(|k| k.starts_with("4202")));
+    assert_eq!(o.poverty.risk_households, 12, "the village's newest report");
+    assert_eq!((o.projects.projects, o.readings_total), (0, 0), "the project and readings are in 武汉");
+    assert!(o.sections.is_empty(), "no section lies in 黄石");
+    let (status, rest) = tokio::task::spawn_blocking({
+        let hs = hs.clone();
+        move || get(addr, "/api/v1/overview", Some(&hs))
+    })
+    .await
+    .expect("gets");
+    assert_eq!(status, 200, "{rest}");
+    let rest: yiping_protocol::topics::Overview = serde_json::from_str(&rest).expect("an overview");
+    assert_eq!((rest.region, rest.children.len(), rest.poverty.risk_households), ("420200".into(), 6, 12));
+    // A replay gives the overview of 黄石 too, as of its instant.
     let mut req = format!("ws://{addr}/ws").into_client_request().expect("request");
     req.headers_mut().insert("Cookie", hs.parse().expect("header"));
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connects");
@@ -395,7 +432,7 @@ async fn websocket_topics_by_role_and_scope() {
     ] {
         ws.send(Message::Text(m.to_string().into())).await.expect("sends");
     }
-    let (mut refused, mut topics) = (false, Vec::new());
+    let (mut overviews, mut topics) = (Vec::new(), Vec::new());
     loop {
         let m = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("in time");
         let Some(Ok(Message::Text(t))) = m else { continue };
@@ -406,8 +443,13 @@ async fn websocket_topics_by_role_and_scope() {
         let pong = msgs.iter().any(|m| matches!(m, ServerMsg::Pong));
         for m in msgs {
             match m {
-                ServerMsg::Error { message } => refused |= message.contains("overview"),
-                ServerMsg::Snapshot(u) | ServerMsg::Delta(u) => topics.push(u.topic),
+                ServerMsg::Error { message } => panic!("refused: {message}"),
+                ServerMsg::Snapshot(u) | ServerMsg::Delta(u) => {
+                    if u.topic == "overview" {
+                        overviews.push(u.data["region"].as_str().unwrap_or("").to_owned());
+                    }
+                    topics.push(u.topic);
+                }
                 _ => {}
             }
         }
@@ -415,8 +457,8 @@ async fn websocket_topics_by_role_and_scope() {
             break;
         }
     }
-    assert!(refused, "refused in a replay too");
-    assert!(!topics.iter().any(|t| t == "overview"), "{topics:?}");
+    assert!(overviews.len() >= 2, "in the replay and live again: {topics:?}");
+    assert!(overviews.iter().all(|r| r == "420200"), "{overviews:?}");
     assert!(topics.iter().filter(|t| *t == "poverty").count() >= 3, "live, replay, live again: {topics:?}");
     drop(srv);
 }

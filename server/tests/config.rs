@@ -87,7 +87,7 @@ fn a_bad_configuration_is_refused_naming_where_the_key_and_the_value() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).expect("utf8");
     for expect in [
-        "yiping.toml line 2: port: unknown key (the keys are addr, data, ",
+        "yiping.toml line 2: port: unknown key (the keys are root_region, title, addr, data, ",
         "yiping.toml line 3: speed = \"fast\": expected a number above 0",
         "yiping.toml line 4: anonymous = \"public\": expected off, local or all",
         "YIPING_SESSION_HOURS=\"forever\": expected a whole number of hours",
@@ -109,6 +109,17 @@ fn a_bad_configuration_is_refused_naming_where_the_key_and_the_value() {
     std::fs::write(&file, "seed = 1\nspeed = = 2\n").expect("writes");
     let err = String::from_utf8(run(&dir, &["config"], &[]).stderr).expect("utf8");
     assert!(err.contains("yiping.toml line 2: not valid TOML"), "{err}");
+    // A root region that is not in the boundary layers, named with where it was set; `config`
+    // says so as `serve` would.
+    std::fs::write(&file, "root_region = \"430000\"\n").expect("writes");
+    let err = String::from_utf8(run(&dir, &["config"], &[]).stderr).expect("utf8");
+    assert!(
+        err.contains("yiping.toml line 1: root_region = \"430000\": root region \"430000\" is not in the boundary layers"),
+        "{err}"
+    );
+    let err =
+        String::from_utf8(run(&dir, &["config"], &[("YIPING_ROOT_REGION", "429004")]).stderr).expect("utf8");
+    assert!(err.contains("environment YIPING_ROOT_REGION: root_region = \"429004\": root region 429004 (仙桃市) has no counties under it"), "{err}");
     // A file named and missing.
     let out = run(&dir, &["config", "--config", "nowhere.toml"], &[]);
     assert_eq!(out.status.code(), Some(1));

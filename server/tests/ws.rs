@@ -27,6 +27,8 @@ async fn start_on(dir: std::path::PathBuf) -> (SocketAddr, tokio::sync::oneshot:
         rules: Default::default(),
         access: Default::default(),
         clock: None,
+        places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
+        title: None,
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

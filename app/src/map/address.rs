@@ -1,6 +1,6 @@
 //! The map's view in the address (`#420300`): a drill-down is a history entry, so the browser's
-//! back (button, mouse side button, swipe) returns to the province, and a wall can open a
-//! prefecture or county directly.
+//! back (button, mouse side button, swipe) returns to the region shown (the province, or a
+//! city), and a wall can open a region under it directly.
 
 use std::sync::Arc;
 
@@ -8,11 +8,11 @@ use leptos::prelude::*;
 
 use super::layers::Layers;
 
-/// The region named by the address's fragment (six digits; the province is no fragment).
+/// The region named by the address's fragment (six digits; the region shown is no fragment).
 fn hash_view() -> Option<String> {
     let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
     let code = hash.trim_start_matches('#');
-    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) && code != "420000")
+    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) && code != crate::site::current().region())
         .then(|| code.to_string())
 }
 

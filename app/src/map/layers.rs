@@ -50,7 +50,8 @@ impl Layers {
         bbox(&self.province)
     }
 
-    /// The bounding box shown for a view: the province, or one prefecture. With `reserve` (a
+    /// The bounding box shown for a view: the region shown (the province), or one region under
+    /// it (a prefecture). With `reserve` (a
     /// fraction of the width that a panel covers on the right while a region is selected), the
     /// prefecture's box is widened eastwards so the region stays clear of the panel.
     pub(super) fn view_box(&self, view: Option<&str>, reserve: f64) -> Option<[f64; 4]> {
@@ -85,6 +86,29 @@ impl Layers {
     }
 }
 
+/// The layers cut to the page's region (see [`crate::site`]): the province as they are; for a
+/// prefecture-level division (a city deployment, or a user scoped to it) its outline stands for
+/// the province's and its counties for the prefectures, with nothing under them; for a county,
+/// its outline alone.
+fn rooted(
+    region: &str,
+    province: Vec<Region>,
+    prefectures: Vec<Region>,
+    counties: Vec<Region>,
+) -> (Vec<Region>, Vec<Region>, Vec<Region>) {
+    if region == crate::site::PROVINCE {
+        return (province, prefectures, counties);
+    }
+    if let Some(outline) = prefectures.into_iter().find(|p| p.adcode == region) {
+        let children = counties
+            .into_iter()
+            .filter(|c| c.parent.as_deref() == Some(region) && c.adcode != region)
+            .collect();
+        return (vec![outline], children, Vec::new());
+    }
+    (counties.into_iter().filter(|c| c.adcode == region).collect(), Vec::new(), Vec::new())
+}
+
 pub(super) async fn load() -> Result<Layers, String> {
     let get = |l: Layer| async move { crate::http::fetch_text(&format!("/geo/{}", l.file_name())).await };
     let regions = |text: String| parse_regions(&text).map_err(|e| e.to_string());
@@ -97,9 +121,12 @@ pub(super) async fn load() -> Result<Layers, String> {
         get(Layer::Lakes),
     )
     .await?;
-    let province = regions(province)?;
-    let prefectures = regions(prefectures)?;
-    let counties = regions(counties)?;
+    let (province, prefectures, counties) = rooted(
+        crate::site::current().region(),
+        regions(province)?,
+        regions(prefectures)?,
+        regions(counties)?,
+    );
     let rivers = parse_rivers(&rivers).map_err(|e| e.to_string())?;
     let lakes = parse_lakes(&lakes).map_err(|e| e.to_string())?;
     let all: Vec<Region> = province.iter().chain(&prefectures).chain(&counties).cloned().collect();

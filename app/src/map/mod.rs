@@ -41,6 +41,8 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use yiping_protocol::topics::Overview;
 
+use crate::i18n::Lang;
+
 use layers::{Layers, load};
 use live::{Inputs, Render, Stats, fly, schedule};
 use live::{Ring, Spot};
@@ -265,9 +267,9 @@ pub fn HubeiMap(
                 class="map-canvas"
                 node_ref=canvas
                 tabindex="0"
-                aria-label="湖北省地图 / map of Hubei"
+                aria-label=format!("{}地图 / map of {}", crate::site::current().region_name(Lang::Zh), crate::site::current().region_name(Lang::En))
                 data-testid="map"
-                data-view=move || view.get().unwrap_or_else(|| "420000".into())
+                data-view=move || view.get().unwrap_or_else(|| crate::site::current().region().into())
                 data-box=move || shown.get().map(|b| format!("{:.5},{:.5},{:.5},{:.5}", b[0], b[1], b[2], b[3]))
                 on:wheel=move |e| h_wheel.wheel(e)
                 on:pointerdown=move |e| h_down.down(e)
@@ -279,7 +281,7 @@ pub fn HubeiMap(
             ></canvas>
             <nav class="map-crumbs" aria-label="breadcrumb">
                 <button class="crumb" data-testid="crumb-province" on:click=move |_| view.set(None) disabled=move || view.get().is_none()>
-                    "湖北省"
+                    {crate::site::current().region_name(Lang::Zh)}
                 </button>
                 {move || crumb().map(|(adcode, name, county)| match county {
                     None => view! { <span class="crumb-sep">"›"</span><span class="crumb current" data-testid="crumb-current">{name}</span> }.into_any(),

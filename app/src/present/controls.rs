@@ -7,8 +7,7 @@ use leptos::prelude::*;
 use yiping_protocol::present::{Drawer, Setting, View};
 
 use super::Console;
-use crate::alert_text::{prefecture_of, rule_name, severity_index};
-use crate::i18n::PREFECTURES;
+use crate::alert_text::{rule_name, severity_index};
 
 /// The screens, by their keys.
 const SCREENS: [(&str, &str, &str); 5] = [
@@ -98,9 +97,9 @@ pub fn Controls(
                         view.drawer = None;
                     });
                 }>
-                    <option value="">{c.tr("湖北省（全省）", "Hubei (province)")}</option>
-                    {PREFECTURES.iter().map(|(code, zh, en)| view! {
-                        <option value=*code>{c.tr(zh, en)}</option>
+                    <option value="">{crate::site::current().region_name(c.lang)}</option>
+                    {crate::site::current().children().iter().map(|r| view! {
+                        <option value=r.adcode.clone()>{crate::site::current().child_name(c.lang, &r.adcode)}</option>
                     }).collect::<Vec<_>>()}
                 </select>
                 <button data-testid="map-reset" disabled=move || off() || !view_is(|v| v.map_box.is_some()) on:click=move |_| c.show(|v| v.map_box = None)>
@@ -182,7 +181,7 @@ fn Alerts(c: Console) -> impl IntoView {
                     view! {
                         <li>
                             <button class=format!("sev-{}", severity_index(a.severity)) disabled=move || !c.yours() data-alert=id.clone() on:click=move |_| {
-                                let (id, region) = (id.clone(), prefecture_of(&adcode));
+                                let (id, region) = (id.clone(), crate::site::current().child_of(&adcode));
                                 c.show(|v| {
                                     v.region = Some(region);
                                     v.map_box = None;

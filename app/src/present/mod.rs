@@ -124,9 +124,22 @@ fn wall_from_query(query: &str) -> Option<String> {
     })
 }
 
-/// The console page.
+/// The console page, once the page knows its region (see [`crate::page::SiteGate`]).
 #[component]
 pub fn Present() -> impl IntoView {
+    view! {
+        <crate::page::SiteGate
+            heading=("演示人员登录", "Presenter login")
+            note=("本部署须登录后查看。", "This deployment asks for a login to look.")
+        >
+            <PresentConsole />
+        </crate::page::SiteGate>
+    }
+}
+
+/// The console itself.
+#[component]
+fn PresentConsole() -> impl IntoView {
     let query = crate::page::query();
     let lang = crate::page::start(&query, ("一屏 · 演示台", "yiping · presenter console"));
     let feeds = Feeds::new();

@@ -4,12 +4,12 @@
 use leptos::prelude::*;
 use yiping_protocol::events::Stage as ProjectStage;
 use yiping_protocol::periods::{Indicator, Period, change_percent};
-use yiping_protocol::topics::{Overview, PrefectureFigures};
+use yiping_protocol::topics::{ChildFigures, Overview};
 use yiping_protocol::water::WaterClass;
 use yiping_widgets::chart::{BarItem, Slice, Stage};
 use yiping_widgets::palette::{self, WATER_CLASSES};
 
-use crate::i18n::{Text, prefecture_name, stage_name};
+use crate::i18n::{Text, stage_name};
 
 use super::WallCtx;
 
@@ -46,7 +46,7 @@ impl WallCtx {
                     .periods
                     .iter()
                     .find(|f| f.period == p)
-                    .and_then(|f| f.regions.get("420000").cloned())
+                    .and_then(|f| f.regions.get(crate::site::current().region()).cloned())
             })
         };
         let first = move || answer.with(|a| a.as_ref().and_then(|a| a.first_data));
@@ -163,17 +163,17 @@ impl WallCtx {
     }
 
     /// The prefectures with one of their figures, for a ranking.
-    pub(super) fn prefecture_bars(self, f: fn(&PrefectureFigures) -> f64) -> Signal<Vec<BarItem>> {
+    pub(super) fn prefecture_bars(self, f: fn(&ChildFigures) -> f64) -> Signal<Vec<BarItem>> {
         let (ov, lang) = (self.feeds.overview, self.lang);
         Signal::derive(move || {
             ov.with(|o| {
                 o.as_ref()
                     .map(|o| {
-                        o.prefectures
+                        o.children
                             .iter()
                             .map(|(a, p)| BarItem {
                                 key: a.clone(),
-                                label: prefecture_name(lang, a).unwrap_or(a).to_string(),
+                                label: crate::site::current().child_name(lang, a),
                                 value: f(p),
                             })
                             .collect::<Vec<_>>()

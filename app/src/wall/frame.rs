@@ -248,7 +248,7 @@ pub(super) fn Header(ctx: WallCtx, now: RwSignal<f64>, go: Callback<Screen>) -> 
                 <KpiPeriod ctx=ctx />
             </div>
             <div class="head-center">
-                <h1>{t(lang, Text::Title)}</h1>
+                <h1>{crate::site::current().title(lang)}</h1>
                 <nav class="screens" aria-label="screens">
                     {Screen::ALL.iter().map(|&sc| tab(sc)).collect::<Vec<_>>()}
                 </nav>

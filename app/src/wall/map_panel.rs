@@ -2,12 +2,11 @@
 //! indicator, with the screen's markers and open alerts, and the drawers a touch opens over it.
 
 use leptos::prelude::*;
-use yiping_protocol::topics::PrefectureFigures;
+use yiping_protocol::topics::ChildFigures;
 
-use crate::alert_text::prefecture_of;
 use crate::alerts::{AlertDrawer, alert_markers};
 use crate::drill::{ClassDrawer, EntityDrawer, RegionDrawer, StageDrawer};
-use crate::i18n::{Text, prefecture_name};
+use crate::i18n::Text;
 use crate::map::{Choropleth, HubeiMap, MapPick};
 use crate::screens::Screen;
 use crate::themes::AgeingDrawer;
@@ -15,28 +14,34 @@ use crate::themes::AgeingDrawer;
 use super::frame::LivePanel;
 use super::{WallCtx, poverty, projects, yangtze};
 
-/// The map's title follows the map: the province, or the prefecture drilled into.
+/// The map's title follows the map: the region shown, or the region drilled into (a
+/// prefecture and its counties, or a city's county).
 fn title(ctx: WallCtx) -> Signal<String> {
-    let (selected, lang) = (ctx.selected, ctx.lang);
+    let (selected, lang, site) = (ctx.selected, ctx.lang, ctx.site());
     Signal::derive(move || {
-        let view = selected.get().map(|a| prefecture_of(&a));
-        match view.as_deref().and_then(|a| prefecture_name(lang, a)) {
-            Some(name) => lang.pick(format!("{name} · 县级行政区"), format!("{name} · counties")),
-            None => ctx.tr(Text::MapPanel).to_string(),
+        let view = selected.get().filter(|a| a != site.region()).map(|a| site.child_of(&a));
+        match view {
+            Some(a) if site.is_province() => {
+                let name = site.child_name(lang, &a);
+                lang.pick(format!("{name} · 县级行政区"), format!("{name} · counties"))
+            }
+            Some(a) => format!("{} · {}", site.region_name(lang), site.child_name(lang, &a)),
+            None => ctx.say(Text::MapPanel),
         }
     })
 }
 
 /// The indicators the overview's map can be coloured by, in the order of its buttons.
-fn overview_indicator(ctx: WallCtx, i: usize) -> (&'static str, fn(&PrefectureFigures) -> f64) {
+fn overview_indicator(ctx: WallCtx, i: usize) -> (String, fn(&ChildFigures) -> f64) {
     match i {
-        1 => (ctx.tr(Text::ProblemsMap), |p| f64::from(p.problems_open)),
-        2 => (ctx.tr(Text::RiskMap), |p| p.risk_households as f64),
-        3 => (ctx.tr(Text::ProjectsMap), |p| f64::from(p.projects)),
-        4 => (ctx.lang.pick("各市州近7日巡河覆盖（%）", "Rivers patrolled in 7 days (%)"), |p| {
-            p.coverage.percent().unwrap_or(0.0)
-        }),
-        _ => (ctx.tr(Text::PatrolsMap), |p| p.patrols as f64),
+        1 => (ctx.say(Text::ProblemsMap), |p| f64::from(p.problems_open)),
+        2 => (ctx.say(Text::RiskMap), |p| p.risk_households as f64),
+        3 => (ctx.say(Text::ProjectsMap), |p| f64::from(p.projects)),
+        4 => (
+            ctx.site().words(ctx.lang, "各{L}近7日巡河覆盖（%）", "Rivers patrolled in 7 days by {l} (%)"),
+            |p| p.coverage.percent().unwrap_or(0.0),
+        ),
+        _ => (ctx.say(Text::PatrolsMap), |p| p.patrols as f64),
     }
 }
 
@@ -44,22 +49,21 @@ fn overview_indicator(ctx: WallCtx, i: usize) -> (&'static str, fn(&PrefectureFi
 fn colours(ctx: WallCtx, indicator: RwSignal<usize>) -> Signal<Option<Choropleth>> {
     let ov = ctx.feeds.overview;
     Signal::derive(move || {
-        let by = |(title, f): (&str, fn(&PrefectureFigures) -> f64)| {
+        let by = |(title, f): (String, fn(&ChildFigures) -> f64)| {
             ov.with(|o| {
                 o.as_ref().map(|o| Choropleth {
-                    title: title.to_string(),
-                    values: o.prefectures.iter().map(|(a, p)| (a.clone(), f(p))).collect(),
+                    title: title.clone(),
+                    values: o.children.iter().map(|(a, p)| (a.clone(), f(p))).collect(),
                 })
             })
         };
         match ctx.screen.get() {
             Screen::Overview => by(overview_indicator(ctx, indicator.get())),
             Screen::Yangtze => None,
-            Screen::Rivers => by((ctx.tr(Text::ProblemsMap), |p| f64::from(p.problems_open))),
-            Screen::Projects => by((ctx.tr(Text::ProjectsMap), |p| f64::from(p.projects))),
-            Screen::Poverty => {
-                poverty::county_map(ctx).or_else(|| by((ctx.tr(Text::RiskMap), |p| p.risk_households as f64)))
-            }
+            Screen::Rivers => by((ctx.say(Text::ProblemsMap), |p| f64::from(p.problems_open))),
+            Screen::Projects => by((ctx.say(Text::ProjectsMap), |p| f64::from(p.projects))),
+            Screen::Poverty => poverty::county_map(ctx)
+                .or_else(|| by((ctx.say(Text::RiskMap), |p| p.risk_households as f64))),
         }
     })
 }

@@ -38,13 +38,10 @@ use yiping_protocol::rules::Rules;
 use yiping_protocol::topics::{HistoryPoint, PovertyAgg};
 use yiping_widgets::layout::Pick;
 
-use crate::alert_text::prefecture_of;
 use crate::i18n::{Lang, Text, t};
 use crate::link::{self, Feeds};
 use crate::screens::Screen;
-
-/// The province's adcode: the region whose records the headline figures open.
-const PROVINCE: &str = "420000";
+use crate::site::{self, Site};
 
 /// What every screen of the wall shares: the data, the language, today, and what a touch has
 /// selected. All signals: copying it is free.
@@ -160,7 +157,7 @@ impl WallCtx {
             period_figures: RwSignal::new(None),
             period_error: RwSignal::new(None),
             open_province: Callback::new(move |p: Pick| {
-                selected.set(Some(PROVINCE.to_owned()));
+                selected.set(Some(site::current().region().to_owned()));
                 picked.set(Some(p));
             }),
             select_region: Callback::new(move |p: Pick| {
@@ -177,7 +174,7 @@ impl WallCtx {
             }),
             open_alert: Callback::new(move |id: String| {
                 let prefecture =
-                    feeds.alerts.with_untracked(|m| m.get(&id).map(|a| prefecture_of(&a.adcode)));
+                    feeds.alerts.with_untracked(|m| m.get(&id).map(|a| site::current().child_of(&a.adcode)));
                 if let Some(p) = prefecture {
                     selected.set(Some(p));
                 }
@@ -189,6 +186,17 @@ impl WallCtx {
     /// The text for `key` in the wall's language.
     fn tr(self, key: Text) -> &'static str {
         t(self.lang, key)
+    }
+
+    /// The text for `key`, a template, with the words of the region shown put in (市州 or
+    /// 区县, its name, how many regions are under it: see [`Site::words`]).
+    fn say(self, key: Text) -> String {
+        site::current().words(self.lang, t(Lang::Zh, key), t(Lang::En, key))
+    }
+
+    /// The region shown: the deployment's root, or the user's scope.
+    fn site(self) -> &'static Site {
+        site::current()
     }
 
     /// Drawers close when what they were opened from goes away: a region drill-down closes the
@@ -218,12 +226,26 @@ impl WallCtx {
     }
 }
 
-/// The whole wall.
+/// The wall page: the wall once the page knows its region (see [`crate::page::SiteGate`]).
+#[component]
+pub fn WallPage() -> impl IntoView {
+    view! {
+        <crate::page::SiteGate
+            heading=("一屏全览 · 登录", "One Screen · log in")
+            note=("本部署须登录后查看；所见范围为账号的辖区。", "This deployment asks for a login to look; what is shown is the account's region.")
+        >
+            <Wall />
+        </crate::page::SiteGate>
+    }
+}
+
+/// The whole wall, for the page's region ([`site::current`]).
 #[component]
 pub fn Wall() -> impl IntoView {
     let query = crate::page::query();
-    let title = (t(Lang::Zh, Text::Title), t(Lang::En, Text::Title));
-    let lang = crate::page::start(&query, title);
+    let s = site::current();
+    let (zh, en) = (s.title(Lang::Zh), s.title(Lang::En));
+    let lang = crate::page::start(&query, (&zh, &en));
     let feeds = Feeds::new();
     // `?at=…` opens the wall as of that instant (`&speed=…` plays on).
     if let Some((at, speed)) = crate::replay::from_query(&query) {

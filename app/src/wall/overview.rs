@@ -127,8 +127,8 @@ pub(super) fn Right(ctx: WallCtx) -> impl IntoView {
                 <Kpi label=tr(Text::Assistance).to_string() value=ctx.figure(|o| Some(o.poverty.assistance_wan * 1e4)) unit=tr(Text::UnitWanYuan).to_string() decimals=2 on_pick=open test_id="assistance" />
             </div>
         </LivePanel>
-        <LivePanel title=tr(Text::RankingPanel) class="panel-chart panel-ranking" theme="rivers">
-            <RankingBars label=tr(Text::RankingPanel).to_string() items=ctx.prefecture_bars(|p| p.patrols as f64) unit=tr(Text::UnitTimes).to_string() decimals=1 rows=17 on_pick=ctx.select_region test_id="ranking" />
+        <LivePanel title=ctx.say(Text::RankingPanel) class="panel-chart panel-ranking" theme="rivers">
+            <RankingBars label=ctx.say(Text::RankingPanel) items=ctx.prefecture_bars(|p| p.patrols as f64) unit=tr(Text::UnitTimes).to_string() decimals=1 rows=ctx.site().child_count() on_pick=ctx.select_region test_id="ranking" />
         </LivePanel>
     }
 }

@@ -10,11 +10,9 @@ use yiping_protocol::periods::{Indicator, Period, PeriodFigures, PeriodsAnswer, 
 use yiping_widgets::chart::{CompareItem, Comparison};
 use yiping_widgets::format::{NumberStyle, scaled_text, shanghai_date, shanghai_hms};
 
-use crate::i18n::{Lang, prefecture_name};
+use crate::i18n::Lang;
 
 use super::WallCtx;
-
-const PROVINCE: &str = "420000";
 
 /// An indicator's figure in the unit shown (investment is counted in 万元 and shown in 元, scaled
 /// to 万/亿 like every figure; hours whole).
@@ -113,7 +111,7 @@ pub fn PeriodsDrawer(
     /// The wall.
     ctx: WallCtx,
 ) -> impl IntoView {
-    let (lang, open) = (ctx.lang, ctx.periods_open);
+    let (lang, open, site) = (ctx.lang, ctx.periods_open, ctx.site());
     let style = use_context::<NumberStyle>().unwrap_or_default();
     let (answer, error) = (ctx.period_figures, ctx.period_error);
     let period: RwSignal<Option<Period>> = RwSignal::new(Some(Period::Month));
@@ -139,14 +137,14 @@ pub fn PeriodsDrawer(
     };
     let rows = move || {
         let figures = chosen();
-        let totals = answer.with(|a| a.as_ref().and_then(|a| a.totals.get(PROVINCE).cloned()));
+        let totals = answer.with(|a| a.as_ref().and_then(|a| a.totals.get(site.region()).cloned()));
         Indicator::ALL
             .iter()
             .map(|&i| {
                 let (name, unit) = words(lang, i);
                 let (now, prev, ly) = match (&figures, &totals) {
                     (Some(f), _) => {
-                        let r = f.regions.get(PROVINCE).cloned().unwrap_or_default();
+                        let r = f.regions.get(site.region()).cloned().unwrap_or_default();
                         let now = shown(i, r.current.get(&i).copied().unwrap_or(0.0));
                         let prev = r.previous.as_ref().map(|m| shown(i, m.get(&i).copied().unwrap_or(0.0)));
                         let ly = r.last_year.as_ref().map(|m| shown(i, m.get(&i).copied().unwrap_or(0.0)));
@@ -185,12 +183,12 @@ pub fn PeriodsDrawer(
         let yoy = year_on_year.get();
         f.regions
             .iter()
-            .filter(|(a, _)| a.as_str() != PROVINCE)
+            .filter(|(a, _)| a.as_str() != site.region())
             .map(|(a, r)| {
                 let then = if yoy { r.last_year.as_ref() } else { r.previous.as_ref() };
                 CompareItem {
                     key: a.clone(),
-                    label: prefecture_name(lang, a).unwrap_or(a).to_string(),
+                    label: site.child_name(lang, a),
                     current: r.current.get(&i).map(|v| shown(i, *v)),
                     previous: then.and_then(|m| m.get(&i).map(|v| shown(i, *v))),
                 }
@@ -209,7 +207,7 @@ pub fn PeriodsDrawer(
     view! {
         <aside class="periods" data-testid="periods" hidden=move || !open.get() data-loaded=move || answer.with(Option::is_some).to_string()>
             <header class="drill-head">
-                <h3>{lang.pick("周期对比 · 湖北省", "Periods · Hubei")}</h3>
+                <h3>{format!("{} · {}", lang.pick("周期对比", "Periods"), site.region_name(lang))}</h3>
                 <div class="chips" role="group" data-testid="period-chips">{chips}</div>
                 <button class="drill-close" data-testid="periods-close" on:click=move |_| open.set(false)>{lang.pick("关闭", "Close")}</button>
             </header>

@@ -51,8 +51,8 @@ pub(super) fn Right(ctx: WallCtx) -> impl IntoView {
         <LivePanel title=lang.pick("项目全生命周期", "Project life cycle") class="panel-chart slot-4" theme="projects">
             <StagePipeline label=tr(Text::ProjectsPanel).to_string() stages=ctx.stages() overdue_word=tr(Text::Overdue).to_string() unit=tr(Text::UnitItems).to_string() on_pick=ctx.open_stage test_id="p-pipeline" />
         </LivePanel>
-        <LivePanel title=lang.pick("各市州投资完成率", "Investment done by prefecture") class="panel-chart slot-5" theme="projects">
-            <RankingBars label=lang.pick("各市州投资完成率", "Investment done by prefecture").to_string() items=ctx.prefecture_bars(|p| p.invest_percent().unwrap_or(0.0)) unit="%".to_string() rows=17 on_pick=ctx.select_region test_id="p-ranking" />
+        <LivePanel title=ctx.site().words(lang, "各{L}投资完成率", "Investment done by {l}") class="panel-chart slot-5" theme="projects">
+            <RankingBars label=ctx.site().words(lang, "各{L}投资完成率", "Investment done by {l}") items=ctx.prefecture_bars(|p| p.invest_percent().unwrap_or(0.0)) unit="%".to_string() rows=ctx.site().child_count() on_pick=ctx.select_region test_id="p-ranking" />
         </LivePanel>
         <LivePanel title=lang.pick("延误最久的项目", "Biggest delays") class="panel-list slot-6" theme="projects">
             <BiggestDelays projects=ctx.feeds.projects entity=ctx.entity lang=lang />

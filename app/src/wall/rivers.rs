@@ -78,8 +78,8 @@ pub(super) fn Right(ctx: WallCtx) -> impl IntoView {
                 test_id="r-kinds"
             />
         </LivePanel>
-        <LivePanel title=lang.pick("各市州待办结问题", "Open problems by prefecture") class="panel-chart slot-5" theme="rivers">
-            <RankingBars label=lang.pick("各市州待办结问题", "Open problems by prefecture").to_string() items=ctx.prefecture_bars(|p| f64::from(p.problems_open)) unit=tr(Text::UnitItems).to_string() rows=17 larger_is_worse=true on_pick=ctx.select_region test_id="r-ranking" />
+        <LivePanel title=ctx.site().words(lang, "各{L}待办结问题", "Open problems by {l}") class="panel-chart slot-5" theme="rivers">
+            <RankingBars label=ctx.site().words(lang, "各{L}待办结问题", "Open problems by {l}") items=ctx.prefecture_bars(|p| f64::from(p.problems_open)) unit=tr(Text::UnitItems).to_string() rows=ctx.site().child_count() larger_is_worse=true on_pick=ctx.select_region test_id="r-ranking" />
         </LivePanel>
         <LivePanel title=lang.pick("巡河超期河湖", "Rivers with overdue patrols") class="panel-list slot-6" theme="rivers">
             <AlertRuleList feeds=ctx.feeds rule=RuleKind::PatrolOverdue on_open=ctx.open_alert empty=lang.pick("没有巡河超期的河湖", "No river is overdue") lang=lang test_id="r-overdue" />

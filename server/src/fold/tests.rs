@@ -6,6 +6,7 @@ use yiping_protocol::events::{Envelope, parse_line};
 use yiping_protocol::instant::{Date, Timestamp};
 
 use super::*;
+use crate::places::ROOT;
 
 /// Random events of every type, reusing entity ids so that states get replaced, with times that
 /// sometimes go backwards.
@@ -141,8 +142,8 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
     assert_eq!(o.readings_total, fold.water.region(ROOT).readings);
     assert_eq!(o.sections.iter().filter(|s| s.class.is_some()).count() as u32, o.sections_reporting);
     // And carries the 17 prefectures' figures, each its region's.
-    assert_eq!(o.prefectures.len(), 17);
-    for (a, f) in &o.prefectures {
+    assert_eq!(o.children.len(), 17);
+    for (a, f) in &o.children {
         assert_eq!(
             (f.patrols, f.problems_open),
             (fold.rivers.region(a).patrols, fold.rivers.region(a).problems_open)
@@ -152,7 +153,7 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
             (fold.projects.region(a).plan_wan, fold.projects.region(a).done_wan)
         );
     }
-    let sum: u64 = o.prefectures.values().map(|f| f.patrols).sum();
+    let sum: u64 = o.children.values().map(|f| f.patrols).sum();
     assert_eq!(sum, o.rivers.patrols, "the prefectures partition the province");
     // Each theme's data time is the newest event time of that theme (whatever the order).
     let mut want: std::collections::BTreeMap<String, Timestamp> = std::collections::BTreeMap::new();
