@@ -28,6 +28,10 @@ use crate::link::Feeds;
 const TREND_READINGS: u32 = 240;
 
 async fn fetch_trend(section: &str) -> Result<Vec<Sample>, String> {
+    // None chosen yet (the overview has not listed the sections).
+    if section.is_empty() {
+        return Ok(Vec::new());
+    }
     let h: yiping_protocol::api::EntityRecord = crate::http::fetch_json(&crate::replay::with_at(&format!(
         "/api/v1/entities/section:{section}?latest={TREND_READINGS}"
     )))

@@ -5,9 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serverBin } from './harness.js';
 
-/** Run `yiping <args>` (the binary under test) and return its standard output; `input` goes to its standard input. */
-export function runYiping(args, { input } = {}) {
-  return execFileSync(serverBin, args, { input, maxBuffer: 256 << 20 }).toString();
+/**
+ * Run `yiping <args>` (the binary under test) and return its standard output; `input` goes to
+ * its standard input, `env` is added to the environment (`YIPING_CONFIG` names a deployment).
+ */
+export function runYiping(args, { input, env } = {}) {
+  return execFileSync(serverBin, args, { input, env: { ...process.env, ...env }, maxBuffer: 256 << 20 }).toString();
 }
 
 /** A new ingest token for `source` in the data folder `dataDir` (`yiping token create`). */
@@ -15,15 +18,15 @@ export function createToken(dataDir, source) {
   return runYiping(['token', 'create', '--source', source, '--data', dataDir]).trim();
 }
 
-/** `count` simulated events ending now, as NDJSON text (`yiping simulate --count <count> --seed <seed>`). */
-export function simulate(count, seed) {
-  return runYiping(['simulate', '--count', String(count), '--seed', String(seed)]);
+/** `count` simulated events ending now, as NDJSON text (`yiping simulate --count <count> --seed <seed>`); `env` as for `runYiping`. */
+export function simulate(count, seed, env) {
+  return runYiping(['simulate', '--count', String(count), '--seed', String(seed)], { env });
 }
 
-/** Write `ndjson` to `<dataDir>/<name>` and `yiping import` it into the log in `dataDir` as sent by `source`. */
-export function importEvents(dataDir, name, ndjson, source) {
+/** Write `ndjson` to `<dataDir>/<name>` and `yiping import` it into the log in `dataDir` as sent by `source`; `env` as for `runYiping`. */
+export function importEvents(dataDir, name, ndjson, source, env) {
   const file = join(dataDir, name);
   writeFileSync(file, ndjson);
-  runYiping(['import', file, '--source', source, '--data', dataDir]);
+  runYiping(['import', file, '--source', source, '--data', dataDir], { env });
   return file;
 }

@@ -369,21 +369,26 @@ pub async fn counties(
     ))
 }
 
-/// `GET /api/v1/history`: the root region's headline figures at the end of each 10-minute step of
+/// `GET /api/v1/history`: the headline figures at the end of each 10-minute step of
 /// event time over the last 7 days, oldest first (what the trends draw); with `?at=`, the 7 days
-/// up to that instant. Of the root region only: refused to a user with a region scope.
+/// up to that instant: of the root region, or of a scoped caller's region (kept for the regions
+/// one level under the root).
 pub async fn history(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Query(q): Query<AsOf>,
 ) -> Result<Json<HistoryAnswer>, AppError> {
-    caller.read_region(state.places.root())?;
+    let region = state.places.scope_region(caller.scope());
+    caller.read_region(&region)?;
     let at = parse_at(q.at.as_deref())?;
-    Ok(Json(
-        state
-            .read_at(at, |f| HistoryAnswer { step_s: crate::fold::HISTORY_STEP_S, points: f.history() })
-            .await?,
-    ))
+    let points = state.read_at(at, move |f| f.history_of(&region)).await?;
+    let points = points.ok_or_else(|| {
+        AppError::Forbidden(
+            "history is kept for the root region and the regions one level under it, not for your scope"
+                .into(),
+        )
+    })?;
+    Ok(Json(HistoryAnswer { step_s: crate::fold::HISTORY_STEP_S, points }))
 }
 
 /// `GET /metrics`.

@@ -156,9 +156,19 @@ fn recount_coverage(places: &Places, events: &[(Envelope, String)], region: &str
 /// The root region's history point of the step starting at `step`, recounted: the figures of the
 /// events whose event time is before the step's end.
 pub fn history_point(places: &Places, events: &[(Envelope, String)], step: Timestamp) -> HistoryPoint {
+    history_point_of(places, events, step, places.root())
+}
+
+/// [`history_point`] of `region`.
+pub fn history_point_of(
+    places: &Places,
+    events: &[(Envelope, String)],
+    step: Timestamp,
+    region: &str,
+) -> HistoryPoint {
     let end = step.plus_s(crate::fold::HISTORY_STEP_S);
     let before: Vec<(Envelope, String)> = events.iter().filter(|(e, _)| e.time.at < end).cloned().collect();
-    let f = recount(places, &before, places.root());
+    let f = recount(places, &before, region);
     let good: u32 = f.water.class_counts[..3].iter().sum();
     HistoryPoint {
         t: step,
@@ -229,11 +239,17 @@ pub fn audit_log(
         let want = recount(&places, &events, region);
         diffs.extend(differences(&got, &want).into_iter().map(|d| format!("{region} {d}")));
     }
-    // The last hour of the history, recounted by event time.
-    for got in fold.history().iter().rev().take(6) {
-        let want = history_point(&places, &events, got.t);
-        let (a, b) = (serde_json::json!(got), serde_json::json!(want));
-        diffs.extend(value_differences(&a, &b).into_iter().map(|d| format!("history {} {d}", got.t)));
+    // The last hour of the history, recounted by event time: the root's and each region's under
+    // it (a scoped wall's).
+    for region in std::iter::once(places.root()).chain(places.children().iter().map(String::as_str)) {
+        let history = fold.history_of(region).unwrap_or_default();
+        for got in history.iter().rev().take(6) {
+            let want = history_point_of(&places, &events, got.t, region);
+            let (a, b) = (serde_json::json!(got), serde_json::json!(want));
+            diffs.extend(
+                value_differences(&a, &b).into_iter().map(|d| format!("history {region} {} {d}", got.t)),
+            );
+        }
     }
     // The day totals kept for periods (the newest days and a few spread over the log), recounted
     // for the root region from the events before each midnight.

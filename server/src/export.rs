@@ -293,8 +293,8 @@ fn path(view: &View) -> &str {
     if view.screen == "overview" { "" } else { &view.screen }
 }
 
-/// What a view shows, in words, for a PDF page's heading.
-fn describe(view: &View) -> String {
+/// What a view shows, in words, for a PDF page's heading (no region: the deployment's root).
+fn describe(view: &View, places: &crate::places::Places) -> String {
     let screen = match view.screen.as_str() {
         "yangtze" => "长江大保护",
         "rivers" => "河湖长制",
@@ -302,7 +302,11 @@ fn describe(view: &View) -> String {
         "poverty" => "精准脱贫",
         _ => "全局概览",
     };
-    let region = view.region.as_deref().unwrap_or("420000");
+    let adcode = view.region.as_deref().unwrap_or(places.root());
+    let region = match places.name(adcode) {
+        Some(name) => format!("{name} {adcode}"),
+        None => adcode.to_owned(),
+    };
     let when = view.at.as_deref().map_or_else(|| "实时".to_owned(), |at| format!("回放 {at}"));
     format!("{screen} · 区域 {region} · {when}")
 }
@@ -312,7 +316,13 @@ fn escape(s: &str) -> String {
 }
 
 /// A PDF of `shots`, one page each, headed by its step's title.
-async fn print(size: [u32; 2], steps: &[Step], shots: &[Vec<u8>], made: &str) -> Result<Vec<u8>, AppError> {
+async fn print(
+    size: [u32; 2],
+    steps: &[Step],
+    shots: &[Vec<u8>],
+    made: &str,
+    places: &crate::places::Places,
+) -> Result<Vec<u8>, AppError> {
     use base64::Engine as _;
     let encode = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let head_px = 96u32;
@@ -337,7 +347,7 @@ async fn print(size: [u32; 2], steps: &[Step], shots: &[Vec<u8>], made: &str) ->
         html.push_str(&format!(
             "<section><header><h1>{}</h1><p>{} · 导出 {}</p></header><img src=\"data:image/png;base64,{}\"></section>",
             escape(&step.title),
-            escape(&describe(&step.view)),
+            escape(&describe(&step.view, places)),
             escape(made),
             encode(shot)
         ));
@@ -423,7 +433,7 @@ pub async fn http_export(
     let work = async {
         let shots = capture(&state, size, crate::auth::cookie_token(&headers), &steps).await?;
         Ok::<_, AppError>(if pdf {
-            (print(size, &steps, &shots, &made).await?, "application/pdf", "pdf")
+            (print(size, &steps, &shots, &made, &state.places).await?, "application/pdf", "pdf")
         } else {
             (shots.into_iter().next().unwrap_or_default(), "image/png", "png")
         })

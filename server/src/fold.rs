@@ -37,7 +37,7 @@ use yiping_protocol::water::WaterClass;
 use crate::places::{Places, region_prefix};
 
 mod history;
-use history::History;
+use history::Histories;
 pub use history::Tally;
 
 /// Aggregates that entities contribute to and withdraw from.
@@ -436,7 +436,7 @@ pub struct Fold {
     /// Each village's at-risk households by report, in event-time order (for its flows).
     village_reports: HashMap<String, BTreeMap<Order, u32>>,
     /// The province's figures per step of event time.
-    history: History,
+    history: Histories,
     /// Events from the simulator, by topic.
     simulated: BTreeMap<String, u64>,
     /// How often each theme is expected to report, seconds (configuration, shown with the
@@ -450,7 +450,7 @@ pub use history::{HISTORY_KEEP_S, HISTORY_STEP_S};
 
 /// The version of [`FoldSnapshot`]'s format; a snapshot of another version is not used (the
 /// state is rebuilt from the log instead).
-pub const SNAPSHOT_VERSION: u32 = 3;
+pub const SNAPSHOT_VERSION: u32 = 4;
 
 /// The fold's state as saved in a snapshot (everything but the places, which come with the
 /// deployment). Sections are keyed by id so a snapshot survives changes to the section list.
@@ -469,7 +469,7 @@ pub struct FoldSnapshot {
     river_patrols: BTreeMap<String, Timestamp>,
     #[serde(with = "by_order")]
     village_reports: HashMap<String, BTreeMap<Order, u32>>,
-    history: History,
+    history: Histories,
     #[serde(default)]
     simulated: BTreeMap<String, u64>,
 }
@@ -526,7 +526,7 @@ impl Fold {
             theme_times: BTreeMap::new(),
             river_patrols: BTreeMap::new(),
             village_reports: HashMap::new(),
-            history: History::default(),
+            history: Histories::default(),
             simulated: BTreeMap::new(),
             expected_s: crate::alerts::rules::Freshness::default().by_topic(),
             time_texts: HashMap::new(),
@@ -652,10 +652,23 @@ impl Fold {
         change
     }
 
-    /// The province's history, oldest first: its figures at the end of each step of the last 7
-    /// days of data, by event time; the last step is the one being written.
+    /// The root region's history, oldest first: its figures at the end of each step of the last
+    /// 7 days of data, by event time; the last step is the one being written.
     pub fn history(&self) -> Vec<HistoryPoint> {
-        self.history.points(self.last_time)
+        self.history.points(None, self.last_time).unwrap_or_default()
+    }
+
+    /// The history of `region`: the root's, or that of a region one level under it (empty for
+    /// one without events); None for any other region (a county under a prefecture, a region
+    /// outside the root).
+    pub fn history_of(&self, region: &str) -> Option<Vec<HistoryPoint>> {
+        if region == self.places.root() {
+            return Some(self.history());
+        }
+        if !self.places.children().iter().any(|c| c == region) {
+            return None;
+        }
+        Some(self.history.points(Some(region), self.last_time).unwrap_or_default())
     }
 
     fn apply_event(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
@@ -684,11 +697,12 @@ impl Fold {
                 let s = &places.sections()[i];
                 let counted = WaterAgg { readings: 1, ..Default::default() };
                 let mut regions = self.water.add(&places, county, &counted, 1);
-                self.history.count(at, Tally { readings: 1, ..Default::default() });
+                self.history.count(places.child(county), at, Tally { readings: 1, ..Default::default() });
                 // Late samples count, but the latest by sampling time sets the class.
                 let class = r.indicators().class(s.body);
                 let known = self.section_latest[i].as_ref().map(|(_, o)| o.clone());
                 self.history.report(
+                    places.child(county),
                     &entity,
                     order.clone(),
                     Tally { good: i64::from(class.index() < 3), reporting: 1, ..Default::default() },
@@ -740,7 +754,7 @@ impl Fold {
                 let mut c =
                     RiversAgg { patrols: 1, patrol_minutes: u64::from(p.minutes), ..Default::default() };
                 c.patrols_by_level[p.level as usize] = 1;
-                self.history.count(at, Tally { patrols: 1, ..Default::default() });
+                self.history.count(places.child(county), at, Tally { patrols: 1, ..Default::default() });
                 let regions = self.rivers.add(&places, county, &c, 1);
                 want.then(|| Delta::Rivers(self.rivers.delta(None, &regions, e)))
             }
@@ -748,6 +762,7 @@ impl Fold {
                 let order = order_of();
                 let open = p.status != ProblemStatus::Closed;
                 self.history.report(
+                    places.child(county),
                     &entity,
                     order.clone(),
                     Tally { problems_open: i64::from(open), ..Default::default() },
@@ -775,6 +790,7 @@ impl Fold {
             Event::Project(p) => {
                 let order = order_of();
                 self.history.report(
+                    places.child(county),
                     &entity,
                     order.clone(),
                     Tally { projects: 1, plan_wan: p.plan_wan, done_wan: p.done_wan, ..Default::default() },
@@ -793,6 +809,7 @@ impl Fold {
             Event::Village(v) => {
                 let order = order_of();
                 self.history.report(
+                    places.child(county),
                     &entity,
                     order.clone(),
                     Tally {

@@ -188,7 +188,15 @@ fn every_endpoint_for_every_role_is_allowed_or_refused_as_specified() {
     );
     assert_eq!(post(addr, &ack(&hs_village), Some(&hs), &serde_json::json!({})).0, 200);
     assert_eq!(get(addr, "/api/v1/regions/420000", Some(&hs)).0, 403, "not the province");
-    assert_eq!(get(addr, "/api/v1/history", Some(&hs)).0, 403, "nor its history");
+    // The history is 黄石's: its readings (none: no section lies in 黄石), not the province's.
+    let (s, history) = get(addr, "/api/v1/history", Some(&hs));
+    assert_eq!(s, 200, "{history}");
+    let history: yiping_protocol::api::HistoryAnswer = serde_json::from_str(&history).expect("history");
+    assert!(
+        !history.points.is_empty()
+            && history.points.iter().all(|p| p.readings == 0 && p.risk_households <= 12)
+    );
+    assert_eq!(history.points.last().map(|p| p.risk_households), Some(12));
     // The site, the overview and the periods are 黄石's and its counties'.
     let (s, site) = get(addr, "/api/v1/site", Some(&hs));
     assert_eq!(s, 200, "{site}");

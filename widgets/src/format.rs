@@ -17,6 +17,8 @@ pub struct Scaled {
 /// assert_eq!(scale_cn(123_456.0, 2), Scaled { value: "12.35".into(), unit: "万" });
 /// ```
 pub fn scale_cn(x: f64, decimals: usize) -> Scaled {
+    // A sum of nothing is -0.0 in Rust: it reads 0.
+    let x = x + 0.0;
     if !x.is_finite() {
         return Scaled { value: "—".into(), unit: "" };
     }
@@ -43,6 +45,7 @@ pub fn scale_cn(x: f64, decimals: usize) -> Scaled {
 /// assert_eq!(scale_en(2.07e8, 1), Scaled { value: "207.0".into(), unit: "M" });
 /// ```
 pub fn scale_en(x: f64, decimals: usize) -> Scaled {
+    let x = x + 0.0; // -0.0 reads 0
     if !x.is_finite() {
         return Scaled { value: "—".into(), unit: "" };
     }
@@ -155,6 +158,8 @@ mod tests {
     #[test]
     fn wan_and_yi() {
         assert_eq!(s(0.0, 2), ("0".into(), ""));
+        assert_eq!(s(std::iter::empty::<f64>().sum(), 0), ("0".into(), ""), "an empty sum is -0.0");
+        assert_eq!(scale_en(-0.0, 0).value, "0");
         assert_eq!(s(9_999.0, 2), ("9999".into(), ""));
         assert_eq!(s(10_000.0, 2), ("1.00".into(), "万"));
         assert_eq!(s(123_456.0, 1), ("12.3".into(), "万"));

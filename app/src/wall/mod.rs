@@ -75,7 +75,7 @@ pub struct WallCtx {
     camera: RwSignal<Option<[f64; 4]>>,
     /// The industry chain the industry map shows (None: all).
     industry: RwSignal<Option<String>>,
-    /// The section whose trend the 长江 screen shows.
+    /// The section whose trend the 长江 screen shows (see [`yangtze::follow_trend_section`]).
     trend_section: RwSignal<String>,
     /// The deployment's target share of good sections (rules), when it has one.
     good_target: RwSignal<Option<f64>>,
@@ -141,7 +141,7 @@ impl WallCtx {
             indicator: RwSignal::new(0),
             camera: RwSignal::new(None),
             industry: RwSignal::new(None),
-            trend_section: RwSignal::new("cj-yangsigang".to_string()),
+            trend_section: RwSignal::new(String::new()),
             good_target: RwSignal::new(None),
             age_limits: RwSignal::new(crate::themes::age_limits_of(&Rules::default())),
             history,
@@ -264,6 +264,7 @@ pub fn Wall() -> impl IntoView {
     let ctx = WallCtx::new(lang, feeds, replay_ms, today, nav.screen, selected);
     ctx.close_drawers_on_change();
     ctx.load_rules();
+    yangtze::follow_trend_section(ctx);
     poverty::load_counties(ctx);
     overview::load_history(ctx);
     periods::load(ctx);

@@ -20,6 +20,32 @@ use crate::themes::SectionTrend;
 use super::WallCtx;
 use super::frame::LivePanel;
 
+/// The section whose trend is shown until one is touched: 杨泗港 (Wuhan's mainstem section)
+/// where the deployment has it, else its first river section, else its first section; kept to a
+/// section the overview lists.
+pub(super) fn follow_trend_section(ctx: WallCtx) {
+    let (ov, section) = (ctx.feeds.overview, ctx.trend_section);
+    Effect::new(move |_| {
+        let current = section.get();
+        let pick = ov.with(|o| {
+            let sections = &o.as_ref()?.sections;
+            if sections.iter().any(|s| s.id == current) {
+                return None;
+            }
+            let river = || sections.iter().find(|s| s.body == yiping_protocol::water::WaterBody::River);
+            sections
+                .iter()
+                .find(|s| s.id == "cj-yangsigang")
+                .or_else(river)
+                .or_else(|| sections.first())
+                .map(|s| s.id.clone())
+        });
+        if let Some(id) = pick {
+            section.set(id);
+        }
+    });
+}
+
 /// Water quality: headline figures, the class ring, the trend of the section touched.
 #[component]
 pub(super) fn Left(ctx: WallCtx) -> impl IntoView {

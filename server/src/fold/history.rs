@@ -1,4 +1,5 @@
-//! The province's headline figures per 10-minute step of event time, for the last 7 days of data.
+//! The root region's headline figures per 10-minute step of event time, for the last 7 days of
+//! data, and each region one level under it ([`Histories`]: a scoped wall's trends).
 //!
 //! A step's point is the figures **as of the step's end by event time**: every event whose time is
 //! before the end counts, whenever it arrived. So a late report changes the steps after its time,
@@ -97,13 +98,19 @@ impl Tally {
     /// The history point these figures make for the step starting at `t`.
     pub fn point(&self, t: Timestamp) -> HistoryPoint {
         let n = |x: i64| u64::try_from(x).unwrap_or(0);
+        // What decimals added and taken away leave behind (see `is_zero`) is nothing.
+        let wan = |x: f64| if x.abs() < 1e-6 { 0.0 } else { x };
         HistoryPoint {
             t,
             good_share: percent(self.good as f64, self.reporting as f64),
             readings: n(self.readings),
             patrols: n(self.patrols),
             problems_open: u32::try_from(self.problems_open).unwrap_or(0),
-            invest_percent: if self.projects > 0 { percent(self.done_wan, self.plan_wan) } else { None },
+            invest_percent: if self.projects > 0 {
+                percent(wan(self.done_wan), wan(self.plan_wan))
+            } else {
+                None
+            },
             risk_households: n(self.risk),
             mean_income: (self.lifted > 0).then(|| self.income_weighted / self.lifted as f64),
         }
@@ -234,5 +241,105 @@ impl History {
             s += HISTORY_STEP_S;
         }
         out
+    }
+}
+
+/// The root region's history and that of each region one level under it (its prefectures, or a
+/// city's counties): every event counts in the root's and in its region's, the same way. An
+/// entity that reports from another region than before (a project placed anew) counts, at each
+/// step, in the region of its newest report by then: every region it has reported from gets each
+/// of its reports, with its figures there and nothing elsewhere.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Histories {
+    root: History,
+    children: BTreeMap<String, History>,
+    /// The regions each entity has reported from, when more than one.
+    #[serde(default)]
+    moved: HashMap<String, Vec<String>>,
+    /// The region of each entity's reports so far, when only one (most entities never move).
+    #[serde(default)]
+    home: HashMap<String, String>,
+}
+
+impl Histories {
+    /// Move every window so that it ends at the step of `newest`.
+    pub(crate) fn advance(&mut self, newest: Timestamp) {
+        self.root.advance(newest);
+        for h in self.children.values_mut() {
+            h.advance(newest);
+        }
+    }
+
+    /// The history of the region `child`, its window where the root's is.
+    fn child(&mut self, child: &str) -> &mut History {
+        let start = self.root.start;
+        self.children.entry(child.to_owned()).or_insert_with(|| History { start, ..Default::default() })
+    }
+
+    /// A counted event at `at`, in the region `child`.
+    pub(crate) fn count(&mut self, child: &str, at: Timestamp, t: Tally) {
+        self.root.count(at, t);
+        self.child(child).count(at, t);
+    }
+
+    /// An entity's report (see [`History::report`]), from the region `child`.
+    pub(crate) fn report(
+        &mut self,
+        child: &str,
+        entity: &str,
+        order: Order,
+        t: Tally,
+        known: Option<&Order>,
+    ) {
+        self.root.report(entity, order.clone(), t, known);
+        let (regions, joined) = match (self.home.get(entity), self.moved.get_mut(entity)) {
+            (_, Some(all)) if all.iter().any(|r| r == child) => (all.clone(), false),
+            (_, Some(all)) => {
+                all.push(child.to_owned());
+                (all.clone(), true)
+            }
+            (Some(home), None) if home == child => (vec![child.to_owned()], false),
+            (Some(home), None) => {
+                let all = vec![home.clone(), child.to_owned()];
+                self.home.remove(entity);
+                self.moved.insert(entity.to_owned(), all.clone());
+                (all, true)
+            }
+            (None, None) => {
+                self.home.insert(entity.to_owned(), child.to_owned());
+                (vec![child.to_owned()], false)
+            }
+        };
+        if joined {
+            // The entity's earlier reports (those that can still change a point: the root keeps
+            // them) were elsewhere: nothing here until this one.
+            let earlier: Vec<Order> = self
+                .root
+                .reports
+                .get(entity)
+                .map(|r| r.keys().filter(|o| **o != order).cloned().collect())
+                .unwrap_or_default();
+            let h = self.child(child);
+            for o in earlier {
+                h.report(entity, o, Tally::default(), None);
+            }
+        }
+        for r in regions {
+            let here = if r == child { t } else { Tally::default() };
+            self.child(&r).report(entity, order.clone(), here, known);
+        }
+    }
+
+    /// The root's points (see [`History::points`]), or those of a region under it (None for a
+    /// region the log has no event of).
+    pub(crate) fn points(
+        &self,
+        region: Option<&str>,
+        newest: Option<Timestamp>,
+    ) -> Option<Vec<HistoryPoint>> {
+        match region {
+            None => Some(self.root.points(newest)),
+            Some(r) => self.children.get(r).map(|h| h.points(newest)),
+        }
     }
 }

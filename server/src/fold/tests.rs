@@ -176,6 +176,21 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
         let d = crate::audit::value_differences(&serde_json::json!(p), &serde_json::json!(want));
         assert!(d.is_empty(), "history at {}: {d:?}", p.t);
     }
+    // And each prefecture's (a scoped wall's), recounted for the prefecture.
+    let mut regions: Vec<&str> = events.iter().map(|(_, c)| places.prefecture(c)).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    assert!(regions.len() >= 3, "{regions:?}");
+    for region in regions {
+        let h = fold.history_of(region).expect("a prefecture's history");
+        assert!(!h.is_empty(), "{region}");
+        for p in h.iter().step_by(131).chain(h.last()) {
+            let want = crate::audit::history_point_of(&places, &events, p.t, region);
+            let d = crate::audit::value_differences(&serde_json::json!(p), &serde_json::json!(want));
+            assert!(d.is_empty(), "{region} history at {}: {d:?}", p.t);
+        }
+    }
+    assert_eq!(fold.history_of("420105"), None, "a county's is not kept");
 }
 
 #[test]
@@ -344,6 +359,7 @@ fn everything(fold: &Fold) -> serde_json::Value {
         "themes": [drop_zero(fold.water.snapshot()), drop_zero(fold.rivers.snapshot()), drop_zero(fold.projects.snapshot()), drop_zero(fold.poverty.snapshot())],
         "overview": fold.overview(),
         "history": fold.history(),
+        "prefecture_histories": fold.places.children().iter().map(|c| fold.history_of(c)).collect::<Vec<_>>(),
     })
 }
 
