@@ -34,6 +34,8 @@ enum Opening {
     Login,
     /// The server could not be asked (asked again shortly).
     Unreachable(String),
+    /// The server refused, or answered what this page cannot read (a 403, a 500).
+    Refused(String),
     /// The region is known.
     Ready,
 }
@@ -61,10 +63,12 @@ pub fn SiteGate(
                     opening.set(Opening::Ready);
                 }
                 Err((401, _)) => opening.set(Opening::Login),
-                Err((_, e)) => {
+                // No answer, or a proxy's while the server restarts: ask again shortly.
+                Err((0 | 502..=504, e)) => {
                     opening.set(Opening::Unreachable(e));
                     set_timeout(move || ask(opening), std::time::Duration::from_secs(3));
                 }
+                Err((_, e)) => opening.set(Opening::Refused(e)),
             }
         });
     }
@@ -81,6 +85,13 @@ pub fn SiteGate(
         Opening::Unreachable(e) => view! {
             <div class="page-gate" role="alert" data-testid="page-unreachable">
                 <p>{lang.pick("无法连接服务器，稍后自动重试。", "The server cannot be reached; trying again shortly.")}</p>
+                <p class="login-note">{e}</p>
+            </div>
+        }
+        .into_any(),
+        Opening::Refused(e) => view! {
+            <div class="page-gate" role="alert" data-testid="page-refused">
+                <p>{lang.pick("服务器拒绝了本页面的请求。", "The server refused this page.")}</p>
                 <p class="login-note">{e}</p>
             </div>
         }

@@ -3,6 +3,8 @@
 //! Design:
 //! - [`data`] holds the boundary, river and lake layers that ship with the product (GeoJSON, WGS84,
 //!   copied from the project's shared data with their licence notices in `maps/data/`).
+//! - [`boundaries`] holds a deployment's administrative layers, the shipped ones or its own
+//!   official files, checked together before use.
 //! - [`region`] parses administrative layers into typed regions (`adcode`, names, label point,
 //!   `geo::MultiPolygon`), the one representation both the server (placing entities in regions)
 //!   and the app (drawing, hit-testing) use, so map and aggregates agree.
@@ -19,6 +21,7 @@
 //!
 //! Everything except `draw` compiles and is tested natively.
 
+pub mod boundaries;
 pub mod camera;
 pub mod cluster;
 pub mod data;

@@ -454,8 +454,12 @@ pub struct ChildFigures {
 }
 
 impl ChildFigures {
-    /// Investment completed of plan, %.
+    /// Investment completed of plan, %; none without projects (what decimals added and taken
+    /// away again leave behind when the last project moved away is not a plan).
     pub fn invest_percent(&self) -> Option<f64> {
+        if self.projects == 0 {
+            return None;
+        }
         percent(self.done_wan, self.plan_wan)
     }
 }

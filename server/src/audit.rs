@@ -201,7 +201,7 @@ pub fn audit_log(
 ) -> anyhow::Result<(usize, usize, Vec<String>)> {
     let store = crate::store::Store::open(data_dir)?;
     let ids: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
-    store.claim_places(places.root(), &ids).map_err(anyhow::Error::msg)?;
+    store.check_places(places.root(), &ids, false).map_err(anyhow::Error::msg)?;
     let mut events: Vec<(Envelope, String)> = Vec::new();
     let mut first = None;
     store.replay(0, |e| {

@@ -490,6 +490,20 @@ impl FoldSnapshot {
             }
         }
     }
+
+    /// Read a snapshot of format 3 (one history, the root's) as this format, when the log
+    /// cannot be replayed instead (retention deleted events it covers): everything carries over
+    /// but the regions' histories, which stay unknown ([`Fold::history_of`] is None for them).
+    pub fn read_older(body: &str) -> Option<FoldSnapshot> {
+        let mut v: serde_json::Value = serde_json::from_str(body).ok()?;
+        if v.get("version").and_then(serde_json::Value::as_u64) != Some(3) {
+            return None;
+        }
+        let root: history::History = serde_json::from_value(v.get("history")?.clone()).ok()?;
+        v["history"] = serde_json::to_value(Histories::root_only(root)).ok()?;
+        v["version"] = SNAPSHOT_VERSION.into();
+        serde_json::from_value(v).ok()
+    }
 }
 
 /// Seven days before `t`: where this week's patrol coverage starts.
@@ -660,7 +674,8 @@ impl Fold {
 
     /// The history of `region`: the root's, or that of a region one level under it (empty for
     /// one without events); None for any other region (a county under a prefecture, a region
-    /// outside the root).
+    /// outside the root), or when only the root's is known (a state migrated from a format that
+    /// kept only the root's, whose events retention had deleted).
     pub fn history_of(&self, region: &str) -> Option<Vec<HistoryPoint>> {
         if region == self.places.root() {
             return Some(self.history());
@@ -668,7 +683,7 @@ impl Fold {
         if !self.places.children().iter().any(|c| c == region) {
             return None;
         }
-        Some(self.history.points(Some(region), self.last_time).unwrap_or_default())
+        self.history.points(Some(region), self.last_time)
     }
 
     fn apply_event(&mut self, e: &Envelope, county: &str, want: bool) -> Change {

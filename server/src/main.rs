@@ -129,6 +129,10 @@ struct ServeArgs {
     /// prefecture-level adcode (420200 for 黄石): the map, the rankings and every figure start there.
     #[arg(long, value_name = "ADCODE")]
     root_region: Option<String>,
+    /// A folder with the deployment's official boundary files (province.geojson,
+    /// prefectures.geojson, counties.geojson; checked at start); default: the shipped layers.
+    #[arg(long, value_name = "FOLDER")]
+    boundaries: Option<PathBuf>,
     /// The wall's title (default: the root region's name and 一屏全览).
     #[arg(long)]
     title: Option<String>,
@@ -400,15 +404,41 @@ fn configured_places() -> anyhow::Result<yiping_server::places::Places> {
 /// names where the root region was set, or the section's line.
 fn places_of(site: &yiping_server::site::Site) -> anyhow::Result<yiping_server::places::Places> {
     use yiping_server::places::{Places, PlacesError};
-    Places::new(&site.root_region.value, site.sections.clone()).map_err(|e| {
-        let why = match e {
-            PlacesError::Root(m) => {
-                format!("{}: root_region = {:?}: {m}", site.root_region.origin, site.root_region.value)
-            }
-            PlacesError::Section(m) => m,
-        };
-        anyhow::anyhow!("the configuration is refused:\n  {why}")
-    })
+    let boundaries = match &site.boundaries.value {
+        None => yiping_maps::boundaries::Boundaries::shipped(),
+        Some(dir) => {
+            let read = |name: &str| {
+                let path = dir.join(name);
+                std::fs::read_to_string(&path).map(|text| (path.display().to_string(), text)).map_err(|e| {
+                    anyhow::anyhow!(
+                        "the configuration is refused:\n  {}: {}: {e}",
+                        site.boundaries.origin,
+                        path.display()
+                    )
+                })
+            };
+            let (p, f, c) =
+                (read("province.geojson")?, read("prefectures.geojson")?, read("counties.geojson")?);
+            yiping_maps::boundaries::Boundaries::check((&p.0, &p.1), (&f.0, &f.1), (&c.0, &c.1)).map_err(
+                |problems| {
+                    anyhow::anyhow!(
+                        "the configuration is refused: the boundary files:\n  {}",
+                        problems.join("\n  ")
+                    )
+                },
+            )?
+        }
+    };
+    Places::with_boundaries(&site.root_region.value, site.sections.clone(), std::sync::Arc::new(boundaries))
+        .map_err(|e| {
+            let why = match e {
+                PlacesError::Root(m) => {
+                    format!("{}: root_region = {:?}: {m}", site.root_region.origin, site.root_region.value)
+                }
+                PlacesError::Section(m) => m,
+            };
+            anyhow::anyhow!("the configuration is refused:\n  {why}")
+        })
 }
 
 /// The flags of `serve` (or `config`) given on the command line, as the site configuration's
@@ -417,6 +447,7 @@ fn typed_flags(args: &ServeArgs) -> Vec<(&'static str, String)> {
     let text = |v: Option<String>, key: &'static str| v.map(|v| (key, v));
     [
         text(args.root_region.clone(), "root_region"),
+        text(args.boundaries.as_ref().map(|p| p.display().to_string()), "boundaries"),
         text(args.title.clone(), "title"),
         text(args.addr.map(|a| a.to_string()), "addr"),
         text(args.data_dir.as_ref().map(|d| d.display().to_string()), "data"),

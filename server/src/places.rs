@@ -17,7 +17,9 @@
 //! ```
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use yiping_maps::boundaries::Boundaries;
 use yiping_maps::hit::RegionIndex;
 use yiping_protocol::events::{Envelope, Event, FieldError};
 
@@ -42,6 +44,10 @@ pub fn region_prefix(region: &str) -> &str {
 #[derive(Debug)]
 pub struct Places {
     root: String,
+    /// Is the root the province (not a city)?
+    is_province: bool,
+    /// The administrative layers the places come from (published at `/geo/` for the wall).
+    boundaries: Arc<Boundaries>,
     /// The regions one level under the root (prefectures, or a city's counties), sorted.
     children: Vec<String>,
     counties: RegionIndex,
@@ -73,28 +79,40 @@ impl Places {
     /// divisions), with its own monitoring sections (None: the built-in ones that lie under the
     /// root). A section outside the root region, or two with one id, is refused with its origin.
     pub fn new(root: &str, sections: Option<Vec<SectionSpec>>) -> Result<Places, PlacesError> {
-        let prefectures = yiping_maps::parse_regions(yiping_maps::data::Layer::Prefectures.geojson())
-            .expect("the shipped prefecture layer is valid (tested in yiping-maps)");
+        Places::with_boundaries(root, sections, Arc::new(Boundaries::shipped()))
+    }
+
+    /// [`Places::new`] on a deployment's own boundaries (checked: see
+    /// [`yiping_maps::boundaries`]).
+    pub fn with_boundaries(
+        root: &str,
+        sections: Option<Vec<SectionSpec>>,
+        boundaries: Arc<Boundaries>,
+    ) -> Result<Places, PlacesError> {
+        let prefectures = &boundaries.prefectures;
         let mut names: HashMap<String, String> = HashMap::new();
-        names.insert(ROOT.into(), "湖北省".into());
-        for p in &prefectures {
+        let province = boundaries.province.first().map_or(ROOT, |p| p.adcode.as_str());
+        names
+            .insert(province.into(), boundaries.province.first().map_or("湖北省".into(), |p| p.name.clone()));
+        for p in prefectures {
             names.insert(p.adcode.clone(), p.name.clone());
         }
         if !names.contains_key(root) {
             let mut known: Vec<&str> = prefectures.iter().map(|p| p.adcode.as_str()).collect();
             known.sort_unstable();
             return Err(PlacesError::Root(format!(
-                "root region {root:?} is not in the boundary layers: 420000 (湖北省) or one of its \
+                "root region {root:?} is not in the boundary layers: {province} ({}) or one of its \
                  prefecture-level divisions ({})",
+                names[province],
                 known.join(", ")
             )));
         }
         // A county's prefecture: the layer's `parent_adcode`, as the map's drill-down uses (the
         // four county-level units directly under the province are their own prefecture-level unit).
-        let under_root = |prefecture: &str| root == ROOT || prefecture == root;
+        let under_root = |prefecture: &str| root == province || prefecture == root;
         let mut prefecture_of = HashMap::new();
         let mut counties = Vec::new();
-        for c in stations::counties() {
+        for c in boundaries.counties.iter().cloned() {
             let parent = c.parent.clone().unwrap_or_else(|| format!("{}00", &c.adcode[..4]));
             if !under_root(&parent) {
                 continue;
@@ -103,7 +121,7 @@ impl Places {
             names.insert(c.adcode.clone(), c.name.clone());
             counties.push(c);
         }
-        let mut children: Vec<String> = if root == ROOT {
+        let mut children: Vec<String> = if root == province {
             prefecture_of.values().cloned().collect()
         } else {
             counties.iter().map(|c| c.adcode.clone()).filter(|a| a != root).collect()
@@ -148,8 +166,11 @@ impl Places {
             }
         };
         let section_index = sections.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        let is_province = root == province;
         Ok(Places {
             root: root.to_owned(),
+            is_province,
+            boundaries,
             children,
             counties,
             prefecture_of,
@@ -172,7 +193,12 @@ impl Places {
     /// Is the root the province (its children prefectures) rather than a city (its children
     /// counties)?
     pub fn root_is_province(&self) -> bool {
-        self.root == ROOT
+        self.is_province
+    }
+
+    /// The administrative layers (the shipped ones, or the deployment's).
+    pub fn boundaries(&self) -> &Boundaries {
+        &self.boundaries
     }
 
     /// The regions one level under the root (prefectures of the province, counties of a city),
@@ -251,11 +277,12 @@ impl Places {
     }
 
     /// The region a scope (an adcode prefix, see `auth::normalise_scope`) stands for: `4202` →
-    /// `420200`; the root for no scope.
+    /// `420200`; the root for no scope, or for a scope that holds the root (`42` on a city's
+    /// server).
     pub fn scope_region(&self, scope: Option<&str>) -> String {
         match scope {
-            None => self.root.clone(),
-            Some(s) => format!("{s:0<6}"),
+            Some(s) if !self.root.starts_with(s) => format!("{s:0<6}"),
+            _ => self.root.clone(),
         }
     }
 
@@ -325,6 +352,10 @@ mod tests {
         assert_eq!(p.counties().len(), 6);
         assert_eq!(p.rollup("420222"), vec!["420222", "420200"]);
         assert_eq!(p.child("420222"), "420222");
+        // A scope that holds the root stands for the root; one under it for itself.
+        assert_eq!(p.scope_region(Some("42")), "420200");
+        assert_eq!(p.scope_region(Some("4202")), "420200");
+        assert_eq!(p.scope_region(Some("420281")), "420281");
         // None of the built-in sections lies in 黄石.
         assert!(p.sections().is_empty());
         assert_eq!(p.county_at(114.2554, 30.5127), None, "武汉 is outside 黄石");

@@ -104,12 +104,18 @@ impl Key {
 }
 
 /// Every key, in the order `yiping config` prints them.
-pub const KEYS: [Key; 15] = [
+pub const KEYS: [Key; 16] = [
     Key {
         name: "root_region",
         flag: "--root-region",
         default: Some("420000"),
         help: "the region the deployment covers: 420000 for the province, or a prefecture-level adcode (420200 for 黄石)",
+    },
+    Key {
+        name: "boundaries",
+        flag: "--boundaries",
+        default: None,
+        help: "a folder with the deployment's official boundary files province.geojson, prefectures.geojson and counties.geojson (adcode, name, parent_adcode; checked at start); unset: the shipped layers",
     },
     Key {
         name: "title",
@@ -203,6 +209,8 @@ impl fmt::Debug for Layers<'_> {
 pub struct Site {
     /// The root region's adcode.
     pub root_region: Set<String>,
+    /// The folder of the deployment's own boundary files (None: the shipped layers).
+    pub boundaries: Set<Option<PathBuf>>,
     /// The wall's title.
     pub title: Set<Option<String>>,
     /// The deployment's monitoring sections (None: the built-in ones under the root region),
@@ -539,6 +547,11 @@ pub fn resolve(layers: &Layers<'_>) -> Result<Site, Refused> {
                     .to_string())
             }
         }),
+        boundaries: setting!("boundaries", None, |s: &str| if s.trim().is_empty() {
+            Err("expected a folder".to_string())
+        } else {
+            Ok(Some(PathBuf::from(s)))
+        }),
         title: setting!("title", None, |s: &str| if s.trim().is_empty() {
             Err("expected a title".to_string())
         } else {
@@ -617,6 +630,11 @@ impl Site {
         };
         vec![
             (e("root_region"), Some(quoted(&self.root_region.value)), &self.root_region.origin),
+            (
+                e("boundaries"),
+                self.boundaries.value.as_ref().map(|p| quoted(&p.display().to_string())),
+                &self.boundaries.origin,
+            ),
             (e("title"), self.title.value.as_deref().map(quoted), &self.title.origin),
             (e("addr"), Some(quoted(&self.addr.value.to_string())), &self.addr.origin),
             (e("data"), Some(quoted(&self.data.value.display().to_string())), &self.data.origin),
@@ -762,7 +780,7 @@ rules = "rules.toml"
             panic!("refused")
         };
         let expect = [
-            "site.toml line 2: port: unknown key (the keys are root_region, title, addr, data,",
+            "site.toml line 2: port: unknown key (the keys are root_region, boundaries, title, addr, data,",
             "site.toml line 5: rules: expected a single value, not a list or a table",
             "YIPING_ADDR=\"localhost\": expected an address and port",
             "YIPING_SESSION_HOURS=\"0\": expected 1 to 720 hours",

@@ -42,16 +42,21 @@ pub(crate) fn rebuild(
     let (after, mut fold, start_seqs) = match snapshot {
         Some((gseq, seqs, body)) => match fold::FoldSnapshot::read(&body) {
             Some(snap) => (gseq, Fold::from_snapshot(places.clone(), snap), seqs),
-            None => {
-                // A snapshot of an older format: replay the whole log, if it is still whole.
-                if store.first_gseq()?.is_some_and(|g| g > 1) {
-                    anyhow::bail!(
-                        "event log: the snapshot at event {gseq} is of an older format and retention \
-                             has deleted the events before it, so the state cannot be rebuilt"
-                    );
-                }
+            // A snapshot of an older format: replay the whole log while it is whole; else carry
+            // what an older format can give over (the regions' histories stay unknown).
+            None if store.first_gseq()? == Some(1) || gseq == 0 => {
                 (0, Fold::new(places.clone()), Default::default())
             }
+            None => match fold::FoldSnapshot::read_older(&body) {
+                Some(snap) => {
+                    tracing::warn!("snapshot of format 3 carried over: the regions' trends start empty");
+                    (gseq, Fold::from_snapshot(places.clone(), snap), seqs)
+                }
+                None => anyhow::bail!(
+                    "event log: the snapshot at event {gseq} is of an older format and retention has \
+                     deleted the events before it, so the state cannot be rebuilt"
+                ),
+            },
         },
         None => (0, Fold::new(places.clone()), Default::default()),
     };

@@ -321,13 +321,25 @@ impl Store {
     /// readings are in the log), then record both. A log from before the root was recorded is
     /// the province's.
     pub fn claim_places(&self, root: &str, sections: &[&str]) -> Result<(), String> {
+        self.check_places(root, sections, true)
+    }
+
+    /// [`Store::claim_places`]'s checks alone, recording nothing (`yiping audit` reads).
+    pub fn check_places(&self, root: &str, sections: &[&str], record: bool) -> Result<(), String> {
         let get = |key: &str| -> Result<Option<String>, String> {
             self.conn
                 .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                 .optional()
                 .map_err(|e| self.err(e).to_string())
         };
-        let empty = self.max_gseq().map_err(|e| e.to_string())? == 0;
+        // A log with no events may still hold a snapshot (retention deleted what it covers).
+        let snapshots: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0))
+            .map_err(|e| self.err(e).to_string())?;
+        let empty = self.max_gseq().map_err(|e| e.to_string())? == 0 && snapshots == 0;
+        // A log from before the root and the sections were recorded is the province's, with the
+        // built-in sections.
         let kept_root = get("root_region")?.or_else(|| (!empty).then(|| crate::places::ROOT.to_owned()));
         if let Some(kept) = kept_root.filter(|k| k != root) {
             return Err(format!(
@@ -339,15 +351,16 @@ impl Store {
         let kept_sections: Vec<String> = match get("sections")? {
             Some(text) => serde_json::from_str(&text)
                 .map_err(|e| format!("{}: meta sections: {e}", self.path.display()))?,
-            None => Vec::new(),
+            None if empty => Vec::new(),
+            None => crate::stations::builtin().into_iter().map(|s| s.id).collect(),
         };
         let missing: Vec<&str> =
             kept_sections.iter().map(String::as_str).filter(|k| !sections.contains(k)).collect();
         if !missing.is_empty() {
             return Err(format!(
                 "{}: the log knows monitoring sections that this configuration does not: {}; keep \
-                 them in [[sections]] (a section may be renamed or moved, not dropped: its readings \
-                 are in the log)",
+                 them in [[sections]] (a section may be renamed or moved, not dropped: the log may \
+                 hold readings of it)",
                 self.path.display(),
                 missing.join(", ")
             ));
@@ -362,6 +375,9 @@ impl Store {
                 .map(|_| ())
                 .map_err(|e| self.err(e).to_string())
         };
+        if !record {
+            return Ok(());
+        }
         put("root_region", root)?;
         put("sections", &serde_json::to_string(&all).expect("ids serialise"))
     }

@@ -194,8 +194,25 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<yiping_protocol::ap
     })
 }
 
-async fn geo_layer(Path(file): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
+/// `GET /geo/{file}`: a layer for the wall to draw; the administrative ones are the deployment's
+/// (its own boundary files, when configured).
+async fn geo_layer(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let layer = Layer::from_file_name(&file).ok_or_else(|| AppError::NotFound(format!("/geo/{file}")))?;
+    let boundaries = state.places.boundaries();
+    if !boundaries.is_shipped() && matches!(layer, Layer::Province | Layer::Prefectures | Layer::Counties) {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("application/geo+json")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            ],
+            boundaries.geojson(layer).to_owned(),
+        )
+            .into_response());
+    }
     if let Some(body) = brotli_for(&format!("geo/{}", layer.file_name()), &headers) {
         return Ok(brotli_answer(
             HeaderValue::from_static("application/geo+json"),

@@ -187,7 +187,12 @@ fn scoped_with(
             scope_msg(&mut msg, scope, replace);
             Utf8Bytes::from(serde_json::to_string(&msg).expect("messages serialise"))
         }
-        Err(_) => Utf8Bytes::from(text.to_owned()),
+        // What cannot be cut is not sent (the server makes every message: this is a bug).
+        Err(e) => {
+            tracing::error!("a message for a scoped connection does not parse: {e}");
+            let refusal = ServerMsg::Error { message: "a message could not be cut to your scope".into() };
+            Utf8Bytes::from(serde_json::to_string(&refusal).expect("messages serialise"))
+        }
     }
 }
 

@@ -136,3 +136,79 @@ fn a_section_outside_the_root_or_dropped_from_the_log_is_refused_at_start() {
     assert!(!out.status.success());
     assert!(err.contains("the log knows monitoring sections that this configuration does not: b"), "{err}");
 }
+
+/// The shipped layer `name` (maps/data/hubei_<name>.geojson) with only the features `keep`
+/// accepts, each changed by `change`.
+fn shipped_layer(
+    name: &str,
+    keep: impl Fn(&serde_json::Value) -> bool,
+    change: impl Fn(&mut serde_json::Value),
+) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../maps/data/hubei_{name}.geojson"));
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("reads")).expect("json");
+    let features = v["features"].as_array_mut().expect("features");
+    features.retain(|f| keep(&f["properties"]));
+    features.iter_mut().for_each(|f| change(&mut f["properties"]));
+    v.to_string()
+}
+
+#[test]
+fn a_deployment_s_own_boundary_files_are_checked_used_and_published() {
+    let dir = data_dir("city-boundaries");
+    let files = dir.join("official");
+    std::fs::create_dir_all(&files).expect("mkdir");
+    let in_huangshi = |p: &serde_json::Value| p["adcode"].as_str().is_some_and(|a| a.starts_with("4202"));
+    let write = |counties: String| {
+        std::fs::write(files.join("province.geojson"), shipped_layer("province", |_| true, |_| ()))
+            .expect("writes");
+        std::fs::write(files.join("prefectures.geojson"), shipped_layer("prefectures", in_huangshi, |_| ()))
+            .expect("writes");
+        std::fs::write(files.join("counties.geojson"), counties).expect("writes");
+    };
+    // An official layer whose 大冶市 carries the name the official file gives it.
+    write(shipped_layer("counties", in_huangshi, |p| {
+        if p["adcode"] == "420281" {
+            p["name"] = "大冶市（官方界线）".into();
+        }
+    }));
+    let data = dir.join("state");
+    let folder = files.display().to_string();
+    let srv = Server::start(&data, free_port(), &["--root-region", "420200", "--boundaries", &folder]);
+    let site: SiteInfo = get(srv.addr, "/api/v1/site");
+    let names: Vec<&str> = site.children.iter().map(|c| c.name.as_str()).collect();
+    assert!(names.contains(&"大冶市（官方界线）"), "{names:?}");
+    let (status, layer) = request(srv.addr, "GET", "/geo/hubei_counties.geojson", &[], b"").expect("request");
+    assert_eq!(status, 200);
+    assert!(layer.contains("大冶市（官方界线）"), "the wall draws the official layer");
+    drop(srv);
+    // A county that names no prefecture of the file is refused at start: file, feature, field.
+    write(shipped_layer("counties", in_huangshi, |p| {
+        if p["adcode"] == "420222" {
+            p["parent_adcode"] = "420900".into();
+        }
+    }));
+    let out = std::process::Command::new(bin())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--root-region",
+            "420200",
+            "--boundaries",
+            &folder,
+            "--data",
+        ])
+        .arg(&data)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("the boundary files"), "{err}");
+    assert!(
+        err.contains(
+            "counties.geojson: feature 4 (420222): field `parent_adcode`: \"420900\" is not a feature of"
+        ),
+        "{err}"
+    );
+}

@@ -87,7 +87,7 @@ fn a_bad_configuration_is_refused_naming_where_the_key_and_the_value() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).expect("utf8");
     for expect in [
-        "yiping.toml line 2: port: unknown key (the keys are root_region, title, addr, data, ",
+        "yiping.toml line 2: port: unknown key (the keys are root_region, boundaries, title, addr, data, ",
         "yiping.toml line 3: speed = \"fast\": expected a number above 0",
         "yiping.toml line 4: anonymous = \"public\": expected off, local or all",
         "YIPING_SESSION_HOURS=\"forever\": expected a whole number of hours",

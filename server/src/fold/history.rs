@@ -259,6 +259,10 @@ pub(crate) struct Histories {
     /// The region of each entity's reports so far, when only one (most entities never move).
     #[serde(default)]
     home: HashMap<String, String>,
+    /// The regions' histories do not cover the log from its start (a state of an older format
+    /// whose events retention had deleted): only the root's is known.
+    #[serde(default)]
+    partial: bool,
 }
 
 impl Histories {
@@ -339,7 +343,13 @@ impl Histories {
     ) -> Option<Vec<HistoryPoint>> {
         match region {
             None => Some(self.root.points(newest)),
-            Some(r) => self.children.get(r).map(|h| h.points(newest)),
+            Some(_) if self.partial => None,
+            Some(r) => Some(self.children.get(r).map(|h| h.points(newest)).unwrap_or_default()),
         }
+    }
+
+    /// Only the root's history known (see `partial`).
+    pub(crate) fn root_only(root: History) -> Histories {
+        Histories { root, partial: true, ..Default::default() }
     }
 }

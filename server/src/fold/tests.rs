@@ -546,3 +546,24 @@ fn overdue_moves_at_beijing_midnight_without_any_event() {
         agg.overdue_steps(today("2026-11-22T16:00:00Z"))
     );
 }
+
+#[test]
+fn a_snapshot_of_format_3_carries_over_with_the_root_history_only() {
+    let places = Arc::new(Places::hubei());
+    let events = random_events(&places, 600, 5);
+    let mut fold = Fold::new(places.clone());
+    for (e, c) in &events {
+        fold.apply_quiet(e, c);
+    }
+    // Format 3 kept one history, the root's, where format 4 keeps `{root, children, …}`.
+    let mut v = serde_json::to_value(fold.to_snapshot()).expect("serialises");
+    v["history"] = v["history"]["root"].take();
+    v["version"] = 3.into();
+    let text = v.to_string();
+    assert!(FoldSnapshot::read(&text).is_none(), "another format: rebuilt from the log when it can be");
+    let old = Fold::from_snapshot(places.clone(), FoldSnapshot::read_older(&text).expect("carried over"));
+    assert_eq!(old.overview(), fold.overview());
+    assert_eq!(old.history(), fold.history());
+    assert_eq!(old.history_of("420100"), None, "the regions' histories are not known");
+    assert!(FoldSnapshot::read_older(&serde_json::to_string(&fold.to_snapshot()).expect("json")).is_none());
+}
