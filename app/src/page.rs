@@ -32,10 +32,14 @@ enum Opening {
     Asking,
     /// The deployment lets nobody look without a login.
     Login,
-    /// The server could not be asked (asked again shortly).
-    Unreachable(String),
-    /// The server refused, or answered what this page cannot read (a 403, a 500).
-    Refused(String),
+    /// The server gave no answer (`retrying`: asked again shortly), or refused, or answered what
+    /// this page cannot read (a 403, a 500).
+    Trouble {
+        /// What went wrong.
+        why: String,
+        /// Whether the page asks again by itself.
+        retrying: bool,
+    },
     /// The region is known.
     Ready,
 }
@@ -64,11 +68,11 @@ pub fn SiteGate(
                 }
                 Err((401, _)) => opening.set(Opening::Login),
                 // No answer, or a proxy's while the server restarts: ask again shortly.
-                Err((0 | 502..=504, e)) => {
-                    opening.set(Opening::Unreachable(e));
+                Err((0 | 502..=504, why)) => {
+                    opening.set(Opening::Trouble { why, retrying: true });
                     set_timeout(move || ask(opening), std::time::Duration::from_secs(3));
                 }
-                Err((_, e)) => opening.set(Opening::Refused(e)),
+                Err((_, why)) => opening.set(Opening::Trouble { why, retrying: false }),
             }
         });
     }
@@ -82,17 +86,16 @@ pub fn SiteGate(
             </div>
         }
         .into_any(),
-        Opening::Unreachable(e) => view! {
-            <div class="page-gate" role="alert" data-testid="page-unreachable">
-                <p>{lang.pick("无法连接服务器，稍后自动重试。", "The server cannot be reached; trying again shortly.")}</p>
-                <p class="login-note">{e}</p>
-            </div>
-        }
-        .into_any(),
-        Opening::Refused(e) => view! {
-            <div class="page-gate" role="alert" data-testid="page-refused">
-                <p>{lang.pick("服务器拒绝了本页面的请求。", "The server refused this page.")}</p>
-                <p class="login-note">{e}</p>
+        Opening::Trouble { why, retrying } => view! {
+            <div class="page-gate" role="alert" data-testid="page-trouble" data-retrying=retrying.to_string()>
+                <p>
+                    {if retrying {
+                        lang.pick("无法连接服务器，稍后自动重试。", "The server cannot be reached; trying again shortly.")
+                    } else {
+                        lang.pick("服务器拒绝了本页面的请求。", "The server refused this page.")
+                    }}
+                </p>
+                <p class="login-note">{why}</p>
             </div>
         }
         .into_any(),

@@ -10,23 +10,22 @@ use yiping_maps::hit::RegionIndex;
 use yiping_maps::{Region, data::Layer, parse_regions};
 use yiping_protocol::water::{WaterBody, WaterClass};
 
-/// One monitoring section.
+/// One monitoring section: as described ([`SectionSpec`], whose fields it reads through), placed
+/// in its county.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Section {
-    /// Stable id used by events.
-    pub id: String,
-    /// Section name.
-    pub name: String,
-    /// River or lake.
-    pub river: String,
-    /// River section or lake point.
-    pub body: WaterBody,
-    /// WGS84 longitude.
-    pub lon: f64,
-    /// WGS84 latitude.
-    pub lat: f64,
+    /// The section as described.
+    pub spec: SectionSpec,
     /// County adcode, from the county layer.
     pub adcode: String,
+}
+
+impl std::ops::Deref for Section {
+    type Target = SectionSpec;
+
+    fn deref(&self) -> &SectionSpec {
+        &self.spec
+    }
 }
 
 /// A section as a deployment describes it, before it is placed in a county.
@@ -105,8 +104,7 @@ pub fn sections(counties: &RegionIndex) -> Vec<Section> {
 impl SectionSpec {
     /// The section, placed in county `adcode`.
     pub fn placed(self, adcode: String) -> Section {
-        let SectionSpec { id, name, river, body, lon, lat, target: _, origin: _ } = self;
-        Section { id, name, river, body, lon, lat, adcode }
+        Section { spec: self, adcode }
     }
 }
 
