@@ -74,7 +74,7 @@ pub fn distinct_decimals(ticks: &[f64], at_least: usize, style: NumberStyle) -> 
 pub fn time_label(t: f64, span_ms: f64) -> String {
     if span_ms > 2.0 * 86_400_000.0 {
         shanghai_date(t).get(5..).unwrap_or_default().to_string()
-    } else if span_ms > 600_000.0 {
+    } else if span_ms >= 300_000.0 {
         shanghai_hms(t)[..5].to_string()
     } else {
         shanghai_hms(t)
@@ -123,6 +123,7 @@ mod tests {
         let t = 1_795_000_000_000.0;
         assert_eq!(time_label(t, 7.0 * 86_400_000.0).len(), 5, "MM-DD over days");
         assert_eq!(time_label(t, 3_600_000.0).len(), 5, "HH:MM over an hour");
+        assert_eq!(time_label(t, 600_000.0).len(), 5, "HH:MM over ten minutes (labels 2 minutes apart)");
         assert_eq!(time_label(t, 60_000.0).len(), 8, "HH:MM:SS over a minute");
     }
 }

@@ -258,8 +258,10 @@ fn draw(
             text(small, DIM, HPos::Right, VPos::Bottom),
         ));
     }
-    // Time axis: about five labels in Asia/Shanghai, none repeated.
-    let n = 5;
+    // Time axis: up to five labels in Asia/Shanghai, as many as fit side by side with a gap, none
+    // repeated.
+    let label_w = time_label(t_max, t_max - t_min).chars().count() as f64 * 0.62 * small;
+    let n = ((pw / (1.6 * label_w)).floor() as u32).clamp(1, 5);
     let mut previous = String::new();
     for i in 0..=n {
         let t = t_min + (t_max - t_min) * f64::from(i) / f64::from(n);
