@@ -306,13 +306,18 @@ fn file_values(
                                     specs.push(s);
                                 }
                             }
-                            _ => problems
-                                .push(format!("{name} line {at}: sections: expected [[sections]] tables")),
+                            _ => problems.push(format!(
+                                "{name} line {at}: sections = {}: expected [[sections]] tables",
+                                text.get(item.span()).unwrap_or("").trim()
+                            )),
                         }
                     }
                     sections = Some(specs);
                 }
-                _ => problems.push(format!("{}: expected [[sections]] tables", here())),
+                _ => problems.push(format!(
+                    "{name} line {line}: sections = {}: expected [[sections]] tables",
+                    text.get(v.span()).unwrap_or("").trim()
+                )),
             }
             continue;
         }
@@ -369,7 +374,8 @@ fn section_of(
     }
     let string = |field: &str, problems: &mut Vec<String>| match get(field) {
         Some(v) => match v.get_ref() {
-            DeValue::String(s) if !s.trim().is_empty() => Some(s.to_string()),
+            // Ids and names as meant: spaces around them are not part of them.
+            DeValue::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
             _ => {
                 problems.push(format!(
                     "{}: sections.{field} = {}: expected a non-empty string",
@@ -849,7 +855,12 @@ rules = "rules.toml"
         }
         assert_eq!(p.len(), expect.len(), "{p:#?}");
         let Err(Refused(p)) = site("sections = 3\n", &[], vec![]) else { panic!("refused") };
-        assert_eq!(p, vec!["site.toml line 1: sections: expected [[sections]] tables".to_string()]);
+        assert_eq!(p, vec!["site.toml line 1: sections = 3: expected [[sections]] tables".to_string()]);
+        let Err(Refused(p)) = site("sections = [1]\n", &[], vec![]) else { panic!("refused") };
+        assert_eq!(p, vec!["site.toml line 1: sections = 1: expected [[sections]] tables".to_string()]);
+        // Spaces around an id are not part of it.
+        let s = site(&HUANGSHI.replace("\"hs-a\"", "\" hs-a \""), &[], vec![]).expect("valid");
+        assert_eq!(s.sections.expect("sections")[0].id, "hs-a");
     }
 
     #[test]
