@@ -163,16 +163,6 @@ pub fn summary(lang: Lang, a: &Alert) -> String {
     }
 }
 
-/// The prefecture of a county adcode (`420105` → `420100`).
-pub fn prefecture_of(adcode: &str) -> String {
-    // 仙桃, 潜江, 天门 and 神农架 (4290xx) are governed by the province directly: their own
-    // prefecture-level units.
-    if adcode.starts_with("4290") {
-        return adcode.to_owned();
-    }
-    adcode.get(..4).map_or_else(|| adcode.to_owned(), |p| format!("{p}00"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +244,5 @@ mod tests {
         assert_eq!(severity_word(Lang::Zh, Severity::Orange), "橙色");
         assert_eq!(state_word(Lang::En, AlertState::Dispatched), "dispatched");
         assert_eq!(action_word(Lang::Zh, AlertAction::Resolve), "办结");
-        assert_eq!(prefecture_of("420105"), "420100");
     }
 }

@@ -30,7 +30,6 @@ use std::sync::OnceLock;
 
 use yiping_protocol::api::{RegionName, SiteInfo};
 
-use crate::alert_text::prefecture_of;
 use crate::i18n::{Lang, PREFECTURES, prefecture_name};
 
 /// The province's adcode.
@@ -143,6 +142,16 @@ impl Site {
     }
 }
 
+/// The prefecture of a county adcode (`420105` → `420100`).
+fn prefecture_of(adcode: &str) -> String {
+    // 仙桃, 潜江, 天门 and 神农架 (4290xx) are governed by the province directly: their own
+    // prefecture-level units.
+    if adcode.starts_with("4290") {
+        return adcode.to_owned();
+    }
+    adcode.get(..4).map_or_else(|| adcode.to_owned(), |p| format!("{p}00"))
+}
+
 static SITE: OnceLock<Site> = OnceLock::new();
 
 /// Set the page's site, once, when it starts (later calls are ignored: a page shows one
@@ -168,6 +177,7 @@ mod tests {
         assert_eq!(p.words(Lang::En, "{R} · {n}个{L}", "{R} · {n} {ls}"), "Hubei · 17 prefectures");
         assert_eq!(p.child_name(Lang::En, "422800"), "Enshi");
         assert_eq!(p.child_of("429004"), "429004");
+        assert_eq!(p.child_of("420105"), "420100");
         assert_eq!(p.title(Lang::En), "Hubei Digital Government · One Screen");
     }
 

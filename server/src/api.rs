@@ -182,8 +182,7 @@ pub async fn sections(
 /// `GET /api/v1/site`: the deployment's root region and title, and the region this caller's
 /// wall shows (the root, or the caller's scope) with the regions one level under it.
 pub async fn site(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<SiteInfo>, AppError> {
-    let region = state.places.scope_region(caller.scope());
-    caller.read_region(&region)?;
+    let region = caller.shown_region(&state.places)?;
     let name = |a: &str| state.places.name(a).unwrap_or(a).to_owned();
     Ok(Json(SiteInfo {
         title: state.title.clone(),
@@ -207,8 +206,7 @@ pub async fn overview(
     caller: Caller,
     Query(q): Query<AsOf>,
 ) -> Result<Json<Overview>, AppError> {
-    let region = state.places.scope_region(caller.scope());
-    caller.read_region(&region)?;
+    let region = caller.shown_region(&state.places)?;
     let at = parse_at(q.at.as_deref())?;
     let now = at.unwrap_or_else(|| state.clock.now());
     Ok(Json(state.read_at(at, move |f| overview_on(f, &region, now)).await?))
@@ -222,8 +220,7 @@ pub async fn periods(
     caller: Caller,
     Query(q): Query<AsOf>,
 ) -> Result<Json<yiping_protocol::periods::PeriodsAnswer>, AppError> {
-    let region = state.places.scope_region(caller.scope());
-    caller.read_region(&region)?;
+    let region = caller.shown_region(&state.places)?;
     let at = parse_at(q.at.as_deref())?;
     let s = state.clone();
     let answer = tokio::task::spawn_blocking(move || crate::periods::answer(&s, at))
@@ -378,8 +375,7 @@ pub async fn history(
     caller: Caller,
     Query(q): Query<AsOf>,
 ) -> Result<Json<HistoryAnswer>, AppError> {
-    let region = state.places.scope_region(caller.scope());
-    caller.read_region(&region)?;
+    let region = caller.shown_region(&state.places)?;
     let at = parse_at(q.at.as_deref())?;
     let points = state.read_at(at, move |f| f.history_of(&region)).await?;
     let points = points.ok_or_else(|| {

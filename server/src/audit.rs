@@ -200,8 +200,7 @@ pub fn audit_log(
     places: std::sync::Arc<Places>,
 ) -> anyhow::Result<(usize, usize, Vec<String>)> {
     let store = crate::store::Store::open(data_dir)?;
-    let ids: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
-    store.check_places(places.root(), &ids, false).map_err(anyhow::Error::msg)?;
+    store.check_places(&places).map_err(anyhow::Error::msg)?;
     let mut events: Vec<(Envelope, String)> = Vec::new();
     let mut first = None;
     store.replay(0, |e| {

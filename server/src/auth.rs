@@ -338,6 +338,14 @@ impl Caller {
         }
     }
 
+    /// The region this caller's wall shows (the root, or their scope's region), once they may
+    /// read it: 401 without a login.
+    pub fn shown_region(&self, places: &crate::places::Places) -> Result<String, AppError> {
+        let region = places.scope_region(self.scope());
+        self.read_region(&region)?;
+        Ok(region)
+    }
+
     /// The logged-in user, or 401.
     pub fn user(&self) -> Result<&User, AppError> {
         self.user.as_ref().ok_or_else(|| AppError::Unauthorized("log in first (POST /api/v1/login)".into()))

@@ -34,7 +34,7 @@ use yiping_protocol::topics::{
 };
 use yiping_protocol::water::WaterClass;
 
-use crate::places::{Places, region_prefix};
+use crate::places::Places;
 
 mod history;
 use history::Histories;
@@ -435,7 +435,7 @@ pub struct Fold {
     river_patrols: BTreeMap<String, Timestamp>,
     /// Each village's at-risk households by report, in event-time order (for its flows).
     village_reports: HashMap<String, BTreeMap<Order, u32>>,
-    /// The province's figures per step of event time.
+    /// The root's figures, and each region's one level under it, per step of event time.
     history: Histories,
     /// Events from the simulator, by topic.
     simulated: BTreeMap<String, u64>,
@@ -693,6 +693,8 @@ impl Fold {
         let order_of = || Order::of(e);
         let at = e.time.at;
         let places = Arc::clone(&self.places);
+        // The region one level under the root whose history the event also counts in.
+        let child = places.child(county);
         let state = |name: &str, lon: f64, lat: f64, status: &str| EntityState {
             key: entity.clone(),
             name: name.to_owned(),
@@ -712,12 +714,12 @@ impl Fold {
                 let s = &places.sections()[i];
                 let counted = WaterAgg { readings: 1, ..Default::default() };
                 let mut regions = self.water.add(&places, county, &counted, 1);
-                self.history.count(places.child(county), at, Tally { readings: 1, ..Default::default() });
+                self.history.count(child, at, Tally { readings: 1, ..Default::default() });
                 // Late samples count, but the latest by sampling time sets the class.
                 let class = r.indicators().class(s.body);
                 let known = self.section_latest[i].as_ref().map(|(_, o)| o.clone());
                 self.history.report(
-                    places.child(county),
+                    child,
                     &entity,
                     order.clone(),
                     Tally { good: i64::from(class.index() < 3), reporting: 1, ..Default::default() },
@@ -769,7 +771,7 @@ impl Fold {
                 let mut c =
                     RiversAgg { patrols: 1, patrol_minutes: u64::from(p.minutes), ..Default::default() };
                 c.patrols_by_level[p.level as usize] = 1;
-                self.history.count(places.child(county), at, Tally { patrols: 1, ..Default::default() });
+                self.history.count(child, at, Tally { patrols: 1, ..Default::default() });
                 let regions = self.rivers.add(&places, county, &c, 1);
                 want.then(|| Delta::Rivers(self.rivers.delta(None, &regions, e)))
             }
@@ -777,7 +779,7 @@ impl Fold {
                 let order = order_of();
                 let open = p.status != ProblemStatus::Closed;
                 self.history.report(
-                    places.child(county),
+                    child,
                     &entity,
                     order.clone(),
                     Tally { problems_open: i64::from(open), ..Default::default() },
@@ -805,7 +807,7 @@ impl Fold {
             Event::Project(p) => {
                 let order = order_of();
                 self.history.report(
-                    places.child(county),
+                    child,
                     &entity,
                     order.clone(),
                     Tally { projects: 1, plan_wan: p.plan_wan, done_wan: p.done_wan, ..Default::default() },
@@ -824,7 +826,7 @@ impl Fold {
             Event::Village(v) => {
                 let order = order_of();
                 self.history.report(
-                    places.child(county),
+                    child,
                     &entity,
                     order.clone(),
                     Tally {
@@ -903,7 +905,8 @@ impl Fold {
     /// each region one level under it.
     pub fn overview_of(&self, region: &str) -> Overview {
         let mut sections = self.sections();
-        sections.retain(|s| crate::auth::in_scope(Some(region_prefix(region)), &s.adcode));
+        let holds = crate::auth::normalise_scope(region).unwrap_or_else(|_| region.to_owned());
+        sections.retain(|s| s.adcode.starts_with(&holds));
         let water = self.water.region(region);
         let good: u32 = water.class_counts[..3].iter().sum();
         let mut coverage = self.coverages();
@@ -929,7 +932,7 @@ impl Fold {
                         problems_open: rivers.problems_open,
                         risk_households: self.poverty.region(&a).risk_households,
                         projects: projects.projects,
-                        coverage: coverage.remove(a.as_str()).unwrap_or_default(),
+                        coverage: coverage.remove(&a).unwrap_or_default(),
                         plan_wan: projects.plan_wan,
                         done_wan: projects.done_wan,
                     };
@@ -973,21 +976,15 @@ impl Fold {
         self.coverages().remove(region).unwrap_or_default()
     }
 
-    /// Patrol coverage of every county, prefecture and the root, in one pass over the rivers.
-    fn coverages(&self) -> HashMap<&str, Coverage> {
+    /// Patrol coverage of every region a patrolled river rolls up into (its county, the region one
+    /// level under the root, the root), in one pass over the rivers.
+    fn coverages(&self) -> HashMap<String, Coverage> {
         let cutoff = self.theme_times.get(RIVERS).map(|t| week_before(*t));
-        let mut by: HashMap<&str, Coverage> = HashMap::new();
-        let root = self.places.root();
+        let mut by: HashMap<String, Coverage> = HashMap::new();
         for (key, t) in &self.river_patrols {
             let county = key.split('|').next().unwrap_or("");
             let recent = cutoff.is_some_and(|cut| *t >= cut);
-            let prefecture = self.places.prefecture(county);
-            let regions = [
-                Some(county),
-                (prefecture != county && prefecture != root).then_some(prefecture),
-                Some(root),
-            ];
-            for r in regions.into_iter().flatten() {
+            for r in self.places.rollup(county) {
                 let c = by.entry(r).or_default();
                 c.rivers += 1;
                 c.patrolled_7d += u32::from(recent);

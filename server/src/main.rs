@@ -837,8 +837,7 @@ fn simulate_history(
     };
     let _lock = lock_data(data_dir)?;
     let mut store = Store::open(data_dir)?;
-    let ids: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
-    store.claim_places(places.root(), &ids).map_err(anyhow::Error::msg)?;
+    store.claim_places(&places).map_err(anyhow::Error::msg)?;
     let received = now.to_string();
     let (mut new, mut dup, mut batch) = (0usize, 0usize, Vec::new());
     let mut flush =
@@ -981,8 +980,7 @@ fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
         eprintln!("{}: {}", file.display(), serde_json::to_string(r)?);
     }
     let mut store = Store::open(data_dir)?;
-    let ids: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
-    store.claim_places(places.root(), &ids).map_err(anyhow::Error::msg)?;
+    store.claim_places(&places).map_err(anyhow::Error::msg)?;
     let received = yiping_protocol::instant::Timestamp::now().to_string();
     let (mut new, mut dup) = (0usize, 0usize);
     for chunk in ok.chunks(10_000) {

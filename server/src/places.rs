@@ -28,18 +28,6 @@ use crate::stations::{self, Section, SectionSpec};
 /// The province's adcode: the default root region.
 pub const ROOT: &str = "420000";
 
-/// The adcode prefix of the places a region holds (`420000` → `42`, `420200` → `4202`, a county
-/// its whole code), as region scopes are written (`auth::normalise_scope`).
-pub fn region_prefix(region: &str) -> &str {
-    if region.ends_with("0000") {
-        &region[..2]
-    } else if region.ends_with("00") {
-        &region[..4]
-    } else {
-        region
-    }
-}
-
 /// The root region, the regions under it, their counties, and the sections.
 #[derive(Debug)]
 pub struct Places {

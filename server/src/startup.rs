@@ -31,8 +31,7 @@ pub(crate) fn rebuild(
     std::fs::create_dir_all(data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", data_dir.display()))?;
     let store = Store::open(data_dir)?;
-    let section_ids: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
-    store.claim_places(places.root(), &section_ids).map_err(anyhow::Error::msg)?;
+    store.claim_places(&places).map_err(anyhow::Error::msg)?;
     let reader = Store::open(data_dir)?;
     let t0 = Instant::now();
     let epoch = store.epoch().to_owned();

@@ -178,15 +178,21 @@ impl AppState {
     /// The live overview of a scoped connection's region (see `ws`): made once per overview
     /// update and scope, whoever asks.
     pub(crate) fn scoped_overview(&self, scope: &str) -> Arc<serde_json::Value> {
+        let made_at = |seq: u64| {
+            let made = self.scoped_overviews.lock().or_poisoned();
+            made.get(scope).filter(|(s, _)| *s == seq).map(|(_, v)| v.clone())
+        };
+        // One made at the newest overview update stands, whoever made it: no need of the fold.
+        if let Some(v) = made_at(self.hub.seq(OVERVIEW)) {
+            return v;
+        }
         let fold = self.fold.lock().or_poisoned();
         // Overview updates are published under the fold's lock: this seq is the fold's.
         let seq = self.hub.seq(OVERVIEW);
-        let mut made = self.scoped_overviews.lock().or_poisoned();
-        if let Some((s, v)) = made.get(scope)
-            && *s == seq
-        {
-            return v.clone();
+        if let Some(v) = made_at(seq) {
+            return v;
         }
+        let mut made = self.scoped_overviews.lock().or_poisoned();
         let region = self.places.scope_region(Some(scope));
         let o = overview_on(&fold, &region, self.clock.now());
         let v = Arc::new(serde_json::to_value(o).expect("the overview serialises"));

@@ -4,10 +4,9 @@
 //! Names and approximate positions come from `shared/geo/facts.md` (Wuhan monitoring reports and the
 //! provincial notices on national assessment sections); positions are estimates snapped to the
 //! shipped river lines (±3–5 km), lake points are the lakes' label points. Each section is placed in
-//! its county by point-in-polygon on the shipped county layer, the same geometry the map draws.
+//! its county by point-in-polygon on the county layer, the same geometry the map draws
+//! ([`crate::places::Places`]).
 
-use yiping_maps::hit::RegionIndex;
-use yiping_maps::{Region, data::Layer, parse_regions};
 use yiping_protocol::water::{WaterBody, WaterClass};
 
 /// One monitoring section: as described ([`SectionSpec`], whose fields it reads through), placed
@@ -83,35 +82,11 @@ pub fn builtin() -> Vec<SectionSpec> {
         .collect()
 }
 
-/// The built-in sections, each placed in its county.
-///
-/// # Panics
-/// If a built-in section falls outside every county: that is a bug in the table above, caught by
-/// the tests.
-pub fn sections(counties: &RegionIndex) -> Vec<Section> {
-    builtin()
-        .into_iter()
-        .map(|s| {
-            let adcode = counties
-                .at(s.lon, s.lat)
-                .map(|c| c.adcode.clone())
-                .unwrap_or_else(|| panic!("section {} at ({}, {}) lies in no county", s.id, s.lon, s.lat));
-            s.placed(adcode)
-        })
-        .collect()
-}
-
 impl SectionSpec {
     /// The section, placed in county `adcode`.
     pub fn placed(self, adcode: String) -> Section {
         Section { spec: self, adcode }
     }
-}
-
-/// The shipped county layer.
-pub fn counties() -> Vec<Region> {
-    parse_regions(Layer::Counties.geojson())
-        .expect("the shipped county layer is valid (tested in yiping-maps)")
 }
 
 #[cfg(test)]
@@ -120,7 +95,9 @@ mod tests {
 
     #[test]
     fn every_section_lies_in_the_expected_county() {
-        let s = sections(&RegionIndex::new(counties()));
+        let places = crate::places::Places::hubei();
+        let s = places.sections();
+        assert_eq!(s.len(), builtin().len(), "every built-in section lies in a county of the province");
         let by_id = |id: &str| s.iter().find(|x| x.id == id).map(|x| x.adcode.as_str());
         // Spot checks by place name: 南津关 in 宜昌 (420500 prefix), 杨泗港 in 武汉 汉阳区 420105,
         // 宗关 in 硚口区 420104, 中官铺 in 黄梅县 421127. 洪湖 spans 洪湖市 and 监利市; its

@@ -320,12 +320,18 @@ impl Store {
     /// it has known is still known (a section may be renamed or moved, never dropped: its
     /// readings are in the log), then record both. A log from before the root was recorded is
     /// the province's.
-    pub fn claim_places(&self, root: &str, sections: &[&str]) -> Result<(), String> {
-        self.check_places(root, sections, true)
+    pub fn claim_places(&self, places: &crate::places::Places) -> Result<(), String> {
+        self.places_meta(places, true)
     }
 
     /// [`Store::claim_places`]'s checks alone, recording nothing (`yiping audit` reads).
-    pub fn check_places(&self, root: &str, sections: &[&str], record: bool) -> Result<(), String> {
+    pub fn check_places(&self, places: &crate::places::Places) -> Result<(), String> {
+        self.places_meta(places, false)
+    }
+
+    fn places_meta(&self, places: &crate::places::Places, record: bool) -> Result<(), String> {
+        let root = places.root();
+        let sections: Vec<&str> = places.sections().iter().map(|s| s.id.as_str()).collect();
         let get = |key: &str| -> Result<Option<String>, String> {
             self.conn
                 .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))

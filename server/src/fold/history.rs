@@ -276,8 +276,11 @@ impl Histories {
 
     /// The history of the region `child`, its window where the root's is.
     fn child(&mut self, child: &str) -> &mut History {
-        let start = self.root.start;
-        self.children.entry(child.to_owned()).or_insert_with(|| History { start, ..Default::default() })
+        if !self.children.contains_key(child) {
+            let start = self.root.start;
+            self.children.insert(child.to_owned(), History { start, ..Default::default() });
+        }
+        self.children.get_mut(child).expect("inserted above")
     }
 
     /// A counted event at `at`, in the region `child`.
@@ -296,25 +299,23 @@ impl Histories {
         known: Option<&Order>,
     ) {
         self.root.report(entity, order.clone(), t, known);
-        let (regions, joined) = match (self.home.get(entity), self.moved.get_mut(entity)) {
-            (_, Some(all)) if all.iter().any(|r| r == child) => (all.clone(), false),
-            (_, Some(all)) => {
-                all.push(child.to_owned());
-                (all.clone(), true)
-            }
-            (Some(home), None) if home == child => (vec![child.to_owned()], false),
-            (Some(home), None) => {
-                let all = vec![home.clone(), child.to_owned()];
-                self.home.remove(entity);
-                self.moved.insert(entity.to_owned(), all.clone());
-                (all, true)
-            }
+        if self.home.get(entity).is_some_and(|h| h == child) {
+            // Most entities never move: one region, one report.
+            self.child(child).report(entity, order, t, known);
+            return;
+        }
+        // First seen, or reporting from another region than before.
+        let all = match (self.home.remove(entity), self.moved.get_mut(entity)) {
             (None, None) => {
                 self.home.insert(entity.to_owned(), child.to_owned());
-                (vec![child.to_owned()], false)
+                self.child(child).report(entity, order, t, known);
+                return;
             }
+            (Some(home), _) => self.moved.entry(entity.to_owned()).or_insert_with(|| vec![home]),
+            (None, Some(all)) => all,
         };
-        if joined {
+        if !all.iter().any(|r| r == child) {
+            all.push(child.to_owned());
             // The entity's earlier reports (those that can still change a point: the root keeps
             // them) were elsewhere: nothing here until this one.
             let earlier: Vec<Order> = self
@@ -328,7 +329,7 @@ impl Histories {
                 h.report(entity, o, Tally::default(), None);
             }
         }
-        for r in regions {
+        for r in self.moved.get(entity).cloned().unwrap_or_default() {
             let here = if r == child { t } else { Tally::default() };
             self.child(&r).report(entity, order.clone(), here, known);
         }
