@@ -138,11 +138,13 @@ fn reload_in(lang: &str) {
 /// Show `v`: the screen, region, indicator and time now; the drawer and the map's box once the
 /// effects of the first have run. `busy` is set until done.
 fn show(ctx: WallCtx, nav: Navigation, v: &View, busy: RwSignal<bool>) {
+    // Busy from here on; for a change of language, until the page is gone: a touch report
+    // already on its way would otherwise carry this page's language back at the new version.
+    busy.set(true);
     if v.lang != lang_key(ctx.lang) {
         reload_in(&v.lang);
         return;
     }
-    busy.set(true);
     if let Some(s) = Screen::ALL.into_iter().find(|s| s.key() == v.screen) {
         nav.set.run(s);
     }
