@@ -18,6 +18,7 @@ use crate::water::WaterClass;
 
 /// How serious an alert is: 红 > 橙 > 黄 > 蓝.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// 蓝色: for information.
@@ -61,6 +62,7 @@ impl Severity {
 
 /// Where an alert is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AlertState {
     /// Raised, nobody has taken it yet.
@@ -94,6 +96,7 @@ impl AlertState {
 
 /// What happened to an alert at one step of its trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AlertAction {
     /// A rule raised it.
@@ -155,6 +158,7 @@ impl AlertAction {
 
 /// The person (or office) answerable for an alert's subject, when the data names one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Responsible {
     /// Name, e.g. the river chief's.
     pub name: String,
@@ -164,6 +168,7 @@ pub struct Responsible {
 
 /// One step of an alert's trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertStep {
     /// Position in the audit trail (grows by one with every entry, alerts and other writes).
     pub seq: u64,
@@ -185,6 +190,7 @@ pub struct AlertStep {
 
 /// An alert as the wall and the duty console show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     /// Stable id, e.g. `A000123`.
     pub id: String,
@@ -255,6 +261,7 @@ impl Alert {
 /// The `alerts` topic's snapshot (every open alert and the recently resolved) and deltas (the
 /// alerts that changed).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertsData {
     /// Alerts, newest first in snapshots.
     pub alerts: Vec<Alert>,
@@ -336,6 +343,7 @@ impl Facts {
 
 /// A section's class against its target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassFacts {
     /// The class of the newest reading.
     pub class: WaterClass,
@@ -350,6 +358,7 @@ pub struct ClassFacts {
 
 /// An indicator's jump over its baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpikeFacts {
     /// The indicator (`nh3n_mg_l`, `tp_mg_l`, `codmn_mg_l`).
     pub indicator: String,
@@ -366,6 +375,7 @@ pub struct SpikeFacts {
 
 /// A section that has gone quiet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SilentFacts {
     /// When its newest reading was sampled.
     pub last_reading: Timestamp,
@@ -373,6 +383,7 @@ pub struct SilentFacts {
 
 /// A river not patrolled in time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatrolFacts {
     /// The river (in the county of the alert).
     pub river: String,
@@ -384,6 +395,7 @@ pub struct PatrolFacts {
 
 /// A problem left open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProblemFacts {
     /// When it was found.
     pub found: Timestamp,
@@ -397,6 +409,7 @@ pub struct ProblemFacts {
 
 /// A project's most overdue step (none once no step is overdue).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepFacts {
     /// The step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -413,6 +426,7 @@ pub struct StepFacts {
 
 /// A project's investment behind its time (none when it cannot be judged).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvestmentFacts {
     /// Investment the time says should be done, % of plan (to 0.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -438,6 +452,7 @@ pub struct InvestmentFacts {
 
 /// A village whose households at risk rose.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RelapseFacts {
     /// Households at risk now.
     pub risk_households: u32,

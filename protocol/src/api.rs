@@ -11,6 +11,7 @@ use crate::topics::{EntityState, HistoryPoint, PovertyAgg, ProjectsAgg, RiversAg
 /// Overdue figures of a region as of one day (a date in Asia/Shanghai), by the one overdue rule
 /// ([`crate::events::ProjectStep::is_overdue`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OverdueToday {
     /// Every step overdue.
     pub steps: u32,
@@ -33,6 +34,7 @@ impl OverdueToday {
 
 /// `GET /api/v1/regions/{adcode}`: a region's figures for the four themes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionFigures {
     /// GB/T 2260 code.
     pub adcode: String,
@@ -56,6 +58,7 @@ pub struct RegionFigures {
 
 /// Where an entity is, by name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntityPlace {
     /// County name.
     pub county: Option<String>,
@@ -65,6 +68,7 @@ pub struct EntityPlace {
 
 /// One stored event of an entity's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredEventView {
     /// Global sequence in the log.
     pub gseq: u64,
@@ -76,6 +80,7 @@ pub struct StoredEventView {
 
 /// `GET /api/v1/entities/{key}`: an entity's state and its events in event-time order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntityRecord {
     /// Entity key (`kind:id`).
     pub key: String,
@@ -89,6 +94,7 @@ pub struct EntityRecord {
 
 /// `GET /api/v1/history`: the province's figures per step of event time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryAnswer {
     /// Length of a step, seconds.
     pub step_s: i64,
@@ -98,6 +104,7 @@ pub struct HistoryAnswer {
 
 /// One county's 精准脱贫 figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CountyFigures {
     /// GB/T 2260 code.
     pub adcode: String,
@@ -111,6 +118,7 @@ pub struct CountyFigures {
 
 /// `GET /api/v1/counties`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CountiesAnswer {
     /// Time of the newest event folded.
     pub time: Option<Timestamp>,
@@ -120,6 +128,7 @@ pub struct CountiesAnswer {
 
 /// One event type, as `GET /api/v1/event-types` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventTypeInfo {
     /// The `type` of the event.
     #[serde(rename = "type")]
@@ -130,6 +139,7 @@ pub struct EventTypeInfo {
 
 /// The outcome of one line of an ingested NDJSON body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum LineResult {
     /// Stored now.
@@ -176,6 +186,7 @@ impl LineResult {
 
 /// `POST /api/v1/events`: what became of every line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestAnswer {
     /// Lines stored now.
     pub accepted: usize,
@@ -189,6 +200,7 @@ pub struct IngestAnswer {
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Looks at the wall.
@@ -241,6 +253,7 @@ impl Role {
 
 /// The answer of every refused request: what was wrong, in one line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorAnswer {
     /// The message.
     pub error: String,
@@ -248,6 +261,7 @@ pub struct ErrorAnswer {
 
 /// `GET /api/v1/me`: who the session is, and what it may do.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// User name (None: not logged in).
     pub name: Option<String>,
@@ -265,6 +279,7 @@ pub struct Me {
 
 /// `POST /api/v1/login`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     /// User name.
@@ -275,6 +290,7 @@ pub struct Login {
 
 /// `POST /api/v1/alerts/{id}/{action}`: the step's comment, and for `dispatch` to whom.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ActBody {
     /// What was done, or why (required to resolve and to dispatch).
@@ -288,6 +304,7 @@ pub struct ActBody {
 /// `GET /api/v1/site`: what the deployment covers, what the caller sees of it, and the wall's
 /// title.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteInfo {
     /// The wall's title as configured (None: the wall names the region it shows).
     pub title: Option<String>,
@@ -306,6 +323,7 @@ pub struct SiteInfo {
 
 /// A region's adcode and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionName {
     /// GB/T 2260 code.
     pub adcode: String,
@@ -315,6 +333,7 @@ pub struct RegionName {
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Login name.
     pub name: String,
@@ -345,6 +364,7 @@ pub fn in_scope(scope: Option<&str>, adcode: &str) -> bool {
 
 /// `POST /api/v1/logout`: done.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OkAnswer {
     /// Always true.
     pub ok: bool,
@@ -352,6 +372,7 @@ pub struct OkAnswer {
 
 /// `GET /healthz`: the server is up, and what it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok`.
     pub status: String,
@@ -371,6 +392,7 @@ pub struct Health {
 
 /// Filters of the alert list.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AlertQuery {
     /// `open` (default), `all`, or one state: `new`, `acknowledged`, `dispatched`, `resolved`.
@@ -424,6 +446,7 @@ impl AlertQuery {
 
 /// Query of the audit trail.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Entries after this position.
@@ -438,6 +461,7 @@ pub struct AuditQuery {
 /// that instant by event time (every event whose time is at or before it: time travel); none,
 /// the live state.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct AsOf {
     /// The instant, RFC 3339 with any offset.
     pub at: Option<String>,
@@ -445,6 +469,7 @@ pub struct AsOf {
 
 /// `GET /api/v1/timeline`: the span of the log by event time, which time travel can show.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineAnswer {
     /// The oldest event's time.
     pub first: Option<Timestamp>,
@@ -458,6 +483,7 @@ pub struct TimelineAnswer {
 
 /// Query of an entity's history.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct HistoryQuery {
     /// From (RFC 3339), default: the beginning.
     pub from: Option<String>,
@@ -474,6 +500,7 @@ pub struct HistoryQuery {
 
 /// One entry of the audit trail (`GET /api/v1/audit` answers them as NDJSON, oldest first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Position: grows by one with every entry.
     pub seq: u64,
@@ -498,6 +525,7 @@ pub struct AuditEntry {
 
 /// `GET /api/v1/sources` (admins): every ingest source with its tokens and rate limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceInfo {
     /// The source's name (`yiping token create --source NAME`).
     pub source: String,
@@ -509,6 +537,7 @@ pub struct SourceInfo {
 
 /// One ingest token, named by its id (the token itself is never kept or shown again).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     /// The first 12 hex digits of the token's SHA-256: enough to name it, nothing to use.
     pub id: String,
@@ -521,6 +550,7 @@ pub struct TokenInfo {
 
 /// A new ingest token: shown once, in this answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewToken {
     /// The source it sends for.
     pub source: String,
@@ -532,6 +562,7 @@ pub struct NewToken {
 
 /// `PUT /api/v1/sources/{source}/rate`: a source's rate limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateLimit {
     /// Events a second (None or absent: no limit).
     #[serde(default)]

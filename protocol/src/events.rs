@@ -29,7 +29,8 @@ use crate::water::Indicators;
 /// Version of the event schema.
 pub const EVENT_SCHEMA_VERSION: u32 = 1;
 
-/// One event as received and stored.
+/// One event as received and stored (its JSON Schema is one alternative per event type, each
+/// naming its `type` and the schema of its `data`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     /// Event type, e.g. `water.reading`.
@@ -115,21 +116,114 @@ impl Event {
     }
 }
 
+/// The JSON Schema of an event, for the server's OpenAPI document: one alternative per type.
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, SchemaType, Type};
+    use utoipa::openapi::{Ref, RefOr, Schema};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use super::{
+        EVENT_TYPES, Envelope, EventTime, FishingPatrol, Project, RiverPatrol, RiverProblem, SewageOutlet,
+        Village, WaterReading,
+    };
+
+    type Schemas = Vec<(String, RefOr<Schema>)>;
+
+    /// An event type, its payload's schema name, and what adds the schemas the payload needs.
+    type Payload = (&'static str, std::borrow::Cow<'static, str>, fn(&mut Schemas));
+
+    /// Every event type's payload.
+    fn payloads() -> [Payload; 7] {
+        fn with<T: ToSchema>(s: &mut Schemas) {
+            s.push((T::name().into_owned(), T::schema()));
+            T::schemas(s);
+        }
+        [
+            ("water.reading", WaterReading::name(), with::<WaterReading>),
+            ("water.outlet", SewageOutlet::name(), with::<SewageOutlet>),
+            ("water.fishing_patrol", FishingPatrol::name(), with::<FishingPatrol>),
+            ("river.patrol", RiverPatrol::name(), with::<RiverPatrol>),
+            ("river.problem", RiverProblem::name(), with::<RiverProblem>),
+            ("project.update", Project::name(), with::<Project>),
+            ("poverty.village", Village::name(), with::<Village>),
+        ]
+    }
+
+    impl PartialSchema for Envelope {
+        fn schema() -> RefOr<Schema> {
+            let text = |d: &str| ObjectBuilder::new().schema_type(Type::String).description(Some(d));
+            let mut one = OneOfBuilder::new().description(Some(
+                "One event (one line of `POST /api/v1/events`): `type` selects the schema of `data`. \
+                 `(source, id)` is unique: a re-sent event is recognised and not counted twice. Counts are \
+                 integers written without a fraction (`20`, not `20.0`).",
+            ));
+            for (kind, payload, _) in payloads() {
+                let description = EVENT_TYPES.iter().find(|(t, _)| *t == kind).map(|(_, d)| *d);
+                one = one.item(
+                    ObjectBuilder::new()
+                        .title(Some(kind))
+                        .description(description)
+                        .property("type", text("The event type.").enum_values(Some([kind])))
+                        .property(
+                            "id",
+                            text("The source's own id of the event.")
+                                .min_length(Some(1))
+                                .max_length(Some(128))
+                                .pattern(Some(r"\S")),
+                        )
+                        .property("time", Ref::from_schema_name(EventTime::name()))
+                        .property(
+                            "source",
+                            text("The source; the ingest token names it, and if given it must match.")
+                                .schema_type(SchemaType::Array(vec![Type::String, Type::Null])),
+                        )
+                        .property("data", Ref::from_schema_name(payload))
+                        .required("type")
+                        .required("id")
+                        .required("time")
+                        .required("data")
+                        .additional_properties(Some(
+                            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+                        )),
+                );
+            }
+            one.into()
+        }
+    }
+
+    impl ToSchema for Envelope {
+        fn schemas(schemas: &mut Schemas) {
+            schemas.push((EventTime::name().into_owned(), EventTime::schema()));
+            for (_, _, with) in payloads() {
+                with(schemas);
+            }
+        }
+    }
+}
+
 /// `water.reading`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WaterReading {
     /// Monitoring section id (must be a known section).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub section: String,
     /// pH.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 14.0))]
     pub ph: f64,
     /// Dissolved oxygen, mg/L.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 25.0))]
     pub do_mg_l: f64,
     /// Permanganate index CODMn, mg/L.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1000.0))]
     pub codmn_mg_l: f64,
     /// Ammonia nitrogen NH3-N, mg/L.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1000.0))]
     pub nh3n_mg_l: f64,
     /// Total phosphorus TP, mg/L.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1000.0))]
     pub tp_mg_l: f64,
 }
 
@@ -148,6 +242,7 @@ impl WaterReading {
 
 /// Remediation status of a sewage outlet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutletStatus {
     /// Found and registered (排查).
@@ -180,17 +275,23 @@ impl OutletStatus {
 
 /// `water.outlet`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SewageOutlet {
     /// Outlet id.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub outlet: String,
     /// Name or description.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: String,
     /// Receiving river or lake.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub river: String,
     /// WGS84 longitude.
+    #[cfg_attr(feature = "openapi", schema(minimum = -180.0, maximum = 180.0))]
     pub lon: f64,
     /// WGS84 latitude.
+    #[cfg_attr(feature = "openapi", schema(minimum = -90.0, maximum = 90.0))]
     pub lat: f64,
     /// Current status.
     pub status: OutletStatus,
@@ -198,17 +299,22 @@ pub struct SewageOutlet {
 
 /// `water.fishing_patrol`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FishingPatrol {
     /// Patrol id.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub patrol: String,
     /// WGS84 longitude of the patrolled water.
+    #[cfg_attr(feature = "openapi", schema(minimum = -180.0, maximum = 180.0))]
     pub lon: f64,
     /// WGS84 latitude.
+    #[cfg_attr(feature = "openapi", schema(minimum = -90.0, maximum = 90.0))]
     pub lat: f64,
     /// Officers on patrol.
     pub officers: u32,
     /// Duration in hours.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 72.0))]
     pub hours: f64,
     /// Violations found (illegal fishing).
     pub violations: u32,
@@ -216,6 +322,7 @@ pub struct FishingPatrol {
 
 /// Level of a river or lake chief (河长).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChiefLevel {
     /// 省级.
@@ -232,28 +339,37 @@ pub enum ChiefLevel {
 
 /// `river.patrol`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RiverPatrol {
     /// Patrol id.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub patrol: String,
     /// Chief id.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub chief: String,
     /// Chief's name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub chief_name: String,
     /// Chief's level.
     pub level: ChiefLevel,
     /// River or lake patrolled.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub river: String,
     /// WGS84 longitude where the patrol started.
+    #[cfg_attr(feature = "openapi", schema(minimum = -180.0, maximum = 180.0))]
     pub lon: f64,
     /// WGS84 latitude.
+    #[cfg_attr(feature = "openapi", schema(minimum = -90.0, maximum = 90.0))]
     pub lat: f64,
     /// Duration in minutes.
+    #[cfg_attr(feature = "openapi", schema(maximum = 1440))]
     pub minutes: u32,
 }
 
 /// Kind of problem found on a river or lake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
     /// 垃圾.
@@ -270,6 +386,7 @@ pub enum ProblemKind {
 
 /// Handling status of a problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemStatus {
     /// Found, not yet assigned.
@@ -300,15 +417,20 @@ impl ProblemStatus {
 
 /// `river.problem`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RiverProblem {
     /// Problem id.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub problem: String,
     /// River or lake.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub river: String,
     /// WGS84 longitude.
+    #[cfg_attr(feature = "openapi", schema(minimum = -180.0, maximum = 180.0))]
     pub lon: f64,
     /// WGS84 latitude.
+    #[cfg_attr(feature = "openapi", schema(minimum = -90.0, maximum = 90.0))]
     pub lat: f64,
     /// What was found.
     pub kind: ProblemKind,
@@ -320,6 +442,7 @@ pub struct RiverProblem {
 
 /// A step of a project's life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     /// 立项.
@@ -381,6 +504,7 @@ impl StepKind {
 
 /// One step with its due date and, once done, its completion date (`YYYY-MM-DD`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProjectStep {
     /// Which step.
@@ -413,6 +537,7 @@ impl ProjectStep {
 
 /// The stage of a project's life cycle (the three chevrons of the pipeline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// 前期审批: approvals until the construction permit.
@@ -479,21 +604,29 @@ impl Project {
 
 /// `project.update`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Project {
     /// Project id.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub project: String,
     /// Project name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: String,
     /// Industry chain (e.g. 光电子信息, 汽车制造, 生物医药).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub industry: String,
     /// WGS84 longitude of the site.
+    #[cfg_attr(feature = "openapi", schema(minimum = -180.0, maximum = 180.0))]
     pub lon: f64,
     /// WGS84 latitude.
+    #[cfg_attr(feature = "openapi", schema(minimum = -90.0, maximum = 90.0))]
     pub lat: f64,
     /// Planned total investment, 万元.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1e9))]
     pub plan_wan: f64,
     /// Investment completed so far, 万元.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1e9))]
     pub done_wan: f64,
     /// Life-cycle steps.
     pub steps: Vec<ProjectStep>,
@@ -501,25 +634,33 @@ pub struct Project {
 
 /// `poverty.village`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Village {
     /// Village id.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"\S"))]
     pub village: String,
     /// Village name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"\S"))]
     pub name: String,
     /// WGS84 longitude.
+    #[cfg_attr(feature = "openapi", schema(minimum = -180.0, maximum = 180.0))]
     pub lon: f64,
     /// WGS84 latitude.
+    #[cfg_attr(feature = "openapi", schema(minimum = -90.0, maximum = 90.0))]
     pub lat: f64,
     /// Households lifted out of poverty (脱贫户), cumulative.
     pub lifted_households: u32,
     /// Households under relapse-risk monitoring (监测户).
     pub monitored_households: u32,
-    /// Of those, households whose risk is not yet eliminated (风险未消除).
+    /// Of those, households whose risk is not yet eliminated (风险未消除); at most
+    /// `monitored_households`.
     pub risk_households: u32,
     /// Per-capita disposable income of lifted households, 元/年.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1e7))]
     pub income_yuan: f64,
     /// Assistance delivered this year, 万元.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1e7))]
     pub assistance_wan: f64,
 }
 
@@ -542,6 +683,7 @@ impl Event {
 /// A line that could not be accepted: the field at fault (a JSON path such as `data.steps[2].due`,
 /// or `-` for the line as a whole), its value as received, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// JSON path of the field, `-` for the whole line.
     pub field: String,

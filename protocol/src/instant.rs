@@ -304,6 +304,52 @@ impl<'de> Deserialize<'de> for Date {
     }
 }
 
+/// The JSON Schemas of the time types (strings), for the server's OpenAPI document.
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    fn text(format: KnownFormat, description: &str, example: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+            .description(Some(description))
+            .examples([example])
+            .into()
+    }
+
+    impl utoipa::PartialSchema for super::Timestamp {
+        fn schema() -> RefOr<Schema> {
+            text(
+                KnownFormat::DateTime,
+                "An instant, written in UTC with `Z` and a fraction only when there is one.",
+                "2026-11-22T08:00:00.25Z",
+            )
+        }
+    }
+    impl utoipa::ToSchema for super::Timestamp {}
+
+    impl utoipa::PartialSchema for super::EventTime {
+        fn schema() -> RefOr<Schema> {
+            text(
+                KnownFormat::DateTime,
+                "When the fact happened: RFC 3339 with any offset (`Z`, `+08:00`) and fraction, from 1970 to 2262; \
+                 compared as an instant, the text kept as sent. (The server also takes a space for the `T`.)",
+                "2026-11-22T16:00:00+08:00",
+            )
+        }
+    }
+    impl utoipa::ToSchema for super::EventTime {}
+
+    impl utoipa::PartialSchema for super::Date {
+        fn schema() -> RefOr<Schema> {
+            text(KnownFormat::Date, "A calendar date in Beijing time, `YYYY-MM-DD`.", "2026-12-31")
+        }
+    }
+    impl utoipa::ToSchema for super::Date {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Where a client left off in one topic's stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResumePoint {
     /// The server epoch the seq belongs to.
     pub epoch: String,
@@ -55,6 +56,7 @@ pub struct ResumePoint {
 
 /// A message from client to server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ClientMsg {
     /// Start receiving topics; `since` asks to resume a topic from a point instead of a snapshot.
@@ -157,6 +159,7 @@ pub const MAX_REPLAY_SPEED: f64 = 3600.0;
 
 /// Where a replay stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplayClock {
     /// The replay's stream epoch (its snapshots and deltas carry it).
     pub epoch: String,
@@ -168,6 +171,7 @@ pub struct ReplayClock {
 
 /// One state update of a topic: a full snapshot or a delta.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Update {
     /// Topic name.
     pub topic: String,
@@ -183,6 +187,7 @@ pub struct Update {
 
 /// A message from server to client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerMsg {
     /// The full current state of a topic.
@@ -217,6 +222,7 @@ pub enum ServerMsg {
 
 /// A topic the server offers, as listed by `GET /api/v1/topics`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopicInfo {
     /// Topic name.
     pub name: String,

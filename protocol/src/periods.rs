@@ -26,6 +26,7 @@ use crate::topics::{PovertyAgg, RiversAgg, WaterAgg};
 
 /// A period of the calendar in Beijing, to date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Period {
     /// 今日: since midnight.
@@ -40,6 +41,7 @@ pub enum Period {
 
 /// From an instant to another (the start included, the end included: as of the end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Window {
     /// Start: a Beijing midnight.
     pub from: Timestamp,
@@ -49,6 +51,7 @@ pub struct Window {
 
 /// A period to date and the two it is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Windows {
     /// This period, to the instant.
     pub current: Window,
@@ -114,6 +117,7 @@ impl Period {
 /// A region's totals at an instant, by event time: the cumulative counts a period's figures are
 /// differences of.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Totals {
     /// 长江大保护.
     pub water: WaterAgg,
@@ -129,6 +133,7 @@ pub struct Totals {
 
 /// What a period counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Indicator {
     /// Water-quality readings received for the period (by sampling time).
@@ -189,6 +194,7 @@ impl Indicator {
 /// One region's figures for a period and its comparisons (None: the log does not reach back to
 /// the compared window's start).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionPeriod {
     /// This period.
     pub current: BTreeMap<Indicator, f64>,
@@ -200,6 +206,7 @@ pub struct RegionPeriod {
 
 /// The figures of every region (the province and its prefectures) for one period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeriodFigures {
     /// Which period.
     pub period: Period,
@@ -211,6 +218,7 @@ pub struct PeriodFigures {
 
 /// `GET /api/v1/periods` (`?at=` for an instant of the past): every period's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeriodsAnswer {
     /// The instant the periods run to.
     pub at: Timestamp,

@@ -25,6 +25,7 @@ pub const INDICATORS: u8 = 5;
 /// What a wall shows: the screen, the region and map, the drawer open, the language, and live or
 /// a past instant. A bookmark stores one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct View {
     /// One of [`SCREENS`].
@@ -80,6 +81,7 @@ impl Default for View {
 
 /// A drawer open over the map and what it lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Drawer {
     /// One of [`Drawer::KINDS`].
@@ -157,6 +159,7 @@ pub fn check_wall_name(name: &str) -> Result<(), String> {
 
 /// How a page takes part in a wall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Part {
     /// The wall itself: it shows the view, and a touch on it changes the view for everyone.
@@ -168,6 +171,7 @@ pub enum Part {
 
 /// A momentary signal to a wall's pages, relayed as it comes and not kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "cue", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Cue {
     /// The presenter's finger, as fractions of the wall's width and height (0–1); `down` when
@@ -199,6 +203,7 @@ impl Cue {
 
 /// What a controller sets besides the view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "set", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Setting {
     /// Blank the wall (black, as presentation software does with B) or show it again.
@@ -221,6 +226,7 @@ pub enum Setting {
 
 /// A wall as the server keeps it, sent to its pages and consoles whenever it changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WallState {
     /// The wall's name (`?wall=`).
     pub wall: String,
@@ -261,6 +267,7 @@ pub struct WallState {
 
 /// A step of a storyline: a titled view and what the presenter says there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Shown on the console's list and in an export.
@@ -274,6 +281,7 @@ pub struct Step {
 
 /// An ordered list of bookmarked views for a meeting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Storyline {
     /// Assigned by the server (ignored on import).
@@ -321,6 +329,7 @@ impl Storyline {
 
 /// A wall the server knows (`GET /api/v1/walls`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WallInfo {
     /// Its name.
     pub wall: String,

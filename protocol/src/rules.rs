@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// What an alert is about: one kind per rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
     /// 水质超标: a section's latest class is worse than its target.
@@ -91,6 +92,7 @@ impl std::fmt::Display for RuleKind {
 
 /// One step of a rule's scale.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Level {
     /// The measure at which this severity starts.
@@ -101,6 +103,7 @@ pub struct Level {
 
 /// The settings every rule has.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Off: the rule raises nothing (open alerts of it stay until resolved).
@@ -155,6 +158,7 @@ impl Rule {
 
 /// Water-quality targets of the sections.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Targets {
     /// Target class of river sections.
@@ -172,6 +176,7 @@ pub struct Targets {
 
 /// Unacknowledged alerts go one level up after this many minutes at a severity (0: never).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
     /// Minutes a blue alert may wait.
@@ -200,6 +205,7 @@ impl Escalation {
 /// real sources (hourly water sampling, daily patrols, weekly project reports, monthly village
 /// monitoring) and the simulator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Freshness {
     /// 长江大保护 (water readings are hourly).
@@ -231,6 +237,7 @@ impl Freshness {
 
 /// All rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Rules {
     /// Escalation of unacknowledged alerts.

@@ -49,6 +49,7 @@ pub const ALL: [(&str, &str); 5] = [
 
 /// The list `GET /api/v1/topics` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct TopicInfoList(pub Vec<crate::TopicInfo>);
 
@@ -65,6 +66,7 @@ impl TopicInfoList {
 
 /// The latest state of one entity (section, outlet, problem, project, village …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntityState {
     /// Entity key `kind:id`, e.g. `section:cj-yangsigang`.
     pub key: String,
@@ -100,6 +102,7 @@ pub fn percent(part: f64, whole: f64) -> Option<f64> {
 
 /// Aggregates of the water theme over one region.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WaterAgg {
     /// Readings accepted.
     pub readings: u64,
@@ -128,6 +131,7 @@ impl WaterAgg {
 
 /// Aggregates of the river-chief theme over one region.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RiversAgg {
     /// Patrols.
     pub patrols: u64,
@@ -152,6 +156,7 @@ impl RiversAgg {
 
 /// Aggregates of the major-projects theme over one region.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectsAgg {
     /// Projects.
     pub projects: u32,
@@ -253,6 +258,7 @@ impl ProjectsAgg {
 
 /// Aggregates of the poverty theme over one region.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PovertyAgg {
     /// Villages reporting.
     pub villages: u32,
@@ -300,6 +306,7 @@ impl PovertyAgg {
 
 /// The payload of a theme topic; `A` is the theme's aggregate type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(bound(deserialize = "A: serde::de::DeserializeOwned", serialize = "A: Serialize"))]
 pub struct ThemeData<A> {
     /// Entities by key (all in a snapshot, changed ones in a delta).
@@ -320,6 +327,7 @@ impl<A> Default for ThemeData<A> {
 
 /// The latest state of one water-quality monitoring section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SectionStatus {
     /// Section id, e.g. `"cj-yangsigang"`.
     pub id: String,
@@ -344,6 +352,7 @@ pub struct SectionStatus {
 /// Payload of [`OVERVIEW`]: the headline figures of one region (the deployment's root region,
 /// or a scoped user's region) and of each region one level under it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     /// The region these figures are of (adcode): `420000` for the province, `420200` for 黄石.
     #[serde(default)]
@@ -395,6 +404,7 @@ pub struct Overview {
 
 /// The province's headline figures at the end of one history step (`GET /api/v1/history`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryPoint {
     /// Start of the step.
     pub t: Timestamp,
@@ -417,6 +427,7 @@ pub struct HistoryPoint {
 /// Patrol coverage: of the rivers (river × county) any chief has ever patrolled, how many were
 /// patrolled in the 7 days up to the newest 河湖长制 data.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Coverage {
     /// Rivers known (a river in a county counts once).
     pub rivers: u32,
@@ -433,6 +444,7 @@ impl Coverage {
 
 /// Headline figures of one region under the overview's region.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChildFigures {
     /// River-chief patrols.
     pub patrols: u64,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Water-quality class Ⅰ–劣Ⅴ, best first (so `Ord` means "worse than").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WaterClass {
     /// Ⅰ类: source water, national nature reserves.
     I,
@@ -73,6 +74,7 @@ impl WaterClass {
 
 /// Kind of water body, which selects the total-phosphorus limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum WaterBody {
     /// River section.
@@ -83,6 +85,7 @@ pub enum WaterBody {
 
 /// One monitoring reading of the basic indicators (mg/L except pH).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Indicators {
     /// pH (dimensionless).
     pub ph: f64,

@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 pub use yiping_protocol::api::HistoryQuery;
 use yiping_protocol::api::{
-    AsOf, CountiesAnswer, CountyFigures, EntityPlace, EntityRecord, EventTypeInfo, HistoryAnswer,
-    IngestAnswer, OverdueToday, RegionFigures, RegionName, SiteInfo, StoredEventView,
+    AsOf, CountiesAnswer, CountyFigures, EntityPlace, EntityRecord, ErrorAnswer, EventTypeInfo,
+    HistoryAnswer, IngestAnswer, OverdueToday, RegionFigures, RegionName, SiteInfo, StoredEventView,
 };
 use yiping_protocol::events::EVENT_TYPES;
 use yiping_protocol::instant::Timestamp;
@@ -40,6 +40,29 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Answers 200 when every line was stored (or was a duplicate of a stored event), 422 when some
 /// lines were refused — the valid lines of the same body are stored all the same, and the body
 /// lists the outcome of every line. Nothing is answered before the stored lines are committed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = "ingest",
+    security(("source_token" = [])),
+    request_body(
+        content = String,
+        content_type = "application/x-ndjson",
+        description = "One event per line, each an `Envelope` (see its schema: `type` selects the schema of \
+            `data`); at most 16 MiB. Times are RFC 3339 with any offset and fraction.",
+        example = json!(crate::openapi::EVENTS_EXAMPLE)
+    ),
+    responses(
+        (status = 200, description = "Every line was stored, or was a duplicate of a stored event.", body = IngestAnswer),
+        (status = 422, description = "Some lines were refused (each names its line, field and value); the valid \
+            lines of the same body are stored all the same.", body = IngestAnswer),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::TooMany,
+        (status = 413, description = "The body is larger than 16 MiB: split the batch.", body = ErrorAnswer),
+        crate::openapi::Busy,
+    )
+)]
 pub async fn post_events(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -143,6 +166,13 @@ pub async fn post_events(
 }
 
 /// `GET /api/v1/topics`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/topics",
+    tag = "service",
+    security((), ("session" = [])),
+    responses((status = 200, description = "The websocket topics and what each carries.", body = TopicInfoList), crate::openapi::Unauthorized)
+)]
 pub async fn list_topics(caller: Caller) -> Result<Json<TopicInfoList>, AppError> {
     caller.read()?;
     let mut all = TopicInfoList::all();
@@ -154,6 +184,13 @@ pub async fn list_topics(caller: Caller) -> Result<Json<TopicInfoList>, AppError
 }
 
 /// `GET /api/v1/event-types`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/event-types",
+    tag = "ingest",
+    security((), ("session" = [])),
+    responses((status = 200, description = "Every event type with what it reports (the schemas: `Envelope`).", body = Vec<EventTypeInfo>), crate::openapi::Unauthorized)
+)]
 pub async fn event_types(caller: Caller) -> Result<Json<Vec<EventTypeInfo>>, AppError> {
     caller.read()?;
     Ok(Json(
@@ -167,6 +204,14 @@ pub async fn event_types(caller: Caller) -> Result<Json<Vec<EventTypeInfo>>, App
 /// `GET /api/v1/sections`: the water-quality monitoring sections known to this deployment (in
 /// the caller's scope), each with the class and time of its newest reading, as the overview has
 /// them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sections",
+    tag = "figures",
+    security((), ("session" = [])),
+    params(AsOf),
+    responses((status = 200, description = "The monitoring sections in the caller's scope with their newest class.", body = Vec<SectionStatus>), crate::openapi::BadRequest, crate::openapi::Unauthorized)
+)]
 pub async fn sections(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -181,6 +226,13 @@ pub async fn sections(
 
 /// `GET /api/v1/site`: the deployment's root region and title, and the region this caller's
 /// wall shows (the root, or the caller's scope) with the regions one level under it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/site",
+    tag = "figures",
+    security((), ("session" = [])),
+    responses((status = 200, description = "The deployment's root region and title, and the region this caller's wall shows.", body = SiteInfo), crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn site(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<SiteInfo>, AppError> {
     let region = caller.shown_region(&state.places)?;
     let name = |a: &str| state.places.name(a).unwrap_or(a).to_owned();
@@ -201,6 +253,14 @@ pub async fn site(State(state): State<Arc<AppState>>, caller: Caller) -> Result<
 
 /// `GET /api/v1/overview`: the headline figures (what the `overview` topic sends), live or as of
 /// `?at=` (time travel): of the deployment's root region, or of the caller's scope.
+#[utoipa::path(
+    get,
+    path = "/api/v1/overview",
+    tag = "figures",
+    security((), ("session" = [])),
+    params(AsOf),
+    responses((status = 200, description = "The headline figures of the root region, or of the caller's scope.", body = Overview), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn overview(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -215,6 +275,14 @@ pub async fn overview(
 /// `GET /api/v1/periods`: today, this week, this month and this year to date (or to `?at=`),
 /// for the root region (or the caller's scope) and each region one level under it, with 环比
 /// and 同比 where the log reaches back.
+#[utoipa::path(
+    get,
+    path = "/api/v1/periods",
+    tag = "figures",
+    security((), ("session" = [])),
+    params(AsOf),
+    responses((status = 200, description = "Today, this week, month and year to date, with 环比 and 同比.", body = yiping_protocol::periods::PeriodsAnswer), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn periods(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -232,6 +300,13 @@ pub async fn periods(
 }
 
 /// `GET /api/v1/timeline`: the span of the log by event time (what time travel can show).
+#[utoipa::path(
+    get,
+    path = "/api/v1/timeline",
+    tag = "figures",
+    security((), ("session" = [])),
+    responses((status = 200, description = "The span of the log by event time (what time travel can show).", body = yiping_protocol::api::TimelineAnswer), crate::openapi::Unauthorized)
+)]
 pub async fn timeline(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -246,6 +321,14 @@ pub async fn timeline(
 }
 
 /// `GET /api/v1/regions/{adcode}`: a region's aggregates for every theme (live, or as of `?at=`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/regions/{adcode}",
+    tag = "drill-down",
+    security((), ("session" = [])),
+    params(("adcode" = String, Path, description = "The region's adcode (`420200` for 黄石)."), AsOf),
+    responses((status = 200, description = "The region's aggregates for every theme.", body = RegionFigures), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+)]
 pub async fn region(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -278,6 +361,14 @@ pub async fn region(
 }
 
 /// `GET /api/v1/entities/{key}`: an entity's current state and its history of events.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entities/{key}",
+    tag = "drill-down",
+    security((), ("session" = [])),
+    params(("key" = String, Path, description = "The entity as `kind:id`, e.g. `section:cj-yangsigang`, `project:WH-1`."), HistoryQuery),
+    responses((status = 200, description = "The entity's current state and its events.", body = EntityRecord), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+)]
 pub async fn entity(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -338,6 +429,14 @@ pub async fn entity(
 
 /// `GET /api/v1/counties`: every county (in the caller's scope) with its name, prefecture and
 /// 精准脱贫 figures, for rankings and county-level maps.
+#[utoipa::path(
+    get,
+    path = "/api/v1/counties",
+    tag = "figures",
+    security((), ("session" = [])),
+    params(AsOf),
+    responses((status = 200, description = "Every county in the caller's scope with its 精准脱贫 figures.", body = CountiesAnswer), crate::openapi::BadRequest, crate::openapi::Unauthorized)
+)]
 pub async fn counties(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -370,6 +469,14 @@ pub async fn counties(
 /// event time over the last 7 days, oldest first (what the trends draw); with `?at=`, the 7 days
 /// up to that instant: of the root region, or of a scoped caller's region (kept for the regions
 /// one level under the root).
+#[utoipa::path(
+    get,
+    path = "/api/v1/history",
+    tag = "figures",
+    security((), ("session" = [])),
+    params(AsOf),
+    responses((status = 200, description = "The headline figures every 10 minutes of event time over 7 days.", body = HistoryAnswer), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn history(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -388,6 +495,12 @@ pub async fn history(
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    responses((status = 200, description = "Counters and gauges in the Prometheus text format.", body = String, content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -60,7 +60,7 @@ const TOTAL_TIMEOUT: Duration = Duration::from_secs(300);
 const READY_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// What to export (`POST /api/v1/export`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     /// `png` (one view) or `pdf` (one page per view).
@@ -372,6 +372,20 @@ async fn print(
 static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// `POST /api/v1/export`: the PNG of one view, or the PDF of several (presenters and admins).
+#[utoipa::path(
+    post,
+    path = "/api/v1/export",
+    tag = "presenting",
+    security(("session" = [])),
+    request_body(content = ExportRequest),
+    responses(
+        (status = 200, description = "What the wall shows: a PNG (one view) or a PDF (a page per view).", content(
+            (Vec<u8> = "image/png"),
+            (Vec<u8> = "application/pdf")
+        )),
+        crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::Busy
+    )
+)]
 pub async fn http_export(
     State(state): State<Arc<AppState>>,
     caller: Caller,

@@ -23,7 +23,8 @@
 //! 6. **HTTP** ([`web`] routes; [`api`] for events, regions, entities and history;
 //!    [`session`] and [`auth`] for logins, roles and tokens; [`sources`] for the ingest
 //!    sources' tokens and rate limits; [`error`] maps every failure to one
-//!    status and message; [`metrics`]). Every answer's type is in `yiping_protocol::api`.
+//!    status and message; [`metrics`]). Every answer's type is in `yiping_protocol::api`;
+//!    [`openapi`] makes the OpenAPI 3.1 document of all of it from the handlers and those types.
 //! 7. **Running it**: [`state`] holds the running server, [`startup`] rebuilds it from the log,
 //!    [`site`] merges the configuration file, the environment and the flags, [`run`] has the loops
 //!    beside the HTTP server and [`serve`]; [`sync`] names the lock idiom.
@@ -38,6 +39,7 @@ pub mod fold;
 pub mod hub;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
 pub mod periods;
 pub mod places;
 pub mod present;

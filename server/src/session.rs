@@ -24,6 +24,17 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 }
 
 /// `POST /api/v1/login` with `{"name","password"}`: sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "sessions",
+    request_body(content = yiping_protocol::api::Login, example = json!({"name": "zhang", "password": "a long passphrase"})),
+    responses(
+        (status = 200, description = "Logged in: the session cookie is set.", body = Me,
+            headers(("Set-Cookie" = String, description = "The session cookie (HttpOnly, SameSite=Strict)."))),
+        crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::TooMany
+    )
+)]
 pub async fn login(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -101,6 +112,13 @@ pub async fn login(
 }
 
 /// `POST /api/v1/logout`: ends the session and clears the cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "sessions",
+    security(("session" = [])),
+    responses((status = 200, description = "The session ended; the cookie is cleared.", body = yiping_protocol::api::OkAnswer))
+)]
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -128,6 +146,13 @@ pub async fn logout(
 }
 
 /// `GET /api/v1/me`: who the session is, and what it may do.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "sessions",
+    security((), ("session" = [])),
+    responses((status = 200, description = "Who the session is and what it may do.", body = Me))
+)]
 pub async fn me(caller: Caller) -> Json<Me> {
     Json(match &caller.user {
         Some(u) => Me {
@@ -142,6 +167,13 @@ pub async fn me(caller: Caller) -> Json<Me> {
 }
 
 /// `GET /api/v1/users`: every account (admins only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "sessions",
+    security(("session" = [])),
+    responses((status = 200, description = "Every account (admins only).", body = Vec<auth::User>), crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn users(
     State(state): State<Arc<AppState>>,
     caller: Caller,

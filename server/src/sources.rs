@@ -162,6 +162,13 @@ pub fn rotate(store: &Store, source: &str, grace_hours: u32) -> Result<(NewToken
 }
 
 /// `GET /api/v1/sources` (admins): every source with its tokens (by id) and rate limit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sources",
+    tag = "sources",
+    security(("session" = [])),
+    responses((status = 200, description = "Every source with its tokens (by id) and rate limit.", body = Vec<SourceInfo>), crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn http_list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -172,6 +179,15 @@ pub async fn http_list(
 
 /// `POST /api/v1/sources/{source}/tokens` (admins, with a JSON body): a new token for the
 /// source, shown once (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/sources/{source}/tokens",
+    tag = "sources",
+    security(("session" = [])),
+    params(("source" = String, Path, description = "The source's name.")),
+    request_body(content = Object, description = "A JSON body (`{}` will do): a cross-site form cannot send one.", example = json!({})),
+    responses((status = 201, description = "The new token, shown once.", body = NewToken), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn http_create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -187,7 +203,8 @@ pub async fn http_create(
 }
 
 /// The query of `POST /api/v1/sources/{source}/rotate`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Rotate {
     /// Hours the source's other tokens stay valid (default 24, as on the command line; 0: they
     /// end now).
@@ -214,6 +231,18 @@ fn json_required(headers: &axum::http::HeaderMap) -> Result<(), AppError> {
 
 /// `POST /api/v1/sources/{source}/rotate?grace_hours=H` (admins, with a JSON body): a new token,
 /// shown once; the source's other tokens end after the grace period (default 24 h) (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/sources/{source}/rotate",
+    tag = "sources",
+    security(("session" = [])),
+    params(("source" = String, Path, description = "The source's name."), Rotate),
+    request_body(content = Object, description = "A JSON body (`{}` will do): a cross-site form cannot send one.", example = json!({})),
+    responses(
+        (status = 201, description = "The new token, shown once; the source's other tokens end after the grace period.", body = NewToken),
+        crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound
+    )
+)]
 pub async fn http_rotate(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -244,6 +273,14 @@ pub async fn http_rotate(
 
 /// `DELETE /api/v1/tokens/{id}` (admins): the token ends now (204). `id`: its id, or at least
 /// its first 6 hex digits.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "sources",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The token's id, or at least its first 6 hex digits.")),
+    responses((status = 204, description = "The token ended now."), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+)]
 pub async fn http_revoke(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -259,6 +296,15 @@ pub async fn http_revoke(
 
 /// `PUT /api/v1/sources/{source}/rate` (admins): `{"rate": 200}` limits the source to 200 events
 /// a second, `{"rate": null}` lifts its limit (204).
+#[utoipa::path(
+    put,
+    path = "/api/v1/sources/{source}/rate",
+    tag = "sources",
+    security(("session" = [])),
+    params(("source" = String, Path, description = "The source's name.")),
+    request_body(content = RateLimit, example = json!({"rate": 200})),
+    responses((status = 204, description = "The limit is in force (or lifted)."), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+)]
 pub async fn http_rate(
     State(state): State<Arc<AppState>>,
     caller: Caller,

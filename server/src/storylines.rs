@@ -172,6 +172,13 @@ fn json_body(
 }
 
 /// `GET /api/v1/storylines`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/storylines",
+    tag = "presenting",
+    security(("session" = [])),
+    responses((status = 200, description = "Every storyline.", body = Vec<Storyline>), crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn http_list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -182,6 +189,14 @@ pub async fn http_list(
 }
 
 /// `POST /api/v1/storylines`: a new storyline (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/storylines",
+    tag = "presenting",
+    security(("session" = [])),
+    request_body(content = Storyline, example = json!(crate::openapi::storyline_example())),
+    responses((status = 201, description = "The new storyline.", body = Storyline), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn http_create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -194,6 +209,14 @@ pub async fn http_create(
 }
 
 /// `GET /api/v1/storylines/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/storylines/{id}",
+    tag = "presenting",
+    security(("session" = [])),
+    params(("id" = u64, Path, description = "The storyline's id.")),
+    responses((status = 200, description = "The storyline.", body = Storyline), crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+)]
 pub async fn http_get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -206,6 +229,15 @@ pub async fn http_get(
 
 /// `PUT /api/v1/storylines/{id}`: rename, reorder, add, edit or remove steps (the whole
 /// storyline as it should be).
+#[utoipa::path(
+    put,
+    path = "/api/v1/storylines/{id}",
+    tag = "presenting",
+    security(("session" = [])),
+    params(("id" = u64, Path, description = "The storyline's id.")),
+    request_body(content = Storyline, description = "The whole storyline as it should be.", example = json!(crate::openapi::storyline_example())),
+    responses((status = 200, description = "The storyline as stored.", body = Storyline), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+)]
 pub async fn http_put(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -219,6 +251,14 @@ pub async fn http_put(
 }
 
 /// `DELETE /api/v1/storylines/{id}` (204).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/storylines/{id}",
+    tag = "presenting",
+    security(("session" = [])),
+    params(("id" = u64, Path, description = "The storyline's id.")),
+    responses((status = 204, description = "Deleted."), crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+)]
 pub async fn http_delete(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -230,14 +270,16 @@ pub async fn http_delete(
 }
 
 /// The file's format.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FileQuery {
     /// `toml` (the default) or `json`.
     format: Option<String>,
 }
 
 /// What a storyline file holds: the name and the steps (no id, no who or when).
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = StorylineFile)]
 #[serde(deny_unknown_fields)]
 struct File {
     name: String,
@@ -275,6 +317,20 @@ pub fn from_file(text: &str, toml: bool) -> Result<Storyline, String> {
 }
 
 /// `GET /api/v1/storylines/{id}/file?format=toml|json`: the storyline as a file to carry.
+#[utoipa::path(
+    get,
+    path = "/api/v1/storylines/{id}/file",
+    tag = "presenting",
+    security(("session" = [])),
+    params(("id" = u64, Path, description = "The storyline's id."), FileQuery),
+    responses(
+        (status = 200, description = "The storyline as a file to carry (name and steps).", content(
+            (String = "application/toml"),
+            (File = "application/json")
+        )),
+        crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound
+    )
+)]
 pub async fn http_file(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -303,6 +359,17 @@ pub async fn http_file(
 
 /// `POST /api/v1/storylines/import`: a storyline file (Content-Type `application/toml` or
 /// `application/json`) becomes a new storyline (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/storylines/import",
+    tag = "presenting",
+    security(("session" = [])),
+    request_body(description = "A storyline file, as `GET /api/v1/storylines/{id}/file` gives.", content(
+        (String = "application/toml"),
+        (File = "application/json")
+    )),
+    responses((status = 201, description = "The new storyline.", body = Storyline), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden)
+)]
 pub async fn http_import(
     State(state): State<Arc<AppState>>,
     caller: Caller,

@@ -1,4 +1,5 @@
-//! The HTTP surface: the wall app, `/healthz`, `/api/v1/topics`, `/geo/*`, and `/ws`.
+//! The HTTP surface: every route with its OpenAPI description ([`routes`]), and the wall app's
+//! files for any other address.
 
 use std::sync::Arc;
 
@@ -10,6 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rust_embed::RustEmbed;
 use tower_http::compression::CompressionLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiping_maps::data::Layer;
 use yiping_protocol::PROTOCOL_VERSION;
 
@@ -65,6 +69,13 @@ fn brotli_answer(content_type: HeaderValue, cache: &'static str, body: &'static 
 }
 
 /// `GET /api/v1/walls`: the walls pages have joined, with who controls each.
+#[utoipa::path(
+    get,
+    path = "/api/v1/walls",
+    tag = "presenting",
+    security((), ("session" = [])),
+    responses((status = 200, description = "The walls pages have joined, with who controls each.", body = Vec<yiping_protocol::present::WallInfo>), crate::openapi::Unauthorized)
+)]
 async fn walls(
     State(state): State<Arc<AppState>>,
     caller: crate::auth::Caller,
@@ -73,55 +84,57 @@ async fn walls(
     Ok(Json(state.walls.list()))
 }
 
-/// The router of the whole server.
+/// Every route of the server, each with its OpenAPI description: the router and the document
+/// (`crate::openapi`) are both made from this list, so nothing is served undocumented.
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    use crate::{alerts::http as alerts, api, export, openapi, session, sources, storylines, ws};
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(api::list_topics))
+        .routes(routes!(api::event_types))
+        .routes(routes!(api::sections))
+        .routes(routes!(api::site))
+        .routes(routes!(api::overview))
+        .routes(routes!(api::timeline))
+        .routes(routes!(api::periods))
+        .routes(routes!(api::region))
+        .routes(routes!(api::entity))
+        .routes(routes!(api::history))
+        .routes(routes!(api::counties))
+        // The handler reads the body itself, within MAX_BODY_BYTES, once it has a slot.
+        .routes(routes!(api::post_events))
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(session::users))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::detail))
+        .routes(routes!(alerts::act))
+        .routes(routes!(alerts::rules))
+        .routes(routes!(alerts::audit))
+        .routes(routes!(walls))
+        .routes(routes!(sources::http_list))
+        .routes(routes!(sources::http_create))
+        .routes(routes!(sources::http_rotate))
+        .routes(routes!(sources::http_rate))
+        .routes(routes!(sources::http_revoke))
+        .routes(routes!(storylines::http_list, storylines::http_create))
+        .routes(routes!(storylines::http_import))
+        .routes(routes!(storylines::http_get, storylines::http_put, storylines::http_delete))
+        .routes(routes!(storylines::http_file))
+        .routes(routes!(export::http_export))
+        .routes(routes!(api::metrics))
+        .routes(routes!(geo_layer))
+        .routes(routes!(ws::upgrade))
+        .routes(routes!(boot_script))
+        .routes(routes!(openapi::document))
+        .routes(routes!(openapi::reader))
+}
+
+/// The router of the whole server: [`routes`], and the app's files for any other address.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/v1/topics", get(crate::api::list_topics))
-        .route("/api/v1/event-types", get(crate::api::event_types))
-        .route("/api/v1/sections", get(crate::api::sections))
-        .route("/api/v1/site", get(crate::api::site))
-        .route("/api/v1/overview", get(crate::api::overview))
-        .route("/api/v1/timeline", get(crate::api::timeline))
-        .route("/api/v1/periods", get(crate::api::periods))
-        .route("/api/v1/regions/{adcode}", get(crate::api::region))
-        .route("/api/v1/entities/{key}", get(crate::api::entity))
-        .route("/api/v1/history", get(crate::api::history))
-        .route("/api/v1/counties", get(crate::api::counties))
-        .route(
-            "/api/v1/events",
-            // The handler reads the body itself, within MAX_BODY_BYTES, once it has a slot.
-            axum::routing::post(crate::api::post_events),
-        )
-        .route("/api/v1/login", axum::routing::post(crate::session::login))
-        .route("/api/v1/logout", axum::routing::post(crate::session::logout))
-        .route("/api/v1/me", get(crate::session::me))
-        .route("/api/v1/users", get(crate::session::users))
-        .route("/api/v1/alerts", get(crate::alerts::http::list))
-        .route("/api/v1/alerts/{id}", get(crate::alerts::http::detail))
-        .route("/api/v1/alerts/{id}/{action}", axum::routing::post(crate::alerts::http::act))
-        .route("/api/v1/rules", get(crate::alerts::http::rules))
-        .route("/api/v1/audit", get(crate::alerts::http::audit))
-        .route("/api/v1/walls", get(walls))
-        .route("/api/v1/sources", get(crate::sources::http_list))
-        .route("/api/v1/sources/{source}/tokens", axum::routing::post(crate::sources::http_create))
-        .route("/api/v1/sources/{source}/rotate", axum::routing::post(crate::sources::http_rotate))
-        .route("/api/v1/sources/{source}/rate", axum::routing::put(crate::sources::http_rate))
-        .route("/api/v1/tokens/{id}", axum::routing::delete(crate::sources::http_revoke))
-        .route("/api/v1/storylines", get(crate::storylines::http_list).post(crate::storylines::http_create))
-        .route("/api/v1/storylines/import", axum::routing::post(crate::storylines::http_import))
-        .route(
-            "/api/v1/storylines/{id}",
-            get(crate::storylines::http_get)
-                .put(crate::storylines::http_put)
-                .delete(crate::storylines::http_delete),
-        )
-        .route("/api/v1/storylines/{id}/file", get(crate::storylines::http_file))
-        .route("/api/v1/export", axum::routing::post(crate::export::http_export))
-        .route("/metrics", get(crate::api::metrics))
-        .route("/geo/{file}", get(geo_layer))
-        .route("/ws", get(crate::ws::upgrade))
-        .route("/yiping-boot.js", get(boot_script))
+    let (routes, _) = routes().split_for_parts();
+    routes
         .fallback(get(app_asset))
         .layer(CompressionLayer::new())
         .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
@@ -168,6 +181,13 @@ fn index_parts() -> &'static Option<(String, String)> {
     PARTS.get_or_init(|| AppAssets::get("index.html").map(|f| split_index(&String::from_utf8_lossy(&f.data))))
 }
 
+/// `GET /yiping-boot.js`: the script that starts the wall app (moved out of `index.html`).
+#[utoipa::path(
+    get,
+    path = "/yiping-boot.js",
+    tag = "service",
+    responses((status = 200, description = "The wall app's start script.", body = String, content_type = "text/javascript"), crate::openapi::NotFound)
+)]
 async fn boot_script() -> Result<Response, AppError> {
     match index_parts() {
         Some((_, script)) if !script.is_empty() => Ok((
@@ -182,6 +202,13 @@ async fn boot_script() -> Result<Response, AppError> {
     }
 }
 
+/// `GET /healthz`: alive, with the versions and the log's position.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses((status = 200, description = "The server is up.", body = yiping_protocol::api::Health))
+)]
 async fn healthz(State(state): State<Arc<AppState>>) -> Json<yiping_protocol::api::Health> {
     Json(yiping_protocol::api::Health {
         status: "ok".into(),
@@ -196,6 +223,13 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<yiping_protocol::ap
 
 /// `GET /geo/{file}`: a layer for the wall to draw; the administrative ones are the deployment's
 /// (its own boundary files, when configured).
+#[utoipa::path(
+    get,
+    path = "/geo/{file}",
+    tag = "service",
+    params(("file" = String, Path, description = "A layer's file, `hubei_province.geojson`, `hubei_prefectures.geojson`, `hubei_counties.geojson`, `hubei_rivers.geojson` or `hubei_lakes.geojson` (the administrative ones are the deployment's boundaries when it has its own).")),
+    responses((status = 200, description = "The layer.", body = Object, content_type = "application/geo+json"), crate::openapi::NotFound)
+)]
 async fn geo_layer(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
@@ -255,8 +289,13 @@ async fn app_asset(uri: Uri, headers: HeaderMap) -> Result<Response, AppError> {
             .into_response());
     }
     let mime = mime_guess::from_path(if is_index { "index.html" } else { path }).first_or_octet_stream();
-    // Trunk names every asset with a content hash, so only index.html may change under a name.
-    let cache = if is_index { "no-cache" } else { "public, max-age=31536000, immutable" };
+    // Trunk names every asset with a content hash, so only index.html and the API reader's files
+    // (copied as they are named) may change under a name.
+    let cache = if is_index || path.starts_with("api-docs/") {
+        "no-cache"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
     let content_type =
         HeaderValue::from_str(mime.as_ref()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     if let Some(body) = brotli_for(path, &headers).filter(|_| !is_index) {

@@ -46,6 +46,15 @@ const MAX_READ_MESSAGE: usize = 4 * MAX_CLIENT_MESSAGE;
 /// A user with a region scope gets every topic's data cut to the scope (entities, regions,
 /// events and alerts under the prefix; every seq still arrives, so resuming works), and the
 /// `overview` of the scope's region in place of the root's.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    tag = "service",
+    security((), ("session" = [])),
+    description = "The websocket of live data (`yiping_protocol::ClientMsg` and `ServerMsg`): subscribe to topics, \
+        resume from a seq, replay a period, present. A scoped user gets every topic cut to the scope.",
+    responses((status = 101, description = "Switching to the websocket protocol."), crate::openapi::Unauthorized)
+)]
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<Arc<AppState>>,

@@ -25,6 +25,14 @@ use crate::sync::OrPoisoned;
 pub use yiping_protocol::api::{AlertQuery, AuditQuery};
 
 /// `GET /api/v1/alerts`: the live list (open, and resolved in the last 24 h), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "alerts",
+    security((), ("session" = [])),
+    params(yiping_protocol::api::AlertQuery),
+    responses((status = 200, description = "The alerts in the caller's scope, newest first.", body = AlertsData), crate::openapi::BadRequest, crate::openapi::Unauthorized)
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -60,6 +68,14 @@ fn find(state: &AppState, book: &Book, id: &str) -> Result<Alert, AppError> {
 }
 
 /// `GET /api/v1/alerts/{id}`: one alert with its whole trail.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}",
+    tag = "alerts",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The alert's id.")),
+    responses((status = 200, description = "The alert with its whole trail.", body = Alert), crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+)]
 pub async fn detail(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -76,6 +92,21 @@ pub use yiping_protocol::api::ActBody;
 
 /// `POST /api/v1/alerts/{id}/{action}` with `{"comment","to"}` (JSON, required): one step of the life cycle,
 /// by the logged-in user; answers the alert as it is after the step, once the step is stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/{action}",
+    tag = "alerts",
+    security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The alert's id."),
+        ("action" = String, Path, description = "`acknowledge`, `dispatch` or `resolve`.")
+    ),
+    request_body(content = yiping_protocol::api::ActBody, example = json!({"comment": "派区河长现场核查", "to": "li"})),
+    responses(
+        (status = 200, description = "The alert after the step, once the step is stored.", body = Alert),
+        crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound, crate::openapi::Conflict
+    )
+)]
 pub async fn act(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -118,6 +149,13 @@ pub async fn act(
 }
 
 /// `GET /api/v1/rules`: the rules in force.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rules",
+    tag = "alerts",
+    security((), ("session" = [])),
+    responses((status = 200, description = "The alert rules in force.", body = yiping_protocol::rules::Rules), crate::openapi::Unauthorized)
+)]
 pub async fn rules(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -128,6 +166,18 @@ pub async fn rules(
 
 /// `GET /api/v1/audit`: the trail as NDJSON, oldest first (admins: everything; duty officers: the
 /// steps of the alerts in their scope).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "alerts",
+    security(("session" = [])),
+    params(yiping_protocol::api::AuditQuery),
+    responses(
+        (status = 200, description = "The audit trail, oldest first, one JSON entry per line (admins: everything; duty \
+            officers: the steps of the alerts in their scope).", body = String, content_type = "application/x-ndjson"),
+        crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden
+    )
+)]
 pub async fn audit(
     State(state): State<Arc<AppState>>,
     caller: Caller,
