@@ -260,7 +260,9 @@ pub struct WallState {
     /// The number of the control that made this state (0: none), for the latency benchmark.
     #[serde(default)]
     pub n: u64,
-    /// What happened, for the console: `taken by 李四` when control was taken over.
+    /// What happened to control, for the consoles: `taken over by 李四` from a take-over until
+    /// control changes hands again (so the presenter who lost it is told, whatever the wall
+    /// does meanwhile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }

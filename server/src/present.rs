@@ -280,7 +280,6 @@ impl Walls {
         };
         let mut done = Done::default();
         let mut changed = true;
-        s.note = None;
         match act {
             Act::Join { part, view: _, size, carousel } => {
                 if part == Part::Wall {
@@ -363,7 +362,10 @@ impl Walls {
                         done.audit = Some(("present.takeover", serde_json::json!({ "from": other })));
                         s.note = Some(format!("taken over by {}", who.name.as_deref().unwrap_or("?")));
                     }
-                    None => done.audit = Some(("present.take", serde_json::Value::Null)),
+                    None => {
+                        done.audit = Some(("present.take", serde_json::Value::Null));
+                        s.note = None;
+                    }
                 }
                 s.controller.clone_from(&who.name);
                 // A driven wall holds its carousel until the presenter runs it.
@@ -376,6 +378,7 @@ impl Walls {
                     return Ok(Done::default());
                 }
                 s.controller = None;
+                s.note = None;
                 done.audit = Some(("present.release", serde_json::Value::Null));
             }
             Act::Show { view, n } => {
@@ -485,6 +488,12 @@ mod tests {
         assert_eq!(last.note.as_deref(), Some("taken over by li"));
         assert!(for_connection(last.clone(), Some("li")).yours);
         assert!(!for_connection(last, Some("zhang")).yours);
+        // The one who lost control is still told while the wall goes on; a release ends it.
+        act_(&walls, "hall-1", &li, Act::Show { view: screen("poverty"), n: 9 }).expect("li drives");
+        let note = |w: &Walls| w.state("hall-1").expect("kept").note;
+        assert_eq!(note(&walls).as_deref(), Some("taken over by li"));
+        act_(&walls, "hall-1", &li, Act::Release).expect("released");
+        assert_eq!(note(&walls), None);
     }
 
     #[test]
