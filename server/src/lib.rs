@@ -2,7 +2,8 @@
 //! → topic streams → websocket → wall).
 //!
 //! 1. **Sources.** HTTP ingest ([`api::post_events`]: NDJSON lines, each checked and refused with
-//!    its line, field and value), file import and the [`simulator`]; every event is placed in a
+//!    its line, field and value), NATS JetStream ([`nats`], the same lines on `yiping.in.<source>`),
+//!    file import and the [`simulator`]; every event is placed in a
 //!    county ([`places`], with the monitoring [`stations`]).
 //! 2. **The log.** [`ingest`] is the one writer: batches are stored in SQLite ([`store`]) and
 //!    acknowledged only once durable; the event time is kept as an instant beside its text.
@@ -39,6 +40,7 @@ pub mod fold;
 pub mod hub;
 pub mod ingest;
 pub mod metrics;
+pub mod nats;
 pub mod openapi;
 pub mod periods;
 pub mod places;

@@ -172,6 +172,10 @@ struct ServeArgs {
     /// Alert rules (TOML; what it leaves out keeps the defaults `yiping rules` prints).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
+    /// A NATS server (JetStream) to take events from as well: sources publish NDJSON on
+    /// `yiping.in.<source>`; refused lines go to `yiping.dead.<source>`.
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
     /// Who may look at the wall without logging in: nobody, clients on this machine (the
     /// wall's own browser; behind a reverse proxy on this machine use `off`), or everybody
     /// (default local). Every change needs a login whatever this says.
@@ -459,6 +463,7 @@ fn typed_flags(args: &ServeArgs) -> Vec<(&'static str, String)> {
         text(args.future_tolerance.map(|v| v.to_string()), "future_tolerance"),
         text(args.clock.map(|c| c.to_string()), "clock"),
         text(args.rules.as_ref().map(|r| r.display().to_string()), "rules"),
+        text(args.nats.clone(), "nats"),
         text(
             args.anonymous.and_then(|a| a.to_possible_value()).map(|v| v.get_name().to_owned()),
             "anonymous",
@@ -530,6 +535,7 @@ fn config_of(site: &yiping_server::site::Site) -> anyhow::Result<yiping_server::
             secure_cookie: site.secure_cookie.value,
         },
         clock: site.clock.value,
+        nats: site.nats.value.clone(),
     })
 }
 

@@ -37,6 +37,8 @@ pub struct Config {
     pub places: Arc<crate::places::Places>,
     /// The wall's title (None: the root region's name and 一屏全览).
     pub title: Option<String>,
+    /// A NATS server to take events from (`crate::nats`); None: HTTP ingest only.
+    pub nats: Option<String>,
 }
 
 /// How often the time-driven alert rules run.
@@ -115,6 +117,7 @@ pub async fn serve(
     let ticker = tokio::spawn(run_ticker(state.clone()));
     let clock = tokio::spawn(run_alert_clock(state.clone()));
     let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed, config.speed)));
+    let nats = config.nats.map(|url| tokio::spawn(crate::nats::run(state.clone(), url)));
     let timeline = state.timeline.clone();
     let checkpointer = std::thread::Builder::new()
         .name("yiping-checkpointer".into())
@@ -127,6 +130,9 @@ pub async fn serve(
     clock.abort();
     if let Some(sim) = sim {
         sim.abort();
+    }
+    if let Some(nats) = nats {
+        nats.abort();
     }
     ticker.abort();
     result.map_err(Into::into)

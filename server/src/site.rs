@@ -104,7 +104,7 @@ impl Key {
 }
 
 /// Every key, in the order `yiping config` prints them.
-pub const KEYS: [Key; 16] = [
+pub const KEYS: [Key; 17] = [
     Key {
         name: "root_region",
         flag: "--root-region",
@@ -181,6 +181,12 @@ pub const KEYS: [Key; 16] = [
         default: None,
         help: "the alert rules file (TOML; `yiping rules` prints the defaults)",
     },
+    Key {
+        name: "nats",
+        flag: "--nats",
+        default: None,
+        help: "a NATS server (JetStream) to take events from: sources publish NDJSON on yiping.in.<source>",
+    },
 ];
 
 /// The key named `name`.
@@ -242,6 +248,8 @@ pub struct Site {
     pub clock: Set<Option<Timestamp>>,
     /// The alert rules file.
     pub rules: Set<Option<PathBuf>>,
+    /// A NATS server to take events from.
+    pub nats: Set<Option<String>>,
 }
 
 /// A value as read from one place, before it is parsed for its key.
@@ -616,6 +624,14 @@ pub fn resolve(layers: &Layers<'_>) -> Result<Site, Refused> {
         } else {
             Ok(Some(PathBuf::from(s)))
         }),
+        nats: setting!("nats", None, |s: &str| {
+            let s = s.trim();
+            let scheme = s.split_once("://").map(|(scheme, rest)| (scheme, rest.is_empty()));
+            match scheme {
+                Some(("nats" | "tls", false)) => Ok(Some(s.to_owned())),
+                _ => Err("expected a server's address such as nats://127.0.0.1:4222".to_string()),
+            }
+        }),
     };
     if problems.is_empty() { Ok(site) } else { Err(Refused(problems)) }
 }
@@ -663,6 +679,7 @@ impl Site {
                 self.rules.value.as_ref().map(|p| quoted(&p.display().to_string())),
                 &self.rules.origin,
             ),
+            (e("nats"), self.nats.value.as_deref().map(quoted), &self.nats.origin),
         ]
     }
 
@@ -782,7 +799,9 @@ rules = "rules.toml"
     fn every_refusal_names_where_the_key_and_the_value() {
         let file = "seed = \"seven\"\nport = 8080\nspeed = -1\nanonymous = \"some\"\nrules = []\n";
         let env = [("YIPING_SESSION_HOURS", "0"), ("YIPING_ADDR", "localhost")];
-        let Err(Refused(p)) = site(file, &env, vec![("clock", "yesterday".into())]) else {
+        let Err(Refused(p)) =
+            site(file, &env, vec![("clock", "yesterday".into()), ("nats", "localhost:4222".into())])
+        else {
             panic!("refused")
         };
         let expect = [
@@ -794,6 +813,7 @@ rules = "rules.toml"
             "site.toml line 3: speed = \"-1\": expected a number above 0",
             "site.toml line 4: anonymous = \"some\": expected off, local or all",
             "--clock \"yesterday\": expected an instant with its offset",
+            "--nats \"localhost:4222\": expected a server's address such as nats://127.0.0.1:4222",
         ];
         for e in expect {
             assert!(p.iter().any(|l| l.starts_with(e)), "missing {e:?} in {p:#?}");

@@ -27,6 +27,7 @@ async fn start_on(dir: std::path::PathBuf) -> (SocketAddr, tokio::sync::oneshot:
         rules: Default::default(),
         access: Default::default(),
         clock: None,
+        nats: None,
         places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
         title: None,
     };
