@@ -9,6 +9,9 @@
 //!   synchronous=FULL) and folded, submitted in batches by 4 concurrent producers; (2) the same over
 //!   HTTP (`POST /api/v1/events`, NDJSON batches of 1,000 lines, 4 concurrent clients) against the
 //!   real `yiping` binary. Prints events/s and acknowledgement latency p50/p99.
+//!   (3) The same published on NATS JetStream (`yiping.in.bench`, a nats-server with fsync
+//!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
+//!   events/s published and acked, and how soon the log has them all.
 //! - `fanout N R`: the real `yiping` binary with N websocket clients subscribed to `rivers`; R
 //!   events a second are posted for 10 s; each client measures the delay from the post to the delta's
 //!   arrival. Prints deliveries/s, latency p50/p99, and the server's memory per client (RSS growth
@@ -62,6 +65,10 @@ impl Drop for Child {
 }
 
 fn start_server(data: &std::path::Path) -> (Child, SocketAddr, String) {
+    start_server_with(data, &[])
+}
+
+fn start_server_with(data: &std::path::Path, extra: &[&str]) -> (Child, SocketAddr, String) {
     let bin = binary();
     assert!(
         bin.exists(),
@@ -79,6 +86,7 @@ fn start_server(data: &std::path::Path) -> (Child, SocketAddr, String) {
     let child = Command::new(&bin)
         .args(["serve", "--no-simulator", "--addr", &addr.to_string(), "--data"])
         .arg(data)
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -104,6 +112,15 @@ fn post(addr: SocketAddr, token: &str, body: &str) -> u16 {
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     String::from_utf8_lossy(&buf).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// The value of a counter in the server's `/metrics`.
+fn counter(addr: SocketAddr, name: &str) -> u64 {
+    let Ok(mut s) = TcpStream::connect(addr) else { return 0 };
+    let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(0)
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -220,6 +237,81 @@ async fn ingest() {
         pct(&mut lat.clone(), 0.5),
         pct(&mut lat, 0.99)
     );
+    nats_ingest(per_batch, batches, producers).await;
+}
+
+/// (3) The same lines published on NATS (JetStream, fsync before ack) to the real binary with
+/// `--nats`: how fast sources can publish, and how soon the log has them all.
+async fn nats_ingest(per_batch: usize, batches: usize, producers: usize) {
+    let bin = std::env::var("YIPING_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+    let dir = temp("nats");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let conf = dir.join("nats.conf");
+    let store = dir.join("js").display().to_string();
+    std::fs::write(
+        &conf,
+        format!("port: {port}\njetstream {{ store_dir: {store:?}, sync_interval: always }}\n"),
+    )
+    .expect("conf");
+    let nats = match Command::new(&bin)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => Child(c),
+        Err(e) => {
+            println!(
+                "ingest over NATS: not measured ({bin}: {e}; `scripts/tools.sh test` installs nats-server)"
+            );
+            return;
+        }
+    };
+    let url = format!("nats://127.0.0.1:{port}");
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let data = dir.join("yiping");
+    std::fs::create_dir_all(&data).expect("data");
+    let (_server, addr, _) = start_server_with(&data, &["--nats", &url]);
+    let js = async_nats::jetstream::new(async_nats::connect(&url).await.expect("connects"));
+    while js.get_stream(yiping_server::nats::IN_STREAM).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..producers {
+        let js = js.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            for b in 0..batches {
+                let body: String = (0..per_batch).map(|i| patrol(&format!("n{c}-{b}-{i}")) + "\n").collect();
+                let t = Instant::now();
+                js.publish("yiping.in.bench", body.into()).await.expect("sent").await.expect("kept");
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.expect("task"));
+    }
+    let published = t0.elapsed().as_secs_f64();
+    let n = (per_batch * batches * producers) as u64;
+    while counter(addr, "yiping_events_accepted_total") < n {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stored = t0.elapsed().as_secs_f64();
+    println!(
+        "ingest over NATS: {n} events published in {published:.2} s = {:.0} events/s (a message of {per_batch} lines acked by JetStream after fsync p50 {:.1} ms, p99 {:.1} ms); all in yiping's log {stored:.2} s after the first = {:.0} events/s",
+        n as f64 / published,
+        pct(&mut lat.clone(), 0.5),
+        pct(&mut lat, 0.99),
+        n as f64 / stored
+    );
+    drop(nats);
 }
 
 async fn fanout(clients: usize, rate: usize) {
