@@ -310,10 +310,17 @@ mod schema {
     use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
     use utoipa::openapi::{RefOr, Schema};
 
+    /// The shapes, for validators that do not check formats (a space may stand for the `T`).
+    const TIME: &str =
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$";
+    const DATE: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
     fn text(format: KnownFormat, description: &str, example: &str) -> RefOr<Schema> {
+        let pattern = if matches!(format, KnownFormat::Date) { DATE } else { TIME };
         ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(format)))
+            .pattern(Some(pattern))
             .description(Some(description))
             .examples([example])
             .into()

@@ -40,6 +40,7 @@ pub struct View {
     /// The overview map's indicator (0 patrols, 1 open problems, 2 at-risk households,
     /// 3 projects, 4 patrol coverage).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 4))]
     pub indicator: u8,
     /// The drawer open over the map.
     #[serde(default, skip_serializing_if = "Option::is_none")]

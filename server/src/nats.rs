@@ -3,18 +3,23 @@
 //! takes them, and they are checked, placed and stored exactly as HTTP ingest does.
 //!
 //! - **Durable both ways.** The subjects are captured by the JetStream stream [`IN_STREAM`]
-//!   (file storage), so a message published while yiping is down waits for it. yiping reads it
-//!   with the durable pull consumer [`CONSUMER`] and acknowledges a message only once its valid
-//!   lines are committed to the log and its refused lines are in the dead-letter stream: a crash
-//!   in between redelivers it, and the `(source, id)` uniqueness of the log (and JetStream's
-//!   de-duplication of dead letters by message id) makes the redelivery change nothing.
+//!   (file storage, a work queue: a message is removed once yiping has acknowledged it), so a
+//!   message published while yiping is down waits for it. yiping reads it with the durable pull
+//!   consumer [`CONSUMER`] and acknowledges a message only once its valid lines are committed to
+//!   the log and its refused lines are in the dead-letter stream: a crash in between redelivers
+//!   it, and the `(source, id)` uniqueness of the log (and JetStream's de-duplication of dead
+//!   letters by message id, over [`DEAD_DEDUP`]) stores nothing twice. The trail then has an
+//!   entry per delivery, each saying what it stored.
 //! - **Refused lines** go to `yiping.dead.<source>` (stream [`DEAD_STREAM`]), one JSON object
 //!   per line: the source, the stream sequence of the message, the line's number, the field, the
 //!   value and what is wrong, and the line as sent.
 //! - **Who may publish** is the NATS server's to say: each source gets credentials allowed to
 //!   publish on its own subject only (README, "Feeding it over NATS"); the subject names the
 //!   source as a token does over HTTP.
-//! - Every message is in the audit trail as an HTTP body is (`ingest`, by `source:<name>`).
+//! - Every message is in the audit trail as an HTTP body is (`ingest`, by `source:<name>`, with
+//!   its stream sequence and delivery).
+//! - Unlike HTTP, a source's rate limit and its tokens do not apply: the NATS server's
+//!   permissions and limits do.
 //!
 //! The connection is retried for as long as the server runs, with the reason logged.
 
@@ -39,6 +44,12 @@ pub const DEAD_STREAM: &str = "YIPING_DEAD";
 pub const DEAD_PREFIX: &str = "yiping.dead.";
 /// yiping's durable consumer of [`IN_STREAM`].
 pub const CONSUMER: &str = "yiping";
+/// How long dead letters are de-duplicated by message id (a redelivery within it adds none).
+pub const DEAD_DEDUP: Duration = Duration::from_secs(24 * 3600);
+/// How long dead letters are kept.
+pub const DEAD_KEPT: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The most of a refused line a dead letter carries, characters.
+const DEAD_TEXT: usize = 4096;
 
 /// A line refused, as published on `yiping.dead.<source>`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -62,18 +73,36 @@ pub struct DeadLetter {
 /// Take events from the NATS server at `url` until the task is dropped; a lost connection is
 /// retried every few seconds.
 pub async fn run(state: Arc<AppState>, url: String) {
+    let shown = without_password(&url);
     let mut wait = Duration::from_secs(1);
     loop {
-        match consume(&state, &url).await {
-            Ok(()) => tracing::warn!(%url, "NATS: the consumer's messages ended; reconnecting"),
-            Err(e) => tracing::error!(%url, "NATS ingest: {e:#}; retrying in {} s", wait.as_secs()),
+        let began = std::time::Instant::now();
+        let ended = consume(&state, &url, &shown).await;
+        // A connection that lasted a while starts the waits again from 1 s.
+        if began.elapsed() > Duration::from_secs(60) {
+            wait = Duration::from_secs(1);
+        }
+        match ended {
+            Ok(()) => tracing::warn!(url = %shown, "NATS: the consumer's messages ended; reconnecting"),
+            Err(e) => tracing::error!(url = %shown, "NATS ingest: {e:#}; retrying in {} s", wait.as_secs()),
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(30));
     }
 }
 
-async fn consume(state: &Arc<AppState>, url: &str) -> anyhow::Result<()> {
+/// `url` without the password of its user, for logs (`nats://yiping:***@host:4222`).
+pub fn without_password(url: &str) -> String {
+    match url.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?))) {
+        Some((scheme, (user, host))) => {
+            let user = user.split_once(':').map_or(user, |(name, _)| name);
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+async fn consume(state: &Arc<AppState>, url: &str, shown: &str) -> anyhow::Result<()> {
     let client = async_nats::connect(url).await?;
     let js = jetstream::new(client);
     let input = js
@@ -81,6 +110,7 @@ async fn consume(state: &Arc<AppState>, url: &str) -> anyhow::Result<()> {
             name: IN_STREAM.into(),
             subjects: vec![format!("{IN_PREFIX}>")],
             storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::WorkQueue,
             ..Default::default()
         })
         .await?;
@@ -88,6 +118,8 @@ async fn consume(state: &Arc<AppState>, url: &str) -> anyhow::Result<()> {
         name: DEAD_STREAM.into(),
         subjects: vec![format!("{DEAD_PREFIX}>")],
         storage: stream::StorageType::File,
+        max_age: DEAD_KEPT,
+        duplicate_window: DEAD_DEDUP,
         ..Default::default()
     })
     .await?;
@@ -104,12 +136,12 @@ async fn consume(state: &Arc<AppState>, url: &str) -> anyhow::Result<()> {
             },
         )
         .await?;
-    tracing::info!(%url, stream = IN_STREAM, "taking events from NATS");
+    tracing::info!(url = %shown, stream = IN_STREAM, "taking events from NATS");
     let mut messages = consumer.messages().await?;
     while let Some(msg) = messages.next().await {
         let msg = msg.map_err(|e| anyhow::anyhow!("reading {IN_STREAM}: {e}"))?;
-        let seq = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
-        match take(state, &js, &msg.subject, seq, &msg.payload).await {
+        let (seq, delivery) = msg.info().map(|i| (i.stream_sequence, i.delivered)).unwrap_or((0, 1));
+        match take(state, &js, &msg.subject, seq, delivery, &msg.payload).await {
             Ok(()) => msg.double_ack().await.map_err(|e| anyhow::anyhow!("acknowledging #{seq}: {e}"))?,
             Err(e) => {
                 // Not stored: JetStream delivers it again after a while.
@@ -127,6 +159,7 @@ async fn take(
     js: &jetstream::Context,
     subject: &str,
     seq: u64,
+    delivery: i64,
     payload: &[u8],
 ) -> anyhow::Result<()> {
     let source = subject.strip_prefix(IN_PREFIX).unwrap_or(subject).to_owned();
@@ -137,7 +170,7 @@ async fn take(
         field: "-".into(),
         value: String::new(),
         error,
-        text: String::from_utf8_lossy(&payload[..payload.len().min(4096)]).into_owned(),
+        text: String::from_utf8_lossy(&payload[..payload.len().min(DEAD_TEXT)]).into_owned(),
     };
     if let Err(e) = crate::sources::check_source_name(&source) {
         return dead_letters(js, &source, vec![whole(format!("subject {subject:?}: {e}"))]).await;
@@ -151,7 +184,6 @@ async fn take(
     };
     let (ok, rejected) =
         check_lines(text, &source, &state.places, state.clock.now(), state.log.future_tolerance_s);
-    state.metrics.rejected.fetch_add(rejected.len() as u64, Ordering::Relaxed);
     let lines: Vec<&str> = text.lines().collect();
     let dead: Vec<DeadLetter> = rejected
         .iter()
@@ -163,7 +195,10 @@ async fn take(
                 field: field.clone(),
                 value: value.clone(),
                 error: error.clone(),
-                text: lines.get(line.wrapping_sub(1)).map(|l| (*l).to_owned()).unwrap_or_default(),
+                text: lines
+                    .get(line.wrapping_sub(1))
+                    .map(|l| l.chars().take(DEAD_TEXT).collect())
+                    .unwrap_or_default(),
             }),
             _ => None,
         })
@@ -172,40 +207,65 @@ async fn take(
     let stored = if ok.is_empty() {
         vec![]
     } else {
-        state.ingestor().submit(ok.into_iter().map(|(_, l)| l).collect()).await.map_err(|e| match e {
+        // Waits for room in the writer's queue (JetStream holds the rest meanwhile).
+        state.ingestor().submit_wait(ok.into_iter().map(|(_, l)| l).collect()).await.map_err(|e| match e {
             SubmitError::Busy => anyhow::anyhow!("the log is busy"),
             SubmitError::Failed(m) => anyhow::anyhow!("the log: {m}"),
         })?
     };
+    // What this delivery stored is in the trail as soon as it is stored.
     let accepted = stored.iter().filter(|a| matches!(a, crate::store::Appended::New { .. })).count();
     let refused = dead.len();
-    dead_letters(js, &source, dead).await?;
+    state.metrics.rejected.fetch_add(refused as u64, Ordering::Relaxed);
+    let again = if delivery > 1 { format!(", delivery {delivery}") } else { String::new() };
     state.audit(crate::trail::NewEntry {
         actor: format!("source:{source}"),
         addr: "nats".into(),
         action: "ingest".into(),
         target: source.clone(),
-        comment: format!("{accepted} accepted, {} duplicate, {refused} rejected (NATS #{seq})", n - accepted),
+        comment: format!(
+            "{accepted} accepted, {} duplicate, {refused} rejected (NATS #{seq}{again})",
+            n - accepted
+        ),
         body: serde_json::json!({
             "accepted": accepted, "duplicates": n - accepted, "rejected": refused, "stream_seq": seq,
+            "delivery": delivery,
         }),
         ..Default::default()
     })?;
-    Ok(())
+    dead_letters(js, &source, dead).await
 }
 
 /// Publish `dead` on `yiping.dead.<source>` and wait for JetStream to keep each (a message id
 /// per message and line, so that a redelivered message adds none twice).
 async fn dead_letters(js: &jetstream::Context, source: &str, dead: Vec<DeadLetter>) -> anyhow::Result<()> {
     let subject = format!("{DEAD_PREFIX}{}", if source.is_empty() { "-" } else { source });
+    // Sent together, then their acknowledgements awaited.
+    let mut acks = Vec::with_capacity(dead.len());
     for d in dead {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", format!("{}-{}", d.stream_seq, d.line).as_str());
         let body = serde_json::to_vec(&d)?;
-        js.publish_with_headers(subject.clone(), headers, body.into())
-            .await?
-            .await
-            .map_err(|e| anyhow::anyhow!("dead letter of #{} line {}: {e}", d.stream_seq, d.line))?;
+        acks.push((
+            (d.stream_seq, d.line),
+            js.publish_with_headers(subject.clone(), headers, body.into()).await?,
+        ));
+    }
+    for ((seq, line), ack) in acks {
+        ack.await.map_err(|e| anyhow::anyhow!("dead letter of #{seq} line {line}: {e}"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logs_show_the_user_not_the_password() {
+        assert_eq!(
+            super::without_password("nats://yiping:s3cret@10.0.0.5:4222"),
+            "nats://yiping:***@10.0.0.5:4222"
+        );
+        assert_eq!(super::without_password("nats://token@host:4222"), "nats://token:***@host:4222");
+        assert_eq!(super::without_password("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
 }

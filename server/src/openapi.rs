@@ -181,7 +181,8 @@ pub fn document_json() -> &'static str {
 
 /// The bounds of Rust's integer types on every integer schema, which the OpenAPI formats name
 /// (`int32` with a minimum of 0 is a `u32`) but a JSON Schema validator does not check: a count
-/// past `u32::MAX` is refused by the server, and so by the schema.
+/// past `u32::MAX` is refused by the server, and so by the schema. (A `u8` or `u16` is an
+/// `int32` too: such a field states its own `maximum`, which is kept.)
 fn integer_bounds(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(m) => {

@@ -38,8 +38,11 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 pub async fn login(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Json(form): Json<Login>,
+    form: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AppError> {
+    let Json(form) = form.map_err(|e| {
+        AppError::BadRequest(format!("a login as JSON {{\"name\", \"password\"}}: {}", e.body_text()))
+    })?;
     let now = Instant::now();
     let keys = [format!("ip:{}", caller.ip()), format!("user:{}", form.name)];
     let limits = [auth::LOGIN_FAILURES_PER_ADDRESS, auth::LOGIN_FAILURES];

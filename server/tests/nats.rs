@@ -154,8 +154,8 @@ fn events_published_on_nats_are_stored_refused_lines_dead_lettered_duplicates_ig
             .then_some(())
     });
 
-    // The same message again: nothing stored twice, its dead letter not repeated either (one
-    // per message and line).
+    // The same body again, as a new message: nothing stored twice; its refused line is
+    // dead-lettered again, once (one letter per message and line).
     let second = publish("yiping.in.hbsthj", body);
     until("the duplicate's trail", || {
         ingests(srv.addr, &cookie)
