@@ -215,7 +215,7 @@ pub async fn http_create(
     tag = "presenting",
     security(("session" = [])),
     params(("id" = u64, Path, description = "The storyline's id.")),
-    responses((status = 200, description = "The storyline.", body = Storyline), crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+    responses((status = 200, description = "The storyline.", body = Storyline), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
 )]
 pub async fn http_get(
     State(state): State<Arc<AppState>>,
@@ -257,7 +257,7 @@ pub async fn http_put(
     tag = "presenting",
     security(("session" = [])),
     params(("id" = u64, Path, description = "The storyline's id.")),
-    responses((status = 204, description = "Deleted."), crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
+    responses((status = 204, description = "Deleted."), crate::openapi::BadRequest, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound)
 )]
 pub async fn http_delete(
     State(state): State<Arc<AppState>>,

@@ -136,6 +136,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let (routes, _) = routes().split_for_parts();
     routes
         .fallback(get(app_asset))
+        .layer(axum::middleware::map_response(plain_refusals_as_json))
         .layer(CompressionLayer::new())
         .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -144,6 +145,28 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
         .layer(header_layer(header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
         .with_state(state)
+}
+
+/// axum's own refusals of a request it cannot extract (a malformed query or path value, a body
+/// that is not the JSON expected, a websocket request without its upgrade) are plain text; they
+/// are answered as every other error is, `{"error": "…"}` with the same status.
+async fn plain_refusals_as_json(resp: Response) -> Response {
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if !(status.is_client_error() && plain) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let error = format!("bad request: {}", String::from_utf8_lossy(&text).trim());
+    let json = serde_json::to_vec(&yiping_protocol::api::ErrorAnswer { error }).unwrap_or_default();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(json))
 }
 
 /// The content security policy of every answer: scripts only from this server (no inline script;

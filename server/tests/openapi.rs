@@ -328,6 +328,11 @@ fn every_documented_operation_is_served_and_answers_as_documented() {
     let e = go(call("GET", "/api/v1/overview", "/api/v1/overview?at=yesterday", 400));
     assert!(e["error"].as_str().is_some_and(|m| m.contains("yesterday")), "{e}");
     go(call("GET", "/api/v1/regions/{adcode}", "/api/v1/regions/999999", 404));
+    // What axum itself refuses (an unknown query parameter, a path value of the wrong type)
+    // answers the same JSON as every other error.
+    let e = go(call("GET", "/api/v1/alerts", "/api/v1/alerts?bogus=1", 400));
+    assert!(e["error"].as_str().is_some_and(|m| m.contains("bogus")), "{e}");
+    go(call("GET", "/api/v1/storylines/{id}", "/api/v1/storylines/abc", 400));
     // The app's start script: served when the app is built into the binary.
     let (status, _, _) = request_full(addr, "GET", "/yiping-boot.js", &[], b"").expect("request");
     go(call("GET", "/yiping-boot.js", "/yiping-boot.js", status));
