@@ -149,17 +149,8 @@ pub async fn post_events(
         count(|r| matches!(r, LineResult::Accepted { .. })),
         count(|r| matches!(r, LineResult::Duplicate { .. })),
     );
-    // Every write is audited: which source, from where, how much (the events themselves are in
-    // the log with their source and time of receipt).
-    state.audit(crate::trail::NewEntry {
-        actor: format!("source:{source}"),
-        addr: caller.ip(),
-        action: "ingest".into(),
-        target: source.clone(),
-        comment: format!("{accepted} accepted, {duplicates} duplicate, {n_rejected} rejected"),
-        body: serde_json::json!({ "accepted": accepted, "duplicates": duplicates, "rejected": n_rejected }),
-        ..Default::default()
-    })?;
+    // Every write is audited.
+    state.audit(crate::ingest::trail_entry(&source, caller.ip(), accepted, duplicates, n_rejected))?;
     let body = IngestAnswer { accepted, duplicates, rejected: n_rejected, lines: results };
     let status = if n_rejected == 0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, Json(body)).into_response())

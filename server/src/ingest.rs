@@ -215,6 +215,26 @@ fn folder(
 
 pub use yiping_protocol::api::LineResult;
 
+/// The audit trail's entry for one ingested body (HTTP) or message (NATS): which source, from
+/// where, how much (the events themselves are in the log with their source and time of receipt).
+pub fn trail_entry(
+    source: &str,
+    addr: String,
+    accepted: usize,
+    duplicates: usize,
+    rejected: usize,
+) -> crate::trail::NewEntry {
+    crate::trail::NewEntry {
+        actor: format!("source:{source}"),
+        addr,
+        action: "ingest".into(),
+        target: source.to_owned(),
+        comment: format!("{accepted} accepted, {duplicates} duplicate, {rejected} rejected"),
+        body: serde_json::json!({ "accepted": accepted, "duplicates": duplicates, "rejected": rejected }),
+        ..Default::default()
+    }
+}
+
 /// Parse, check and place the lines of an NDJSON body for `source`. Blank lines are skipped.
 /// Events more than `future_tolerance_s` ahead of `now` are refused. Returns the events to store
 /// (with their line numbers) and the rejections.

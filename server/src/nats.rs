@@ -217,22 +217,12 @@ async fn take(
     let accepted = stored.iter().filter(|a| matches!(a, crate::store::Appended::New { .. })).count();
     let refused = dead.len();
     state.metrics.rejected.fetch_add(refused as u64, Ordering::Relaxed);
+    let mut entry = crate::ingest::trail_entry(&source, "nats".into(), accepted, n - accepted, refused);
     let again = if delivery > 1 { format!(", delivery {delivery}") } else { String::new() };
-    state.audit(crate::trail::NewEntry {
-        actor: format!("source:{source}"),
-        addr: "nats".into(),
-        action: "ingest".into(),
-        target: source.clone(),
-        comment: format!(
-            "{accepted} accepted, {} duplicate, {refused} rejected (NATS #{seq}{again})",
-            n - accepted
-        ),
-        body: serde_json::json!({
-            "accepted": accepted, "duplicates": n - accepted, "rejected": refused, "stream_seq": seq,
-            "delivery": delivery,
-        }),
-        ..Default::default()
-    })?;
+    entry.comment.push_str(&format!(" (NATS #{seq}{again})"));
+    entry.body["stream_seq"] = seq.into();
+    entry.body["delivery"] = delivery.into();
+    state.audit(entry)?;
     dead_letters(js, &source, dead).await
 }
 

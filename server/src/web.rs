@@ -162,7 +162,9 @@ async fn plain_refusals_as_json(resp: Response) -> Response {
     }
     let (mut parts, body) = resp.into_parts();
     let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
-    let error = format!("bad request: {}", String::from_utf8_lossy(&text).trim());
+    // Named by its status, as AppError names its own ("bad request: …").
+    let reason = status.canonical_reason().unwrap_or("refused").to_lowercase();
+    let error = format!("{reason}: {}", String::from_utf8_lossy(&text).trim());
     let json = serde_json::to_vec(&yiping_protocol::api::ErrorAnswer { error }).unwrap_or_default();
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
