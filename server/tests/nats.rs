@@ -136,10 +136,12 @@ fn events_published_on_nats_are_stored_refused_lines_dead_lettered_duplicates_ig
     let first = publish("yiping.in.hbsthj", body.clone());
     until("the reading stored", || (history(srv.addr, "section:cj-yangsigang") == ["n1"]).then_some(()));
     assert_eq!(history(srv.addr, "river_patrol:NZ-1"), ["n2"]);
-    // The refused line, dead-lettered with its reason.
-    let dead = rt.block_on(async {
-        let s = js.get_stream(DEAD_STREAM).await.expect("the dead-letter stream");
-        s.get_last_raw_message_by_subject("yiping.dead.hbsthj").await.expect("a dead letter")
+    // The refused line, dead-lettered with its reason (after the valid lines are stored).
+    let dead = until("the dead letter", || {
+        rt.block_on(async {
+            let s = js.get_stream(DEAD_STREAM).await.ok()?;
+            s.get_last_raw_message_by_subject("yiping.dead.hbsthj").await.ok()
+        })
     });
     let d: DeadLetter = serde_json::from_slice(&dead.payload).expect("a dead letter");
     assert_eq!(
@@ -163,11 +165,16 @@ fn events_published_on_nats_are_stored_refused_lines_dead_lettered_duplicates_ig
             .then_some(())
     });
     assert_eq!(history(srv.addr, "section:cj-yangsigang"), ["n1"]);
-    let dead_count = rt.block_on(async {
-        let mut s = js.get_stream(DEAD_STREAM).await.expect("the dead-letter stream");
-        s.info().await.expect("its state").state.messages
-    });
-    assert_eq!(dead_count, 2, "one dead letter per message and refused line");
+    // One dead letter per message and refused line (they follow the trail's entry).
+    let dead_count = || {
+        rt.block_on(async {
+            let mut s = js.get_stream(DEAD_STREAM).await.expect("the dead-letter stream");
+            s.info().await.expect("its state").state.messages
+        })
+    };
+    until("the second message's dead letter", || (dead_count() >= 2).then_some(()));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(dead_count(), 2, "one dead letter per message and refused line");
 
     // A source name the subject cannot carry is dead-lettered whole.
     let long = "s".repeat(65);
