@@ -499,6 +499,7 @@ async fn start_server(dir: std::path::PathBuf) -> SocketAddr {
         access: Default::default(),
         clock: None,
         nats: None,
+        nats_replicas: 1,
         places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
         title: None,
     };

@@ -122,10 +122,10 @@ pub async fn post_events(
     let stored = if events.is_empty() {
         vec![]
     } else {
-        state.ingestor().submit(events).await.map_err(|e| {
+        state.submit(events, false).await.map_err(|e| {
             refund();
             match e {
-                SubmitError::Busy => {
+                SubmitError::Busy | SubmitError::Unavailable(_) => {
                     state.metrics.busy.fetch_add(1, Ordering::Relaxed);
                     AppError::Busy(e.to_string())
                 }

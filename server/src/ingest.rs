@@ -27,8 +27,23 @@ const GROUP_EVENTS: usize = 50_000;
 
 struct Job {
     events: Vec<Located>,
+    /// Taken from the log stream ([`crate::cluster`]); `None`: received here, now.
+    logged: Option<Logged>,
     reply: oneshot::Sender<Result<Vec<Appended>, String>>,
 }
+
+/// Where a batch of events was in the log stream: its message's sequence and time (which is
+/// the events' time of receipt and the alert rules' "now", the same on every node).
+#[derive(Debug, Clone, Copy)]
+pub struct Logged {
+    /// The message's sequence in the stream.
+    pub seq: u64,
+    /// When the node that published it received it.
+    pub time: Timestamp,
+}
+
+/// What the writer answers for one batch, once it is committed and folded.
+pub type Reply = oneshot::Receiver<Result<Vec<Appended>, String>>;
 
 /// A handle to the writer.
 #[derive(Debug, Clone)]
@@ -51,6 +66,10 @@ pub enum SubmitError {
     /// The log failed or the writer stopped.
     #[error("the event log failed: {0}")]
     Failed(String),
+    /// The log stream ([`crate::cluster`]) did not take or apply the batch now: try again
+    /// shortly (what it did take is kept, and sending it again stores nothing twice).
+    #[error("the event log is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl Ingestor {
@@ -69,7 +88,7 @@ impl Ingestor {
     /// [`SubmitError::Busy`] when the queue is full.
     pub async fn submit(&self, events: Vec<Located>) -> Result<Vec<Appended>, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.try_send(Job { events, reply }).map_err(|e| match e {
+        self.tx.try_send(Job { events, logged: None, reply }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
             mpsc::error::TrySendError::Closed(_) => SubmitError::Failed("the writer has stopped".into()),
         })?;
@@ -82,12 +101,24 @@ impl Ingestor {
     pub async fn submit_wait(&self, events: Vec<Located>) -> Result<Vec<Appended>, SubmitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Job { events, reply })
+            .send(Job { events, logged: None, reply })
             .await
             .map_err(|_| SubmitError::Failed("the writer has stopped".into()))?;
         rx.await
             .map_err(|_| SubmitError::Failed("the writer has stopped".into()))?
             .map_err(SubmitError::Failed)
+    }
+
+    /// Queue a message's events from the log stream (waiting for room); the answer comes once
+    /// they are committed, with the stream position, and folded. Batches are committed and
+    /// folded in the order they are queued.
+    pub async fn submit_logged(&self, events: Vec<Located>, logged: Logged) -> Result<Reply, SubmitError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job { events, logged: Some(logged), reply })
+            .await
+            .map_err(|_| SubmitError::Failed("the writer has stopped".into()))?;
+        Ok(rx)
     }
 }
 
@@ -122,6 +153,9 @@ struct Committed {
     events: Vec<Located>,
     places: Vec<Appended>,
     replies: Replies,
+    /// Runs of events folded together and the time their rules observe them at (`None`: the
+    /// clock's now); one run unless they came from the log stream.
+    runs: Vec<(usize, Option<Timestamp>)>,
 }
 
 /// The writer thread: group waiting batches into one transaction and commit it; the folder thread
@@ -153,16 +187,36 @@ fn writer(
         }
         let mut events: Vec<Located> = Vec::with_capacity(n);
         let mut replies = Vec::with_capacity(jobs.len());
+        let now = now_rfc3339();
+        let mut received: Vec<(usize, String)> = Vec::with_capacity(jobs.len());
+        let mut runs: Vec<(usize, Option<Timestamp>)> = Vec::new();
+        let mut stream_seq = None;
         for j in jobs {
+            let at = j.logged.map(|l| l.time);
+            match runs.last_mut() {
+                Some((len, None)) if at.is_none() => *len += j.events.len(),
+                _ => runs.push((j.events.len(), at)),
+            }
+            received.push((j.events.len(), at.map_or_else(|| now.clone(), |t| t.to_string())));
+            stream_seq = j.logged.map(|l| l.seq).or(stream_seq);
             replies.push((j.events.len(), j.reply));
             events.extend(j.events);
         }
+        let mut parts: Vec<(&[Located], &str)> = Vec::with_capacity(received.len());
+        let mut rest = &events[..];
+        for (len, r) in &received {
+            let (part, more) = rest.split_at(*len);
+            parts.push((part, r.as_str()));
+            rest = more;
+        }
         let t0 = Instant::now();
-        match store.append(&events, &now_rfc3339()) {
+        let appended = store.append_parts(&parts, stream_seq);
+        drop(parts);
+        match appended {
             Ok(places) => {
                 state.metrics.commits.fetch_add(1, Ordering::Relaxed);
                 state.metrics.commit_micros.fetch_add(micros(t0), Ordering::Relaxed);
-                if fold_tx.send(Committed { events, places, replies }).is_err() {
+                if fold_tx.send(Committed { events, places, replies, runs }).is_err() {
                     tracing::error!("the folder thread has stopped");
                     break;
                 }
@@ -191,9 +245,14 @@ fn folder(
     log: LogOptions,
     mut snapshot_at: u64,
 ) {
-    while let Ok(Committed { events, places, replies }) = rx.recv() {
+    while let Ok(Committed { events, places, replies, runs }) = rx.recv() {
         let t1 = Instant::now();
-        state.fold_and_publish(&events, &places);
+        let mut from = 0;
+        for (len, at) in runs {
+            let to = from + len;
+            state.fold_and_publish(&events[from..to], &places[from..to], at);
+            from = to;
+        }
         state.metrics.fold_micros.fetch_add(micros(t1), Ordering::Relaxed);
         let last = places.iter().rev().find_map(|a| match a {
             Appended::New { gseq, .. } => Some(*gseq),

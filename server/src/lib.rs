@@ -34,6 +34,7 @@ pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod cluster;
 pub mod error;
 pub mod export;
 pub mod fold;

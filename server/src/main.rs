@@ -172,10 +172,14 @@ struct ServeArgs {
     /// Alert rules (TOML; what it leaves out keeps the defaults `yiping rules` prints).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
-    /// A NATS server (JetStream) to take events from as well: sources publish NDJSON on
-    /// `yiping.in.<source>`; refused lines go to `yiping.dead.<source>`.
+    /// A NATS server (JetStream) whose stream is the log, shared by every node started with it;
+    /// sources may publish NDJSON on `yiping.in.<source>` (refused lines go to
+    /// `yiping.dead.<source>`).
     #[arg(long, value_name = "URL")]
     nats: Option<String>,
+    /// Copies of the log stream, on as many NATS servers (default 1; 3 in a NATS cluster).
+    #[arg(long, value_name = "N")]
+    nats_replicas: Option<usize>,
     /// Who may look at the wall without logging in: nobody, clients on this machine (the
     /// wall's own browser; behind a reverse proxy on this machine use `off`), or everybody
     /// (default local). Every change needs a login whatever this says.
@@ -464,6 +468,7 @@ fn typed_flags(args: &ServeArgs) -> Vec<(&'static str, String)> {
         text(args.clock.map(|c| c.to_string()), "clock"),
         text(args.rules.as_ref().map(|r| r.display().to_string()), "rules"),
         text(args.nats.clone(), "nats"),
+        text(args.nats_replicas.map(|v| v.to_string()), "nats_replicas"),
         text(
             args.anonymous.and_then(|a| a.to_possible_value()).map(|v| v.get_name().to_owned()),
             "anonymous",
@@ -536,6 +541,7 @@ fn config_of(site: &yiping_server::site::Site) -> anyhow::Result<yiping_server::
         },
         clock: site.clock.value,
         nats: site.nats.value.clone(),
+        nats_replicas: site.nats_replicas.value,
     })
 }
 
@@ -843,6 +849,7 @@ fn simulate_history(
     };
     let _lock = lock_data(data_dir)?;
     let mut store = Store::open(data_dir)?;
+    own_log(&store, data_dir)?;
     store.claim_places(&places).map_err(anyhow::Error::msg)?;
     let received = now.to_string();
     let (mut new, mut dup, mut batch) = (0usize, 0usize, Vec::new());
@@ -963,6 +970,19 @@ fn parse_instant(s: &str) -> Result<yiping_protocol::instant::Timestamp, String>
     yiping_protocol::instant::Timestamp::parse(s).map_err(|e| e.to_string())
 }
 
+/// Refuse to write into a data folder that is a node's copy of the NATS log stream: what is
+/// written there would be on that node only.
+fn own_log(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
+    match store.stream_position()? {
+        Some((epoch, _)) => anyhow::bail!(
+            "{} is a copy of the NATS log stream (epoch {epoch}): send the events to a running node \
+             (POST /api/v1/events) or publish them on yiping.in.<source>, so that every node has them",
+            data_dir.display()
+        ),
+        None => Ok(()),
+    }
+}
+
 fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
     let _lock = lock_data(data_dir)?;
     let mut text = String::new();
@@ -986,6 +1006,7 @@ fn import(file: &Path, source: &str, data_dir: &Path) -> anyhow::Result<()> {
         eprintln!("{}: {}", file.display(), serde_json::to_string(r)?);
     }
     let mut store = Store::open(data_dir)?;
+    own_log(&store, data_dir)?;
     store.claim_places(&places).map_err(anyhow::Error::msg)?;
     let received = yiping_protocol::instant::Timestamp::now().to_string();
     let (mut new, mut dup) = (0usize, 0usize);

@@ -208,9 +208,9 @@ async fn take(
         vec![]
     } else {
         // Waits for room in the writer's queue (JetStream holds the rest meanwhile).
-        state.ingestor().submit_wait(ok.into_iter().map(|(_, l)| l).collect()).await.map_err(|e| match e {
+        state.submit(ok.into_iter().map(|(_, l)| l).collect(), true).await.map_err(|e| match e {
             SubmitError::Busy => anyhow::anyhow!("the log is busy"),
-            SubmitError::Failed(m) => anyhow::anyhow!("the log: {m}"),
+            SubmitError::Failed(m) | SubmitError::Unavailable(m) => anyhow::anyhow!("the log: {m}"),
         })?
     };
     // What this delivery stored is in the trail as soon as it is stored.

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
+use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::{self, OVERVIEW};
 
 use crate::state::{AppState, now_rfc3339};
@@ -12,8 +13,10 @@ use crate::sync::OrPoisoned;
 use crate::{alerts, trail};
 
 impl AppState {
-    /// Fold newly stored events and publish their deltas, then one overview update.
-    pub(crate) fn fold_and_publish(&self, events: &[Located], places: &[Appended]) {
+    /// Fold newly stored events and publish their deltas, then one overview update. The alert
+    /// rules observe them at `at` (events from the log stream: the time they were received,
+    /// the same on every node), else at the clock's now.
+    pub(crate) fn fold_and_publish(&self, events: &[Located], places: &[Appended], at: Option<Timestamp>) {
         let mut fold = self.fold.lock().or_poisoned();
         let mut any = false;
         // Which new events are their entity's newest report (the rules learn only from those).
@@ -45,29 +48,31 @@ impl AppState {
         // Each event's steps are stored and applied before the next event is observed, so
         // several events about one subject in a batch see each other's alerts (one raise, not
         // one per event).
-        let now = self.clock.now();
+        let now = at.unwrap_or_else(|| self.clock.now());
         let mut book = self.book.lock().or_poisoned();
         for (l, is_newest) in events.iter().zip(newest) {
             if is_newest {
                 let pending = book.observe(&l.event, &l.adcode, now);
-                if let Err(e) = self.commit_alerts(&mut book, &pending) {
+                if let Err(e) = self.commit_alerts(&mut book, &pending, now) {
                     tracing::error!("alert steps not stored: {e}");
                 }
             }
         }
     }
 
-    /// Store the book's proposed steps in the trail (one transaction), apply them, and publish
-    /// the alerts they changed. Called with the book locked, so trail order is topic order.
+    /// Store the book's proposed steps in the trail (one transaction) as of `time`, apply them,
+    /// and publish the alerts they changed. Called with the book locked, so trail order is topic
+    /// order.
     pub(crate) fn commit_alerts(
         &self,
         book: &mut alerts::Book,
         pending: &[alerts::Pending],
+        time: Timestamp,
     ) -> Result<Vec<yiping_protocol::alerts::Alert>, store::StoreError> {
         if pending.is_empty() {
             return Ok(Vec::new());
         }
-        let time = self.clock.now().to_string();
+        let time = time.to_string();
         let entries: Vec<trail::NewEntry> = pending.iter().map(|p| p.entry(&time)).collect();
         let seqs = self.trail.lock().or_poisoned().append_all(&entries)?;
         let mut changed: Vec<yiping_protocol::alerts::Alert> = Vec::new();
@@ -98,11 +103,17 @@ impl AppState {
         self.trail.lock().or_poisoned().append(&e)
     }
 
-    /// Run the alert rules' clock: time-driven rules and escalation.
+    /// Run the alert rules' clock: time-driven rules and escalation, as of the clock's now.
     pub fn alert_tick(&self) {
+        self.alert_tick_at(self.clock.now());
+    }
+
+    /// Run the time-driven rules and escalation as of `now` (a tick from the log stream: the
+    /// same instant on every node).
+    pub fn alert_tick_at(&self, now: Timestamp) {
         let mut book = self.book.lock().or_poisoned();
-        let pending = book.tick(self.clock.now());
-        if let Err(e) = self.commit_alerts(&mut book, &pending) {
+        let pending = book.tick(now);
+        if let Err(e) = self.commit_alerts(&mut book, &pending, now) {
             tracing::error!("alert steps not stored: {e}");
         }
     }

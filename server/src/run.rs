@@ -10,6 +10,7 @@ use yiping_protocol::instant::Timestamp;
 
 use crate::state::{AppState, LogOptions};
 use crate::store::Located;
+use crate::sync::OrPoisoned;
 use crate::{alerts, auth, hub, simulator, web};
 
 /// What `yiping serve` needs.
@@ -37,8 +38,11 @@ pub struct Config {
     pub places: Arc<crate::places::Places>,
     /// The wall's title (None: the root region's name and 一屏全览).
     pub title: Option<String>,
-    /// A NATS server to take events from (`crate::nats`); None: HTTP ingest only.
+    /// A NATS server with JetStream: the log is its stream ([`crate::cluster`]) and sources may
+    /// publish on it ([`crate::nats`]); None: the log is this node's SQLite file.
     pub nats: Option<String>,
+    /// Copies of the log stream (NATS servers that keep it): 1, or 3 in a cluster.
+    pub nats_replicas: usize,
 }
 
 /// How often the time-driven alert rules run.
@@ -72,6 +76,10 @@ pub async fn run_simulator(state: Arc<AppState>, seed: u64, speed: f64) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
+        // With the log on NATS, one node simulates: the one that ticks the alert clock.
+        if state.cluster.get().is_some_and(|c| !c.holds_clock()) {
+            continue;
+        }
         let mut batch = Vec::new();
         for e in sim.step(OffsetDateTime::now_utc(), 1.0) {
             match state.places.locate(&e) {
@@ -82,7 +90,7 @@ pub async fn run_simulator(state: Arc<AppState>, seed: u64, speed: f64) {
             }
         }
         if !batch.is_empty()
-            && let Err(e) = state.ingestor().submit_wait(batch).await
+            && let Err(e) = state.submit(batch, true).await
         {
             tracing::error!("simulator batch not stored: {e}");
         }
@@ -96,6 +104,10 @@ pub async fn serve(
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let cluster = match &config.nats {
+        Some(url) => Some(Arc::new(crate::cluster::Cluster::connect(url, config.nats_replicas).await?)),
+        None => None,
+    };
     let state = crate::startup::rebuild(
         &config.data_dir,
         config.log,
@@ -103,8 +115,18 @@ pub async fn serve(
         config.access,
         config.places,
         config.title,
+        cluster.as_ref().map(|c| c.epoch()),
     )?;
     state.clock.set(config.clock);
+    let applier = match &cluster {
+        Some(c) => {
+            let _ = state.cluster.set(c.clone());
+            let from = state.reader.lock().or_poisoned().stream_position()?.map_or(0, |(_, seq)| seq);
+            tracing::info!(from, "applying the log stream after this node's last applied message");
+            Some(tokio::spawn(crate::cluster::apply(state.clone(), c.clone(), from)))
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
@@ -115,7 +137,10 @@ pub async fn serve(
         let _ = tx.send(addr);
     }
     let ticker = tokio::spawn(run_ticker(state.clone()));
-    let clock = tokio::spawn(run_alert_clock(state.clone()));
+    let clock = match &cluster {
+        Some(c) => tokio::spawn(crate::cluster::run_clock(state.clone(), c.clone())),
+        None => tokio::spawn(run_alert_clock(state.clone())),
+    };
     let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed, config.speed)));
     let nats = config.nats.map(|url| tokio::spawn(crate::nats::run(state.clone(), url)));
     let timeline = state.timeline.clone();
@@ -133,6 +158,9 @@ pub async fn serve(
     }
     if let Some(nats) = nats {
         nats.abort();
+    }
+    if let Some(applier) = applier {
+        applier.abort();
     }
     ticker.abort();
     result.map_err(Into::into)

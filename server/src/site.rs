@@ -104,7 +104,7 @@ impl Key {
 }
 
 /// Every key, in the order `yiping config` prints them.
-pub const KEYS: [Key; 17] = [
+pub const KEYS: [Key; 18] = [
     Key {
         name: "root_region",
         flag: "--root-region",
@@ -185,7 +185,13 @@ pub const KEYS: [Key; 17] = [
         name: "nats",
         flag: "--nats",
         default: None,
-        help: "a NATS server (JetStream) to take events from: sources publish NDJSON on yiping.in.<source>",
+        help: "a NATS server (JetStream) whose stream is the log, shared by every node; sources may publish NDJSON on yiping.in.<source>",
+    },
+    Key {
+        name: "nats_replicas",
+        flag: "--nats-replicas",
+        default: Some("1"),
+        help: "copies of the log stream, on as many NATS servers (3 in a NATS cluster)",
     },
 ];
 
@@ -248,8 +254,10 @@ pub struct Site {
     pub clock: Set<Option<Timestamp>>,
     /// The alert rules file.
     pub rules: Set<Option<PathBuf>>,
-    /// A NATS server to take events from.
+    /// A NATS server whose stream is the log.
     pub nats: Set<Option<String>>,
+    /// Copies of the log stream.
+    pub nats_replicas: Set<usize>,
 }
 
 /// A value as read from one place, before it is parsed for its key.
@@ -632,6 +640,12 @@ pub fn resolve(layers: &Layers<'_>) -> Result<Site, Refused> {
                 _ => Err("expected a server's address such as nats://127.0.0.1:4222".to_string()),
             }
         }),
+        nats_replicas: setting!("nats_replicas", 1, |s: &str| parse_whole::<usize>(s, "a whole number")
+            .and_then(|n| if (1..=5).contains(&n) {
+                Ok(n)
+            } else {
+                Err("expected 1 to 5 (JetStream keeps at most 5 copies)".into())
+            })),
     };
     if problems.is_empty() { Ok(site) } else { Err(Refused(problems)) }
 }
@@ -680,6 +694,7 @@ impl Site {
                 &self.rules.origin,
             ),
             (e("nats"), self.nats.value.as_deref().map(quoted), &self.nats.origin),
+            (e("nats_replicas"), Some(self.nats_replicas.value.to_string()), &self.nats_replicas.origin),
         ]
     }
 

@@ -27,10 +27,22 @@ pub(crate) fn rebuild(
     access: auth::Access,
     places: Arc<Places>,
     title: Option<String>,
+    stream_epoch: Option<&str>,
 ) -> anyhow::Result<Arc<AppState>> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create the data folder {}: {e}", data_dir.display()))?;
-    let store = Store::open(data_dir)?;
+    let mut store = Store::open(data_dir)?;
+    match stream_epoch {
+        Some(epoch) => store.join_stream(epoch).map_err(anyhow::Error::msg)?,
+        None => {
+            if let Some((stream, _)) = store.stream_position()? {
+                anyhow::bail!(
+                    "this data folder is a copy of the NATS log stream of epoch {stream}: start it with \
+                     the same `nats` server (or start on another data folder)"
+                );
+            }
+        }
+    }
     store.claim_places(&places).map_err(anyhow::Error::msg)?;
     let reader = Store::open(data_dir)?;
     let t0 = Instant::now();
@@ -121,6 +133,7 @@ pub(crate) fn rebuild(
         title,
         reader: Mutex::new(reader),
         ingestor: OnceLock::new(),
+        cluster: OnceLock::new(),
         metrics: metrics::Metrics::default(),
         started: Instant::now(),
         clients: AtomicUsize::new(0),

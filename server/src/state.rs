@@ -81,6 +81,8 @@ pub struct AppState {
     /// A read connection to the log (history, tokens).
     pub(crate) reader: Mutex<Store>,
     pub(crate) ingestor: OnceLock<Ingestor>,
+    /// The log stream, when the log is on NATS ([`crate::cluster`]).
+    pub(crate) cluster: OnceLock<Arc<crate::cluster::Cluster>>,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
     /// When the server started.
@@ -141,10 +143,25 @@ impl AppState {
         access: auth::Access,
         places: Arc<Places>,
     ) -> anyhow::Result<Arc<AppState>> {
-        crate::startup::rebuild(data_dir, log, rules, access, places, None)
+        crate::startup::rebuild(data_dir, log, rules, access, places, None, None)
     }
 
-    /// The ingest pipeline.
+    /// Append events to the log: the NATS log stream when there is one ([`crate::cluster`]),
+    /// else this node's writer (`wait`: for room in its queue, else refused as busy when full).
+    /// Resolves once they are durable and folded here.
+    pub async fn submit(
+        &self,
+        events: Vec<crate::store::Located>,
+        wait: bool,
+    ) -> Result<Vec<crate::store::Appended>, crate::ingest::SubmitError> {
+        match self.cluster.get() {
+            Some(c) => c.append(&events, self.clock.now()).await,
+            None if wait => self.ingestor().submit_wait(events).await,
+            None => self.ingestor().submit(events).await,
+        }
+    }
+
+    /// The ingest pipeline (this node's writer).
     pub fn ingestor(&self) -> &Ingestor {
         self.ingestor.get().expect("set in AppState::open before the state is shared")
     }

@@ -388,6 +388,49 @@ impl Store {
         put("sections", &serde_json::to_string(&all).expect("ids serialise"))
     }
 
+    /// The log stream this log copies and how far it has been applied ([`crate::cluster`]):
+    /// `None` for a log of its own (no `nats` configured when it began).
+    pub fn stream_position(&self) -> Result<Option<(String, u64)>, StoreError> {
+        let get = |key: &str| {
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get::<_, String>(0))
+                .optional()
+                .map_err(|e| self.err(e))
+        };
+        let Some(stream) = get("stream")? else { return Ok(None) };
+        let seq = get("stream_seq")?.and_then(|s| s.parse().ok()).unwrap_or(0);
+        Ok(Some((stream, seq)))
+    }
+
+    /// Make this log a copy of the log stream whose epoch is `epoch`: a new, empty log takes the
+    /// stream's epoch (so every node's topic streams have the same); a log that copies it
+    /// already goes on; any other log is refused with the reason.
+    pub fn join_stream(&mut self, epoch: &str) -> Result<(), String> {
+        match self.stream_position().map_err(|e| e.to_string())? {
+            Some((stream, _)) if stream == epoch => Ok(()),
+            Some((stream, _)) => Err(format!(
+                "this data folder copies the log stream of epoch {stream}, but the NATS server's \
+                 stream is of epoch {epoch} (it was made again): start this node on an empty data folder"
+            )),
+            None if self.last_gseq == 0 => {
+                let set = "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                           ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+                let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+                tx.execute(set, ["epoch", epoch]).map_err(|e| e.to_string())?;
+                tx.execute(set, ["stream", epoch]).map_err(|e| e.to_string())?;
+                tx.commit().map_err(|e| e.to_string())?;
+                self.epoch = epoch.to_owned();
+                Ok(())
+            }
+            None => Err(format!(
+                "this data folder holds a log of its own ({} events, stored without NATS); a node \
+                 whose log is the NATS stream starts on an empty data folder (export this log and \
+                 publish it to the stream to carry it over)",
+                self.last_gseq
+            )),
+        }
+    }
+
     /// The stream epoch of this log.
     pub fn epoch(&self) -> &str {
         &self.epoch
@@ -415,12 +458,23 @@ impl Store {
     /// Append events in one transaction; returns where each landed. Nothing is changed when it
     /// fails.
     pub fn append(&mut self, batch: &[Located], received: &str) -> Result<Vec<Appended>, StoreError> {
+        self.append_parts(&[(batch, received)], None)
+    }
+
+    /// Append several batches, each with its time of receipt, in one transaction (in order);
+    /// with `stream_seq`, also note that the log stream ([`crate::cluster`]) has been applied up
+    /// to that message, in the same commit. Nothing is changed when it fails.
+    pub fn append_parts(
+        &mut self,
+        parts: &[(&[Located], &str)],
+        stream_seq: Option<u64>,
+    ) -> Result<Vec<Appended>, StoreError> {
         let mut next_gseq = self.last_gseq;
         let mut next_topic = self.topic_seq.clone();
         let path = self.path.display().to_string();
         let sql = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(sql)?;
-        let mut out = Vec::with_capacity(batch.len());
+        let mut out = Vec::with_capacity(parts.iter().map(|(b, _)| b.len()).sum());
         let mut oldest = i64::MAX;
         {
             let mut find =
@@ -432,7 +486,9 @@ impl Store {
                      ON CONFLICT (source, id) DO NOTHING",
                 )
                 .map_err(sql)?;
-            for l in batch {
+            for (l, received) in
+                parts.iter().flat_map(|(batch, received)| batch.iter().map(move |l| (l, *received)))
+            {
                 let ev = &l.event;
                 let source = ev.source.as_deref().unwrap_or("");
                 let topic = ev.data.topic();
@@ -475,6 +531,14 @@ impl Store {
                     .and_then(|mut st| st.execute([oldest]))
                     .map_err(sql)?;
             }
+        }
+        if let Some(seq) = stream_seq {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('stream_seq', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [seq.to_string()],
+            )
+            .map_err(sql)?;
         }
         tx.commit().map_err(|e| self.err(e))?;
         next_topic.insert(OVERVIEW.to_owned(), next_gseq);

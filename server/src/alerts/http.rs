@@ -123,29 +123,55 @@ pub async fn act(
     // A JSON body (`{}` will do) is required: a cross-site form cannot send one without a
     // preflight, on top of the SameSite=Strict session cookie.
     let Json(body) = body.map_err(|e| AppError::BadRequest(format!("send a JSON body ({e})")))?;
-    let mut book = state.book.lock().or_poisoned();
-    let a = find(&state, &book, &id)?;
-    caller.read_region(&a.adcode)?;
-    if !user.role.may_act_on(a.rule) {
-        return Err(AppError::Forbidden(format!(
-            "a project manager acts on project alerts only; {id} is a {} alert",
-            a.theme
-        )));
+    let step = super::Step {
+        alert: id.clone(),
+        action,
+        name: user.name.clone(),
+        role: user.role.as_str().to_owned(),
+        addr: caller.ip(),
+        comment: body.comment,
+        to: body.to,
+    };
+    {
+        let book = state.book.lock().or_poisoned();
+        let a = find(&state, &book, &id)?;
+        caller.read_region(&a.adcode)?;
+        if !user.role.may_act_on(a.rule) {
+            return Err(AppError::Forbidden(format!(
+                "a project manager acts on project alerts only; {id} is a {} alert",
+                a.theme
+            )));
+        }
+        // Refused at once when it does not fit the alert as this node knows it.
+        book.step(&step).map_err(refusal)?;
     }
-    let pending = book
-        .act(
-            &id,
-            action,
-            &super::Actor { name: &user.name, role: user.role.as_str(), addr: &caller.ip() },
-            &body.comment,
-            body.to.as_deref(),
-        )
-        .map_err(|e| match e {
-            ActError::NotFound(_) | ActError::State { .. } => AppError::Conflict(e.to_string()),
-            ActError::Missing(_) => AppError::BadRequest(e.to_string()),
-        })?;
-    let changed = state.commit_alerts(&mut book, &[pending])?;
-    changed.into_iter().next().map(Json).ok_or_else(|| AppError::Internal("the step was not applied".into()))
+    match state.cluster.get() {
+        // Every node takes the step from the log stream; this answer is this node's.
+        Some(cluster) => cluster.step(&step, state.clock.now()).await.map(Json),
+        None => state.take_step(&step, state.clock.now()).map(Json),
+    }
+}
+
+fn refusal(e: ActError) -> AppError {
+    match e {
+        ActError::NotFound(_) | ActError::State { .. } => AppError::Conflict(e.to_string()),
+        ActError::Missing(_) => AppError::BadRequest(e.to_string()),
+    }
+}
+
+impl AppState {
+    /// Take a person's step on an alert as of `time`: store it in the trail, apply it, publish
+    /// the alert; refused when it does not fit the alert's state.
+    pub fn take_step(
+        &self,
+        step: &super::Step,
+        time: yiping_protocol::instant::Timestamp,
+    ) -> Result<Alert, AppError> {
+        let mut book = self.book.lock().or_poisoned();
+        let pending = book.step(step).map_err(refusal)?;
+        let changed = self.commit_alerts(&mut book, &[pending], time)?;
+        changed.into_iter().next().ok_or_else(|| AppError::Internal("the step was not applied".into()))
+    }
 }
 
 /// `GET /api/v1/rules`: the rules in force.

@@ -24,6 +24,7 @@ pub mod rules;
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use yiping_protocol::alerts::{
     Alert, AlertAction, AlertState, AlertStep, AlertsData, ClassFacts, Facts, InvestmentFacts, PatrolFacts,
@@ -87,6 +88,26 @@ pub struct Actor<'a> {
     pub role: &'a str,
     /// Their client address.
     pub addr: &'a str,
+}
+
+/// A person's step on an alert, as asked: what [`Book::act`] takes, whole, so that the log
+/// stream can carry it to every node ([`crate::cluster`]) and each takes it against its book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The alert.
+    pub alert: String,
+    /// Acknowledge, dispatch or resolve.
+    pub action: AlertAction,
+    /// Who, their role and their client address.
+    pub name: String,
+    /// Their role.
+    pub role: String,
+    /// Their client address.
+    pub addr: String,
+    /// What they wrote.
+    pub comment: String,
+    /// To whom it is dispatched.
+    pub to: Option<String>,
 }
 
 /// Why a person's action on an alert was refused.
@@ -715,6 +736,12 @@ impl Book {
             // Between the clear threshold and the first level: hold, and count again from zero.
             tracker.clear_count = 0;
         }
+    }
+
+    /// A person's step on an alert ([`Book::act`] with its parts).
+    pub fn step(&self, s: &Step) -> Result<Pending, ActError> {
+        let by = Actor { name: &s.name, role: &s.role, addr: &s.addr };
+        self.act(&s.alert, s.action, &by, &s.comment, s.to.as_deref())
     }
 
     /// A person's action on an alert.

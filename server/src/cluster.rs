@@ -1,0 +1,437 @@
+//! The log on NATS JetStream (`nats = "nats://…"`): several yiping nodes, one durable log.
+//!
+//! Without `nats`, yiping is one process whose SQLite file is the log ([`crate::ingest`]). With
+//! it, the log is the JetStream stream [`LOG_STREAM`] (file storage, `nats_replicas` copies on
+//! as many NATS servers), and each node's SQLite file is that node's copy of it, made by
+//! applying the stream in order. What follows from that:
+//!
+//! - **Every write is a message first.** A batch of events (HTTP, NATS ingest, the simulator), a
+//!   person's step on an alert, and a tick of the alert clock are published on [`LOG_SUBJECT`];
+//!   the node that published it answers only once JetStream has acknowledged the message (so
+//!   it is on a quorum of servers' disks) *and* the node has applied it itself, and its answer
+//!   is what the application gave (accepted, duplicate; the alert after the step, or why not).
+//! - **Every node applies the same messages in the same order** ([`apply`], an ordered
+//!   consumer starting after the node's last applied message): events go through the one
+//!   writer ([`crate::ingest::Ingestor::submit_logged`]), which stores the message's sequence
+//!   in the same commit; steps and ticks are applied after every event before them is folded.
+//!   The message's time (its publisher's clock when it received the write) is the events' time
+//!   of receipt and the alert rules' "now", so rules decide the same on every node.
+//! - **Deterministic epoch and seqs.** A new node's log takes the stream's epoch (its creation
+//!   instant, [`Cluster::epoch`]); an event's global and topic sequences are counted by the
+//!   writer as it stores the stream's events in stream order, a duplicate `(source, id)`
+//!   taking none. So two nodes that have applied the same messages give the same seqs on every
+//!   theme topic, and a client that resumes with `since` on another node gets exactly the
+//!   deltas it missed. The overview and alerts topics are recomputed by each node (as they are
+//!   on every restart of a single node): a client resuming there gets their snapshot.
+//! - **Exactly-once alerts.** Raises and clears come from applying events, steps from applying
+//!   step messages, escalations from applying tick messages; each is decided by every node
+//!   from the same inputs, so every node's trail holds the same steps at the same times and an
+//!   acknowledge on one node is seen on all. One node at a time sends ticks (and runs the
+//!   simulator): the holder of the lease [`LEASE_KEY`] in the key-value bucket
+//!   [`LEASE_BUCKET`], which it renews every [`LEASE_RENEW`] and which lapses after
+//!   [`LEASE_TTL`] when its node dies. Two ticks from two holders at a hand-over are harmless:
+//!   a tick only does what is due.
+//! - **Restarts.** A node starts from its own copy (the latest snapshot of the fold and the
+//!   events after it, as a single node does) and applies the stream from its last applied
+//!   message on; a new node replays the stream from the start. Re-applying a message (a crash
+//!   between a step and the next commit) changes nothing: a stored event is a duplicate, a
+//!   step that was taken no longer fits, a tick finds nothing new due.
+//!
+//! What stays per node: users, sessions, source tokens and storylines (provision users and
+//! tokens on every node), and the walls driven by presenters.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, kv, stream};
+use futures_util::StreamExt;
+use tokio::sync::oneshot;
+use yiping_protocol::alerts::Alert;
+use yiping_protocol::instant::Timestamp;
+
+use crate::AppState;
+use crate::alerts::Step;
+use crate::error::AppError;
+use crate::ingest::{Logged, SubmitError};
+use crate::store::{Appended, Located};
+use crate::sync::OrPoisoned;
+
+/// The stream that is the log.
+pub const LOG_STREAM: &str = "YIPING_LOG";
+/// The subject of its messages.
+pub const LOG_SUBJECT: &str = "yiping.log";
+/// The key-value bucket of the clock's lease.
+pub const LEASE_BUCKET: &str = "YIPING_LEASE";
+/// The lease's key: its holder ticks the alert clock and runs the simulator.
+pub const LEASE_KEY: &str = "clock";
+/// A lease not renewed for this long lapses (its node is gone).
+pub const LEASE_TTL: Duration = Duration::from_secs(10);
+/// How often the holder renews it.
+pub const LEASE_RENEW: Duration = Duration::from_secs(2);
+/// The most of a message's body: events are sent in messages of at most this much (NATS's
+/// default limit is 1 MiB).
+const CHUNK_BYTES: usize = 768 * 1024;
+/// How long a node waits for its own message to come back from the stream and be applied.
+const APPLY_WAIT: Duration = Duration::from_secs(60);
+
+/// A message's kind (header `Yiping-Kind`).
+const KIND: &str = "Yiping-Kind";
+/// A message's time (header `Yiping-Time`): when its publisher received the write.
+const TIME: &str = "Yiping-Time";
+
+/// What applying one message gave, for the node waiting on it.
+#[derive(Debug)]
+enum Applied {
+    Events(Result<Vec<Appended>, String>),
+    Step(Result<Alert, AppError>),
+    Tick,
+}
+
+/// A node's connection to the log stream.
+#[derive(Debug)]
+pub struct Cluster {
+    js: jetstream::Context,
+    /// This run of this node, in message ids.
+    node: String,
+    next: AtomicU64,
+    /// Messages this node published, by id, until it has applied them.
+    waiters: Mutex<HashMap<String, oneshot::Sender<Applied>>>,
+    epoch: String,
+    replicas: usize,
+    /// Whether this node holds the clock's lease now.
+    clock: AtomicBool,
+    /// The last message applied.
+    applied: AtomicU64,
+}
+
+impl Cluster {
+    /// Connect to the NATS server at `url` and make (or find) the log stream with `replicas`
+    /// copies.
+    pub async fn connect(url: &str, replicas: usize) -> anyhow::Result<Cluster> {
+        let shown = crate::nats::without_password(url);
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reach NATS at {shown}: {e}"))?;
+        let js = jetstream::new(client);
+        let mut log = js
+            .get_or_create_stream(stream::Config {
+                name: LOG_STREAM.into(),
+                subjects: vec![LOG_SUBJECT.into()],
+                storage: stream::StorageType::File,
+                num_replicas: replicas,
+                // Kept whole: a new node replays it from the start.
+                retention: stream::RetentionPolicy::Limits,
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("the log stream {LOG_STREAM} on {shown}: {e}"))?;
+        let info = log.info().await.map_err(|e| anyhow::anyhow!("the log stream {LOG_STREAM}: {e}"))?;
+        if info.config.num_replicas != replicas {
+            tracing::warn!(
+                stream = LOG_STREAM,
+                has = info.config.num_replicas,
+                configured = replicas,
+                "the log stream keeps another number of copies than configured (it was made so)"
+            );
+        }
+        let epoch = format!("js{:x}", info.created.unix_timestamp_nanos() / 1_000);
+        let node = format!("{:x}{:04x}", Timestamp::now().unix_ns() / 1_000_000, rand::random::<u16>());
+        tracing::info!(url = %shown, stream = LOG_STREAM, epoch, node, "the log is the NATS stream");
+        Ok(Cluster {
+            js,
+            node,
+            next: AtomicU64::new(0),
+            waiters: Mutex::new(HashMap::new()),
+            epoch,
+            replicas: info.config.num_replicas,
+            clock: AtomicBool::new(false),
+            applied: AtomicU64::new(0),
+        })
+    }
+
+    /// The stream's epoch: every node's log and topic streams take it.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Whether this node ticks the alert clock (and runs the simulator) now.
+    pub fn holds_clock(&self) -> bool {
+        self.clock.load(Ordering::Relaxed)
+    }
+
+    /// The last message of the stream this node has applied.
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Relaxed)
+    }
+
+    /// Publish one message and wait until this node has applied it.
+    async fn send(&self, kind: &str, time: Timestamp, body: Vec<u8>) -> Result<Applied, SubmitError> {
+        let id = format!("{}-{}", self.node, self.next.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = oneshot::channel();
+        self.waiters.lock().or_poisoned().insert(id.clone(), tx);
+        let result = async {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Msg-Id", id.as_str());
+            headers.insert(KIND, kind);
+            headers.insert(TIME, time.to_string().as_str());
+            let unavailable = |e: String| SubmitError::Unavailable(format!("the log stream: {e}"));
+            let ack = self
+                .js
+                .publish_with_headers(LOG_SUBJECT, headers, body.into())
+                .await
+                .map_err(|e| unavailable(e.to_string()))?;
+            ack.await.map_err(|e| unavailable(e.to_string()))?;
+            match tokio::time::timeout(APPLY_WAIT, rx).await {
+                Ok(Ok(applied)) => Ok(applied),
+                Ok(Err(_)) => Err(SubmitError::Failed("this node stopped applying the log stream".into())),
+                Err(_) => Err(SubmitError::Unavailable(format!(
+                    "kept in the log stream, but this node has not applied it within {} s",
+                    APPLY_WAIT.as_secs()
+                ))),
+            }
+        }
+        .await;
+        if result.is_err() {
+            self.waiters.lock().or_poisoned().remove(&id);
+        }
+        result
+    }
+
+    /// Append events to the log: in messages of at most [`CHUNK_BYTES`], each acknowledged by
+    /// JetStream and applied here before the next is sent; where each landed, in order.
+    pub async fn append(&self, events: &[Located], time: Timestamp) -> Result<Vec<Appended>, SubmitError> {
+        let mut out = Vec::with_capacity(events.len());
+        let mut body = Vec::new();
+        let mut n = 0;
+        for (i, l) in events.iter().enumerate() {
+            body.extend_from_slice(l.adcode.as_bytes());
+            body.push(b' ');
+            serde_json::to_writer(&mut body, &l.event).expect("an envelope always serialises");
+            body.push(b'\n');
+            n += 1;
+            if body.len() >= CHUNK_BYTES || i + 1 == events.len() {
+                match self.send("events", time, std::mem::take(&mut body)).await? {
+                    Applied::Events(Ok(places)) if places.len() == n => out.extend(places),
+                    Applied::Events(Ok(places)) => {
+                        return Err(SubmitError::Failed(format!(
+                            "{n} events sent, {} applied (a message not made by yiping?)",
+                            places.len()
+                        )));
+                    }
+                    Applied::Events(Err(e)) => return Err(SubmitError::Failed(e)),
+                    other => return Err(SubmitError::Failed(format!("unexpected answer {other:?}"))),
+                }
+                n = 0;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Take a person's step on an alert through the log: the alert as this node has it after
+    /// applying the step, or why the step did not fit when its turn came.
+    pub async fn step(&self, step: &Step, time: Timestamp) -> Result<Alert, AppError> {
+        let body = serde_json::to_vec(step).expect("a step serialises");
+        match self.send("step", time, body).await {
+            Ok(Applied::Step(r)) => r,
+            Ok(other) => Err(AppError::Internal(format!("unexpected answer {other:?}"))),
+            Err(SubmitError::Unavailable(m)) => Err(AppError::Busy(m)),
+            Err(e) => Err(AppError::Internal(e.to_string())),
+        }
+    }
+
+    fn answer(&self, id: Option<&str>, applied: Applied) {
+        if let Some(tx) = id.and_then(|id| self.waiters.lock().or_poisoned().remove(id)) {
+            let _ = tx.send(applied);
+        }
+    }
+}
+
+/// Apply the log stream to this node, from after message `from`, for as long as the server
+/// runs; a lost connection or consumer is made again from where it stopped.
+pub async fn apply(state: Arc<AppState>, cluster: Arc<Cluster>, from: u64) {
+    cluster.applied.store(from, Ordering::Relaxed);
+    loop {
+        match apply_from(&state, &cluster).await {
+            Ok(()) => tracing::warn!("the log stream's consumer ended; starting it again"),
+            Err(e) => tracing::error!("applying the log stream: {e:#}; starting again in 1 s"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn apply_from(state: &Arc<AppState>, cluster: &Arc<Cluster>) -> anyhow::Result<()> {
+    let from = cluster.applied();
+    let log = cluster.js.get_stream(LOG_STREAM).await?;
+    let consumer = log
+        .create_consumer(consumer::pull::OrderedConfig {
+            deliver_policy: if from == 0 {
+                consumer::DeliverPolicy::All
+            } else {
+                consumer::DeliverPolicy::ByStartSequence { start_sequence: from + 1 }
+            },
+            ..Default::default()
+        })
+        .await?;
+    let mut messages = consumer.messages().await?;
+    // Event batches given to the writer whose answers are still to come, in order.
+    let mut folding: VecDeque<tokio::task::JoinHandle<()>> = VecDeque::new();
+    while let Some(msg) = messages.next().await {
+        let msg = msg.map_err(|e| anyhow::anyhow!("reading {LOG_STREAM}: {e}"))?;
+        let seq =
+            msg.info().map_err(|e| anyhow::anyhow!("a message without its position: {e}"))?.stream_sequence;
+        if seq <= cluster.applied() {
+            continue;
+        }
+        let header =
+            |name: &str| msg.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_owned());
+        let id = header("Nats-Msg-Id");
+        let time = header(TIME).and_then(|t| Timestamp::parse(&t).ok());
+        let (kind, Some(time)) = (header(KIND).unwrap_or_default(), time) else {
+            tracing::error!(seq, "log stream: a message without a valid {TIME} header is skipped");
+            cluster.applied.store(seq, Ordering::Relaxed);
+            continue;
+        };
+        while folding.front().is_some_and(|h| h.is_finished()) {
+            folding.pop_front();
+        }
+        match kind.as_str() {
+            "events" => {
+                let events = decode_events(seq, &msg.payload);
+                let reply = state.ingestor().submit_logged(events, Logged { seq, time }).await?;
+                let c = cluster.clone();
+                folding.push_back(tokio::spawn(async move {
+                    let r = reply.await.unwrap_or_else(|_| Err("the writer has stopped".into()));
+                    if let Err(e) = &r {
+                        tracing::error!(seq, "log stream: events not stored here: {e}");
+                    }
+                    c.answer(id.as_deref(), Applied::Events(r));
+                }));
+            }
+            "step" | "tick" => {
+                // After every event before it is folded, as on every other node.
+                for h in folding.drain(..) {
+                    let _ = h.await;
+                }
+                let s = state.clone();
+                let applied = if kind == "step" {
+                    match serde_json::from_slice::<Step>(&msg.payload) {
+                        Ok(step) => Applied::Step(
+                            tokio::task::spawn_blocking(move || s.take_step(&step, time))
+                                .await
+                                .unwrap_or_else(|e| Err(AppError::Internal(e.to_string()))),
+                        ),
+                        Err(e) => {
+                            tracing::error!(seq, "log stream: a step that is not one is skipped: {e}");
+                            Applied::Step(Err(AppError::BadRequest(format!("not a step: {e}"))))
+                        }
+                    }
+                } else {
+                    let _ = tokio::task::spawn_blocking(move || s.alert_tick_at(time)).await;
+                    Applied::Tick
+                };
+                cluster.answer(id.as_deref(), applied);
+            }
+            other => tracing::error!(seq, kind = other, "log stream: a message of unknown kind is skipped"),
+        }
+        cluster.applied.store(seq, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// A message's events: `<adcode> <event JSON>` a line, as [`Cluster::append`] writes them. A line
+/// that is not one (a message not made by yiping) is skipped with the reason logged.
+fn decode_events(seq: u64, payload: &[u8]) -> Vec<Located> {
+    let text = String::from_utf8_lossy(payload);
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .filter_map(|(i, line)| {
+            let parsed = line
+                .split_once(' ')
+                .ok_or_else(|| "no county before the event".to_owned())
+                .and_then(|(adcode, json)| {
+                    yiping_protocol::events::parse_line(json)
+                        .map(|event| Located { event, adcode: adcode.to_owned() })
+                        .map_err(|e| e.to_string())
+                });
+            parsed.map_err(|e| tracing::error!(seq, line = i + 1, "log stream: a line skipped: {e}")).ok()
+        })
+        .collect()
+}
+
+/// Hold the clock's lease when nobody else does, and while holding it tick the alert clock
+/// through the log every [`crate::ALERT_TICK`]. Runs for as long as the server runs.
+pub async fn run_clock(state: Arc<AppState>, cluster: Arc<Cluster>) {
+    loop {
+        if let Err(e) = hold_clock(&state, &cluster).await {
+            tracing::error!("the clock's lease: {e:#}; trying again in {} s", LEASE_RENEW.as_secs());
+        }
+        cluster.clock.store(false, Ordering::Relaxed);
+        tokio::time::sleep(LEASE_RENEW).await;
+    }
+}
+
+async fn hold_clock(state: &Arc<AppState>, cluster: &Arc<Cluster>) -> anyhow::Result<()> {
+    let bucket = match cluster.js.get_key_value(LEASE_BUCKET).await {
+        Ok(b) => b,
+        Err(_) => {
+            cluster
+                .js
+                .create_key_value(kv::Config {
+                    bucket: LEASE_BUCKET.into(),
+                    history: 1,
+                    max_age: LEASE_TTL,
+                    storage: stream::StorageType::File,
+                    num_replicas: cluster.replicas,
+                    ..Default::default()
+                })
+                .await?
+        }
+    };
+    let mut every = tokio::time::interval(LEASE_RENEW);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut revision: Option<u64> = None;
+    let mut last_tick = tokio::time::Instant::now();
+    loop {
+        every.tick().await;
+        let value = cluster.node.clone().into_bytes().into();
+        revision = match revision {
+            Some(r) => match bucket.update(LEASE_KEY, value, r).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!("the clock's lease is lost ({e}): another node ticks now");
+                    None
+                }
+            },
+            None => match bucket.create(LEASE_KEY, value).await {
+                Ok(r) => {
+                    tracing::info!(
+                        node = cluster.node,
+                        "this node holds the clock's lease: it ticks the alert clock"
+                    );
+                    Some(r)
+                }
+                Err(_) => None,
+            },
+        };
+        cluster.clock.store(revision.is_some(), Ordering::Relaxed);
+        if revision.is_some() && last_tick.elapsed() >= crate::ALERT_TICK {
+            last_tick = tokio::time::Instant::now();
+            let c = cluster.clone();
+            let now = state.clock.now();
+            // Not awaited here: the lease is renewed meanwhile.
+            tokio::spawn(async move {
+                if let Err(e) = c.send("tick", now, Vec::new()).await {
+                    tracing::warn!("a tick of the alert clock was not logged: {e}");
+                }
+            });
+        }
+    }
+}
