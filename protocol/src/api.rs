@@ -388,6 +388,10 @@ pub struct Health {
     pub uptime_s: u64,
     /// Connected websocket clients.
     pub clients: usize,
+    /// The last message of the NATS log stream this node has applied (absent when the log is
+    /// this node's own): nodes that give the same have the same log and state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_applied: Option<u64>,
 }
 
 /// Filters of the alert list.

@@ -177,7 +177,7 @@ pub struct Targets {
 /// Unacknowledged alerts go one level up after this many minutes at a severity (0: never).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Escalation {
     /// Minutes a blue alert may wait.
     pub blue_minutes: u32,
@@ -185,6 +185,12 @@ pub struct Escalation {
     pub yellow_minutes: u32,
     /// Minutes an orange alert may wait.
     pub orange_minutes: u32,
+}
+
+impl Default for Escalation {
+    fn default() -> Self {
+        Escalation { blue_minutes: 24 * 60, yellow_minutes: 4 * 60, orange_minutes: 60 }
+    }
 }
 
 impl Escalation {
@@ -275,7 +281,7 @@ impl Default for Rules {
     fn default() -> Self {
         use Severity::{Blue, Orange, Red, Yellow};
         Rules {
-            escalation: Escalation { blue_minutes: 24 * 60, yellow_minutes: 4 * 60, orange_minutes: 60 },
+            escalation: Escalation::default(),
             freshness: Freshness::default(),
             targets: Targets {
                 river: WaterClass::III,

@@ -103,8 +103,12 @@ pub struct Cluster {
     replicas: usize,
     /// Whether this node holds the clock's lease now.
     clock: AtomicBool,
-    /// The last message applied.
+    /// The last message taken from the stream (its events may still be being folded).
+    taken: AtomicU64,
+    /// The last message applied: stored and folded.
     applied: AtomicU64,
+    /// The writer failed to store a message's events: apply again from the last commit.
+    broken: AtomicBool,
 }
 
 impl Cluster {
@@ -119,19 +123,29 @@ impl Cluster {
             .await
             .map_err(|e| anyhow::anyhow!("cannot reach NATS at {shown}: {e}"))?;
         let js = jetstream::new(client);
-        let mut log = js
-            .get_or_create_stream(stream::Config {
-                name: LOG_STREAM.into(),
-                subjects: vec![LOG_SUBJECT.into()],
-                storage: stream::StorageType::File,
-                num_replicas: replicas,
-                // Kept whole: a new node replays it from the start.
-                retention: stream::RetentionPolicy::Limits,
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("the log stream {LOG_STREAM} on {shown}: {e}"))?;
+        let config = stream::Config {
+            name: LOG_STREAM.into(),
+            subjects: vec![LOG_SUBJECT.into()],
+            storage: stream::StorageType::File,
+            num_replicas: replicas,
+            // Kept whole: a new node replays it from the start.
+            retention: stream::RetentionPolicy::Limits,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
+        // A NATS cluster started with yiping elects its JetStream leader meanwhile.
+        let mut tries = 0;
+        let mut log = loop {
+            match js.get_or_create_stream(config.clone()).await {
+                Ok(s) => break s,
+                Err(e) if tries < 30 => {
+                    tries += 1;
+                    tracing::warn!(url = %shown, "the log stream {LOG_STREAM} is not available yet: {e}; trying again in 1 s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => anyhow::bail!("the log stream {LOG_STREAM} on {shown}: {e}"),
+            }
+        };
         let info = log.info().await.map_err(|e| anyhow::anyhow!("the log stream {LOG_STREAM}: {e}"))?;
         if info.config.num_replicas != replicas {
             tracing::warn!(
@@ -152,7 +166,9 @@ impl Cluster {
             epoch,
             replicas: info.config.num_replicas,
             clock: AtomicBool::new(false),
+            taken: AtomicU64::new(0),
             applied: AtomicU64::new(0),
+            broken: AtomicBool::new(false),
         })
     }
 
@@ -256,91 +272,152 @@ impl Cluster {
 /// Apply the log stream to this node, from after message `from`, for as long as the server
 /// runs; a lost connection or consumer is made again from where it stopped.
 pub async fn apply(state: Arc<AppState>, cluster: Arc<Cluster>, from: u64) {
+    cluster.taken.store(from, Ordering::Relaxed);
     cluster.applied.store(from, Ordering::Relaxed);
     loop {
         match apply_from(&state, &cluster).await {
             Ok(()) => tracing::warn!("the log stream's consumer ended; starting it again"),
-            Err(e) => tracing::error!("applying the log stream: {e:#}; starting again in 1 s"),
+            Err(e) => tracing::warn!("applying the log stream: {e:#}; starting again in 1 s"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+        if cluster.broken.swap(false, Ordering::Relaxed) {
+            // What was taken after the last commit is taken again (a stored event is then a
+            // duplicate, a step or tick already applied finds nothing to do).
+            let committed =
+                state.reader.lock().or_poisoned().stream_position().ok().flatten().map_or(0, |(_, s)| s);
+            cluster.taken.store(committed, Ordering::Relaxed);
+        }
     }
 }
 
+/// How long one pull waits for messages before it asks again (and checks that the consumer
+/// still delivers what the stream holds).
+const PULL_WAIT: Duration = Duration::from_secs(2);
+/// The most messages one pull asks for.
+const PULL_BATCH: usize = 512;
+
+/// Apply the stream from after the last message taken, with pulls of an ephemeral consumer of
+/// this node's own. The consumer is made again (from after the last message taken) whenever
+/// a pull fails, a message is not the next one, or a pull comes back empty while the stream
+/// holds more: after a NATS server's restart or a leader's change, a consumer can go quiet
+/// without an error.
 async fn apply_from(state: &Arc<AppState>, cluster: &Arc<Cluster>) -> anyhow::Result<()> {
-    let from = cluster.applied();
-    let log = cluster.js.get_stream(LOG_STREAM).await?;
+    let mut log = cluster.js.get_stream(LOG_STREAM).await?;
     let consumer = log
-        .create_consumer(consumer::pull::OrderedConfig {
-            deliver_policy: if from == 0 {
-                consumer::DeliverPolicy::All
-            } else {
-                consumer::DeliverPolicy::ByStartSequence { start_sequence: from + 1 }
+        .create_consumer(consumer::pull::Config {
+            deliver_policy: match cluster.taken.load(Ordering::Relaxed) {
+                0 => consumer::DeliverPolicy::All,
+                n => consumer::DeliverPolicy::ByStartSequence { start_sequence: n + 1 },
             },
+            ack_policy: consumer::AckPolicy::None,
+            memory_storage: true,
+            num_replicas: 1,
+            inactive_threshold: Duration::from_secs(60),
             ..Default::default()
         })
         .await?;
-    let mut messages = consumer.messages().await?;
     // Event batches given to the writer whose answers are still to come, in order.
     let mut folding: VecDeque<tokio::task::JoinHandle<()>> = VecDeque::new();
-    while let Some(msg) = messages.next().await {
-        let msg = msg.map_err(|e| anyhow::anyhow!("reading {LOG_STREAM}: {e}"))?;
-        let seq =
-            msg.info().map_err(|e| anyhow::anyhow!("a message without its position: {e}"))?.stream_sequence;
-        if seq <= cluster.applied() {
-            continue;
+    loop {
+        let mut batch = consumer.batch().max_messages(PULL_BATCH).expires(PULL_WAIT).messages().await?;
+        let mut got = 0;
+        // A pull whose server has gone answers nothing at all: it is not waited for past its
+        // expiry and a margin.
+        while let Some(msg) = tokio::time::timeout(PULL_WAIT * 3, batch.next())
+            .await
+            .map_err(|_| anyhow::anyhow!("a pull of {LOG_STREAM} got no answer"))?
+        {
+            let msg = msg.map_err(|e| anyhow::anyhow!("reading {LOG_STREAM}: {e}"))?;
+            got += 1;
+            let seq = msg
+                .info()
+                .map_err(|e| anyhow::anyhow!("a message without its position: {e}"))?
+                .stream_sequence;
+            let taken = cluster.taken.load(Ordering::Relaxed);
+            if seq <= taken {
+                continue;
+            }
+            if seq != taken + 1 {
+                anyhow::bail!("message {seq} came after {taken}: the messages between are asked for again");
+            }
+            take(state, cluster, &msg, seq, &mut folding).await?;
+            cluster.taken.store(seq, Ordering::Relaxed);
         }
-        let header =
-            |name: &str| msg.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_owned());
-        let id = header("Nats-Msg-Id");
-        let time = header(TIME).and_then(|t| Timestamp::parse(&t).ok());
-        let (kind, Some(time)) = (header(KIND).unwrap_or_default(), time) else {
-            tracing::error!(seq, "log stream: a message without a valid {TIME} header is skipped");
-            cluster.applied.store(seq, Ordering::Relaxed);
-            continue;
-        };
-        while folding.front().is_some_and(|h| h.is_finished()) {
-            folding.pop_front();
+        if got == 0 && log.info().await?.state.last_sequence > cluster.taken.load(Ordering::Relaxed) {
+            anyhow::bail!("the consumer delivers nothing while the stream holds more");
         }
-        match kind.as_str() {
-            "events" => {
-                let events = decode_events(seq, &msg.payload);
-                let reply = state.ingestor().submit_logged(events, Logged { seq, time }).await?;
-                let c = cluster.clone();
-                folding.push_back(tokio::spawn(async move {
-                    let r = reply.await.unwrap_or_else(|_| Err("the writer has stopped".into()));
-                    if let Err(e) = &r {
+    }
+}
+
+/// Apply one message of the stream.
+async fn take(
+    state: &Arc<AppState>,
+    cluster: &Arc<Cluster>,
+    msg: &jetstream::Message,
+    seq: u64,
+    folding: &mut VecDeque<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<()> {
+    let header = |name: &str| msg.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_owned());
+    let id = header("Nats-Msg-Id");
+    let time = header(TIME).and_then(|t| Timestamp::parse(&t).ok());
+    let (kind, Some(time)) = (header(KIND).unwrap_or_default(), time) else {
+        tracing::error!(seq, "log stream: a message without a valid {TIME} header is skipped");
+        return Ok(());
+    };
+    while folding.front().is_some_and(|h| h.is_finished()) {
+        folding.pop_front();
+    }
+    if cluster.broken.load(Ordering::Relaxed) {
+        anyhow::bail!("this node's log failed to store a message's events");
+    }
+    match kind.as_str() {
+        "events" => {
+            let events = decode_events(seq, &msg.payload);
+            let reply = state.ingestor().submit_logged(events, Logged { seq, time }).await?;
+            let c = cluster.clone();
+            folding.push_back(tokio::spawn(async move {
+                let r = reply.await.unwrap_or_else(|_| Err("the writer has stopped".into()));
+                match &r {
+                    Ok(_) => {
+                        c.applied.fetch_max(seq, Ordering::Relaxed);
+                    }
+                    Err(e) => {
                         tracing::error!(seq, "log stream: events not stored here: {e}");
+                        c.broken.store(true, Ordering::Relaxed);
                     }
-                    c.answer(id.as_deref(), Applied::Events(r));
-                }));
-            }
-            "step" | "tick" => {
-                // After every event before it is folded, as on every other node.
-                for h in folding.drain(..) {
-                    let _ = h.await;
                 }
-                let s = state.clone();
-                let applied = if kind == "step" {
-                    match serde_json::from_slice::<Step>(&msg.payload) {
-                        Ok(step) => Applied::Step(
-                            tokio::task::spawn_blocking(move || s.take_step(&step, time))
-                                .await
-                                .unwrap_or_else(|e| Err(AppError::Internal(e.to_string()))),
-                        ),
-                        Err(e) => {
-                            tracing::error!(seq, "log stream: a step that is not one is skipped: {e}");
-                            Applied::Step(Err(AppError::BadRequest(format!("not a step: {e}"))))
-                        }
-                    }
-                } else {
-                    let _ = tokio::task::spawn_blocking(move || s.alert_tick_at(time)).await;
-                    Applied::Tick
-                };
-                cluster.answer(id.as_deref(), applied);
-            }
-            other => tracing::error!(seq, kind = other, "log stream: a message of unknown kind is skipped"),
+                c.answer(id.as_deref(), Applied::Events(r));
+            }));
         }
-        cluster.applied.store(seq, Ordering::Relaxed);
+        "step" | "tick" => {
+            // After every event before it is folded, as on every other node.
+            for h in folding.drain(..) {
+                let _ = h.await;
+            }
+            if cluster.broken.load(Ordering::Relaxed) {
+                anyhow::bail!("this node's log failed to store a message's events");
+            }
+            let s = state.clone();
+            let applied = if kind == "step" {
+                match serde_json::from_slice::<Step>(&msg.payload) {
+                    Ok(step) => Applied::Step(
+                        tokio::task::spawn_blocking(move || s.take_step(&step, time))
+                            .await
+                            .unwrap_or_else(|e| Err(AppError::Internal(e.to_string()))),
+                    ),
+                    Err(e) => {
+                        tracing::error!(seq, "log stream: a step that is not one is skipped: {e}");
+                        Applied::Step(Err(AppError::BadRequest(format!("not a step: {e}"))))
+                    }
+                }
+            } else {
+                let _ = tokio::task::spawn_blocking(move || s.alert_tick_at(time)).await;
+                Applied::Tick
+            };
+            cluster.applied.fetch_max(seq, Ordering::Relaxed);
+            cluster.answer(id.as_deref(), applied);
+        }
+        other => tracing::error!(seq, kind = other, "log stream: a message of unknown kind is skipped"),
     }
     Ok(())
 }

@@ -535,7 +535,8 @@ impl Store {
         if let Some(seq) = stream_seq {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('stream_seq', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                 WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
                 [seq.to_string()],
             )
             .map_err(sql)?;

@@ -243,6 +243,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<yiping_protocol::ap
         epoch: state.hub.epoch(yiping_protocol::topics::WATER).to_owned(),
         uptime_s: state.started.elapsed().as_secs(),
         clients: state.clients.load(std::sync::atomic::Ordering::Relaxed),
+        stream_applied: state.cluster.get().map(|c| c.applied()),
     })
 }
 

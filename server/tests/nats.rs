@@ -9,58 +9,15 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use common::{Server, add_user, free_port, login, request};
+use common::{Server, add_user, free_port, login, request, start_nats};
 use serde_json::Value;
 use yiping_server::nats::{DEAD_STREAM, DeadLetter, IN_STREAM};
 
 const PW: &str = "long-enough-pw";
-
-/// A running `nats-server` with JetStream, killed when dropped.
-struct Nats {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_nats(dir: &std::path::Path) -> Nats {
-    let port = free_port();
-    let conf = dir.join("nats.conf");
-    let store = dir.join("jetstream");
-    std::fs::write(
-        &conf,
-        format!(
-            "port: {port}\njetstream {{\n  store_dir: {:?}\n  sync_interval: always\n}}\n",
-            store.display().to_string()
-        ),
-    )
-    .expect("writes the configuration");
-    let bin = std::env::var("YIPING_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
-    let child = Command::new(&bin)
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{bin}: {e} (scripts/tools.sh test installs nats-server)"));
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("an address");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "nats-server did not listen on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Nats { child, url: format!("nats://{addr}") }
-}
 
 /// Poll `f` until it gives a value, for at most 20 s.
 fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {

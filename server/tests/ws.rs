@@ -28,6 +28,7 @@ async fn start_on(dir: std::path::PathBuf) -> (SocketAddr, tokio::sync::oneshot:
         access: Default::default(),
         clock: None,
         nats: None,
+        nats_replicas: 1,
         places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
         title: None,
     };

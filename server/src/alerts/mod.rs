@@ -202,6 +202,10 @@ struct Measure {
 }
 
 /// Rules, what they know, and the live alerts.
+///
+/// Every map the rules walk is ordered, so that two books given the same inputs raise the same
+/// alerts with the same ids in the same order: the nodes of a cluster rely on it
+/// ([`crate::cluster`]).
 #[derive(Debug)]
 pub struct Book {
     rules: Rules,
@@ -209,7 +213,7 @@ pub struct Book {
     alerts: BTreeMap<String, Alert>,
     open: HashMap<(RuleKind, String), String>,
     trackers: HashMap<(RuleKind, String), Tracker>,
-    sections: HashMap<String, SectionMem>,
+    sections: BTreeMap<String, SectionMem>,
     rivers: BTreeMap<(String, String), RiverMem>,
     problems: BTreeMap<String, ProblemMem>,
     projects: BTreeMap<String, ProjectMem>,
@@ -269,7 +273,7 @@ impl Book {
             alerts: BTreeMap::new(),
             open: HashMap::new(),
             trackers: HashMap::new(),
-            sections: HashMap::new(),
+            sections: BTreeMap::new(),
             rivers: BTreeMap::new(),
             problems: BTreeMap::new(),
             projects: BTreeMap::new(),

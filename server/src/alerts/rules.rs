@@ -40,6 +40,10 @@ mod tests {
         assert_eq!(r.silent.severity(31.0), Some(Severity::Orange));
         assert_eq!(r.targets.river, WaterClass::II);
         assert_eq!(r.water_class, Rules::default().water_class);
+        // Within a table too: the waits not named keep theirs.
+        let r = from_toml("[escalation]\nyellow_minutes = 1\n").expect("parses");
+        assert_eq!(r.escalation.minutes(Severity::Yellow), Some(1));
+        assert_eq!(r.escalation.minutes(Severity::Blue), Rules::default().escalation.minutes(Severity::Blue));
     }
 
     #[test]

