@@ -64,7 +64,7 @@ if [ "${1:-}" = test ]; then
   fi
 
   missing=()
-  for pkg in chromium fonts-noto-cjk; do
+  for pkg in chromium fonts-noto-cjk haproxy; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -1,11 +1,12 @@
 //! The log on NATS JetStream, with real components: 3 `nats-server`s in a cluster (the log
-//! stream kept in 3 copies) and 3 yiping nodes, each on its own NATS server.
+//! stream kept in 3 copies), 3 yiping nodes, each on its own NATS server, and HAProxy in front
+//! of them (HTTP and websockets, health-checked on `/healthz`).
 //!
-//! - Ingest on every node while a node is killed (`kill -9`) and then a NATS server: every
+//! - Ingest through HAProxy while a node is killed (`kill -9`) and then a NATS server: every
 //!   acknowledged event is stored exactly once, and every node's log (exported) is the same,
 //!   sequence numbers and times of receipt included.
-//! - A websocket client of the killed node resumes on another with `since`: the deltas it
-//!   missed, no gap, no duplicate, no snapshot.
+//! - A websocket client of the killed node resumes through HAProxy on another node with
+//!   `since`: the deltas it missed, no gap, no duplicate, no snapshot.
 //! - The killed node, restarted on its data folder, catches up.
 //! - Alerts: raised by the alert clock's ticks once, acknowledged on one node and seen on all,
 //!   escalated by time with one step; the trail of each alert is the same on every node.
@@ -14,6 +15,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Server, add_user, free_port, login, post_events, request, start_nats_cluster, token};
@@ -92,6 +94,64 @@ fn trail(addr: SocketAddr, cookie: &str, alert: &str) -> Vec<(String, String, St
         .collect()
 }
 
+/// HAProxy in front of the nodes, killed when dropped. Found as `YIPING_HAPROXY`, else on
+/// `PATH` or in `/usr/sbin` (`scripts/tools.sh test` installs Debian's).
+struct Haproxy {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_haproxy(dir: &std::path::Path, nodes: &[SocketAddr]) -> Haproxy {
+    let port = free_port();
+    let servers: String =
+        nodes.iter().enumerate().map(|(i, a)| format!("  server n{i} {a} check\n")).collect();
+    let conf = dir.join("haproxy.cfg");
+    std::fs::write(
+        &conf,
+        format!(
+            "global\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 1h\n  \
+             timeout server 1h\n  timeout tunnel 1h\n  retries 3\n  option redispatch\n\
+             frontend yiping\n  bind 127.0.0.1:{port}\n  default_backend nodes\n\
+             backend nodes\n  balance roundrobin\n  option httpchk GET /healthz\n  \
+             default-server inter 300ms fall 2 rise 2\n{servers}"
+        ),
+    )
+    .expect("writes the configuration");
+    let bin = std::env::var("YIPING_HAPROXY").ok().unwrap_or_else(|| {
+        if Command::new("haproxy").arg("-v").output().is_ok() {
+            "haproxy".into()
+        } else {
+            "/usr/sbin/haproxy".into()
+        }
+    });
+    let child = Command::new(&bin)
+        .arg("-f")
+        .arg(&conf)
+        .arg("-db")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{bin}: {e} (scripts/tools.sh test installs haproxy)"));
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    until("haproxy to pass requests on", 20, || health(addr));
+    Haproxy { child, addr }
+}
+
+/// Check that `updates` follow `last` one by one on `epoch`, and move `last` on.
+fn follow(updates: Vec<(&'static str, String, u64)>, epoch: &str, last: &mut u64) {
+    for (kind, e, seq) in updates {
+        assert_eq!((kind, e.as_str(), seq), ("delta", epoch, *last + 1), "gap, duplicate or snapshot");
+        *last = seq;
+    }
+}
+
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn subscribe(addr: SocketAddr, since: Option<(&str, u64)>) -> Ws {
@@ -130,21 +190,25 @@ async fn next_updates(ws: &mut Ws, wait: Duration) -> Option<Vec<(&'static str, 
 }
 
 #[test]
-fn three_nodes_on_a_nats_cluster_lose_nothing_resume_without_gaps_and_agree_on_alerts() {
+fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_alerts() {
     let dir = common::data_dir("cluster");
     let mut nats = start_nats_cluster(&dir, 3);
     let rules = dir.join("rules.toml");
     std::fs::write(&rules, "[escalation]\nyellow_minutes = 1\n").expect("writes the rules");
     let rules = rules.display().to_string();
 
-    // Three nodes, each with its admin and its token for the source (both are per node).
+    // Three nodes, provisioned alike: one data folder with the admin and the source's token,
+    // copied to each node before its first start (users and tokens are each node's own).
+    let seed = dir.join("seed");
+    add_user(&seed, "ops", "admin", None, PW);
+    let source_token = token(&seed, "hbsthj");
     let mut datas = Vec::new();
-    let mut tokens = Vec::new();
     let mut ports = Vec::new();
     for i in 0..3 {
         let data = dir.join(format!("node-{i}"));
-        add_user(&data, "ops", "admin", None, PW);
-        tokens.push(token(&data, "hbsthj"));
+        std::fs::create_dir_all(&data).expect("a folder");
+        std::fs::copy(seed.join(yiping_server::store::DB_FILE), data.join(yiping_server::store::DB_FILE))
+            .expect("copies the seed");
         datas.push(data);
         ports.push(free_port());
     }
@@ -160,27 +224,29 @@ fn three_nodes_on_a_nats_cluster_lose_nothing_resume_without_gaps_and_agree_on_a
         .map(|i| health(addr(i)).expect("healthz")["epoch"].as_str().expect("epoch").to_owned())
         .collect();
     assert_eq!(epochs.len(), 1, "every node takes the stream's epoch: {epochs:?}");
+    let lb = start_haproxy(&dir, &(0..3).map(addr).collect::<Vec<_>>());
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    // A wall on node 0 follows the rivers topic.
-    let mut ws = rt.block_on(subscribe(addr(0), None));
+    // A wall follows the rivers topic through HAProxy; the node it landed on is the one to die.
+    let mut ws = rt.block_on(subscribe(lb.addr, None));
     let first = rt.block_on(next_updates(&mut ws, Duration::from_secs(10))).expect("a snapshot");
     let (kind, epoch, mut last) = first[0].clone();
     assert_eq!(kind, "snapshot");
+    let victim =
+        until("the wall's node", 10, || (0..3).find(|i| health(addr(*i)).is_some_and(|h| h["clients"] == 1)));
+    let other = (victim + 1) % 3;
 
-    // Ingest: batches of 100 patrols, round robin over the live nodes; a batch not acknowledged
-    // is sent again (to the next node) until it is.
+    // Ingest through HAProxy: batches of 100 patrols; a batch not acknowledged is sent again
+    // until it is.
     let mut acked: Vec<String> = Vec::new();
     let mut resent = 0;
-    let mut send_batch = |b: u32, nodes: &[Option<Server>]| {
+    let mut send_batch = |b: u32| {
         let ids: Vec<String> = (0..100).map(|k| format!("p{b}-{k}")).collect();
         let body: Vec<String> =
             ids.iter().enumerate().map(|(k, id)| patrol(id, (b * 7 + k as u32) % 50)).collect();
         let body = body.join("\n");
-        let live: Vec<usize> = (0..3).filter(|i| nodes[*i].is_some()).collect();
-        for attempt in 0..200 {
-            let i = live[(b as usize + attempt) % live.len()];
-            let (status, v) = post_events(addr(i), &tokens[i], &body);
+        for _ in 0..200 {
+            let (status, v) = post_events(lb.addr, &source_token, &body);
             if status == 200 {
                 assert_eq!(
                     v["accepted"].as_u64().unwrap_or(0) + v["duplicates"].as_u64().unwrap_or(0),
@@ -196,89 +262,98 @@ fn three_nodes_on_a_nats_cluster_lose_nothing_resume_without_gaps_and_agree_on_a
         panic!("batch {b} was never acknowledged");
     };
     for b in 0..20 {
-        send_batch(b, &nodes);
+        send_batch(b);
     }
-    // The wall on node 0 has seen deltas; node 0 dies.
+    // The wall has seen deltas; its node dies.
     while let Some(u) = rt.block_on(next_updates(&mut ws, Duration::from_millis(500))) {
-        for (kind, e, seq) in u {
-            assert_eq!(
-                (kind, e.as_str(), seq),
-                ("delta", epoch.as_str(), last + 1),
-                "gap or duplicate on node 0"
-            );
-            last = seq;
+        follow(u, &epoch, &mut last);
+    }
+    assert!(last > 0, "the wall saw deltas");
+    let killed = Instant::now();
+    nodes[victim].take().expect("the wall's node").kill();
+    // It reconnects through HAProxy, to another node, and resumes from where it was: only the
+    // deltas it missed, from the next seq on (a connection HAProxy still gives to the dead node
+    // ends at once, and is made again).
+    let (mut ws, early) = until("the wall to reconnect", 20, || {
+        rt.block_on(async {
+            let mut ws = subscribe(lb.addr, Some((&epoch, last))).await;
+            match tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+                Ok(None | Some(Err(_))) => None,
+                Ok(Some(Ok(Message::Close(_)))) => None,
+                Ok(Some(Ok(Message::Text(t)))) => Some((ws, Some(t))),
+                _ => Some((ws, None)),
+            }
+        })
+    });
+    eprintln!("the wall's node killed → the wall connected to another: {:?}", killed.elapsed());
+    if let Some(t) = early {
+        let msg: ServerMsg = serde_json::from_str(&t).expect("the protocol");
+        let items = match msg {
+            ServerMsg::Batch { items } => items,
+            other => vec![other],
+        };
+        for m in items {
+            match m {
+                ServerMsg::Delta(u) if u.topic == "rivers" => {
+                    follow(vec![("delta", u.epoch, u.seq)], &epoch, &mut last)
+                }
+                ServerMsg::Snapshot(u) if u.topic == "rivers" => panic!("a snapshot on resume: {}", u.seq),
+                _ => {}
+            }
         }
     }
-    assert!(last > 0, "the wall on node 0 saw deltas");
-    nodes[0].take().expect("node 0").kill();
     for b in 20..40 {
-        send_batch(b, &nodes);
+        send_batch(b);
     }
-    // A NATS server dies (node 1's): node 1 goes on through the other two.
-    nats[1].kill();
+    // A NATS server dies (not the killed node's): its node goes on through the other two.
+    nats[other].kill();
     for b in 40..60 {
-        send_batch(b, &nodes);
+        send_batch(b);
     }
-
-    // The wall resumes on node 1 from where it was: only deltas, from the next seq on.
     let expected = 6_000u64;
-    let mut ws = rt.block_on(subscribe(addr(1), Some((&epoch, last))));
     while last < expected {
         let u = rt.block_on(next_updates(&mut ws, Duration::from_secs(10))).expect("the deltas missed");
-        for (kind, e, seq) in u {
-            assert_eq!(
-                (kind, e.as_str(), seq),
-                ("delta", epoch.as_str(), last + 1),
-                "gap or duplicate on resume"
-            );
-            last = seq;
-        }
+        follow(u, &epoch, &mut last);
     }
 
-    // Node 0 restarts on its data folder and catches up.
+    // The killed node restarts on its data folder and catches up.
     let restarted = Instant::now();
-    nodes[0] = Some(start(0));
-    let target = health(addr(1)).expect("healthz")["stream_applied"].as_u64().expect("a stream position");
-    until("node 0 to catch up", 60, || {
-        (health(addr(0))?["stream_applied"].as_u64()? >= target).then_some(())
+    nodes[victim] = Some(start(victim));
+    let target = health(addr(other)).expect("healthz")["stream_applied"].as_u64().expect("a stream position");
+    until("the restarted node to catch up", 60, || {
+        (health(addr(victim))?["stream_applied"].as_u64()? >= target).then_some(())
     });
-    eprintln!("node 0 caught up with {target} messages in {:?} after its restart", restarted.elapsed());
-    nats[1].restart();
+    eprintln!("the restarted node caught up with {target} messages in {:?}", restarted.elapsed());
+    nats[other].restart();
 
     // Alerts: two sections last heard of 179.9 minutes ago are silent (3 hours: yellow) within a
     // few ticks of the alert clock.
     let cookies: Vec<String> = (0..3).map(|i| login(addr(i), "ops", PW)).collect();
     let ago = Timestamp::now().plus_s(-(179 * 60 + 54)).to_string();
     let body = [reading_at("s1", "hj-xingou", &ago), reading_at("s2", "hj-zongguan", &ago)].join("\n");
-    let (status, v) = post_events(addr(2), &tokens[2], &body);
+    let (status, v) = post_events(lb.addr, &source_token, &body);
     assert_eq!((status, v["accepted"].as_u64()), (200, Some(2)), "{v}");
-    let mut seen = String::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     let (a1, a2) = until("the silent alerts on every node", 70, || {
         let per_node: Vec<_> = (0..3).map(|i| alerts(addr(i), &cookies[i])).collect();
-        seen = (0..3)
-            .map(|i| format!("node {i}: {:?} {:?}", health(addr(i)), per_node[i].keys().collect::<Vec<_>>()))
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert!(Instant::now() < deadline, "the silent alerts are not on every node:\n{seen}");
         let id =
             |m: &BTreeMap<String, Value>, s: &str| m.get(s).and_then(|a| a["id"].as_str()).map(str::to_owned);
-        let a1 = id(&per_node[0], "silent/section:hj-xingou")?;
-        let a2 = id(&per_node[0], "silent/section:hj-zongguan")?;
-        per_node
+        let ids: Vec<_> = per_node
             .iter()
-            .all(|m| {
-                id(m, "silent/section:hj-xingou").as_ref() == Some(&a1)
-                    && id(m, "silent/section:hj-zongguan").as_ref() == Some(&a2)
-            })
-            .then_some((a1, a2))
+            .map(|m| (id(m, "silent/section:hj-xingou"), id(m, "silent/section:hj-zongguan")))
+            .collect();
+        assert!(Instant::now() < deadline, "the silent alerts are not the same on every node: {ids:?}");
+        match &ids[0] {
+            (Some(a1), Some(a2)) if ids.iter().all(|i| i == &ids[0]) => Some((a1.clone(), a2.clone())),
+            _ => None,
+        }
     });
-    // Acknowledged on node 2, seen acknowledged on the others.
+    // Acknowledged on one node, seen acknowledged on the others.
     let (status, body) = request(
-        addr(2),
+        addr(other),
         "POST",
         &format!("/api/v1/alerts/{a1}/acknowledge"),
-        &[("Cookie", &cookies[2]), ("Content-Type", "application/json")],
+        &[("Cookie", &cookies[other]), ("Content-Type", "application/json")],
         br#"{"comment":"on my way"}"#,
     )
     .expect("request");
@@ -290,10 +365,10 @@ fn three_nodes_on_a_nats_cluster_lose_nothing_resume_without_gaps_and_agree_on_a
     });
     // The same step again, on another node: refused there, as the alert is no longer new.
     let (status, _) = request(
-        addr(0),
+        addr(victim),
         "POST",
         &format!("/api/v1/alerts/{a1}/acknowledge"),
-        &[("Cookie", &cookies[0]), ("Content-Type", "application/json")],
+        &[("Cookie", &cookies[victim]), ("Content-Type", "application/json")],
         b"{}",
     )
     .expect("request");
@@ -314,12 +389,13 @@ fn three_nodes_on_a_nats_cluster_lose_nothing_resume_without_gaps_and_agree_on_a
     assert_eq!(escalations, 1, "{:?}", trail(addr(0), &cookies[0], &a2));
 
     // Every node has the same log; every acknowledged event is in it once.
-    let position = health(addr(2)).expect("healthz")["stream_applied"].as_u64().expect("a position");
+    let position = health(addr(other)).expect("healthz")["stream_applied"].as_u64().expect("a position");
     until("every node at the same position", 30, || {
         (0..3)
             .all(|i| health(addr(i)).and_then(|h| h["stream_applied"].as_u64()) >= Some(position))
             .then_some(())
     });
+    drop(lb);
     for n in &mut nodes {
         n.take().expect("a node").kill();
     }
