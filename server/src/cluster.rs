@@ -86,7 +86,7 @@ const TIME: &str = "Yiping-Time";
 #[derive(Debug)]
 enum Applied {
     Events(Result<Vec<Appended>, String>),
-    Step(Result<Alert, AppError>),
+    Step(Box<Result<Alert, AppError>>),
     Tick,
 }
 
@@ -255,7 +255,7 @@ impl Cluster {
     pub async fn step(&self, step: &Step, time: Timestamp) -> Result<Alert, AppError> {
         let body = serde_json::to_vec(step).expect("a step serialises");
         match self.send("step", time, body).await {
-            Ok(Applied::Step(r)) => r,
+            Ok(Applied::Step(r)) => *r,
             Ok(other) => Err(AppError::Internal(format!("unexpected answer {other:?}"))),
             Err(SubmitError::Unavailable(m)) => Err(AppError::Busy(m)),
             Err(e) => Err(AppError::Internal(e.to_string())),
@@ -400,14 +400,14 @@ async fn take(
             let s = state.clone();
             let applied = if kind == "step" {
                 match serde_json::from_slice::<Step>(&msg.payload) {
-                    Ok(step) => Applied::Step(
+                    Ok(step) => Applied::Step(Box::new(
                         tokio::task::spawn_blocking(move || s.take_step(&step, time))
                             .await
                             .unwrap_or_else(|e| Err(AppError::Internal(e.to_string()))),
-                    ),
+                    )),
                     Err(e) => {
                         tracing::error!(seq, "log stream: a step that is not one is skipped: {e}");
-                        Applied::Step(Err(AppError::BadRequest(format!("not a step: {e}"))))
+                        Applied::Step(Box::new(Err(AppError::BadRequest(format!("not a step: {e}")))))
                     }
                 }
             } else {

@@ -7,6 +7,8 @@
 //!    county ([`places`], with the monitoring [`stations`]).
 //! 2. **The log.** [`ingest`] is the one writer: batches are stored in SQLite ([`store`]) and
 //!    acknowledged only once durable; the event time is kept as an instant beside its text.
+//!    With NATS configured, the log is a JetStream stream shared by several nodes ([`cluster`]):
+//!    every write is a message first, and each node applies the stream to its SQLite copy.
 //! 3. **The fold** ([`fold`]): the state and region aggregates, the newest fact by event time
 //!    winning everywhere, snapshotted so start-up replays only what came after; [`audit`]
 //!    recounts the figures from the raw log independently.
