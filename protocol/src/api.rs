@@ -389,7 +389,7 @@ pub struct Health {
     /// Connected websocket clients.
     pub clients: usize,
     /// The last message of the NATS log stream this node has applied (absent when the log is
-    /// this node's own): nodes that give the same have the same log and state.
+    /// this node's own): nodes that give the same have the same event log and seqs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_applied: Option<u64>,
 }

@@ -10,10 +10,12 @@
 //!   the node that published it answers only once JetStream has acknowledged the message (so
 //!   it is on a quorum of servers' disks) *and* the node has applied it itself, and its answer
 //!   is what the application gave (accepted, duplicate; the alert after the step, or why not).
-//! - **Every node applies the same messages in the same order** ([`apply`], an ordered
-//!   consumer starting after the node's last applied message): events go through the one
-//!   writer ([`crate::ingest::Ingestor::submit_logged`]), which stores the message's sequence
-//!   in the same commit; steps and ticks are applied after every event before them is folded.
+//! - **Every node applies the same messages in the same order** ([`apply`], a pull consumer of
+//!   its own starting after the node's last applied message, made again whenever it fails or
+//!   goes quiet): events go through the one writer
+//!   ([`crate::ingest::Ingestor::submit_logged`]), which stores the message's sequence in the
+//!   same commit and refuses a message that does not follow the last one stored; steps and
+//!   ticks are applied after every event before them is folded.
 //!   The message's time (its publisher's clock when it received the write) is the events' time
 //!   of receipt and the alert rules' "now", so rules decide the same on every node.
 //! - **Deterministic epoch and seqs.** A new node's log takes the stream's epoch (its creation
@@ -32,10 +34,19 @@
 //!   [`LEASE_TTL`] when its node dies. Two ticks from two holders at a hand-over are harmless:
 //!   a tick only does what is due.
 //! - **Restarts.** A node starts from its own copy (the latest snapshot of the fold and the
-//!   events after it, as a single node does) and applies the stream from its last applied
-//!   message on; a new node replays the stream from the start. Re-applying a message (a crash
-//!   between a step and the next commit) changes nothing: a stored event is a duplicate, a
-//!   step that was taken no longer fits, a tick finds nothing new due.
+//!   events after it, as a single node does) and applies the stream from its last committed
+//!   events message on; a new node replays the stream from the start. Messages after that one
+//!   may have been applied before the node stopped: a stored event is then a duplicate, and a
+//!   step or tick at or before the trail's own stream position (written with the steps it
+//!   gave, [`crate::trail::Trail::alerts_position`]) is not taken again.
+//!
+//! Not yet the same on every node after a node's crash or restart (open work): alert steps
+//! that events would have raised when the node was killed between storing those events and
+//! writing the steps; and what the rules remember beyond each subject's newest report (spike
+//! baselines, clear counts), which a restarted node rebuilds from its snapshot, so its later
+//! decisions, and the ids of later alerts, can differ from the nodes that kept running. An
+//! alert step's `seq` is its place in the node's own trail, which also holds that node's
+//! logins and ingest entries.
 //!
 //! What stays per node: users, sessions, source tokens and storylines (provision users and
 //! tokens on every node), and the walls driven by presenters.
@@ -88,6 +99,18 @@ enum Applied {
     Events(Result<Vec<Appended>, String>),
     Step(Box<Result<Alert, AppError>>),
     Tick,
+}
+
+/// A message this node waits to apply; no longer waited for when dropped.
+struct Waiting<'a> {
+    cluster: &'a Cluster,
+    id: &'a str,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.cluster.waiters.lock().or_poisoned().remove(self.id);
+    }
 }
 
 /// A node's connection to the log stream.
@@ -192,7 +215,9 @@ impl Cluster {
         let id = format!("{}-{}", self.node, self.next.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
         self.waiters.lock().or_poisoned().insert(id.clone(), tx);
-        let result = async {
+        // Not waited for any more however this ends (a client that hung up drops this future).
+        let _waiting = Waiting { cluster: self, id: &id };
+        async {
             let mut headers = async_nats::HeaderMap::new();
             headers.insert("Nats-Msg-Id", id.as_str());
             headers.insert(KIND, kind);
@@ -208,16 +233,13 @@ impl Cluster {
                 Ok(Ok(applied)) => Ok(applied),
                 Ok(Err(_)) => Err(SubmitError::Failed("this node stopped applying the log stream".into())),
                 Err(_) => Err(SubmitError::Unavailable(format!(
-                    "kept in the log stream, but this node has not applied it within {} s",
+                    "kept in the log stream, and still to be applied by this node after {} s (it \
+                     will take effect; what it gave is in the log and the trail)",
                     APPLY_WAIT.as_secs()
                 ))),
             }
         }
-        .await;
-        if result.is_err() {
-            self.waiters.lock().or_poisoned().remove(&id);
-        }
-        result
+        .await
     }
 
     /// Append events to the log: in messages of at most [`CHUNK_BYTES`], each acknowledged by
@@ -269,23 +291,52 @@ impl Cluster {
     }
 }
 
-/// Apply the log stream to this node, from after message `from`, for as long as the server
-/// runs; a lost connection or consumer is made again from where it stopped.
+/// Where applying the stream stands on this node.
+struct Applying {
+    /// Event batches given to the writer whose answers are still to come, in order.
+    folding: VecDeque<tokio::task::JoinHandle<()>>,
+    /// The last events message given to the writer (the next must follow it).
+    events_after: u64,
+    /// The last message whose alert steps are in the trail: steps and ticks up to it are not
+    /// taken again.
+    alerts_done: u64,
+}
+
+impl Applying {
+    /// Wait until every event batch given to the writer is stored and folded.
+    async fn drain(&mut self) {
+        for h in self.folding.drain(..) {
+            let _ = h.await;
+        }
+    }
+}
+
+/// Apply the log stream to this node, from after message `from` (its log's last committed
+/// one), for as long as the server runs; a lost connection or consumer is made again from
+/// where it stopped.
 pub async fn apply(state: Arc<AppState>, cluster: Arc<Cluster>, from: u64) {
     cluster.taken.store(from, Ordering::Relaxed);
     cluster.applied.store(from, Ordering::Relaxed);
+    let alerts_done = state.trail.lock().or_poisoned().alerts_position().unwrap_or_else(|e| {
+        tracing::error!("the trail's stream position: {e}");
+        0
+    });
+    let mut at = Applying { folding: VecDeque::new(), events_after: from, alerts_done };
     loop {
-        match apply_from(&state, &cluster).await {
+        match apply_from(&state, &cluster, &mut at).await {
             Ok(()) => tracing::warn!("the log stream's consumer ended; starting it again"),
             Err(e) => tracing::warn!("applying the log stream: {e:#}; starting again in 1 s"),
         }
+        // What was given to the writer is done before the consumer is made again.
+        at.drain().await;
         tokio::time::sleep(Duration::from_secs(1)).await;
         if cluster.broken.swap(false, Ordering::Relaxed) {
             // What was taken after the last commit is taken again (a stored event is then a
-            // duplicate, a step or tick already applied finds nothing to do).
+            // duplicate; steps and ticks up to the trail's position are not taken again).
             let committed =
                 state.reader.lock().or_poisoned().stream_position().ok().flatten().map_or(0, |(_, s)| s);
             cluster.taken.store(committed, Ordering::Relaxed);
+            at.events_after = committed;
         }
     }
 }
@@ -301,7 +352,7 @@ const PULL_BATCH: usize = 512;
 /// a pull fails, a message is not the next one, or a pull comes back empty while the stream
 /// holds more: after a NATS server's restart or a leader's change, a consumer can go quiet
 /// without an error.
-async fn apply_from(state: &Arc<AppState>, cluster: &Arc<Cluster>) -> anyhow::Result<()> {
+async fn apply_from(state: &Arc<AppState>, cluster: &Arc<Cluster>, at: &mut Applying) -> anyhow::Result<()> {
     let mut log = cluster.js.get_stream(LOG_STREAM).await?;
     let consumer = log
         .create_consumer(consumer::pull::Config {
@@ -316,8 +367,6 @@ async fn apply_from(state: &Arc<AppState>, cluster: &Arc<Cluster>) -> anyhow::Re
             ..Default::default()
         })
         .await?;
-    // Event batches given to the writer whose answers are still to come, in order.
-    let mut folding: VecDeque<tokio::task::JoinHandle<()>> = VecDeque::new();
     loop {
         let mut batch = consumer.batch().max_messages(PULL_BATCH).expires(PULL_WAIT).messages().await?;
         let mut got = 0;
@@ -340,7 +389,7 @@ async fn apply_from(state: &Arc<AppState>, cluster: &Arc<Cluster>) -> anyhow::Re
             if seq != taken + 1 {
                 anyhow::bail!("message {seq} came after {taken}: the messages between are asked for again");
             }
-            take(state, cluster, &msg, seq, &mut folding).await?;
+            take(state, cluster, &msg, seq, at).await?;
             cluster.taken.store(seq, Ordering::Relaxed);
         }
         if got == 0 && log.info().await?.state.last_sequence > cluster.taken.load(Ordering::Relaxed) {
@@ -355,7 +404,7 @@ async fn take(
     cluster: &Arc<Cluster>,
     msg: &jetstream::Message,
     seq: u64,
-    folding: &mut VecDeque<tokio::task::JoinHandle<()>>,
+    at: &mut Applying,
 ) -> anyhow::Result<()> {
     let header = |name: &str| msg.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_owned());
     let id = header("Nats-Msg-Id");
@@ -364,8 +413,8 @@ async fn take(
         tracing::error!(seq, "log stream: a message without a valid {TIME} header is skipped");
         return Ok(());
     };
-    while folding.front().is_some_and(|h| h.is_finished()) {
-        folding.pop_front();
+    while at.folding.front().is_some_and(|h| h.is_finished()) {
+        at.folding.pop_front();
     }
     if cluster.broken.load(Ordering::Relaxed) {
         anyhow::bail!("this node's log failed to store a message's events");
@@ -373,9 +422,11 @@ async fn take(
     match kind.as_str() {
         "events" => {
             let events = decode_events(seq, &msg.payload);
-            let reply = state.ingestor().submit_logged(events, Logged { seq, time }).await?;
+            let logged = Logged { seq, after: at.events_after, time };
+            let reply = state.ingestor().submit_logged(events, logged).await?;
+            at.events_after = seq;
             let c = cluster.clone();
-            folding.push_back(tokio::spawn(async move {
+            at.folding.push_back(tokio::spawn(async move {
                 let r = reply.await.unwrap_or_else(|_| Err("the writer has stopped".into()));
                 match &r {
                     Ok(_) => {
@@ -391,17 +442,20 @@ async fn take(
         }
         "step" | "tick" => {
             // After every event before it is folded, as on every other node.
-            for h in folding.drain(..) {
-                let _ = h.await;
-            }
+            at.drain().await;
             if cluster.broken.load(Ordering::Relaxed) {
                 anyhow::bail!("this node's log failed to store a message's events");
+            }
+            if seq <= at.alerts_done {
+                // Taken before this node last stopped: its steps are in the trail.
+                cluster.applied.fetch_max(seq, Ordering::Relaxed);
+                return Ok(());
             }
             let s = state.clone();
             let applied = if kind == "step" {
                 match serde_json::from_slice::<Step>(&msg.payload) {
                     Ok(step) => Applied::Step(Box::new(
-                        tokio::task::spawn_blocking(move || s.take_step(&step, time))
+                        tokio::task::spawn_blocking(move || s.take_step(&step, time, Some(seq)))
                             .await
                             .unwrap_or_else(|e| Err(AppError::Internal(e.to_string()))),
                     )),
@@ -411,7 +465,7 @@ async fn take(
                     }
                 }
             } else {
-                let _ = tokio::task::spawn_blocking(move || s.alert_tick_at(time)).await;
+                let _ = tokio::task::spawn_blocking(move || s.alert_tick_at(time, Some(seq))).await;
                 Applied::Tick
             };
             cluster.applied.fetch_max(seq, Ordering::Relaxed);

@@ -38,6 +38,9 @@ struct Job {
 pub struct Logged {
     /// The message's sequence in the stream.
     pub seq: u64,
+    /// The events message before it (0: none): the log stores this one only right after that
+    /// one, so that a message whose events failed to be stored is not stepped over.
+    pub after: u64,
     /// When the node that published it received it.
     pub time: Timestamp,
 }
@@ -153,9 +156,10 @@ struct Committed {
     events: Vec<Located>,
     places: Vec<Appended>,
     replies: Replies,
-    /// Runs of events folded together and the time their rules observe them at (`None`: the
-    /// clock's now); one run unless they came from the log stream.
-    runs: Vec<(usize, Option<Timestamp>)>,
+    /// Runs of events folded together and the stream message they came from (its time is when
+    /// their rules observe them; `None`: the clock's now); one run unless they came from the
+    /// log stream.
+    runs: Vec<(usize, Option<Logged>)>,
 }
 
 /// The writer thread: group waiting batches into one transaction and commit it; the folder thread
@@ -189,16 +193,26 @@ fn writer(
         let mut replies = Vec::with_capacity(jobs.len());
         let now = now_rfc3339();
         let mut received: Vec<(usize, String)> = Vec::with_capacity(jobs.len());
-        let mut runs: Vec<(usize, Option<Timestamp>)> = Vec::new();
-        let mut stream_seq = None;
+        let mut runs: Vec<(usize, Option<Logged>)> = Vec::new();
+        // The stream messages of this group: (after, first, last), each following the one before.
+        let mut stream: Option<(u64, u64, u64)> = None;
+        let mut chained = true;
         for j in jobs {
             let at = j.logged.map(|l| l.time);
             match runs.last_mut() {
                 Some((len, None)) if at.is_none() => *len += j.events.len(),
-                _ => runs.push((j.events.len(), at)),
+                _ => runs.push((j.events.len(), j.logged)),
             }
             received.push((j.events.len(), at.map_or_else(|| now.clone(), |t| t.to_string())));
-            stream_seq = j.logged.map(|l| l.seq).or(stream_seq);
+            if let Some(l) = j.logged {
+                stream = match stream {
+                    None => Some((l.after, l.seq, l.seq)),
+                    Some((after, first, last)) => {
+                        chained &= l.after == last;
+                        Some((after, first, l.seq))
+                    }
+                };
+            }
             replies.push((j.events.len(), j.reply));
             events.extend(j.events);
         }
@@ -210,7 +224,15 @@ fn writer(
             rest = more;
         }
         let t0 = Instant::now();
-        let appended = store.append_parts(&parts, stream_seq);
+        let appended = if chained {
+            store.append_parts(&parts, stream)
+        } else {
+            Err(crate::store::StoreError::Corrupt {
+                path: "-".into(),
+                gseq: 0,
+                message: "the log stream's messages were queued out of order".into(),
+            })
+        };
         drop(parts);
         match appended {
             Ok(places) => {

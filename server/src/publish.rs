@@ -14,9 +14,14 @@ use crate::{alerts, trail};
 
 impl AppState {
     /// Fold newly stored events and publish their deltas, then one overview update. The alert
-    /// rules observe them at `at` (events from the log stream: the time they were received,
-    /// the same on every node), else at the clock's now.
-    pub(crate) fn fold_and_publish(&self, events: &[Located], places: &[Appended], at: Option<Timestamp>) {
+    /// rules observe them at the clock's now, or, for events from the log stream (`logged`),
+    /// at the time they were received, the same on every node.
+    pub(crate) fn fold_and_publish(
+        &self,
+        events: &[Located],
+        places: &[Appended],
+        logged: Option<crate::ingest::Logged>,
+    ) {
         let mut fold = self.fold.lock().or_poisoned();
         let mut any = false;
         // Which new events are their entity's newest report (the rules learn only from those).
@@ -48,12 +53,13 @@ impl AppState {
         // Each event's steps are stored and applied before the next event is observed, so
         // several events about one subject in a batch see each other's alerts (one raise, not
         // one per event).
-        let now = at.unwrap_or_else(|| self.clock.now());
+        let now = logged.map_or_else(|| self.clock.now(), |l| l.time);
+        let seq = logged.map(|l| l.seq);
         let mut book = self.book.lock().or_poisoned();
         for (l, is_newest) in events.iter().zip(newest) {
             if is_newest {
                 let pending = book.observe(&l.event, &l.adcode, now);
-                if let Err(e) = self.commit_alerts(&mut book, &pending, now) {
+                if let Err(e) = self.commit_alerts(&mut book, &pending, now, seq) {
                     tracing::error!("alert steps not stored: {e}");
                 }
             }
@@ -62,19 +68,21 @@ impl AppState {
 
     /// Store the book's proposed steps in the trail (one transaction) as of `time`, apply them,
     /// and publish the alerts they changed. Called with the book locked, so trail order is topic
-    /// order.
+    /// order. Steps that come of the log stream's message `stream_seq` note it in the same
+    /// transaction ([`crate::trail::Trail::alerts_position`]).
     pub(crate) fn commit_alerts(
         &self,
         book: &mut alerts::Book,
         pending: &[alerts::Pending],
         time: Timestamp,
+        stream_seq: Option<u64>,
     ) -> Result<Vec<yiping_protocol::alerts::Alert>, store::StoreError> {
         if pending.is_empty() {
             return Ok(Vec::new());
         }
         let time = time.to_string();
         let entries: Vec<trail::NewEntry> = pending.iter().map(|p| p.entry(&time)).collect();
-        let seqs = self.trail.lock().or_poisoned().append_all(&entries)?;
+        let seqs = self.trail.lock().or_poisoned().append_all_at(&entries, stream_seq)?;
         let mut changed: Vec<yiping_protocol::alerts::Alert> = Vec::new();
         for (n, seq) in entries.into_iter().zip(seqs) {
             let e = n.stored(seq);
@@ -105,15 +113,15 @@ impl AppState {
 
     /// Run the alert rules' clock: time-driven rules and escalation, as of the clock's now.
     pub fn alert_tick(&self) {
-        self.alert_tick_at(self.clock.now());
+        self.alert_tick_at(self.clock.now(), None);
     }
 
-    /// Run the time-driven rules and escalation as of `now` (a tick from the log stream: the
-    /// same instant on every node).
-    pub fn alert_tick_at(&self, now: Timestamp) {
+    /// Run the time-driven rules and escalation as of `now` (a tick from the log stream's
+    /// message `stream_seq`: the same instant on every node).
+    pub fn alert_tick_at(&self, now: Timestamp, stream_seq: Option<u64>) {
         let mut book = self.book.lock().or_poisoned();
         let pending = book.tick(now);
-        if let Err(e) = self.commit_alerts(&mut book, &pending, now) {
+        if let Err(e) = self.commit_alerts(&mut book, &pending, now, stream_seq) {
             tracing::error!("alert steps not stored: {e}");
         }
     }

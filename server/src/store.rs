@@ -98,6 +98,20 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// Events from the log stream do not follow what this log has applied.
+    #[error(
+        "event log {path}: stream message {seq} follows message {after}, but this log has applied up to {applied}"
+    )]
+    OutOfOrder {
+        /// The database file.
+        path: String,
+        /// The first message of the batch.
+        seq: u64,
+        /// The message it follows.
+        after: u64,
+        /// The last message this log applied.
+        applied: u64,
+    },
 }
 
 fn to_u64(x: i64) -> u64 {
@@ -462,18 +476,31 @@ impl Store {
     }
 
     /// Append several batches, each with its time of receipt, in one transaction (in order);
-    /// with `stream_seq`, also note that the log stream ([`crate::cluster`]) has been applied up
-    /// to that message, in the same commit. Nothing is changed when it fails.
+    /// with `stream`, `(after, first, last)`: they are the log stream's messages `first` to
+    /// `last` ([`crate::cluster`]), which must follow message `after`, the last this log applied
+    /// (else nothing is stored: a message would be missing), and the log notes `last` in the
+    /// same commit. Nothing is changed when it fails.
     pub fn append_parts(
         &mut self,
         parts: &[(&[Located], &str)],
-        stream_seq: Option<u64>,
+        stream: Option<(u64, u64, u64)>,
     ) -> Result<Vec<Appended>, StoreError> {
         let mut next_gseq = self.last_gseq;
         let mut next_topic = self.topic_seq.clone();
         let path = self.path.display().to_string();
         let sql = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(sql)?;
+        if let Some((after, first, _)) = stream {
+            let applied: u64 = tx
+                .query_row("SELECT value FROM meta WHERE key = 'stream_seq'", [], |r| r.get::<_, String>(0))
+                .optional()
+                .map_err(sql)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if applied != after {
+                return Err(StoreError::OutOfOrder { path: path.clone(), seq: first, after, applied });
+            }
+        }
         let mut out = Vec::with_capacity(parts.iter().map(|(b, _)| b.len()).sum());
         let mut oldest = i64::MAX;
         {
@@ -532,12 +559,11 @@ impl Store {
                     .map_err(sql)?;
             }
         }
-        if let Some(seq) = stream_seq {
+        if let Some((_, _, last)) = stream {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('stream_seq', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value
-                 WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
-                [seq.to_string()],
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [last.to_string()],
             )
             .map_err(sql)?;
         }
@@ -1010,6 +1036,34 @@ pub(crate) mod tests {
             r#"{{"type":"water.reading","id":"{id}","time":"2026-11-22T08:00:00Z","source":"{source}","data":{{"section":"{section}","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08}}}}"#
         );
         Located { event: parse_line(&line).expect("valid"), adcode: "420105".into() }
+    }
+
+    #[test]
+    fn a_copy_of_the_log_stream_takes_its_epoch_and_stores_messages_only_in_order() {
+        let dir = tempdir();
+        let mut s = Store::open(&dir).expect("opens");
+        s.join_stream("js1").expect("a new log joins");
+        assert_eq!((s.epoch(), s.stream_position().expect("reads")), ("js1", Some(("js1".into(), 0))));
+        let one = [ev("a", "1", "x")];
+        s.append_parts(&[(&one, "t")], Some((0, 1, 1))).expect("message 1 follows 0");
+        // Message 3 after 2, but 2 was never stored (its batch failed): refused, nothing stored.
+        let two = [ev("a", "2", "x")];
+        let e = s.append_parts(&[(&two, "t")], Some((2, 3, 3))).expect_err("a gap");
+        assert!(e.to_string().contains("applied up to 1"), "{e}");
+        assert_eq!(s.last_gseq(), 1);
+        s.append_parts(&[(&two, "t")], Some((1, 2, 2))).expect("message 2 follows 1");
+        assert_eq!(s.stream_position().expect("reads"), Some(("js1".into(), 2)));
+        drop(s);
+        let mut s = Store::open(&dir).expect("reopens");
+        assert_eq!(s.epoch(), "js1");
+        s.join_stream("js1").expect("the same stream goes on");
+        let e = s.join_stream("js2").expect_err("another stream");
+        assert!(e.contains("epoch js1") && e.contains("js2"), "{e}");
+        // A log of its own cannot become a copy.
+        let own = tempdir();
+        let mut s = Store::open(&own).expect("opens");
+        s.append(&one, "t").expect("appends");
+        assert!(s.join_stream("js1").expect_err("not empty").contains("a log of its own"));
     }
 
     #[test]

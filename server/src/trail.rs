@@ -118,6 +118,7 @@ impl Trail {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS trail (
                  seq INTEGER PRIMARY KEY,
                  time TEXT NOT NULL,
@@ -158,13 +159,45 @@ impl Trail {
 
     /// Append several entries in one transaction; returns their positions once committed.
     pub fn append_all(&self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError> {
+        self.append_all_at(entries, None)
+    }
+
+    /// [`Trail::append_all`]; with `stream_seq`, the entries are the alert steps that came of
+    /// the log stream's message `stream_seq` ([`crate::cluster`]), and the trail notes it in the
+    /// same transaction ([`Trail::alerts_position`]).
+    pub fn append_all_at(
+        &self,
+        entries: &[NewEntry],
+        stream_seq: Option<u64>,
+    ) -> Result<Vec<u64>, StoreError> {
         let tx = self.conn.unchecked_transaction().map_err(|s| self.err(s))?;
         let mut seqs = Vec::with_capacity(entries.len());
         for e in entries {
             seqs.push(self.append(e)?);
         }
+        if let Some(seq) = stream_seq {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('alerts_stream_seq', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                 WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+                [seq.to_string()],
+            )
+            .map_err(|s| self.err(s))?;
+        }
         tx.commit().map_err(|s| self.err(s))?;
         Ok(seqs)
+    }
+
+    /// The last message of the log stream whose alert steps are in the trail (0: none): a step
+    /// or tick at or before it was taken already, and is not taken again when the stream is
+    /// applied again after a restart.
+    pub fn alerts_position(&self) -> Result<u64, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'alerts_stream_seq'", [], |r| r.get(0))
+            .optional()
+            .map_err(|s| self.err(s))?;
+        Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
     /// The newest position (0 when empty).

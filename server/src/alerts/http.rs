@@ -148,7 +148,7 @@ pub async fn act(
     match state.cluster.get() {
         // Every node takes the step from the log stream; this answer is this node's.
         Some(cluster) => cluster.step(&step, state.clock.now()).await.map(Json),
-        None => state.take_step(&step, state.clock.now()).map(Json),
+        None => state.take_step(&step, state.clock.now(), None).map(Json),
     }
 }
 
@@ -166,10 +166,11 @@ impl AppState {
         &self,
         step: &super::Step,
         time: yiping_protocol::instant::Timestamp,
+        stream_seq: Option<u64>,
     ) -> Result<Alert, AppError> {
         let mut book = self.book.lock().or_poisoned();
         let pending = book.step(step).map_err(refusal)?;
-        let changed = self.commit_alerts(&mut book, &[pending], time)?;
+        let changed = self.commit_alerts(&mut book, &[pending], time, stream_seq)?;
         changed.into_iter().next().ok_or_else(|| AppError::Internal("the step was not applied".into()))
     }
 }
