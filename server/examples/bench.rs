@@ -11,7 +11,8 @@
 //!   real `yiping` binary. Prints events/s and acknowledgement latency p50/p99.
 //!   (3) The same published on NATS JetStream (`yiping.in.bench`, a nats-server with fsync
 //!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
-//!   events/s published and acked, and how soon the log has them all.
+//!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
+//!   binary, whose log is then the NATS stream.
 //! - `fanout N R`: the real `yiping` binary with N websocket clients subscribed to `rivers`; R
 //!   events a second are posted for 10 s; each client measures the delay from the post to the delta's
 //!   arrival. Prints deliveries/s, latency p50/p99, and the server's memory per client (RSS growth
@@ -274,7 +275,7 @@ async fn nats_ingest(per_batch: usize, batches: usize, producers: usize) {
     }
     let data = dir.join("yiping");
     std::fs::create_dir_all(&data).expect("data");
-    let (_server, addr, _) = start_server_with(&data, &["--nats", &url]);
+    let (_server, addr, token) = start_server_with(&data, &["--nats", &url]);
     let js = async_nats::jetstream::new(async_nats::connect(&url).await.expect("connects"));
     while js.get_stream(yiping_server::nats::IN_STREAM).await.is_err() {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -310,6 +311,31 @@ async fn nats_ingest(per_batch: usize, batches: usize, producers: usize) {
         pct(&mut lat.clone(), 0.5),
         pct(&mut lat, 0.99),
         n as f64 / stored
+    );
+    // (4) Over HTTP again, to the same binary, whose log is now the NATS stream: each batch is
+    // acknowledged once JetStream has kept it and the node has applied it.
+    let t0 = Instant::now();
+    let mut threads = Vec::new();
+    for c in 0..producers {
+        let token = token.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut lat = Vec::new();
+            for b in 0..batches {
+                let body: String = (0..per_batch).map(|i| patrol(&format!("l{c}-{b}-{i}")) + "\n").collect();
+                let t = Instant::now();
+                assert_eq!(post(addr, &token, &body), 200);
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    let mut lat: Vec<f64> = threads.into_iter().flat_map(|t| t.join().expect("thread")).collect();
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "ingest over HTTP, the log on NATS (one server): {n} events in {secs:.2} s = {:.0} events/s; request of {per_batch} lines acked p50 {:.1} ms, p99 {:.1} ms",
+        n as f64 / secs,
+        pct(&mut lat.clone(), 0.5),
+        pct(&mut lat, 0.99)
     );
     drop(nats);
 }
