@@ -13,10 +13,12 @@
 //!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
 //!   binary, whose log is then the NATS stream.
-//! - `fanout N R`: the real `yiping` binary with N websocket clients subscribed to `rivers`; R
+//! - `fanout N R [K]`: the real `yiping` binary with N websocket clients subscribed to `rivers`; R
 //!   events a second are posted for 10 s; each client measures the delay from the post to the delta's
 //!   arrival. Prints deliveries/s, latency p50/p99, and the server's memory per client (RSS growth
 //!   while the clients connected, divided by N). Clients and server share this machine's cores.
+//!   With K > 1: K nodes on a cluster of K NATS servers (the log in up to 3 copies), the
+//!   clients spread over them, the events posted to the first.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -93,7 +95,7 @@ fn start_server_with(data: &std::path::Path, extra: &[&str]) -> (Child, SocketAd
         .spawn()
         .expect("server starts");
     let child = Child(child);
-    for _ in 0..300 {
+    for _ in 0..1500 {
         if TcpStream::connect(addr).is_ok() {
             return (child, addr, token);
         }
@@ -340,20 +342,72 @@ async fn nats_ingest(per_batch: usize, batches: usize, producers: usize) {
     drop(nats);
 }
 
-async fn fanout(clients: usize, rate: usize) {
-    let data = temp("fanout");
-    let (child, addr, token) = start_server(&data);
-    let pid = child.0.id();
-    let rss0 = rss_kb(pid);
+/// `nodes` yiping nodes on a NATS cluster of as many servers (the log stream in up to 3
+/// copies), each node with its own token for source `bench`; with 1, one node of its own
+/// (SQLite log, no NATS). Returns the processes (NATS servers first), the nodes' addresses and
+/// the first node's token.
+fn start_nodes(nodes: usize) -> (Vec<Child>, Vec<SocketAddr>, String) {
+    if nodes == 1 {
+        let (child, addr, token) = start_server(&temp("fanout"));
+        return (vec![child], vec![addr], token);
+    }
+    let bin = std::env::var("YIPING_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+    let dir = temp("fanout-cluster");
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let ports: Vec<(u16, u16)> = (0..nodes).map(|_| (free(), free())).collect();
+    let routes: Vec<String> = ports.iter().map(|(_, r)| format!("nats-route://127.0.0.1:{r}")).collect();
+    let mut children = Vec::new();
+    for (i, (port, route)) in ports.iter().enumerate() {
+        let conf = dir.join(format!("nats-{i}.conf"));
+        let store = dir.join(format!("js-{i}")).display().to_string();
+        std::fs::write(
+            &conf,
+            format!(
+                "server_name: n{i}\nport: {port}\njetstream {{ store_dir: {store:?}, sync_interval: always }}\n\
+                 cluster {{ name: bench, listen: 127.0.0.1:{route}, routes: [{}] }}\n",
+                routes.join(", ")
+            ),
+        )
+        .expect("conf");
+        let c = Command::new(&bin).arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+        children.push(Child(c.unwrap_or_else(|e| panic!("{bin}: {e} (`scripts/tools.sh test` installs nats-server)"))));
+        while TcpStream::connect(("127.0.0.1", *port)).is_err() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let replicas = nodes.min(3).to_string();
+    let mut addrs = Vec::new();
+    let mut token = String::new();
+    for (i, (port, _)) in ports.iter().enumerate() {
+        let data = dir.join(format!("node-{i}"));
+        std::fs::create_dir_all(&data).expect("data");
+        let url = format!("nats://127.0.0.1:{port}");
+        let (child, addr, t) = start_server_with(&data, &["--nats", &url, "--nats-replicas", &replicas]);
+        children.push(child);
+        addrs.push(addr);
+        if i == 0 {
+            token = t;
+        }
+    }
+    (children, addrs, token)
+}
+
+async fn fanout(clients: usize, rate: usize, nodes: usize) {
+    let (children, addrs, token) = start_nodes(nodes);
+    let addr = addrs[0];
+    let pids: Vec<u32> = children.iter().rev().take(nodes).map(|c| c.0.id()).collect();
+    let rss = || pids.iter().map(|p| rss_kb(*p)).sum::<u64>();
+    let rss0 = rss();
     let origin = Instant::now();
     let received = Arc::new(AtomicU64::new(0));
     let last_us = Arc::new(AtomicU64::new(0));
     let lats: Arc<std::sync::Mutex<Vec<f64>>> = Arc::default();
     let mut handles = Vec::new();
     let t_connect = Instant::now();
-    for _ in 0..clients {
+    for c in 0..clients {
+        let node = addrs[c % nodes];
         let (mut ws, _) = loop {
-            match tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await {
+            match tokio_tungstenite::connect_async(format!("ws://{node}/ws")).await {
                 Ok(x) => break x,
                 Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
             }
@@ -387,9 +441,9 @@ async fn fanout(clients: usize, rate: usize) {
         }));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss1 = rss_kb(pid);
+    let rss1 = rss();
     println!(
-        "fanout: {clients} clients connected in {:.1} s; server RSS {:.1} MB -> {:.1} MB = {:.1} KB per client",
+        "fanout: {clients} clients over {nodes} node(s) connected in {:.1} s; servers' RSS {:.1} MB -> {:.1} MB = {:.1} KB per client",
         t_connect.elapsed().as_secs_f64(),
         rss0 as f64 / 1024.0,
         rss1 as f64 / 1024.0,
@@ -423,7 +477,7 @@ async fn fanout(clients: usize, rate: usize) {
     let got = received.load(Ordering::Relaxed) - start_recv;
     // From the first post to the last delivery.
     let secs = last_us.load(Ordering::Relaxed) as f64 / 1e6 - t0.duration_since(origin).as_secs_f64();
-    let rss2 = rss_kb(pid);
+    let rss2 = rss();
     let expected = (rate_batches * seconds * per_batch * clients) as u64;
     println!(
         "fanout: {} events posted, {got} deliveries of {expected} expected in {secs:.1} s = {:.0} deliveries/s; server RSS under load {:.1} MB",
@@ -441,19 +495,22 @@ async fn fanout(clients: usize, rate: usize) {
         pct(&mut l, 0.99),
         lats.lock().expect("lock").len()
     );
-    let metrics = {
-        let mut s = TcpStream::connect(addr).expect("connect");
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").expect("write");
-        let mut buf = String::new();
-        let _ = s.read_to_string(&mut buf);
-        buf
-    };
-    for line in metrics
-        .lines()
-        .filter(|l| l.starts_with("yiping_ws_resyncs_total") || l.starts_with("yiping_ws_frames_total"))
-    {
-        println!("fanout: {line}");
+    for (i, a) in addrs.iter().enumerate() {
+        let metrics = {
+            let mut s = TcpStream::connect(a).expect("connect");
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").expect("write");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            buf
+        };
+        for line in metrics
+            .lines()
+            .filter(|l| l.starts_with("yiping_ws_resyncs_total") || l.starts_with("yiping_ws_frames_total"))
+        {
+            println!("fanout: node {i}: {line}");
+        }
     }
+    drop(children);
 }
 
 /// Time travel over a log (by default a year simulated into a temporary folder): checkpoints
@@ -556,9 +613,10 @@ async fn main() {
         Some("fanout") => {
             let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
             let rate = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(200);
-            fanout(n, rate).await;
+            let nodes = args.get(4).and_then(|n| n.parse().ok()).unwrap_or(1);
+            fanout(n, rate, nodes).await;
         }
         Some("seek") => seek(args.get(2).map(PathBuf::from)),
-        _ => eprintln!("usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND] | bench seek [DATA]"),
+        _ => eprintln!("usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench seek [DATA]"),
     }
 }
