@@ -217,14 +217,28 @@ async fn ingest() {
     // (2) Over HTTP against the real binary.
     let data = temp("http");
     let (_child, addr, token) = start_server(&data);
+    http_ingest("ingest over HTTP", addr, &token, "h", (per_batch, batches, producers));
+    nats_ingest(per_batch, batches, producers).await;
+}
+
+/// `producers` clients each POST `batches` NDJSON bodies of `per_batch` patrols (ids starting
+/// with `prefix`) to `addr`, one after another; prints events/s and the acknowledgement latency.
+fn http_ingest(
+    what: &str,
+    addr: SocketAddr,
+    token: &str,
+    prefix: &'static str,
+    (per_batch, batches, producers): (usize, usize, usize),
+) {
     let t0 = Instant::now();
     let mut threads = Vec::new();
     for c in 0..producers {
-        let token = token.clone();
+        let token = token.to_owned();
         threads.push(std::thread::spawn(move || {
             let mut lat = Vec::new();
             for b in 0..batches {
-                let body: String = (0..per_batch).map(|i| patrol(&format!("h{c}-{b}-{i}")) + "\n").collect();
+                let body: String =
+                    (0..per_batch).map(|i| patrol(&format!("{prefix}{c}-{b}-{i}")) + "\n").collect();
                 let t = Instant::now();
                 assert_eq!(post(addr, &token, &body), 200);
                 lat.push(t.elapsed().as_secs_f64() * 1e3);
@@ -234,13 +248,13 @@ async fn ingest() {
     }
     let mut lat: Vec<f64> = threads.into_iter().flat_map(|t| t.join().expect("thread")).collect();
     let secs = t0.elapsed().as_secs_f64();
+    let n = per_batch * batches * producers;
     println!(
-        "ingest over HTTP: {n:.0} events in {secs:.2} s = {:.0} events/s; request of {per_batch} lines acked p50 {:.1} ms, p99 {:.1} ms",
-        n / secs,
+        "{what}: {n} events in {secs:.2} s = {:.0} events/s; request of {per_batch} lines acked p50 {:.1} ms, p99 {:.1} ms",
+        n as f64 / secs,
         pct(&mut lat.clone(), 0.5),
         pct(&mut lat, 0.99)
     );
-    nats_ingest(per_batch, batches, producers).await;
 }
 
 /// (3) The same lines published on NATS (JetStream, fsync before ack) to the real binary with
@@ -316,28 +330,12 @@ async fn nats_ingest(per_batch: usize, batches: usize, producers: usize) {
     );
     // (4) Over HTTP again, to the same binary, whose log is now the NATS stream: each batch is
     // acknowledged once JetStream has kept it and the node has applied it.
-    let t0 = Instant::now();
-    let mut threads = Vec::new();
-    for c in 0..producers {
-        let token = token.clone();
-        threads.push(std::thread::spawn(move || {
-            let mut lat = Vec::new();
-            for b in 0..batches {
-                let body: String = (0..per_batch).map(|i| patrol(&format!("l{c}-{b}-{i}")) + "\n").collect();
-                let t = Instant::now();
-                assert_eq!(post(addr, &token, &body), 200);
-                lat.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            lat
-        }));
-    }
-    let mut lat: Vec<f64> = threads.into_iter().flat_map(|t| t.join().expect("thread")).collect();
-    let secs = t0.elapsed().as_secs_f64();
-    println!(
-        "ingest over HTTP, the log on NATS (one server): {n} events in {secs:.2} s = {:.0} events/s; request of {per_batch} lines acked p50 {:.1} ms, p99 {:.1} ms",
-        n as f64 / secs,
-        pct(&mut lat.clone(), 0.5),
-        pct(&mut lat, 0.99)
+    http_ingest(
+        "ingest over HTTP, the log on NATS (one server)",
+        addr,
+        &token,
+        "l",
+        (per_batch, batches, producers),
     );
     drop(nats);
 }
@@ -353,7 +351,8 @@ fn start_nodes(nodes: usize) -> (Vec<Child>, Vec<SocketAddr>, String) {
     }
     let bin = std::env::var("YIPING_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
     let dir = temp("fanout-cluster");
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let free =
+        || std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let ports: Vec<(u16, u16)> = (0..nodes).map(|_| (free(), free())).collect();
     let routes: Vec<String> = ports.iter().map(|(_, r)| format!("nats-route://127.0.0.1:{r}")).collect();
     let mut children = Vec::new();
@@ -370,7 +369,9 @@ fn start_nodes(nodes: usize) -> (Vec<Child>, Vec<SocketAddr>, String) {
         )
         .expect("conf");
         let c = Command::new(&bin).arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
-        children.push(Child(c.unwrap_or_else(|e| panic!("{bin}: {e} (`scripts/tools.sh test` installs nats-server)"))));
+        children.push(Child(
+            c.unwrap_or_else(|e| panic!("{bin}: {e} (`scripts/tools.sh test` installs nats-server)")),
+        ));
         while TcpStream::connect(("127.0.0.1", *port)).is_err() {
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -617,6 +618,8 @@ async fn main() {
             fanout(n, rate, nodes).await;
         }
         Some("seek") => seek(args.get(2).map(PathBuf::from)),
-        _ => eprintln!("usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench seek [DATA]"),
+        _ => eprintln!(
+            "usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench seek [DATA]"
+        ),
     }
 }
