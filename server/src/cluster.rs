@@ -263,7 +263,12 @@ impl Cluster {
                             places.len()
                         )));
                     }
-                    Applied::Events(Err(e)) => return Err(SubmitError::Failed(e)),
+                    // Kept in the stream: this node stores it when it applies the stream again.
+                    Applied::Events(Err(e)) => {
+                        return Err(SubmitError::Unavailable(format!(
+                            "kept in the log stream, but this node has not stored it yet ({e})"
+                        )));
+                    }
                     other => return Err(SubmitError::Failed(format!("unexpected answer {other:?}"))),
                 }
                 n = 0;

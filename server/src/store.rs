@@ -489,7 +489,10 @@ impl Store {
         let mut next_topic = self.topic_seq.clone();
         let path = self.path.display().to_string();
         let sql = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(sql)?;
+        // Immediate: the write lock is taken (or waited for) first; a transaction that read
+        // first could not take it once another connection (the trail's) had written meanwhile.
+        let tx =
+            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
         if let Some((after, first, _)) = stream {
             let applied: u64 = tx
                 .query_row("SELECT value FROM meta WHERE key = 'stream_seq'", [], |r| r.get::<_, String>(0))
