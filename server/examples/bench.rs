@@ -19,6 +19,9 @@
 //!   while the clients connected, divided by N). Clients and server share this machine's cores.
 //!   With K > 1: K nodes on a cluster of K NATS servers (the log in up to 3 copies), the
 //!   clients spread over them, the events posted to the first.
+//! - `failover KILLS CLIENTS`: 3 NATS servers, 3 nodes and HAProxy; the busiest node is killed
+//!   KILLS times under a steady source; prints kill → first delta on another node p50/p99 over
+//!   every client's resumption, the restarted node's catch-up, and faults on resume (must be 0).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -86,18 +89,23 @@ fn start_server_with(data: &std::path::Path, extra: &[&str]) -> (Child, SocketAd
     let token = String::from_utf8(out.stdout).expect("utf8").trim().to_owned();
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let child = Command::new(&bin)
+    (serve_at(data, addr, extra), addr, token)
+}
+
+/// `yiping serve` on `data` at `addr`, once it listens.
+fn serve_at(data: &std::path::Path, addr: SocketAddr, extra: &[&str]) -> Child {
+    let child = Command::new(binary())
         .args(["serve", "--no-simulator", "--addr", &addr.to_string(), "--data"])
         .arg(data)
         .args(extra)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .spawn()
         .expect("server starts");
     let child = Child(child);
     for _ in 0..1500 {
         if TcpStream::connect(addr).is_ok() {
-            return (child, addr, token);
+            return child;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -340,6 +348,22 @@ async fn nats_ingest(per_batch: usize, batches: usize, producers: usize) {
     drop(nats);
 }
 
+/// A yiping node of a benchmark's cluster.
+struct Node {
+    child: Option<Child>,
+    data: PathBuf,
+    addr: SocketAddr,
+    token: String,
+    args: Vec<String>,
+}
+
+impl Node {
+    fn start(&mut self) {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.child = Some(serve_at(&self.data, self.addr, &args));
+    }
+}
+
 /// `nodes` yiping nodes on a NATS cluster of as many servers (the log stream in up to 3
 /// copies), each node with its own token for source `bench`; with 1, one node of its own
 /// (SQLite log, no NATS). Returns the processes (NATS servers first), the nodes' addresses and
@@ -349,6 +373,15 @@ fn start_nodes(nodes: usize) -> (Vec<Child>, Vec<SocketAddr>, String) {
         let (child, addr, token) = start_server(&temp("fanout"));
         return (vec![child], vec![addr], token);
     }
+    let (mut children, nodes) = start_cluster(nodes);
+    let addrs = nodes.iter().map(|n| n.addr).collect();
+    let token = nodes[0].token.clone();
+    children.extend(nodes.into_iter().filter_map(|n| n.child));
+    (children, addrs, token)
+}
+
+/// `nodes` NATS servers in a cluster and a yiping node on each (the log in up to 3 copies).
+fn start_cluster(nodes: usize) -> (Vec<Child>, Vec<Node>) {
     let bin = std::env::var("YIPING_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
     let dir = temp("fanout-cluster");
     let free =
@@ -377,20 +410,227 @@ fn start_nodes(nodes: usize) -> (Vec<Child>, Vec<SocketAddr>, String) {
         }
     }
     let replicas = nodes.min(3).to_string();
-    let mut addrs = Vec::new();
-    let mut token = String::new();
+    let mut out = Vec::new();
     for (i, (port, _)) in ports.iter().enumerate() {
         let data = dir.join(format!("node-{i}"));
         std::fs::create_dir_all(&data).expect("data");
         let url = format!("nats://127.0.0.1:{port}");
-        let (child, addr, t) = start_server_with(&data, &["--nats", &url, "--nats-replicas", &replicas]);
-        children.push(child);
-        addrs.push(addr);
-        if i == 0 {
-            token = t;
-        }
+        let args = ["--nats", url.as_str(), "--nats-replicas", replicas.as_str()];
+        let (child, addr, token) = start_server_with(&data, &args);
+        let args = args.iter().map(|a| (*a).to_owned()).collect();
+        out.push(Node { child: Some(child), data, addr, token, args });
     }
-    (children, addrs, token)
+    (children, out)
+}
+
+/// Health of a node: (websocket clients, last stream message applied).
+fn node_health(addr: SocketAddr) -> Option<(u64, u64)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let v: serde_json::Value = serde_json::from_str(text.split_once("\r\n\r\n")?.1).ok()?;
+    Some((v["clients"].as_u64()?, v["stream_applied"].as_u64()?))
+}
+
+/// One websocket client of the failover benchmark: follows `rivers` through `lb`, resumes with
+/// `since` whenever its connection ends, and after a break takes the time from the kill to its
+/// first delta as a sample; counts gaps, duplicates and snapshots on resume as faults.
+async fn failover_client(
+    lb: SocketAddr,
+    origin: Instant,
+    killed_at: Arc<AtomicU64>,
+    samples: Arc<std::sync::Mutex<Vec<f64>>>,
+    faults: Arc<AtomicU64>,
+) {
+    use yiping_protocol::ServerMsg;
+    let mut pos: Option<(String, u64)> = None;
+    let mut broken = false;
+    loop {
+        let Ok((mut ws, _)) = tokio_tungstenite::connect_async(format!("ws://{lb}/ws")).await else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        let mut msg = serde_json::json!({"op": "subscribe", "topics": ["rivers"]});
+        if let Some((e, s)) = &pos {
+            msg["since"] = serde_json::json!({"rivers": {"epoch": e, "seq": s}});
+        }
+        if ws.send(Message::Text(msg.to_string().into())).await.is_err() {
+            continue;
+        }
+        while let Some(Ok(m)) = ws.next().await {
+            let Message::Text(t) = m else { continue };
+            let Ok(msg) = serde_json::from_str::<ServerMsg>(&t) else { continue };
+            let items = match msg {
+                ServerMsg::Batch { items } => items,
+                other => vec![other],
+            };
+            for item in items {
+                match item {
+                    ServerMsg::Snapshot(u) if u.topic == "rivers" => {
+                        if pos.is_some() {
+                            faults.fetch_add(1, Ordering::Relaxed);
+                        }
+                        pos = Some((u.epoch, u.seq));
+                    }
+                    ServerMsg::Delta(u) if u.topic == "rivers" => {
+                        if !matches!(&pos, Some((e, s)) if *e == u.epoch && u.seq == s + 1) {
+                            faults.fetch_add(1, Ordering::Relaxed);
+                        }
+                        pos = Some((u.epoch, u.seq));
+                        if broken {
+                            broken = false;
+                            let now = origin.elapsed().as_micros() as f64;
+                            let at = killed_at.load(Ordering::Relaxed) as f64;
+                            samples.lock().expect("lock").push((now - at) / 1e3);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        broken = true;
+    }
+}
+
+/// HAProxy in front of `addrs` (health-checked, websockets passed), listening on a free port.
+fn start_haproxy(addrs: &[SocketAddr]) -> (Child, SocketAddr) {
+    let dir = temp("haproxy");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let servers: String =
+        addrs.iter().enumerate().map(|(i, a)| format!("  server n{i} {a} check\n")).collect();
+    std::fs::write(
+        dir.join("haproxy.cfg"),
+        format!(
+            "defaults\n  mode http\n  timeout connect 2s\n  timeout client 1h\n  timeout server 1h\n  \
+             timeout tunnel 1h\n  retries 3\n  option redispatch\nfrontend f\n  bind 127.0.0.1:{port}\n  \
+             default_backend b\nbackend b\n  balance leastconn\n  option httpchk GET /healthz\n  \
+             default-server inter 300ms fall 2 rise 2\n{servers}"
+        ),
+    )
+    .expect("conf");
+    let haproxy =
+        if Command::new("haproxy").arg("-v").output().is_ok() { "haproxy" } else { "/usr/sbin/haproxy" };
+    let child = Command::new(haproxy)
+        .arg("-f")
+        .arg(dir.join("haproxy.cfg"))
+        .arg("-db")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{haproxy}: {e} (`scripts/tools.sh cluster` installs HAProxy)"));
+    let lb: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    while TcpStream::connect(lb).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (Child(child), lb)
+}
+
+/// `failover KILLS CLIENTS`: 3 NATS servers, 3 nodes and HAProxy; CLIENTS websocket clients
+/// follow `rivers` through HAProxy while 100 events a second are posted to the nodes alive.
+/// KILLS times, the node with the most clients is killed (`kill -9`): each of its clients
+/// reconnects through HAProxy and resumes with `since`; the time from the kill to its first
+/// delta is a sample. Then the node restarts on its folder and catches up. Prints failover
+/// p50/p99, catch-up times, and gaps, duplicates and snapshots seen on resume (all must be 0).
+async fn failover(kills: usize, clients: usize) {
+    let (_nats, nodes) = start_cluster(3);
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
+    let nodes = Arc::new(std::sync::Mutex::new(nodes));
+    let (_lb, lb) = start_haproxy(&addrs);
+    while node_health(lb).is_none() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The source: 10 events every 100 ms, to a node alive.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poster = {
+        let (nodes, stop) = (nodes.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let live: Vec<(SocketAddr, String)> = nodes
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .filter(|x| x.child.is_some())
+                    .map(|x| (x.addr, x.token.clone()))
+                    .collect();
+                if let Some((addr, token)) = live.get(n as usize % live.len().max(1)) {
+                    let body: String = (0..10).map(|i| patrol(&format!("f{n}-{i}")) + "\n").collect();
+                    let _ = std::panic::catch_unwind(|| post(*addr, token, &body));
+                }
+                n += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let origin = Instant::now();
+    let killed_at = Arc::new(AtomicU64::new(0));
+    let samples: Arc<std::sync::Mutex<Vec<f64>>> = Arc::default();
+    let faults = Arc::new(AtomicU64::new(0));
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            tokio::spawn(failover_client(lb, origin, killed_at.clone(), samples.clone(), faults.clone()))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut catch_up = Vec::new();
+    for k in 0..kills {
+        let (victim, n_clients) = (0..3)
+            .filter_map(|i| node_health(addrs[i]).map(|(c, _)| (i, c)))
+            .max_by_key(|(_, c)| *c)
+            .expect("a node alive");
+        let before = samples.lock().expect("lock").len();
+        killed_at.store(origin.elapsed().as_micros() as u64, Ordering::Relaxed);
+        let child = nodes.lock().expect("lock")[victim].child.take();
+        drop(child);
+        let t = Instant::now();
+        while samples.lock().expect("lock").len() < before + n_clients as usize
+            && t.elapsed() < Duration::from_secs(30)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let resumed = samples.lock().expect("lock").len() - before;
+        // Back on its folder, and caught up with the others.
+        let t = Instant::now();
+        let node = nodes.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut n = node.lock().expect("lock");
+            n[victim].start();
+        })
+        .await
+        .expect("restart");
+        let target = (0..3)
+            .filter(|i| *i != victim)
+            .filter_map(|i| node_health(addrs[i]).map(|h| h.1))
+            .max()
+            .unwrap_or(0);
+        while node_health(addrs[victim]).is_none_or(|h| h.1 < target) && t.elapsed() < Duration::from_secs(60)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        catch_up.push(t.elapsed().as_secs_f64());
+        println!(
+            "failover: kill {}: node {victim} with {n_clients} clients, {resumed} resumed elsewhere; restarted and caught up in {:.2} s",
+            k + 1,
+            t.elapsed().as_secs_f64()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = poster.join();
+    for h in &handles {
+        h.abort();
+    }
+    let mut l = samples.lock().expect("lock").clone();
+    println!(
+        "failover: {kills} kills, {} client resumptions: kill -> first delta on another node p50 {:.0} ms, p99 {:.0} ms; restart -> caught up p50 {:.2} s, max {:.2} s; gaps, duplicates or snapshots on resume: {}",
+        l.len(),
+        pct(&mut l.clone(), 0.5),
+        pct(&mut l, 0.99),
+        pct(&mut catch_up.clone(), 0.5),
+        catch_up.iter().copied().fold(0.0, f64::max),
+        faults.load(Ordering::Relaxed)
+    );
 }
 
 async fn fanout(clients: usize, rate: usize, nodes: usize) {
@@ -618,8 +858,13 @@ async fn main() {
             fanout(n, rate, nodes).await;
         }
         Some("seek") => seek(args.get(2).map(PathBuf::from)),
+        Some("failover") => {
+            let kills = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10);
+            let clients = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(100);
+            failover(kills, clients).await;
+        }
         _ => eprintln!(
-            "usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench seek [DATA]"
+            "usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench seek [DATA]"
         ),
     }
 }
