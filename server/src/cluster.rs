@@ -126,8 +126,6 @@ pub struct Cluster {
     replicas: usize,
     /// Whether this node holds the clock's lease now.
     clock: AtomicBool,
-    /// The last message taken from the stream (its events may still be being folded).
-    taken: AtomicU64,
     /// The last message applied: stored and folded.
     applied: AtomicU64,
     /// The writer failed to store a message's events: apply again from the last commit.
@@ -189,7 +187,6 @@ impl Cluster {
             epoch,
             replicas: info.config.num_replicas,
             clock: AtomicBool::new(false),
-            taken: AtomicU64::new(0),
             applied: AtomicU64::new(0),
             broken: AtomicBool::new(false),
         })
@@ -217,29 +214,26 @@ impl Cluster {
         self.waiters.lock().or_poisoned().insert(id.clone(), tx);
         // Not waited for any more however this ends (a client that hung up drops this future).
         let _waiting = Waiting { cluster: self, id: &id };
-        async {
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert("Nats-Msg-Id", id.as_str());
-            headers.insert(KIND, kind);
-            headers.insert(TIME, time.to_string().as_str());
-            let unavailable = |e: String| SubmitError::Unavailable(format!("the log stream: {e}"));
-            let ack = self
-                .js
-                .publish_with_headers(LOG_SUBJECT, headers, body.into())
-                .await
-                .map_err(|e| unavailable(e.to_string()))?;
-            ack.await.map_err(|e| unavailable(e.to_string()))?;
-            match tokio::time::timeout(APPLY_WAIT, rx).await {
-                Ok(Ok(applied)) => Ok(applied),
-                Ok(Err(_)) => Err(SubmitError::Failed("this node stopped applying the log stream".into())),
-                Err(_) => Err(SubmitError::Unavailable(format!(
-                    "kept in the log stream, and still to be applied by this node after {} s (it \
-                     will take effect; what it gave is in the log and the trail)",
-                    APPLY_WAIT.as_secs()
-                ))),
-            }
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", id.as_str());
+        headers.insert(KIND, kind);
+        headers.insert(TIME, time.to_string().as_str());
+        let unavailable = |e: String| SubmitError::Unavailable(format!("the log stream: {e}"));
+        let ack = self
+            .js
+            .publish_with_headers(LOG_SUBJECT, headers, body.into())
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        ack.await.map_err(|e| unavailable(e.to_string()))?;
+        match tokio::time::timeout(APPLY_WAIT, rx).await {
+            Ok(Ok(applied)) => Ok(applied),
+            Ok(Err(_)) => Err(SubmitError::Failed("this node stopped applying the log stream".into())),
+            Err(_) => Err(SubmitError::Unavailable(format!(
+                "kept in the log stream, and still to be applied by this node after {} s (it will \
+                 take effect; what it gave is in the log and the trail)",
+                APPLY_WAIT.as_secs()
+            ))),
         }
-        .await
     }
 
     /// Append events to the log: in messages of at most [`CHUNK_BYTES`], each acknowledged by
@@ -298,6 +292,8 @@ impl Cluster {
 
 /// Where applying the stream stands on this node.
 struct Applying {
+    /// The last message taken from the stream (its events may still be being folded).
+    taken: u64,
     /// Event batches given to the writer whose answers are still to come, in order.
     folding: VecDeque<tokio::task::JoinHandle<()>>,
     /// The last events message given to the writer (the next must follow it).
@@ -320,13 +316,12 @@ impl Applying {
 /// one), for as long as the server runs; a lost connection or consumer is made again from
 /// where it stopped.
 pub async fn apply(state: Arc<AppState>, cluster: Arc<Cluster>, from: u64) {
-    cluster.taken.store(from, Ordering::Relaxed);
     cluster.applied.store(from, Ordering::Relaxed);
     let alerts_done = state.trail.lock().or_poisoned().alerts_position().unwrap_or_else(|e| {
         tracing::error!("the trail's stream position: {e}");
         0
     });
-    let mut at = Applying { folding: VecDeque::new(), events_after: from, alerts_done };
+    let mut at = Applying { taken: from, folding: VecDeque::new(), events_after: from, alerts_done };
     loop {
         match apply_from(&state, &cluster, &mut at).await {
             Ok(()) => tracing::warn!("the log stream's consumer ended; starting it again"),
@@ -340,7 +335,7 @@ pub async fn apply(state: Arc<AppState>, cluster: Arc<Cluster>, from: u64) {
             // duplicate; steps and ticks up to the trail's position are not taken again).
             let committed =
                 state.reader.lock().or_poisoned().stream_position().ok().flatten().map_or(0, |(_, s)| s);
-            cluster.taken.store(committed, Ordering::Relaxed);
+            at.taken = committed;
             at.events_after = committed;
         }
     }
@@ -361,7 +356,7 @@ async fn apply_from(state: &Arc<AppState>, cluster: &Arc<Cluster>, at: &mut Appl
     let mut log = cluster.js.get_stream(LOG_STREAM).await?;
     let consumer = log
         .create_consumer(consumer::pull::Config {
-            deliver_policy: match cluster.taken.load(Ordering::Relaxed) {
+            deliver_policy: match at.taken {
                 0 => consumer::DeliverPolicy::All,
                 n => consumer::DeliverPolicy::ByStartSequence { start_sequence: n + 1 },
             },
@@ -387,7 +382,7 @@ async fn apply_from(state: &Arc<AppState>, cluster: &Arc<Cluster>, at: &mut Appl
                 .info()
                 .map_err(|e| anyhow::anyhow!("a message without its position: {e}"))?
                 .stream_sequence;
-            let taken = cluster.taken.load(Ordering::Relaxed);
+            let taken = at.taken;
             if seq <= taken {
                 continue;
             }
@@ -395,9 +390,9 @@ async fn apply_from(state: &Arc<AppState>, cluster: &Arc<Cluster>, at: &mut Appl
                 anyhow::bail!("message {seq} came after {taken}: the messages between are asked for again");
             }
             take(state, cluster, &msg, seq, at).await?;
-            cluster.taken.store(seq, Ordering::Relaxed);
+            at.taken = seq;
         }
-        if got == 0 && log.info().await?.state.last_sequence > cluster.taken.load(Ordering::Relaxed) {
+        if got == 0 && log.info().await?.state.last_sequence > at.taken {
             anyhow::bail!("the consumer delivers nothing while the stream holds more");
         }
     }

@@ -14,7 +14,7 @@ use yiping_protocol::events::{Envelope, FieldError, parse_line};
 use yiping_protocol::instant::Timestamp;
 
 use crate::now_rfc3339;
-use crate::store::{Appended, Located, Store, StoreError};
+use crate::store::{Appended, Located, Part, Store, StoreError};
 use crate::sync::OrPoisoned;
 use crate::{AppState, LogOptions};
 
@@ -191,48 +191,27 @@ fn writer(
         }
         let mut events: Vec<Located> = Vec::with_capacity(n);
         let mut replies = Vec::with_capacity(jobs.len());
-        let now = now_rfc3339();
-        let mut received: Vec<(usize, String)> = Vec::with_capacity(jobs.len());
         let mut runs: Vec<(usize, Option<Logged>)> = Vec::new();
-        // The stream messages of this group: (after, first, last), each following the one before.
-        let mut stream: Option<(u64, u64, u64)> = None;
-        let mut chained = true;
         for j in jobs {
-            let at = j.logged.map(|l| l.time);
             match runs.last_mut() {
-                Some((len, None)) if at.is_none() => *len += j.events.len(),
+                Some((len, None)) if j.logged.is_none() => *len += j.events.len(),
                 _ => runs.push((j.events.len(), j.logged)),
-            }
-            received.push((j.events.len(), at.map_or_else(|| now.clone(), |t| t.to_string())));
-            if let Some(l) = j.logged {
-                stream = match stream {
-                    None => Some((l.after, l.seq, l.seq)),
-                    Some((after, first, last)) => {
-                        chained &= l.after == last;
-                        Some((after, first, l.seq))
-                    }
-                };
             }
             replies.push((j.events.len(), j.reply));
             events.extend(j.events);
         }
-        let mut parts: Vec<(&[Located], &str)> = Vec::with_capacity(received.len());
+        let now = now_rfc3339();
+        let received: Vec<String> =
+            runs.iter().map(|(_, l)| l.map_or_else(|| now.clone(), |l| l.time.to_string())).collect();
+        let mut parts = Vec::with_capacity(runs.len());
         let mut rest = &events[..];
-        for (len, r) in &received {
+        for ((len, logged), received) in runs.iter().zip(&received) {
             let (part, more) = rest.split_at(*len);
-            parts.push((part, r.as_str()));
+            parts.push(Part { events: part, received, stream: logged.map(|l| (l.after, l.seq)) });
             rest = more;
         }
         let t0 = Instant::now();
-        let appended = if chained {
-            store.append_parts(&parts, stream)
-        } else {
-            Err(crate::store::StoreError::Corrupt {
-                path: "-".into(),
-                gseq: 0,
-                message: "the log stream's messages were queued out of order".into(),
-            })
-        };
+        let appended = store.append_parts(&parts);
         drop(parts);
         match appended {
             Ok(places) => {

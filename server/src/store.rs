@@ -30,6 +30,17 @@ pub struct Located {
     pub adcode: String,
 }
 
+/// A batch to append ([`Store::append_parts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    /// The events.
+    pub events: &'a [Located],
+    /// When they were received (RFC 3339).
+    pub received: &'a str,
+    /// From the log stream: (the events message it follows, its own); `None`: received here.
+    pub stream: Option<(u64, u64)>,
+}
+
 /// Where an appended event landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
@@ -472,19 +483,14 @@ impl Store {
     /// Append events in one transaction; returns where each landed. Nothing is changed when it
     /// fails.
     pub fn append(&mut self, batch: &[Located], received: &str) -> Result<Vec<Appended>, StoreError> {
-        self.append_parts(&[(batch, received)], None)
+        self.append_parts(&[Part { events: batch, received, stream: None }])
     }
 
-    /// Append several batches, each with its time of receipt, in one transaction (in order);
-    /// with `stream`, `(after, first, last)`: they are the log stream's messages `first` to
-    /// `last` ([`crate::cluster`]), which must follow message `after`, the last this log applied
-    /// (else nothing is stored: a message would be missing), and the log notes `last` in the
-    /// same commit. Nothing is changed when it fails.
-    pub fn append_parts(
-        &mut self,
-        parts: &[(&[Located], &str)],
-        stream: Option<(u64, u64, u64)>,
-    ) -> Result<Vec<Appended>, StoreError> {
+    /// Append several batches in one transaction, in order. A batch from the log stream
+    /// ([`crate::cluster`]) must follow the last message this log applied (else nothing is
+    /// stored: a message would be missing), and the log notes its message in the same commit.
+    /// Nothing is changed when it fails.
+    pub fn append_parts(&mut self, parts: &[Part<'_>]) -> Result<Vec<Appended>, StoreError> {
         let mut next_gseq = self.last_gseq;
         let mut next_topic = self.topic_seq.clone();
         let path = self.path.display().to_string();
@@ -493,18 +499,23 @@ impl Store {
         // first could not take it once another connection (the trail's) had written meanwhile.
         let tx =
             self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
-        if let Some((after, first, _)) = stream {
-            let applied: u64 = tx
-                .query_row("SELECT value FROM meta WHERE key = 'stream_seq'", [], |r| r.get::<_, String>(0))
+        let logged = parts.iter().any(|p| p.stream.is_some());
+        let mut applied: u64 = if logged {
+            tx.query_row("SELECT value FROM meta WHERE key = 'stream_seq'", [], |r| r.get::<_, String>(0))
                 .optional()
                 .map_err(sql)?
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            if applied != after {
-                return Err(StoreError::OutOfOrder { path: path.clone(), seq: first, after, applied });
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        for (after, seq) in parts.iter().filter_map(|p| p.stream) {
+            if after != applied {
+                return Err(StoreError::OutOfOrder { path: path.clone(), seq, after, applied });
             }
+            applied = seq;
         }
-        let mut out = Vec::with_capacity(parts.iter().map(|(b, _)| b.len()).sum());
+        let mut out = Vec::with_capacity(parts.iter().map(|p| p.events.len()).sum());
         let mut oldest = i64::MAX;
         {
             let mut find =
@@ -516,9 +527,7 @@ impl Store {
                      ON CONFLICT (source, id) DO NOTHING",
                 )
                 .map_err(sql)?;
-            for (l, received) in
-                parts.iter().flat_map(|(batch, received)| batch.iter().map(move |l| (l, *received)))
-            {
+            for (l, received) in parts.iter().flat_map(|p| p.events.iter().map(move |l| (l, p.received))) {
                 let ev = &l.event;
                 let source = ev.source.as_deref().unwrap_or("");
                 let topic = ev.data.topic();
@@ -562,11 +571,11 @@ impl Store {
                     .map_err(sql)?;
             }
         }
-        if let Some((_, _, last)) = stream {
+        if logged {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('stream_seq', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [last.to_string()],
+                [applied.to_string()],
             )
             .map_err(sql)?;
         }
@@ -1048,13 +1057,14 @@ pub(crate) mod tests {
         s.join_stream("js1").expect("a new log joins");
         assert_eq!((s.epoch(), s.stream_position().expect("reads")), ("js1", Some(("js1".into(), 0))));
         let one = [ev("a", "1", "x")];
-        s.append_parts(&[(&one, "t")], Some((0, 1, 1))).expect("message 1 follows 0");
+        let part = |events, stream| Part { events, received: "t", stream: Some(stream) };
+        s.append_parts(&[part(&one, (0, 1))]).expect("message 1 follows 0");
         // Message 3 after 2, but 2 was never stored (its batch failed): refused, nothing stored.
         let two = [ev("a", "2", "x")];
-        let e = s.append_parts(&[(&two, "t")], Some((2, 3, 3))).expect_err("a gap");
+        let e = s.append_parts(&[part(&two, (2, 3))]).expect_err("a gap");
         assert!(e.to_string().contains("applied up to 1"), "{e}");
         assert_eq!(s.last_gseq(), 1);
-        s.append_parts(&[(&two, "t")], Some((1, 2, 2))).expect("message 2 follows 1");
+        s.append_parts(&[part(&two, (1, 2))]).expect("message 2 follows 1");
         assert_eq!(s.stream_position().expect("reads"), Some(("js1".into(), 2)));
         drop(s);
         let mut s = Store::open(&dir).expect("reopens");
