@@ -35,8 +35,8 @@ CONF
   pids+=($!)
 done
 
-# Users and source tokens are each node's own: on the first start, one data folder gets the
-# admin, and each node starts from a copy of it.
+# On the first start, one data folder gets the admin, and each node starts from a copy of it
+# (later users: `yiping user add … --nats nats://127.0.0.1:4221`, through the log stream).
 if [ ! -f "$dir/node-1/yiping.db" ]; then
   password=$(head -c 12 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9' | head -c 16)
   printf '%s\n' "$password" | "$YIPING_BIN" user add --name admin --role admin --data "$dir/seed" >/dev/null

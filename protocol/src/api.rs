@@ -392,6 +392,10 @@ pub struct Health {
     /// this node's own): nodes that give the same have the same event log and seqs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_applied: Option<u64>,
+    /// Whether this node holds the NATS log's clock lease now: it ticks the alert clock, runs
+    /// the simulator and proposes the alert rules' steps (absent when the log is this node's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds_clock: Option<bool>,
 }
 
 /// Filters of the alert list.

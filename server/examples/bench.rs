@@ -22,6 +22,10 @@
 //! - `failover KILLS CLIENTS`: 3 NATS servers, 3 nodes and HAProxy; the busiest node is killed
 //!   KILLS times under a steady source; prints kill → first delta on another node p50/p99 over
 //!   every client's resumption, the restarted node's catch-up, and faults on resume (must be 0).
+//! - `catchup N`: one NATS server and a node with a log of N events (HTTP ingest); a new node on
+//!   an empty folder applies the stream from its start (no seed yet), then, once the first node
+//!   has uploaded a seed with its snapshot, another new node starts from the seed; prints both
+//!   catch-up times (start → applied as far as the first node).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -382,6 +386,11 @@ fn start_nodes(nodes: usize) -> (Vec<Child>, Vec<SocketAddr>, String) {
 
 /// `nodes` NATS servers in a cluster and a yiping node on each (the log in up to 3 copies).
 fn start_cluster(nodes: usize) -> (Vec<Child>, Vec<Node>) {
+    start_cluster_with(nodes, &[])
+}
+
+/// [`start_cluster`], the nodes started with `extra` arguments.
+fn start_cluster_with(nodes: usize, extra: &[&str]) -> (Vec<Child>, Vec<Node>) {
     let bin = std::env::var("YIPING_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
     let dir = temp("fanout-cluster");
     let free =
@@ -392,12 +401,16 @@ fn start_cluster(nodes: usize) -> (Vec<Child>, Vec<Node>) {
     for (i, (port, route)) in ports.iter().enumerate() {
         let conf = dir.join(format!("nats-{i}.conf"));
         let store = dir.join(format!("js-{i}")).display().to_string();
+        // One server alone is not a cluster (its JetStream would wait for peers).
+        let cluster = if nodes > 1 {
+            format!("cluster {{ name: bench, listen: 127.0.0.1:{route}, routes: [{}] }}\n", routes.join(", "))
+        } else {
+            String::new()
+        };
         std::fs::write(
             &conf,
             format!(
-                "server_name: n{i}\nport: {port}\njetstream {{ store_dir: {store:?}, sync_interval: always }}\n\
-                 cluster {{ name: bench, listen: 127.0.0.1:{route}, routes: [{}] }}\n",
-                routes.join(", ")
+                "server_name: n{i}\nport: {port}\njetstream {{ store_dir: {store:?}, sync_interval: always }}\n{cluster}"
             ),
         )
         .expect("conf");
@@ -415,7 +428,8 @@ fn start_cluster(nodes: usize) -> (Vec<Child>, Vec<Node>) {
         let data = dir.join(format!("node-{i}"));
         std::fs::create_dir_all(&data).expect("data");
         let url = format!("nats://127.0.0.1:{port}");
-        let args = ["--nats", url.as_str(), "--nats-replicas", replicas.as_str()];
+        let mut args = vec!["--nats", url.as_str(), "--nats-replicas", replicas.as_str()];
+        args.extend_from_slice(extra);
         let (child, addr, token) = start_server_with(&data, &args);
         let args = args.iter().map(|a| (*a).to_owned()).collect();
         out.push(Node { child: Some(child), data, addr, token, args });
@@ -631,6 +645,72 @@ async fn failover(kills: usize, clients: usize) {
         catch_up.iter().copied().fold(0.0, f64::max),
         faults.load(Ordering::Relaxed)
     );
+}
+
+/// A port free now, and its address.
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr")
+}
+
+/// Wait until the node at `addr` has applied the stream up to `target`; how long since `t`.
+async fn caught_up(addr: SocketAddr, target: u64, t: Instant) -> f64 {
+    while node_health(addr).is_none_or(|h| h.1 < target) {
+        assert!(t.elapsed() < Duration::from_secs(900), "the node did not catch up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    t.elapsed().as_secs_f64()
+}
+
+/// `catchup N`: a new node's catch-up on a log of N events, by applying the stream from its
+/// first message, and from the seed in the object store.
+async fn catchup(events: usize) {
+    let every = (events + 1000).to_string();
+    let (_nats, nodes) = start_cluster_with(1, &["--snapshot-every", every.as_str()]);
+    let (a, token, url) = (nodes[0].addr, nodes[0].token.clone(), nodes[0].args[1].clone());
+    http_ingest("catchup: the log", a, &token, "c", (1000, events.div_ceil(4000), 4));
+    let target = node_health(a).expect("healthz").1;
+    let db_mb =
+        |d: &std::path::Path| std::fs::metadata(d.join("yiping.db")).map_or(0, |m| m.len()) / 1_000_000;
+    let size = db_mb(&nodes[0].data);
+    // A new node before any seed: it applies the stream from its first message.
+    let (replay_dir, addr) = (temp("catchup-replay"), free_addr());
+    let t = Instant::now();
+    let replaying = serve_at(&replay_dir, addr, &["--nats", url.as_str()]);
+    let replay = caught_up(addr, target, t).await;
+    drop(replaying);
+    // One more batch: the first node's snapshot, and with it the seed.
+    let body: String = (0..1000).map(|i| patrol(&format!("cs-{i}")) + "\n").collect();
+    assert_eq!(post(a, &token, &body), 200);
+    let target = node_health(a).expect("healthz").1;
+    let js = async_nats::jetstream::new(async_nats::connect(url.as_str()).await.expect("NATS"));
+    let t = Instant::now();
+    let info = loop {
+        if let Ok(bucket) = js.get_object_store(yiping_server::seed::SEED_BUCKET).await
+            && let Ok(info) = bucket.info(yiping_server::seed::SEED_OBJECT).await
+        {
+            break info;
+        }
+        assert!(t.elapsed() < Duration::from_secs(300), "no seed uploaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let upload = t.elapsed().as_secs_f64();
+    let (seed_dir, addr) = (temp("catchup-seed"), free_addr());
+    let t = Instant::now();
+    let from_seed = serve_at(&seed_dir, addr, &["--nats", url.as_str()]);
+    let seeded = caught_up(addr, target, t).await;
+    println!(
+        "catchup: a log of {} events ({size} MB): a new node applying the stream from its start caught up in {replay:.1} s ({:.0} events/s); \
+         from the seed ({} MB, there {upload:.1} s after the snapshot's batch was acknowledged) in {seeded:.2} s",
+        events + 1000,
+        events as f64 / replay,
+        info.size / 1_000_000,
+    );
+    drop(from_seed);
+    let cluster_dir = nodes[0].data.parent().map(std::path::Path::to_owned);
+    drop(nodes);
+    for d in [Some(replay_dir), Some(seed_dir), cluster_dir].into_iter().flatten() {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
 
 async fn fanout(clients: usize, rate: usize, nodes: usize) {
@@ -863,8 +943,12 @@ async fn main() {
             let clients = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(100);
             failover(kills, clients).await;
         }
+        Some("catchup") => {
+            let events = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+            catchup(events).await;
+        }
         _ => eprintln!(
-            "usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench seek [DATA]"
+            "usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
         ),
     }
 }

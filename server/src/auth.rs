@@ -164,6 +164,47 @@ fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
     ))
 }
 
+/// A user to be added: checked, the password hashed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewUser {
+    /// Login name.
+    pub name: String,
+    /// The password's argon2id hash (PHC string).
+    pub hash: String,
+    /// What they may do.
+    pub role: Role,
+    /// Their region, if not the whole province.
+    pub scope: Option<String>,
+}
+
+/// Check a new user's name, password and scope, and hash the password.
+pub fn new_user(name: &str, role: Role, scope: Option<&str>, password: &str) -> Result<NewUser, AuthError> {
+    check_name(name)?;
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(AuthError::Invalid(format!("the password must have at least {MIN_PASSWORD} characters")));
+    }
+    let scope = scope.map(normalise_scope).transpose().map_err(AuthError::Invalid)?;
+    Ok(NewUser { name: name.to_owned(), hash: hash_password(password)?, role, scope })
+}
+
+/// Store a new user, made at `created`; refused if the name is taken.
+pub fn insert_user(conn: &Connection, u: &NewUser, created: &str) -> Result<User, AuthError> {
+    if find_user(conn, &u.name)?.is_some() {
+        return Err(AuthError::Invalid(format!("user {:?} exists already", u.name)));
+    }
+    conn.execute(
+        "INSERT INTO users (name, hash, role, scope, disabled, created) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+        params![u.name, u.hash, u.role.as_str(), u.scope, created],
+    )?;
+    Ok(User {
+        name: u.name.clone(),
+        role: u.role,
+        scope: u.scope.clone(),
+        disabled: false,
+        created: created.to_owned(),
+    })
+}
+
 /// Add a user.
 pub fn add_user(
     conn: &Connection,
@@ -173,20 +214,10 @@ pub fn add_user(
     password: &str,
 ) -> Result<User, AuthError> {
     check_name(name)?;
-    if password.chars().count() < MIN_PASSWORD {
-        return Err(AuthError::Invalid(format!("the password must have at least {MIN_PASSWORD} characters")));
-    }
-    let scope = scope.map(normalise_scope).transpose().map_err(AuthError::Invalid)?;
     if find_user(conn, name)?.is_some() {
         return Err(AuthError::Invalid(format!("user {name:?} exists already")));
     }
-    let hash = hash_password(password)?;
-    let created = now_rfc3339();
-    conn.execute(
-        "INSERT INTO users (name, hash, role, scope, disabled, created) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
-        params![name, hash, role.as_str(), scope, created],
-    )?;
-    Ok(User { name: name.to_owned(), role, scope, disabled: false, created })
+    insert_user(conn, &new_user(name, role, scope, password)?, &now_rfc3339())
 }
 
 /// A user and their password hash.
@@ -230,16 +261,41 @@ fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// A new session token (256 random bits, hex) and its hash, the only form that is stored.
+pub fn new_session_token() -> (String, String) {
+    let token = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect::<String>();
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// When a session of `ttl` starting now ends (unix s).
+pub fn session_expires(ttl: Duration) -> i64 {
+    unix_now() + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2)
+}
+
 /// Start a session for `user`; returns the token (only its hash is stored).
 pub fn create_session(conn: &Connection, user: &str, addr: &str, ttl: Duration) -> Result<String, AuthError> {
-    let token = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect::<String>();
-    let expires = unix_now() + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
+    let (token, hash) = new_session_token();
+    store_session(conn, &hash, user, &now_rfc3339(), session_expires(ttl), addr)?;
+    Ok(token)
+}
+
+/// Store a session by its token's hash (again: no change); sessions that have ended are
+/// dropped meanwhile.
+pub fn store_session(
+    conn: &Connection,
+    hash: &str,
+    user: &str,
+    created: &str,
+    expires: i64,
+    addr: &str,
+) -> Result<(), AuthError> {
     conn.execute("DELETE FROM sessions WHERE expires < ?1", [unix_now()])?;
     conn.execute(
-        "INSERT INTO sessions (hash, user, created, expires, addr) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![token_hash(&token), user, now_rfc3339(), expires, addr],
+        "INSERT OR IGNORE INTO sessions (hash, user, created, expires, addr) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![hash, user, created, expires, addr],
     )?;
-    Ok(token)
+    Ok(())
 }
 
 /// The user of a live session.
@@ -258,7 +314,12 @@ pub fn session_user(conn: &Connection, token: &str) -> Result<Option<User>, Auth
 
 /// End a session.
 pub fn end_session(conn: &Connection, token: &str) -> Result<(), AuthError> {
-    conn.execute("DELETE FROM sessions WHERE hash = ?1", [token_hash(token)])?;
+    end_session_hashed(conn, &token_hash(token))
+}
+
+/// End the session whose token has this hash.
+pub fn end_session_hashed(conn: &Connection, hash: &str) -> Result<(), AuthError> {
+    conn.execute("DELETE FROM sessions WHERE hash = ?1", [hash])?;
     Ok(())
 }
 

@@ -6,7 +6,8 @@
 //! applying the stream in order. What follows from that:
 //!
 //! - **Every write is a message first.** A batch of events (HTTP, NATS ingest, the simulator), a
-//!   person's step on an alert, and a tick of the alert clock are published on [`LOG_SUBJECT`];
+//!   person's step on an alert, a tick of the alert clock and the rules' proposed steps are
+//!   published on [`LOG_SUBJECT`];
 //!   the node that published it answers only once JetStream has acknowledged the message (so
 //!   it is on a quorum of servers' disks) *and* the node has applied it itself, and its answer
 //!   is what the application gave (accepted, duplicate; the alert after the step, or why not).
@@ -25,31 +26,50 @@
 //!   theme topic, and a client that resumes with `since` on another node gets exactly the
 //!   deltas it missed. The overview and alerts topics are recomputed by each node (as they are
 //!   on every restart of a single node): a client resuming there gets their snapshot.
-//! - **Exactly-once alerts.** Raises and clears come from applying events, steps from applying
-//!   step messages, escalations from applying tick messages; each is decided by every node
-//!   from the same inputs, so every node's trail holds the same steps at the same times and an
-//!   acknowledge on one node is seen on all. One node at a time sends ticks (and runs the
-//!   simulator): the holder of the lease [`LEASE_KEY`] in the key-value bucket
-//!   [`LEASE_BUCKET`], which it renews every [`LEASE_RENEW`] and which lapses after
-//!   [`LEASE_TTL`] when its node dies. Two ticks from two holders at a hand-over are harmless:
-//!   a tick only does what is due.
+//! - **Exactly-once alerts, decided once.** Every node's rules observe every events message
+//!   and tick (so what they remember stays alike), but only one node decides: the holder of
+//!   the lease [`LEASE_KEY`] in the key-value bucket [`LEASE_BUCKET`], which it renews every
+//!   [`LEASE_RENEW`] and which lapses after [`LEASE_TTL`] when its node dies. It sends the
+//!   ticks of the alert clock (and runs the simulator), and it proposes the steps its rules
+//!   decide on each message, as of that message's time, in a message of kind `alerts`
+//!   ([`Cluster::propose`], [`run_proposals`]). Every node, the proposer too, applies that
+//!   message like any other: it keeps the steps that still change something in its book and
+//!   numbers the raises itself ([`crate::alerts::Book::settle`]). As every node's alerts come
+//!   only from messages applied in the same order (proposals and people's steps), every node
+//!   has the same alerts, with the same ids, and the same trail, whatever its rules remember
+//!   and whenever it crashed: a node killed between storing events and their alert steps
+//!   loses nothing, since the steps are messages of their own. Proposals are settled against
+//!   the alerts as they are when applied (a raise of a subject already open becomes an
+//!   escalation if worse, a resolve of a dispatched alert a clear, an escalation by waiting of
+//!   an alert acknowledged meanwhile nothing), so two proposers at a hand-over, or the same
+//!   proposal twice, change nothing the second time. When the holder dies before proposing,
+//!   the other nodes still keep what their own rules decided over the last
+//!   [`PROPOSE_WITHIN`], and the next holder proposes it; beyond that, its ticks evaluate every
+//!   rule again and find every condition that still holds (a passing one older than that,
+//!   such as a spike already followed by a normal reading, is not raised). A node catching up
+//!   on messages older than [`PROPOSE_WITHIN`] does not propose.
+//! - **What the rules remember** (spike baselines, clear counts, each subject's reports) is
+//!   saved with every snapshot of the fold, so a restarted node, should it hold the lease
+//!   next, measures against the same baselines (the clear counts that events after the
+//!   snapshot moved are not replayed).
 //! - **Restarts.** A node starts from its own copy (the latest snapshot of the fold and the
 //!   events after it, as a single node does) and applies the stream from its last committed
-//!   events message on; a new node replays the stream from the start. Messages after that one
+//!   events message on; a new node starts from the seed in the object store ([`crate::seed`]),
+//!   or, when there is none yet, applies the stream from the start. Messages after that one
 //!   may have been applied before the node stopped: a stored event is then a duplicate, and a
-//!   step or tick at or before the trail's own stream position (written with the steps it
-//!   gave, [`crate::trail::Trail::alerts_position`]) is not taken again.
+//!   step or proposal at or before the trail's own stream position (written with the steps
+//!   it gave, [`crate::trail::Trail::alerts_position`]) is not taken again.
 //!
-//! Not yet the same on every node after a node's crash or restart (open work): alert steps
-//! that events would have raised when the node was killed between storing those events and
-//! writing the steps; and what the rules remember beyond each subject's newest report (spike
-//! baselines, clear counts), which a restarted node rebuilds from its snapshot, so its later
-//! decisions, and the ids of later alerts, can differ from the nodes that kept running. An
-//! alert step's `seq` is its place in the node's own trail, which also holds that node's
+//! An alert step's `seq` is its place in the node's own trail, which also holds that node's
 //! logins and ingest entries.
 //!
-//! What stays per node: users, sessions, source tokens and storylines (provision users and
-//! tokens on every node), and the walls driven by presenters.
+//! - **Sessions, source tokens and rate limits** are changed through the stream too (messages
+//!   of kind `change`, [`crate::changes`]), with their audit entries: a console whose node dies
+//!   is still logged in on the next, and a token made on one node is taken by all. So are the
+//!   presenters' storylines, and users added, disabled or enabled with `yiping user … --nats`.
+//!
+//! What stays per node: tokens made with `yiping token` on a folder, the walls driven by
+//! presenters, and the trail's ingest entries.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -64,7 +84,7 @@ use yiping_protocol::alerts::Alert;
 use yiping_protocol::instant::Timestamp;
 
 use crate::AppState;
-use crate::alerts::Step;
+use crate::alerts::{Pending, Step};
 use crate::error::AppError;
 use crate::ingest::{Logged, SubmitError};
 use crate::store::{Appended, Located};
@@ -88,6 +108,17 @@ const CHUNK_BYTES: usize = 768 * 1024;
 /// How long a node waits for its own message to come back from the stream and be applied.
 const APPLY_WAIT: Duration = Duration::from_secs(60);
 
+/// The epoch of the log stream `info` describes: its creation instant (every node's log and
+/// topic streams take it).
+pub(crate) fn epoch_of(info: &stream::Info) -> String {
+    format!("js{:x}", info.created.unix_timestamp_nanos() / 1_000)
+}
+
+/// The node holding the clock's lease proposes the rules' steps of messages at most this old.
+pub const PROPOSE_WITHIN: Duration = Duration::from_secs(30);
+/// The most proposals a node keeps while another holds the lease.
+const KEPT_MOST: usize = 10_000;
+
 /// A message's kind (header `Yiping-Kind`).
 const KIND: &str = "Yiping-Kind";
 /// A message's time (header `Yiping-Time`): when its publisher received the write.
@@ -98,8 +129,12 @@ const TIME: &str = "Yiping-Time";
 enum Applied {
     Events(Result<Vec<Appended>, String>),
     Step(Box<Result<Alert, AppError>>),
+    Change(Box<Result<crate::changes::Changed, AppError>>),
     Tick,
 }
+
+/// The rules' steps decided on applying a message, and that message's time.
+type Proposal = (Vec<Pending>, Timestamp);
 
 /// A message this node waits to apply; no longer waited for when dropped.
 struct Waiting<'a> {
@@ -130,6 +165,14 @@ pub struct Cluster {
     applied: AtomicU64,
     /// The writer failed to store a message's events: apply again from the last commit.
     broken: AtomicBool,
+    /// The rules' steps this node proposes, on their way to the stream ([`run_proposals`]).
+    proposals: tokio::sync::mpsc::UnboundedSender<Proposal>,
+    proposals_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Proposal>>>,
+    /// Told when this node has saved a snapshot: time for a seed ([`crate::seed`]).
+    seed_wanted: tokio::sync::Notify,
+    /// What this node's rules decided while another node held the lease, until that node's
+    /// proposals of the same time come: proposed again should this node take the lease first.
+    kept: Mutex<VecDeque<Proposal>>,
 }
 
 impl Cluster {
@@ -176,9 +219,10 @@ impl Cluster {
                 "the log stream keeps another number of copies than configured (it was made so)"
             );
         }
-        let epoch = format!("js{:x}", info.created.unix_timestamp_nanos() / 1_000);
+        let epoch = epoch_of(info);
         let node = format!("{:x}{:04x}", Timestamp::now().unix_ns() / 1_000_000, rand::random::<u16>());
         tracing::info!(url = %shown, stream = LOG_STREAM, epoch, node, "the log is the NATS stream");
+        let (proposals, proposals_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Cluster {
             js,
             node,
@@ -189,12 +233,31 @@ impl Cluster {
             clock: AtomicBool::new(false),
             applied: AtomicU64::new(0),
             broken: AtomicBool::new(false),
+            proposals,
+            proposals_rx: Mutex::new(Some(proposals_rx)),
+            seed_wanted: tokio::sync::Notify::new(),
+            kept: Mutex::new(VecDeque::new()),
         })
     }
 
     /// The stream's epoch: every node's log and topic streams take it.
     pub fn epoch(&self) -> &str {
         &self.epoch
+    }
+
+    /// The JetStream context.
+    pub(crate) fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// How many copies of the log stream the NATS servers keep.
+    pub fn replicas(&self) -> usize {
+        self.replicas
+    }
+
+    /// Told when this node has saved a snapshot of its fold.
+    pub(crate) fn seed_wanted(&self) -> &tokio::sync::Notify {
+        &self.seed_wanted
     }
 
     /// Whether this node ticks the alert clock (and runs the simulator) now.
@@ -283,6 +346,74 @@ impl Cluster {
         }
     }
 
+    /// Make a change to sessions, tokens or limits through the log ([`crate::changes`]): what
+    /// applying it here gave.
+    pub async fn change(
+        &self,
+        changing: &crate::changes::Changing,
+        time: Timestamp,
+    ) -> Result<crate::changes::Changed, AppError> {
+        let body = serde_json::to_vec(changing).expect("a change serialises");
+        match self.send("change", time, body).await {
+            Ok(Applied::Change(r)) => *r,
+            Ok(other) => Err(AppError::Internal(format!("unexpected answer {other:?}"))),
+            Err(SubmitError::Unavailable(m)) => Err(AppError::Busy(m)),
+            Err(e) => Err(AppError::Internal(e.to_string())),
+        }
+    }
+
+    /// Propose the rules' steps decided on applying a message of time `as_of`, when this node
+    /// holds the clock's lease and that message is recent by `now` (a node catching up on old
+    /// messages does not decide: the next tick evaluates everything again once it is current).
+    ///
+    /// Another node keeps what it decided until the holder's proposals of the same time have
+    /// come, and proposes it again should it take the lease before they do (the holder died
+    /// before proposing): [`Book::settle`](crate::alerts::Book::settle) drops what was applied.
+    pub fn propose(&self, steps: Vec<Pending>, as_of: Timestamp, now: Timestamp) {
+        if steps.is_empty() {
+            return;
+        }
+        if now.seconds_since(as_of) > PROPOSE_WITHIN.as_secs_f64() {
+            tracing::debug!(%as_of, "alert steps of an old message not proposed (catching up)");
+            return;
+        }
+        if self.holds_clock() {
+            let _ = self.proposals.send((steps, as_of));
+            return;
+        }
+        let mut kept = self.kept.lock().or_poisoned();
+        while kept.front().is_some_and(|(_, t)| now.seconds_since(*t) > PROPOSE_WITHIN.as_secs_f64())
+            || kept.len() >= KEPT_MOST
+        {
+            kept.pop_front();
+        }
+        kept.push_back((steps, as_of));
+    }
+
+    /// The holder's proposals of `as_of` have been applied: what this node kept from up to
+    /// then is no longer needed.
+    fn proposed_until(&self, as_of: Timestamp) {
+        self.kept.lock().or_poisoned().retain(|(_, t)| *t > as_of);
+    }
+
+    /// This node has just taken the lease: propose what it kept (recent as of `now`).
+    fn propose_kept(&self, now: Timestamp) {
+        let kept: Vec<Proposal> = self.kept.lock().or_poisoned().drain(..).collect();
+        let mut n = 0;
+        for (steps, as_of) in kept {
+            if now.seconds_since(as_of) <= PROPOSE_WITHIN.as_secs_f64() {
+                n += steps.len();
+                let _ = self.proposals.send((steps, as_of));
+            }
+        }
+        if n > 0 {
+            tracing::info!(
+                steps = n,
+                "alert steps the previous lease holder may not have proposed, proposed again"
+            );
+        }
+    }
+
     fn answer(&self, id: Option<&str>, applied: Applied) {
         if let Some(tx) = id.and_then(|id| self.waiters.lock().or_poisoned().remove(id)) {
             let _ = tx.send(applied);
@@ -298,8 +429,8 @@ struct Applying {
     folding: VecDeque<tokio::task::JoinHandle<()>>,
     /// The last events message given to the writer (the next must follow it).
     events_after: u64,
-    /// The last message whose alert steps are in the trail: steps and ticks up to it are not
-    /// taken again.
+    /// The last message whose entries are in the trail (alert steps, changes): steps, ticks,
+    /// proposals and changes up to it are not taken again.
     alerts_done: u64,
 }
 
@@ -440,7 +571,7 @@ async fn take(
                 c.answer(id.as_deref(), Applied::Events(r));
             }));
         }
-        "step" | "tick" => {
+        "step" | "tick" | "alerts" | "change" => {
             // After every event before it is folded, as on every other node.
             at.drain().await;
             if cluster.broken.load(Ordering::Relaxed) {
@@ -452,7 +583,40 @@ async fn take(
                 return Ok(());
             }
             let s = state.clone();
-            let applied = if kind == "step" {
+            let applied = if kind == "change" {
+                match serde_json::from_slice::<crate::changes::Changing>(&msg.payload) {
+                    Ok(c) => {
+                        let r = tokio::task::spawn_blocking(move || s.apply_change(&c, time, Some(seq)))
+                            .await
+                            .unwrap_or_else(|e| Err(AppError::Internal(e.to_string())));
+                        if let Err(e) = &r {
+                            tracing::warn!(seq, "log stream: a change not made here: {e}");
+                        }
+                        Applied::Change(Box::new(r))
+                    }
+                    Err(e) => {
+                        tracing::error!(seq, "log stream: a change that is not one is skipped: {e}");
+                        Applied::Change(Box::new(Err(AppError::BadRequest(format!("not a change: {e}")))))
+                    }
+                }
+            } else if kind == "alerts" {
+                match serde_json::from_slice::<Vec<Pending>>(&msg.payload) {
+                    Ok(steps) => {
+                        tokio::task::spawn_blocking(move || s.take_proposals(steps, time, seq))
+                            .await
+                            .map_err(anyhow::Error::from)
+                            .and_then(|r| r.map_err(anyhow::Error::from))
+                            .map_err(|e| {
+                                anyhow::anyhow!("message {seq}'s alert steps not stored here: {e}")
+                            })?;
+                        cluster.proposed_until(time);
+                    }
+                    Err(e) => {
+                        tracing::error!(seq, "log stream: alert steps that are not ones are skipped: {e}")
+                    }
+                }
+                Applied::Tick
+            } else if kind == "step" {
                 match serde_json::from_slice::<Step>(&msg.payload) {
                     Ok(step) => Applied::Step(Box::new(
                         tokio::task::spawn_blocking(move || s.take_step(&step, time, Some(seq)))
@@ -465,9 +629,22 @@ async fn take(
                     }
                 }
             } else {
-                let _ = tokio::task::spawn_blocking(move || s.alert_tick_at(time, Some(seq))).await;
+                let _ = tokio::task::spawn_blocking(move || s.alert_tick_at(time, true)).await;
                 Applied::Tick
             };
+            // A failure to store (not a refusal) is not stepped over: the message is taken again
+            // (nodes that step over one would differ from then on).
+            let failed = match &applied {
+                Applied::Change(r) => matches!(**r, Err(AppError::Internal(_))),
+                Applied::Step(r) => matches!(**r, Err(AppError::Internal(_))),
+                _ => false,
+            };
+            if failed {
+                anyhow::bail!("message {seq} ({kind}) could not be stored here; it is taken again");
+            }
+            // Not taken again in this run either (after a failed events write, the messages
+            // after the last stored one are taken again).
+            at.alerts_done = at.alerts_done.max(seq);
             cluster.applied.fetch_max(seq, Ordering::Relaxed);
             cluster.answer(id.as_deref(), applied);
         }
@@ -547,6 +724,8 @@ async fn hold_clock(state: &Arc<AppState>, cluster: &Arc<Cluster>) -> anyhow::Re
                         node = cluster.node,
                         "this node holds the clock's lease: it ticks the alert clock"
                     );
+                    cluster.clock.store(true, Ordering::Relaxed);
+                    cluster.propose_kept(state.clock.now());
                     Some(r)
                 }
                 Err(_) => None,
@@ -563,6 +742,67 @@ async fn hold_clock(state: &Arc<AppState>, cluster: &Arc<Cluster>) -> anyhow::Re
                     tracing::warn!("a tick of the alert clock was not logged: {e}");
                 }
             });
+        }
+    }
+}
+
+/// Publish a change ([`crate::changes`]) on the log stream of the NATS server at `url` from
+/// outside a node (`yiping user … --nats`): every node applies it when it comes. Returns the
+/// message's place in the stream once JetStream has it.
+pub async fn publish_change(url: &str, changing: &crate::changes::Changing) -> anyhow::Result<u64> {
+    let shown = crate::nats::without_password(url);
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach NATS at {shown}: {e}"))?;
+    let js = jetstream::new(client);
+    let now = Timestamp::now();
+    let mut headers = async_nats::HeaderMap::new();
+    let id = format!("cli-{:x}{:08x}", now.unix_ns() / 1_000_000, rand::random::<u32>());
+    headers.insert("Nats-Msg-Id", id.as_str());
+    headers.insert(KIND, "change");
+    headers.insert(TIME, now.to_string().as_str());
+    let body = serde_json::to_vec(changing).expect("a change serialises");
+    let sent = async {
+        js.publish_with_headers(LOG_SUBJECT, headers, body.into()).await?.await.map_err(anyhow::Error::from)
+    };
+    let ack = sent.await.map_err(|e| {
+        anyhow::anyhow!("the log stream {LOG_STREAM} on {shown}: {e} (is a node running on it?)")
+    })?;
+    Ok(ack.sequence)
+}
+
+/// Send the rules' steps this node proposes ([`Cluster::propose`]) to the stream, in order, as
+/// messages of kind `alerts` whose time is the instant they were decided at; every node applies
+/// them ([`AppState::take_proposals`]). A message JetStream does not take after a few tries is
+/// dropped with a warning: the next tick of the alert clock proposes again what still holds.
+/// Runs for as long as the server runs.
+pub async fn run_proposals(cluster: Arc<Cluster>) {
+    let Some(mut rx) = cluster.proposals_rx.lock().or_poisoned().take() else { return };
+    while let Some((steps, as_of)) = rx.recv().await {
+        let body = serde_json::to_vec(&steps).expect("alert steps serialise");
+        let id = format!("{}-{}", cluster.node, cluster.next.fetch_add(1, Ordering::Relaxed));
+        let mut sent = Err(String::new());
+        for _ in 0..5 {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Msg-Id", id.as_str());
+            headers.insert(KIND, "alerts");
+            headers.insert(TIME, as_of.to_string().as_str());
+            sent = match cluster.js.publish_with_headers(LOG_SUBJECT, headers, body.clone().into()).await {
+                Ok(ack) => ack.await.map(drop).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if sent.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if let Err(e) = sent {
+            tracing::warn!(
+                steps = steps.len(),
+                "alert steps not proposed ({e}): the next tick proposes again what holds"
+            );
         }
     }
 }

@@ -472,6 +472,11 @@ pub struct FoldSnapshot {
     history: Histories,
     #[serde(default)]
     simulated: BTreeMap<String, u64>,
+    /// What the alert rules remembered at the same point ([`crate::alerts::Memory`]; none in
+    /// snapshots from before it was kept: the rules then start from each subject's latest
+    /// report). Read on its own, so that a change to it never makes the fold's state unreadable.
+    #[serde(default)]
+    pub rules: Option<serde_json::Value>,
 }
 
 impl FoldSnapshot {
@@ -568,6 +573,7 @@ impl Fold {
             village_reports: self.village_reports.clone(),
             history: self.history.clone(),
             simulated: self.simulated.clone(),
+            rules: None,
         }
     }
 

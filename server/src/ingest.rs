@@ -125,7 +125,8 @@ impl Ingestor {
     }
 }
 
-/// Save a snapshot of the fold as it is after event `gseq`, then apply retention. Runs on the
+/// Save a snapshot of the fold (and of what the alert rules remember) as it is after event
+/// `gseq`, then apply retention. Runs on the
 /// folder thread (the only one that changes the fold), through the read connection.
 fn upkeep(state: &AppState, gseq: u64, log: LogOptions) -> Result<(), StoreError> {
     let (body, seqs) = {
@@ -135,10 +136,18 @@ fn upkeep(state: &AppState, gseq: u64, log: LogOptions) -> Result<(), StoreError
             .skip(1)
             .map(|(t, _)| ((*t).to_owned(), state.hub.seq(t)))
             .collect();
-        (serde_json::to_string(&fold.to_snapshot()).expect("the fold serialises"), seqs)
+        let mut snap = fold.to_snapshot();
+        // The rules have observed every event folded so far (this thread folds, then they
+        // observe): what they remember goes with the fold's state at the same event.
+        let memory = state.book.lock().or_poisoned().memory();
+        snap.rules = Some(serde_json::to_value(memory).expect("the rules' memory serialises"));
+        (serde_json::to_string(&snap).expect("the fold serialises"), seqs)
     };
     let store = state.reader.lock().or_poisoned();
     store.save_snapshot(gseq, &seqs, &body)?;
+    if let Some(c) = state.cluster.get() {
+        c.seed_wanted().notify_one();
+    }
     if let Some(days) = log.retain_days {
         let cutoff = Timestamp::now().plus_s(-i64::from(days) * 86_400).to_string();
         let n = store.prune(&cutoff)?;

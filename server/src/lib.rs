@@ -8,7 +8,8 @@
 //! 2. **The log.** [`ingest`] is the one writer: batches are stored in SQLite ([`store`]) and
 //!    acknowledged only once durable; the event time is kept as an instant beside its text.
 //!    With NATS configured, the log is a JetStream stream shared by several nodes ([`cluster`]):
-//!    every write is a message first, and each node applies the stream to its SQLite copy.
+//!    every write is a message first, and each node applies the stream to its SQLite copy;
+//!    one node decides the alert rules' steps for all; a new node starts from a [`seed`].
 //! 3. **The fold** ([`fold`]): the state and region aggregates, the newest fact by event time
 //!    winning everywhere, snapshotted so start-up replays only what came after; [`audit`]
 //!    recounts the figures from the raw log independently.
@@ -25,7 +26,7 @@
 //!    shows to PNG and PDF with a headless Chromium.
 //! 6. **HTTP** ([`web`] routes; [`api`] for events, regions, entities and history;
 //!    [`session`] and [`auth`] for logins, roles and tokens; [`sources`] for the ingest
-//!    sources' tokens and rate limits; [`error`] maps every failure to one
+//!    sources' tokens and rate limits, both written through [`changes`]; [`error`] maps every failure to one
 //!    status and message; [`metrics`]). Every answer's type is in `yiping_protocol::api`;
 //!    [`openapi`] makes the OpenAPI 3.1 document of all of it from the handlers and those types.
 //! 7. **Running it**: [`state`] holds the running server, [`startup`] rebuilds it from the log,
@@ -36,6 +37,7 @@ pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod changes;
 pub mod cluster;
 pub mod error;
 pub mod export;
@@ -51,6 +53,7 @@ pub mod present;
 pub mod publish;
 pub mod replay;
 pub mod run;
+pub mod seed;
 pub mod session;
 pub mod simulator;
 pub mod site;

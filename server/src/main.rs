@@ -274,6 +274,10 @@ enum UserAction {
         /// Region scope: an adcode or prefix (e.g. 420200 for 黄石); none for the whole province.
         #[arg(long)]
         scope: Option<String>,
+        /// A NATS server of a cluster's log: the change goes through the log stream to every
+        /// node (instead of into the data folder of one).
+        #[arg(long)]
+        nats: Option<String>,
         /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
@@ -289,6 +293,10 @@ enum UserAction {
         /// Login name.
         #[arg(long)]
         name: String,
+        /// A NATS server of a cluster's log: the change goes through the log stream to every
+        /// node (instead of into the data folder of one).
+        #[arg(long)]
+        nats: Option<String>,
         /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
@@ -298,6 +306,10 @@ enum UserAction {
         /// Login name.
         #[arg(long)]
         name: String,
+        /// A NATS server of a cluster's log: the change goes through the log stream to every
+        /// node (instead of into the data folder of one).
+        #[arg(long)]
+        nats: Option<String>,
         /// The server's data folder (default: `data` of the site configuration, see `yiping config`).
         #[arg(long = "data", default_value = "./data")]
         data_dir: PathBuf,
@@ -333,7 +345,7 @@ async fn main() -> ExitCode {
             print!("{}", s.to_toml());
             Ok(())
         }),
-        Command::User { action } => user(action),
+        Command::User { action } => user(action).await,
         Command::Rules => {
             print!("{}", yiping_server::alerts::rules::to_toml(&yiping_server::alerts::Rules::default()));
             Ok(())
@@ -568,30 +580,72 @@ fn load_rules(path: Option<&Path>) -> anyhow::Result<yiping_server::alerts::Rule
         .map_err(|e| anyhow::anyhow!("the alert rules file {}: {e}", path.display()))
 }
 
-fn user(action: UserAction) -> anyhow::Result<()> {
+async fn user(action: UserAction) -> anyhow::Result<()> {
     use yiping_server::auth;
     let (data_dir, what, target) = match &action {
         UserAction::Add { data_dir, name, .. } => (data_dir, "user.add", name.clone()),
         UserAction::List { data_dir } => (data_dir, "", String::new()),
-        UserAction::Disable { data_dir, name } => (data_dir, "user.disable", name.clone()),
-        UserAction::Enable { data_dir, name } => (data_dir, "user.enable", name.clone()),
+        UserAction::Disable { data_dir, name, .. } => (data_dir, "user.disable", name.clone()),
+        UserAction::Enable { data_dir, name, .. } => (data_dir, "user.enable", name.clone()),
     };
+    let role_of = |role: &str| {
+        auth::Role::parse(role).ok_or_else(|| {
+            anyhow::anyhow!("--role {role:?}: one of {}", auth::Role::ALL.map(auth::Role::as_str).join(", "))
+        })
+    };
+    let read_password = || -> anyhow::Result<String> {
+        let mut password = String::new();
+        std::io::stdin().read_line(&mut password)?;
+        Ok(password.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    // Through a cluster's log stream, to every node.
+    let change = match &action {
+        UserAction::Add { name, role, scope, nats: Some(url), .. } => {
+            let u = auth::new_user(name, role_of(role)?, scope.as_deref(), &read_password()?)?;
+            let body = serde_json::json!({ "role": u.role, "scope": u.scope });
+            Some((url, yiping_server::changes::Change::UserAdd { user: u }, body))
+        }
+        UserAction::Disable { name, nats: Some(url), .. }
+        | UserAction::Enable { name, nats: Some(url), .. } => {
+            let disabled = matches!(action, UserAction::Disable { .. });
+            let change = yiping_server::changes::Change::UserDisabled { name: name.clone(), disabled };
+            Some((url, change, serde_json::json!({})))
+        }
+        _ => None,
+    };
+    if let Some((url, change, body)) = change {
+        let audit = yiping_server::trail::NewEntry {
+            actor: "cli".into(),
+            role: "admin".into(),
+            action: what.into(),
+            target: target.clone(),
+            body,
+            ..Default::default()
+        };
+        let changing = yiping_server::changes::Changing { change, audit };
+        let seq = yiping_server::cluster::publish_change(url, &changing).await?;
+        println!(
+            "{what} {target}: sent through the log stream (message {seq}); every node takes it as it applies it"
+        );
+        return Ok(());
+    }
     std::fs::create_dir_all(data_dir)?;
     let trail = yiping_server::trail::Trail::open(data_dir)?;
     let conn = trail.connection();
+    if !matches!(action, UserAction::List { .. }) {
+        let node: Option<String> =
+            conn.query_row("SELECT value FROM meta WHERE key = 'stream_seq'", [], |r| r.get(0)).ok();
+        if node.is_some() {
+            anyhow::bail!(
+                "{} is a node's copy of a NATS log: give --nats URL so that the change goes to every node",
+                data_dir.display()
+            );
+        }
+    }
     let mut body = serde_json::json!({});
     match &action {
         UserAction::Add { name, role, scope, .. } => {
-            let r = auth::Role::parse(role).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--role {role:?}: one of {}",
-                    auth::Role::ALL.map(auth::Role::as_str).join(", ")
-                )
-            })?;
-            let mut password = String::new();
-            std::io::stdin().read_line(&mut password)?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            let u = auth::add_user(conn, name, r, scope.as_deref(), password)?;
+            let u = auth::add_user(conn, name, role_of(role)?, scope.as_deref(), &read_password()?)?;
             body = serde_json::json!({ "role": u.role, "scope": u.scope });
             println!(
                 "added {} ({}{})",
@@ -688,6 +742,10 @@ fn first_admin(data_dir: &Path) -> anyhow::Result<()> {
 
 async fn serve(config: yiping_server::Config) -> anyhow::Result<()> {
     let _lock = lock_data(&config.data_dir)?;
+    // A new node of a cluster starts from the seed (its users with it), if there is one.
+    if let Some(url) = &config.nats {
+        yiping_server::seed::fetch_if_new(url, &config.data_dir).await?;
+    }
     first_admin(&config.data_dir)?;
     yiping_server::serve(config, None, shutdown_signal()).await
 }

@@ -52,15 +52,31 @@ impl AppState {
         // within a second of its event.
         // Each event's steps are stored and applied before the next event is observed, so
         // several events about one subject in a batch see each other's alerts (one raise, not
-        // one per event).
+        // one per event). From the log stream, the steps of a whole message are proposed at
+        // once and settled in order when they come back, to the same effect (a second raise of
+        // a subject becomes an escalation if worse, else nothing).
         let now = logged.map_or_else(|| self.clock.now(), |l| l.time);
-        let seq = logged.map(|l| l.seq);
         let mut book = self.book.lock().or_poisoned();
-        for (l, is_newest) in events.iter().zip(newest) {
-            if is_newest {
-                let pending = book.observe(&l.event, &l.adcode, now);
-                if let Err(e) = self.commit_alerts(&mut book, &pending, now, seq) {
-                    tracing::error!("alert steps not stored: {e}");
+        match logged.and(self.cluster.get()) {
+            // From the log stream: every node observes (what the rules remember stays alike),
+            // one node proposes what they decided, once for the whole message.
+            Some(cluster) => {
+                let mut proposed = Vec::new();
+                for (l, is_newest) in events.iter().zip(newest) {
+                    if is_newest {
+                        proposed.extend(book.observe(&l.event, &l.adcode, now));
+                    }
+                }
+                cluster.propose(proposed, now, self.clock.now());
+            }
+            None => {
+                for (l, is_newest) in events.iter().zip(newest) {
+                    if is_newest {
+                        let pending = book.observe(&l.event, &l.adcode, now);
+                        if let Err(e) = self.commit_alerts(&mut book, &pending, now, None) {
+                            tracing::error!("alert steps not stored: {e}");
+                        }
+                    }
                 }
             }
         }
@@ -113,16 +129,36 @@ impl AppState {
 
     /// Run the alert rules' clock: time-driven rules and escalation, as of the clock's now.
     pub fn alert_tick(&self) {
-        self.alert_tick_at(self.clock.now(), None);
+        self.alert_tick_at(self.clock.now(), false);
     }
 
-    /// Run the time-driven rules and escalation as of `now` (a tick from the log stream's
-    /// message `stream_seq`: the same instant on every node).
-    pub fn alert_tick_at(&self, now: Timestamp, stream_seq: Option<u64>) {
+    /// Run the time-driven rules and escalation as of `now`: their steps stored here, or, for a
+    /// tick from the log stream (`logged`: the same instant on every node), proposed through
+    /// the stream by the node that holds the clock's lease.
+    pub fn alert_tick_at(&self, now: Timestamp, logged: bool) {
         let mut book = self.book.lock().or_poisoned();
         let pending = book.tick(now);
-        if let Err(e) = self.commit_alerts(&mut book, &pending, now, stream_seq) {
-            tracing::error!("alert steps not stored: {e}");
+        match self.cluster.get().filter(|_| logged) {
+            Some(cluster) => cluster.propose(pending, now, self.clock.now()),
+            None => {
+                if let Err(e) = self.commit_alerts(&mut book, &pending, now, None) {
+                    tracing::error!("alert steps not stored: {e}");
+                }
+            }
         }
+    }
+
+    /// Apply the rules' steps that the node holding the clock's lease proposed as of `time`
+    /// (log stream message `stream_seq`): those that still change something here, raises
+    /// numbered by this book, which every node's is alike ([`alerts::Book::settle`]).
+    pub fn take_proposals(
+        &self,
+        proposed: Vec<alerts::Pending>,
+        time: Timestamp,
+        stream_seq: u64,
+    ) -> Result<(), store::StoreError> {
+        let mut book = self.book.lock().or_poisoned();
+        let settled = book.settle(proposed);
+        self.commit_alerts(&mut book, &settled, time, Some(stream_seq)).map(drop)
     }
 }

@@ -141,6 +141,9 @@ pub async fn serve(
         Some(c) => tokio::spawn(crate::cluster::run_clock(state.clone(), c.clone())),
         None => tokio::spawn(run_alert_clock(state.clone())),
     };
+    let proposer = cluster.as_ref().map(|c| tokio::spawn(crate::cluster::run_proposals(c.clone())));
+    let seeder =
+        cluster.as_ref().map(|c| tokio::spawn(crate::seed::run_seeding(c.clone(), config.data_dir.clone())));
     let sim = config.simulator.then(|| tokio::spawn(run_simulator(state.clone(), config.seed, config.speed)));
     let nats = config.nats.map(|url| tokio::spawn(crate::nats::run(state.clone(), url)));
     let timeline = state.timeline.clone();
@@ -159,8 +162,8 @@ pub async fn serve(
     if let Some(nats) = nats {
         nats.abort();
     }
-    if let Some(applier) = applier {
-        applier.abort();
+    for task in [applier, proposer, seeder].into_iter().flatten() {
+        task.abort();
     }
     ticker.abort();
     result.map_err(Into::into)

@@ -13,6 +13,7 @@ use yiping_protocol::api::{Me, OkAnswer};
 
 use crate::AppState;
 use crate::auth::{self, Caller, Role};
+use crate::changes::Change;
 use crate::error::AppError;
 use crate::sync::OrPoisoned;
 use crate::trail::NewEntry;
@@ -76,31 +77,36 @@ pub async fn login(
                 Some(_) => "wrong password",
                 None => "unknown user",
             };
-            state.audit(NewEntry {
+            let audit = NewEntry {
                 actor: form.name.clone(),
                 addr: caller.ip(),
                 action: "login.failed".into(),
                 target: form.name.clone(),
                 comment: why.into(),
                 ..Default::default()
-            })?;
+            };
+            state.change(Change::Audit, audit).await?;
             return Err(AppError::Unauthorized("wrong user name or password".into()));
         }
     };
     state.limiter.clear(&keys[1]);
-    let token = {
-        let trail = state.trail.lock().or_poisoned();
-        auth::create_session(trail.connection(), &user.name, &caller.ip(), state.access.session)
-            .map_err(internal)?
+    // The token stays here; every node keeps its hash (a console whose node dies stays logged in).
+    let (token, hash) = auth::new_session_token();
+    let change = Change::SessionStart {
+        hash,
+        user: user.name.clone(),
+        expires: auth::session_expires(state.access.session),
+        addr: caller.ip(),
     };
-    state.audit(NewEntry {
+    let audit = NewEntry {
         actor: user.name.clone(),
         role: user.role.as_str().into(),
         addr: caller.ip(),
         action: "login".into(),
         target: user.name.clone(),
         ..Default::default()
-    })?;
+    };
+    state.change(change, audit).await?;
     let cookie = auth::session_cookie(Some(&token), &state.access);
     let me = Me {
         name: Some(user.name.clone()),
@@ -128,18 +134,19 @@ pub async fn logout(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let user = caller.user()?.clone();
-    if let Some(t) = auth::cookie_token(&headers) {
-        let trail = state.trail.lock().or_poisoned();
-        auth::end_session(trail.connection(), &t).map_err(internal)?;
-    }
-    state.audit(NewEntry {
+    let audit = NewEntry {
         actor: user.name.clone(),
         role: user.role.as_str().into(),
         addr: caller.ip(),
         action: "logout".into(),
         target: user.name,
         ..Default::default()
-    })?;
+    };
+    let change = match auth::cookie_token(&headers) {
+        Some(t) => Change::SessionEnd { hash: crate::store::token_hash(&t) },
+        None => Change::Audit,
+    };
+    state.change(change, audit).await?;
     let mut resp = Json(OkAnswer { ok: true }).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,

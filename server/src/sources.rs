@@ -24,6 +24,7 @@ use yiping_protocol::instant::Timestamp;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::changes::Change;
 use crate::error::AppError;
 use crate::store::{Store, StoreError, TOKEN_ID_LEN, token_hash};
 use crate::sync::OrPoisoned;
@@ -118,31 +119,23 @@ fn admin(caller: &Caller) -> Result<(String, String), AppError> {
     Ok((u.name.clone(), u.role.as_str().to_owned()))
 }
 
-fn internal(e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(e.to_string())
-}
-
-/// Record an admin's change to the sources in the audit trail.
-fn audited(
-    state: &AppState,
+/// The audit entry of an admin's change to the sources.
+fn audit_entry(
     caller: &Caller,
     who: (String, String),
     action: &str,
     target: &str,
     body: serde_json::Value,
-) -> Result<(), AppError> {
-    state
-        .audit(NewEntry {
-            actor: who.0,
-            role: who.1,
-            addr: caller.ip(),
-            action: action.into(),
-            target: target.into(),
-            body,
-            ..Default::default()
-        })
-        .map(|_| ())
-        .map_err(internal)
+) -> NewEntry {
+    NewEntry {
+        actor: who.0,
+        role: who.1,
+        addr: caller.ip(),
+        action: action.into(),
+        target: target.into(),
+        body,
+        ..Default::default()
+    }
 }
 
 /// A new token for `source` (a name [`check_source_name`] accepts), to be shown once.
@@ -197,9 +190,13 @@ pub async fn http_create(
     let who = admin(&caller)?;
     json_required(&headers)?;
     check_source_name(&source).map_err(AppError::BadRequest)?;
-    let made = create(&state.reader.lock().or_poisoned(), &source)?;
-    audited(&state, &caller, who, "token.create", &source, serde_json::json!({ "id": made.id }))?;
-    Ok((StatusCode::CREATED, Json(made)))
+    let token = crate::store::new_token();
+    let hash = token_hash(&token);
+    let id = hash[..TOKEN_ID_LEN].to_owned();
+    let change = Change::TokenAdd { hash, source: source.clone(), others_end: None };
+    let audit = audit_entry(&caller, who, "token.create", &source, serde_json::json!({ "id": id }));
+    state.change(change, audit).await?;
+    Ok((StatusCode::CREATED, Json(NewToken { source, token, id })))
 }
 
 /// The query of `POST /api/v1/sources/{source}/rotate`.
@@ -259,16 +256,15 @@ pub async fn http_rotate(
         )));
     }
     check_source_name(&source).map_err(AppError::BadRequest)?;
-    let (made, ends) = rotate(&state.reader.lock().or_poisoned(), &source, q.grace_hours)?;
-    audited(
-        &state,
-        &caller,
-        who,
-        "token.rotate",
-        &source,
-        serde_json::json!({ "id": made.id, "others_end": ends }),
-    )?;
-    Ok((StatusCode::CREATED, Json(made)))
+    let until = crate::store::unix_now() + i64::from(q.grace_hours) * 3600;
+    let token = crate::store::new_token();
+    let hash = token_hash(&token);
+    let id = hash[..TOKEN_ID_LEN].to_owned();
+    let ends = Timestamp::from_unix_s(until).to_string();
+    let change = Change::TokenAdd { hash, source: source.clone(), others_end: Some(until) };
+    let body = serde_json::json!({ "id": id, "others_end": ends });
+    state.change(change, audit_entry(&caller, who, "token.rotate", &source, body)).await?;
+    Ok((StatusCode::CREATED, Json(NewToken { source, token, id })))
 }
 
 /// `DELETE /api/v1/tokens/{id}` (admins): the token ends now (204). `id`: its id, or at least
@@ -287,10 +283,11 @@ pub async fn http_revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
     let who = admin(&caller)?;
-    let now = crate::store::unix_now();
-    let (source, id) =
-        state.reader.lock().or_poisoned().revoke_token(&id, now)?.map_err(AppError::NotFound)?;
-    audited(&state, &caller, who, "token.revoke", &source, serde_json::json!({ "id": id }))?;
+    // The whole id, found here: every node ends the same token.
+    let (hash, _) = state.reader.lock().or_poisoned().token_by_id(&id)?.map_err(AppError::NotFound)?;
+    let change = Change::TokenEnd { id: hash, at: crate::store::unix_now() };
+    // The entry's source and id are filled in by applying the change.
+    state.change(change, audit_entry(&caller, who, "token.revoke", "", serde_json::Value::Null)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -319,8 +316,8 @@ pub async fn http_rate(
     if let Some(r) = limit.rate {
         check_rate(r).map_err(AppError::BadRequest)?;
     }
-    state.reader.lock().or_poisoned().set_source_rate(&source, limit.rate)?;
-    audited(&state, &caller, who, "source.rate", &source, serde_json::json!({ "rate": limit.rate }))?;
+    let audit = audit_entry(&caller, who, "source.rate", &source, serde_json::json!({ "rate": limit.rate }));
+    state.change(Change::Rate { source, rate: limit.rate }, audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

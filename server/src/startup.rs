@@ -50,9 +50,13 @@ pub(crate) fn rebuild(
     // The overview is recomputed, not logged: its stream is per server run.
     let run = format!("{:x}", OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000);
     let snapshot = store.latest_snapshot()?;
+    let mut memory = None;
     let (after, mut fold, start_seqs) = match snapshot {
         Some((gseq, seqs, body)) => match fold::FoldSnapshot::read(&body) {
-            Some(snap) => (gseq, Fold::from_snapshot(places.clone(), snap), seqs),
+            Some(mut snap) => {
+                memory = snap.rules.take();
+                (gseq, Fold::from_snapshot(places.clone(), snap), seqs)
+            }
             // A snapshot of an older format: replay the whole log while it is whole; else carry
             // what an older format can give over (the regions' histories stay unknown).
             None if store.first_gseq()? == Some(1) || gseq == 0 => {
@@ -81,7 +85,17 @@ pub(crate) fn rebuild(
     fold.expected_s = rules.freshness.by_topic();
     let trail = trail::Trail::open(data_dir)?;
     let mut book = alerts::Book::new(rules, places.clone());
-    book.seed(&fold.entity_states());
+    // What the rules remembered at the snapshot, else what the fold's latest reports tell.
+    match memory.map(serde_json::from_value::<alerts::Memory>) {
+        Some(Ok(m)) => book.remember(m),
+        Some(Err(e)) => {
+            tracing::warn!(
+                "what the alert rules remembered is unreadable ({e}): they start from the latest reports"
+            );
+            book.seed(&fold.entity_states());
+        }
+        None => book.seed(&fold.entity_states()),
+    }
     // Deltas older than the resume window can never be sent: fold them quietly.
     let window = hub::RESUME_WINDOW as u64;
     let keep_from = |topic: &str| store.topic_seqs().get(topic).map_or(0, |last| last.saturating_sub(window));
@@ -156,4 +170,51 @@ pub(crate) fn rebuild(
     let ingestor = Ingestor::start(store, state.clone(), log, after);
     state.ingestor.set(ingestor).expect("the ingestor is set once, here");
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use yiping_protocol::instant::Timestamp;
+
+    use crate::state::{AppState, LogOptions};
+    use crate::store::{Located, Store};
+    use crate::sync::OrPoisoned;
+
+    fn reading(state: &AppState, id: &str, minutes_ago: i64, nh3n: f64) -> Located {
+        let time = Timestamp::now().plus_s(-minutes_ago * 60);
+        let line = format!(
+            r#"{{"type":"water.reading","id":"{id}","time":"{time}","data":{{"section":"cj-yangsigang","ph":7.5,"do_mg_l":8.0,"codmn_mg_l":2.0,"nh3n_mg_l":{nh3n},"tp_mg_l":0.05}}}}"#
+        );
+        let event = yiping_protocol::events::parse_line(&line).expect("a reading");
+        let adcode = state.places.locate(&event).expect("placed");
+        Located { event, adcode }
+    }
+
+    #[tokio::test]
+    async fn what_the_rules_remember_is_in_the_snapshot_and_survives_a_restart() {
+        let dir = crate::store::tests::tempdir();
+        let log = LogOptions { snapshot_every: 3, ..LogOptions::default() };
+        let first = AppState::open_with(&dir, log).expect("opens");
+        // A steady baseline of 0.2 mg/L, then 0.6 (+0.4: no spike); a snapshot after them.
+        let mut events: Vec<Located> =
+            (0..4).map(|i| reading(&first, &format!("r{i}"), 50 - i * 10, 0.2)).collect();
+        events.push(reading(&first, "r4", 10, 0.6));
+        first.submit(events, true).await.expect("stored");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Store::open(&dir).expect("opens").latest_snapshot().expect("reads").is_none_or(|s| s.0 < 5) {
+            assert!(std::time::Instant::now() < deadline, "no snapshot after the readings");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(first.book.lock().or_poisoned().list().is_empty());
+        drop(first);
+        // Restarted on the folder: 0.95 is a spike against the baseline of about 0.32 the
+        // readings before made (against the latest reading alone, 0.6, it would not be).
+        let restarted = AppState::open_with(&dir, log).expect("reopens");
+        restarted.submit(vec![reading(&restarted, "r5", 5, 0.95)], true).await.expect("stored");
+        let book = restarted.book.lock().or_poisoned();
+        let spikes: Vec<_> =
+            book.list().into_iter().filter(|a| a.rule.as_str() == "spike").cloned().collect();
+        assert_eq!(spikes.len(), 1, "{:?}", book.list());
+        assert_eq!(spikes[0].data["baseline"], 0.32);
+    }
 }

@@ -133,7 +133,12 @@ fn to_i64(x: u64) -> i64 {
     i64::try_from(x).unwrap_or(i64::MAX)
 }
 
-/// SHA-256 of a token, hex.
+/// A new ingest token: `yp_` and 256 random bits in hex.
+pub fn new_token() -> String {
+    format!("yp_{}", (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect::<String>())
+}
+
+/// A token's SHA-256 in hex: the only form of it that is kept.
 pub fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -892,16 +897,35 @@ impl Store {
 
     /// Register a new ingest token for `source`; returns the token (only its hash is stored).
     pub fn create_token(&self, source: &str) -> Result<String, StoreError> {
-        let token =
-            format!("yp_{}", (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect::<String>());
-        let now = crate::now_rfc3339();
-        self.conn
-            .execute(
-                "INSERT INTO tokens (hash, source, created) VALUES (?1, ?2, ?3)",
-                params![token_hash(&token), source, now],
+        let token = new_token();
+        self.add_token(&token_hash(&token), source, &crate::now_rfc3339(), None)?;
+        Ok(token)
+    }
+
+    /// Register a token by its hash for `source`, made at `created` (again: no change); with
+    /// `others_end` (unix s), the source's other tokens still valid then end then (a rotation).
+    pub fn add_token(
+        &self,
+        hash: &str,
+        source: &str,
+        created: &str,
+        others_end: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT OR IGNORE INTO tokens (hash, source, created) VALUES (?1, ?2, ?3)",
+            params![hash, source, created],
+        )
+        .map_err(|e| self.err(e))?;
+        if let Some(until) = others_end {
+            tx.execute(
+                "UPDATE tokens SET expires = ?3
+                 WHERE source = ?1 AND hash <> ?2 AND (expires IS NULL OR expires > ?3)",
+                params![source, hash, until],
             )
             .map_err(|e| self.err(e))?;
-        Ok(token)
+        }
+        tx.commit().map_err(|e| self.err(e))
     }
 
     /// The source a token belongs to, if it is registered and has not ended (revoked, or
@@ -967,6 +991,22 @@ impl Store {
     /// token only) at `at` (unix s), unless it ends sooner already; returns the token's source
     /// and its whole id.
     pub fn revoke_token(&self, id: &str, at: i64) -> Result<Result<(String, String), String>, StoreError> {
+        let (hash, source) = match self.token_by_id(id)? {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.conn
+            .execute(
+                "UPDATE tokens SET expires = ?2 WHERE hash = ?1 AND (expires IS NULL OR expires > ?2)",
+                params![hash, at],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(Ok((source, hash[..TOKEN_ID_LEN].to_owned())))
+    }
+
+    /// The token whose id starts with `id` (at least [`TOKEN_ID_MIN`] hex digits, and one token
+    /// only): its whole hash and its source, or why not.
+    pub fn token_by_id(&self, id: &str) -> Result<Result<(String, String), String>, StoreError> {
         let id = id.trim().to_ascii_lowercase();
         if id.len() < TOKEN_ID_MIN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(Err(format!(
@@ -983,15 +1023,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         match &matching[..] {
             [] => Ok(Err(format!("no token has the id {id:?}"))),
-            [(hash, source)] => {
-                self.conn
-                    .execute(
-                        "UPDATE tokens SET expires = ?2 WHERE hash = ?1 AND (expires IS NULL OR expires > ?2)",
-                        params![hash, at],
-                    )
-                    .map_err(|e| self.err(e))?;
-                Ok(Ok((source.clone(), hash[..TOKEN_ID_LEN].to_owned())))
-            }
+            [(hash, source)] => Ok(Ok((hash.clone(), source.clone()))),
             _ => Ok(Err(format!("{} tokens have ids starting {id:?}: give more digits", matching.len()))),
         }
     }
@@ -999,14 +1031,8 @@ impl Store {
     /// Rotate `source`'s tokens: a new one (returned), and the others still valid end at `until`
     /// (unix s: now, or after a grace period for the source to switch).
     pub fn rotate_tokens(&self, source: &str, until: i64) -> Result<String, StoreError> {
-        let token = self.create_token(source)?;
-        self.conn
-            .execute(
-                "UPDATE tokens SET expires = ?3
-                 WHERE source = ?1 AND hash <> ?2 AND (expires IS NULL OR expires > ?3)",
-                params![source, token_hash(&token), until],
-            )
-            .map_err(|e| self.err(e))?;
+        let token = new_token();
+        self.add_token(&token_hash(&token), source, &crate::now_rfc3339(), Some(until))?;
         Ok(token)
     }
 

@@ -21,6 +21,7 @@ use yiping_protocol::present::{Step, Storyline};
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::changes::{Change, Changed};
 use crate::error::AppError;
 use crate::sync::OrPoisoned;
 use crate::trail::NewEntry;
@@ -89,9 +90,9 @@ struct Writer<'a> {
     addr: String,
 }
 
-/// Write `s` (a new one when `id` is None, else in place of `id`; None for `s`: delete) with its
-/// audit entry, in one transaction. Returns the storyline as stored.
-fn write(
+/// Write `s` (a new one when `id` is None, else in place of `id`; None for `s`: delete) through
+/// [`crate::changes`] (with the log on NATS, on every node). Returns the storyline as stored.
+async fn write(
     state: &AppState,
     w: &Writer<'_>,
     action: &'static str,
@@ -101,17 +102,44 @@ fn write(
     if let Some(s) = s {
         s.check().map_err(AppError::BadRequest)?;
     }
+    let change = Change::Storyline { action: action.to_owned(), id, storyline: s.cloned() };
+    let by = NewEntry {
+        actor: w.name.to_owned(),
+        role: w.role.to_owned(),
+        addr: w.addr.clone(),
+        ..Default::default()
+    };
+    match state.change(change, by).await? {
+        Changed::Storyline(s) => Ok(s),
+        other => Err(AppError::Internal(format!("storyline {action}: {other:?}"))),
+    }
+}
+
+/// Write a storyline (see [`write`]) with its audit entry `by` (who and from where), in one
+/// transaction, as of `time`; `stream_seq`: the log stream's message it came in, noted in the
+/// same transaction. Returns the storyline as stored.
+pub(crate) fn apply(
+    state: &AppState,
+    by: &NewEntry,
+    action: &str,
+    id: Option<u64>,
+    s: Option<&Storyline>,
+    time: yiping_protocol::instant::Timestamp,
+    stream_seq: Option<u64>,
+) -> Result<Option<Storyline>, AppError> {
+    if let Some(s) = s {
+        s.check().map_err(AppError::BadRequest)?;
+    }
     let trail = state.trail.lock().or_poisoned();
     let conn = trail.connection();
     let tx = conn.unchecked_transaction().map_err(sql)?;
-    // The server's clock, as every audit entry's (`--clock` fixes it).
-    let now = state.clock.now().to_string();
+    let now = time.to_string();
     let before = id.map(|id| get(&tx, id)).transpose()?;
     let id = match (id, s) {
         (None, Some(s)) => {
             tx.execute(
                 "INSERT INTO storylines (name, steps, changed_by, changed) VALUES (?1, ?2, ?3, ?4)",
-                params![s.name.trim(), serde_json::to_string(&s.steps).unwrap_or_default(), w.name, now],
+                params![s.name.trim(), serde_json::to_string(&s.steps).unwrap_or_default(), by.actor, now],
             )
             .map_err(sql)?;
             u64::try_from(tx.last_insert_rowid()).unwrap_or(0)
@@ -122,7 +150,7 @@ fn write(
                 params![
                     s.name.trim(),
                     serde_json::to_string(&s.steps).unwrap_or_default(),
-                    w.name,
+                    by.actor,
                     now,
                     key(id)
                 ],
@@ -146,9 +174,9 @@ fn write(
         &tx,
         &NewEntry {
             time: now,
-            actor: w.name.to_owned(),
-            role: w.role.to_owned(),
-            addr: w.addr.clone(),
+            actor: by.actor.clone(),
+            role: by.role.clone(),
+            addr: by.addr.clone(),
             action: action.to_owned(),
             target: format!("storyline:{id}"),
             comment: String::new(),
@@ -156,6 +184,9 @@ fn write(
         },
     )
     .map_err(sql)?;
+    if let Some(seq) = stream_seq {
+        crate::trail::note_position(&tx, seq).map_err(sql)?;
+    }
     tx.commit().map_err(sql)?;
     Ok(after)
 }
@@ -204,7 +235,7 @@ pub async fn http_create(
 ) -> Result<(StatusCode, Json<Storyline>), AppError> {
     let w = presenter(&caller, "changing storylines")?;
     let s = json_body(body)?;
-    let made = write(&state, &w, "storyline.create", None, Some(&s))?;
+    let made = write(&state, &w, "storyline.create", None, Some(&s)).await?;
     made.map(|s| (StatusCode::CREATED, Json(s))).ok_or_else(|| AppError::Internal("not stored".into()))
 }
 
@@ -246,7 +277,7 @@ pub async fn http_put(
 ) -> Result<Json<Storyline>, AppError> {
     let w = presenter(&caller, "changing storylines")?;
     let s = json_body(body)?;
-    let made = write(&state, &w, "storyline.update", Some(id), Some(&s))?;
+    let made = write(&state, &w, "storyline.update", Some(id), Some(&s)).await?;
     made.map(Json).ok_or_else(|| AppError::Internal("not stored".into()))
 }
 
@@ -265,7 +296,7 @@ pub async fn http_delete(
     Path(id): Path<u64>,
 ) -> Result<StatusCode, AppError> {
     let w = presenter(&caller, "changing storylines")?;
-    write(&state, &w, "storyline.delete", Some(id), None)?;
+    write(&state, &w, "storyline.delete", Some(id), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -389,7 +420,7 @@ pub async fn http_import(
         )));
     };
     let s = from_file(&body, toml).map_err(|e| AppError::BadRequest(format!("storyline file: {e}")))?;
-    let made = write(&state, &w, "storyline.import", None, Some(&s))?;
+    let made = write(&state, &w, "storyline.import", None, Some(&s)).await?;
     made.map(|s| (StatusCode::CREATED, Json(s))).ok_or_else(|| AppError::Internal("not stored".into()))
 }
 

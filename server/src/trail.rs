@@ -15,8 +15,20 @@ use crate::store::{DB_FILE, StoreError};
 
 pub use yiping_protocol::api::AuditEntry as Entry;
 
+/// Note, within a transaction that writes to the trail what came of the log stream's message
+/// `seq`, that the trail has it ([`Trail::alerts_position`]).
+pub fn note_position(conn: &rusqlite::Connection, seq: u64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('alerts_stream_seq', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+        [seq.to_string()],
+    )
+    .map(drop)
+}
+
 /// A new entry: everything but its position.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewEntry {
     /// See [`Entry::time`].
     pub time: String,
@@ -162,9 +174,9 @@ impl Trail {
         self.append_all_at(entries, None)
     }
 
-    /// [`Trail::append_all`]; with `stream_seq`, the entries are the alert steps that came of
-    /// the log stream's message `stream_seq` ([`crate::cluster`]), and the trail notes it in the
-    /// same transaction ([`Trail::alerts_position`]).
+    /// [`Trail::append_all`]; with `stream_seq`, the entries came of the log stream's message
+    /// `stream_seq` ([`crate::cluster`]), and the trail notes it in the same transaction
+    /// ([`Trail::alerts_position`]).
     pub fn append_all_at(
         &self,
         entries: &[NewEntry],
@@ -176,21 +188,16 @@ impl Trail {
             seqs.push(self.append(e)?);
         }
         if let Some(seq) = stream_seq {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('alerts_stream_seq', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value
-                 WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
-                [seq.to_string()],
-            )
-            .map_err(|s| self.err(s))?;
+            note_position(&tx, seq).map_err(|s| self.err(s))?;
         }
         tx.commit().map_err(|s| self.err(s))?;
         Ok(seqs)
     }
 
-    /// The last message of the log stream whose alert steps are in the trail (0: none): a step
-    /// or tick at or before it was taken already, and is not taken again when the stream is
-    /// applied again after a restart.
+    /// The last message of the log stream whose entries are in the trail (0: none): alert
+    /// steps, and changes to sessions and tokens ([`crate::changes`]). A message at or before
+    /// it was taken already, and is not taken again when the stream is applied again after a
+    /// restart.
     pub fn alerts_position(&self) -> Result<u64, StoreError> {
         let v: Option<String> = self
             .conn

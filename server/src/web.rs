@@ -244,6 +244,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<yiping_protocol::ap
         uptime_s: state.started.elapsed().as_secs(),
         clients: state.clients.load(std::sync::atomic::Ordering::Relaxed),
         stream_applied: state.cluster.get().map(|c| c.applied()),
+        holds_clock: state.cluster.get().map(|c| c.holds_clock()),
     })
 }
 

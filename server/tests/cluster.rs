@@ -8,8 +8,17 @@
 //! - A websocket client of the killed node resumes through HAProxy on another node with
 //!   `since`: the deltas it missed, no gap, no duplicate, no snapshot.
 //! - The killed node, restarted on its data folder, catches up.
-//! - Alerts: raised by the alert clock's ticks once, acknowledged on one node and seen on all,
-//!   escalated by time with one step; the trail of each alert is the same on every node.
+//! - Alerts: a spike measured against a baseline made before the restart is the same alert on
+//!   every node, the restarted one too; the node that decides (the clock's lease holder) is
+//!   killed, and another decides: silent sections raised by the alert clock's ticks once,
+//!   acknowledged on one node and seen on all, escalated by time with one step; the trail of
+//!   each alert is the same on every node.
+//! - Sessions, tokens, users and storylines: a login on one node holds on every node, a token
+//!   made on one is taken by another and, revoked on a third, by none; a user added or
+//!   disabled through the stream logs in everywhere or nowhere; a storyline made on one node
+//!   is the same on the others; the trail's entries for all of them are the same on every node.
+//! - A new node on an empty folder starts from the seed in the object store (users included)
+//!   and has the same log.
 
 mod common;
 
@@ -26,6 +35,8 @@ use yiping_protocol::ServerMsg;
 use yiping_protocol::instant::Timestamp;
 
 const PW: &str = "long-enough-pw";
+/// The section whose readings spike.
+const SPIKY: &str = "cj-yangsigang";
 
 /// Poll `f` until it gives a value, for at most `secs`.
 fn until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
@@ -51,9 +62,19 @@ fn patrol(id: &str, team: u32) -> String {
 
 /// A water reading of `section` at `time`, class II.
 fn reading_at(id: &str, section: &str, time: &str) -> String {
+    nh3n_at(id, section, time, 0.18)
+}
+
+/// A water reading of `section` at `time` with `nh3n` mg/L of ammonia nitrogen.
+fn nh3n_at(id: &str, section: &str, time: &str, nh3n: f64) -> String {
     format!(
-        r#"{{"type":"water.reading","id":"{id}","time":"{time}","data":{{"section":"{section}","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08}}}}"#
+        r#"{{"type":"water.reading","id":"{id}","time":"{time}","data":{{"section":"{section}","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":{nh3n},"tp_mg_l":0.08}}}}"#
     )
+}
+
+/// `minutes` ago, as RFC 3339.
+fn minutes_ago(minutes: i64) -> String {
+    Timestamp::now().plus_s(-minutes * 60).to_string()
 }
 
 /// The alerts a node has, by rule and key (`silent/section:hj-xingou`).
@@ -77,6 +98,14 @@ fn alerts(addr: SocketAddr, cookie: &str) -> BTreeMap<String, Value> {
             )
         })
         .collect()
+}
+
+/// Who a session cookie is on a node ("" when it is nobody's).
+fn me(addr: SocketAddr, cookie: &str) -> String {
+    let (status, body) = request(addr, "GET", "/api/v1/me", &[("Cookie", cookie)], b"").expect("request");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("JSON");
+    v["name"].as_str().unwrap_or_default().to_owned()
 }
 
 /// An alert's trail on a node: (time, action, actor, comment) of each step.
@@ -214,8 +243,17 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
     }
     let urls: Vec<String> = nats.iter().map(|n| n.url.clone()).collect();
     let start = |i: usize| {
-        let args =
-            ["--no-simulator", "--nats", urls[i].as_str(), "--nats-replicas", "3", "--rules", rules.as_str()];
+        let args = [
+            "--no-simulator",
+            "--nats",
+            urls[i].as_str(),
+            "--nats-replicas",
+            "3",
+            "--rules",
+            rules.as_str(),
+            "--snapshot-every",
+            "1000",
+        ];
         Server::start(&datas[i], ports[i], &args)
     };
     let mut nodes: Vec<Option<Server>> = (0..3).map(|i| Some(start(i))).collect();
@@ -225,6 +263,16 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
         .collect();
     assert_eq!(epochs.len(), 1, "every node takes the stream's epoch: {epochs:?}");
     let lb = start_haproxy(&dir, &(0..3).map(addr).collect::<Vec<_>>());
+
+    // A section's readings: a steady baseline of 0.2 mg/L, then 0.6 (+0.4: no spike). The
+    // snapshots the patrols below bring cover them.
+    let body: Vec<String> = [(50, 0.2), (40, 0.2), (30, 0.2), (20, 0.2), (10, 0.6)]
+        .iter()
+        .enumerate()
+        .map(|(k, (ago, v))| nh3n_at(&format!("w{k}"), SPIKY, &minutes_ago(*ago), *v))
+        .collect();
+    let (status, v) = post_events(lb.addr, &source_token, &body.join("\n"));
+    assert_eq!((status, v["accepted"].as_u64()), (200, Some(5)), "{v}");
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     // A wall follows the rivers topic through HAProxy; the node it landed on is the one to die.
@@ -326,9 +374,33 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
     eprintln!("the restarted node caught up with {target} messages in {:?}", restarted.elapsed());
     nats[other].restart();
 
+    // The section's next reading, 0.95, is a spike against the baseline of about 0.32 its
+    // readings before made (not against the latest alone): whichever node decides, every node
+    // has the same alert, the restarted one too.
+    let mut cookies: Vec<String> = (0..3).map(|i| login(addr(i), "ops", PW)).collect();
+    let (status, v) = post_events(lb.addr, &source_token, &nh3n_at("w5", SPIKY, &minutes_ago(5), 0.95));
+    assert_eq!((status, v["accepted"].as_u64()), (200, Some(1)), "{v}");
+    let spike = format!("spike/section:{SPIKY}#nh3n_mg_l");
+    until("the spike on every node", 30, || {
+        let seen: Vec<Option<(Value, Value)>> = (0..3)
+            .map(|i| {
+                alerts(addr(i), &cookies[i]).get(&spike).map(|a| (a["id"].clone(), a["severity"].clone()))
+            })
+            .collect();
+        (seen[0].as_ref().is_some_and(|(_, sev)| sev == "orange") && seen.iter().all(|s| s == &seen[0]))
+            .then_some(())
+    });
+
+    // The node that decides dies; another takes the clock's lease and decides from then on.
+    let holder = until("the clock's holder", 20, || {
+        (0..3).find(|i| health(addr(*i)).is_some_and(|h| h["holds_clock"] == true))
+    });
+    nodes[holder].take().expect("the holder").kill();
+    nodes[holder] = Some(start(holder));
+    cookies[holder] = login(addr(holder), "ops", PW);
+
     // Alerts: two sections last heard of 179.9 minutes ago are silent (3 hours: yellow) within a
     // few ticks of the alert clock.
-    let cookies: Vec<String> = (0..3).map(|i| login(addr(i), "ops", PW)).collect();
     let ago = Timestamp::now().plus_s(-(179 * 60 + 54)).to_string();
     let body = [reading_at("s1", "hj-xingou", &ago), reading_at("s2", "hj-zongguan", &ago)].join("\n");
     let (status, v) = post_events(lb.addr, &source_token, &body);
@@ -388,6 +460,111 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
     let escalations = trail(addr(0), &cookies[0], &a2).iter().filter(|t| t.1 == "alert.escalate").count();
     assert_eq!(escalations, 1, "{:?}", trail(addr(0), &cookies[0], &a2));
 
+    // Sessions and tokens go through the stream: a login on one node holds on every node; a
+    // token made on one is taken by another, and once revoked on a third, by none.
+    let cookie = login(addr(0), "ops", PW);
+    until("the session on every node", 10, || (0..3).all(|i| me(addr(i), &cookie) == "ops").then_some(()));
+    let (status, body) = request(
+        addr(1),
+        "POST",
+        "/api/v1/sources/hbsl/tokens",
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        b"{}",
+    )
+    .expect("request");
+    assert_eq!(status, 201, "{body}");
+    let made: Value = serde_json::from_str(&body).expect("JSON");
+    let new_token = made["token"].as_str().expect("a token").to_owned();
+    until("the new token on node 2", 10, || {
+        (post_events(addr(2), &new_token, &patrol("tk-1", 1)).0 == 200).then_some(())
+    });
+    let id = made["id"].as_str().expect("an id");
+    let (status, body) =
+        request(addr(2), "DELETE", &format!("/api/v1/tokens/{id}"), &[("Cookie", &cookie)], b"")
+            .expect("request");
+    assert_eq!(status, 204, "{body}");
+    until("the token refused on every node", 10, || {
+        (0..3).all(|i| post_events(addr(i), &new_token, &patrol("tk-2", 1)).0 == 401).then_some(())
+    });
+    let (status, _) =
+        request(addr(2), "POST", "/api/v1/logout", &[("Cookie", &cookie)], b"").expect("request");
+    assert_eq!(status, 200);
+    until("the session ended on every node", 10, || {
+        (0..3).all(|i| me(addr(i), &cookie).is_empty()).then_some(())
+    });
+    // A user added through the log stream (`yiping user add --nats`) can log in on every node;
+    // disabled the same way, on none.
+    let user_cli = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(common::bin())
+            .arg("user")
+            .args(args)
+            .args(["--nats", urls[0].as_str()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), stdin.as_bytes()).expect("writes");
+        let out = child.wait_with_output().expect("waits");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let logs_in = |i: usize| {
+        let body = json!({ "name": "duty2", "password": PW }).to_string();
+        request(addr(i), "POST", "/api/v1/login", &[("Content-Type", "application/json")], body.as_bytes())
+            .expect("request")
+            .0
+    };
+    user_cli(&["add", "--name", "duty2", "--role", "duty"], &format!("{PW}\n"));
+    until("the new user on every node", 10, || (0..3).all(|i| logs_in(i) == 200).then_some(()));
+    user_cli(&["disable", "--name", "duty2"], "");
+    until("the user disabled on every node", 10, || (0..3).all(|i| logs_in(i) == 401).then_some(()));
+    // A storyline made on one node is the same on the others.
+    let cookie = login(addr(0), "ops", PW);
+    let (status, body) = request(
+        addr(0),
+        "POST",
+        "/api/v1/storylines",
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        yiping_server::openapi::storyline_example().to_string().as_bytes(),
+    )
+    .expect("request");
+    assert_eq!(status, 201, "{body}");
+    let made: Value = serde_json::from_str(&body).expect("JSON");
+    let path = format!("/api/v1/storylines/{}", made["id"]);
+    until("the storyline on every node", 10, || {
+        (1..3)
+            .all(|i| {
+                request(addr(i), "GET", &path, &[("Cookie", &cookie)], b"")
+                    .ok()
+                    .and_then(|(_, b)| serde_json::from_str::<Value>(&b).ok())
+                    .is_some_and(|v| v == made)
+            })
+            .then_some(())
+    });
+
+    // Each node's trail holds the same entries for them, at the same times.
+    let changes = |i: usize| -> Vec<Value> {
+        let (status, body) =
+            request(addr(i), "GET", "/api/v1/audit", &[("Cookie", &cookies[i])], b"").expect("request");
+        assert_eq!(status, 200, "{body}");
+        body.lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("an entry"))
+            .filter(|e| {
+                let action = e["action"].as_str().unwrap_or_default();
+                action.starts_with("login")
+                    || action == "logout"
+                    || action.starts_with("token.")
+                    || action.starts_with("user.")
+                    || action.starts_with("storyline.")
+            })
+            .map(|e| json!([e["time"], e["action"], e["actor"], e["target"], e["body"]]))
+            .collect()
+    };
+    let seen = changes(0);
+    assert!(seen.len() >= 5, "{seen:?}");
+    assert_eq!(seen, changes(1), "nodes 0 and 1");
+    assert_eq!(seen, changes(2), "nodes 0 and 2");
+
     // Every node has the same log; every acknowledged event is in it once.
     let position = health(addr(other)).expect("healthz")["stream_applied"].as_u64().expect("a position");
     until("every node at the same position", 30, || {
@@ -395,6 +572,33 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
             .all(|i| health(addr(i)).and_then(|h| h["stream_applied"].as_u64()) >= Some(position))
             .then_some(())
     });
+    // A new node on an empty folder starts from the seed the clock's holder uploaded with a
+    // snapshot, not from the stream's first message: the users come with it ("ops" can log in
+    // there, though nobody made them there), and it catches up from the seed's position.
+    let new_data = dir.join("node-new");
+    let new_port = free_port();
+    let seeded = Instant::now();
+    let args = [
+        "--no-simulator",
+        "--nats",
+        urls[1].as_str(),
+        "--nats-replicas",
+        "3",
+        "--rules",
+        rules.as_str(),
+        "--snapshot-every",
+        "1000",
+    ];
+    let newcomer = Server::start(&new_data, new_port, &args);
+    until("the new node to catch up", 60, || {
+        (health(newcomer.addr)?["stream_applied"].as_u64()? >= position).then_some(())
+    });
+    eprintln!("a new node started from the seed and caught up in {:?}", seeded.elapsed());
+    let new_cookie = login(newcomer.addr, "ops", PW);
+    assert_eq!(me(newcomer.addr, &new_cookie), "ops");
+    datas.push(new_data);
+    nodes.push(Some(newcomer));
+
     drop(lb);
     for n in &mut nodes {
         n.take().expect("a node").kill();
@@ -402,6 +606,7 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
     let logs: Vec<Vec<Value>> = datas.iter().map(|d| common::export(d)).collect();
     assert_eq!(logs[0], logs[1], "nodes 0 and 1 have the same log");
     assert_eq!(logs[0], logs[2], "nodes 0 and 2 have the same log");
+    assert_eq!(logs[0], logs[3], "the new node has the same log");
     let ids: Vec<&str> = logs[0].iter().filter_map(|e| e["event"]["id"].as_str()).collect();
     let unique: HashSet<&str> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len(), "no event stored twice");

@@ -45,7 +45,9 @@ pub const KEEP_RESOLVED_HOURS: i64 = 24;
 const BASELINE_WEIGHT: f64 = 0.3;
 
 /// A step the book proposes; the caller stores it in the trail, then applies the stored entry.
-#[derive(Debug, Clone, PartialEq)]
+/// (With the log on NATS, the node that holds the clock's lease sends the rules' steps through
+/// the stream, and every node [`Book::settle`]s them when their message comes.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pending {
     /// The alert.
     pub alert: String,
@@ -131,7 +133,7 @@ pub enum ActError {
     Missing(&'static str),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Place {
     name: String,
     adcode: String,
@@ -139,7 +141,7 @@ struct Place {
     lat: f64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct SectionMem {
     last_time: Timestamp,
     obs: u64,
@@ -149,7 +151,7 @@ struct SectionMem {
     reading: Value,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct RiverMem {
     place: Place,
     river: String,
@@ -158,7 +160,7 @@ struct RiverMem {
     obs: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ProblemMem {
     place: Place,
     found: Timestamp,
@@ -167,7 +169,7 @@ struct ProblemMem {
     obs: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ProjectMem {
     place: Place,
     industry: String,
@@ -177,7 +179,7 @@ struct ProjectMem {
     obs: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct VillageMem {
     place: Place,
     risk: u32,
@@ -187,7 +189,7 @@ struct VillageMem {
     obs: u64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Tracker {
     clear_count: u32,
     last_obs: u64,
@@ -219,6 +221,20 @@ pub struct Book {
     projects: BTreeMap<String, ProjectMem>,
     villages: BTreeMap<String, VillageMem>,
     next_id: u64,
+}
+
+/// What the rules remember beyond the alerts (which the trail holds): each subject's last
+/// reports, the spike baselines, the clear counts. Saved with each snapshot of the fold, so a
+/// restarted server measures against the baselines it had (the events after the snapshot are
+/// learnt again; the clear counts they moved are not).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Memory {
+    sections: BTreeMap<String, SectionMem>,
+    rivers: Vec<((String, String), RiverMem)>,
+    problems: BTreeMap<String, ProblemMem>,
+    projects: BTreeMap<String, ProjectMem>,
+    villages: BTreeMap<String, VillageMem>,
+    trackers: Vec<((RuleKind, String), Tracker)>,
 }
 
 fn parse_time(s: &str) -> Option<Timestamp> {
@@ -382,6 +398,31 @@ impl Book {
         }
     }
 
+    /// What the rules remember now (for a snapshot).
+    pub fn memory(&self) -> Memory {
+        let mut trackers: Vec<_> = self.trackers.iter().map(|(k, t)| (k.clone(), t.clone())).collect();
+        trackers.sort_by(|a, b| a.0.cmp(&b.0));
+        Memory {
+            sections: self.sections.clone(),
+            rivers: self.rivers.iter().map(|(k, m)| (k.clone(), m.clone())).collect(),
+            problems: self.problems.clone(),
+            projects: self.projects.clone(),
+            villages: self.villages.clone(),
+            trackers,
+        }
+    }
+
+    /// Take back what the rules remembered at a snapshot (instead of [`Book::seed`]); the
+    /// alerts still come from the trail.
+    pub fn remember(&mut self, m: Memory) {
+        self.sections = m.sections;
+        self.rivers = m.rivers.into_iter().collect();
+        self.problems = m.problems;
+        self.projects = m.projects;
+        self.villages = m.villages;
+        self.trackers = m.trackers.into_iter().collect();
+    }
+
     /// Seed what the rules know from the fold's entities (their last events).
     pub fn seed(&mut self, entities: &[EntityState]) {
         for s in entities {
@@ -495,7 +536,7 @@ impl Book {
                     role: String::new(),
                     addr: String::new(),
                     comment: format!("not acknowledged within {minutes} min"),
-                    body: json!({ "severity": a.severity.up() }),
+                    body: json!({ "severity": a.severity.up(), "waited_minutes": minutes }),
                 });
             }
         }
@@ -683,8 +724,10 @@ impl Book {
             tracker.clear_count = 0;
             match open.and_then(|id| self.alerts.get(&id)) {
                 None => {
-                    let id = format!("A{:06}", self.next_id);
-                    self.next_id += 1;
+                    // The next free id, counting the raises of this pass (the book takes it
+                    // when the step is applied).
+                    let raises = out.iter().filter(|p| p.action == AlertAction::Raise).count() as u64;
+                    let id = alert_id(self.next_id + raises);
                     let subject = key.split('#').next().unwrap_or(key).to_owned();
                     out.push(Pending {
                         alert: id.clone(),
@@ -740,6 +783,107 @@ impl Book {
             // Between the clear threshold and the first level: hold, and count again from zero.
             tracker.clear_count = 0;
         }
+    }
+
+    /// The rules' steps (`proposed` from another book's [`Book::observe`] or [`Book::tick`],
+    /// decided before this book had every step in the stream before them) as this book would
+    /// have decided them, in order: each checked against the alert as this book and the steps
+    /// kept before it leave it. A raise of a subject already open becomes an escalation if it
+    /// is worse (else nothing); an escalation must be to a higher severity (and, for one by
+    /// waiting, of an alert still new); a resolve of a dispatched alert becomes a clear (it
+    /// stays open for the assignee); raises take the next free ids. Two books that hold the
+    /// same alerts settle the same proposals alike, so nodes that apply the same messages keep
+    /// the same alerts, whatever each remembers.
+    pub fn settle(&self, proposed: Vec<Pending>) -> Vec<Pending> {
+        /// An alert as the steps kept so far leave it.
+        #[derive(Clone, Copy)]
+        struct Now {
+            severity: Severity,
+            state: AlertState,
+            cleared: bool,
+        }
+        let mut now: HashMap<String, Now> = HashMap::new();
+        let mut raised: Vec<(String, String, String)> = Vec::new();
+        let mut next = self.next_id;
+        let mut out = Vec::new();
+        let severity_of = |p: &Pending| serde_json::from_value::<Severity>(p.body["severity"].clone()).ok();
+        for mut p in proposed {
+            let view = |now: &HashMap<String, Now>, id: &str| {
+                now.get(id).copied().or_else(|| {
+                    self.alerts.get(id).map(|a| Now {
+                        severity: a.severity,
+                        state: a.state,
+                        cleared: a.cleared,
+                    })
+                })
+            };
+            if p.action == AlertAction::Raise {
+                let rule = p.body["rule"].as_str().unwrap_or_default().to_owned();
+                let key = p.body["key"].as_str().unwrap_or_default().to_owned();
+                let open = raised
+                    .iter()
+                    .find(|(r, k, _)| (r, k) == (&rule, &key))
+                    .map(|(_, _, id)| id.clone())
+                    .or_else(|| {
+                        RuleKind::parse(&rule).and_then(|r| self.open.get(&(r, key.clone())).cloned())
+                    });
+                let Some(sev) = severity_of(&p) else { continue };
+                match open {
+                    None => {
+                        let id = alert_id(next);
+                        next += 1;
+                        p.body["id"] = json!(id);
+                        p.alert.clone_from(&id);
+                        now.insert(id.clone(), Now { severity: sev, state: AlertState::New, cleared: false });
+                        raised.push((rule, key, id));
+                        out.push(p);
+                    }
+                    // Decided before the proposer had the alert: an escalation, if worse.
+                    Some(id) => {
+                        let Some(v) = view(&now, &id) else { continue };
+                        if v.state != AlertState::Resolved && sev > v.severity {
+                            now.insert(id.clone(), Now { severity: sev, ..v });
+                            let body = json!({ "severity": sev, "data": p.body["data"], "measure": p.body["measure"] });
+                            out.push(Pending { alert: id, action: AlertAction::Escalate, body, ..p });
+                        }
+                    }
+                }
+                continue;
+            }
+            let Some(v) = view(&now, &p.alert) else { continue };
+            if v.state == AlertState::Resolved {
+                continue;
+            }
+            let kept = match p.action {
+                AlertAction::Escalate => {
+                    let waited = p.body.get("waited_minutes").is_some();
+                    match severity_of(&p) {
+                        Some(sev) if sev > v.severity && (!waited || v.state == AlertState::New) => {
+                            Some(Now { severity: sev, ..v })
+                        }
+                        _ => None,
+                    }
+                }
+                AlertAction::Resolve | AlertAction::Clear if v.state == AlertState::Dispatched => {
+                    if v.cleared {
+                        None
+                    } else {
+                        if p.action == AlertAction::Resolve {
+                            p.action = AlertAction::Clear;
+                            p.comment.push_str("; left open for the assignee");
+                        }
+                        Some(Now { cleared: true, ..v })
+                    }
+                }
+                AlertAction::Resolve => Some(Now { state: AlertState::Resolved, ..v }),
+                _ => None,
+            };
+            if let Some(n) = kept {
+                now.insert(p.alert.clone(), n);
+                out.push(p);
+            }
+        }
+        out
     }
 
     /// A person's step on an alert ([`Book::act`] with its parts).
@@ -870,6 +1014,11 @@ impl Book {
     pub fn snapshot(&self) -> AlertsData {
         AlertsData { alerts: self.list().into_iter().cloned().collect() }
     }
+}
+
+/// An alert's id: `A` and its number in six digits.
+fn alert_id(n: u64) -> String {
+    format!("A{n:06}")
 }
 
 fn chief(m: &RiverMem) -> Option<Responsible> {

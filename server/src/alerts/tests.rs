@@ -479,3 +479,124 @@ fn two_books_given_the_same_inputs_raise_the_same_alerts_with_the_same_ids() {
         assert_eq!(run(), first);
     }
 }
+
+#[test]
+fn proposals_settle_alike_on_books_that_remember_differently() {
+    // With the log on NATS one node proposes the rules' steps and every node settles them. A
+    // restarted node remembers less (here: only the latest reading, not the baseline before it),
+    // so it would decide otherwise itself; settled, the proposal gives both the same alerts.
+    let mut proposer = Harness::new();
+    let mut restarted = Harness::new();
+    for i in 0..4 {
+        proposer.event(reading(YSG, 0.2), at(i * 10));
+    }
+    assert!(proposer.event(reading(YSG, 0.6), at(40)).is_empty(), "+0.4 mg/L is no spike");
+    assert!(restarted.event(reading(YSG, 0.6), at(40)).is_empty());
+    let e = Envelope {
+        kind: "water.reading".into(),
+        id: "s".into(),
+        time: ts(at(50)),
+        source: None,
+        data: reading(YSG, 0.95),
+    };
+    let county = places().locate(&e).expect("placed");
+    let proposed = proposer.book.observe(&e, &county, at(50));
+    assert_eq!(proposed.len(), 1, "0.95 against a baseline of 0.32: {proposed:?}");
+    assert!(restarted.book.observe(&e, &county, at(50)).is_empty(), "against 0.6 it is no spike");
+    for h in [&mut proposer, &mut restarted] {
+        let settled = h.book.settle(proposed.clone());
+        assert_eq!(h.store(settled, at(50)), vec![(AlertAction::Raise, "A000001".to_owned())]);
+        assert_eq!(h.alert("A000001").severity, Severity::Orange);
+    }
+    assert_eq!(proposer.book.snapshot(), restarted.book.snapshot());
+    // Proposed twice (a second proposer at a lease's hand-over, or the same node before its
+    // first proposal came back): the second changes nothing.
+    assert!(restarted.book.settle(proposed.clone()).is_empty());
+    // A raise is numbered by the book that settles it, whatever id its proposer gave it; an
+    // escalation to the same severity, or a resolve of a resolved alert, changes nothing.
+    let mut other = proposed[0].clone();
+    other.alert = "A000042".into();
+    other.body["key"] = json!("section:hu-donghu#nh3n_mg_l");
+    let settled = restarted.book.settle(vec![other]);
+    assert_eq!((settled[0].alert.as_str(), &settled[0].body["id"]), ("A000002", &json!("A000002")));
+    let same = Pending {
+        action: AlertAction::Escalate,
+        body: json!({ "severity": "orange" }),
+        ..proposed[0].clone()
+    };
+    assert!(restarted.book.settle(vec![same]).is_empty());
+    restarted.act("A000001", AlertAction::Resolve, "fixed", None, at(60)).expect("resolves");
+    let resolve = Pending { action: AlertAction::Resolve, ..proposed[0].clone() };
+    assert!(restarted.book.settle(vec![resolve]).is_empty());
+}
+
+#[test]
+fn proposals_are_settled_against_the_alerts_as_they_are_when_applied() {
+    // The proposer decides each event of a message before any of its steps is applied: two
+    // readings of one section, Ⅳ then Ⅴ, give it two raises. Settled, they are one raise and
+    // an escalation, as a single server deciding event by event gives.
+    let mut proposer = Harness::without_spikes();
+    let mut node = Harness::without_spikes();
+    let observe = |h: &mut Harness, id: &str, nh3n: f64, t: Timestamp| {
+        let e = Envelope {
+            kind: "water.reading".into(),
+            id: id.into(),
+            time: ts(t),
+            source: None,
+            data: reading(YSG, nh3n),
+        };
+        let county = places().locate(&e).expect("placed");
+        h.book.observe(&e, &county, t)
+    };
+    let mut proposed = observe(&mut proposer, "a", 1.2, at(0));
+    proposed.extend(observe(&mut proposer, "b", 1.8, at(1)));
+    assert_eq!(
+        proposed.iter().map(|p| p.action).collect::<Vec<_>>(),
+        [AlertAction::Raise, AlertAction::Raise]
+    );
+    let settled = node.book.settle(proposed);
+    assert_eq!(
+        node.store(settled, at(1)),
+        [(AlertAction::Raise, "A000001".to_owned()), (AlertAction::Escalate, "A000001".to_owned())]
+    );
+    assert_eq!(node.alert("A000001").severity, Severity::Orange);
+    // An escalation for waiting, decided before a duty officer acknowledged: nothing.
+    let waited = Pending {
+        alert: "A000001".into(),
+        comment: "not acknowledged within 30 min".into(),
+        body: json!({ "severity": "red", "waited_minutes": 30 }),
+        ..system_step()
+    };
+    assert_eq!(node.book.settle(vec![waited.clone()]).len(), 1, "still new: it escalates");
+    node.act("A000001", AlertAction::Acknowledge, "seen", None, at(2)).expect("acknowledges");
+    assert!(node.book.settle(vec![waited]).is_empty(), "acknowledged meanwhile");
+    // A resolve decided before the alert was dispatched: a clear, the alert left open for the
+    // assignee; once cleared, nothing.
+    node.act("A000001", AlertAction::Dispatch, "", Some("river office"), at(3)).expect("dispatches");
+    let resolve = Pending {
+        alert: "A000001".into(),
+        action: AlertAction::Resolve,
+        comment: "water_class: condition cleared (measure -1.00)".into(),
+        ..system_step()
+    };
+    let settled = node.book.settle(vec![resolve.clone()]);
+    assert_eq!(settled.len(), 1);
+    assert_eq!(settled[0].action, AlertAction::Clear);
+    assert!(settled[0].comment.ends_with("left open for the assignee"), "{}", settled[0].comment);
+    node.store(settled, at(4));
+    assert_eq!(node.alert("A000001").state, AlertState::Dispatched);
+    assert!(node.book.settle(vec![resolve]).is_empty());
+}
+
+/// A step of the rules, to fill in.
+fn system_step() -> Pending {
+    Pending {
+        alert: String::new(),
+        action: AlertAction::Escalate,
+        actor: "system".into(),
+        role: String::new(),
+        addr: String::new(),
+        comment: String::new(),
+        body: json!({}),
+    }
+}
