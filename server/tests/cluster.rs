@@ -242,11 +242,12 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
         ports.push(free_port());
     }
     let urls: Vec<String> = nats.iter().map(|n| n.url.clone()).collect();
-    let start = |i: usize| {
+    // A node on `data` and `port`, on the NATS server at `url`.
+    let start_on = |data: &std::path::Path, port: u16, url: &str| {
         let args = [
             "--no-simulator",
             "--nats",
-            urls[i].as_str(),
+            url,
             "--nats-replicas",
             "3",
             "--rules",
@@ -254,8 +255,9 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
             "--snapshot-every",
             "1000",
         ];
-        Server::start(&datas[i], ports[i], &args)
+        Server::start(data, port, &args)
     };
+    let start = |i: usize| start_on(&datas[i], ports[i], &urls[i]);
     let mut nodes: Vec<Option<Server>> = (0..3).map(|i| Some(start(i))).collect();
     let addr = |i: usize| SocketAddr::from(([127, 0, 0, 1], ports[i]));
     let epochs: HashSet<String> = (0..3)
@@ -578,18 +580,7 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
     let new_data = dir.join("node-new");
     let new_port = free_port();
     let seeded = Instant::now();
-    let args = [
-        "--no-simulator",
-        "--nats",
-        urls[1].as_str(),
-        "--nats-replicas",
-        "3",
-        "--rules",
-        rules.as_str(),
-        "--snapshot-every",
-        "1000",
-    ];
-    let newcomer = Server::start(&new_data, new_port, &args);
+    let newcomer = start_on(&new_data, new_port, &urls[1]);
     until("the new node to catch up", 60, || {
         (health(newcomer.addr)?["stream_applied"].as_u64()? >= position).then_some(())
     });
