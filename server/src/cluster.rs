@@ -136,6 +136,35 @@ enum Applied {
 /// The rules' steps decided on applying a message, and that message's time.
 type Proposal = (Vec<Pending>, Timestamp);
 
+/// What a node's rules decided while another node held the lease ([`Cluster::propose`]), in
+/// order: at most [`KEPT_MOST`] proposals, none older than [`PROPOSE_WITHIN`].
+#[derive(Debug, Default)]
+struct Kept(VecDeque<Proposal>);
+
+impl Kept {
+    fn recent(now: Timestamp, as_of: Timestamp) -> bool {
+        now.seconds_since(as_of) <= PROPOSE_WITHIN.as_secs_f64()
+    }
+
+    /// Keep a proposal decided as of `as_of`, dropping what has grown too old by `now`.
+    fn keep(&mut self, steps: Vec<Pending>, as_of: Timestamp, now: Timestamp) {
+        while self.0.front().is_some_and(|(_, t)| !Kept::recent(now, *t)) || self.0.len() >= KEPT_MOST {
+            self.0.pop_front();
+        }
+        self.0.push_back((steps, as_of));
+    }
+
+    /// The holder's proposals as of `as_of` have come: drop what was decided until then.
+    fn forget_until(&mut self, as_of: Timestamp) {
+        self.0.retain(|(_, t)| *t > as_of);
+    }
+
+    /// Everything kept that is still recent by `now`, in order; nothing is kept after.
+    fn take_recent(&mut self, now: Timestamp) -> Vec<Proposal> {
+        self.0.drain(..).filter(|(_, t)| Kept::recent(now, *t)).collect()
+    }
+}
+
 /// A message this node waits to apply; no longer waited for when dropped.
 struct Waiting<'a> {
     cluster: &'a Cluster,
@@ -172,7 +201,7 @@ pub struct Cluster {
     seed_wanted: tokio::sync::Notify,
     /// What this node's rules decided while another node held the lease, until that node's
     /// proposals of the same time come: proposed again should this node take the lease first.
-    kept: Mutex<VecDeque<Proposal>>,
+    kept: Mutex<Kept>,
 }
 
 impl Cluster {
@@ -236,7 +265,7 @@ impl Cluster {
             proposals,
             proposals_rx: Mutex::new(Some(proposals_rx)),
             seed_wanted: tokio::sync::Notify::new(),
-            kept: Mutex::new(VecDeque::new()),
+            kept: Mutex::new(Kept::default()),
         })
     }
 
@@ -381,30 +410,21 @@ impl Cluster {
             let _ = self.proposals.send((steps, as_of));
             return;
         }
-        let mut kept = self.kept.lock().or_poisoned();
-        while kept.front().is_some_and(|(_, t)| now.seconds_since(*t) > PROPOSE_WITHIN.as_secs_f64())
-            || kept.len() >= KEPT_MOST
-        {
-            kept.pop_front();
-        }
-        kept.push_back((steps, as_of));
+        self.kept.lock().or_poisoned().keep(steps, as_of, now);
     }
 
     /// The holder's proposals of `as_of` have been applied: what this node kept from up to
     /// then is no longer needed.
     fn proposed_until(&self, as_of: Timestamp) {
-        self.kept.lock().or_poisoned().retain(|(_, t)| *t > as_of);
+        self.kept.lock().or_poisoned().forget_until(as_of);
     }
 
     /// This node has just taken the lease: propose what it kept (recent as of `now`).
     fn propose_kept(&self, now: Timestamp) {
-        let kept: Vec<Proposal> = self.kept.lock().or_poisoned().drain(..).collect();
-        let mut n = 0;
-        for (steps, as_of) in kept {
-            if now.seconds_since(as_of) <= PROPOSE_WITHIN.as_secs_f64() {
-                n += steps.len();
-                let _ = self.proposals.send((steps, as_of));
-            }
+        let kept = self.kept.lock().or_poisoned().take_recent(now);
+        let n: usize = kept.iter().map(|(steps, _)| steps.len()).sum();
+        for p in kept {
+            let _ = self.proposals.send(p);
         }
         if n > 0 {
             tracing::info!(
@@ -804,5 +824,51 @@ pub async fn run_proposals(cluster: Arc<Cluster>) {
                 "alert steps not proposed ({e}): the next tick proposes again what holds"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(alert: &str) -> Pending {
+        Pending {
+            alert: alert.into(),
+            action: yiping_protocol::alerts::AlertAction::Resolve,
+            actor: "system".into(),
+            role: String::new(),
+            addr: String::new(),
+            comment: String::new(),
+            body: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn a_node_keeps_what_it_decided_until_the_holder_proposes_it_and_only_while_it_is_recent() {
+        let t0 = Timestamp::parse("2026-12-05T08:00:00Z").expect("a time");
+        let at = |s: i64| t0.plus_s(s);
+        let alerts = |p: &[Proposal]| p.iter().map(|(s, _)| s[0].alert.clone()).collect::<Vec<_>>();
+        let mut kept = Kept::default();
+        for (i, s) in [0, 10, 20].into_iter().enumerate() {
+            kept.keep(vec![step(&format!("A{i}"))], at(s), at(s));
+        }
+        // The holder's proposals as of second 10 have come: what was decided until then goes.
+        kept.forget_until(at(10));
+        assert_eq!(alerts(&kept.0.iter().cloned().collect::<Vec<_>>()), ["A2"]);
+        // Taking the lease at second 45: the one of second 20 is still recent (25 s).
+        kept.keep(vec![step("A3")], at(40), at(40));
+        assert_eq!(alerts(&kept.take_recent(at(45))), ["A2", "A3"]);
+        assert!(kept.0.is_empty(), "nothing is kept after");
+        // Older than PROPOSE_WITHIN: dropped when more is kept, and never proposed.
+        kept.keep(vec![step("A4")], at(50), at(50));
+        kept.keep(vec![step("A5")], at(90), at(90));
+        assert_eq!(alerts(&kept.0.iter().cloned().collect::<Vec<_>>()), ["A5"]);
+        assert!(kept.take_recent(at(200)).is_empty());
+        // At most KEPT_MOST.
+        for i in 0..KEPT_MOST + 5 {
+            kept.keep(vec![step(&format!("B{i}"))], at(300), at(300));
+        }
+        assert_eq!(kept.0.len(), KEPT_MOST);
+        assert_eq!(kept.0.front().map(|(s, _)| s[0].alert.as_str()), Some("B5"));
     }
 }
