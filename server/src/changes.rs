@@ -165,7 +165,14 @@ impl AppState {
             }
             Change::UserAdd { user } => {
                 let trail = self.trail.lock().or_poisoned();
-                crate::auth::insert_user(trail.connection(), user, &created).map_err(refused)?;
+                let conn = trail.connection();
+                // Added already by this very change (taken again after its audit entry failed).
+                let again = crate::auth::find_user(conn, &user.name)
+                    .map_err(internal)?
+                    .is_some_and(|(_, hash)| hash == user.hash);
+                if !again {
+                    crate::auth::insert_user(conn, user, &created).map_err(refused)?;
+                }
                 Changed::Done
             }
             Change::UserDisabled { name, disabled } => {

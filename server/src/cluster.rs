@@ -133,11 +133,21 @@ enum Applied {
     Tick,
 }
 
-/// The rules' steps decided on applying a message, and that message's time.
-type Proposal = (Vec<Pending>, Timestamp);
+/// The rules' steps decided on applying one message of the stream: the body of a message of
+/// kind `alerts`, whose time is the decided message's.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Proposal {
+    /// The message they were decided on (its place in the stream).
+    pub decided_on: u64,
+    /// That message's time (on the wire: the time header of the `alerts` message).
+    #[serde(skip, default = "Timestamp::now")]
+    pub as_of: Timestamp,
+    /// The steps.
+    pub steps: Vec<Pending>,
+}
 
 /// What a node's rules decided while another node held the lease ([`Cluster::propose`]), in
-/// order: at most [`KEPT_MOST`] proposals, none older than [`PROPOSE_WITHIN`].
+/// stream order: at most [`KEPT_MOST`] proposals, none older than [`PROPOSE_WITHIN`].
 #[derive(Debug, Default)]
 struct Kept(VecDeque<Proposal>);
 
@@ -146,22 +156,23 @@ impl Kept {
         now.seconds_since(as_of) <= PROPOSE_WITHIN.as_secs_f64()
     }
 
-    /// Keep a proposal decided as of `as_of`, dropping what has grown too old by `now`.
-    fn keep(&mut self, steps: Vec<Pending>, as_of: Timestamp, now: Timestamp) {
-        while self.0.front().is_some_and(|(_, t)| !Kept::recent(now, *t)) || self.0.len() >= KEPT_MOST {
+    /// Keep a proposal, dropping what has grown too old by `now`.
+    fn keep(&mut self, p: Proposal, now: Timestamp) {
+        while self.0.front().is_some_and(|k| !Kept::recent(now, k.as_of)) || self.0.len() >= KEPT_MOST {
             self.0.pop_front();
         }
-        self.0.push_back((steps, as_of));
+        self.0.push_back(p);
     }
 
-    /// The holder's proposals as of `as_of` have come: drop what was decided until then.
-    fn forget_until(&mut self, as_of: Timestamp) {
-        self.0.retain(|(_, t)| *t > as_of);
+    /// The holder's proposal decided on message `seq` has come: drop what was decided on it
+    /// and before (by place in the stream, not by any clock).
+    fn forget_until(&mut self, seq: u64) {
+        self.0.retain(|k| k.decided_on > seq);
     }
 
     /// Everything kept that is still recent by `now`, in order; nothing is kept after.
     fn take_recent(&mut self, now: Timestamp) -> Vec<Proposal> {
-        self.0.drain(..).filter(|(_, t)| Kept::recent(now, *t)).collect()
+        self.0.drain(..).filter(|k| Kept::recent(now, k.as_of)).collect()
     }
 }
 
@@ -200,7 +211,8 @@ pub struct Cluster {
     /// Told when this node has saved a snapshot: time for a seed ([`crate::seed`]).
     seed_wanted: tokio::sync::Notify,
     /// What this node's rules decided while another node held the lease, until that node's
-    /// proposals of the same time come: proposed again should this node take the lease first.
+    /// proposal decided on the same message comes: proposed again should this node take the
+    /// lease first.
     kept: Mutex<Kept>,
 }
 
@@ -395,10 +407,11 @@ impl Cluster {
     /// holds the clock's lease and that message is recent by `now` (a node catching up on old
     /// messages does not decide: the next tick evaluates everything again once it is current).
     ///
-    /// Another node keeps what it decided until the holder's proposals of the same time have
-    /// come, and proposes it again should it take the lease before they do (the holder died
-    /// before proposing): [`Book::settle`](crate::alerts::Book::settle) drops what was applied.
-    pub fn propose(&self, steps: Vec<Pending>, as_of: Timestamp, now: Timestamp) {
+    /// Another node keeps what it decided until the holder's proposal decided on the same
+    /// message (or a later one) has come, and proposes it again should it take the lease before
+    /// (the holder died before proposing): [`Book::settle`](crate::alerts::Book::settle) drops
+    /// what was applied.
+    pub fn propose(&self, steps: Vec<Pending>, decided_on: u64, as_of: Timestamp, now: Timestamp) {
         if steps.is_empty() {
             return;
         }
@@ -406,26 +419,34 @@ impl Cluster {
             tracing::debug!(%as_of, "alert steps of an old message not proposed (catching up)");
             return;
         }
+        let p = Proposal { decided_on, as_of, steps };
+        // Under the lock that taking the lease takes: kept before it, or sent after it.
+        let mut kept = self.kept.lock().or_poisoned();
         if self.holds_clock() {
-            let _ = self.proposals.send((steps, as_of));
-            return;
+            drop(kept);
+            let _ = self.proposals.send(p);
+        } else {
+            kept.keep(p, now);
         }
-        self.kept.lock().or_poisoned().keep(steps, as_of, now);
     }
 
-    /// The holder's proposals of `as_of` have been applied: what this node kept from up to
-    /// then is no longer needed.
-    fn proposed_until(&self, as_of: Timestamp) {
-        self.kept.lock().or_poisoned().forget_until(as_of);
+    /// The holder's proposal decided on message `seq` has been applied: what this node kept
+    /// from up to it is no longer needed.
+    fn proposed_until(&self, seq: u64) {
+        self.kept.lock().or_poisoned().forget_until(seq);
     }
 
-    /// This node has just taken the lease: propose what it kept (recent as of `now`).
-    fn propose_kept(&self, now: Timestamp) {
-        let kept = self.kept.lock().or_poisoned().take_recent(now);
-        let n: usize = kept.iter().map(|(steps, _)| steps.len()).sum();
-        for p in kept {
+    /// This node takes the lease: from now on it proposes, and it proposes what it kept
+    /// (recent as of `now`) first.
+    fn take_clock(&self, now: Timestamp) {
+        let mut kept = self.kept.lock().or_poisoned();
+        self.clock.store(true, Ordering::Relaxed);
+        let again = kept.take_recent(now);
+        let n: usize = again.iter().map(|p| p.steps.len()).sum();
+        for p in again {
             let _ = self.proposals.send(p);
         }
+        drop(kept);
         if n > 0 {
             tracing::info!(
                 steps = n,
@@ -620,16 +641,17 @@ async fn take(
                     }
                 }
             } else if kind == "alerts" {
-                match serde_json::from_slice::<Vec<Pending>>(&msg.payload) {
-                    Ok(steps) => {
-                        tokio::task::spawn_blocking(move || s.take_proposals(steps, time, seq))
+                match serde_json::from_slice::<Proposal>(&msg.payload) {
+                    Ok(p) => {
+                        let decided_on = p.decided_on;
+                        tokio::task::spawn_blocking(move || s.take_proposals(p.steps, time, seq))
                             .await
                             .map_err(anyhow::Error::from)
                             .and_then(|r| r.map_err(anyhow::Error::from))
                             .map_err(|e| {
                                 anyhow::anyhow!("message {seq}'s alert steps not stored here: {e}")
                             })?;
-                        cluster.proposed_until(time);
+                        cluster.proposed_until(decided_on);
                     }
                     Err(e) => {
                         tracing::error!(seq, "log stream: alert steps that are not ones are skipped: {e}")
@@ -649,7 +671,7 @@ async fn take(
                     }
                 }
             } else {
-                let _ = tokio::task::spawn_blocking(move || s.alert_tick_at(time, true)).await;
+                let _ = tokio::task::spawn_blocking(move || s.alert_tick_at(time, Some(seq))).await;
                 Applied::Tick
             };
             // A failure to store (not a refusal) is not stepped over: the message is taken again
@@ -744,8 +766,7 @@ async fn hold_clock(state: &Arc<AppState>, cluster: &Arc<Cluster>) -> anyhow::Re
                         node = cluster.node,
                         "this node holds the clock's lease: it ticks the alert clock"
                     );
-                    cluster.clock.store(true, Ordering::Relaxed);
-                    cluster.propose_kept(state.clock.now());
+                    cluster.take_clock(state.clock.now());
                     Some(r)
                 }
                 Err(_) => None,
@@ -800,8 +821,9 @@ pub async fn publish_change(url: &str, changing: &crate::changes::Changing) -> a
 /// Runs for as long as the server runs.
 pub async fn run_proposals(cluster: Arc<Cluster>) {
     let Some(mut rx) = cluster.proposals_rx.lock().or_poisoned().take() else { return };
-    while let Some((steps, as_of)) = rx.recv().await {
-        let body = serde_json::to_vec(&steps).expect("alert steps serialise");
+    while let Some(p) = rx.recv().await {
+        let (steps, as_of) = (p.steps.len(), p.as_of);
+        let body = serde_json::to_vec(&p).expect("alert steps serialise");
         let id = format!("{}-{}", cluster.node, cluster.next.fetch_add(1, Ordering::Relaxed));
         let mut sent = Err(String::new());
         for _ in 0..5 {
@@ -819,10 +841,7 @@ pub async fn run_proposals(cluster: Arc<Cluster>) {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         if let Err(e) = sent {
-            tracing::warn!(
-                steps = steps.len(),
-                "alert steps not proposed ({e}): the next tick proposes again what holds"
-            );
+            tracing::warn!(steps, "alert steps not proposed ({e}): the next tick proposes again what holds");
         }
     }
 }
@@ -847,28 +866,35 @@ mod tests {
     fn a_node_keeps_what_it_decided_until_the_holder_proposes_it_and_only_while_it_is_recent() {
         let t0 = Timestamp::parse("2026-12-05T08:00:00Z").expect("a time");
         let at = |s: i64| t0.plus_s(s);
-        let alerts = |p: &[Proposal]| p.iter().map(|(s, _)| s[0].alert.clone()).collect::<Vec<_>>();
+        let proposal = |alert: &str, decided_on: u64, as_of: Timestamp| Proposal {
+            decided_on,
+            as_of,
+            steps: vec![step(alert)],
+        };
+        let alerts =
+            |p: &mut dyn Iterator<Item = &Proposal>| p.map(|p| p.steps[0].alert.clone()).collect::<Vec<_>>();
         let mut kept = Kept::default();
-        for (i, s) in [0, 10, 20].into_iter().enumerate() {
-            kept.keep(vec![step(&format!("A{i}"))], at(s), at(s));
-        }
-        // The holder's proposals as of second 10 have come: what was decided until then goes.
-        kept.forget_until(at(10));
-        assert_eq!(alerts(&kept.0.iter().cloned().collect::<Vec<_>>()), ["A2"]);
-        // Taking the lease at second 45: the one of second 20 is still recent (25 s).
-        kept.keep(vec![step("A3")], at(40), at(40));
-        assert_eq!(alerts(&kept.take_recent(at(45))), ["A2", "A3"]);
+        // Messages 1-3; message 3 was received by a node whose clock is behind the others'.
+        kept.keep(proposal("A1", 1, at(0)), at(0));
+        kept.keep(proposal("A2", 2, at(10)), at(10));
+        kept.keep(proposal("A3", 3, at(5)), at(10));
+        // The holder's proposal decided on message 2 has come: 1 and 2 go, by place, not time.
+        kept.forget_until(2);
+        assert_eq!(alerts(&mut kept.0.iter()), ["A3"]);
+        // Taking the lease at second 30: message 3's is still recent (25 s).
+        kept.keep(proposal("A4", 4, at(28)), at(28));
+        assert_eq!(alerts(&mut kept.take_recent(at(30)).iter()), ["A3", "A4"]);
         assert!(kept.0.is_empty(), "nothing is kept after");
         // Older than PROPOSE_WITHIN: dropped when more is kept, and never proposed.
-        kept.keep(vec![step("A4")], at(50), at(50));
-        kept.keep(vec![step("A5")], at(90), at(90));
-        assert_eq!(alerts(&kept.0.iter().cloned().collect::<Vec<_>>()), ["A5"]);
+        kept.keep(proposal("A5", 5, at(50)), at(50));
+        kept.keep(proposal("A6", 6, at(90)), at(90));
+        assert_eq!(alerts(&mut kept.0.iter()), ["A6"]);
         assert!(kept.take_recent(at(200)).is_empty());
         // At most KEPT_MOST.
-        for i in 0..KEPT_MOST + 5 {
-            kept.keep(vec![step(&format!("B{i}"))], at(300), at(300));
+        for i in 0..KEPT_MOST as u64 + 5 {
+            kept.keep(proposal(&format!("B{i}"), 10 + i, at(300)), at(300));
         }
         assert_eq!(kept.0.len(), KEPT_MOST);
-        assert_eq!(kept.0.front().map(|(s, _)| s[0].alert.as_str()), Some("B5"));
+        assert_eq!(kept.0.front().map(|p| p.steps[0].alert.as_str()), Some("B5"));
     }
 }

@@ -57,17 +57,17 @@ impl AppState {
         // a subject becomes an escalation if worse, else nothing).
         let now = logged.map_or_else(|| self.clock.now(), |l| l.time);
         let mut book = self.book.lock().or_poisoned();
-        match logged.and(self.cluster.get()) {
+        match logged.zip(self.cluster.get()) {
             // From the log stream: every node observes (what the rules remember stays alike),
             // one node proposes what they decided, once for the whole message.
-            Some(cluster) => {
+            Some((logged, cluster)) => {
                 let mut proposed = Vec::new();
                 for (l, is_newest) in events.iter().zip(newest) {
                     if is_newest {
                         proposed.extend(book.observe(&l.event, &l.adcode, now));
                     }
                 }
-                cluster.propose(proposed, now, self.clock.now());
+                cluster.propose(proposed, logged.seq, now, self.clock.now());
             }
             None => {
                 for (l, is_newest) in events.iter().zip(newest) {
@@ -129,17 +129,17 @@ impl AppState {
 
     /// Run the alert rules' clock: time-driven rules and escalation, as of the clock's now.
     pub fn alert_tick(&self) {
-        self.alert_tick_at(self.clock.now(), false);
+        self.alert_tick_at(self.clock.now(), None);
     }
 
     /// Run the time-driven rules and escalation as of `now`: their steps stored here, or, for a
-    /// tick from the log stream (`logged`: the same instant on every node), proposed through
-    /// the stream by the node that holds the clock's lease.
-    pub fn alert_tick_at(&self, now: Timestamp, logged: bool) {
+    /// tick from the log stream (its message `stream_seq`: the same instant on every node),
+    /// proposed through the stream by the node that holds the clock's lease.
+    pub fn alert_tick_at(&self, now: Timestamp, stream_seq: Option<u64>) {
         let mut book = self.book.lock().or_poisoned();
         let pending = book.tick(now);
-        match self.cluster.get().filter(|_| logged) {
-            Some(cluster) => cluster.propose(pending, now, self.clock.now()),
+        match stream_seq.zip(self.cluster.get()) {
+            Some((seq, cluster)) => cluster.propose(pending, seq, now, self.clock.now()),
             None => {
                 if let Err(e) = self.commit_alerts(&mut book, &pending, now, None) {
                     tracing::error!("alert steps not stored: {e}");
