@@ -14,6 +14,7 @@ pub mod replay;
 pub mod screens;
 pub mod site;
 pub mod theme;
+pub mod wallbench;
 
 #[cfg(target_arch = "wasm32")]
 pub mod alerts;
@@ -48,8 +49,8 @@ pub mod wall;
 
 /// Mount the page for the address on `<body>`: `/duty` is the duty officers' console,
 /// `/present` the presenter's console,
-/// `/gallery` the widget gallery, `/mapbench` the map under load (benchmarks), anything else the
-/// wall.
+/// `/gallery` the widget gallery, `/mapbench` the map under load (benchmarks), `/wallbench` the
+/// peers' fixed wall workload (benchmarks), anything else the wall.
 #[cfg(target_arch = "wasm32")]
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -63,6 +64,8 @@ pub fn start() {
         leptos::mount::mount_to_body(present::Present);
     } else if path == "/mapbench" {
         leptos::mount::mount_to_body(mapbench::MapBench);
+    } else if path == "/wallbench" {
+        leptos::mount::mount_to_body(wallbench::WallBench);
     } else {
         leptos::mount::mount_to_body(wall::WallPage);
     }

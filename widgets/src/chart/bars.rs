@@ -6,7 +6,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use plotters::prelude::*;
 
-use super::host::{Drawn, HPos, Surface, VPos, bold, chart_canvas, px, rgb, text};
+use super::host::{Drawn, HPos, Surface, VPos, bold, chart_canvas, px, rgb, text, text_width};
 use crate::format::{NumberStyle, change_percent, scaled_text};
 use crate::layout::{Area, Hit, Pick, Ranking, change};
 use crate::palette::{
@@ -249,12 +249,6 @@ pub fn Comparison(
         })
     };
     chart_canvas("comparison", label, test_id, track, paint, on_pick)
-}
-
-/// The width a text takes at `size` px, estimated: a CJK character is a square, the rest about
-/// 0.6 of one.
-fn text_width(t: &str, size: f64) -> f64 {
-    t.chars().map(|c| if c.is_ascii() { 0.6 } else { 1.0 }).sum::<f64>() * size
 }
 
 fn draw_comparison(

@@ -247,3 +247,9 @@ pub(crate) fn px(x: f64, y: f64) -> (i32, i32) {
 }
 
 pub(crate) use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// The width a text takes at `size` px, estimated: a CJK character is a square, the rest about
+/// 0.6 of one.
+pub(super) fn text_width(t: &str, size: f64) -> f64 {
+    t.chars().map(|c| if c.is_ascii() { 0.6 } else { 1.0 }).sum::<f64>() * size
+}

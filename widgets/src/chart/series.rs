@@ -259,17 +259,17 @@ fn draw(
         ));
     }
     // Time axis: up to five labels in Asia/Shanghai, as many as fit side by side with a gap, none
-    // repeated.
+    // repeated; where not even the first and the last fit, the last (newest) alone.
     let label_w = time_label(t_max, t_max - t_min).chars().count() as f64 * 0.62 * small;
-    let n = ((pw / (1.6 * label_w)).floor() as u32).clamp(1, 5);
+    let n = if pw < 2.3 * label_w { 0 } else { ((pw / (1.6 * label_w)).floor() as u32).clamp(1, 5) };
     let mut previous = String::new();
     for i in 0..=n {
-        let t = t_min + (t_max - t_min) * f64::from(i) / f64::from(n);
+        let t = if n == 0 { t_max } else { t_min + (t_max - t_min) * f64::from(i) / f64::from(n) };
         let (x, _) = to_px(t, y0);
-        let h = if i == 0 {
-            HPos::Left
-        } else if i == n {
+        let h = if i == n {
             HPos::Right
+        } else if i == 0 {
+            HPos::Left
         } else {
             HPos::Center
         };

@@ -5,7 +5,7 @@ use std::f64::consts::PI;
 use leptos::prelude::*;
 use plotters::prelude::*;
 
-use super::host::{Drawn, HPos, Surface, VPos, bold, chart_canvas, px, rgb, text};
+use super::host::{Drawn, HPos, Surface, VPos, bold, chart_canvas, px, rgb, text, text_width};
 use crate::format::{NumberStyle, scaled_text};
 use crate::layout::{Area, Hit, Pick, polar, ring_sectors, shares_percent};
 use crate::palette::{ACCENT_2, BAD, Colour, DIM, GOOD, INK, SERIES, TEXT, TRACK, WARN};
@@ -229,6 +229,26 @@ fn draw_ring(s: &Surface, slices: &[Slice], caption: &str, decimals: usize, styl
     let _ = s.root.draw(&Polygon::new(sector_polygon(cx, cy, r0, r1, 0.0, 2.0 * PI), rgb(TRACK).filled()));
     let shares = shares_percent(&values, 1);
     let gap = if slices.len() > 1 { 0.01 } else { 0.0 };
+    // The legend: a row per slice, its font small enough that the longest name fits beside its
+    // swatch; after the names, value and share where every row has room for them, else the
+    // share alone, else nothing (a narrow ring never prints one text over another, and every
+    // row shows the same).
+    let row_h = (s.h / slices.len().max(1) as f64).min(2.2 * rem);
+    let lx = x_left + 2.0 * r1 / 0.92 + 0.6 * rem;
+    let right = (lx + legend_w - 0.6 * rem).min(s.w);
+    let longest = slices.iter().map(|sl| text_width(&sl.label, 1.0)).fold(0.0, f64::max);
+    let font = (row_h * 0.5).min(rem).min((legend_w - 0.6 * rem) / (1.1 + longest));
+    let figures = |i: usize, with_value: bool| {
+        let share = format!("{:.1}%", shares[i]);
+        if with_value { format!("{}  {share}", scaled_text(slices[i].value, decimals, style)) } else { share }
+    };
+    let fits = |with_value: bool| {
+        slices.iter().enumerate().all(|(i, sl)| {
+            let room = right - (lx + 1.1 * font) - text_width(&sl.label, font) - 0.5 * font;
+            text_width(&figures(i, with_value), font) <= room
+        })
+    };
+    let shown = [true, false].into_iter().find(|&v| fits(v));
     for (i, ((a0, a1), sl)) in ring_sectors(&values).into_iter().zip(slices).enumerate() {
         let color = sl.color.unwrap_or(SERIES[i % SERIES.len()]);
         if a1 - a0 > 2.0 * gap {
@@ -247,11 +267,7 @@ fn draw_ring(s: &Surface, slices: &[Slice], caption: &str, decimals: usize, styl
             drawn.hits.push(Hit { area: Area::Sector { cx, cy, r0, r1, a0, a1 }, pick: pick.clone() });
         }
         // Legend row.
-        let row_h = (s.h / slices.len().max(1) as f64).min(2.2 * rem);
         let ly = s.h / 2.0 - row_h * slices.len() as f64 / 2.0 + row_h * (i as f64 + 0.5);
-        let lx = x_left + 2.0 * r1 / 0.92 + 0.6 * rem;
-        let right = (lx + legend_w - 0.6 * rem).min(s.w);
-        let font = (row_h * 0.5).min(rem);
         let _ = s.root.draw(&Rectangle::new(
             [px(lx, ly - 0.35 * font), px(lx + 0.7 * font, ly + 0.35 * font)],
             rgb(color).filled(),
@@ -261,11 +277,13 @@ fn draw_ring(s: &Surface, slices: &[Slice], caption: &str, decimals: usize, styl
             px(lx + 1.1 * font, ly),
             text(font, TEXT, HPos::Left, VPos::Center),
         ));
-        let _ = s.root.draw(&Text::new(
-            format!("{}  {:.1}%", scaled_text(sl.value, decimals, style), shares[i]),
-            px(right, ly),
-            text(font, DIM, HPos::Right, VPos::Center),
-        ));
+        if let Some(with_value) = shown {
+            let _ = s.root.draw(&Text::new(
+                figures(i, with_value),
+                px(right, ly),
+                text(font, DIM, HPos::Right, VPos::Center),
+            ));
+        }
         drawn.hits.push(Hit { area: Area::Rect { x: lx, y: ly - row_h / 2.0, w: legend_w, h: row_h }, pick });
     }
     let _ = s.root.draw(&Text::new(
