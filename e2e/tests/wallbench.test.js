@@ -68,6 +68,7 @@ test('the wall workload draws the map and 12 charts, at 1920×1080 and 7680×216
     const frame0 = map.frameAt;
     await page.evaluate(() => { window.wall.update(); window.wall.update(); window.wall.update(); });
     assert.equal(await page.locator('[data-testid=wallbench]').getAttribute('data-ticks'), '3', 'three updates, three ticks');
+    assert.equal(await page.evaluate(() => window.wall.tick), 3, 'window.wall.tick counts them for the driver');
     await until(async () => (await canvases(page)).find((c) => c.id === 'map').frameAt > frame0, 10_000, 'the map to draw the ticks');
     assert.match(await page.locator('[data-testid=wallbench-ticks]').innerText(), /第 3 次更新/);
     await sleep(800);

@@ -279,7 +279,11 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     }
     let Some((canvas, layers, f, dpr)) = current_frame(inputs) else { return };
     let Some(ctx) = context(&canvas) else { return };
-    if inputs.overview.with_untracked(Option::is_none) {
+    // No data of any kind yet (no overview, choropleth or marker): wait for it a while.
+    let no_data = inputs.overview.with_untracked(Option::is_none)
+        && inputs.choropleth.with_untracked(Option::is_none)
+        && inputs.markers.with_untracked(Vec::is_empty);
+    if no_data {
         let t = now_ms();
         let until = *st.data_wait_until.get_or_insert(t + DATA_WAIT_MS);
         if t < until {

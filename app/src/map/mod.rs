@@ -13,8 +13,8 @@
 //!   markers, alerts' dots) is drawn over a blit of the two every frame it changes. Every change
 //!   schedules at most one frame (`requestAnimationFrame`). An alert's pulsing ring is an element
 //!   over its dot, animated by the compositor, so a pulsing map draws no frames between changes.
-//! - Until its first data arrive, a map whose layers are ready waits (up to a second) rather than
-//!   draw a frame the data replace at once.
+//! - Until its first data arrive (an overview, a choropleth or a marker), a map whose layers are
+//!   ready waits (up to a second) rather than draw a frame the data replace at once.
 //! - While the view moves (fly-to, wheel, drag, pinch, keys) frames blit the cached tiers scaled
 //!   to the moving view, and the tiers are re-rendered sharp once it rests (250 ms).
 //! - One touch on a prefecture (anywhere in it, hit-tested with the map engine's R-tree, or on its

@@ -6,7 +6,6 @@ use std::time::Duration;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use yiping_maps::parse_regions;
 use yiping_widgets::NumberStyle;
 use yiping_widgets::chart::{BarItem, Gauge, RankingBars, Ring, Slice, TimeSeries};
 use yiping_widgets::format::shanghai_hms;
@@ -204,6 +203,12 @@ pub fn WallBench() -> impl IntoView {
             if let Some((w, adcodes)) = w {
                 w.tick();
                 shown.tick(w, adcodes);
+                // `window.wall.tick`: the driver counts the updates applied by it.
+                if let Some(wall) =
+                    web_sys::window().and_then(|win| js_sys::Reflect::get(&win, &"wall".into()).ok())
+                {
+                    let _ = js_sys::Reflect::set(&wall, &"tick".into(), &(w.ticks as f64).into());
+                }
             }
         });
     };
@@ -220,6 +225,7 @@ pub fn WallBench() -> impl IntoView {
     set(&info, "renderer", &"yiping map engine (tiered canvas) + plotters widgets".into());
     set(&wall, "info", &info);
     set(&wall, "timings", &timings);
+    set(&wall, "tick", &0.into());
     set(&wall, "ready", &ready);
     set(&wall, "update", &Closure::<dyn Fn()>::new(update).into_js_value());
     set(&wall, "memoryBytes", &Closure::<dyn Fn() -> f64>::new(wasm_bytes).into_js_value());
@@ -235,17 +241,16 @@ pub fn WallBench() -> impl IntoView {
 
     leptos::task::spawn_local(async move {
         let counties = match crate::http::fetch_text("/geo/hubei_counties.geojson").await {
-            Ok(text) => parse_regions(&text).map_err(|e| e.to_string()),
+            Ok(text) => workload::county_order(&text).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        let counties = match counties {
+        let adcodes = match counties {
             Ok(c) => c,
             Err(e) => {
                 leptos::logging::error!("wallbench: the counties could not be loaded: {e}");
                 return;
             }
         };
-        let adcodes: Vec<String> = counties.iter().map(|c| c.adcode.clone()).collect();
         let w = Workload::new(seed, adcodes.len());
         shown.start(&w, &adcodes);
         work.set_value(Some((w, adcodes)));
