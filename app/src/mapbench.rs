@@ -90,6 +90,9 @@ pub fn MapBench() -> impl IntoView {
     let invalidate = RwSignal::new(0u64);
     let wasm = RwSignal::new(wasm_bytes());
     let update = move || {
+        if load.with_untracked(Option::is_none) {
+            return;
+        }
         load.update(|l| {
             if let Some(l) = l {
                 l.step();
@@ -112,13 +115,15 @@ pub fn MapBench() -> impl IntoView {
             values: list.iter().map(|c| (c.0.clone(), (next(&mut rng) * 500.0).round())).collect(),
         }));
         load.set(Some(Load::new(&list, n)));
-        match bench {
-            Some(b) => b.start(update),
-            None => {
-                crate::timer::every(Duration::from_secs(1), update);
-            }
+        if let Some(b) = bench {
+            b.start(update);
         }
     });
+    // Started here, not in the task above (which has no owner to stop it): `update` does
+    // nothing until the data is loaded.
+    if bench.is_none() {
+        crate::timer::every(Duration::from_secs(1), update);
+    }
     crate::timer::every(Duration::from_millis(500), move || wasm.set(wasm_bytes()));
     let markers =
         Signal::derive(move || load.with(|l| l.as_ref().map(|l| l.markers.clone()).unwrap_or_default()));
@@ -134,7 +139,7 @@ pub fn MapBench() -> impl IntoView {
         >
             <span class="sim-badge mapbench-badge">"示例数据 · sample data"</span>
             {bench.map(|b| b.more_button(update))}
-            <HubeiMap overview=RwSignal::new(None) choropleth=choropleth markers=markers invalidate=invalidate />
+            <HubeiMap overview=RwSignal::new(None) choropleth=choropleth markers=markers invalidate=invalidate no_overview=true />
         </div>
     }
 }

@@ -40,6 +40,7 @@ test('the wall workload draws the map and 12 charts, at 1920×1080 and 7680×216
     const info = await page.evaluate(() => ({ info: window.wall.info, timings: window.wall.timings, memory: window.wall.memoryBytes() }));
     assert.equal(info.info.impl, 'yiping');
     assert.equal(info.info.seed, 1);
+    assert.equal(info.info.counties, 103);
     for (const k of ['initMs', 'dataMs', 'readyMs']) assert.ok(info.timings[k] > 0, `timings.${k} is given`);
     assert.ok(info.timings.initMs <= info.timings.dataMs && info.timings.dataMs <= info.timings.readyMs, 'timings in order');
     assert.ok(info.memory > 1e6, 'wasm memory is reported');
@@ -55,12 +56,26 @@ test('the wall workload draws the map and 12 charts, at 1920×1080 and 7680×216
       assert.ok(c.ink > 0.01, `${c.id} is not blank (${w}×${h}): ${JSON.stringify(c)}`);
     }
     // The layout: columns 25 % | 50 % | 25 %, a header of 4.5 % of the height.
-    const boxes = await page.evaluate(() => ['.wallbench-head', '.wallbench-map', '.wallbench-side'].map((s) => {
-      const r = document.querySelector(s).getBoundingClientRect();
-      return { w: r.width, h: r.height };
+    const boxes = await page.evaluate(() => [...document.querySelectorAll('.wallbench-head, .wallbench-side, .wallbench-map')].map((el) => {
+      const r = el.getBoundingClientRect();
+      return { cls: el.className, x: r.x, w: r.width, h: r.height };
     }));
+    assert.deepEqual(boxes.map((b) => b.cls), ['wallbench-head', 'wallbench-side', 'wallbench-map', 'wallbench-side']);
     assert.ok(Math.abs(boxes[0].h - 0.045 * h) < 2, `header ${boxes[0].h} px of ${h}`);
-    assert.ok(Math.abs(boxes[1].w - 0.5 * w) < 2 && Math.abs(boxes[2].w - 0.25 * w) < 2, `columns ${JSON.stringify(boxes)}`);
+    const columns = boxes.slice(1).map((b) => Math.round((100 * b.w) / w));
+    assert.deepEqual(columns, [25, 50, 25], `columns ${JSON.stringify(boxes)}`);
+    // Each side a 2×3 grid in the stated order, every panel inside its column.
+    const sides = await page.evaluate(() => [...document.querySelectorAll('.wallbench-side')].map((side) => {
+      const s = side.getBoundingClientRect();
+      return {
+        ids: [...side.querySelectorAll('canvas')].map((c) => c.dataset.testid),
+        inside: [...side.querySelectorAll('.panel')].every((p) => { const r = p.getBoundingClientRect(); return r.left >= s.left - 1 && r.right <= s.right + 1 && r.bottom <= s.bottom + 1; }),
+      };
+    }));
+    for (const side of sides) {
+      assert.deepEqual(side.ids, ['wb-line', 'wb-line', 'wb-bars', 'wb-bars', 'wb-ring', 'wb-gauge']);
+      assert.ok(side.inside, 'every panel inside its column');
+    }
 
     // auto=0: nothing ticks by itself; each update() is one tick, drawn in a later frame.
     await sleep(1500);

@@ -239,6 +239,8 @@ pub(super) struct Inputs {
     pub(super) rings: RwSignal<Vec<Ring>>,
     /// The box moved to by hand, or asked for from outside (None: the view frames `view`).
     pub(super) camera: RwSignal<Option<[f64; 4]>>,
+    /// The page feeds no overview: its first data is a choropleth or markers.
+    pub(super) no_overview: bool,
 }
 
 pub(super) fn schedule(r: &Rc<RefCell<Render>>, inputs: Inputs) {
@@ -279,10 +281,12 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     }
     let Some((canvas, layers, f, dpr)) = current_frame(inputs) else { return };
     let Some(ctx) = context(&canvas) else { return };
-    // No data of any kind yet (no overview, choropleth or marker): wait for it a while.
+    // No first data yet: no overview (or, on a page that feeds none, no choropleth and no
+    // marker): wait for it a while.
     let no_data = inputs.overview.with_untracked(Option::is_none)
-        && inputs.choropleth.with_untracked(Option::is_none)
-        && inputs.markers.with_untracked(Vec::is_empty);
+        && !(inputs.no_overview
+            && (inputs.choropleth.with_untracked(Option::is_some)
+                || inputs.markers.with_untracked(|m| !m.is_empty())));
     if no_data {
         let t = now_ms();
         let until = *st.data_wait_until.get_or_insert(t + DATA_WAIT_MS);

@@ -13,8 +13,9 @@
 //!   markers, alerts' dots) is drawn over a blit of the two every frame it changes. Every change
 //!   schedules at most one frame (`requestAnimationFrame`). An alert's pulsing ring is an element
 //!   over its dot, animated by the compositor, so a pulsing map draws no frames between changes.
-//! - Until its first data arrive (an overview, a choropleth or a marker), a map whose layers are
-//!   ready waits (up to a second) rather than draw a frame the data replace at once.
+//! - Until its first data arrive (the overview; on a page without one, such as the benchmarks, a
+//!   choropleth or a marker), a map whose layers are ready waits (up to a second) rather than
+//!   draw a frame the data replace at once.
 //! - While the view moves (fly-to, wheel, drag, pinch, keys) frames blit the cached tiers scaled
 //!   to the moving view, and the tiers are re-rendered sharp once it rests (250 ms).
 //! - One touch on a prefecture (anywhere in it, hit-tested with the map engine's R-tree, or on its
@@ -127,6 +128,10 @@ pub fn HubeiMap(
     /// `selected`, and a new `selected` clears it.
     #[prop(optional)]
     camera: Option<RwSignal<Option<[f64; 4]>>>,
+    /// The page feeds no overview (the benchmarks): the first frame waits for a choropleth or
+    /// markers instead.
+    #[prop(optional)]
+    no_overview: bool,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let layers: RwSignal<Option<Arc<Layers>>> = RwSignal::new(None);
@@ -153,6 +158,7 @@ pub fn HubeiMap(
         spots,
         rings,
         camera,
+        no_overview,
     };
     let r = Rc::new(RefCell::new(Render {
         tiers: None,

@@ -155,37 +155,64 @@ fn set(obj: &js_sys::Object, key: &str, value: &wasm_bindgen::JsValue) {
     let _ = js_sys::Reflect::set(obj, &key.into(), value);
 }
 
-/// Whether the first frame with data is on screen: the map has drawn every marker and every
-/// chart has drawn.
-fn drawn() -> bool {
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return false };
-    let Ok(list) = doc.query_selector_all(".wallbench canvas") else { return false };
-    let mut charts = 0;
-    let mut map = false;
-    for i in 0..list.length() {
-        let Some(c) = list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) else { continue };
-        if c.get_attribute("data-testid").as_deref() == Some("map") {
-            map = c.get_attribute("data-markers").as_deref() == Some("1000")
-                && c.get_attribute("data-draws").is_some_and(|d| d != "0");
-        } else if c.get_attribute("data-draws").is_some_and(|d| d != "0") {
-            charts += 1;
-        }
-    }
-    map && charts >= 12
+/// Each canvas of the page: whether it is the map, its draws so far, and the markers it took.
+fn canvases() -> Vec<(bool, u64, u64)> {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return Vec::new() };
+    let Ok(list) = doc.query_selector_all(".wallbench canvas") else { return Vec::new() };
+    let num = |c: &web_sys::Element, k: &str| c.get_attribute(k).and_then(|v| v.parse().ok()).unwrap_or(0);
+    (0..list.length())
+        .filter_map(|i| list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()))
+        .map(|c| {
+            (
+                c.get_attribute("data-testid").as_deref() == Some("map"),
+                num(&c, "data-draws"),
+                num(&c, "data-markers"),
+            )
+        })
+        .collect()
 }
 
-/// Resolve `ready` on the frame after everything has drawn once.
-fn when_drawn(ready: js_sys::Function, timings: js_sys::Object) {
+/// Whether every canvas has drawn since `before` (the draws when the data was given: a chart
+/// may have drawn empty before it) and the map with every marker.
+fn drawn(before: &[(bool, u64, u64)]) -> bool {
+    let now = canvases();
+    now.len() == before.len()
+        && now.len() > workload::LINES + workload::BARS + workload::RINGS + workload::GAUGES
+        && now.iter().zip(before).all(|(&(map, draws, markers), &(_, was, _))| {
+            draws > was && (!map || markers == workload::MARKERS as u64)
+        })
+}
+
+/// Resolve `ready` on the frame after everything has drawn with the data, at most `frames`
+/// frames from now (else reject it: the page never drew).
+fn when_drawn(
+    ready: js_sys::Function,
+    fail: js_sys::Function,
+    timings: js_sys::Object,
+    before: Vec<(bool, u64, u64)>,
+    frames: u32,
+) {
     request_animation_frame(move || {
-        if drawn() {
+        if drawn(&before) {
             request_animation_frame(move || {
                 set(&timings, "readyMs", &perf_now().into());
                 let _ = ready.call0(&wasm_bindgen::JsValue::NULL);
             });
+        } else if frames == 0 {
+            let _ =
+                fail.call1(&wasm_bindgen::JsValue::NULL, &"wallbench: the wall did not draw its data".into());
         } else {
-            when_drawn(ready, timings);
+            when_drawn(ready, fail, timings, before, frames - 1);
         }
     });
+}
+
+/// The seed as the peer reads it (`Number(seed) >>> 0`; 1 when absent or not a number).
+fn seed_of(query: &str) -> u32 {
+    match query_value(query, "seed").and_then(|v| v.parse::<f64>().ok()).filter(|x| x.is_finite()) {
+        Some(x) => x.trunc().rem_euclid(4_294_967_296.0) as u32,
+        None => 1,
+    }
 }
 
 /// The wall benchmark page.
@@ -195,7 +222,7 @@ pub fn WallBench() -> impl IntoView {
     let init_ms = perf_now();
     let query = crate::page::query();
     let auto = query_value(&query, "auto") != Some("0");
-    let seed: u32 = query_value(&query, "seed").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let seed = seed_of(&query);
     let shown = Shown::new();
     let work: StoredValue<Option<(Workload, Vec<String>)>> = StoredValue::new(None);
     let update = move || {
@@ -216,13 +243,23 @@ pub fn WallBench() -> impl IntoView {
     // The page contract, on `window.wall`.
     let wall = js_sys::Object::new();
     let timings = js_sys::Object::new();
-    let mut resolve = None;
-    let ready = js_sys::Promise::new(&mut |res, _rej| resolve = Some(res));
+    let mut settle = None;
+    let ready = js_sys::Promise::new(&mut |res, rej| settle = Some((res, rej)));
     let info = js_sys::Object::new();
     set(&info, "impl", &"yiping".into());
     set(&info, "version", &env!("CARGO_PKG_VERSION").into());
     set(&info, "seed", &seed.into());
     set(&info, "renderer", &"yiping map engine (tiered canvas) + plotters widgets".into());
+    set(&info, "markers", &(workload::MARKERS as u32).into());
+    // Where the product draws differently from the workload's description (WALLBENCH.md).
+    set(
+        &info,
+        "differences",
+        &"markers near each other are clustered as on the wall; the choropleth has five classes, not a continuous scale; \
+          county names and borders are drawn when the map is zoomed to a prefecture, not at province scale; river widths \
+          follow the map's own ranks; each line ends in a dot"
+            .into(),
+    );
     set(&wall, "info", &info);
     set(&wall, "timings", &timings);
     set(&wall, "tick", &0.into());
@@ -244,24 +281,39 @@ pub fn WallBench() -> impl IntoView {
             Ok(text) => workload::county_order(&text).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
+        let Some((res, rej)) = settle else { return };
         let adcodes = match counties {
             Ok(c) => c,
             Err(e) => {
-                leptos::logging::error!("wallbench: the counties could not be loaded: {e}");
+                let e = format!("wallbench: the counties could not be loaded: {e}");
+                leptos::logging::error!("{e}");
+                set(&wall, "error", &e.clone().into());
+                let _ = rej.call1(&wasm_bindgen::JsValue::NULL, &e.into());
                 return;
             }
         };
+        // The workload is drawn for Hubei's 103 counties: another deployment's boundaries give
+        // other numbers than the peer's (said in `info.counties`).
+        set(&info, "counties", &(adcodes.len() as u32).into());
+        if adcodes.len() != 103 {
+            leptos::logging::warn!(
+                "wallbench: {} counties, not Hubei's 103: not the peer's workload",
+                adcodes.len()
+            );
+        }
+        let before = canvases();
         let w = Workload::new(seed, adcodes.len());
         shown.start(&w, &adcodes);
         work.set_value(Some((w, adcodes)));
         set(&timings, "dataMs", &perf_now().into());
-        if let Some(res) = resolve {
-            when_drawn(res, timings);
-        }
-        if auto {
-            crate::timer::every(Duration::from_secs(1), update);
-        }
+        // Up to about a minute of frames.
+        when_drawn(res, rej, timings, before, 3600);
     });
+    // Started here, not in the task above (which has no owner to stop it): `update` does
+    // nothing until the data is loaded.
+    if auto {
+        crate::timer::every(Duration::from_secs(1), update);
+    }
 
     let chart = move |i: usize| {
         let (title, body) = match i {
@@ -275,6 +327,7 @@ pub fn WallBench() -> impl IntoView {
                         history=Signal::from(shown.histories[i])
                         span_ms=(workload::LINE_POINTS as f64 - 1.0) * 1000.0
                         capacity=workload::LINE_POINTS
+                        fill=true
                         test_id="wb-line"
                     />
                 }
@@ -327,7 +380,7 @@ pub fn WallBench() -> impl IntoView {
             <main class="wallbench-body">
                 <div class="wallbench-side">{left.into_iter().map(chart).collect::<Vec<_>>()}</div>
                 <div class="wallbench-map">
-                    <HubeiMap overview=RwSignal::new(None) choropleth=shown.choropleth markers=shown.markers />
+                    <HubeiMap overview=RwSignal::new(None) choropleth=shown.choropleth markers=shown.markers no_overview=true />
                 </div>
                 <div class="wallbench-side">{right.into_iter().map(chart).collect::<Vec<_>>()}</div>
             </main>

@@ -62,6 +62,9 @@ pub fn TimeSeries(
     /// Forecast band for the first series.
     #[prop(optional)]
     forecast: Option<ForecastSpec>,
+    /// Fill the area under each line (translucent), as an area chart.
+    #[prop(optional)]
+    fill: bool,
     /// A whole history (time, one value per series), e.g. fetched on opening or on choosing
     /// another subject: when it changes the windows start over from it, and `latest` appends.
     #[prop(optional, into)]
@@ -121,28 +124,29 @@ pub fn TimeSeries(
         }
     };
     let paint = move |s: &Surface| -> Drawn {
-        draw(
-            s,
-            &windows.borrow(),
-            &names.get_untracked(),
-            &unit.get_untracked(),
-            decimals,
-            style,
-            forecast.as_ref(),
-        )
+        let look = Look { unit: &unit.get_untracked(), decimals, style, fill };
+        draw(s, &windows.borrow(), &names.get_untracked(), &look, forecast.as_ref())
     };
     chart_canvas("series", label, test_id, track, paint, on_pick)
+}
+
+/// How the series are drawn: the value axis's unit and decimals, the number style, and whether
+/// the area under each line is filled.
+struct Look<'a> {
+    unit: &'a str,
+    decimals: usize,
+    style: NumberStyle,
+    fill: bool,
 }
 
 fn draw(
     s: &Surface,
     windows: &[Window],
     names: &[String],
-    unit: &str,
-    decimals: usize,
-    style: NumberStyle,
+    look: &Look<'_>,
     forecast: Option<&ForecastSpec>,
 ) -> Drawn {
+    let Look { unit, decimals, style, fill } = *look;
     let mut drawn = Drawn::default();
     let rem = s.rem;
     let small = 0.85 * rem;
@@ -297,6 +301,10 @@ fn draw(
     for (i, w) in windows.iter().enumerate() {
         let c = SERIES[i % SERIES.len()];
         let pts: Vec<(f64, f64)> = w.points().copied().collect();
+        if fill && let (Some(&(first, _)), Some(&(last, _))) = (pts.first(), pts.last()) {
+            let under = pts.iter().copied().chain([(last, y0), (first, y0)]).filter(|p| p.1.is_finite());
+            let _ = area.draw(&Polygon::new(under.collect::<Vec<_>>(), rgb(c).mix(0.18).filled()));
+        }
         let _ = area.draw(&PathElement::new(pts.clone(), rgb(c).stroke_width(stroke)));
         if let Some(&(t, v)) = pts.last() {
             let (x, y) = to_px(t, v);

@@ -230,14 +230,14 @@ fn draw_ring(s: &Surface, slices: &[Slice], caption: &str, decimals: usize, styl
     let shares = shares_percent(&values, 1);
     let gap = if slices.len() > 1 { 0.01 } else { 0.0 };
     // The legend: a row per slice, its font small enough that the longest name fits beside its
-    // swatch; after the names, value and share where every row has room for them, else the
+    // swatch (down to half the wall's text size); after the names, value and share where every row has room for them, else the
     // share alone, else nothing (a narrow ring never prints one text over another, and every
     // row shows the same).
     let row_h = (s.h / slices.len().max(1) as f64).min(2.2 * rem);
     let lx = x_left + 2.0 * r1 / 0.92 + 0.6 * rem;
     let right = (lx + legend_w - 0.6 * rem).min(s.w);
     let longest = slices.iter().map(|sl| text_width(&sl.label, 1.0)).fold(0.0, f64::max);
-    let font = (row_h * 0.5).min(rem).min((legend_w - 0.6 * rem) / (1.1 + longest));
+    let font = (row_h * 0.5).min(rem).min((legend_w - 0.6 * rem) / (1.1 + longest)).max(0.5 * rem);
     let figures = |i: usize, with_value: bool| {
         let share = format!("{:.1}%", shares[i]);
         if with_value { format!("{}  {share}", scaled_text(slices[i].value, decimals, style)) } else { share }
