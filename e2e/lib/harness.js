@@ -5,6 +5,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -114,4 +115,18 @@ export async function until(fn, ms, what) {
     await sleep(100);
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+/**
+ * For a test file whose tests share one browser and one server (`serve(options)`): both start
+ * before its first test and close after its last. Returns `{ browser, server }`, set once started.
+ */
+export function shareBrowserAndServer(options) {
+  const shared = { browser: null, server: null };
+  before(async () => {
+    shared.browser = await launchBrowser();
+    shared.server = await serve(options);
+  });
+  after(() => closeAll(shared.browser, shared.server));
+  return shared;
 }

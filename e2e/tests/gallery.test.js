@@ -1,18 +1,10 @@
 // The widget gallery (/gallery): every widget renders, at native resolution, and reports touches.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, closeAll, launchBrowser, until } from '../lib/harness.js';
+import { shareBrowserAndServer, until } from '../lib/harness.js';
 import { openPage, screenshot } from '../lib/pages.js';
 
-let browser;
-let server;
-
-before(async () => {
-  browser = await launchBrowser();
-  server = await serve();
-});
-
-after(() => closeAll(browser, server));
+const shared = shareBrowserAndServer();
 
 const CHARTS = ['w-series', 'w-ranking', 'w-stacked', 'w-ring', 'w-gauge', 'w-pipeline', 'w-compare'];
 
@@ -56,7 +48,7 @@ async function checkRendered(page, label) {
 
 test('every widget renders non-blank at device pixels at 1920×1080 and 7680×2160', async () => {
   for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
-    const { page, errors } = await openPage(browser, `${server.url}/gallery`, { width: w, height: h });
+    const { page, errors } = await openPage(shared.browser, `${shared.server.url}/gallery`, { width: w, height: h });
     await checkRendered(page, `${w}×${h}`);
     // Live: the ranking redraws as the sample data moves, without re-creating its canvas.
     const handle = await page.locator('canvas[data-testid="w-ranking"]').elementHandle();
@@ -78,9 +70,9 @@ test('every widget renders non-blank at device pixels at 1920×1080 and 7680×21
 });
 
 test('charts follow resizes and the device pixel ratio', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 2 });
+  const context = await shared.browser.newContext({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 2 });
   const page = await context.newPage();
-  await page.goto(`${server.url}/gallery?frozen`);
+  await page.goto(`${shared.server.url}/gallery?frozen`);
   const small = await checkRendered(page, '1280×720 at 2×');
   assert.ok(small.every((c) => c.width >= c.expectWidth && c.expectWidth > 0));
   const ranking = small.find((c) => c.id === 'w-ranking');
@@ -95,7 +87,7 @@ test('charts follow resizes and the device pixel ratio', async () => {
 });
 
 test('a touch on a bar reports the right region, on every row and in English too', async () => {
-  const { page } = await openPage(browser, `${server.url}/gallery?frozen`);
+  const { page } = await openPage(shared.browser, `${shared.server.url}/gallery?frozen`);
   await checkRendered(page, 'frozen');
   const canvas = page.locator('canvas[data-testid="w-ranking"]');
   const box = await canvas.boundingBox();
@@ -131,7 +123,7 @@ test('a touch on a bar reports the right region, on every row and in English too
   assert.equal(await out.getAttribute('data-key'), 'A-1002');
   await page.close();
 
-  const { page: en } = await openPage(browser, `${server.url}/gallery?frozen&lang=en`);
+  const { page: en } = await openPage(shared.browser, `${shared.server.url}/gallery?frozen&lang=en`);
   await checkRendered(en, 'English');
   const c2 = en.locator('canvas[data-testid="w-ranking"]');
   const b2 = await c2.boundingBox();

@@ -1,20 +1,12 @@
 // The map as an interactive object: wheel, drag, pinch and keyboard move the view; hover and tap
 // identify what is under the pointer; live markers and pulsing alerts keep drawing without
 // redrawing the static tiers.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, closeAll, launchBrowser, until } from '../lib/harness.js';
+import { shareBrowserAndServer, until } from '../lib/harness.js';
 import { openPage, screenshot } from '../lib/pages.js';
 
-let browser;
-let server;
-
-before(async () => {
-  browser = await launchBrowser();
-  server = await serve();
-});
-
-after(() => closeAll(browser, server));
+const shared = shareBrowserAndServer();
 
 /** The box shown, [min_lon, min_lat, max_lon, max_lat]. */
 const box = (page) => page.locator('canvas[data-testid="map"]').getAttribute('data-box').then((b) => b.split(',').map(Number));
@@ -44,7 +36,7 @@ async function openMap(page) {
 }
 
 test('wheel, drag, pinch and keys move the view; taps after a drag do not drill down', async () => {
-  const { page, errors } = await openPage(browser, server.url + '/');
+  const { page, errors } = await openPage(shared.browser, shared.server.url + '/');
   const { canvas, cx, cy } = await openMap(page);
   const home = await box(page);
 
@@ -105,7 +97,7 @@ test('wheel, drag, pinch and keys move the view; taps after a drag do not drill 
 });
 
 test('hover identifies the county under the pointer; a tap on a section names it', async () => {
-  const { page } = await openPage(browser, server.url + '/');
+  const { page } = await openPage(shared.browser, shared.server.url + '/');
   const { cx, cy } = await openMap(page);
   // The middle of Hubei's box is in 钟祥市 (荆门).
   await page.mouse.move(cx - 3, cy);
@@ -120,7 +112,7 @@ test('hover identifies the county under the pointer; a tap on a section names it
 });
 
 test('1,000 live markers cluster, alerts pulse without redrawing the map, and only the live tier redraws', async () => {
-  const { page, errors } = await openPage(browser, server.url + '/mapbench');
+  const { page, errors } = await openPage(shared.browser, shared.server.url + '/mapbench');
   const canvas = page.locator('canvas[data-testid="map"]');
   const root = page.getByTestId('mapbench');
   await until(async () => Number(await root.getAttribute('data-updates')) >= 3, 20_000, 'three marker updates');
@@ -156,7 +148,7 @@ test('1,000 live markers cluster, alerts pulse without redrawing the map, and on
 });
 
 test('a touch on a county in a prefecture opens its records and frames it (the third level); Escape goes up one level', async () => {
-  const { page } = await openPage(browser, server.url + '/#420300');
+  const { page } = await openPage(shared.browser, shared.server.url + '/#420300');
   const { canvas, r } = await openMap(page);
   const view = () => canvas.getAttribute('data-view');
   await until(async () => (await view()) === '420300', 10_000, 'the 十堰 view');

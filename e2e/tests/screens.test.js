@@ -1,20 +1,12 @@
 // The wall's screens: each has its address and renders live figures; tabs and the browser's back
 // move between them; a touch on a ranking opens the records behind it; the carousel advances and
 // a touch pauses it.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, closeAll, launchBrowser, until } from '../lib/harness.js';
+import { shareBrowserAndServer, until } from '../lib/harness.js';
 import { openPage, screenshot } from '../lib/pages.js';
 
-let browser;
-let server;
-
-before(async () => {
-  browser = await launchBrowser();
-  server = await serve();
-});
-
-after(() => closeAll(browser, server));
+const shared = shareBrowserAndServer();
 
 const SCREENS = {
   yangtze: { kpi: 'y-readings', charts: ['y-class-ring', 'y-outlets'] },
@@ -26,7 +18,7 @@ const SCREENS = {
 test('every screen has its address and renders live figures and charts at 1920×1080 and 7680×2160', async () => {
   for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
     for (const [name, s] of Object.entries(SCREENS)) {
-      const { page, errors } = await openPage(browser, `${server.url}/${name}`, { width: w, height: h });
+      const { page, errors } = await openPage(shared.browser, `${shared.server.url}/${name}`, { width: w, height: h });
       assert.equal(await page.getByTestId('wall').getAttribute('data-screen'), name);
       assert.equal(await page.getByTestId(`tab-${name}`).getAttribute('aria-current'), 'page');
       await until(async () => /^\d+(\.\d+)?$/.test(await page.locator(`[data-testid="${s.kpi}"] .kpi-number`).innerText()), 20_000, `${name}: a live figure`);
@@ -42,7 +34,7 @@ test('every screen has its address and renders live figures and charts at 1920×
 });
 
 test('tabs and back move between screens; a ranking bar opens the records behind it', async () => {
-  const { page } = await openPage(browser, server.url + '/');
+  const { page } = await openPage(shared.browser, shared.server.url + '/');
   await page.getByTestId('tab-projects').click();
   await until(async () => (await page.getByTestId('wall').getAttribute('data-screen')) === 'projects', 5_000, 'the projects screen');
   assert.match(page.url(), /\/projects$/);
@@ -66,7 +58,7 @@ test('tabs and back move between screens; a ranking bar opens the records behind
 });
 
 test('the industry map shows every project the overview counts, clustered where dense, and names them', async () => {
-  const { page } = await openPage(browser, server.url + '/projects');
+  const { page } = await openPage(shared.browser, shared.server.url + '/projects');
   const canvas = page.locator('canvas[data-testid="map"]');
   const count = async () => Number(await page.locator('[data-testid="p-projects"]').getAttribute('data-value'));
   await until(async () => (await count()) > 0 && Number(await canvas.getAttribute('data-markers')) === await count(), 20_000, 'one marker per project');
@@ -89,7 +81,7 @@ test('the industry map shows every project the overview counts, clustered where 
 });
 
 test('the carousel advances on its own, and a touch pauses it', async () => {
-  const { page } = await openPage(browser, server.url + '/?carousel=5');
+  const { page } = await openPage(shared.browser, shared.server.url + '/?carousel=5');
   const wall = page.getByTestId('wall');
   assert.equal(await wall.getAttribute('data-screen'), 'overview');
   assert.equal(await wall.getAttribute('data-carousel'), 'running');
@@ -104,7 +96,7 @@ test('the carousel advances on its own, and a touch pauses it', async () => {
 });
 
 test('a touch on a stage\'s overdue figure lists the projects behind it, and they add up to it', async () => {
-  const { page } = await openPage(browser, server.url + '/');
+  const { page } = await openPage(shared.browser, shared.server.url + '/');
   const pipeline = page.locator('canvas[data-testid="pipeline"]');
   await until(async () => Number(await pipeline.getAttribute('data-draws')) > 0, 20_000, 'the pipeline');
   await page.waitForTimeout(1500); // the projects topic's snapshot
@@ -127,7 +119,7 @@ test('a touch on a stage\'s overdue figure lists the projects behind it, and the
 });
 
 test('the 长江 screen lists every monitoring section with its latest class, as many reporting as the figure says', async () => {
-  const { page } = await openPage(browser, server.url + '/yangtze');
+  const { page } = await openPage(shared.browser, shared.server.url + '/yangtze');
   const rows = page.locator('[data-testid="section-list"] .section-row');
   await until(async () => (await rows.count()) === 14, 20_000, 'the 14 sections');
   await until(async () => {
@@ -139,7 +131,7 @@ test('the 长江 screen lists every monitoring section with its latest class, as
 });
 
 test('a touch on a slice of the class ring lists the sections behind it, as many as the slice says', async () => {
-  const { page } = await openPage(browser, server.url + '/');
+  const { page } = await openPage(shared.browser, shared.server.url + '/');
   const ring = page.locator('canvas[data-testid="class-ring"]');
   await until(async () => Number(await ring.getAttribute('data-draws')) > 0, 20_000, 'the ring');
   await page.waitForTimeout(500);

@@ -1,19 +1,11 @@
 // /wallbench: the peers' fixed wall workload (../shared/WALLBENCH.md) on the product's own map and
 // widgets, and the page contract the peer's driver (measure.mjs) relies on.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, closeAll, launchBrowser, until, sleep } from '../lib/harness.js';
+import { shareBrowserAndServer, until, sleep } from '../lib/harness.js';
 import { openPage, screenshot } from '../lib/pages.js';
 
-let browser;
-let server;
-
-before(async () => {
-  browser = await launchBrowser();
-  server = await serve();
-});
-
-after(() => closeAll(browser, server));
+const shared = shareBrowserAndServer();
 
 /** Every canvas of the page: its test id, draws, size against CSS × dpr, and its share of ink. */
 function canvases(page) {
@@ -34,7 +26,7 @@ function canvases(page) {
 
 test('the wall workload draws the map and 12 charts, at 1920×1080 and 7680×2160, and keeps the contract', async () => {
   for (const [w, h] of [[1920, 1080], [7680, 2160]]) {
-    const { page, errors } = await openPage(browser, `${server.url}/wallbench?auto=0`, { width: w, height: h });
+    const { page, errors } = await openPage(shared.browser, `${shared.server.url}/wallbench?auto=0`, { width: w, height: h });
     await page.waitForFunction(() => window.wall && window.wall.ready, null, { timeout: 20_000 });
     await page.evaluate(() => Promise.race([window.wall.ready, new Promise((_, no) => setTimeout(() => no(new Error('not ready in 30 s')), 30_000))]));
     const info = await page.evaluate(() => ({ info: window.wall.info, timings: window.wall.timings, memory: window.wall.memoryBytes() }));
@@ -94,7 +86,7 @@ test('the wall workload draws the map and 12 charts, at 1920×1080 and 7680×216
 });
 
 test('without auto=0 the wall ticks once a second by itself', async () => {
-  const { page, errors } = await openPage(browser, `${server.url}/wallbench?seed=7`);
+  const { page, errors } = await openPage(shared.browser, `${shared.server.url}/wallbench?seed=7`);
   await page.waitForFunction(() => window.wall && window.wall.ready, null, { timeout: 20_000 });
   await page.evaluate(() => window.wall.ready);
   assert.equal(await page.evaluate(() => window.wall.info.seed), 7);
