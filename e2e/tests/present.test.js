@@ -245,10 +245,11 @@ test('a storyline is made, stepped through with the keyboard, exported, imported
       const want = [['yangtze', null, null], ['projects', '420200', 'periods'], ['overview', null, null]];
       for (const [screen, region, drawer] of want) {
         await con.keyboard.press('PageDown');
+        // A step with a region and a drawer fetches their records: allow for a loaded machine.
         await until(async () => {
           const v = await wallView(wall);
           return v.screen === screen && (v.region ?? null) === region && (v.drawer?.kind ?? null) === drawer;
-        }, 5_000, `the wall at ${screen}`);
+        }, 15_000, `the wall at ${screen}`);
         views.push(await wallView(wall));
       }
       assert.equal(views[2].indicator, 3);
