@@ -25,6 +25,11 @@ pub(crate) fn wasm_bytes() -> f64 {
         .map_or(0.0, |b| f64::from(b.byte_length()))
 }
 
+/// `performance.now()`, ms (0 without a window).
+pub(crate) fn perf_now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
 /// A page's benchmark run, from its query.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Bench {

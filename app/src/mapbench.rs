@@ -18,7 +18,7 @@ use yiping_maps::parse_regions;
 use yiping_widgets::NumberStyle;
 use yiping_widgets::palette::{self, Colour};
 
-use crate::bench::{Bench, query_value, wasm_bytes};
+use crate::bench::{Bench, perf_now, query_value, wasm_bytes};
 use crate::map::{Choropleth, HubeiMap, Marker};
 
 /// xorshift, for reproducible sample movement.
@@ -69,10 +69,6 @@ impl Load {
             m.lat = a.1 + (next(&mut self.rng) - 0.5) * 0.02;
         }
     }
-}
-
-fn perf_now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
 /// The map benchmark page.

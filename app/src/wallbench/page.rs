@@ -7,16 +7,14 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yiping_widgets::NumberStyle;
-use yiping_widgets::chart::{BarItem, Gauge, RankingBars, Ring, Slice, TimeSeries};
+use yiping_widgets::chart::{BarItem, Gauge, RankingBars, Ring, Sample, Slice, TimeSeries};
 use yiping_widgets::format::shanghai_hms;
 use yiping_widgets::palette::{self, SERIES};
 
 use super::workload::{self, Level, Workload};
-use crate::bench::{query_value, wasm_bytes};
+use crate::bench::{perf_now, query_value, wasm_bytes};
 use crate::i18n::PREFECTURES;
 use crate::map::{Choropleth, HubeiMap, Marker};
-
-type Sample = (f64, Vec<f64>);
 
 /// The colour of a marker's class (normal is the wall's accent cyan).
 fn colour(val: f64) -> &'static str {
@@ -25,10 +23,6 @@ fn colour(val: f64) -> &'static str {
         Level::Warning => palette::WARN.css(),
         Level::Alarm => palette::BAD.css(),
     }
-}
-
-fn perf_now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
 /// Everything the page shows, one signal per widget; a tick changes them in place.
