@@ -1,9 +1,11 @@
 //! Topic streams: epoch, per-topic seq, recent deltas for resume, and fan-out to subscribers.
 //!
-//! Each delta is serialised to its wire text once, when it is published. Every [`TICK`] the hub
-//! closes each topic's pending deltas into one [`Frame`] (a `batch`, or the delta alone) whose text
-//! is shared (`Arc`) by every subscriber: steady-state fan-out costs no per-client serialisation
-//! or copying. Each topic keeps its epoch and seq, a bounded ring of its most recent deltas
+//! Each delta is serialised to its wire text once, when it is published. Soon after a publish
+//! ([`GATHER`], so that a batch's deltas travel together) the hub closes each topic's pending
+//! deltas into one [`Frame`] (a `batch`, or the delta alone) whose text is shared (`Arc`) by every
+//! subscriber: steady-state fan-out costs no per-client serialisation or copying. Frames are at
+//! least [`MIN_GAP`] apart, so a busy stream costs every client a bounded number of wake-ups a
+//! second, and a quiet one is sent at once, not at the next tick ([`run_flusher`]). Each topic keeps its epoch and seq, a bounded ring of its most recent deltas
 //! ([`RESUME_WINDOW`]) for clients that resume or lag, and a bounded `broadcast` channel of frames;
 //! snapshots are made from the fold on demand. Publishing and subscribing take the topic's lock, so
 //! a subscriber gets a consistent starting point (a snapshot at seq N, or the deltas after its
@@ -25,8 +27,11 @@ use yiping_protocol::{ResumePoint, ServerMsg, Update};
 pub const RESUME_WINDOW: usize = 8192;
 /// How many frames (ticks) a subscriber may fall behind before it must catch up from the ring.
 pub const FANOUT_CAPACITY: usize = 32;
-/// How often pending deltas are closed into a frame and sent.
-pub const TICK: std::time::Duration = std::time::Duration::from_millis(100);
+/// How long after the first pending delta the hub waits for the rest of its batch before it
+/// sends the frame.
+pub const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+/// The least time between two frames: what arrives meanwhile goes in the next.
+pub const MIN_GAP: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// One tick's deltas of a topic, ready to send: seqs `first..=last`.
 #[derive(Debug)]
@@ -68,6 +73,8 @@ struct Topic {
 #[derive(Debug)]
 pub struct Hub {
     topics: HashMap<String, Topic>,
+    /// Woken by a publish that has someone to send to ([`run_flusher`]).
+    pending: tokio::sync::Notify,
 }
 
 /// What a new subscriber starts from.
@@ -128,7 +135,7 @@ impl Hub {
                 ((*name).to_owned(), Topic { epoch: epoch.clone(), inner, tx })
             })
             .collect();
-        Hub { topics }
+        Hub { topics, pending: tokio::sync::Notify::new() }
     }
 
     /// The epoch of a topic's stream.
@@ -166,11 +173,12 @@ impl Hub {
         inner.recent.push_back(d.clone());
         if t.tx.receiver_count() > 0 {
             inner.pending.push(d);
+            self.pending.notify_one();
         }
         inner.seq
     }
 
-    /// Close every topic's pending deltas into a frame and send it (called every [`TICK`]).
+    /// Close every topic's pending deltas into a frame and send it (see [`run_flusher`]).
     pub fn flush(&self) {
         for t in self.topics.values() {
             let mut inner = t.inner.lock().or_poisoned();
@@ -239,6 +247,19 @@ impl Hub {
     }
 }
 
+/// Send the hub's pending deltas, until the task is dropped: [`GATHER`] after a publish, and
+/// then not again for [`MIN_GAP`] (what is published meanwhile waits for the next frame; a
+/// publish during the gap is remembered by the `Notify`'s permit).
+pub async fn run_flusher(hub: &Hub) {
+    loop {
+        hub.pending.notified().await;
+        let started = tokio::time::Instant::now();
+        tokio::time::sleep(GATHER).await;
+        hub.flush();
+        tokio::time::sleep_until(started + MIN_GAP).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,7 +299,7 @@ mod tests {
         assert_eq!(seqs(&sub.initial), vec![(false, 8), (false, 9), (false, 10)]);
         assert_eq!(sub.seq, 10);
         h.publish("t", "2026-01-01T00:00:01Z", &json!(11));
-        assert!(sub.rx.try_recv().is_err(), "nothing is sent before the tick");
+        assert!(sub.rx.try_recv().is_err(), "nothing is sent before the flush");
         h.flush();
         let live = sub.rx.try_recv().expect("live frame");
         assert_eq!((live.first, live.last), (11, 11));
@@ -286,7 +307,7 @@ mod tests {
             panic!("not a delta")
         };
         assert_eq!((u.topic.as_str(), u.epoch.as_str(), u.seq, &u.data), ("t", "e1", 11, &json!(11)));
-        // Several deltas in a tick go out as one batch, shared by every subscriber.
+        // Several deltas in a flush go out as one batch, shared by every subscriber.
         let mut other = h.subscribe("t", None, snap());
         h.publish("t", "2026-01-01T00:00:02Z", &json!(12));
         h.publish("t", "2026-01-01T00:00:03Z", &json!(13));
@@ -303,6 +324,32 @@ mod tests {
         // Up to date: nothing missed.
         let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 13 }), snap());
         assert!(sub.initial.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_publish_is_sent_at_once_and_frames_keep_their_gap() {
+        let h = std::sync::Arc::new(hub());
+        let mut sub = h.subscribe("t", None, snap());
+        let h2 = h.clone();
+        let flusher = tokio::spawn(async move { run_flusher(&h2).await });
+        let t0 = tokio::time::Instant::now();
+        h.publish("t", "2026-01-01T00:00:01Z", &json!(11));
+        let f = sub.rx.recv().await.expect("frame");
+        assert_eq!((f.first, f.last), (11, 11));
+        assert_eq!(t0.elapsed(), GATHER, "the first publish goes out after the gather time only");
+        // Two publishes inside the gap travel together, when the gap is over.
+        h.publish("t", "2026-01-01T00:00:02Z", &json!(12));
+        h.publish("t", "2026-01-01T00:00:03Z", &json!(13));
+        let f = sub.rx.recv().await.expect("frame");
+        assert_eq!((f.first, f.last), (12, 13));
+        assert_eq!(t0.elapsed(), MIN_GAP + GATHER);
+        // After a quiet while, the next publish again goes at once.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let t1 = tokio::time::Instant::now();
+        h.publish("t", "2026-01-01T00:00:04Z", &json!(14));
+        let f = sub.rx.recv().await.expect("frame");
+        assert_eq!(((f.first, f.last), t1.elapsed()), ((14, 14), GATHER));
+        flusher.abort();
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //!    midnights, the log's index on event time) for time travel, and the regions' totals at
 //!    every midnight, of which [`periods`] makes 今日/本周/本月/本年 with 环比 and 同比.
 //! 5. **Streams** ([`hub`]): per-topic sequence numbers and a resume window, one shared frame
-//!    per tick; [`ws`] fans them out to the walls, or a [`replay`] of a past period to a wall
+//!    per batch (at most one per topic every 50 ms); [`ws`] fans them out to the walls, or a [`replay`] of a past period to a wall
 //!    that asked for one. [`present`] relays a presenter's console to a named wall and back;
 //!    [`storylines`] keeps the presenters' bookmarked views; [`export`] renders what a wall
 //!    shows to PNG and PDF with a headless Chromium.
@@ -57,6 +57,7 @@ pub mod seed;
 pub mod session;
 pub mod simulator;
 pub mod site;
+pub mod socket;
 pub mod sources;
 pub mod startup;
 pub mod state;
@@ -69,6 +70,6 @@ pub mod trail;
 pub mod web;
 pub mod ws;
 
-pub use run::{ALERT_TICK, Config, run_alert_clock, run_simulator, run_ticker, serve};
+pub use run::{ALERT_TICK, Config, run_alert_clock, run_simulator, serve};
 pub(crate) use state::now_rfc3339;
 pub use state::{AppState, Clock, FUTURE_TOLERANCE_S, LogOptions};

@@ -1,5 +1,5 @@
-//! Running the server: its configuration, the loops that run beside the HTTP server (the topic
-//! ticker, the alert clock, the simulator), and [`serve`].
+//! Running the server: its configuration, the loops that run beside the HTTP server (the hub's
+//! flusher, the alert clock, the simulator), and [`serve`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,16 +56,6 @@ pub async fn run_alert_clock(state: Arc<AppState>) {
         every.tick().await;
         let s = state.clone();
         let _ = tokio::task::spawn_blocking(move || s.alert_tick()).await;
-    }
-}
-
-/// Send each topic's new deltas to its subscribers, one shared frame per tick.
-pub async fn run_ticker(state: Arc<AppState>) {
-    let mut every = tokio::time::interval(hub::TICK);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        state.hub.flush();
     }
 }
 
@@ -136,7 +126,10 @@ pub async fn serve(
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
-    let ticker = tokio::spawn(run_ticker(state.clone()));
+    let flusher = {
+        let state = state.clone();
+        tokio::spawn(async move { hub::run_flusher(&state.hub).await })
+    };
     let clock = match &cluster {
         Some(c) => tokio::spawn(crate::cluster::run_clock(state.clone(), c.clone())),
         None => tokio::spawn(run_alert_clock(state.clone())),
@@ -165,6 +158,6 @@ pub async fn serve(
     for task in [applier, proposer, seeder].into_iter().flatten() {
         task.abort();
     }
-    ticker.abort();
+    flusher.abort();
     result.map_err(Into::into)
 }

@@ -1,29 +1,31 @@
 //! The websocket endpoint `/ws` (DESIGN §5).
 //!
-//! One task per connection. Every hub tick (`hub::TICK`) each topic's new deltas arrive as one
-//! shared frame (a `batch` when there are several) whose text was made once for all clients. A
+//! One task per connection. Each topic's new deltas arrive as one shared frame (a `batch` when
+//! there are several, see `hub::run_flusher`) whose text was made once for all clients. A
 //! client that falls behind the fan-out channel catches up from the resume ring, or gets a fresh
 //! snapshot when even the ring has moved on, so its queue is bounded and it never slows the
 //! others. The server pings every [`PING_EVERY`] and drops a
 //! connection it has heard nothing from for [`IDLE_LIMIT`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::Utf8Bytes;
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, MissedTickBehavior, interval};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use yiping_protocol::{ClientMsg, ResumePoint, ServerMsg};
 
 use crate::hub::{Frame, batch_text, to_text};
 
 use crate::auth::Caller;
 use crate::present::{self, Relay};
+use crate::socket::{self, Incoming, Socket};
 use crate::trail::NewEntry;
 use crate::{AppState, replay};
 use axum::response::IntoResponse;
@@ -34,13 +36,11 @@ pub const PING_EVERY: Duration = Duration::from_secs(15);
 /// Silence after which a connection is considered dead.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(45);
 /// Largest client message accepted (client messages are tiny): a larger one closes the
-/// connection with code 1009 and the reason.
+/// connection with code 1009 and the reason, as soon as its header is read.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-/// Largest message read at all: up to it the server can read a message to refuse it with a
-/// reason; past it the socket is dropped while reading.
-const MAX_READ_MESSAGE: usize = 4 * MAX_CLIENT_MESSAGE;
 
-/// `GET /ws`: upgrade with small buffers (most traffic is server → client and small).
+/// `GET /ws`: upgrade to a websocket ([`socket`]: frames are written from the shared text, a
+/// connection keeps only a small read buffer).
 ///
 /// Readers only (a login, or anonymous reading where allowed: 401 before the upgrade otherwise).
 /// A user with a region scope gets every topic's data cut to the scope (entities, regions,
@@ -56,30 +56,47 @@ const MAX_READ_MESSAGE: usize = 4 * MAX_CLIENT_MESSAGE;
     responses((status = 101, description = "Switching to the websocket protocol."), crate::openapi::Unauthorized)
 )]
 pub async fn upgrade(
-    ws: WebSocketUpgrade,
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    headers: axum::http::HeaderMap,
+    mut req: axum::extract::Request,
 ) -> Response {
+    use axum::http::header;
     if let Err(e) = caller.read() {
         return e.into_response();
     }
-    if let Err(e) = same_origin(&headers) {
+    if let Err(e) = same_origin(req.headers()) {
         return e.into_response();
     }
+    let accept = match socket::accept_key(req.headers()) {
+        Ok(key) => key,
+        Err(why) => return crate::error::AppError::BadRequest(why).into_response(),
+    };
+    let Some(on_upgrade) = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
+        return crate::error::AppError::BadRequest(
+            "this connection cannot be upgraded (HTTP/1.1 only)".into(),
+        )
+        .into_response();
+    };
     let who = Who {
         scope: caller.scope().map(str::to_owned),
         actor: present::Actor::of(&caller),
         addr: caller.ip(),
     };
-    // A wall sends little (subscriptions, presenting cues): a 4 KiB read buffer, allocated for
-    // every client, is 2–3 KB per client less than 8 KiB at 10,000 clients (`bench fanout`),
-    // with the same deliveries a second.
-    ws.read_buffer_size(4 * 1024)
-        .write_buffer_size(16 * 1024)
-        .max_message_size(MAX_READ_MESSAGE)
-        .max_frame_size(MAX_READ_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, state, who))
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => serve(Socket::new(upgraded, MAX_CLIENT_MESSAGE), state, who).await,
+            Err(e) => tracing::debug!("websocket upgrade failed: {e}"),
+        }
+    });
+    let mut answer = Response::new(axum::body::Body::empty());
+    *answer.status_mut() = axum::http::StatusCode::SWITCHING_PROTOCOLS;
+    let h = answer.headers_mut();
+    h.insert(header::UPGRADE, header::HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, header::HeaderValue::from_static("upgrade"));
+    if let Ok(v) = header::HeaderValue::from_str(&accept) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    answer
 }
 
 /// A browser's socket must come from a page of this server (its `Origin` names the `Host`):
@@ -152,24 +169,63 @@ fn frames(items: Vec<Arc<str>>) -> Vec<Utf8Bytes> {
     out
 }
 
-/// A client's subscription to one topic: its receiver and the last seq it was given.
+/// A client's subscription to one topic: its frames and the last seq it was given.
 struct Sub {
-    rx: broadcast::Receiver<Arc<Frame>>,
+    topic: String,
+    frames: BroadcastStream<Arc<Frame>>,
     seq: u64,
 }
 
-/// The next frame of any subscription (pending forever when there are none).
-async fn next_frame(subs: &mut BTreeMap<String, Sub>) -> (String, Result<Arc<Frame>, RecvError>) {
-    if subs.is_empty() {
-        return std::future::pending().await;
+/// A connection's subscriptions (a handful: a list). Each keeps its receiving future between
+/// frames, so waiting for the next frame allocates nothing.
+#[derive(Default)]
+struct Subs {
+    list: Vec<Sub>,
+    /// Which subscription is polled first next time (turns, so none can starve the others).
+    turn: usize,
+}
+
+impl Subs {
+    /// Subscribe (again) to `topic` from `seq` on, with the frames of `rx`.
+    fn insert(&mut self, topic: String, rx: broadcast::Receiver<Arc<Frame>>, seq: u64) {
+        let sub = Sub { topic, frames: BroadcastStream::new(rx), seq };
+        match self.list.iter_mut().find(|s| s.topic == sub.topic) {
+            Some(s) => *s = sub,
+            None => self.list.push(sub),
+        }
     }
-    let futs = subs.iter_mut().map(|(t, s)| {
-        Box::pin(async move {
-            let r = s.rx.recv().await;
-            (t.clone(), r)
+
+    fn remove(&mut self, topic: &str) {
+        self.list.retain(|s| s.topic != topic);
+    }
+
+    fn clear(&mut self) {
+        self.list.clear();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn topics(&self) -> Vec<String> {
+        self.list.iter().map(|s| s.topic.clone()).collect()
+    }
+
+    /// The next frame of any subscription, and which one (pending forever when there are none).
+    async fn next(&mut self) -> (usize, Option<Result<Arc<Frame>, BroadcastStreamRecvError>>) {
+        std::future::poll_fn(|cx| {
+            let n = self.list.len();
+            for k in 0..n {
+                let i = (self.turn + k) % n;
+                if let std::task::Poll::Ready(item) = self.list[i].frames.poll_next_unpin(cx) {
+                    self.turn = (i + 1) % n;
+                    return std::task::Poll::Ready((i, item));
+                }
+            }
+            std::task::Poll::Pending
         })
-    });
-    futures_util::future::select_all(futs).await.0
+        .await
+    }
 }
 
 /// Cut one wire message to a region scope (see [`upgrade`]).
@@ -244,69 +300,85 @@ fn scope_data(data: &mut serde_json::Value, scope: &str) {
     }
 }
 
-async fn serve(socket: WebSocket, state: Arc<AppState>, who: Who) {
+async fn serve(socket: Socket, state: Arc<AppState>, who: Who) {
     // The wall this connection is a page of, or watches.
     let mut wall: Option<Attached> = None;
     state.clients.fetch_add(1, Ordering::Relaxed);
     let _guard = ClientGuard(state.clone());
-    let (mut sink, mut stream) = socket.split();
-    let mut subs: BTreeMap<String, Sub> = BTreeMap::new();
+    let mut socket = socket;
+    let mut subs = Subs::default();
     // A replay in place of the live streams, while the client asks for one (dropped with the
-    // connection: its slot is freed).
-    let mut replay: Option<replay::Session> = None;
-    converse(&state, &who, &mut sink, &mut stream, &mut subs, &mut replay, &mut wall).await;
-    detach(&state, &mut wall, &who).await;
+    // connection: its slot is freed). Boxed: it is large and rare.
+    let mut replay: Option<Box<replay::Session>> = None;
+    converse(&state, &who, &mut socket, &mut subs, &mut replay, &mut wall).await;
+    // Boxed: a presenting act's future is large, and every connection's task would hold it.
+    Box::pin(detach(&state, &mut wall, &who)).await;
 }
 
 /// The connection's conversation, until it closes or falls silent.
-#[allow(clippy::too_many_arguments)]
+///
+/// Every client keeps this future for as long as it is connected, so what is rare (a presenting
+/// act, a replay) is boxed when it happens rather than held in every connection's state.
 async fn converse(
     state: &Arc<AppState>,
     who: &Who,
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    stream: &mut futures_util::stream::SplitStream<WebSocket>,
-    subs: &mut BTreeMap<String, Sub>,
-    replay: &mut Option<replay::Session>,
+    socket: &mut Socket,
+    subs: &mut Subs,
+    replay: &mut Option<Box<replay::Session>>,
     wall: &mut Option<Attached>,
 ) {
     let scope = who.scope.clone();
-    let mut ping = interval(PING_EVERY);
+    // The first ping at a random point of the first period: clients that connected together
+    // (a restart, a benchmark) are not all pinged in the same instant every period.
+    let first = PING_EVERY.mul_f64(rand::random::<f64>());
+    let mut ping = tokio::time::interval_at(Instant::now() + first, PING_EVERY);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut replay_tick = interval(replay::TICK);
     replay_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     loop {
-        let playing = replay.as_ref().is_some_and(replay::Session::playing);
+        let playing = replay.as_ref().is_some_and(|r| r.playing());
         let out: Vec<Utf8Bytes> = tokio::select! {
-            incoming = stream.next() => {
+            incoming = socket.recv() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(text))) if text.len() > MAX_CLIENT_MESSAGE => {
-                        let reason = format!("message too long: {} bytes, the limit is {MAX_CLIENT_MESSAGE}", text.len());
-                        let _ = sink.send(Message::Close(Some(axum::extract::ws::CloseFrame { code: 1009, reason: reason.into() }))).await;
-                        break;
-                    }
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMsg>(text.as_str()) {
-                        Ok(msg) if is_present(&msg) => frames(present_msg(state, wall, who, msg).await),
-                        Ok(msg) => frames(receive(state, subs, replay, msg, scope.as_deref()).await),
+                    Ok(Incoming::Text(text)) => match serde_json::from_str::<ClientMsg>(&text) {
+                        Ok(msg) if is_present(&msg) => frames(Box::pin(present_msg(state, wall, who, msg)).await),
+                        Ok(msg) => frames(Box::pin(receive(state, subs, replay, msg, scope.as_deref())).await),
                         Err(e) => frames(refusal(format!("bad request: {e}"))),
                     },
-                    Some(Ok(Message::Binary(_))) => frames(vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                    Some(Ok(_)) => continue, // ping/pong
+                    Ok(Incoming::Binary(_)) => frames(vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
+                    Ok(Incoming::Ping(payload)) => {
+                        if socket.send_control(socket::PONG, &payload).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    Ok(Incoming::Pong) => continue,
+                    Ok(Incoming::Close(_)) => {
+                        let _ = socket.close(socket::close::NORMAL, "").await;
+                        break;
+                    }
+                    // A broken frame or an over-long message: the client is told why, if it can be.
+                    Err(e) => {
+                        if let Some(code) = e.close_code() {
+                            let _ = socket.close(code, &e.to_string()).await;
+                        }
+                        break;
+                    }
                 }
             }
-            (topic, frame) = next_frame(subs) => deliver(state, subs, &topic, frame),
+            (i, frame) = subs.next() => deliver(state, subs, i, frame),
             relay = next_relay(wall) => frames(relayed(state, wall, who, relay)),
             _ = replay_tick.tick(), if playing => match replay.as_mut() {
-                Some(r) => frames(r.tick(state).await),
+                Some(r) => frames(Box::pin(r.tick(state)).await),
                 None => continue,
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_LIMIT {
                     break;
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if socket.send_control(socket::PING, &[]).await.is_err() {
                     break;
                 }
                 continue;
@@ -319,7 +391,7 @@ async fn converse(
                 Some(sc) => scoped_text(text.as_str(), sc),
                 None => text,
             };
-            if sink.send(Message::Text(text)).await.is_err() {
+            if socket.send_text(text.as_str().as_bytes()).await.is_err() {
                 return;
             }
             state.metrics.ws_frames.fetch_add(1, Ordering::Relaxed);
@@ -331,8 +403,8 @@ async fn converse(
 /// rest in [`handle`].
 async fn receive(
     state: &Arc<AppState>,
-    subs: &mut BTreeMap<String, Sub>,
-    replay: &mut Option<replay::Session>,
+    subs: &mut Subs,
+    replay: &mut Option<Box<replay::Session>>,
     msg: ClientMsg,
     scope: Option<&str>,
 ) -> Vec<Arc<str>> {
@@ -352,12 +424,12 @@ async fn receive(
                     message: "replay: subscribe to the topics to replay first".into(),
                 })];
             }
-            let topics: Vec<String> = subs.keys().cloned().collect();
+            let topics = subs.topics();
             match replay::Session::start(state, topics, at, speed, scope).await {
                 Ok((session, out)) => {
                     // The live streams stop for this connection while it replays.
                     subs.clear();
-                    *replay = Some(session);
+                    *replay = Some(Box::new(session));
                     out
                 }
                 Err(e) => refuse(e),
@@ -369,7 +441,7 @@ async fn receive(
             for t in session.topics() {
                 let sub = state.subscribe(t, None);
                 out.extend(sub.initial);
-                subs.insert(t.clone(), Sub { rx: sub.rx, seq: sub.seq });
+                subs.insert(t.clone(), sub.rx, sub.seq);
             }
             out
         }
@@ -404,7 +476,7 @@ fn check_topic(state: &AppState, topic: &str) -> Result<(), Arc<str>> {
     Ok(())
 }
 
-fn handle(state: &AppState, subs: &mut BTreeMap<String, Sub>, msg: ClientMsg) -> Vec<Arc<str>> {
+fn handle(state: &AppState, subs: &mut Subs, msg: ClientMsg) -> Vec<Arc<str>> {
     match msg {
         ClientMsg::Ping => vec![to_text(&ServerMsg::Pong)],
         ClientMsg::Unsubscribe { topics } => {
@@ -432,7 +504,7 @@ fn handle(state: &AppState, subs: &mut BTreeMap<String, Sub>, msg: ClientMsg) ->
                 }
                 let sub = state.subscribe(&t, since.get(&t));
                 out.extend(sub.initial);
-                subs.insert(t, Sub { rx: sub.rx, seq: sub.seq });
+                subs.insert(t, sub.rx, sub.seq);
             }
             out
         }
@@ -444,39 +516,45 @@ fn handle(state: &AppState, subs: &mut BTreeMap<String, Sub>, msg: ClientMsg) ->
 /// falling behind.
 fn deliver(
     state: &AppState,
-    subs: &mut BTreeMap<String, Sub>,
-    topic: &str,
-    frame: Result<Arc<Frame>, RecvError>,
+    subs: &mut Subs,
+    i: usize,
+    frame: Option<Result<Arc<Frame>, BroadcastStreamRecvError>>,
 ) -> Vec<Utf8Bytes> {
-    let Some(sub) = subs.get_mut(topic) else { return vec![] };
+    let Some(sub) = subs.list.get_mut(i) else { return vec![] };
     match frame {
-        Ok(f) if f.last <= sub.seq => vec![],
-        Ok(f) if f.first == sub.seq + 1 => {
+        Some(Ok(f)) if f.last <= sub.seq => vec![],
+        Some(Ok(f)) if f.first == sub.seq + 1 => {
             sub.seq = f.last;
             vec![f.text.clone()]
         }
-        Ok(f) if f.first <= sub.seq => match state.hub.deltas_after(topic, sub.seq, f.last) {
+        Some(Ok(f)) if f.first <= sub.seq => match state.hub.deltas_after(&sub.topic, sub.seq, f.last) {
             Some(texts) => {
                 sub.seq = f.last;
                 frames(texts)
             }
-            None => resync(state, topic, sub),
+            None => resync(state, sub),
         },
-        Ok(_) | Err(RecvError::Lagged(_)) => resync(state, topic, sub),
-        Err(RecvError::Closed) => vec![],
+        Some(Ok(_) | Err(BroadcastStreamRecvError::Lagged(_))) => resync(state, sub),
+        // The hub closed the topic's channel (it never does while serving): nothing more comes.
+        None => {
+            subs.list.remove(i);
+            vec![]
+        }
     }
 }
 
 /// Catch a subscriber up after it fell behind: from the ring when it still holds what was
 /// missed, otherwise from a fresh snapshot.
-fn resync(state: &AppState, topic: &str, sub: &mut Sub) -> Vec<Utf8Bytes> {
+fn resync(state: &AppState, sub: &mut Sub) -> Vec<Utf8Bytes> {
+    let topic = sub.topic.as_str();
     let since = ResumePoint { epoch: state.hub.epoch(topic).to_owned(), seq: sub.seq };
     let fresh = state.subscribe(topic, Some(&since));
     if fresh.initial.len() == 1 && fresh.initial[0].starts_with(r#"{"type":"snapshot""#) {
         state.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(topic, "client fell behind; resynchronising with a snapshot");
     }
-    *sub = Sub { rx: fresh.rx, seq: fresh.seq };
+    sub.frames = BroadcastStream::new(fresh.rx);
+    sub.seq = fresh.seq;
     frames(fresh.initial)
 }
 

@@ -359,3 +359,37 @@ async fn a_message_over_the_limit_closes_the_connection_with_the_reason() {
     assert_eq!(u16::from(frame.code), 1009, "{frame:?}");
     assert!(frame.reason.contains("too long"), "{frame:?}");
 }
+
+#[tokio::test]
+async fn pings_are_answered_fragmented_messages_are_joined_and_a_close_is_returned() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
+    let (addr, _stop) = start().await;
+    // Not an upgrade: a plain GET of /ws is refused with the reason.
+    let (status, body) = http_get(addr, "/ws").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("not a websocket upgrade"), "{body}");
+    let mut ws = connect(addr).await;
+    ws.send(Message::Ping(b"are you there".to_vec().into())).await.expect("pings");
+    // A message in two fragments, as a browser may send a long one.
+    let (first, rest) = r#"{"op":"ping"}"#.split_at(5);
+    let fragment = |fin: bool, opcode: OpCode, text: &str| {
+        let header = FrameHeader { is_final: fin, opcode, ..FrameHeader::default() };
+        Message::Frame(Frame::from_payload(header, text.as_bytes().to_vec().into()))
+    };
+    ws.send(fragment(false, OpCode::Data(Data::Text), first)).await.expect("sends");
+    ws.send(fragment(true, OpCode::Data(Data::Continue), rest)).await.expect("sends");
+    let (mut pong, mut answer) = (None, None);
+    while pong.is_none() || answer.is_none() {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("within 5 s") {
+            Some(Ok(Message::Pong(p))) => pong = Some(p.to_vec()),
+            Some(Ok(Message::Text(t))) => answer = Some(t.to_string()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(pong.as_deref(), Some(&b"are you there"[..]));
+    assert_eq!(answer.as_deref(), Some(r#"{"type":"pong"}"#));
+    ws.close(None).await.expect("closes");
+    let after = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("within 5 s");
+    assert!(matches!(after, Some(Ok(Message::Close(_))) | None), "the server returns the close: {after:?}");
+}
