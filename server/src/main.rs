@@ -10,11 +10,6 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, Value
 use yiping_protocol::events::Envelope;
 use yiping_server::store::{Appended, Store};
 
-/// mimalloc, not glibc's malloc: under fan-out to 10,000 websocket clients glibc's per-thread
-/// arenas grew and shrank (`mprotect`) thousands of times a second (`bench fanout`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// yiping (一屏): the one-screen command centre for Hubei's digital government.
 #[derive(Debug, Parser)]
 #[command(version)]
