@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Fan-out beside the Node `ws` peer, in one run: yiping (end to end: POST → fsync → fold →
+# /ws) and then the peer, each measured by the peer harness's load generator with the same flags.
+#
+#   scripts/peers-fanout.sh [CLIENTS=10000] [EVENTS_PER_S=50] [both|yiping|peer] [LOADGEN_THREADS=1]
+#
+# Needs ../shared/peers/ws (from the project root) and a release `yiping` (YIPING_BIN, default
+# target/release/yiping). Builds the load generator and installs the peer's npm packages once.
+# Prints one line per run; the JSON of each run goes to $RESULTS (default /tmp/yiping-peers-ws).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+clients=${1:-10000} rate=${2:-50} which=${3:-both} threads=${4:-1}
+ybin=${YIPING_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/yiping}
+peers="$root/../shared/peers/ws"
+[[ -d "$peers" ]] || { echo "peers-fanout: $peers is missing" >&2; exit 2; }
+[[ -x "$ybin" ]] || { echo "peers-fanout: $ybin is missing: cargo build --release -p yiping-server" >&2; exit 2; }
+cd "$peers"
+export SCRATCH="${SCRATCH:-$PWD/scratch}" RESULTS="${RESULTS:-/tmp/yiping-peers-ws}"
+mkdir -p "$RESULTS"
+[[ -x "$SCRATCH/loadgen/target/release/ws-loadgen" ]] ||
+  (cd loadgen && CARGO_TARGET_DIR="$SCRATCH/loadgen/target" cargo build --release --locked)
+[[ -d node_modules ]] || npm ci --silent
+ulimit -n "$(ulimit -Hn)"
+if [[ $which != peer ]]; then
+  data=$(mktemp -d)
+  tok=$("$ybin" token create --source feed --data "$data" | tail -1)
+  ("$ybin" serve --no-simulator --addr 127.0.0.1:9201 --data "$data" >"$data/server.log" 2>&1) &
+  sleep 1.5
+  pid=$(pgrep -f "serve --no-simulator --addr 127.0.0.1:9201 --data $data" | head -1)
+  python3 yiping-feed.py 9201 "$tok" "$rate" 45 >/dev/null &
+  feed=$!
+  ./bench.sh --url ws://127.0.0.1:9201/ws --server-pid "$pid" --clients "$clients" --rate "$rate" \
+    --topics rivers --connect-timeout 60 --threads "$threads" --label "yiping-c$clients-r$rate-t$threads" || true
+  kill "$feed" "$pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$data"
+fi
+if [[ $which != yiping ]]; then
+  ./bench.sh --clients "$clients" --rate "$rate" --topics 1 --connect-timeout 60 --threads "$threads" \
+    --label "peer-c$clients-r$rate-t$threads" || true
+fi
