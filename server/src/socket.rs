@@ -40,6 +40,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Bytes a connection reads at a time, and the read buffer it keeps between messages.
 pub const READ_CHUNK: usize = 512;
+/// How long a frame may wait for the client to read before the connection is given up (a
+/// frozen page whose machine still acknowledges TCP would otherwise hold its connection, and
+/// the kernel's buffers for it, for ever).
+pub const SEND_LIMIT: std::time::Duration = std::time::Duration::from_secs(45);
 
 /// Opcode of a ping frame.
 pub const PING: u8 = 0x9;
@@ -77,6 +81,9 @@ pub enum SocketError {
     /// A text message that is not UTF-8.
     #[error("a text message is not valid UTF-8")]
     NotUtf8,
+    /// The client took no part of a frame for [`SEND_LIMIT`]: it stopped reading.
+    #[error("the client read nothing for {} s", SEND_LIMIT.as_secs())]
+    Stalled,
     /// A message longer than the connection's limit.
     #[error("message too long: {size} bytes, the limit is {limit}")]
     TooBig {
@@ -91,7 +98,7 @@ impl SocketError {
     /// The close code to send for this error, if the connection can still take one.
     pub fn close_code(&self) -> Option<u16> {
         match self {
-            SocketError::Io(_) | SocketError::Eof => None,
+            SocketError::Io(_) | SocketError::Eof | SocketError::Stalled => None,
             SocketError::Protocol(_) => Some(close::PROTOCOL),
             SocketError::NotUtf8 => Some(close::INVALID_DATA),
             SocketError::TooBig { .. } => Some(close::TOO_BIG),
@@ -330,19 +337,24 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         };
         let total = head_len + n;
         let mut done = 0;
-        while done < total {
-            let wrote = if done < head_len {
-                let parts = [IoSlice::new(&head[done..head_len]), IoSlice::new(payload)];
-                self.io.write_vectored(&parts).await?
-            } else {
-                self.io.write(&payload[done - head_len..]).await?
-            };
-            if wrote == 0 {
-                return Err(SocketError::Io(std::io::ErrorKind::WriteZero.into()));
+        let io = &mut self.io;
+        let write = async move {
+            while done < total {
+                let wrote = if done < head_len {
+                    let parts = [IoSlice::new(&head[done..head_len]), IoSlice::new(payload)];
+                    io.write_vectored(&parts).await?
+                } else {
+                    io.write(&payload[done - head_len..]).await?
+                };
+                if wrote == 0 {
+                    return Err(SocketError::Io(std::io::ErrorKind::WriteZero.into()));
+                }
+                done += wrote;
             }
-            done += wrote;
-        }
-        Ok(())
+            Ok(())
+        };
+        // The deadline's timer is only set when the write has to wait.
+        tokio::time::timeout(SEND_LIMIT, write).await.unwrap_or(Err(SocketError::Stalled))
     }
 }
 
@@ -476,6 +488,20 @@ mod tests {
         c.write_all(&client_frame(false, TEXT, &[b'x'; 600], [1, 2, 3, 4])).await.expect("writes");
         c.write_all(&client_frame(true, CONTINUATION, &[b'x'; 600], [1, 2, 3, 4])).await.expect("writes");
         assert!(matches!(s.recv().await, Err(SocketError::TooBig { size: 1200, limit: 1000 })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_is_given_up_after_the_send_limit() {
+        let (a, _client) = tokio::io::duplex(4096);
+        let mut s = Socket::over(a, 1 << 16);
+        let text = "x".repeat(1000);
+        // The pipe holds 4 KiB: four frames go, the fifth waits for a reader that never comes.
+        for _ in 0..4 {
+            s.send_text(text.as_bytes()).await.expect("fits");
+        }
+        let t0 = tokio::time::Instant::now();
+        assert!(matches!(s.send_text(text.as_bytes()).await, Err(SocketError::Stalled)));
+        assert_eq!(t0.elapsed(), SEND_LIMIT);
     }
 
     #[tokio::test]
