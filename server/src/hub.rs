@@ -25,15 +25,16 @@ use yiping_protocol::{ResumePoint, ServerMsg, Update};
 
 /// How many recent deltas each topic keeps for clients that resume or lag.
 pub const RESUME_WINDOW: usize = 8192;
-/// How many frames (ticks) a subscriber may fall behind before it must catch up from the ring.
-pub const FANOUT_CAPACITY: usize = 32;
+/// How many frames a subscriber may fall behind before it must catch up from the ring (at most
+/// one frame per [`MIN_GAP`]: about 3 s).
+pub const FANOUT_CAPACITY: usize = 64;
 /// How long after the first pending delta the hub waits for the rest of its batch before it
 /// sends the frame.
 pub const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 /// The least time between two frames: what arrives meanwhile goes in the next.
 pub const MIN_GAP: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// One tick's deltas of a topic, ready to send: seqs `first..=last`.
+/// One flush's deltas of a topic, ready to send: seqs `first..=last`.
 #[derive(Debug)]
 pub struct Frame {
     /// First seq in the frame.

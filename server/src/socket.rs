@@ -40,10 +40,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Bytes a connection reads at a time, and the read buffer it keeps between messages.
 pub const READ_CHUNK: usize = 512;
-/// How long a frame may wait for the client to read before the connection is given up (a
-/// frozen page whose machine still acknowledges TCP would otherwise hold its connection, and
-/// the kernel's buffers for it, for ever).
+/// How long a write may wait for the client to take any of it before the connection is given
+/// up (a frozen page whose machine still acknowledges TCP would otherwise hold its connection,
+/// and the kernel's buffers for it, for ever).
 pub const SEND_LIMIT: std::time::Duration = std::time::Duration::from_secs(45);
+/// After sending a close: how long, and how many bytes, the rest of what the client sends is
+/// read and dropped before the socket is closed.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+const LINGER_BYTES: usize = 256 * 1024;
 
 /// Opcode of a ping frame.
 pub const PING: u8 = 0x9;
@@ -121,9 +125,23 @@ pub enum Incoming {
     Close(Option<u16>),
 }
 
+/// Why a request is not a websocket upgrade this side accepts.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not an upgrade, or a malformed one (400).
+    NotUpgrade(String),
+    /// A version other than 13 (426, with `Sec-WebSocket-Version: 13`, RFC 6455 §4.4).
+    Version(String),
+}
+
 /// Check an HTTP request for a websocket upgrade; the value of `Sec-WebSocket-Accept` to answer
 /// with, or why the request is not one.
-pub fn accept_key(headers: &axum::http::HeaderMap) -> Result<String, String> {
+pub fn accept_key(headers: &axum::http::HeaderMap) -> Result<String, Refusal> {
+    accept(headers)
+        .map_err(|(version, why)| if version { Refusal::Version(why) } else { Refusal::NotUpgrade(why) })
+}
+
+fn accept(headers: &axum::http::HeaderMap) -> Result<String, (bool, String)> {
     use axum::http::header;
     let has = |name: header::HeaderName, token: &str| {
         headers
@@ -132,18 +150,22 @@ pub fn accept_key(headers: &axum::http::HeaderMap) -> Result<String, String> {
             .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
     };
     if !has(header::CONNECTION, "upgrade") {
-        return Err("not a websocket upgrade: the Connection header does not name upgrade".into());
+        return Err((false, "not a websocket upgrade: the Connection header does not name upgrade".into()));
     }
     if !has(header::UPGRADE, "websocket") {
-        return Err("not a websocket upgrade: the Upgrade header does not name websocket".into());
+        return Err((false, "not a websocket upgrade: the Upgrade header does not name websocket".into()));
     }
     match headers.get(header::SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) {
         Some("13") => {}
-        other => return Err(format!("Sec-WebSocket-Version {other:?}: only version 13 is spoken")),
+        other => return Err((true, format!("Sec-WebSocket-Version {other:?}: only version 13 is spoken"))),
     }
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
-        .ok_or_else(|| "not a websocket upgrade: Sec-WebSocket-Key is missing".to_owned())?;
+        .ok_or_else(|| (false, "not a websocket upgrade: Sec-WebSocket-Key is missing".to_owned()))?;
+    let nonce = base64::engine::general_purpose::STANDARD.decode(key.as_bytes()).map_or(0, |k| k.len());
+    if nonce != 16 {
+        return Err((false, format!("Sec-WebSocket-Key {key:?} is not 16 bytes in base64")));
+    }
     let mut sha = sha1::Sha1::new();
     sha.update(key.as_bytes());
     sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
@@ -161,8 +183,10 @@ struct Partial {
 #[derive(Debug)]
 pub struct Socket<Io = TokioIo<hyper::upgrade::Upgraded>> {
     io: Io,
-    /// Bytes read and not yet taken as frames.
+    /// Bytes read; those before `pos` are taken (compacted away before the next read, so a run
+    /// of small frames costs no copying per frame).
     buf: Vec<u8>,
+    pos: usize,
     partial: Option<Partial>,
     max_message: usize,
 }
@@ -177,7 +201,7 @@ impl Socket {
 impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
     /// A websocket over `io`, whose handshake is done.
     pub fn over(io: Io, max_message: usize) -> Socket<Io> {
-        Socket { io, buf: Vec::with_capacity(READ_CHUNK), partial: None, max_message }
+        Socket { io, buf: Vec::with_capacity(READ_CHUNK), pos: 0, partial: None, max_message }
     }
 
     /// The next whole message. Cancel-safe: only the read is awaited, and a frame is taken from
@@ -186,6 +210,10 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         loop {
             if let Some(msg) = self.take_frame()? {
                 return Ok(msg);
+            }
+            if self.pos > 0 {
+                self.buf.drain(..self.pos);
+                self.pos = 0;
             }
             if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
                 self.buf.reserve(READ_CHUNK);
@@ -201,21 +229,28 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
     fn take_frame(&mut self) -> Result<Option<Incoming>, SocketError> {
         loop {
             let Some((head, len)) = self.header()? else { return Ok(None) };
-            let b0 = self.buf[0];
+            let at = self.pos;
+            let b0 = self.buf[at];
             let (fin, opcode) = (b0 & 0x80 != 0, b0 & 0x0F);
+            // `header` bounds `len` by the message limit (or 125): no overflow.
             let total = head + len;
-            if self.buf.len() < total {
-                self.buf.reserve(total - self.buf.len());
+            if self.buf.len() - at < total {
+                self.buf.reserve(total - (self.buf.len() - at));
                 return Ok(None);
             }
-            let mask = [self.buf[head - 4], self.buf[head - 3], self.buf[head - 2], self.buf[head - 1]];
-            let mut payload = self.buf[head..total].to_vec();
+            let frame = &self.buf[at..at + total];
+            let mask = [frame[head - 4], frame[head - 3], frame[head - 2], frame[head - 1]];
+            let mut payload = frame[head..].to_vec();
             for (i, b) in payload.iter_mut().enumerate() {
                 *b ^= mask[i % 4];
             }
-            self.buf.drain(..total);
-            if self.buf.is_empty() && self.buf.capacity() > READ_CHUNK {
-                self.buf.shrink_to(READ_CHUNK);
+            self.pos += total;
+            if self.pos == self.buf.len() {
+                self.buf.clear();
+                self.pos = 0;
+                if self.buf.capacity() > READ_CHUNK {
+                    self.buf.shrink_to(READ_CHUNK);
+                }
             }
             let message = match opcode {
                 TEXT | BINARY if self.partial.is_some() => {
@@ -243,7 +278,7 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
                         }
                     }
                 }
-                CLOSE => Some(Incoming::Close(payload.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]])))),
+                CLOSE => Some(Incoming::Close(close_code(&payload)?)),
                 PING => Some(Incoming::Ping(payload)),
                 PONG => Some(Incoming::Pong),
                 other => return Err(SocketError::Protocol(format!("unknown opcode {other:#x}"))),
@@ -257,7 +292,7 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
     /// The header of the buffer's first frame, checked: (header length, payload length), or
     /// `None` when not all of the header is there yet.
     fn header(&self) -> Result<Option<(usize, usize)>, SocketError> {
-        let b = &self.buf;
+        let b = &self.buf[self.pos..];
         if b.len() < 2 {
             return Ok(None);
         }
@@ -272,7 +307,12 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         let (len, at) = match b1 & 0x7F {
             126 if b.len() >= 4 => (u64::from(u16::from_be_bytes([b[2], b[3]])), 4),
             127 if b.len() >= 10 => {
-                (u64::from_be_bytes([b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9]]), 10)
+                match u64::from_be_bytes([b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9]]) {
+                    n if n >> 63 == 1 => {
+                        return Err(SocketError::Protocol("a 64-bit length with its top bit set".into()));
+                    }
+                    n => (n, 10),
+                }
             }
             126 | 127 => return Ok(None),
             n => (u64::from(n), 2),
@@ -281,8 +321,8 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
             return Err(SocketError::Protocol("a control frame must be whole and at most 125 bytes".into()));
         }
         let so_far = self.partial.as_ref().map_or(0, |p| p.data.len() as u64);
-        if opcode < CLOSE && so_far + len > self.max_message as u64 {
-            return Err(SocketError::TooBig { size: so_far + len, limit: self.max_message });
+        if opcode < CLOSE && so_far.saturating_add(len) > self.max_message as u64 {
+            return Err(SocketError::TooBig { size: so_far.saturating_add(len), limit: self.max_message });
         }
         let head = at + 4;
         if b.len() < head {
@@ -316,7 +356,22 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         payload.extend_from_slice(&code.to_be_bytes());
         payload.extend_from_slice(&reason.as_bytes()[..end]);
         self.send_frame(CLOSE, &payload).await?;
-        self.io.shutdown().await.map_err(SocketError::from)
+        self.io.shutdown().await?;
+        // Read (and drop) what the client still sends, until it closes too, for a while: closing
+        // a socket with unread bytes makes the kernel reset it, and a reset can overtake the close
+        // frame (the client would see 1006, not why).
+        let mut sink = [0u8; 4096];
+        let mut left = LINGER_BYTES;
+        let _ = tokio::time::timeout(LINGER, async {
+            while left > 0 {
+                match self.io.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        })
+        .await;
+        Ok(())
     }
 
     async fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> Result<(), SocketError> {
@@ -337,24 +392,37 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         };
         let total = head_len + n;
         let mut done = 0;
-        let io = &mut self.io;
-        let write = async move {
-            while done < total {
-                let wrote = if done < head_len {
-                    let parts = [IoSlice::new(&head[done..head_len]), IoSlice::new(payload)];
-                    io.write_vectored(&parts).await?
-                } else {
-                    io.write(&payload[done - head_len..]).await?
-                };
-                if wrote == 0 {
-                    return Err(SocketError::Io(std::io::ErrorKind::WriteZero.into()));
-                }
-                done += wrote;
+        while done < total {
+            // Each write may wait at most SEND_LIMIT (its timer is only set when it has to wait).
+            let wrote = if done < head_len {
+                let parts = [IoSlice::new(&head[done..head_len]), IoSlice::new(payload)];
+                tokio::time::timeout(SEND_LIMIT, self.io.write_vectored(&parts)).await
+            } else {
+                tokio::time::timeout(SEND_LIMIT, self.io.write(&payload[done - head_len..])).await
+            };
+            match wrote.map_err(|_| SocketError::Stalled)?? {
+                0 => return Err(SocketError::Io(std::io::ErrorKind::WriteZero.into())),
+                n => done += n,
             }
-            Ok(())
-        };
-        // The deadline's timer is only set when the write has to wait.
-        tokio::time::timeout(SEND_LIMIT, write).await.unwrap_or(Err(SocketError::Stalled))
+        }
+        Ok(())
+    }
+}
+
+/// The code of a close frame's payload (RFC 6455 §5.5.1, §7.4): none, or a code a client may
+/// send, and a UTF-8 reason.
+fn close_code(payload: &[u8]) -> Result<Option<u16>, SocketError> {
+    match payload {
+        [] => Ok(None),
+        [_] => Err(SocketError::Protocol("a close frame with a 1-byte body".into())),
+        [a, b, reason @ ..] => {
+            let code = u16::from_be_bytes([*a, *b]);
+            if !matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999) {
+                return Err(SocketError::Protocol(format!("close code {code} may not be sent")));
+            }
+            std::str::from_utf8(reason).map_err(|_| SocketError::NotUtf8)?;
+            Ok(Some(code))
+        }
     }
 }
 
@@ -405,10 +473,12 @@ mod tests {
         h.insert("sec-websocket-version", "13".parse().expect("header"));
         h.insert("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==".parse().expect("header"));
         assert_eq!(accept_key(&h).as_deref(), Ok("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+        h.insert("sec-websocket-key", "c2hvcnQ=".parse().expect("header"));
+        assert!(matches!(accept_key(&h), Err(Refusal::NotUpgrade(w)) if w.contains("16 bytes")));
         h.insert("sec-websocket-version", "8".parse().expect("header"));
-        assert!(accept_key(&h).expect_err("version 8").contains("version 13"));
+        assert!(matches!(accept_key(&h), Err(Refusal::Version(w)) if w.contains("version 13")));
         h.remove("upgrade");
-        assert!(accept_key(&h).expect_err("no upgrade").contains("Upgrade header"));
+        assert!(matches!(accept_key(&h), Err(Refusal::NotUpgrade(w)) if w.contains("Upgrade header")));
     }
 
     #[tokio::test]
@@ -444,7 +514,7 @@ mod tests {
 
     #[tokio::test]
     async fn broken_frames_are_refused_with_their_close_code() {
-        let cases: [(Vec<u8>, u16); 6] = [
+        let cases: [(Vec<u8>, u16); 11] = [
             (
                 {
                     let mut f = client_frame(true, TEXT, b"x", [1, 1, 1, 1]);
@@ -466,6 +536,20 @@ mod tests {
             (client_frame(false, PING, b"x", [1, 1, 1, 1]), 1002),
             (client_frame(true, TEXT, &[0xff, 0xfe], [1, 1, 1, 1]), 1007),
             (client_frame(true, 0x3, b"x", [1, 1, 1, 1]), 1002),
+            (client_frame(true, CLOSE, &[3], [1, 1, 1, 1]), 1002),
+            (client_frame(true, CLOSE, &1005u16.to_be_bytes(), [1, 1, 1, 1]), 1002),
+            (client_frame(true, CLOSE, &[3, 232, 0xff], [1, 1, 1, 1]), 1007),
+            // A 64-bit length with its top bit set.
+            (vec![0x81, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4], 1002),
+            // A fragment, then a continuation announcing 2^63 - 1 bytes: refused, no overflow.
+            (
+                {
+                    let mut f = client_frame(false, TEXT, b"x", [1, 1, 1, 1]);
+                    f.extend([0x80, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4]);
+                    f
+                },
+                1009,
+            ),
         ];
         for (bytes, code) in cases {
             let (mut s, mut c) = pair(1 << 16);

@@ -69,7 +69,17 @@ pub async fn upgrade(
     }
     let accept = match socket::accept_key(req.headers()) {
         Ok(key) => key,
-        Err(why) => return crate::error::AppError::BadRequest(why).into_response(),
+        Err(socket::Refusal::NotUpgrade(why)) => {
+            return crate::error::AppError::BadRequest(why).into_response();
+        }
+        Err(socket::Refusal::Version(why)) => {
+            let mut refused = crate::error::AppError::BadRequest(why).into_response();
+            *refused.status_mut() = axum::http::StatusCode::UPGRADE_REQUIRED;
+            refused
+                .headers_mut()
+                .insert(header::SEC_WEBSOCKET_VERSION, header::HeaderValue::from_static("13"));
+            return refused;
+        }
     };
     let Some(on_upgrade) = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
         return crate::error::AppError::BadRequest(

@@ -369,6 +369,19 @@ async fn pings_are_answered_fragmented_messages_are_joined_and_a_close_is_return
     let (status, body) = http_get(addr, "/ws").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("not a websocket upgrade"), "{body}");
+    // Another protocol version: 426, naming the version spoken.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let req = "GET /ws HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+        Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    raw.write_all(req.as_bytes()).await.expect("writes");
+    let mut head = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut head))
+        .await
+        .expect("answers")
+        .expect("reads");
+    let head = String::from_utf8_lossy(&head[..n]).to_lowercase();
+    assert!(head.starts_with("http/1.1 426"), "{head}");
+    assert!(head.contains("sec-websocket-version: 13"), "{head}");
     let mut ws = connect(addr).await;
     ws.send(Message::Ping(b"are you there".to_vec().into())).await.expect("pings");
     // A message in two fragments, as a browser may send a long one.
