@@ -34,6 +34,7 @@
 use std::io::IoSlice;
 
 use base64::Engine as _;
+use futures_util::FutureExt as _;
 use hyper_util::rt::TokioIo;
 use sha1::Digest as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -360,7 +361,8 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         // Read (and drop) what the client still sends, until it closes too, for a while: closing
         // a socket with unread bytes makes the kernel reset it, and a reset can overtake the close
         // frame (the client would see 1006, not why).
-        let mut sink = [0u8; 4096];
+        // On the heap: this future is part of every connection's state.
+        let mut sink = vec![0u8; 4096];
         let mut left = LINGER_BYTES;
         let _ = tokio::time::timeout(LINGER, async {
             while left > 0 {
@@ -393,14 +395,17 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         let total = head_len + n;
         let mut done = 0;
         while done < total {
-            // Each write may wait at most SEND_LIMIT (its timer is only set when it has to wait).
-            let wrote = if done < head_len {
-                let parts = [IoSlice::new(&head[done..head_len]), IoSlice::new(payload)];
-                tokio::time::timeout(SEND_LIMIT, self.io.write_vectored(&parts)).await
-            } else {
-                tokio::time::timeout(SEND_LIMIT, self.io.write(&payload[done - head_len..])).await
+            let from = done.saturating_sub(head_len);
+            let parts = [IoSlice::new(&head[done.min(head_len)..head_len]), IoSlice::new(&payload[from..])];
+            // Most writes complete at once; only one that has to wait gets a deadline (a timer
+            // per frame would cost every delivery): SEND_LIMIT without taking any of it.
+            let wrote = match self.io.write_vectored(&parts).now_or_never() {
+                Some(wrote) => wrote?,
+                None => tokio::time::timeout(SEND_LIMIT, self.io.write_vectored(&parts))
+                    .await
+                    .map_err(|_| SocketError::Stalled)??,
             };
-            match wrote.map_err(|_| SocketError::Stalled)?? {
+            match wrote {
                 0 => return Err(SocketError::Io(std::io::ErrorKind::WriteZero.into())),
                 n => done += n,
             }
