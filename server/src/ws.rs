@@ -359,7 +359,7 @@ async fn converse(
                     },
                     Ok(Incoming::Binary(_)) => frames(vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
                     Ok(Incoming::Ping(payload)) => {
-                        if socket.send_control(socket::PONG, &payload).await.is_err() {
+                        if socket.send_control(socket::PONG, &payload, &mut ping).await.is_err() {
                             break;
                         }
                         continue;
@@ -388,7 +388,7 @@ async fn converse(
                 if last_heard.elapsed() > IDLE_LIMIT {
                     break;
                 }
-                if socket.send_control(socket::PING, &[]).await.is_err() {
+                if socket.send_control(socket::PING, &[], &mut ping).await.is_err() {
                     break;
                 }
                 continue;
@@ -401,7 +401,8 @@ async fn converse(
                 Some(sc) => scoped_text(text.as_str(), sc),
                 None => text,
             };
-            if socket.send_text(text.as_str().as_bytes()).await.is_err() {
+            // A client that takes nothing for 3 pings' time (30–45 s) is given up.
+            if socket.send_text(text.as_str().as_bytes(), &mut ping).await.is_err() {
                 return;
             }
             state.metrics.ws_frames.fetch_add(1, Ordering::Relaxed);
