@@ -5,7 +5,8 @@
 //! deltas into one [`Frame`] (a `batch`, or the delta alone) whose text is shared (`Arc`) by every
 //! subscriber: steady-state fan-out costs no per-client serialisation or copying. Frames are at
 //! least [`MIN_GAP`] apart, so a busy stream costs every client a bounded number of wake-ups a
-//! second, and a quiet one is sent at once, not at the next tick ([`run_flusher`]). Each topic keeps its epoch and seq, a bounded ring of its most recent deltas
+//! second, and a quiet one is sent at once, not at the next tick ([`run_flusher`]). Each topic
+//! keeps its epoch and seq, a bounded ring of its most recent deltas
 //! ([`RESUME_WINDOW`]) for clients that resume or lag, and a bounded `broadcast` channel of frames;
 //! snapshots are made from the fold on demand. Publishing and subscribing take the topic's lock, so
 //! a subscriber gets a consistent starting point (a snapshot at seq N, or the deltas after its

@@ -141,11 +141,6 @@ pub enum Refusal {
 /// Check an HTTP request for a websocket upgrade; the value of `Sec-WebSocket-Accept` to answer
 /// with, or why the request is not one.
 pub fn accept_key(headers: &axum::http::HeaderMap) -> Result<String, Refusal> {
-    accept(headers)
-        .map_err(|(version, why)| if version { Refusal::Version(why) } else { Refusal::NotUpgrade(why) })
-}
-
-fn accept(headers: &axum::http::HeaderMap) -> Result<String, (bool, String)> {
     use axum::http::header;
     let has = |name: header::HeaderName, token: &str| {
         headers
@@ -154,21 +149,29 @@ fn accept(headers: &axum::http::HeaderMap) -> Result<String, (bool, String)> {
             .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
     };
     if !has(header::CONNECTION, "upgrade") {
-        return Err((false, "not a websocket upgrade: the Connection header does not name upgrade".into()));
+        return Err(Refusal::NotUpgrade(
+            "not a websocket upgrade: the Connection header does not name upgrade".into(),
+        ));
     }
     if !has(header::UPGRADE, "websocket") {
-        return Err((false, "not a websocket upgrade: the Upgrade header does not name websocket".into()));
+        return Err(Refusal::NotUpgrade(
+            "not a websocket upgrade: the Upgrade header does not name websocket".into(),
+        ));
     }
     match headers.get(header::SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) {
         Some("13") => {}
-        other => return Err((true, format!("Sec-WebSocket-Version {other:?}: only version 13 is spoken"))),
+        other => {
+            return Err(Refusal::Version(format!(
+                "Sec-WebSocket-Version {other:?}: only version 13 is spoken"
+            )));
+        }
     }
-    let key = headers
-        .get(header::SEC_WEBSOCKET_KEY)
-        .ok_or_else(|| (false, "not a websocket upgrade: Sec-WebSocket-Key is missing".to_owned()))?;
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).ok_or_else(|| {
+        Refusal::NotUpgrade("not a websocket upgrade: Sec-WebSocket-Key is missing".to_owned())
+    })?;
     let nonce = base64::engine::general_purpose::STANDARD.decode(key.as_bytes()).map_or(0, |k| k.len());
     if nonce != 16 {
-        return Err((false, format!("Sec-WebSocket-Key {key:?} is not 16 bytes in base64")));
+        return Err(Refusal::NotUpgrade(format!("Sec-WebSocket-Key {key:?} is not 16 bytes in base64")));
     }
     let mut sha = sha1::Sha1::new();
     sha.update(key.as_bytes());
@@ -282,7 +285,7 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
                         }
                     }
                 }
-                CLOSE => Some(Incoming::Close(close_code(&payload)?)),
+                CLOSE => Some(Incoming::Close(close_frame_code(&payload)?)),
                 PING => Some(Incoming::Ping(payload)),
                 PONG => Some(Incoming::Pong),
                 other => return Err(SocketError::Protocol(format!("unknown opcode {other:#x}"))),
@@ -451,7 +454,7 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
 
 /// The code of a close frame's payload (RFC 6455 §5.5.1, §7.4): none, or a code a client may
 /// send, and a UTF-8 reason.
-fn close_code(payload: &[u8]) -> Result<Option<u16>, SocketError> {
+fn close_frame_code(payload: &[u8]) -> Result<Option<u16>, SocketError> {
     match payload {
         [] => Ok(None),
         [_] => Err(SocketError::Protocol("a close frame with a 1-byte body".into())),

@@ -310,12 +310,11 @@ fn scope_data(data: &mut serde_json::Value, scope: &str) {
     }
 }
 
-async fn serve(socket: Socket, state: Arc<AppState>, who: Who) {
+async fn serve(mut socket: Socket, state: Arc<AppState>, who: Who) {
     // The wall this connection is a page of, or watches.
     let mut wall: Option<Attached> = None;
     state.clients.fetch_add(1, Ordering::Relaxed);
     let _guard = ClientGuard(state.clone());
-    let mut socket = socket;
     let mut subs = Subs::default();
     // A replay in place of the live streams, while the client asks for one (dropped with the
     // connection: its slot is freed). Boxed: it is large and rare.
