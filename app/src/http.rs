@@ -1,4 +1,4 @@
-//! The app's one way to the server's REST API: `GET` as text or as a typed answer
+//! The app's one way to the server's REST API: `GET` as text, bytes or a typed answer
 //! (`protocol::api`), `POST` and `PUT` of a typed request, and any method with a body of any
 //! type ([`send`]). Errors are one line naming the path.
 
@@ -19,6 +19,20 @@ pub async fn fetch_text(path: &str) -> Result<String, String> {
         .await
         .map_err(|e| format!("{path}: {e:?}"))?;
     text.as_string().ok_or_else(|| format!("{path}: body is not text"))
+}
+
+/// The bytes at `path` on the server.
+pub async fn fetch_bytes(path: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = JsFuture::from(window.fetch_with_str(path)).await.map_err(|e| format!("{path}: {e:?}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
+    if !resp.ok() {
+        return Err(format!("{path}: HTTP {}", resp.status()));
+    }
+    let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{path}: {e:?}"))?)
+        .await
+        .map_err(|e| format!("{path}: {e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
 /// `path` on the server as JSON of type `T`; a failure keeps the HTTP status (0: no answer),

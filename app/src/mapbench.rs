@@ -14,7 +14,6 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use yiping_maps::parse_regions;
 use yiping_widgets::NumberStyle;
 use yiping_widgets::palette::{self, Colour};
 
@@ -101,8 +100,8 @@ pub fn MapBench() -> impl IntoView {
         update_at.set(perf_now());
     };
     leptos::task::spawn_local(async move {
-        let Ok(text) = crate::http::fetch_text("/geo/hubei_counties.geojson").await else { return };
-        let Ok(counties) = parse_regions(&text) else { return };
+        let Ok(pack) = crate::map::map_pack().await else { return };
+        let counties = &pack.counties;
         let list: Vec<(String, f64, f64)> =
             counties.iter().map(|c| (c.adcode.clone(), c.label.x, c.label.y)).collect();
         let mut rng = 7u64;

@@ -12,6 +12,8 @@
 //!   that fits a bounding box into a pixel rectangle.
 //! - [`hit`] answers "which region is here" with an R-tree and exact point-in-polygon; the server
 //!   places every event in its county with it.
+//! - [`pack`] writes the layers and their topology into one compact binary file for the wall,
+//!   and reads it back without parsing text or rebuilding the topology.
 //! - [`cluster`] groups dense point layers into stable grid clusters per zoom.
 //! - [`labels`] places names without overlaps (greedy by priority, R-tree of placed boxes).
 //! - [`camera`] turns wheel, drag, pinch and keys into zoom and pan of the box shown.
@@ -27,6 +29,7 @@ pub mod cluster;
 pub mod data;
 pub mod hit;
 pub mod labels;
+pub mod pack;
 pub mod projection;
 pub mod reach;
 pub mod region;

@@ -36,17 +36,20 @@ fn key(c: &Coord<f64>) -> Key {
 
 /// A use of an arc in a ring, possibly backwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ArcRef {
-    arc: usize,
-    reversed: bool,
+pub(crate) struct ArcRef {
+    pub(crate) arc: usize,
+    pub(crate) reversed: bool,
 }
+
+/// Per region, per polygon, per ring (exterior first): the arcs in order.
+pub(crate) type RegionRefs = Vec<Vec<Vec<ArcRef>>>;
 
 /// Regions as rings of shared arcs.
 #[derive(Debug, Clone)]
 pub struct Topology {
     arcs: Vec<Vec<Coord<f64>>>,
     /// Per region, per polygon, per ring (exterior first): the arcs in order.
-    regions: Vec<Vec<Vec<Vec<ArcRef>>>>,
+    regions: Vec<RegionRefs>,
 }
 
 impl Topology {
@@ -159,6 +162,59 @@ impl Topology {
             .collect()
     }
 
+    /// A topology from its arcs and its regions' references to them (as [`crate::pack`] reads
+    /// them; every reference must name an arc, and every polygon have a ring).
+    pub(crate) fn from_parts(arcs: Vec<Vec<Coord<f64>>>, regions: Vec<RegionRefs>) -> Topology {
+        Topology { arcs, regions }
+    }
+
+    pub(crate) fn arcs(&self) -> &[Vec<Coord<f64>>] {
+        &self.arcs
+    }
+
+    pub(crate) fn region_refs(&self) -> &[RegionRefs] {
+        &self.regions
+    }
+
+    /// How many regions it holds.
+    pub fn region_count(&self) -> usize {
+        self.regions.len()
+    }
+
+    /// The topology of some of the regions, by their positions in this one, in the order given
+    /// (a city's wall draws its own part of the province's layers); arcs none of them uses are
+    /// left out. A position past the end is skipped.
+    pub fn select(&self, which: &[usize]) -> Topology {
+        let mut renumber: HashMap<usize, usize> = HashMap::new();
+        let mut arcs = Vec::new();
+        let regions = which
+            .iter()
+            .filter_map(|&i| self.regions.get(i))
+            .map(|polys| {
+                polys
+                    .iter()
+                    .map(|rings| {
+                        rings
+                            .iter()
+                            .map(|refs| {
+                                refs.iter()
+                                    .map(|r| {
+                                        let arc = *renumber.entry(r.arc).or_insert_with(|| {
+                                            arcs.push(self.arcs[r.arc].clone());
+                                            arcs.len() - 1
+                                        });
+                                        ArcRef { arc, reversed: r.reversed }
+                                    })
+                                    .collect()
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        Topology { arcs, regions }
+    }
+
     /// How many distinct arcs the regions are made of.
     pub fn arc_count(&self) -> usize {
         self.arcs.len()
@@ -239,6 +295,22 @@ mod tests {
             assert!((area(&orig.shape) - area(&back)).abs() < 1e-12, "{}", orig.adcode);
             assert_eq!(orig.shape.coords_count(), back.coords_count(), "{}", orig.adcode);
         }
+    }
+
+    #[test]
+    fn a_selection_is_those_regions_alone() {
+        let c = counties();
+        let topo = Topology::build(&c);
+        // 武汉's counties, and one position past the end (skipped).
+        let which: Vec<usize> =
+            (0..c.len()).filter(|&i| c[i].adcode.starts_with("4201")).chain([999]).collect();
+        let part = topo.select(&which);
+        assert_eq!(part.region_count(), which.len() - 1);
+        assert!(part.arc_count() < topo.arc_count() / 4, "{} of {} arcs", part.arc_count(), topo.arc_count());
+        let whole = topo.simplified(0.003);
+        let mine: Vec<MultiPolygon<f64>> =
+            which[..which.len() - 1].iter().map(|&i| whole[i].clone()).collect();
+        assert_eq!(part.simplified(0.003), mine);
     }
 
     #[test]

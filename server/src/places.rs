@@ -17,7 +17,10 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::io::Write as _;
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
 
 use yiping_maps::boundaries::Boundaries;
 use yiping_maps::hit::RegionIndex;
@@ -44,6 +47,17 @@ pub struct Places {
     names: HashMap<String, String>,
     sections: Vec<Section>,
     section_index: HashMap<String, usize>,
+    /// The layers as the wall reads them, made on first use.
+    pack: OnceLock<MapPack>,
+}
+
+/// The published layers as one map pack ([`yiping_maps::pack`]), as it is and compressed.
+#[derive(Debug, Clone)]
+pub struct MapPack {
+    /// The pack.
+    pub bytes: Bytes,
+    /// The same, compressed with brotli.
+    pub brotli: Bytes,
 }
 
 /// Why a deployment's places cannot be set up: the root region, or a section, at fault.
@@ -165,6 +179,19 @@ impl Places {
             names,
             sections,
             section_index,
+            pack: OnceLock::new(),
+        })
+    }
+
+    /// The administrative layers with the rivers and lakes as one map pack for the wall, made
+    /// (about 0.1 s) on the first call.
+    pub fn map_pack(&self) -> &MapPack {
+        self.pack.get_or_init(|| {
+            let bytes = yiping_maps::pack::write(&self.boundaries);
+            // Quality 9: within a few per cent of 11's size, in a tenth of the time.
+            let mut w = brotli::CompressorWriter::new(Vec::new(), 1 << 16, 9, 22);
+            w.write_all(&bytes).expect("compressing in memory cannot fail");
+            MapPack { bytes: bytes.into(), brotli: w.into_inner().into() }
         })
     }
 

@@ -130,6 +130,13 @@ pub async fn serve(
         let state = state.clone();
         tokio::spawn(async move { hub::run_flusher(&state.hub).await })
     };
+    // The walls' map pack is made now, beside the first requests, not by the first wall's.
+    drop(tokio::task::spawn_blocking({
+        let places = state.places.clone();
+        move || {
+            places.map_pack();
+        }
+    }));
     let clock = match &cluster {
         Some(c) => tokio::spawn(crate::cluster::run_clock(state.clone(), c.clone())),
         None => tokio::spawn(run_alert_clock(state.clone())),

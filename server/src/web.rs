@@ -55,7 +55,7 @@ fn brotli_for(name: &str, headers: &HeaderMap) -> Option<&'static [u8]> {
 }
 
 /// An answer of precompressed bytes: the compression layer leaves it as it is.
-fn brotli_answer(content_type: HeaderValue, cache: &'static str, body: &'static [u8]) -> Response {
+fn brotli_answer(content_type: HeaderValue, cache: &'static str, body: impl IntoResponse) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),
@@ -124,6 +124,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(storylines::http_file))
         .routes(routes!(export::http_export))
         .routes(routes!(api::metrics))
+        .routes(routes!(geo_pack))
         .routes(routes!(geo_layer))
         .routes(routes!(ws::upgrade))
         .routes(routes!(boot_script))
@@ -246,6 +247,31 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<yiping_protocol::ap
         stream_applied: state.cluster.get().map(|c| c.applied()),
         holds_clock: state.cluster.get().map(|c| c.holds_clock()),
     })
+}
+
+/// `GET /geo/layers.pack`: every layer the wall draws (the deployment's administrative layers, cut
+/// into shared arcs, with the rivers and lakes) in one binary file, read without parsing text
+/// (see `yiping_maps::pack`).
+#[utoipa::path(
+    get,
+    path = "/geo/layers.pack",
+    tag = "service",
+    responses((status = 200, description = "The map pack.", body = Vec<u8>, content_type = "application/octet-stream"))
+)]
+async fn geo_pack(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let pack = state.places.map_pack();
+    let kind = HeaderValue::from_static("application/octet-stream");
+    if accepts_brotli(&headers) {
+        return brotli_answer(kind, "public, max-age=3600", pack.brotli.clone());
+    }
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        pack.bytes.clone(),
+    )
+        .into_response()
 }
 
 /// `GET /geo/{file}`: a layer for the wall to draw; the administrative ones are the deployment's

@@ -181,6 +181,12 @@ fn a_deployment_s_own_boundary_files_are_checked_used_and_published() {
     let (status, layer) = request(srv.addr, "GET", "/geo/hubei_counties.geojson", &[], b"").expect("request");
     assert_eq!(status, 200);
     assert!(layer.contains("大冶市（官方界线）"), "the wall draws the official layer");
+    // So does the map pack the wall reads.
+    let (status, _, pack) = request_bytes(srv.addr, "GET", "/geo/layers.pack", &[], b"").expect("request");
+    assert_eq!(status, 200);
+    let pack = yiping_maps::pack::read(&pack).expect("the pack reads");
+    assert!(pack.counties.iter().any(|c| c.name == "大冶市（官方界线）"), "the pack has the official layer");
+    assert_eq!(pack.prefectures.len(), 1, "only 黄石 in this deployment's prefecture file");
     drop(srv);
     // A county that names no prefecture of the file is refused at start: file, feature, field.
     write(shipped_layer("counties", in_huangshi, |p| {

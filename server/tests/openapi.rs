@@ -318,6 +318,7 @@ fn every_documented_operation_is_served_and_answers_as_documented() {
         ("/api/v1/sources", "/api/v1/sources"),
         ("/metrics", "/metrics"),
         ("/geo/{file}", "/geo/hubei_prefectures.geojson"),
+        ("/geo/layers.pack", "/geo/layers.pack"),
         ("/api/v1/openapi.json", "/api/v1/openapi.json"),
         ("/api/docs", "/api/docs"),
     ] {

@@ -1,14 +1,17 @@
-//! The map's layers: fetched once from the server, parsed once, kept for the page's life.
+//! The map's layers: fetched once from the server as one map pack, read once, kept for the
+//! page's life.
 
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use geo::MultiPolygon;
-use yiping_maps::data::Layer;
+use yiping_maps::Region;
 use yiping_maps::hit::RegionIndex;
+use yiping_maps::pack::{Pack, read};
 use yiping_maps::region::bbox;
 use yiping_maps::topology::Topology;
-use yiping_maps::water::{Lake, River, parse_lakes, parse_rivers};
-use yiping_maps::{Region, parse_regions};
+use yiping_maps::water::{Lake, River};
 
 /// The parsed layers.
 #[derive(Debug)]
@@ -86,57 +89,67 @@ impl Layers {
     }
 }
 
-/// The layers cut to the page's region (see [`crate::site`]): the province as they are; for a
-/// prefecture-level division (a city deployment, or a user scoped to it) its outline stands for
-/// the province's and its counties for the prefectures, with nothing under them; for a county,
-/// its outline alone.
-fn rooted(
-    region: &str,
-    province: Vec<Region>,
-    prefectures: Vec<Region>,
-    counties: Vec<Region>,
-) -> (Vec<Region>, Vec<Region>, Vec<Region>) {
+/// Positions in the pack's order (province, prefectures, counties) of the layers cut to the
+/// page's region (see [`crate::site`]): the province as they are; for a prefecture-level division
+/// (a city deployment, or a user scoped to it) its outline stands for the province's and its
+/// counties for the prefectures, with nothing under them; for a county, its outline alone.
+fn rooted(region: &str, pack: &Pack) -> [Vec<usize>; 3] {
+    let (p, f) = (pack.province.len(), pack.prefectures.len());
+    let counties = |keep: &dyn Fn(&Region) -> bool| -> Vec<usize> {
+        (0..pack.counties.len()).filter(|&i| keep(&pack.counties[i])).map(|i| p + f + i).collect()
+    };
     if region == crate::site::PROVINCE {
-        return (province, prefectures, counties);
+        return [(0..p).collect(), (p..p + f).collect(), counties(&|_| true)];
     }
-    if let Some(outline) = prefectures.into_iter().find(|p| p.adcode == region) {
-        let children = counties
-            .into_iter()
-            .filter(|c| c.parent.as_deref() == Some(region) && c.adcode != region)
-            .collect();
-        return (vec![outline], children, Vec::new());
+    if let Some(i) = pack.prefectures.iter().position(|r| r.adcode == region) {
+        let children = counties(&|c| c.parent.as_deref() == Some(region) && c.adcode != region);
+        return [vec![p + i], children, Vec::new()];
     }
-    (counties.into_iter().filter(|c| c.adcode == region).collect(), Vec::new(), Vec::new())
+    [counties(&|c| c.adcode == region), Vec::new(), Vec::new()]
+}
+
+thread_local! {
+    /// The pack, fetched and read once per page, shared by every map and benchmark on it.
+    static PACK: std::cell::RefCell<Option<SharedPack>> = const { std::cell::RefCell::new(None) };
+}
+
+type SharedPack = Shared<LocalBoxFuture<'static, Result<Rc<Pack>, String>>>;
+
+/// Every layer the map draws, from the server's map pack (`/geo/layers.pack`: see
+/// [`yiping_maps::pack`]), fetched and read once per page.
+pub async fn map_pack() -> Result<Rc<Pack>, String> {
+    let pack = PACK.with(|p| {
+        p.borrow_mut()
+            .get_or_insert_with(|| {
+                async {
+                    let bytes = crate::http::fetch_bytes("/geo/layers.pack").await?;
+                    read(&bytes).map(Rc::new).map_err(|e| e.to_string())
+                }
+                .boxed_local()
+                .shared()
+            })
+            .clone()
+    });
+    let got = pack.await;
+    if got.is_err() {
+        // A failed fetch is tried again by the next caller.
+        PACK.with(|p| p.borrow_mut().take());
+    }
+    got
 }
 
 pub(super) async fn load() -> Result<Layers, String> {
-    let get = |l: Layer| async move { crate::http::fetch_text(&format!("/geo/{}", l.file_name())).await };
-    let regions = |text: String| parse_regions(&text).map_err(|e| e.to_string());
-    // The five layers are fetched at once (each is one request), then parsed.
-    let (province, prefectures, counties, rivers, lakes) = futures_util::future::try_join5(
-        get(Layer::Province),
-        get(Layer::Prefectures),
-        get(Layer::Counties),
-        get(Layer::Rivers),
-        get(Layer::Lakes),
-    )
-    .await?;
-    let (province, prefectures, counties) = rooted(
-        crate::site::current().region(),
-        regions(province)?,
-        regions(prefectures)?,
-        regions(counties)?,
-    );
-    let rivers = parse_rivers(&rivers).map_err(|e| e.to_string())?;
-    let lakes = parse_lakes(&lakes).map_err(|e| e.to_string())?;
-    let all: Vec<Region> = province.iter().chain(&prefectures).chain(&counties).cloned().collect();
-    let topology = Topology::build(&all);
+    let pack = map_pack().await?;
+    let [p, f, c] = rooted(crate::site::current().region(), &pack);
+    let all: Vec<&Region> = pack.province.iter().chain(&pack.prefectures).chain(&pack.counties).collect();
+    let take = |which: &[usize]| -> Vec<Region> { which.iter().map(|&i| all[i].clone()).collect() };
+    let topology = pack.topology.select(&[p.as_slice(), &f, &c].concat());
     Ok(Layers {
-        province,
-        prefectures: RegionIndex::new(prefectures),
-        counties: RegionIndex::new(counties),
-        rivers,
-        lakes,
+        province: take(&p),
+        prefectures: RegionIndex::new(take(&f)),
+        counties: RegionIndex::new(take(&c)),
+        rivers: pack.rivers.clone(),
+        lakes: pack.lakes.clone(),
         topology,
         simplified: Mutex::new(None),
     })

@@ -2,8 +2,8 @@
 //! markers, and drill-down from the province to a prefecture (wasm only).
 //!
 //! Design:
-//! - Layers are fetched once from the server (`/geo/…`, the copies shipped in `maps/`), parsed
-//!   once, and kept for the page's life; new data only redraws. The map is one retained object:
+//! - Layers are fetched once from the server as one map pack (`/geo/layers.pack`: the
+//!   deployment's boundaries cut into shared arcs, rivers and lakes; no text to parse), read once, and kept for the page's life; new data only redraws. The map is one retained object:
 //!   data updates swap data, they never re-create it.
 //! - Province, prefectures and counties form one [`Topology`]: whatever the zoom, they are drawn
 //!   simplified to about a device pixel with borders still shared.
@@ -44,6 +44,7 @@ use yiping_protocol::topics::Overview;
 
 use crate::i18n::Lang;
 
+pub use layers::map_pack;
 use layers::{Layers, load};
 use live::{Inputs, Render, Stats, fly, schedule};
 use live::{Ring, Spot};
@@ -135,6 +136,8 @@ pub fn HubeiMap(
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let layers: RwSignal<Option<Arc<Layers>>> = RwSignal::new(None);
+    // When the layers were read (ms since navigation), for benchmarks.
+    let layers_at: RwSignal<Option<String>> = RwSignal::new(None);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     // The selected prefecture (None: the whole province) and the box currently shown.
     let view: RwSignal<Option<String>> = selected.unwrap_or_else(|| RwSignal::new(None));
@@ -180,6 +183,7 @@ pub fn HubeiMap(
                 let v = view.get_untracked();
                 shown.set(l.view_box(v.as_deref(), if v.is_some() { reserve_right } else { 0.0 }));
                 layers.set(Some(Arc::new(l)));
+                layers_at.set(Some(format!("{:.1}", live::now_ms())));
             }
             Err(e) => error.set(Some(e)),
         }
@@ -277,6 +281,7 @@ pub fn HubeiMap(
                 data-testid="map"
                 data-view=move || view.get().unwrap_or_else(|| crate::site::current().region().into())
                 data-box=move || shown.get().map(|b| format!("{:.5},{:.5},{:.5},{:.5}", b[0], b[1], b[2], b[3]))
+                data-layers-at=layers_at
                 on:wheel=move |e| h_wheel.wheel(e)
                 on:pointerdown=move |e| h_down.down(e)
                 on:pointermove=move |e| h_move.moved(e)

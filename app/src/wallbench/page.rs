@@ -271,10 +271,10 @@ pub fn WallBench() -> impl IntoView {
     });
 
     leptos::task::spawn_local(async move {
-        let counties = match crate::http::fetch_text("/geo/hubei_counties.geojson").await {
-            Ok(text) => workload::county_order(&text).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        // The counties in the layer's feature order (the pack keeps it).
+        let counties = crate::map::map_pack()
+            .await
+            .map(|p| p.counties.iter().map(|c| c.adcode.clone()).collect::<Vec<String>>());
         let Some((res, rej)) = settle else { return };
         let adcodes = match counties {
             Ok(c) => c,

@@ -91,25 +91,6 @@ pub struct Point {
     pub val: f64,
 }
 
-/// The counties' adcodes in GeoJSON feature order (the order the workload draws their values
-/// in), read without building their geometry: the map builds that for itself.
-pub fn county_order(geojson: &str) -> Result<Vec<String>, serde_json::Error> {
-    #[derive(serde::Deserialize)]
-    struct Properties {
-        adcode: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct Feature {
-        properties: Properties,
-    }
-    #[derive(serde::Deserialize)]
-    struct Collection {
-        features: Vec<Feature>,
-    }
-    let c: Collection = serde_json::from_str(geojson)?;
-    Ok(c.features.into_iter().map(|f| f.properties.adcode).collect())
-}
-
 /// The whole workload's state.
 #[derive(Debug, Clone)]
 pub struct Workload {
@@ -232,20 +213,6 @@ mod tests {
         assert_eq!(w.rings[0][0], 87.00235158437863);
         assert_eq!(w.gauges[1], 60.0377500988543);
         assert_eq!(w.ticks, 3);
-    }
-
-    #[test]
-    fn the_county_order_is_the_feature_order_of_the_layer() {
-        let text = yiping_maps::data::Layer::Counties.geojson();
-        let order = county_order(text).expect("the counties layer");
-        let regions: Vec<String> = yiping_maps::parse_regions(text)
-            .expect("the counties layer")
-            .into_iter()
-            .map(|r| r.adcode)
-            .collect();
-        assert_eq!(order.len(), 103);
-        assert_eq!(order, regions);
-        assert!(county_order(r#"{"features":[{"properties":{}}]}"#).is_err(), "an adcode is required");
     }
 
     #[test]

@@ -95,13 +95,13 @@ pub(crate) fn export(data: &Path) -> Vec<serde_json::Value> {
 }
 
 /// A minimal HTTP/1.1 request; returns status, the head (status line and headers) and body.
-pub(crate) fn request_full(
+pub(crate) fn request_bytes(
     addr: SocketAddr,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> std::io::Result<(u16, String, String)> {
+) -> std::io::Result<(u16, String, Vec<u8>)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = format!(
@@ -117,13 +117,25 @@ pub(crate) fn request_full(
     let _ = s.write_all(body);
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text
+    let at = buf.windows(4).position(|w| w == b"\r\n\r\n").map_or(buf.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&buf[..at]).trim_end().to_owned();
+    let status = head
         .get(9..12)
         .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status in {text:?}")))?;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    Ok((status, head.to_owned(), body.to_owned()))
+        .ok_or_else(|| std::io::Error::other(format!("no status in {head:?}")))?;
+    Ok((status, head, buf[at..].to_vec()))
+}
+
+/// A minimal HTTP/1.1 request; returns status, head and body as text (lossy).
+pub(crate) fn request_full(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String, String)> {
+    request_bytes(addr, method, path, headers, body)
+        .map(|(status, head, body)| (status, head, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// `yiping user add` with a password on standard input.
