@@ -7,14 +7,20 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-/// The text at `path` on the server.
-pub async fn fetch_text(path: &str) -> Result<String, String> {
+/// A successful answer for `GET path`.
+async fn get_ok(path: &str) -> Result<web_sys::Response, String> {
     let window = web_sys::window().ok_or("no window")?;
     let resp = JsFuture::from(window.fetch_with_str(path)).await.map_err(|e| format!("{path}: {e:?}"))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
     if !resp.ok() {
         return Err(format!("{path}: HTTP {}", resp.status()));
     }
+    Ok(resp)
+}
+
+/// The text at `path` on the server.
+pub async fn fetch_text(path: &str) -> Result<String, String> {
+    let resp = get_ok(path).await?;
     let text = JsFuture::from(resp.text().map_err(|e| format!("{path}: {e:?}"))?)
         .await
         .map_err(|e| format!("{path}: {e:?}"))?;
@@ -23,12 +29,7 @@ pub async fn fetch_text(path: &str) -> Result<String, String> {
 
 /// The bytes at `path` on the server.
 pub async fn fetch_bytes(path: &str) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_str(path)).await.map_err(|e| format!("{path}: {e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("{path}: not a response"))?;
-    if !resp.ok() {
-        return Err(format!("{path}: HTTP {}", resp.status()));
-    }
+    let resp = get_ok(path).await?;
     let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{path}: {e:?}"))?)
         .await
         .map_err(|e| format!("{path}: {e:?}"))?;

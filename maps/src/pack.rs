@@ -22,11 +22,12 @@
 //!
 //! Caveats: a coordinate with more than seven decimals is rounded to seven (the shipped layers
 //! have five and come back bit for bit). A ring joined from arcs may start at another vertex
-//! than in the source; it is the same ring. Every count and index is checked while reading: a
-//! damaged file is refused with the byte offset and what was wrong, never a panic.
+//! than in the source; it is the same ring. Every count and index is checked while reading, and
+//! the rings may not use the arcs' points more than eight times in all: a damaged file is refused
+//! with the byte offset and what was wrong, never a panic or an allocation without bound.
 //!
 //! ```
-//! use yiping_maps::{boundaries::Boundaries, pack};
+//! use yiping_maps::pack;
 //! let bytes = pack::shipped();
 //! let back = pack::read(&bytes).unwrap();
 //! assert_eq!((back.prefectures.len(), back.counties.len()), (17, 103));
@@ -45,6 +46,8 @@ use crate::water::{Lake, River, parse_lakes, parse_rivers};
 const MAGIC: &[u8; 6] = b"YPMAP\x01";
 /// Units per degree.
 const SCALE: f64 = 1e7;
+/// How many times the rings may use the arcs' points in all (see [`read`]).
+const MAX_USES: usize = 8;
 
 /// The layers read back from a pack.
 #[derive(Debug, Clone)]
@@ -137,6 +140,12 @@ pub fn read(bytes: &[u8]) -> Result<Pack, PackError> {
     }
     r.at = MAGIC.len();
     let arcs: Vec<Vec<Coord<f64>>> = (0..r.count(2)?).map(|_| r.points()).collect::<Result<_, _>>()?;
+    // The points the regions' rings join from the arcs: in a real pack each arc is used by at
+    // most two regions of each of the three layers. Far more means a damaged file that would
+    // build shapes without bound.
+    let arc_points: usize = arcs.iter().map(Vec::len).sum();
+    let most = arc_points.saturating_mul(MAX_USES).max(1024);
+    let mut joined = 0usize;
     let mut layers: [Vec<Region>; 3] = Default::default();
     let mut refs = Vec::new();
     for layer in &mut layers {
@@ -156,6 +165,12 @@ pub fn read(bytes: &[u8]) -> Result<Pack, PackError> {
                                     let arc = usize::try_from(v >> 1).ok().filter(|&a| a < arcs.len());
                                     let arc = arc
                                         .ok_or_else(|| r.fail(format!("arc {} of {}", v >> 1, arcs.len())))?;
+                                    joined = joined.saturating_add(arcs[arc].len());
+                                    if joined > most {
+                                        return Err(r.fail(format!(
+                                            "the rings join more than {MAX_USES} times the {arc_points} arc points"
+                                        )));
+                                    }
                                     Ok(ArcRef { arc, reversed: v & 1 == 1 })
                                 })
                                 .collect::<Result<Vec<_>, _>>()
@@ -275,6 +290,9 @@ impl Reader<'_> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
+            if shift == 63 && b > 1 {
+                return Err(self.fail("a number longer than 64 bits"));
+            }
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(v);
@@ -440,6 +458,22 @@ mod tests {
             w.count(n);
         }
         assert_eq!(read(&w.out).expect_err("refused").problem, "arc 0 of 0");
+        // One arc used over and over by a ring: refused before the rings are joined.
+        let mut w = Writer { out: MAGIC.to_vec() };
+        w.count(1);
+        w.points(&(0..2000).map(|i| Coord { x: 112.0 + f64::from(i) * 1e-4, y: 31.0 }).collect::<Vec<_>>());
+        w.count(1);
+        for t in ["420000", "湖北省", "湖北"] {
+            w.text(t);
+        }
+        w.optional(None);
+        w.out.extend_from_slice(&[0; 16]);
+        for n in [1, 1, 100_000] {
+            w.count(n);
+        }
+        w.out.extend(std::iter::repeat_n(0u8, 100_000));
+        let e = read(&w.out).expect_err("refused");
+        assert_eq!(e.problem, "the rings join more than 8 times the 2000 arc points");
         // Any single byte changed: read or refused, never a panic.
         for (i, step) in (MAGIC.len()..bytes.len()).step_by(bytes.len() / 89).enumerate() {
             let mut b = bytes.clone();

@@ -58,6 +58,8 @@ pub struct MapPack {
     pub bytes: Bytes,
     /// The same, compressed with brotli.
     pub brotli: Bytes,
+    /// Its entity tag (a quoted digest of the bytes).
+    pub etag: String,
 }
 
 /// Why a deployment's places cannot be set up: the root region, or a section, at fault.
@@ -191,7 +193,10 @@ impl Places {
             // Quality 9: within a few per cent of 11's size, in a tenth of the time.
             let mut w = brotli::CompressorWriter::new(Vec::new(), 1 << 16, 9, 22);
             w.write_all(&bytes).expect("compressing in memory cannot fail");
-            MapPack { bytes: bytes.into(), brotli: w.into_inner().into() }
+            let mut digest = std::collections::hash_map::DefaultHasher::new();
+            std::hash::Hash::hash(&bytes, &mut digest);
+            let etag = format!("\"{:016x}\"", std::hash::Hasher::finish(&digest));
+            MapPack { bytes: bytes.into(), brotli: w.into_inner().into(), etag }
         })
     }
 

@@ -130,7 +130,9 @@ pub async fn serve(
         let state = state.clone();
         tokio::spawn(async move { hub::run_flusher(&state.hub).await })
     };
-    // The walls' map pack is made now, beside the first requests, not by the first wall's.
+    // The walls' map pack is made now, beside the first requests, not by the first wall's
+    // (release builds: a debug build, as in tests, makes it when first asked).
+    #[cfg(not(debug_assertions))]
     drop(tokio::task::spawn_blocking({
         let places = state.places.clone();
         move || {

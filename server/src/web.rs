@@ -256,22 +256,35 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<yiping_protocol::ap
     get,
     path = "/geo/layers.pack",
     tag = "service",
-    responses((status = 200, description = "The map pack.", body = Vec<u8>, content_type = "application/octet-stream"))
+    responses(
+        (status = 200, description = "The map pack (with an `ETag`; asked again on every load).", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 304, description = "Not modified since the `ETag` given in `If-None-Match`.")
+    )
 )]
 async fn geo_pack(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let pack = state.places.map_pack();
-    let kind = HeaderValue::from_static("application/octet-stream");
-    if accepts_brotli(&headers) {
-        return brotli_answer(kind, "public, max-age=3600", pack.brotli.clone());
+    // Made once (a topology build and a compression): off the async workers.
+    let places = state.places.clone();
+    let Ok(pack) = tokio::task::spawn_blocking(move || places.map_pack().clone()).await else {
+        return AppError::Internal("the map pack could not be made".into()).into_response();
+    };
+    // Asked again on every load (the app and the boundaries may change with a new release or
+    // configuration), answered 304 while it is the same.
+    let etag = HeaderValue::from_str(&pack.etag).expect("a quoted hex digest is a header value");
+    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == etag) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
-    (
-        [
-            (header::CONTENT_TYPE, kind),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-        ],
-        pack.bytes.clone(),
-    )
-        .into_response()
+    let kind = HeaderValue::from_static("application/octet-stream");
+    let mut answer = if accepts_brotli(&headers) {
+        brotli_answer(kind, "no-cache", pack.brotli)
+    } else {
+        (
+            [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+            pack.bytes,
+        )
+            .into_response()
+    };
+    answer.headers_mut().insert(header::ETAG, etag);
+    answer
 }
 
 /// `GET /geo/{file}`: a layer for the wall to draw; the administrative ones are the deployment's

@@ -187,6 +187,21 @@ fn a_deployment_s_own_boundary_files_are_checked_used_and_published() {
     let pack = yiping_maps::pack::read(&pack).expect("the pack reads");
     assert!(pack.counties.iter().any(|c| c.name == "大冶市（官方界线）"), "the pack has the official layer");
     assert_eq!(pack.prefectures.len(), 1, "only 黄石 in this deployment's prefecture file");
+    // Compressed with brotli when asked, the same pack; 304 while its tag holds.
+    let (status, head, packed) =
+        request_bytes(srv.addr, "GET", "/geo/layers.pack", &[("Accept-Encoding", "br")], b"")
+            .expect("request");
+    assert_eq!(status, 200);
+    assert!(head.contains("content-encoding: br"), "{head}");
+    let mut unpacked = Vec::new();
+    std::io::Read::read_to_end(&mut brotli::Decompressor::new(&packed[..], 4096), &mut unpacked)
+        .expect("brotli");
+    assert_eq!(yiping_maps::pack::read(&unpacked).expect("reads").counties.len(), pack.counties.len());
+    let etag = head.lines().find_map(|l| l.strip_prefix("etag: ")).expect("an ETag").to_owned();
+    let (status, _, body) =
+        request_bytes(srv.addr, "GET", "/geo/layers.pack", &[("If-None-Match", &etag)], b"")
+            .expect("request");
+    assert_eq!((status, body.len()), (304, 0));
     drop(srv);
     // A county that names no prefecture of the file is refused at start: file, feature, field.
     write(shipped_layer("counties", in_huangshi, |p| {

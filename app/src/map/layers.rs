@@ -130,10 +130,15 @@ pub async fn map_pack() -> Result<Rc<Pack>, String> {
             })
             .clone()
     });
-    let got = pack.await;
+    let got = pack.clone().await;
     if got.is_err() {
-        // A failed fetch is tried again by the next caller.
-        PACK.with(|p| p.borrow_mut().take());
+        // A failed fetch is tried again by the next caller (unless one already is).
+        PACK.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.as_ref().is_some_and(|s| s.ptr_eq(&pack)) {
+                *p = None;
+            }
+        });
     }
     got
 }
