@@ -212,26 +212,31 @@ test('a storyline is made, stepped through with the keyboard, exported, imported
         await con.click('[data-testid=story-new]');
         await until(() => con.locator('[data-testid=storyline] option').count().then((n) => n === 1), 5_000, 'a new storyline');
         let made = 0;
-        const step = async (title, note, setup) => {
+        // A step saves the view the console last heard from the wall: wait until it has heard
+        // the view the setup asked for (a loaded machine may take more than a moment).
+        const step = async (title, note, setup, [screen, region, drawer]) => {
           await setup();
-          await con.waitForTimeout(300);
+          await until(async () => {
+            const v = JSON.parse((await attr(con, '[data-testid=present-status]', 'data-view')) || 'null');
+            return v !== null && v.screen === screen && (v.region ?? null) === region && (v.drawer?.kind ?? null) === drawer;
+          }, 15_000, `the console hears the wall at ${screen}`);
           await con.fill('[data-testid=step-title]', title);
           await con.fill('[data-testid=step-note-input]', note);
           await con.click('[data-testid=step-add]');
           made += 1;
           await until(() => con.locator('[data-testid=steps] li').count().then((n) => n === made), 5_000, `step ${title} saved`);
         };
-        await step('长江断面', '先看达标率', () => con.click('[data-testid=screen-yangtze]'));
+        await step('长江断面', '先看达标率', () => con.click('[data-testid=screen-yangtze]'), ['yangtze', null, null]);
         await step('黄石 · 周期对比', '', async () => {
           await con.click('[data-testid=screen-projects]');
+          // Three controls within one round trip: each builds on the one before.
           await con.selectOption('[data-testid=region]', '420200');
-          await con.waitForTimeout(300);
           await con.click('[data-testid=open-periods]');
-        });
+        }, ['projects', '420200', 'periods']);
         await step('全省在库项目', '最后看全省', async () => {
           await con.click('[data-testid=screen-overview]');
           await con.click('[data-testid=indicator-3]');
-        });
+        }, ['overview', null, null]);
         const [download] = await Promise.all([con.waitForEvent('download'), con.click('[data-testid=export-toml]')]);
         await download.saveAs(exported);
       }

@@ -55,7 +55,24 @@ pub struct Console {
     /// Whether the wall is blanked, as last sent or heard (a second B before the wall's answer
     /// still toggles).
     blank: RwSignal<bool>,
+    /// The view last sent and not yet heard back: the next control builds on it, so two
+    /// controls within one round trip (a screen, then a region) both hold.
+    sent: StoredValue<Option<Sent>>,
 }
+
+/// A view sent to the wall, waiting for its echo.
+#[derive(Debug, Clone)]
+struct Sent {
+    /// The control's number (the wall's state carries the number of the control that made it).
+    n: u64,
+    view: View,
+    /// When it was sent (ms, `performance.now()`): a control refused or lost is built on no longer
+    /// than [`SENT_HOLD_MS`].
+    at: f64,
+}
+
+/// How long an unanswered control's view is built on.
+const SENT_HOLD_MS: f64 = 3_000.0;
 
 thread_local! {
     /// The number of the console's last control (the wall echoes it; the benchmark times it).
@@ -81,18 +98,28 @@ impl Console {
         self.feeds.wall.with(|s| s.as_ref().is_some_and(|s| s.yours))
     }
 
-    /// Show the wall's view changed by `f`.
+    /// Show the wall's view changed by `f`: the view last sent if the wall has not answered it
+    /// yet (while this console controls it), else the view last heard.
     fn show(self, f: impl FnOnce(&mut View)) {
-        let Some(mut view) = self.feeds.wall.with_untracked(|s| s.as_ref().map(|s| s.view.clone())) else {
+        let Some((heard, n, yours)) =
+            self.feeds.wall.with_untracked(|s| s.as_ref().map(|s| (s.view.clone(), s.n, s.yours)))
+        else {
             return;
         };
+        let waiting = self
+            .sent
+            .get_value()
+            .filter(|sent| yours && sent.n > n && crate::bench::perf_now() - sent.at < SENT_HOLD_MS);
+        let mut view = waiting.map_or(heard, |sent| sent.view);
         f(&mut view);
         self.show_view(view);
     }
 
     /// Show `view` on the wall.
     fn show_view(self, view: View) {
-        link::send_now(&ClientMsg::Show { view, n: next_n() });
+        let n = next_n();
+        self.sent.set_value(Some(Sent { n, view: view.clone(), at: crate::bench::perf_now() }));
+        link::send_now(&ClientMsg::Show { view, n });
     }
 
     fn set(self, setting: Setting) {
@@ -157,6 +184,7 @@ fn PresentConsole() -> impl IntoView {
         mode: RwSignal::new(Mode::Operate),
         story: story::Story::new(),
         blank: RwSignal::new(false),
+        sent: StoredValue::new(None),
     };
     Effect::new(move |_| {
         if let Some(b) = feeds.wall.with(|s| s.as_ref().map(|s| s.blank)) {
@@ -301,7 +329,8 @@ fn Status(c: Console, may_drive: Signal<bool>) -> impl IntoView {
     };
     let holder = move || c.state().and_then(|s| s.controller);
     view! {
-        <div class="present-status" data-testid="present-status" data-yours=move || c.yours().to_string()>
+        <div class="present-status" data-testid="present-status" data-yours=move || c.yours().to_string()
+            data-view=move || c.state().map(|s| serde_json::to_string(&s.view).unwrap_or_default())>
             <span class="present-who">
                 {move || match (c.state(), holder()) {
                     (None, _) => c.tr("未连接大屏", "No wall").to_string(),
