@@ -5,14 +5,16 @@
 //!   accepted event.
 //! - The theme topics [`WATER`], [`RIVERS`], [`PROJECTS`], [`POVERTY`]: payload [`ThemeData`].
 //!   A snapshot holds every entity and every region's aggregates of the theme; a delta holds only
-//!   the entities and regions that one event changed, plus that event. A client applies a delta by
-//!   replacing those keys. Their seq counts the theme's accepted events.
+//!   the entities and regions that one event changed (the event itself is not repeated: the
+//!   entity's state carries its latest report, and `/api/v1/entities/{key}/history` every one).
+//!   A client applies a delta by replacing those keys. Their seq counts the theme's accepted
+//!   events.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{Envelope, Project, Stage, StepKind};
+use crate::events::{Project, Stage, StepKind};
 use crate::instant::{Date, Timestamp};
 use crate::water::{WaterBody, WaterClass};
 
@@ -314,14 +316,11 @@ pub struct ThemeData<A> {
     /// Aggregates by region adcode: counties, prefectures and `420000` (all in a snapshot, changed
     /// ones in a delta).
     pub regions: BTreeMap<String, A>,
-    /// In a delta, the event that caused it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event: Option<Envelope>,
 }
 
 impl<A> Default for ThemeData<A> {
     fn default() -> Self {
-        ThemeData { entities: BTreeMap::new(), regions: BTreeMap::new(), event: None }
+        ThemeData { entities: BTreeMap::new(), regions: BTreeMap::new() }
     }
 }
 

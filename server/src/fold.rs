@@ -372,11 +372,10 @@ impl<A: Aggregate> Theme<A> {
         ThemeData {
             entities: self.entities.iter().map(|(k, l)| (k.clone(), l.state.clone())).collect(),
             regions: self.regions.iter().map(|(k, a)| (k.clone(), a.clone())).collect(),
-            event: None,
         }
     }
 
-    fn delta(&self, entity: Option<&str>, regions: &[String], event: &Envelope) -> ThemeData<A> {
+    fn delta(&self, entity: Option<&str>, regions: &[String]) -> ThemeData<A> {
         ThemeData {
             entities: entity
                 .and_then(|k| self.entities.get(k))
@@ -384,7 +383,6 @@ impl<A: Aggregate> Theme<A> {
                 .into_iter()
                 .collect(),
             regions: regions.iter().map(|r| (r.clone(), self.region(r))).collect(),
-            event: Some(event.clone()),
         }
     }
 }
@@ -742,7 +740,7 @@ impl Fold {
                     regions = union(regions, self.water.upsert(&places, st, c, order));
                     changed = Some(entity.as_str());
                 }
-                want.then(|| Delta::Water(self.water.delta(changed, &regions, e)))
+                want.then(|| Delta::Water(self.water.delta(changed, &regions)))
             }
             Event::SewageOutlet(o) => {
                 let order = order_of();
@@ -759,7 +757,7 @@ impl Fold {
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
-                want.then(|| Delta::Water(self.water.delta(changed, &regions, e)))
+                want.then(|| Delta::Water(self.water.delta(changed, &regions)))
             }
             Event::FishingPatrol(p) => {
                 let c = WaterAgg {
@@ -769,7 +767,7 @@ impl Fold {
                     ..Default::default()
                 };
                 let regions = self.water.add(&places, county, &c, 1);
-                want.then(|| Delta::Water(self.water.delta(None, &regions, e)))
+                want.then(|| Delta::Water(self.water.delta(None, &regions)))
             }
             Event::RiverPatrol(p) => {
                 let newest = self.river_patrols.entry(format!("{county}|{}", p.river)).or_insert(at);
@@ -779,7 +777,7 @@ impl Fold {
                 c.patrols_by_level[p.level as usize] = 1;
                 self.history.count(child, at, Tally { patrols: 1, ..Default::default() });
                 let regions = self.rivers.add(&places, county, &c, 1);
-                want.then(|| Delta::Rivers(self.rivers.delta(None, &regions, e)))
+                want.then(|| Delta::Rivers(self.rivers.delta(None, &regions)))
             }
             Event::RiverProblem(p) => {
                 let order = order_of();
@@ -802,7 +800,7 @@ impl Fold {
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
-                let delta = want.then(|| Delta::Rivers(self.rivers.delta(changed, &regions, e)));
+                let delta = want.then(|| Delta::Rivers(self.rivers.delta(changed, &regions)));
                 // A closed problem leaves the live state (its delta above still shows it closed);
                 // it keeps counting in the region's figures, and its history stays in the log.
                 if changed.is_some() && !open {
@@ -827,7 +825,7 @@ impl Fold {
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
-                want.then(|| Delta::Projects(self.projects.delta(changed, &regions, e)))
+                want.then(|| Delta::Projects(self.projects.delta(changed, &regions)))
             }
             Event::Village(v) => {
                 let order = order_of();
@@ -876,7 +874,7 @@ impl Fold {
                     self.poverty.recontribute(&places, &entity, c)
                 };
                 newest = changed.is_some();
-                want.then(|| Delta::Poverty(self.poverty.delta(changed, &regions, e)))
+                want.then(|| Delta::Poverty(self.poverty.delta(changed, &regions)))
             }
         };
         Change { topic, delta, newest }

@@ -298,15 +298,8 @@ fn scope_data(data: &mut serde_json::Value, scope: &str) {
     if let Some(serde_json::Value::Object(entities)) = obj.get_mut("entities") {
         entities.retain(|_, e| e["adcode"].as_str().is_some_and(|c| c.starts_with(scope)));
     }
-    let mut any_region = false;
     if let Some(serde_json::Value::Object(regions)) = obj.get_mut("regions") {
         regions.retain(|k, _| k.starts_with(scope));
-        any_region = !regions.is_empty();
-    }
-    // A delta's regions are its event's county and what that rolls up into: the event is in
-    // scope exactly when one of them is.
-    if !any_region {
-        obj.remove("event");
     }
 }
 
