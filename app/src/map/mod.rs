@@ -230,9 +230,19 @@ pub fn HubeiMap(
     // `yiping_widgets::observe`).
     let rs = r.clone();
     yiping_widgets::observe::on_css_size(canvas, move |w, h| {
-        if size.get_untracked() != Some((w, h)) {
-            size.set(Some((w, h)));
-            live::render(&rs, inputs);
+        match size.get_untracked() {
+            // The first size is drawn in the next frame: the page's first frame (its layout, and
+            // the raster of its tiles, on another thread) does not wait for the map's drawing.
+            None => {
+                size.set(Some((w, h)));
+                schedule(&rs, inputs);
+            }
+            // A new size is drawn in the frame that brought it (no stretched frame).
+            Some(was) if was != (w, h) => {
+                size.set(Some((w, h)));
+                live::render(&rs, inputs);
+            }
+            Some(_) => {}
         }
     });
     // Escape: from a county up to its prefecture, from a prefecture to the province.

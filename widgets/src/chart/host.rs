@@ -183,8 +183,14 @@ pub(crate) fn chart_canvas(
     // Drawn at once when its size changes, and in its first frame (see `crate::observe`).
     let s = st.clone();
     crate::observe::on_css_size(canvas, move |w, h| {
-        s.borrow_mut().css = Some((w, h));
-        render(&s, canvas);
+        // The first size is drawn in the next frame (the page's first frame does not wait for
+        // the drawing); a new size in the frame that brought it (no stretched frame).
+        let first = s.borrow_mut().css.replace((w, h)).is_none();
+        if first {
+            schedule(&s, canvas);
+        } else {
+            render(&s, canvas);
+        }
     });
     let keep = SendWrapper::new(st.clone());
     on_cleanup(move || keep.take().borrow_mut().alive = false);
