@@ -214,6 +214,8 @@ pub(super) struct Render {
     pub(super) data_wait_until: Option<f64>,
     pub(super) data_wait_scheduled: bool,
     pub(super) stats: Stats,
+    /// Held from the canvas's first size to its first frame.
+    pub(super) first: Option<yiping_widgets::observe::FirstDraw>,
 }
 
 /// How long a map whose layers are ready waits for its first data before it draws without: a
@@ -276,6 +278,7 @@ pub(super) fn current_frame(inputs: Inputs) -> Option<(HtmlCanvasElement, Arc<La
 pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     let mut st = r.borrow_mut();
     st.scheduled = false;
+    st.first = None;
     if !st.alive {
         return;
     }
@@ -421,6 +424,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     }
     let ms = now_ms() - t0;
     st.stats.draws += 1;
+    yiping_widgets::observe::FirstDraw::page_drawn();
     st.stats.base_draws += u64::from(st_base);
     st.stats.top_draws += u64::from(st_top);
     if redrew_static {

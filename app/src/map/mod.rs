@@ -174,6 +174,7 @@ pub fn HubeiMap(
         data_wait_until: None,
         data_wait_scheduled: false,
         stats: Stats::default(),
+        first: None,
     }));
     leptos::task::spawn_local(async move {
         match load().await {
@@ -230,19 +231,19 @@ pub fn HubeiMap(
     // `yiping_widgets::observe`).
     let rs = r.clone();
     yiping_widgets::observe::on_css_size(canvas, move |w, h| {
-        match size.get_untracked() {
-            // The first size is drawn in the next frame: the page's first frame (its layout, and
-            // the raster of its tiles, on another thread) does not wait for the map's drawing.
-            None => {
-                size.set(Some((w, h)));
+        let was = size.get_untracked();
+        if was == Some((w, h)) {
+            return;
+        }
+        size.set(Some((w, h)));
+        // The page's first canvases draw in the next frame (see `FirstDraw`); any other size is
+        // drawn in the frame that brought it (no stretched frame).
+        match was.is_none().then(yiping_widgets::observe::FirstDraw::owed).flatten() {
+            Some(owed) => {
+                rs.borrow_mut().first = Some(owed);
                 schedule(&rs, inputs);
             }
-            // A new size is drawn in the frame that brought it (no stretched frame).
-            Some(was) if was != (w, h) => {
-                size.set(Some((w, h)));
-                live::render(&rs, inputs);
-            }
-            Some(_) => {}
+            None => live::render(&rs, inputs),
         }
     });
     // Escape: from a county up to its prefecture, from a prefecture to the province.

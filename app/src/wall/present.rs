@@ -178,12 +178,22 @@ fn show(ctx: WallCtx, nav: Navigation, v: &View, busy: RwSignal<bool>) {
 /// `window.yipingPresentFrames` holds `[n, epoch ms]` pairs. The time is taken in a task posted
 /// from the first animation frame after the control was applied, so it falls after that frame's
 /// work (every animation-frame callback, the map's redraw among them, then style, layout, paint
-/// and the commit to the compositor), not at its start.
+/// and the commit to the compositor), not at its start; and if a canvas laid out in that frame
+/// owes its first drawing (a new screen's charts draw in the frame after their layout), after the
+/// frame that drew it.
 fn mark_frame(n: u64) {
     if n == 0 {
         return;
     }
-    request_animation_frame(move || set_timeout(move || note_frame(n), Duration::ZERO));
+    request_animation_frame(move || set_timeout(move || when_drawn(n), Duration::ZERO));
+}
+
+fn when_drawn(n: u64) {
+    if yiping_widgets::observe::FirstDraw::pending() == 0 {
+        note_frame(n);
+    } else {
+        request_animation_frame(move || set_timeout(move || when_drawn(n), Duration::ZERO));
+    }
 }
 
 fn note_frame(n: u64) {

@@ -57,6 +57,8 @@ struct State {
     size: (u32, u32),
     draws: u64,
     draw_ms_total: f64,
+    /// Held from the first size to the first frame.
+    first: Option<crate::observe::FirstDraw>,
 }
 
 fn schedule(st: &Rc<RefCell<State>>, canvas: NodeRef<Canvas>) {
@@ -96,6 +98,7 @@ fn flush() -> bool {
 fn render(st: &Rc<RefCell<State>>, canvas: NodeRef<Canvas>) {
     let mut s = st.borrow_mut();
     s.scheduled = false;
+    s.first = None;
     if !s.alive {
         return;
     }
@@ -127,6 +130,7 @@ fn render(st: &Rc<RefCell<State>>, canvas: NodeRef<Canvas>) {
         now: js_sys::Date::now(),
     };
     let drawn = (s.paint)(&surface);
+    crate::observe::FirstDraw::page_drawn();
     if flush() {
         // Wait for the pixels (benchmarks): reading one back makes the canvas rasterise now.
         if let Some(ctx) =
@@ -173,6 +177,7 @@ pub(crate) fn chart_canvas(
         size: (0, 0),
         draws: 0,
         draw_ms_total: 0.0,
+        first: None,
     }));
     let s = st.clone();
     let mut track = track;
@@ -183,13 +188,15 @@ pub(crate) fn chart_canvas(
     // Drawn at once when its size changes, and in its first frame (see `crate::observe`).
     let s = st.clone();
     crate::observe::on_css_size(canvas, move |w, h| {
-        // The first size is drawn in the next frame (the page's first frame does not wait for
-        // the drawing); a new size in the frame that brought it (no stretched frame).
+        // The page's first canvases draw in the next frame (see `FirstDraw`); any other size is
+        // drawn in the frame that brought it (no stretched frame).
         let first = s.borrow_mut().css.replace((w, h)).is_none();
-        if first {
-            schedule(&s, canvas);
-        } else {
-            render(&s, canvas);
+        match first.then(crate::observe::FirstDraw::owed).flatten() {
+            Some(owed) => {
+                s.borrow_mut().first = Some(owed);
+                schedule(&s, canvas);
+            }
+            None => render(&s, canvas),
         }
     });
     let keep = SendWrapper::new(st.clone());
