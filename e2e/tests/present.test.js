@@ -214,11 +214,12 @@ test('a storyline is made, stepped through with the keyboard, exported, imported
         let made = 0;
         // A step saves the view the console last heard from the wall: wait until it has heard
         // the view the setup asked for (a loaded machine may take more than a moment).
-        const step = async (title, note, setup, [screen, region, drawer]) => {
+        const step = async (title, note, setup, [screen, region, drawer, indicator]) => {
           await setup();
           await until(async () => {
             const v = JSON.parse((await attr(con, '[data-testid=present-status]', 'data-view')) || 'null');
-            return v !== null && v.screen === screen && (v.region ?? null) === region && (v.drawer?.kind ?? null) === drawer;
+            return v !== null && v.screen === screen && (v.region ?? null) === region && (v.drawer?.kind ?? null) === drawer
+              && (indicator === undefined || v.indicator === indicator);
           }, 15_000, `the console hears the wall at ${screen}`);
           await con.fill('[data-testid=step-title]', title);
           await con.fill('[data-testid=step-note-input]', note);
@@ -236,7 +237,7 @@ test('a storyline is made, stepped through with the keyboard, exported, imported
         await step('全省在库项目', '最后看全省', async () => {
           await con.click('[data-testid=screen-overview]');
           await con.click('[data-testid=indicator-3]');
-        }, ['overview', null, null]);
+        }, ['overview', null, null, 3]);
         const [download] = await Promise.all([con.waitForEvent('download'), con.click('[data-testid=export-toml]')]);
         await download.saveAs(exported);
       }

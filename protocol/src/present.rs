@@ -258,7 +258,8 @@ pub struct WallState {
     /// Whether its carousel runs (None: it has none).
     #[serde(default)]
     pub carousel: Option<bool>,
-    /// The number of the control that made this state (0: none), for the latency benchmark.
+    /// The number of the control that made this state (0: none, or a touch on the wall or its
+    /// miniature): a console knows its control answered by it, and the latency benchmark times it.
     #[serde(default)]
     pub n: u64,
     /// What happened to control, for the consoles: `taken over by 李四` from a take-over until

@@ -6,7 +6,7 @@
 //! - The theme topics [`WATER`], [`RIVERS`], [`PROJECTS`], [`POVERTY`]: payload [`ThemeData`].
 //!   A snapshot holds every entity and every region's aggregates of the theme; a delta holds only
 //!   the entities and regions that one event changed (the event itself is not repeated: the
-//!   entity's state carries its latest report, and `/api/v1/entities/{key}/history` every one).
+//!   entity's state carries its latest report, and `/api/v1/entities/{key}` every one).
 //!   A client applies a delta by replacing those keys. Their seq counts the theme's accepted
 //!   events.
 

@@ -43,8 +43,8 @@ const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// connection keeps only a small read buffer).
 ///
 /// Readers only (a login, or anonymous reading where allowed: 401 before the upgrade otherwise).
-/// A user with a region scope gets every topic's data cut to the scope (entities, regions,
-/// events and alerts under the prefix; every seq still arrives, so resuming works), and the
+/// A user with a region scope gets every topic's data cut to the scope (entities, regions and
+/// alerts under the prefix; every seq still arrives, so resuming works), and the
 /// `overview` of the scope's region in place of the root's.
 #[utoipa::path(
     get,

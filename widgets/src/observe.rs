@@ -64,7 +64,8 @@ thread_local! {
 /// the page's first paint is 0.3 s sooner). Later canvases (a new screen's) draw in the frame
 /// that laid them out: drawing them a frame later would make the screen whole later (the raster
 /// of a screen's tiles and its charts' drawing share the same busy cores). A canvas holds one of
-/// these meanwhile; dropped when it draws, or when the canvas goes away.
+/// these meanwhile; dropped when its first render runs (a map without its layers or data yet
+/// draws later still), or when the canvas goes away.
 #[derive(Debug)]
 pub struct FirstDraw(());
 
@@ -85,8 +86,8 @@ impl FirstDraw {
         PAGE_DRAWN.with(|d| d.set(true));
     }
 
-    /// How many canvases owe their first frame now: a frame after which none does shows every
-    /// canvas drawn (the presenting benchmark waits for it).
+    /// How many canvases owe their first render now: after a frame in which none does, every
+    /// canvas laid out has rendered (the presenting benchmark waits for it).
     pub fn pending() -> u32 {
         FIRST_DRAWS.with(Cell::get)
     }

@@ -55,8 +55,10 @@ pub struct Console {
     /// Whether the wall is blanked, as last sent or heard (a second B before the wall's answer
     /// still toggles).
     blank: RwSignal<bool>,
-    /// The view last sent and not yet heard back: the next control builds on it, so two
-    /// controls within one round trip (a screen, then a region) both hold.
+    /// The view last sent and not yet answered by the wall: the next control builds on it, so
+    /// two controls within one round trip (a screen, then a region) both hold. Cleared by the
+    /// wall's answer, a loss of control or a change of wall; built on for at most
+    /// [`SENT_HOLD_MS`] (a control refused or lost).
     sent: StoredValue<Option<Sent>>,
 }
 
@@ -79,11 +81,13 @@ thread_local! {
     static CONTROLS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The next control's number.
+/// The next control's number: at least the clock in ms, so numbers keep growing across a reload
+/// of the console and from one console to the next (the wall's state keeps the last one).
 fn next_n() -> u64 {
     CONTROLS.with(|c| {
-        c.set(c.get() + 1);
-        c.get()
+        let n = (c.get() + 1).max(js_sys::Date::now() as u64);
+        c.set(n);
+        n
     })
 }
 
@@ -99,17 +103,12 @@ impl Console {
     }
 
     /// Show the wall's view changed by `f`: the view last sent if the wall has not answered it
-    /// yet (while this console controls it), else the view last heard.
+    /// yet (see [`Console::sent`]), else the view last heard.
     fn show(self, f: impl FnOnce(&mut View)) {
-        let Some((heard, n, yours)) =
-            self.feeds.wall.with_untracked(|s| s.as_ref().map(|s| (s.view.clone(), s.n, s.yours)))
-        else {
+        let Some(heard) = self.feeds.wall.with_untracked(|s| s.as_ref().map(|s| s.view.clone())) else {
             return;
         };
-        let waiting = self
-            .sent
-            .get_value()
-            .filter(|sent| yours && sent.n > n && crate::bench::perf_now() - sent.at < SENT_HOLD_MS);
+        let waiting = self.sent.get_value().filter(|sent| crate::bench::perf_now() - sent.at < SENT_HOLD_MS);
         let mut view = waiting.map_or(heard, |sent| sent.view);
         f(&mut view);
         self.show_view(view);
@@ -189,6 +188,16 @@ fn PresentConsole() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(b) = feeds.wall.with(|s| s.as_ref().map(|s| s.blank)) {
             c.blank.set(b);
+        }
+    });
+    // The view sent is built on until the wall answers it (its state carries that control's
+    // number), until this console no longer controls the wall, or until another wall (or none)
+    // is watched: a touch on the wall after the answer is then built on, not undone.
+    Effect::new(move |_| {
+        let heard = feeds.wall.with(|s| s.as_ref().map(|s| (s.n, s.yours)));
+        let Some(sent) = c.sent.get_value() else { return };
+        if heard.is_none_or(|(n, yours)| !yours || n == sent.n) {
+            c.sent.set_value(None);
         }
     });
     // Watch the wall chosen, now and whenever the link reopens.

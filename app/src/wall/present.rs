@@ -178,9 +178,9 @@ fn show(ctx: WallCtx, nav: Navigation, v: &View, busy: RwSignal<bool>) {
 /// `window.yipingPresentFrames` holds `[n, epoch ms]` pairs. The time is taken in a task posted
 /// from the first animation frame after the control was applied, so it falls after that frame's
 /// work (every animation-frame callback, the map's redraw among them, then style, layout, paint
-/// and the commit to the compositor), not at its start; and if a canvas laid out in that frame
-/// owes its first drawing (a new screen's charts draw in the frame after their layout), after the
-/// frame that drew it.
+/// and the commit to the compositor), not at its start; and while a canvas owes its first frame
+/// (the page's first canvases draw in the frame after their layout: see
+/// `yiping_widgets::observe::FirstDraw`), after the frame that rendered it.
 fn mark_frame(n: u64) {
     if n == 0 {
         return;

@@ -185,7 +185,8 @@ pub(crate) fn chart_canvas(
         track();
         schedule(&s, canvas);
     });
-    // Drawn at once when its size changes, and in its first frame (see `crate::observe`).
+    // Drawn at once when its size changes (the page's first canvases in the next frame: see
+    // `crate::observe::FirstDraw`).
     let s = st.clone();
     crate::observe::on_css_size(canvas, move |w, h| {
         // The page's first canvases draw in the next frame (see `FirstDraw`); any other size is
