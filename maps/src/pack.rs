@@ -144,8 +144,8 @@ pub fn read(bytes: &[u8]) -> Result<Pack, PackError> {
     // most two regions of each of the three layers. Far more means a damaged file that would
     // build shapes without bound.
     let arc_points: usize = arcs.iter().map(Vec::len).sum();
-    let most = arc_points.saturating_mul(MAX_USES).max(1024);
-    let mut joined = 0usize;
+    let mut uses =
+        Uses { arcs: &arcs, arc_points, most: arc_points.saturating_mul(MAX_USES).max(1024), joined: 0 };
     let mut layers: [Vec<Region>; 3] = Default::default();
     let mut refs = Vec::new();
     for layer in &mut layers {
@@ -156,27 +156,7 @@ pub fn read(bytes: &[u8]) -> Result<Pack, PackError> {
             let parent = r.optional()?;
             let label = Coord { x: r.float()?, y: r.float()? };
             let polys = (0..r.count(1)?)
-                .map(|_| {
-                    (0..r.count(1)?)
-                        .map(|_| {
-                            (0..r.count(1)?)
-                                .map(|_| {
-                                    let v = r.varint()?;
-                                    let arc = usize::try_from(v >> 1).ok().filter(|&a| a < arcs.len());
-                                    let arc = arc
-                                        .ok_or_else(|| r.fail(format!("arc {} of {}", v >> 1, arcs.len())))?;
-                                    joined = joined.saturating_add(arcs[arc].len());
-                                    if joined > most {
-                                        return Err(r.fail(format!(
-                                            "the rings join more than {MAX_USES} times the {arc_points} arc points"
-                                        )));
-                                    }
-                                    Ok(ArcRef { arc, reversed: v & 1 == 1 })
-                                })
-                                .collect::<Result<Vec<_>, _>>()
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
+                .map(|_| (0..r.count(1)?).map(|_| r.arc_refs(&mut uses)).collect::<Result<Vec<_>, _>>())
                 .collect::<Result<Vec<_>, _>>()?;
             if polys.iter().any(|rings| rings.is_empty()) {
                 return Err(r.fail(format!("region {adcode}: a polygon without rings")));
@@ -270,6 +250,15 @@ struct Reader<'a> {
     at: usize,
 }
 
+/// The arcs a pack's rings refer to, and how many of their points the rings have joined so far
+/// (at most `most`: see [`MAX_USES`]).
+struct Uses<'a> {
+    arcs: &'a [Vec<Coord<f64>>],
+    arc_points: usize,
+    most: usize,
+    joined: usize,
+}
+
 impl Reader<'_> {
     fn fail(&self, problem: impl Into<String>) -> PackError {
         PackError { offset: self.at, problem: problem.into() }
@@ -352,6 +341,25 @@ impl Reader<'_> {
             pts.push(Coord { x: x as f64 / SCALE, y: y as f64 / SCALE });
         }
         Ok(pts)
+    }
+
+    /// One ring's references to the arcs, each checked to name an arc and counted in `uses`.
+    fn arc_refs(&mut self, uses: &mut Uses<'_>) -> Result<Vec<ArcRef>, PackError> {
+        (0..self.count(1)?)
+            .map(|_| {
+                let v = self.varint()?;
+                let arc = usize::try_from(v >> 1).ok().filter(|&a| a < uses.arcs.len());
+                let arc = arc.ok_or_else(|| self.fail(format!("arc {} of {}", v >> 1, uses.arcs.len())))?;
+                uses.joined = uses.joined.saturating_add(uses.arcs[arc].len());
+                if uses.joined > uses.most {
+                    return Err(self.fail(format!(
+                        "the rings join more than {MAX_USES} times the {} arc points",
+                        uses.arc_points
+                    )));
+                }
+                Ok(ArcRef { arc, reversed: v & 1 == 1 })
+            })
+            .collect()
     }
 
     fn polygons(&mut self) -> Result<MultiPolygon<f64>, PackError> {

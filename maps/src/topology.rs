@@ -185,6 +185,10 @@ impl Topology {
     /// (a city's wall draws its own part of the province's layers); arcs none of them uses are
     /// left out. A position past the end is skipped.
     pub fn select(&self, which: &[usize]) -> Topology {
+        // Every region in its order (the province's wall): the topology as it is.
+        if which.iter().copied().eq(0..self.regions.len()) {
+            return self.clone();
+        }
         let mut renumber: HashMap<usize, usize> = HashMap::new();
         let mut arcs = Vec::new();
         let regions = which
@@ -223,11 +227,14 @@ impl Topology {
     /// The regions with every arc simplified by `epsilon` (in the data's units: degrees), in the
     /// order they were given. `epsilon = 0` gives the original geometry.
     pub fn simplified(&self, epsilon: f64) -> Vec<MultiPolygon<f64>> {
-        let arcs: Vec<Vec<Coord<f64>>> = self
-            .arcs
-            .iter()
-            .map(|a| if epsilon > 0.0 { LineString::new(a.clone()).simplify(epsilon).0 } else { a.clone() })
-            .collect();
+        // At no tolerance the arcs are joined as they are, not copied first.
+        let simplified: Vec<Vec<Coord<f64>>>;
+        let arcs: &[Vec<Coord<f64>>] = if epsilon > 0.0 {
+            simplified = self.arcs.iter().map(|a| LineString::new(a.clone()).simplify(epsilon).0).collect();
+            &simplified
+        } else {
+            &self.arcs
+        };
         self.regions
             .iter()
             .map(|polys| {
@@ -236,7 +243,7 @@ impl Topology {
                         .iter()
                         .map(|rings| {
                             let mut built: Vec<LineString<f64>> =
-                                rings.iter().map(|refs| self.ring(refs, &arcs)).collect();
+                                rings.iter().map(|refs| self.ring(refs, arcs)).collect();
                             let exterior = built.remove(0);
                             Polygon::new(exterior, built)
                         })

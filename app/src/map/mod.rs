@@ -3,7 +3,8 @@
 //!
 //! Design:
 //! - Layers are fetched once from the server as one map pack (`/geo/layers.pack`: the
-//!   deployment's boundaries cut into shared arcs, rivers and lakes; no text to parse), read once, and kept for the page's life; new data only redraws. The map is one retained object:
+//!   deployment's boundaries cut into shared arcs, rivers and lakes; no text to parse), read
+//!   once, and kept for the page's life; new data only redraws. The map is one retained object:
 //!   data updates swap data, they never re-create it.
 //! - Province, prefectures and counties form one [`Topology`]: whatever the zoom, they are drawn
 //!   simplified to about a device pixel with borders still shared.
