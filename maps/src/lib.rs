@@ -10,8 +10,9 @@
 //!   and the app (drawing, hit-testing) use, so map and aggregates agree.
 //! - [`projection`] maps WGS84 to the screen: spherical Web Mercator plus a [`projection::Viewport`]
 //!   that fits a bounding box into a pixel rectangle.
-//! - [`hit`] answers "which region is here" with an R-tree and exact point-in-polygon; the server
-//!   places every event in its county with it.
+//! - [`hit`] answers "which region is here" with an R-tree and exact point-in-polygon.
+//! - [`grid`] puts that index behind a grid of cells no border touches, which answer at once:
+//!   the server places events with it.
 //! - [`pack`] writes the layers and their topology into one compact binary file for the wall,
 //!   and reads it back without parsing text or rebuilding the topology.
 //! - [`cluster`] groups dense point layers into stable grid clusters per zoom.
@@ -27,6 +28,7 @@ pub mod boundaries;
 pub mod camera;
 pub mod cluster;
 pub mod data;
+pub mod grid;
 pub mod hit;
 pub mod labels;
 pub mod pack;

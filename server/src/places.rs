@@ -23,6 +23,7 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Bytes;
 
 use yiping_maps::boundaries::Boundaries;
+use yiping_maps::grid::GridIndex;
 use yiping_maps::hit::RegionIndex;
 use yiping_protocol::events::{Envelope, Event, FieldError};
 
@@ -41,7 +42,7 @@ pub struct Places {
     boundaries: Arc<Boundaries>,
     /// The regions one level under the root (prefectures, or a city's counties), sorted.
     children: Vec<String>,
-    counties: RegionIndex,
+    counties: GridIndex,
     /// A county's prefecture-level division, as the layer says.
     prefecture_of: HashMap<String, String>,
     names: HashMap<String, String>,
@@ -142,7 +143,7 @@ impl Places {
         // Only the regions of this deployment have names (and figures): the root and what lies
         // under it.
         names.retain(|a, _| a == root || under_root(a) || prefecture_of.contains_key(a));
-        let counties = RegionIndex::new(counties);
+        let counties = GridIndex::new(RegionIndex::new(counties), GridIndex::DEFAULT_CELLS);
         let root_name = names[root].clone();
         let sections: Vec<Section> = match sections {
             None => stations::builtin()
