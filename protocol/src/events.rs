@@ -790,19 +790,92 @@ fn push_key(path: &mut String, key: &str) {
     }
 }
 
-fn check_text(root: &serde_json::Value, field: &str, s: &str, max: usize) -> Result<(), FieldError> {
+/// A rule a well-formed event breaks: the field's path and why.
+#[derive(Debug)]
+struct Broken {
+    field: &'static str,
+    message: String,
+}
+
+fn text_rule(field: &'static str, s: &str, max: usize) -> Result<(), Broken> {
     if s.trim().is_empty() {
-        return Err(err(field, value_at(root, field), "must not be empty"));
+        return Err(Broken { field, message: "must not be empty".into() });
     }
     if s.chars().count() > max {
-        return Err(err(field, value_at(root, field), format!("longer than {max} characters")));
+        return Err(Broken { field, message: format!("longer than {max} characters") });
     }
     Ok(())
 }
 
-fn check_range(root: &serde_json::Value, field: &str, x: f64, lo: f64, hi: f64) -> Result<(), FieldError> {
+fn range_rule(field: &'static str, x: f64, lo: f64, hi: f64) -> Result<(), Broken> {
     if !(lo..=hi).contains(&x) {
-        return Err(err(field, value_at(root, field), format!("must be between {lo} and {hi}")));
+        return Err(Broken { field, message: format!("must be between {lo} and {hi}") });
+    }
+    Ok(())
+}
+
+/// The rules an event's values keep beyond their types: the one home of them, for both ways of
+/// reading a line ([`parse_line`]).
+fn rules(id: &str, event: &Event) -> Result<(), Broken> {
+    text_rule("id", id, 128)?;
+    match event {
+        Event::WaterReading(e) => {
+            text_rule("data.section", &e.section, 64)?;
+            let x = e.indicators();
+            range_rule("data.ph", x.ph, 0.0, 14.0)?;
+            range_rule("data.do_mg_l", x.do_mg_l, 0.0, 25.0)?;
+            range_rule("data.codmn_mg_l", x.codmn_mg_l, 0.0, 1000.0)?;
+            range_rule("data.nh3n_mg_l", x.nh3n_mg_l, 0.0, 1000.0)?;
+            range_rule("data.tp_mg_l", x.tp_mg_l, 0.0, 1000.0)?;
+        }
+        Event::SewageOutlet(e) => {
+            text_rule("data.outlet", &e.outlet, 64)?;
+            text_rule("data.name", &e.name, 200)?;
+            text_rule("data.river", &e.river, 64)?;
+        }
+        Event::FishingPatrol(e) => {
+            text_rule("data.patrol", &e.patrol, 64)?;
+            range_rule("data.hours", e.hours, 0.0, 72.0)?;
+        }
+        Event::RiverPatrol(e) => {
+            text_rule("data.patrol", &e.patrol, 64)?;
+            text_rule("data.chief", &e.chief, 64)?;
+            text_rule("data.chief_name", &e.chief_name, 64)?;
+            text_rule("data.river", &e.river, 64)?;
+            if e.minutes > 24 * 60 {
+                return Err(Broken {
+                    field: "data.minutes",
+                    message: "must be at most 1440 (one day)".into(),
+                });
+            }
+        }
+        Event::RiverProblem(e) => {
+            text_rule("data.problem", &e.problem, 64)?;
+            text_rule("data.river", &e.river, 64)?;
+        }
+        Event::Project(e) => {
+            text_rule("data.project", &e.project, 64)?;
+            text_rule("data.name", &e.name, 200)?;
+            text_rule("data.industry", &e.industry, 64)?;
+            range_rule("data.plan_wan", e.plan_wan, 0.0, 1e9)?;
+            range_rule("data.done_wan", e.done_wan, 0.0, 1e9)?;
+        }
+        Event::Village(e) => {
+            text_rule("data.village", &e.village, 64)?;
+            text_rule("data.name", &e.name, 100)?;
+            if e.risk_households > e.monitored_households {
+                return Err(Broken {
+                    field: "data.risk_households",
+                    message: "cannot exceed monitored_households".into(),
+                });
+            }
+            range_rule("data.income_yuan", e.income_yuan, 0.0, 1e7)?;
+            range_rule("data.assistance_wan", e.assistance_wan, 0.0, 1e7)?;
+        }
+    }
+    if let Some((lon, lat)) = event.position() {
+        range_rule("data.lon", lon, -180.0, 180.0)?;
+        range_rule("data.lat", lat, -90.0, 90.0)?;
     }
     Ok(())
 }
@@ -810,7 +883,67 @@ fn check_range(root: &serde_json::Value, field: &str, x: f64, lo: f64, hi: f64) 
 /// Parse and check one NDJSON line. Checks everything that needs no server state: JSON syntax,
 /// envelope fields, the payload's shape and types (unknown fields are refused), ranges, dates.
 /// Whether a section is known or a place lies in the region is for the server to check.
+///
+/// A line is read straight into its types first ([`fast`]: one pass, no tree); a line that
+/// fails there is read again as a JSON tree ([`parse_line_reference`]), which names the field
+/// and value of what is wrong. The first way accepts a line only when the second accepts it
+/// too, with the same event (the fuzzing benchmark compares the two on every generated line).
 pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
+    match fast::parse(line) {
+        Some(e) => Ok(e),
+        None => parse_line_reference(line),
+    }
+}
+
+/// Reading a valid line straight into its types.
+mod fast {
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+
+    use super::{Envelope, Event, EventTime};
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw<'a> {
+        #[serde(rename = "type")]
+        kind: String,
+        id: String,
+        #[serde(borrow)]
+        time: std::borrow::Cow<'a, str>,
+        #[serde(default)]
+        source: Option<String>,
+        #[serde(borrow)]
+        data: &'a RawValue,
+    }
+
+    /// The event of a valid line; `None` for any line the reference reading must look at.
+    pub(super) fn parse(line: &str) -> Option<Envelope> {
+        // serde also reads a struct from an array: an event is an object.
+        if !line.trim_start().starts_with('{') {
+            return None;
+        }
+        let raw: Raw<'_> = serde_json::from_str(line).ok()?;
+        let data = raw.data.get();
+        let event = match raw.kind.as_str() {
+            "water.reading" => Event::WaterReading(serde_json::from_str(data).ok()?),
+            "water.outlet" => Event::SewageOutlet(serde_json::from_str(data).ok()?),
+            "water.fishing_patrol" => Event::FishingPatrol(serde_json::from_str(data).ok()?),
+            "river.patrol" => Event::RiverPatrol(serde_json::from_str(data).ok()?),
+            "river.problem" => Event::RiverProblem(serde_json::from_str(data).ok()?),
+            "project.update" => Event::Project(serde_json::from_str(data).ok()?),
+            "poverty.village" => Event::Village(serde_json::from_str(data).ok()?),
+            _ => return None,
+        };
+        super::rules(&raw.id, &event).ok()?;
+        let time = EventTime::parse(&raw.time).ok()?;
+        Some(Envelope { kind: raw.kind, id: raw.id, time, source: raw.source, data: event })
+    }
+}
+
+/// [`parse_line`] by way of a JSON tree: slower, and what names the field and value of every
+/// refusal. Public for the fuzzing benchmark, which checks that both ways agree.
+#[doc(hidden)]
+pub fn parse_line_reference(line: &str) -> Result<Envelope, FieldError> {
     let root: serde_json::Value = serde_json::from_str(line).map_err(|e| FieldError {
         field: "-".into(),
         value: excerpt(line, e.column()),
@@ -829,9 +962,10 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
             Some(v) => Err(err(name, Some(v), "must be a string")),
         }
     };
+    let broken = |b: Broken| err(b.field, value_at(&root, b.field), b.message);
     let kind = text("type")?;
     let id = text("id")?;
-    check_text(&root, "id", &id, 128)?;
+    text_rule("id", &id, 128).map_err(broken)?;
     let time = EventTime::parse(&text("time")?).map_err(|e| err("time", obj.get("time"), e.to_string()))?;
     let source = match obj.get("source") {
         None | Some(serde_json::Value::Null) => None,
@@ -840,75 +974,13 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
     };
     let data = obj.get("data").ok_or_else(|| err("data", None, "missing"))?;
     let event = match kind.as_str() {
-        "water.reading" => {
-            let e: WaterReading = payload(data)?;
-            check_text(&root, "data.section", &e.section, 64)?;
-            let x = e.indicators();
-            check_range(&root, "data.ph", x.ph, 0.0, 14.0)?;
-            check_range(&root, "data.do_mg_l", x.do_mg_l, 0.0, 25.0)?;
-            check_range(&root, "data.codmn_mg_l", x.codmn_mg_l, 0.0, 1000.0)?;
-            check_range(&root, "data.nh3n_mg_l", x.nh3n_mg_l, 0.0, 1000.0)?;
-            check_range(&root, "data.tp_mg_l", x.tp_mg_l, 0.0, 1000.0)?;
-            Event::WaterReading(e)
-        }
-        "water.outlet" => {
-            let e: SewageOutlet = payload(data)?;
-            check_text(&root, "data.outlet", &e.outlet, 64)?;
-            check_text(&root, "data.name", &e.name, 200)?;
-            check_text(&root, "data.river", &e.river, 64)?;
-            Event::SewageOutlet(e)
-        }
-        "water.fishing_patrol" => {
-            let e: FishingPatrol = payload(data)?;
-            check_text(&root, "data.patrol", &e.patrol, 64)?;
-            check_range(&root, "data.hours", e.hours, 0.0, 72.0)?;
-            Event::FishingPatrol(e)
-        }
-        "river.patrol" => {
-            let e: RiverPatrol = payload(data)?;
-            check_text(&root, "data.patrol", &e.patrol, 64)?;
-            check_text(&root, "data.chief", &e.chief, 64)?;
-            check_text(&root, "data.chief_name", &e.chief_name, 64)?;
-            check_text(&root, "data.river", &e.river, 64)?;
-            if e.minutes > 24 * 60 {
-                return Err(err(
-                    "data.minutes",
-                    value_at(&root, "data.minutes"),
-                    "must be at most 1440 (one day)",
-                ));
-            }
-            Event::RiverPatrol(e)
-        }
-        "river.problem" => {
-            let e: RiverProblem = payload(data)?;
-            check_text(&root, "data.problem", &e.problem, 64)?;
-            check_text(&root, "data.river", &e.river, 64)?;
-            Event::RiverProblem(e)
-        }
-        "project.update" => {
-            let e: Project = payload(data)?;
-            check_text(&root, "data.project", &e.project, 64)?;
-            check_text(&root, "data.name", &e.name, 200)?;
-            check_text(&root, "data.industry", &e.industry, 64)?;
-            check_range(&root, "data.plan_wan", e.plan_wan, 0.0, 1e9)?;
-            check_range(&root, "data.done_wan", e.done_wan, 0.0, 1e9)?;
-            Event::Project(e)
-        }
-        "poverty.village" => {
-            let e: Village = payload(data)?;
-            check_text(&root, "data.village", &e.village, 64)?;
-            check_text(&root, "data.name", &e.name, 100)?;
-            if e.risk_households > e.monitored_households {
-                return Err(err(
-                    "data.risk_households",
-                    value_at(&root, "data.risk_households"),
-                    "cannot exceed monitored_households",
-                ));
-            }
-            check_range(&root, "data.income_yuan", e.income_yuan, 0.0, 1e7)?;
-            check_range(&root, "data.assistance_wan", e.assistance_wan, 0.0, 1e7)?;
-            Event::Village(e)
-        }
+        "water.reading" => Event::WaterReading(payload(data)?),
+        "water.outlet" => Event::SewageOutlet(payload(data)?),
+        "water.fishing_patrol" => Event::FishingPatrol(payload(data)?),
+        "river.patrol" => Event::RiverPatrol(payload(data)?),
+        "river.problem" => Event::RiverProblem(payload(data)?),
+        "project.update" => Event::Project(payload(data)?),
+        "poverty.village" => Event::Village(payload(data)?),
         other => {
             let known: Vec<&str> = EVENT_TYPES.iter().map(|(t, _)| *t).collect();
             return Err(err(
@@ -918,10 +990,7 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
             ));
         }
     };
-    if let Some((lon, lat)) = event.position() {
-        check_range(&root, "data.lon", lon, -180.0, 180.0)?;
-        check_range(&root, "data.lat", lat, -90.0, 90.0)?;
-    }
+    rules(&id, &event).map_err(broken)?;
     Ok(Envelope { kind, id, time, source, data: event })
 }
 
@@ -961,6 +1030,47 @@ mod tests {
             assert_eq!(serde_name(serde_json::json!(k)).as_deref(), Some(k.as_str()));
             assert_eq!(crate::rules::RuleKind::parse(k.as_str()), Some(k));
         }
+    }
+
+    const PATROL: &str = r#"{"type":"river.patrol","id":"p1","time":"2026-11-22T16:00:00.25+08:00","data":{"patrol":"p1","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}"#;
+
+    #[test]
+    fn both_ways_of_reading_a_line_agree() {
+        // Valid lines take the direct way; each must equal the tree's reading.
+        let valid = [
+            READING.to_owned(),
+            PATROL.to_owned(),
+            format!("  \t{PATROL}"),
+            PATROL.replace(r#""id":"p1""#, r#""id":"p\u00e9\n1","source":null"#),
+            PATROL.replace(r#""type""#, r#""typ\u0065""#),
+            PATROL.replace(r#""minutes":45"#, r#""minutes":45,"lat":30.6"#).replace(r#""lat":30.5797,"#, ""),
+            PATROL.replace(r#""id":"p1""#, r#""id":"p1","source":"hz""#),
+        ];
+        for line in &valid {
+            assert!(fast::parse(line).is_some(), "the direct way reads {line}");
+            assert_eq!(parse_line(line), parse_line_reference(line), "{line}");
+        }
+        // Lines the direct way leaves to the tree, accepted or refused by it alike.
+        let odd = [
+            r#"["river.patrol","p1","2026-11-22T08:00:00Z",null,{}]"#.to_owned(),
+            PATROL.replace(r#""id":"p1""#, r#""id":"p1","id":"p2""#),
+            PATROL.replace(r#""patrol":"p1""#, r#""patrol":"p1","patrol":"p3""#),
+            PATROL.replace(r#""minutes":45"#, r#""minutes":1441"#),
+            PATROL.replace(r#""minutes":45"#, r#""minutes":45.0"#),
+            PATROL.replace(r#""lon":114.2199"#, r#""lon":214.2199"#),
+            PATROL.replace(r#""id":"p1""#, r#""id":"p1","source":7"#),
+            PATROL.replace(r#""id":"p1""#, r#""id":"p1","extra":1"#),
+            PATROL.replace(r#""chief":"C1""#, r#""chief":" ""#),
+            PATROL.replace("+08:00", "+25:00"),
+            PATROL.replace("river.patrol", "river.walk"),
+            PATROL.replace(r#","minutes":45"#, ""),
+            format!("{PATROL} x"),
+            PATROL.replace(r#""data":{"#, r#""data":["#).replace("45}}", "45]}"),
+        ];
+        for line in &odd {
+            assert_eq!(parse_line(line), parse_line_reference(line), "{line}");
+        }
+        assert!(parse_line(&odd[1]).is_ok_and(|e| e.id == "p2"), "a repeated key: the last one, as before");
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   valid and invalid RFC 3339 shape and offset) or at the text level (cut, a byte changed, keys
 //!   doubled, deep nesting), or random text. Checked: no panic; every non-blank line is answered
 //!   exactly once, accepted or refused; every refusal names its line, the field, the value (unless
-//!   the field is missing) and the reason.
+//!   the field is missing) and the reason; every line the direct reading accepts is read the same
+//!   by the JSON tree (`parse_line_reference`).
 //! - **Websocket client messages** sent to a real server (in this process, its data folder in
 //!   `/dev/shm`) over real sockets, as a wall page on this machine and as a logged-in presenter:
 //!   every kind of [`ClientMsg`], built from the protocol's types and mutated the same way.
@@ -278,8 +279,10 @@ fn ingest(lines: u64, seed: u64) {
     let mut by_field: std::collections::BTreeMap<String, u64> = Default::default();
     let t0 = Instant::now();
     let mut body = String::new();
+    let mut generated: Vec<String> = Vec::new();
     while done < lines {
         body.clear();
+        generated.clear();
         let n = 1000.min(lines - done);
         for _ in 0..n {
             let mut v = seeds[r.random_range(0..seeds.len())].clone();
@@ -303,6 +306,7 @@ fn ingest(lines: u64, seed: u64) {
             };
             // Lines end in \n or \r\n; now and then a blank line.
             body.push_str(&line);
+            generated.push(line);
             body.push_str(if r.random_bool(0.1) { "\r\n" } else { "\n" });
             if r.random_bool(0.01) {
                 body.push_str("  \n");
@@ -319,6 +323,24 @@ fn ingest(lines: u64, seed: u64) {
             done += n;
             continue;
         };
+        // Both ways of reading a line agree (the direct one answers only what the tree accepts).
+        let agree = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            generated
+                .iter()
+                .filter(|l| {
+                    let direct = yiping_protocol::events::parse_line(l);
+                    direct.is_ok() && direct != yiping_protocol::events::parse_line_reference(l)
+                })
+                .count()
+        }));
+        match agree {
+            Ok(0) => {}
+            Ok(n) => {
+                faults += n as u64;
+                eprintln!("FAULT: {n} lines read otherwise by the direct way than by the tree");
+            }
+            Err(_) => panics += 1,
+        }
         let physical: Vec<&str> = body.split('\n').collect();
         let non_blank: Vec<usize> =
             (0..physical.len()).filter(|&i| !physical[i].trim().is_empty()).map(|i| i + 1).collect();
@@ -358,7 +380,7 @@ fn ingest(lines: u64, seed: u64) {
         done as f64 / s
     );
     println!(
-        "  accepted {accepted}, refused {refused}; panics {panics}; faults (a line unanswered, answered twice, or a refusal without field, value or reason) {faults}"
+        "  accepted {accepted}, refused {refused}; panics {panics}; faults (a line unanswered, answered twice, read otherwise by the direct way than by the tree, or a refusal without field, value or reason) {faults}"
     );
     let mut top: Vec<_> = by_field.into_iter().collect();
     top.sort_by_key(|t| std::cmp::Reverse(t.1));
