@@ -2,6 +2,8 @@
 //!
 //! ```sh
 //! cargo run --release -p yiping-server --example bench -- ingest      # pipeline and HTTP ingest
+//! cargo run --release -p yiping-server --example bench -- ingest pipeline  # the pipeline alone
+//! cargo run --release -p yiping-server --example bench -- check       # checking and placing lines
 //! cargo run --release -p yiping-server --example bench -- fanout 1000 200  # clients, events/s
 //! ```
 //!
@@ -38,6 +40,10 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use yiping_server::store::Located;
+
+/// The binary's allocator, so that the pipeline measured in process allocates as it does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn patrol(id: &str) -> String {
     format!(
@@ -149,10 +155,21 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn ingest() {
-    // (0) Checking and placing lines alone, one core.
+/// (0) Checking and placing lines alone, one core: parsing and checking, then placing.
+fn check() {
     let places = yiping_server::places::Places::hubei();
-    let body: String = (0..100_000).map(|i| patrol(&format!("c{i}")) + "\n").collect();
+    let lines: Vec<String> = (0..100_000).map(|i| patrol(&format!("c{i}"))).collect();
+    let body: String = lines.iter().map(|l| l.clone() + "\n").collect();
+    let t = Instant::now();
+    let parsed: Vec<_> =
+        lines.iter().map(|l| yiping_protocol::events::parse_line(l).expect("valid")).collect();
+    let parse_us = t.elapsed().as_secs_f64() * 1e6 / lines.len() as f64;
+    let t = Instant::now();
+    for e in &parsed {
+        places.locate(e).expect("in Hubei");
+    }
+    let locate_us = t.elapsed().as_secs_f64() * 1e6 / lines.len() as f64;
+    drop(parsed);
     let t = Instant::now();
     let (ok, _) = yiping_server::ingest::check_lines(
         &body,
@@ -162,9 +179,14 @@ async fn ingest() {
         yiping_server::FUTURE_TOLERANCE_S,
     );
     println!(
-        "check lines: {:.2} µs per line (parse, validate, place in county) on one core",
+        "check lines: {:.2} µs per line (parse, validate, place in county) on one core; apart: parse and validate {parse_us:.2} µs, place {locate_us:.2} µs",
         t.elapsed().as_secs_f64() * 1e6 / ok.len() as f64
     );
+}
+
+/// `only_pipeline`: (0) and (1) alone, as for a profile.
+async fn ingest(only_pipeline: bool) {
+    check();
 
     // (1) The pipeline alone (no snapshots, so that the rebuild below replays every event).
     let data = temp("pipeline");
@@ -225,6 +247,9 @@ async fn ingest() {
         n / t0.elapsed().as_secs_f64()
     );
     drop(state);
+    if only_pipeline {
+        return;
+    }
 
     // (2) Over HTTP against the real binary.
     let data = temp("http");
@@ -930,7 +955,8 @@ fn seek(data: Option<PathBuf>) {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("ingest") => ingest().await,
+        Some("ingest") => ingest(args.get(2).is_some_and(|a| a == "pipeline")).await,
+        Some("check") => check(),
         Some("fanout") => {
             let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
             let rate = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(200);
@@ -948,7 +974,7 @@ async fn main() {
             catchup(events).await;
         }
         _ => eprintln!(
-            "usage: bench ingest | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
+            "usage: bench ingest [pipeline] | bench check | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
         ),
     }
 }

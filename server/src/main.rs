@@ -10,6 +10,11 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, Value
 use yiping_protocol::events::Envelope;
 use yiping_server::store::{Appended, Store};
 
+/// mimalloc: the fold, the checks and the fan-out allocate small, short-lived values on several
+/// threads; the ingest benchmark measured it against glibc's allocator (`--example bench`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// yiping (一屏): the one-screen command centre for Hubei's digital government.
 #[derive(Debug, Parser)]
 #[command(version)]
@@ -935,7 +940,7 @@ fn simulate_history(
                     err.message
                 )
             })?;
-            batch.push(yiping_server::store::Located { event: e, adcode });
+            batch.push(yiping_server::store::Located::new(e, adcode));
         }
         if batch.len() >= 20_000 {
             flush(&mut store, &mut batch)?;
