@@ -708,7 +708,7 @@ fn decode_events(seq: u64, payload: &[u8]) -> Vec<Located> {
                 .ok_or_else(|| "no county before the event".to_owned())
                 .and_then(|(adcode, json)| {
                     yiping_protocol::events::parse_line(json)
-                        .map(|event| Located { event, adcode: adcode.to_owned() })
+                        .map(|event| Located::new(event, adcode.to_owned()))
                         .map_err(|e| e.to_string())
                 });
             parsed.map_err(|e| tracing::error!(seq, line = i + 1, "log stream: a line skipped: {e}")).ok()

@@ -3,7 +3,9 @@
 //! committed; every source (HTTP, file import, the simulator) goes through [`Ingestor::submit`].
 //!
 //! The writer is one thread that owns the log. Batches wait in a bounded queue; when it is full
-//! the HTTP layer answers 503 with `Retry-After` instead of buffering without bound.
+//! the HTTP layer answers 503 with `Retry-After` instead of buffering without bound. Two more
+//! threads work beside it: the folder (fold, publish, answer) and the checkpointer (copies the
+//! write-ahead log into the database, which SQLite would otherwise do inside a commit).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -180,6 +182,18 @@ fn writer(
     log: LogOptions,
     snapshot_at: u64,
 ) {
+    let (wal_tx, wal_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let checkpointer = match Store::open_side(store.dir()) {
+        Ok(side) => std::thread::Builder::new()
+            .name("yiping-wal".into())
+            .spawn(move || checkpointer(&side, &wal_rx))
+            .map_err(|e| tracing::warn!("no checkpoint thread ({e}): the writer's commits checkpoint"))
+            .ok(),
+        Err(e) => {
+            tracing::warn!("no checkpoint connection ({e}): the writer's commits checkpoint");
+            None
+        }
+    };
     let (fold_tx, fold_rx) = std::sync::mpsc::sync_channel::<Committed>(2);
     let folder_state = state.clone();
     let folder = std::thread::Builder::new()
@@ -226,6 +240,8 @@ fn writer(
             Ok(places) => {
                 state.metrics.commits.fetch_add(1, Ordering::Relaxed);
                 state.metrics.commit_micros.fetch_add(micros(t0), Ordering::Relaxed);
+                // Full: a checkpoint is already due.
+                let _ = wal_tx.try_send(());
                 if fold_tx.send(Committed { events, places, replies, runs }).is_err() {
                     tracing::error!("the folder thread has stopped");
                     break;
@@ -241,6 +257,24 @@ fn writer(
     }
     drop(fold_tx);
     let _ = folder.join();
+    drop(wal_tx);
+    if let Some(c) = checkpointer {
+        let _ = c.join();
+    }
+}
+
+/// Pause between two checkpoints of the write-ahead log, so that one copies many commits.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// The checkpoint thread: after commits, copy the write-ahead log into the database on this
+/// thread's own connection ([`Store::checkpoint_wal`]), so the writer's commits rarely do.
+fn checkpointer(side: &Store, commits: &std::sync::mpsc::Receiver<()>) {
+    while commits.recv().is_ok() {
+        if let Err(e) = side.checkpoint_wal() {
+            tracing::warn!("checkpoint of the write-ahead log (the writer's commits do it at the cap): {e}");
+        }
+        std::thread::sleep(CHECKPOINT_PAUSE);
+    }
 }
 
 fn micros(since: Instant) -> u64 {
@@ -360,7 +394,7 @@ pub fn check_lines(
                 });
             }
             let adcode = places.locate(&e)?;
-            Ok(Located { event: e, adcode })
+            Ok(Located { event: e, adcode, line: Some(line.into()) })
         });
         match checked {
             Ok(l) => ok.push((line_no, l)),

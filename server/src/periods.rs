@@ -195,7 +195,7 @@ mod tests {
                 let mut e: Envelope = yiping_protocol::events::parse_line(l).expect("a valid line");
                 e.source = Some("crafted".into());
                 let adcode = places.locate(&e).expect("placed");
-                Located { event: e, adcode }
+                Located::new(e, adcode)
             })
             .collect();
         (located, facts)

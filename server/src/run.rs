@@ -73,7 +73,7 @@ pub async fn run_simulator(state: Arc<AppState>, seed: u64, speed: f64) {
         let mut batch = Vec::new();
         for e in sim.step(OffsetDateTime::now_utc(), 1.0) {
             match state.places.locate(&e) {
-                Ok(adcode) => batch.push(Located { event: e, adcode }),
+                Ok(adcode) => batch.push(Located::new(e, adcode)),
                 Err(err) => {
                     tracing::error!(id = e.id, "simulator produced an event outside the region: {err}")
                 }

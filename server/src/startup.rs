@@ -187,7 +187,7 @@ mod tests {
         );
         let event = yiping_protocol::events::parse_line(&line).expect("a reading");
         let adcode = state.places.locate(&event).expect("placed");
-        Located { event, adcode }
+        Located::new(event, adcode)
     }
 
     #[tokio::test]

@@ -5,8 +5,10 @@
 //! sequence `tseq` its theme stream gives it, `(source, id)` unique (a re-sent event is reported as
 //! a duplicate with its original place), the entity and county it concerns, the event time as the
 //! source wrote it (`time`) and as an instant (`at`, nanoseconds since the epoch, UTC: what
-//! ordering and ranges use), and the event as JSON, exactly as received. `meta` keeps the stream epoch, which therefore survives restarts: a client that resumes
-//! after a server restart gets exactly the deltas it missed. `tokens` keeps the SHA-256 of each
+//! ordering and ranges use), and the event as JSON (`body`): the line exactly as received when it
+//! came as one (whose source may be left out: the `source` column has it), else its own JSON.
+//! `meta` keeps the stream epoch, which therefore survives restarts: a client that resumes after
+//! a server restart gets exactly the deltas it missed. `tokens` keeps the SHA-256 of each
 //! ingest token with its source.
 
 use std::collections::HashMap;
@@ -21,6 +23,10 @@ use yiping_protocol::topics::OVERVIEW;
 /// The database file name inside the data folder.
 pub const DB_FILE: &str = "yiping.db";
 
+/// Pages (4 KiB) the write-ahead log may hold before a commit copies them into the database
+/// itself ([`Store::checkpoint_wal`] usually has by then).
+pub const WAL_CAP_PAGES: u32 = 10_000;
+
 /// An event ready to append: parsed, checked, placed in its county.
 #[derive(Debug, Clone)]
 pub struct Located {
@@ -28,6 +34,28 @@ pub struct Located {
     pub event: Envelope,
     /// The county it concerns.
     pub adcode: String,
+    /// The line the source sent, when the event came as one: the log keeps it as received
+    /// (its source may be left out: the log's `source` column has it). `None`: the log writes
+    /// the event's JSON.
+    pub line: Option<Box<str>>,
+}
+
+impl Located {
+    /// An event that did not come as a line of its own.
+    pub fn new(event: Envelope, adcode: String) -> Located {
+        Located { event, adcode, line: None }
+    }
+}
+
+/// The columns an event is read back from.
+struct Row {
+    gseq: i64,
+    topic: String,
+    tseq: i64,
+    adcode: String,
+    received: String,
+    body: String,
+    source: String,
 }
 
 /// A batch to append ([`Store::append_parts`]).
@@ -215,6 +243,7 @@ impl Store {
              PRAGMA busy_timeout = 5000;
              PRAGMA cache_size = -65536;
              PRAGMA temp_store = MEMORY;
+             PRAGMA wal_autocheckpoint = 10000; -- WAL_CAP_PAGES
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events (
                  gseq INTEGER PRIMARY KEY,
@@ -336,6 +365,22 @@ impl Store {
         )
         .map_err(e)?;
         Ok(Store { conn, path, epoch: String::new(), last_gseq: 0, topic_seq: HashMap::new() })
+    }
+
+    /// Copy the write-ahead log's committed pages into the database without waiting for any
+    /// writer or reader (SQLite's passive checkpoint). The ingest writer has this done on
+    /// another thread after its commits ([`crate::ingest`]); its own connection copies them only
+    /// once the log holds [`WAL_CAP_PAGES`] pages (then few are left to copy), which bounds the
+    /// log under any load. Returns the pages in the log and those copied so far.
+    pub fn checkpoint_wal(&self) -> Result<(i64, i64), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The data folder the log is in.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
     }
 
     /// The newest global sequence in the log, read now.
@@ -537,7 +582,14 @@ impl Store {
                 let source = ev.source.as_deref().unwrap_or("");
                 let topic = ev.data.topic();
                 let tseq = next_topic.get(topic).copied().unwrap_or(0) + 1;
-                let body = serde_json::to_string(ev).expect("an envelope always serialises");
+                let json;
+                let body = match &l.line {
+                    Some(line) => &**line,
+                    None => {
+                        json = serde_json::to_string(ev).expect("an envelope always serialises");
+                        json.as_str()
+                    }
+                };
                 // Insert unless (source, id) is already stored; only then look the first copy up.
                 let inserted = insert
                     .execute(params![
@@ -561,7 +613,12 @@ impl Store {
                     continue;
                 }
                 next_gseq += 1;
-                next_topic.insert(topic.to_owned(), tseq);
+                match next_topic.get_mut(topic) {
+                    Some(seq) => *seq = tseq,
+                    None => {
+                        next_topic.insert(topic.to_owned(), tseq);
+                    }
+                }
                 out.push(Appended::New { gseq: next_gseq, tseq });
                 oldest = oldest.min(ev.time.at.unix_ns());
             }
@@ -591,20 +648,29 @@ impl Store {
         Ok(out)
     }
 
-    fn read_row(
-        &self,
-        r: &rusqlite::Row<'_>,
-    ) -> rusqlite::Result<(i64, String, i64, String, String, String)> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    fn read_row(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+        Ok(Row {
+            gseq: r.get(0)?,
+            topic: r.get(1)?,
+            tseq: r.get(2)?,
+            adcode: r.get(3)?,
+            received: r.get(4)?,
+            body: r.get(5)?,
+            source: r.get(6)?,
+        })
     }
 
-    fn decode(&self, row: (i64, String, i64, String, String, String)) -> Result<StoredEvent, StoreError> {
-        let (gseq, topic, tseq, adcode, received, body) = row;
-        let event = yiping_protocol::events::parse_line(&body).map_err(|e| StoreError::Corrupt {
+    fn decode(&self, row: Row) -> Result<StoredEvent, StoreError> {
+        let Row { gseq, topic, tseq, adcode, received, body, source } = row;
+        let mut event = yiping_protocol::events::parse_line(&body).map_err(|e| StoreError::Corrupt {
             path: self.path.display().to_string(),
             gseq: to_u64(gseq),
             message: e.to_string(),
         })?;
+        // A line kept as received may leave its source out; the column has it.
+        if !source.is_empty() {
+            event.source = Some(source);
+        }
         Ok(StoredEvent { gseq: to_u64(gseq), topic, tseq: to_u64(tseq), adcode, received, event })
     }
 
@@ -624,16 +690,16 @@ impl Store {
         let mut st = self
             .conn
             .prepare(
-                "SELECT gseq, topic, tseq, adcode, received, body, void FROM events WHERE gseq > ?1 ORDER BY gseq",
+                "SELECT gseq, topic, tseq, adcode, received, body, source, void FROM events WHERE gseq > ?1 ORDER BY gseq",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = st.query([to_i64(after_gseq)]).map_err(|e| self.err(e))?;
         let mut n = 0;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let void: Option<String> = r.get(6).map_err(|e| self.err(e))?;
+            let void: Option<String> = r.get(7).map_err(|e| self.err(e))?;
             let row = self.read_row(r).map_err(|e| self.err(e))?;
             if void.is_some() {
-                on_void(&row.1);
+                on_void(&row.topic);
                 continue;
             }
             f(self.decode(row)?);
@@ -652,7 +718,7 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT gseq, topic, tseq, adcode, received, body FROM events
+                "SELECT gseq, topic, tseq, adcode, received, body, source FROM events
                  WHERE entity = ?1 AND at <= ?3 AND void IS NULL ORDER BY at DESC, source DESC, id DESC LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
@@ -677,7 +743,7 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT gseq, topic, tseq, adcode, received, body FROM events
+                "SELECT gseq, topic, tseq, adcode, received, body, source FROM events
                  WHERE entity = ?1 AND at >= ?2 AND at <= ?3 AND void IS NULL ORDER BY at, source, id LIMIT ?4",
             )
             .map_err(|e| self.err(e))?;
@@ -701,7 +767,7 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT gseq, topic, tseq, adcode, received, body FROM events
+                "SELECT gseq, topic, tseq, adcode, received, body, source FROM events
                  WHERE at >= ?1 AND at <= ?2 AND void IS NULL ORDER BY at, source, id",
             )
             .map_err(|e| self.err(e))?;
@@ -1073,7 +1139,7 @@ pub(crate) mod tests {
         let line = format!(
             r#"{{"type":"water.reading","id":"{id}","time":"2026-11-22T08:00:00Z","source":"{source}","data":{{"section":"{section}","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08}}}}"#
         );
-        Located { event: parse_line(&line).expect("valid"), adcode: "420105".into() }
+        Located::new(parse_line(&line).expect("valid"), "420105".into())
     }
 
     #[test]
@@ -1103,6 +1169,33 @@ pub(crate) mod tests {
         let mut s = Store::open(&own).expect("opens");
         s.append(&one, "t").expect("appends");
         assert!(s.join_stream("js1").expect_err("not empty").contains("a log of its own"));
+    }
+
+    #[test]
+    fn a_line_is_kept_as_received_and_read_back_with_its_source() {
+        let dir = tempdir();
+        let mut s = Store::open(&dir).expect("opens");
+        // As a source sends it: no source (the token names it), an offset time, spaces.
+        let line = r#"{ "type":"water.reading", "id":"r1", "time":"2026-11-22T16:00:00.5+08:00", "data":{"section":"x","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08} }"#;
+        let mut event = parse_line(line).expect("valid");
+        assert_eq!(event.source, None);
+        event.source = Some("hz".into());
+        let kept = Located { event: event.clone(), adcode: "420105".into(), line: Some(line.into()) };
+        s.append(&[kept, ev("a", "2", "x")], "t").expect("appends");
+        let body: String =
+            s.conn.query_row("SELECT body FROM events WHERE gseq = 1", [], |r| r.get(0)).expect("reads");
+        assert_eq!(body, line, "the line as received");
+        let mut back = vec![];
+        s.replay(0, |e| back.push(e.event)).expect("replays");
+        assert_eq!(back[0], event, "with the source from its column");
+        assert_eq!(back[1].source.as_deref(), Some("a"), "an event's own JSON");
+        // By event time: 16:00:00.5+08:00 is half a second after the other's 08:00:00Z.
+        let history =
+            s.history("section:x", Timestamp::from_unix_s(0), Timestamp::from_unix_s(4_000_000_000), 10);
+        assert_eq!(history.expect("reads")[1].event, event);
+        // The write-ahead log is copied into the database by a passive checkpoint.
+        let (pages, copied) = s.checkpoint_wal().expect("checkpoints");
+        assert!(pages > 0 && copied == pages, "{pages} pages, {copied} copied");
     }
 
     #[test]

@@ -378,7 +378,7 @@ mod tests {
                         .expect("a time");
                 }
                 let adcode = places.locate(&e).expect("simulated events are placed");
-                let l = Located { event: e, adcode };
+                let l = Located::new(e, adcode);
                 if rng.random_bool(0.1) { late.push(l) } else { on_time.push(l) }
             }
         }
@@ -416,7 +416,7 @@ mod tests {
         );
         let e = yiping_protocol::events::parse_line(&line).expect("a valid line");
         let adcode = Places::hubei().locate(&e).expect("placed");
-        Located { event: e, adcode }
+        Located::new(e, adcode)
     }
 
     #[test]

@@ -202,10 +202,7 @@ async fn start_with_history()
     }
     let located: Vec<yiping_server::store::Located> = events
         .iter()
-        .map(|e| yiping_server::store::Located {
-            event: e.clone(),
-            adcode: places.locate(e).expect("placed"),
-        })
+        .map(|e| yiping_server::store::Located::new(e.clone(), places.locate(e).expect("placed")))
         .collect();
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut store = yiping_server::store::Store::open(&dir).expect("opens");
