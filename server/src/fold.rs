@@ -307,7 +307,10 @@ impl<A: Aggregate> Theme<A> {
     fn add(&mut self, places: &Places, county: &str, c: &A, sign: i8) -> Vec<String> {
         let regions = places.rollup(county);
         for r in &regions {
-            self.regions.entry(r.clone()).or_default().merge(c, sign);
+            match self.regions.get_mut(r) {
+                Some(a) => a.merge(c, sign),
+                None => self.regions.entry(r.clone()).or_default().merge(c, sign),
+            }
         }
         regions
     }

@@ -199,7 +199,8 @@ struct Tracker {
 #[derive(Debug, Clone)]
 struct Measure {
     value: f64,
-    data: Value,
+    /// The facts behind the value, made a record only for a step that keeps them.
+    data: Facts,
     obs: u64,
 }
 
@@ -574,8 +575,7 @@ impl Book {
                                 target,
                                 time: m.last_time,
                                 reading: m.reading.clone(),
-                            })
-                            .to_value(),
+                            }),
                             obs: m.obs,
                         }
                     }
@@ -599,14 +599,13 @@ impl Book {
                                 baseline: base.map(|b| (b * 1000.0).round() / 1000.0),
                                 time: m.last_time,
                                 reading: m.reading.clone(),
-                            })
-                            .to_value(),
+                            }),
                             obs: m.obs,
                         }
                     }
                     _ => Measure {
                         value: now.seconds_since(m.last_time) / 60.0,
-                        data: Facts::Silent(SilentFacts { last_reading: m.last_time }).to_value(),
+                        data: Facts::Silent(SilentFacts { last_reading: m.last_time }),
                         obs: m.obs,
                     },
                 };
@@ -620,8 +619,7 @@ impl Book {
                     river: m.river.clone(),
                     last_patrol: m.last_patrol,
                     days: (days * 10.0).round() / 10.0,
-                })
-                .to_value();
+                });
                 Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), chief(m)))
             }
             (RuleKind::ProblemOpen, "problem") => {
@@ -632,8 +630,7 @@ impl Book {
                     kind: m.kind,
                     status: m.status,
                     days: (days * 10.0).round() / 10.0,
-                })
-                .to_value();
+                });
                 let responsible =
                     self.rivers.get(&(m.place.adcode.clone(), m.place.name.clone())).and_then(chief);
                 Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), responsible))
@@ -654,7 +651,7 @@ impl Book {
                     industry: m.industry.clone(),
                 };
                 let value = late.map_or(0.0, |(d, _)| d as f64);
-                let data = Facts::StepOverdue(facts).to_value();
+                let data = Facts::StepOverdue(facts);
                 Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
             }
             (RuleKind::InvestmentBehind, "project") => {
@@ -680,11 +677,11 @@ impl Book {
                             acceptance_due: Some(end),
                             industry: m.industry.clone(),
                         };
-                        (behind.max(0.0), Facts::InvestmentBehind(facts).to_value())
+                        (behind.max(0.0), Facts::InvestmentBehind(facts))
                     }
                     _ => {
                         let facts = InvestmentFacts { industry: m.industry.clone(), ..Default::default() };
-                        (0.0, Facts::InvestmentBehind(facts).to_value())
+                        (0.0, Facts::InvestmentBehind(facts))
                     }
                 };
                 Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
@@ -696,8 +693,7 @@ impl Book {
                     risk_households: m.risk,
                     previous: m.previous,
                     time: m.time,
-                })
-                .to_value();
+                });
                 Some((Measure { value: rise.max(0.0), data, obs: m.obs }, m.place.clone(), None))
             }
             _ => None,
@@ -739,7 +735,7 @@ impl Book {
                         body: json!({
                             "id": id, "rule": rule, "key": key, "theme": rule.theme(), "severity": sev,
                             "subject": subject, "name": place.name, "adcode": place.adcode,
-                            "lon": place.lon, "lat": place.lat, "data": m.data, "responsible": responsible,
+                            "lon": place.lon, "lat": place.lat, "data": m.data.to_value(), "responsible": responsible,
                             "measure": m.value,
                         }),
                     });
@@ -751,7 +747,7 @@ impl Book {
                     role: String::new(),
                     addr: String::new(),
                     comment: format!("{rule}: measure {:.2} reached {}", m.value, sev.as_str()),
-                    body: json!({ "severity": sev, "data": m.data, "measure": m.value }),
+                    body: json!({ "severity": sev, "data": m.data.to_value(), "measure": m.value }),
                 }),
                 Some(_) => {}
             }
@@ -777,7 +773,7 @@ impl Book {
                 role: String::new(),
                 addr: String::new(),
                 comment,
-                body: json!({ "data": m.data, "measure": m.value }),
+                body: json!({ "data": m.data.to_value(), "measure": m.value }),
             });
         } else {
             // Between the clear threshold and the first level: hold, and count again from zero.
