@@ -119,10 +119,12 @@ pub async fn post_events(
     state.metrics.rejected.fetch_add(rejected.len() as u64, Ordering::Relaxed);
     let (lines, events): (Vec<(usize, String, String)>, Vec<_>) =
         ok.into_iter().map(|(n, l)| ((n, l.event.id.clone(), l.event.data.topic().to_owned()), l)).unzip();
-    let stored = if events.is_empty() {
-        vec![]
+    let sender =
+        crate::ingest::Sender { source: source.clone(), addr: caller.ip(), rejected: rejected.len() };
+    let (stored, audited) = if events.is_empty() {
+        (vec![], false)
     } else {
-        state.submit(events, false).await.map_err(|e| {
+        state.submit_from(events, sender).await.map_err(|e| {
             refund();
             match e {
                 SubmitError::Busy | SubmitError::Unavailable(_) => {
@@ -149,8 +151,10 @@ pub async fn post_events(
         count(|r| matches!(r, LineResult::Accepted { .. })),
         count(|r| matches!(r, LineResult::Duplicate { .. })),
     );
-    // Every write is audited.
-    state.audit(crate::ingest::trail_entry(&source, caller.ip(), accepted, duplicates, n_rejected))?;
+    // Every write is audited: with the events when this node's writer stored them, else here.
+    if !audited {
+        state.audit(crate::ingest::trail_entry(&source, caller.ip(), accepted, duplicates, n_rejected))?;
+    }
     let body = IngestAnswer { accepted, duplicates, rejected: n_rejected, lines: results };
     let status = if n_rejected == 0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, Json(body)).into_response())

@@ -31,7 +31,22 @@ struct Job {
     events: Vec<Located>,
     /// Taken from the log stream ([`crate::cluster`]); `None`: received here, now.
     logged: Option<Logged>,
+    /// Who sent them, for the audit entry the writer stores with them.
+    sender: Option<Sender>,
     reply: oneshot::Sender<Result<Vec<Appended>, String>>,
+}
+
+/// Who sent a batch: its audit entry ([`trail_entry`]) is written in the transaction that
+/// stores the batch (one commit, and the writer's own: a second connection's commit would wait
+/// for the writer's lock and hold it in turn).
+#[derive(Debug, Clone)]
+pub struct Sender {
+    /// The source (from its token).
+    pub source: String,
+    /// Where the request came from.
+    pub addr: String,
+    /// Lines of the request refused before the writer.
+    pub rejected: usize,
 }
 
 /// Where a batch of events was in the log stream: its message's sequence and time (which is
@@ -92,8 +107,17 @@ impl Ingestor {
     /// Commit `events` and fold them; resolves once they are durable. Fails fast with
     /// [`SubmitError::Busy`] when the queue is full.
     pub async fn submit(&self, events: Vec<Located>) -> Result<Vec<Appended>, SubmitError> {
+        self.submit_from(events, None).await
+    }
+
+    /// [`Ingestor::submit`], audited: the entry for `sender` is committed with the events.
+    pub async fn submit_from(
+        &self,
+        events: Vec<Located>,
+        sender: Option<Sender>,
+    ) -> Result<Vec<Appended>, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.try_send(Job { events, logged: None, reply }).map_err(|e| match e {
+        self.tx.try_send(Job { events, logged: None, sender, reply }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
             mpsc::error::TrySendError::Closed(_) => SubmitError::Failed("the writer has stopped".into()),
         })?;
@@ -106,7 +130,7 @@ impl Ingestor {
     pub async fn submit_wait(&self, events: Vec<Located>) -> Result<Vec<Appended>, SubmitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Job { events, logged: None, reply })
+            .send(Job { events, logged: None, sender: None, reply })
             .await
             .map_err(|_| SubmitError::Failed("the writer has stopped".into()))?;
         rx.await
@@ -120,7 +144,7 @@ impl Ingestor {
     pub async fn submit_logged(&self, events: Vec<Located>, logged: Logged) -> Result<Reply, SubmitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Job { events, logged: Some(logged), reply })
+            .send(Job { events, logged: Some(logged), sender: None, reply })
             .await
             .map_err(|_| SubmitError::Failed("the writer has stopped".into()))?;
         Ok(rx)
@@ -215,7 +239,12 @@ fn writer(
         let mut events: Vec<Located> = Vec::with_capacity(n);
         let mut replies = Vec::with_capacity(jobs.len());
         let mut runs: Vec<(usize, Option<Logged>)> = Vec::new();
+        // Audit entries to write: (the job's first event, its events, who sent it).
+        let mut senders: Vec<(usize, usize, Sender)> = Vec::new();
         for j in jobs {
+            if let Some(s) = j.sender {
+                senders.push((events.len(), j.events.len(), s));
+            }
             match runs.last_mut() {
                 Some((len, None)) if j.logged.is_none() => *len += j.events.len(),
                 _ => runs.push((j.events.len(), j.logged)),
@@ -234,7 +263,17 @@ fn writer(
             rest = more;
         }
         let t0 = Instant::now();
-        let appended = store.append_parts(&parts);
+        let audit_time = state.clock.now().to_string();
+        let appended = store.append_parts_with(&parts, |tx, places| {
+            for (from, len, s) in &senders {
+                let mine = &places[*from..*from + *len];
+                let new = mine.iter().filter(|a| matches!(a, Appended::New { .. })).count();
+                let mut entry = trail_entry(&s.source, s.addr.clone(), new, mine.len() - new, s.rejected);
+                entry.time.clone_from(&audit_time);
+                crate::trail::append_in(tx, &entry)?;
+            }
+            Ok(())
+        });
         drop(parts);
         match appended {
             Ok(places) => {

@@ -161,6 +161,20 @@ impl AppState {
         }
     }
 
+    /// [`AppState::submit`] (not waiting for room) for `sender`; `true` with the answer when the
+    /// audit entry was committed with the events (this node's writer), `false` when the caller
+    /// must still write it (through the log stream, events are stored on every node).
+    pub async fn submit_from(
+        &self,
+        events: Vec<crate::store::Located>,
+        sender: crate::ingest::Sender,
+    ) -> Result<(Vec<crate::store::Appended>, bool), crate::ingest::SubmitError> {
+        match self.cluster.get() {
+            Some(c) => Ok((c.append(&events, self.clock.now()).await?, false)),
+            None => Ok((self.ingestor().submit_from(events, Some(sender)).await?, true)),
+        }
+    }
+
     /// The ingest pipeline (this node's writer).
     pub fn ingestor(&self) -> &Ingestor {
         self.ingestor.get().expect("set in AppState::open before the state is shared")

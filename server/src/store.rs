@@ -541,6 +541,17 @@ impl Store {
     /// stored: a message would be missing), and the log notes its message in the same commit.
     /// Nothing is changed when it fails.
     pub fn append_parts(&mut self, parts: &[Part<'_>]) -> Result<Vec<Appended>, StoreError> {
+        self.append_parts_with(parts, |_, _| Ok(()))
+    }
+
+    /// [`Store::append_parts`], and `also` writes more in the same transaction once the events
+    /// are in (given where each landed): the ingest writer's audit entries. Nothing is changed
+    /// when either fails.
+    pub fn append_parts_with(
+        &mut self,
+        parts: &[Part<'_>],
+        also: impl FnOnce(&Connection, &[Appended]) -> rusqlite::Result<()>,
+    ) -> Result<Vec<Appended>, StoreError> {
         let mut next_gseq = self.last_gseq;
         let mut next_topic = self.topic_seq.clone();
         let path = self.path.display().to_string();
@@ -633,6 +644,7 @@ impl Store {
                     .map_err(sql)?;
             }
         }
+        also(&tx, &out).map_err(sql)?;
         if logged {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('stream_seq', ?1)

@@ -120,6 +120,24 @@ fn malformed_inputs_each_get_their_own_clear_error() {
     let mut expected: Vec<String> = (0..table.len()).map(|i| format!("ok-{i}")).collect();
     expected.push("dup".into());
     assert_eq!(ids, expected);
+    // Every body the log took is audited with its counts (committed with its events); the
+    // bodies refused whole (nothing valid in them) too.
+    let db = rusqlite::Connection::open(data.join("yiping.db")).expect("opens the log");
+    let mut st = db
+        .prepare("SELECT time, actor, body FROM trail WHERE action = 'ingest' ORDER BY seq")
+        .expect("the trail");
+    let audited: Vec<(String, String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let counts: Vec<Value> = audited.iter().map(|(_, _, b)| serde_json::from_str(b).expect("json")).collect();
+    let one_each = serde_json::json!({"accepted": 1, "duplicates": 0, "rejected": 1});
+    assert_eq!(counts.iter().filter(|c| **c == one_each).count(), table.len(), "{counts:?}");
+    assert!(counts.contains(&serde_json::json!({"accepted": 0, "duplicates": 0, "rejected": 1})));
+    assert!(counts.contains(&serde_json::json!({"accepted": 1, "duplicates": 1, "rejected": 0})));
+    assert!(counts.contains(&serde_json::json!({"accepted": 0, "duplicates": 1, "rejected": 0})));
+    assert!(audited.iter().all(|(time, actor, _)| time.starts_with("20") && actor == "source:hbsthj"));
 }
 
 #[test]
