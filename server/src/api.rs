@@ -119,12 +119,18 @@ pub async fn post_events(
     state.metrics.rejected.fetch_add(rejected.len() as u64, Ordering::Relaxed);
     let (lines, events): (Vec<(usize, String, String)>, Vec<_>) =
         ok.into_iter().map(|(n, l)| ((n, l.event.id.clone(), l.event.data.topic().to_owned()), l)).unzip();
-    let sender =
-        crate::ingest::Sender { source: source.clone(), addr: caller.ip(), rejected: rejected.len() };
-    let (stored, audited) = if events.is_empty() {
-        (vec![], false)
+    let sender = crate::ingest::Sender {
+        source: source.clone(),
+        addr: caller.ip(),
+        rejected: rejected.len(),
+        nats: None,
+    };
+    // Every write is audited: with the events it stored, or alone when none was valid.
+    let stored = if events.is_empty() {
+        state.audit(sender.entry(0, 0))?;
+        vec![]
     } else {
-        state.submit_from(events, sender).await.map_err(|e| {
+        state.submit_from(events, sender, false).await.map_err(|e| {
             refund();
             match e {
                 SubmitError::Busy | SubmitError::Unavailable(_) => {
@@ -151,10 +157,6 @@ pub async fn post_events(
         count(|r| matches!(r, LineResult::Accepted { .. })),
         count(|r| matches!(r, LineResult::Duplicate { .. })),
     );
-    // Every write is audited: with the events when this node's writer stored them, else here.
-    if !audited {
-        state.audit(crate::ingest::trail_entry(&source, caller.ip(), accepted, duplicates, n_rejected))?;
-    }
     let body = IngestAnswer { accepted, duplicates, rejected: n_rejected, lines: results };
     let status = if n_rejected == 0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, Json(body)).into_response())

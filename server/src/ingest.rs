@@ -41,12 +41,29 @@ struct Job {
 /// for the writer's lock and hold it in turn).
 #[derive(Debug, Clone)]
 pub struct Sender {
-    /// The source (from its token).
+    /// The source (from its token or subject).
     pub source: String,
-    /// Where the request came from.
+    /// Where the batch came from (a client's address, or `nats`).
     pub addr: String,
-    /// Lines of the request refused before the writer.
+    /// Lines of the batch refused before the writer.
     pub rejected: usize,
+    /// From a NATS ingest stream: the message's sequence and delivery.
+    pub nats: Option<(u64, i64)>,
+}
+
+impl Sender {
+    /// The audit entry of its batch, given how many of the events the log took as new and as
+    /// duplicates.
+    pub fn entry(&self, accepted: usize, duplicates: usize) -> crate::trail::NewEntry {
+        let mut entry = trail_entry(&self.source, self.addr.clone(), accepted, duplicates, self.rejected);
+        if let Some((seq, delivery)) = self.nats {
+            let again = if delivery > 1 { format!(", delivery {delivery}") } else { String::new() };
+            entry.comment.push_str(&format!(" (NATS #{seq}{again})"));
+            entry.body["stream_seq"] = seq.into();
+            entry.body["delivery"] = delivery.into();
+        }
+        entry
+    }
 }
 
 /// Where a batch of events was in the log stream: its message's sequence and time (which is
@@ -128,9 +145,18 @@ impl Ingestor {
 
     /// Like [`Ingestor::submit`] but waits for room in the queue (for the simulator and imports).
     pub async fn submit_wait(&self, events: Vec<Located>) -> Result<Vec<Appended>, SubmitError> {
+        self.submit_wait_from(events, None).await
+    }
+
+    /// [`Ingestor::submit_wait`], audited: the entry for `sender` is committed with the events.
+    pub async fn submit_wait_from(
+        &self,
+        events: Vec<Located>,
+        sender: Option<Sender>,
+    ) -> Result<Vec<Appended>, SubmitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Job { events, logged: None, sender: None, reply })
+            .send(Job { events, logged: None, sender, reply })
             .await
             .map_err(|_| SubmitError::Failed("the writer has stopped".into()))?;
         rx.await
@@ -268,7 +294,7 @@ fn writer(
             for (from, len, s) in &senders {
                 let mine = &places[*from..*from + *len];
                 let new = mine.iter().filter(|a| matches!(a, Appended::New { .. })).count();
-                let mut entry = trail_entry(&s.source, s.addr.clone(), new, mine.len() - new, s.rejected);
+                let mut entry = s.entry(new, mine.len() - new);
                 entry.time.clone_from(&audit_time);
                 crate::trail::append_in(tx, &entry)?;
             }
@@ -359,7 +385,7 @@ pub use yiping_protocol::api::LineResult;
 
 /// The audit trail's entry for one ingested body (HTTP) or message (NATS): which source, from
 /// where, how much (the events themselves are in the log with their source and time of receipt).
-pub fn trail_entry(
+fn trail_entry(
     source: &str,
     addr: String,
     accepted: usize,

@@ -203,26 +203,25 @@ async fn take(
             _ => None,
         })
         .collect();
-    let n = ok.len();
-    let stored = if ok.is_empty() {
-        vec![]
-    } else {
-        // Waits for room in the writer's queue (JetStream holds the rest meanwhile).
-        state.submit(ok.into_iter().map(|(_, l)| l).collect(), true).await.map_err(|e| match e {
-            SubmitError::Busy => anyhow::anyhow!("the log is busy"),
-            SubmitError::Failed(m) | SubmitError::Unavailable(m) => anyhow::anyhow!("the log: {m}"),
-        })?
-    };
-    // What this delivery stored is in the trail as soon as it is stored.
-    let accepted = stored.iter().filter(|a| matches!(a, crate::store::Appended::New { .. })).count();
     let refused = dead.len();
     state.metrics.rejected.fetch_add(refused as u64, Ordering::Relaxed);
-    let mut entry = crate::ingest::trail_entry(&source, "nats".into(), accepted, n - accepted, refused);
-    let again = if delivery > 1 { format!(", delivery {delivery}") } else { String::new() };
-    entry.comment.push_str(&format!(" (NATS #{seq}{again})"));
-    entry.body["stream_seq"] = seq.into();
-    entry.body["delivery"] = delivery.into();
-    state.audit(entry)?;
+    // What this delivery stored is in the trail as soon as it is stored (committed with it).
+    let sender = crate::ingest::Sender {
+        source: source.clone(),
+        addr: "nats".into(),
+        rejected: refused,
+        nats: Some((seq, delivery)),
+    };
+    if ok.is_empty() {
+        state.audit(sender.entry(0, 0))?;
+    } else {
+        // Waits for room in the writer's queue (JetStream holds the rest meanwhile).
+        let events = ok.into_iter().map(|(_, l)| l).collect();
+        state.submit_from(events, sender, true).await.map_err(|e| match e {
+            SubmitError::Busy => anyhow::anyhow!("the log is busy"),
+            SubmitError::Failed(m) | SubmitError::Unavailable(m) => anyhow::anyhow!("the log: {m}"),
+        })?;
+    }
     dead_letters(js, &source, dead).await
 }
 

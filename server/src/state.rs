@@ -161,18 +161,23 @@ impl AppState {
         }
     }
 
-    /// [`AppState::submit`] (not waiting for room) for `sender`; `true` with the answer when the
-    /// audit entry was committed with the events (this node's writer), `false` when the caller
-    /// must still write it (through the log stream, events are stored on every node).
+    /// [`AppState::submit`] for `sender`, whose audit entry is written as well: with the events
+    /// by this node's writer, or after them when the log stream stores them (on every node).
     pub async fn submit_from(
         &self,
         events: Vec<crate::store::Located>,
         sender: crate::ingest::Sender,
-    ) -> Result<(Vec<crate::store::Appended>, bool), crate::ingest::SubmitError> {
-        match self.cluster.get() {
-            Some(c) => Ok((c.append(&events, self.clock.now()).await?, false)),
-            None => Ok((self.ingestor().submit_from(events, Some(sender)).await?, true)),
-        }
+        wait: bool,
+    ) -> Result<Vec<crate::store::Appended>, crate::ingest::SubmitError> {
+        let stored = match self.cluster.get() {
+            Some(c) => c.append(&events, self.clock.now()).await?,
+            None if wait => return self.ingestor().submit_wait_from(events, Some(sender)).await,
+            None => return self.ingestor().submit_from(events, Some(sender)).await,
+        };
+        let accepted = stored.iter().filter(|a| matches!(a, crate::store::Appended::New { .. })).count();
+        self.audit(sender.entry(accepted, stored.len() - accepted))
+            .map_err(|e| crate::ingest::SubmitError::Failed(format!("stored, but not audited: {e}")))?;
+        Ok(stored)
     }
 
     /// The ingest pipeline (this node's writer).
