@@ -268,7 +268,7 @@ mod tests {
     }
 
     #[test]
-    fn border_cells_are_exactly_those_near_a_border() {
+    fn no_border_crosses_an_unmarked_cell() {
         // An unmarked cell's centre is never on a border (its area's answer would be wrong).
         let grid = counties(16_384);
         let rings: Vec<geo::LineString<f64>> = grid

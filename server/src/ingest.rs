@@ -36,7 +36,7 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<Appended>, String>>,
 }
 
-/// Who sent a batch: its audit entry ([`trail_entry`]) is written in the transaction that
+/// Who sent a batch: its audit entry ([`Sender::entry`]) is written in the transaction that
 /// stores the batch (one commit, and the writer's own: a second connection's commit would wait
 /// for the writer's lock and hold it in turn).
 #[derive(Debug, Clone)]
@@ -331,7 +331,7 @@ fn writer(
 /// Pause between two checkpoints of the write-ahead log, so that one copies many commits.
 const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 
-/// The checkpoint thread: after commits, copy the write-ahead log into the database on this
+/// The WAL checkpoint thread (not the timeline's checkpointer of the fold): after commits, copy the write-ahead log into the database on this
 /// thread's own connection ([`Store::checkpoint_wal`]), so the writer's commits rarely do.
 fn checkpointer(side: &Store, commits: &std::sync::mpsc::Receiver<()>) {
     while commits.recv().is_ok() {
@@ -459,6 +459,8 @@ pub fn check_lines(
                 });
             }
             let adcode = places.locate(&e)?;
+            // The log keeps the line and files the event's columns from `e`: nothing here may
+            // change `e` but its source (which the log keeps in a column of its own).
             Ok(Located { event: e, adcode, line: Some(line.into()) })
         });
         match checked {

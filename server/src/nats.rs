@@ -204,7 +204,6 @@ async fn take(
         })
         .collect();
     let refused = dead.len();
-    state.metrics.rejected.fetch_add(refused as u64, Ordering::Relaxed);
     // What this delivery stored is in the trail as soon as it is stored (committed with it).
     let sender = crate::ingest::Sender {
         source: source.clone(),
@@ -222,6 +221,7 @@ async fn take(
             SubmitError::Failed(m) | SubmitError::Unavailable(m) => anyhow::anyhow!("the log: {m}"),
         })?;
     }
+    state.metrics.rejected.fetch_add(refused as u64, Ordering::Relaxed);
     dead_letters(js, &source, dead).await
 }
 

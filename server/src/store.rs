@@ -27,6 +27,16 @@ pub const DB_FILE: &str = "yiping.db";
 /// itself ([`Store::checkpoint_wal`] usually has by then).
 pub const WAL_CAP_PAGES: u32 = 10_000;
 
+/// Set how far a connection that writes lets the write-ahead log grow: its commits copy the log
+/// into the database only at [`WAL_CAP_PAGES`] (the checkpoint thread usually has), and the
+/// file is cut back to 64 MiB when the log starts over.
+pub(crate) fn wal_limits(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
+        "PRAGMA wal_autocheckpoint = {WAL_CAP_PAGES}; PRAGMA journal_size_limit = {};",
+        64 << 20
+    ))
+}
+
 /// An event ready to append: parsed, checked, placed in its county.
 #[derive(Debug, Clone)]
 pub struct Located {
@@ -243,7 +253,6 @@ impl Store {
              PRAGMA busy_timeout = 5000;
              PRAGMA cache_size = -65536;
              PRAGMA temp_store = MEMORY;
-             PRAGMA wal_autocheckpoint = 10000; -- WAL_CAP_PAGES
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events (
                  gseq INTEGER PRIMARY KEY,
@@ -287,6 +296,7 @@ impl Store {
              );",
         )
         .map_err(e)?;
+        wal_limits(&conn).map_err(e)?;
         // Tokens end (revoked, or rotated out after a grace period) at `expires` (unix s).
         let has_expires = conn
             .prepare("SELECT 1 FROM pragma_table_info('tokens') WHERE name = 'expires'")

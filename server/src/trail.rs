@@ -3,7 +3,8 @@
 //!
 //! The table lives in the same SQLite file as the event log but is never pruned by retention, and
 //! SQLite triggers refuse any `UPDATE` or `DELETE` on it, so no code path (and no API, which only
-//! ever appends through [`Trail::append`]) can alter what was written. Each entry is committed
+//! ever appends, through [`Trail::append`] or, for ingest, in the log writer's own transaction)
+//! can alter what was written. Each entry is committed
 //! (`synchronous = FULL`) before the write it records is answered. The state of every alert is the
 //! fold of its entries (`alerts::Book::restore`), so the trail is also how alerts survive a restart.
 
@@ -150,6 +151,7 @@ impl Trail {
                  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
         )
         .map_err(e)?;
+        crate::store::wal_limits(&conn).map_err(e)?;
         crate::auth::create_tables(&conn).map_err(e)?;
         crate::storylines::create_tables(&conn).map_err(e)?;
         Ok(Trail { conn, path: p })
