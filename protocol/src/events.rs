@@ -814,10 +814,14 @@ fn range_rule(field: &'static str, x: f64, lo: f64, hi: f64) -> Result<(), Broke
     Ok(())
 }
 
-/// The rules an event's values keep beyond their types: the one home of them, for both ways of
-/// reading a line ([`parse_line`]).
-fn rules(id: &str, event: &Event) -> Result<(), Broken> {
-    text_rule("id", id, 128)?;
+/// An event's id: checked as soon as it is read, before its time and payload.
+fn id_rule(id: &str) -> Result<(), Broken> {
+    text_rule("id", id, 128)
+}
+
+/// The rules a payload's values keep beyond their types (the id's: [`id_rule`]): the one home
+/// of them, for both ways of reading a line ([`parse_line`]).
+fn rules(event: &Event) -> Result<(), Broken> {
     match event {
         Event::WaterReading(e) => {
             text_rule("data.section", &e.section, 64)?;
@@ -934,7 +938,8 @@ mod fast {
             "poverty.village" => Event::Village(serde_json::from_str(data).ok()?),
             _ => return None,
         };
-        super::rules(&raw.id, &event).ok()?;
+        super::id_rule(&raw.id).ok()?;
+        super::rules(&event).ok()?;
         let time = EventTime::parse(&raw.time).ok()?;
         Some(Envelope { kind: raw.kind, id: raw.id, time, source: raw.source, data: event })
     }
@@ -965,7 +970,7 @@ pub fn parse_line_reference(line: &str) -> Result<Envelope, FieldError> {
     let broken = |b: Broken| err(b.field, value_at(&root, b.field), b.message);
     let kind = text("type")?;
     let id = text("id")?;
-    text_rule("id", &id, 128).map_err(broken)?;
+    id_rule(&id).map_err(broken)?;
     let time = EventTime::parse(&text("time")?).map_err(|e| err("time", obj.get("time"), e.to_string()))?;
     let source = match obj.get("source") {
         None | Some(serde_json::Value::Null) => None,
@@ -990,7 +995,7 @@ pub fn parse_line_reference(line: &str) -> Result<Envelope, FieldError> {
             ));
         }
     };
-    rules(&id, &event).map_err(broken)?;
+    rules(&event).map_err(broken)?;
     Ok(Envelope { kind, id, time, source, data: event })
 }
 

@@ -127,10 +127,10 @@ pub async fn post_events(
     };
     // Every write is audited: with the events it stored, or alone when none was valid.
     let stored = if events.is_empty() {
-        state.audit(sender.entry(0, 0))?;
+        state.audit(sender.entry(&[]))?;
         vec![]
     } else {
-        state.submit_from(events, sender, false).await.map_err(|e| {
+        state.submit_from(events, Some(sender), false).await.map_err(|e| {
             refund();
             match e {
                 SubmitError::Busy | SubmitError::Unavailable(_) => {

@@ -52,10 +52,12 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// The audit entry of its batch, given how many of the events the log took as new and as
-    /// duplicates.
-    pub fn entry(&self, accepted: usize, duplicates: usize) -> crate::trail::NewEntry {
-        let mut entry = trail_entry(&self.source, self.addr.clone(), accepted, duplicates, self.rejected);
+    /// The audit entry of its batch, given where the log put its events (none: every line was
+    /// refused).
+    pub fn entry(&self, stored: &[Appended]) -> crate::trail::NewEntry {
+        let accepted = stored.iter().filter(|a| matches!(a, Appended::New { .. })).count();
+        let mut entry =
+            trail_entry(&self.source, self.addr.clone(), accepted, stored.len() - accepted, self.rejected);
         if let Some((seq, delivery)) = self.nats {
             let again = if delivery > 1 { format!(", delivery {delivery}") } else { String::new() };
             entry.comment.push_str(&format!(" (NATS #{seq}{again})"));
@@ -124,44 +126,34 @@ impl Ingestor {
     /// Commit `events` and fold them; resolves once they are durable. Fails fast with
     /// [`SubmitError::Busy`] when the queue is full.
     pub async fn submit(&self, events: Vec<Located>) -> Result<Vec<Appended>, SubmitError> {
-        self.submit_from(events, None).await
-    }
-
-    /// [`Ingestor::submit`], audited: the entry for `sender` is committed with the events.
-    pub async fn submit_from(
-        &self,
-        events: Vec<Located>,
-        sender: Option<Sender>,
-    ) -> Result<Vec<Appended>, SubmitError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.try_send(Job { events, logged: None, sender, reply }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
-            mpsc::error::TrySendError::Closed(_) => SubmitError::Failed("the writer has stopped".into()),
-        })?;
-        rx.await
-            .map_err(|_| SubmitError::Failed("the writer has stopped".into()))?
-            .map_err(SubmitError::Failed)
+        self.submit_from(events, None, false).await
     }
 
     /// Like [`Ingestor::submit`] but waits for room in the queue (for the simulator and imports).
     pub async fn submit_wait(&self, events: Vec<Located>) -> Result<Vec<Appended>, SubmitError> {
-        self.submit_wait_from(events, None).await
+        self.submit_from(events, None, true).await
     }
 
-    /// [`Ingestor::submit_wait`], audited: the entry for `sender` is committed with the events.
-    pub async fn submit_wait_from(
+    /// [`Ingestor::submit`] (`wait`: [`Ingestor::submit_wait`]), with the audit entry for
+    /// `sender` committed with the events.
+    pub async fn submit_from(
         &self,
         events: Vec<Located>,
         sender: Option<Sender>,
+        wait: bool,
     ) -> Result<Vec<Appended>, SubmitError> {
+        let stopped = || SubmitError::Failed("the writer has stopped".into());
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Job { events, logged: None, sender, reply })
-            .await
-            .map_err(|_| SubmitError::Failed("the writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| SubmitError::Failed("the writer has stopped".into()))?
-            .map_err(SubmitError::Failed)
+        let job = Job { events, logged: None, sender, reply };
+        if wait {
+            self.tx.send(job).await.map_err(|_| stopped())?;
+        } else {
+            self.tx.try_send(job).map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
+                mpsc::error::TrySendError::Closed(_) => stopped(),
+            })?;
+        }
+        rx.await.map_err(|_| stopped())?.map_err(SubmitError::Failed)
     }
 
     /// Queue a message's events from the log stream (waiting for room); the answer comes once
@@ -292,9 +284,7 @@ fn writer(
         let audit_time = state.clock.now().to_string();
         let appended = store.append_parts_with(&parts, |tx, places| {
             for (from, len, s) in &senders {
-                let mine = &places[*from..*from + *len];
-                let new = mine.iter().filter(|a| matches!(a, Appended::New { .. })).count();
-                let mut entry = s.entry(new, mine.len() - new);
+                let mut entry = s.entry(&places[*from..*from + *len]);
                 entry.time.clone_from(&audit_time);
                 crate::trail::append_in(tx, &entry)?;
             }
@@ -331,8 +321,9 @@ fn writer(
 /// Pause between two checkpoints of the write-ahead log, so that one copies many commits.
 const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 
-/// The WAL checkpoint thread (not the timeline's checkpointer of the fold): after commits, copy the write-ahead log into the database on this
-/// thread's own connection ([`Store::checkpoint_wal`]), so the writer's commits rarely do.
+/// The WAL checkpoint thread (not the timeline's checkpointer of the fold): after commits, copy
+/// the write-ahead log into the database on this thread's own connection
+/// ([`Store::checkpoint_wal`]), so the writer's commits rarely do.
 fn checkpointer(side: &Store, commits: &std::sync::mpsc::Receiver<()>) {
     while commits.recv().is_ok() {
         if let Err(e) = side.checkpoint_wal() {

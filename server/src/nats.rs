@@ -212,11 +212,11 @@ async fn take(
         nats: Some((seq, delivery)),
     };
     if ok.is_empty() {
-        state.audit(sender.entry(0, 0))?;
+        state.audit(sender.entry(&[]))?;
     } else {
         // Waits for room in the writer's queue (JetStream holds the rest meanwhile).
         let events = ok.into_iter().map(|(_, l)| l).collect();
-        state.submit_from(events, sender, true).await.map_err(|e| match e {
+        state.submit_from(events, Some(sender), true).await.map_err(|e| match e {
             SubmitError::Busy => anyhow::anyhow!("the log is busy"),
             SubmitError::Failed(m) | SubmitError::Unavailable(m) => anyhow::anyhow!("the log: {m}"),
         })?;

@@ -154,29 +154,25 @@ impl AppState {
         events: Vec<crate::store::Located>,
         wait: bool,
     ) -> Result<Vec<crate::store::Appended>, crate::ingest::SubmitError> {
-        match self.cluster.get() {
-            Some(c) => c.append(&events, self.clock.now()).await,
-            None if wait => self.ingestor().submit_wait(events).await,
-            None => self.ingestor().submit(events).await,
-        }
+        self.submit_from(events, None, wait).await
     }
 
-    /// [`AppState::submit`] for `sender`, whose audit entry is written as well: with the events
+    /// [`AppState::submit`], and the audit entry of `sender` written as well: with the events
     /// by this node's writer, or after them when the log stream stores them (on every node).
     pub async fn submit_from(
         &self,
         events: Vec<crate::store::Located>,
-        sender: crate::ingest::Sender,
+        sender: Option<crate::ingest::Sender>,
         wait: bool,
     ) -> Result<Vec<crate::store::Appended>, crate::ingest::SubmitError> {
-        let stored = match self.cluster.get() {
-            Some(c) => c.append(&events, self.clock.now()).await?,
-            None if wait => return self.ingestor().submit_wait_from(events, Some(sender)).await,
-            None => return self.ingestor().submit_from(events, Some(sender)).await,
+        let Some(c) = self.cluster.get() else {
+            return self.ingestor().submit_from(events, sender, wait).await;
         };
-        let accepted = stored.iter().filter(|a| matches!(a, crate::store::Appended::New { .. })).count();
-        self.audit(sender.entry(accepted, stored.len() - accepted))
-            .map_err(|e| crate::ingest::SubmitError::Failed(format!("stored, but not audited: {e}")))?;
+        let stored = c.append(&events, self.clock.now()).await?;
+        if let Some(sender) = sender {
+            self.audit(sender.entry(&stored))
+                .map_err(|e| crate::ingest::SubmitError::Failed(format!("stored, but not audited: {e}")))?;
+        }
         Ok(stored)
     }
 
