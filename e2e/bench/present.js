@@ -5,7 +5,7 @@
 // simulator feeding the server. Both pages are on this machine, so their clocks
 // (performance.timeOrigin + now) are one clock. Prints p50/p99 by kind of control.
 //
-//   node bench/present.js [N=60] [WIDTHxHEIGHT=1920x1080] [quiet]
+//   node bench/present.js [N=200] [WIDTHxHEIGHT=1920x1080] [quiet]
 //
 // `quiet`: no simulator (no data moving, no alerts pulsing on the map), to separate what the
 // wall's own redrawing costs from what presenting costs. NORINGS=1: the simulator runs but the
@@ -17,7 +17,8 @@ import { runYiping } from '../lib/cli.js';
 import { openPage, untilConn } from '../lib/pages.js';
 import { loadavg, cpus } from 'node:os';
 
-const n = Number(process.argv[2] ?? 60);
+// 200 each by default: a p99 needs at least 100 samples to be more than the largest one.
+const n = Number(process.argv[2] ?? 200);
 const [width, height] = (process.argv[3] ?? '1920x1080').split('x').map(Number);
 const PW = 'long-enough-pw';
 const quiet = process.argv[4] === 'quiet';
@@ -89,7 +90,8 @@ for (let i = 0; i < n; i++) {
   kinds.region.push(await measure(region, regions[i % regions.length]));
   await con.waitForTimeout(150);
 }
-const q = (v, p) => v[Math.min(v.length - 1, Math.floor(p * v.length))].toFixed(1);
+// Nearest rank: the smallest value with at least p of the samples at or below it.
+const q = (v, p) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(p * v.length) - 1))].toFixed(1);
 console.log(`console action → wall frame, wall ${width}×${height}, ${n} each, ${quiet ? 'no data' : 'simulator on'}${process.env.NORINGS ? ', rings not pulsing' : ''}; machine: ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const [k, v] of Object.entries(kinds)) {
   v.sort((a, b) => a - b);
