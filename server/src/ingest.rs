@@ -52,12 +52,21 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// The audit entry of its batch, given where the log put its events (none: every line was
-    /// refused).
+    /// The audit entry of its batch (one HTTP body or NATS message), given where the log put its
+    /// events (none: every line was refused): which source, from where, how much (the events
+    /// themselves are in the log with their source and time of receipt).
     pub fn entry(&self, stored: &[Appended]) -> crate::trail::NewEntry {
         let accepted = stored.iter().filter(|a| matches!(a, Appended::New { .. })).count();
-        let mut entry =
-            trail_entry(&self.source, self.addr.clone(), accepted, stored.len() - accepted, self.rejected);
+        let (duplicates, rejected) = (stored.len() - accepted, self.rejected);
+        let mut entry = crate::trail::NewEntry {
+            actor: format!("source:{}", self.source),
+            addr: self.addr.clone(),
+            action: "ingest".into(),
+            target: self.source.clone(),
+            comment: format!("{accepted} accepted, {duplicates} duplicate, {rejected} rejected"),
+            body: serde_json::json!({ "accepted": accepted, "duplicates": duplicates, "rejected": rejected }),
+            ..Default::default()
+        };
         if let Some((seq, delivery)) = self.nats {
             let again = if delivery > 1 { format!(", delivery {delivery}") } else { String::new() };
             entry.comment.push_str(&format!(" (NATS #{seq}{again})"));
@@ -373,26 +382,6 @@ fn folder(
 }
 
 pub use yiping_protocol::api::LineResult;
-
-/// The audit trail's entry for one ingested body (HTTP) or message (NATS): which source, from
-/// where, how much (the events themselves are in the log with their source and time of receipt).
-fn trail_entry(
-    source: &str,
-    addr: String,
-    accepted: usize,
-    duplicates: usize,
-    rejected: usize,
-) -> crate::trail::NewEntry {
-    crate::trail::NewEntry {
-        actor: format!("source:{source}"),
-        addr,
-        action: "ingest".into(),
-        target: source.to_owned(),
-        comment: format!("{accepted} accepted, {duplicates} duplicate, {rejected} rejected"),
-        body: serde_json::json!({ "accepted": accepted, "duplicates": duplicates, "rejected": rejected }),
-        ..Default::default()
-    }
-}
 
 /// Parse, check and place the lines of an NDJSON body for `source`. Blank lines are skipped.
 /// Events more than `future_tolerance_s` ahead of `now` are refused. Returns the events to store
