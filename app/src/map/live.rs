@@ -29,7 +29,7 @@ use yiping_widgets::palette::WHITE;
 use yiping_widgets::palette::map::{CLUSTER_EDGE, CLUSTER_FILL, MARKER_RING, NO_CLASS, SECTION_EDGE};
 
 use super::layers::Layers;
-use super::tiers::{Frame, LABEL_FONT, Tiers, draw_base, draw_land, draw_top, section_obstacles};
+use super::tiers::{Frame, LABEL_FONT, Tiers, draw_base, draw_land, draw_top, fills, section_obstacles};
 use super::{Choropleth, MapPick, Marker};
 use crate::theme::class_color;
 
@@ -384,7 +384,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         }
         ctx.set_image_smoothing_enabled(true);
     } else {
-        let base_key = (f.clone(), choropleth.clone(), invalidate);
+        let base_key = (f.clone(), fills(&layers, &f, choropleth.as_ref()), invalidate);
         if tiers.base_key.as_ref() != Some(&base_key) {
             let land_key = (f.clone(), invalidate);
             if tiers.land_key.as_ref() != Some(&land_key) {
@@ -394,7 +394,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             tiers.base.set_width(f.w as u32);
             tiers.base.set_height(f.h as u32);
             if let Some(b) = context(&tiers.base) {
-                draw_base(&b, &tiers.land, &layers, &f, choropleth.as_ref());
+                draw_base(&b, &tiers.land, &layers, &f, base_key.1.as_ref());
                 tiers.base_key = Some(base_key);
                 st_base = true;
             }

@@ -113,14 +113,42 @@ pub(super) fn draw_land(land: &HtmlCanvasElement, glow: &HtmlCanvasElement, laye
     }
 }
 
+/// What the base tier fills region by region for a frame: a choropleth's class colours, by
+/// county or by prefecture (None: the view's plain regions). The base tier is keyed by these,
+/// not by the figures: new figures that leave every region in its class draw the same pixels, so
+/// they do not redraw it (on a live wall the figures change every few seconds, and at 7680×2160
+/// a base tier is about 30 ms).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Fills {
+    by_county: bool,
+    colors: Vec<&'static str>,
+}
+
+/// The fills of `choropleth` on frame `f` (None when the view is a prefecture or a county, which
+/// shows its regions plain).
+pub(super) fn fills(layers: &Layers, f: &Frame, choropleth: Option<&Choropleth>) -> Option<Fills> {
+    if layers.prefecture_of_view(f.view.as_deref()).is_some() {
+        return None;
+    }
+    let c = choropleth?;
+    let breaks = c.breaks();
+    let by_county = c.values.keys().any(|k| layers.counties.regions().iter().any(|r| &r.adcode == k));
+    let regions = if by_county { layers.counties.regions() } else { layers.prefectures.regions() };
+    let colors = regions
+        .iter()
+        .map(|r| c.values.get(&r.adcode).map_or(REGION, |v| class_color_of(&breaks, *v)))
+        .collect();
+    Some(Fills { by_county, colors })
+}
+
 /// The bottom tier: the land (see [`draw_land`], drawn for this frame) and the prefectures or
-/// counties filled by the choropleth.
+/// counties filled as `fills` says (see [`fills`]), or plain.
 pub(super) fn draw_base(
     ctx: &CanvasRenderingContext2d,
     land: &HtmlCanvasElement,
     layers: &Layers,
     f: &Frame,
-    choropleth: Option<&Choropleth>,
+    fills: Option<&Fills>,
 ) {
     let vp = f.viewport();
     ctx.clear_rect(0.0, 0.0, f.w, f.h);
@@ -128,16 +156,9 @@ pub(super) fn draw_base(
     let (_, prefectures, counties) = split(layers, &shapes);
     let selected = layers.prefecture_of_view(f.view.as_deref());
     let _ = ctx.draw_image_with_html_canvas_element(land, 0.0, 0.0);
-    if let Some(c) = choropleth.filter(|_| selected.is_none()) {
-        let breaks = c.breaks();
-        let by_county = c.values.keys().any(|k| layers.counties.regions().iter().any(|r| &r.adcode == k));
-        let (shapes, regions) = if by_county {
-            (counties, layers.counties.regions())
-        } else {
-            (prefectures, layers.prefectures.regions())
-        };
-        for (shape, r) in shapes.iter().zip(regions) {
-            let fill = c.values.get(&r.adcode).map_or(REGION, |v| class_color_of(&breaks, *v));
+    if let Some(fl) = fills {
+        let shapes = if fl.by_county { counties } else { prefectures };
+        for (shape, fill) in shapes.iter().zip(&fl.colors) {
             paint_polygons(ctx, shape, &vp, Some(fill), None);
         }
         return;
@@ -269,7 +290,7 @@ pub(super) struct Tiers {
     /// The province's glow, drawn small (see [`draw_land`]).
     pub(super) glow: HtmlCanvasElement,
     pub(super) top: HtmlCanvasElement,
-    pub(super) base_key: Option<(Frame, Option<Choropleth>, u64)>,
+    pub(super) base_key: Option<(Frame, Option<Fills>, u64)>,
     pub(super) land_key: Option<(Frame, u64)>,
     pub(super) top_key: Option<(Frame, Vec<Obstacle>, u64)>,
 }
