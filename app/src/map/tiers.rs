@@ -132,7 +132,7 @@ pub(super) fn fills(layers: &Layers, f: &Frame, choropleth: Option<&Choropleth>)
     }
     let c = choropleth?;
     let breaks = c.breaks();
-    let by_county = c.values.keys().any(|k| layers.counties.regions().iter().any(|r| &r.adcode == k));
+    let by_county = c.values.keys().any(|k| layers.county(k).is_some());
     let regions = if by_county { layers.counties.regions() } else { layers.prefectures.regions() };
     let colors = regions
         .iter()
