@@ -8,17 +8,19 @@
 //!   data updates swap data, they never re-create it.
 //! - Province, prefectures and counties form one [`Topology`]: whatever the zoom, they are drawn
 //!   simplified to about a device pixel with borders still shared.
-//! - Layers are drawn in three tiers. *Base* (province, choropleth fills) and *top* (water,
-//!   borders, names placed without overlaps) are rendered into off-screen canvases and redrawn
-//!   only when their own inputs change (size, view, choropleth values); *live* (sections,
-//!   markers, alerts' dots) is drawn over a blit of the two every frame it changes. Every change
-//!   schedules at most one frame (`requestAnimationFrame`). An alert's pulsing ring is an element
-//!   over its dot, animated by the compositor, so a pulsing map draws no frames between changes.
+//! - A frame draws, bottom up: the *land* (the province and its glow) and the *top* tier (water,
+//!   borders, names placed without overlaps), each rendered into an off-screen canvas and redrawn
+//!   only when its own inputs change (size, view), with the regions' *fills* (the choropleth's
+//!   classes) between them (cached with the land in a *base* tier while they stay the same),
+//!   then the *live* tier (sections, markers, alerts' dots). Every
+//!   change schedules at most one frame (`requestAnimationFrame`). An alert's pulsing ring is an
+//!   element over its dot, animated by the compositor, so a pulsing map draws no frames between
+//!   changes.
 //! - Until its first data arrive (the overview; on a page without one, such as the benchmarks, a
 //!   choropleth or a marker), a map whose layers are ready waits (up to a second) rather than
 //!   draw a frame the data replace at once.
-//! - While the view moves (fly-to, wheel, drag, pinch, keys) frames blit the cached tiers scaled
-//!   to the moving view, and the tiers are re-rendered sharp once it rests (250 ms).
+//! - While the view moves (fly-to, wheel, drag, pinch, keys) frames blit the land and the top
+//!   tier scaled to the moving view, and they are re-rendered sharp once it rests (250 ms).
 //! - One touch on a prefecture (anywhere in it, hit-tested with the map engine's R-tree, or on its
 //!   name, a real button for keyboards and assistive technology) flies the map to it and shows its
 //!   counties, a touch on one of its counties to that county (its records, framed); the

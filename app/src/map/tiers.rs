@@ -1,5 +1,7 @@
-//! The static tiers: *base* (province, choropleth fills) and *top* (water, borders, names placed
-//! without overlaps), each rendered off-screen and redrawn only when its own inputs change.
+//! What a frame draws under its live tier: the *land* (the province with its glow) and the *top*
+//! tier (water, borders, names placed without overlaps), each rendered off-screen and redrawn
+//! only when its own inputs change, and between them the regions' fills (a choropleth's
+//! classes), cached with the land in a *base* tier while they stay the same.
 
 use geo::MultiPolygon;
 use wasm_bindgen::JsCast;
@@ -63,7 +65,7 @@ pub(super) fn split<'a>(layers: &Layers, shapes: &'a [MultiPolygon<f64>]) -> Spl
 
 /// How much smaller than the frame the province's glow is drawn: a blur is smooth, so a quarter
 /// of the resolution looks the same scaled up, and costs a sixteenth (at 7680×2160 the glow drawn
-/// full size was most of a base tier's 100–150 ms).
+/// full size was most of a land's 100–150 ms).
 const GLOW_SCALE: f64 = 0.25;
 
 /// The province's soft glow alone (its shadow, not its shape), at [`GLOW_SCALE`], into `glow`.
@@ -87,10 +89,10 @@ fn draw_glow(glow: &HtmlCanvasElement, province: &[MultiPolygon<f64>], f: &Frame
     }
 }
 
-/// The land under the base tier: the province with its soft glow (drawn small in `glow`,
-/// scaled up) and its outline, into `land` at the frame's size. It depends on the frame alone,
-/// so a change of screen or of figures (a new choropleth) does not redraw it: at 7680×2160 the
-/// glow's blur and scaling and the province's outline were most of a base tier's cost.
+/// The land under the fills: the province with its soft glow (drawn small in `glow`, scaled up)
+/// and its outline, into `land` at the frame's size. It depends on the frame alone, so a change
+/// of screen or of figures (a new choropleth) does not redraw it: at 7680×2160 the glow's blur
+/// and scaling and the province's outline cost 50–60 ms.
 pub(super) fn draw_land(land: &HtmlCanvasElement, glow: &HtmlCanvasElement, layers: &Layers, f: &Frame) {
     land.set_width(f.w as u32);
     land.set_height(f.h as u32);
@@ -113,11 +115,8 @@ pub(super) fn draw_land(land: &HtmlCanvasElement, glow: &HtmlCanvasElement, laye
     }
 }
 
-/// What the base tier fills region by region for a frame: a choropleth's class colours, by
-/// county or by prefecture (None: the view's plain regions). The base tier is keyed by these,
-/// not by the figures: new figures that leave every region in its class draw the same pixels, so
-/// they do not redraw it (on a live wall the figures change every few seconds, and at 7680×2160
-/// a base tier is about 30 ms).
+/// What a frame fills region by region over the land: a choropleth's class colours, by county or
+/// by prefecture (None: the view's plain regions).
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Fills {
     by_county: bool,
@@ -141,21 +140,14 @@ pub(super) fn fills(layers: &Layers, f: &Frame, choropleth: Option<&Choropleth>)
     Some(Fills { by_county, colors })
 }
 
-/// The bottom tier: the land (see [`draw_land`], drawn for this frame) and the prefectures or
-/// counties filled as `fills` says (see [`fills`]), or plain.
-pub(super) fn draw_base(
-    ctx: &CanvasRenderingContext2d,
-    land: &HtmlCanvasElement,
-    layers: &Layers,
-    f: &Frame,
-    fills: Option<&Fills>,
-) {
+/// The fills over the land: the prefectures or counties as `fills` says (see [`fills`]), or
+/// plain with the selected prefecture and county standing out. Into the base tier, or straight
+/// into a frame while they change (see [`Tiers::base`]).
+pub(super) fn draw_fills(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, fills: Option<&Fills>) {
     let vp = f.viewport();
-    ctx.clear_rect(0.0, 0.0, f.w, f.h);
     let shapes = layers.shapes(f.epsilon);
     let (_, prefectures, counties) = split(layers, &shapes);
     let selected = layers.prefecture_of_view(f.view.as_deref());
-    let _ = ctx.draw_image_with_html_canvas_element(land, 0.0, 0.0);
     if let Some(fl) = fills {
         let shapes = if fl.by_county { counties } else { prefectures };
         for (shape, fill) in shapes.iter().zip(&fl.colors) {
@@ -282,15 +274,25 @@ pub(super) fn ramp(i: usize, n: usize) -> &'static str {
     RAMP[if n <= 1 { RAMP.len() - 1 } else { (i * (RAMP.len() - 1) / (n - 1)).min(RAMP.len() - 1) }].css()
 }
 
+/// The frame, fills and invalidation a base tier or a frame's fills were drawn for.
+pub(super) type FillsKey = (Frame, Option<Fills>, u64);
+
 /// The cached static tiers and what they were drawn for.
 pub(super) struct Tiers {
+    /// The base tier: the land and the fills (see [`draw_fills`]), cached once the same fills
+    /// show in two frames running. Fills that change on every frame (a wall whose colours
+    /// move with every update) are drawn into each frame instead: caching them cost three
+    /// passes over the canvas (reset, land, blit) for one frame; fills that stay (a live wall
+    /// between class changes) are one blit a frame rather than their polygons.
     pub(super) base: HtmlCanvasElement,
-    /// The land under the base tier (see [`draw_land`]).
+    pub(super) base_key: Option<FillsKey>,
+    /// The fills of the last frame drawn at rest.
+    pub(super) last_fills: Option<FillsKey>,
+    /// The land under the fills (see [`draw_land`]).
     pub(super) land: HtmlCanvasElement,
     /// The province's glow, drawn small (see [`draw_land`]).
     pub(super) glow: HtmlCanvasElement,
     pub(super) top: HtmlCanvasElement,
-    pub(super) base_key: Option<(Frame, Option<Fills>, u64)>,
     pub(super) land_key: Option<(Frame, u64)>,
     pub(super) top_key: Option<(Frame, Vec<Obstacle>, u64)>,
 }
