@@ -117,12 +117,16 @@ test('1,000 live markers cluster, alerts pulse without redrawing the map, and on
   const root = page.getByTestId('mapbench');
   await until(async () => Number(await root.getAttribute('data-updates')) >= 3, 20_000, 'three marker updates');
   const n = async (k) => Number(await canvas.getAttribute(k));
-  const [d0, t0] = [await n('data-draws'), await n('data-top-draws')];
+  const [d0, t0, b0] = [await n('data-draws'), await n('data-top-draws'), await n('data-base-draws')];
   await page.waitForTimeout(1000);
   // Alerts pulse by the compositor: the canvas is drawn once per update (once a second), not
   // every frame, and each alert on screen has a ring whose animation runs.
   assert.ok((await n('data-draws')) - d0 <= 3, `the map drew ${(await n('data-draws')) - d0} frames in a second`);
   assert.equal(await n('data-top-draws'), t0, 'water, borders and names are not redrawn for live data');
+  // The choropleth stays: its fills were cached with the land (by the second frame that showed
+  // them), and the frames since blit them.
+  assert.ok(b0 >= 1, 'the fills are cached');
+  assert.equal(await n('data-base-draws'), b0, 'the cached fills are not redrawn for live data');
   const rings = await page.evaluate(() => [...document.querySelectorAll('[data-testid=map-ring]')].map((e) => {
     const b = e.getBoundingClientRect();
     return { x: b.left + b.width / 2, y: b.top + b.height / 2, running: e.getAnimations().some((a) => a.playState === 'running') };

@@ -94,43 +94,39 @@ pub(super) fn draw_live(
             if on_screen(x, y, 20.0 * unit) { (x, y) } else { (f64::NAN, f64::NAN) }
         })
         .collect();
-    // Markers on their own, a path per colour, and clusters, one path: a few fills and strokes
+    // Markers on their own, a path per colour, then clusters, one path: a few fills and strokes
     // rather than two per marker (at 7680×2160 with 1,000 markers the calls and their colour
-    // strings were a third of a frame). Neither overlaps its kind: a cluster is smaller than half
-    // a cell, and markers of the same colour merge.
+    // strings were a third of a frame). Where two of them touch (across a cell's edge), both
+    // rings or edges show; what can be touched is listed in the order drawn, so a touch finds
+    // what is on top.
     let single_r = 4.2 * unit;
-    let mut singles: Vec<(&'static str, Vec<(f64, f64)>)> = Vec::new();
-    let mut clusters: Vec<(f64, f64, f64, usize)> = Vec::new();
+    let mut singles: Vec<(&'static str, Vec<LiveHit>)> = Vec::new();
+    let mut clusters: Vec<(usize, LiveHit)> = Vec::new();
     for c in grid_clusters(&pts, 40.0 * unit) {
         if let [only] = c.members[..] {
             let m = &markers[calm[only]];
-            match singles.iter_mut().find(|(color, _)| *color == m.color) {
-                Some((_, at)) => at.push((c.x, c.y)),
-                None => singles.push((m.color, vec![(c.x, c.y)])),
-            }
-            hits.push(LiveHit {
+            let hit = LiveHit {
                 x: c.x,
                 y: c.y,
                 r: single_r + 4.0 * unit,
                 pick: MapPick { kind: "marker", key: m.key.clone(), label: m.label.clone(), value: None },
-            });
+            };
+            match singles.iter_mut().find(|(color, _)| *color == m.color) {
+                Some((_, at)) => at.push(hit),
+                None => singles.push((m.color, vec![hit])),
+            }
         } else {
             let n = c.members.len();
-            // Smaller than half a cell, so neighbouring clusters do not cover each other.
+            // Smaller than half a cell, so clusters in neighbouring cells rarely touch.
             let r = (5.5 + 2.0 * (n as f64).log2()).min(18.0) * unit;
-            clusters.push((c.x, c.y, r, n));
             let keys: Vec<&str> = c.members.iter().map(|&i| markers[calm[i]].key.as_str()).collect();
-            hits.push(LiveHit {
-                x: c.x,
-                y: c.y,
-                r,
-                pick: MapPick {
-                    kind: "cluster",
-                    key: keys.join(","),
-                    label: format!("{n}"),
-                    value: Some(n as f64),
-                },
-            });
+            let pick = MapPick {
+                kind: "cluster",
+                key: keys.join(","),
+                label: format!("{n}"),
+                value: Some(n as f64),
+            };
+            clusters.push((n, LiveHit { x: c.x, y: c.y, r, pick }));
         }
     }
     let circles = |at: &mut dyn Iterator<Item = (f64, f64, f64)>| {
@@ -141,18 +137,18 @@ pub(super) fn draw_live(
         }
     };
     for (color, at) in &singles {
-        circles(&mut at.iter().map(|&(x, y)| (x, y, single_r)));
+        circles(&mut at.iter().map(|h| (h.x, h.y, single_r)));
         ctx.set_fill_style_str(color);
         ctx.fill();
     }
     if !singles.is_empty() {
-        circles(&mut singles.iter().flat_map(|(_, at)| at.iter().map(|&(x, y)| (x, y, single_r))));
+        circles(&mut singles.iter().flat_map(|(_, at)| at.iter().map(|h| (h.x, h.y, single_r))));
         ctx.set_stroke_style_str(MARKER_RING);
         ctx.set_line_width(single_r * 0.35);
         ctx.stroke();
     }
     if !clusters.is_empty() {
-        circles(&mut clusters.iter().map(|&(x, y, r, _)| (x, y, r)));
+        circles(&mut clusters.iter().map(|(_, h)| (h.x, h.y, h.r)));
         ctx.set_fill_style_str(CLUSTER_FILL);
         ctx.fill();
         ctx.set_stroke_style_str(CLUSTER_EDGE);
@@ -162,10 +158,12 @@ pub(super) fn draw_live(
         ctx.set_text_baseline("middle");
         ctx.set_font(&format!("700 {:.0}px {LABEL_FONT}", 10.5 * unit));
         ctx.set_fill_style_str(WHITE.css());
-        for &(x, y, _, n) in &clusters {
-            let _ = ctx.fill_text(&n.to_string(), x, y);
+        for (n, h) in &clusters {
+            let _ = ctx.fill_text(&n.to_string(), h.x, h.y);
         }
     }
+    hits.extend(singles.into_iter().flat_map(|(_, at)| at));
+    hits.extend(clusters.into_iter().map(|(_, h)| h));
     // River reaches around the sections, coloured by the class the section reports.
     if let Some(o) = overview {
         for s in &o.sections {
@@ -412,7 +410,10 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             let (bx, by) = vp.to_screen(b_lon, b_lat);
             let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(tier, ax, ay, bx - ax, by - ay);
         };
-        match (&tiers.base_key, &tiers.land_key) {
+        // The base only if it holds what the last frame at rest showed (new fills are drawn
+        // straight into frames until they are cached, so it can be older than the land).
+        let base = tiers.base_key.as_ref().filter(|b| tiers.last_fills.as_ref() == Some(*b));
+        match (base, &tiers.land_key) {
             (Some(base), _) if same_size(&base.0) => scaled(&tiers.base, &base.0),
             (_, Some(land)) => {
                 scaled(&tiers.land, &land.0);
@@ -519,15 +520,19 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         ("data-frame-at", format!("{:.3}", now_ms())),
         ("data-clusters", st.hits.iter().filter(|h| h.pick.kind == "cluster").count().to_string()),
         ("data-markers", markers.len().to_string()),
-        // One marker drawn on its own (not in a cluster), in CSS pixels: for tests and tools. The
-        // last drawn, so nothing lies over it at its centre.
+        // One marker drawn on its own (not in a cluster), in CSS pixels, that nothing drawn after
+        // it covers at its centre (a touch there finds it): for tests and tools.
         (
             "data-single-marker",
             st.hits
                 .iter()
+                .enumerate()
                 .rev()
-                .find(|h| h.pick.kind == "marker")
-                .map(|h| format!("{},{:.1},{:.1}", h.pick.key, h.x / dpr, h.y / dpr))
+                .find(|&(i, h)| {
+                    h.pick.kind == "marker"
+                        && !st.hits[i + 1..].iter().any(|o| (o.x - h.x).hypot(o.y - h.y) <= o.r)
+                })
+                .map(|(_, h)| format!("{},{:.1},{:.1}", h.pick.key, h.x / dpr, h.y / dpr))
                 .unwrap_or_default(),
         ),
     ] {

@@ -10,17 +10,18 @@
 //!   simplified to about a device pixel with borders still shared.
 //! - A frame draws, bottom up: the *land* (the province and its glow) and the *top* tier (water,
 //!   borders, names placed without overlaps), each rendered into an off-screen canvas and redrawn
-//!   only when its own inputs change (size, view), with the regions' *fills* (the choropleth's
-//!   classes) between them (cached with the land in a *base* tier while they stay the same),
-//!   then the *live* tier (sections, markers, alerts' dots). Every
-//!   change schedules at most one frame (`requestAnimationFrame`). An alert's pulsing ring is an
-//!   element over its dot, animated by the compositor, so a pulsing map draws no frames between
-//!   changes.
+//!   only when its own inputs change (size, view, theme; for the top, the sections it keeps clear
+//!   of), with the regions' *fills* (the choropleth's classes) between them (cached with the land
+//!   in a *base* tier while they stay the same), then the *live* tier (sections, markers,
+//!   alerts' dots). Every change schedules at most one frame (`requestAnimationFrame`). An
+//!   alert's pulsing ring is an element over its dot, animated by the compositor, so a pulsing
+//!   map draws no frames between changes.
 //! - Until its first data arrive (the overview; on a page without one, such as the benchmarks, a
 //!   choropleth or a marker), a map whose layers are ready waits (up to a second) rather than
 //!   draw a frame the data replace at once.
-//! - While the view moves (fly-to, wheel, drag, pinch, keys) frames blit the land and the top
-//!   tier scaled to the moving view, and they are re-rendered sharp once it rests (250 ms).
+//! - While the view moves (fly-to, wheel, drag, pinch, keys) frames blit the tiers of the last
+//!   view at rest scaled to the moving one (the base, or the land with the fills drawn over it),
+//!   and they are re-rendered sharp once it rests (250 ms).
 //! - One touch on a prefecture (anywhere in it, hit-tested with the map engine's R-tree, or on its
 //!   name, a real button for keyboards and assistive technology) flies the map to it and shows its
 //!   counties, a touch on one of its counties to that county (its records, framed); the

@@ -65,7 +65,7 @@ pub(super) fn split<'a>(layers: &Layers, shapes: &'a [MultiPolygon<f64>]) -> Spl
 
 /// How much smaller than the frame the province's glow is drawn: a blur is smooth, so a quarter
 /// of the resolution looks the same scaled up, and costs a sixteenth (at 7680×2160 the glow drawn
-/// full size was most of a land's 100–150 ms).
+/// full size was most of the 100–150 ms the land then took, within the base tier).
 const GLOW_SCALE: f64 = 0.25;
 
 /// The province's soft glow alone (its shadow, not its shape), at [`GLOW_SCALE`], into `glow`.
