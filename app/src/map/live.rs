@@ -96,7 +96,7 @@ pub(super) fn draw_live(
         .collect();
     // Markers on their own, a path per colour, then clusters, one path: a few fills and strokes
     // rather than two per marker (at 7680×2160 with 1,000 markers the calls and their colour
-    // strings were a third of a frame). Where two of them touch (across a cell's edge), both
+    // strings were a third of a frame). Where two of a kind touch (across a cell's edge), both
     // rings or edges show; what can be touched is listed in the order drawn, so a touch finds
     // what is on top.
     let single_r = 4.2 * unit;
@@ -136,15 +136,12 @@ pub(super) fn draw_live(
             let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
         }
     };
+    ctx.set_stroke_style_str(MARKER_RING);
+    ctx.set_line_width(single_r * 0.35);
     for (color, at) in &singles {
         circles(&mut at.iter().map(|h| (h.x, h.y, single_r)));
         ctx.set_fill_style_str(color);
         ctx.fill();
-    }
-    if !singles.is_empty() {
-        circles(&mut singles.iter().flat_map(|(_, at)| at.iter().map(|h| (h.x, h.y, single_r))));
-        ctx.set_stroke_style_str(MARKER_RING);
-        ctx.set_line_width(single_r * 0.35);
         ctx.stroke();
     }
     if !clusters.is_empty() {
@@ -419,8 +416,8 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
                 scaled(&tiers.land, &land.0);
                 // The fills in the moving view, with the shapes simplified for the land's (a
                 // new simplification on every step of a zoom would cost more than the frame).
-                let moving = Frame { epsilon: land.0.epsilon, ..f.clone() };
-                draw_fills(&ctx, &layers, &moving, fills_key.1.as_ref());
+                let coarse = Frame { epsilon: land.0.epsilon, ..f.clone() };
+                draw_fills(&ctx, &layers, &coarse, fills_key.1.as_ref());
             }
             _ => {}
         }
