@@ -3,7 +3,9 @@
 // redrawing the static tiers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shareBrowserAndServer, until } from '../lib/harness.js';
+import { shareBrowserAndServer, serve, killServer, until } from '../lib/harness.js';
+import { createToken } from '../lib/cli.js';
+import { eventLine, postEvents } from '../lib/events.js';
 import { openPage, screenshot } from '../lib/pages.js';
 
 const shared = shareBrowserAndServer();
@@ -26,6 +28,30 @@ function toScreen(b, w, h, lon, lat) {
   const oy = (h - (by - ay) * s) / 2;
   const [x, y] = merc(lon, lat);
   return [(x - ax) * s + ox, (by - y) * s + oy];
+}
+
+/** The inverse of `toScreen`: the (lon, lat) drawn at (x, y). */
+function toLonLat(b, w, h, x, y) {
+  const R = 6378137;
+  const merc = (lo, la) => [R * lo * Math.PI / 180, R * Math.log(Math.tan(Math.PI / 4 + la * Math.PI / 360))];
+  const unit = Math.max(Math.min(w, h * 1.6) / 900, 0.5);
+  const m = 24 * unit;
+  const [ax, ay] = merc(b[0], b[1]);
+  const [bx, by] = merc(b[2], b[3]);
+  const s = Math.min((w - 2 * m) / (bx - ax), (h - 2 * m) / (by - ay));
+  const ox = (w - (bx - ax) * s) / 2;
+  const oy = (h - (by - ay) * s) / 2;
+  const [mx, my] = [(x - ox) / s + ax, by - (y - oy) / s];
+  return [mx / R * 180 / Math.PI, (2 * Math.atan(Math.exp(my / R)) - Math.PI / 2) * 180 / Math.PI];
+}
+
+/** The names the map drew, by name: their boxes [x0, y0, x1, y1] in CSS pixels. */
+async function namesDrawn(canvas) {
+  const list = ((await canvas.getAttribute('data-names')) ?? '').split(';').filter(Boolean);
+  return Object.fromEntries(list.map((n) => {
+    const [name, b] = n.split(':');
+    return [name, b.split(',').map(Number)];
+  }));
 }
 
 async function openMap(page) {
@@ -122,7 +148,7 @@ test('1,000 live markers cluster, alerts pulse without redrawing the map, and on
   // Alerts pulse by the compositor: the canvas is drawn once per update (once a second), not
   // every frame, and each alert on screen has a ring whose animation runs.
   assert.ok((await n('data-draws')) - d0 <= 3, `the map drew ${(await n('data-draws')) - d0} frames in a second`);
-  assert.equal(await n('data-top-draws'), t0, 'water, borders and names are not redrawn for live data');
+  assert.equal(await n('data-top-draws'), t0, 'water and borders are not redrawn for live data');
   // The choropleth stays: its fills were cached with the land (by the second frame that showed
   // them), and the frames since blit them.
   assert.ok(b0 >= 1, 'the fills are cached');
@@ -184,4 +210,35 @@ test('a touch on a county in a prefecture opens its records and frames it (the t
   await page.keyboard.press('Escape');
   await until(async () => (await view()) === '420000', 5_000, 'Escape to the province');
   await page.close();
+});
+
+test('a name steps aside for a marker on its label point, and is still shown', async () => {
+  const server = await serve({ args: ['--no-simulator'] });
+  try {
+    const token = createToken(server.dataDir, 'hbsthj');
+    const { page, errors } = await openPage(shared.browser, `${server.url}/yangtze`);
+    const { canvas, r } = await openMap(page);
+    // Where 荆门's name is drawn while nothing is in its way.
+    const before = await until(async () => (await namesDrawn(canvas))['荆门'], 10_000, '荆门 named on the map');
+    const [cx, cy] = [(before[0] + before[2]) / 2, (before[1] + before[3]) / 2];
+    // A sewage outlet reported right there: its marker lands on the name's place.
+    const [lon, lat] = toLonLat(await box(page), r.width, r.height, cx, cy);
+    const outlet = { outlet: 'PK-NAME', name: '名称避让测试排口', river: '竹皮河', lon, lat, status: 'identified' };
+    await postEvents(server.url, token, [eventLine('water.outlet', 'name-1', outlet)]);
+    await until(async () => ((await canvas.getAttribute('data-single-marker')) ?? '').includes('PK-NAME'), 10_000, 'the outlet on the map');
+    const [mx, my] = (await canvas.getAttribute('data-single-marker')).split(',').slice(1).map(Number);
+    assert.ok(Math.hypot(mx - cx, my - cy) < 1.5, `the marker (${mx}, ${my}) is where the name was (${cx}, ${cy})`);
+    // The name is still shown, and its box keeps clear of the marker's dot and ring (radius
+    // 4.2 units and half of a 1.47-unit ring; a unit is min(w, 1.6 h) / 900 CSS pixels here).
+    const after = (await namesDrawn(canvas))['荆门'];
+    assert.ok(after, '荆门 is still named');
+    const radius = 4.9 * Math.max(Math.min(r.width, r.height * 1.6) / 900, 0.5);
+    const [nx, ny] = [Math.max(after[0], Math.min(mx, after[2])), Math.max(after[1], Math.min(my, after[3]))];
+    assert.ok(Math.hypot(nx - mx, ny - my) > radius, `荆门 at ${after} is clear of the marker at (${mx}, ${my})`);
+    await screenshot(page, 'map-name-aside-1920x1080.png');
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await killServer(server);
+  }
 });

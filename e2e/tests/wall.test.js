@@ -65,7 +65,7 @@ test('the wall shows Hubei, live figures, and recovers from a server restart wit
   const mapAttr = (name) => page.locator('canvas[data-testid="map"]').getAttribute(name).then(Number);
   const drawsBefore = await mapAttr('data-draws');
   await until(async () => (await mapAttr('data-draws')) >= drawsBefore + 2, 15_000, 'two more map updates');
-  assert.equal(await mapAttr('data-top-draws'), 1, 'water, borders and names drawn once');
+  assert.equal(await mapAttr('data-top-draws'), 1, 'water and borders drawn once');
   assert.equal(await mapAttr('data-land-draws'), 1, 'the land drawn once');
 
   // Kill the server as a crash would; the wall says so, then recovers by itself on restart.

@@ -5,8 +5,9 @@
 //! anchor for area labels; beside it for point labels). Candidates are taken highest priority
 //! first (ties: input order); each takes the first of its positions whose box, grown by a
 //! padding, meets no box already placed and no obstacle (e.g. a live marker) and lies inside the
-//! screen; a candidate with no free position is left out. Placed boxes are kept in an R-tree, so
-//! placing n labels costs O(n log n).
+//! screen; a candidate with no free position is left out, or, if it is *required*, placed where
+//! it is least covered (the smallest area shared with obstacles and boxes placed before it).
+//! Placed boxes are kept in an R-tree, so placing n labels costs O(n log n).
 //!
 //! Caveat: greedy is not optimal (a high-priority label can block two lower ones that a smarter
 //! search would both keep), but it is stable: the same input gives the same picture, and a
@@ -38,8 +39,9 @@ pub struct Candidate {
     pub priority: i32,
     /// Offsets of the box centre from the anchor to try, in order.
     pub offsets: Vec<(f64, f64)>,
-    /// Placed at its first position even when every position is taken (a name the map must
-    /// show, such as a prefecture's on the province view); it still blocks later labels.
+    /// Placed even when every position is taken (a name the map must show, such as a
+    /// prefecture's on the province view): at the position least covered by what is there
+    /// already; it still blocks later labels.
     pub required: bool,
 }
 
@@ -132,13 +134,36 @@ pub fn place(
                 break;
             }
         }
-        if c.required
-            && out[i] == Placement::Hidden
-            && let Some(&(dx, dy)) = c.offsets.first()
-        {
-            let (cx, cy, [x0, y0, x1, y1]) = boxed(dx, dy);
-            tree.insert(Placed(AABB::from_corners([x0, y0], [x1, y1])));
-            out[i] = Placement::At { x: cx, y: cy };
+        if c.required && out[i] == Placement::Hidden {
+            // No free position: the one least covered (by the area it shares with obstacles and
+            // labels placed before it), the first of equals; off-screen ones only if all are.
+            let covered = |b: [f64; 4]| -> f64 {
+                let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
+                tree.locate_in_envelope_intersecting(&env)
+                    .map(|p| {
+                        let (lo, hi) = (p.0.lower(), p.0.upper());
+                        (b[2].min(hi[0]) - b[0].max(lo[0])).max(0.0)
+                            * (b[3].min(hi[1]) - b[1].max(lo[1])).max(0.0)
+                    })
+                    .sum()
+            };
+            let on_screen = |b: [f64; 4]| b[0] >= 0.0 && b[1] >= 0.0 && b[2] <= width && b[3] <= height;
+            let best = c
+                .offsets
+                .iter()
+                .map(|&(dx, dy)| boxed(dx, dy))
+                .filter(|&(_, _, b)| on_screen(b))
+                .map(|(cx, cy, b)| (covered(b), cx, cy, b))
+                .fold(None, |best: Option<(f64, f64, f64, [f64; 4])>, x| match best {
+                    Some(b) if b.0 <= x.0 => Some(b),
+                    _ => Some(x),
+                })
+                .map(|(_, cx, cy, b)| (cx, cy, b))
+                .or_else(|| c.offsets.first().map(|&(dx, dy)| boxed(dx, dy)));
+            if let Some((cx, cy, [x0, y0, x1, y1])) = best {
+                tree.insert(Placed(AABB::from_corners([x0, y0], [x1, y1])));
+                out[i] = Placement::At { x: cx, y: cy };
+            }
         }
     }
     out
@@ -231,9 +256,25 @@ mod tests {
         let all = [0.0, 0.0, 500.0, 500.0];
         let later = Candidate::area(100.0, 100.0, 10.0, 10.0, 1);
         assert_eq!(
-            place(&[c, later], &[all], 500.0, 500.0, 1.0),
+            place(&[c.clone(), later], &[all], 500.0, 500.0, 1.0),
             vec![Placement::At { x: 100.0, y: 100.0 }, Placement::Hidden]
         );
+        // Nowhere free, but less covered beside the point than on it (markers on the point,
+        // above, below and on the right; one on the left touches the box's far end): on the left.
+        let dense = [
+            [90.0, 90.0, 110.0, 110.0],
+            [90.0, 72.0, 110.0, 92.0],
+            [90.0, 108.0, 110.0, 128.0],
+            [114.0, 90.0, 134.0, 110.0],
+            [56.0, 98.0, 60.0, 102.0],
+        ];
+        assert_eq!(
+            place(std::slice::from_ref(&c), &dense, 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 76.0, y: 100.0 }]
+        );
+        // Every position as covered as the others: the first.
+        let same = [[0.0, 0.0, 500.0, 500.0]];
+        assert_eq!(place(&[c], &same, 500.0, 500.0, 1.0), vec![Placement::At { x: 100.0, y: 100.0 }]);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yiping_maps::cluster::grid_clusters;
 use yiping_maps::draw::{paint_dot, paint_lines};
+use yiping_maps::labels::Obstacle;
 use yiping_maps::reach::reach;
 use yiping_protocol::topics::Overview;
 use yiping_protocol::water::WaterBody;
@@ -29,7 +30,8 @@ use yiping_widgets::palette::WHITE;
 use yiping_widgets::palette::map::{CLUSTER_EDGE, CLUSTER_FILL, MARKER_RING, NO_CLASS, SECTION_EDGE};
 
 use super::layers::Layers;
-use super::tiers::{Frame, LABEL_FONT, Tiers, draw_fills, draw_land, draw_top, fills, section_obstacles};
+use super::names::draw_names;
+use super::tiers::{Frame, LABEL_FONT, Tiers, draw_fills, draw_land, draw_top, fills};
 use super::{Choropleth, MapPick, Marker};
 use crate::theme::class_color;
 
@@ -72,18 +74,26 @@ pub(super) struct Ring {
     pub(super) stroke: f64,
 }
 
-/// The live tier: sections, markers (clustered where dense), alerts' dots on top. Returns what
-/// can be touched and where the alerts' rings go (device pixels; the caller scales them).
-pub(super) fn draw_live(
-    ctx: &CanvasRenderingContext2d,
-    f: &Frame,
-    overview: Option<&Overview>,
-    reaches: &HashMap<String, MultiLineString<f64>>,
-    markers: &[Marker],
-) -> (Vec<LiveHit>, Vec<Ring>) {
+/// Where the live tier's marks go in a frame: markers (clustered where dense), sections and
+/// alerts' dots, laid out before any is drawn, so that the names can be placed clear of them
+/// ([`LiveLayout::marks`]) and drawn under them ([`LiveLayout::paint`]).
+pub(super) struct LiveLayout {
+    unit: f64,
+    single_r: f64,
+    /// Markers on their own, by colour.
+    singles: Vec<(&'static str, Vec<LiveHit>)>,
+    /// Clusters, with their sizes.
+    clusters: Vec<(usize, LiveHit)>,
+    /// Sections, with their colours.
+    sections: Vec<(&'static str, LiveHit)>,
+    /// Alerts, with their colours and rings.
+    alerts: Vec<(&'static str, LiveHit, Ring)>,
+}
+
+/// Lay out the live tier of frame `f` (see [`LiveLayout`]).
+pub(super) fn layout_live(f: &Frame, overview: Option<&Overview>, markers: &[Marker]) -> LiveLayout {
     let vp = f.viewport();
     let unit = f.unit();
-    let mut hits = Vec::new();
     let on_screen = |x: f64, y: f64, m: f64| x > -m && y > -m && x < f.w + m && y < f.h + m;
     // Markers that are not alerts, clustered on a fixed grid so clusters do not jump.
     let calm: Vec<usize> = (0..markers.len()).filter(|&i| !markers[i].pulse).collect();
@@ -94,11 +104,6 @@ pub(super) fn draw_live(
             if on_screen(x, y, 20.0 * unit) { (x, y) } else { (f64::NAN, f64::NAN) }
         })
         .collect();
-    // Markers on their own, a path per colour, then clusters, one path: a few fills and strokes
-    // rather than two per marker (at 7680×2160 with 1,000 markers the calls and their colour
-    // strings were a third of a frame). Where two of a kind touch (across a cell's edge), both
-    // rings or edges show; what can be touched is listed in the order drawn, so a touch finds
-    // what is on top.
     let single_r = 4.2 * unit;
     let mut singles: Vec<(&'static str, Vec<LiveHit>)> = Vec::new();
     let mut clusters: Vec<(usize, LiveHit)> = Vec::new();
@@ -129,87 +134,118 @@ pub(super) fn draw_live(
             clusters.push((n, LiveHit { x: c.x, y: c.y, r, pick }));
         }
     }
-    let circles = |at: &mut dyn Iterator<Item = (f64, f64, f64)>| {
-        ctx.begin_path();
-        for (x, y, r) in at {
-            ctx.move_to(x + r, y);
-            let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
-        }
-    };
-    ctx.set_stroke_style_str(MARKER_RING);
-    ctx.set_line_width(single_r * 0.35);
-    for (color, at) in &singles {
-        circles(&mut at.iter().map(|h| (h.x, h.y, single_r)));
-        ctx.set_fill_style_str(color);
-        ctx.fill();
-        ctx.stroke();
-    }
-    if !clusters.is_empty() {
-        circles(&mut clusters.iter().map(|(_, h)| (h.x, h.y, h.r)));
-        ctx.set_fill_style_str(CLUSTER_FILL);
-        ctx.fill();
-        ctx.set_stroke_style_str(CLUSTER_EDGE);
-        ctx.set_line_width(1.4 * unit);
-        ctx.stroke();
-        ctx.set_text_align("center");
-        ctx.set_text_baseline("middle");
-        ctx.set_font(&format!("700 {:.0}px {LABEL_FONT}", 10.5 * unit));
-        ctx.set_fill_style_str(WHITE.css());
-        for (n, h) in &clusters {
-            let _ = ctx.fill_text(&n.to_string(), h.x, h.y);
-        }
-    }
-    hits.extend(singles.into_iter().flat_map(|(_, at)| at));
-    hits.extend(clusters.into_iter().map(|(_, h)| h));
-    // River reaches around the sections, coloured by the class the section reports.
-    if let Some(o) = overview {
-        for s in &o.sections {
-            if let (Some(line), Some(class)) = (reaches.get(&s.id), s.class) {
-                paint_lines(ctx, line, &vp, class_color(class), 4.5 * unit);
-            }
-        }
-    }
     // Sections, coloured by their latest class.
-    if let Some(o) = overview {
-        for s in &o.sections {
-            let (x, y) = vp.to_screen(s.lon, s.lat);
-            if !on_screen(x, y, 10.0 * unit) {
-                continue;
-            }
-            let color = s.class.map_or(NO_CLASS.css(), class_color);
-            paint_dot(ctx, x, y, 5.5 * unit, color, SECTION_EDGE);
-            let class = s.class.map_or("—", |c| c.label());
-            hits.push(LiveHit {
-                x,
-                y,
-                r: 9.0 * unit,
-                pick: MapPick {
-                    kind: "section",
-                    key: s.id.clone(),
-                    label: format!("{} · {} · {class}", s.river, s.name),
-                    value: None,
-                },
-            });
+    let mut sections = Vec::new();
+    for s in overview.map_or(&[][..], |o| &o.sections[..]) {
+        let (x, y) = vp.to_screen(s.lon, s.lat);
+        if !on_screen(x, y, 10.0 * unit) {
+            continue;
         }
+        let class = s.class.map_or("—", |c| c.label());
+        let pick = MapPick {
+            kind: "section",
+            key: s.id.clone(),
+            label: format!("{} · {} · {class}", s.river, s.name),
+            value: None,
+        };
+        sections.push((s.class.map_or(NO_CLASS.css(), class_color), LiveHit { x, y, r: 9.0 * unit, pick }));
     }
-    // Alerts on top; their rings pulse over the canvas (see the module's docs).
-    let mut rings = Vec::new();
+    let mut alerts = Vec::new();
     for m in markers.iter().filter(|m| m.pulse) {
         let (x, y) = vp.to_screen(m.lon, m.lat);
         if !on_screen(x, y, 30.0 * unit) {
             continue;
         }
         let r = 6.0 * unit;
-        rings.push(Ring { key: m.key.clone(), x, y, r, stroke: 2.4 * unit });
-        paint_dot(ctx, x, y, r, m.color, WHITE.css());
-        hits.push(LiveHit {
-            x,
-            y,
-            r: r + 6.0 * unit,
-            pick: MapPick { kind: "marker", key: m.key.clone(), label: m.label.clone(), value: None },
-        });
+        let ring = Ring { key: m.key.clone(), x, y, r, stroke: 2.4 * unit };
+        let pick = MapPick { kind: "marker", key: m.key.clone(), label: m.label.clone(), value: None };
+        alerts.push((m.color, LiveHit { x, y, r: r + 6.0 * unit, pick }, ring));
     }
-    (hits, rings)
+    LiveLayout { unit, single_r, singles, clusters, sections, alerts }
+}
+
+impl LiveLayout {
+    /// The boxes the marks will cover, rings included (device pixels): what names keep clear of.
+    pub(super) fn marks(&self) -> Vec<Obstacle> {
+        let square = |x: f64, y: f64, r: f64| [x - r, y - r, x + r, y + r];
+        let singles =
+            self.singles.iter().flat_map(|(_, at)| at).map(|h| square(h.x, h.y, self.single_r * 1.2));
+        let clusters = self.clusters.iter().map(|(_, h)| square(h.x, h.y, h.r + 0.7 * self.unit));
+        let sections = self.sections.iter().map(|(_, h)| square(h.x, h.y, 6.5 * self.unit));
+        let alerts = self.alerts.iter().map(|(_, _, g)| square(g.x, g.y, g.r * 1.2));
+        singles.chain(clusters).chain(sections).chain(alerts).collect()
+    }
+
+    /// Draw the live tier: markers, clusters, the sections' river reaches and dots, alerts' dots
+    /// on top. Returns what can be touched, in the order drawn (a touch finds what is on top),
+    /// and where the alerts' rings go (device pixels; the caller scales them).
+    pub(super) fn paint(
+        self,
+        ctx: &CanvasRenderingContext2d,
+        f: &Frame,
+        overview: Option<&Overview>,
+        reaches: &HashMap<String, MultiLineString<f64>>,
+    ) -> (Vec<LiveHit>, Vec<Ring>) {
+        let LiveLayout { unit, single_r, singles, clusters, sections, alerts } = self;
+        let vp = f.viewport();
+        let mut hits = Vec::new();
+        // Markers on their own, a path per colour, then clusters, one path: a few fills and
+        // strokes rather than two per marker (at 7680×2160 with 1,000 markers the calls and
+        // their colour strings were a third of a frame). Where two of a kind touch (across a
+        // cell's edge), both rings or edges show.
+        let circles = |at: &mut dyn Iterator<Item = (f64, f64, f64)>| {
+            ctx.begin_path();
+            for (x, y, r) in at {
+                ctx.move_to(x + r, y);
+                let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+            }
+        };
+        ctx.set_stroke_style_str(MARKER_RING);
+        ctx.set_line_width(single_r * 0.35);
+        for (color, at) in &singles {
+            circles(&mut at.iter().map(|h| (h.x, h.y, single_r)));
+            ctx.set_fill_style_str(color);
+            ctx.fill();
+            ctx.stroke();
+        }
+        if !clusters.is_empty() {
+            circles(&mut clusters.iter().map(|(_, h)| (h.x, h.y, h.r)));
+            ctx.set_fill_style_str(CLUSTER_FILL);
+            ctx.fill();
+            ctx.set_stroke_style_str(CLUSTER_EDGE);
+            ctx.set_line_width(1.4 * unit);
+            ctx.stroke();
+            ctx.set_text_align("center");
+            ctx.set_text_baseline("middle");
+            ctx.set_font(&format!("700 {:.0}px {LABEL_FONT}", 10.5 * unit));
+            ctx.set_fill_style_str(WHITE.css());
+            for (n, h) in &clusters {
+                let _ = ctx.fill_text(&n.to_string(), h.x, h.y);
+            }
+        }
+        hits.extend(singles.into_iter().flat_map(|(_, at)| at));
+        hits.extend(clusters.into_iter().map(|(_, h)| h));
+        // River reaches around the sections, coloured by the class the section reports.
+        if let Some(o) = overview {
+            for s in &o.sections {
+                if let (Some(line), Some(class)) = (reaches.get(&s.id), s.class) {
+                    paint_lines(ctx, line, &vp, class_color(class), 4.5 * unit);
+                }
+            }
+        }
+        for (color, h) in sections {
+            paint_dot(ctx, h.x, h.y, 5.5 * unit, color, SECTION_EDGE);
+            hits.push(h);
+        }
+        // Alerts on top; their rings pulse over the canvas (see the module's docs).
+        let mut rings = Vec::new();
+        for (color, h, ring) in alerts {
+            paint_dot(ctx, h.x, h.y, ring.r, color, WHITE.css());
+            hits.push(h);
+            rings.push(ring);
+        }
+        (hits, rings)
+    }
 }
 
 /// Render statistics, on the canvas as `data-*` attributes for tests and benchmarks.
@@ -356,6 +392,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
                 land_key: None,
                 top_key: None,
                 last_fills: None,
+                widths: Default::default(),
             },
         );
     }
@@ -366,7 +403,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     let invalidate = inputs.invalidate.get_untracked();
     let markers = inputs.markers.get_untracked();
     let vp = f.viewport();
-    let obstacles = section_obstacles(&vp, f.unit(), overview.as_ref());
+    let live = layout_live(&f, overview.as_ref(), &markers);
     if let Some(o) = overview.as_ref() {
         for sec in &o.sections {
             if sec.body == WaterBody::River && !st.reaches.contains_key(&sec.id) {
@@ -432,12 +469,12 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             tiers.land_key = Some(land_key);
             st_land = true;
         }
-        let top_key = (f.clone(), obstacles.clone(), invalidate);
+        let top_key = (f.clone(), invalidate);
         if tiers.top_key.as_ref() != Some(&top_key) {
             tiers.top.set_width(f.w as u32);
             tiers.top.set_height(f.h as u32);
             if let Some(t) = context(&tiers.top) {
-                draw_top(&t, &layers, &f, &obstacles);
+                draw_top(&t, &layers, &f);
                 tiers.top_key = Some(top_key);
                 st_top = true;
             }
@@ -463,8 +500,9 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         tiers.last_fills = Some(fills_key);
         let _ = ctx.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
     }
+    let names = draw_names(&ctx, &layers, &f, &live.marks(), &mut tiers.widths);
     let redrew_static = st_land || st_base || st_top;
-    let (hits, rings) = draw_live(&ctx, &f, overview.as_ref(), reaches, &markers);
+    let (hits, rings) = live.paint(&ctx, &f, overview.as_ref(), reaches);
     st.hits = hits;
     let rings: Vec<Ring> = rings
         .into_iter()
@@ -517,6 +555,18 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         ("data-frame-at", format!("{:.3}", now_ms())),
         ("data-clusters", st.hits.iter().filter(|h| h.pick.kind == "cluster").count().to_string()),
         ("data-markers", markers.len().to_string()),
+        // The names drawn, each with its box in CSS pixels: `name:x0,y0,x1,y1;…`.
+        (
+            "data-names",
+            names
+                .iter()
+                .map(|n| {
+                    let [x0, y0, x1, y1] = n.area.map(|v| v / dpr);
+                    format!("{}:{x0:.1},{y0:.1},{x1:.1},{y1:.1}", n.text)
+                })
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
         // One marker drawn on its own (not in a cluster), in CSS pixels, that nothing drawn after
         // it covers at its centre (a touch there finds it): for tests and tools.
         (

@@ -8,12 +8,13 @@
 //!   data updates swap data, they never re-create it.
 //! - Province, prefectures and counties form one [`Topology`]: whatever the zoom, they are drawn
 //!   simplified to about a device pixel with borders still shared.
-//! - A frame draws, bottom up: the *land* (the province and its glow) and the *top* tier (water,
-//!   borders, names placed without overlaps), each rendered into an off-screen canvas and redrawn
-//!   only when its own inputs change (size, view, theme; for the top, the sections it keeps clear
-//!   of), with the regions' *fills* (the choropleth's classes) between them (cached with the land
-//!   in a *base* tier while they stay the same), then the *live* tier (sections, markers,
-//!   alerts' dots). Every change schedules at most one frame (`requestAnimationFrame`). An
+//! - A frame draws, bottom up: the *land* (the province and its glow) and the *top* tier (water
+//!   and borders), each rendered into an off-screen canvas and redrawn only when its own inputs
+//!   change (size, view, theme), with the regions' *fills* (the choropleth's classes) between
+//!   them (cached with the land in a *base* tier while they stay the same), then the regions'
+//!   *names*, placed in every frame clear of each other and of what the *live* tier draws over
+//!   them (sections, markers, clusters, alerts' dots; laid out first, drawn last). Every change
+//!   schedules at most one frame (`requestAnimationFrame`). An
 //!   alert's pulsing ring is an element over its dot, animated by the compositor, so a pulsing
 //!   map draws no frames between changes.
 //! - Until its first data arrive (the overview; on a page without one, such as the benchmarks, a
@@ -35,6 +36,7 @@ mod address;
 mod gestures;
 mod layers;
 mod live;
+mod names;
 mod tiers;
 
 use std::cell::{Cell, RefCell};

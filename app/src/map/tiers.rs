@@ -1,21 +1,19 @@
-//! What a frame draws under its live tier: the *land* (the province with its glow) and the *top*
-//! tier (water, borders, names placed without overlaps), each rendered off-screen and redrawn
-//! only when its own inputs change, and between them the regions' fills (a choropleth's
-//! classes), cached with the land in a *base* tier while they stay the same.
+//! What a frame draws under its names and live tier: the *land* (the province with its glow) and
+//! the *top* tier (water and borders), each rendered off-screen and redrawn only when its own
+//! inputs change, and between them the regions' fills (a choropleth's classes), cached with the
+//! land in a *base* tier while they stay the same.
 
 use geo::MultiPolygon;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yiping_maps::data::ATTRIBUTION;
-use yiping_maps::draw::{paint_label, paint_lines, paint_polygons};
-use yiping_maps::labels::{Candidate, Obstacle, Placement, place};
+use yiping_maps::draw::{paint_lines, paint_polygons};
 use yiping_maps::{Region, Viewport};
-use yiping_protocol::topics::Overview;
 
 use yiping_widgets::palette::WHITE;
 use yiping_widgets::palette::map::{
-    COUNTY_BORDER, COUNTY_SELECTED, CREDIT, GLOW, LABEL, LABEL_DIM, LAKE, LAND, OUTLINE, PREFECTURE_BORDER,
-    RAMP, REGION, REGION_OTHER, REGION_SELECTED, RIVER, RIVER_MAJOR, RIVER_MINOR, SHORE, YANGTZE,
+    COUNTY_BORDER, COUNTY_SELECTED, CREDIT, GLOW, LAKE, LAND, OUTLINE, PREFECTURE_BORDER, RAMP, REGION,
+    REGION_OTHER, REGION_SELECTED, RIVER, RIVER_MAJOR, RIVER_MINOR, SHORE, YANGTZE,
 };
 
 use super::Choropleth;
@@ -175,8 +173,8 @@ pub(super) fn draw_fills(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fr
 
 pub(super) const LABEL_FONT: &str = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', sans-serif";
 
-/// The top tier: water, borders, and names placed so that none overlaps another or a section.
-pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, obstacles: &[Obstacle]) {
+/// The top tier: water and borders (the names are placed in each frame: see [`super::names`]).
+pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
     let (w, h, unit) = (f.w, f.h, f.unit());
     let vp = f.viewport();
     ctx.clear_rect(0.0, 0.0, w, h);
@@ -208,60 +206,11 @@ pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fram
     for shape in prefectures {
         paint_polygons(ctx, shape, &vp, None, Some((PREFECTURE_BORDER, 1.1 * unit)));
     }
-    // Names: the view's own regions first (the selected prefecture's counties, or the
-    // prefectures), then the neighbours; none overlaps another or a section marker.
-    let mut labels: Vec<(String, f64, &'static str, Candidate)> = Vec::new();
-    let mut add = |text: &str, lon: f64, lat: f64, px: f64, color: &'static str, priority: i32| {
-        ctx.set_font(&format!("500 {px:.0}px {LABEL_FONT}"));
-        let tw = ctx.measure_text(text).map_or(px * text.chars().count() as f64, |m| m.width());
-        let (x, y) = vp.to_screen(lon, lat);
-        let (w, h) = (tw + 0.3 * px, 1.25 * px);
-        // Names step aside for markers and each other; the prefectures on the province view are
-        // always shown, counties (dense in city centres) and neighbours where there is room.
-        let mut c = Candidate::region(x, y, w, h, priority);
-        c.required = priority >= 100;
-        labels.push((text.to_string(), px, color, c));
-    };
-    for c in layers.counties.regions().iter().filter(|c| in_view(c)) {
-        add(&c.short_name, c.label.x, c.label.y, 15.0 * unit, LABEL.css(), 50);
-    }
-    for r in layers.prefectures.regions() {
-        if selected == Some(r.adcode.as_str()) {
-            continue;
-        }
-        if selected.is_some() {
-            add(&r.short_name, r.label.x, r.label.y, 15.0 * unit, LABEL_DIM, 20);
-        } else {
-            add(&r.short_name, r.label.x, r.label.y, 17.0 * unit, LABEL.css(), 100);
-        }
-    }
-    let candidates: Vec<Candidate> = labels.iter().map(|l| l.3.clone()).collect();
-    for ((text, px, color, _), at) in labels.iter().zip(place(&candidates, obstacles, w, h, 2.0 * unit)) {
-        if let Placement::At { x, y } = at {
-            paint_label(ctx, text, x, y, *px, color);
-        }
-    }
     ctx.set_font(&format!("{:.0}px sans-serif", 11.0 * unit));
     ctx.set_text_align("right");
     ctx.set_text_baseline("bottom");
     ctx.set_fill_style_str(CREDIT);
     let _ = ctx.fill_text(ATTRIBUTION, w - 8.0 * unit, h - 6.0 * unit);
-}
-
-/// The screen boxes of the section markers, which names keep clear of.
-pub(super) fn section_obstacles(vp: &Viewport, unit: f64, overview: Option<&Overview>) -> Vec<Obstacle> {
-    let r = 6.5 * unit;
-    overview
-        .map(|o| {
-            o.sections
-                .iter()
-                .map(|s| {
-                    let (x, y) = vp.to_screen(s.lon, s.lat);
-                    [x - r, y - r, x + r, y + r]
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The class of `v` and its colour.
@@ -292,7 +241,10 @@ pub(super) struct Tiers {
     pub(super) land: HtmlCanvasElement,
     /// The province's glow, drawn small (see [`draw_land`]).
     pub(super) glow: HtmlCanvasElement,
+    /// Water and borders (see [`draw_top`]).
     pub(super) top: HtmlCanvasElement,
     pub(super) land_key: Option<(Frame, u64)>,
-    pub(super) top_key: Option<(Frame, Vec<Obstacle>, u64)>,
+    pub(super) top_key: Option<(Frame, u64)>,
+    /// The names' widths, measured once (see [`super::names`]).
+    pub(super) widths: super::names::Widths,
 }
