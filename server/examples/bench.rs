@@ -10,7 +10,8 @@
 //! - `ingest`: (1) the pipeline alone — events checked, placed, committed to the SQLite log (WAL,
 //!   synchronous=FULL) and folded, submitted in batches by 4 concurrent producers; (2) the same over
 //!   HTTP (`POST /api/v1/events`, NDJSON batches of 1,000 lines, 4 concurrent clients) against the
-//!   real `yiping` binary. Prints events/s and acknowledgement latency p50/p99.
+//!   real `yiping` binary. Prints events/s and acknowledgement latency p50/p99; for (1) also the
+//!   CPU time each thread spent per event (the bodies are made before the clock starts).
 //!   (3) The same published on NATS JetStream (`yiping.in.bench`, a nats-server with fsync
 //!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
@@ -155,6 +156,37 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time so far of this process's threads, by thread name, seconds (`/proc/self/task`).
+fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let tick = 100.0; // USER_HZ on Linux
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        // pid (comm) state ppid ... utime stime: fields 14 and 15, counted after the comm.
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let name = head.split_once('(').map_or("?", |(_, n)| n);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let cpu = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+        *out.entry(name.to_owned()).or_insert(0.0) += cpu(11) + cpu(12);
+    }
+    out
+}
+
+/// Print each thread group's CPU between two [`thread_cpu`] readings, in µs per event.
+fn print_cpu(before: &std::collections::BTreeMap<String, f64>, events: f64) {
+    let after = thread_cpu();
+    let mut parts = Vec::new();
+    let mut total = 0.0;
+    for (name, t) in &after {
+        let used = t - before.get(name).copied().unwrap_or(0.0);
+        if used > 0.0 {
+            total += used;
+            parts.push(format!("{name} {:.2}", used * 1e6 / events));
+        }
+    }
+    println!("  CPU per event, µs: {:.2} in all ({})", total * 1e6 / events, parts.join(", "));
+}
+
 /// (0) Checking and placing lines alone, one core: parsing and checking, then placing.
 fn check() {
     let places = yiping_server::places::Places::hubei();
@@ -195,14 +227,22 @@ async fn ingest(only_pipeline: bool) {
     let per_batch = 1_000;
     let batches = 60;
     let producers = 4;
+    // The bodies are made first: the load generator's work is not the pipeline's.
+    let bodies: Vec<Vec<String>> = (0..producers)
+        .map(|p| {
+            (0..batches)
+                .map(|b| (0..per_batch).map(|i| patrol(&format!("p{p}-{b}-{i}")) + "\n").collect())
+                .collect()
+        })
+        .collect();
+    let cpu0 = thread_cpu();
     let t0 = Instant::now();
     let mut tasks = Vec::new();
-    for p in 0..producers {
+    for bodies in bodies {
         let state = state.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            for b in 0..batches {
-                let body: String = (0..per_batch).map(|i| patrol(&format!("p{p}-{b}-{i}")) + "\n").collect();
+            for body in bodies {
                 let t = Instant::now();
                 let (ok, rejected) = yiping_server::ingest::check_lines(
                     &body,
@@ -231,6 +271,7 @@ async fn ingest(only_pipeline: bool) {
         pct(&mut lat.clone(), 0.5),
         pct(&mut lat, 0.99)
     );
+    print_cpu(&cpu0, n);
     let commit_s = state.metrics.commit_micros.load(Ordering::Relaxed) as f64 / 1e6;
     println!(
         "  the writer spent {commit_s:.2} s appending to the log in {} transactions and {:.2} s folding and publishing; the producers check and place lines meanwhile",
