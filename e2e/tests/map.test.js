@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { shareBrowserAndServer, serve, killServer, until } from '../lib/harness.js';
 import { createToken } from '../lib/cli.js';
 import { eventLine, postEvents } from '../lib/events.js';
-import { openPage, screenshot } from '../lib/pages.js';
+import { openPage, screenshot, untilConn } from '../lib/pages.js';
 
 const shared = shareBrowserAndServer();
 
@@ -217,9 +217,19 @@ test('a name steps aside for a marker on its label point, and is still shown', a
   try {
     const token = createToken(server.dataDir, 'hbsthj');
     const { page, errors } = await openPage(shared.browser, `${server.url}/yangtze`);
+    await untilConn(page, 'live', 15_000, 'the wall live');
     const { canvas, r } = await openMap(page);
-    // Where 荆门's name is drawn while nothing is in its way.
-    const before = await until(async () => (await namesDrawn(canvas))['荆门'], 10_000, '荆门 named on the map');
+    // Where 荆门's name is drawn while nothing is in its way, once the sections are on the map
+    // (the names keep clear of them too): the same in two frames.
+    await until(async () => (await page.locator('[data-testid=section-list] li').count()) > 0, 10_000, 'the sections');
+    let before = null;
+    await until(async () => {
+      await page.waitForTimeout(300);
+      const now = (await namesDrawn(canvas))['荆门'];
+      const same = now && before && now.join() === before.join();
+      before = now;
+      return same;
+    }, 10_000, '荆门 named on the map, in the same place twice');
     const [cx, cy] = [(before[0] + before[2]) / 2, (before[1] + before[3]) / 2];
     // A sewage outlet reported right there: its marker lands on the name's place.
     const [lon, lat] = toLonLat(await box(page), r.width, r.height, cx, cy);
@@ -232,6 +242,9 @@ test('a name steps aside for a marker on its label point, and is still shown', a
     // 4.2 units and half of a 1.47-unit ring; a unit is min(w, 1.6 h) / 900 CSS pixels here).
     const after = (await namesDrawn(canvas))['荆门'];
     assert.ok(after, '荆门 is still named');
+    // Beside its place: above, below, left or right of it.
+    const [ax, ay] = [(after[0] + after[2]) / 2, (after[1] + after[3]) / 2];
+    assert.ok(Math.abs(ax - cx) <= (before[2] - before[0]) && Math.abs(ay - cy) <= (before[3] - before[1]), `荆门 moved from (${cx}, ${cy}) to (${ax}, ${ay})`);
     const radius = 4.9 * Math.max(Math.min(r.width, r.height * 1.6) / 900, 0.5);
     const [nx, ny] = [Math.max(after[0], Math.min(mx, after[2])), Math.max(after[1], Math.min(my, after[3]))];
     assert.ok(Math.hypot(nx - mx, ny - my) > radius, `荆门 at ${after} is clear of the marker at (${mx}, ${my})`);

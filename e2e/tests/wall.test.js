@@ -60,7 +60,7 @@ test('the wall shows Hubei, live figures, and recovers from a server restart wit
   const map = await until(async () => { const m = await mapInk(page); return m.ink > 0.2 ? m : null; }, 15_000, 'a drawn map');
   assert.equal(map.width, map.cssWidth, 'canvas is at device pixels (DPR 1 here)');
   await screenshot(page, 'wall-1920x1080.png');
-  // Live updates redraw only what changed: the land and the top tier (water, borders, names) were
+  // Live updates redraw only what changed: the land and the top tier (water and borders) were
   // rendered once for this size.
   const mapAttr = (name) => page.locator('canvas[data-testid="map"]').getAttribute(name).then(Number);
   const drawsBefore = await mapAttr('data-draws');

@@ -71,11 +71,18 @@ pub fn paint_lines(
     ctx.stroke();
 }
 
+/// The font families of the map's text (the wall ships Noto Sans CJK; the others are what an
+/// office PC has).
+pub const LABEL_FONT: &str = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', sans-serif";
+
+/// The font of a label `px` pixels high ([`paint_label`] draws with it; measure with it too).
+pub fn label_font(px: f64) -> String {
+    format!("500 {px:.0}px {LABEL_FONT}")
+}
+
 /// Draw a centred label with a dark halo so it reads over any fill.
 pub fn paint_label(ctx: &CanvasRenderingContext2d, text: &str, x: f64, y: f64, px: f64, color: &str) {
-    ctx.set_font(&format!(
-        "500 {px:.0}px 'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', sans-serif"
-    ));
+    ctx.set_font(&label_font(px));
     ctx.set_text_align("center");
     ctx.set_text_baseline("middle");
     ctx.set_line_join("round");

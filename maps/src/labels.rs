@@ -135,8 +135,9 @@ pub fn place(
             }
         }
         if c.required && out[i] == Placement::Hidden {
-            // No free position: the one least covered (by the area it shares with obstacles and
-            // labels placed before it), the first of equals; off-screen ones only if all are.
+            // No free position: the on-screen one least covered (the areas it shares with each
+            // obstacle and label placed before it, summed), the first of equals; the first
+            // position if none is on screen.
             let covered = |b: [f64; 4]| -> f64 {
                 let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
                 tree.locate_in_envelope_intersecting(&env)
@@ -259,19 +260,31 @@ mod tests {
             place(&[c.clone(), later], &[all], 500.0, 500.0, 1.0),
             vec![Placement::At { x: 100.0, y: 100.0 }, Placement::Hidden]
         );
-        // Nowhere free, but less covered beside the point than on it (markers on the point,
-        // above, below and on the right; one on the left touches the box's far end): on the left.
+        // Nowhere free, but less covered beside the point than on it: markers on the point,
+        // above, below and on the right cover the box 600 px² on the point, 452 above or below,
+        // 544 on the right and 144 on the left: on the left.
         let dense = [
             [90.0, 90.0, 110.0, 110.0],
             [90.0, 72.0, 110.0, 92.0],
             [90.0, 108.0, 110.0, 128.0],
             [114.0, 90.0, 134.0, 110.0],
-            [56.0, 98.0, 60.0, 102.0],
         ];
         assert_eq!(
             place(std::slice::from_ref(&c), &dense, 500.0, 500.0, 1.0),
             vec![Placement::At { x: 76.0, y: 100.0 }]
         );
+        // A name placed before it counts as a marker does: one on the left (placed first, and
+        // free there) makes the left 544 px²; above and below are the least covered, above first.
+        let first = Candidate::area(66.0, 100.0, 20.0, 20.0, 200);
+        assert_eq!(
+            place(&[first, c.clone()], &dense, 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 66.0, y: 100.0 }, Placement::At { x: 100.0, y: 82.0 }]
+        );
+        // The same 60 px further left, against the screen's edge: the left position would be
+        // off screen, so above.
+        let at_edge: Vec<[f64; 4]> = dense.iter().map(|b| [b[0] - 60.0, b[1], b[2] - 60.0, b[3]]).collect();
+        let edge = Candidate::region(40.0, 100.0, 40.0, 20.0, 100);
+        assert_eq!(place(&[edge], &at_edge, 500.0, 500.0, 1.0), vec![Placement::At { x: 40.0, y: 82.0 }]);
         // Every position as covered as the others: the first.
         let same = [[0.0, 0.0, 500.0, 500.0]];
         assert_eq!(place(&[c], &same, 500.0, 500.0, 1.0), vec![Placement::At { x: 100.0, y: 100.0 }]);

@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yiping_maps::cluster::grid_clusters;
-use yiping_maps::draw::{paint_dot, paint_lines};
+use yiping_maps::draw::{LABEL_FONT, paint_dot, paint_lines};
 use yiping_maps::labels::Obstacle;
 use yiping_maps::reach::reach;
 use yiping_protocol::topics::Overview;
@@ -31,7 +31,7 @@ use yiping_widgets::palette::map::{CLUSTER_EDGE, CLUSTER_FILL, MARKER_RING, NO_C
 
 use super::layers::Layers;
 use super::names::draw_names;
-use super::tiers::{Frame, LABEL_FONT, Tiers, draw_fills, draw_land, draw_top, fills};
+use super::tiers::{Frame, Tiers, draw_fills, draw_land, draw_top, fills};
 use super::{Choropleth, MapPick, Marker};
 use crate::theme::class_color;
 
@@ -165,7 +165,9 @@ pub(super) fn layout_live(f: &Frame, overview: Option<&Overview>, markers: &[Mar
 }
 
 impl LiveLayout {
-    /// The boxes the marks will cover, rings included (device pixels): what names keep clear of.
+    /// The boxes the marks will cover, their edges included (device pixels): what names keep
+    /// clear of. (The sections' river reaches are lines along the rivers, which names cross
+    /// as they cross the rivers of the top tier.)
     pub(super) fn marks(&self) -> Vec<Obstacle> {
         let square = |x: f64, y: f64, r: f64| [x - r, y - r, x + r, y + r];
         let singles =
@@ -392,7 +394,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
                 land_key: None,
                 top_key: None,
                 last_fills: None,
-                widths: Default::default(),
+                names: Default::default(),
             },
         );
     }
@@ -500,7 +502,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         tiers.last_fills = Some(fills_key);
         let _ = ctx.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
     }
-    let names = draw_names(&ctx, &layers, &f, &live.marks(), &mut tiers.widths);
+    let names = draw_names(&ctx, &layers, &f, &live.marks(), &mut tiers.names);
     let redrew_static = st_land || st_base || st_top;
     let (hits, rings) = live.paint(&ctx, &f, overview.as_ref(), reaches);
     st.hits = hits;
@@ -524,24 +526,23 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         st.stats.live_draws += 1;
         st.stats.live_ms += ms;
     }
-    if st_top {
-        // Names as buttons over the map (province view), in CSS pixels.
-        let list = if f.view.is_none() {
-            layers
-                .prefectures
-                .regions()
-                .iter()
-                .map(|r| {
-                    let (x, y) = vp.to_screen(r.label.x, r.label.y);
-                    Spot { adcode: r.adcode.clone(), name: r.name.clone(), x: x / dpr, y: y / dpr }
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if inputs.spots.with_untracked(|s| *s != list) {
-            inputs.spots.set(list);
-        }
+    // The prefectures' names as buttons over the map (province view), where they are drawn, in
+    // CSS pixels.
+    let list: Vec<Spot> = if f.view.is_none() {
+        names
+            .iter()
+            .map(|n| Spot {
+                adcode: n.adcode.clone(),
+                name: n.name.clone(),
+                x: (n.area[0] + n.area[2]) / 2.0 / dpr,
+                y: (n.area[1] + n.area[3]) / 2.0 / dpr,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if inputs.spots.with_untracked(|s| *s != list) {
+        inputs.spots.set(list);
     }
     for (k, v) in [
         ("data-draws", st.stats.draws.to_string()),

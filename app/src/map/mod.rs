@@ -22,7 +22,8 @@
 //!   draw a frame the data replace at once.
 //! - While the view moves (fly-to, wheel, drag, pinch, keys) frames blit the tiers of the last
 //!   view at rest scaled to the moving one (the base, or the land with the fills drawn over it),
-//!   and they are re-rendered sharp once it rests (250 ms).
+//!   and they are re-rendered sharp once it rests (250 ms); names and the live tier are drawn
+//!   sharp in every frame.
 //! - One touch on a prefecture (anywhere in it, hit-tested with the map engine's R-tree, or on its
 //!   name, a real button for keyboards and assistive technology) flies the map to it and shows its
 //!   counties, a touch on one of its counties to that county (its records, framed); the

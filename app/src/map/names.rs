@@ -1,48 +1,58 @@
-//! Region names, placed in every frame clear of what the live tier draws there (markers,
-//! clusters, sections, alerts) and of each other, and drawn between the static tiers and the
-//! live tier.
+//! Region names, placed in every frame clear of each other and of the live tier's marks
+//! (markers, clusters, sections, alerts' dots: [`super::live::LiveLayout::marks`]), and drawn
+//! between the static tiers and the live tier.
 //!
 //! Names used to be drawn with the top tier, which is redrawn only when the view changes: they
 //! kept clear of the sections, whose places are fixed, but live markers and alerts came and went
 //! over them (an alert's dot on the 天 of 天门). Placed in each frame, a name steps aside (above,
-//! below, beside its label point: [`Candidate::region`]) for the marks of that frame; a name the
-//! map must show (a prefecture's on the province view) that finds no free place stays at its
-//! label point, under the marks, which are the data. Each text is measured once ([`Widths`]).
-//! Placing 20–30 names among a few hundred marks is an R-tree search of well under a
-//! millisecond; drawing them is a stroke and a fill each.
+//! below, beside its label point: [`Candidate::region`]) for the marks of that frame. A name the
+//! map must show (a prefecture's on the province view) that finds no free place takes the one
+//! least covered, under the marks, which are the data. A name sits on its label point whenever
+//! that is free; otherwise it keeps the place it had in the last frame while that stays free,
+//! so names do not hop about as markers move ([`Memory`]).
+//!
+//! Cost: each text is measured once; placing 20–30 names among a few hundred marks is an R-tree
+//! search of well under a millisecond; drawing them is a stroke and a fill each.
 
 use std::collections::HashMap;
 
 use web_sys::CanvasRenderingContext2d;
 use yiping_maps::Region;
-use yiping_maps::draw::paint_label;
+use yiping_maps::draw::{label_font, paint_label};
 use yiping_maps::labels::{Candidate, Obstacle, Placement, place};
 use yiping_widgets::palette::map::{LABEL, LABEL_DIM};
 
 use super::layers::Layers;
-use super::tiers::{Frame, LABEL_FONT};
+use super::tiers::Frame;
 
-/// Names' widths as measured, by font size (whole pixels, as the font is set) and text: a name
-/// is measured once, not in every frame.
+/// What the names remember between frames: their texts' widths (measured once, by font size and
+/// text) and where each region's name went last (its position's index among the candidate's).
 #[derive(Debug, Default)]
-pub(super) struct Widths(HashMap<u32, HashMap<String, f64>>);
+pub(super) struct Memory {
+    widths: HashMap<u32, HashMap<String, f64>>,
+    last: HashMap<String, usize>,
+}
 
-impl Widths {
-    fn of(&mut self, ctx: &CanvasRenderingContext2d, text: &str, px: f64) -> f64 {
-        let by_text = self.0.entry(px.round() as u32).or_default();
+impl Memory {
+    /// The width of `text` at `px` (a whole number of pixels, as the font is set).
+    fn width(&mut self, ctx: &CanvasRenderingContext2d, text: &str, px: f64) -> f64 {
+        let by_text = self.widths.entry(px as u32).or_default();
         if let Some(w) = by_text.get(text) {
             return *w;
         }
-        ctx.set_font(&format!("500 {px:.0}px {LABEL_FONT}"));
+        ctx.set_font(&label_font(px));
         let w = ctx.measure_text(text).map_or(px * text.chars().count() as f64, |m| m.width());
         by_text.insert(text.to_owned(), w);
         w
     }
 }
 
-/// A name drawn in a frame: its text and box (device pixels).
+/// A name drawn in a frame: its region, the text drawn and its box (device pixels).
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Placed {
+    pub(super) adcode: String,
+    /// The region's full name.
+    pub(super) name: String,
     pub(super) text: String,
     pub(super) area: Obstacle,
 }
@@ -55,44 +65,64 @@ pub(super) fn draw_names<'a>(
     layers: &'a Layers,
     f: &Frame,
     marks: &[Obstacle],
-    widths: &mut Widths,
+    memory: &mut Memory,
 ) -> Vec<Placed> {
     let (w, h, unit) = (f.w, f.h, f.unit());
     let vp = f.viewport();
     let selected = layers.prefecture_of_view(f.view.as_deref());
     let in_view = |c: &Region| selected.is_some() && c.parent.as_deref() == selected;
-    let mut names: Vec<(&str, f64, &'static str, Candidate)> = Vec::new();
-    let mut add = |r: &'a Region, px: f64, color: &'static str, priority: i32| {
-        let text = r.short_name.as_str();
-        let tw = widths.of(ctx, text, px);
+    let mut regions: Vec<(&'a Region, f64, &'static str)> = Vec::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    // Each candidate's positions, as indices among [`Candidate::region`]'s, in the order tried.
+    let mut orders: Vec<Vec<usize>> = Vec::new();
+    let mut add = |r: &'a Region, size: f64, color: &'static str, priority: i32| {
+        let px = (size * unit).round();
+        let tw = memory.width(ctx, &r.short_name, px);
         let (x, y) = vp.to_screen(r.label.x, r.label.y);
         // Counties (dense in city centres) and neighbours are shown where there is room; the
         // prefectures on the province view always.
         let mut c = Candidate::region(x, y, tw + 0.3 * px, 1.25 * px, priority);
         c.required = priority >= 100;
-        names.push((text, px, color, c));
+        // The label point first, then where the name went last, then the others.
+        let last = memory.last.get(&r.adcode).copied().filter(|&i| i < c.offsets.len());
+        let mut order: Vec<usize> = (0..c.offsets.len()).collect();
+        if let Some(i) = last.filter(|&i| i > 1) {
+            order.remove(i);
+            order.insert(1, i);
+        }
+        c.offsets = order.iter().map(|&i| c.offsets[i]).collect();
+        candidates.push(c);
+        orders.push(order);
+        regions.push((r, px, color));
     };
     for c in layers.counties.regions().iter().filter(|c| in_view(c)) {
-        add(c, 15.0 * unit, LABEL.css(), 50);
+        add(c, 15.0, LABEL.css(), 50);
     }
     for r in layers.prefectures.regions() {
         if selected == Some(r.adcode.as_str()) {
             continue;
         }
-        if selected.is_some() {
-            add(r, 15.0 * unit, LABEL_DIM, 20);
-        } else {
-            add(r, 17.0 * unit, LABEL.css(), 100);
-        }
+        let (size, color, priority) =
+            if selected.is_some() { (15.0, LABEL_DIM, 20) } else { (17.0, LABEL.css(), 100) };
+        add(r, size, color, priority);
     }
-    let candidates: Vec<Candidate> = names.iter().map(|n| n.3.clone()).collect();
     let mut drawn = Vec::new();
-    for ((text, px, color, c), at) in names.iter().zip(place(&candidates, marks, w, h, 2.0 * unit)) {
-        if let Placement::At { x, y } = at {
-            paint_label(ctx, text, x, y, *px, color);
-            let area = [x - c.w / 2.0, y - c.h / 2.0, x + c.w / 2.0, y + c.h / 2.0];
-            drawn.push(Placed { text: (*text).to_owned(), area });
+    let placed = place(&candidates, marks, w, h, 2.0 * unit);
+    for ((((r, px, color), c), order), at) in regions.into_iter().zip(&candidates).zip(&orders).zip(placed) {
+        let Placement::At { x, y } = at else {
+            memory.last.remove(&r.adcode);
+            continue;
+        };
+        paint_label(ctx, &r.short_name, x, y, px, color);
+        if let Some(j) = c.offsets.iter().position(|&(dx, dy)| c.x + dx == x && c.y + dy == y) {
+            memory.last.insert(r.adcode.clone(), order[j]);
         }
+        drawn.push(Placed {
+            adcode: r.adcode.clone(),
+            name: r.name.clone(),
+            text: r.short_name.clone(),
+            area: [x - c.w / 2.0, y - c.h / 2.0, x + c.w / 2.0, y + c.h / 2.0],
+        });
     }
     drawn
 }

@@ -171,8 +171,6 @@ pub(super) fn draw_fills(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fr
     }
 }
 
-pub(super) const LABEL_FONT: &str = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', sans-serif";
-
 /// The top tier: water and borders (the names are placed in each frame: see [`super::names`]).
 pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
     let (w, h, unit) = (f.w, f.h, f.unit());
@@ -245,6 +243,6 @@ pub(super) struct Tiers {
     pub(super) top: HtmlCanvasElement,
     pub(super) land_key: Option<(Frame, u64)>,
     pub(super) top_key: Option<(Frame, u64)>,
-    /// The names' widths, measured once (see [`super::names`]).
-    pub(super) widths: super::names::Widths,
+    /// What the names remember between frames (see [`super::names`]).
+    pub(super) names: super::names::Memory,
 }
