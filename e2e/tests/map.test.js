@@ -14,33 +14,31 @@ const shared = shareBrowserAndServer();
 const box = (page) => page.locator('canvas[data-testid="map"]').getAttribute('data-box').then((b) => b.split(',').map(Number));
 const span = (b) => b[2] - b[0];
 
-/** Where (lon, lat) is drawn in a w×h (CSS px, DPR 1) map showing `b`: the map's own fit (Web
- *  Mercator, centred, margin 24 units, unit = min(w, 1.6 h) / 900). */
-function toScreen(b, w, h, lon, lat) {
-  const R = 6378137;
-  const merc = (lo, la) => [R * lo * Math.PI / 180, R * Math.log(Math.tan(Math.PI / 4 + la * Math.PI / 360))];
+const R = 6378137;
+const merc = (lo, la) => [R * lo * Math.PI / 180, R * Math.log(Math.tan(Math.PI / 4 + la * Math.PI / 360))];
+
+/** How the map fits the box `b` into a w×h (CSS px, DPR 1) canvas: the map's own fit (Web
+ *  Mercator, centred, margin 24 units, unit = min(w, 1.6 h) / 900): scale, offsets, and the
+ *  box's west and north edges in Mercator metres. */
+function fit(b, w, h) {
   const unit = Math.max(Math.min(w, h * 1.6) / 900, 0.5);
   const m = 24 * unit;
   const [ax, ay] = merc(b[0], b[1]);
   const [bx, by] = merc(b[2], b[3]);
   const s = Math.min((w - 2 * m) / (bx - ax), (h - 2 * m) / (by - ay));
-  const ox = (w - (bx - ax) * s) / 2;
-  const oy = (h - (by - ay) * s) / 2;
+  return { s, ox: (w - (bx - ax) * s) / 2, oy: (h - (by - ay) * s) / 2, ax, by };
+}
+
+/** Where (lon, lat) is drawn in a w×h map showing `b`. */
+function toScreen(b, w, h, lon, lat) {
+  const { s, ox, oy, ax, by } = fit(b, w, h);
   const [x, y] = merc(lon, lat);
   return [(x - ax) * s + ox, (by - y) * s + oy];
 }
 
-/** The inverse of `toScreen`: the (lon, lat) drawn at (x, y). */
+/** The (lon, lat) drawn at (x, y) in a w×h map showing `b`. */
 function toLonLat(b, w, h, x, y) {
-  const R = 6378137;
-  const merc = (lo, la) => [R * lo * Math.PI / 180, R * Math.log(Math.tan(Math.PI / 4 + la * Math.PI / 360))];
-  const unit = Math.max(Math.min(w, h * 1.6) / 900, 0.5);
-  const m = 24 * unit;
-  const [ax, ay] = merc(b[0], b[1]);
-  const [bx, by] = merc(b[2], b[3]);
-  const s = Math.min((w - 2 * m) / (bx - ax), (h - 2 * m) / (by - ay));
-  const ox = (w - (bx - ax) * s) / 2;
-  const oy = (h - (by - ay) * s) / 2;
+  const { s, ox, oy, ax, by } = fit(b, w, h);
   const [mx, my] = [(x - ox) / s + ax, by - (y - oy) / s];
   return [mx / R * 180 / Math.PI, (2 * Math.atan(Math.exp(my / R)) - Math.PI / 2) * 180 / Math.PI];
 }
