@@ -5,8 +5,9 @@
 //! anchor for area labels; beside it for point labels). Candidates are taken highest priority
 //! first (ties: input order); each takes the first of its positions whose box, grown by a
 //! padding, meets no box already placed and no obstacle (e.g. a live marker) and lies inside the
-//! screen; a candidate with no free position is left out, or, if it is *required*, placed where
-//! it is least covered (the smallest area shared with obstacles and boxes placed before it).
+//! screen (trying first its first position, then the one it `prefer`s, then the others); a
+//! candidate with no free position is left out, or, if it is *required*, placed where it is
+//! least covered (the smallest area shared with obstacles and boxes placed before it).
 //! Placed boxes are kept in an R-tree, so placing n labels costs O(n log n).
 //!
 //! Caveat: greedy is not optimal (a high-priority label can block two lower ones that a smarter
@@ -43,19 +44,23 @@ pub struct Candidate {
     /// prefecture's on the province view): at the position least covered by what is there
     /// already; it still blocks later labels.
     pub required: bool,
+    /// An offset (index into `offsets`) to try right after the first: where the label was last
+    /// time (the `offset` of its last [`Placement::At`]), so that a label that had to step aside does not hop
+    /// between places as what is around it moves.
+    pub prefer: Option<usize>,
 }
 
 impl Candidate {
     /// A label centred on its anchor only (a region's name at its label point).
     pub fn area(x: f64, y: f64, w: f64, h: f64, priority: i32) -> Candidate {
-        Candidate { x, y, w, h, priority, offsets: vec![(0.0, 0.0)], required: false }
+        Candidate { x, y, w, h, priority, offsets: vec![(0.0, 0.0)], required: false, prefer: None }
     }
 
     /// A region's name at its label point, or nudged just above, below or beside it when a
     /// marker or another name is in the way; shown in any case (`required`).
     pub fn region(x: f64, y: f64, w: f64, h: f64, priority: i32) -> Candidate {
         let offsets = vec![(0.0, 0.0), (0.0, -0.9 * h), (0.0, 0.9 * h), (0.6 * w, 0.0), (-0.6 * w, 0.0)];
-        Candidate { x, y, w, h, priority, offsets, required: true }
+        Candidate { x, y, w, h, priority, offsets, required: true, prefer: None }
     }
 
     /// A label beside a point marker of radius `r`: right, left, above, below.
@@ -67,7 +72,7 @@ impl Candidate {
             (0.0, -(gap + h / 2.0)),
             (0.0, gap + h / 2.0),
         ];
-        Candidate { x, y, w, h, priority, offsets, required: false }
+        Candidate { x, y, w, h, priority, offsets, required: false, prefer: None }
     }
 }
 
@@ -80,6 +85,8 @@ pub enum Placement {
         x: f64,
         /// Centre y.
         y: f64,
+        /// Which of the candidate's offsets it took.
+        offset: usize,
     },
     /// Left out: every position would overlap.
     Hidden,
@@ -122,7 +129,14 @@ pub fn place(
             let (cx, cy) = (c.x + dx, c.y + dy);
             (cx, cy, [cx - c.w / 2.0, cy - c.h / 2.0, cx + c.w / 2.0, cy + c.h / 2.0])
         };
-        for &(dx, dy) in &c.offsets {
+        // The offsets in the order tried: the first, the preferred one, the others.
+        let prefer = c.prefer.filter(|&k| k > 0 && k < c.offsets.len());
+        let tries: Vec<usize> = (0..c.offsets.len().min(1))
+            .chain(prefer)
+            .chain((1..c.offsets.len()).filter(|&k| Some(k) != prefer))
+            .collect();
+        for &k in &tries {
+            let (dx, dy) = c.offsets[k];
             let (cx, cy, [x0, y0, x1, y1]) = boxed(dx, dy);
             if x0 < 0.0 || y0 < 0.0 || x1 > width || y1 > height {
                 continue;
@@ -130,13 +144,13 @@ pub fn place(
             let probe = AABB::from_corners([x0 - pad, y0 - pad], [x1 + pad, y1 + pad]);
             if tree.locate_in_envelope_intersecting(&probe).next().is_none() {
                 tree.insert(Placed(AABB::from_corners([x0, y0], [x1, y1])));
-                out[i] = Placement::At { x: cx, y: cy };
+                out[i] = Placement::At { x: cx, y: cy, offset: k };
                 break;
             }
         }
         if c.required && out[i] == Placement::Hidden {
             // No free position: the on-screen one least covered (the areas it shares with each
-            // obstacle and label placed before it, summed), the first of equals; the first
+            // obstacle and label placed before it, summed), the first tried of equals; the first
             // position if none is on screen.
             let covered = |b: [f64; 4]| -> f64 {
                 let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
@@ -149,21 +163,21 @@ pub fn place(
                     .sum()
             };
             let on_screen = |b: [f64; 4]| b[0] >= 0.0 && b[1] >= 0.0 && b[2] <= width && b[3] <= height;
-            let best = c
-                .offsets
+            let at = |k: usize| (k, boxed(c.offsets[k].0, c.offsets[k].1));
+            let best = tries
                 .iter()
-                .map(|&(dx, dy)| boxed(dx, dy))
-                .filter(|&(_, _, b)| on_screen(b))
-                .map(|(cx, cy, b)| (covered(b), cx, cy, b))
-                .fold(None, |best: Option<(f64, f64, f64, [f64; 4])>, x| match best {
+                .map(|&k| at(k))
+                .filter(|&(_, (_, _, b))| on_screen(b))
+                .map(|(k, p)| (covered(p.2), k, p))
+                .fold(None, |best: Option<(f64, usize, _)>, x| match best {
                     Some(b) if b.0 <= x.0 => Some(b),
                     _ => Some(x),
                 })
-                .map(|(_, cx, cy, b)| (cx, cy, b))
-                .or_else(|| c.offsets.first().map(|&(dx, dy)| boxed(dx, dy)));
-            if let Some((cx, cy, [x0, y0, x1, y1])) = best {
+                .map(|(_, k, p)| (k, p))
+                .or_else(|| tries.first().map(|&k| at(k)));
+            if let Some((k, (cx, cy, [x0, y0, x1, y1]))) = best {
                 tree.insert(Placed(AABB::from_corners([x0, y0], [x1, y1])));
-                out[i] = Placement::At { x: cx, y: cy };
+                out[i] = Placement::At { x: cx, y: cy, offset: k };
             }
         }
     }
@@ -179,7 +193,9 @@ mod tests {
         c.iter()
             .zip(p)
             .filter_map(|(c, p)| match p {
-                Placement::At { x, y } => Some([x - c.w / 2.0, y - c.h / 2.0, x + c.w / 2.0, y + c.h / 2.0]),
+                Placement::At { x, y, .. } => {
+                    Some([x - c.w / 2.0, y - c.h / 2.0, x + c.w / 2.0, y + c.h / 2.0])
+                }
                 Placement::Hidden => None,
             })
             .collect()
@@ -224,17 +240,20 @@ mod tests {
         // Free: to the right.
         assert_eq!(
             place(std::slice::from_ref(&c), &[], 500.0, 500.0, 1.0),
-            vec![Placement::At { x: 127.5, y: 100.0 }]
+            vec![Placement::At { x: 127.5, y: 100.0, offset: 0 }]
         );
         // An obstacle on the right: to the left.
         let right = [105.0, 90.0, 160.0, 110.0];
         assert_eq!(
             place(std::slice::from_ref(&c), &[right], 500.0, 500.0, 1.0),
-            vec![Placement::At { x: 72.5, y: 100.0 }]
+            vec![Placement::At { x: 72.5, y: 100.0, offset: 1 }]
         );
         // Against the right edge of the screen: not off it.
         let edge = Candidate::point(490.0, 100.0, 40.0, 10.0, 5.0, 1);
-        assert_eq!(place(&[edge], &[], 500.0, 500.0, 1.0), vec![Placement::At { x: 462.5, y: 100.0 }]);
+        assert_eq!(
+            place(&[edge], &[], 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 462.5, y: 100.0, offset: 1 }]
+        );
         // Nowhere to go: hidden, and a bad anchor is hidden too.
         let all = [0.0, 0.0, 500.0, 500.0];
         assert_eq!(place(&[c], &[all], 500.0, 500.0, 1.0), vec![Placement::Hidden]);
@@ -251,14 +270,14 @@ mod tests {
         // The marker covers the label point: the name moves just above it.
         assert_eq!(
             place(std::slice::from_ref(&c), &[marker], 500.0, 500.0, 1.0),
-            vec![Placement::At { x: 100.0, y: 82.0 }]
+            vec![Placement::At { x: 100.0, y: 82.0, offset: 1 }]
         );
         // Nowhere free: still shown at its label point, and a later name gives way to it.
         let all = [0.0, 0.0, 500.0, 500.0];
         let later = Candidate::area(100.0, 100.0, 10.0, 10.0, 1);
         assert_eq!(
             place(&[c.clone(), later], &[all], 500.0, 500.0, 1.0),
-            vec![Placement::At { x: 100.0, y: 100.0 }, Placement::Hidden]
+            vec![Placement::At { x: 100.0, y: 100.0, offset: 0 }, Placement::Hidden]
         );
         // Nowhere free, but less covered beside the point than on it: markers on the point,
         // above, below and on the right cover the box 600 px² on the point, 452 above or below,
@@ -271,23 +290,49 @@ mod tests {
         ];
         assert_eq!(
             place(std::slice::from_ref(&c), &dense, 500.0, 500.0, 1.0),
-            vec![Placement::At { x: 76.0, y: 100.0 }]
+            vec![Placement::At { x: 76.0, y: 100.0, offset: 4 }]
         );
         // A name placed before it counts as a marker does: one on the left (placed first, and
         // free there) makes the left 544 px²; above and below are the least covered, above first.
         let first = Candidate::area(66.0, 100.0, 20.0, 20.0, 200);
         assert_eq!(
             place(&[first, c.clone()], &dense, 500.0, 500.0, 1.0),
-            vec![Placement::At { x: 66.0, y: 100.0 }, Placement::At { x: 100.0, y: 82.0 }]
+            vec![
+                Placement::At { x: 66.0, y: 100.0, offset: 0 },
+                Placement::At { x: 100.0, y: 82.0, offset: 1 }
+            ]
         );
         // The same 60 px further left, against the screen's edge: the left position would be
         // off screen, so above.
         let at_edge: Vec<[f64; 4]> = dense.iter().map(|b| [b[0] - 60.0, b[1], b[2] - 60.0, b[3]]).collect();
         let edge = Candidate::region(40.0, 100.0, 40.0, 20.0, 100);
-        assert_eq!(place(&[edge], &at_edge, 500.0, 500.0, 1.0), vec![Placement::At { x: 40.0, y: 82.0 }]);
+        assert_eq!(
+            place(&[edge], &at_edge, 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 40.0, y: 82.0, offset: 1 }]
+        );
         // Every position as covered as the others: the first.
         let same = [[0.0, 0.0, 500.0, 500.0]];
-        assert_eq!(place(&[c], &same, 500.0, 500.0, 1.0), vec![Placement::At { x: 100.0, y: 100.0 }]);
+        assert_eq!(
+            place(&[c], &same, 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 100.0, y: 100.0, offset: 0 }]
+        );
+    }
+
+    #[test]
+    fn a_label_keeps_its_last_place_while_its_first_is_taken() {
+        let marker = [98.0, 98.0, 102.0, 102.0];
+        let mut c = Candidate::region(100.0, 100.0, 40.0, 20.0, 100);
+        // Last time on the right: with the label point taken it stays there, not above.
+        c.prefer = Some(3);
+        assert_eq!(
+            place(std::slice::from_ref(&c), &[marker], 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 124.0, y: 100.0, offset: 3 }]
+        );
+        // The label point free again: back on it.
+        assert_eq!(
+            place(&[c], &[], 500.0, 500.0, 1.0),
+            vec![Placement::At { x: 100.0, y: 100.0, offset: 0 }]
+        );
     }
 
     #[test]
@@ -295,6 +340,6 @@ mod tests {
         let hi = Candidate::area(50.0, 50.0, 40.0, 10.0, 9);
         let lo = Candidate::area(55.0, 50.0, 40.0, 10.0, 1);
         let p = place(&[lo.clone(), hi.clone()], &[], 200.0, 200.0, 0.0);
-        assert_eq!(p, vec![Placement::Hidden, Placement::At { x: 50.0, y: 50.0 }]);
+        assert_eq!(p, vec![Placement::Hidden, Placement::At { x: 50.0, y: 50.0, offset: 0 }]);
     }
 }

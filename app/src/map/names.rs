@@ -26,7 +26,7 @@ use super::layers::Layers;
 use super::tiers::Frame;
 
 /// What the names remember between frames: their texts' widths (measured once, by font size and
-/// text) and where each region's name went last (its position's index among the candidate's).
+/// text) and where each region's name went last ([`Candidate::prefer`]).
 #[derive(Debug, Default)]
 pub(super) struct Memory {
     widths: HashMap<u32, HashMap<String, f64>>,
@@ -73,8 +73,6 @@ pub(super) fn draw_names<'a>(
     let in_view = |c: &Region| selected.is_some() && c.parent.as_deref() == selected;
     let mut regions: Vec<(&'a Region, f64, &'static str)> = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
-    // Each candidate's positions, as indices among [`Candidate::region`]'s, in the order tried.
-    let mut orders: Vec<Vec<usize>> = Vec::new();
     let mut add = |r: &'a Region, size: f64, color: &'static str, priority: i32| {
         let px = (size * unit).round();
         let tw = memory.width(ctx, &r.short_name, px);
@@ -83,16 +81,8 @@ pub(super) fn draw_names<'a>(
         // prefectures on the province view always.
         let mut c = Candidate::region(x, y, tw + 0.3 * px, 1.25 * px, priority);
         c.required = priority >= 100;
-        // The label point first, then where the name went last, then the others.
-        let last = memory.last.get(&r.adcode).copied().filter(|&i| i < c.offsets.len());
-        let mut order: Vec<usize> = (0..c.offsets.len()).collect();
-        if let Some(i) = last.filter(|&i| i > 1) {
-            order.remove(i);
-            order.insert(1, i);
-        }
-        c.offsets = order.iter().map(|&i| c.offsets[i]).collect();
+        c.prefer = memory.last.get(&r.adcode).copied();
         candidates.push(c);
-        orders.push(order);
         regions.push((r, px, color));
     };
     for c in layers.counties.regions().iter().filter(|c| in_view(c)) {
@@ -108,15 +98,13 @@ pub(super) fn draw_names<'a>(
     }
     let mut drawn = Vec::new();
     let placed = place(&candidates, marks, w, h, 2.0 * unit);
-    for ((((r, px, color), c), order), at) in regions.into_iter().zip(&candidates).zip(&orders).zip(placed) {
-        let Placement::At { x, y } = at else {
+    for (((r, px, color), c), at) in regions.into_iter().zip(&candidates).zip(placed) {
+        let Placement::At { x, y, offset } = at else {
             memory.last.remove(&r.adcode);
             continue;
         };
         paint_label(ctx, &r.short_name, x, y, px, color);
-        if let Some(j) = c.offsets.iter().position(|&(dx, dy)| c.x + dx == x && c.y + dy == y) {
-            memory.last.insert(r.adcode.clone(), order[j]);
-        }
+        memory.last.insert(r.adcode.clone(), offset);
         drawn.push(Placed {
             adcode: r.adcode.clone(),
             name: r.name.clone(),
