@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use leptos::prelude::Update as _;
 use leptos::prelude::*;
+use serde::Deserialize as _;
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -253,7 +254,7 @@ fn parse_time_ms(rfc3339: &str) -> Option<f64> {
 
 fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
     if u.topic == ALERTS {
-        match serde_json::from_value::<AlertsData>(u.data.clone()) {
+        match AlertsData::deserialize(&u.data) {
             Ok(d) => {
                 let mut fresh = Vec::new();
                 feeds.alerts.update(|m| {
@@ -288,7 +289,7 @@ fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
         return;
     }
     if u.topic == RIVERS {
-        match serde_json::from_value::<ThemeData<RiversAgg>>(u.data.clone()) {
+        match ThemeData::<RiversAgg>::deserialize(&u.data) {
             // A snapshot holds every open problem; a delta the one that changed (a closed one
             // leaves).
             Ok(d) => {
@@ -312,7 +313,7 @@ fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
         return;
     }
     if u.topic == WATER {
-        match serde_json::from_value::<ThemeData<WaterAgg>>(u.data.clone()) {
+        match ThemeData::<WaterAgg>::deserialize(&u.data) {
             // Only the outlets are kept (the sections' latest classes come with the overview).
             Ok(d) => {
                 let mut outlets = d.entities.into_iter().filter(|(k, _)| k.starts_with("outlet:")).peekable();
@@ -330,7 +331,7 @@ fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
         return;
     }
     if u.topic == PROJECTS {
-        match serde_json::from_value::<ThemeData<ProjectsAgg>>(u.data.clone()) {
+        match ThemeData::<ProjectsAgg>::deserialize(&u.data) {
             // A snapshot holds every project; a delta the ones that changed.
             Ok(d) => feeds.projects.update(|m| {
                 if snapshot {
@@ -343,7 +344,7 @@ fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
         return;
     }
     if u.topic == OVERVIEW {
-        match serde_json::from_value::<Overview>(u.data.clone()) {
+        match Overview::deserialize(&u.data) {
             Ok(o) => {
                 feeds.overview.set(Some(o));
                 feeds.overview_ms.set(parse_time_ms(&u.time));
@@ -388,7 +389,7 @@ fn connect(shared: &Shared) {
         let Some(text) = e.data().as_string() else {
             return;
         };
-        let msg: ServerMsg = match serde_json::from_str(&text) {
+        let msg = match ServerMsg::from_json(&text) {
             Ok(m) => m,
             Err(err) => {
                 web_sys::console::error_1(&format!("message not understood: {err}").into());

@@ -220,6 +220,57 @@ pub enum ServerMsg {
     },
 }
 
+impl ServerMsg {
+    /// Read a message from its JSON text: the same as `serde_json::from_str`, with each payload
+    /// read once. (Serde reads an internally tagged enum by buffering the whole message first,
+    /// and then builds each `data` again from the buffer: a 200 KB snapshot batch was read three
+    /// times and copied once more by its reader.)
+    ///
+    /// ```
+    /// use yiping_protocol::ServerMsg;
+    /// let text = r#"{"type":"snapshot","topic":"rivers","epoch":"e1","seq":3,"time":"2026-12-06T04:00:00Z","data":{"n":1}}"#;
+    /// let m = ServerMsg::from_json(text).unwrap();
+    /// assert_eq!(m, serde_json::from_str::<ServerMsg>(text).unwrap());
+    /// ```
+    pub fn from_json(text: &str) -> Result<ServerMsg, serde_json::Error> {
+        ServerMsg::from_value(serde_json::from_str(text)?)
+    }
+
+    /// Read a message from a JSON value, moving the payloads out of it (see [`Self::from_json`]).
+    pub fn from_value(value: serde_json::Value) -> Result<ServerMsg, serde_json::Error> {
+        use serde::de::Error as _;
+        use serde_json::Value;
+        let Value::Object(mut map) = value else {
+            return serde_json::from_value(value);
+        };
+        let snapshot = match map.get("type").and_then(Value::as_str) {
+            Some("snapshot") => Some(true),
+            Some("delta") => Some(false),
+            _ => None,
+        };
+        let batch = map.get("type").and_then(Value::as_str) == Some("batch");
+        match (snapshot, batch) {
+            (Some(snapshot), _) => {
+                let data = map.remove("data").ok_or_else(|| serde_json::Error::missing_field("data"))?;
+                map.remove("type");
+                // The rest (topic, epoch, seq, time) is small: read as usual.
+                map.insert("data".to_owned(), Value::Null);
+                let mut u: Update = serde_json::from_value(Value::Object(map))?;
+                u.data = data;
+                Ok(if snapshot { ServerMsg::Snapshot(u) } else { ServerMsg::Delta(u) })
+            }
+            (None, true) => match map.remove("items") {
+                Some(Value::Array(items)) => Ok(ServerMsg::Batch {
+                    items: items.into_iter().map(ServerMsg::from_value).collect::<Result<_, _>>()?,
+                }),
+                Some(_) => Err(serde_json::Error::custom("a batch's `items` must be an array")),
+                None => Err(serde_json::Error::missing_field("items")),
+            },
+            _ => serde_json::from_value(Value::Object(map)),
+        }
+    }
+}
+
 /// A topic the server offers, as listed by `GET /api/v1/topics`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -286,5 +337,43 @@ mod tests {
             serde_json::to_value(&clock).expect("serialises"),
             json!({"type": "replay", "epoch": "r1", "at": "2026-11-20T01:00:00Z", "speed": 0.0})
         );
+    }
+
+    #[test]
+    fn server_messages_read_by_from_json_equal_serdes_reading() {
+        let texts = [
+            r#"{"type":"snapshot","topic":"alerts","epoch":"e1","seq":1,"time":"2026-12-06T01:00:00Z","data":{"alerts":[{"id":"A1"}]}}"#,
+            r#"{"type":"delta","topic":"rivers","epoch":"e1","seq":2,"time":"2026-12-06T09:00:00.25+08:00","data":[1,2.5,"x",null,true],"extra":0}"#,
+            r#"{"type":"batch","items":[{"type":"snapshot","topic":"a","epoch":"e","seq":1,"time":"t","data":{}},{"type":"batch","items":[{"type":"pong"}]}]}"#,
+            r#"{"type":"batch","items":[]}"#,
+            r#"{"type":"pong"}"#,
+            r#"{"type":"error","message":"no such topic"}"#,
+            r#"{"type":"replay","epoch":"r1","at":"2026-11-20T01:00:00Z","speed":60.0}"#,
+            r#"{"type":"cue","cue":{"cue":"pointer","x":0.5,"y":0.25},"n":4}"#,
+        ];
+        for text in texts {
+            let by_serde: ServerMsg = serde_json::from_str(text).expect("serde reads it");
+            assert_eq!(ServerMsg::from_json(text).expect("from_json reads it"), by_serde, "{text}");
+        }
+    }
+
+    #[test]
+    fn from_json_refuses_what_serde_refuses_and_says_what() {
+        let refused = [
+            (r#"{"type":"snapshot","topic":"a","epoch":"e","seq":1,"time":"t"}"#, "missing field `data`"),
+            (r#"{"type":"delta","topic":"a","epoch":"e","time":"t","data":1}"#, "missing field `seq`"),
+            (r#"{"type":"delta","topic":"a","epoch":"e","seq":"one","time":"t","data":1}"#, "invalid type"),
+            (r#"{"type":"batch"}"#, "missing field `items`"),
+            (r#"{"type":"batch","items":{}}"#, "must be an array"),
+            (r#"{"type":"batch","items":[{"type":"nonsense"}]}"#, "unknown variant `nonsense`"),
+            (r#"{"topic":"a"}"#, "missing field `type`"),
+            (r#"[1]"#, "invalid type"),
+            (r#"{"type":"pong""#, "EOF"),
+        ];
+        for (text, says) in refused {
+            assert!(serde_json::from_str::<ServerMsg>(text).is_err(), "serde refuses {text}");
+            let e = ServerMsg::from_json(text).expect_err(text).to_string();
+            assert!(e.contains(says), "{text}: {e}");
+        }
     }
 }

@@ -257,7 +257,7 @@ fn scoped_with(
     scope: &str,
     replace: &mut dyn FnMut(&str) -> Option<Arc<serde_json::Value>>,
 ) -> Utf8Bytes {
-    match serde_json::from_str::<ServerMsg>(text) {
+    match ServerMsg::from_json(text) {
         Ok(mut msg) => {
             scope_msg(&mut msg, scope, replace);
             Utf8Bytes::from(serde_json::to_string(&msg).expect("messages serialise"))
