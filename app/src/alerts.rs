@@ -34,15 +34,16 @@ fn time_ms(t: &str) -> f64 {
 
 /// Open alerts first (most severe, then newest), then the recently resolved.
 pub fn ordered(alerts: &std::collections::BTreeMap<String, Alert>) -> Vec<&Alert> {
-    let mut v: Vec<&Alert> = alerts.values().collect();
-    v.sort_by(|a, b| {
+    // Each time is read once, not in every comparison.
+    let mut v: Vec<_> = alerts.values().map(|a| (a.raised_at(), a)).collect();
+    v.sort_by(|(ta, a), (tb, b)| {
         b.is_open()
             .cmp(&a.is_open())
             .then(b.severity.cmp(&a.severity))
-            .then_with(|| b.raised_at().cmp(&a.raised_at()))
+            .then_with(|| tb.cmp(ta))
             .then(b.id.cmp(&a.id))
     });
-    v
+    v.into_iter().map(|(_, a)| a).collect()
 }
 
 /// The region words of an alert: the region under the one shown that it lies in (its
@@ -55,7 +56,8 @@ pub fn region_word(lang: Lang, a: &Alert) -> String {
 /// The ticker's items: the open alerts (most severe first) and those resolved in the last half
 /// hour, each with its state word, so the wall follows every step of the life cycle.
 pub fn ticker_items(feeds: Feeds, lang: Lang) -> Signal<Vec<TickerItem>> {
-    Signal::derive(move || {
+    // A memo: the ticker reads its items in every slot's every field.
+    Memo::new(move |_| {
         let now = js_sys::Date::now();
         feeds.alerts.with(|m| {
             ordered(m)
@@ -72,12 +74,13 @@ pub fn ticker_items(feeds: Feeds, lang: Lang) -> Signal<Vec<TickerItem>> {
                 .collect()
         })
     })
+    .into()
 }
 
 /// Markers for the open alerts of a theme (all themes with `None`): red and orange alerts not yet
 /// acknowledged pulse.
 pub fn alert_markers(feeds: Feeds, theme: Signal<Option<&'static str>>, lang: Lang) -> Signal<Vec<Marker>> {
-    Signal::derive(move || {
+    Memo::new(move |_| {
         let th = theme.get();
         feeds.alerts.with(|m| {
             m.values()
@@ -93,6 +96,7 @@ pub fn alert_markers(feeds: Feeds, theme: Signal<Option<&'static str>>, lang: La
                 .collect()
         })
     })
+    .into()
 }
 
 fn fmt_time(t: &str) -> String {

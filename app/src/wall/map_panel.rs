@@ -48,7 +48,7 @@ fn overview_indicator(ctx: WallCtx, i: usize) -> (String, fn(&ChildFigures) -> f
 /// The map's colours for the screen shown (the overview: the indicator chosen over the map).
 fn colours(ctx: WallCtx, indicator: RwSignal<usize>) -> Signal<Option<Choropleth>> {
     let ov = ctx.feeds.overview;
-    Signal::derive(move || {
+    Memo::new(move |_| {
         let by = |(title, f): (String, fn(&ChildFigures) -> f64)| {
             ov.with(|o| {
                 o.as_ref().map(|o| Choropleth {
@@ -66,6 +66,7 @@ fn colours(ctx: WallCtx, indicator: RwSignal<usize>) -> Signal<Option<Choropleth
                 .or_else(|| by((ctx.say(Text::RiskMap), |p| p.risk_households as f64))),
         }
     })
+    .into()
 }
 
 /// The map's markers: the industry map on the 重大项目 screen (the projects carry their own
@@ -77,7 +78,7 @@ fn markers(ctx: WallCtx) -> Signal<Vec<crate::map::Marker>> {
     let outlet_markers = yangtze::outlet_markers(ctx);
     let theme = Signal::derive(move || screen.get().topic());
     let alert_spots = alert_markers(ctx.feeds, theme, ctx.lang);
-    Signal::derive(move || {
+    Memo::new(move |_| {
         if screen.get() == Screen::Projects {
             return project_markers.get();
         }
@@ -85,6 +86,7 @@ fn markers(ctx: WallCtx) -> Signal<Vec<crate::map::Marker>> {
         v.extend(alert_spots.get());
         v
     })
+    .into()
 }
 
 /// The map panel.

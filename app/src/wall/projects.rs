@@ -75,7 +75,7 @@ fn marker_colour(overdue: bool, stage: Option<Stage>) -> palette::Colour {
 /// industry chain picked; projects with an orange or red alert nobody has acknowledged pulse.
 pub(super) fn markers(ctx: WallCtx) -> Signal<Vec<Marker>> {
     let (screen, feeds, industry, today) = (ctx.screen, ctx.feeds, ctx.industry, ctx.today);
-    Signal::derive(move || {
+    Memo::new(move |_| {
         if screen.get() != Screen::Projects {
             return Vec::new();
         }
@@ -108,6 +108,7 @@ pub(super) fn markers(ctx: WallCtx) -> Signal<Vec<Marker>> {
                 .collect()
         })
     })
+    .into()
 }
 
 /// The industry map's legend, with the industry chain picked (a touch shows all again).

@@ -121,7 +121,7 @@ pub(super) fn Right(ctx: WallCtx) -> impl IntoView {
 /// The sewage outlets on the map by status (on the 长江 screen only).
 pub(super) fn outlet_markers(ctx: WallCtx) -> Signal<Vec<Marker>> {
     let (screen, outlets, lang) = (ctx.screen, ctx.feeds.outlets, ctx.lang);
-    Signal::derive(move || {
+    Memo::new(move |_| {
         if screen.get() != Screen::Yangtze {
             return Vec::new();
         }
@@ -142,6 +142,7 @@ pub(super) fn outlet_markers(ctx: WallCtx) -> Signal<Vec<Marker>> {
                 .collect()
         })
     })
+    .into()
 }
 
 /// The monitoring sections with their latest class and time. Rows are keyed by section only
