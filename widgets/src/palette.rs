@@ -127,10 +127,10 @@ pub mod map {
     pub const RIVER_MAJOR: &str = "rgba(73, 174, 240, 0.8)";
     /// Minor rivers.
     pub const RIVER_MINOR: &str = "rgba(73, 174, 240, 0.55)";
-    /// County borders.
-    pub const COUNTY_BORDER: &str = "rgba(140, 210, 255, 0.55)";
-    /// Prefecture borders.
-    pub const PREFECTURE_BORDER: &str = "rgba(140, 210, 255, 0.75)";
+    /// County borders (each drawn once: as opaque as two strokes at 0.55 once were).
+    pub const COUNTY_BORDER: &str = "rgba(140, 210, 255, 0.8)";
+    /// Prefecture borders (each drawn once: as opaque as two strokes at 0.75 once were).
+    pub const PREFECTURE_BORDER: &str = "rgba(140, 210, 255, 0.94)";
     /// County names.
     pub const LABEL_DIM: &str = "rgba(200, 225, 250, 0.55)";
     /// The data attribution.

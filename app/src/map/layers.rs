@@ -5,12 +5,12 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
-use geo::MultiPolygon;
+use geo::{MultiLineString, MultiPolygon};
 use yiping_maps::Region;
 use yiping_maps::hit::RegionIndex;
 use yiping_maps::pack::{Pack, read};
 use yiping_maps::region::bbox;
-use yiping_maps::topology::Topology;
+use yiping_maps::topology::{Arcs, Topology};
 use yiping_maps::water::{Lake, River};
 
 /// The parsed layers.
@@ -23,8 +23,8 @@ pub(super) struct Layers {
     pub(super) lakes: Vec<Lake>,
     /// Province, prefectures and counties, in that order, as shared arcs.
     pub(super) topology: Topology,
-    /// The shapes simplified for the last tolerance used (its bits).
-    pub(super) simplified: Mutex<Option<(u64, Shapes)>>,
+    /// The arcs and shapes simplified for the last tolerance used (its bits).
+    pub(super) simplified: Mutex<Option<(u64, Arc<Arcs>, Shapes)>>,
 }
 
 /// Every shape, simplified, shared between frames.
@@ -34,15 +34,39 @@ impl Layers {
     /// Every shape (province, prefectures, counties) simplified to `epsilon` degrees; recomputed
     /// only when the tolerance changes (a new size or view).
     pub(super) fn shapes(&self, epsilon: f64) -> Shapes {
+        self.simplified(epsilon).1
+    }
+
+    /// The prefectures' borders simplified to `epsilon` degrees, each once (see
+    /// [`Topology::borders`]).
+    pub(super) fn prefecture_borders(&self, epsilon: f64) -> MultiLineString<f64> {
+        let start = self.province.len();
+        self.topology.borders(&self.simplified(epsilon).0, start..start + self.prefectures.regions().len())
+    }
+
+    /// The borders of the counties of `prefecture` simplified to `epsilon` degrees, each once.
+    pub(super) fn county_borders(&self, epsilon: f64, prefecture: &str) -> MultiLineString<f64> {
+        let start = self.province.len() + self.prefectures.regions().len();
+        let mine = self
+            .counties
+            .regions()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.parent.as_deref() == Some(prefecture));
+        self.topology.borders(&self.simplified(epsilon).0, mine.map(|(i, _)| start + i))
+    }
+
+    fn simplified(&self, epsilon: f64) -> (Arc<Arcs>, Shapes) {
         let mut cache = self.simplified.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((e, shapes)) = cache.as_ref()
+        if let Some((e, arcs, shapes)) = cache.as_ref()
             && *e == epsilon.to_bits()
         {
-            return shapes.clone();
+            return (arcs.clone(), shapes.clone());
         }
-        let shapes = Arc::new(self.topology.simplified(epsilon));
-        *cache = Some((epsilon.to_bits(), shapes.clone()));
-        shapes
+        let arcs = Arc::new(self.topology.simplify(epsilon));
+        let shapes = Arc::new(self.topology.assemble(&arcs));
+        *cache = Some((epsilon.to_bits(), arcs.clone(), shapes.clone()));
+        (arcs, shapes)
     }
 
     pub(super) fn prefecture(&self, adcode: &str) -> Option<&Region> {

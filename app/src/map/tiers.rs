@@ -3,12 +3,12 @@
 //! inputs change, and between them the regions' fills (a choropleth's classes), cached with the
 //! land in a *base* tier while they stay the same.
 
-use geo::MultiPolygon;
+use geo::{MultiPolygon, Simplify};
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use yiping_maps::Viewport;
 use yiping_maps::data::ATTRIBUTION;
 use yiping_maps::draw::{paint_lines, paint_polygons};
-use yiping_maps::{Region, Viewport};
 
 use yiping_widgets::palette::WHITE;
 use yiping_widgets::palette::map::{
@@ -82,8 +82,10 @@ fn draw_glow(glow: &HtmlCanvasElement, province: &[MultiPolygon<f64>], f: &Frame
     ctx.set_shadow_blur(28.0 * unit * GLOW_SCALE);
     ctx.set_shadow_offset_x(w);
     let vp = f.viewport();
+    // One shadow (each fill or stroke casts its own blur; the outline's added about 4 % near the
+    // edge), of the shape simplified for the small canvas's pixels.
     for shape in province {
-        paint_polygons(&ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
+        paint_polygons(&ctx, &shape.simplify(f.epsilon / GLOW_SCALE), &vp, Some(LAND.css()), None);
     }
 }
 
@@ -177,7 +179,7 @@ pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fram
     let vp = f.viewport();
     ctx.clear_rect(0.0, 0.0, w, h);
     let shapes = layers.shapes(f.epsilon);
-    let (_, prefectures, counties) = split(layers, &shapes);
+    let (_, _, counties) = split(layers, &shapes);
     let selected = layers.prefecture_of_view(f.view.as_deref());
     let county = f.view.as_deref().filter(|v| layers.county(v).is_some());
     for l in &layers.lakes {
@@ -192,17 +194,16 @@ pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fram
         };
         paint_lines(ctx, &r.shape, &vp, color, width);
     }
-    // The selected prefecture's counties: borders.
-    let in_view = |c: &Region| selected.is_some() && c.parent.as_deref() == selected;
+    // The borders, each once: the selected prefecture's counties', the prefectures', and the
+    // selected county's outline over them.
+    if let Some(p) = selected {
+        paint_lines(ctx, &layers.county_borders(f.epsilon, p), &vp, COUNTY_BORDER, 0.9 * unit);
+    }
+    paint_lines(ctx, &layers.prefecture_borders(f.epsilon), &vp, PREFECTURE_BORDER, 1.1 * unit);
     for (shape, c) in counties.iter().zip(layers.counties.regions()) {
         if county == Some(c.adcode.as_str()) {
             paint_polygons(ctx, shape, &vp, None, Some((WHITE.css(), 2.2 * unit)));
-        } else if in_view(c) {
-            paint_polygons(ctx, shape, &vp, None, Some((COUNTY_BORDER, 0.9 * unit)));
         }
-    }
-    for shape in prefectures {
-        paint_polygons(ctx, shape, &vp, None, Some((PREFECTURE_BORDER, 1.1 * unit)));
     }
     ctx.set_font(&format!("{:.0}px sans-serif", 11.0 * unit));
     ctx.set_text_align("right");
