@@ -12,7 +12,9 @@
 //! not a cut by itself: every vertex of a prefecture's border is on four rings, two prefectures'
 //! and two counties').
 //!
-//! Caveats: a ring that would collapse (fewer than 4 points) is kept unsimplified; RDP does not
+//! Caveats: a ring that would collapse (fewer than 4 points) is kept unsimplified (and so is a
+//! closed arc in [`Topology::borders`]; a ring of several arcs that collapses keeps its arcs
+//! unsimplified, while its borders are the simplified arcs); RDP does not
 //! prevent an arc from crossing another arc at large tolerances (tested clean up to 0.006°, about
 //! a pixel of a province-wide 1080p view; at 0.02° slivers appear): pick about a pixel at the zoom
 //! drawn, as [`Topology::simplified`] is meant to be used. Vertices are matched
@@ -275,8 +277,16 @@ impl Topology {
         let mut lines = Vec::new();
         for region in which {
             for r in self.regions.get(region).into_iter().flatten().flatten().flatten() {
-                if !std::mem::replace(&mut taken[r.arc], true) && arcs[r.arc].len() >= 2 {
-                    lines.push(LineString::new(arcs[r.arc].clone()));
+                if std::mem::replace(&mut taken[r.arc], true) {
+                    continue;
+                }
+                // A closed arc (an island, a hole) that would collapse is kept as it was, as its
+                // ring is (see the module's caveats).
+                let (simple, original) = (&arcs[r.arc], &self.arcs[r.arc]);
+                let closed = original.len() > 1 && original.first() == original.last();
+                let line = if closed && simple.len() < 4 { original } else { simple };
+                if line.len() >= 2 {
+                    lines.push(LineString::new(line.clone()));
                 }
             }
         }
@@ -284,7 +294,11 @@ impl Topology {
     }
 
     fn own<'a>(&self, arcs: &'a Arcs) -> &'a [Vec<Coord<f64>>] {
-        assert_eq!(arcs.0.len(), self.arcs.len(), "arcs simplified from another topology");
+        assert_eq!(
+            arcs.0.len(),
+            self.arcs.len(),
+            "arcs simplified from another topology (their count differs)"
+        );
         &arcs.0
     }
 
@@ -397,6 +411,16 @@ mod tests {
                 edges.len()
             );
         }
+        // Every county at a coarse tolerance, where small islands and holes would collapse: the
+        // borders are still the rings' edges (kept as they were, both).
+        let arcs = topo.simplify(1.0 / 128.0);
+        let shapes = topo.assemble(&arcs);
+        let all_rings = shapes
+            .iter()
+            .flat_map(|m| m.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())));
+        let edges: HashSet<(Key, Key)> = segments(all_rings).into_iter().collect();
+        let drawn: HashSet<(Key, Key)> = segments(&topo.borders(&arcs, 0..c.len()).0).into_iter().collect();
+        assert_eq!(drawn, edges, "ε 1/128: the borders are the rings' edges");
         // The same arcs for one region as for its rings; none for none; an index past the end
         // adds nothing.
         let arcs = topo.simplify(0.002);
@@ -409,7 +433,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "arcs simplified from another topology")]
+    #[should_panic(expected = "arcs simplified from another topology (their count differs)")]
     fn arcs_of_another_topology_are_refused() {
         let c = counties();
         let whole = Topology::build(&c);
