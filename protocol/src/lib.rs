@@ -245,23 +245,19 @@ impl ServerMsg {
         let Value::Object(mut map) = value else {
             return serde_json::from_value(value);
         };
-        let snapshot = match map.get("type").and_then(Value::as_str) {
-            Some("snapshot") => Some(true),
-            Some("delta") => Some(false),
-            _ => None,
-        };
-        let batch = map.get("type").and_then(Value::as_str) == Some("batch");
-        match (snapshot, batch) {
-            (Some(snapshot), _) => {
+        // Owned: the map is taken apart below.
+        let kind = map.get("type").and_then(Value::as_str).map(str::to_owned);
+        match kind.as_deref() {
+            Some(kind @ ("snapshot" | "delta")) => {
                 let data = map.remove("data").ok_or_else(|| serde_json::Error::missing_field("data"))?;
                 map.remove("type");
                 // The rest (topic, epoch, seq, time) is small: read as usual.
                 map.insert("data".to_owned(), Value::Null);
                 let mut u: Update = serde_json::from_value(Value::Object(map))?;
                 u.data = data;
-                Ok(if snapshot { ServerMsg::Snapshot(u) } else { ServerMsg::Delta(u) })
+                Ok(if kind == "snapshot" { ServerMsg::Snapshot(u) } else { ServerMsg::Delta(u) })
             }
-            (None, true) => match map.remove("items") {
+            Some("batch") => match map.remove("items") {
                 Some(Value::Array(items)) => Ok(ServerMsg::Batch {
                     items: items.into_iter().map(ServerMsg::from_value).collect::<Result<_, _>>()?,
                 }),

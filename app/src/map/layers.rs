@@ -47,13 +47,20 @@ impl Layers {
     /// The borders of the counties of `prefecture` simplified to `epsilon` degrees, each once.
     pub(super) fn county_borders(&self, epsilon: f64, prefecture: &str) -> MultiLineString<f64> {
         let start = self.province.len() + self.prefectures.regions().len();
-        let mine = self
-            .counties
+        self.topology
+            .borders(&self.simplified(epsilon).0, self.counties_of(prefecture).map(|(i, _)| start + i))
+    }
+
+    /// The counties of `prefecture`, with their places among the counties.
+    pub(super) fn counties_of<'a, 'p>(
+        &'a self,
+        prefecture: &'p str,
+    ) -> impl Iterator<Item = (usize, &'a Region)> + use<'a, 'p> {
+        self.counties
             .regions()
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.parent.as_deref() == Some(prefecture));
-        self.topology.borders(&self.simplified(epsilon).0, mine.map(|(i, _)| start + i))
+            .filter(move |(_, c)| c.parent.as_deref() == Some(prefecture))
     }
 
     fn simplified(&self, epsilon: f64) -> (Arc<Arcs>, Shapes) {

@@ -70,7 +70,6 @@ pub(super) fn draw_names<'a>(
     let (w, h, unit) = (f.w, f.h, f.unit());
     let vp = f.viewport();
     let selected = layers.prefecture_of_view(f.view.as_deref());
-    let in_view = |c: &Region| selected.is_some() && c.parent.as_deref() == selected;
     let mut regions: Vec<(&'a Region, f64, &'static str)> = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut add = |r: &'a Region, size: f64, color: &'static str, priority: i32| {
@@ -85,7 +84,7 @@ pub(super) fn draw_names<'a>(
         candidates.push(c);
         regions.push((r, px, color));
     };
-    for c in layers.counties.regions().iter().filter(|c| in_view(c)) {
+    for (_, c) in selected.into_iter().flat_map(|p| layers.counties_of(p)) {
         add(c, 15.0, LABEL.css(), 50);
     }
     for r in layers.prefectures.regions() {
