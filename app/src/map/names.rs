@@ -12,13 +12,14 @@
 //! so names do not hop about as markers move ([`Memory`]).
 //!
 //! Cost: each text is measured once; placing 20–30 names among a few hundred marks is an R-tree
-//! search of well under a millisecond; drawing them is a stroke and a fill each.
+//! search of well under a millisecond; each is drawn once (a halo stroked along its glyphs and
+//! the glyphs filled) and then copied into every frame ([`LabelSprites`]).
 
 use std::collections::HashMap;
 
 use web_sys::CanvasRenderingContext2d;
 use yiping_maps::Region;
-use yiping_maps::draw::{label_font, paint_label};
+use yiping_maps::draw::{LabelSprites, label_font};
 use yiping_maps::labels::{Candidate, Obstacle, Placement, place};
 use yiping_widgets::palette::map::{LABEL, LABEL_DIM};
 
@@ -26,11 +27,13 @@ use super::layers::Layers;
 use super::tiers::Frame;
 
 /// What the names remember between frames: their texts' widths (measured once, by font size and
-/// text) and where each region's name went last ([`Candidate::prefer`]).
+/// text), where each region's name went last ([`Candidate::prefer`]) and each name's drawing
+/// ([`LabelSprites`]: rendered once, copied into each frame).
 #[derive(Debug, Default)]
 pub(super) struct Memory {
     widths: HashMap<u32, HashMap<String, f64>>,
     last: HashMap<String, usize>,
+    sprites: LabelSprites,
 }
 
 impl Memory {
@@ -102,7 +105,7 @@ pub(super) fn draw_names<'a>(
             memory.last.remove(&r.adcode);
             continue;
         };
-        paint_label(ctx, &r.short_name, x, y, px, color);
+        memory.sprites.paint(ctx, &r.short_name, x, y, px, color);
         memory.last.insert(r.adcode.clone(), offset);
         drawn.push(Placed {
             adcode: r.adcode.clone(),
