@@ -17,12 +17,20 @@ after(() => closeAll(browser, server));
 const liveText = (page) => page.locator('[data-testid="patrols-total"] .kpi-number').innerText();
 const number = (text) => Number(text);
 
-/** Fraction of the map canvas's pixels that differ from its top-left pixel (0 = blank). */
+/** Fraction of the map's pixels (its ground with the live canvas over it) that differ from the
+ * top-left pixel (0 = blank). */
 function mapInk(page) {
   return page.evaluate(() => {
     const c = document.querySelector('canvas[data-testid="map"]');
-    if (!c || c.width === 0 || c.height === 0) return { ink: 0, width: 0, height: 0 };
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const g = document.querySelector('canvas[data-testid="map-ground"]');
+    if (!c || !g || c.width === 0 || c.height === 0) return { ink: 0, width: 0, height: 0 };
+    const both = document.createElement('canvas');
+    both.width = c.width;
+    both.height = c.height;
+    const ctx = both.getContext('2d');
+    ctx.drawImage(g, 0, 0);
+    ctx.drawImage(c, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
     let differing = 0;
     const step = 16; // sample every 4th pixel
     for (let i = 0; i < d.length; i += step) {

@@ -1,6 +1,6 @@
 //! The live tier and the frame loop: sections, markers (clustered where dense) and alerts drawn
-//! over a blit of the static tiers, at most one frame per change (`requestAnimationFrame`), and
-//! the fly-to animation.
+//! on a transparent canvas over the ground (the static tiers, a canvas of its own: see
+//! [`Tiers`]), at most one frame per change (`requestAnimationFrame`), and the fly-to animation.
 //!
 //! An alert's pulse is not drawn here: each frame places a ring element over the alert's dot
 //! ([`Ring`]), and the browser's compositor animates it (CSS transform and opacity). A pulsing
@@ -256,7 +256,7 @@ pub(super) struct Stats {
     pub(super) draws: u64,
     pub(super) static_draws: u64,
     pub(super) land_draws: u64,
-    pub(super) base_draws: u64,
+    pub(super) ground_draws: u64,
     pub(super) top_draws: u64,
     pub(super) live_draws: u64,
     pub(super) live_ms: f64,
@@ -271,7 +271,7 @@ pub(super) struct Render {
     pub(super) hits: Vec<LiveHit>,
     pub(super) scheduled: bool,
     pub(super) alive: bool,
-    /// Until when the view is moving (ms, `performance.now`): frames blit the tiers scaled.
+    /// Until when the view is moving (ms, `performance.now`): the compositor moves the ground.
     pub(super) moving_until: f64,
     pub(super) settle_scheduled: bool,
     /// Until when (ms, `performance.now`) a map whose layers are ready waits for its first data
@@ -292,6 +292,8 @@ const DATA_WAIT_MS: f64 = 1000.0;
 #[derive(Clone, Copy)]
 pub(super) struct Inputs {
     pub(super) canvas: NodeRef<Canvas>,
+    /// The canvas under it, of the same size, that shows the ground (see [`Tiers`]).
+    pub(super) ground: NodeRef<Canvas>,
     /// The canvas's CSS size as last observed (None: not laid out yet).
     pub(super) size: RwSignal<Option<(f64, f64)>>,
     pub(super) layers: RwSignal<Option<Arc<Layers>>>,
@@ -322,9 +324,18 @@ pub(super) fn schedule(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     request_animation_frame(move || render(&r, inputs));
 }
 
-/// Above this many device pixels, the frames of a moving view scale the tiers without smoothing
-/// (see [`render`]).
-const SMOOTH_MOTION_MAX_PX: f64 = 2_500_000.0;
+/// Move and scale the ground's canvas by the compositor (None: where it is laid out).
+fn set_transform(ground: &HtmlCanvasElement, transform: Option<String>) {
+    match transform {
+        Some(t) => {
+            let _ = ground.set_attribute("style", &format!("transform: {t}"));
+        }
+        None if ground.has_attribute("style") => {
+            let _ = ground.remove_attribute("style");
+        }
+        None => {}
+    }
+}
 
 /// The frame the canvas shows now, if it can show one.
 pub(super) fn current_frame(inputs: Inputs) -> Option<(HtmlCanvasElement, Arc<Layers>, Frame, f64)> {
@@ -348,6 +359,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         return;
     }
     let Some((canvas, layers, f, dpr)) = current_frame(inputs) else { return };
+    let Some(ground) = inputs.ground.get_untracked() else { return };
     let Some(ctx) = context(&canvas) else { return };
     // No first data yet: no overview (or, on a page that feeds none, no choropleth and no
     // marker): wait for it a while.
@@ -384,19 +396,15 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
                 .and_then(|d| d.create_element("canvas").ok())
                 .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
         };
-        st.tiers = offscreen().zip(offscreen()).zip(offscreen()).zip(offscreen()).map(
-            |(((base, top), glow), land)| Tiers {
-                base,
-                land,
-                glow,
-                top,
-                base_key: None,
-                land_key: None,
-                top_key: None,
-                last_fills: None,
-                names: Default::default(),
-            },
-        );
+        st.tiers = offscreen().zip(offscreen()).zip(offscreen()).map(|((top, glow), land)| Tiers {
+            land,
+            glow,
+            top,
+            land_key: None,
+            top_key: None,
+            ground_key: None,
+            names: Default::default(),
+        });
     }
     let t0 = now_ms();
     let moving = t0 < st.moving_until;
@@ -423,47 +431,25 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     }
     let Render { tiers, reaches, .. } = &mut *st;
     let Some(tiers) = tiers.as_mut() else { return };
-    let same_size = |k: &Frame| k.w == f.w && k.h == f.h;
-    let (mut st_land, mut st_base, mut st_top) = (false, false, false);
-    // While moving, show the tiers drawn for an earlier view, scaled to this one: also when the
-    // view is another region (a drill-down's fly-to starts at once, as a blit; the region's own
-    // tiers are drawn sharp once the view rests).
-    let approx = moving
-        && tiers.land_key.as_ref().is_some_and(|k| same_size(&k.0))
-        && tiers.top_key.as_ref().is_some_and(|k| same_size(&k.0));
+    let (mut st_land, mut st_ground, mut st_top) = (false, false, false);
+    // While moving, the ground drawn for the last view at rest is moved and scaled by the
+    // compositor to this one (a CSS transform of its canvas: no pixel is drawn): also when the
+    // view is another region (a drill-down's fly-to starts at once; the region's own ground is
+    // drawn sharp once the view rests).
+    let at_rest = tiers.ground_key.as_ref().filter(|k| k.0.w == f.w && k.0.h == f.h).map(|k| k.0.clone());
+    let approx = moving && at_rest.is_some();
     let fills_key = (f.clone(), fills(&layers, &f, choropleth.as_ref()), invalidate);
-    ctx.clear_rect(0.0, 0.0, f.w, f.h);
-    if approx {
-        // Scaled with smoothing, two tiers of a 7680×2160 wall cost about 25 ms a frame in
-        // software, most of a frame on a busy machine; nearest-neighbour costs about 7. The
-        // view is moving and the sharp tiers follow within 250 ms of it resting.
-        ctx.set_image_smoothing_enabled(f.w * f.h < SMOOTH_MOTION_MAX_PX);
-        let scaled = |tier: &HtmlCanvasElement, old: &Frame| {
-            let ovp = old.viewport();
-            let (a_lon, a_lat) = ovp.to_lonlat(0.0, 0.0);
-            let (b_lon, b_lat) = ovp.to_lonlat(f.w, f.h);
-            let (ax, ay) = vp.to_screen(a_lon, a_lat);
-            let (bx, by) = vp.to_screen(b_lon, b_lat);
-            let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(tier, ax, ay, bx - ax, by - ay);
-        };
-        // The base only if it holds what the last frame at rest showed (new fills are drawn
-        // straight into frames until they are cached, so it can be older than the land).
-        let base = tiers.base_key.as_ref().filter(|b| tiers.last_fills.as_ref() == Some(*b));
-        match (base, &tiers.land_key) {
-            (Some(base), _) if same_size(&base.0) => scaled(&tiers.base, &base.0),
-            (_, Some(land)) => {
-                scaled(&tiers.land, &land.0);
-                // The fills in the moving view, with the shapes simplified for the land's (a
-                // new simplification on every step of a zoom would cost more than the frame).
-                let coarse = Frame { epsilon: land.0.epsilon, ..f.clone() };
-                draw_fills(&ctx, &layers, &coarse, fills_key.1.as_ref());
-            }
-            _ => {}
-        }
-        if let Some(top) = &tiers.top_key {
-            scaled(&tiers.top, &top.0);
-        }
-        ctx.set_image_smoothing_enabled(true);
+    if let Some(old) = at_rest.filter(|_| approx) {
+        let ovp = old.viewport();
+        let (a_lon, a_lat) = ovp.to_lonlat(0.0, 0.0);
+        let (b_lon, b_lat) = ovp.to_lonlat(f.w, f.h);
+        let (ax, ay) = vp.to_screen(a_lon, a_lat);
+        let (bx, by) = vp.to_screen(b_lon, b_lat);
+        let (sx, sy) = ((bx - ax) / f.w, (by - ay) / f.h);
+        set_transform(
+            &ground,
+            Some(format!("matrix({sx:.6}, 0, 0, {sy:.6}, {:.3}, {:.3})", ax / dpr, ay / dpr)),
+        );
     } else {
         let land_key = (f.clone(), invalidate);
         if tiers.land_key.as_ref() != Some(&land_key) {
@@ -481,29 +467,29 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
                 st_top = true;
             }
         }
-        // The fills: from the base tier while they stay the same; new ones are drawn into the
-        // frame, and cached in the base tier once a second frame shows them again (see `Tiers`).
-        if tiers.base_key.as_ref() != Some(&fills_key) && tiers.last_fills.as_ref() == Some(&fills_key) {
-            tiers.base.set_width(f.w as u32);
-            tiers.base.set_height(f.h as u32);
-            if let Some(b) = context(&tiers.base) {
-                let _ = b.draw_image_with_html_canvas_element(&tiers.land, 0.0, 0.0);
-                draw_fills(&b, &layers, &f, fills_key.1.as_ref());
-                tiers.base_key = Some(fills_key.clone());
-                st_base = true;
+        // The ground: the land, the fills, the top tier, drawn when one of them changes (a new
+        // view, new fills), not for live data.
+        if tiers.ground_key.as_ref() != Some(&fills_key)
+            && let Some(g) = context(&ground)
+        {
+            if f64::from(ground.width()) != f.w || f64::from(ground.height()) != f.h {
+                ground.set_width(f.w as u32);
+                ground.set_height(f.h as u32);
             }
+            // The land replaces what was there: no pass to clear it first.
+            g.set_global_composite_operation("copy").ok();
+            let _ = g.draw_image_with_html_canvas_element(&tiers.land, 0.0, 0.0);
+            g.set_global_composite_operation("source-over").ok();
+            draw_fills(&g, &layers, &f, fills_key.1.as_ref());
+            let _ = g.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
+            tiers.ground_key = Some(fills_key);
+            st_ground = true;
         }
-        if tiers.base_key.as_ref() == Some(&fills_key) {
-            let _ = ctx.draw_image_with_html_canvas_element(&tiers.base, 0.0, 0.0);
-        } else {
-            let _ = ctx.draw_image_with_html_canvas_element(&tiers.land, 0.0, 0.0);
-            draw_fills(&ctx, &layers, &f, fills_key.1.as_ref());
-        }
-        tiers.last_fills = Some(fills_key);
-        let _ = ctx.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
+        set_transform(&ground, None);
     }
+    ctx.clear_rect(0.0, 0.0, f.w, f.h);
     let names = draw_names(&ctx, &layers, &f, &live.marks(), &mut tiers.names);
-    let redrew_static = st_land || st_base || st_top;
+    let redrew_static = st_land || st_ground || st_top;
     let (hits, rings) = live.paint(&ctx, &f, overview.as_ref(), reaches);
     st.hits = hits;
     let rings: Vec<Ring> = rings
@@ -517,7 +503,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     st.stats.draws += 1;
     yiping_widgets::observe::FirstDraw::page_drawn();
     st.stats.land_draws += u64::from(st_land);
-    st.stats.base_draws += u64::from(st_base);
+    st.stats.ground_draws += u64::from(st_ground);
     st.stats.top_draws += u64::from(st_top);
     if redrew_static {
         st.stats.static_draws += 1;
@@ -548,7 +534,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         ("data-draws", st.stats.draws.to_string()),
         ("data-static-draws", st.stats.static_draws.to_string()),
         ("data-land-draws", st.stats.land_draws.to_string()),
-        ("data-base-draws", st.stats.base_draws.to_string()),
+        ("data-ground-draws", st.stats.ground_draws.to_string()),
         ("data-top-draws", st.stats.top_draws.to_string()),
         ("data-live-draws", st.stats.live_draws.to_string()),
         ("data-live-ms-total", format!("{:.3}", st.stats.live_ms)),

@@ -8,22 +8,22 @@
 //!   data updates swap data, they never re-create it.
 //! - Province, prefectures and counties form one [`Topology`]: whatever the zoom, they are drawn
 //!   simplified to about a device pixel with borders still shared.
-//! - A frame draws, bottom up: the *land* (the province and its glow) and the *top* tier (water
-//!   and borders), each rendered into an off-screen canvas and redrawn only when its own inputs
-//!   change (size, view, theme), with the regions' *fills* (the choropleth's classes) between
-//!   them (cached with the land in a *base* tier while they stay the same), then the regions'
-//!   *names*, placed in every frame clear of each other and of what the *live* tier draws over
-//!   them (sections, markers, clusters, alerts' dots; laid out first, drawn last). Every change
-//!   schedules at most one frame (`requestAnimationFrame`). An
+//! - The map is two canvases, one over the other. Under, the *ground*: the *land* (the province
+//!   and its glow) and the *top* tier (water and borders), each rendered into an off-screen
+//!   canvas and redrawn only when its own inputs change (size, view, theme), with the regions'
+//!   *fills* (the choropleth's classes) between them, composed when one of them changes. Over
+//!   it, drawn in every frame: the regions' *names*, placed clear of each other and of what the
+//!   *live* tier draws over them (sections, markers, clusters, alerts' dots; laid out first,
+//!   drawn last). Every change schedules at most one frame (`requestAnimationFrame`). An
 //!   alert's pulsing ring is an element over its dot, animated by the compositor, so a pulsing
 //!   map draws no frames between changes.
 //! - Until its first data arrive (the overview; on a page without one, such as the benchmarks, a
 //!   choropleth or a marker), a map whose layers are ready waits (up to a second) rather than
 //!   draw a frame the data replace at once.
-//! - While the view moves (fly-to, wheel, drag, pinch, keys) frames blit the tiers of the last
-//!   view at rest scaled to the moving one (the base, or the land with the fills drawn over it),
-//!   and they are re-rendered sharp once it rests (250 ms); names and the live tier are drawn
-//!   sharp in every frame.
+//! - While the view moves (fly-to, wheel, drag, pinch, keys) the compositor moves and scales the
+//!   ground of the last view at rest to the moving one (a CSS transform of its canvas), and it
+//!   is drawn sharp once the view rests (250 ms); names and the live tier are drawn sharp in
+//!   every frame.
 //! - One touch on a prefecture (anywhere in it, hit-tested with the map engine's R-tree, or on its
 //!   name, a real button for keyboards and assistive technology) flies the map to it and shows its
 //!   counties, a touch on one of its counties to that county (its records, framed); the
@@ -142,6 +142,7 @@ pub fn HubeiMap(
     no_overview: bool,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
+    let ground = NodeRef::<Canvas>::new();
     let layers: RwSignal<Option<Arc<Layers>>> = RwSignal::new(None);
     // When the layers were read (ms since navigation), for benchmarks.
     let layers_at: RwSignal<Option<String>> = RwSignal::new(None);
@@ -157,6 +158,7 @@ pub fn HubeiMap(
     let size: RwSignal<Option<(f64, f64)>> = RwSignal::new(None);
     let inputs = Inputs {
         canvas,
+        ground,
         size,
         layers,
         shown,
@@ -291,6 +293,9 @@ pub fn HubeiMap(
     };
     view! {
         <div class="map-wrap">
+            <div class="map-ground-clip">
+                <canvas class="map-ground" node_ref=ground aria-hidden="true" data-testid="map-ground"></canvas>
+            </div>
             <canvas
                 class="map-canvas"
                 node_ref=canvas

@@ -1,7 +1,7 @@
-//! What a frame draws under its names and live tier: the *land* (the province with its glow) and
-//! the *top* tier (water and borders), each rendered off-screen and redrawn only when its own
-//! inputs change, and between them the regions' fills (a choropleth's classes), cached with the
-//! land in a *base* tier while they stay the same.
+//! What the map shows under its names and live tier, the *ground*: the *land* (the province with
+//! its glow) and the *top* tier (water and borders), each rendered off-screen and redrawn only
+//! when its own inputs change, and between them the regions' fills (a choropleth's classes),
+//! composed into a canvas of its own under the live one (see [`Tiers`]).
 
 use geo::{MultiPolygon, Simplify};
 use wasm_bindgen::JsCast;
@@ -63,7 +63,7 @@ pub(super) fn split<'a>(layers: &Layers, shapes: &'a [MultiPolygon<f64>]) -> Spl
 
 /// How much smaller than the frame the province's glow is drawn: a blur is smooth, so a quarter
 /// of the resolution looks the same scaled up, and costs a sixteenth (at 7680×2160 the glow drawn
-/// full size was most of the 100–150 ms the land then took, within the base tier).
+/// full size was most of the 100–150 ms the land then took).
 const GLOW_SCALE: f64 = 0.25;
 
 /// The province's soft glow alone (its shadow, not its shape), at [`GLOW_SCALE`], into `glow`.
@@ -141,8 +141,7 @@ pub(super) fn fills(layers: &Layers, f: &Frame, choropleth: Option<&Choropleth>)
 }
 
 /// The fills over the land: the prefectures or counties as `fills` says (see [`fills`]), or
-/// plain with the selected prefecture and county standing out. Into the base tier, or straight
-/// into a frame while they change (see [`Tiers::base`]).
+/// plain with the selected prefecture and county standing out. Into the ground (see [`Tiers`]).
 pub(super) fn draw_fills(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, fills: Option<&Fills>) {
     let vp = f.viewport();
     let shapes = layers.shapes(f.epsilon);
@@ -222,20 +221,18 @@ pub(super) fn ramp(i: usize, n: usize) -> &'static str {
     RAMP[if n <= 1 { RAMP.len() - 1 } else { (i * (RAMP.len() - 1) / (n - 1)).min(RAMP.len() - 1) }].css()
 }
 
-/// The frame, fills and invalidation a base tier or a frame's fills were drawn for.
+/// The frame, fills and invalidation the ground was drawn for.
 pub(super) type FillsKey = (Frame, Option<Fills>, u64);
 
 /// The cached static tiers and what they were drawn for.
+///
+/// The map is two canvases, one over the other: the *ground* under (the land, the fills and the
+/// top tier, composed when one of them changes: a new view, new fills) and the live canvas over
+/// it (names and the live tier, drawn in every frame over a transparent canvas). A frame for live
+/// data draws no pixel of the ground (at 7680×2160, blitting it into every frame cost two passes
+/// over 4.4 million pixels, and caching new fills a third), and the compositor moves and scales
+/// the ground while the view moves.
 pub(super) struct Tiers {
-    /// The base tier: the land and the fills (see [`draw_fills`]), cached once the same fills
-    /// show in two frames running. Fills that change on every frame (a wall whose colours
-    /// move with every update) are drawn into each frame instead: caching them cost three
-    /// passes over the canvas (reset, land, blit) for one frame; fills that stay (a live wall
-    /// between class changes) are one blit a frame rather than their polygons.
-    pub(super) base: HtmlCanvasElement,
-    pub(super) base_key: Option<FillsKey>,
-    /// The fills of the last frame drawn at rest.
-    pub(super) last_fills: Option<FillsKey>,
     /// The land under the fills (see [`draw_land`]).
     pub(super) land: HtmlCanvasElement,
     /// The province's glow, drawn small (see [`draw_land`]).
@@ -244,6 +241,8 @@ pub(super) struct Tiers {
     pub(super) top: HtmlCanvasElement,
     pub(super) land_key: Option<(Frame, u64)>,
     pub(super) top_key: Option<(Frame, u64)>,
+    /// What the ground shows: the last frame at rest.
+    pub(super) ground_key: Option<FillsKey>,
     /// What the names remember between frames (see [`super::names`]).
     pub(super) names: super::names::Memory,
 }
