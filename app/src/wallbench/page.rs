@@ -149,10 +149,11 @@ fn set(obj: &js_sys::Object, key: &str, value: &wasm_bindgen::JsValue) {
     let _ = js_sys::Reflect::set(obj, &key.into(), value);
 }
 
-/// Each canvas of the page: whether it is the map, its draws so far, and the markers it took.
+/// Each canvas of the page that draws frames (not the map's ground, drawn with the map's
+/// frames: see `crate::map`): whether it is the map, its draws so far, and the markers it took.
 fn canvases() -> Vec<(bool, u64, u64)> {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return Vec::new() };
-    let Ok(list) = doc.query_selector_all(".wallbench canvas") else { return Vec::new() };
+    let Ok(list) = doc.query_selector_all(".wallbench canvas:not(.map-ground)") else { return Vec::new() };
     let num = |c: &web_sys::Element, k: &str| c.get_attribute(k).and_then(|v| v.parse().ok()).unwrap_or(0);
     (0..list.length())
         .filter_map(|i| list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()))
