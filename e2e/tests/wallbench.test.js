@@ -43,9 +43,6 @@ test('the wall workload draws the map and 12 charts, at 1920×1080 and 7680×216
     assert.equal(map.markers, 1000, 'the map takes the 1,000 markers');
     const charts = all.filter((c) => c.id && c.id.startsWith('wb-'));
     assert.deepEqual(charts.map((c) => c.id).sort(), [...Array(4).fill('wb-bars'), ...Array(2).fill('wb-gauge'), ...Array(4).fill('wb-line'), ...Array(2).fill('wb-ring')]);
-    // Under the map's live canvas, its ground (land, choropleth, water, borders) at device pixels.
-    const ground = all.find((c) => c.id === 'map-ground');
-    assert.ok(ground && ground.sized && ground.ink > 0.3, `the map's ground is drawn (${w}×${h}): ${JSON.stringify(ground)}`);
     for (const c of [map, ...charts]) {
       assert.ok(c.draws > 0 && c.sized, `${c.id} drawn at device pixels (${w}×${h}): ${JSON.stringify(c)}`);
       assert.ok(c.ink > 0.01, `${c.id} is not blank (${w}×${h}): ${JSON.stringify(c)}`);

@@ -31,7 +31,7 @@ use yiping_widgets::palette::map::{CLUSTER_EDGE, CLUSTER_FILL, MARKER_RING, NO_C
 
 use super::layers::Layers;
 use super::names::draw_names;
-use super::tiers::{Frame, Tiers, draw_fills, draw_land, draw_top, fills};
+use super::tiers::{FillsKey, Frame, Tiers, draw_fills, draw_land, draw_top, fills};
 use super::{Choropleth, MapPick, Marker};
 use crate::theme::class_color;
 
@@ -324,6 +324,24 @@ pub(super) fn schedule(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     request_animation_frame(move || render(&r, inputs));
 }
 
+/// Draw the ground (the land, the fills and the top tier of the frame at rest `key`) into its
+/// canvas, from the land and top tiers drawn for that frame.
+fn draw_ground(ground: &HtmlCanvasElement, tiers: &mut Tiers, layers: &Layers, key: &FillsKey) {
+    let Some(g) = context(ground) else { return };
+    let (w, h) = (key.0.w, key.0.h);
+    if f64::from(ground.width()) != w || f64::from(ground.height()) != h {
+        ground.set_width(w as u32);
+        ground.set_height(h as u32);
+    }
+    // The land replaces what was there: no pass to clear it first.
+    g.set_global_composite_operation("copy").ok();
+    let _ = g.draw_image_with_html_canvas_element(&tiers.land, 0.0, 0.0);
+    g.set_global_composite_operation("source-over").ok();
+    draw_fills(&g, layers, &key.0, key.1.as_ref());
+    let _ = g.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
+    tiers.ground_key = Some(key.clone());
+}
+
 /// Move and scale the ground's canvas by the compositor (None: where it is laid out).
 fn set_transform(ground: &HtmlCanvasElement, transform: Option<String>) {
     match transform {
@@ -403,6 +421,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             land_key: None,
             top_key: None,
             ground_key: None,
+            last_fills: None,
             names: Default::default(),
         });
     }
@@ -432,15 +451,19 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     let Render { tiers, reaches, .. } = &mut *st;
     let Some(tiers) = tiers.as_mut() else { return };
     let (mut st_land, mut st_ground, mut st_top) = (false, false, false);
-    // While moving, the ground drawn for the last view at rest is moved and scaled by the
-    // compositor to this one (a CSS transform of its canvas: no pixel is drawn): also when the
-    // view is another region (a drill-down's fly-to starts at once; the region's own ground is
-    // drawn sharp once the view rests).
-    let at_rest = tiers.ground_key.as_ref().filter(|k| k.0.w == f.w && k.0.h == f.h).map(|k| k.0.clone());
-    let approx = moving && at_rest.is_some();
     let fills_key = (f.clone(), fills(&layers, &f, choropleth.as_ref()), invalidate);
-    if let Some(old) = at_rest.filter(|_| approx) {
-        let ovp = old.viewport();
+    // While moving, the ground of the last view at rest is moved and scaled by the compositor to
+    // this one (a CSS transform of its canvas: no pixel is drawn): also when the view is another
+    // region (a drill-down's fly-to starts at once; the region's own ground is drawn sharp once
+    // the view rests).
+    let rest = tiers.last_fills.clone().filter(|k| k.0.w == f.w && k.0.h == f.h);
+    let approx = moving && rest.is_some();
+    if let Some(rest) = rest.filter(|_| approx) {
+        if tiers.ground_key.as_ref() != Some(&rest) {
+            draw_ground(&ground, tiers, &layers, &rest);
+            st_ground = true;
+        }
+        let ovp = rest.0.viewport();
         let (a_lon, a_lat) = ovp.to_lonlat(0.0, 0.0);
         let (b_lon, b_lat) = ovp.to_lonlat(f.w, f.h);
         let (ax, ay) = vp.to_screen(a_lon, a_lat);
@@ -450,6 +473,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             &ground,
             Some(format!("matrix({sx:.6}, 0, 0, {sy:.6}, {:.3}, {:.3})", ax / dpr, ay / dpr)),
         );
+        ctx.clear_rect(0.0, 0.0, f.w, f.h);
     } else {
         let land_key = (f.clone(), invalidate);
         if tiers.land_key.as_ref() != Some(&land_key) {
@@ -467,27 +491,27 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
                 st_top = true;
             }
         }
-        // The ground: the land, the fills, the top tier, drawn when one of them changes (a new
-        // view, new fills), not for live data.
-        if tiers.ground_key.as_ref() != Some(&fills_key)
-            && let Some(g) = context(&ground)
-        {
-            if f64::from(ground.width()) != f.w || f64::from(ground.height()) != f.h {
-                ground.set_width(f.w as u32);
-                ground.set_height(f.h as u32);
+        // The ground takes fills that a second frame shows (see `Tiers`); new fills are drawn
+        // into the frame over an empty ground.
+        if tiers.ground_key.as_ref() != Some(&fills_key) {
+            if tiers.last_fills.as_ref() == Some(&fills_key) {
+                draw_ground(&ground, tiers, &layers, &fills_key);
+                st_ground = true;
+            } else if tiers.ground_key.take().is_some()
+                && let Some(g) = context(&ground)
+            {
+                g.clear_rect(0.0, 0.0, f64::from(ground.width()), f64::from(ground.height()));
             }
-            // The land replaces what was there: no pass to clear it first.
-            g.set_global_composite_operation("copy").ok();
-            let _ = g.draw_image_with_html_canvas_element(&tiers.land, 0.0, 0.0);
-            g.set_global_composite_operation("source-over").ok();
-            draw_fills(&g, &layers, &f, fills_key.1.as_ref());
-            let _ = g.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
-            tiers.ground_key = Some(fills_key);
-            st_ground = true;
         }
         set_transform(&ground, None);
+        ctx.clear_rect(0.0, 0.0, f.w, f.h);
+        if tiers.ground_key.as_ref() != Some(&fills_key) {
+            let _ = ctx.draw_image_with_html_canvas_element(&tiers.land, 0.0, 0.0);
+            draw_fills(&ctx, &layers, &f, fills_key.1.as_ref());
+            let _ = ctx.draw_image_with_html_canvas_element(&tiers.top, 0.0, 0.0);
+        }
+        tiers.last_fills = Some(fills_key);
     }
-    ctx.clear_rect(0.0, 0.0, f.w, f.h);
     let names = draw_names(&ctx, &layers, &f, &live.marks(), &mut tiers.names);
     let redrew_static = st_land || st_ground || st_top;
     let (hits, rings) = live.paint(&ctx, &f, overview.as_ref(), reaches);

@@ -11,8 +11,9 @@
 //! - The map is two canvases, one over the other. Under, the *ground*: the *land* (the province
 //!   and its glow) and the *top* tier (water and borders), each rendered into an off-screen
 //!   canvas and redrawn only when its own inputs change (size, view, theme), with the regions'
-//!   *fills* (the choropleth's classes) between them, composed when one of them changes. Over
-//!   it, drawn in every frame: the regions' *names*, placed clear of each other and of what the
+//!   *fills* (the choropleth's classes) between them, composed once the same fills show in two
+//!   frames (fills that change with every update are drawn into each frame instead). Over it,
+//!   drawn in every frame: the regions' *names*, placed clear of each other and of what the
 //!   *live* tier draws over them (sections, markers, clusters, alerts' dots; laid out first,
 //!   drawn last). Every change schedules at most one frame (`requestAnimationFrame`). An
 //!   alert's pulsing ring is an element over its dot, animated by the compositor, so a pulsing

@@ -1,7 +1,8 @@
 //! What the map shows under its names and live tier, the *ground*: the *land* (the province with
 //! its glow) and the *top* tier (water and borders), each rendered off-screen and redrawn only
 //! when its own inputs change, and between them the regions' fills (a choropleth's classes),
-//! composed into a canvas of its own under the live one (see [`Tiers`]).
+//! composed into a canvas of its own under the live one while they stay the same (see
+//! [`Tiers`]).
 
 use geo::{MultiPolygon, Simplify};
 use wasm_bindgen::JsCast;
@@ -141,7 +142,8 @@ pub(super) fn fills(layers: &Layers, f: &Frame, choropleth: Option<&Choropleth>)
 }
 
 /// The fills over the land: the prefectures or counties as `fills` says (see [`fills`]), or
-/// plain with the selected prefecture and county standing out. Into the ground (see [`Tiers`]).
+/// plain with the selected prefecture and county standing out. Into the ground, or straight into
+/// a frame while they change (see [`Tiers`]).
 pub(super) fn draw_fills(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame, fills: Option<&Fills>) {
     let vp = f.viewport();
     let shapes = layers.shapes(f.epsilon);
@@ -221,17 +223,20 @@ pub(super) fn ramp(i: usize, n: usize) -> &'static str {
     RAMP[if n <= 1 { RAMP.len() - 1 } else { (i * (RAMP.len() - 1) / (n - 1)).min(RAMP.len() - 1) }].css()
 }
 
-/// The frame, fills and invalidation the ground was drawn for.
+/// The frame, fills and invalidation the ground or a frame's fills were drawn for.
 pub(super) type FillsKey = (Frame, Option<Fills>, u64);
 
 /// The cached static tiers and what they were drawn for.
 ///
 /// The map is two canvases, one over the other: the *ground* under (the land, the fills and the
-/// top tier, composed when one of them changes: a new view, new fills) and the live canvas over
-/// it (names and the live tier, drawn in every frame over a transparent canvas). A frame for live
-/// data draws no pixel of the ground (at 7680×2160, blitting it into every frame cost two passes
-/// over 4.4 million pixels, and caching new fills a third), and the compositor moves and scales
-/// the ground while the view moves.
+/// top tier, composed once the same fills show in two frames running) and the live canvas over
+/// it (names and the live tier, drawn in every frame). While the ground holds a frame's fills,
+/// a frame for live data draws no pixel of it (at 7680×2160, blitting the land and the top tier
+/// into every frame cost two passes over 4.4 million pixels), and while the view moves the
+/// compositor moves and scales it. Fills that change on every frame (a wall whose colours move
+/// with every update) are drawn into each frame with the land and top tier over an empty ground
+/// instead: composing them in the ground as well cost a second full-size canvas in the frame
+/// (at 7680×2160, about 2 of 55 frames a second in the wall benchmark).
 pub(super) struct Tiers {
     /// The land under the fills (see [`draw_land`]).
     pub(super) land: HtmlCanvasElement,
@@ -241,8 +246,10 @@ pub(super) struct Tiers {
     pub(super) top: HtmlCanvasElement,
     pub(super) land_key: Option<(Frame, u64)>,
     pub(super) top_key: Option<(Frame, u64)>,
-    /// What the ground shows: the last frame at rest.
+    /// What the ground shows (None: nothing).
     pub(super) ground_key: Option<FillsKey>,
+    /// The fills of the last frame drawn at rest.
+    pub(super) last_fills: Option<FillsKey>,
     /// What the names remember between frames (see [`super::names`]).
     pub(super) names: super::names::Memory,
 }
