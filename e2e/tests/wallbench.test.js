@@ -78,6 +78,17 @@ test('the wall workload draws the map and 12 charts, at 1920×1080 and 7680×216
     assert.equal(await page.evaluate(() => window.wall.tick), 3, 'window.wall.tick counts them for the driver');
     await until(async () => (await canvases(page)).find((c) => c.id === 'map').frameAt > frame0, 10_000, 'the map to draw the ticks');
     assert.match(await page.locator('[data-testid=wallbench-ticks]').innerText(), /第 3 次更新/);
+    // Fills that change with every update are drawn into the map's frame with the land, over an
+    // empty ground (composing them in the ground too would cost a second full-size canvas).
+    const [ground, live] = await page.evaluate(() => ['map-ground', 'map'].map((id) => {
+      const c = document.querySelector(`.wallbench canvas[data-testid="${id}"]`);
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let ink = 0;
+      for (let i = 3; i < d.length; i += 256) if (d[i] > 0) ink++;
+      return ink / (d.length / 256);
+    }));
+    assert.equal(ground, 0, 'the ground is empty while the fills change');
+    assert.ok(live > 0.3, `the frame holds the land and the fills (${live})`);
     await sleep(800);
     await screenshot(page, `wallbench-${w}x${h}.png`);
     assert.deepEqual(errors, [], 'no page errors');

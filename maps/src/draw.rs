@@ -152,6 +152,8 @@ impl LabelSprites {
         px: f64,
         color: &str,
     ) {
+        // The font is set in whole pixels (`label_font`): the key is that size.
+        let px = px.round();
         let key = (px as u32, color.to_owned());
         if !self.sprites.get(&key).is_some_and(|m| m.contains_key(text)) {
             let Some(sprite) = render(text, px, color) else {

@@ -1,6 +1,7 @@
 //! The live tier and the frame loop: sections, markers (clustered where dense) and alerts drawn
-//! on a transparent canvas over the ground (the static tiers, a canvas of its own: see
-//! [`Tiers`]), at most one frame per change (`requestAnimationFrame`), and the fly-to animation.
+//! on the live canvas, over the static tiers (in the ground, a canvas under it, while the fills
+//! stay the same; drawn into the frame while they change: see [`Tiers`]), at most one frame per
+//! change (`requestAnimationFrame`), and the fly-to animation.
 //!
 //! An alert's pulse is not drawn here: each frame places a ring element over the alert's dot
 //! ([`Ring`]), and the browser's compositor animates it (CSS transform and opacity). A pulsing
@@ -292,7 +293,7 @@ const DATA_WAIT_MS: f64 = 1000.0;
 #[derive(Clone, Copy)]
 pub(super) struct Inputs {
     pub(super) canvas: NodeRef<Canvas>,
-    /// The canvas under it, of the same size, that shows the ground (see [`Tiers`]).
+    /// The canvas under it, laid out at the same size, that shows the ground (see [`Tiers`]).
     pub(super) ground: NodeRef<Canvas>,
     /// The canvas's CSS size as last observed (None: not laid out yet).
     pub(super) size: RwSignal<Option<(f64, f64)>>,
@@ -327,6 +328,14 @@ pub(super) fn schedule(r: &Rc<RefCell<Render>>, inputs: Inputs) {
 /// Draw the ground (the land, the fills and the top tier of the frame at rest `key`) into its
 /// canvas, from the land and top tiers drawn for that frame.
 fn draw_ground(ground: &HtmlCanvasElement, tiers: &mut Tiers, layers: &Layers, key: &FillsKey) {
+    debug_assert!(
+        tiers.land_key.as_ref().is_some_and(|k| k.0 == key.0 && k.1 == key.2),
+        "the land of the frame"
+    );
+    debug_assert!(
+        tiers.top_key.as_ref().is_some_and(|k| k.0 == key.0 && k.1 == key.2),
+        "the top tier of the frame"
+    );
     let Some(g) = context(ground) else { return };
     let (w, h) = (key.0.w, key.0.h);
     if f64::from(ground.width()) != w || f64::from(ground.height()) != h {
@@ -453,12 +462,13 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     let (mut st_land, mut st_ground, mut st_top) = (false, false, false);
     let fills_key = (f.clone(), fills(&layers, &f, choropleth.as_ref()), invalidate);
     // While moving, the ground of the last view at rest is moved and scaled by the compositor to
-    // this one (a CSS transform of its canvas: no pixel is drawn): also when the view is another
-    // region (a drill-down's fly-to starts at once; the region's own ground is drawn sharp once
-    // the view rests).
-    let rest = tiers.last_fills.clone().filter(|k| k.0.w == f.w && k.0.h == f.h);
-    let approx = moving && rest.is_some();
-    if let Some(rest) = rest.filter(|_| approx) {
+    // this one (a CSS transform of its canvas): also when the view is another region (a
+    // drill-down's fly-to starts at once; the region's own ground is drawn sharp once the view
+    // rests). The first moving frame composes that ground if it does not hold it (fills that
+    // were changing); the frames after draw no pixel of it. Fills that change meanwhile show
+    // once the view rests.
+    let approx = moving && tiers.last_fills.as_ref().is_some_and(|k| k.0.w == f.w && k.0.h == f.h);
+    if let Some(rest) = tiers.last_fills.clone().filter(|_| approx) {
         if tiers.ground_key.as_ref() != Some(&rest) {
             draw_ground(&ground, tiers, &layers, &rest);
             st_ground = true;
@@ -482,14 +492,14 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             st_land = true;
         }
         let top_key = (f.clone(), invalidate);
-        if tiers.top_key.as_ref() != Some(&top_key) {
+        if tiers.top_key.as_ref() != Some(&top_key)
+            && let Some(t) = context(&tiers.top)
+        {
             tiers.top.set_width(f.w as u32);
             tiers.top.set_height(f.h as u32);
-            if let Some(t) = context(&tiers.top) {
-                draw_top(&t, &layers, &f);
-                tiers.top_key = Some(top_key);
-                st_top = true;
-            }
+            draw_top(&t, &layers, &f);
+            tiers.top_key = Some(top_key);
+            st_top = true;
         }
         // The ground takes fills that a second frame shows (see `Tiers`); new fills are drawn
         // into the frame over an empty ground.
@@ -497,10 +507,10 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             if tiers.last_fills.as_ref() == Some(&fills_key) {
                 draw_ground(&ground, tiers, &layers, &fills_key);
                 st_ground = true;
-            } else if tiers.ground_key.take().is_some()
-                && let Some(g) = context(&ground)
-            {
-                g.clear_rect(0.0, 0.0, f64::from(ground.width()), f64::from(ground.height()));
+            } else if tiers.ground_key.take().is_some() {
+                // Emptied, and its bitmap let go (a 7680×2160 wall's is 18 MB) while fills change.
+                ground.set_width(1);
+                ground.set_height(1);
             }
         }
         set_transform(&ground, None);

@@ -248,7 +248,7 @@ pub(super) struct Tiers {
     pub(super) top_key: Option<(Frame, u64)>,
     /// What the ground shows (None: nothing).
     pub(super) ground_key: Option<FillsKey>,
-    /// The fills of the last frame drawn at rest.
+    /// The fills of the last frame drawn sharp (not moving): what a move starts from.
     pub(super) last_fills: Option<FillsKey>,
     /// What the names remember between frames (see [`super::names`]).
     pub(super) names: super::names::Memory,
