@@ -172,11 +172,6 @@ impl LabelSprites {
             let _ = ctx.draw_image_with_html_canvas_element(&s.canvas, x.round() - s.cx, y.round() - s.cy);
         }
     }
-
-    /// The pixels the cache holds.
-    pub fn pixels(&self) -> u64 {
-        self.pixels
-    }
 }
 
 /// `text` painted by [`paint_label`] into a canvas just large enough for it and its halo.

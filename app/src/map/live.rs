@@ -461,6 +461,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     let Some(tiers) = tiers.as_mut() else { return };
     let (mut st_land, mut st_ground, mut st_top) = (false, false, false);
     let fills_key = (f.clone(), fills(&layers, &f, choropleth.as_ref()), invalidate);
+    ctx.clear_rect(0.0, 0.0, f.w, f.h);
     // While moving, the ground of the last view at rest is moved and scaled by the compositor to
     // this one (a CSS transform of its canvas): also when the view is another region (a
     // drill-down's fly-to starts at once; the region's own ground is drawn sharp once the view
@@ -483,7 +484,6 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             &ground,
             Some(format!("matrix({sx:.6}, 0, 0, {sy:.6}, {:.3}, {:.3})", ax / dpr, ay / dpr)),
         );
-        ctx.clear_rect(0.0, 0.0, f.w, f.h);
     } else {
         let land_key = (f.clone(), invalidate);
         if tiers.land_key.as_ref() != Some(&land_key) {
@@ -514,7 +514,6 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             }
         }
         set_transform(&ground, None);
-        ctx.clear_rect(0.0, 0.0, f.w, f.h);
         if tiers.ground_key.as_ref() != Some(&fills_key) {
             let _ = ctx.draw_image_with_html_canvas_element(&tiers.land, 0.0, 0.0);
             draw_fills(&ctx, &layers, &f, fills_key.1.as_ref());
