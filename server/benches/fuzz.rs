@@ -522,6 +522,7 @@ async fn start_server(dir: std::path::PathBuf) -> SocketAddr {
         clock: None,
         nats: None,
         nats_replicas: 1,
+        fanout_threads: None,
         places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
         title: None,
     };

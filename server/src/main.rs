@@ -185,6 +185,10 @@ struct ServeArgs {
     /// Copies of the log stream, on as many NATS servers (default 1; 3 in a NATS cluster).
     #[arg(long, value_name = "N")]
     nats_replicas: Option<usize>,
+    /// Threads that write to websocket clients (default: half the machine's cores, at least
+    /// one; the rest serve ingest, the API and the fold).
+    #[arg(long, value_name = "N")]
+    fanout_threads: Option<usize>,
     /// Who may look at the wall without logging in: nobody, clients on this machine (the
     /// wall's own browser; behind a reverse proxy on this machine use `off`), or everybody
     /// (default local). Every change needs a login whatever this says.
@@ -486,6 +490,7 @@ fn typed_flags(args: &ServeArgs) -> Vec<(&'static str, String)> {
         text(args.rules.as_ref().map(|r| r.display().to_string()), "rules"),
         text(args.nats.clone(), "nats"),
         text(args.nats_replicas.map(|v| v.to_string()), "nats_replicas"),
+        text(args.fanout_threads.map(|v| v.to_string()), "fanout_threads"),
         text(
             args.anonymous.and_then(|a| a.to_possible_value()).map(|v| v.get_name().to_owned()),
             "anonymous",
@@ -559,6 +564,7 @@ fn config_of(site: &yiping_server::site::Site) -> anyhow::Result<yiping_server::
         clock: site.clock.value,
         nats: site.nats.value.clone(),
         nats_replicas: site.nats_replicas.value,
+        fanout_threads: site.fanout_threads.value,
     })
 }
 

@@ -104,7 +104,7 @@ impl Key {
 }
 
 /// Every key, in the order `yiping config` prints them.
-pub const KEYS: [Key; 18] = [
+pub const KEYS: [Key; 19] = [
     Key {
         name: "root_region",
         flag: "--root-region",
@@ -193,6 +193,12 @@ pub const KEYS: [Key; 18] = [
         default: Some("1"),
         help: "copies of the log stream, on as many NATS servers (3 in a NATS cluster)",
     },
+    Key {
+        name: "fanout_threads",
+        flag: "--fanout-threads",
+        default: None,
+        help: "threads that write to websocket clients (unset: half the machine's cores, at least one)",
+    },
 ];
 
 /// The key named `name`.
@@ -258,6 +264,8 @@ pub struct Site {
     pub nats: Set<Option<String>>,
     /// Copies of the log stream.
     pub nats_replicas: Set<usize>,
+    /// Threads that write to websocket clients (None: half the cores).
+    pub fanout_threads: Set<Option<usize>>,
 }
 
 /// A value as read from one place, before it is parsed for its key.
@@ -646,6 +654,12 @@ pub fn resolve(layers: &Layers<'_>) -> Result<Site, Refused> {
             } else {
                 Err("expected 1 to 5 (JetStream keeps at most 5 copies)".into())
             })),
+        fanout_threads: setting!("fanout_threads", None, |s: &str| parse_whole::<usize>(s, "a whole number")
+            .and_then(|n| if (1..=256).contains(&n) {
+                Ok(Some(n))
+            } else {
+                Err("expected 1 to 256".into())
+            })),
     };
     if problems.is_empty() { Ok(site) } else { Err(Refused(problems)) }
 }
@@ -695,6 +709,11 @@ impl Site {
             ),
             (e("nats"), self.nats.value.as_deref().map(quoted), &self.nats.origin),
             (e("nats_replicas"), Some(self.nats_replicas.value.to_string()), &self.nats_replicas.origin),
+            (
+                e("fanout_threads"),
+                self.fanout_threads.value.map(|n| n.to_string()),
+                &self.fanout_threads.origin,
+            ),
         ]
     }
 

@@ -6,8 +6,9 @@
 //! output buffer that keeps the capacity of the largest message it ever sent (after a burst,
 //! every client holds a copy of the burst's size for as long as it stays connected), and keeps
 //! a read buffer of its own per connection. Here a frame is written with one `writev` of a
-//! 2–10 byte header and the shared text (nothing copied, nothing kept), and the read buffer
-//! starts at [`READ_CHUNK`] bytes and goes back to it after a longer message.
+//! 2–10 byte header and the shared text (nothing copied, nothing kept), several frames waiting
+//! for a client that fell behind with one `writev` of them all ([`Socket::send_texts`]), and the
+//! read buffer starts at [`READ_CHUNK`] bytes and goes back to it after a longer message.
 //!
 //! What it does: HTTP/1.1 upgrade (`Sec-WebSocket-Version: 13`, no extensions, no
 //! subprotocol); client frames must be masked; fragmented messages are joined (control frames
@@ -350,6 +351,23 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         self.send_watched(TEXT, text, watch).await
     }
 
+    /// Send several text frames at once, as [`Socket::send_text`] sends one: one `writev` of
+    /// every header and text (more only when the kernel takes part of them). A client that fell
+    /// behind by several frames costs one system call, not one per frame, so the fan-out does
+    /// less work exactly when it is late. At most [`MAX_FRAMES_PER_WRITE`] texts.
+    pub async fn send_texts<T: std::ops::Deref<Target = str>>(
+        &mut self,
+        texts: &[T],
+        watch: &mut tokio::time::Interval,
+    ) -> Result<(), SocketError> {
+        debug_assert!(texts.len() <= MAX_FRAMES_PER_WRITE);
+        match texts {
+            [] => Ok(()),
+            [one] => self.send_watched(TEXT, one.as_bytes(), watch).await,
+            _ => watched(self.send_frames(TEXT, texts), watch).await,
+        }
+    }
+
     /// Send a control frame (ping, pong; close via [`Socket::close`]): `payload` at most 125
     /// bytes. Gives up as [`Socket::send_text`] does.
     pub async fn send_control(
@@ -370,21 +388,7 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         payload: &[u8],
         watch: &mut tokio::time::Interval,
     ) -> Result<(), SocketError> {
-        let send = self.send_frame(opcode, payload);
-        tokio::pin!(send);
-        let mut ticks = 0;
-        loop {
-            tokio::select! {
-                biased;
-                sent = &mut send => return sent,
-                _ = watch.tick() => {
-                    ticks += 1;
-                    if ticks >= STALL_TICKS {
-                        return Err(SocketError::Stalled);
-                    }
-                }
-            }
-        }
+        watched(self.send_frame(opcode, payload), watch).await
     }
 
     /// Close with `code` and a reason (cut to the 123 bytes a close frame has room for, at a
@@ -423,21 +427,8 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
     }
 
     async fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> Result<(), SocketError> {
-        let mut head = [0u8; 10];
-        head[0] = 0x80 | opcode;
+        let (head, head_len) = frame_header(opcode, payload.len());
         let n = payload.len();
-        let head_len = if n < 126 {
-            head[1] = n as u8;
-            2
-        } else if let Ok(n) = u16::try_from(n) {
-            head[1] = 126;
-            head[2..4].copy_from_slice(&n.to_be_bytes());
-            4
-        } else {
-            head[1] = 127;
-            head[2..10].copy_from_slice(&(n as u64).to_be_bytes());
-            10
-        };
         let total = head_len + n;
         let mut done = 0;
         while done < total {
@@ -450,6 +441,72 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         }
         Ok(())
     }
+
+    /// Frames of `payloads`, in order, written with as few `writev`s as the kernel allows.
+    async fn send_frames<T: std::ops::Deref<Target = str>>(
+        &mut self,
+        opcode: u8,
+        payloads: &[T],
+    ) -> Result<(), SocketError> {
+        let heads: Vec<([u8; 10], usize)> = payloads.iter().map(|p| frame_header(opcode, p.len())).collect();
+        let mut parts: Vec<IoSlice<'_>> = Vec::with_capacity(2 * payloads.len());
+        for ((head, len), payload) in heads.iter().zip(payloads) {
+            parts.push(IoSlice::new(&head[..*len]));
+            parts.push(IoSlice::new(payload.as_bytes()));
+        }
+        let mut left = &mut parts[..];
+        while !left.is_empty() {
+            match self.io.write_vectored(left).await? {
+                0 => return Err(SocketError::Io(std::io::ErrorKind::WriteZero.into())),
+                n => IoSlice::advance_slices(&mut left, n),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Most frames [`Socket::send_texts`] takes at once (two slices each, well inside `IOV_MAX`).
+pub const MAX_FRAMES_PER_WRITE: usize = 32;
+
+/// `send` unless `watch` ticks [`STALL_TICKS`] times first. A send done at once (nearly all)
+/// never polls the watch.
+async fn watched(
+    send: impl std::future::Future<Output = Result<(), SocketError>>,
+    watch: &mut tokio::time::Interval,
+) -> Result<(), SocketError> {
+    tokio::pin!(send);
+    let mut ticks = 0;
+    loop {
+        tokio::select! {
+            biased;
+            sent = &mut send => return sent,
+            _ = watch.tick() => {
+                ticks += 1;
+                if ticks >= STALL_TICKS {
+                    return Err(SocketError::Stalled);
+                }
+            }
+        }
+    }
+}
+
+/// A frame's header (RFC 6455 §5.2, server to client: final, unmasked) and its length in bytes.
+fn frame_header(opcode: u8, len: usize) -> ([u8; 10], usize) {
+    let mut head = [0u8; 10];
+    head[0] = 0x80 | opcode;
+    let head_len = if len < 126 {
+        head[1] = len as u8;
+        2
+    } else if let Ok(n) = u16::try_from(len) {
+        head[1] = 126;
+        head[2..4].copy_from_slice(&n.to_be_bytes());
+        4
+    } else {
+        head[1] = 127;
+        head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    };
+    (head, head_len)
 }
 
 /// The code of a close frame's payload (RFC 6455 §5.5.1, §7.4): none, or a code a client may
@@ -663,5 +720,63 @@ mod tests {
             assert_eq!(&close[2..4], &1000u16.to_be_bytes());
             assert_eq!(std::str::from_utf8(&close[4..]), Ok("再见"));
         }
+    }
+
+    /// The frames in `bytes` (server frames: unmasked), as (opcode, payload).
+    fn split_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            assert_eq!(bytes[0] & 0xF0, 0x80, "final, no extension bits");
+            let (head, len) = match bytes[1] {
+                126 => (4, usize::from(u16::from_be_bytes([bytes[2], bytes[3]]))),
+                127 => (10, u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes")) as usize),
+                l => (2, usize::from(l)),
+            };
+            out.push((bytes[0] & 0x0F, bytes[head..head + len].to_vec()));
+            bytes = &bytes[head + len..];
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn several_frames_written_at_once_arrive_whole_and_in_order() {
+        // A 7-byte pipe: every write takes a few bytes, so writes end inside headers, inside
+        // texts and between frames.
+        let (a, mut c) = tokio::io::duplex(7);
+        let mut s = Socket::over(a, 1 << 16);
+        let texts: Vec<String> = [0usize, 1, 125, 126, 65_535, 65_536, 3]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| char::from(b'a' + i as u8).to_string().repeat(n))
+            .collect();
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).await.expect("reads");
+            got
+        });
+        let mut watch = tokio::time::interval(std::time::Duration::from_secs(15));
+        watch.tick().await;
+        s.send_texts(&texts, &mut watch).await.expect("sends");
+        s.send_texts::<&str>(&[], &mut watch).await.expect("sends nothing");
+        s.send_texts(&["last"], &mut watch).await.expect("sends one");
+        drop(s);
+        let frames = split_frames(&reader.await.expect("reader"));
+        let want: Vec<(u8, Vec<u8>)> =
+            texts.iter().map(String::as_str).chain(["last"]).map(|t| (TEXT, t.as_bytes().to_vec())).collect();
+        assert_eq!(frames.len(), want.len());
+        assert!(frames == want, "every text, whole, in order");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn frames_written_at_once_to_a_client_that_stops_reading_are_given_up_too() {
+        let (a, _client) = tokio::io::duplex(64);
+        let mut s = Socket::over(a, 1 << 16);
+        let every = std::time::Duration::from_secs(15);
+        let t0 = tokio::time::Instant::now();
+        let mut watch = tokio::time::interval_at(t0 + every, every);
+        let text = "x".repeat(100);
+        let sent = s.send_texts(&[text.as_str(), text.as_str()], &mut watch).await;
+        assert!(matches!(sent, Err(SocketError::Stalled)));
+        assert_eq!(t0.elapsed(), every * STALL_TICKS);
     }
 }

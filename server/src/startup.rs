@@ -166,6 +166,7 @@ pub(crate) fn rebuild(
         periods: Mutex::new(None),
         walls: crate::present::Walls::default(),
         local_addr: std::sync::OnceLock::new(),
+        fanout: std::sync::OnceLock::new(),
     });
     let ingestor = Ingestor::start(store, state.clone(), log, after);
     state.ingestor.set(ingestor).expect("the ingestor is set once, here");

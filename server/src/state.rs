@@ -113,6 +113,9 @@ pub struct AppState {
     pub walls: crate::present::Walls,
     /// Where this server listens (set once it is bound): exports open its pages.
     pub local_addr: OnceLock<std::net::SocketAddr>,
+    /// The runtime websocket connections run on (set by `run::serve`, see
+    /// `run::fanout_threads`); unset, they run on the caller's.
+    pub fanout: OnceLock<tokio::runtime::Handle>,
     /// The newest period figures answered (a minute for live walls, an instant for replays).
     pub(crate) periods: Mutex<Option<(crate::periods::Made, Arc<yiping_protocol::periods::PeriodsAnswer>)>>,
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::Utf8Bytes;
 use axum::response::Response;
-use futures_util::StreamExt;
+use futures_util::{FutureExt as _, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, MissedTickBehavior, interval};
 use tokio_stream::wrappers::BroadcastStream;
@@ -92,12 +92,14 @@ pub async fn upgrade(
         actor: present::Actor::of(&caller),
         addr: caller.ip(),
     };
-    tokio::spawn(async move {
+    // On the connections' own runtime (see `run::fanout_threads`).
+    let runtime = state.fanout.get().cloned().unwrap_or_else(tokio::runtime::Handle::current);
+    drop(runtime.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => serve(Socket::new(upgraded, MAX_CLIENT_MESSAGE), state, who).await,
             Err(e) => tracing::debug!("websocket upgrade failed: {e}"),
         }
-    });
+    }));
     let mut answer = Response::new(axum::body::Body::empty());
     *answer.status_mut() = axum::http::StatusCode::SWITCHING_PROTOCOLS;
     let h = answer.headers_mut();
@@ -370,7 +372,10 @@ async fn converse(
                     }
                 }
             }
-            (i, frame) = subs.next() => deliver(state, subs, i, frame),
+            (i, frame) = subs.next() => {
+                let out = deliver(state, subs, i, frame);
+                with_waiting(state, subs, out)
+            }
             relay = next_relay(wall) => frames(relayed(state, wall, who, relay)),
             _ = replay_tick.tick(), if playing => match replay.as_mut() {
                 Some(r) => frames(Box::pin(r.tick(state)).await),
@@ -386,18 +391,18 @@ async fn converse(
                 continue;
             }
         };
-        for text in out {
-            let text = match scope.as_deref() {
-                // A replay makes its overview of the scope's region itself.
-                Some(sc) if replay.is_none() => scoped_live(state, text.as_str(), sc),
-                Some(sc) => scoped_text(text.as_str(), sc),
-                None => text,
-            };
+        let out: Vec<Utf8Bytes> = match scope.as_deref() {
+            // A replay makes its overview of the scope's region itself.
+            Some(sc) if replay.is_none() => out.iter().map(|t| scoped_live(state, t.as_str(), sc)).collect(),
+            Some(sc) => out.iter().map(|t| scoped_text(t.as_str(), sc)).collect(),
+            None => out,
+        };
+        for chunk in out.chunks(socket::MAX_FRAMES_PER_WRITE) {
             // A client that takes nothing for 3 pings' time (30–45 s) is given up.
-            if socket.send_text(text.as_str().as_bytes(), &mut ping).await.is_err() {
+            if socket.send_texts(chunk, &mut ping).await.is_err() {
                 return;
             }
-            state.metrics.ws_frames.fetch_add(1, Ordering::Relaxed);
+            state.metrics.ws_frames.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         }
     }
 }
@@ -544,6 +549,19 @@ fn deliver(
             vec![]
         }
     }
+}
+
+/// `out` and the frames already waiting on the client's subscriptions, up to what one write
+/// takes ([`socket::MAX_FRAMES_PER_WRITE`]): a client that fell behind catches up with one write,
+/// not one per frame, so a late fan-out does less work exactly when it is late.
+fn with_waiting(state: &AppState, subs: &mut Subs, mut out: Vec<Utf8Bytes>) -> Vec<Utf8Bytes> {
+    while out.len() < socket::MAX_FRAMES_PER_WRITE {
+        match subs.next().now_or_never() {
+            Some((i, frame)) => out.extend(deliver(state, subs, i, frame)),
+            None => break,
+        }
+    }
+    out
 }
 
 /// Catch a subscriber up after it fell behind: from the ring when it still holds what was
@@ -719,5 +737,45 @@ async fn detach(state: &Arc<AppState>, wall: &mut Option<Attached>, who: &Who) {
     if let Some(part) = a.part {
         // The wall is known (attached): only a failed audit entry refuses this (and is logged).
         let _ = act_audited(state, who, &a.wall, present::Act::Leave { part }).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_waiting_for_a_client_go_out_together_in_order() {
+        let dir = std::env::temp_dir().join(format!("yiping-ws-waiting-{}", std::process::id()));
+        let state = AppState::open(&dir).expect("opens");
+        let topic = yiping_protocol::topics::RIVERS;
+        let sub = state.subscribe(topic, None);
+        let mut subs = Subs::default();
+        subs.insert(topic.to_owned(), sub.rx, sub.seq);
+        // 40 frames (one delta each) wait for the client, as when it is late.
+        for i in 0..40 {
+            state.hub.publish(topic, "2026-12-06T08:00:00+08:00", &serde_json::json!({ "n": i }));
+            state.hub.flush();
+        }
+        let seqs = |texts: &[Utf8Bytes]| -> Vec<u64> {
+            texts
+                .iter()
+                .map(|t| match ServerMsg::from_json(t.as_str()).expect("a protocol message") {
+                    ServerMsg::Delta(u) => u.seq,
+                    other => panic!("expected a delta, got {other:?}"),
+                })
+                .collect()
+        };
+        let first = with_waiting(&state, &mut subs, vec![]);
+        assert_eq!(
+            seqs(&first),
+            (sub.seq + 1..=sub.seq + 32).collect::<Vec<_>>(),
+            "as many as one write takes"
+        );
+        let rest = with_waiting(&state, &mut subs, vec![]);
+        assert_eq!(seqs(&rest), (sub.seq + 33..=sub.seq + 40).collect::<Vec<_>>());
+        assert!(with_waiting(&state, &mut subs, vec![]).is_empty(), "nothing more is waiting");
+        drop(state);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -29,6 +29,7 @@ async fn start_on(dir: std::path::PathBuf) -> (SocketAddr, tokio::sync::oneshot:
         clock: None,
         nats: None,
         nats_replicas: 1,
+        fanout_threads: None,
         places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
         title: None,
     };
