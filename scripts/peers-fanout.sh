@@ -4,6 +4,11 @@
 #
 #   scripts/peers-fanout.sh [CLIENTS=10000] [EVENTS_PER_S=50] [both|yiping|peer] [LOADGEN_THREADS=1]
 #
+# The allocator keeps memory that start-up freed, and clients reuse it, so the load generator's
+# RSS per client can read 0. For memory per client, run yiping's side with
+# MIMALLOC_PURGE_DELAY=0 in the environment (freed memory goes back at once: RSS follows what is
+# live; it costs ingest about 20 %, so it is not the default).
+#
 # Needs ../shared/peers/ws (from the project root) and a release `yiping` (YIPING_BIN, default
 # target/release/yiping). Builds the load generator and installs the peer's npm packages once.
 # Prints one line per run; the JSON of each run goes to $RESULTS (default /tmp/yiping-peers-ws).
@@ -27,6 +32,10 @@ if [[ $which != peer ]]; then
   ("$ybin" serve --no-simulator --addr 127.0.0.1:9201 --data "$data" >"$data/server.log" 2>&1) &
   sleep 1.5
   pid=$(pgrep -f "serve --no-simulator --addr 127.0.0.1:9201 --data $data" | head -1)
+  # The map pack is made at start-up: wait for it, so the memory measured before the clients
+  # connect is the settled server's, not a moment in the middle of making it.
+  curl -sf -o /dev/null "http://127.0.0.1:9201/geo/layers.pack" || true
+  sleep 1
   python3 yiping-feed.py 9201 "$tok" "$rate" 45 >/dev/null &
   feed=$!
   ./bench.sh --url ws://127.0.0.1:9201/ws --server-pid "$pid" --clients "$clients" --rate "$rate" \

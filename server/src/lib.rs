@@ -21,7 +21,8 @@
 //!    every midnight, of which [`periods`] makes 今日/本周/本月/本年 with 环比 and 同比.
 //! 5. **Streams** ([`hub`]): per-topic sequence numbers and a resume window, one shared frame
 //!    per batch (at most one per topic every 50 ms); [`ws`] fans them out to the walls over
-//!    [`socket`] (each frame written from the one shared text), or a [`replay`] of a past
+//!    [`socket`] (each frame written from the one shared text), on a runtime of its own
+//!    ([`run::fanout_threads`]), or a [`replay`] of a past
 //!    period to a wall that asked for one. [`present`] relays a presenter's console to a named wall and back;
 //!    [`storylines`] keeps the presenters' bookmarked views; [`export`] renders what a wall
 //!    shows to PNG and PDF with a headless Chromium.
