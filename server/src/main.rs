@@ -186,7 +186,7 @@ struct ServeArgs {
     #[arg(long, value_name = "N")]
     nats_replicas: Option<usize>,
     /// Threads that write to websocket clients (default: half the machine's cores, at least
-    /// one; the rest serve ingest, the API and the fold).
+    /// one), beside those that serve HTTP, ingest and the API.
     #[arg(long, value_name = "N")]
     fanout_threads: Option<usize>,
     /// Who may look at the wall without logging in: nobody, clients on this machine (the

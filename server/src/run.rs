@@ -53,11 +53,15 @@ pub struct Config {
 /// The connections run on a runtime of their own, beside the one that serves HTTP, ingest and
 /// the hub's flusher: a frame sent to 10,000 clients wakes 10,000 tasks, and on a shared
 /// runtime an ingest request or the flusher's timer waited behind them (the flusher's frames
-/// were 40–100 ms late). Fewer threads than cores, because writing to sockets is mostly the
-/// kernel's work, and the receiving side needs the other cores: with the peer harness's load
-/// generator on the same 2 cores, 10,000 clients × 50 events/s had p99 139–339 ms on one
-/// fan-out thread against 232–448 ms on two and 247–616 ms on the shared runtime (alternated
-/// runs, `scripts/peers-fanout.sh`).
+/// were 40–100 ms late). The sockets stay registered with the main runtime's reactor (hyper
+/// upgrades them there): it only tells the connections' tasks when a socket is ready.
+///
+/// Fewer threads than cores by default, because writing to sockets is mostly the kernel's work
+/// and the other cores are wanted by ingest, the fold, the API and, on loopback, the kernel's
+/// receiving side. Measured on 2 cores with the peer harness's load generator beside the server
+/// (`scripts/peers-fanout.sh`, 10,000 clients × 50 events/s, alternated runs): p99 139–339 ms
+/// (median about 175) on one fan-out thread, 232–448 ms on two, 198–780 ms (median about 510)
+/// on the shared runtime. A server whose clients are elsewhere may want more: `fanout_threads`.
 pub fn fanout_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
@@ -143,13 +147,18 @@ pub async fn serve(
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
-    // The websocket connections' runtime (see [`fanout_threads`]); let go when serving ends.
-    let fanout = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.fanout_threads.unwrap_or_else(fanout_threads).max(1))
-        .thread_name("yiping-fanout")
-        .enable_all()
-        .build()?;
-    let _ = state.fanout.set(fanout.handle().clone());
+    // The websocket connections' runtime (see [`fanout_threads`]); let go when serving ends,
+    // however it ends.
+    let fanout = Fanout(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.fanout_threads.unwrap_or_else(fanout_threads).max(1))
+            .thread_name("yiping-fanout")
+            .enable_all()
+            .build()?,
+    ));
+    if let Some(rt) = &fanout.0 {
+        let _ = state.fanout.set(rt.handle().clone());
+    }
     let flusher = {
         let state = state.clone();
         tokio::spawn(async move { hub::run_flusher(&state.hub).await })
@@ -192,6 +201,19 @@ pub async fn serve(
         task.abort();
     }
     flusher.abort();
-    fanout.shutdown_background();
+    drop(fanout);
     result.map_err(Into::into)
+}
+
+/// The connections' runtime, let go without waiting for its tasks when dropped (an error, the
+/// end of serving, or a caller that drops `serve`'s future): a runtime dropped in the usual way
+/// waits for its threads, which an async context must not do.
+struct Fanout(Option<tokio::runtime::Runtime>);
+
+impl Drop for Fanout {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
