@@ -60,8 +60,9 @@ pub struct Config {
 /// and the other cores are wanted by ingest, the fold, the API and, on loopback, the kernel's
 /// receiving side. Measured on 2 cores with the peer harness's load generator beside the server
 /// (`scripts/peers-fanout.sh`, 10,000 clients × 50 events/s, alternated runs): p99 139–339 ms
-/// (median about 175) on one fan-out thread, 232–448 ms on two, 198–780 ms (median about 510)
-/// on the shared runtime. A server whose clients are elsewhere may want more: `fanout_threads`.
+/// (median about 200 over 24 runs) on one fan-out thread, 232–448 ms on two, 198–780 ms
+/// (median about 510 over 13 runs) on the shared runtime; the Node `ws` peer 105–150 ms. A
+/// server whose clients are elsewhere may want more: `fanout_threads`.
 pub fn fanout_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
