@@ -80,13 +80,8 @@ test('the wall workload draws the map and 12 charts, at 1920×1080 and 7680×216
     assert.match(await page.locator('[data-testid=wallbench-ticks]').innerText(), /第 3 次更新/);
     // Fills that change with every update are drawn into the map's frame with the land, over an
     // empty ground (composing them in the ground too would cost a second full-size canvas).
-    const [ground, live] = await page.evaluate(() => ['map-ground', 'map'].map((id) => {
-      const c = document.querySelector(`.wallbench canvas[data-testid="${id}"]`);
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      let ink = 0;
-      for (let i = 3; i < d.length; i += 256) if (d[i] > 0) ink++;
-      return ink / (d.length / 256);
-    }));
+    const now = await canvases(page);
+    const [ground, live] = ['map-ground', 'map'].map((id) => now.find((c) => c.id === id).ink);
     assert.equal(ground, 0, 'the ground is empty while the fills change');
     assert.ok(live > 0.3, `the frame holds the land and the fills (${live})`);
     await sleep(800);

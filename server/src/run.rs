@@ -150,16 +150,13 @@ pub async fn serve(
     }
     // The websocket connections' runtime (see [`fanout_threads`]); let go when serving ends,
     // however it ends.
-    let fanout = Fanout(Some(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.fanout_threads.unwrap_or_else(fanout_threads).max(1))
-            .thread_name("yiping-fanout")
-            .enable_all()
-            .build()?,
-    ));
-    if let Some(rt) = &fanout.0 {
-        let _ = state.fanout.set(rt.handle().clone());
-    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.fanout_threads.unwrap_or_else(fanout_threads).max(1))
+        .thread_name("yiping-fanout")
+        .enable_all()
+        .build()?;
+    let _ = state.fanout.set(runtime.handle().clone());
+    let fanout = Fanout(Some(runtime));
     let flusher = {
         let state = state.clone();
         tokio::spawn(async move { hub::run_flusher(&state.hub).await })
