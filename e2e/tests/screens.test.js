@@ -162,3 +162,36 @@ test('a touch on a slice of the class ring lists the sections behind it, as many
   assert.ok(await drawer.isHidden());
   await page.close();
 });
+
+test('a screen shown before is kept, hidden, while another is shown: not drawn meanwhile, not touchable, and shown again as it is now', async () => {
+  const { page, errors } = await openPage(shared.browser, shared.server.url + '/');
+  const ranking = page.locator('canvas[data-testid="ranking"]');
+  await until(async () => Number(await ranking.getAttribute('data-draws')) > 0, 20_000, 'the overview ranking');
+  await ranking.evaluate((c) => { c.dataset.mine = 'kept'; });
+  await page.getByTestId('tab-rivers').click();
+  await until(async () => Number(await page.locator('canvas[data-testid="r-ranking"]').getAttribute('data-draws')) > 0, 10_000, 'the rivers ranking');
+  assert.equal(await ranking.isVisible(), false, 'the overview ranking is hidden');
+  // What a touch finds anywhere on a shown panel is of the screen shown.
+  const shown = await page.evaluate(() => [...document.querySelectorAll('.wall .panel:not(.pane-off .panel)')].map((p) => {
+    const r = p.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return { pane: p.closest('.pane')?.dataset.pane ?? 'map', hit: hit?.closest('.pane')?.dataset.pane ?? (hit?.closest('.col-map') ? 'map' : 'none') };
+  }));
+  assert.equal(shown.length, 7, 'three panels each side of the map');
+  for (const s of shown) assert.equal(s.hit, s.pane, `a touch on a ${s.pane} panel finds it`);
+  assert.deepEqual([...new Set(shown.map((s) => s.pane))].sort(), ['map', 'rivers']);
+  // While hidden, the overview's figures follow the data but its ranking draws nothing.
+  const draws = Number(await ranking.getAttribute('data-draws'));
+  const patrols = page.getByTestId('patrols-total');
+  const before = await patrols.getAttribute('data-value');
+  await until(async () => (await patrols.getAttribute('data-value')) !== before, 30_000, 'new patrols while the overview is hidden');
+  await page.waitForTimeout(500);
+  assert.equal(Number(await ranking.getAttribute('data-draws')), draws, 'no drawing while hidden');
+  // Shown again: the same canvas, drawn for the data now.
+  await page.getByTestId('tab-overview').click();
+  await until(async () => Number(await ranking.getAttribute('data-draws')) > draws, 5_000, 'the ranking drawn again');
+  assert.equal(await ranking.evaluate((c) => c.dataset.mine), 'kept', 'the same canvas');
+  assert.ok(await ranking.isVisible());
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -100,6 +100,8 @@ fn counting(value: Signal<Option<f64>>) -> Signal<Option<f64>> {
         use std::rc::Rc;
 
         let shown = RwSignal::new(value.get_untracked());
+        // A figure on a hidden part of the page takes its value without counting up to it.
+        let on_screen = crate::observe::Shown::here();
         let tween: Rc<RefCell<Option<Tween>>> = Rc::default();
         let generation = Rc::new(Cell::new(0u32));
         Effect::new(move |_| {
@@ -112,7 +114,7 @@ fn counting(value: Signal<Option<f64>>) -> Signal<Option<f64>> {
             {
                 let mut t = tween.borrow_mut();
                 match (t.as_mut(), shown.get_untracked()) {
-                    (Some(t), Some(_)) => t.retarget(target, now),
+                    (Some(t), Some(_)) if on_screen.get_untracked() => t.retarget(target, now),
                     _ => {
                         *t = Some(Tween::at(target, COUNT_MS));
                         shown.set(Some(target));

@@ -98,3 +98,19 @@ impl Drop for FirstDraw {
         FIRST_DRAWS.with(|n| n.set(n.get().saturating_sub(1)));
     }
 }
+
+/// Whether the part of the page a widget is in is shown: a wall keeps the screens it has shown,
+/// hidden, so that showing one again costs no new page (see `app/src/wall/mod.rs`). Widgets under
+/// a hidden part do no drawing or animating of their own; a chart whose data changed meanwhile
+/// draws once in the frame that shows it again. Given to a part's widgets with
+/// `provide_context`; a widget with none is always shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown(pub Signal<bool>);
+
+impl Shown {
+    /// The [`Shown`] of the calling component's part of the page (always shown without one).
+    #[must_use]
+    pub fn here() -> Signal<bool> {
+        use_context::<Shown>().map_or_else(|| Signal::stored(true), |s| s.0)
+    }
+}

@@ -27,7 +27,7 @@ fn panel_at(frame: &web_sys::HtmlIFrameElement, fx: f64, fy: f64, height: f64) -
     let doc = frame.content_document()?;
     let hit = doc.element_from_point((fx * WIDTH) as f32, (fy * height) as f32)?;
     let panel = hit.closest(".panel").ok()??;
-    let list = doc.query_selector_all(".wall .panel").ok()?;
+    let list = doc.query_selector_all(crate::wall::SHOWN_PANELS).ok()?;
     (0..list.length()).find(|i| list.item(*i).is_some_and(|n| n.is_same_node(Some(&panel))))
 }
 

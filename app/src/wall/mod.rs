@@ -43,6 +43,11 @@ use crate::link::{self, Feeds};
 use crate::screens::Screen;
 use crate::site::{self, Site};
 
+/// The panels the wall shows, in reading order (a selector): the panels of screens not shown are
+/// kept in the page, hidden (see [`Pane`]). A presenter's highlight names a panel by its place
+/// among these.
+pub const SHOWN_PANELS: &str = ".wall .panel:not(.pane-off .panel)";
+
 /// What every screen of the wall shares: the data, the language, today, and what a touch has
 /// selected. All signals: copying it is free.
 #[derive(Debug, Clone, Copy)]
@@ -269,22 +274,10 @@ pub fn Wall() -> impl IntoView {
     overview::load_history(ctx);
     periods::load(ctx);
     let presented = present::follow(&query, ctx, nav);
-    // The columns beside the map are rebuilt only when the screen really changes.
+    // The screen shown, changed only when it really changes.
     let shown = Memo::new(move |_| nav.screen.get());
-    let left = move || match shown.get() {
-        Screen::Overview => view! { <overview::Left ctx=ctx /> }.into_any(),
-        Screen::Yangtze => view! { <yangtze::Left ctx=ctx /> }.into_any(),
-        Screen::Rivers => view! { <rivers::Left ctx=ctx /> }.into_any(),
-        Screen::Projects => view! { <projects::Left ctx=ctx /> }.into_any(),
-        Screen::Poverty => view! { <poverty::Left ctx=ctx /> }.into_any(),
-    };
-    let right = move || match shown.get() {
-        Screen::Overview => view! { <overview::Right ctx=ctx /> }.into_any(),
-        Screen::Yangtze => view! { <yangtze::Right ctx=ctx /> }.into_any(),
-        Screen::Rivers => view! { <rivers::Right ctx=ctx /> }.into_any(),
-        Screen::Projects => view! { <projects::Right ctx=ctx /> }.into_any(),
-        Screen::Poverty => view! { <poverty::Right ctx=ctx /> }.into_any(),
-    };
+    let left = Screen::ALL.map(|s| view! { <Pane ctx=ctx shown=shown screen=s side=Side::Left /> });
+    let right = Screen::ALL.map(|s| view! { <Pane ctx=ctx shown=shown screen=s side=Side::Right /> });
     view! {
         <div
             class=move || format!("wall screen-{}", shown.get().key())
@@ -305,6 +298,45 @@ pub fn Wall() -> impl IntoView {
             <frame::AlertStrip ctx=ctx />
             <frame::Footer ctx=ctx />
             <present::Marks ctx=ctx presented=presented />
+        </div>
+    }
+}
+
+/// A column beside the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// One screen's panels in one column: built the first time the screen is shown, then kept, hidden
+/// while another screen is shown (the `pane-off` class: not drawn, laid out or touchable). Showing
+/// a screen again builds no page and makes no canvas: at 7680×2160 a new screen's panels cost
+/// their building, their layout and every chart's new canvas in the frame that shows them. The
+/// widgets of a hidden pane do no drawing of their own ([`yiping_widgets::observe::Shown`]).
+#[component]
+fn Pane(ctx: WallCtx, shown: Memo<Screen>, screen: Screen, side: Side) -> impl IntoView {
+    let on = Memo::new(move |_| shown.get() == screen);
+    let built = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || on.get());
+    let panels = move || {
+        built.get().then(|| match (screen, side) {
+            (Screen::Overview, Side::Left) => view! { <overview::Left ctx=ctx /> }.into_any(),
+            (Screen::Overview, Side::Right) => view! { <overview::Right ctx=ctx /> }.into_any(),
+            (Screen::Yangtze, Side::Left) => view! { <yangtze::Left ctx=ctx /> }.into_any(),
+            (Screen::Yangtze, Side::Right) => view! { <yangtze::Right ctx=ctx /> }.into_any(),
+            (Screen::Rivers, Side::Left) => view! { <rivers::Left ctx=ctx /> }.into_any(),
+            (Screen::Rivers, Side::Right) => view! { <rivers::Right ctx=ctx /> }.into_any(),
+            (Screen::Projects, Side::Left) => view! { <projects::Left ctx=ctx /> }.into_any(),
+            (Screen::Projects, Side::Right) => view! { <projects::Right ctx=ctx /> }.into_any(),
+            (Screen::Poverty, Side::Left) => view! { <poverty::Left ctx=ctx /> }.into_any(),
+            (Screen::Poverty, Side::Right) => view! { <poverty::Right ctx=ctx /> }.into_any(),
+        })
+    };
+    view! {
+        <div class="pane" class:pane-off=move || !on.get() data-pane=screen.key()>
+            <leptos::context::Provider value=yiping_widgets::observe::Shown(on.into())>
+                {panels}
+            </leptos::context::Provider>
         </div>
     }
 }

@@ -327,10 +327,15 @@ pub(super) fn follow(query: &str, ctx: WallCtx, nav: Navigation) -> Option<Prese
 
 fn mark_panel(panel: Option<u32>) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let target = panel
+        .and_then(|i| doc.query_selector_all(super::SHOWN_PANELS).ok()?.item(i))
+        .and_then(|n| n.dyn_into::<web_sys::Element>().ok());
+    // Every panel, shown or kept hidden: one highlighted on a screen left stays so no more.
     let Ok(list) = doc.query_selector_all(".wall .panel") else { return };
     for i in 0..list.length() {
         if let Some(el) = list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
-            let _ = el.class_list().toggle_with_force("presented", panel == Some(i));
+            let on = target.as_ref().is_some_and(|t| t.is_same_node(Some(&el)));
+            let _ = el.class_list().toggle_with_force("presented", on);
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The canvas every chart draws on: sized at CSS size × devicePixelRatio, redrawn at most once
-//! per animation frame when its data or size changes, kept for the widget's life.
+//! per animation frame when its data or size changes, kept for the widget's life. While its part
+//! of the page is hidden ([`crate::observe::Shown`]) it does not draw; if its data changed
+//! meanwhile, it draws once in the frame that shows it again.
 //!
 //! The CSS size comes from [`crate::observe`], never from reading the element's size while
 //! drawing: that read forces a layout in the middle of an animation frame, one per chart when a
@@ -59,12 +61,21 @@ struct State {
     draw_ms_total: f64,
     /// Held from the first size to the first frame.
     first: Option<crate::observe::FirstDraw>,
+    /// Whether its part of the page is shown.
+    shown: Signal<bool>,
+    /// A frame is owed: asked for while hidden, or not drawn yet.
+    owed: bool,
 }
 
 fn schedule(st: &Rc<RefCell<State>>, canvas: NodeRef<Canvas>) {
     {
         let mut s = st.borrow_mut();
-        if s.scheduled || !s.alive {
+        s.owed = true;
+        if !s.shown.get_untracked() {
+            // Not a first frame that the page waits for: drawn when shown.
+            s.first = None;
+        }
+        if s.scheduled || !s.alive || !s.shown.get_untracked() {
             return;
         }
         s.scheduled = true;
@@ -130,6 +141,7 @@ fn render(st: &Rc<RefCell<State>>, canvas: NodeRef<Canvas>) {
         now: js_sys::Date::now(),
     };
     let drawn = (s.paint)(&surface);
+    s.owed = false;
     crate::observe::FirstDraw::page_drawn();
     if flush() {
         // Wait for the pixels (benchmarks): reading one back makes the canvas rasterise now.
@@ -167,6 +179,7 @@ pub(crate) fn chart_canvas(
     on_pick: Option<Callback<Pick>>,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
+    let shown = crate::observe::Shown::here();
     let st = Rc::new(RefCell::new(State {
         paint: Box::new(paint),
         hits: Vec::new(),
@@ -178,12 +191,21 @@ pub(crate) fn chart_canvas(
         draws: 0,
         draw_ms_total: 0.0,
         first: None,
+        shown,
+        owed: true,
     }));
     let s = st.clone();
     let mut track = track;
     Effect::new(move |_| {
         track();
         schedule(&s, canvas);
+    });
+    // Shown again: the frame owed, if any.
+    let s = st.clone();
+    Effect::new(move |_| {
+        if shown.get() && s.borrow().owed {
+            schedule(&s, canvas);
+        }
     });
     // Drawn at once when its size changes (the page's first canvases in the next frame: see
     // `crate::observe::FirstDraw`).
@@ -197,7 +219,8 @@ pub(crate) fn chart_canvas(
                 s.borrow_mut().first = Some(owed);
                 schedule(&s, canvas);
             }
-            None => render(&s, canvas),
+            None if shown.get_untracked() => render(&s, canvas),
+            None => s.borrow_mut().owed = true,
         }
     });
     let keep = SendWrapper::new(st.clone());
