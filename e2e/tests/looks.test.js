@@ -27,7 +27,7 @@ async function layoutFaults(page) {
     const faults = [];
     const box = (el) => el.getBoundingClientRect();
     const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-    for (const panel of document.querySelectorAll('section.panel')) {
+    for (const panel of document.querySelectorAll('section.panel:not(.pane-off .panel)')) {
       const name = panel.className;
       const title = panel.querySelector('.panel-title');
       const time = panel.querySelector('.panel-time');

@@ -195,3 +195,20 @@ test('a screen shown before is kept, hidden, while another is shown: not drawn m
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('once the wall has settled, the screens not shown yet are built, hidden and not drawn: a first touch to one shows panels already in the page', async () => {
+  const { page, errors } = await openPage(shared.browser, shared.server.url + '/');
+  await until(() => page.evaluate(() => { const panes = [...document.querySelectorAll('.pane')]; return panes.length === 10 && panes.every((p) => p.childElementCount > 0); }), 15_000, 'every screen built, each side of the map');
+  assert.deepEqual(await page.evaluate(() => [...document.querySelectorAll('.pane:not(.pane-off)')].map((p) => p.dataset.pane)), ['overview', 'overview']);
+  const kpi = page.getByTestId('r-patrols');
+  const ranking = page.locator('canvas[data-testid="r-ranking"]');
+  assert.equal(await kpi.isVisible(), false);
+  assert.equal(await ranking.getAttribute('data-draws'), null, 'a chart never shown has not drawn');
+  await kpi.evaluate((el) => { el.dataset.mine = 'built'; });
+  await page.getByTestId('tab-rivers').click();
+  await until(() => kpi.isVisible(), 5_000, 'the rivers screen');
+  assert.equal(await kpi.evaluate((el) => el.dataset.mine), 'built', 'the panels built before');
+  await until(async () => Number(await ranking.getAttribute('data-draws')) > 0, 10_000, 'the ranking drawn once shown');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -32,6 +32,8 @@ pub mod rivers;
 pub mod timebar;
 pub mod yangtze;
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 use yiping_protocol::instant::Date;
 use yiping_protocol::rules::Rules;
@@ -276,8 +278,22 @@ pub fn Wall() -> impl IntoView {
     let presented = present::follow(&query, ctx, nav);
     // The screen shown, changed only when it really changes.
     let shown = Memo::new(move |_| nav.screen.get());
-    let left = Screen::ALL.map(|s| view! { <Pane ctx=ctx shown=shown screen=s side=Side::Left /> });
-    let right = Screen::ALL.map(|s| view! { <Pane ctx=ctx shown=shown screen=s side=Side::Right /> });
+    // The screens not shown yet are built hidden once the page has settled, one every so often
+    // (see `Pane`): the first touch to a screen costs no more than the next.
+    let warm = RwSignal::new(0usize);
+    for n in 1..=Screen::ALL.len() {
+        crate::timer::after(WARM_START + WARM_STEP * (n as u32), move || warm.set(n));
+    }
+    let left = Screen::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| view! { <Pane ctx=ctx shown=shown screen=s side=Side::Left warm=Signal::derive(move || warm.get() > i) /> })
+        .collect_view();
+    let right = Screen::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| view! { <Pane ctx=ctx shown=shown screen=s side=Side::Right warm=Signal::derive(move || warm.get() > i) /> })
+        .collect_view();
     view! {
         <div
             class=move || format!("wall screen-{}", shown.get().key())
@@ -309,15 +325,21 @@ enum Side {
     Right,
 }
 
-/// One screen's panels in one column: built the first time the screen is shown, then kept, hidden
-/// while another screen is shown (the `pane-off` class: not drawn, laid out or touchable). Showing
-/// a screen again builds no page and makes no canvas: at 7680×2160 a new screen's panels cost
-/// their building, their layout and every chart's new canvas in the frame that shows them. The
-/// widgets of a hidden pane do no drawing of their own ([`yiping_widgets::observe::Shown`]).
+/// When the wall starts building the screens it does not show (after its first paint and first
+/// data), and how far apart.
+const WARM_START: Duration = Duration::from_millis(4_000);
+const WARM_STEP: Duration = Duration::from_millis(500);
+
+/// One screen's panels in one column: built when the screen is first shown or once the page has
+/// settled (`warm`), whichever comes first, then kept, hidden while another screen is shown (the
+/// `pane-off` class: not drawn, laid out or touchable). Showing a screen builds no page and makes
+/// no canvas: at 7680×2160 a new screen's panels cost their building, their layout and every
+/// chart's new canvas in the frame that shows them. The widgets of a hidden pane do no drawing of
+/// their own ([`yiping_widgets::observe::Shown`]).
 #[component]
-fn Pane(ctx: WallCtx, shown: Memo<Screen>, screen: Screen, side: Side) -> impl IntoView {
+fn Pane(ctx: WallCtx, shown: Memo<Screen>, screen: Screen, side: Side, warm: Signal<bool>) -> impl IntoView {
     let on = Memo::new(move |_| shown.get() == screen);
-    let built = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || on.get());
+    let built = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || on.get() || warm.get());
     let panels = move || {
         built.get().then(|| match (screen, side) {
             (Screen::Overview, Side::Left) => view! { <overview::Left ctx=ctx /> }.into_any(),
