@@ -48,7 +48,9 @@ async fn fetch_trend(section: &str) -> Result<Vec<Sample>, String> {
 }
 
 /// A section's main indicators (NH3-N, TP) over its latest readings, with Holt's forecast of
-/// NH3-N and its 95 % band; refreshed every 30 s and whenever another section is chosen.
+/// NH3-N and its 95 % band; refreshed every 30 s, whenever another section is chosen and whenever
+/// its screen is shown again. On a screen kept hidden ([`yiping_widgets::observe::Shown`]) it
+/// reads nothing.
 #[component]
 pub fn SectionTrend(
     /// The section shown (its id).
@@ -71,11 +73,18 @@ pub fn SectionTrend(
             }
         });
     };
+    let shown = yiping_widgets::observe::Shown::here();
     Effect::new(move |_| {
         section.track();
-        load();
+        if shown.get() {
+            load();
+        }
     });
-    crate::timer::every(Duration::from_secs(30), load);
+    crate::timer::every(Duration::from_secs(30), move || {
+        if shown.get_untracked() {
+            load();
+        }
+    });
     let names =
         lang.pick(vec!["氨氮".to_string(), "总磷".to_string()], vec!["NH3-N".to_string(), "TP".to_string()]);
     view! {

@@ -50,7 +50,7 @@ async function shoot(url, state) {
   for (const [w, h] of SIZES) {
     for (const screen of SCREENS) {
       const { page, errors } = await openPage(browser, `${url}/${screen === 'overview' ? '' : screen}`, { width: w, height: h });
-      await until(async () => (await page.locator('section.panel[data-freshness="fresh"]').count()) > 0, 20_000, `${screen}: live data`);
+      await until(async () => (await page.locator('section.panel[data-freshness="fresh"]:not(.pane-off .panel)').count()) > 0, 20_000, `${screen}: live data`);
       await page.waitForTimeout(2500); // charts settle, rankings finish moving
       await screenshot(page, `look-${state}-${screen}-${w}x${h}.png`);
       assert.deepEqual(await layoutFaults(page), [], `${state} ${screen} ${w}×${h}`);

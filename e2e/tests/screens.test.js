@@ -197,7 +197,13 @@ test('a screen shown before is kept, hidden, while another is shown: not drawn m
 });
 
 test('once the wall has settled, the screens not shown yet are built, hidden and not drawn: a first touch to one shows panels already in the page', async () => {
-  const { page, errors } = await openPage(shared.browser, shared.server.url + '/');
+  const page = await shared.browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // The 长江 screen's section trend reads the section's readings itself: not while hidden.
+  const trendReads = [];
+  page.on('request', (r) => { if (r.url().includes('/api/v1/entities/section')) trendReads.push(r.url()); });
+  await page.goto(shared.server.url + '/');
   await until(() => page.evaluate(() => { const panes = [...document.querySelectorAll('.pane')]; return panes.length === 10 && panes.every((p) => p.childElementCount > 0); }), 15_000, 'every screen built, each side of the map');
   assert.deepEqual(await page.evaluate(() => [...document.querySelectorAll('.pane:not(.pane-off)')].map((p) => p.dataset.pane)), ['overview', 'overview']);
   const kpi = page.getByTestId('r-patrols');
@@ -209,6 +215,9 @@ test('once the wall has settled, the screens not shown yet are built, hidden and
   await until(() => kpi.isVisible(), 5_000, 'the rivers screen');
   assert.equal(await kpi.evaluate((el) => el.dataset.mine), 'built', 'the panels built before');
   await until(async () => Number(await ranking.getAttribute('data-draws')) > 0, 10_000, 'the ranking drawn once shown');
+  assert.deepEqual(trendReads, [], 'no section trend read while its screen is hidden');
+  await page.getByTestId('tab-yangtze').click();
+  await until(async () => trendReads.length > 0, 10_000, 'the section trend read once its screen is shown');
   assert.deepEqual(errors, []);
   await page.close();
 });

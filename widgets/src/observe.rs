@@ -100,10 +100,11 @@ impl Drop for FirstDraw {
 }
 
 /// Whether the part of the page a widget is in is shown: a wall keeps the screens it has shown,
-/// hidden, so that showing one again costs no new page (see `app/src/wall/mod.rs`). Widgets under
-/// a hidden part do no drawing or animating of their own; a chart whose data changed meanwhile
-/// draws once in the frame that shows it again. Given to a part's widgets with
-/// `provide_context`; a widget with none is always shown.
+/// hidden, so that showing one again costs no new page (see `app/src/wall/mod.rs`, `Pane`).
+/// Under a hidden part a chart does not draw (a chart whose data changed meanwhile draws once, in
+/// the frame that shows it again) and a figure takes a new value without counting up to it (one
+/// already counting finishes); their reactive text still follows the data. Given to a part's
+/// widgets by a context `Provider`; a widget without one is always shown.
 #[derive(Debug, Clone, Copy)]
 pub struct Shown(pub Signal<bool>);
 

@@ -282,7 +282,7 @@ pub fn Wall() -> impl IntoView {
     // (see `Pane`): the first touch to a screen costs no more than the next.
     let warm = RwSignal::new(0usize);
     for n in 1..=Screen::ALL.len() {
-        crate::timer::after(WARM_START + WARM_STEP * (n as u32), move || warm.set(n));
+        crate::timer::after(WARM_START + WARM_STEP * (n as u32 - 1), move || warm.set(n));
     }
     let left = Screen::ALL
         .into_iter()

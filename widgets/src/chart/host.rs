@@ -70,12 +70,16 @@ struct State {
 fn schedule(st: &Rc<RefCell<State>>, canvas: NodeRef<Canvas>) {
     {
         let mut s = st.borrow_mut();
+        if !s.alive {
+            return;
+        }
         s.owed = true;
         if !s.shown.get_untracked() {
             // Not a first frame that the page waits for: drawn when shown.
             s.first = None;
+            return;
         }
-        if s.scheduled || !s.alive || !s.shown.get_untracked() {
+        if s.scheduled {
             return;
         }
         s.scheduled = true;
@@ -111,6 +115,11 @@ fn render(st: &Rc<RefCell<State>>, canvas: NodeRef<Canvas>) {
     s.scheduled = false;
     s.first = None;
     if !s.alive {
+        return;
+    }
+    // Hidden since the frame was asked for: drawn when shown.
+    if !s.shown.get_untracked() {
+        s.owed = true;
         return;
     }
     let Some(c) = canvas.get_untracked() else { return };
