@@ -428,18 +428,7 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
 
     async fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> Result<(), SocketError> {
         let (head, head_len) = frame_header(opcode, payload.len());
-        let n = payload.len();
-        let total = head_len + n;
-        let mut done = 0;
-        while done < total {
-            let from = done.saturating_sub(head_len);
-            let parts = [IoSlice::new(&head[done.min(head_len)..head_len]), IoSlice::new(&payload[from..])];
-            match self.io.write_vectored(&parts).await? {
-                0 => return Err(SocketError::Io(std::io::ErrorKind::WriteZero.into())),
-                n => done += n,
-            }
-        }
-        Ok(())
+        self.write_parts(&mut [IoSlice::new(&head[..head_len]), IoSlice::new(payload)]).await
     }
 
     /// Frames of `payloads`, in order, written with as few `writev`s as the kernel allows.
@@ -454,11 +443,15 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
             parts.push(IoSlice::new(&head[..*len]));
             parts.push(IoSlice::new(payload.as_bytes()));
         }
-        let mut left = &mut parts[..];
-        while !left.is_empty() {
-            match self.io.write_vectored(left).await? {
+        self.write_parts(&mut parts).await
+    }
+
+    /// Every byte of `parts`, in order: one `writev`, more when the kernel takes part of them.
+    async fn write_parts(&mut self, mut parts: &mut [IoSlice<'_>]) -> Result<(), SocketError> {
+        while !parts.is_empty() {
+            match self.io.write_vectored(parts).await? {
                 0 => return Err(SocketError::Io(std::io::ErrorKind::WriteZero.into())),
-                n => IoSlice::advance_slices(&mut left, n),
+                n => IoSlice::advance_slices(&mut parts, n),
             }
         }
         Ok(())
