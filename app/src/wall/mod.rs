@@ -284,16 +284,14 @@ pub fn Wall() -> impl IntoView {
     for n in 1..=Screen::ALL.len() {
         crate::timer::after(WARM_START + WARM_STEP * (n as u32 - 1), move || warm.set(n));
     }
-    let left = Screen::ALL
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| view! { <Pane ctx=ctx shown=shown screen=s side=Side::Left warm=Signal::derive(move || warm.get() > i) /> })
-        .collect_view();
-    let right = Screen::ALL
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| view! { <Pane ctx=ctx shown=shown screen=s side=Side::Right warm=Signal::derive(move || warm.get() > i) /> })
-        .collect_view();
+    let panes = move |side: Side| {
+        Screen::ALL
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| view! { <Pane ctx=ctx shown=shown screen=s side=side warm=Signal::derive(move || warm.get() > i) /> })
+            .collect_view()
+    };
+    let (left, right) = (panes(Side::Left), panes(Side::Right));
     view! {
         <div
             class=move || format!("wall screen-{}", shown.get().key())
