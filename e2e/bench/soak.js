@@ -3,7 +3,10 @@
 // that runs for weeks: requests per minute (by endpoint), JS heap and wasm memory (after a
 // garbage collection), DOM nodes, event listeners, and the intervals, resize observers and
 // websockets the page holds open (counted by wrapping their constructors before the app starts).
-// At the end it compares the first measured minutes with the last.
+// It also prints how much the wall has to hold: the river problems open then (the simulator's
+// slow problems take about 30 simulated days to close, so their number grows through a soak and
+// the wall's memory with it: judge wasm memory against it). At the end it compares the first
+// measured minutes with the last.
 //
 //   node bench/soak.js [minutes=30] [dwell-seconds=5] [simulator-speed=600] [WIDTHxHEIGHT=1920x1080]
 import { launchBrowser, serve, closeAll } from '../lib/harness.js';
@@ -65,14 +68,16 @@ async function sample() {
     sockets: [...window.__soak.sockets].filter((s) => s.readyState <= 1).length,
     screen: document.querySelector('[data-testid=wall]')?.getAttribute('data-screen'),
   }));
-  return { heap: m.JSHeapUsedSize, nodes: m.Nodes, listeners: m.JSEventListeners, ...page_ };
+  const overview = await fetch(`${server.url}/api/v1/overview`).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  const open = overview?.rivers?.problems_open ?? NaN;
+  return { heap: m.JSHeapUsedSize, nodes: m.Nodes, listeners: m.JSEventListeners, open, ...page_ };
 }
 
 const mb = (b) => (b / 1048576).toFixed(2);
 const rows = [];
 const started = Date.now();
 console.log(`soak: /?carousel=${dwell} at ${width}×${height}, simulator ×${speed}, ${minutes} min; machine: ${cpus().length} cores`);
-console.log('min  requests/min (by endpoint)                                   JS heap MB  wasm MB  DOM nodes  listeners  intervals  observers  sockets  load');
+console.log('min  requests/min (by endpoint)                                   JS heap MB  wasm MB  DOM nodes  listeners  intervals  observers  sockets  open problems  load');
 const screens = new Set();
 for (let minute = 1; minute <= minutes; minute++) {
   requests.clear();
@@ -87,11 +92,15 @@ for (let minute = 1; minute <= minutes; minute++) {
   rows.push({ minute, total, per, ...s });
   const detail = Object.entries(per).map(([k, v]) => `${k.replace('/api/v1/', '')} ${v}`).join(', ');
   console.log(`${String(minute).padStart(3)}  ${String(total).padStart(4)} (${detail})`.padEnd(64).slice(0, 64) +
-    `  ${mb(s.heap).padStart(9)}  ${mb(s.wasm).padStart(7)}  ${String(s.nodes).padStart(9)}  ${String(s.listeners).padStart(9)}  ${String(s.intervals).padStart(9)}  ${String(s.observers).padStart(9)}  ${String(s.sockets).padStart(7)}  ${loadavg()[0].toFixed(2)}`);
+    `  ${mb(s.heap).padStart(9)}  ${mb(s.wasm).padStart(7)}  ${String(s.nodes).padStart(9)}  ${String(s.listeners).padStart(9)}  ${String(s.intervals).padStart(9)}  ${String(s.observers).padStart(9)}  ${String(s.sockets).padStart(7)}  ${String(s.open).padStart(13)}  ${loadavg()[0].toFixed(2)}`);
 }
 // First measured minutes (after one of warm-up) against the last ones.
 const k = Math.max(1, Math.floor((rows.length - 1) / 3));
-const avg = (xs, f) => xs.reduce((a, r) => a + f(r), 0) / xs.length;
+// Over the samples that have the figure (a failed read of the overview gives none).
+const avg = (xs, f) => {
+  const v = xs.map(f).filter(Number.isFinite);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+};
 const first = rows.slice(1, 1 + k);
 const last = rows.slice(-k);
 if (first.length && last.length) {
@@ -99,7 +108,7 @@ if (first.length && last.length) {
   for (const [name, f, unit] of [
     ['requests/min', (r) => r.total, ''], ['JS heap', (r) => r.heap / 1048576, ' MB'], ['wasm memory', (r) => r.wasm / 1048576, ' MB'],
     ['DOM nodes', (r) => r.nodes, ''], ['listeners', (r) => r.listeners, ''], ['intervals', (r) => r.intervals, ''],
-    ['observers', (r) => r.observers, ''], ['sockets', (r) => r.sockets, ''],
+    ['observers', (r) => r.observers, ''], ['sockets', (r) => r.sockets, ''], ['open problems', (r) => r.open, ''],
   ]) {
     console.log(`  ${name.padEnd(13)} ${avg(first, f).toFixed(1).padStart(9)}${unit} → ${avg(last, f).toFixed(1).padStart(9)}${unit}`);
   }
