@@ -9,6 +9,15 @@
 # MIMALLOC_PURGE_DELAY=0 in the environment (freed memory goes back at once: RSS follows what is
 # live; it costs ingest about 20 %, so it is not the default).
 #
+# PEER_STAMP=due runs the peer with each delta's `time` set to the instant it was due rather than
+# the instant its event loop got to it. The peer emits on the same thread that sweeps every
+# client (7.6–8.6 µs of its CPU per client frame here: about 80 ms for 10,000 clients on 2 cores),
+# so the deltas due during a sweep wait and are then stamped late: its stock figure leaves that
+# wait out (and its emit timer's 0–5 ms). yiping's feed stamps each event before it is posted,
+# from another process, as a real source would. The stock peer stays the default (its README's
+# figures use it); the script patches a copy before anything runs and stops if a line it changes
+# is not found.
+#
 # Needs ../shared/peers/ws (from the project root) and a release `yiping` (YIPING_BIN, default
 # target/release/yiping). Builds the load generator and installs the peer's npm packages once.
 # Prints one line per run; the JSON of each run goes to $RESULTS (default /tmp/yiping-peers-ws).
@@ -25,6 +34,35 @@ mkdir -p "$RESULTS"
 [[ -x "$SCRATCH/loadgen/target/release/ws-loadgen" ]] ||
   (cd loadgen && CARGO_TARGET_DIR="$SCRATCH/loadgen/target" cargo build --release --locked)
 [[ -d node_modules ]] || npm ci --silent
+peer=(--label "peer-c$clients-r$rate-t$threads")
+case ${PEER_STAMP:-} in
+  '' | stock) ;;
+  due) ;;
+  *) echo "peers-fanout: PEER_STAMP=$PEER_STAMP: 'due' or 'stock'" >&2; exit 2 ;;
+esac
+if [[ ${PEER_STAMP:-} == due && $which != yiping ]]; then
+  mkdir -p "$SCRATCH"
+  python3 - peer-server.mjs "$SCRATCH/peer-due.mjs" <<'PY'
+import sys
+src = open(sys.argv[1], encoding="utf-8").read()
+edits = [
+  ("const t = timeOrigin + performance.now();", "const t = timeOrigin + (at ?? performance.now());"),
+  ("function nowIso() {", "function nowIso(at) {"),
+  ("      t.emitted++;\n      t.at = nextAt(t);",
+   "      const due = start + t.at * 1000; // stamped when due, not when the loop got to it\n      t.emitted++;\n      t.at = nextAt(t);"),
+  ('"time":"${nowIso()}","data":${makeData(t, t.seq)}', '"time":"${nowIso(due)}","data":${makeData(t, t.seq)}'),
+]
+for old, new in edits:
+  if src.count(old) != 1:
+      sys.exit(f"peers-fanout: the peer's source changed; cannot stamp deltas when due (looked for {old!r})")
+  src = src.replace(old, new)
+open(sys.argv[2], "w", encoding="utf-8").write(src)
+PY
+  ln -sfn "$PWD/node_modules" "$SCRATCH/node_modules"
+  printf -v copy %q "$SCRATCH/peer-due.mjs"
+  peer=(--label "peer-due-c$clients-r$rate-t$threads"
+    --server-cmd "node $copy --port {PORT} --topics {TOPICS} --rate {RATE} --tick {TICK}")
+fi
 ulimit -n "$(ulimit -Hn)"
 if [[ $which != peer ]]; then
   data=$(mktemp -d)
@@ -46,5 +84,5 @@ if [[ $which != peer ]]; then
 fi
 if [[ $which != yiping ]]; then
   ./bench.sh --clients "$clients" --rate "$rate" --topics 1 --connect-timeout 60 --threads "$threads" \
-    --label "peer-c$clients-r$rate-t$threads" || true
+    "${peer[@]}" || true
 fi
