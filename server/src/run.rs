@@ -62,8 +62,8 @@ pub struct Config {
 /// (`scripts/peers-fanout.sh`, 10,000 clients × 50 events/s, alternated runs): p99 139–339 ms
 /// (median about 200 over 24 runs) on one fan-out thread, 232–448 ms on two, 198–780 ms
 /// (median about 510 over 13 runs) on the shared runtime; the Node `ws` peer 105–150 ms as it
-/// stamps its deltas, 208–263 ms with each stamped when due (`PEER_STAMP=due`: its emitter waits
-/// for its own sweep), when one fan-out thread gave 150–183 ms beside it. A server whose clients
+/// stamps its deltas, 166–263 ms with each stamped when due (`PEER_STAMP=due`: its emitter waits
+/// for its own sweep), when one fan-out thread gave 122–183 ms beside it. A server whose clients
 /// are elsewhere may want more: `fanout_threads`.
 pub fn fanout_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
