@@ -36,8 +36,7 @@ mkdir -p "$RESULTS"
 [[ -d node_modules ]] || npm ci --silent
 peer=(--label "peer-c$clients-r$rate-t$threads")
 case ${PEER_STAMP:-} in
-  '' | stock) ;;
-  due) ;;
+  '' | stock | due) ;;
   *) echo "peers-fanout: PEER_STAMP=$PEER_STAMP: 'due' or 'stock'" >&2; exit 2 ;;
 esac
 if [[ ${PEER_STAMP:-} == due && $which != yiping ]]; then
