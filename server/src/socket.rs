@@ -35,11 +35,16 @@
 //! ```
 
 use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use base64::Engine as _;
 use hyper_util::rt::TokioIo;
 use sha1::Digest as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::sync::OrPoisoned;
 
 /// Bytes a connection reads at a time, and the read buffer it keeps between messages.
 pub const READ_CHUNK: usize = 512;
@@ -59,7 +64,8 @@ pub const PING: u8 = 0x9;
 /// Opcode of a pong frame.
 pub const PONG: u8 = 0xA;
 const CONTINUATION: u8 = 0x0;
-const TEXT: u8 = 0x1;
+/// Opcode of a text frame.
+pub const TEXT: u8 = 0x1;
 const BINARY: u8 = 0x2;
 const CLOSE: u8 = 0x8;
 
@@ -190,7 +196,9 @@ struct Partial {
 /// One websocket connection, the server's side.
 #[derive(Debug)]
 pub struct Socket<Io = TokioIo<hyper::upgrade::Upgraded>> {
-    io: Io,
+    /// The connection, shared with its [`Writer`] (the fan-out's frames); each read or write
+    /// holds the lock for one poll only.
+    io: Arc<Mutex<Io>>,
     /// Bytes read; those before `pos` are taken (compacted away before the next read, so a run
     /// of small frames costs no copying per frame).
     buf: Vec<u8>,
@@ -206,10 +214,40 @@ impl Socket {
     }
 }
 
-impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
+impl<Io: AsyncRead + AsyncWrite + Unpin> Socket<Io> {
     /// A websocket over `io`, whose handshake is done.
     pub fn over(io: Io, max_message: usize) -> Socket<Io> {
+        let io = Arc::new(Mutex::new(io));
         Socket { io, buf: Vec::with_capacity(READ_CHUNK), pos: 0, partial: None, max_message }
+    }
+
+    /// The connection's write side, for frames written from elsewhere (the fan-out, see
+    /// [`Writer`]). Whoever writes must not cut into a frame another is writing: `ws` and
+    /// `fanout` take turns.
+    pub fn writer(&self) -> Writer<Io> {
+        Writer { io: self.io.clone() }
+    }
+
+    /// Read what the connection has into the buffer's spare room (at least [`READ_CHUNK`] / 2
+    /// bytes): how many bytes came, 0 at the end. Cancel-safe: the buffer changes only in the
+    /// poll that completes.
+    async fn read_more(&mut self) -> std::io::Result<usize> {
+        let (io, buf) = (&self.io, &mut self.buf);
+        std::future::poll_fn(|cx| {
+            let len = buf.len();
+            buf.resize(buf.capacity().max(len + READ_CHUNK / 2), 0);
+            let mut rb = ReadBuf::new(&mut buf[len..]);
+            let polled = Pin::new(&mut *io.lock().or_poisoned()).poll_read(cx, &mut rb);
+            let n = rb.filled().len();
+            buf.truncate(len + if matches!(polled, Poll::Ready(Ok(()))) { n } else { 0 });
+            polled.map_ok(|()| n)
+        })
+        .await
+    }
+
+    async fn write_vectored(&self, parts: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self.io.lock().or_poisoned()).poll_write_vectored(cx, parts))
+            .await
     }
 
     /// The next whole message. Cancel-safe: only the read is awaited, and a frame is taken from
@@ -226,7 +264,7 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
             if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
                 self.buf.reserve(READ_CHUNK);
             }
-            if self.io.read_buf(&mut self.buf).await? == 0 {
+            if self.read_more().await? == 0 {
                 return Err(SocketError::Eof);
             }
         }
@@ -364,7 +402,7 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         match texts {
             [] => Ok(()),
             [one] => self.send_watched(TEXT, one.as_bytes(), watch).await,
-            _ => watched(self.send_frames(TEXT, texts), watch).await,
+            _ => watched(self.send_frames(texts), watch).await,
         }
     }
 
@@ -404,52 +442,58 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
         // A client that takes nothing does not hold the close up (a rare path: its own timer).
         tokio::time::timeout(LINGER, async {
             self.send_frame(CLOSE, &payload).await?;
-            self.io.shutdown().await.map_err(SocketError::from)
+            std::future::poll_fn(|cx| Pin::new(&mut *self.io.lock().or_poisoned()).poll_shutdown(cx))
+                .await
+                .map_err(SocketError::from)
         })
         .await
         .map_err(|_| SocketError::Stalled)??;
         // Read (and drop) what the client still sends, until it closes too, for a while: closing
         // a socket with unread bytes makes the kernel reset it, and a reset can overtake the close
         // frame (the client would see 1006, not why).
-        // On the heap: this future is part of every connection's state.
-        let mut sink = vec![0u8; 4096];
         let mut left = LINGER_BYTES;
         let _ = tokio::time::timeout(LINGER, async {
             while left > 0 {
-                match self.io.read(&mut sink).await {
+                self.buf.clear();
+                self.pos = 0;
+                match self.read_more().await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => left = left.saturating_sub(n),
                 }
             }
         })
         .await;
+        self.buf = Vec::new();
         Ok(())
     }
 
-    async fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> Result<(), SocketError> {
+    async fn send_frame(&self, opcode: u8, payload: &[u8]) -> Result<(), SocketError> {
         let (head, head_len) = frame_header(opcode, payload.len());
         self.write_parts(&mut [IoSlice::new(&head[..head_len]), IoSlice::new(payload)]).await
     }
 
-    /// Frames of `payloads`, in order, written with as few `writev`s as the kernel allows.
-    async fn send_frames<T: std::ops::Deref<Target = str>>(
-        &mut self,
-        opcode: u8,
-        payloads: &[T],
-    ) -> Result<(), SocketError> {
-        let heads: Vec<([u8; 10], usize)> = payloads.iter().map(|p| frame_header(opcode, p.len())).collect();
-        let mut parts: Vec<IoSlice<'_>> = Vec::with_capacity(2 * payloads.len());
-        for ((head, len), payload) in heads.iter().zip(payloads) {
-            parts.push(IoSlice::new(&head[..*len]));
-            parts.push(IoSlice::new(payload.as_bytes()));
-        }
+    /// Text frames of `payloads`, in order, written with as few `writev`s as the kernel allows.
+    async fn send_frames<T: std::ops::Deref<Target = str>>(&self, payloads: &[T]) -> Result<(), SocketError> {
+        let texts: Vec<&[u8]> = payloads.iter().map(|p| p.as_bytes()).collect();
+        let mut heads = Vec::new();
+        let mut parts = text_parts(&mut heads, &texts);
         self.write_parts(&mut parts).await
     }
 
+    /// Send bytes that continue what was written before (the rest of frames the fan-out began,
+    /// see [`Writer::try_write`]), given up as [`Socket::send_text`] gives up.
+    pub async fn send_rest(
+        &mut self,
+        rest: &[u8],
+        watch: &mut tokio::time::Interval,
+    ) -> Result<(), SocketError> {
+        watched(self.write_parts(&mut [IoSlice::new(rest)]), watch).await
+    }
+
     /// Every byte of `parts`, in order: one `writev`, more when the kernel takes part of them.
-    async fn write_parts(&mut self, mut parts: &mut [IoSlice<'_>]) -> Result<(), SocketError> {
+    async fn write_parts(&self, mut parts: &mut [IoSlice<'_>]) -> Result<(), SocketError> {
         while !parts.is_empty() {
-            match self.io.write_vectored(parts).await? {
+            match self.write_vectored(parts).await? {
                 0 => return Err(SocketError::Io(std::io::ErrorKind::WriteZero.into())),
                 n => IoSlice::advance_slices(&mut parts, n),
             }
@@ -460,6 +504,40 @@ impl<Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<Io> {
 
 /// Most frames [`Socket::send_texts`] takes at once (two slices each, well inside `IOV_MAX`).
 pub const MAX_FRAMES_PER_WRITE: usize = 32;
+
+/// A connection's write side, shared with its [`Socket`]: frames written without waiting, by a
+/// thread that is not the connection's task (the fan-out, see `fanout`).
+#[derive(Debug)]
+pub struct Writer<Io> {
+    io: Arc<Mutex<Io>>,
+}
+
+impl<Io: AsyncWrite + Unpin> Writer<Io> {
+    /// Write what the kernel takes of `parts` now, without waiting: how many bytes it took
+    /// (perhaps fewer than all), or `WouldBlock` when it took none. The connection's task is
+    /// woken when the socket can take more only if it waits for that itself.
+    pub fn try_write(&self, parts: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match Pin::new(&mut *self.io.lock().or_poisoned()).poll_write_vectored(&mut cx, parts) {
+            Poll::Ready(r) => r,
+            Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+/// Text frames of `texts` as slices to write at once: each text's header (kept in `heads`)
+/// and the text.
+pub fn text_parts<'a>(heads: &'a mut Vec<([u8; 10], usize)>, texts: &[&'a [u8]]) -> Vec<IoSlice<'a>> {
+    heads.clear();
+    heads.extend(texts.iter().map(|t| frame_header(TEXT, t.len())));
+    let heads: &'a [([u8; 10], usize)] = heads;
+    let mut parts = Vec::with_capacity(2 * texts.len());
+    for ((head, len), text) in heads.iter().zip(texts) {
+        parts.push(IoSlice::new(&head[..*len]));
+        parts.push(IoSlice::new(text));
+    }
+    parts
+}
 
 /// `send` unless `watch` ticks [`STALL_TICKS`] times first. A send done at once (nearly all)
 /// never polls the watch.
@@ -484,7 +562,7 @@ async fn watched(
 }
 
 /// A frame's header (RFC 6455 §5.2, server to client: final, unmasked) and its length in bytes.
-fn frame_header(opcode: u8, len: usize) -> ([u8; 10], usize) {
+pub fn frame_header(opcode: u8, len: usize) -> ([u8; 10], usize) {
     let mut head = [0u8; 10];
     head[0] = 0x80 | opcode;
     let head_len = if len < 126 {
@@ -531,6 +609,7 @@ fn whole(text: bool, payload: Vec<u8>) -> Result<Incoming, SocketError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A client's frame: masked with `mask`.
     fn client_frame(fin: bool, opcode: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
