@@ -1,19 +1,22 @@
-//! Topic streams: epoch, per-topic seq, recent deltas for resume, and fan-out to subscribers.
+//! Topic streams: epoch, per-topic seq, recent deltas and frames for resume, and the frames the
+//! fan-out sends.
 //!
 //! Each delta is serialised to its wire text once, when it is published. Soon after a publish
 //! ([`GATHER`], so that a batch's deltas travel together) the hub closes each topic's pending
 //! deltas into one [`Frame`] (a `batch`, or the delta alone) whose text is shared (`Arc`) by every
 //! subscriber: steady-state fan-out costs no per-client serialisation or copying. Frames are at
-//! least [`MIN_GAP`] apart, so a busy stream costs every client a bounded number of wake-ups a
-//! second, and a quiet one is sent at once, not at the next tick ([`run_flusher`]). Each topic
-//! keeps its epoch and seq, a bounded ring of its most recent deltas
-//! ([`RESUME_WINDOW`]) for clients that resume or lag, and a bounded `broadcast` channel of frames;
-//! snapshots are made from the fold on demand. Publishing and subscribing take the topic's lock, so
-//! a subscriber gets a consistent starting point (a snapshot at seq N, or the deltas after its
-//! resume point up to N) and then the frames carrying everything after N: no gap, no duplicate (a
-//! frame that straddles N is trimmed from the ring, see [`Hub::deltas_after`]). A subscriber that
-//! falls behind the channel catches up from the ring, or, further behind, gets a fresh snapshot
-//! (see `ws`), so one slow client never holds memory or delays others.
+//! least [`MIN_GAP`] apart, so a busy stream costs every client a bounded number of writes a
+//! second, and a quiet one is sent at once, not at the next tick ([`run_flusher`], which hands
+//! each flush's frames to the fan-out, see `fanout`). Each topic keeps its epoch and seq, a
+//! bounded ring of its most recent deltas ([`RESUME_WINDOW`]) for clients that resume, and of
+//! its most recent frames ([`FRAMES_KEPT`]) for clients that fell behind; snapshots are made
+//! from the fold on demand. Publishing and subscribing take the topic's lock, so a subscriber
+//! gets a consistent starting point (a snapshot at seq N, or the deltas after its resume point
+//! up to N) and then the frames carrying everything after N: no gap, no duplicate (a frame that
+//! straddles N is trimmed from the ring, see [`Hub::catch_up`]). A subscriber that falls behind
+//! catches up from the kept frames (the same shared texts), from the delta ring, or, further
+//! behind, from a fresh snapshot (see `ws`), so one slow client never holds memory or delays
+//! others.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -21,21 +24,24 @@ use std::sync::{Arc, Mutex};
 use crate::sync::OrPoisoned;
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
-use tokio::sync::broadcast;
 use yiping_protocol::{ResumePoint, ServerMsg, Update};
 
 /// How many recent deltas each topic keeps for clients that resume or lag.
 pub const RESUME_WINDOW: usize = 8192;
-/// How many frames a subscriber may fall behind before it must catch up from the ring (at most
-/// one frame per [`MIN_GAP`]: about 3 s).
-pub const FANOUT_CAPACITY: usize = 64;
+/// How many recent frames each topic keeps for clients that fell behind (at most one frame per
+/// [`MIN_GAP`]: about 3 s), sent to them as they were made.
+pub const FRAMES_KEPT: usize = 64;
 /// How long after the first pending delta the hub waits for the rest of its batch before it
 /// sends the frame.
 pub const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 /// The least time between two frames: what arrives meanwhile goes in the next.
 pub const MIN_GAP: std::time::Duration = std::time::Duration::from_millis(50);
+/// Largest frame the hub builds for a catch-up, bytes: a long catch-up goes out as several.
+const MAX_FRAME_BYTES: usize = 1 << 20;
 
-/// One flush's deltas of a topic, ready to send: seqs `first..=last`.
+/// One flush's deltas of a topic, ready to send: seqs from `first` to `last`, in order. (Every
+/// one of them, but for deltas published while nobody watched the topic, which no subscriber can
+/// be before: see [`Topic::watchers`].)
 #[derive(Debug)]
 pub struct Frame {
     /// First seq in the frame.
@@ -49,8 +55,6 @@ pub struct Frame {
 /// A published delta: its seq and its wire text (`{"type":"delta",…}`).
 #[derive(Debug)]
 pub struct Delta {
-    /// Topic.
-    pub topic: String,
     /// Seq in the topic.
     pub seq: u64,
     /// The serialised [`ServerMsg::Delta`].
@@ -62,19 +66,27 @@ struct TopicInner {
     seq: u64,
     recent: VecDeque<Arc<Delta>>,
     pending: Vec<Arc<Delta>>,
+    /// The last seq closed into a frame (at start, the seq the hub started at).
+    flushed: u64,
+    /// The newest frames, oldest first.
+    frames: VecDeque<Arc<Frame>>,
 }
 
 #[derive(Debug)]
 struct Topic {
+    name: String,
     epoch: String,
     inner: Mutex<TopicInner>,
-    tx: broadcast::Sender<Arc<Frame>>,
+    /// Held by every subscription: deltas are gathered into frames only while someone holds one.
+    watchers: Arc<()>,
 }
 
 /// All topic streams.
 #[derive(Debug)]
 pub struct Hub {
-    topics: HashMap<String, Topic>,
+    /// Topics by their index (see [`Hub::index`]).
+    topics: Vec<Topic>,
+    index: HashMap<String, usize>,
     /// Woken by a publish that has someone to send to ([`run_flusher`]).
     pending: tokio::sync::Notify,
 }
@@ -82,12 +94,14 @@ pub struct Hub {
 /// What a new subscriber starts from.
 #[derive(Debug)]
 pub struct Subscription {
+    /// The topic's index in the hub.
+    pub topic: usize,
     /// Wire texts to send first: one snapshot, or the missed deltas in order.
     pub initial: Vec<Arc<str>>,
     /// The seq the subscriber is at after `initial`.
     pub seq: u64,
-    /// Frames after the initial messages.
-    pub rx: broadcast::Receiver<Arc<Frame>>,
+    /// Held for as long as the subscription lasts (see [`Topic::watchers`]).
+    pub watch: Arc<()>,
 }
 
 /// Join wire texts into one frame text: one message alone, several as a `batch`.
@@ -108,6 +122,26 @@ pub fn batch_text<'a>(texts: impl ExactSizeIterator<Item = &'a str>) -> Utf8Byte
     Utf8Bytes::from(s)
 }
 
+/// Group wire texts into frames of at most about [`MAX_FRAME_BYTES`]: one message alone,
+/// several as a `batch`.
+pub fn frames_of(items: &[Arc<str>]) -> Vec<Utf8Bytes> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut size = 0;
+    for (i, t) in items.iter().enumerate() {
+        if size + t.len() > MAX_FRAME_BYTES && i > start {
+            out.push(batch_text(items[start..i].iter().map(|t| &**t)));
+            start = i;
+            size = 0;
+        }
+        size += t.len();
+    }
+    if start < items.len() {
+        out.push(batch_text(items[start..].iter().map(|t| &**t)));
+    }
+    out
+}
+
 /// The wire form of [`ServerMsg::Delta`], borrowed (same fields, same order).
 #[derive(Serialize)]
 struct DeltaWire<'a, T: Serialize + ?Sized> {
@@ -125,19 +159,35 @@ pub fn to_text(msg: &ServerMsg) -> Arc<str> {
     serde_json::to_string(msg).expect("protocol messages always serialise").into()
 }
 
+impl TopicInner {
+    /// The wire texts of the deltas after `seq` up to `upto`, or `None` when the ring no longer
+    /// holds them all.
+    fn deltas_after(&self, seq: u64, upto: u64) -> Option<Vec<Arc<str>>> {
+        let oldest = self.recent.front().map_or(self.seq + 1, |d| d.seq);
+        (seq + 1 >= oldest).then(|| {
+            self.recent.iter().filter(|d| d.seq > seq && d.seq <= upto).map(|d| d.text.clone()).collect()
+        })
+    }
+}
+
 impl Hub {
     /// A hub for `(topic, epoch, seq of the last delta so far)`.
     pub fn new(topics: &[(&str, String, u64)]) -> Hub {
-        let topics = topics
+        let topics: Vec<Topic> = topics
             .iter()
             .map(|(name, epoch, seq)| {
-                let (tx, _) = broadcast::channel(FANOUT_CAPACITY);
-                let inner =
-                    Mutex::new(TopicInner { seq: *seq, recent: VecDeque::new(), pending: Vec::new() });
-                ((*name).to_owned(), Topic { epoch: epoch.clone(), inner, tx })
+                let inner = Mutex::new(TopicInner {
+                    seq: *seq,
+                    recent: VecDeque::new(),
+                    pending: Vec::new(),
+                    flushed: *seq,
+                    frames: VecDeque::new(),
+                });
+                Topic { name: (*name).to_owned(), epoch: epoch.clone(), inner, watchers: Arc::new(()) }
             })
             .collect();
-        Hub { topics, pending: tokio::sync::Notify::new() }
+        let index = topics.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+        Hub { topics, index, pending: tokio::sync::Notify::new() }
     }
 
     /// The epoch of a topic's stream.
@@ -152,14 +202,33 @@ impl Hub {
 
     /// Is `name` a topic of this hub?
     pub fn has_topic(&self, name: &str) -> bool {
-        self.topics.contains_key(name)
+        self.index.contains_key(name)
+    }
+
+    /// The index of topic `name` (frames of a flush are given by index, see [`Hub::flush`]).
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// The name of the topic at `index`.
+    pub fn name(&self, index: usize) -> &str {
+        &self.topics[index].name
+    }
+
+    /// The last seq of topic `index` closed into a frame: a subscriber behind it has frames to
+    /// catch up on ([`Hub::catch_up`]).
+    pub fn flushed(&self, index: usize) -> u64 {
+        self.topics[index].inner.lock().or_poisoned().flushed
     }
 
     fn topic(&self, name: &str) -> &Topic {
-        self.topics.get(name).unwrap_or_else(|| panic!("topic {name:?} is not registered in the hub"))
+        self.index
+            .get(name)
+            .map(|&i| &self.topics[i])
+            .unwrap_or_else(|| panic!("topic {name:?} is not registered in the hub"))
     }
 
-    /// Append a delta to `topic` and send it to its subscribers; returns its seq. Callers publish
+    /// Append a delta to `topic`, for the next frame when someone watches it; returns its seq. Callers publish
     /// under the lock of the state the delta changes, so that the stream's order is the state's.
     /// The wire text is made here, once, straight from `data`.
     pub fn publish<T: Serialize + ?Sized>(&self, topic: &str, time: &str, data: &T) -> u64 {
@@ -168,44 +237,76 @@ impl Hub {
         inner.seq += 1;
         let wire = DeltaWire { kind: "delta", topic, epoch: &t.epoch, seq: inner.seq, time, data };
         let text: Arc<str> = serde_json::to_string(&wire).expect("protocol messages always serialise").into();
-        let d = Arc::new(Delta { topic: topic.to_owned(), seq: inner.seq, text });
+        let d = Arc::new(Delta { seq: inner.seq, text });
         if inner.recent.len() == RESUME_WINDOW {
             inner.recent.pop_front();
         }
         inner.recent.push_back(d.clone());
-        if t.tx.receiver_count() > 0 {
+        if Arc::strong_count(&t.watchers) > 1 {
             inner.pending.push(d);
             self.pending.notify_one();
         }
         inner.seq
     }
 
-    /// Close every topic's pending deltas into a frame and send it (see [`run_flusher`]).
-    pub fn flush(&self) {
-        for t in self.topics.values() {
-            let mut inner = t.inner.lock().or_poisoned();
-            if inner.pending.is_empty() {
-                continue;
-            }
-            let pending = std::mem::take(&mut inner.pending);
-            let frame = Frame {
-                first: pending[0].seq,
-                last: pending[pending.len() - 1].seq,
-                text: batch_text(pending.iter().map(|d| &*d.text)),
-            };
-            // No receivers is not an error: everybody left since.
-            let _ = t.tx.send(Arc::new(frame));
-        }
+    /// Close every topic's pending deltas into a frame: the frames made, by topic index (see
+    /// [`run_flusher`]).
+    pub fn flush(&self) -> Vec<Option<Arc<Frame>>> {
+        self.topics
+            .iter()
+            .map(|t| {
+                let mut inner = t.inner.lock().or_poisoned();
+                if inner.pending.is_empty() {
+                    return None;
+                }
+                let pending = std::mem::take(&mut inner.pending);
+                let frame = Arc::new(Frame {
+                    first: pending[0].seq,
+                    last: pending[pending.len() - 1].seq,
+                    text: batch_text(pending.iter().map(|d| &*d.text)),
+                });
+                inner.flushed = frame.last;
+                if inner.frames.len() == FRAMES_KEPT {
+                    inner.frames.pop_front();
+                }
+                inner.frames.push_back(frame.clone());
+                Some(frame)
+            })
+            .collect()
     }
 
-    /// The wire texts of the deltas after `seq` up to `upto` from the ring, or `None` when the
-    /// ring no longer holds them all.
-    pub fn deltas_after(&self, topic: &str, seq: u64, upto: u64) -> Option<Vec<Arc<str>>> {
-        let inner = self.topic(topic).inner.lock().or_poisoned();
-        let oldest = inner.recent.front().map_or(inner.seq + 1, |d| d.seq);
-        (seq + 1 >= oldest).then(|| {
-            inner.recent.iter().filter(|d| d.seq > seq && d.seq <= upto).map(|d| d.text.clone()).collect()
-        })
+    /// What a subscriber of topic `index` at `seq` has missed of the frames made so far, and the
+    /// seq it is at after them: the kept frames themselves when they follow on (shared, not
+    /// copied), the deltas from the ring where they do not (the first frame after a subscription
+    /// can straddle its starting seq). `None` when the ring no longer holds what was missed: a
+    /// fresh snapshot is needed.
+    pub fn catch_up(&self, index: usize, seq: u64) -> Option<(Vec<Utf8Bytes>, u64)> {
+        // Under the lock only what is shared is taken; texts are joined after it.
+        enum Piece {
+            Frame(Utf8Bytes),
+            Deltas(Vec<Arc<str>>),
+        }
+        let mut pieces = Vec::new();
+        let mut at = seq;
+        {
+            let inner = self.topics[index].inner.lock().or_poisoned();
+            for f in inner.frames.iter().filter(|f| f.last > seq) {
+                if f.first == at + 1 {
+                    pieces.push(Piece::Frame(f.text.clone()));
+                } else {
+                    pieces.push(Piece::Deltas(inner.deltas_after(at, f.last)?));
+                }
+                at = f.last;
+            }
+        }
+        let mut out = Vec::with_capacity(pieces.len());
+        for p in pieces {
+            match p {
+                Piece::Frame(text) => out.push(text),
+                Piece::Deltas(texts) => out.extend(frames_of(&texts)),
+            }
+        }
+        Some((out, at))
     }
 
     /// Count a delta that no one can be sent any more (replaying history older than the resume
@@ -227,13 +328,10 @@ impl Hub {
     ) -> Subscription {
         let t = self.topic(topic);
         let inner = t.inner.lock().or_poisoned();
-        let rx = t.tx.subscribe();
-        let missed = since.filter(|s| s.epoch == t.epoch && s.seq <= inner.seq).and_then(|s| {
-            let oldest = inner.recent.front().map_or(inner.seq + 1, |d| d.seq);
-            (s.seq + 1 >= oldest).then(|| {
-                inner.recent.iter().filter(|d| d.seq > s.seq).map(|d| d.text.clone()).collect::<Vec<_>>()
-            })
-        });
+        let watch = t.watchers.clone();
+        let missed = since
+            .filter(|s| s.epoch == t.epoch && s.seq <= inner.seq)
+            .and_then(|s| inner.deltas_after(s.seq, inner.seq));
         let initial = missed.unwrap_or_else(|| {
             let (time, data) = snapshot();
             let msg = ServerMsg::Snapshot(Update {
@@ -245,19 +343,22 @@ impl Hub {
             });
             vec![to_text(&msg)]
         });
-        Subscription { initial, seq: inner.seq, rx }
+        Subscription { topic: self.index[topic], initial, seq: inner.seq, watch }
     }
 }
 
-/// Send the hub's pending deltas, until the task is dropped: [`GATHER`] after a publish, and
-/// then not again for [`MIN_GAP`] (what is published meanwhile waits for the next frame; a
-/// publish during the gap is remembered by the `Notify`'s permit).
-pub async fn run_flusher(hub: &Hub) {
+/// Send the hub's pending deltas to `sweep` (the fan-out), until the task is dropped: [`GATHER`]
+/// after a publish, and then not again for [`MIN_GAP`] (what is published meanwhile waits for
+/// the next frame; a publish during the gap is remembered by the `Notify`'s permit).
+pub async fn run_flusher(hub: &Hub, mut sweep: impl FnMut(&[Option<Arc<Frame>>])) {
     loop {
         hub.pending.notified().await;
         let started = tokio::time::Instant::now();
         tokio::time::sleep(GATHER).await;
-        hub.flush();
+        let frames = hub.flush();
+        if frames.iter().any(Option::is_some) {
+            sweep(&frames);
+        }
         tokio::time::sleep_until(started + MIN_GAP).await;
     }
 }
@@ -294,64 +395,147 @@ mod tests {
             .collect()
     }
 
+    fn frame_seqs(f: &Frame) -> Vec<u64> {
+        match serde_json::from_str(f.text.as_str()).expect("wire text") {
+            ServerMsg::Delta(u) => vec![u.seq],
+            ServerMsg::Batch { items } => items
+                .iter()
+                .map(|m| match m {
+                    ServerMsg::Delta(u) => u.seq,
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn text_seqs(texts: &[Utf8Bytes]) -> Vec<u64> {
+        texts.iter().flat_map(|t| frame_seqs(&Frame { first: 0, last: 0, text: t.clone() })).collect()
+    }
+
     #[test]
     fn resume_gets_exactly_the_missed_deltas_then_live_ones() {
         let h = hub();
-        let mut sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 7 }), snap());
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 7 }), snap());
         assert_eq!(seqs(&sub.initial), vec![(false, 8), (false, 9), (false, 10)]);
         assert_eq!(sub.seq, 10);
         h.publish("t", "2026-01-01T00:00:01Z", &json!(11));
-        assert!(sub.rx.try_recv().is_err(), "nothing is sent before the flush");
-        h.flush();
-        let live = sub.rx.try_recv().expect("live frame");
+        assert_eq!(h.flushed(sub.topic), 0, "nothing is sent before the flush");
+        let frames = h.flush();
+        let live = frames[sub.topic].as_ref().expect("a frame for the topic");
         assert_eq!((live.first, live.last), (11, 11));
+        assert_eq!(h.flushed(sub.topic), 11);
         let ServerMsg::Delta(u) = serde_json::from_str(live.text.as_str()).expect("wire text") else {
             panic!("not a delta")
         };
         assert_eq!((u.topic.as_str(), u.epoch.as_str(), u.seq, &u.data), ("t", "e1", 11, &json!(11)));
-        // Several deltas in a flush go out as one batch, shared by every subscriber.
-        let mut other = h.subscribe("t", None, snap());
+        // Several deltas in a flush go out as one batch.
         h.publish("t", "2026-01-01T00:00:02Z", &json!(12));
         h.publish("t", "2026-01-01T00:00:03Z", &json!(13));
+        let frames = h.flush();
+        let f = frames[sub.topic].as_ref().expect("a frame");
+        assert_eq!(((f.first, f.last), frame_seqs(f)), ((12, 13), vec![12, 13]));
+        // Up to date: nothing missed, nothing to catch up on.
+        let up = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 13 }), snap());
+        assert!(up.initial.is_empty());
+        assert_eq!(h.catch_up(up.topic, 13).map(|(t, at)| (t.len(), at)), Some((0, 13)));
+        // Nobody watching: nothing gathered, no frame.
+        drop((sub, up));
+        h.publish("t", "2026-01-01T00:00:04Z", &json!(14));
+        assert!(h.flush().iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn a_client_behind_catches_up_with_the_kept_frames_themselves_or_the_ring() {
+        let h = hub();
+        let sub = h.subscribe("t", None, snap());
+        assert_eq!(sub.seq, 10);
+        // A subscription made while deltas were pending: the first frame straddles its seq, and
+        // what it has not had of it comes from the ring.
+        let h2 = hub();
+        let watching = h2.subscribe("t", None, snap());
+        h2.publish("t", "2026-01-01T00:00:01Z", &json!(11));
+        let late = h2.subscribe("t", None, snap());
+        assert_eq!(late.seq, 11);
+        h2.publish("t", "2026-01-01T00:00:02Z", &json!(12));
+        let f = h2.flush()[late.topic].clone().expect("frame");
+        assert_eq!((f.first, f.last), (11, 12));
+        let (texts, at) = h2.catch_up(late.topic, 11).expect("held");
+        assert_eq!((text_seqs(&texts), at), (vec![12], 12));
+        assert_eq!(
+            h2.catch_up(watching.topic, 10).map(|(t, at)| (text_seqs(&t), at)),
+            Some((vec![11, 12], 12))
+        );
+        // A delta published while nobody watched is in no frame, and no subscriber is before it.
+        drop((watching, late));
+        h2.publish("t", "2026-01-01T00:00:03Z", &json!(13));
+        let again = h2.subscribe("t", None, snap());
+        h2.publish("t", "2026-01-01T00:00:04Z", &json!(14));
+        let f = h2.flush()[again.topic].clone().expect("frame");
+        assert_eq!(((f.first, f.last), again.seq), ((14, 14), 13));
+        assert_eq!(h2.catch_up(again.topic, 13).map(|(t, at)| (text_seqs(&t), at)), Some((vec![14], 14)));
+        // Frames that follow on are sent as they were made: the same shared text.
+        for i in 11..=15 {
+            h.publish("t", "2026-01-01T00:00:01Z", &json!(i));
+            if i % 2 == 0 {
+                h.flush();
+            }
+        }
         h.flush();
-        let (a, b) = (sub.rx.try_recv().expect("frame"), other.rx.try_recv().expect("frame"));
-        assert!(Arc::ptr_eq(&a, &b));
-        let ServerMsg::Batch { items } = serde_json::from_str(a.text.as_str()).expect("wire text") else {
-            panic!("not a batch")
-        };
-        assert_eq!(items.len(), 2);
-        assert_eq!((a.first, a.last), (12, 13));
-        // A straddling frame is trimmed from the ring.
-        assert_eq!(h.deltas_after("t", 12, 13).map(|v| v.len()), Some(1));
-        // Up to date: nothing missed.
-        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 13 }), snap());
-        assert!(sub.initial.is_empty());
+        // Frames 11..=12, 13..=14, 15..=15.
+        let (texts, at) = h.catch_up(sub.topic, 10).expect("held");
+        assert_eq!((text_seqs(&texts), at), ((11..=15).collect::<Vec<_>>(), 15));
+        assert_eq!(texts.len(), 3, "one text per kept frame");
+        let kept = h.topics[sub.topic].inner.lock().or_poisoned().frames.clone();
+        assert!(
+            texts.iter().zip(&kept).all(|(t, f)| t.as_str().as_ptr() == f.text.as_str().as_ptr()),
+            "shared"
+        );
+        // From inside a frame: the rest of it from the ring, then the frames.
+        let (texts, at) = h.catch_up(sub.topic, 11).expect("held");
+        assert_eq!((text_seqs(&texts), at), ((12..=15).collect::<Vec<_>>(), 15));
+        // Past the kept frames and the ring: a snapshot is needed.
+        for i in 0..(RESUME_WINDOW + FRAMES_KEPT) {
+            h.publish("t", "2026-01-01T00:00:01Z", &json!(i));
+            h.flush();
+        }
+        assert!(h.catch_up(sub.topic, 15).is_none());
+        let newest = h.seq("t");
+        let (texts, at) = h.catch_up(sub.topic, newest - 3).expect("held");
+        assert_eq!((text_seqs(&texts), at), ((newest - 2..=newest).collect::<Vec<_>>(), newest));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_publish_is_sent_at_once_and_frames_keep_their_gap() {
         let h = std::sync::Arc::new(hub());
-        let mut sub = h.subscribe("t", None, snap());
+        let sub = h.subscribe("t", None, snap());
         let h2 = h.clone();
-        let flusher = tokio::spawn(async move { run_flusher(&h2).await });
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let flusher = tokio::spawn(async move {
+            run_flusher(&h2, |frames| {
+                let _ = tx.send(frames[0].clone().expect("the topic's frame"));
+            })
+            .await;
+        });
         let t0 = tokio::time::Instant::now();
         h.publish("t", "2026-01-01T00:00:01Z", &json!(11));
-        let f = sub.rx.recv().await.expect("frame");
+        let f = rx.recv().await.expect("frame");
         assert_eq!((f.first, f.last), (11, 11));
         assert_eq!(t0.elapsed(), GATHER, "the first publish goes out after the gather time only");
         // Two publishes inside the gap travel together, when the gap is over.
         h.publish("t", "2026-01-01T00:00:02Z", &json!(12));
         h.publish("t", "2026-01-01T00:00:03Z", &json!(13));
-        let f = sub.rx.recv().await.expect("frame");
+        let f = rx.recv().await.expect("frame");
         assert_eq!((f.first, f.last), (12, 13));
         assert_eq!(t0.elapsed(), MIN_GAP + GATHER);
         // After a quiet while, the next publish again goes at once.
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         let t1 = tokio::time::Instant::now();
         h.publish("t", "2026-01-01T00:00:04Z", &json!(14));
-        let f = sub.rx.recv().await.expect("frame");
+        let f = rx.recv().await.expect("frame");
         assert_eq!(((f.first, f.last), t1.elapsed()), ((14, 14), GATHER));
         flusher.abort();
+        drop(sub);
     }
 
     #[test]

@@ -20,8 +20,9 @@
 //!    midnights, the log's index on event time) for time travel, and the regions' totals at
 //!    every midnight, of which [`periods`] makes 今日/本周/本月/本年 with 环比 and 同比.
 //! 5. **Streams** ([`hub`]): per-topic sequence numbers and a resume window, one shared frame
-//!    per batch (at most one per topic every 50 ms); [`ws`] fans them out to the walls over
-//!    [`socket`] (each frame written from the one shared text), on a runtime of its own
+//!    per batch (at most one per topic every 50 ms); [`fanout`] writes each frame straight to
+//!    every up-to-date connection over [`socket`] (from the one shared text), and [`ws`] runs
+//!    each connection's conversation and catches up the others, on a runtime of their own
 //!    ([`run::fanout_threads`]), or a [`replay`] of a past
 //!    period to a wall that asked for one. [`present`] relays a presenter's console to a named wall and back;
 //!    [`storylines`] keeps the presenters' bookmarked views; [`export`] renders what a wall
@@ -43,6 +44,7 @@ pub mod changes;
 pub mod cluster;
 pub mod error;
 pub mod export;
+pub mod fanout;
 pub mod fold;
 pub mod hub;
 pub mod ingest;

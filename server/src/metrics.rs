@@ -26,6 +26,11 @@ pub struct Metrics {
     pub ws_resyncs: AtomicU64,
     /// Websocket frames sent.
     pub ws_frames: AtomicU64,
+    /// Websocket frames the fan-out wrote itself (also in `ws_frames`).
+    pub ws_frames_direct: AtomicU64,
+    /// Times the fan-out left a connection's frames to its task (the client was behind, not
+    /// reading, being answered, or has a scope).
+    pub ws_handed: AtomicU64,
     /// Alert steps stored by the rules and by people.
     pub alert_steps: AtomicU64,
 }
@@ -67,6 +72,16 @@ impl Metrics {
             g(&self.ws_resyncs),
         );
         counter("yiping_ws_frames_total", "Websocket frames sent.", g(&self.ws_frames));
+        counter(
+            "yiping_ws_frames_direct_total",
+            "Websocket frames the fan-out wrote itself, waking no connection's task.",
+            g(&self.ws_frames_direct),
+        );
+        counter(
+            "yiping_ws_handed_total",
+            "Times the fan-out left a connection's frames to its task: behind, not reading, being answered, or scoped.",
+            g(&self.ws_handed),
+        );
         counter("yiping_alert_steps_total", "Alert steps stored in the audit trail.", g(&self.alert_steps));
         let _ = writeln!(
             s,

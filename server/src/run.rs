@@ -11,7 +11,7 @@ use yiping_protocol::instant::Timestamp;
 use crate::state::{AppState, LogOptions};
 use crate::store::Located;
 use crate::sync::OrPoisoned;
-use crate::{alerts, auth, hub, simulator, web};
+use crate::{alerts, auth, fanout, hub, simulator, web};
 
 /// What `yiping serve` needs.
 #[derive(Debug, Clone)]
@@ -50,21 +50,22 @@ pub struct Config {
 /// Threads the websocket connections run on unless configured: half the machine's cores, at
 /// least one.
 ///
-/// The connections run on a runtime of their own, beside the one that serves HTTP, ingest and
-/// the hub's flusher: a frame sent to 10,000 clients wakes 10,000 tasks, and on a shared
-/// runtime an ingest request or the flusher's timer waited behind them (the flusher's frames
-/// were 40–100 ms late). The sockets stay registered with the main runtime's reactor (hyper
-/// upgrades them there): it only tells the connections' tasks when a socket is ready.
+/// The connections and the hub's flusher run on a runtime of their own, beside the one that
+/// serves HTTP, ingest and the API. The flusher writes each frame to every up-to-date
+/// connection itself (see `fanout`), one sweep on one thread; the connections' tasks, on any of
+/// the runtime's threads, answer their clients and catch up the ones that fell behind. On a
+/// shared runtime an ingest request waited behind those (the flusher's frames were 40–100 ms
+/// late when every frame woke every connection's task). The sockets stay registered with the
+/// main runtime's reactor (hyper upgrades them there): it only tells the tasks when a socket is
+/// ready.
 ///
 /// Fewer threads than cores by default, because writing to sockets is mostly the kernel's work
 /// and the other cores are wanted by ingest, the fold, the API and, on loopback, the kernel's
 /// receiving side. Measured on 2 cores with the peer harness's load generator beside the server
-/// (`scripts/peers-fanout.sh`, 10,000 clients × 50 events/s, alternated runs): p99 139–339 ms
-/// (median about 200 over 24 runs) on one fan-out thread, 232–448 ms on two, 198–780 ms
-/// (median about 510 over 13 runs) on the shared runtime; the Node `ws` peer 105–150 ms as it
-/// stamps its deltas, 166–263 ms with each stamped when due (`PEER_STAMP=due`: its emitter waits
-/// for its own sweep), when one fan-out thread gave 122–183 ms beside it. A server whose clients
-/// are elsewhere may want more: `fanout_threads`.
+/// (`scripts/peers-fanout.sh`, 10,000 clients × 50 events/s, alternated runs), when each frame
+/// woke each connection's task: p99 139–339 ms (median about 200 over 24 runs) on one fan-out
+/// thread, 232–448 ms on two, 198–780 ms (median about 510 over 13 runs) on the shared runtime.
+/// A server whose clients are elsewhere may want more: `fanout_threads`.
 pub fn fanout_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
@@ -158,11 +159,31 @@ pub async fn serve(
         .enable_all()
         .build()?;
     let _ = state.fanout.set(runtime.handle().clone());
-    let fanout = Fanout(Some(runtime));
+    // The flusher writes the frames to the connections itself (see `fanout`): on their runtime,
+    // and out of tokio's cooperative budget, which would otherwise refuse every write of a sweep
+    // after its first 128 (the writes never wait, so the budget has nothing to share out).
     let flusher = {
         let state = state.clone();
-        tokio::spawn(async move { hub::run_flusher(&state.hub).await })
+        runtime.spawn(async move {
+            let sweep = |frames: &[Option<Arc<hub::Frame>>]| {
+                use std::sync::atomic::Ordering::Relaxed;
+                // A sweep that panicked (a bug) must not end every client's stream: the next
+                // flush sweeps again (locks are taken `or_poisoned`), and the connections it
+                // missed catch up by themselves when they next hear from the flusher.
+                let swept =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| state.conns.sweep(frames)))
+                        .unwrap_or_else(|_| {
+                            tracing::error!("the fan-out's sweep panicked; the next flush sweeps again");
+                            fanout::Swept::default()
+                        });
+                state.metrics.ws_frames.fetch_add(swept.frames, Relaxed);
+                state.metrics.ws_frames_direct.fetch_add(swept.frames, Relaxed);
+                state.metrics.ws_handed.fetch_add(swept.kicked, Relaxed);
+            };
+            tokio::task::unconstrained(hub::run_flusher(&state.hub, sweep)).await;
+        })
     };
+    let fanout = Fanout(Some(runtime));
     // The walls' map pack is made now, beside the first requests, not by the first wall's
     // (release builds: a debug build, as in tests, makes it when first asked).
     #[cfg(not(debug_assertions))]

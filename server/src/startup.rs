@@ -141,6 +141,7 @@ pub(crate) fn rebuild(
     let (places_for_timeline, expected_s) = (places.clone(), fold.expected_s.clone());
     let state = Arc::new(AppState {
         hub,
+        conns: crate::fanout::Conns::default(),
         fold: Mutex::new(fold),
         places,
         scoped_overviews: Mutex::default(),

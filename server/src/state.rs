@@ -71,6 +71,8 @@ impl Clock {
 pub struct AppState {
     /// Topic streams.
     pub hub: Hub,
+    /// The websocket connections the hub's frames are written to.
+    pub conns: crate::fanout::Conns,
     pub(crate) fold: Mutex<Fold>,
     /// The root region, the regions under it, counties, sections.
     pub places: Arc<Places>,

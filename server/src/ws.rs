@@ -1,10 +1,13 @@
 //! The websocket endpoint `/ws` (DESIGN §5).
 //!
-//! One task per connection. Each topic's new deltas arrive as one shared frame (a `batch` when
-//! there are several, see `hub::run_flusher`) whose text was made once for all clients. A
-//! client that falls behind the fan-out channel catches up from the resume ring, or gets a fresh
-//! snapshot when even the ring has moved on, so its queue is bounded and it never slows the
-//! others. The server pings every [`PING_EVERY`] and drops a
+//! One task per connection: it reads what the client sends and answers, pings, and catches the
+//! client up. Each topic's new deltas go out as one shared frame (a `batch` when there are
+//! several, see `hub::run_flusher`) whose text was made once for all clients, written by the
+//! flusher itself to every connection that is up to date (see `fanout`): the task is not woken
+//! for them. A client the flusher could not write to (it is not reading, its task is writing, or
+//! its data is cut to a scope) is its task's: it catches up from the hub's kept frames, from the
+//! resume ring, or from a fresh snapshot when even the ring has moved on, so its queue is
+//! bounded and it never slows the others. The server pings every [`PING_EVERY`] and drops a
 //! connection it has heard nothing from for [`IDLE_LIMIT`].
 
 use std::sync::Arc;
@@ -14,14 +17,12 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::Utf8Bytes;
 use axum::response::Response;
-use futures_util::{FutureExt as _, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, MissedTickBehavior, interval};
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use yiping_protocol::{ClientMsg, ResumePoint, ServerMsg};
 
-use crate::hub::{Frame, batch_text, to_text};
+use crate::fanout::{Conn, Sub};
+use crate::hub::{frames_of, to_text};
 
 use crate::auth::Caller;
 use crate::present::{self, Relay};
@@ -151,92 +152,13 @@ async fn next_relay(a: &mut Option<Attached>) -> Result<Arc<Relay>, RecvError> {
     }
 }
 
-struct ClientGuard(Arc<AppState>);
+/// A connection counted and registered with the fan-out, for as long as its task lasts.
+struct ClientGuard(Arc<AppState>, Arc<Conn>);
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
+        self.0.conns.unregister(&self.1);
         self.0.clients.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Largest frame the server builds for a catch-up, bytes: a long catch-up goes out as several.
-const MAX_FRAME_BYTES: usize = 1 << 20;
-
-/// Group wire texts into frames: one message alone, several as a `batch`.
-fn frames(items: Vec<Arc<str>>) -> Vec<Utf8Bytes> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut size = 0;
-    for (i, t) in items.iter().enumerate() {
-        if size + t.len() > MAX_FRAME_BYTES && i > start {
-            out.push(batch_text(items[start..i].iter().map(|t| &**t)));
-            start = i;
-            size = 0;
-        }
-        size += t.len();
-    }
-    if start < items.len() {
-        out.push(batch_text(items[start..].iter().map(|t| &**t)));
-    }
-    out
-}
-
-/// A client's subscription to one topic: its frames and the last seq it was given.
-struct Sub {
-    topic: String,
-    frames: BroadcastStream<Arc<Frame>>,
-    seq: u64,
-}
-
-/// A connection's subscriptions (a handful: a list). Each keeps its receiving future between
-/// frames, so waiting for the next frame allocates nothing.
-#[derive(Default)]
-struct Subs {
-    list: Vec<Sub>,
-    /// Which subscription is polled first next time (turns, so none can starve the others).
-    turn: usize,
-}
-
-impl Subs {
-    /// Subscribe (again) to `topic` from `seq` on, with the frames of `rx`.
-    fn insert(&mut self, topic: String, rx: broadcast::Receiver<Arc<Frame>>, seq: u64) {
-        let sub = Sub { topic, frames: BroadcastStream::new(rx), seq };
-        match self.list.iter_mut().find(|s| s.topic == sub.topic) {
-            Some(s) => *s = sub,
-            None => self.list.push(sub),
-        }
-    }
-
-    fn remove(&mut self, topic: &str) {
-        self.list.retain(|s| s.topic != topic);
-    }
-
-    fn clear(&mut self) {
-        self.list.clear();
-    }
-
-    fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
-    fn topics(&self) -> Vec<String> {
-        self.list.iter().map(|s| s.topic.clone()).collect()
-    }
-
-    /// The next frame of any subscription, and which one (pending forever when there are none).
-    async fn next(&mut self) -> (usize, Option<Result<Arc<Frame>, BroadcastStreamRecvError>>) {
-        std::future::poll_fn(|cx| {
-            let n = self.list.len();
-            for k in 0..n {
-                let i = (self.turn + k) % n;
-                if let std::task::Poll::Ready(item) = self.list[i].frames.poll_next_unpin(cx) {
-                    self.turn = (i + 1) % n;
-                    return std::task::Poll::Ready((i, item));
-                }
-            }
-            std::task::Poll::Pending
-        })
-        .await
     }
 }
 
@@ -309,12 +231,12 @@ async fn serve(mut socket: Socket, state: Arc<AppState>, who: Who) {
     // The wall this connection is a page of, or watches.
     let mut wall: Option<Attached> = None;
     state.clients.fetch_add(1, Ordering::Relaxed);
-    let _guard = ClientGuard(state.clone());
-    let mut subs = Subs::default();
+    let conn = state.conns.register(Box::new(socket.writer()));
+    let _guard = ClientGuard(state.clone(), conn.clone());
     // A replay in place of the live streams, while the client asks for one (dropped with the
     // connection: its slot is freed). Boxed: it is large and rare.
     let mut replay: Option<Box<replay::Session>> = None;
-    converse(&state, &who, &mut socket, &mut subs, &mut replay, &mut wall).await;
+    converse(&state, &who, &mut socket, &conn, &mut replay, &mut wall).await;
     // Boxed: a presenting act's future is large, and every connection's task would hold it.
     Box::pin(detach(&state, &mut wall, &who)).await;
 }
@@ -327,11 +249,11 @@ async fn converse(
     state: &Arc<AppState>,
     who: &Who,
     socket: &mut Socket,
-    subs: &mut Subs,
+    conn: &Conn,
     replay: &mut Option<Box<replay::Session>>,
     wall: &mut Option<Attached>,
 ) {
-    let scope = who.scope.clone();
+    let scope = who.scope.as_deref();
     // The first ping at a random point of the first period: clients that connected together
     // (a restart, a benchmark) are not all pinged in the same instant every period.
     let first = PING_EVERY.mul_f64(rand::random::<f64>());
@@ -340,78 +262,161 @@ async fn converse(
     let mut replay_tick = interval(replay::TICK);
     replay_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    // What the fan-out left unsent of its last write, owed before anything else.
+    let mut rest = Vec::new();
+    if settle(state, conn, socket, &mut ping, scope).await.is_err() {
+        return;
+    }
     loop {
         let playing = replay.as_ref().is_some_and(|r| r.playing());
+        let mut control: Option<(u8, Vec<u8>)> = None;
         let out: Vec<Utf8Bytes> = tokio::select! {
             incoming = socket.recv() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Ok(Incoming::Text(text)) => match serde_json::from_str::<ClientMsg>(&text) {
-                        Ok(msg) if is_present(&msg) => frames(Box::pin(present_msg(state, wall, who, msg)).await),
-                        Ok(msg) => frames(Box::pin(receive(state, subs, replay, msg, scope.as_deref())).await),
-                        Err(e) => frames(refusal(format!("bad request: {e}"))),
-                    },
-                    Ok(Incoming::Binary(_)) => frames(vec![to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
-                    Ok(Incoming::Ping(payload)) => {
-                        if socket.send_control(socket::PONG, &payload, &mut ping).await.is_err() {
-                            break;
+                    Ok(Incoming::Text(text)) => {
+                        // Subscriptions may change: the fan-out leaves this connection alone.
+                        rest.extend(conn.pause());
+                        match serde_json::from_str::<ClientMsg>(&text) {
+                            Ok(msg) if is_present(&msg) => frames_of(&Box::pin(present_msg(state, wall, who, msg)).await),
+                            Ok(msg) => frames_of(&Box::pin(receive(state, conn, replay, msg, scope)).await),
+                            Err(e) => frames_of(&refusal(format!("bad request: {e}"))),
                         }
-                        continue;
+                    }
+                    Ok(Incoming::Binary(_)) => frames_of(&[to_text(&ServerMsg::Error { message: "binary frames are not part of the protocol; send JSON text".into() })]),
+                    Ok(Incoming::Ping(payload)) => {
+                        control = Some((socket::PONG, payload));
+                        vec![]
                     }
                     Ok(Incoming::Pong) => continue,
                     Ok(Incoming::Close(_)) => {
-                        let _ = socket.close(socket::close::NORMAL, "").await;
+                        Box::pin(finish(socket, conn, &mut rest, Some((socket::close::NORMAL, String::new())), &mut ping)).await;
                         break;
                     }
                     // A broken frame or an over-long message: the client is told why, if it can be.
                     Err(e) => {
-                        if let Some(code) = e.close_code() {
-                            let _ = socket.close(code, &e.to_string()).await;
-                        }
+                        let close = e.close_code().map(|code| (code, e.to_string()));
+                        Box::pin(finish(socket, conn, &mut rest, close, &mut ping)).await;
                         break;
                     }
                 }
             }
-            (i, frame) = subs.next() => {
-                let out = deliver(state, subs, i, frame);
-                with_waiting(state, subs, out)
-            }
-            relay = next_relay(wall) => frames(relayed(state, wall, who, relay)),
+            () = conn.kicked() => vec![],
+            relay = next_relay(wall) => frames_of(&relayed(state, wall, who, relay)),
             _ = replay_tick.tick(), if playing => match replay.as_mut() {
-                Some(r) => frames(Box::pin(r.tick(state)).await),
+                Some(r) => frames_of(&Box::pin(r.tick(state)).await),
                 None => continue,
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_LIMIT {
+                    Box::pin(finish(socket, conn, &mut rest, None, &mut ping)).await;
                     break;
                 }
-                if socket.send_control(socket::PING, &[], &mut ping).await.is_err() {
-                    break;
-                }
-                continue;
+                control = Some((socket::PING, Vec::new()));
+                vec![]
             }
         };
-        let out: Vec<Utf8Bytes> = match scope.as_deref() {
+        let out: Vec<Utf8Bytes> = match scope {
             // A replay makes its overview of the scope's region itself.
             Some(sc) if replay.is_none() => out.iter().map(|t| scoped_live(state, t.as_str(), sc)).collect(),
             Some(sc) => out.iter().map(|t| scoped_text(t.as_str(), sc)).collect(),
             None => out,
         };
-        for chunk in out.chunks(socket::MAX_FRAMES_PER_WRITE) {
-            // A client that takes nothing for 3 pings' time (30–45 s) is given up.
-            if socket.send_texts(chunk, &mut ping).await.is_err() {
-                return;
+        rest.extend(conn.pause());
+        let sent = async {
+            if !rest.is_empty() {
+                socket.send_rest(&rest, &mut ping).await?;
+                rest.clear();
             }
-            state.metrics.ws_frames.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            if let Some((opcode, payload)) = &control {
+                socket.send_control(*opcode, payload, &mut ping).await?;
+            }
+            send_all(state, socket, &out, &mut ping).await?;
+            settle(state, conn, socket, &mut ping, scope).await
+        };
+        // A client that takes nothing for 3 pings' time (30–45 s) is given up.
+        if sent.await.is_err() {
+            return;
         }
     }
+}
+
+/// End the connection: closed with a code and its reason, if given, after what the fan-out left
+/// unsent of a frame (a close cannot cut into one). Callers box it: it is rare, and every
+/// connection's state would otherwise hold room for it.
+async fn finish(
+    socket: &mut Socket,
+    conn: &Conn,
+    rest: &mut Vec<u8>,
+    close: Option<(u16, String)>,
+    watch: &mut tokio::time::Interval,
+) {
+    rest.extend(conn.pause());
+    let Some((code, reason)) = close else { return };
+    if !rest.is_empty() {
+        let sent = tokio::time::timeout(Duration::from_secs(2), socket.send_rest(rest, watch)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            return;
+        }
+    }
+    let _ = socket.close(code, &reason).await;
+}
+
+/// Write `out`, as many frames a `writev` as it takes (see [`socket::MAX_FRAMES_PER_WRITE`]).
+async fn send_all(
+    state: &AppState,
+    socket: &mut Socket,
+    out: &[Utf8Bytes],
+    watch: &mut tokio::time::Interval,
+) -> Result<(), socket::SocketError> {
+    for chunk in out.chunks(socket::MAX_FRAMES_PER_WRITE) {
+        socket.send_texts(chunk, watch).await?;
+        state.metrics.ws_frames.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// Catch the client up with every frame made for its subscriptions, and hand the connection
+/// back to the fan-out (unless it has a scope: then its task cuts every frame to it). A client
+/// that fell behind by several frames is sent them in as few writes as they take, so a late
+/// client costs less work exactly when it is late. One catch-up at a time: when frames were made
+/// while it was written, the task is woken again, after it has read what its client sent.
+async fn settle(
+    state: &AppState,
+    conn: &Conn,
+    socket: &mut Socket,
+    watch: &mut tokio::time::Interval,
+    scope: Option<&str>,
+) -> Result<(), socket::SocketError> {
+    let flushed = |topic| state.hub.flushed(topic);
+    if conn.resume(flushed, scope.is_some()) {
+        return Ok(());
+    }
+    let mut out = Vec::new();
+    for (topic, seq) in conn.subs() {
+        match state.hub.catch_up(topic, seq) {
+            Some((texts, at)) => {
+                out.extend(texts);
+                conn.set_seq(topic, at);
+            }
+            None => out.extend(resync(state, conn, topic, seq)),
+        }
+    }
+    if let Some(sc) = scope {
+        out = out.iter().map(|t| scoped_live(state, t.as_str(), sc)).collect();
+    }
+    send_all(state, socket, &out, watch).await?;
+    if !conn.resume(flushed, scope.is_some()) {
+        conn.kick();
+    }
+    Ok(())
 }
 
 /// One client message about the streams: replay requests here (they may wait for a seek), the
 /// rest in [`handle`].
 async fn receive(
     state: &Arc<AppState>,
-    subs: &mut Subs,
+    conn: &Conn,
     replay: &mut Option<Box<replay::Session>>,
     msg: ClientMsg,
     scope: Option<&str>,
@@ -427,16 +432,17 @@ async fn receive(
             if let Some(session) = session {
                 return session.seek(state, at, speed).await.unwrap_or_else(refuse);
             }
-            if subs.is_empty() {
+            let topics: Vec<String> =
+                conn.subs().into_iter().map(|(topic, _)| state.hub.name(topic).to_owned()).collect();
+            if topics.is_empty() {
                 return vec![to_text(&ServerMsg::Error {
                     message: "replay: subscribe to the topics to replay first".into(),
                 })];
             }
-            let topics = subs.topics();
             match replay::Session::start(state, topics, at, speed, scope).await {
                 Ok((session, out)) => {
                     // The live streams stop for this connection while it replays.
-                    subs.clear();
+                    conn.clear();
                     *replay = Some(Box::new(session));
                     out
                 }
@@ -447,9 +453,7 @@ async fn receive(
             let Some(session) = replay.take() else { return vec![] };
             let mut out = Vec::new();
             for t in session.topics() {
-                let sub = state.subscribe(t, None);
-                out.extend(sub.initial);
-                subs.insert(t.clone(), sub.rx, sub.seq);
+                out.extend(subscribe(state, conn, t, None));
             }
             out
         }
@@ -469,7 +473,7 @@ async fn receive(
             session.unsubscribe(&topics);
             vec![]
         }
-        (msg, _) => handle(state, subs, msg),
+        (msg, _) => handle(state, conn, msg),
     }
 }
 
@@ -484,12 +488,21 @@ fn check_topic(state: &AppState, topic: &str) -> Result<(), Arc<str>> {
     Ok(())
 }
 
-fn handle(state: &AppState, subs: &mut Subs, msg: ClientMsg) -> Vec<Arc<str>> {
+/// Subscribe the connection to `topic` (paused, see [`Conn::pause`]): what to send first.
+fn subscribe(state: &AppState, conn: &Conn, topic: &str, since: Option<&ResumePoint>) -> Vec<Arc<str>> {
+    let sub = state.subscribe(topic, since);
+    conn.insert(Sub { topic: sub.topic, seq: sub.seq, watch: sub.watch });
+    sub.initial
+}
+
+fn handle(state: &AppState, conn: &Conn, msg: ClientMsg) -> Vec<Arc<str>> {
     match msg {
         ClientMsg::Ping => vec![to_text(&ServerMsg::Pong)],
         ClientMsg::Unsubscribe { topics } => {
             for t in topics {
-                subs.remove(&t);
+                if let Some(topic) = state.hub.index(&t) {
+                    conn.remove(topic);
+                }
             }
             vec![]
         }
@@ -510,73 +523,24 @@ fn handle(state: &AppState, subs: &mut Subs, msg: ClientMsg) -> Vec<Arc<str>> {
                     out.push(refused);
                     continue;
                 }
-                let sub = state.subscribe(&t, since.get(&t));
-                out.extend(sub.initial);
-                subs.insert(t, sub.rx, sub.seq);
+                out.extend(subscribe(state, conn, &t, since.get(&t)));
             }
             out
         }
     }
 }
 
-/// What to send for a frame of `topic`: the shared frame itself when it follows on, a trimmed
-/// copy when it overlaps what was already sent, a catch-up from the ring (or a snapshot) after
-/// falling behind.
-fn deliver(
-    state: &AppState,
-    subs: &mut Subs,
-    i: usize,
-    frame: Option<Result<Arc<Frame>, BroadcastStreamRecvError>>,
-) -> Vec<Utf8Bytes> {
-    let Some(sub) = subs.list.get_mut(i) else { return vec![] };
-    match frame {
-        Some(Ok(f)) if f.last <= sub.seq => vec![],
-        Some(Ok(f)) if f.first == sub.seq + 1 => {
-            sub.seq = f.last;
-            vec![f.text.clone()]
-        }
-        Some(Ok(f)) if f.first <= sub.seq => match state.hub.deltas_after(&sub.topic, sub.seq, f.last) {
-            Some(texts) => {
-                sub.seq = f.last;
-                frames(texts)
-            }
-            None => resync(state, sub),
-        },
-        Some(Ok(_) | Err(BroadcastStreamRecvError::Lagged(_))) => resync(state, sub),
-        // The hub closed the topic's channel (it never does while serving): nothing more comes.
-        None => {
-            subs.list.remove(i);
-            vec![]
-        }
-    }
-}
-
-/// `out` and the frames already waiting on the client's subscriptions, up to what one write
-/// takes ([`socket::MAX_FRAMES_PER_WRITE`]): a client that fell behind catches up with one write,
-/// not one per frame, so a late fan-out does less work exactly when it is late.
-fn with_waiting(state: &AppState, subs: &mut Subs, mut out: Vec<Utf8Bytes>) -> Vec<Utf8Bytes> {
-    while out.len() < socket::MAX_FRAMES_PER_WRITE {
-        match subs.next().now_or_never() {
-            Some((i, frame)) => out.extend(deliver(state, subs, i, frame)),
-            None => break,
-        }
-    }
-    out
-}
-
-/// Catch a subscriber up after it fell behind: from the ring when it still holds what was
-/// missed, otherwise from a fresh snapshot.
-fn resync(state: &AppState, sub: &mut Sub) -> Vec<Utf8Bytes> {
-    let topic = sub.topic.as_str();
-    let since = ResumePoint { epoch: state.hub.epoch(topic).to_owned(), seq: sub.seq };
-    let fresh = state.subscribe(topic, Some(&since));
-    if fresh.initial.len() == 1 && fresh.initial[0].starts_with(r#"{"type":"snapshot""#) {
+/// Catch a subscriber up after it fell further behind than the hub keeps: a fresh start, from
+/// the ring when it still holds what was missed, otherwise from a snapshot.
+fn resync(state: &AppState, conn: &Conn, topic: usize, seq: u64) -> Vec<Utf8Bytes> {
+    let name = state.hub.name(topic);
+    let since = ResumePoint { epoch: state.hub.epoch(name).to_owned(), seq };
+    let initial = subscribe(state, conn, name, Some(&since));
+    if initial.len() == 1 && initial[0].starts_with(r#"{"type":"snapshot""#) {
         state.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(topic, "client fell behind; resynchronising with a snapshot");
+        tracing::debug!(topic = name, "client fell behind; resynchronising with a snapshot");
     }
-    sub.frames = BroadcastStream::new(fresh.rx);
-    sub.seq = fresh.seq;
-    frames(fresh.initial)
+    frames_of(&initial)
 }
 
 fn is_present(msg: &ClientMsg) -> bool {
@@ -737,45 +701,5 @@ async fn detach(state: &Arc<AppState>, wall: &mut Option<Attached>, who: &Who) {
     if let Some(part) = a.part {
         // The wall is known (attached): only a failed audit entry refuses this (and is logged).
         let _ = act_audited(state, who, &a.wall, present::Act::Leave { part }).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn frames_waiting_for_a_client_go_out_together_in_order() {
-        let dir = std::env::temp_dir().join(format!("yiping-ws-waiting-{}", std::process::id()));
-        let state = AppState::open(&dir).expect("opens");
-        let topic = yiping_protocol::topics::RIVERS;
-        let sub = state.subscribe(topic, None);
-        let mut subs = Subs::default();
-        subs.insert(topic.to_owned(), sub.rx, sub.seq);
-        // 40 frames (one delta each) wait for the client, as when it is late.
-        for i in 0..40 {
-            state.hub.publish(topic, "2026-12-06T08:00:00+08:00", &serde_json::json!({ "n": i }));
-            state.hub.flush();
-        }
-        let seqs = |texts: &[Utf8Bytes]| -> Vec<u64> {
-            texts
-                .iter()
-                .map(|t| match ServerMsg::from_json(t.as_str()).expect("a protocol message") {
-                    ServerMsg::Delta(u) => u.seq,
-                    other => panic!("expected a delta, got {other:?}"),
-                })
-                .collect()
-        };
-        let first = with_waiting(&state, &mut subs, vec![]);
-        assert_eq!(
-            seqs(&first),
-            (sub.seq + 1..=sub.seq + 32).collect::<Vec<_>>(),
-            "as many as one write takes"
-        );
-        let rest = with_waiting(&state, &mut subs, vec![]);
-        assert_eq!(seqs(&rest), (sub.seq + 33..=sub.seq + 40).collect::<Vec<_>>());
-        assert!(with_waiting(&state, &mut subs, vec![]).is_empty(), "nothing more is waiting");
-        drop(state);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
