@@ -358,6 +358,7 @@ async fn ws_messages(addr: SocketAddr, cookie: Option<&str>, topics: &[&str]) ->
 async fn websocket_topics_by_role_and_scope() {
     let (srv, data) = tokio::task::spawn_blocking(|| setup(&["--anonymous", "off"])).await.expect("starts");
     let addr = srv.addr;
+    let later = data.clone();
     let (water, hs_village, _) =
         tokio::task::spawn_blocking(move || incidents(addr, &data)).await.expect("posts");
     assert_eq!(ws_messages(addr, None, &["alerts"]).await.err(), Some(401), "no login, no socket");
@@ -468,6 +469,70 @@ async fn websocket_topics_by_role_and_scope() {
     assert!(overviews.len() >= 2, "in the replay and live again: {topics:?}");
     assert!(overviews.iter().all(|r| r == "420200"), "{overviews:?}");
     assert!(topics.iter().filter(|t| *t == "poverty").count() >= 3, "live, replay, live again: {topics:?}");
+    // Live deltas are cut to the scope as the snapshots are: a reading in 武汉 and a report from
+    // 大冶 arrive with 黄石's regions and entities only, and the overview is 黄石's.
+    let mut req = format!("ws://{addr}/ws").into_client_request().expect("request");
+    req.headers_mut().insert("Cookie", hs.parse().expect("header"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connects");
+    let sub = serde_json::json!({"op": "subscribe", "topics": ["water", "poverty", "overview"]});
+    ws.send(Message::Text(sub.to_string().into())).await.expect("sends");
+    let (mut snapshots, mut risk) = (0, None);
+    let mut water_deltas = 0;
+    let mut posted = false;
+    while risk.is_none() || water_deltas == 0 {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.expect("in time");
+        let Some(Ok(Message::Text(t))) = m else { continue };
+        let msgs = match serde_json::from_str::<ServerMsg>(&t).expect("protocol") {
+            ServerMsg::Batch { items } => items,
+            m => vec![m],
+        };
+        for m in msgs {
+            match m {
+                ServerMsg::Snapshot(_) => snapshots += 1,
+                ServerMsg::Delta(u) if u.topic == "overview" => {
+                    assert_eq!(u.data["region"], "420200", "the overview of 黄石");
+                    risk = risk.or(u.data["poverty"]["risk_households"].as_u64().filter(|&r| r == 13));
+                }
+                ServerMsg::Delta(u) => {
+                    if let Some(regions) = u.data["regions"].as_object() {
+                        assert!(regions.keys().all(|k| k.starts_with("4202")), "{}: {regions:?}", u.topic);
+                    }
+                    if let Some(entities) = u.data["entities"].as_object() {
+                        assert!(
+                            entities
+                                .values()
+                                .all(|e| e["adcode"].as_str().is_some_and(|a| a.starts_with("4202"))),
+                            "{}: {entities:?}",
+                            u.topic
+                        );
+                    }
+                    water_deltas += usize::from(u.topic == "water");
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        if snapshots == 3 && !posted {
+            posted = true;
+            let later = later.clone();
+            tokio::task::spawn_blocking(move || {
+                let now = now();
+                let body = format!(
+                    "{}\n{}",
+                    format_args!(
+                        r#"{{"type":"water.reading","id":"r3","time":"{now}","data":{{"section":"cj-yangsigang","ph":7.5,"do_mg_l":8.0,"codmn_mg_l":2.0,"nh3n_mg_l":0.4,"tp_mg_l":0.05}}}}"#
+                    ),
+                    format_args!(
+                        r#"{{"type":"poverty.village","id":"v3","time":"{now}","data":{{"village":"DY-1","name":"大冶某村","lon":114.98,"lat":30.10,"lifted_households":80,"monitored_households":15,"risk_households":13,"income_yuan":13500,"assistance_wan":8}}}}"#
+                    )
+                );
+                let (status, answer) = post_events(addr, &token(&later, "hbdata"), &body);
+                assert_eq!(status, 200, "{answer}");
+            })
+            .await
+            .expect("posts");
+        }
+    }
+    assert_eq!((snapshots, risk), (3, Some(13)));
     drop(srv);
 }
 

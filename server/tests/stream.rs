@@ -111,8 +111,8 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     assert_eq!(next(&mut live).await[0].0, "snapshot");
 
     let addr = srv.addr;
-    // Far more than the resume window, over many more ticks than the fan-out channel holds, so
-    // the stalled client can be caught up neither from the channel nor from the ring.
+    // Far more than the resume window, over many more ticks than the hub keeps frames of, so
+    // the stalled client can be caught up neither from the kept frames nor from the ring.
     let total = 24_000usize;
     let poster = std::thread::spawn(move || {
         for b in 0..(total / 400) {

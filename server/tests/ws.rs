@@ -404,3 +404,58 @@ async fn pings_are_answered_fragmented_messages_are_joined_and_a_close_is_return
     let after = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("within 5 s");
     assert!(matches!(after, Some(Ok(Message::Close(_))) | None), "the server returns the close: {after:?}");
 }
+
+/// A counter of `/metrics`.
+async fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let (status, body) = http_get(addr, "/metrics").await;
+    assert_eq!(status, 200);
+    body.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fan_out_writes_every_up_to_date_client_its_frames_itself_gapless() {
+    let (addr, _stop) = start().await;
+    // More clients than tokio's cooperative budget lets one task poll sockets in a row (128):
+    // the sweep must write to all of them, not hand the rest to their tasks.
+    const CLIENTS: usize = 200;
+    let mut clients = Vec::new();
+    let mut last = Vec::new();
+    for _ in 0..CLIENTS {
+        let mut ws = connect(addr).await;
+        send(&mut ws, serde_json::json!({"op": "subscribe", "topics": ["overview"]})).await;
+        let msgs = next_msgs(&mut ws).await;
+        let (kind, u) = update(&msgs[0]);
+        assert_eq!(kind, "snapshot");
+        last.push(u.seq);
+        clients.push(ws);
+    }
+    // Every client has its first delta: all are up to date.
+    let take = async |clients: &mut [Ws], last: &mut [u64], n: usize| {
+        for (ws, last) in clients.iter_mut().zip(last.iter_mut()) {
+            let mut seen = 0;
+            while seen < n {
+                for m in next_msgs(ws).await {
+                    let (kind, u) = update(&m);
+                    assert_eq!((kind, u.seq), ("delta", *last + 1), "gap or duplicate");
+                    *last = u.seq;
+                    seen += 1;
+                }
+            }
+        }
+    };
+    take(&mut clients, &mut last, 1).await;
+    let (direct0, handed0) =
+        (metric(addr, "yiping_ws_frames_direct_total").await, metric(addr, "yiping_ws_handed_total").await);
+    take(&mut clients, &mut last, 4).await;
+    let (direct, handed) = (
+        metric(addr, "yiping_ws_frames_direct_total").await - direct0,
+        metric(addr, "yiping_ws_handed_total").await - handed0,
+    );
+    // Four frames or more to each client (a frame can carry several deltas), nearly all by the
+    // sweep: a client is handed to its task only while it is being pinged or answered.
+    assert!(direct >= (CLIENTS as u64) * 3, "frames written by the sweep: {direct}");
+    assert!(handed <= 20, "clients handed to their tasks: {handed} (direct: {direct})");
+}
