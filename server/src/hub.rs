@@ -6,8 +6,8 @@
 //! deltas into one [`Frame`] (a `batch`, or the delta alone) whose text is shared (`Arc`) by every
 //! subscriber: steady-state fan-out costs no per-client serialisation or copying. Frames are at
 //! least [`MIN_GAP`] apart, so a busy stream costs every client a bounded number of writes a
-//! second, and a quiet one is sent at once, not at the next tick ([`run_flusher`], which hands
-//! each flush's frames to the fan-out, see `fanout`). Each topic keeps its epoch and seq, a
+//! second, and a quiet one is sent at once, not at the next tick (the fan-out flushes the hub
+//! and writes the frames, see `fanout::run`). Each topic keeps its epoch and seq, a
 //! bounded ring of its most recent deltas ([`RESUME_WINDOW`]) for clients that resume, and of
 //! its most recent frames ([`FRAMES_KEPT`]) for clients that fell behind; snapshots are made
 //! from the fold on demand. Publishing and subscribing take the topic's lock, so a subscriber
@@ -87,8 +87,10 @@ pub struct Hub {
     /// Topics by their index (see [`Hub::index`]).
     topics: Vec<Topic>,
     index: HashMap<String, usize>,
-    /// Woken by a publish that has someone to send to ([`run_flusher`]).
+    /// Woken by a publish that has someone to send to (see [`Hub::wait_pending`]).
     pending: tokio::sync::Notify,
+    /// When the oldest delta waiting for a frame was published.
+    pending_since: Mutex<Option<tokio::time::Instant>>,
 }
 
 /// What a new subscriber starts from.
@@ -187,7 +189,7 @@ impl Hub {
             })
             .collect();
         let index = topics.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
-        Hub { topics, index, pending: tokio::sync::Notify::new() }
+        Hub { topics, index, pending: tokio::sync::Notify::new(), pending_since: Mutex::new(None) }
     }
 
     /// The epoch of a topic's stream.
@@ -203,6 +205,27 @@ impl Hub {
     /// Is `name` a topic of this hub?
     pub fn has_topic(&self, name: &str) -> bool {
         self.index.contains_key(name)
+    }
+
+    /// How many topics there are (indexes are `0..len`).
+    pub fn len(&self) -> usize {
+        self.topics.len()
+    }
+
+    /// No topics at all.
+    pub fn is_empty(&self) -> bool {
+        self.topics.is_empty()
+    }
+
+    /// Wait until a delta is published for a frame (at once when one was since the last wait).
+    pub async fn wait_pending(&self) {
+        self.pending.notified().await;
+    }
+
+    /// When the deltas waiting for a frame have gathered ([`GATHER`] after the oldest was
+    /// published); `None` when none wait.
+    pub fn gathered_at(&self) -> Option<tokio::time::Instant> {
+        self.pending_since.lock().or_poisoned().map(|t| t + GATHER)
     }
 
     /// The index of topic `name` (frames of a flush are given by index, see [`Hub::flush`]).
@@ -244,14 +267,17 @@ impl Hub {
         inner.recent.push_back(d.clone());
         if Arc::strong_count(&t.watchers) > 1 {
             inner.pending.push(d);
+            self.pending_since.lock().or_poisoned().get_or_insert_with(tokio::time::Instant::now);
             self.pending.notify_one();
         }
         inner.seq
     }
 
     /// Close every topic's pending deltas into a frame: the frames made, by topic index (see
-    /// [`run_flusher`]).
+    /// `fanout::run`).
     pub fn flush(&self) -> Vec<Option<Arc<Frame>>> {
+        // Taken first: a delta published meanwhile waits for the next frame, or is in this one.
+        *self.pending_since.lock().or_poisoned() = None;
         self.topics
             .iter()
             .map(|t| {
@@ -344,22 +370,6 @@ impl Hub {
             vec![to_text(&msg)]
         });
         Subscription { topic: self.index[topic], initial, seq: inner.seq, watch }
-    }
-}
-
-/// Send the hub's pending deltas to `sweep` (the fan-out), until the task is dropped: [`GATHER`]
-/// after a publish, and then not again for [`MIN_GAP`] (what is published meanwhile waits for
-/// the next frame; a publish during the gap is remembered by the `Notify`'s permit).
-pub async fn run_flusher(hub: &Hub, mut sweep: impl FnMut(&[Option<Arc<Frame>>])) {
-    loop {
-        hub.pending.notified().await;
-        let started = tokio::time::Instant::now();
-        tokio::time::sleep(GATHER).await;
-        let frames = hub.flush();
-        if frames.iter().any(Option::is_some) {
-            sweep(&frames);
-        }
-        tokio::time::sleep_until(started + MIN_GAP).await;
     }
 }
 
@@ -503,39 +513,6 @@ mod tests {
         let newest = h.seq("t");
         let (texts, at) = h.catch_up(sub.topic, newest - 3).expect("held");
         assert_eq!((text_seqs(&texts), at), ((newest - 2..=newest).collect::<Vec<_>>(), newest));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_publish_is_sent_at_once_and_frames_keep_their_gap() {
-        let h = std::sync::Arc::new(hub());
-        let sub = h.subscribe("t", None, snap());
-        let h2 = h.clone();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let flusher = tokio::spawn(async move {
-            run_flusher(&h2, |frames| {
-                let _ = tx.send(frames[0].clone().expect("the topic's frame"));
-            })
-            .await;
-        });
-        let t0 = tokio::time::Instant::now();
-        h.publish("t", "2026-01-01T00:00:01Z", &json!(11));
-        let f = rx.recv().await.expect("frame");
-        assert_eq!((f.first, f.last), (11, 11));
-        assert_eq!(t0.elapsed(), GATHER, "the first publish goes out after the gather time only");
-        // Two publishes inside the gap travel together, when the gap is over.
-        h.publish("t", "2026-01-01T00:00:02Z", &json!(12));
-        h.publish("t", "2026-01-01T00:00:03Z", &json!(13));
-        let f = rx.recv().await.expect("frame");
-        assert_eq!((f.first, f.last), (12, 13));
-        assert_eq!(t0.elapsed(), MIN_GAP + GATHER);
-        // After a quiet while, the next publish again goes at once.
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        let t1 = tokio::time::Instant::now();
-        h.publish("t", "2026-01-01T00:00:04Z", &json!(14));
-        let f = rx.recv().await.expect("frame");
-        assert_eq!(((f.first, f.last), t1.elapsed()), ((14, 14), GATHER));
-        flusher.abort();
-        drop(sub);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use yiping_protocol::instant::Timestamp;
 use crate::state::{AppState, LogOptions};
 use crate::store::Located;
 use crate::sync::OrPoisoned;
-use crate::{alerts, auth, fanout, hub, simulator, web};
+use crate::{alerts, auth, fanout, simulator, web};
 
 /// What `yiping serve` needs.
 #[derive(Debug, Clone)]
@@ -165,22 +165,13 @@ pub async fn serve(
     let flusher = {
         let state = state.clone();
         runtime.spawn(async move {
-            let sweep = |frames: &[Option<Arc<hub::Frame>>]| {
+            let counted = |swept: fanout::Swept| {
                 use std::sync::atomic::Ordering::Relaxed;
-                // A sweep that panicked (a bug) must not end every client's stream: the next
-                // flush sweeps again (locks are taken `or_poisoned`), and the connections it
-                // missed catch up by themselves when they next hear from the flusher.
-                let swept =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| state.conns.sweep(frames)))
-                        .unwrap_or_else(|_| {
-                            tracing::error!("the fan-out's sweep panicked; the next flush sweeps again");
-                            fanout::Swept::default()
-                        });
                 state.metrics.ws_frames.fetch_add(swept.frames, Relaxed);
                 state.metrics.ws_frames_direct.fetch_add(swept.frames, Relaxed);
                 state.metrics.ws_handed.fetch_add(swept.kicked, Relaxed);
             };
-            tokio::task::unconstrained(hub::run_flusher(&state.hub, sweep)).await;
+            tokio::task::unconstrained(fanout::run(&state.hub, &state.conns, counted)).await;
         })
     };
     let fanout = Fanout(Some(runtime));

@@ -2,7 +2,7 @@
 //!
 //! One task per connection: it reads what the client sends and answers, pings, and catches the
 //! client up. Each topic's new deltas go out as one shared frame (a `batch` when there are
-//! several, see `hub::run_flusher`) whose text was made once for all clients, written by the
+//! several, see `fanout::run`) whose text was made once for all clients, written by the
 //! flusher itself to every connection that is up to date (see `fanout`): the task is not woken
 //! for them. A client the flusher could not write to (it is not reading, its task is writing, or
 //! its data is cut to a scope) is its task's: it catches up from the hub's kept frames, from the
