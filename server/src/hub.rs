@@ -223,7 +223,8 @@ impl Hub {
     }
 
     /// When the deltas waiting for a frame have gathered ([`GATHER`] after the oldest was
-    /// published); `None` when none wait.
+    /// published); `None` when none wait. (Some, after a flush, for a delta that went into it
+    /// after all: the next flush then finds nothing, which is harmless.)
     pub fn gathered_at(&self) -> Option<tokio::time::Instant> {
         self.pending_since.lock().or_poisoned().map(|t| t + GATHER)
     }

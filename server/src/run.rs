@@ -52,8 +52,9 @@ pub struct Config {
 ///
 /// The connections and the hub's flusher run on a runtime of their own, beside the one that
 /// serves HTTP, ingest and the API. The flusher writes each frame to every up-to-date
-/// connection itself (see `fanout`), one sweep on one thread; the connections' tasks, on any of
-/// the runtime's threads, answer their clients and catch up the ones that fell behind. On a
+/// connection itself (see `fanout`), one round at a time, on one thread; the connections'
+/// tasks, on any of the runtime's threads, answer their clients and catch up the ones that fell
+/// behind. On a
 /// shared runtime an ingest request waited behind those (the flusher's frames were 40–100 ms
 /// late when every frame woke every connection's task). The sockets stay registered with the
 /// main runtime's reactor (hyper upgrades them there): it only tells the tasks when a socket is
