@@ -268,8 +268,11 @@ impl Hub {
         inner.recent.push_back(d.clone());
         if Arc::strong_count(&t.watchers) > 1 {
             inner.pending.push(d);
-            self.pending_since.lock().or_poisoned().get_or_insert_with(tokio::time::Instant::now);
-            self.pending.notify_one();
+            // The flusher is told once per topic and frame, not once per delta.
+            if inner.pending.len() == 1 {
+                self.pending_since.lock().or_poisoned().get_or_insert_with(tokio::time::Instant::now);
+                self.pending.notify_one();
+            }
         }
         inner.seq
     }
