@@ -8,7 +8,7 @@
 //! least [`MIN_GAP`] apart, so a busy stream costs every client a bounded number of writes a
 //! second, and a quiet one is sent at once, not at the next tick (the fan-out flushes the hub
 //! and writes the frames, see `fanout::run`). Each topic keeps its epoch and seq, a
-//! bounded ring of its most recent deltas ([`RESUME_WINDOW`]) for clients that resume, and of
+//! bounded ring of its most recent deltas ([`RESUME_WINDOW`], [`RESUME_BYTES`]) for clients that resume, and of
 //! its most recent frames ([`FRAMES_KEPT`]) for clients that fell behind; snapshots are made
 //! from the fold on demand. Publishing and subscribing take the topic's lock, so a subscriber
 //! gets a consistent starting point (a snapshot at seq N, or the deltas after its resume point
@@ -26,8 +26,11 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use yiping_protocol::{ResumePoint, ServerMsg, Update};
 
-/// How many recent deltas each topic keeps for clients that resume or lag.
+/// How many recent deltas each topic keeps for clients that resume or lag, at most.
 pub const RESUME_WINDOW: usize = 8192;
+/// How many bytes of recent deltas each topic keeps, at most (a delta carries a whole batch's
+/// changes, and batches can be large): the oldest go first, though the newest is always kept.
+pub const RESUME_BYTES: usize = 8 << 20;
 /// How many recent frames each topic keeps for clients that fell behind (at most one frame per
 /// [`MIN_GAP`]: about 3 s), sent to them as they were made.
 pub const FRAMES_KEPT: usize = 64;
@@ -65,6 +68,8 @@ pub struct Delta {
 struct TopicInner {
     seq: u64,
     recent: VecDeque<Arc<Delta>>,
+    /// The bytes of `recent`'s texts.
+    recent_bytes: usize,
     pending: Vec<Arc<Delta>>,
     /// The last seq closed into a frame (at start, the seq the hub started at).
     flushed: u64,
@@ -181,6 +186,7 @@ impl Hub {
                 let inner = Mutex::new(TopicInner {
                     seq: *seq,
                     recent: VecDeque::new(),
+                    recent_bytes: 0,
                     pending: Vec::new(),
                     flushed: *seq,
                     frames: VecDeque::new(),
@@ -262,10 +268,15 @@ impl Hub {
         let wire = DeltaWire { kind: "delta", topic, epoch: &t.epoch, seq: inner.seq, time, data };
         let text: Arc<str> = serde_json::to_string(&wire).expect("protocol messages always serialise").into();
         let d = Arc::new(Delta { seq: inner.seq, text });
-        if inner.recent.len() == RESUME_WINDOW {
-            inner.recent.pop_front();
-        }
+        inner.recent_bytes += d.text.len();
         inner.recent.push_back(d.clone());
+        while inner.recent.len() > RESUME_WINDOW
+            || (inner.recent_bytes > RESUME_BYTES && inner.recent.len() > 1)
+        {
+            if let Some(old) = inner.recent.pop_front() {
+                inner.recent_bytes -= old.text.len();
+            }
+        }
         if Arc::strong_count(&t.watchers) > 1 {
             inner.pending.push(d);
             // The flusher is told once per topic and frame, not once per delta.
@@ -547,5 +558,26 @@ mod tests {
         let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 5 }), snap());
         assert_eq!(sub.initial.len(), RESUME_WINDOW);
         assert_eq!(seqs(&sub.initial[..1]), vec![(false, 6)]);
+    }
+
+    #[test]
+    fn the_window_keeps_at_most_its_bytes_and_always_the_newest_delta() {
+        let h = Hub::new(&[("t", "e1".into(), 0)]);
+        // Deltas of about 1 MiB each (a large batch's): 8 fit in the window's bytes, not 9.
+        let big = "x".repeat((1 << 20) - 256);
+        for _ in 0..12 {
+            h.publish("t", "2026-01-01T00:00:00Z", &json!(big));
+        }
+        let inner = h.topics[0].inner.lock().or_poisoned();
+        let kept: Vec<u64> = inner.recent.iter().map(|d| d.seq).collect();
+        assert_eq!(kept, (5..=12).collect::<Vec<_>>());
+        assert_eq!(inner.recent_bytes, inner.recent.iter().map(|d| d.text.len()).sum::<usize>());
+        drop(inner);
+        let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 3 }), snap());
+        assert_eq!(seqs(&sub.initial), vec![(true, 12)], "past the bytes kept: a snapshot");
+        // One delta larger than the whole window is kept, alone.
+        h.publish("t", "2026-01-01T00:00:00Z", &json!("y".repeat(RESUME_BYTES + 1)));
+        let kept: Vec<u64> = h.topics[0].inner.lock().or_poisoned().recent.iter().map(|d| d.seq).collect();
+        assert_eq!(kept, vec![13]);
     }
 }
