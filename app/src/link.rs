@@ -290,7 +290,7 @@ fn apply(feeds: Feeds, u: &Update, snapshot: bool) {
     }
     if u.topic == RIVERS {
         match ThemeData::<RiversAgg>::deserialize(&u.data) {
-            // A snapshot holds every open problem; a delta the one that changed (a closed one
+            // A snapshot holds every open problem; a delta the ones that changed (a closed one
             // leaves).
             Ok(d) => {
                 if snapshot || !d.entities.is_empty() {

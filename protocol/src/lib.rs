@@ -22,8 +22,11 @@
 //! writes anything and never raises alerts; other connections stay live.
 //!
 //! Every topic stream has a server epoch and a per-topic `seq` that grows by exactly 1 with each
-//! delta; a snapshot carries the seq of the last delta it includes. `time` is the data's own time
-//! (UTC, RFC 3339), not the time of sending, so a client can show how fresh each panel is.
+//! delta; a snapshot carries the seq of the last delta it includes. A theme topic's delta carries
+//! what one batch of events changed (one ingest request, one message of the log stream): the
+//! entities it changed and the figures of the regions it moved, as the batch left them. `time` is
+//! the data's own time (UTC, RFC 3339), not the time of sending, so a client can show how fresh
+//! each panel is.
 //!
 //! What goes inside `data` is the topic's own; each topic's payload type lives in [`topics`].
 

@@ -1,14 +1,15 @@
 //! Topic names and their payloads (the `data` of snapshots and deltas).
 //!
 //! - [`OVERVIEW`]: the headline figures; snapshot and every delta carry the full [`Overview`]
-//!   (a few kilobytes), so applying a delta means replacing the value. Its seq counts every
-//!   accepted event.
+//!   (a few kilobytes), so applying a delta means replacing the value. Its seq counts the
+//!   batches of accepted events (one delta each), in a stream of its own per server run.
 //! - The theme topics [`WATER`], [`RIVERS`], [`PROJECTS`], [`POVERTY`]: payload [`ThemeData`].
 //!   A snapshot holds every entity and every region's aggregates of the theme; a delta holds only
-//!   the entities and regions that one event changed (the event itself is not repeated: the
+//!   the entities and regions that one batch of events (one ingest request, one message of the
+//!   log stream) changed, as the batch left them (the events themselves are not repeated: an
 //!   entity's state carries its latest report, and `/api/v1/entities/{key}` every one).
-//!   A client applies a delta by replacing those keys. Their seq counts the theme's accepted
-//!   events.
+//!   A client applies a delta by replacing those keys. Their seq counts the batches that
+//!   changed the theme: one delta each, however many events.
 
 use std::collections::BTreeMap;
 
@@ -311,7 +312,7 @@ impl PovertyAgg {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(bound(deserialize = "A: serde::de::DeserializeOwned", serialize = "A: Serialize"))]
 pub struct ThemeData<A> {
-    /// Entities by key (all in a snapshot, changed ones in a delta).
+    /// Entities by key (all in a snapshot, those the delta's batch changed in a delta).
     pub entities: BTreeMap<String, EntityState>,
     /// Aggregates by region adcode: counties, prefectures and `420000` (all in a snapshot, changed
     /// ones in a delta).

@@ -23,7 +23,7 @@
 //! Asia/Shanghai ([`ProjectsAgg::overdue_steps`]), so the figure moves at Beijing midnight without
 //! any event.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus};
@@ -378,19 +378,76 @@ impl<A: Aggregate> Theme<A> {
         }
     }
 
-    fn delta(&self, entity: Option<&str>, regions: &[String]) -> ThemeData<A> {
+    /// The delta payload of what changed: the entities as noted, the regions' aggregates now.
+    fn delta(&self, touched: Touched) -> ThemeData<A> {
         ThemeData {
-            entities: entity
-                .and_then(|k| self.entities.get(k))
-                .map(|l| (l.state.key.clone(), l.state.clone()))
+            entities: touched.entities,
+            regions: touched
+                .regions
                 .into_iter()
+                .map(|r| {
+                    let a = self.region(&r);
+                    (r, a)
+                })
                 .collect(),
-            regions: regions.iter().map(|r| (r.clone(), self.region(r))).collect(),
         }
     }
 }
 
-/// The delta payload of one event, by theme.
+/// What events changed in one theme topic: the entities, each as it stood after its last change
+/// (a case closed as it closed, though it then leaves the live state), and the regions whose
+/// aggregates moved. One delta is made of it ([`Fold::delta`]), with the regions' figures as
+/// they stand when it is made.
+#[derive(Debug, Default)]
+pub struct Touched {
+    entities: BTreeMap<String, EntityState>,
+    regions: BTreeSet<String>,
+}
+
+impl Touched {
+    /// Note an event's change: its entity's state now (if it changed) and the regions it moved.
+    fn note<A: Aggregate>(&mut self, theme: &Theme<A>, entity: Option<&str>, regions: Vec<String>) {
+        if let Some(s) = entity.and_then(|k| theme.entity(k)) {
+            match self.entities.get_mut(&s.key) {
+                Some(e) => e.clone_from(s),
+                None => {
+                    self.entities.insert(s.key.clone(), s.clone());
+                }
+            }
+        }
+        self.regions.extend(regions);
+    }
+}
+
+/// What a batch of events changed, by theme topic (in the order each first changed): the batch
+/// is sent as one delta per topic ([`Fold::deltas`]), not one per event. A wall needs the state
+/// the batch leaves, and a delta per event would cost every client a message per event: at the
+/// ingest rates sources reach (hundreds of thousands of events a second), more than any client
+/// could take.
+#[derive(Debug, Default)]
+pub struct Changes {
+    topics: Vec<(&'static str, Touched)>,
+}
+
+impl Changes {
+    fn topic(&mut self, topic: &'static str) -> &mut Touched {
+        let i = match self.topics.iter().position(|(t, _)| *t == topic) {
+            Some(i) => i,
+            None => {
+                self.topics.push((topic, Touched::default()));
+                self.topics.len() - 1
+            }
+        };
+        &mut self.topics[i].1
+    }
+
+    /// The topics changed, in the order each first changed.
+    pub fn topics(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.topics.iter().map(|(t, _)| *t)
+    }
+}
+
+/// The delta payload of a theme topic.
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
 pub enum Delta {
@@ -409,7 +466,7 @@ pub enum Delta {
 pub struct Change {
     /// The theme topic.
     pub topic: &'static str,
-    /// The theme delta, when asked for.
+    /// The event's delta alone ([`Fold::apply`]; None from the others).
     pub delta: Option<Delta>,
     /// Whether the event is its entity's newest report (by event time) and so its state now, or
     /// a counted event; false for a late report (what the alert rules must not learn from).
@@ -629,17 +686,44 @@ impl Fold {
         }
     }
 
-    /// Fold one accepted event located in `county`; the change carries the delta to publish.
+    /// Fold one accepted event located in `county`; the change carries its delta alone.
     pub fn apply(&mut self, e: &Envelope, county: &str) -> Change {
-        self.apply_inner(e, county, true)
+        let mut touched = Touched::default();
+        let mut change = self.apply_inner(e, county, Some(&mut touched));
+        change.delta = self.delta(change.topic, touched);
+        change
     }
 
-    /// Fold one event without building its delta (replaying history nobody will be sent).
+    /// Fold one accepted event of a batch: what it changed is added to `changes`, whose deltas
+    /// ([`Fold::deltas`]) are made once the whole batch is folded.
+    pub fn apply_to(&mut self, e: &Envelope, county: &str, changes: &mut Changes) -> Change {
+        self.apply_inner(e, county, Some(changes.topic(e.data.topic())))
+    }
+
+    /// Fold one event without noting what it changed (replaying history nobody will be sent).
     pub fn apply_quiet(&mut self, e: &Envelope, county: &str) -> Change {
-        self.apply_inner(e, county, false)
+        self.apply_inner(e, county, None)
     }
 
-    fn apply_inner(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
+    /// The delta of what changed in a theme topic (None for a topic that is not a theme's).
+    pub fn delta(&self, topic: &str, touched: Touched) -> Option<Delta> {
+        Some(match topic {
+            WATER => Delta::Water(self.water.delta(touched)),
+            RIVERS => Delta::Rivers(self.rivers.delta(touched)),
+            PROJECTS => Delta::Projects(self.projects.delta(touched)),
+            POVERTY => Delta::Poverty(self.poverty.delta(touched)),
+            _ => return None,
+        })
+    }
+
+    /// One delta per topic a batch changed, in the order the topics first changed (an event
+    /// may change nothing a client sees, a late report of a project, say: its topic's delta is
+    /// then empty, but there is one, as the log numbered it).
+    pub fn deltas(&self, changes: Changes) -> Vec<(&'static str, Delta)> {
+        changes.topics.into_iter().filter_map(|(t, touched)| Some((t, self.delta(t, touched)?))).collect()
+    }
+
+    fn apply_inner(&mut self, e: &Envelope, county: &str, touched: Option<&mut Touched>) -> Change {
         let at = e.time.at;
         if self.last_time.is_none_or(|t| at > t) {
             self.last_time = Some(at);
@@ -647,7 +731,7 @@ impl Fold {
         if let Some(newest) = self.last_time {
             self.history.advance(newest);
         }
-        let change = self.apply_event(e, county, want);
+        let change = self.apply_event(e, county, touched);
         if e.source.as_deref() == Some(crate::simulator::SOURCE) {
             match self.simulated.get_mut(change.topic) {
                 Some(n) => *n += 1,
@@ -693,7 +777,7 @@ impl Fold {
         self.history.points(Some(region), self.last_time)
     }
 
-    fn apply_event(&mut self, e: &Envelope, county: &str, want: bool) -> Change {
+    fn apply_event(&mut self, e: &Envelope, county: &str, mut touched: Option<&mut Touched>) -> Change {
         let detail = || serde_json::to_value(&e.data).expect("events serialise");
         let entity = e.data.entity();
         // The order is only needed by entities' reports (not by counted events).
@@ -714,7 +798,7 @@ impl Fold {
         };
         let topic = e.data.topic();
         let mut newest = true;
-        let delta = match &e.data {
+        match &e.data {
             Event::WaterReading(r) => {
                 let order = order_of();
                 let i = places.section(&r.section).expect("located events have a known section");
@@ -743,7 +827,9 @@ impl Fold {
                     regions = union(regions, self.water.upsert(&places, st, c, order));
                     changed = Some(entity.as_str());
                 }
-                want.then(|| Delta::Water(self.water.delta(changed, &regions)))
+                if let Some(t) = touched.as_mut() {
+                    t.note(&self.water, changed, regions);
+                }
             }
             Event::SewageOutlet(o) => {
                 let order = order_of();
@@ -760,7 +846,9 @@ impl Fold {
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
-                want.then(|| Delta::Water(self.water.delta(changed, &regions)))
+                if let Some(t) = touched.as_mut() {
+                    t.note(&self.water, changed, regions);
+                }
             }
             Event::FishingPatrol(p) => {
                 let c = WaterAgg {
@@ -770,7 +858,9 @@ impl Fold {
                     ..Default::default()
                 };
                 let regions = self.water.add(&places, county, &c, 1);
-                want.then(|| Delta::Water(self.water.delta(None, &regions)))
+                if let Some(t) = touched.as_mut() {
+                    t.note(&self.water, None, regions);
+                }
             }
             Event::RiverPatrol(p) => {
                 let newest = self.river_patrols.entry(format!("{county}|{}", p.river)).or_insert(at);
@@ -780,7 +870,9 @@ impl Fold {
                 c.patrols_by_level[p.level as usize] = 1;
                 self.history.count(child, at, Tally { patrols: 1, ..Default::default() });
                 let regions = self.rivers.add(&places, county, &c, 1);
-                want.then(|| Delta::Rivers(self.rivers.delta(None, &regions)))
+                if let Some(t) = touched.as_mut() {
+                    t.note(&self.rivers, None, regions);
+                }
             }
             Event::RiverProblem(p) => {
                 let order = order_of();
@@ -803,13 +895,15 @@ impl Fold {
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
-                let delta = want.then(|| Delta::Rivers(self.rivers.delta(changed, &regions)));
-                // A closed problem leaves the live state (its delta above still shows it closed);
+                if let Some(t) = touched.as_mut() {
+                    t.note(&self.rivers, changed, regions);
+                }
+                // A closed problem leaves the live state (noted above as it closed: the delta
+                // shows it closed);
                 // it keeps counting in the region's figures, and its history stays in the log.
                 if changed.is_some() && !open {
                     self.rivers.retire(&entity);
                 }
-                delta
             }
             Event::Project(p) => {
                 let order = order_of();
@@ -828,7 +922,9 @@ impl Fold {
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
-                want.then(|| Delta::Projects(self.projects.delta(changed, &regions)))
+                if let Some(t) = touched.as_mut() {
+                    t.note(&self.projects, changed, regions);
+                }
             }
             Event::Village(v) => {
                 let order = order_of();
@@ -877,10 +973,12 @@ impl Fold {
                     self.poverty.recontribute(&places, &entity, c)
                 };
                 newest = changed.is_some();
-                want.then(|| Delta::Poverty(self.poverty.delta(changed, &regions)))
+                if let Some(t) = touched.as_mut() {
+                    t.note(&self.poverty, changed, regions);
+                }
             }
-        };
-        Change { topic, delta, newest }
+        }
+        Change { topic, delta: None, newest }
     }
 
     /// Every monitoring section with the class and time of its newest reading.

@@ -1,5 +1,5 @@
-//! The write side, from an accepted event to the wall: events folded and their deltas published
-//! (then one overview update), the alert rules observing each subject's newest report, alert
+//! The write side, from an accepted event to the wall: a batch of events folded and one delta
+//! per topic published (then one overview update), the alert rules observing each subject's newest report, alert
 //! steps stored in the audit trail before they are published, and the audit of every write.
 
 use std::sync::atomic::Ordering;
@@ -10,10 +10,11 @@ use yiping_protocol::topics::{self, OVERVIEW};
 use crate::state::{AppState, now_rfc3339};
 use crate::store::{self, Appended, Located};
 use crate::sync::OrPoisoned;
-use crate::{alerts, trail};
+use crate::{alerts, fold, trail};
 
 impl AppState {
-    /// Fold newly stored events and publish their deltas, then one overview update. The alert
+    /// Fold a batch of newly stored events (one [`store::Part`]) and publish one delta per topic
+    /// they changed (the log gave that topic's events its seq), then one overview update. The alert
     /// rules observe them at the clock's now, or, for events from the log stream (`logged`),
     /// at the time they were received, the same on every node.
     pub(crate) fn fold_and_publish(
@@ -23,27 +24,44 @@ impl AppState {
         logged: Option<crate::ingest::Logged>,
     ) {
         let mut fold = self.fold.lock().or_poisoned();
-        let mut any = false;
+        let mut changes = fold::Changes::default();
+        // The seq the log gave each topic's events (one per topic: the batch's delta's).
+        let mut seqs: Vec<(&'static str, u64)> = Vec::new();
         // Which new events are their entity's newest report (the rules learn only from those).
         let mut newest = Vec::with_capacity(events.len());
+        let (mut accepted, mut duplicates) = (0, 0);
         for (l, a) in events.iter().zip(places) {
             match a {
                 Appended::New { tseq, .. } => {
-                    let change = fold.apply(&l.event, &l.adcode);
+                    let change = fold.apply_to(&l.event, &l.adcode, &mut changes);
                     newest.push(change.newest);
-                    let time = fold.topic_time_text(change.topic);
-                    let seq = self.hub.publish(change.topic, &time, &change.delta);
-                    debug_assert_eq!(seq, *tseq, "topic seq follows the log");
-                    self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
-                    any = true;
+                    match seqs.iter().find(|(t, _)| *t == change.topic) {
+                        Some((_, seq)) => {
+                            debug_assert_eq!(seq, tseq, "a batch's events of a topic share a seq")
+                        }
+                        None => seqs.push((change.topic, *tseq)),
+                    }
+                    accepted += 1;
                 }
                 Appended::Duplicate { .. } => {
                     newest.push(false);
-                    self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                    duplicates += 1;
                 }
             }
         }
-        if any {
+        self.metrics.accepted.fetch_add(accepted, Ordering::Relaxed);
+        self.metrics.duplicates.fetch_add(duplicates, Ordering::Relaxed);
+        // One delta per topic for the whole batch, made from the state it left.
+        for (topic, delta) in fold.deltas(changes) {
+            let time = fold.topic_time_text(topic);
+            let seq = self.hub.publish(topic, &time, &delta);
+            debug_assert_eq!(
+                Some(seq),
+                seqs.iter().find(|(t, _)| *t == topic).map(|(_, s)| *s),
+                "topic seq follows the log"
+            );
+        }
+        if accepted > 0 {
             let time = fold.last_time().map_or_else(now_rfc3339, |t| t.to_string());
             self.hub.publish(OVERVIEW, &time, &self.live_overview(&fold));
         }

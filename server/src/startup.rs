@@ -15,7 +15,7 @@ use crate::hub::{self, Hub};
 use crate::ingest::Ingestor;
 use crate::places::Places;
 use crate::state::{AppState, Clock, LogOptions};
-use crate::store::Store;
+use crate::store::{Replayed, Store};
 use crate::timeline::Timeline;
 use crate::{alerts, api, auth, metrics, trail};
 
@@ -96,31 +96,45 @@ pub(crate) fn rebuild(
         }
         None => book.seed(&fold.entity_states()),
     }
-    // Deltas older than the resume window can never be sent: fold them quietly.
+    // Deltas older than the resume window can never be sent: fold them quietly. The events of
+    // a topic that share a seq came in one batch and went out as one delta: they are folded
+    // together, and the delta is made when the topic's next batch begins (or the log ends), from
+    // the state they left, as it was made live (a topic's state is changed by its events alone).
     let window = hub::RESUME_WINDOW as u64;
     let keep_from = |topic: &str| store.topic_seqs().get(topic).map_or(0, |last| last.saturating_sub(window));
-    let replayed = store.replay_with_voids(
-        after,
-        |ev| {
-            let change = if ev.tseq <= keep_from(&ev.topic) {
-                let change = fold.apply_quiet(&ev.event, &ev.adcode);
-                hub.skip(change.topic);
-                change
-            } else {
-                let change = fold.apply(&ev.event, &ev.adcode);
-                let time = fold.topic_time_text(change.topic);
-                hub.publish(change.topic, &time, &change.delta);
-                change
+    let mut batches: Vec<ReplayBatch> = Vec::new();
+    let replayed = store.replay_with_voids(after, |entry| {
+        let (topic, tseq) = match &entry {
+            Replayed::Event(ev) => (ev.topic.as_str(), ev.tseq),
+            Replayed::Void { topic, tseq } => (topic.as_str(), *tseq),
+        };
+        let i = match batches.iter().position(|b| b.topic == topic) {
+            Some(i) if batches[i].tseq == tseq => i,
+            Some(i) => {
+                let quiet = tseq <= keep_from(topic);
+                let done = std::mem::replace(&mut batches[i], ReplayBatch::new(topic, tseq, quiet));
+                done.publish(&fold, &hub);
+                i
+            }
+            None => {
+                batches.push(ReplayBatch::new(topic, tseq, tseq <= keep_from(topic)));
+                batches.len() - 1
+            }
+        };
+        if let Replayed::Event(ev) = entry {
+            let change = match &mut batches[i].changes {
+                Some(changes) => fold.apply_to(&ev.event, &ev.adcode, changes),
+                None => fold.apply_quiet(&ev.event, &ev.adcode),
             };
             // The rules learn the state the wall shows: not from a late report.
             if change.newest {
                 book.learn(&ev.event, &ev.adcode);
             }
-        },
-        |topic| {
-            hub.skip(topic);
-        },
-    )?;
+        }
+    })?;
+    for b in batches {
+        b.publish(&fold, &hub);
+    }
     for (t, seq) in store.topic_seqs() {
         if t != OVERVIEW && hub.seq(t) != *seq {
             anyhow::bail!("event log: topic {t} replayed to seq {} but the log says {seq}", hub.seq(t));
@@ -172,6 +186,33 @@ pub(crate) fn rebuild(
     let ingestor = Ingestor::start(store, state.clone(), log, after);
     state.ingestor.set(ingestor).expect("the ingestor is set once, here");
     Ok(state)
+}
+
+/// A topic's batch being replayed at start-up: its seq, and what its events changed (`None`:
+/// older than the resume window, folded quietly).
+struct ReplayBatch {
+    topic: String,
+    tseq: u64,
+    changes: Option<fold::Changes>,
+}
+
+impl ReplayBatch {
+    fn new(topic: &str, tseq: u64, quiet: bool) -> ReplayBatch {
+        ReplayBatch { topic: topic.to_owned(), tseq, changes: (!quiet).then(fold::Changes::default) }
+    }
+
+    /// Its delta, into the hub's resume window; or its seq skipped (folded quietly, or every
+    /// event in it void).
+    fn publish(self, fold: &Fold, hub: &Hub) {
+        let deltas = self.changes.map(|c| fold.deltas(c)).unwrap_or_default();
+        if deltas.is_empty() {
+            hub.skip(&self.topic);
+        }
+        for (topic, delta) in deltas {
+            let time = fold.topic_time_text(topic);
+            hub.publish(topic, &time, &delta);
+        }
+    }
 }
 
 #[cfg(test)]

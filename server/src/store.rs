@@ -86,7 +86,8 @@ pub enum Appended {
     New {
         /// Global sequence (also the `overview` topic's seq).
         gseq: u64,
-        /// Sequence in its theme topic.
+        /// Sequence in its theme topic: that of the delta that carries it. The new events of
+        /// one topic in one batch ([`Part`]) share one: a batch is sent as one delta per topic.
         tseq: u64,
     },
     /// Already stored earlier (same source and id) at this global sequence.
@@ -103,7 +104,8 @@ pub struct StoredEvent {
     pub gseq: u64,
     /// Theme topic.
     pub topic: String,
-    /// Sequence in the theme topic.
+    /// Sequence in the theme topic: that of the delta that carried it (shared by its batch's
+    /// events of the topic).
     pub tseq: u64,
     /// County.
     pub adcode: String,
@@ -111,6 +113,22 @@ pub struct StoredEvent {
     pub received: String,
     /// The event.
     pub event: Envelope,
+}
+
+/// An entry of the log as [`Store::replay_with_voids`] visits it.
+#[derive(Debug)]
+// Handed to a callback one at a time, never stored: boxing would cost each event an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Replayed {
+    /// An event.
+    Event(StoredEvent),
+    /// A void one (set aside when the log was upgraded): its topic and seq.
+    Void {
+        /// Theme topic.
+        topic: String,
+        /// Sequence in the theme topic.
+        tseq: u64,
+    },
 }
 
 /// A saved snapshot: the gseq it covers, the topic positions then, the fold's state as JSON.
@@ -598,11 +616,24 @@ impl Store {
                      ON CONFLICT (source, id) DO NOTHING",
                 )
                 .map_err(sql)?;
-            for (l, received) in parts.iter().flat_map(|p| p.events.iter().map(move |l| (l, p.received))) {
+            // A batch's events of one topic go out as one delta ([`crate::fold::Changes`]): they
+            // share its seq, the first new one's.
+            let mut batch_seqs: Vec<(&'static str, u64)> = Vec::new();
+            let mut part_end = parts.first().map_or(0, |p| p.events.len());
+            let mut part = 0;
+            for (i, (l, received)) in
+                parts.iter().flat_map(|p| p.events.iter().map(move |l| (l, p.received))).enumerate()
+            {
+                while i >= part_end {
+                    part += 1;
+                    part_end += parts[part].events.len();
+                    batch_seqs.clear();
+                }
                 let ev = &l.event;
                 let source = ev.source.as_deref().unwrap_or("");
                 let topic = ev.data.topic();
-                let tseq = next_topic.get(topic).copied().unwrap_or(0) + 1;
+                let shared = batch_seqs.iter().find(|(t, _)| *t == topic).map(|(_, s)| *s);
+                let tseq = shared.unwrap_or_else(|| next_topic.get(topic).copied().unwrap_or(0) + 1);
                 let json;
                 let body = match &l.line {
                     Some(line) => &**line,
@@ -634,10 +665,13 @@ impl Store {
                     continue;
                 }
                 next_gseq += 1;
-                match next_topic.get_mut(topic) {
-                    Some(seq) => *seq = tseq,
-                    None => {
-                        next_topic.insert(topic.to_owned(), tseq);
+                if shared.is_none() {
+                    batch_seqs.push((topic, tseq));
+                    match next_topic.get_mut(topic) {
+                        Some(seq) => *seq = tseq,
+                        None => {
+                            next_topic.insert(topic.to_owned(), tseq);
+                        }
                     }
                 }
                 out.push(Appended::New { gseq: next_gseq, tseq });
@@ -697,18 +731,18 @@ impl Store {
     }
 
     /// Visit every event after `after_gseq`, in order (void events are skipped).
-    pub fn replay(&self, after_gseq: u64, f: impl FnMut(StoredEvent)) -> Result<u64, StoreError> {
-        self.replay_with_voids(after_gseq, f, |_| {})
+    pub fn replay(&self, after_gseq: u64, mut f: impl FnMut(StoredEvent)) -> Result<u64, StoreError> {
+        self.replay_with_voids(after_gseq, |r| {
+            if let Replayed::Event(e) = r {
+                f(e);
+            }
+        })
     }
 
-    /// Visit every event after `after_gseq`, in order; `on_void` gets the topic of each void one
-    /// (set aside when the log was upgraded), so that topic positions stay aligned.
-    pub fn replay_with_voids(
-        &self,
-        after_gseq: u64,
-        mut f: impl FnMut(StoredEvent),
-        mut on_void: impl FnMut(&str),
-    ) -> Result<u64, StoreError> {
+    /// Visit every entry after `after_gseq`, in order: the events, and the topic and seq of each
+    /// void one (set aside when the log was upgraded), so that topic positions stay aligned.
+    /// Returns how many events (not void) were visited.
+    pub fn replay_with_voids(&self, after_gseq: u64, mut f: impl FnMut(Replayed)) -> Result<u64, StoreError> {
         let mut st = self
             .conn
             .prepare(
@@ -721,10 +755,10 @@ impl Store {
             let void: Option<String> = r.get(7).map_err(|e| self.err(e))?;
             let row = self.read_row(r).map_err(|e| self.err(e))?;
             if void.is_some() {
-                on_void(&row.topic);
+                f(Replayed::Void { topic: row.topic, tseq: to_u64(row.tseq) });
                 continue;
             }
-            f(self.decode(row)?);
+            f(Replayed::Event(self.decode(row)?));
             n += 1;
         }
         Ok(n)
@@ -1229,31 +1263,51 @@ pub(crate) mod tests {
             epoch = s.epoch().to_owned();
             let r =
                 s.append(&[ev("a", "1", "x"), ev("a", "2", "x"), ev("a", "1", "x")], "t").expect("appends");
+            // One batch: its events of a topic share the seq of the delta that carries them.
             assert_eq!(
                 r,
                 vec![
                     Appended::New { gseq: 1, tseq: 1 },
-                    Appended::New { gseq: 2, tseq: 2 },
+                    Appended::New { gseq: 2, tseq: 1 },
                     Appended::Duplicate { gseq: 1 }
                 ]
             );
             // Same id from another source is another event.
             let r = s.append(&[ev("b", "1", "x"), ev("a", "2", "x")], "t").expect("appends");
-            assert_eq!(r, vec![Appended::New { gseq: 3, tseq: 3 }, Appended::Duplicate { gseq: 2 }]);
+            assert_eq!(r, vec![Appended::New { gseq: 3, tseq: 2 }, Appended::Duplicate { gseq: 2 }]);
+            // A batch of duplicates only takes no seq; batches in one transaction take one each.
+            let r = s.append(&[ev("b", "1", "x")], "t").expect("appends");
+            assert_eq!(r, vec![Appended::Duplicate { gseq: 3 }]);
+            let (one, two) = ([ev("c", "1", "x"), ev("c", "2", "x")], [ev("c", "3", "x")]);
+            let r = s
+                .append_parts(&[
+                    Part { events: &one, received: "t", stream: None },
+                    Part { events: &[], received: "t", stream: None },
+                    Part { events: &two, received: "t", stream: None },
+                ])
+                .expect("appends");
+            assert_eq!(
+                r,
+                vec![
+                    Appended::New { gseq: 4, tseq: 3 },
+                    Appended::New { gseq: 5, tseq: 3 },
+                    Appended::New { gseq: 6, tseq: 4 }
+                ]
+            );
         }
         let s = Store::open(&dir).expect("reopens");
         assert_eq!(s.epoch(), epoch);
-        assert_eq!(s.last_gseq(), 3);
-        assert_eq!(s.topic_seqs()["water"], 3);
+        assert_eq!(s.last_gseq(), 6);
+        assert_eq!(s.topic_seqs()["water"], 4);
         let mut seen = vec![];
         s.replay(1, |e| seen.push((e.gseq, e.event.source.clone().unwrap_or_default(), e.event.id.clone())))
             .expect("replays");
-        assert_eq!(seen, vec![(2, "a".into(), "2".into()), (3, "b".into(), "1".into())]);
+        assert_eq!(seen[..2], [(2, "a".into(), "2".into()), (3, "b".into(), "1".into())]);
         let day = |t: &str| Timestamp::parse(t).expect("time");
         let h = s
             .history("section:x", day("2026-11-22T00:00:00Z"), day("2026-11-23T00:00:00Z"), 10)
             .expect("history");
-        assert_eq!(h.len(), 3);
+        assert_eq!(h.len(), 6);
     }
 
     #[test]
@@ -1292,9 +1346,13 @@ pub(crate) mod tests {
         }
         let s = Store::open(&dir).expect("an old log opens");
         let (mut seen, mut void) = (vec![], vec![]);
-        s.replay_with_voids(0, |e| seen.push(e.event.id), |t| void.push(t.to_owned())).expect("replays");
+        s.replay_with_voids(0, |r| match r {
+            Replayed::Event(e) => seen.push(e.event.id),
+            Replayed::Void { topic, tseq } => void.push((topic, tseq)),
+        })
+        .expect("replays");
         assert_eq!(seen, ["1", "4"]);
-        assert_eq!(void, ["water", "water"], "set aside, their places kept");
+        assert_eq!(void, [("water".to_owned(), 2), ("water".to_owned(), 3)], "set aside, their places kept");
         let day = |t: &str| Timestamp::parse(t).expect("time");
         let h = s
             .history("section:x", day("2026-11-22T00:00:00Z"), day("2026-11-23T00:00:00Z"), 10)

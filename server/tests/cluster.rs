@@ -360,7 +360,8 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
     for b in 40..60 {
         send_batch(b);
     }
-    let expected = 6_000u64;
+    // One delta per batch: each body is one message of the log stream, folded as one batch.
+    let expected = 60u64;
     while last < expected {
         let u = rt.block_on(next_updates(&mut ws, Duration::from_secs(10))).expect("the deltas missed");
         follow(u, &epoch, &mut last);

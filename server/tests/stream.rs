@@ -43,6 +43,20 @@ async fn next(ws: &mut Ws) -> Vec<(&'static str, Update)> {
     }
 }
 
+/// Points in ten prefecture-level cities of Hubei (lon, lat).
+const CITIES: [(f64, f64); 10] = [
+    (114.30, 30.59),
+    (111.29, 30.70),
+    (112.14, 32.04),
+    (112.24, 30.33),
+    (110.79, 32.63),
+    (115.04, 30.20),
+    (109.49, 30.27),
+    (113.92, 30.92),
+    (114.87, 30.45),
+    (114.32, 29.84),
+];
+
 fn post(addr: std::net::SocketAddr, tok: &str, ids: std::ops::Range<usize>, prefix: &str) {
     let body: String = ids.map(|i| patrol(&format!("{prefix}{i}")) + "\n").collect();
     let (status, body) = post_events(addr, tok, &body);
@@ -59,35 +73,36 @@ async fn resume_after_a_crash_gets_exactly_the_missed_deltas() {
     let first = next(&mut ws).await;
     assert_eq!((first[0].0, first[0].1.seq), ("snapshot", 0));
     let epoch = first[0].1.epoch.clone();
-    post(srv.addr, &tok, 0..5, "a");
-    let mut seqs = vec![];
-    while seqs.len() < 5 {
-        seqs.extend(next(&mut ws).await.into_iter().map(|(k, u)| {
-            assert_eq!(k, "delta");
-            u.seq
-        }));
+    // Three bodies: 2 events, 1, 2. Each is one delta, with the figures the body left.
+    for ids in [0..2, 2..3, 3..5] {
+        post(srv.addr, &tok, ids, "a");
     }
-    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    let mut got = vec![];
+    while got.len() < 3 {
+        got.extend(next(&mut ws).await.into_iter().map(|(k, u)| (k, u.seq, patrols(&u))));
+    }
+    assert_eq!(got, vec![("delta", 1, 2), ("delta", 2, 3), ("delta", 3, 5)]);
     drop(ws);
     srv.kill();
 
     // After a crash and restart the epoch is the same (the log is the truth), so resuming from
-    // seq 5 yields exactly the deltas stored since.
+    // seq 1 yields exactly the deltas since: the two before the crash, rebuilt from the log as
+    // they were sent (one per body), and the one stored since.
     let srv = Server::start(&data, port, &["--no-simulator"]);
     post(srv.addr, &tok, 5..8, "a");
     let mut ws = connect(
         srv.addr,
-        serde_json::json!({"op": "subscribe", "topics": ["rivers"], "since": {"rivers": {"epoch": epoch, "seq": 5}}}),
+        serde_json::json!({"op": "subscribe", "topics": ["rivers"], "since": {"rivers": {"epoch": epoch, "seq": 1}}}),
     )
     .await;
-    let got = next(&mut ws).await;
-    // Each delta carries the province's patrol count after its event: the 6th, 7th and 8th.
-    let ids: Vec<(&str, u64, u64)> = got
-        .iter()
-        .map(|(k, u)| (*k, u.seq, u.data["regions"]["420000"]["patrols"].as_u64().unwrap_or(0)))
-        .collect();
-    assert_eq!(ids, vec![("delta", 6, 6), ("delta", 7, 7), ("delta", 8, 8)]);
-    assert_eq!(got[0].1.epoch, epoch);
+    let mut got = vec![];
+    while got.len() < 3 {
+        got.extend(next(&mut ws).await.into_iter().map(|(k, u)| {
+            assert_eq!(u.epoch, epoch);
+            (k, u.seq, patrols(&u))
+        }));
+    }
+    assert_eq!(got, vec![("delta", 2, 3), ("delta", 3, 5), ("delta", 4, 8)]);
     // A client from another epoch gets a snapshot at the current seq with the full state.
     let mut ws = connect(
         srv.addr,
@@ -95,8 +110,13 @@ async fn resume_after_a_crash_gets_exactly_the_missed_deltas() {
     )
     .await;
     let got = next(&mut ws).await;
-    assert_eq!((got[0].0, got[0].1.seq), ("snapshot", 8));
+    assert_eq!((got[0].0, got[0].1.seq), ("snapshot", 4));
     assert_eq!(got[0].1.data["regions"]["420000"]["patrols"], 8);
+}
+
+/// The province's patrols in a rivers update.
+fn patrols(u: &Update) -> u64 {
+    u.data["regions"]["420000"]["patrols"].as_u64().unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,13 +131,20 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     assert_eq!(next(&mut live).await[0].0, "snapshot");
 
     let addr = srv.addr;
-    // Far more than the resume window, over many more ticks than the hub keeps frames of, so
-    // the stalled client can be caught up neither from the kept frames nor from the ring.
-    let total = 24_000usize;
+    // More deltas than the resume window (one per body), over many more ticks than the hub keeps
+    // frames of, so the stalled client can be caught up neither from the kept frames nor from
+    // the ring; each of patrols in ten cities, so that they are more bytes than the stalled
+    // client's socket buffers hold.
+    let total = yiping_server::hub::RESUME_WINDOW + yiping_server::hub::FRAMES_KEPT + 250;
     let poster = std::thread::spawn(move || {
-        for b in 0..(total / 400) {
-            post(addr, &tok, b * 400..(b + 1) * 400, "p");
-            std::thread::sleep(Duration::from_millis(120));
+        for b in 0..total {
+            let body: String = CITIES
+                .iter()
+                .enumerate()
+                .map(|(k, (lon, lat))| patrol_at(&format!("p{b}-{k}"), *lon, *lat) + "\n")
+                .collect();
+            let (status, body) = post_events(addr, &tok, &body);
+            assert_eq!(status, 200, "{body}");
         }
         Instant::now()
     });
@@ -177,7 +204,8 @@ async fn snapshots_and_retention_keep_the_figures_and_the_stream_positions() {
     // Snapshots were taken and the events they cover were deleted (retention of 0 days).
     let kept = export(&data);
     assert!(kept.len() < 250, "retention deleted events covered by a snapshot: {} kept", kept.len());
-    assert!(kept.iter().all(|e| e["seq"].as_u64().is_some_and(|s| s > 200)));
+    // The 5th body's, its topic's 5th delta.
+    assert!(kept.iter().all(|e| e["seq"].as_u64() == Some(5)));
 
     // Restarted from the snapshot plus the events after it: same figures, same positions.
     let srv = Server::start(&data, port, &args);
@@ -192,10 +220,10 @@ async fn snapshots_and_retention_keep_the_figures_and_the_stream_positions() {
     assert!(body.contains("--retain-days"), "{body}");
     let mut ws = connect(srv.addr, serde_json::json!({"op": "subscribe", "topics": ["rivers"]})).await;
     let first = next(&mut ws).await;
-    assert_eq!((first[0].0, first[0].1.seq), ("snapshot", 250));
+    assert_eq!((first[0].0, first[0].1.seq), ("snapshot", 5));
     post(srv.addr, &tok, 250..251, "r");
     let got = next(&mut ws).await;
-    assert_eq!((got[0].0, got[0].1.seq), ("delta", 251));
+    assert_eq!((got[0].0, got[0].1.seq), ("delta", 6));
     // A re-sent event whose original was pruned is stored again: retention bounds what
     // de-duplication can see, which is why it is off by default.
 }

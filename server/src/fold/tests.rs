@@ -229,6 +229,67 @@ fn a_delta_carries_the_changed_entity_and_regions() {
 }
 
 #[test]
+fn a_batch_is_one_delta_per_topic_with_the_state_it_left() {
+    let places = Arc::new(Places::hubei());
+    let problem = r#"{"type":"river.problem","id":"1","time":"2026-11-22T08:00:00Z","source":"t","data":{"problem":"P1","river":"汉江","lon":114.2199,"lat":30.5797,"kind":"garbage","status":"found","found":"2026-11-22T08:00:00Z"}}"#;
+    let closed = problem
+        .replace("\"found\",\"found\"", "\"closed\",\"found\"")
+        .replace("\"id\":\"1\"", "\"id\":\"2\"")
+        .replace("08:00:00Z\",\"source", "09:00:00Z\",\"source");
+    let other = problem.replace("P1", "P2").replace("\"id\":\"1\"", "\"id\":\"3\"");
+    // In 宜昌 (another prefecture), and a patrol in 武汉.
+    let far = other
+        .replace("114.2199", "111.29")
+        .replace("30.5797", "30.70")
+        .replace("P2", "P3")
+        .replace("\"id\":\"3\"", "\"id\":\"4\"");
+    let patrol = r#"{"type":"river.patrol","id":"5","time":"2026-11-22T10:00:00Z","source":"t","data":{"patrol":"R1","chief":"C1","chief_name":"张三","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":30}}"#;
+    let reading = r#"{"type":"water.reading","id":"6","time":"2026-11-22T08:00:00Z","source":"t","data":{"section":"cj-yangsigang","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08}}"#;
+    let lines = [problem, &closed, &other, &far, patrol, reading];
+    let events: Vec<(Envelope, String)> = lines
+        .iter()
+        .map(|l| {
+            let e = parse_line(l).expect("valid");
+            let county = places.locate(&e).expect("in Hubei");
+            (e, county)
+        })
+        .collect();
+    let mut fold = Fold::new(places.clone());
+    let mut changes = Changes::default();
+    for (e, county) in &events {
+        assert!(fold.apply_to(e, county, &mut changes).delta.is_none(), "made once the batch is folded");
+    }
+    assert_eq!(changes.topics().collect::<Vec<_>>(), ["rivers", "water"], "as they first changed");
+    let deltas = fold.deltas(changes);
+    let rivers: ThemeData<RiversAgg> =
+        serde_json::from_value(serde_json::to_value(&deltas[0].1).expect("serialises")).expect("a delta");
+    // P1 as the batch left it: closed (it has left the live state, the delta still says so).
+    assert_eq!(rivers.entities.keys().collect::<Vec<_>>(), ["problem:P1", "problem:P2", "problem:P3"]);
+    assert_eq!(rivers.entities["problem:P1"].status, "closed");
+    assert!(fold.rivers.entity("problem:P1").is_none());
+    // Every region any event moved, each with its figures after the whole batch.
+    let regions: Vec<&String> = rivers.regions.keys().collect();
+    assert_eq!(
+        regions,
+        ["420000", "420100", "420104", "420500", &places.locate(&events[3].0).expect("in 宜昌")]
+    );
+    for (code, agg) in &rivers.regions {
+        assert_eq!(agg, &fold.rivers.region(code), "{code}");
+    }
+    assert_eq!((rivers.regions["420000"].problems, rivers.regions["420000"].problems_open), (3, 2));
+    assert_eq!(rivers.regions["420000"].patrols, 1);
+    // The same events one by one end in the same state, each delta a part of the batch's.
+    let mut one_by_one = Fold::new(places.clone());
+    for (e, county) in &events {
+        one_by_one.apply(e, county);
+    }
+    assert_eq!(everything(&one_by_one), everything(&fold));
+    let water: ThemeData<WaterAgg> =
+        serde_json::from_value(serde_json::to_value(&deltas[1].1).expect("serialises")).expect("a delta");
+    assert_eq!(water.entities.keys().collect::<Vec<_>>(), ["section:cj-yangsigang"]);
+}
+
+#[test]
 fn a_fold_restored_from_a_snapshot_continues_exactly_like_the_original() {
     let places = Arc::new(Places::hubei());
     let events = random_events(&places, 2000, 7);

@@ -201,6 +201,11 @@ pub(crate) fn patrol(id: &str) -> String {
     patrol_of(id, id)
 }
 
+/// A valid river patrol line, event `id`, at a point (`lon`, `lat`) of Hubei.
+pub(crate) fn patrol_at(id: &str, lon: f64, lat: f64) -> String {
+    patrol(id).replace(r#""lon":114.2199,"lat":30.5797"#, &format!(r#""lon":{lon},"lat":{lat}"#))
+}
+
 /// A valid river patrol line, event `id`, about the patrol `patrol` (a benchmark keeps the
 /// topic's state bounded by reusing patrols).
 pub(crate) fn patrol_of(id: &str, patrol: &str) -> String {
