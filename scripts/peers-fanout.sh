@@ -18,6 +18,12 @@
 # figures use it); the script patches a copy before anything runs and stops if a line it changes
 # is not found.
 #
+# yiping sends one delta per topic per ingest request (a batch), not one per event. The feed
+# (scripts/feed.py) posts EVENTS_PER_S events in FEED_POSTS bodies a second (default 10, as the
+# harness's own feed): the clients get min(EVENTS_PER_S, FEED_POSTS) deltas a second, which is
+# what the load generator is told to expect. FEED_POSTS=EVENTS_PER_S gives a delta per event, as
+# the peer is given.
+#
 # Needs ../shared/peers/ws (from the project root) and a release `yiping` (YIPING_BIN, default
 # target/release/yiping). Builds the load generator and installs the peer's npm packages once.
 # Prints one line per run; the JSON of each run goes to $RESULTS (default /tmp/yiping-peers-ws).
@@ -73,10 +79,13 @@ if [[ $which != peer ]]; then
   # connect is the settled server's, not a moment in the middle of making it.
   curl -sf -o /dev/null "http://127.0.0.1:9201/geo/layers.pack" || true
   sleep 1
-  python3 yiping-feed.py 9201 "$tok" "$rate" 45 >/dev/null &
+  posts=${FEED_POSTS:-10}
+  deltas=$(python3 -c "print(min($rate, $posts))")
+  python3 "$root/scripts/feed.py" 9201 "$tok" "$rate" 45 "$posts" >/dev/null &
   feed=$!
-  ./bench.sh --url ws://127.0.0.1:9201/ws --server-pid "$pid" --clients "$clients" --rate "$rate" \
-    --topics rivers --connect-timeout 60 --threads "$threads" --label "yiping-c$clients-r$rate-t$threads" || true
+  ./bench.sh --url ws://127.0.0.1:9201/ws --server-pid "$pid" --clients "$clients" --rate "$deltas" \
+    --topics rivers --connect-timeout 60 --threads "$threads" \
+    --label "yiping-c$clients-r$rate-p$posts-t$threads" || true
   kill "$feed" "$pid" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$data"

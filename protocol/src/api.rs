@@ -150,8 +150,8 @@ pub enum LineResult {
         id: String,
         /// Its theme topic.
         topic: String,
-        /// Its seq in that topic: that of the delta that carries it (the request's events of one
-        /// topic share it).
+        /// Its seq in that topic: that of the delta that carries it (shared by the events of the
+        /// topic written with it).
         seq: u64,
     },
     /// Stored earlier (same source and id): not stored again.

@@ -23,8 +23,9 @@
 //!
 //! Every topic stream has a server epoch and a per-topic `seq` that grows by exactly 1 with each
 //! delta; a snapshot carries the seq of the last delta it includes. A theme topic's delta carries
-//! what one batch of events changed (one ingest request, one message of the log stream): the
-//! entities it changed and the figures of the regions it moved, as the batch left them. `time` is
+//! what one batch of events changed (one write of the server's log: the ingest requests that
+//! waited together, or one message of a cluster's log stream): the entities it changed and the
+//! figures of the regions it moved, as the batch left them. `time` is
 //! the data's own time (UTC, RFC 3339), not the time of sending, so a client can show how fresh
 //! each panel is.
 //!

@@ -899,8 +899,8 @@ impl Fold {
                     t.note(&self.rivers, changed, regions);
                 }
                 // A closed problem leaves the live state (noted above as it closed: the delta
-                // shows it closed);
-                // it keeps counting in the region's figures, and its history stays in the log.
+                // shows it closed); it keeps counting in the region's figures, and its history
+                // stays in the log.
                 if changed.is_some() && !open {
                     self.rivers.retire(&entity);
                 }

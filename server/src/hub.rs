@@ -26,6 +26,11 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use yiping_protocol::{ResumePoint, ServerMsg, Update};
 
+/// How the theme topics' seqs are numbered, in their epoch (`{log's epoch}.b`): one delta per
+/// batch of events. Before, each event had its own seq under the log's epoch alone, so a client
+/// (or a cluster node not yet upgraded) resuming across the change gets a snapshot, never
+/// deltas numbered the other way.
+pub const SEQS_PER_BATCH: &str = "b";
 /// How many recent deltas each topic keeps for clients that resume or lag, at most.
 pub const RESUME_WINDOW: usize = 8192;
 /// How many bytes of recent deltas each topic keeps, at most (a delta carries a whole batch's

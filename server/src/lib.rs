@@ -13,8 +13,8 @@
 //! 3. **The fold** ([`fold`]): the state and region aggregates, the newest fact by event time
 //!    winning everywhere, snapshotted so start-up replays only what came after; [`audit`]
 //!    recounts the figures from the raw log independently.
-//! 4. **Publishing** ([`publish`]): each stored event folded, its delta published on its topic,
-//!    one overview update per batch, and the alert rules ([`alerts`]) observing each subject's
+//! 4. **Publishing** ([`publish`]): each batch of stored events folded (one write of the log),
+//!    one delta published per topic it changed, one overview update per batch, and the alert rules ([`alerts`]) observing each subject's
 //!    newest report; alert steps go to the audit [`trail`] before they are published.
 //!    [`timeline`] gives the state as of any past instant by event time (checkpoints at Beijing
 //!    midnights, the log's index on event time) for time travel, and the regions' totals at

@@ -4,8 +4,8 @@
 //! A session holds its own fold, sought through the [`crate::timeline`] (checkpoint + events by
 //! event time), and its own stream: epoch `replay-…`, seqs from 0. While playing, every
 //! [`TICK`] the replayed clock moves on by `speed` × the real time passed, the events between the
-//! old and the new clock are read in event-time order and folded, and each one's delta goes out
-//! on its topic exactly as live deltas do, then one overview. Alerts are the alerts as they stood
+//! old and the new clock are read in event-time order and folded, and one delta per topic they
+//! changed goes out, as live deltas do (one per batch), then one overview. Alerts are the alerts as they stood
 //! at the replayed instant, from the audit trail (open then, or resolved in the 24 hours before).
 //!
 //! Nothing here writes: not the log, not the trail, not the live fold, and the alert rules never
@@ -288,7 +288,7 @@ impl Session {
     }
 
     /// Move the clock on by the real time passed × speed (never past `now`), and send what
-    /// happened meanwhile: each event's delta on its topic, one overview, the alerts now and
+    /// happened meanwhile: one delta per topic it changed, one overview, the alerts now and
     /// then, and where the clock stands.
     pub async fn tick(&mut self, state: &Arc<AppState>) -> Vec<Arc<str>> {
         let real = self.last_tick.elapsed();
@@ -320,13 +320,15 @@ impl Session {
         self.clock = to;
         let mut out = Vec::new();
         let wanted = |t: &str, topics: &[String]| topics.iter().any(|x| x == t);
+        // One delta per topic for the tick's events, as live sends one per batch.
+        let mut changes = crate::fold::Changes::default();
         for e in &events {
-            let change = self.fold.apply(&e.event, &e.adcode);
-            if wanted(change.topic, &self.topics)
-                && let Some(delta) = change.delta
-            {
+            self.fold.apply_to(&e.event, &e.adcode, &mut changes);
+        }
+        for (topic, delta) in self.fold.deltas(changes) {
+            if wanted(topic, &self.topics) {
                 let data = serde_json::to_value(&delta).expect("deltas serialise");
-                out.push(self.update(change.topic, data, false));
+                out.push(self.update(topic, data, false));
             }
         }
         if !events.is_empty() && wanted(OVERVIEW, &self.topics) {

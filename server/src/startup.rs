@@ -76,8 +76,9 @@ pub(crate) fn rebuild(
         None => (0, Fold::new(places.clone()), Default::default()),
     };
     let mut streams = vec![(OVERVIEW, format!("{epoch}.{run}"), 0)];
+    let themes = format!("{epoch}.{}", hub::SEQS_PER_BATCH);
     for (t, _) in topics::ALL.iter().skip(1) {
-        streams.push((*t, epoch.clone(), start_seqs.get(*t).copied().unwrap_or(0)));
+        streams.push((*t, themes.clone(), start_seqs.get(*t).copied().unwrap_or(0)));
     }
     // Alerts come from the trail, not the event log: a fresh stream per run, like the overview.
     streams.push((topics::ALERTS, format!("{epoch}.{run}.alerts"), 0));
@@ -201,12 +202,22 @@ impl ReplayBatch {
         ReplayBatch { topic: topic.to_owned(), tseq, changes: (!quiet).then(fold::Changes::default) }
     }
 
-    /// Its delta, into the hub's resume window; or its seq skipped (folded quietly, or every
-    /// event in it void).
+    /// Its delta, into the hub's resume window (an empty one if every event in it is void:
+    /// the window holds every seq after its first); or, folded quietly, its seq skipped.
     fn publish(self, fold: &Fold, hub: &Hub) {
-        let deltas = self.changes.map(|c| fold.deltas(c)).unwrap_or_default();
+        let ReplayBatch { topic, changes, .. } = self;
+        let Some(changes) = changes else {
+            hub.skip(&topic);
+            return;
+        };
+        let mut deltas = fold.deltas(changes);
         if deltas.is_empty() {
-            hub.skip(&self.topic);
+            // Only theme topics are numbered by the log, and `Fold::delta` knows each of them.
+            let name = topics::ALL.iter().map(|(t, _)| *t).find(|t| *t == topic);
+            deltas.extend(name.and_then(|t| Some((t, fold.delta(t, fold::Touched::default())?))));
+        }
+        if deltas.is_empty() {
+            hub.skip(&topic);
         }
         for (topic, delta) in deltas {
             let time = fold.topic_time_text(topic);
@@ -231,6 +242,59 @@ mod tests {
         let event = yiping_protocol::events::parse_line(&line).expect("a reading");
         let adcode = state.places.locate(&event).expect("placed");
         Located::new(event, adcode)
+    }
+
+    fn line(state: &AppState, line: &str) -> Located {
+        let event = yiping_protocol::events::parse_line(line).expect("a valid line");
+        let adcode = state.places.locate(&event).expect("placed");
+        Located::new(event, adcode)
+    }
+
+    /// Every delta a theme topic's resume window holds, from its first seq on.
+    fn window(state: &AppState, topic: &str) -> Vec<String> {
+        let since = yiping_protocol::ResumePoint { epoch: state.hub.epoch(topic).to_owned(), seq: 0 };
+        let sub = state.hub.subscribe(topic, Some(&since), || unreachable!("the window holds seq 1 on"));
+        sub.initial.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_restart_rebuilds_the_resume_window_with_the_deltas_sent_live_byte_for_byte() {
+        let dir = crate::store::tests::tempdir();
+        let log = LogOptions { snapshot_every: u64::MAX, ..LogOptions::default() };
+        let live = AppState::open_with(&dir, log).expect("opens");
+        let problem = |id: &str, status: &str, minute: u32| {
+            format!(
+                r#"{{"type":"river.problem","id":"{id}","time":"2026-11-22T08:{minute:02}:00Z","data":{{"problem":"P1","river":"汉江","lon":114.2199,"lat":30.5797,"kind":"garbage","status":"{status}","found":"2026-11-22T08:00:00Z"}}}}"#
+            )
+        };
+        let patrol = |id: &str, lon: f64, lat: f64| {
+            format!(
+                r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T09:00:00Z","data":{{"patrol":"{id}","chief":"C1","chief_name":"张三","level":"county","river":"汉江","lon":{lon},"lat":{lat},"minutes":30}}}}"#
+            )
+        };
+        // Batches with the topics interleaved: a problem found and closed in one batch, a
+        // reading, patrols in two prefectures, a batch of a duplicate alone, a late report.
+        let batches = [
+            vec![problem("a1", "found", 0), patrol("a2", 114.2199, 30.5797), problem("a3", "closed", 5)],
+            vec![patrol("b1", 111.29, 30.70), patrol("b2", 114.2199, 30.5797)],
+            vec![patrol("b1", 111.29, 30.70)],
+            vec![problem("c1", "found", 1), patrol("c2", 112.14, 32.04)],
+        ];
+        for b in &batches {
+            let events: Vec<Located> = b.iter().map(|l| line(&live, l)).collect();
+            live.submit(events, true).await.expect("stored");
+        }
+        live.submit(vec![reading(&live, "d1", 5, 0.2), reading(&live, "d2", 50, 0.3)], true)
+            .await
+            .expect("stored");
+        let sent: Vec<Vec<String>> = ["rivers", "water"].iter().map(|t| window(&live, t)).collect();
+        // One delta per batch that changed the topic: not for the duplicate's.
+        assert_eq!((sent[0].len(), sent[1].len()), (3, 1), "{sent:?}");
+        assert!(sent[0][0].contains(r#""status":"closed""#), "{}", sent[0][0]);
+        drop(live);
+        let restarted = AppState::open_with(&dir, log).expect("reopens");
+        let rebuilt: Vec<Vec<String>> = ["rivers", "water"].iter().map(|t| window(&restarted, t)).collect();
+        assert_eq!(rebuilt, sent);
     }
 
     #[tokio::test]

@@ -84,7 +84,7 @@ pub struct Part<'a> {
 pub enum Appended {
     /// Newly stored with these sequence numbers.
     New {
-        /// Global sequence (also the `overview` topic's seq).
+        /// Global sequence.
         gseq: u64,
         /// Sequence in its theme topic: that of the delta that carries it. The new events of
         /// one topic in one batch ([`Part`]) share one: a batch is sent as one delta per topic.
@@ -553,7 +553,7 @@ impl Store {
         self.last_gseq
     }
 
-    /// The last seq of each topic (the overview's is the global sequence).
+    /// The last seq of each theme topic, and the global sequence under `overview`.
     pub fn topic_seqs(&self) -> &HashMap<String, u64> {
         &self.topic_seq
     }

@@ -366,6 +366,7 @@ fn three_nodes_behind_haproxy_lose_nothing_resume_without_gaps_and_agree_on_aler
         let u = rt.block_on(next_updates(&mut ws, Duration::from_secs(10))).expect("the deltas missed");
         follow(u, &epoch, &mut last);
     }
+    assert_eq!(last, expected, "one delta per batch");
 
     // The killed node restarts on its data folder and catches up.
     let restarted = Instant::now();

@@ -278,7 +278,7 @@ fn a_batch_is_one_delta_per_topic_with_the_state_it_left() {
     }
     assert_eq!((rivers.regions["420000"].problems, rivers.regions["420000"].problems_open), (3, 2));
     assert_eq!(rivers.regions["420000"].patrols, 1);
-    // The same events one by one end in the same state, each delta a part of the batch's.
+    // The same events one by one end in the same state.
     let mut one_by_one = Fold::new(places.clone());
     for (e, county) in &events {
         one_by_one.apply(e, county);
