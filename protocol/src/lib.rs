@@ -25,9 +25,8 @@
 //! delta; a snapshot carries the seq of the last delta it includes. A theme topic's delta carries
 //! what one batch of events changed (one write of the server's log: the ingest requests that
 //! waited together, or one message of a cluster's log stream): the entities it changed and the
-//! figures of the regions it moved, as the batch left them. `time` is
-//! the data's own time (UTC, RFC 3339), not the time of sending, so a client can show how fresh
-//! each panel is.
+//! figures of the regions it moved, as the batch left them. `time` is the data's own time (UTC,
+//! RFC 3339), not the time of sending, so a client can show how fresh each panel is.
 //!
 //! What goes inside `data` is the topic's own; each topic's payload type lives in [`topics`].
 

@@ -7,8 +7,8 @@
 //!   A snapshot holds every entity and every region's aggregates of the theme; a delta holds only
 //!   the entities and regions that one batch of events (one write of the server's log: the ingest
 //!   requests that waited together, or one message of a cluster's log stream) changed, as the
-//!   batch left them (the events themselves are not repeated: an
-//!   entity's state carries its latest report, and `/api/v1/entities/{key}` every one).
+//!   batch left them (the events themselves are not repeated: an entity's state carries its
+//!   latest report, and `/api/v1/entities/{key}` every one).
 //!   A client applies a delta by replacing those keys. Their seq counts the batches that
 //!   changed the theme: one delta each, however many events.
 

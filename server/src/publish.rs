@@ -1,6 +1,7 @@
 //! The write side, from an accepted event to the wall: a batch of events folded and one delta
-//! per topic published (then one overview update), the alert rules observing each subject's newest report, alert
-//! steps stored in the audit trail before they are published, and the audit of every write.
+//! per topic published (then one overview update), the alert rules observing each subject's
+//! newest report, alert steps stored in the audit trail before they are published, and the
+//! audit of every write.
 
 use std::sync::atomic::Ordering;
 
@@ -14,8 +15,8 @@ use crate::{alerts, fold, trail};
 
 impl AppState {
     /// Fold a batch of newly stored events (one [`store::Part`]) and publish one delta per topic
-    /// they changed (the log gave that topic's events its seq), then one overview update. The alert
-    /// rules observe them at the clock's now, or, for events from the log stream (`logged`),
+    /// they changed (the log gave that topic's events its seq), then one overview update. The
+    /// alert rules observe them at the clock's now, or, for events from the log stream (`logged`),
     /// at the time they were received, the same on every node.
     pub(crate) fn fold_and_publish(
         &self,

@@ -5,8 +5,9 @@
 //! event time), and its own stream: epoch `replay-…`, seqs from 0. While playing, every
 //! [`TICK`] the replayed clock moves on by `speed` × the real time passed, the events between the
 //! old and the new clock are read in event-time order and folded, and one delta per topic they
-//! changed goes out, as live deltas do (one per batch), then one overview. Alerts are the alerts as they stood
-//! at the replayed instant, from the audit trail (open then, or resolved in the 24 hours before).
+//! changed goes out, as live deltas do (one per batch), then one overview. Alerts are the alerts
+//! as they stood at the replayed instant, from the audit trail (open then, or resolved in the 24
+//! hours before).
 //!
 //! Nothing here writes: not the log, not the trail, not the live fold, and the alert rules never
 //! see a replayed event. Sessions are bounded ([`MAX_REPLAYS`]), since each holds a fold.
