@@ -33,6 +33,9 @@ use yiping_protocol::{ResumePoint, ServerMsg, Update};
 pub const SEQS_PER_BATCH: &str = "b";
 /// How many recent deltas each topic keeps for clients that resume or lag, at most.
 pub const RESUME_WINDOW: usize = 8192;
+/// From how many of the log's newest events start-up rebuilds the resume windows, at most (see
+/// `startup`).
+pub const REPLAY_EVENTS: usize = 100_000;
 /// How many bytes of recent deltas each topic keeps, at most (a delta carries a whole batch's
 /// changes, and batches can be large): the oldest go first, though the newest is always kept.
 pub const RESUME_BYTES: usize = 8 << 20;

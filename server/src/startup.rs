@@ -101,8 +101,16 @@ pub(crate) fn rebuild(
     // a topic that share a seq came in one batch and went out as one delta: they are folded
     // together, and the delta is made when the topic's next batch begins (or the log ends), from
     // the state they left, as it was made live (a topic's state is changed by its events alone).
+    // The window is made of the newest events only: a batch can be large (an import writes
+    // 10,000 events at a time), and deltas the window's bytes would drop at once are not worth
+    // making. A batch not wholly among the newest [`hub::REPLAY_EVENTS`] is folded quietly too.
     let window = hub::RESUME_WINDOW as u64;
-    let keep_from = |topic: &str| store.topic_seqs().get(topic).map_or(0, |last| last.saturating_sub(window));
+    let cut = store.oldest_seqs_among_newest(after, hub::REPLAY_EVENTS)?;
+    let keep_from = |topic: &str| {
+        let last = store.topic_seqs().get(topic).copied().unwrap_or(0);
+        let by_events = if cut.is_empty() { 0 } else { cut.get(topic).copied().unwrap_or(last) };
+        last.saturating_sub(window).max(by_events)
+    };
     let mut batches: Vec<ReplayBatch> = Vec::new();
     let replayed = store.replay_with_voids(after, |entry| {
         let (topic, tseq) = match &entry {

@@ -553,6 +553,35 @@ impl Store {
         self.last_gseq
     }
 
+    /// For each topic, the oldest seq among the newest `n` events after `after_gseq` (of every
+    /// topic); empty when there are no more than `n` of them (none is left out). Start-up makes
+    /// the resume window's deltas only of the batches after these: the batch of the oldest may
+    /// have begun before the `n`.
+    pub fn oldest_seqs_among_newest(
+        &self,
+        after_gseq: u64,
+        n: usize,
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let e = |source| self.err(source);
+        let mut st = self
+            .conn
+            .prepare("SELECT topic, tseq FROM events WHERE gseq > ?1 ORDER BY gseq DESC LIMIT ?2")
+            .map_err(e)?;
+        let limit = i64::try_from(n).unwrap_or(i64::MAX - 1) + 1;
+        let mut rows = st.query(params![to_i64(after_gseq), limit]).map_err(e)?;
+        let mut oldest = HashMap::new();
+        let mut seen = 0;
+        while let Some(r) = rows.next().map_err(e)? {
+            if seen == n {
+                return Ok(oldest);
+            }
+            seen += 1;
+            let (topic, tseq): (String, i64) = (r.get(0).map_err(e)?, r.get(1).map_err(e)?);
+            oldest.insert(topic, to_u64(tseq));
+        }
+        Ok(HashMap::new())
+    }
+
     /// The last seq of each theme topic, and the global sequence under `overview`.
     pub fn topic_seqs(&self) -> &HashMap<String, u64> {
         &self.topic_seq
@@ -1252,6 +1281,34 @@ pub(crate) mod tests {
         // The write-ahead log is copied into the database by a passive checkpoint.
         let (pages, copied) = s.checkpoint_wal().expect("checkpoints");
         assert!(pages > 0 && copied == pages, "{pages} pages, {copied} copied");
+    }
+
+    #[test]
+    fn the_newest_events_tell_each_topic_s_oldest_batch_among_them() {
+        let dir = tempdir();
+        let mut s = Store::open(&dir).expect("opens");
+        let patrol = |id: &str| {
+            let line = format!(
+                r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T08:00:00Z","source":"a","data":{{"patrol":"{id}","chief":"C1","chief_name":"张三","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":30}}}}"#
+            );
+            Located::new(parse_line(&line).expect("valid"), "420104".into())
+        };
+        // Water seqs 1 (3 events) and 2 (1 event, with rivers seq 1), then rivers seq 2.
+        s.append(&[ev("a", "1", "x"), ev("a", "2", "x"), ev("a", "3", "x")], "t").expect("appends");
+        s.append(&[patrol("p1"), ev("a", "4", "x")], "t").expect("appends");
+        s.append(&[patrol("p2"), patrol("p3")], "t").expect("appends");
+        let seqs = |n| {
+            let mut v: Vec<(String, u64)> =
+                s.oldest_seqs_among_newest(0, n).expect("reads").into_iter().collect();
+            v.sort();
+            v
+        };
+        assert!(seqs(7).is_empty() && seqs(8).is_empty(), "no more than n: none left out");
+        assert_eq!(seqs(2), [("rivers".to_owned(), 2)]);
+        assert_eq!(seqs(3), [("rivers".to_owned(), 2), ("water".to_owned(), 2)]);
+        assert_eq!(seqs(5), [("rivers".to_owned(), 1), ("water".to_owned(), 1)]);
+        assert!(s.oldest_seqs_among_newest(5, 1).expect("reads").len() == 1);
+        assert!(s.oldest_seqs_among_newest(5, 2).expect("reads").is_empty(), "after gseq 5: 2 events");
     }
 
     #[test]
