@@ -697,7 +697,12 @@ impl Fold {
     /// Fold one accepted event of a batch: what it changed is added to `changes`, whose deltas
     /// ([`Fold::deltas`]) are made once the whole batch is folded.
     pub fn apply_to(&mut self, e: &Envelope, county: &str, changes: &mut Changes) -> Change {
-        self.apply_inner(e, county, Some(changes.topic(e.data.topic())))
+        self.apply_noting(e, county, changes.topic(e.data.topic()))
+    }
+
+    /// Fold one accepted event of its topic's batch, noting what it changed in `touched`.
+    pub fn apply_noting(&mut self, e: &Envelope, county: &str, touched: &mut Touched) -> Change {
+        self.apply_inner(e, county, Some(touched))
     }
 
     /// Fold one event without noting what it changed (replaying history nobody will be sent).

@@ -131,8 +131,8 @@ pub(crate) fn rebuild(
             }
         };
         if let Replayed::Event(ev) = entry {
-            let change = match &mut batches[i].changes {
-                Some(changes) => fold.apply_to(&ev.event, &ev.adcode, changes),
+            let change = match &mut batches[i].touched {
+                Some(touched) => fold.apply_noting(&ev.event, &ev.adcode, touched),
                 None => fold.apply_quiet(&ev.event, &ev.adcode),
             };
             // The rules learn the state the wall shows: not from a late report.
@@ -202,34 +202,25 @@ pub(crate) fn rebuild(
 struct ReplayBatch {
     topic: String,
     tseq: u64,
-    changes: Option<fold::Changes>,
+    touched: Option<fold::Touched>,
 }
 
 impl ReplayBatch {
     fn new(topic: &str, tseq: u64, quiet: bool) -> ReplayBatch {
-        ReplayBatch { topic: topic.to_owned(), tseq, changes: (!quiet).then(fold::Changes::default) }
+        ReplayBatch { topic: topic.to_owned(), tseq, touched: (!quiet).then(fold::Touched::default) }
     }
 
     /// Its delta, into the hub's resume window (an empty one if every event in it is void:
     /// the window holds every seq after its first); or, folded quietly, its seq skipped.
     fn publish(self, fold: &Fold, hub: &Hub) {
-        let ReplayBatch { topic, changes, .. } = self;
-        let Some(changes) = changes else {
-            hub.skip(&topic);
-            return;
-        };
-        let mut deltas = fold.deltas(changes);
-        if deltas.is_empty() {
-            // Only theme topics are numbered by the log, and `Fold::delta` knows each of them.
-            let name = topics::ALL.iter().map(|(t, _)| *t).find(|t| *t == topic);
-            deltas.extend(name.and_then(|t| Some((t, fold.delta(t, fold::Touched::default())?))));
-        }
-        if deltas.is_empty() {
-            hub.skip(&topic);
-        }
-        for (topic, delta) in deltas {
-            let time = fold.topic_time_text(topic);
-            hub.publish(topic, &time, &delta);
+        // The log numbers the theme topics only, and `Fold::delta` makes each one's.
+        match self.touched.and_then(|t| fold.delta(&self.topic, t)) {
+            Some(delta) => {
+                hub.publish(&self.topic, &fold.topic_time_text(&self.topic), &delta);
+            }
+            None => {
+                hub.skip(&self.topic);
+            }
         }
     }
 }

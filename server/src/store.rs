@@ -562,6 +562,10 @@ impl Store {
         after_gseq: u64,
         n: usize,
     ) -> Result<HashMap<String, u64>, StoreError> {
+        // Each new event takes the next gseq: a tail no longer than `n` needs no reading.
+        if self.last_gseq.saturating_sub(after_gseq) <= n as u64 {
+            return Ok(HashMap::new());
+        }
         let e = |source| self.err(source);
         let mut st = self
             .conn
@@ -648,63 +652,58 @@ impl Store {
             // A batch's events of one topic go out as one delta ([`crate::fold::Changes`]): they
             // share its seq, the first new one's.
             let mut batch_seqs: Vec<(&'static str, u64)> = Vec::new();
-            let mut part_end = parts.first().map_or(0, |p| p.events.len());
-            let mut part = 0;
-            for (i, (l, received)) in
-                parts.iter().flat_map(|p| p.events.iter().map(move |l| (l, p.received))).enumerate()
-            {
-                while i >= part_end {
-                    part += 1;
-                    part_end += parts[part].events.len();
-                    batch_seqs.clear();
-                }
-                let ev = &l.event;
-                let source = ev.source.as_deref().unwrap_or("");
-                let topic = ev.data.topic();
-                let shared = batch_seqs.iter().find(|(t, _)| *t == topic).map(|(_, s)| *s);
-                let tseq = shared.unwrap_or_else(|| next_topic.get(topic).copied().unwrap_or(0) + 1);
-                let json;
-                let body = match &l.line {
-                    Some(line) => &**line,
-                    None => {
-                        json = serde_json::to_string(ev).expect("an envelope always serialises");
-                        json.as_str()
-                    }
-                };
-                // Insert unless (source, id) is already stored; only then look the first copy up.
-                let inserted = insert
-                    .execute(params![
-                        to_i64(next_gseq + 1),
-                        source,
-                        ev.id,
-                        ev.kind,
-                        topic,
-                        to_i64(tseq),
-                        ev.data.entity(),
-                        l.adcode,
-                        ev.time.text,
-                        received,
-                        body,
-                        ev.time.at.unix_ns()
-                    ])
-                    .map_err(sql)?;
-                if inserted == 0 {
-                    let g: i64 = find.query_row(params![source, ev.id], |r| r.get(0)).map_err(sql)?;
-                    out.push(Appended::Duplicate { gseq: to_u64(g) });
-                    continue;
-                }
-                next_gseq += 1;
-                if shared.is_none() {
-                    batch_seqs.push((topic, tseq));
-                    match next_topic.get_mut(topic) {
-                        Some(seq) => *seq = tseq,
+            for part in parts {
+                batch_seqs.clear();
+                let received = part.received;
+                for l in part.events {
+                    let ev = &l.event;
+                    let source = ev.source.as_deref().unwrap_or("");
+                    let topic = ev.data.topic();
+                    let shared = batch_seqs.iter().find(|(t, _)| *t == topic).map(|(_, s)| *s);
+                    let tseq = shared.unwrap_or_else(|| next_topic.get(topic).copied().unwrap_or(0) + 1);
+                    let json;
+                    let body = match &l.line {
+                        Some(line) => &**line,
                         None => {
-                            next_topic.insert(topic.to_owned(), tseq);
+                            json = serde_json::to_string(ev).expect("an envelope always serialises");
+                            json.as_str()
+                        }
+                    };
+                    // Insert unless (source, id) is already stored; only then look the first copy up.
+                    let inserted = insert
+                        .execute(params![
+                            to_i64(next_gseq + 1),
+                            source,
+                            ev.id,
+                            ev.kind,
+                            topic,
+                            to_i64(tseq),
+                            ev.data.entity(),
+                            l.adcode,
+                            ev.time.text,
+                            received,
+                            body,
+                            ev.time.at.unix_ns()
+                        ])
+                        .map_err(sql)?;
+                    if inserted == 0 {
+                        let g: i64 = find.query_row(params![source, ev.id], |r| r.get(0)).map_err(sql)?;
+                        out.push(Appended::Duplicate { gseq: to_u64(g) });
+                        continue;
+                    }
+                    next_gseq += 1;
+                    if shared.is_none() {
+                        batch_seqs.push((topic, tseq));
+                        match next_topic.get_mut(topic) {
+                            Some(seq) => *seq = tseq,
+                            None => {
+                                next_topic.insert(topic.to_owned(), tseq);
+                            }
                         }
                     }
+                    out.push(Appended::New { gseq: next_gseq, tseq });
+                    oldest = oldest.min(ev.time.at.unix_ns());
                 }
-                out.push(Appended::New { gseq: next_gseq, tseq });
-                oldest = oldest.min(ev.time.at.unix_ns());
             }
             // Checkpoints after the oldest new event no longer hold every event before their
             // instant (a late or backfilled event): they go with the same commit.
