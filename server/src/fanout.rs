@@ -1,12 +1,13 @@
-//! Fan-out: each flush's frames written straight from the flusher to every connection that is
+//! Fan-out: each flush's frames written straight from the sweepers to every connection that is
 //! up to date, with no per-connection task woken.
 //!
 //! A connection's task (see `ws`) reads what its client sends, answers, pings and catches its
-//! client up; the frames of the live streams it leaves to the flusher for as long as its
+//! client up; the frames of the live streams it leaves to the sweep for as long as its
 //! connection is *direct*: nothing of its own being written, nothing owed, every subscription
 //! at or past the seq the hub last closed into a frame, and no region scope to cut the data to.
-//! The flusher ([`run`]) goes round the registered connections after each flush, one list at a
-//! time ([`Conns::sweep_shard`]), and for a direct one whose subscriptions have frames that
+//! The flusher ([`flush`]) makes the frames; after each flush the sweepers ([`sweep`], one per
+//! thread of the connections' runtime, each over its part of the lists) go round the registered
+//! connections, one list at a time ([`Conns::sweep_shard`]), and for a direct one whose subscriptions have frames that
 //! follow on from their seqs writes the frames (headers and the shared texts, one `writev`)
 //! without waiting. Anything else is handed to the
 //! connection's task, which is woken ([`Conn::kicked`], once until it hands the connection back)
@@ -18,7 +19,7 @@
 //!   follow on from its seq (say, the round's frames no longer reach back to it).
 //!
 //! So a frame costs an up-to-date client one `writev` and nothing else: no wake-up, no channel,
-//! no poll of its read side or timers. The task and the flusher take turns under the
+//! no poll of its read side or timers. The task and the sweep take turns under the
 //! connection's lock: the task marks the connection not direct ([`Conn::pause`]) before it
 //! writes or changes its subscriptions, and direct again ([`Conn::resume`]) only when it has
 //! caught up with every frame made, under the same lock the sweep writes under. A sweep never
@@ -32,7 +33,10 @@
 //! Measured with the Node `ws` peer's load generator on the same 2 cores
 //! (`scripts/peers-fanout.sh 10000 50 yiping 2`: 10,000 clients, 50 events/s, every delta to
 //! every client): the server's CPU fell from 82–85 % of a core (a task woken per client per
-//! frame) to 65–66 % on a quiet machine (1.3 µs a delivery); under other load 70–81 %.
+//! frame) to 65–66 % on a quiet machine (1.3 µs a delivery); under other load 70–81 %. Nearly
+//! all of a sweep's time is the kernel's (perf: 88 % of the server's CPU on the sweeping thread,
+//! 79 % in the kernel, most of it TCP on loopback, the client's receiving side included): about
+//! 7 µs a client frame, so a round of 10,000 clients takes about 70 ms of a core.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -352,59 +356,96 @@ impl Conns {
 /// after several flushes is sent all of them in one write.
 const ROUND_FRAMES: usize = 8;
 
-/// Flush the hub and write its frames to the connections, until the task is dropped.
+/// What the flusher hands the sweepers: the newest [`ROUND_FRAMES`] frames of each topic, by
+/// topic index, oldest first.
+pub type Round = Arc<Vec<VecDeque<Arc<Frame>>>>;
+
+/// The channel from the flusher ([`flush`]) to the sweepers ([`sweep`]).
+pub fn rounds() -> (tokio::sync::watch::Sender<Round>, tokio::sync::watch::Receiver<Round>) {
+    tokio::sync::watch::channel(Round::default())
+}
+
+/// Flush the hub into frames and hand each flush's to the sweepers, until the task is dropped.
 ///
-/// A flush is [`GATHER`](crate::hub::GATHER) after the first delta waiting for it was published (so that a
-/// batch's deltas travel together) and at least [`MIN_GAP`] after the last (what is published
-/// meanwhile waits for the next frame). Each flush starts a round over every list of
-/// connections, one list at a time, yielding between lists so that the connections' tasks run;
-/// a flush due during a round is made at once, and the connections not yet reached are sent its
-/// frame with the earlier ones, in one write (the lists already passed get it when the round
-/// comes back to them). So when a round takes longer than the time between frames (10,000
-/// clients on a busy machine), a new frame does not wait for the round to end, and a late
-/// connection costs fewer writes. `swept` is told what each list's sweep did.
-pub async fn run(hub: &Hub, conns: &Conns, mut swept: impl FnMut(Swept)) {
+/// A flush is [`GATHER`](crate::hub::GATHER) after the first delta waiting for it was published
+/// (so that a batch's deltas travel together) and at least [`MIN_GAP`] after the last (what is
+/// published meanwhile waits for the next frame).
+pub async fn flush(hub: &Hub, rounds: tokio::sync::watch::Sender<Round>) {
     let mut recent: Vec<VecDeque<Arc<Frame>>> = (0..hub.len()).map(|_| VecDeque::new()).collect();
-    let (mut cursor, mut left) = (0, 0);
     let mut last: Option<Instant> = None;
     loop {
-        if left == 0 {
-            hub.wait_pending().await;
-        }
-        if let Some(gathered) = hub.gathered_at() {
-            let due = last.map_or(gathered, |l| gathered.max(l + MIN_GAP));
-            if left == 0 {
-                tokio::time::sleep_until(due).await;
-            }
-            if Instant::now() >= due {
-                for (list, frame) in recent.iter_mut().zip(hub.flush()) {
-                    if let Some(f) = frame {
-                        // The gap is kept from the last frame made, not from an empty flush (a
-                        // delta published as the last flush began was in it).
-                        last = Some(Instant::now());
-                        if list.len() == ROUND_FRAMES {
-                            list.pop_front();
-                        }
-                        list.push_back(f);
-                        left = SHARDS;
-                    }
+        hub.wait_pending().await;
+        let Some(gathered) = hub.gathered_at() else { continue };
+        tokio::time::sleep_until(last.map_or(gathered, |l| gathered.max(l + MIN_GAP))).await;
+        let mut made = false;
+        for (list, frame) in recent.iter_mut().zip(hub.flush()) {
+            if let Some(f) = frame {
+                if list.len() == ROUND_FRAMES {
+                    list.pop_front();
                 }
+                list.push_back(f);
+                made = true;
             }
         }
-        if left > 0 {
-            // A sweep that panicked (a bug) must not end every client's stream: the rest go on
-            // (locks are taken `or_poisoned`), and a connection it missed is sent its frames
-            // with the next, or is caught up by its task when they do not follow on.
-            let shard =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conns.sweep_shard(cursor, &recent)));
-            swept(shard.unwrap_or_else(|_| {
-                tracing::error!("the fan-out's sweep panicked; it goes on with the next list");
-                Swept::default()
-            }));
-            cursor = (cursor + 1) % SHARDS;
-            left -= 1;
-            tokio::task::yield_now().await;
+        // The gap is kept from the last frame made, not from an empty flush (a delta published
+        // as the last flush began was in it).
+        if made {
+            last = Some(Instant::now());
+            rounds.send_replace(Arc::new(recent.clone()));
         }
+    }
+}
+
+/// Write the flusher's frames to the connections of part `part` of `parts` of the lists (those
+/// whose index is `part` modulo `parts`), until the flusher ends; `swept` is told what each
+/// list's sweep did.
+///
+/// Each round goes over the part's lists one at a time, yielding between them so that the
+/// connections' tasks run. A flush made during a round starts the round afresh where it is: the
+/// connections not yet reached are sent its frame with the earlier ones, in one write, and the
+/// lists already passed get it when the round comes back to them. So when a round takes longer
+/// than the time between frames (10,000 clients on a busy machine), a new frame does not wait
+/// for the round to end, and a late connection costs fewer writes.
+///
+/// Several sweepers on as many threads write at once: a frame's writes are nearly all the
+/// kernel's work (on loopback, its delivery to the client too), which one thread does at about
+/// 7 µs a client.
+pub async fn sweep(
+    conns: &Conns,
+    mut rounds: tokio::sync::watch::Receiver<Round>,
+    part: usize,
+    parts: usize,
+    mut swept: impl FnMut(Swept),
+) {
+    let mine: Vec<usize> = (part..SHARDS).step_by(parts.max(1)).collect();
+    let mut recent = Round::default();
+    let (mut cursor, mut left) = (0, 0);
+    loop {
+        let fresh = if left == 0 {
+            if rounds.changed().await.is_err() {
+                return;
+            }
+            true
+        } else {
+            rounds.has_changed().unwrap_or(false)
+        };
+        if fresh {
+            recent = rounds.borrow_and_update().clone();
+            left = mine.len();
+        }
+        let Some(&shard) = mine.get(cursor) else { return };
+        // A sweep that panicked (a bug) must not end every client's stream: the rest go on
+        // (locks are taken `or_poisoned`), and a connection it missed is sent its frames with
+        // the next, or is caught up by its task when they do not follow on.
+        let done =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conns.sweep_shard(shard, &recent)));
+        swept(done.unwrap_or_else(|_| {
+            tracing::error!("the fan-out's sweep panicked; it goes on with the next list");
+            Swept::default()
+        }));
+        cursor = (cursor + 1) % mine.len();
+        left -= 1;
+        tokio::task::yield_now().await;
     }
 }
 
@@ -665,7 +706,9 @@ mod tests {
         let conn = subscribed(&hub, &conns, &out);
         assert!(conn.resume(|t| hub.flushed(t), false));
         let (h, c) = (hub.clone(), conns.clone());
-        let flusher = tokio::spawn(async move { run(&h, &c, |_| {}).await });
+        let (tx, rx) = rounds();
+        let flusher = tokio::spawn(async move { flush(&h, tx).await });
+        let sweeper = tokio::spawn(async move { sweep(&c, rx, 0, 1, |_| {}).await });
         let written = || texts(&out.taken.lock().or_poisoned()).len();
         let at = |ms: u64| tokio::time::sleep_until(Instant::now() + Duration::from_millis(ms));
         publish(&hub, "a", 1);
@@ -687,6 +730,7 @@ mod tests {
         at(3).await;
         assert_eq!(written(), 3);
         flusher.abort();
+        sweeper.abort();
     }
 
     /// Is `f` ready at its first poll?

@@ -7,7 +7,7 @@
 //! subscriber: steady-state fan-out costs no per-client serialisation or copying. Frames are at
 //! least [`MIN_GAP`] apart, so a busy stream costs every client a bounded number of writes a
 //! second, and a quiet one is sent at once, not at the next tick (the fan-out flushes the hub
-//! and writes the frames, see `fanout::run`). Each topic keeps its epoch and seq, a bounded
+//! and writes the frames, see `fanout::flush`). Each topic keeps its epoch and seq, a bounded
 //! ring of its most recent deltas ([`RESUME_WINDOW`], [`RESUME_BYTES`]) for clients that
 //! resume, and of its most recent frames ([`FRAMES_KEPT`]) for clients that fell behind; snapshots are made
 //! from the fold on demand. Publishing and subscribing take the topic's lock, so a subscriber
@@ -297,7 +297,7 @@ impl Hub {
     }
 
     /// Close every topic's pending deltas into a frame: the frames made, by topic index (see
-    /// `fanout::run`).
+    /// `fanout::flush`).
     pub fn flush(&self) -> Vec<Option<Arc<Frame>>> {
         // Taken first: a delta published meanwhile waits for the next frame, or is in this one.
         *self.pending_since.lock().or_poisoned() = None;

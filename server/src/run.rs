@@ -50,23 +50,24 @@ pub struct Config {
 /// Threads the websocket connections run on unless configured: half the machine's cores, at
 /// least one.
 ///
-/// The connections and the hub's flusher run on a runtime of their own, beside the one that
-/// serves HTTP, ingest and the API. The flusher writes each frame to every up-to-date
-/// connection itself (see `fanout`), one round at a time, on one thread; the connections'
-/// tasks, on any of the runtime's threads, answer their clients and catch up the ones that fell
-/// behind. On a
-/// shared runtime an ingest request waited behind those (the flusher's frames were 40–100 ms
-/// late when every frame woke every connection's task). The sockets stay registered with the
-/// main runtime's reactor (hyper upgrades them there): it only tells the tasks when a socket is
-/// ready.
+/// The connections, the hub's flusher and the fan-out's sweepers run on a runtime of their own,
+/// beside the one that serves HTTP, ingest and the API. A sweeper per thread writes each frame
+/// to the up-to-date connections of its part of the lists itself (see `fanout`), one round at a
+/// time; the connections' tasks, on any of the runtime's threads, answer their clients and catch
+/// up the ones that fell behind. On a shared runtime an ingest request waited behind those (the
+/// flusher's frames were 40–100 ms late when every frame woke every connection's task). The
+/// sockets stay registered with the main runtime's reactor (hyper upgrades them there): it only
+/// tells the tasks when a socket is ready.
 ///
 /// Fewer threads than cores by default, because writing to sockets is mostly the kernel's work
 /// and the other cores are wanted by ingest, the fold, the API and, on loopback, the kernel's
 /// receiving side. Measured on 2 cores with the peer harness's load generator beside the server
-/// (`scripts/peers-fanout.sh`, 10,000 clients × 50 events/s, alternated runs), when each frame
-/// woke each connection's task: p99 139–339 ms (median about 200 over 24 runs) on one fan-out
-/// thread, 232–448 ms on two, 198–780 ms (median about 510 over 13 runs) on the shared runtime.
-/// A server whose clients are elsewhere may want more: `fanout_threads`.
+/// (`scripts/peers-fanout.sh`, 10,000 clients × 50 events/s, alternated runs): when each frame
+/// woke each connection's task, p99 139–339 ms (median about 200 over 24 runs) on one fan-out
+/// thread, 232–448 ms on two, 198–780 ms (median about 510 over 13 runs) on the shared runtime;
+/// with the sweep, p99 100–114 ms on one thread (4 runs) and 122–172 ms on two sweepers (2
+/// runs), whose writes then compete with the load generator for the same two cores. A server
+/// whose clients are elsewhere may want more: `fanout_threads`.
 pub fn fanout_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
@@ -154,27 +155,34 @@ pub async fn serve(
     }
     // The websocket connections' runtime (see [`fanout_threads`]); let go when serving ends,
     // however it ends.
+    let threads = config.fanout_threads.unwrap_or_else(fanout_threads).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.fanout_threads.unwrap_or_else(fanout_threads).max(1))
+        .worker_threads(threads)
         .thread_name("yiping-fanout")
         .enable_all()
         .build()?;
     let _ = state.fanout.set(runtime.handle().clone());
-    // The flusher writes the frames to the connections itself (see `fanout`): on their runtime,
-    // and out of tokio's cooperative budget, which would otherwise refuse every write of a sweep
-    // after its first 128 (the writes never wait, so the budget has nothing to share out).
-    let flusher = {
+    // The flusher makes the frames; a sweeper per thread writes them to its part of the
+    // connections itself (see `fanout`): on their runtime, and out of tokio's cooperative
+    // budget, which would otherwise refuse every write of a sweep after its first 128 (the
+    // writes never wait, so the budget has nothing to share out).
+    let (rounds, round) = fanout::rounds();
+    let mut flusher = vec![runtime.spawn({
         let state = state.clone();
-        runtime.spawn(async move {
+        async move { fanout::flush(&state.hub, rounds).await }
+    })];
+    for part in 0..threads {
+        let (state, round) = (state.clone(), round.clone());
+        flusher.push(runtime.spawn(async move {
             let counted = |swept: fanout::Swept| {
                 use std::sync::atomic::Ordering::Relaxed;
                 state.metrics.ws_frames.fetch_add(swept.frames, Relaxed);
                 state.metrics.ws_frames_direct.fetch_add(swept.frames, Relaxed);
                 state.metrics.ws_handed.fetch_add(swept.kicked, Relaxed);
             };
-            tokio::task::unconstrained(fanout::run(&state.hub, &state.conns, counted)).await;
-        })
-    };
+            tokio::task::unconstrained(fanout::sweep(&state.conns, round, part, threads, counted)).await;
+        }));
+    }
     let fanout = Fanout(Some(runtime));
     // The walls' map pack is made now, beside the first requests, not by the first wall's
     // (release builds: a debug build, as in tests, makes it when first asked).
@@ -213,7 +221,9 @@ pub async fn serve(
     for task in [applier, proposer, seeder].into_iter().flatten() {
         task.abort();
     }
-    flusher.abort();
+    for task in flusher {
+        task.abort();
+    }
     drop(fanout);
     result.map_err(Into::into)
 }

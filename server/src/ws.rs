@@ -2,9 +2,9 @@
 //!
 //! One task per connection: it reads what the client sends and answers, pings, and catches the
 //! client up. Each topic's new deltas go out as one shared frame (a `batch` when there are
-//! several, see `fanout::run`) whose text was made once for all clients, written by the
-//! flusher itself to every connection that is up to date (see `fanout`): the task is not woken
-//! for them. A client the flusher could not write to (it is not reading, its task is writing, or
+//! several, see `fanout::flush`) whose text was made once for all clients, written by the
+//! fan-out's sweepers themselves to every connection that is up to date (see `fanout`): the task
+//! is not woken for them. A client the sweep could not write to (it is not reading, its task is writing, or
 //! its data is cut to a scope) is its task's: it catches up from the hub's kept frames, from the
 //! resume ring, or from a fresh snapshot when even the ring has moved on, so its queue is
 //! bounded and it never slows the others. The server pings every [`PING_EVERY`] and drops a

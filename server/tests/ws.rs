@@ -16,6 +16,14 @@ async fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
 /// A server on the data folder `dir`, with the simulator (fast enough that deltas flow every
 /// second).
 async fn start_on(dir: std::path::PathBuf) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    start_with(dir, None).await
+}
+
+/// [`start_on`] with `fanout_threads` threads writing to the clients.
+async fn start_with(
+    dir: std::path::PathBuf,
+    fanout_threads: Option<usize>,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let config = yiping_server::Config {
         addr: "127.0.0.1:0".parse().expect("valid address"),
         data_dir: dir,
@@ -29,7 +37,7 @@ async fn start_on(dir: std::path::PathBuf) -> (SocketAddr, tokio::sync::oneshot:
         clock: None,
         nats: None,
         nats_replicas: 1,
-        fanout_threads: None,
+        fanout_threads,
         places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
         title: None,
     };
@@ -421,7 +429,19 @@ async fn metric(addr: SocketAddr, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fan_out_writes_every_up_to_date_client_its_frames_itself_gapless() {
-    let (addr, _stop) = start().await;
+    fan_out_gapless(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_sweepers_write_every_client_its_frames_gapless() {
+    fan_out_gapless(Some(3)).await;
+}
+
+/// The sweep (or `threads` sweepers, each over its part of the connections) writes every
+/// up-to-date client its frames, in order and once.
+async fn fan_out_gapless(threads: Option<usize>) {
+    let dir = std::env::temp_dir().join(format!("yiping-test-{}-{}", std::process::id(), rand_suffix()));
+    let (addr, _stop) = start_with(dir, threads).await;
     // More clients than tokio's cooperative budget lets one task poll sockets in a row (128):
     // the sweep must write to all of them, not hand the rest to their tasks.
     const CLIENTS: usize = 200;
