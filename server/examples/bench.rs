@@ -8,7 +8,7 @@
 //! ```
 //!
 //! - `ingest`: (1) the pipeline alone — events checked, placed, committed to the SQLite log (WAL,
-//!   synchronous=FULL) and folded, submitted in batches by 4 concurrent producers; (2) the same over
+//!   synced to disk before the fold and the acknowledgement) and folded, submitted in batches by 4 concurrent producers; (2) the same over
 //!   HTTP (`POST /api/v1/events`, NDJSON batches of 1,000 lines, 4 concurrent clients) against the
 //!   real `yiping` binary. Prints events/s and acknowledgement latency p50/p99; for (1) also the
 //!   CPU time each thread spent per event (the bodies are made before the clock starts).

@@ -1,11 +1,19 @@
 //! The ingest pipeline: NDJSON lines → checked, placed events → one writer that commits them to the
-//! log (group commit) → fold → topic streams. A batch is acknowledged only after its transaction
-//! committed; every source (HTTP, file import, the simulator) goes through [`Ingestor::submit`].
+//! log (group commit) → sync → fold → topic streams. A batch is folded and acknowledged only once
+//! its transaction is on disk; every source (HTTP, file import, the simulator) goes through
+//! [`Ingestor::submit`].
 //!
 //! The writer is one thread that owns the log. Batches wait in a bounded queue; when it is full
 //! the HTTP layer answers 503 with `Retry-After` instead of buffering without bound. Two more
-//! threads work beside it: the folder (fold, publish, answer) and the checkpointer (copies the
-//! write-ahead log into the database, which SQLite would otherwise do inside a commit).
+//! threads work beside it: the folder (sync, fold, publish, answer) and the checkpointer (copies
+//! the write-ahead log into the database, which SQLite would otherwise do inside a commit).
+//!
+//! The writer commits without waiting for the disk ([`Store::defer_sync`]) and goes on with the
+//! next group while the folder waits for it: one `fdatasync` of the write-ahead log, begun after
+//! the writer's last commit, covers every group committed so far. Measured with `bench ingest
+//! pipeline` (8 runs alternated with commits that waited for the disk themselves, on 2 busy
+//! cores): 166–232k events/s (median 204k) against 145–230k (median 195k), ack p50 15–19 against
+//! 16–26 ms; the writer's CPU per event is unchanged, and was the bound both ways.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -215,6 +223,8 @@ type Replies = Vec<(usize, oneshot::Sender<Result<Vec<Appended>, String>>)>;
 
 /// Committed events on their way to the folder thread.
 struct Committed {
+    /// Which commit of the writer's (from 1).
+    commit: u64,
     events: Vec<Located>,
     places: Vec<Appended>,
     replies: Replies,
@@ -245,11 +255,20 @@ fn writer(
             None
         }
     };
+    // The writer commits without waiting for the disk; the folder waits for it before it folds
+    // and answers (see `Store::defer_sync`). Without the log's file to sync, commits wait.
+    let wal = store
+        .defer_sync()
+        .map_err(|e| tracing::warn!("commits wait for the disk themselves ({e})"))
+        .ok()
+        .map(|wal| Durable { wal, committed: Arc::default() });
+    let committed = wal.as_ref().map(|d| d.committed.clone());
+    let mut commits = 0;
     let (fold_tx, fold_rx) = std::sync::mpsc::sync_channel::<Committed>(2);
     let folder_state = state.clone();
     let folder = std::thread::Builder::new()
         .name("yiping-folder".into())
-        .spawn(move || folder(folder_state, fold_rx, log, snapshot_at))
+        .spawn(move || folder(folder_state, fold_rx, wal, log, snapshot_at))
         .expect("the folder thread starts");
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
@@ -304,9 +323,13 @@ fn writer(
             Ok(places) => {
                 state.metrics.commits.fetch_add(1, Ordering::Relaxed);
                 state.metrics.commit_micros.fetch_add(micros(t0), Ordering::Relaxed);
+                commits += 1;
+                if let Some(c) = &committed {
+                    c.store(commits, Ordering::Release);
+                }
                 // Full: a checkpoint is already due.
                 let _ = wal_tx.try_send(());
-                if fold_tx.send(Committed { events, places, replies, runs }).is_err() {
+                if fold_tx.send(Committed { commit: commits, events, places, replies, runs }).is_err() {
                     tracing::error!("the folder thread has stopped");
                     break;
                 }
@@ -346,15 +369,39 @@ fn micros(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The folder thread: fold committed events, publish their deltas, answer the submitters, and
-/// take snapshots now and then.
+/// The log's file to sync before folding and answering, and how far the writer has committed.
+struct Durable {
+    wal: crate::store::WalSync,
+    /// The writer's last commit: a sync begun after reading it covers it and every one before.
+    committed: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// The folder thread: wait until committed events are on disk, fold them, publish their deltas,
+/// answer the submitters, and take snapshots now and then.
 fn folder(
     state: Arc<AppState>,
     rx: std::sync::mpsc::Receiver<Committed>,
+    durable: Option<Durable>,
     log: LogOptions,
     mut snapshot_at: u64,
 ) {
-    while let Ok(Committed { events, places, replies, runs }) = rx.recv() {
+    // Commits known to be on disk: one sync covers every commit made before it began.
+    let mut synced = 0;
+    while let Ok(Committed { commit, events, places, replies, runs }) = rx.recv() {
+        if let Some(d) = durable.as_ref().filter(|_| commit > synced) {
+            let upto = d.committed.load(Ordering::Acquire);
+            let t = Instant::now();
+            if let Err(e) = d.wal.sync() {
+                // Whether the commits are on disk is unknown, and no second sync would tell (the
+                // kernel reports a failed writeback once): nothing more may be acknowledged or
+                // shown. A restart recovers what is on disk; the sources send the rest again.
+                tracing::error!("the event log cannot be made durable; stopping: {e}");
+                std::process::abort();
+            }
+            state.metrics.syncs.fetch_add(1, Ordering::Relaxed);
+            state.metrics.sync_micros.fetch_add(micros(t), Ordering::Relaxed);
+            synced = upto;
+        }
         let t1 = Instant::now();
         let mut from = 0;
         for (len, at) in runs {

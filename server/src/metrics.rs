@@ -20,6 +20,10 @@ pub struct Metrics {
     pub commits: AtomicU64,
     /// Time spent committing, microseconds.
     pub commit_micros: AtomicU64,
+    /// Syncs of the log's file that commits waited for (see `Store::defer_sync`).
+    pub syncs: AtomicU64,
+    /// Time spent waiting for them, microseconds.
+    pub sync_micros: AtomicU64,
     /// Time spent folding committed events and publishing their deltas, microseconds.
     pub fold_micros: AtomicU64,
     /// Times a slow websocket client was resynchronised with a snapshot.
@@ -65,6 +69,16 @@ impl Metrics {
             "yiping_log_commit_microseconds_total",
             "Time spent committing, microseconds.",
             g(&self.commit_micros),
+        );
+        counter(
+            "yiping_log_syncs_total",
+            "Syncs of the event log's file to disk, each covering the commits made before it.",
+            g(&self.syncs),
+        );
+        counter(
+            "yiping_log_sync_microseconds_total",
+            "Time spent waiting for the event log's syncs, microseconds.",
+            g(&self.sync_micros),
         );
         counter(
             "yiping_ws_resyncs_total",

@@ -1,5 +1,7 @@
-//! The durable event log: SQLite in WAL mode with `synchronous = FULL`, so a batch is on disk
-//! when its transaction commits, and nothing is acknowledged before that.
+//! The durable event log: SQLite in WAL mode with `synchronous = FULL`, so a transaction is on
+//! disk when it commits; the ingest writer's connection instead commits without waiting and has
+//! its commits synced apart ([`Store::defer_sync`]). Either way nothing is acknowledged before it
+//! is on disk.
 //!
 //! Table `events` holds every accepted event once: a global sequence `gseq`, the per-topic
 //! sequence `tseq` its theme stream gives it, `(source, id)` unique (a re-sent event is reported as
@@ -97,6 +99,29 @@ pub enum Appended {
     },
 }
 
+/// The write-ahead log's file, synced apart from the commits that write it
+/// ([`Store::defer_sync`]). The file is the same for as long as the log is open (SQLite cuts it
+/// back, never replaces it, while a connection is open).
+#[derive(Debug)]
+pub struct WalSync {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl WalSync {
+    /// Wait until everything written to the log so far is on disk (`fdatasync`).
+    ///
+    /// # Errors
+    /// The disk failed. Whether the writes it had are on disk is then unknown, and asking again
+    /// does not tell (the kernel reports a failed writeback once): the caller must not
+    /// acknowledge them.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.file
+            .sync_data()
+            .map_err(|source| StoreError::Io { path: self.path.display().to_string(), source })
+    }
+}
+
 /// A stored event read back.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
@@ -164,6 +189,14 @@ pub enum StoreError {
         gseq: u64,
         /// What is wrong.
         message: String,
+    },
+    /// A file of the log cannot be opened.
+    #[error("event log {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
     },
     /// Events from the log stream do not follow what this log has applied.
     #[error(
@@ -404,6 +437,28 @@ impl Store {
         self.conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))
             .map_err(|e| self.err(e))
+    }
+
+    /// Commit without waiting for the disk, which the returned [`WalSync`] is then asked to
+    /// wait for: this connection's commits return once SQLite has written them to the
+    /// write-ahead log (`synchronous = NORMAL`), and are on disk once a [`WalSync::sync`] begun
+    /// after them has returned. So the ingest writer goes on with its next transaction while
+    /// the disk takes the last one, and its events are folded and acknowledged only after the
+    /// sync (see `ingest`). What a crash loses is then commits nobody was told of: SQLite's
+    /// write-ahead log keeps the transactions it recovers whole and in order (a torn tail is
+    /// cut at the first frame whose checksum fails), and a checkpoint syncs the log before it
+    /// copies it into the database, whichever connection runs it.
+    ///
+    /// Other connections still read a commit from its return, before its sync: a reader may
+    /// see events that a power cut would then take back (they were never acknowledged, and
+    /// their source sends them again).
+    pub fn defer_sync(&self) -> Result<WalSync, StoreError> {
+        // The log's file exists from the first read of a database in WAL mode (`open` has read).
+        let wal = self.path.with_file_name(format!("{DB_FILE}-wal"));
+        let file = std::fs::File::open(&wal)
+            .map_err(|source| StoreError::Io { path: wal.display().to_string(), source })?;
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL").map_err(|e| self.err(e))?;
+        Ok(WalSync { file, path: wal })
     }
 
     /// The data folder the log is in.
@@ -1224,6 +1279,33 @@ pub(crate) mod tests {
             r#"{{"type":"water.reading","id":"{id}","time":"2026-11-22T08:00:00Z","source":"{source}","data":{{"section":"{section}","ph":7.6,"do_mg_l":8.1,"codmn_mg_l":2.2,"nh3n_mg_l":0.18,"tp_mg_l":0.08}}}}"#
         );
         Located::new(parse_line(&line).expect("valid"), "420105".into())
+    }
+
+    #[test]
+    fn commits_deferred_to_a_sync_go_to_the_file_it_syncs_even_after_the_log_starts_over() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempdir();
+        let mut s = Store::open(&dir).expect("opens");
+        let wal = s.defer_sync().expect("the log's file is there");
+        let level: i64 = s.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).expect("reads");
+        assert_eq!(level, 1, "NORMAL: commits do not wait for the disk");
+        let part = |events| Part { events, received: "t", stream: None };
+        let (one, two) = ([ev("a", "1", "x")], [ev("a", "2", "x")]);
+        s.append_parts(&[part(&one)]).expect("appends");
+        wal.sync().expect("syncs");
+        // A checkpoint that copies the whole log and cuts its file to nothing, as under load:
+        // the next commit writes the log from its start, in the same file.
+        let side = Store::open_side(&dir).expect("a second connection");
+        side.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoints");
+        assert_eq!(wal.file.metadata().expect("stat").len(), 0, "the log's file was cut back");
+        s.append_parts(&[part(&two)]).expect("appends after the checkpoint");
+        wal.sync().expect("syncs");
+        let on_disk = std::fs::metadata(&wal.path).expect("the log's file");
+        let synced = wal.file.metadata().expect("stat");
+        assert_eq!((synced.ino(), synced.dev()), (on_disk.ino(), on_disk.dev()), "the same file");
+        assert!(synced.len() > 0, "the commit after the checkpoint is in the file synced");
+        drop((s, side));
+        assert_eq!(Store::open(&dir).expect("reopens").last_gseq(), 2);
     }
 
     #[test]

@@ -215,6 +215,13 @@ fn acknowledged_events_survive_sigkill_exactly_once() {
     let resend: String = acked.iter().take(200).map(|id| patrol(id) + "\n").collect();
     let (status, body) = post_events(srv.addr, &tok, &resend);
     assert_eq!((status, body["duplicates"].as_u64(), body["accepted"].as_u64()), (200, Some(200), Some(0)));
+    // Answered after a sync of the log: the writer's commits do not wait for the disk.
+    let (_, metrics) = request(srv.addr, "GET", "/metrics", &[], b"").expect("metrics");
+    let counter = |name: &str| {
+        metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+    };
+    let (syncs, commits) = (counter("yiping_log_syncs_total"), counter("yiping_log_commits_total"));
+    assert!(matches!((syncs, commits), (Some(s), Some(c)) if s >= 1 && s <= c), "{metrics}");
 }
 
 #[test]
