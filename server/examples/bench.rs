@@ -17,8 +17,9 @@
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
 //!   binary, whose log is then the NATS stream.
 //! - `fanout N R [K]`: the real `yiping` binary with N websocket clients subscribed to `rivers`; R
-//!   events a second are posted for 10 s; each client measures the delay from the post to the delta's
-//!   arrival. Prints deliveries/s, latency p50/p99, and the server's memory per client (RSS growth
+//!   events a second are posted for 10 s in 10 bodies a second, each event stamped with the time it
+//!   is posted; each client counts the deltas it gets (one per body) and measures the delay from
+//!   a delta's `time` (its newest event's) to its arrival. Prints deliveries/s, latency p50/p99, and the server's memory per client (RSS growth
 //!   while the clients connected, divided by N). Clients and server share this machine's cores.
 //!   With K > 1: K nodes on a cluster of K NATS servers (the log in up to 3 copies), the
 //!   clients spread over them, the events posted to the first.
@@ -47,8 +48,13 @@ use yiping_server::store::Located;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn patrol(id: &str) -> String {
+    patrol_at(id, "2026-11-22T08:00:00Z")
+}
+
+/// A river patrol `id` at `time`.
+fn patrol_at(id: &str, time: &str) -> String {
     format!(
-        r#"{{"type":"river.patrol","id":"{id}","time":"2026-11-22T08:00:00Z","data":{{"patrol":"{id}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
+        r#"{{"type":"river.patrol","id":"{id}","time":"{time}","data":{{"patrol":"{id}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
     )
 }
 
@@ -805,20 +811,22 @@ async fn fanout(clients: usize, rate: usize, nodes: usize) {
             let mut mine = Vec::new();
             while let Some(Ok(m)) = ws.next().await {
                 if let Message::Text(t) = m {
-                    // Ids are "b-<micros since origin>-<n>": count deltas, sample latency.
-                    let now = origin.elapsed().as_micros() as f64;
+                    // A frame holds one delta or a batch of them; each delta's `time` is its
+                    // newest event's, stamped when it was posted.
+                    let now = yiping_protocol::instant::Timestamp::now();
                     let mut n = 0;
-                    for part in t.split("\"id\":\"b-").skip(1) {
+                    for delta in t.split(r#""type":"delta""#).skip(1) {
                         n += 1;
-                        if n % 8 == 1
-                            && let Some(us) = part.split('-').next().and_then(|x| x.parse::<f64>().ok())
+                        let time = delta.split_once(r#""time":""#).and_then(|(_, r)| r.split_once('"'));
+                        if let Some(sent) =
+                            time.and_then(|(t, _)| yiping_protocol::instant::Timestamp::parse(t).ok())
                         {
-                            mine.push((now - us) / 1e3);
+                            mine.push(now.seconds_since(sent) * 1e3);
                         }
                     }
                     received.fetch_add(n, Ordering::Relaxed);
                     if n > 0 {
-                        last_us.fetch_max(now as u64, Ordering::Relaxed);
+                        last_us.fetch_max(origin.elapsed().as_micros() as u64, Ordering::Relaxed);
                     }
                     if mine.len() >= 64 {
                         lats.lock().expect("lock").append(&mut mine);
@@ -848,11 +856,11 @@ async fn fanout(clients: usize, rate: usize, nodes: usize) {
         if let Some(wait) = due.checked_sub(t0.elapsed()) {
             tokio::time::sleep(wait).await;
         }
-        let us = origin.elapsed().as_micros();
+        let time = yiping_protocol::instant::Timestamp::now().to_string();
         let body: String = (0..per_batch)
             .map(|i| {
                 n += 1;
-                patrol(&format!("b-{us}-{n}-{i}"))
+                patrol_at(&format!("b-{n}-{i}"), &time)
             })
             .map(|l| l + "\n")
             .collect();
@@ -865,9 +873,10 @@ async fn fanout(clients: usize, rate: usize, nodes: usize) {
     // From the first post to the last delivery.
     let secs = last_us.load(Ordering::Relaxed) as f64 / 1e6 - t0.duration_since(origin).as_secs_f64();
     let rss2 = rss();
-    let expected = (rate_batches * seconds * per_batch * clients) as u64;
+    // A delta per body to every client.
+    let expected = (rate_batches * seconds * clients) as u64;
     println!(
-        "fanout: {} events posted, {got} deliveries of {expected} expected in {secs:.1} s = {:.0} deliveries/s; server RSS under load {:.1} MB",
+        "fanout: {} events posted, {got} deltas delivered of {expected} expected in {secs:.1} s = {:.0} deltas/s; server RSS under load {:.1} MB",
         rate_batches * seconds * per_batch,
         got as f64 / secs,
         rss2 as f64 / 1024.0
@@ -877,7 +886,7 @@ async fn fanout(clients: usize, rate: usize, nodes: usize) {
     }
     let mut l = lats.lock().expect("lock").clone();
     println!(
-        "fanout: latency post -> delivery p50 {:.1} ms, p99 {:.1} ms ({} samples)",
+        "fanout: latency from the events' time (stamped as posted) to delivery p50 {:.1} ms, p99 {:.1} ms ({} samples)",
         pct(&mut l.clone(), 0.5),
         pct(&mut l, 0.99),
         lats.lock().expect("lock").len()

@@ -5,8 +5,8 @@
 //! client up; the frames of the live streams it leaves to the sweep for as long as its
 //! connection is *direct*: nothing of its own being written, nothing owed, every subscription
 //! at or past the seq the hub last closed into a frame, and no region scope to cut the data to.
-//! The flusher ([`flush`]) makes the frames; after each flush the sweepers ([`sweep`], one per
-//! thread of the connections' runtime, each over its part of the lists) go round the registered
+//! The flusher ([`flush`]) makes the frames; after each flush the sweepers ([`sweep`]: as many
+//! tasks as the connections' runtime has threads, each over its part of the lists) go round the registered
 //! connections, one list at a time ([`Conns::sweep_shard`]), and for a direct one whose subscriptions have frames that
 //! follow on from their seqs writes the frames (headers and the shared texts, one `writev`)
 //! without waiting. Anything else is handed to the
@@ -731,6 +731,55 @@ mod tests {
         assert_eq!(written(), 3);
         flusher.abort();
         sweeper.abort();
+    }
+
+    #[tokio::test]
+    async fn two_sweepers_split_the_lists_and_take_a_new_round_in_the_middle_of_one() {
+        let (hub, conns) = (hub(), Arc::new(Conns::default()));
+        // Two connections in every list.
+        let outs: Vec<Arc<Pipe>> = (0..2 * SHARDS).map(|_| pipe(1 << 20)).collect();
+        for out in &outs {
+            assert!(subscribed(&hub, &conns, out).resume(|t| hub.flushed(t), false));
+        }
+        let (tx, rx) = rounds();
+        let sweepers: Vec<_> = (0..2)
+            .map(|part| {
+                let (conns, rx) = (conns.clone(), rx.clone());
+                tokio::spawn(async move { sweep(&conns, rx, part, 2, |_| {}).await })
+            })
+            .collect();
+        let round = |frames: &[Arc<Frame>]| Arc::new(vec![frames.iter().cloned().collect(), VecDeque::new()]);
+        publish(&hub, "a", 1);
+        let first = hub.flush()[0].clone().expect("a frame");
+        tx.send_replace(round(std::slice::from_ref(&first)));
+        // Let each sweeper do a few lists, then make the next frame in the middle of their pass.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        publish(&hub, "a", 2);
+        let second = hub.flush()[0].clone().expect("a frame");
+        tx.send_replace(round(&[first, second]));
+        while outs.iter().any(|o| texts(&o.taken.lock().or_poisoned()).len() < 2) {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..4 * SHARDS {
+            tokio::task::yield_now().await;
+        }
+        let mut both_at_once = 0;
+        for out in &outs {
+            let got = texts(&out.taken.lock().or_poisoned());
+            let seqs: Vec<bool> =
+                ["\"seq\":1", "\"seq\":2"].iter().zip(&got).map(|(s, t)| t.contains(s)).collect();
+            assert_eq!((got.len(), seqs), (2, vec![true, true]), "each frame once, in order: {got:?}");
+            both_at_once += usize::from(out.writes.load(Ordering::Relaxed) == 1);
+        }
+        // The lists the first round had passed got the second frame alone; the rest got both in
+        // one write, from the second round taken in the middle of the pass.
+        assert!(both_at_once > 0 && both_at_once < outs.len(), "{both_at_once} of {}", outs.len());
+        drop(tx);
+        for s in sweepers {
+            s.await.expect("a sweeper ends with the flusher");
+        }
     }
 
     /// Is `f` ready at its first poll?

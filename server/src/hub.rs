@@ -6,8 +6,8 @@
 //! deltas into one [`Frame`] (a `batch`, or the delta alone) whose text is shared (`Arc`) by every
 //! subscriber: steady-state fan-out costs no per-client serialisation or copying. Frames are at
 //! least [`MIN_GAP`] apart, so a busy stream costs every client a bounded number of writes a
-//! second, and a quiet one is sent at once, not at the next tick (the fan-out flushes the hub
-//! and writes the frames, see `fanout::flush`). Each topic keeps its epoch and seq, a bounded
+//! second, and a quiet one is sent at once, not at the next tick (the fan-out flushes the hub,
+//! see `fanout::flush`, and writes the frames, `fanout::sweep`). Each topic keeps its epoch and seq, a bounded
 //! ring of its most recent deltas ([`RESUME_WINDOW`], [`RESUME_BYTES`]) for clients that
 //! resume, and of its most recent frames ([`FRAMES_KEPT`]) for clients that fell behind; snapshots are made
 //! from the fold on demand. Publishing and subscribing take the topic's lock, so a subscriber

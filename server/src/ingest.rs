@@ -394,7 +394,7 @@ fn folder(
             if let Err(e) = d.wal.sync() {
                 // Whether the commits are on disk is unknown, and no second sync would tell (the
                 // kernel reports a failed writeback once): nothing more may be acknowledged or
-                // shown. A restart recovers what is on disk; the sources send the rest again.
+                // folded. A restart recovers what is on disk; the sources send the rest again.
                 tracing::error!("the event log cannot be made durable; stopping: {e}");
                 std::process::abort();
             }

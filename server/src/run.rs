@@ -167,20 +167,22 @@ pub async fn serve(
     // budget, which would otherwise refuse every write of a sweep after its first 128 (the
     // writes never wait, so the budget has nothing to share out).
     let (rounds, round) = fanout::rounds();
-    let mut flusher = vec![runtime.spawn({
+    let mut fanout_tasks = vec![runtime.spawn({
         let state = state.clone();
         async move { fanout::flush(&state.hub, rounds).await }
     })];
-    for part in 0..threads {
+    // More sweepers than lists would have nothing to sweep.
+    let sweepers = threads.min(fanout::SHARDS);
+    for part in 0..sweepers {
         let (state, round) = (state.clone(), round.clone());
-        flusher.push(runtime.spawn(async move {
+        fanout_tasks.push(runtime.spawn(async move {
             let counted = |swept: fanout::Swept| {
                 use std::sync::atomic::Ordering::Relaxed;
                 state.metrics.ws_frames.fetch_add(swept.frames, Relaxed);
                 state.metrics.ws_frames_direct.fetch_add(swept.frames, Relaxed);
                 state.metrics.ws_handed.fetch_add(swept.kicked, Relaxed);
             };
-            tokio::task::unconstrained(fanout::sweep(&state.conns, round, part, threads, counted)).await;
+            tokio::task::unconstrained(fanout::sweep(&state.conns, round, part, sweepers, counted)).await;
         }));
     }
     let fanout = Fanout(Some(runtime));
@@ -221,7 +223,7 @@ pub async fn serve(
     for task in [applier, proposer, seeder].into_iter().flatten() {
         task.abort();
     }
-    for task in flusher {
+    for task in fanout_tasks {
         task.abort();
     }
     drop(fanout);

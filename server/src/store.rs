@@ -449,11 +449,23 @@ impl Store {
     /// cut at the first frame whose checksum fails), and a checkpoint syncs the log before it
     /// copies it into the database, whichever connection runs it.
     ///
-    /// Other connections still read a commit from its return, before its sync: a reader may
-    /// see events that a power cut would then take back (they were never acknowledged, and
-    /// their source sends them again).
+    /// Other connections read a commit from its return, before its sync (with `FULL`, SQLite
+    /// shows a commit only once it is on disk): an entity's history or a time-travel read may
+    /// include events for the few milliseconds before they are folded and acknowledged, which
+    /// a power cut would take back (never acknowledged, they are sent again by their source).
     pub fn defer_sync(&self) -> Result<WalSync, StoreError> {
-        // The log's file exists from the first read of a database in WAL mode (`open` has read).
+        // Only a write-ahead log may commit so (`open` asks for one, and SQLite does not say when
+        // it cannot switch); its file exists from the first read (`open` has read).
+        let mode: String =
+            self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Io {
+                path: self.path.display().to_string(),
+                source: std::io::Error::other(format!(
+                    "journal mode {mode}, not wal: commits wait for the disk"
+                )),
+            });
+        }
         let wal = self.path.with_file_name(format!("{DB_FILE}-wal"));
         let file = std::fs::File::open(&wal)
             .map_err(|source| StoreError::Io { path: wal.display().to_string(), source })?;

@@ -4,8 +4,9 @@
 //! The table lives in the same SQLite file as the event log but is never pruned by retention, and
 //! SQLite triggers refuse any `UPDATE` or `DELETE` on it, so no code path (and no API, which only
 //! ever appends, through [`Trail::append`] or, for ingest, in the log writer's own transaction)
-//! can alter what was written. Each entry is committed
-//! (`synchronous = FULL`) before the write it records is answered. The state of every alert is the
+//! can alter what was written. Each entry is on disk before the write it records is answered:
+//! committed with `synchronous = FULL`, or, for ingest, synced with its batch before the batch
+//! is (`store::Store::defer_sync`). The state of every alert is the
 //! fold of its entries (`alerts::Book::restore`), so the trail is also how alerts survive a restart.
 
 use std::path::Path;
