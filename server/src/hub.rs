@@ -7,10 +7,10 @@
 //! subscriber: steady-state fan-out costs no per-client serialisation or copying. Frames are at
 //! least [`MIN_GAP`] apart, so a busy stream costs every client a bounded number of writes a
 //! second, and a quiet one is sent at once, not at the next tick (the fan-out flushes the hub,
-//! see `fanout::flush`, and writes the frames, `fanout::sweep`). Each topic keeps its epoch and seq, a bounded
-//! ring of its most recent deltas ([`RESUME_WINDOW`], [`RESUME_BYTES`]) for clients that
-//! resume, and of its most recent frames ([`FRAMES_KEPT`]) for clients that fell behind; snapshots are made
-//! from the fold on demand. Publishing and subscribing take the topic's lock, so a subscriber
+//! see `fanout::flush`, and writes the frames, `fanout::sweep`). Each topic keeps its epoch and
+//! seq, a bounded ring of its most recent deltas ([`RESUME_WINDOW`], [`RESUME_BYTES`]) for
+//! clients that resume, and of its most recent frames ([`FRAMES_KEPT`], [`FRAMES_BYTES`]) for
+//! clients that fell behind; snapshots are made from the fold on demand. Publishing and subscribing take the topic's lock, so a subscriber
 //! gets a consistent starting point (a snapshot at seq N, or the deltas after its resume point
 //! up to N) and then the frames carrying everything after N: no gap, no duplicate (a frame that
 //! straddles N is trimmed from the ring, see [`Hub::catch_up`]). A subscriber that falls behind
@@ -42,6 +42,10 @@ pub const RESUME_BYTES: usize = 8 << 20;
 /// How many recent frames each topic keeps for clients that fell behind (at most one frame per
 /// [`MIN_GAP`]: about 3 s), sent to them as they were made.
 pub const FRAMES_KEPT: usize = 64;
+/// How many bytes of recent frames each topic keeps, at most (a frame can carry large batches):
+/// the oldest go first, though the newest is always kept. A client behind the oldest kept frame
+/// is caught up from the deltas of the resume window instead.
+pub const FRAMES_BYTES: usize = 8 << 20;
 /// How long after the first pending delta the hub waits for the rest of its batch before it
 /// sends the frame.
 pub const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
@@ -83,6 +87,8 @@ struct TopicInner {
     flushed: u64,
     /// The newest frames, oldest first.
     frames: VecDeque<Arc<Frame>>,
+    /// The bytes of `frames`' texts.
+    frames_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -198,6 +204,7 @@ impl Hub {
                     pending: Vec::new(),
                     flushed: *seq,
                     frames: VecDeque::new(),
+                    frames_bytes: 0,
                 });
                 Topic { name: (*name).to_owned(), epoch: epoch.clone(), inner, watchers: Arc::new(()) }
             })
@@ -315,10 +322,15 @@ impl Hub {
                     text: batch_text(pending.iter().map(|d| &*d.text)),
                 });
                 inner.flushed = frame.last;
-                if inner.frames.len() == FRAMES_KEPT {
-                    inner.frames.pop_front();
-                }
+                inner.frames_bytes += frame.text.len();
                 inner.frames.push_back(frame.clone());
+                while inner.frames.len() > FRAMES_KEPT
+                    || (inner.frames_bytes > FRAMES_BYTES && inner.frames.len() > 1)
+                {
+                    if let Some(old) = inner.frames.pop_front() {
+                        inner.frames_bytes -= old.text.len();
+                    }
+                }
                 Some(frame)
             })
             .collect()
@@ -584,8 +596,37 @@ mod tests {
         let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 3 }), snap());
         assert_eq!(seqs(&sub.initial), vec![(true, 12)], "past the bytes kept: a snapshot");
         // One delta larger than the whole window is kept, alone.
+        // (The frames: `the_kept_frames_hold_at_most_their_bytes_and_always_the_newest`.)
         h.publish("t", "2026-01-01T00:00:00Z", &json!("y".repeat(RESUME_BYTES + 1)));
         let kept: Vec<u64> = h.topics[0].inner.lock().or_poisoned().recent.iter().map(|d| d.seq).collect();
+        assert_eq!(kept, vec![13]);
+    }
+
+    #[test]
+    fn the_kept_frames_hold_at_most_their_bytes_and_always_the_newest() {
+        let h = Hub::new(&[("t", "e1".into(), 0)]);
+        let sub = h.subscribe("t", None, snap());
+        // Frames of about 1 MiB (a large batch's delta each): 8 fit in the frames' bytes, not 9.
+        let big = "x".repeat((1 << 20) - 256);
+        for _ in 0..12 {
+            h.publish("t", "2026-01-01T00:00:00Z", &json!(big));
+            h.flush();
+        }
+        let inner = h.topics[sub.topic].inner.lock().or_poisoned();
+        let kept: Vec<u64> = inner.frames.iter().map(|f| f.first).collect();
+        assert_eq!(kept, (5..=12).collect::<Vec<_>>());
+        assert_eq!(inner.frames_bytes, inner.frames.iter().map(|f| f.text.len()).sum::<usize>());
+        drop(inner);
+        // From the oldest kept frame on: the frames themselves; from before it, the ring would
+        // be needed, which has let the same bytes go: a snapshot.
+        let (texts, at) = h.catch_up(sub.topic, 4).expect("held");
+        assert_eq!((text_seqs(&texts), at), ((5..=12).collect::<Vec<_>>(), 12));
+        assert!(h.catch_up(sub.topic, 3).is_none());
+        // One frame larger than all the bytes is kept, alone.
+        h.publish("t", "2026-01-01T00:00:00Z", &json!("z".repeat(FRAMES_BYTES + 1)));
+        h.flush();
+        let kept: Vec<u64> =
+            h.topics[sub.topic].inner.lock().or_poisoned().frames.iter().map(|f| f.first).collect();
         assert_eq!(kept, vec![13]);
     }
 }
