@@ -6,11 +6,11 @@
 //! connection is *direct*: nothing of its own being written, nothing owed, every subscription
 //! at or past the seq the hub last closed into a frame, and no region scope to cut the data to.
 //! The flusher ([`flush`]) makes the frames; after each flush the sweepers ([`sweep`]: as many
-//! tasks as the connections' runtime has threads, each over its part of the lists) go round the registered
-//! connections, one list at a time ([`Conns::sweep_shard`]), and for a direct one whose subscriptions have frames that
-//! follow on from their seqs writes the frames (headers and the shared texts, one `writev`)
-//! without waiting. Anything else is handed to the
-//! connection's task, which is woken ([`Conn::kicked`], once until it hands the connection back)
+//! tasks as the connections' runtime has threads, each over its part of the lists) go round the
+//! registered connections, one list at a time ([`Conns::sweep_shard`]), and for a direct one
+//! whose subscriptions have frames that follow on from their seqs write the frames (headers and
+//! the shared texts, one `writev`) without waiting. Anything else is handed to the connection's
+//! task, which is woken ([`Conn::kicked`], once until it hands the connection back)
 //! and catches up from the hub's kept frames (`hub::Hub::catch_up`):
 //! - the kernel took part of the frames: the rest is kept ([`Conn::pause`] gives it to the task,
 //!   which sends it first) and the connection stops being direct;

@@ -65,9 +65,10 @@ pub struct Config {
 /// (`scripts/peers-fanout.sh`, 10,000 clients × 50 events/s, alternated runs): when each frame
 /// woke each connection's task, p99 139–339 ms (median about 200 over 24 runs) on one fan-out
 /// thread, 232–448 ms on two, 198–780 ms (median about 510 over 13 runs) on the shared runtime;
-/// with the sweep, p99 100–114 ms on one thread (4 runs) and 122–172 ms on two sweepers (2
-/// runs), whose writes then compete with the load generator for the same two cores. A server
-/// whose clients are elsewhere may want more: `fanout_threads`.
+/// with the sweep, in one sitting, p99 93–114 ms on one thread (6 runs) and 122–172 ms on two
+/// sweepers (2 runs), whose writes then compete with the load generator for the same two cores
+/// (83–116 ms on one thread over 19 runs in two sittings). A server whose clients are elsewhere
+/// may want more: `fanout_threads`.
 pub fn fanout_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }

@@ -190,7 +190,8 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
-    /// A file of the log cannot be opened.
+    /// A file of the log cannot be opened or synced (or the log cannot be synced apart from its
+    /// commits, see [`Store::defer_sync`]).
     #[error("event log {path}: {source}")]
     Io {
         /// The file.
