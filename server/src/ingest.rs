@@ -11,11 +11,11 @@
 //! The writer commits without waiting for the disk ([`Store::defer_sync`]) and goes on with the
 //! next group while the folder waits for it: one `fdatasync` of the write-ahead log, begun after
 //! the writer's last commit, covers every group committed so far. Measured with `bench ingest`
-//! (240,000 events in batches of 1,000 from 4 producers; 14 runs alternated with commits that
-//! waited for the disk themselves, in two sittings on 2 cores): 166–235k events/s (median 216k)
-//! against 145–230k (median 202k), faster in 13 of the 14 pairs, ack p50 15–19 against 16–26
-//! ms. The writer's CPU, 3.7–4.5 µs an event (SQLite's inserts into the table and its three
-//! indexes), bounds both.
+//! (240,000 events in batches of 1,000 from 4 producers; 20 runs alternated with commits that
+//! waited for the disk themselves, in two sittings on 2 cores): 156–238k events/s (median 216k)
+//! against 145–230k (median 202k), faster in 17 of the 20 pairs; ack p99 ≤ 50 ms in 16 of 20
+//! runs against 15. The writer's CPU, 3.7–5.9 µs an event (SQLite's inserts into the table and
+//! its three indexes), bounds both.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
