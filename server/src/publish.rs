@@ -3,6 +3,7 @@
 //! newest report, alert steps stored in the audit trail before they are published, and the
 //! audit of every write.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use yiping_protocol::instant::Timestamp;
@@ -124,14 +125,20 @@ impl AppState {
         let time = time.to_string();
         let entries: Vec<trail::NewEntry> = pending.iter().map(|p| p.entry(&time)).collect();
         let seqs = self.trail.lock().or_poisoned().append_all_at(&entries, stream_seq)?;
-        let mut changed: Vec<yiping_protocol::alerts::Alert> = Vec::new();
+        // Each alert changed, as the last step left it, in the order of their last steps (a
+        // slot per step, emptied when the alert changes again: a tick can step every alert).
+        let mut slots: Vec<Option<yiping_protocol::alerts::Alert>> = Vec::new();
+        let mut slot_of: HashMap<String, usize> = HashMap::new();
         for (n, seq) in entries.into_iter().zip(seqs) {
             let e = n.stored(seq);
             if let Some(a) = book.apply(&e) {
-                changed.retain(|c| c.id != a.id);
-                changed.push(a.clone());
+                if let Some(old) = slot_of.insert(a.id.clone(), slots.len()) {
+                    slots[old] = None;
+                }
+                slots.push(Some(a.clone()));
             }
         }
+        let changed: Vec<yiping_protocol::alerts::Alert> = slots.into_iter().flatten().collect();
         self.hub.publish(
             topics::ALERTS,
             &time,

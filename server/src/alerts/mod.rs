@@ -22,7 +22,7 @@
 pub mod http;
 pub mod rules;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -63,6 +63,34 @@ pub struct Pending {
     pub comment: String,
     /// The step's data (for `raise`, the whole alert).
     pub body: Value,
+}
+
+/// The steps one pass of the rules proposes ([`Book::observe`], [`Book::tick`]), with what they
+/// cover, so that the pass's checks of itself are lookups: scanning its own steps for each
+/// subject made a tick over many subjects quadratic (300,000 overdue problems: the first tick
+/// had not ended after minutes, and raised nothing).
+#[derive(Debug, Default)]
+struct Pass {
+    steps: Vec<Pending>,
+    /// The (rule, key) of each raise proposed.
+    raised: HashSet<(RuleKind, String)>,
+    /// How many raises are proposed (each takes the next free id when applied).
+    raises: u64,
+    /// The alerts a step is proposed for.
+    stepped: HashSet<String>,
+}
+
+impl Pass {
+    fn push(&mut self, step: Pending) {
+        self.stepped.insert(step.alert.clone());
+        self.steps.push(step);
+    }
+
+    fn raise(&mut self, subject: (RuleKind, String), step: Pending) {
+        self.raised.insert(subject);
+        self.raises += 1;
+        self.push(step);
+    }
 }
 
 impl Pending {
@@ -443,7 +471,7 @@ impl Book {
     /// Learn from a new event and evaluate the rules about its subject.
     pub fn observe(&mut self, e: &Envelope, county: &str, now: Timestamp) -> Vec<Pending> {
         self.learn(e, county);
-        let mut out = Vec::new();
+        let mut out = Pass::default();
         match &e.data {
             Event::WaterReading(r) => {
                 self.eval(RuleKind::WaterClass, &format!("section:{}", r.section), now, &mut out);
@@ -467,12 +495,12 @@ impl Book {
             }
             Event::SewageOutlet(_) | Event::FishingPatrol(_) => {}
         }
-        out
+        out.steps
     }
 
     /// Evaluate every rule about every known subject, and escalate what waited too long.
     pub fn tick(&mut self, now: Timestamp) -> Vec<Pending> {
-        let mut out = Vec::new();
+        let mut out = Pass::default();
         let sections: Vec<String> = self.sections.keys().cloned().collect();
         for s in &sections {
             self.eval(RuleKind::WaterClass, &format!("section:{s}"), now, &mut out);
@@ -511,14 +539,12 @@ impl Book {
         self.escalate_waiting(now, &mut out);
         let cutoff = now.plus_s(-KEEP_RESOLVED_HOURS * 3600);
         self.alerts.retain(|_, a| a.is_open() || parse_time(&a.updated).is_none_or(|t| t >= cutoff));
-        out
+        out.steps
     }
 
-    fn escalate_waiting(&mut self, now: Timestamp, out: &mut Vec<Pending>) {
+    fn escalate_waiting(&mut self, now: Timestamp, out: &mut Pass) {
         for a in self.alerts.values() {
-            if a.state != AlertState::New
-                || out.iter().any(|p| p.alert == a.id)
-                || !self.rules.rule(a.rule).escalate
+            if a.state != AlertState::New || out.stepped.contains(&a.id) || !self.rules.rule(a.rule).escalate
             {
                 continue;
             }
@@ -700,17 +726,13 @@ impl Book {
         }
     }
 
-    fn eval(&mut self, rule: RuleKind, key: &str, now: Timestamp, out: &mut Vec<Pending>) {
+    fn eval(&mut self, rule: RuleKind, key: &str, now: Timestamp, out: &mut Pass) {
         let r = self.rules.rule(rule).clone();
         let Some((m, place, responsible)) = self.measure(rule, key, now) else { return };
         let k = (rule, key.to_owned());
         let open = self.open.get(&k).cloned();
         // Steps already proposed in this pass and not applied yet.
-        if open.is_none()
-            && out.iter().any(|p| {
-                p.action == AlertAction::Raise && p.body["key"] == key && p.body["rule"] == rule.as_str()
-            })
-        {
+        if open.is_none() && out.raised.contains(&k) {
             return;
         }
         let tracker = self.trackers.entry(k.clone()).or_default();
@@ -722,10 +744,9 @@ impl Book {
                 None => {
                     // The next free id, counting the raises of this pass (the book takes it
                     // when the step is applied).
-                    let raises = out.iter().filter(|p| p.action == AlertAction::Raise).count() as u64;
-                    let id = alert_id(self.next_id + raises);
+                    let id = alert_id(self.next_id + out.raises);
                     let subject = key.split('#').next().unwrap_or(key).to_owned();
-                    out.push(Pending {
+                    out.raise(k.clone(), Pending {
                         alert: id.clone(),
                         action: AlertAction::Raise,
                         actor: "system".into(),
@@ -799,7 +820,8 @@ impl Book {
             cleared: bool,
         }
         let mut now: HashMap<String, Now> = HashMap::new();
-        let mut raised: Vec<(String, String, String)> = Vec::new();
+        // (rule, key) → the id its raise took.
+        let mut raised: HashMap<(String, String), String> = HashMap::new();
         let mut next = self.next_id;
         let mut out = Vec::new();
         let severity_of = |p: &Pending| serde_json::from_value::<Severity>(p.body["severity"].clone()).ok();
@@ -816,13 +838,9 @@ impl Book {
             if p.action == AlertAction::Raise {
                 let rule = p.body["rule"].as_str().unwrap_or_default().to_owned();
                 let key = p.body["key"].as_str().unwrap_or_default().to_owned();
-                let open = raised
-                    .iter()
-                    .find(|(r, k, _)| (r, k) == (&rule, &key))
-                    .map(|(_, _, id)| id.clone())
-                    .or_else(|| {
-                        RuleKind::parse(&rule).and_then(|r| self.open.get(&(r, key.clone())).cloned())
-                    });
+                let open = raised.get(&(rule.clone(), key.clone())).cloned().or_else(|| {
+                    RuleKind::parse(&rule).and_then(|r| self.open.get(&(r, key.clone())).cloned())
+                });
                 let Some(sev) = severity_of(&p) else { continue };
                 match open {
                     None => {
@@ -831,7 +849,7 @@ impl Book {
                         p.body["id"] = json!(id);
                         p.alert.clone_from(&id);
                         now.insert(id.clone(), Now { severity: sev, state: AlertState::New, cleared: false });
-                        raised.push((rule, key, id));
+                        raised.insert((rule, key), id);
                         out.push(p);
                     }
                     // Decided before the proposer had the alert: an escalation, if worse.

@@ -295,6 +295,28 @@ fn a_problem_left_open_fires_escalates_with_age_and_closing_it_resolves() {
     assert_eq!(h.alert(&id).state, AlertState::Resolved);
 }
 
+#[test]
+fn one_tick_over_many_overdue_problems_raises_each_once_with_its_own_id() {
+    // As after importing a backlog: thousands of subjects cross a rule's level in one tick.
+    const N: usize = 3_000;
+    let mut h = Harness::new();
+    for i in 0..N {
+        let Event::RiverProblem(mut p) = problem(ProblemStatus::Found, at(0)) else { unreachable!() };
+        p.problem = format!("WT-{i}");
+        h.event(Event::RiverProblem(p), at(0));
+    }
+    let raised = h.tick(at(15 * 1440 + 1));
+    assert_eq!(raised.len(), N);
+    assert!(raised.iter().all(|(a, _)| *a == AlertAction::Raise));
+    let ids: std::collections::BTreeSet<&String> = raised.iter().map(|(_, id)| id).collect();
+    assert_eq!(ids.len(), N, "each its own id");
+    let subjects: std::collections::BTreeSet<String> =
+        ids.iter().map(|id| h.alert(id).subject.clone()).collect();
+    assert_eq!(subjects.len(), N, "each problem once");
+    // The next tick: all open already, and not yet waited long enough to escalate.
+    assert!(h.tick(at(15 * 1440 + 6)).is_empty());
+}
+
 fn project(steps: Vec<ProjectStep>, plan: f64, done: f64) -> Event {
     Event::Project(Project {
         project: "P-1".into(),
