@@ -138,14 +138,10 @@ impl AppState {
                 slots.push(Some(a.clone()));
             }
         }
-        let changed: Vec<yiping_protocol::alerts::Alert> = slots.into_iter().flatten().collect();
-        self.hub.publish(
-            topics::ALERTS,
-            &time,
-            &yiping_protocol::alerts::AlertsData { alerts: changed.clone() },
-        );
+        let data = yiping_protocol::alerts::AlertsData { alerts: slots.into_iter().flatten().collect() };
+        self.hub.publish(topics::ALERTS, &time, &data);
         self.metrics.alert_steps.fetch_add(pending.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(changed)
+        Ok(data.alerts)
     }
 
     /// Record a write in the audit trail (its time is now); refuses the write if it cannot be.

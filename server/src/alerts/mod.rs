@@ -836,10 +836,13 @@ impl Book {
                 })
             };
             if p.action == AlertAction::Raise {
-                let rule = p.body["rule"].as_str().unwrap_or_default().to_owned();
-                let key = p.body["key"].as_str().unwrap_or_default().to_owned();
-                let open = raised.get(&(rule.clone(), key.clone())).cloned().or_else(|| {
-                    RuleKind::parse(&rule).and_then(|r| self.open.get(&(r, key.clone())).cloned())
+                let subject = (
+                    p.body["rule"].as_str().unwrap_or_default().to_owned(),
+                    p.body["key"].as_str().unwrap_or_default().to_owned(),
+                );
+                let open = raised.get(&subject).cloned().or_else(|| {
+                    let (rule, key) = &subject;
+                    RuleKind::parse(rule).and_then(|r| self.open.get(&(r, key.clone())).cloned())
                 });
                 let Some(sev) = severity_of(&p) else { continue };
                 match open {
@@ -849,7 +852,7 @@ impl Book {
                         p.body["id"] = json!(id);
                         p.alert.clone_from(&id);
                         now.insert(id.clone(), Now { severity: sev, state: AlertState::New, cleared: false });
-                        raised.insert((rule, key), id);
+                        raised.insert(subject, id);
                         out.push(p);
                     }
                     // Decided before the proposer had the alert: an escalation, if worse.

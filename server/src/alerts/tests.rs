@@ -299,13 +299,23 @@ fn a_problem_left_open_fires_escalates_with_age_and_closing_it_resolves() {
 fn one_tick_over_many_overdue_problems_raises_each_once_with_its_own_id() {
     // As after importing a backlog: thousands of subjects cross a rule's level in one tick.
     const N: usize = 3_000;
-    let mut h = Harness::new();
+    let (mut h, mut node) = (Harness::new(), Harness::new());
     for i in 0..N {
         let Event::RiverProblem(mut p) = problem(ProblemStatus::Found, at(0)) else { unreachable!() };
         p.problem = format!("WT-{i}");
-        h.event(Event::RiverProblem(p), at(0));
+        h.event(Event::RiverProblem(p.clone()), at(0));
+        node.event(Event::RiverProblem(p), at(0));
     }
-    let raised = h.tick(at(15 * 1440 + 1));
+    let proposed = h.book.tick(at(15 * 1440 + 1));
+    // Settled by another node, and proposed twice over (a proposal sent again): each raised
+    // once, the ids in order.
+    let twice: Vec<Pending> = proposed.iter().chain(&proposed).cloned().collect();
+    let settled = node.book.settle(twice);
+    assert_eq!(settled.len(), N);
+    for (i, p) in settled.iter().enumerate() {
+        assert_eq!((p.action, p.alert.as_str()), (AlertAction::Raise, format!("A{:06}", i + 1).as_str()));
+    }
+    let raised = h.store(proposed, at(15 * 1440 + 1));
     assert_eq!(raised.len(), N);
     assert!(raised.iter().all(|(a, _)| *a == AlertAction::Raise));
     let ids: std::collections::BTreeSet<&String> = raised.iter().map(|(_, id)| id).collect();
@@ -313,7 +323,7 @@ fn one_tick_over_many_overdue_problems_raises_each_once_with_its_own_id() {
     let subjects: std::collections::BTreeSet<String> =
         ids.iter().map(|id| h.alert(id).subject.clone()).collect();
     assert_eq!(subjects.len(), N, "each problem once");
-    // The next tick: all open already, and not yet waited long enough to escalate.
+    // The next tick: all open already, so nothing is raised again (this rule escalates by age).
     assert!(h.tick(at(15 * 1440 + 6)).is_empty());
 }
 
