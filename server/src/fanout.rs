@@ -34,7 +34,7 @@
 //! (`scripts/peers-fanout.sh 10000 50 yiping 2`: 10,000 clients, 50 events/s, every delta to
 //! every client): the server's CPU fell from 82–85 % of a core (a task woken per client per
 //! frame) to 65–66 % on a quiet machine (1.3 µs a delivery); under other load 70–81 %. Nearly
-//! all of a sweep's time is the kernel's (perf: 88 % of the server's CPU on the sweeping thread,
+//! all of a sweep's time is the kernel's (perf: 91 % of the server's CPU on the sweeping thread,
 //! 79 % in the kernel, most of it TCP on loopback, the client's receiving side included): about
 //! 7 µs a client frame, so a round of 10,000 clients takes about 70 ms of a core.
 
