@@ -8,10 +8,11 @@
 //! ```
 //!
 //! - `ingest`: (1) the pipeline alone — events checked, placed, committed to the SQLite log (WAL,
-//!   synced to disk before the fold and the acknowledgement) and folded, submitted in batches by 4 concurrent producers; (2) the same over
-//!   HTTP (`POST /api/v1/events`, NDJSON batches of 1,000 lines, 4 concurrent clients) against the
-//!   real `yiping` binary. Prints events/s and acknowledgement latency p50/p99; for (1) also the
-//!   CPU time each thread spent per event (the bodies are made before the clock starts).
+//!   synced to disk before the fold and the acknowledgement) and folded, submitted in batches by 4
+//!   concurrent producers; (2) the same over HTTP (`POST /api/v1/events`, NDJSON batches of 1,000
+//!   lines, 4 concurrent clients) against the real `yiping` binary. Prints events/s and
+//!   acknowledgement latency p50/p99; for (1) also the CPU time each thread spent per event (the
+//!   bodies are made before the clock starts).
 //!   (3) The same published on NATS JetStream (`yiping.in.bench`, a nats-server with fsync
 //!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
@@ -19,10 +20,11 @@
 //! - `fanout N R [K]`: the real `yiping` binary with N websocket clients subscribed to `rivers`; R
 //!   events a second are posted for 10 s in 10 bodies a second, each event stamped with the time it
 //!   is posted; each client counts the deltas it gets (one per body) and measures the delay from
-//!   a delta's `time` (its newest event's) to its arrival. Prints deliveries/s, latency p50/p99, and the server's memory per client (RSS growth
-//!   while the clients connected, divided by N). Clients and server share this machine's cores.
-//!   With K > 1: K nodes on a cluster of K NATS servers (the log in up to 3 copies), the
-//!   clients spread over them, the events posted to the first.
+//!   a delta's `time` (its newest event's) to its arrival. Prints deltas delivered a second,
+//!   latency p50/p99, and the server's memory per client (RSS growth while the clients connected,
+//!   divided by N). Clients and server share this machine's cores. With K > 1: K nodes on a
+//!   cluster of K NATS servers (the log in up to 3 copies), the clients spread over them, the
+//!   events posted to the first.
 //! - `failover KILLS CLIENTS`: 3 NATS servers, 3 nodes and HAProxy; the busiest node is killed
 //!   KILLS times under a steady source; prints kill → first delta on another node p50/p99 over
 //!   every client's resumption, the restarted node's catch-up, and faults on resume (must be 0).
@@ -133,10 +135,7 @@ fn serve_at(data: &std::path::Path, addr: SocketAddr, extra: &[&str]) -> Child {
 /// Wait for the map pack, which a release server makes at start-up beside its first requests
 /// (a few seconds of brotli on one core): what is measured is then the settled server.
 fn settle(addr: SocketAddr) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.write_all(b"GET /geo/layers.pack HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").expect("write");
-    let mut answer = Vec::new();
-    let _ = s.read_to_end(&mut answer);
+    let answer = get(addr, "/geo/layers.pack").expect("the map pack");
     assert!(
         answer.starts_with(b"HTTP/1.1 200"),
         "the map pack: {:?}",
@@ -157,13 +156,22 @@ fn post(addr: SocketAddr, token: &str, body: &str) -> u16 {
     String::from_utf8_lossy(&buf).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
+/// The whole answer (head and body) to `GET path`.
+fn get(addr: SocketAddr, path: &str) -> std::io::Result<Vec<u8>> {
+    let mut s = TcpStream::connect(addr)?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").as_bytes())?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer)?;
+    Ok(answer)
+}
+
 /// The value of a counter in the server's `/metrics`.
 fn counter(addr: SocketAddr, name: &str) -> u64 {
-    let Ok(mut s) = TcpStream::connect(addr) else { return 0 };
-    let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
-    let mut text = String::new();
-    let _ = s.read_to_string(&mut text);
-    text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(0)
+    let Ok(answer) = get(addr, "/metrics") else { return 0 };
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0)
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -526,10 +534,7 @@ fn start_cluster_with(nodes: usize, extra: &[&str]) -> (Vec<Child>, Vec<Node>) {
 
 /// Health of a node: (websocket clients, last stream message applied).
 fn node_health(addr: SocketAddr) -> Option<(u64, u64)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").ok()?;
-    let mut text = String::new();
-    let _ = s.read_to_string(&mut text);
+    let text = String::from_utf8(get(addr, "/healthz").ok()?).ok()?;
     let v: serde_json::Value = serde_json::from_str(text.split_once("\r\n\r\n")?.1).ok()?;
     Some((v["clients"].as_u64()?, v["stream_applied"].as_u64()?))
 }
@@ -907,13 +912,7 @@ async fn fanout(clients: usize, rate: usize, nodes: usize) {
         lats.lock().expect("lock").len()
     );
     for (i, a) in addrs.iter().enumerate() {
-        let metrics = {
-            let mut s = TcpStream::connect(a).expect("connect");
-            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").expect("write");
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            buf
-        };
+        let metrics = String::from_utf8_lossy(&get(*a, "/metrics").expect("metrics")).into_owned();
         for line in metrics
             .lines()
             .filter(|l| l.starts_with("yiping_ws_resyncs_total") || l.starts_with("yiping_ws_frames_total"))

@@ -10,9 +10,10 @@
 //! see `fanout::flush`, and writes the frames, `fanout::sweep`). Each topic keeps its epoch and
 //! seq, a bounded ring of its most recent deltas ([`RESUME_WINDOW`], [`RESUME_BYTES`]) for
 //! clients that resume, and of its most recent frames ([`FRAMES_KEPT`], [`FRAMES_BYTES`]) for
-//! clients that fell behind; snapshots are made from the fold on demand. Publishing and subscribing take the topic's lock, so a subscriber
-//! gets a consistent starting point (a snapshot at seq N, or the deltas after its resume point
-//! up to N) and then the frames carrying everything after N: no gap, no duplicate (a frame that
+//! clients that fell behind; snapshots are made from the fold on demand. Publishing and
+//! subscribing take the topic's lock, so a subscriber gets a consistent starting point (a
+//! snapshot at seq N, or the deltas after its resume point up to N) and then the frames carrying
+//! everything after N: no gap, no duplicate (a frame that
 //! straddles N is trimmed from the ring, see [`Hub::catch_up`]). A subscriber that falls behind
 //! catches up from the kept frames (the same shared texts), from the delta ring, or, further
 //! behind, from a fresh snapshot (see `ws`), so one slow client never holds memory or delays
@@ -596,7 +597,6 @@ mod tests {
         let sub = h.subscribe("t", Some(&ResumePoint { epoch: "e1".into(), seq: 3 }), snap());
         assert_eq!(seqs(&sub.initial), vec![(true, 12)], "past the bytes kept: a snapshot");
         // One delta larger than the whole window is kept, alone.
-        // (The frames: `the_kept_frames_hold_at_most_their_bytes_and_always_the_newest`.)
         h.publish("t", "2026-01-01T00:00:00Z", &json!("y".repeat(RESUME_BYTES + 1)));
         let kept: Vec<u64> = h.topics[0].inner.lock().or_poisoned().recent.iter().map(|d| d.seq).collect();
         assert_eq!(kept, vec![13]);

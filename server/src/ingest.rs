@@ -225,8 +225,6 @@ type Replies = Vec<(usize, oneshot::Sender<Result<Vec<Appended>, String>>)>;
 
 /// Committed events on their way to the folder thread.
 struct Committed {
-    /// Which commit of the writer's (from 1).
-    commit: u64,
     events: Vec<Located>,
     places: Vec<Appended>,
     replies: Replies,
@@ -265,7 +263,6 @@ fn writer(
         .ok()
         .map(|wal| Durable { wal, committed: Arc::default() });
     let committed = wal.as_ref().map(|d| d.committed.clone());
-    let mut commits = 0;
     let (fold_tx, fold_rx) = std::sync::mpsc::sync_channel::<Committed>(2);
     let folder_state = state.clone();
     let folder = std::thread::Builder::new()
@@ -325,13 +322,12 @@ fn writer(
             Ok(places) => {
                 state.metrics.commits.fetch_add(1, Ordering::Relaxed);
                 state.metrics.commit_micros.fetch_add(micros(t0), Ordering::Relaxed);
-                commits += 1;
                 if let Some(c) = &committed {
-                    c.store(commits, Ordering::Release);
+                    c.fetch_add(1, Ordering::Release);
                 }
                 // Full: a checkpoint is already due.
                 let _ = wal_tx.try_send(());
-                if fold_tx.send(Committed { commit: commits, events, places, replies, runs }).is_err() {
+                if fold_tx.send(Committed { events, places, replies, runs }).is_err() {
                     tracing::error!("the folder thread has stopped");
                     break;
                 }
@@ -387,9 +383,12 @@ fn folder(
     log: LogOptions,
     mut snapshot_at: u64,
 ) {
-    // Commits known to be on disk: one sync covers every commit made before it began.
-    let mut synced = 0;
-    while let Ok(Committed { commit, events, places, replies, runs }) = rx.recv() {
+    // Commits received (each commit is sent here once, in order: the n-th received is the
+    // writer's n-th), and those known to be on disk: one sync covers every commit made before
+    // it began.
+    let (mut commit, mut synced) = (0, 0);
+    while let Ok(Committed { events, places, replies, runs }) = rx.recv() {
+        commit += 1;
         if let Some(d) = durable.as_ref().filter(|_| commit > synced) {
             let upto = d.committed.load(Ordering::Acquire);
             let t = Instant::now();

@@ -15,7 +15,8 @@
 //!    recounts the figures from the raw log independently.
 //! 4. **Publishing** ([`publish`]): each batch of stored events folded (one write of the log),
 //!    one delta published per topic it changed, one overview update per batch, and the alert
-//!    rules ([`alerts`]) observing each subject's newest report; alert steps go to the audit [`trail`] before they are published.
+//!    rules ([`alerts`]) observing each subject's newest report; alert steps go to the audit
+//!    [`trail`] before they are published.
 //!    [`timeline`] gives the state as of any past instant by event time (checkpoints at Beijing
 //!    midnights, the log's index on event time) for time travel, and the regions' totals at
 //!    every midnight, of which [`periods`] makes 今日/本周/本月/本年 with 环比 and 同比.
