@@ -4,12 +4,15 @@
 //! cargo run --release -p yiping-server --example bench -- ingest      # pipeline and HTTP ingest
 //! cargo run --release -p yiping-server --example bench -- ingest pipeline  # the pipeline alone
 //! cargo run --release -p yiping-server --example bench -- check       # checking and placing lines
+//! cargo run --release -p yiping-server --example bench -- append 240  # the log's writer alone
 //! cargo run --release -p yiping-server --example bench -- fanout 1000 200  # clients, events/s
 //! ```
 //!
 //! - `ingest`: (1) the pipeline alone — events checked, placed, committed to the SQLite log (WAL,
 //!   synced to disk before the fold and the acknowledgement) and folded, submitted in batches by 4
-//!   concurrent producers; (2) the same over HTTP (`POST /api/v1/events`, NDJSON batches of 1,000
+//!   concurrent producers, for two workloads: new patrols (each event a new entity, the figure
+//!   compared across sessions), and the next reports of 5,000 villages every 10 minutes (each
+//!   entity again and again, as monitoring sections, stations, projects and villages report); (2) the same over HTTP (`POST /api/v1/events`, NDJSON batches of 1,000
 //!   lines, 4 concurrent clients) against the real `yiping` binary. Prints events/s and
 //!   acknowledgement latency p50/p99; for (1) also the CPU time each thread spent per event (the
 //!   bodies are made before the clock starts).
@@ -17,6 +20,9 @@
 //!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
 //!   binary, whose log is then the NATS stream.
+//! - `append [B]`: the log's writer alone, on one thread: B batches of 1,000 (default 240) of each
+//!   workload appended in a transaction each; µs per event, and an entity's newest 100 events
+//!   read back (p50/p99), as the API reads them.
 //! - `fanout N R [K]`: the real `yiping` binary with N websocket clients subscribed to `rivers`; R
 //!   events a second are posted for 10 s in 10 bodies a second, each event stamped with the time it
 //!   is posted; each client counts the deltas it gets (one per body) and measures the delay from
@@ -58,6 +64,36 @@ fn patrol_at(id: &str, time: &str) -> String {
     format!(
         r#"{{"type":"river.patrol","id":"{id}","time":"{time}","data":{{"patrol":"{id}","chief":"C1","chief_name":"王建国","level":"county","river":"汉江","lon":114.2199,"lat":30.5797,"minutes":45}}}}"#
     )
+}
+
+/// The villages of the second workload: entities that report again and again, as stations,
+/// sections and villages do (a patrol is an entity once).
+const VILLAGES: usize = 5_000;
+
+/// Village `k`'s `round`-th report, made at 00:00 plus `round` × 10 minutes. A batch of 1,000
+/// takes villages far apart in key order (`k` steps by a prime), as a source that reports by
+/// region would send them.
+fn village(k: usize, round: usize) -> String {
+    let (lon, lat) = (114.2199 + (k % 50) as f64 * 0.0002, 30.5797 + (k / 50) as f64 * 0.0001);
+    let minutes = round * 10;
+    let (day, hour, minute) = (22 + minutes / 1440, (minutes / 60) % 24, minutes % 60);
+    format!(
+        r#"{{"type":"poverty.village","id":"v{k}-{round}","time":"2026-11-{day:02}T{hour:02}:{minute:02}:00Z","data":{{"village":"V{k:05}","name":"监测村{k}","lon":{lon:.4},"lat":{lat:.4},"lifted_households":120,"monitored_households":30,"risk_households":4,"income_yuan":15200,"assistance_wan":12.5}}}}"#
+    )
+}
+
+/// Line `i` of batch `b` of a workload: a new patrol each, or a village's next report.
+fn workload_line(villages: bool, prefix: &str, b: usize, i: usize) -> String {
+    if villages {
+        let n = b * 1_000 + i;
+        village((n * 7_919) % VILLAGES, n / VILLAGES)
+    } else {
+        patrol(&format!("{prefix}{b}-{i}"))
+    }
+}
+
+fn workload_name(villages: bool) -> String {
+    if villages { format!("reports of {VILLAGES} villages") } else { "new patrols".to_owned() }
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
@@ -245,12 +281,93 @@ fn check() {
     );
 }
 
+/// The writer's share alone: `batches` of 1,000 checked and placed events appended to a fresh
+/// log (WAL, `synchronous = NORMAL` as the ingest writer commits, no sync), one transaction each,
+/// on this thread, for each workload (new patrols; reports of [`VILLAGES`] villages). Prints µs
+/// per event; run under `valgrind --tool=callgrind` for repeatable instruction counts.
+fn append(batches: usize) {
+    for villages in [false, true] {
+        append_workload(batches, villages);
+    }
+}
+
+fn append_workload(batches: usize, villages: bool) {
+    let places = yiping_server::places::Places::hubei();
+    let per_batch = 1_000;
+    let now = yiping_protocol::instant::Timestamp::now();
+    let prepared: Vec<Vec<Located>> = (0..batches)
+        .map(|b| {
+            let body: String = (0..per_batch).map(|i| workload_line(villages, "a", b, i) + "\n").collect();
+            let (ok, rejected) = yiping_server::ingest::check_lines(
+                &body,
+                "bench",
+                &places,
+                now,
+                yiping_server::FUTURE_TOLERANCE_S,
+            );
+            assert!(rejected.is_empty());
+            ok.into_iter().map(|(_, l)| l).collect()
+        })
+        .collect();
+    let data = temp("append");
+    let mut store = yiping_server::store::Store::open(&data).expect("opens");
+    let _wal = store.defer_sync().expect("a write-ahead log");
+    let received = now.to_string();
+    let t = Instant::now();
+    for batch in &prepared {
+        store.append(batch, &received).expect("appends");
+    }
+    let n = (batches * per_batch) as f64;
+    println!(
+        "append {}: {n:.0} events in {batches} transactions, {:.2} µs per event on one thread ({:.0} events/s)",
+        workload_name(villages),
+        t.elapsed().as_secs_f64() * 1e6 / n,
+        n / t.elapsed().as_secs_f64()
+    );
+    // An entity's history as the API reads it (another connection), at the log's end.
+    let reader = yiping_server::store::Store::open_side(&data).expect("opens");
+    let until = yiping_protocol::instant::Timestamp::parse("2030-01-01T00:00:00Z").expect("time");
+    let mut lat = Vec::new();
+    let mut found = 0;
+    for k in 0..200 {
+        let entity = if villages {
+            format!("village:V{:05}", (k * 37) % VILLAGES)
+        } else {
+            format!("river_patrol:a{}-{}", (k * 37) % batches, k)
+        };
+        let t = Instant::now();
+        found += reader.history_latest(&entity, 100, until).expect("reads").len();
+        lat.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!(
+        "  an entity's newest 100 events: {found} found in 200 reads, p50 {:.2} ms, p99 {:.2} ms",
+        pct(&mut lat.clone(), 0.5),
+        pct(&mut lat, 0.99)
+    );
+}
+
 /// `only_pipeline`: (0) and (1) alone, as for a profile.
 async fn ingest(only_pipeline: bool) {
     check();
+    // (1) The pipeline alone, for each workload.
+    let (per_batch, batches, producers) = pipeline(false).await;
+    pipeline(true).await;
+    if only_pipeline {
+        return;
+    }
 
-    // (1) The pipeline alone (no snapshots, so that the rebuild below replays every event).
-    let data = temp("pipeline");
+    // (2) Over HTTP against the real binary.
+    let data = temp("http");
+    let (_child, addr, token) = start_server(&data);
+    http_ingest("ingest over HTTP", addr, &token, "h", (per_batch, batches, producers));
+    nats_ingest(per_batch, batches, producers).await;
+}
+
+/// (1) The pipeline alone (no snapshots, so that the rebuild below replays every event), for
+/// new patrols or reports of [`VILLAGES`] villages; returns the batch size, the batches per
+/// producer and the producers.
+async fn pipeline(villages: bool) -> (usize, usize, usize) {
+    let data = temp(if villages { "pipeline-villages" } else { "pipeline" });
     let no_snapshots = yiping_server::LogOptions { snapshot_every: u64::MAX, ..Default::default() };
     let state = yiping_server::AppState::open_with(&data, no_snapshots).expect("opens");
     let per_batch = 1_000;
@@ -260,7 +377,10 @@ async fn ingest(only_pipeline: bool) {
     let bodies: Vec<Vec<String>> = (0..producers)
         .map(|p| {
             (0..batches)
-                .map(|b| (0..per_batch).map(|i| patrol(&format!("p{p}-{b}-{i}")) + "\n").collect())
+                .map(|b| {
+                    let b = if villages { p * batches + b } else { b };
+                    (0..per_batch).map(|i| workload_line(villages, &format!("p{p}-"), b, i) + "\n").collect()
+                })
                 .collect()
         })
         .collect();
@@ -295,7 +415,8 @@ async fn ingest(only_pipeline: bool) {
     let secs = t0.elapsed().as_secs_f64();
     let n = (per_batch * batches * producers) as f64;
     println!(
-        "ingest pipeline: {n:.0} events in {secs:.2} s = {:.0} events/s (checked, placed, committed with fsync, folded); batch of {per_batch} acked p50 {:.1} ms, p99 {:.1} ms",
+        "ingest pipeline, {}: {n:.0} events in {secs:.2} s = {:.0} events/s (checked, placed, committed with fsync, folded); batch of {per_batch} acked p50 {:.1} ms, p99 {:.1} ms",
+        workload_name(villages),
         n / secs,
         pct(&mut lat.clone(), 0.5),
         pct(&mut lat, 0.99)
@@ -317,15 +438,7 @@ async fn ingest(only_pipeline: bool) {
         n / t0.elapsed().as_secs_f64()
     );
     drop(state);
-    if only_pipeline {
-        return;
-    }
-
-    // (2) Over HTTP against the real binary.
-    let data = temp("http");
-    let (_child, addr, token) = start_server(&data);
-    http_ingest("ingest over HTTP", addr, &token, "h", (per_batch, batches, producers));
-    nats_ingest(per_batch, batches, producers).await;
+    (per_batch, batches, producers)
 }
 
 /// `producers` clients each POST `batches` NDJSON bodies of `per_batch` patrols (ids starting
@@ -1021,6 +1134,7 @@ async fn main() {
     match args.get(1).map(String::as_str) {
         Some("ingest") => ingest(args.get(2).is_some_and(|a| a == "pipeline")).await,
         Some("check") => check(),
+        Some("append") => append(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(240)),
         Some("fanout") => {
             let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
             let rate = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(200);
@@ -1038,7 +1152,7 @@ async fn main() {
             catchup(events).await;
         }
         _ => eprintln!(
-            "usage: bench ingest [pipeline] | bench check | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
+            "usage: bench ingest [pipeline] | bench check | bench append [BATCHES] | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
         ),
     }
 }
