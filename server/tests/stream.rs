@@ -43,20 +43,6 @@ async fn next(ws: &mut Ws) -> Vec<(&'static str, Update)> {
     }
 }
 
-/// Points in ten prefecture-level cities of Hubei (lon, lat).
-const CITIES: [(f64, f64); 10] = [
-    (114.30, 30.59),
-    (111.29, 30.70),
-    (112.14, 32.04),
-    (112.24, 30.33),
-    (110.79, 32.63),
-    (115.04, 30.20),
-    (109.49, 30.27),
-    (113.92, 30.92),
-    (114.87, 30.45),
-    (114.32, 29.84),
-];
-
 fn post(addr: std::net::SocketAddr, tok: &str, ids: std::ops::Range<usize>, prefix: &str) {
     let body: String = ids.map(|i| patrol(&format!("{prefix}{i}")) + "\n").collect();
     let (status, body) = post_events(addr, tok, &body);
@@ -119,11 +105,16 @@ fn patrols(u: &Update) -> u64 {
     u.data["regions"]["420000"]["patrols"].as_u64().unwrap_or(0)
 }
 
+/// What a delta of 500 problems weighs at least, bytes (checked as they arrive).
+const DELTA_BYTES_AT_LEAST: usize = 150_000;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     let data = data_dir("slow");
     let tok = token(&data, "t");
-    let srv = Server::start(&data, free_port(), &["--no-simulator"]);
+    // No snapshot of the fold meanwhile: the folder thread takes seconds over one in a debug
+    // build, and no delta goes out while it does.
+    let srv = Server::start(&data, free_port(), &["--no-simulator", "--snapshot-every", "10000000"]);
     let sub = serde_json::json!({"op": "subscribe", "topics": ["rivers"]});
     // The stalled client subscribes and then never reads.
     let mut stalled = connect(srv.addr, sub.clone()).await;
@@ -131,17 +122,34 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     assert_eq!(next(&mut live).await[0].0, "snapshot");
 
     let addr = srv.addr;
-    // More deltas than the resume window (one per body), over many more ticks than the hub keeps
-    // frames of, so the stalled client can be caught up neither from the kept frames nor from
-    // the ring; each of patrols in ten cities, so that they are more bytes than the stalled
-    // client's socket buffers hold.
-    let total = yiping_server::hub::RESUME_WINDOW + yiping_server::hub::FRAMES_KEPT + 250;
+    // Bodies of 500 problems each, reported closed (so each is in its delta, one per body, and
+    // then leaves the live state): more bytes than the resume window and the kept frames hold,
+    // and than the stalled client's socket buffers, so it can be caught up neither from the kept
+    // frames nor from the ring. By bytes, not by count: under 200 bodies, quick even in a
+    // debug build (the stalled client must still be connected when it reads again, before
+    // `ws::IDLE_LIMIT`).
+    let places = yiping_server::places::Places::hubei();
+    let points: Vec<(f64, f64)> = places
+        .counties()
+        .iter()
+        .filter(|c| places.county_at(c.label.x, c.label.y) == Some(c.adcode.as_str()))
+        .map(|c| (c.label.x, c.label.y))
+        .collect();
+    assert!(points.len() > 90, "nearly every county's label point lies in it");
+    // The resume window, and twice as much again for the socket buffers (the server's send
+    // buffer, up to `net.ipv4.tcp_wmem`'s 4 MiB by default, and the client's receive buffer, which
+    // stays small while it reads nothing) and the kept frames.
+    let window = yiping_server::hub::RESUME_BYTES.max(yiping_server::hub::FRAMES_BYTES);
+    let total = 3 * window / DELTA_BYTES_AT_LEAST;
     let poster = std::thread::spawn(move || {
         for b in 0..total {
-            let body: String = CITIES
-                .iter()
-                .enumerate()
-                .map(|(k, (lon, lat))| patrol_at(&format!("p{b}-{k}"), *lon, *lat) + "\n")
+            let body: String = (0..500)
+                .map(|k| {
+                    let (lon, lat) = points[k % points.len()];
+                    format!(
+                        r#"{{"type":"river.problem","id":"q{b}-{k}","time":"2026-11-22T08:00:00Z","data":{{"problem":"Q{b}-{k}","river":"汉江","lon":{lon},"lat":{lat},"kind":"sewage","status":"closed","found":"2026-11-22T07:30:00Z"}}}}"#
+                    ) + "\n"
+                })
                 .collect();
             let (status, body) = post_events(addr, &tok, &body);
             assert_eq!(status, 200, "{body}");
@@ -151,14 +159,20 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     let mut last = 0;
     let mut worst_gap = Duration::ZERO;
     let mut prev = Instant::now();
+    let mut smallest = usize::MAX;
     while last < total as u64 {
         for (kind, u) in next(&mut live).await {
             assert_eq!((kind, u.seq), ("delta", last + 1), "the live client sees every delta in order");
             last = u.seq;
+            smallest = smallest.min(serde_json::to_string(&u).expect("serialises").len());
         }
         worst_gap = worst_gap.max(prev.elapsed());
         prev = Instant::now();
     }
+    assert!(
+        smallest >= DELTA_BYTES_AT_LEAST,
+        "a delta of {smallest} bytes: fewer than the {DELTA_BYTES_AT_LEAST} the count of bodies assumes"
+    );
     let done_posting = poster.join().expect("poster");
     // The live client had everything promptly after the last acknowledgement.
     let lag = Instant::now().saturating_duration_since(done_posting);
