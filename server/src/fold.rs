@@ -144,27 +144,29 @@ impl Aggregate for PovertyAgg {
 
 /// Which of two reports is newer: event time as an instant, then source, then id. Never the
 /// order of arrival, so that every arrival order gives the same state. Saved as
-/// `[unix ns, source, id]` (snapshots hold one per closed case: it must be small).
+/// `[unix ns, source, id]` (snapshots hold one per closed case: it must be small). Its texts are
+/// shared, not copied, by its clones: the fold keeps one in several places per report (the
+/// entity's state, the histories), and a snapshot copies the fold.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Order {
     /// Event time.
     pub at: Timestamp,
     /// Source.
-    pub source: String,
+    pub source: Arc<str>,
     /// The source's id of the event.
-    pub id: String,
+    pub id: Arc<str>,
 }
 
 impl serde::Serialize for Order {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.at.unix_ns(), &self.source, &self.id).serialize(s)
+        (self.at.unix_ns(), &*self.source, &*self.id).serialize(s)
     }
 }
 
 impl<'de> serde::Deserialize<'de> for Order {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (ns, source, id) = <(i64, String, String)>::deserialize(d)?;
-        Ok(Order { at: Timestamp::from_unix_ns(ns), source, id })
+        Ok(Order { at: Timestamp::from_unix_ns(ns), source: source.into(), id: id.into() })
     }
 }
 
@@ -252,7 +254,11 @@ pub(crate) mod by_order {
 impl Order {
     /// The order of an event.
     pub fn of(e: &Envelope) -> Order {
-        Order { at: e.time.at, source: e.source.clone().unwrap_or_default(), id: e.id.clone() }
+        Order {
+            at: e.time.at,
+            source: e.source.as_deref().unwrap_or_default().into(),
+            id: e.id.as_str().into(),
+        }
     }
 }
 
