@@ -4,9 +4,11 @@
 //! [`Ingestor::submit`].
 //!
 //! The writer is one thread that owns the log. Batches wait in a bounded queue; when it is full
-//! the HTTP layer answers 503 with `Retry-After` instead of buffering without bound. Two more
-//! threads work beside it: the folder (sync, fold, publish, answer) and the checkpointer (copies
-//! the write-ahead log into the database, which SQLite would otherwise do inside a commit).
+//! the HTTP layer answers 503 with `Retry-After` instead of buffering without bound. Three more
+//! threads work beside it: the folder (sync, fold, publish, answer), the checkpointer (copies
+//! the write-ahead log into the database, which SQLite would otherwise do inside a commit), and
+//! the snapshot thread (writes out the copies of the fold the folder takes now and then: folding
+//! waits for a copy, not for its serialising and saving).
 //!
 //! The writer commits without waiting for the disk ([`Store::defer_sync`]) and goes on with the
 //! next group while the folder waits for it: one `fdatasync` of the write-ahead log, begun after
@@ -188,29 +190,68 @@ impl Ingestor {
     }
 }
 
-/// Save a snapshot of the fold (and of what the alert rules remember) as it is after event
-/// `gseq`, then apply retention. Runs on the
-/// folder thread (the only one that changes the fold), through the read connection.
-fn upkeep(state: &AppState, gseq: u64, log: LogOptions) -> Result<(), StoreError> {
-    let (body, seqs) = {
-        let fold = state.fold.lock().or_poisoned();
-        let seqs: std::collections::HashMap<String, u64> = yiping_protocol::topics::ALL
-            .iter()
-            .skip(1)
-            .map(|(t, _)| ((*t).to_owned(), state.hub.seq(t)))
-            .collect();
-        let mut snap = fold.to_snapshot();
-        // The rules have observed every event folded so far (this thread folds, then they
-        // observe): what they remember goes with the fold's state at the same event.
-        let memory = state.book.lock().or_poisoned().memory();
-        snap.rules = Some(serde_json::to_value(memory).expect("the rules' memory serialises"));
-        (serde_json::to_string(&snap).expect("the fold serialises"), seqs)
-    };
-    let store = state.reader.lock().or_poisoned();
-    store.save_snapshot(gseq, &seqs, &body)?;
-    if let Some(c) = state.cluster.get() {
-        c.seed_wanted().notify_one();
+/// A copy of the fold (and of what the alert rules remember) as it is after event `gseq`, with
+/// the topics' positions then, for the snapshot thread to write out.
+struct Taken {
+    gseq: u64,
+    snap: crate::fold::FoldSnapshot,
+    seqs: std::collections::HashMap<String, u64>,
+}
+
+/// Copy the fold for a snapshot after event `gseq`. Runs on the folder thread (the only one that
+/// changes the fold), which folds nothing meanwhile: a copy, not the writing out, which
+/// [`snapshotter`] does.
+fn take_snapshot(state: &AppState, gseq: u64) -> Taken {
+    let t = Instant::now();
+    let fold = state.fold.lock().or_poisoned();
+    let seqs = yiping_protocol::topics::ALL
+        .iter()
+        .skip(1)
+        .map(|(t, _)| ((*t).to_owned(), state.hub.seq(t)))
+        .collect();
+    let mut snap = fold.to_snapshot();
+    drop(fold);
+    // The rules have observed every event folded so far (this thread folds, then they
+    // observe): what they remember goes with the fold's state at the same event.
+    let memory = state.book.lock().or_poisoned().memory();
+    snap.rules = Some(serde_json::to_value(memory).expect("the rules' memory serialises"));
+    state.metrics.snapshot_copy_micros.fetch_add(micros(t), Ordering::Relaxed);
+    Taken { gseq, snap, seqs }
+}
+
+/// The snapshot thread: write out each snapshot the folder took, in order, on a connection of
+/// its own, then apply retention. A large fold takes seconds to serialise; folding goes on
+/// meanwhile. `idle` is set once a snapshot is written (the folder takes the next only then).
+fn snapshotter(
+    state: &AppState,
+    store: &Store,
+    taken: &std::sync::mpsc::Receiver<Taken>,
+    idle: &std::sync::atomic::AtomicBool,
+    log: LogOptions,
+) {
+    while let Ok(t) = taken.recv() {
+        write_snapshot(state, store, t, log);
+        idle.store(true, Ordering::Release);
     }
+}
+
+/// Serialise and save a snapshot, then apply retention.
+fn write_snapshot(state: &AppState, store: &Store, Taken { gseq, snap, seqs }: Taken, log: LogOptions) {
+    let body = serde_json::to_string(&snap).expect("the fold serialises");
+    drop(snap);
+    match store.save_snapshot(gseq, &seqs, &body).and_then(|()| retain(store, log)) {
+        Ok(()) => {
+            state.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+            if let Some(c) = state.cluster.get() {
+                c.seed_wanted().notify_one();
+            }
+        }
+        Err(e) => tracing::error!("snapshot failed (the log is intact; start-up replays more): {e}"),
+    }
+}
+
+/// Retention: delete the events older than `log.retain_days` that the latest snapshot covers.
+fn retain(store: &Store, log: LogOptions) -> Result<(), StoreError> {
     if let Some(days) = log.retain_days {
         let cutoff = Timestamp::now().plus_s(-i64::from(days) * 86_400).to_string();
         let n = store.prune(&cutoff)?;
@@ -267,7 +308,10 @@ fn writer(
     let folder_state = state.clone();
     let folder = std::thread::Builder::new()
         .name("yiping-folder".into())
-        .spawn(move || folder(folder_state, fold_rx, wal, log, snapshot_at))
+        .spawn({
+            let dir = store.dir().to_owned();
+            move || folder(folder_state, fold_rx, wal, log, snapshot_at, &dir)
+        })
         .expect("the folder thread starts");
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
@@ -375,14 +419,32 @@ struct Durable {
 }
 
 /// The folder thread: wait until committed events are on disk, fold them, publish their deltas,
-/// answer the submitters, and take snapshots now and then.
+/// answer the submitters, and take snapshots now and then (written out by a thread of their own,
+/// on a connection of its own to the log in `dir`).
 fn folder(
     state: Arc<AppState>,
     rx: std::sync::mpsc::Receiver<Committed>,
     durable: Option<Durable>,
     log: LogOptions,
     mut snapshot_at: u64,
+    dir: &std::path::Path,
 ) {
+    let idle = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (snap_tx, snap_rx) = std::sync::mpsc::sync_channel::<Taken>(1);
+    let snapshots = match Store::open_side(dir) {
+        Ok(side) => {
+            let (state, idle) = (state.clone(), idle.clone());
+            std::thread::Builder::new()
+                .name("yiping-snapshot".into())
+                .spawn(move || snapshotter(&state, &side, &snap_rx, &idle, log))
+                .map_err(|e| tracing::warn!("no snapshot thread ({e}): the folder writes them"))
+                .ok()
+        }
+        Err(e) => {
+            tracing::warn!("no snapshot connection ({e}): the folder writes them");
+            None
+        }
+    };
     // Commits received (each commit is sent here once, in order: the n-th received is the
     // writer's n-th), and those known to be on disk: one sync covers every commit made before
     // it began.
@@ -420,12 +482,27 @@ fn folder(
             let mine: Vec<Appended> = it.by_ref().take(len).collect();
             let _ = reply.send(Ok(mine));
         }
-        if let Some(gseq) = last.filter(|g| *g >= snapshot_at.saturating_add(log.snapshot_every)) {
-            match upkeep(&state, gseq, log) {
-                Ok(()) => snapshot_at = gseq,
-                Err(e) => tracing::error!("snapshot failed (the log is intact; start-up replays more): {e}"),
+        // The next snapshot once the last is written out (a slow disk delays it; nothing waits).
+        let due = last.filter(|g| *g >= snapshot_at.saturating_add(log.snapshot_every));
+        if let Some(gseq) = due.filter(|_| idle.load(Ordering::Acquire)) {
+            let taken = take_snapshot(&state, gseq);
+            snapshot_at = gseq;
+            if snapshots.is_some() {
+                idle.store(false, Ordering::Release);
+                // Never full: the thread is idle. A send fails only if it has stopped.
+                if let Err(std::sync::mpsc::SendError(t)) = snap_tx.send(taken) {
+                    write_snapshot(&state, &state.reader.lock().or_poisoned(), t, log);
+                    idle.store(true, Ordering::Release);
+                }
+            } else {
+                write_snapshot(&state, &state.reader.lock().or_poisoned(), taken, log);
             }
         }
+    }
+    // A snapshot being written out is finished before the thread stops.
+    drop(snap_tx);
+    if let Some(t) = snapshots {
+        let _ = t.join();
     }
 }
 

@@ -26,6 +26,11 @@ pub struct Metrics {
     pub sync_micros: AtomicU64,
     /// Time spent folding committed events and publishing their deltas, microseconds.
     pub fold_micros: AtomicU64,
+    /// Snapshots of the fold saved.
+    pub snapshots: AtomicU64,
+    /// Time the folder spent copying the fold for them, microseconds (folding waits meanwhile;
+    /// writing them out does not).
+    pub snapshot_copy_micros: AtomicU64,
     /// Times a slow websocket client was resynchronised with a snapshot.
     pub ws_resyncs: AtomicU64,
     /// Websocket frames sent.
@@ -79,6 +84,12 @@ impl Metrics {
             "yiping_log_sync_microseconds_total",
             "Time spent waiting for the event log's syncs, microseconds.",
             g(&self.sync_micros),
+        );
+        counter("yiping_snapshots_total", "Snapshots of the fold saved to the log.", g(&self.snapshots));
+        counter(
+            "yiping_snapshot_copy_microseconds_total",
+            "Time spent copying the fold for snapshots, during which nothing is folded, microseconds.",
+            g(&self.snapshot_copy_micros),
         );
         counter(
             "yiping_ws_resyncs_total",

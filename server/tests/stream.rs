@@ -214,6 +214,16 @@ async fn snapshots_and_retention_keep_the_figures_and_the_stream_positions() {
     for b in 0..5 {
         post(srv.addr, &tok, b * 50..(b + 1) * 50, "r");
     }
+    // Snapshots (after events 100 and 200) are written out beside the folding: wait for both.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, metrics) = request(srv.addr, "GET", "/metrics", &[], b"").expect("metrics");
+        if metrics.contains("yiping_snapshots_total 2") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "two snapshots written: {metrics}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     srv.kill();
     // Snapshots were taken and the events they cover were deleted (retention of 0 days).
     let kept = export(&data);
