@@ -195,6 +195,7 @@ impl Ingestor {
 struct Taken {
     gseq: u64,
     snap: crate::fold::FoldSnapshot,
+    rules: crate::alerts::Memory,
     seqs: std::collections::HashMap<String, u64>,
 }
 
@@ -209,19 +210,19 @@ fn take_snapshot(state: &AppState, gseq: u64) -> Taken {
         .skip(1)
         .map(|(t, _)| ((*t).to_owned(), state.hub.seq(t)))
         .collect();
-    let mut snap = fold.to_snapshot();
+    let snap = fold.to_snapshot();
     drop(fold);
     // The rules have observed every event folded so far (this thread folds, then they
     // observe): what they remember goes with the fold's state at the same event.
-    let memory = state.book.lock().or_poisoned().memory();
-    snap.rules = Some(serde_json::to_value(memory).expect("the rules' memory serialises"));
+    let rules = state.book.lock().or_poisoned().memory();
     state.metrics.snapshot_copy_micros.fetch_add(micros(t), Ordering::Relaxed);
-    Taken { gseq, snap, seqs }
+    Taken { gseq, snap, rules, seqs }
 }
 
 /// The snapshot thread: write out each snapshot the folder took, in order, on a connection of
 /// its own, then apply retention. A large fold takes seconds to serialise; folding goes on
-/// meanwhile. `idle` is set once a snapshot is written (the folder takes the next only then).
+/// meanwhile. `idle` is set once a snapshot is done with, written or not (the folder takes the
+/// next only then; should this thread end, by a panic too, the folder writes them itself).
 fn snapshotter(
     state: &AppState,
     store: &Store,
@@ -229,24 +230,47 @@ fn snapshotter(
     idle: &std::sync::atomic::AtomicBool,
     log: LogOptions,
 ) {
+    /// Sets `idle` when dropped: after a write, and on unwinding from one.
+    struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
     while let Ok(t) = taken.recv() {
-        write_snapshot(state, store, t, log);
-        idle.store(true, Ordering::Release);
+        let _done = Done(idle);
+        let (gseq, seqs, body) = serialise(t);
+        save_snapshot(state, store, gseq, &seqs, &body, log);
     }
 }
 
-/// Serialise and save a snapshot, then apply retention.
-fn write_snapshot(state: &AppState, store: &Store, Taken { gseq, snap, seqs }: Taken, log: LogOptions) {
-    let body = serde_json::to_string(&snap).expect("the fold serialises");
-    drop(snap);
-    match store.save_snapshot(gseq, &seqs, &body).and_then(|()| retain(store, log)) {
-        Ok(()) => {
-            state.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
-            if let Some(c) = state.cluster.get() {
-                c.seed_wanted().notify_one();
-            }
-        }
-        Err(e) => tracing::error!("snapshot failed (the log is intact; start-up replays more): {e}"),
+/// A snapshot's gseq, topic positions and JSON.
+fn serialise(
+    Taken { gseq, mut snap, rules, seqs }: Taken,
+) -> (u64, std::collections::HashMap<String, u64>, String) {
+    snap.rules = Some(serde_json::to_value(rules).expect("the rules' memory serialises"));
+    (gseq, seqs, serde_json::to_string(&snap).expect("the fold serialises"))
+}
+
+/// Save a snapshot, then apply retention.
+fn save_snapshot(
+    state: &AppState,
+    store: &Store,
+    gseq: u64,
+    seqs: &std::collections::HashMap<String, u64>,
+    body: &str,
+    log: LogOptions,
+) {
+    if let Err(e) = store.save_snapshot(gseq, seqs, body) {
+        tracing::error!("snapshot failed (the log is intact; start-up replays more): {e}");
+        return;
+    }
+    state.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+    if let Some(c) = state.cluster.get() {
+        c.seed_wanted().notify_one();
+    }
+    if let Err(e) = retain(store, log) {
+        tracing::error!("retention failed (old events are kept until the next snapshot): {e}");
     }
 }
 
@@ -491,11 +515,14 @@ fn folder(
                 idle.store(false, Ordering::Release);
                 // Never full: the thread is idle. A send fails only if it has stopped.
                 if let Err(std::sync::mpsc::SendError(t)) = snap_tx.send(taken) {
-                    write_snapshot(&state, &state.reader.lock().or_poisoned(), t, log);
+                    tracing::warn!("the snapshot thread has stopped: the folder writes snapshots");
+                    let (gseq, seqs, body) = serialise(t);
+                    save_snapshot(&state, &state.reader.lock().or_poisoned(), gseq, &seqs, &body, log);
                     idle.store(true, Ordering::Release);
                 }
             } else {
-                write_snapshot(&state, &state.reader.lock().or_poisoned(), taken, log);
+                let (gseq, seqs, body) = serialise(taken);
+                save_snapshot(&state, &state.reader.lock().or_poisoned(), gseq, &seqs, &body, log);
             }
         }
     }

@@ -412,9 +412,11 @@ impl Store {
         Ok(Store { conn, path, epoch, last_gseq, topic_seq })
     }
 
-    /// Open a second connection to a log that [`Store::open`] has already set up, for reading
-    /// and for checkpoints only: no schema work and no count of the topics' positions (which
-    /// scans the whole log), so its [`Store::last_gseq`] and [`Store::topic_seqs`] are empty.
+    /// Open a second connection to a log that [`Store::open`] has already set up, for reading,
+    /// checkpoints, snapshots and retention (never events): no schema work and no count of the
+    /// topics' positions (which scans the whole log), so its [`Store::last_gseq`] and
+    /// [`Store::topic_seqs`] are empty. Its commits leave the write-ahead log to the checkpoint
+    /// thread as the writer's do ([`wal_limits`]).
     pub fn open_side(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(DB_FILE);
         let p = path.display().to_string();
@@ -426,6 +428,7 @@ impl Store {
              PRAGMA temp_store = MEMORY;",
         )
         .map_err(e)?;
+        wal_limits(&conn).map_err(e)?;
         Ok(Store { conn, path, epoch: String::new(), last_gseq: 0, topic_seq: HashMap::new() })
     }
 

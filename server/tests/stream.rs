@@ -112,7 +112,7 @@ const DELTA_BYTES_AT_LEAST: usize = 150_000;
 async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     let data = data_dir("slow");
     let tok = token(&data, "t");
-    // No snapshot of the fold meanwhile: the folder thread takes seconds over one in a debug
+    // No snapshot of the fold meanwhile: copying the fold takes the folder a while in a debug
     // build, and no delta goes out while it does.
     let srv = Server::start(&data, free_port(), &["--no-simulator", "--snapshot-every", "10000000"]);
     let sub = serde_json::json!({"op": "subscribe", "topics": ["rivers"]});
@@ -126,8 +126,9 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     // then leaves the live state): more bytes than the resume window and the kept frames hold,
     // and than the stalled client's socket buffers, so it can be caught up neither from the kept
     // frames nor from the ring. By bytes, not by count: under 200 bodies, quick even in a
-    // debug build (the stalled client must still be connected when it reads again, before
-    // `ws::IDLE_LIMIT`).
+    // debug build (the stalled client must still be connected when it reads again: the server
+    // drops it `socket::STALL_TICKS` pings after a write to it stalls, about 30 s, and
+    // `ws::IDLE_LIMIT` after it last heard from it).
     let places = yiping_server::places::Places::hubei();
     let points: Vec<(f64, f64)> = places
         .counties()
@@ -141,6 +142,7 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     // stays small while it reads nothing) and the kept frames.
     let window = yiping_server::hub::RESUME_BYTES.max(yiping_server::hub::FRAMES_BYTES);
     let total = 3 * window / DELTA_BYTES_AT_LEAST;
+    let posted_from = Instant::now();
     let poster = std::thread::spawn(move || {
         for b in 0..total {
             let body: String = (0..500)
@@ -174,6 +176,8 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
         "a delta of {smallest} bytes: fewer than the {DELTA_BYTES_AT_LEAST} the count of bodies assumes"
     );
     let done_posting = poster.join().expect("poster");
+    let posting = done_posting.saturating_duration_since(posted_from);
+    assert!(posting < Duration::from_secs(25), "posting took {posting:?}: the stalled client may be gone");
     // The live client had everything promptly after the last acknowledgement.
     let lag = Instant::now().saturating_duration_since(done_posting);
     assert!(lag < Duration::from_secs(2), "live client finished {lag:?} after the last ack");
@@ -211,18 +215,24 @@ async fn snapshots_and_retention_keep_the_figures_and_the_stream_positions() {
     let port = free_port();
     let args = ["--no-simulator", "--snapshot-every", "100", "--retain-days", "0"];
     let srv = Server::start(&data, port, &args);
+    // Snapshots (after events 100 and 200) are written out beside the folding, and the next is
+    // taken only once the last is written: each is waited for.
+    let snapshots_written = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, metrics) = request(srv.addr, "GET", "/metrics", &[], b"").expect("metrics");
+            if metrics.lines().any(|l| l == format!("yiping_snapshots_total {n}")) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{n} snapshots written: {metrics}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
     for b in 0..5 {
         post(srv.addr, &tok, b * 50..(b + 1) * 50, "r");
-    }
-    // Snapshots (after events 100 and 200) are written out beside the folding: wait for both.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, metrics) = request(srv.addr, "GET", "/metrics", &[], b"").expect("metrics");
-        if metrics.contains("yiping_snapshots_total 2") {
-            break;
+        if b == 1 || b == 3 {
+            snapshots_written(b / 2 + 1);
         }
-        assert!(Instant::now() < deadline, "two snapshots written: {metrics}");
-        std::thread::sleep(Duration::from_millis(20));
     }
     srv.kill();
     // Snapshots were taken and the events they cover were deleted (retention of 0 days).
