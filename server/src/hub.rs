@@ -13,11 +13,10 @@
 //! clients that fell behind; snapshots are made from the fold on demand. Publishing and
 //! subscribing take the topic's lock, so a subscriber gets a consistent starting point (a
 //! snapshot at seq N, or the deltas after its resume point up to N) and then the frames carrying
-//! everything after N: no gap, no duplicate (a frame that
-//! straddles N is trimmed from the ring, see [`Hub::catch_up`]). A subscriber that falls behind
-//! catches up from the kept frames (the same shared texts), from the delta ring, or, further
-//! behind, from a fresh snapshot (see `ws`), so one slow client never holds memory or delays
-//! others.
+//! everything after N: no gap, no duplicate (a frame that straddles N is trimmed from the ring,
+//! see [`Hub::catch_up`]). A subscriber that falls behind catches up from the kept frames (the
+//! same shared texts), from the delta ring, or, further behind, from a fresh snapshot (see
+//! `ws`), so one slow client never holds memory or delays others.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -515,18 +515,21 @@ fn folder(
         if let Some(gseq) = due.filter(|_| idle.load(Ordering::Acquire)) {
             let taken = take_snapshot(&state, gseq);
             snapshot_at = gseq;
-            if snapshots.is_some() {
-                idle.store(false, Ordering::Release);
-                // Never full: the thread is idle. A send fails only if it has stopped.
-                if let Err(std::sync::mpsc::SendError(t)) = snap_tx.send(taken) {
-                    tracing::warn!("the snapshot thread has stopped: the folder writes snapshots");
-                    let (gseq, seqs, body) = serialise(t);
-                    save_snapshot(&state, &state.reader.lock().or_poisoned(), gseq, &seqs, &body, log);
-                    idle.store(true, Ordering::Release);
+            // To the snapshot thread (never full: it is idle), or, without one, written here.
+            let unsent = match &snapshots {
+                Some(_) => {
+                    idle.store(false, Ordering::Release);
+                    snap_tx.send(taken).err().map(|std::sync::mpsc::SendError(t)| {
+                        tracing::warn!("the snapshot thread has stopped: the folder writes snapshots");
+                        t
+                    })
                 }
-            } else {
-                let (gseq, seqs, body) = serialise(taken);
+                None => Some(taken),
+            };
+            if let Some(t) = unsent {
+                let (gseq, seqs, body) = serialise(t);
                 save_snapshot(&state, &state.reader.lock().or_poisoned(), gseq, &seqs, &body, log);
+                idle.store(true, Ordering::Release);
             }
         }
     }
