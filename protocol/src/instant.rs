@@ -145,16 +145,45 @@ impl Timestamp {
 /// Not for comparing: compare [`Timestamp`]s.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Digits written into a buffer, not through `write!`: every state and delta the server
+        // sends carries times, and formatting them was a tenth of publishing an entity's state.
         let t = self.utc();
-        let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
-        let (h, mi, s) = (t.hour(), t.minute(), t.second());
-        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")?;
-        let nanos = t.nanosecond();
+        let mut buf = [0u8; 30];
+        let two = |b: &mut [u8], v: u8| {
+            b[0] = b'0' + v / 10;
+            b[1] = b'0' + v % 10;
+        };
+        // Years 1970–2262 (a `Timestamp` is an i64 of nanoseconds): always four digits.
+        let y = u16::try_from(t.year()).unwrap_or(0);
+        two(&mut buf[0..2], u8::try_from(y / 100).unwrap_or(0));
+        two(&mut buf[2..4], u8::try_from(y % 100).unwrap_or(0));
+        buf[4] = b'-';
+        two(&mut buf[5..7], u8::from(t.month()));
+        buf[7] = b'-';
+        two(&mut buf[8..10], t.day());
+        buf[10] = b'T';
+        two(&mut buf[11..13], t.hour());
+        buf[13] = b':';
+        two(&mut buf[14..16], t.minute());
+        buf[16] = b':';
+        two(&mut buf[17..19], t.second());
+        let mut len = 19;
+        let mut nanos = t.nanosecond();
         if nanos > 0 {
-            let frac = format!("{nanos:09}");
-            write!(f, ".{}", frac.trim_end_matches('0'))?;
+            buf[19] = b'.';
+            let mut digits = 9;
+            while nanos % 10 == 0 {
+                nanos /= 10;
+                digits -= 1;
+            }
+            for i in (0..digits).rev() {
+                buf[20 + i] = b'0' + u8::try_from(nanos % 10).unwrap_or(0);
+                nanos /= 10;
+            }
+            len = 20 + digits;
         }
-        f.write_str("Z")
+        buf[len] = b'Z';
+        f.write_str(std::str::from_utf8(&buf[..=len]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -373,6 +402,39 @@ mod tests {
         assert!(ts("2026-11-22T08:00:56.0001Z") < ts("2026-11-22T08:00:56.0002Z"));
         assert_eq!(ts("2026-11-22 08:00:00Z"), ts("2026-11-22T08:00:00Z"));
         assert_eq!(ts("2026-11-22T08:00:00-05:00"), ts("2026-11-22T13:00:00Z"));
+    }
+
+    /// The canonical text as `write!` made it, before [`Timestamp`]'s own digits.
+    fn reference_text(t: Timestamp) -> String {
+        let u = t.utc();
+        let (y, mo, d) = (u.year(), u8::from(u.month()), u.day());
+        let (h, mi, s) = (u.hour(), u.minute(), u.second());
+        let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+        if u.nanosecond() > 0 {
+            let frac = format!("{:09}", u.nanosecond());
+            out.push('.');
+            out.push_str(frac.trim_end_matches('0'));
+        }
+        out + "Z"
+    }
+
+    #[test]
+    fn canonical_text_matches_the_reference_over_the_range() {
+        // Every fraction length, both ends of the range, leap days, and a walk of odd steps.
+        let mut cases = vec![0, 1, 10, 999_999_999, 1_000_000_000, i64::MAX, 951_782_400 * NS as i64];
+        let mut x: i64 = 1;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let ns = x.rem_euclid(i64::MAX);
+            // Cut the fraction to a random number of digits, as sources send them.
+            let keep = 10i64.pow(u32::try_from(ns % 10).unwrap_or(0));
+            cases.push(ns / keep * keep);
+        }
+        for ns in cases {
+            let t = Timestamp::from_unix_ns(ns);
+            assert_eq!(t.to_string(), reference_text(t), "{ns}");
+            assert_eq!(Timestamp::parse(&t.to_string()), Ok(t), "{ns}");
+        }
     }
 
     #[test]

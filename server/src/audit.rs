@@ -38,7 +38,7 @@ fn key(e: &Envelope) -> Key<'_> {
 
 /// Recount the figures of `region` from `events` (each with its county), in any order.
 pub fn recount(places: &Places, events: &[(Envelope, String)], region: &str) -> Figures {
-    let in_region = |county: &str| places.rollup(county).iter().any(|r| r == region);
+    let in_region = |county: &str| places.rollup(county).contains(&region);
     // Every entity's reports, in event-time order.
     let mut reports: HashMap<String, Vec<(&Envelope, &String)>> = HashMap::new();
     let mut f = Figures::default();
@@ -140,7 +140,7 @@ fn recount_coverage(places: &Places, events: &[(Envelope, String)], region: &str
     let mut newest: HashMap<(String, String), Timestamp> = HashMap::new();
     for (e, c) in events {
         if let Event::RiverPatrol(p) = &e.data
-            && places.rollup(c).iter().any(|r| r == region)
+            && places.rollup(c).contains(&region)
         {
             let slot = newest.entry((c.clone(), p.river.clone())).or_insert(e.time.at);
             *slot = (*slot).max(e.time.at);
@@ -223,7 +223,10 @@ pub fn audit_log(
     for (e, c) in events.iter().skip(usize::try_from(after).unwrap_or(usize::MAX)) {
         fold.apply_quiet(e, c);
     }
-    let mut regions: Vec<String> = events.iter().flat_map(|(_, c)| places.rollup(c)).collect();
+    let mut regions: Vec<String> = events
+        .iter()
+        .flat_map(|(_, c)| places.rollup(c).iter().map(|r| r.to_string()).collect::<Vec<_>>())
+        .collect();
     regions.sort();
     regions.dedup();
     let mut diffs = Vec::new();

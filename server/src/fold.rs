@@ -300,25 +300,41 @@ impl<A: Aggregate> Default for Theme<A> {
     }
 }
 
-fn union(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
-    for r in b {
-        if !a.contains(&r) {
-            a.push(r);
+/// Where an event's change is noted as it is folded: its batch's [`Touched`], or nowhere when
+/// replaying quietly (nobody is sent that change).
+struct Noting<'a>(Option<&'a mut Touched>);
+
+impl Noting<'_> {
+    /// Regions whose aggregates moved.
+    fn regions(&mut self, regions: &[&str]) {
+        if let Some(t) = self.0.as_deref_mut() {
+            for r in regions {
+                // A batch moves the same few regions again and again: no text copied for those.
+                if !t.regions.contains(*r) {
+                    t.regions.insert((*r).to_owned());
+                }
+            }
         }
     }
-    a
+
+    /// The entity whose state changed, if any: its state now.
+    fn entity<A: Aggregate>(&mut self, theme: &Theme<A>, entity: Option<&str>) {
+        if let Some(t) = self.0.as_deref_mut() {
+            t.note(theme, entity);
+        }
+    }
 }
 
 impl<A: Aggregate> Theme<A> {
-    fn add(&mut self, places: &Places, county: &str, c: &A, sign: i8) -> Vec<String> {
+    fn add(&mut self, places: &Places, county: &str, c: &A, sign: i8, moved: &mut Noting<'_>) {
         let regions = places.rollup(county);
-        for r in &regions {
-            match self.regions.get_mut(r) {
+        for r in regions.iter() {
+            match self.regions.get_mut(*r) {
                 Some(a) => a.merge(c, sign),
-                None => self.regions.entry(r.clone()).or_default().merge(c, sign),
+                None => self.regions.entry((*r).to_owned()).or_default().merge(c, sign),
             }
         }
-        regions
+        moved.regions(&regions);
     }
 
     /// The order of the report that set an entity's state (live or closed).
@@ -331,31 +347,33 @@ impl<A: Aggregate> Theme<A> {
         self.order(key).is_none_or(|o| order > o)
     }
 
-    /// Replace an entity's state and contribution; returns the regions touched.
-    fn upsert(&mut self, places: &Places, state: EntityState, contribution: A, order: Order) -> Vec<String> {
-        let mut touched = Vec::new();
+    /// Replace an entity's state and contribution, noting the regions moved.
+    fn upsert(
+        &mut self,
+        places: &Places,
+        (state, contribution, order): (EntityState, A, Order),
+        moved: &mut Noting<'_>,
+    ) {
         if let Some(old) = self.entities.remove(&state.key) {
-            touched = self.add(places, &old.state.adcode, &old.contribution, -1);
+            self.add(places, &old.state.adcode, &old.contribution, -1, moved);
         } else if let Some(old) = self.retired.remove(&state.key) {
             // A closed case reported again (reopened): it replaces its closed contribution.
-            touched = self.add(places, &old.county, &old.contribution, -1);
+            self.add(places, &old.county, &old.contribution, -1, moved);
         }
-        let added = self.add(places, &state.adcode, &contribution, 1);
+        self.add(places, &state.adcode, &contribution, 1, moved);
         self.entities.insert(state.key.clone(), Live { state, contribution, order });
-        union(touched, added)
     }
 
     /// Replace the contribution of an entity, keeping its state (a late report changed what
     /// the entity adds up to, not its latest state).
-    fn recontribute(&mut self, places: &Places, key: &str, contribution: A) -> Vec<String> {
-        let Some(live) = self.entities.get(key) else { return Vec::new() };
+    fn recontribute(&mut self, places: &Places, key: &str, contribution: A, moved: &mut Noting<'_>) {
+        let Some(live) = self.entities.get(key) else { return };
         let (county, old) = (live.state.adcode.clone(), live.contribution.clone());
-        let removed = self.add(places, &county, &old, -1);
-        let added = self.add(places, &county, &contribution, 1);
+        self.add(places, &county, &old, -1, moved);
+        self.add(places, &county, &contribution, 1, moved);
         if let Some(live) = self.entities.get_mut(key) {
             live.contribution = contribution;
         }
-        union(removed, added)
     }
 
     /// Close an entity's case: forget its state, keep its contribution.
@@ -411,8 +429,9 @@ pub struct Touched {
 }
 
 impl Touched {
-    /// Note an event's change: its entity's state now (if it changed) and the regions it moved.
-    fn note<A: Aggregate>(&mut self, theme: &Theme<A>, entity: Option<&str>, regions: Vec<String>) {
+    /// Note an event's change of its entity: its state now (the regions it moved are noted as
+    /// they move, through [`Noting`]).
+    fn note<A: Aggregate>(&mut self, theme: &Theme<A>, entity: Option<&str>) {
         if let Some(s) = entity.and_then(|k| theme.entity(k)) {
             match self.entities.get_mut(&s.key) {
                 Some(e) => e.clone_from(s),
@@ -421,7 +440,6 @@ impl Touched {
                 }
             }
         }
-        self.regions.extend(regions);
     }
 }
 
@@ -788,7 +806,8 @@ impl Fold {
         self.history.points(Some(region), self.last_time)
     }
 
-    fn apply_event(&mut self, e: &Envelope, county: &str, mut touched: Option<&mut Touched>) -> Change {
+    fn apply_event(&mut self, e: &Envelope, county: &str, touched: Option<&mut Touched>) -> Change {
+        let mut touched = Noting(touched);
         let detail = || serde_json::to_value(&e.data).expect("events serialise");
         let entity = e.data.entity();
         // The order is only needed by entities' reports (not by counted events).
@@ -815,7 +834,7 @@ impl Fold {
                 let i = places.section(&r.section).expect("located events have a known section");
                 let s = &places.sections()[i];
                 let counted = WaterAgg { readings: 1, ..Default::default() };
-                let mut regions = self.water.add(&places, county, &counted, 1);
+                self.water.add(&places, county, &counted, 1, &mut touched);
                 self.history.count(child, at, Tally { readings: 1, ..Default::default() });
                 // Late samples count, but the latest by sampling time sets the class.
                 let class = r.indicators().class(s.body);
@@ -835,12 +854,10 @@ impl Fold {
                     let mut c = WaterAgg { sections_reporting: 1, ..Default::default() };
                     c.class_counts[class.index()] = 1;
                     let st = state(&s.name, s.lon, s.lat, class.code());
-                    regions = union(regions, self.water.upsert(&places, st, c, order));
+                    self.water.upsert(&places, (st, c, order), &mut touched);
                     changed = Some(entity.as_str());
                 }
-                if let Some(t) = touched.as_mut() {
-                    t.note(&self.water, changed, regions);
-                }
+                touched.entity(&self.water, changed);
             }
             Event::SewageOutlet(o) => {
                 let order = order_of();
@@ -850,16 +867,13 @@ impl Fold {
                     ..Default::default()
                 };
                 let mut changed = None;
-                let mut regions = Vec::new();
                 if self.water.is_newer(&entity, &order) {
                     let st = state(&o.name, o.lon, o.lat, o.status.as_str());
-                    regions = self.water.upsert(&places, st, c, order);
+                    self.water.upsert(&places, (st, c, order), &mut touched);
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
-                if let Some(t) = touched.as_mut() {
-                    t.note(&self.water, changed, regions);
-                }
+                touched.entity(&self.water, changed);
             }
             Event::FishingPatrol(p) => {
                 let c = WaterAgg {
@@ -868,10 +882,7 @@ impl Fold {
                     fishing_violations: u64::from(p.violations),
                     ..Default::default()
                 };
-                let regions = self.water.add(&places, county, &c, 1);
-                if let Some(t) = touched.as_mut() {
-                    t.note(&self.water, None, regions);
-                }
+                self.water.add(&places, county, &c, 1, &mut touched);
             }
             Event::RiverPatrol(p) => {
                 let newest = self.river_patrols.entry(format!("{county}|{}", p.river)).or_insert(at);
@@ -880,10 +891,7 @@ impl Fold {
                     RiversAgg { patrols: 1, patrol_minutes: u64::from(p.minutes), ..Default::default() };
                 c.patrols_by_level[p.level as usize] = 1;
                 self.history.count(child, at, Tally { patrols: 1, ..Default::default() });
-                let regions = self.rivers.add(&places, county, &c, 1);
-                if let Some(t) = touched.as_mut() {
-                    t.note(&self.rivers, None, regions);
-                }
+                self.rivers.add(&places, county, &c, 1, &mut touched);
             }
             Event::RiverProblem(p) => {
                 let order = order_of();
@@ -896,19 +904,16 @@ impl Fold {
                     self.rivers.order(&entity),
                 );
                 let mut changed = None;
-                let mut regions = Vec::new();
                 if self.rivers.is_newer(&entity, &order) {
                     let mut c =
                         RiversAgg { problems: 1, problems_open: u32::from(open), ..Default::default() };
                     c.problems_by_kind[p.kind as usize] = 1;
                     let st = state(&p.river, p.lon, p.lat, p.status.as_str());
-                    regions = self.rivers.upsert(&places, st, c, order);
+                    self.rivers.upsert(&places, (st, c, order), &mut touched);
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
-                if let Some(t) = touched.as_mut() {
-                    t.note(&self.rivers, changed, regions);
-                }
+                touched.entity(&self.rivers, changed);
                 // A closed problem leaves the live state (noted above as it closed: the delta
                 // shows it closed); it keeps counting in the region's figures, and its history
                 // stays in the log.
@@ -926,16 +931,13 @@ impl Fold {
                     self.projects.order(&entity),
                 );
                 let mut changed = None;
-                let mut regions = Vec::new();
                 if self.projects.is_newer(&entity, &order) {
                     let st = state(&p.name, p.lon, p.lat, p.stage().as_str());
-                    regions = self.projects.upsert(&places, st, ProjectsAgg::of_project(p), order);
+                    self.projects.upsert(&places, (st, ProjectsAgg::of_project(p), order), &mut touched);
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
-                if let Some(t) = touched.as_mut() {
-                    t.note(&self.projects, changed, regions);
-                }
+                touched.entity(&self.projects, changed);
             }
             Event::Village(v) => {
                 let order = order_of();
@@ -955,7 +957,7 @@ impl Fold {
                 reports.insert(order.clone(), v.risk_households);
                 let (risk_added, risk_removed) = village_flows(reports.values().copied());
                 let mut changed = None;
-                let regions = if self.poverty.is_newer(&entity, &order) {
+                if self.poverty.is_newer(&entity, &order) {
                     let c = PovertyAgg {
                         villages: 1,
                         lifted_households: u64::from(v.lifted_households),
@@ -970,7 +972,7 @@ impl Fold {
                     let status = if v.risk_households > 0 { "risk" } else { "stable" };
                     let st = state(&v.name, v.lon, v.lat, status);
                     changed = Some(entity.as_str());
-                    self.poverty.upsert(&places, st, c, order)
+                    self.poverty.upsert(&places, (st, c, order), &mut touched);
                 } else {
                     // A late report: the village's state stays, its flows change.
                     let mut c = self
@@ -981,12 +983,10 @@ impl Fold {
                         .unwrap_or_default();
                     c.risk_added = risk_added;
                     c.risk_removed = risk_removed;
-                    self.poverty.recontribute(&places, &entity, c)
-                };
-                newest = changed.is_some();
-                if let Some(t) = touched.as_mut() {
-                    t.note(&self.poverty, changed, regions);
+                    self.poverty.recontribute(&places, &entity, c, &mut touched);
                 }
+                newest = changed.is_some();
+                touched.entity(&self.poverty, changed);
             }
         }
         Change { topic, delta: None, newest }
@@ -1100,8 +1100,8 @@ impl Fold {
         for (key, t) in &self.river_patrols {
             let county = key.split('|').next().unwrap_or("");
             let recent = cutoff.is_some_and(|cut| *t >= cut);
-            for r in self.places.rollup(county) {
-                let c = by.entry(r).or_default();
+            for r in self.places.rollup(county).iter() {
+                let c = by.entry((*r).to_owned()).or_default();
                 c.rivers += 1;
                 c.patrolled_7d += u32::from(recent);
             }

@@ -11,9 +11,9 @@
 //! use yiping_server::places::Places;
 //! let huangshi = Places::new("420200", None).expect("黄石 is in the shipped layers");
 //! assert_eq!(huangshi.root_name(), "黄石市");
-//! assert_eq!(huangshi.rollup("420281"), vec!["420281", "420200"]); // 大冶市 → 黄石市
+//! assert_eq!(*huangshi.rollup("420281"), ["420281", "420200"]); // 大冶市 → 黄石市
 //! assert!(huangshi.children().iter().any(|c| c == "420222")); // 阳新县
-//! assert!(Places::new("420100", None).expect("武汉").rollup("420105").ends_with(&["420100".to_string()]));
+//! assert!(Places::new("420100", None).expect("武汉").rollup("420105").ends_with(&["420100"]));
 //! ```
 
 use std::collections::HashMap;
@@ -50,6 +50,21 @@ pub struct Places {
     section_index: HashMap<String, usize>,
     /// The layers as the wall reads them, made on first use.
     pack: OnceLock<MapPack>,
+}
+
+/// The regions a county rolls up into ([`Places::rollup`]), from the county up: two or three.
+#[derive(Debug, Clone, Copy)]
+pub struct Rollup<'a> {
+    regions: [&'a str; 3],
+    len: usize,
+}
+
+impl<'a> std::ops::Deref for Rollup<'a> {
+    type Target = [&'a str];
+
+    fn deref(&self) -> &[&'a str] {
+        &self.regions[..self.len]
+    }
 }
 
 /// The published layers as one map pack ([`yiping_maps::pack`]), as it is and compressed.
@@ -270,15 +285,15 @@ impl Places {
     }
 
     /// The regions a county's figures roll up into: the county, the region one level under the
-    /// root (when different), and the root.
-    pub fn rollup(&self, county: &str) -> Vec<String> {
-        let mut out = vec![county.to_owned()];
+    /// root (when different), and the root. Borrowed, not allocated: every event the fold
+    /// counts rolls up.
+    pub fn rollup<'a>(&'a self, county: &'a str) -> Rollup<'a> {
         let child = self.child(county);
-        if child != county {
-            out.push(child.to_owned());
+        if child == county {
+            Rollup { regions: [county, &self.root, ""], len: 2 }
+        } else {
+            Rollup { regions: [county, child, &self.root], len: 3 }
         }
-        out.push(self.root.clone());
-        out
     }
 
     /// The counties under the root, in the layer's order.
@@ -344,10 +359,10 @@ mod tests {
     #[test]
     fn counties_roll_up_to_their_prefecture_and_the_province() {
         let p = Places::hubei();
-        assert_eq!(p.rollup("420105"), vec!["420105", "420100", "420000"]);
-        assert_eq!(p.rollup("421127"), vec!["421127", "421100", "420000"]);
+        assert_eq!(*p.rollup("420105"), ["420105", "420100", "420000"]);
+        assert_eq!(*p.rollup("421127"), ["421127", "421100", "420000"]);
         // 仙桃 is directly under the province: county and prefecture level at once.
-        assert_eq!(p.rollup("429004"), vec!["429004", "420000"]);
+        assert_eq!(*p.rollup("429004"), ["429004", "420000"]);
         assert_eq!(p.name("422800"), Some("恩施土家族苗族自治州"));
         // Every county has a prefecture that is one of the 17.
         assert_eq!(p.children().len(), 17);
@@ -371,7 +386,7 @@ mod tests {
         assert!(!p.root_is_province());
         assert_eq!(p.children(), ["420202", "420203", "420204", "420205", "420222", "420281"]);
         assert_eq!(p.counties().len(), 6);
-        assert_eq!(p.rollup("420222"), vec!["420222", "420200"]);
+        assert_eq!(*p.rollup("420222"), ["420222", "420200"]);
         assert_eq!(p.child("420222"), "420222");
         // A scope that holds the root stands for the root; one under it for itself.
         assert_eq!(p.scope_region(Some("42")), "420200");

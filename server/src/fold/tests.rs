@@ -116,7 +116,10 @@ fn aggregates_equal_a_recount_from_the_raw_events() {
     // The straightforward way (crate::audit): the last state of every entity, summed per region,
     // plus the counted events.
     let regions: Vec<String> = {
-        let mut r: Vec<String> = events.iter().flat_map(|(_, c)| places.rollup(c)).collect();
+        let mut r: Vec<String> = events
+            .iter()
+            .flat_map(|(_, c)| places.rollup(c).iter().map(|r| r.to_string()).collect::<Vec<_>>())
+            .collect();
         r.sort();
         r.dedup();
         r
