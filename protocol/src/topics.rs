@@ -87,14 +87,55 @@ pub struct EntityState {
     /// A short machine status: water class (`II`), outlet/problem status, project stage, …
     pub status: String,
     /// The latest event's payload.
-    pub detail: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: Detail,
 }
 
 impl EntityState {
     /// The latest report read as the payload type of the entity's kind (`Project`,
     /// `RiverProblem`, `SewageOutlet`, …, from [`crate::events`]); `None` when it is not one.
     pub fn report<'a, T: Deserialize<'a>>(&'a self) -> Option<T> {
-        T::deserialize(&self.detail).ok()
+        serde_json::from_str(self.detail.text()).ok()
+    }
+}
+
+/// An entity's latest payload ([`EntityState::detail`]) as JSON text: written once when the
+/// report is folded, then kept, copied and sent as it is. A tree of JSON values would cost the
+/// server a map of keys per live entity, and building, copying and writing it again with every
+/// change (a fifth of folding and publishing a village's report). On the wire it is the same JSON
+/// object. Read it with [`EntityState::report`].
+///
+/// ```
+/// use yiping_protocol::topics::Detail;
+/// let d = Detail::of(&serde_json::json!({"risk_households": 4})).unwrap();
+/// assert_eq!(d.text(), r#"{"risk_households":4}"#);
+/// // Equal as JSON, whatever the order of keys or the spacing.
+/// assert_eq!(d, serde_json::from_str::<Detail>(r#"{ "risk_households": 4 }"#).unwrap());
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Detail(Box<serde_json::value::RawValue>);
+
+impl Detail {
+    /// The payload `value` as JSON text.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Result<Detail, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(Detail)
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for Detail {
+    /// Equal as JSON values (the same text first: a text read back from a state saved as a tree
+    /// of values may order its keys differently).
+    fn eq(&self, other: &Detail) -> bool {
+        self.text() == other.text() || {
+            let value = |d: &Detail| serde_json::from_str::<serde_json::Value>(d.text()).ok();
+            value(self) == value(other)
+        }
     }
 }
 

@@ -29,8 +29,8 @@ use std::sync::Arc;
 use yiping_protocol::events::{Envelope, Event, OutletStatus, ProblemStatus};
 use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::{
-    ChildFigures, Coverage, EntityState, HistoryPoint, Overview, POVERTY, PROJECTS, PovertyAgg, ProjectsAgg,
-    RIVERS, RiversAgg, SectionStatus, ThemeData, WATER, WaterAgg,
+    ChildFigures, Coverage, Detail, EntityState, HistoryPoint, Overview, POVERTY, PROJECTS, PovertyAgg,
+    ProjectsAgg, RIVERS, RiversAgg, SectionStatus, ThemeData, WATER, WaterAgg,
 };
 use yiping_protocol::water::WaterClass;
 
@@ -808,7 +808,7 @@ impl Fold {
 
     fn apply_event(&mut self, e: &Envelope, county: &str, touched: Option<&mut Touched>) -> Change {
         let mut touched = Noting(touched);
-        let detail = || serde_json::to_value(&e.data).expect("events serialise");
+        let detail = || Detail::of(&e.data).expect("events serialise");
         let entity = e.data.entity();
         // The order is only needed by entities' reports (not by counted events).
         let order_of = || Order::of(e);

@@ -455,7 +455,7 @@ impl Book {
     /// Seed what the rules know from the fold's entities (their last events).
     pub fn seed(&mut self, entities: &[EntityState]) {
         for s in entities {
-            if let Ok(data) = serde_json::from_value::<Event>(s.detail.clone()) {
+            if let Ok(data) = serde_json::from_str::<Event>(s.detail.text()) {
                 let e = Envelope {
                     kind: data.kind().to_owned(),
                     id: String::new(),
