@@ -200,14 +200,19 @@ impl History {
     /// An entity's report of order `order` with the figures `t`; `known` is the order of the
     /// entity's newest report the fold knows of (before this one), if any.
     pub(crate) fn report(&mut self, entity: &str, order: Order, t: Tally, known: Option<&Order>) {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
         let start = self.start.unwrap_or(i64::MIN);
-        let reports = self.reports.entry(entity.to_owned()).or_default();
+        // Most reports are of an entity already here: its name is copied only for a new one.
+        if !self.reports.contains_key(entity) {
+            self.reports.insert(entity.to_owned(), BTreeMap::new());
+        }
+        let Some(reports) = self.reports.get_mut(entity) else { return };
         if let Some(k) = known.filter(|_| reports.is_empty()) {
             // Forgotten as a closed case that adds nothing (see `advance`): its one report again.
             reports.insert(k.clone(), Tally::default());
         }
-        let prev = reports.range(..order.clone()).next_back().map(|(o, t)| (o.at, *t));
-        let next = reports.range(order.clone()..).next().map(|(o, _)| o.at);
+        let prev = reports.range((Unbounded, Excluded(&order))).next_back().map(|(o, t)| (o.at, *t));
+        let next = reports.range((Included(&order), Unbounded)).next().map(|(o, _)| o.at);
         let cut = Timestamp::from_unix_s(start);
         if next.is_some_and(|n| n < cut) {
             return; // holds only until a newer report that is itself before the window: no point changes
