@@ -517,6 +517,9 @@ pub struct Fold {
     river_patrols: BTreeMap<String, Timestamp>,
     /// Each village's at-risk households by report, in event-time order (for its flows).
     village_reports: HashMap<String, BTreeMap<Order, u32>>,
+    /// Each village's flows over those reports ([`village_flows`]), kept up to date as reports
+    /// arrive ([`add_village_report`]) rather than summed again over all of them each time.
+    village_flows: HashMap<String, (u64, u64)>,
     /// The root's figures, and each region's one level under it, per step of event time.
     history: Histories,
     /// Events from the simulator, by topic.
@@ -612,6 +615,42 @@ pub fn village_flows(risks: impl IntoIterator<Item = u32>) -> (u64, u64) {
     (added, removed)
 }
 
+/// Add a village's report (of `order`, `risk` households at risk) to its `reports`, and keep
+/// `flows`, the rises and falls over them that [`village_flows`] sums, up to date from the
+/// report's neighbours alone: a late report goes between two others and splits their step in
+/// two. A village reporting every 10 minutes has thousands of reports within weeks; summing
+/// them all again for each new one made folding it slower with every report.
+fn add_village_report(reports: &mut BTreeMap<Order, u32>, flows: &mut (u64, u64), order: Order, risk: u32) {
+    use std::ops::Bound::{Excluded, Unbounded};
+    let step = |a: u32, b: u32| (u64::from(b.saturating_sub(a)), u64::from(a.saturating_sub(b)));
+    let prev = reports.range((Unbounded, Excluded(&order))).next_back().map(|(_, r)| *r);
+    let next = reports.range((Excluded(&order), Unbounded)).next().map(|(_, r)| *r);
+    let mut undo = |a: u32, b: u32| {
+        let (up, down) = step(a, b);
+        flows.0 -= up;
+        flows.1 -= down;
+    };
+    match reports.insert(order, risk) {
+        // The same report again (a fold fed its own event twice): its steps are replaced.
+        Some(old) => {
+            prev.inspect(|p| undo(*p, old));
+            next.inspect(|n| undo(old, *n));
+        }
+        None => {
+            if let (Some(p), Some(n)) = (prev, next) {
+                undo(p, n);
+            }
+        }
+    }
+    for (a, b) in [(prev, Some(risk)), (Some(risk), next)] {
+        if let (Some(a), Some(b)) = (a, b) {
+            let (up, down) = step(a, b);
+            flows.0 += up;
+            flows.1 += down;
+        }
+    }
+}
+
 impl Fold {
     /// An empty fold over the given places.
     pub fn new(places: Arc<Places>) -> Fold {
@@ -627,6 +666,7 @@ impl Fold {
             theme_times: BTreeMap::new(),
             river_patrols: BTreeMap::new(),
             village_reports: HashMap::new(),
+            village_flows: HashMap::new(),
             history: Histories::default(),
             simulated: BTreeMap::new(),
             expected_s: crate::alerts::rules::Freshness::default().by_topic(),
@@ -672,6 +712,11 @@ impl Fold {
             last_time: snap.last_time,
             theme_times: snap.theme_times,
             river_patrols: snap.river_patrols,
+            village_flows: snap
+                .village_reports
+                .iter()
+                .map(|(k, r)| (k.clone(), village_flows(r.values().copied())))
+                .collect(),
             village_reports: snap.village_reports,
             history: snap.history,
             simulated: snap.simulated,
@@ -953,9 +998,14 @@ impl Fold {
                     },
                     self.poverty.order(&entity),
                 );
-                let reports = self.village_reports.entry(entity.clone()).or_default();
-                reports.insert(order.clone(), v.risk_households);
-                let (risk_added, risk_removed) = village_flows(reports.values().copied());
+                if !self.village_reports.contains_key(&entity) {
+                    self.village_reports.insert(entity.clone(), BTreeMap::new());
+                    self.village_flows.insert(entity.clone(), (0, 0));
+                }
+                let reports = self.village_reports.get_mut(&entity).expect("inserted above");
+                let flows = self.village_flows.get_mut(&entity).expect("inserted above");
+                add_village_report(reports, flows, order.clone(), v.risk_households);
+                let (risk_added, risk_removed) = *flows;
                 let mut changed = None;
                 if self.poverty.is_newer(&entity, &order) {
                     let c = PovertyAgg {

@@ -631,3 +631,30 @@ fn a_snapshot_of_format_3_carries_over_with_the_root_history_only() {
     assert_eq!(old.history_of("420100"), None, "the regions' histories are not known");
     assert!(FoldSnapshot::read_older(&serde_json::to_string(&fold.to_snapshot()).expect("json")).is_none());
 }
+
+#[test]
+fn a_village_s_flows_kept_as_reports_arrive_equal_the_sum_over_all_of_them() {
+    // Reports in any order of arrival (late ones between others, some at the same instant from
+    // two sources, one folded twice): after each, the flows kept equal those summed again.
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for round in 0..200 {
+        let n = rng.random_range(1..40);
+        let mut arrivals: Vec<(Order, u32)> = (0..n)
+            .map(|i| {
+                let at = Timestamp::from_unix_s(1_790_000_000 + 600 * rng.random_range(0..20));
+                let source = if rng.random_bool(0.5) { "a" } else { "b" };
+                let order = Order { at, source: source.into(), id: format!("r{i}").into() };
+                (order, rng.random_range(0..12))
+            })
+            .collect();
+        if round % 3 == 0 {
+            let again = arrivals[0].clone();
+            arrivals.push(again);
+        }
+        let (mut reports, mut flows) = (BTreeMap::new(), (0, 0));
+        for (order, risk) in arrivals {
+            add_village_report(&mut reports, &mut flows, order, risk);
+            assert_eq!(flows, village_flows(reports.values().copied()), "round {round}");
+        }
+    }
+}
