@@ -25,16 +25,26 @@ use yiping_protocol::topics::OVERVIEW;
 /// The database file name inside the data folder.
 pub const DB_FILE: &str = "yiping.db";
 
-/// Pages (4 KiB) the write-ahead log may hold before a commit copies them into the database
-/// itself ([`Store::checkpoint_wal`] usually has by then).
-pub const WAL_CAP_PAGES: u32 = 10_000;
+/// The page size of a new log, bytes: 16 KiB rather than SQLite's 4 KiB. The writer inserts each
+/// event into the table and its indexes, and its cost goes by the pages it touches, balances and
+/// writes to the write-ahead log; with larger pages there are fewer of them. Measured on the
+/// writer alone (a scratch program on this schema, 1,000 events per transaction): new patrols
+/// 3.1–3.3 µs per event against 4.5–4.9 at 240,000 events, 3.9 against 4.7 at 2.4 million. A
+/// log made before keeps its page size: SQLite changes it only by rewriting the whole file.
+pub const PAGE_BYTES: u32 = 16_384;
+
+/// Bytes the write-ahead log may hold before a commit copies it into the database itself
+/// ([`Store::checkpoint_wal`] usually has by then).
+pub const WAL_CAP_BYTES: u32 = 40 << 20;
 
 /// Set how far a connection that writes lets the write-ahead log grow: its commits copy the log
-/// into the database only at [`WAL_CAP_PAGES`] (the checkpoint thread usually has), and the
+/// into the database only at [`WAL_CAP_BYTES`] (the checkpoint thread usually has), and the
 /// file is cut back to 64 MiB when the log starts over.
 pub(crate) fn wal_limits(conn: &Connection) -> rusqlite::Result<()> {
+    let page: u32 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
     conn.execute_batch(&format!(
-        "PRAGMA wal_autocheckpoint = {WAL_CAP_PAGES}; PRAGMA journal_size_limit = {};",
+        "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {};",
+        WAL_CAP_BYTES / page.max(512),
         64 << 20
     ))
 }
@@ -298,6 +308,8 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let e = |source| StoreError::Sqlite { path: path.display().to_string(), source };
         let conn = Connection::open(&path).map_err(e)?;
+        // The page size first: it takes effect only on a new, empty log (see [`PAGE_BYTES`]).
+        conn.execute_batch(&format!("PRAGMA page_size = {PAGE_BYTES};")).map_err(e)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -435,7 +447,7 @@ impl Store {
     /// Copy the write-ahead log's committed pages into the database without waiting for any
     /// writer or reader (SQLite's passive checkpoint). The ingest writer has this done on
     /// another thread after its commits ([`crate::ingest`]); its own connection copies them only
-    /// once the log holds [`WAL_CAP_PAGES`] pages (then few are left to copy), which bounds the
+    /// once the log holds [`WAL_CAP_BYTES`] (then few are left to copy), which bounds the
     /// log under any load. Returns the pages in the log and those copied so far.
     pub fn checkpoint_wal(&self) -> Result<(i64, i64), StoreError> {
         self.conn
@@ -1406,6 +1418,37 @@ pub(crate) mod tests {
         assert_eq!(seqs(5), [("rivers".to_owned(), 1), ("water".to_owned(), 1)]);
         assert!(s.oldest_seqs_among_newest(5, 1).expect("reads").len() == 1);
         assert!(s.oldest_seqs_among_newest(5, 2).expect("reads").is_empty(), "after gseq 5: 2 events");
+    }
+
+    #[test]
+    fn a_new_log_has_large_pages_and_an_old_one_keeps_its_own() {
+        let pragma = |s: &Store, name: &str| -> i64 {
+            s.conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)).expect("pragma")
+        };
+        let dir = tempdir();
+        let mut s = Store::open(&dir).expect("opens");
+        s.append(&[ev("a", "1", "x")], "t").expect("appends");
+        assert_eq!(pragma(&s, "page_size"), i64::from(PAGE_BYTES));
+        assert_eq!(pragma(&s, "wal_autocheckpoint"), i64::from(WAL_CAP_BYTES / PAGE_BYTES));
+        drop(s);
+        // A log made by an older version, in SQLite's default pages: opened, upgraded and
+        // appended to as it is.
+        let old = tempdir();
+        {
+            let c = Connection::open(old.join(DB_FILE)).expect("opens");
+            c.execute_batch(
+                "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+            )
+            .expect("an old log");
+        }
+        for n in ["1", "2"] {
+            let mut s = Store::open(&old).expect("opens");
+            assert_eq!(pragma(&s, "page_size"), 4096);
+            assert_eq!(pragma(&s, "wal_autocheckpoint"), i64::from(WAL_CAP_BYTES / 4096));
+            s.append(&[ev("a", n, "x")], "t").expect("appends");
+        }
+        assert_eq!(Store::open(&old).expect("opens").last_gseq(), 2);
     }
 
     #[test]
