@@ -172,7 +172,7 @@ impl fmt::Display for Timestamp {
         if nanos > 0 {
             buf[19] = b'.';
             let mut digits = 9;
-            while nanos % 10 == 0 {
+            while nanos.is_multiple_of(10) {
                 nanos /= 10;
                 digits -= 1;
             }
