@@ -33,9 +33,16 @@ pub const DB_FILE: &str = "yiping.db";
 /// log made before keeps its page size: SQLite changes it only by rewriting the whole file.
 pub const PAGE_BYTES: u32 = 16_384;
 
+/// Set a new log's page size ([`PAGE_BYTES`]) on a connection that has just opened the file:
+/// whichever opens it first (the log, or the audit trail, which shares the file), before it
+/// switches to the write-ahead log. On a log that exists SQLite ignores it.
+pub(crate) fn new_log_pages(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("PRAGMA page_size = {PAGE_BYTES};"))
+}
+
 /// Bytes the write-ahead log may hold before a commit copies it into the database itself
-/// ([`Store::checkpoint_wal`] usually has by then).
-pub const WAL_CAP_BYTES: u32 = 40 << 20;
+/// ([`Store::checkpoint_wal`] usually has by then): 10,000 pages of 4 KiB.
+pub const WAL_CAP_BYTES: u32 = 40_960_000;
 
 /// Set how far a connection that writes lets the write-ahead log grow: its commits copy the log
 /// into the database only at [`WAL_CAP_BYTES`] (the checkpoint thread usually has), and the
@@ -308,8 +315,7 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let e = |source| StoreError::Sqlite { path: path.display().to_string(), source };
         let conn = Connection::open(&path).map_err(e)?;
-        // The page size first: it takes effect only on a new, empty log (see [`PAGE_BYTES`]).
-        conn.execute_batch(&format!("PRAGMA page_size = {PAGE_BYTES};")).map_err(e)?;
+        new_log_pages(&conn).map_err(e)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -1425,7 +1431,9 @@ pub(crate) mod tests {
         let pragma = |s: &Store, name: &str| -> i64 {
             s.conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)).expect("pragma")
         };
+        // The binary opens the audit trail, which shares the file, before the log.
         let dir = tempdir();
+        drop(crate::trail::Trail::open(&dir).expect("opens"));
         let mut s = Store::open(&dir).expect("opens");
         s.append(&[ev("a", "1", "x")], "t").expect("appends");
         assert_eq!(pragma(&s, "page_size"), i64::from(PAGE_BYTES));

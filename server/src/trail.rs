@@ -128,6 +128,7 @@ impl Trail {
         let p = path.display().to_string();
         let e = |source| StoreError::Sqlite { path: p.clone(), source };
         let conn = Connection::open(&path).map_err(e)?;
+        crate::store::new_log_pages(&conn).map_err(e)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;

@@ -635,7 +635,8 @@ fn a_snapshot_of_format_3_carries_over_with_the_root_history_only() {
 #[test]
 fn a_village_s_flows_kept_as_reports_arrive_equal_the_sum_over_all_of_them() {
     // Reports in any order of arrival (late ones between others, some at the same instant from
-    // two sources, one folded twice): after each, the flows kept equal those summed again.
+    // two sources, one folded twice, with the same figure or another): after each, the flows
+    // kept equal those summed again.
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     for round in 0..200 {
         let n = rng.random_range(1..40);
@@ -648,7 +649,9 @@ fn a_village_s_flows_kept_as_reports_arrive_equal_the_sum_over_all_of_them() {
             })
             .collect();
         if round % 3 == 0 {
-            let again = arrivals[0].clone();
+            // The first report again, with the same figure or another.
+            let again =
+                (arrivals[0].0.clone(), if round % 2 == 0 { arrivals[0].1 } else { rng.random_range(0..12) });
             arrivals.push(again);
         }
         let (mut reports, mut flows) = (BTreeMap::new(), (0, 0));
