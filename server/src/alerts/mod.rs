@@ -569,13 +569,8 @@ impl Book {
         }
     }
 
-    /// The measure of `rule` about `key` now, with the subject's place and the data behind it.
-    fn measure(
-        &self,
-        rule: RuleKind,
-        key: &str,
-        now: Timestamp,
-    ) -> Option<(Measure, Place, Option<Responsible>)> {
+    /// The measure of `rule` about `key` now, with the data behind it.
+    fn measure(&self, rule: RuleKind, key: &str, now: Timestamp) -> Option<Measure> {
         let (subject, part) = key.split_once('#').map_or((key, None), |(s, p)| (s, Some(p)));
         let (kind, id) = subject.split_once(':')?;
         match (rule, kind) {
@@ -583,9 +578,6 @@ impl Book {
                 let m = self.sections.get(id)?;
                 let i = self.places.section(id)?;
                 let s = &self.places.sections()[i];
-                let place =
-                    Place { name: s.name.to_owned(), adcode: s.adcode.clone(), lon: s.lon, lat: s.lat };
-                let responsible = self.rivers.get(&(s.adcode.clone(), s.river.to_owned())).and_then(chief);
                 let measure = match rule {
                     RuleKind::WaterClass => {
                         let t = &self.rules.targets;
@@ -635,7 +627,7 @@ impl Book {
                         obs: m.obs,
                     },
                 };
-                Some((measure, place, responsible))
+                Some(measure)
             }
             (RuleKind::PatrolOverdue, "river") => {
                 let (county, river) = id.split_once(':')?;
@@ -646,7 +638,7 @@ impl Book {
                     last_patrol: m.last_patrol,
                     days: (days * 10.0).round() / 10.0,
                 });
-                Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), chief(m)))
+                Some(Measure { value: days, data, obs: m.obs })
             }
             (RuleKind::ProblemOpen, "problem") => {
                 let m = self.problems.get(id)?;
@@ -657,9 +649,7 @@ impl Book {
                     status: m.status,
                     days: (days * 10.0).round() / 10.0,
                 });
-                let responsible =
-                    self.rivers.get(&(m.place.adcode.clone(), m.place.name.clone())).and_then(chief);
-                Some((Measure { value: days, data, obs: m.obs }, m.place.clone(), responsible))
+                Some(Measure { value: days, data, obs: m.obs })
             }
             (RuleKind::StepOverdue, "project") => {
                 let m = self.projects.get(id)?;
@@ -678,7 +668,7 @@ impl Book {
                 };
                 let value = late.map_or(0.0, |(d, _)| d as f64);
                 let data = Facts::StepOverdue(facts);
-                Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
+                Some(Measure { value, data, obs: m.obs })
             }
             (RuleKind::InvestmentBehind, "project") => {
                 let m = self.projects.get(id)?;
@@ -710,7 +700,7 @@ impl Book {
                         (0.0, Facts::InvestmentBehind(facts))
                     }
                 };
-                Some((Measure { value, data, obs: m.obs }, m.place.clone(), None))
+                Some(Measure { value, data, obs: m.obs })
             }
             (RuleKind::RelapseJump, "village") => {
                 let m = self.villages.get(id)?;
@@ -720,15 +710,50 @@ impl Book {
                     previous: m.previous,
                     time: m.time,
                 });
-                Some((Measure { value: rise.max(0.0), data, obs: m.obs }, m.place.clone(), None))
+                Some(Measure { value: rise.max(0.0), data, obs: m.obs })
             }
             _ => None,
         }
     }
 
+    /// Where the subject of `rule` about `key` is, and who answers for it: what a raise carries.
+    /// Worked out for a raise only, not with every measure (every event about a subject is
+    /// measured, and few raise anything).
+    fn subject(&self, rule: RuleKind, key: &str) -> Option<(Place, Option<Responsible>)> {
+        let subject = key.split_once('#').map_or(key, |(s, _)| s);
+        let (kind, id) = subject.split_once(':')?;
+        match (rule, kind) {
+            (RuleKind::WaterClass | RuleKind::Spike | RuleKind::Silent, "section") => {
+                let s = &self.places.sections()[self.places.section(id)?];
+                let place =
+                    Place { name: s.name.to_owned(), adcode: s.adcode.clone(), lon: s.lon, lat: s.lat };
+                let responsible = self.rivers.get(&(s.adcode.clone(), s.river.to_owned())).and_then(chief);
+                Some((place, responsible))
+            }
+            (RuleKind::PatrolOverdue, "river") => {
+                let (county, river) = id.split_once(':')?;
+                let m = self.rivers.get(&(county.to_owned(), river.to_owned()))?;
+                Some((m.place.clone(), chief(m)))
+            }
+            (RuleKind::ProblemOpen, "problem") => {
+                let m = self.problems.get(id)?;
+                let responsible =
+                    self.rivers.get(&(m.place.adcode.clone(), m.place.name.clone())).and_then(chief);
+                Some((m.place.clone(), responsible))
+            }
+            (RuleKind::StepOverdue | RuleKind::InvestmentBehind, "project") => {
+                Some((self.projects.get(id)?.place.clone(), None))
+            }
+            (RuleKind::RelapseJump, "village") => Some((self.villages.get(id)?.place.clone(), None)),
+            _ => None,
+        }
+    }
+
     fn eval(&mut self, rule: RuleKind, key: &str, now: Timestamp, out: &mut Pass) {
-        let r = self.rules.rule(rule).clone();
-        let Some((m, place, responsible)) = self.measure(rule, key, now) else { return };
+        let Some(m) = self.measure(rule, key, now) else { return };
+        let r = self.rules.rule(rule);
+        let (severity, clear_below, clear_after) =
+            (r.severity(m.value).filter(|_| r.enabled), r.clear_threshold(), r.clear_after);
         let k = (rule, key.to_owned());
         let open = self.open.get(&k).cloned();
         // Steps already proposed in this pass and not applied yet.
@@ -738,10 +763,11 @@ impl Book {
         let tracker = self.trackers.entry(k.clone()).or_default();
         let new_obs = m.obs != tracker.last_obs;
         tracker.last_obs = m.obs;
-        if let Some(sev) = r.severity(m.value).filter(|_| r.enabled) {
+        if let Some(sev) = severity {
             tracker.clear_count = 0;
             match open.and_then(|id| self.alerts.get(&id)) {
                 None => {
+                    let Some((place, responsible)) = self.subject(rule, key) else { return };
                     // The next free id, counting the raises of this pass (the book takes it
                     // when the step is applied).
                     let id = alert_id(self.next_id + out.raises);
@@ -772,13 +798,13 @@ impl Book {
                 }),
                 Some(_) => {}
             }
-        } else if m.value < r.clear_threshold() {
+        } else if m.value < clear_below {
             if new_obs {
                 tracker.clear_count += 1;
             }
             let count = tracker.clear_count;
             let Some(a) = open.and_then(|id| self.alerts.get(&id)) else { return };
-            if count < r.clear_after || !a.is_open() {
+            if count < clear_after || !a.is_open() {
                 return;
             }
             let comment = format!("{rule}: condition cleared (measure {:.2})", m.value);
