@@ -12,16 +12,19 @@
 //!
 //! The writer commits without waiting for the disk ([`Store::defer_sync`]) and goes on with the
 //! next group while the folder waits for it: one `fdatasync` of the write-ahead log, begun after
-//! the writer's last commit, covers every group committed so far. Measured with `bench ingest`
-//! (240,000 events in batches of 1,000 from 4 producers; 20 runs alternated with commits that
-//! waited for the disk themselves, in two sittings on 2 cores): 156–238k events/s (median 216k)
-//! against 145–230k (median 202k), faster in 17 of the 20 pairs; ack p99 ≤ 50 ms in 16 of 20
-//! runs against 15. The writer's CPU, 3.7–5.9 µs an event (SQLite's inserts into the table and
-//! its three indexes), bounds both. Those events are new patrols, each a new entity. A feed
-//! shaped like monitoring data (`bench ingest`'s second workload: the next reports of 5,000
-//! villages) runs at 38–57k events/s on the same machine: a commit then rewrites a page of each
-//! index per event (2.95 pages an event, against 0.36), and folding an entity's report costs
-//! about as much as storing it (10.5–14.6 µs an event in the writer, 10.8–13.9 in the folder).
+//! the writer's last commit, covers every group committed so far (session 30: 156–238k events/s
+//! against 145–230k with commits that waited for the disk themselves, faster in 17 of 20 pairs).
+//!
+//! Measured with `bench ingest` (240,000 events in batches of 1,000 from 4 producers, 2 cores; 4
+//! runs alternated with the build before the log's 16 KiB pages and the fold's savings of
+//! session 32, in one sitting at load 1.0–1.8): new patrols, each a new entity, 236–293k
+//! events/s in process (before: 195–245k), ack p99 26–31 ms (35–45); over HTTP 198–226k (before:
+//! 185–231k: there the server's request handling, on the other core, bounds it as much as the
+//! writer). The writer's CPU, 3.1–3.6 µs an event (SQLite's inserts into the table and its
+//! three indexes), bounds the pipeline. A feed shaped like monitoring data (`bench ingest`'s
+//! second workload: the next reports of 5,000 villages) runs at 66–89k events/s (before: 54–66k):
+//! a commit rewrites a page of each index per event, and folding an entity's report costs about
+//! as much as storing it.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
