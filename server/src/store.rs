@@ -29,7 +29,7 @@ pub const DB_FILE: &str = "yiping.db";
 /// event into the table and its indexes, and its cost goes by the pages it touches, balances and
 /// writes to the write-ahead log; with larger pages there are fewer of them. Measured on the
 /// writer alone (a scratch program on this schema, 1,000 events per transaction): new patrols
-/// 3.1–3.3 µs per event against 4.5–4.9 at 240,000 events, 3.9 against 4.7 at 2.4 million;
+/// 3.1–3.7 µs per event against 4.5–6.3 at 240,000 events, 3.9 against 4.7 at 2.4 million;
 /// readings of 5,000 stations 8.6–9.5 against 9.6–9.9 at 240,000, but 26.2 against 23.1 at 2.4
 /// million (an insert at a random place in a large index writes a whole page, and a larger one).
 /// A log made before keeps its page size: SQLite changes it only by rewriting the whole file.
