@@ -12,10 +12,11 @@
 //!   synced to disk before the fold and the acknowledgement) and folded, submitted in batches by 4
 //!   concurrent producers, for two workloads: new patrols (each event a new entity, the figure
 //!   compared across sessions), and the next reports of 5,000 villages every 10 minutes (each
-//!   entity again and again, as monitoring sections, stations, projects and villages report); (2) the same over HTTP (`POST /api/v1/events`, NDJSON batches of 1,000
-//!   lines, 4 concurrent clients) against the real `yiping` binary. Prints events/s and
-//!   acknowledgement latency p50/p99; for (1) also the CPU time each thread spent per event (the
-//!   bodies are made before the clock starts).
+//!   entity again and again, as monitoring sections, stations, projects and villages report);
+//!   (2) the same over HTTP (`POST /api/v1/events`, NDJSON batches of 1,000 lines, 4 concurrent
+//!   clients) against the real `yiping` binary. Prints events/s and acknowledgement latency
+//!   p50/p99; for (1) also the CPU time each thread spent per event (the bodies are made before
+//!   the clock starts, in (1) and (2)).
 //!   (3) The same published on NATS JetStream (`yiping.in.bench`, a nats-server with fsync
 //!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that

@@ -351,7 +351,9 @@ impl<A: Aggregate> Theme<A> {
     fn upsert(
         &mut self,
         places: &Places,
-        (state, contribution, order): (EntityState, A, Order),
+        state: EntityState,
+        contribution: A,
+        order: Order,
         moved: &mut Noting<'_>,
     ) {
         if let Some(old) = self.entities.remove(&state.key) {
@@ -899,7 +901,7 @@ impl Fold {
                     let mut c = WaterAgg { sections_reporting: 1, ..Default::default() };
                     c.class_counts[class.index()] = 1;
                     let st = state(&s.name, s.lon, s.lat, class.code());
-                    self.water.upsert(&places, (st, c, order), &mut touched);
+                    self.water.upsert(&places, st, c, order, &mut touched);
                     changed = Some(entity.as_str());
                 }
                 touched.entity(&self.water, changed);
@@ -914,7 +916,7 @@ impl Fold {
                 let mut changed = None;
                 if self.water.is_newer(&entity, &order) {
                     let st = state(&o.name, o.lon, o.lat, o.status.as_str());
-                    self.water.upsert(&places, (st, c, order), &mut touched);
+                    self.water.upsert(&places, st, c, order, &mut touched);
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
@@ -954,7 +956,7 @@ impl Fold {
                         RiversAgg { problems: 1, problems_open: u32::from(open), ..Default::default() };
                     c.problems_by_kind[p.kind as usize] = 1;
                     let st = state(&p.river, p.lon, p.lat, p.status.as_str());
-                    self.rivers.upsert(&places, (st, c, order), &mut touched);
+                    self.rivers.upsert(&places, st, c, order, &mut touched);
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
@@ -978,7 +980,7 @@ impl Fold {
                 let mut changed = None;
                 if self.projects.is_newer(&entity, &order) {
                     let st = state(&p.name, p.lon, p.lat, p.stage().as_str());
-                    self.projects.upsert(&places, (st, ProjectsAgg::of_project(p), order), &mut touched);
+                    self.projects.upsert(&places, st, ProjectsAgg::of_project(p), order, &mut touched);
                     changed = Some(entity.as_str());
                 }
                 newest = changed.is_some();
@@ -1022,7 +1024,7 @@ impl Fold {
                     let status = if v.risk_households > 0 { "risk" } else { "stable" };
                     let st = state(&v.name, v.lon, v.lat, status);
                     changed = Some(entity.as_str());
-                    self.poverty.upsert(&places, (st, c, order), &mut touched);
+                    self.poverty.upsert(&places, st, c, order, &mut touched);
                 } else {
                     // A late report: the village's state stays, its flows change.
                     let mut c = self

@@ -206,7 +206,7 @@ impl History {
         if !self.reports.contains_key(entity) {
             self.reports.insert(entity.to_owned(), BTreeMap::new());
         }
-        let Some(reports) = self.reports.get_mut(entity) else { return };
+        let reports = self.reports.get_mut(entity).expect("inserted above");
         if let Some(k) = known.filter(|_| reports.is_empty()) {
             // Forgotten as a closed case that adds nothing (see `advance`): its one report again.
             reports.insert(k.clone(), Tally::default());
