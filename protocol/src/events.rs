@@ -801,7 +801,8 @@ fn text_rule(field: &'static str, s: &str, max: usize) -> Result<(), Broken> {
     if s.trim().is_empty() {
         return Err(Broken { field, message: "must not be empty".into() });
     }
-    if s.chars().count() > max {
+    // A text of at most `max` bytes has at most `max` characters: only longer ones are counted.
+    if s.len() > max && s.chars().count() > max {
         return Err(Broken { field, message: format!("longer than {max} characters") });
     }
     Ok(())
@@ -899,48 +900,124 @@ pub fn parse_line(line: &str) -> Result<Envelope, FieldError> {
     }
 }
 
-/// Reading a valid line straight into its types.
+/// Reading a valid line straight into its types, in one pass: the payload is read into its
+/// type where it stands when `type` came before `data` (as sources write it, and the envelope
+/// serialises), and otherwise (keys sorted, say) kept as raw text and read once the type is
+/// known. Anything unusual (a duplicate
+/// or unknown field, a time written with escapes, which cannot be borrowed, any error at all)
+/// gives `None`, and the reference reading decides.
 mod fast {
+    use std::fmt;
+
     use serde::Deserialize;
+    use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, Visitor};
     use serde_json::value::RawValue;
 
     use super::{Envelope, Event, EventTime};
 
+    /// The envelope's fields; any other is an error.
     #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
+    #[serde(field_identifier, rename_all = "lowercase")]
+    enum Field {
+        Type,
+        Id,
+        Time,
+        Source,
+        Data,
+    }
+
+    /// The payload: read into its type, or kept until the type is known.
+    enum Data<'a> {
+        Read(Event),
+        Later(&'a RawValue),
+    }
+
     struct Raw<'a> {
-        #[serde(rename = "type")]
         kind: String,
         id: String,
-        #[serde(borrow)]
-        time: std::borrow::Cow<'a, str>,
-        #[serde(default)]
+        time: &'a str,
         source: Option<String>,
-        #[serde(borrow)]
-        data: &'a RawValue,
+        data: Data<'a>,
+    }
+
+    /// Reads a payload of the type `kind` names.
+    struct Payload<'k>(&'k str);
+
+    impl<'de> DeserializeSeed<'de> for Payload<'_> {
+        type Value = Event;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Event, D::Error> {
+            Ok(match self.0 {
+                "water.reading" => Event::WaterReading(Deserialize::deserialize(d)?),
+                "water.outlet" => Event::SewageOutlet(Deserialize::deserialize(d)?),
+                "water.fishing_patrol" => Event::FishingPatrol(Deserialize::deserialize(d)?),
+                "river.patrol" => Event::RiverPatrol(Deserialize::deserialize(d)?),
+                "river.problem" => Event::RiverProblem(Deserialize::deserialize(d)?),
+                "project.update" => Event::Project(Deserialize::deserialize(d)?),
+                "poverty.village" => Event::Village(Deserialize::deserialize(d)?),
+                _ => return Err(D::Error::custom("unknown event type")),
+            })
+        }
+    }
+
+    struct RawVisitor;
+
+    impl<'de> Visitor<'de> for RawVisitor {
+        type Value = Raw<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an event")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+            let (mut kind, mut id, mut time, mut source, mut data) = (None, None, None, None, None);
+            fn once<T, E: Error>(slot: &mut Option<T>, value: T) -> Result<(), E> {
+                match slot.replace(value) {
+                    None => Ok(()),
+                    Some(_) => Err(E::custom("duplicate field")),
+                }
+            }
+            while let Some(field) = map.next_key::<Field>()? {
+                match field {
+                    Field::Type => once(&mut kind, map.next_value::<String>()?)?,
+                    Field::Id => once(&mut id, map.next_value::<String>()?)?,
+                    Field::Time => once(&mut time, map.next_value::<&'de str>()?)?,
+                    Field::Source => once(&mut source, map.next_value::<Option<String>>()?)?,
+                    Field::Data => {
+                        let read = match &kind {
+                            Some(k) => Data::Read(map.next_value_seed(Payload(k))?),
+                            None => Data::Later(map.next_value::<&'de RawValue>()?),
+                        };
+                        once(&mut data, read)?
+                    }
+                }
+            }
+            let missing = || A::Error::custom("missing field");
+            Ok(Raw {
+                kind: kind.ok_or_else(missing)?,
+                id: id.ok_or_else(missing)?,
+                time: time.ok_or_else(missing)?,
+                source: source.flatten(),
+                data: data.ok_or_else(missing)?,
+            })
+        }
     }
 
     /// The event of a valid line; `None` for any line the reference reading must look at.
     pub(super) fn parse(line: &str) -> Option<Envelope> {
-        // serde also reads a struct from an array: an event is an object.
-        if !line.trim_start().starts_with('{') {
-            return None;
-        }
-        let raw: Raw<'_> = serde_json::from_str(line).ok()?;
-        let data = raw.data.get();
-        let event = match raw.kind.as_str() {
-            "water.reading" => Event::WaterReading(serde_json::from_str(data).ok()?),
-            "water.outlet" => Event::SewageOutlet(serde_json::from_str(data).ok()?),
-            "water.fishing_patrol" => Event::FishingPatrol(serde_json::from_str(data).ok()?),
-            "river.patrol" => Event::RiverPatrol(serde_json::from_str(data).ok()?),
-            "river.problem" => Event::RiverProblem(serde_json::from_str(data).ok()?),
-            "project.update" => Event::Project(serde_json::from_str(data).ok()?),
-            "poverty.village" => Event::Village(serde_json::from_str(data).ok()?),
-            _ => return None,
+        let mut de = serde_json::Deserializer::from_str(line);
+        let raw = de.deserialize_map(RawVisitor).ok()?;
+        de.end().ok()?;
+        let event = match raw.data {
+            Data::Read(event) => event,
+            Data::Later(data) => {
+                let mut de = serde_json::Deserializer::from_str(data.get());
+                Payload(&raw.kind).deserialize(&mut de).ok()?
+            }
         };
         super::id_rule(&raw.id).ok()?;
         super::rules(&event).ok()?;
-        let time = EventTime::parse(&raw.time).ok()?;
+        let time = EventTime::parse(raw.time).ok()?;
         Some(Envelope { kind: raw.kind, id: raw.id, time, source: raw.source, data: event })
     }
 }
@@ -1050,6 +1127,11 @@ mod tests {
             PATROL.replace(r#""type""#, r#""typ\u0065""#),
             PATROL.replace(r#""minutes":45"#, r#""minutes":45,"lat":30.6"#).replace(r#""lat":30.5797,"#, ""),
             PATROL.replace(r#""id":"p1""#, r#""id":"p1","source":"hz""#),
+            // The payload before its type: kept as text until the type is read.
+            format!(
+                r#"{{"data":{},"type":"river.patrol","id":"p1","time":"2026-11-22T08:00:00Z"}}"#,
+                &PATROL[PATROL.find(r#"{"patrol""#).expect("data")..PATROL.len() - 1]
+            ),
         ];
         for line in &valid {
             assert!(fast::parse(line).is_some(), "the direct way reads {line}");
@@ -1071,6 +1153,13 @@ mod tests {
             PATROL.replace(r#","minutes":45"#, ""),
             format!("{PATROL} x"),
             PATROL.replace(r#""data":{"#, r#""data":["#).replace("45}}", "45]}"),
+            // A type or payload given twice, after the payload was read by the first type.
+            PATROL.replace("45}}", r#"45},"type":"water.reading"}"#),
+            PATROL.replace("45}}", r#"45},"data":{}}"#),
+            PATROL
+                .replace("river.patrol", "river.walk")
+                .replace(r#""type":"river.walk","#, "")
+                .replace("45}}", r#"45},"type":"river.walk"}"#),
         ];
         for line in &odd {
             assert_eq!(parse_line(line), parse_line_reference(line), "{line}");
