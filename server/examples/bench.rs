@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release -p yiping-server --example bench -- ingest      # pipeline and HTTP ingest
 //! cargo run --release -p yiping-server --example bench -- ingest pipeline  # the pipeline alone
+//! cargo run --release -p yiping-server --example bench -- ingest http 4  # HTTP alone, 4 runs
 //! cargo run --release -p yiping-server --example bench -- check       # checking and placing lines
 //! cargo run --release -p yiping-server --example bench -- append 240  # the log's writer alone
 //! cargo run --release -p yiping-server --example bench -- fanout 1000 200  # clients, events/s
@@ -202,13 +203,17 @@ fn get(addr: SocketAddr, path: &str) -> std::io::Result<Vec<u8>> {
     Ok(answer)
 }
 
-/// The value of a counter in the server's `/metrics`.
+/// The value of a counter in the server's `/metrics` (0 when it cannot be read).
 fn counter(addr: SocketAddr, name: &str) -> u64 {
-    let Ok(answer) = get(addr, "/metrics") else { return 0 };
-    String::from_utf8_lossy(&answer)
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0)
+    metric(addr, name).unwrap_or(0)
+}
+
+/// The value of a counter in the server's `/metrics`, if the server has it and answers.
+fn metric(addr: SocketAddr, name: &str) -> Option<u64> {
+    let answer = get(addr, "/metrics").ok()?;
+    String::from_utf8_lossy(&answer).lines().find_map(|l| {
+        l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok())
+    })
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -347,33 +352,57 @@ fn append_workload(batches: usize, villages: bool) {
     );
 }
 
-/// `only_pipeline`: (0) and (1) alone, as for a profile.
-async fn ingest(only_pipeline: bool) {
-    check();
-    // (1) The pipeline alone, for each workload.
-    let (per_batch, batches, producers) = pipeline(false).await;
-    pipeline(true).await;
-    if only_pipeline {
+/// `bench ingest`'s batches: lines per batch, batches per producer, producers (240,000 events).
+const INGEST_SHAPE: (usize, usize, usize) = (1_000, 60, 4);
+
+/// Which parts of `bench ingest` to run.
+#[derive(Clone, Copy, PartialEq)]
+enum IngestParts {
+    /// (0) to (4).
+    All,
+    /// (0) and (1) alone, as for a profile.
+    Pipeline,
+    /// (2) alone, `RUNS` times against one server, as for comparing builds of the binary.
+    Http { runs: usize },
+}
+
+async fn ingest(parts: IngestParts) {
+    let (per_batch, batches, producers) = INGEST_SHAPE;
+    if let IngestParts::All | IngestParts::Pipeline = parts {
+        check();
+        // (1) The pipeline alone, for each workload.
+        pipeline(false).await;
+        pipeline(true).await;
+    }
+    if parts == IngestParts::Pipeline {
         return;
     }
-
     // (2) Over HTTP against the real binary.
     let data = temp("http");
     let (_child, addr, token) = start_server(&data);
-    http_ingest("ingest over HTTP", addr, &token, "h", (per_batch, batches, producers));
-    nats_ingest(per_batch, batches, producers).await;
+    let runs = match parts {
+        IngestParts::Http { runs } => runs,
+        _ => 1,
+    };
+    for run in 1..=runs {
+        // Each run's ids are new: every event is stored, none a duplicate of an earlier run's.
+        // (So each run folds into a larger state than the one before: compare the n-th runs.)
+        let prefix: &'static str = Box::leak(format!("h{run}-").into_boxed_str());
+        let what = if runs > 1 { format!("ingest over HTTP, run {run}") } else { "ingest over HTTP".into() };
+        http_ingest(&what, addr, &token, prefix, (per_batch, batches, producers));
+    }
+    if parts == IngestParts::All {
+        nats_ingest(per_batch, batches, producers).await;
+    }
 }
 
 /// (1) The pipeline alone (no snapshots, so that the rebuild below replays every event), for
-/// new patrols or reports of [`VILLAGES`] villages; returns the batch size, the batches per
-/// producer and the producers.
-async fn pipeline(villages: bool) -> (usize, usize, usize) {
+/// new patrols or reports of [`VILLAGES`] villages, in the shape [`INGEST_SHAPE`].
+async fn pipeline(villages: bool) {
     let data = temp(if villages { "pipeline-villages" } else { "pipeline" });
     let no_snapshots = yiping_server::LogOptions { snapshot_every: u64::MAX, ..Default::default() };
     let state = yiping_server::AppState::open_with(&data, no_snapshots).expect("opens");
-    let per_batch = 1_000;
-    let batches = 60;
-    let producers = 4;
+    let (per_batch, batches, producers) = INGEST_SHAPE;
     // The bodies are made first: the load generator's work is not the pipeline's.
     let bodies: Vec<Vec<String>> = (0..producers)
         .map(|p| {
@@ -439,7 +468,6 @@ async fn pipeline(villages: bool) -> (usize, usize, usize) {
         n / t0.elapsed().as_secs_f64()
     );
     drop(state);
-    (per_batch, batches, producers)
 }
 
 /// `producers` clients each POST `batches` NDJSON bodies of `per_batch` patrols (ids starting
@@ -460,6 +488,12 @@ fn http_ingest(
                 .collect()
         })
         .collect();
+    let busy = [
+        "yiping_log_commit_microseconds_total",
+        "yiping_log_sync_microseconds_total",
+        "yiping_fold_microseconds_total",
+    ];
+    let before = busy.map(|c| metric(addr, c));
     let t0 = Instant::now();
     let mut threads = Vec::new();
     for bodies in bodies {
@@ -482,6 +516,18 @@ fn http_ingest(
         n as f64 / secs,
         pct(&mut lat.clone(), 0.5),
         pct(&mut lat, 0.99)
+    );
+    // The server's own clocks: how much of the run its writer and folder threads were at work
+    // ("n/a": a binary without that counter).
+    let share = |i: usize| {
+        let used = metric(addr, busy[i]).zip(before[i]).and_then(|(after, before)| after.checked_sub(before));
+        used.map_or_else(|| "n/a".to_owned(), |us| format!("{:.0} %", us as f64 / 1e6 / secs * 100.0))
+    };
+    println!(
+        "  the writer committed {} of the run; the folder waited for syncs {} and folded {}",
+        share(0),
+        share(1),
+        share(2)
     );
 }
 
@@ -1140,7 +1186,18 @@ fn seek(data: Option<PathBuf>) {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("ingest") => ingest(args.get(2).is_some_and(|a| a == "pipeline")).await,
+        Some("ingest") => {
+            let parts = match args.get(2).map(String::as_str) {
+                Some("pipeline") => IngestParts::Pipeline,
+                Some("http") => IngestParts::Http {
+                    runs: args
+                        .get(3)
+                        .map_or(1, |n| n.parse().ok().filter(|r| *r > 0).expect("RUNS: a number ≥ 1")),
+                },
+                _ => IngestParts::All,
+            };
+            ingest(parts).await
+        }
         Some("check") => check(),
         Some("append") => append(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(240)),
         Some("fanout") => {

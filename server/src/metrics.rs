@@ -85,6 +85,11 @@ impl Metrics {
             "Time spent waiting for the event log's syncs, microseconds.",
             g(&self.sync_micros),
         );
+        counter(
+            "yiping_fold_microseconds_total",
+            "Time spent folding and publishing committed events, microseconds.",
+            g(&self.fold_micros),
+        );
         counter("yiping_snapshots_total", "Snapshots of the fold saved to the log.", g(&self.snapshots));
         counter(
             "yiping_snapshot_copy_microseconds_total",
