@@ -16,8 +16,10 @@
 //!   entity again and again, as monitoring sections, stations, projects and villages report);
 //!   (2) the same over HTTP (`POST /api/v1/events`, NDJSON batches of 1,000 lines, 4 concurrent
 //!   clients) against the real `yiping` binary. Prints events/s and acknowledgement latency
-//!   p50/p99; for (1) also the CPU time each thread spent per event (the bodies are made before
-//!   the clock starts, in (1) and (2)).
+//!   p50/p99; for (1) also the CPU time each thread spent per event, for (2) how much of the
+//!   run the server's writer committed and its folder waited for syncs and folded, by the
+//!   server's own counters (the bodies are made before the clock starts, in (1) and (2)).
+//!   `ingest http RUNS` runs (2) alone, RUNS times against one server, to compare binaries.
 //!   (3) The same published on NATS JetStream (`yiping.in.bench`, a nats-server with fsync
 //!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
@@ -1217,7 +1219,7 @@ async fn main() {
             catchup(events).await;
         }
         _ => eprintln!(
-            "usage: bench ingest [pipeline] | bench check | bench append [BATCHES] | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
+            "usage: bench ingest [pipeline | http [RUNS]] | bench check | bench append [BATCHES] | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
         ),
     }
 }
