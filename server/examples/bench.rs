@@ -389,9 +389,8 @@ async fn ingest(parts: IngestParts) {
     for run in 1..=runs {
         // Each run's ids are new: every event is stored, none a duplicate of an earlier run's.
         // (So each run folds into a larger state than the one before: compare the n-th runs.)
-        let prefix: &'static str = Box::leak(format!("h{run}-").into_boxed_str());
         let what = if runs > 1 { format!("ingest over HTTP, run {run}") } else { "ingest over HTTP".into() };
-        http_ingest(&what, addr, &token, prefix, (per_batch, batches, producers));
+        http_ingest(&what, addr, &token, &format!("h{run}-"), (per_batch, batches, producers));
     }
     if parts == IngestParts::All {
         nats_ingest(per_batch, batches, producers).await;
@@ -480,7 +479,7 @@ fn http_ingest(
     what: &str,
     addr: SocketAddr,
     token: &str,
-    prefix: &'static str,
+    prefix: &str,
     (per_batch, batches, producers): (usize, usize, usize),
 ) {
     let bodies: Vec<Vec<String>> = (0..producers)
