@@ -307,7 +307,8 @@ fn append(batches: usize) {
 /// travel) and an entity's history.
 const SECONDARY_INDEXES: [&str; 2] = ["events_at", "events_entity_at"];
 
-/// `append` with the secondary indexes left out in turn: what each costs the writer.
+/// `append` with the secondary indexes left out one at a time, then both: what each costs the
+/// writer (only the runs on the full log read an entity's history back).
 fn indexes(batches: usize) {
     for villages in [false, true] {
         for without in [&[][..], &SECONDARY_INDEXES[..1], &SECONDARY_INDEXES[1..], &SECONDARY_INDEXES[..]] {
