@@ -32,7 +32,7 @@ use yiping_widgets::palette::map::{CLUSTER_EDGE, CLUSTER_FILL, MARKER_RING, NO_C
 
 use super::layers::Layers;
 use super::names::draw_names;
-use super::tiers::{FillsKey, Frame, Tiers, draw_fills, draw_land, draw_top, fills};
+use super::tiers::{FillsKey, Frame, Tiers, draw_fills, draw_land, draw_top, fills, paint_land};
 use super::{Choropleth, MapPick, Marker};
 use crate::theme::class_color;
 
@@ -459,7 +459,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     }
     let Render { tiers, reaches, .. } = &mut *st;
     let Some(tiers) = tiers.as_mut() else { return };
-    let (mut st_land, mut st_ground, mut st_top) = (false, false, false);
+    let (mut st_land, mut st_ground, mut st_top, mut st_direct) = (false, false, false, false);
     let fills_key = (f.clone(), fills(&layers, &f, choropleth.as_ref()), invalidate);
     ctx.clear_rect(0.0, 0.0, f.w, f.h);
     // While moving, the ground of the last view at rest is moved and scaled by the compositor to
@@ -484,6 +484,20 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             &ground,
             Some(format!("matrix({sx:.6}, 0, 0, {sy:.6}, {:.3}, {:.3})", ax / dpr, ay / dpr)),
         );
+    } else if tiers.land_key.is_none() && tiers.top_key.is_none() && tiers.last_fills.is_none() {
+        // The map's first frame paints the land, the fills and the top tier straight into
+        // itself, and leaves the tiers to the next frame: drawing each tier into a canvas of
+        // its own and copying it into the frame cost two more full-size bitmaps and two full
+        // copies (first paint at 7680×2160 was 125–245 ms later at the median, in three
+        // alternated sittings of `e2e/bench/firstpaint.js`).
+        ctx.save();
+        paint_land(&ctx, &tiers.glow, &layers, &f);
+        draw_fills(&ctx, &layers, &f, fills_key.1.as_ref());
+        draw_top(&ctx, &layers, &f);
+        ctx.restore();
+        set_transform(&ground, None);
+        st_direct = true;
+        tiers.last_fills = Some(fills_key);
     } else {
         let land_key = (f.clone(), invalidate);
         if tiers.land_key.as_ref() != Some(&land_key) {
@@ -522,7 +536,7 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
         tiers.last_fills = Some(fills_key);
     }
     let names = draw_names(&ctx, &layers, &f, &live.marks(), &mut tiers.names);
-    let redrew_static = st_land || st_ground || st_top;
+    let redrew_static = st_land || st_ground || st_top || st_direct;
     let (hits, rings) = live.paint(&ctx, &f, overview.as_ref(), reaches);
     st.hits = hits;
     let rings: Vec<Ring> = rings

@@ -99,6 +99,16 @@ pub(super) fn draw_land(land: &HtmlCanvasElement, glow: &HtmlCanvasElement, laye
     land.set_height(f.h as u32);
     let Some(ctx) = land.get_context("2d").ok().flatten() else { return };
     let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };
+    paint_land(&ctx, glow, layers, f);
+}
+
+/// The land of frame `f` (see [`draw_land`]) painted into `ctx`, over what it holds.
+pub(super) fn paint_land(
+    ctx: &CanvasRenderingContext2d,
+    glow: &HtmlCanvasElement,
+    layers: &Layers,
+    f: &Frame,
+) {
     let unit = f.unit();
     let vp = f.viewport();
     let shapes = layers.shapes(f.epsilon);
@@ -112,7 +122,7 @@ pub(super) fn draw_land(land: &HtmlCanvasElement, glow: &HtmlCanvasElement, laye
         f64::from(glow.height()) / GLOW_SCALE,
     );
     for shape in province {
-        paint_polygons(&ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
+        paint_polygons(ctx, shape, &vp, Some(LAND.css()), Some((OUTLINE.css(), 2.6 * unit)));
     }
 }
 
@@ -174,11 +184,11 @@ pub(super) fn draw_fills(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fr
     }
 }
 
-/// The top tier: water and borders (the names are placed in each frame: see [`super::names`]).
+/// The top tier: water and borders (the names are placed in each frame: see [`super::names`]),
+/// painted into `ctx` over what it holds (a tier's canvas is cleared by sizing it).
 pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
     let (w, h, unit) = (f.w, f.h, f.unit());
     let vp = f.viewport();
-    ctx.clear_rect(0.0, 0.0, w, h);
     let shapes = layers.shapes(f.epsilon);
     let (_, _, counties) = split(layers, &shapes);
     let selected = layers.prefecture_of_view(f.view.as_deref());
@@ -236,7 +246,9 @@ pub(super) type FillsKey = (Frame, Option<Fills>, u64);
 /// compositor moves and scales it. Fills that change on every frame (a wall whose colours move
 /// with every update) are drawn into each frame with the land and top tier over an empty ground
 /// instead: composing them in the ground as well cost a second full-size canvas in the frame
-/// (at 7680×2160, about 2 of 55 frames a second in the wall benchmark).
+/// (at 7680×2160, about 2 of 55 frames a second in the wall benchmark). The map's first frame
+/// paints the land, fills and top tier straight into itself instead, and the tiers are drawn
+/// from the next frame on: the first paint waits for no off-screen canvas.
 pub(super) struct Tiers {
     /// The land under the fills (see [`draw_land`]).
     pub(super) land: HtmlCanvasElement,
