@@ -62,7 +62,7 @@ async function namesDrawn(canvas) {
 
 async function openMap(page) {
   const canvas = page.locator('canvas[data-testid="map"]');
-  await until(async () => Number(await canvas.getAttribute('data-top-draws')) >= 1, 20_000, 'a drawn map');
+  await until(async () => Number(await canvas.getAttribute('data-static-draws')) >= 1, 20_000, 'a drawn map');
   const r = await canvas.boundingBox();
   return { canvas, r, cx: r.x + r.width / 2, cy: r.y + r.height / 2 };
 }

@@ -1,7 +1,7 @@
 //! The live tier and the frame loop: sections, markers (clustered where dense) and alerts drawn
 //! on the live canvas, over the static tiers (in the ground, a canvas under it, while the fills
-//! stay the same; drawn into the frame while they change: see [`Tiers`]), at most one frame per
-//! change (`requestAnimationFrame`), and the fly-to animation.
+//! stay the same; drawn into the frame while they change, and in the map's first frame: see
+//! [`Tiers`]), at most one frame per change (`requestAnimationFrame`), and the fly-to animation.
 //!
 //! An alert's pulse is not drawn here: each frame places a ring element over the alert's dot
 //! ([`Ring`]), and the browser's compositor animates it (CSS transform and opacity). A pulsing
@@ -286,7 +286,8 @@ pub(super) struct Render {
 
 /// How long a map whose layers are ready waits for its first data before it draws without: a
 /// frame drawn just before the data come is wasted work in the way of the first real one (at
-/// 7680×2160 the tiers take about 200 ms), and the data usually follow within a second.
+/// 7680×2160 the land, fills and water take about 200 ms), and the data usually follow within a
+/// second.
 const DATA_WAIT_MS: f64 = 1000.0;
 
 /// The reactive inputs of the map, all `Copy`.
@@ -467,8 +468,14 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     // drill-down's fly-to starts at once; the region's own ground is drawn sharp once the view
     // rests). The first moving frame composes that ground if it does not hold it (fills that
     // were changing); the frames after draw no pixel of it. Fills that change meanwhile show
-    // once the view rests.
-    let approx = moving && tiers.last_fills.as_ref().is_some_and(|k| k.0.w == f.w && k.0.h == f.h);
+    // once the view rests. A view at rest whose ground cannot be composed (the map's first
+    // frame painted its tiers straight into itself: see below) is drawn sharp instead.
+    let tiers_for = |t: &Tiers, k: &FillsKey| {
+        let drawn = |key: &Option<(Frame, u64)>| key.as_ref().is_some_and(|d| d.0 == k.0 && d.1 == k.2);
+        t.ground_key.as_ref() == Some(k) || (drawn(&t.land_key) && drawn(&t.top_key))
+    };
+    let approx = moving
+        && tiers.last_fills.as_ref().is_some_and(|k| k.0.w == f.w && k.0.h == f.h && tiers_for(tiers, k));
     if let Some(rest) = tiers.last_fills.clone().filter(|_| approx) {
         if tiers.ground_key.as_ref() != Some(&rest) {
             draw_ground(&ground, tiers, &layers, &rest);

@@ -10,7 +10,8 @@
 //!   simplified to about a device pixel with borders still shared.
 //! - The map is two canvases, one over the other. Under, the *ground*: the *land* (the province
 //!   and its glow) and the *top* tier (water and borders), each rendered into an off-screen
-//!   canvas and redrawn only when its own inputs change (size, view, theme), with the regions'
+//!   canvas and redrawn only when its own inputs change (size, view, theme; the map's first
+//!   frame paints them straight into itself, to show sooner), with the regions'
 //!   *fills* (the choropleth's classes) between them, composed once the same fills show in two
 //!   frames (fills that change with every update are drawn into each frame instead). Over it,
 //!   drawn in every frame: the regions' *names*, placed clear of each other and of what the

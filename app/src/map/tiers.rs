@@ -1,6 +1,7 @@
 //! What the map shows under its names and live tier, the *ground*: the *land* (the province with
 //! its glow) and the *top* tier (water and borders), each rendered off-screen and redrawn only
-//! when its own inputs change, and between them the regions' fills (a choropleth's classes),
+//! when its own inputs change (the map's first frame paints them straight into itself, and the
+//! next frame at rest renders them), and between them the regions' fills (a choropleth's classes),
 //! composed into a canvas of its own under the live one while they stay the same (see
 //! [`Tiers`]).
 
@@ -248,7 +249,8 @@ pub(super) type FillsKey = (Frame, Option<Fills>, u64);
 /// instead: composing them in the ground as well cost a second full-size canvas in the frame
 /// (at 7680×2160, about 2 of 55 frames a second in the wall benchmark). The map's first frame
 /// paints the land, fills and top tier straight into itself instead, and the tiers are drawn
-/// from the next frame on: the first paint waits for no off-screen canvas.
+/// by the next frame at rest: the first paint waits for no off-screen canvas (a view that
+/// moves before then is drawn sharp, as no ground can be composed yet).
 pub(super) struct Tiers {
     /// The land under the fills (see [`draw_land`]).
     pub(super) land: HtmlCanvasElement,
