@@ -329,14 +329,7 @@ pub(super) fn schedule(r: &Rc<RefCell<Render>>, inputs: Inputs) {
 /// Draw the ground (the land, the fills and the top tier of the frame at rest `key`) into its
 /// canvas, from the land and top tiers drawn for that frame.
 fn draw_ground(ground: &HtmlCanvasElement, tiers: &mut Tiers, layers: &Layers, key: &FillsKey) {
-    debug_assert!(
-        tiers.land_key.as_ref().is_some_and(|k| k.0 == key.0 && k.1 == key.2),
-        "the land of the frame"
-    );
-    debug_assert!(
-        tiers.top_key.as_ref().is_some_and(|k| k.0 == key.0 && k.1 == key.2),
-        "the top tier of the frame"
-    );
+    debug_assert!(tiers.rendered_for(key), "the land and the top tier of the frame");
     let Some(g) = context(ground) else { return };
     let (w, h) = (key.0.w, key.0.h);
     if f64::from(ground.width()) != w || f64::from(ground.height()) != h {
@@ -470,12 +463,10 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
     // were changing); the frames after draw no pixel of it. Fills that change meanwhile show
     // once the view rests. A view at rest whose ground cannot be composed (the map's first
     // frame painted its tiers straight into itself: see below) is drawn sharp instead.
-    let tiers_for = |t: &Tiers, k: &FillsKey| {
-        let drawn = |key: &Option<(Frame, u64)>| key.as_ref().is_some_and(|d| d.0 == k.0 && d.1 == k.2);
-        t.ground_key.as_ref() == Some(k) || (drawn(&t.land_key) && drawn(&t.top_key))
-    };
     let approx = moving
-        && tiers.last_fills.as_ref().is_some_and(|k| k.0.w == f.w && k.0.h == f.h && tiers_for(tiers, k));
+        && tiers.last_fills.as_ref().is_some_and(|k| {
+            k.0.w == f.w && k.0.h == f.h && (tiers.ground_key.as_ref() == Some(k) || tiers.rendered_for(k))
+        });
     if let Some(rest) = tiers.last_fills.clone().filter(|_| approx) {
         if tiers.ground_key.as_ref() != Some(&rest) {
             draw_ground(&ground, tiers, &layers, &rest);
@@ -491,8 +482,8 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             &ground,
             Some(format!("matrix({sx:.6}, 0, 0, {sy:.6}, {:.3}, {:.3})", ax / dpr, ay / dpr)),
         );
-    } else if tiers.land_key.is_none() && tiers.top_key.is_none() && tiers.last_fills.is_none() {
-        // The map's first frame paints the land, the fills and the top tier straight into
+    } else if tiers.last_fills.is_none() {
+        // The map's first frame (no frame at rest before it) paints the land, the fills and the top tier straight into
         // itself, and leaves the tiers to the next frame: drawing each tier into a canvas of
         // its own and copying it into the frame cost two more full-size bitmaps and two full
         // copies (first paint at 7680×2160 was 125–245 ms later at the median, in three

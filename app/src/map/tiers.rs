@@ -267,3 +267,13 @@ pub(super) struct Tiers {
     /// What the names remember between frames (see [`super::names`]).
     pub(super) names: super::names::Memory,
 }
+
+impl Tiers {
+    /// Whether the land and the top tier are rendered for the frame at rest `key`: what
+    /// composing its ground takes.
+    pub(super) fn rendered_for(&self, key: &FillsKey) -> bool {
+        let drawn =
+            |tier: &Option<(Frame, u64)>| tier.as_ref().is_some_and(|(f, i)| *f == key.0 && *i == key.2);
+        drawn(&self.land_key) && drawn(&self.top_key)
+    }
+}
