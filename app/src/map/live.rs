@@ -32,7 +32,7 @@ use yiping_widgets::palette::map::{CLUSTER_EDGE, CLUSTER_FILL, MARKER_RING, NO_C
 
 use super::layers::Layers;
 use super::names::draw_names;
-use super::tiers::{FillsKey, Frame, Tiers, draw_fills, draw_land, draw_top, fills, paint_land};
+use super::tiers::{FillsKey, Frame, Tiers, draw_fills, draw_land, draw_top, fills, paint_land, paint_top};
 use super::{Choropleth, MapPick, Marker};
 use crate::theme::class_color;
 
@@ -483,15 +483,15 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             Some(format!("matrix({sx:.6}, 0, 0, {sy:.6}, {:.3}, {:.3})", ax / dpr, ay / dpr)),
         );
     } else if tiers.last_fills.is_none() {
-        // The map's first frame (no frame at rest before it) paints the land, the fills and the top tier straight into
-        // itself, and leaves the tiers to the next frame: drawing each tier into a canvas of
-        // its own and copying it into the frame cost two more full-size bitmaps and two full
-        // copies (first paint at 7680×2160 was 125–245 ms later at the median, in three
-        // alternated sittings of `e2e/bench/firstpaint.js`).
+        // The map's first frame (no frame at rest before it) paints the land, the fills and the
+        // top tier straight into itself, and leaves the tiers to the next frame: drawing each
+        // tier into a canvas of its own and copying it into the frame cost two more full-size
+        // bitmaps and two full copies (first paint at 7680×2160 was 125–245 ms later at the
+        // median, in three alternated sittings of `e2e/bench/firstpaint.js`).
         ctx.save();
         paint_land(&ctx, &tiers.glow, &layers, &f);
         draw_fills(&ctx, &layers, &f, fills_key.1.as_ref());
-        draw_top(&ctx, &layers, &f);
+        paint_top(&ctx, &layers, &f);
         ctx.restore();
         set_transform(&ground, None);
         st_direct = true;
@@ -504,12 +504,8 @@ pub(super) fn render(r: &Rc<RefCell<Render>>, inputs: Inputs) {
             st_land = true;
         }
         let top_key = (f.clone(), invalidate);
-        if tiers.top_key.as_ref() != Some(&top_key)
-            && let Some(t) = context(&tiers.top)
-        {
-            tiers.top.set_width(f.w as u32);
-            tiers.top.set_height(f.h as u32);
-            draw_top(&t, &layers, &f);
+        if tiers.top_key.as_ref() != Some(&top_key) {
+            draw_top(&tiers.top, &layers, &f);
             tiers.top_key = Some(top_key);
             st_top = true;
         }

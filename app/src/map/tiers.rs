@@ -186,8 +186,17 @@ pub(super) fn draw_fills(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Fr
 }
 
 /// The top tier: water and borders (the names are placed in each frame: see [`super::names`]),
-/// painted into `ctx` over what it holds (a tier's canvas is cleared by sizing it).
-pub(super) fn draw_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
+/// into `top` at the frame's size (sizing it clears it).
+pub(super) fn draw_top(top: &HtmlCanvasElement, layers: &Layers, f: &Frame) {
+    top.set_width(f.w as u32);
+    top.set_height(f.h as u32);
+    let Some(ctx) = top.get_context("2d").ok().flatten() else { return };
+    let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };
+    paint_top(&ctx, layers, f);
+}
+
+/// The top tier of frame `f` (see [`draw_top`]) painted into `ctx`, over what it holds.
+pub(super) fn paint_top(ctx: &CanvasRenderingContext2d, layers: &Layers, f: &Frame) {
     let (w, h, unit) = (f.w, f.h, f.unit());
     let vp = f.viewport();
     let shapes = layers.shapes(f.epsilon);
