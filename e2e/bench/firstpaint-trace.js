@@ -10,47 +10,38 @@
 //
 //   node bench/firstpaint-trace.js
 import { launchBrowser, serve, closeAll } from '../lib/harness.js';
+import { watchFirstPaint } from '../lib/pages.js';
 import { loadavg } from 'node:os';
 
 const server = await serve();
-const browser = await launchBrowser();
+let browser;
 
-// In the page: the legend's first appearance and the first map frame drawn after it, as in
-// firstpaint.js; with `wrap`, the time spent in each canvas call, by call and canvas size.
-const watch = (wrap) => {
-  window.__firstPaint = null;
-  window.__legendAt = null;
+// In the page, with `wrap`: the time spent in each canvas call before the first map frame with
+// data (`watchFirstPaint`), by call and canvas size.
+const wrapCanvas = () => {
   window.__calls = {};
-  if (wrap) {
-    const proto = CanvasRenderingContext2D.prototype;
-    for (const name of ['fill', 'stroke', 'drawImage', 'clearRect', 'fillRect', 'strokeRect', 'fillText', 'strokeText', 'measureText', 'getImageData', 'putImageData']) {
-      const call = proto[name];
-      proto[name] = function (...args) {
-        const t = performance.now();
-        const out = call.apply(this, args);
-        if (window.__firstPaint === null) {
-          const key = `${name} on ${this.canvas.width}×${this.canvas.height}`;
-          const e = (window.__calls[key] ??= [0, 0]);
-          e[0] += performance.now() - t;
-          e[1] += 1;
-        }
-        return out;
-      };
-    }
+  const proto = CanvasRenderingContext2D.prototype;
+  for (const name of ['fill', 'stroke', 'drawImage', 'clearRect', 'fillRect', 'strokeRect', 'fillText', 'strokeText', 'measureText', 'getImageData', 'putImageData']) {
+    const call = proto[name];
+    proto[name] = function (...args) {
+      const t = performance.now();
+      const out = call.apply(this, args);
+      if (window.__firstPaint === null) {
+        const key = `${name} on ${this.canvas.width}×${this.canvas.height}`;
+        const e = (window.__calls[key] ??= [0, 0]);
+        e[0] += performance.now() - t;
+        e[1] += 1;
+      }
+      return out;
+    };
   }
-  const check = () => {
-    if (window.__firstPaint !== null) return;
-    if (window.__legendAt === null && document.querySelector('[data-testid=map-legend]')) window.__legendAt = performance.now();
-    const at = Number(document.querySelector('canvas[data-testid=map]')?.getAttribute('data-frame-at'));
-    if (window.__legendAt !== null && at >= window.__legendAt) window.__firstPaint = at;
-  };
-  new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-frame-at'] });
 };
 
 async function open(width, height, wrap) {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
-  await page.addInitScript(watch, wrap);
+  await page.addInitScript(watchFirstPaint);
+  if (wrap) await page.addInitScript(wrapCanvas);
   return { context, page };
 }
 
@@ -58,6 +49,7 @@ const done = (page) => page.waitForFunction(() => window.__firstPaint !== null, 
 
 console.log(`first paint, where the time goes; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 try {
+  browser = await launchBrowser();
   for (const [width, height] of [[1920, 1080], [7680, 2160]]) {
     // (1) The main thread's tasks.
     const { context, page } = await open(width, height, false);

@@ -1,11 +1,9 @@
 // First paint benchmark (not a test): from navigation to the first map frame drawn with data (the
 // choropleth's legend is up and the map has drawn since), in a fresh browser context each time
 // (nothing cached), at 1920×1080 and 7680×2160; and what crossed the wire (bytes as sent, after
-// compression) for the app and the map layers. Also how much later that frame was committed: the
-// map draws in the browser's update of the rendering, whose task ends with the main thread's part
-// of the commit to the compositor; a task queued from the frame runs after it, so it marks that
-// end (at most: tasks queued before it may run first). In software raster the commit carries out
-// the canvases' recorded drawing (`Commit` takes about 0.2 s of that task at 7680×2160 in
+// compression) for the app and the map layers. Also how much later that frame was committed, at
+// most (`watchFirstPaint` in lib/pages.js). In software raster the commit carries out the
+// canvases' recorded drawing (`Commit` takes about 0.2 s of that task at 7680×2160 in
 // `firstpaint-trace.js`); the screen shows the frame later still, once the compositor has drawn it.
 // Then the same page reloaded in its tab 5 s later, as a wall that reloads itself: the app's
 // files come from the browser's cache (their names change with their content), and in a trace
@@ -14,31 +12,12 @@
 //
 //   node bench/firstpaint.js [runs=7]
 import { launchBrowser, serve, closeAll } from '../lib/harness.js';
+import { watchFirstPaint } from '../lib/pages.js';
 import { loadavg, cpus } from 'node:os';
 
 const runs = Number(process.argv[2] ?? 7);
 const server = await serve();
 let browser;
-
-// In the page from before it loads: note when the legend first appears, then the first map frame
-// drawn after it (`data-frame-at` is the page's performance.now(), from navigation), and when a
-// task queued from that frame runs.
-const watch = () => {
-  window.__firstPaint = null;
-  window.__committed = null;
-  let legendAt = null;
-  const check = () => {
-    if (window.__firstPaint !== null) return;
-    if (legendAt === null && document.querySelector('[data-testid=map-legend]')) legendAt = performance.now();
-    const c = document.querySelector('canvas[data-testid=map]');
-    const at = Number(c?.getAttribute('data-frame-at'));
-    if (legendAt !== null && at >= legendAt) {
-      window.__firstPaint = at;
-      setTimeout(() => { window.__committed = performance.now(); });
-    }
-  };
-  new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-frame-at'] });
-};
 
 const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 console.log(`first paint: navigation → first map frame with data (and how much later it was committed) in a fresh context, then reloaded 5 s later, ${runs} runs; machine: ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -50,7 +29,7 @@ try {
     for (let i = 0; i < runs; i++) {
       const context = await browser.newContext({ viewport: { width, height } });
       const page = await context.newPage();
-      await page.addInitScript(watch);
+      await page.addInitScript(watchFirstPaint);
       const sizes = [];
       page.on('requestfinished', (r) => sizes.push(r.sizes().then((s) => [new URL(r.url()).pathname, s.responseBodySize, r.response()])));
       await page.goto(`${server.url}/`);

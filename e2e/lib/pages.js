@@ -27,3 +27,27 @@ export function untilConn(page, state, ms, what) {
 export function screenshot(page, name) {
   return page.screenshot({ path: join(artifacts, name) });
 }
+
+/**
+ * A page init script (`page.addInitScript(watchFirstPaint)`) that notes the wall's first map frame
+ * with data: once the choropleth's legend has appeared (`__legendAt`), the first map frame drawn
+ * after it (`__firstPaint`: the canvas's `data-frame-at`, the page's performance.now() from
+ * navigation); then `__committed`, when a task queued from that frame runs (the frame's task
+ * ends with the main thread's part of the commit to the compositor, so this marks that end, at
+ * most). All three are null until then.
+ */
+export function watchFirstPaint() {
+  window.__legendAt = null;
+  window.__firstPaint = null;
+  window.__committed = null;
+  const check = () => {
+    if (window.__firstPaint !== null) return;
+    if (window.__legendAt === null && document.querySelector('[data-testid=map-legend]')) window.__legendAt = performance.now();
+    const at = Number(document.querySelector('canvas[data-testid=map]')?.getAttribute('data-frame-at'));
+    if (window.__legendAt !== null && at >= window.__legendAt) {
+      window.__firstPaint = at;
+      setTimeout(() => { window.__committed = performance.now(); });
+    }
+  };
+  new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-frame-at'] });
+}
