@@ -5,8 +5,7 @@
 //! cargo run --release -p yiping-server --example bench -- ingest pipeline  # the pipeline alone
 //! cargo run --release -p yiping-server --example bench -- ingest http 4  # HTTP alone, 4 runs
 //! cargo run --release -p yiping-server --example bench -- check       # checking and placing lines
-//! cargo run --release -p yiping-server --example bench -- append 240  # the log's writer alone
-//! cargo run --release -p yiping-server --example bench -- indexes 240  # what each index costs it
+//! cargo run --release -p yiping-server --example bench -- append 240  # the log's writer, its indexer
 //! cargo run --release -p yiping-server --example bench -- fanout 1000 200  # clients, events/s
 //! ```
 //!
@@ -26,11 +25,11 @@
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
 //!   binary, whose log is then the NATS stream.
 //! - `append [B]`: the log's writer alone, on one thread: B batches of 1,000 (default 240) of each
-//!   workload appended in a transaction each; µs per event, and an entity's newest 100 events
-//!   read back (p50/p99), as the API reads them.
-//! - `indexes [B]`: `append` again, with the log's secondary indexes (event time, an entity's
-//!   history) left out in turn and together: how much of the writer's time per event each costs,
-//!   for both workloads. Runs move ±20 % here from minute to minute: repeat it.
+//!   workload appended in a transaction each; µs per event; then the log's indexer
+//!   ([`yiping_server::logindex`]) alone, its passes bringing the index file up to the log (µs
+//!   per event); then an entity's newest 100 events read back (p50/p99), as the API reads them,
+//!   with the index up to the log and with none. Runs move ±20 % here from minute to minute:
+//!   repeat it.
 //! - `fanout N R [K]`: the real `yiping` binary with N websocket clients subscribed to `rivers`; R
 //!   events a second are posted for 10 s in 10 bodies a second, each event stamped with the time it
 //!   is posted; each client counts the deltas it gets (one per body) and measures the delay from
@@ -295,30 +294,17 @@ fn check() {
 
 /// The writer's share alone: `batches` of 1,000 checked and placed events appended to a fresh
 /// log (WAL, `synchronous = NORMAL` as the ingest writer commits, no sync), one transaction each,
-/// on this thread, for each workload (new patrols; reports of [`VILLAGES`] villages). Prints µs
-/// per event; run under `valgrind --tool=callgrind` for repeatable instruction counts.
+/// on this thread, for each workload (new patrols; reports of [`VILLAGES`] villages); then the
+/// indexer's passes over them. Prints µs per event; run under `valgrind --tool=callgrind` for
+/// repeatable instruction counts.
 fn append(batches: usize) {
     for villages in [false, true] {
-        append_workload(batches, villages, &[]);
+        append_workload(batches, villages);
     }
 }
 
-/// The log's indexes besides its rowid and its `(source, id)` uniqueness: event time (time
-/// travel) and an entity's history.
-const SECONDARY_INDEXES: [&str; 2] = ["events_at", "events_entity_at"];
-
-/// `append` with the secondary indexes left out one at a time, then both: what each costs the
-/// writer (only the runs on the full log read an entity's history back).
-fn indexes(batches: usize) {
-    for villages in [false, true] {
-        for without in [&[][..], &SECONDARY_INDEXES[..1], &SECONDARY_INDEXES[1..], &SECONDARY_INDEXES[..]] {
-            append_workload(batches, villages, without);
-        }
-    }
-}
-
-/// `append` for one workload, on a log without the indexes `without` (then nothing is read back).
-fn append_workload(batches: usize, villages: bool, without: &[&str]) {
+/// `append` for one workload.
+fn append_workload(batches: usize, villages: bool) {
     let places = yiping_server::places::Places::hubei();
     let per_batch = 1_000;
     let now = yiping_protocol::instant::Timestamp::now();
@@ -338,12 +324,6 @@ fn append_workload(batches: usize, villages: bool, without: &[&str]) {
         .collect();
     let data = temp("append");
     let mut store = yiping_server::store::Store::open(&data).expect("opens");
-    if !without.is_empty() {
-        let c = rusqlite::Connection::open(data.join(yiping_server::store::DB_FILE)).expect("opens");
-        for index in without {
-            c.execute_batch(&format!("DROP INDEX {index}")).expect("an index of the log");
-        }
-    }
     let _wal = store.defer_sync().expect("a write-ahead log");
     let received = now.to_string();
     let t = Instant::now();
@@ -352,36 +332,49 @@ fn append_workload(batches: usize, villages: bool, without: &[&str]) {
     }
     let n = (batches * per_batch) as f64;
     let secs = t.elapsed().as_secs_f64();
-    let label = if without.is_empty() { String::new() } else { format!(" without {}", without.join(", ")) };
     println!(
-        "append {}{label}: {n:.0} events in {batches} transactions, {:.2} µs per event on one thread ({:.0} events/s)",
+        "append {}: {n:.0} events in {batches} transactions, {:.2} µs per event on one thread ({:.0} events/s)",
         workload_name(villages),
         secs * 1e6 / n,
         n / secs
     );
-    if !without.is_empty() {
-        return;
-    }
     // An entity's history as the API reads it (another connection), at the log's end.
     let reader = yiping_server::store::Store::open_side(&data).expect("opens");
-    let until = yiping_protocol::instant::Timestamp::parse("2030-01-01T00:00:00Z").expect("time");
-    let mut lat = Vec::new();
-    let mut found = 0;
-    for k in 0..200 {
-        let entity = if villages {
-            format!("village:V{:05}", (k * 37) % VILLAGES)
-        } else {
-            format!("river_patrol:a{}-{}", (k * 37) % batches, k)
-        };
-        let t = Instant::now();
-        found += reader.history_latest(&entity, 100, until).expect("reads").len();
-        lat.push(t.elapsed().as_secs_f64() * 1e3);
+    let read_back = |label: &str| {
+        let until = yiping_protocol::instant::Timestamp::parse("2030-01-01T00:00:00Z").expect("time");
+        let mut lat = Vec::new();
+        let mut found = 0;
+        for k in 0..200 {
+            let entity = if villages {
+                format!("village:V{:05}", (k * 37) % VILLAGES)
+            } else {
+                format!("river_patrol:a{}-{}", (k * 37) % batches, k)
+            };
+            let t = Instant::now();
+            found += reader.history_latest(&entity, 100, until).expect("reads").len();
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        println!(
+            "  an entity's newest 100 events, {label}: {found} found in 200 reads, p50 {:.2} ms, p99 {:.2} ms",
+            pct(&mut lat.clone(), 0.5),
+            pct(&mut lat, 0.99)
+        );
+    };
+    read_back("none of the log indexed");
+    // The indexer, as the server runs it beside the writer: passes of up to 100,000 events.
+    let indexer = yiping_server::logindex::Indexer::open(&data).expect("the index opens");
+    let t = Instant::now();
+    let mut passes = 0;
+    while indexer.pass().expect("a pass") > 0 {
+        passes += 1;
     }
+    let secs = t.elapsed().as_secs_f64();
     println!(
-        "  an entity's newest 100 events: {found} found in 200 reads, p50 {:.2} ms, p99 {:.2} ms",
-        pct(&mut lat.clone(), 0.5),
-        pct(&mut lat, 0.99)
+        "  the indexer: {n:.0} events in {passes} passes, {:.2} µs per event on its own thread ({:.0} events/s)",
+        secs * 1e6 / n,
+        n / secs
     );
+    read_back("all of it indexed");
 }
 
 /// `bench ingest`'s batches: lines per batch, batches per producer, producers (240,000 events).
@@ -1231,7 +1224,6 @@ async fn main() {
         }
         Some("check") => check(),
         Some("append") => append(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(240)),
-        Some("indexes") => indexes(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(240)),
         Some("fanout") => {
             let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
             let rate = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(200);
@@ -1249,7 +1241,7 @@ async fn main() {
             catchup(events).await;
         }
         _ => eprintln!(
-            "usage: bench ingest [pipeline | http [RUNS]] | bench check | bench append [BATCHES] | bench indexes [BATCHES] | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
+            "usage: bench ingest [pipeline | http [RUNS]] | bench check | bench append [BATCHES] | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
         ),
     }
 }

@@ -327,6 +327,18 @@ fn writer(
             None
         }
     };
+    let (index_tx, index_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let indexer = match crate::logindex::Indexer::open(store.dir()) {
+        Ok(indexer) => std::thread::Builder::new()
+            .name("yiping-index".into())
+            .spawn(move || indexer.run(&index_rx))
+            .map_err(|e| tracing::error!("no index thread ({e}): reads scan the log"))
+            .ok(),
+        Err(e) => {
+            tracing::error!("the log's index cannot be opened ({e}): reads scan the log");
+            None
+        }
+    };
     // The writer commits without waiting for the disk; the folder waits for it before it folds
     // and answers (see `Store::defer_sync`). Without the log's file to sync, commits wait.
     let wal = store
@@ -400,8 +412,9 @@ fn writer(
                 if let Some(c) = &committed {
                     c.fetch_add(1, Ordering::Release);
                 }
-                // Full: a checkpoint is already due.
+                // Full: a checkpoint (an index pass) is already due.
                 let _ = wal_tx.try_send(());
+                let _ = index_tx.try_send(());
                 if fold_tx.send(Committed { events, places, replies, runs }).is_err() {
                     tracing::error!("the folder thread has stopped");
                     break;
@@ -420,6 +433,10 @@ fn writer(
     drop(wal_tx);
     if let Some(c) = checkpointer {
         let _ = c.join();
+    }
+    drop(index_tx);
+    if let Some(i) = indexer {
+        let _ = i.join();
     }
 }
 

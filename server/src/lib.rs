@@ -7,6 +7,8 @@
 //!    county ([`places`], with the monitoring [`stations`]).
 //! 2. **The log.** [`ingest`] is the one writer: batches are stored in SQLite ([`store`]) and
 //!    acknowledged only once durable; the event time is kept as an instant beside its text.
+//!    The log's indexes by event time and by entity are kept beside it, behind the writer
+//!    ([`logindex`]).
 //!    With NATS configured, the log is a JetStream stream shared by several nodes ([`cluster`]):
 //!    every write is a message first, and each node applies the stream to its SQLite copy;
 //!    one node decides the alert rules' steps for all; a new node starts from a [`seed`].
@@ -49,6 +51,7 @@ pub mod fanout;
 pub mod fold;
 pub mod hub;
 pub mod ingest;
+pub mod logindex;
 pub mod metrics;
 pub mod nats;
 pub mod openapi;

@@ -111,9 +111,13 @@ pub async fn fetch_if_new(url: &str, data_dir: &Path) -> anyhow::Result<bool> {
     };
     file.sync_all().await?;
     drop(file);
-    // What SQLite left of an earlier database here would be replayed onto the seed.
+    // What SQLite left of an earlier database here would be replayed onto the seed, and an
+    // index of it would be of another log.
     for leftover in ["-wal", "-shm", "-journal"] {
         let _ = tokio::fs::remove_file(data_dir.join(format!("{DB_FILE}{leftover}"))).await;
+    }
+    for file in ["", "-wal", "-shm"] {
+        let _ = tokio::fs::remove_file(data_dir.join(format!("{}{file}", crate::logindex::INDEX_FILE))).await;
     }
     tokio::fs::rename(&part, &db).await?;
     let position: u64 = object.info().metadata.get("stream_seq").and_then(|s| s.parse().ok()).unwrap_or(0);

@@ -89,6 +89,27 @@ struct Row {
     source: String,
 }
 
+/// The columns of a [`Keyed`] read: [`Row`]'s, then those of its order.
+const KEYED_COLS: &str = "gseq, topic, tseq, adcode, received, body, source, at, id";
+
+/// The order of the reads by event time: `(at, source, id)`.
+type Key = (i64, String, String);
+
+/// A read by event time ([`Store::merged`]): which events, through which index, in which order.
+/// Its conditions use the same parameters.
+struct Keyed<'a> {
+    /// The condition on a row of the log (`events`).
+    tail: &'a str,
+    /// The table of the index file to read through (`by_time`, `by_entity`) ...
+    index_table: &'a str,
+    /// ... and the condition on its entries (named `k`).
+    index: &'a str,
+    /// Newest first, else oldest first.
+    newest_first: bool,
+    /// At most this many.
+    limit: Option<u32>,
+}
+
 /// A batch to append ([`Store::append_parts`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Part<'a> {
@@ -186,6 +207,11 @@ pub struct Store {
     epoch: String,
     last_gseq: u64,
     topic_seq: HashMap<String, u64>,
+    /// Whether the log's index file ([`crate::logindex`]) is attached (as `ix`): reads by event
+    /// time or entity go through it for the events it holds. The writer's connection
+    /// ([`Store::open`]) has it not (its write transactions would take the index file's lock
+    /// too): its reads scan the log.
+    indexed: bool,
 }
 
 /// Errors of the store.
@@ -253,7 +279,7 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Logs written before event times were stored as instants get the `at` column, filled from
-/// each stored event's time, and the entity index on it. The time checks are stricter than they
+/// each stored event's time. The time checks are stricter than they
 /// were: a stored event whose time (or date) is not a real one, or is far in the future, is set
 /// aside as void with the reason (it stays in the log, and keeps its place in its topic's
 /// sequence, but no longer counts). Done once; `meta` records it.
@@ -301,10 +327,7 @@ fn migrate_event_instants(conn: &Connection) -> rusqlite::Result<()> {
             "event log upgraded: events whose time is not a real one are set aside as void"
         );
     }
-    conn.execute_batch(
-        "DROP INDEX IF EXISTS events_entity;
-         CREATE INDEX IF NOT EXISTS events_entity_at ON events (entity, at);",
-    )
+    Ok(())
 }
 
 impl Store {
@@ -378,8 +401,14 @@ impl Store {
             conn.execute_batch("ALTER TABLE tokens ADD COLUMN expires INTEGER").map_err(e)?;
         }
         migrate_event_instants(&conn).map_err(e)?;
-        // Time travel reads the log by event time (a log from before it gets the index here).
-        conn.execute_batch("CREATE INDEX IF NOT EXISTS events_at ON events (at)").map_err(e)?;
+        // The indexes by event time and by entity are kept apart ([`crate::logindex`]): a log
+        // from before loses those it had in its table.
+        conn.execute_batch(
+            "DROP INDEX IF EXISTS events_entity;
+             DROP INDEX IF EXISTS events_entity_at;
+             DROP INDEX IF EXISTS events_at;",
+        )
+        .map_err(e)?;
         let epoch: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))
             .optional()
@@ -429,7 +458,7 @@ impl Store {
             }
         }
         topic_seq.insert(OVERVIEW.to_owned(), last_gseq);
-        Ok(Store { conn, path, epoch, last_gseq, topic_seq })
+        Ok(Store { conn, path, epoch, last_gseq, topic_seq, indexed: false })
     }
 
     /// Open a second connection to a log that [`Store::open`] has already set up, for reading,
@@ -449,7 +478,8 @@ impl Store {
         )
         .map_err(e)?;
         wal_limits(&conn).map_err(e)?;
-        Ok(Store { conn, path, epoch: String::new(), last_gseq: 0, topic_seq: HashMap::new() })
+        crate::logindex::attach(&conn, &path).map_err(e)?;
+        Ok(Store { conn, path, epoch: String::new(), last_gseq: 0, topic_seq: HashMap::new(), indexed: true })
     }
 
     /// Copy the write-ahead log's committed pages into the database without waiting for any
@@ -890,20 +920,23 @@ impl Store {
         n: u32,
         until: Timestamp,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT gseq, topic, tseq, adcode, received, body, source FROM events
-                 WHERE entity = ?1 AND at <= ?3 AND void IS NULL ORDER BY at DESC, source DESC, id DESC LIMIT ?2",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut rows = st
-            .query_map(params![entity, n, until.unix_ns()], |r| self.read_row(r))
-            .map_err(|e| self.err(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))?;
-        rows.reverse();
-        rows.into_iter().map(|r| self.decode(r)).collect()
+        let mut out = Vec::new();
+        self.merged(
+            &Keyed {
+                tail: "entity = ?1 AND at <= ?2",
+                index_table: "by_entity",
+                index: "k.entity = ?1 AND k.at <= ?2",
+                newest_first: true,
+                limit: Some(n),
+            },
+            params![entity, until.unix_ns()],
+            |e| {
+                out.push(e);
+                true
+            },
+        )?;
+        out.reverse();
+        Ok(out)
     }
 
     /// The events of one entity (`kind:id`) with event times from `from` to `to` (inclusive), in
@@ -915,19 +948,22 @@ impl Store {
         to: Timestamp,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT gseq, topic, tseq, adcode, received, body, source FROM events
-                 WHERE entity = ?1 AND at >= ?2 AND at <= ?3 AND void IS NULL ORDER BY at, source, id LIMIT ?4",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![entity, from.unix_ns(), to.unix_ns(), limit], |r| self.read_row(r))
-            .map_err(|e| self.err(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))?;
-        rows.into_iter().map(|r| self.decode(r)).collect()
+        let mut out = Vec::new();
+        self.merged(
+            &Keyed {
+                tail: "entity = ?1 AND at >= ?2 AND at <= ?3",
+                index_table: "by_entity",
+                index: "k.entity = ?1 AND k.at >= ?2 AND k.at <= ?3",
+                newest_first: false,
+                limit: Some(limit),
+            },
+            params![entity, from.unix_ns(), to.unix_ns()],
+            |e| {
+                out.push(e);
+                true
+            },
+        )?;
+        Ok(out)
     }
 
     /// Visit the events whose event time is in `[from, to]` (Unix ns, inclusive), in event-time
@@ -937,41 +973,140 @@ impl Store {
         &self,
         from: i64,
         to: i64,
+        f: impl FnMut(StoredEvent) -> bool,
+    ) -> Result<u64, StoreError> {
+        self.merged(
+            &Keyed {
+                tail: "at >= ?1 AND at <= ?2",
+                index_table: "by_time",
+                index: "k.at >= ?1 AND k.at <= ?2",
+                newest_first: false,
+                limit: None,
+            },
+            params![from, to],
+            f,
+        )
+    }
+
+    /// Visit the events a [`Keyed`] read selects, in its order, void ones skipped, until `f`
+    /// returns false or its limit is reached; returns how many were visited.
+    ///
+    /// In one read transaction: the events the log's index file holds ([`crate::logindex`])
+    /// through its index, and the log's rows after them (few: those the indexer has not reached
+    /// yet) by a scan of that range of the log, the two merged by `(at, source, id)`. On a
+    /// connection without the index file every row is scanned.
+    fn merged(
+        &self,
+        read: &Keyed<'_>,
+        args: &[&dyn rusqlite::ToSql],
         mut f: impl FnMut(StoredEvent) -> bool,
     ) -> Result<u64, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT gseq, topic, tseq, adcode, received, body, source FROM events
-                 WHERE at >= ?1 AND at <= ?2 AND void IS NULL ORDER BY at, source, id",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut rows = st.query(params![from, to]).map_err(|e| self.err(e))?;
-        let mut n = 0;
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let row = self.read_row(r).map_err(|e| self.err(e))?;
-            n += 1;
-            if !f(self.decode(row)?) {
+        let e = |source| self.err(source);
+        let cap = read.limit.map_or(u64::MAX, u64::from);
+        if cap == 0 {
+            return Ok(0);
+        }
+        let order = if read.newest_first { "DESC" } else { "ASC" };
+        let limit = read.limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
+        let tx = self.conn.unchecked_transaction().map_err(e)?;
+        let mut tail = std::collections::VecDeque::new();
+        {
+            let sql = format!(
+                "SELECT {KEYED_COLS} FROM events WHERE gseq > {} AND void IS NULL AND {} \
+                 ORDER BY at {order}, source {order}, id {order}{limit}",
+                self.indexed_upto(),
+                read.tail
+            );
+            let mut st = tx.prepare_cached(&sql).map_err(e)?;
+            let mut rows = st.query(args).map_err(e)?;
+            while let Some(r) = rows.next().map_err(e)? {
+                tail.push_back(self.read_keyed(r).map_err(e)?);
+            }
+        }
+        let mut n = 0u64;
+        let mut visit = |row: Row, n: &mut u64| -> Result<bool, StoreError> {
+            *n += 1;
+            Ok(f(self.decode(row)?) && *n < cap)
+        };
+        // Whether `a` comes before `b` in the read's order.
+        let before = |a: &Key, b: &Key| if read.newest_first { a > b } else { a < b };
+        if self.indexed {
+            let sql = format!(
+                "SELECT {} FROM ix.{} k JOIN events e ON e.gseq = k.gseq WHERE {} \
+                 ORDER BY k.at {order}, e.source {order}, e.id {order}{limit}",
+                KEYED_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", "),
+                read.index_table,
+                read.index
+            );
+            let mut st = tx.prepare_cached(&sql).map_err(e)?;
+            let mut rows = st.query(args).map_err(e)?;
+            while let Some(r) = rows.next().map_err(e)? {
+                let (key, row) = self.read_keyed(r).map_err(e)?;
+                while tail.front().is_some_and(|(k, _)| before(k, &key)) {
+                    let (_, first) = tail.pop_front().expect("a row");
+                    if !visit(first, &mut n)? {
+                        return Ok(n);
+                    }
+                }
+                if !visit(row, &mut n)? {
+                    return Ok(n);
+                }
+            }
+        }
+        for (_, row) in tail {
+            if !visit(row, &mut n)? {
                 break;
             }
         }
         Ok(n)
     }
 
+    /// The log's position up to which its index file holds every event, as SQL (0 without the
+    /// index file: every row is after it).
+    fn indexed_upto(&self) -> &'static str {
+        if self.indexed { "(SELECT COALESCE(MAX(value), 0) FROM ix.state WHERE key = 'upto')" } else { "0" }
+    }
+
+    /// A row of [`Keyed`]'s columns: its key `(at, source, id)` and the row.
+    fn read_keyed(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<(Key, Row)> {
+        let row = self.read_row(r)?;
+        Ok(((r.get(7)?, row.source.clone(), r.get(8)?), row))
+    }
+
     /// The event-time range of the log (Unix ns of the oldest and newest event), if any.
     pub fn time_range(&self) -> Result<Option<(i64, i64)>, StoreError> {
-        // Through the index on event time (MIN/MAX with a filter would scan the log).
-        let end = |order: &str| {
-            self.conn
-                .query_row(
-                    &format!("SELECT at FROM events WHERE void IS NULL ORDER BY at {order} LIMIT 1"),
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-                .optional()
-                .map_err(|e| self.err(e))
-        };
-        Ok(end("ASC")?.zip(end("DESC")?))
+        let e = |source| self.err(source);
+        let tx = self.conn.unchecked_transaction().map_err(e)?;
+        let tail: (Option<i64>, Option<i64>) = tx
+            .query_row(
+                &format!(
+                    "SELECT MIN(at), MAX(at) FROM events WHERE gseq > {} AND void IS NULL",
+                    self.indexed_upto()
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(e)?;
+        let mut ends = vec![tail.0, tail.1];
+        if self.indexed {
+            // Through the index on event time, past the entries of events retention deleted.
+            for order in ["", "DESC"] {
+                ends.push(
+                    tx.query_row(
+                        &format!(
+                            "SELECT k.at FROM ix.by_time k WHERE EXISTS (SELECT 1 FROM events e WHERE e.gseq = k.gseq) \
+                             ORDER BY k.at {order} LIMIT 1"
+                        ),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(e)?,
+                );
+            }
+        }
+        let ends: Vec<i64> = ends.into_iter().flatten().collect();
+        Ok(ends.iter().min().copied().zip(ends.iter().max().copied()))
     }
 
     /// The newest checkpoint at or before `at` (Unix ns): its instant, the log position it was

@@ -13,7 +13,7 @@
 //!   [`CHECKPOINT_EVENTS`] events, so a seek never folds more than about that many events
 //!   (five days at the simulator's volume), whatever the log's length.
 //! - **Seek to T**: the newest checkpoint at or before T, then the events from it to T read
-//!   through the index `events (at)` in event-time order.
+//!   through the log's index on event time ([`crate::logindex`]) in event-time order.
 //! - A **late event** (older than a checkpoint) makes that checkpoint and the later ones stale:
 //!   [`crate::store::Store::append`] drops them in the same transaction, and the checkpointer
 //!   rebuilds them from the newest one still valid. A checkpoint being built while such an event
