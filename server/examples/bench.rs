@@ -1139,6 +1139,10 @@ fn seek(data: Option<PathBuf>) {
     let timeline = yiping_server::timeline::Timeline::new(&data, places, Default::default());
     let store = yiping_server::store::Store::open(&data).expect("the log opens");
     drop(store);
+    // As the server starts: the log's index brought up to a log written while it was stopped.
+    let t = Instant::now();
+    let indexed = yiping_server::logindex::catch_up(&data).expect("the log's index");
+    println!("the log's index: {indexed} events indexed in {:.1} s", t.elapsed().as_secs_f64());
     let store = yiping_server::store::Store::open_side(&data).expect("the log opens");
     let (first, last) = store.time_range().expect("the log reads").expect("the log has events");
     let t = Instant::now();

@@ -21,8 +21,9 @@
 //! rowid) by a scan, and merges the two in its order, so every answer holds every stored event
 //! whatever the index's lag.
 //!
-//! **Caveats.** The index file is derived: it may be deleted at any time, and it is rebuilt from
-//! the log (from the start after an upgrade, meanwhile reads scan more of the log). It commits
+//! **Caveats.** The index file is derived: deleted (with its `-wal` and `-shm`) while the server
+//! is stopped, it is made again from the log when it starts ([`catch_up`]), as it is for a log
+//! from before it or one written while the server was stopped. It commits
 //! without syncing (`synchronous = NORMAL`): after a power cut it may miss its last passes,
 //! which are made again, or hold events the log lost with its unsynced tail (never
 //! acknowledged), whose entries [`Indexer::open`] drops; an index of another log (its epoch
@@ -232,6 +233,24 @@ impl Indexer {
             }
         }
     }
+}
+
+/// Bring the index file of the log in `data_dir` up to the log, now, on this thread; returns how
+/// many entries of the log it went past. Start-up does this before anything reads (a log written
+/// while the server was stopped, `yiping simulate --data`, or one from before the index file,
+/// whose reads would otherwise scan it), then [`Indexer::run`] keeps up.
+pub fn catch_up(data_dir: &Path) -> Result<usize, StoreError> {
+    let indexer = Indexer::open(data_dir)?;
+    let (t0, mut n) = (Instant::now(), 0);
+    loop {
+        let went = indexer.pass()?;
+        if went == 0 {
+            break;
+        }
+        n += went;
+        tracing::info!(events = n, s = t0.elapsed().as_secs(), "the log's index: catching up with the log");
+    }
+    Ok(n)
 }
 
 fn set_upto(conn: &Connection, upto: i64) -> rusqlite::Result<usize> {

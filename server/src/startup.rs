@@ -44,6 +44,7 @@ pub(crate) fn rebuild(
         }
     }
     store.claim_places(&places).map_err(anyhow::Error::msg)?;
+    crate::logindex::catch_up(data_dir)?;
     let reader = Store::open_side(data_dir)?;
     let t0 = Instant::now();
     let epoch = store.epoch().to_owned();
