@@ -27,9 +27,11 @@
 //! without syncing (`synchronous = NORMAL`): after a power cut it may miss its last passes,
 //! which are made again, or hold events the log lost with its unsynced tail (never
 //! acknowledged), whose entries [`Indexer::open`] drops; an index of another log (its epoch
-//! differs: the folder's log was replaced) it starts over. Retention deletes events from the log
-//! only: their entries are skipped by every read (the join finds no row) and dropped at most
-//! hourly ([`PRUNE_EVERY`]).
+//! differs: the folder's log was replaced), or one whose last event is no longer at its place
+//! (events were appended after such a cut before it was opened), it makes again. A read also
+//! takes an entry only for a row with the entry's keys. Retention deletes events from the log
+//! only: their entries are skipped by every read (the join finds no row) and dropped by the
+//! next [`Indexer::prune`].
 //!
 //! ```no_run
 //! # fn main() -> Result<(), yiping_server::store::StoreError> {
@@ -88,6 +90,8 @@ pub struct Indexer {
     conn: Connection,
     path: PathBuf,
     pruned: Option<Instant>,
+    /// The log's first position when entries were last dropped.
+    pruned_below: i64,
 }
 
 impl Indexer {
@@ -107,7 +111,7 @@ impl Indexer {
         create(&conn, "main").map_err(e)?;
         conn.execute_batch("PRAGMA synchronous = NORMAL").map_err(e)?;
         conn.execute("ATTACH DATABASE ?1 AS log", [data_dir.join(DB_FILE).to_string_lossy()]).map_err(e)?;
-        let indexer = Indexer { conn, path, pruned: None };
+        let indexer = Indexer { conn, path, pruned: None, pruned_below: 1 };
         let e = |source| indexer.err(source);
         // The index of another log (a data folder whose log was replaced) is started over.
         let get = |sql: &str| indexer.conn.query_row(sql, [], |r| r.get::<_, String>(0)).optional();
@@ -120,6 +124,22 @@ impl Indexer {
             let tx = indexer.conn.unchecked_transaction().map_err(e)?;
             tx.execute_batch("DELETE FROM by_time; DELETE FROM by_entity; DELETE FROM state;").map_err(e)?;
             tx.execute("INSERT INTO state (key, value) VALUES ('epoch', ?1)", [&epoch]).map_err(e)?;
+            tx.commit().map_err(e)?;
+        }
+        // The event at `upto` is the one the last pass ended on, unless events that took the
+        // places of lost ones were appended before this (a power cut, then `yiping import`):
+        // then which entries are still true is unknown, and the index is made again.
+        let at_upto =
+            get(&format!("SELECT source || char(31) || id FROM log.events WHERE gseq = {}", indexer.upto()?))
+                .map_err(e)?;
+        let ended_on = get("SELECT value FROM state WHERE key = 'ended_on'").map_err(e)?;
+        if at_upto.is_some() && ended_on.is_some() && at_upto != ended_on {
+            tracing::warn!("the log's index does not match the log (events after a power cut): made again");
+            let tx = indexer.conn.unchecked_transaction().map_err(e)?;
+            tx.execute_batch(
+                "DELETE FROM by_time; DELETE FROM by_entity; DELETE FROM state WHERE key <> 'epoch';",
+            )
+            .map_err(e)?;
             tx.commit().map_err(e)?;
         }
         let (upto, end) = (indexer.upto()?, indexer.log_end()?);
@@ -147,9 +167,16 @@ impl Indexer {
             .map_err(|e| self.err(e))
     }
 
+    /// The log's last position: its newest event's, or its snapshot's when retention has
+    /// deleted every event.
     fn log_end(&self) -> Result<i64, StoreError> {
         self.conn
-            .query_row("SELECT COALESCE(MAX(gseq), 0) FROM log.events", [], |r| r.get(0))
+            .query_row(
+                "SELECT MAX(COALESCE((SELECT MAX(gseq) FROM log.events), 0),
+                            COALESCE((SELECT MAX(gseq) FROM log.snapshots), 0))",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))
     }
 
@@ -189,17 +216,25 @@ impl Indexer {
     }
 
     /// Drop the entries of events retention deleted from the log (those before its first
-    /// event), if [`PRUNE_EVERY`] has passed since the last time; returns how many. Each index is
-    /// read whole: they are not ordered by the log's sequence.
+    /// event) once it has deleted any: at once for the first time and for [`PASS_EVENTS`] or
+    /// more, else at most every [`PRUNE_EVERY`]; returns how many. Each index is read whole:
+    /// they are not ordered by the log's sequence.
     pub fn prune(&mut self) -> Result<usize, StoreError> {
-        if self.pruned.is_some_and(|t| t.elapsed() < PRUNE_EVERY) {
-            return Ok(0);
-        }
-        self.pruned = Some(Instant::now());
         let e = |source| StoreError::Sqlite { path: self.path.display().to_string(), source };
         let first: Option<i64> =
             self.conn.query_row("SELECT MIN(gseq) FROM log.events", [], |r| r.get(0)).map_err(e)?;
-        let below = first.unwrap_or_else(|| self.upto().unwrap_or_default() + 1);
+        let below = match first {
+            Some(first) => first,
+            None => self.upto()? + 1,
+        };
+        let deleted = below - self.pruned_below;
+        if deleted <= 0
+            || (deleted < PASS_EVENTS as i64 && self.pruned.is_some_and(|t| t.elapsed() < PRUNE_EVERY))
+        {
+            return Ok(0);
+        }
+        self.pruned = Some(Instant::now());
+        self.pruned_below = below;
         let tx = self.conn.unchecked_transaction().map_err(e)?;
         let n = tx.execute("DELETE FROM by_time WHERE gseq < ?1", [below]).map_err(e)?
             + tx.execute("DELETE FROM by_entity WHERE gseq < ?1", [below]).map_err(e)?;
@@ -210,7 +245,7 @@ impl Indexer {
     /// Keep the indexes up to the log until `wake` is closed: passes after a nudge (the
     /// writer's commits) or a second, until they have caught up, then [`PASS_PAUSE`].
     pub fn run(mut self, wake: &std::sync::mpsc::Receiver<()>) {
-        use std::sync::mpsc::RecvTimeoutError;
+        use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
         let mut failing = false;
         loop {
             let step = (|| {
@@ -225,6 +260,9 @@ impl Indexer {
                     tracing::error!("the log's index is not kept up (reads scan the log instead): {e}");
                 }
                 Err(_) => {}
+            }
+            if let Err(TryRecvError::Disconnected) = wake.try_recv() {
+                return;
             }
             std::thread::sleep(PASS_PAUSE);
             match wake.recv_timeout(Duration::from_secs(1)) {
@@ -253,11 +291,19 @@ pub fn catch_up(data_dir: &Path) -> Result<usize, StoreError> {
     Ok(n)
 }
 
-fn set_upto(conn: &Connection, upto: i64) -> rusqlite::Result<usize> {
+/// Set `upto`, and note which event is there (`ended_on`: its source and id), which
+/// [`Indexer::open`] checks.
+fn set_upto(conn: &Connection, upto: i64) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO state (key, value) VALUES ('upto', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [upto],
-    )
+    )?;
+    conn.execute("DELETE FROM state WHERE key = 'ended_on'", [])?;
+    conn.execute(
+        "INSERT INTO state (key, value) SELECT 'ended_on', source || char(31) || id FROM log.events WHERE gseq = ?1",
+        [upto],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -448,5 +494,37 @@ mod tests {
         check_reads(&reader, &reference(&batches[1]), "a new log");
         assert_eq!(indexer.pass().expect("a pass"), 37);
         check_reads(&reader, &reference(&batches[1]), "a new log, indexed");
+    }
+
+    #[test]
+    fn events_that_took_the_places_of_lost_ones_have_the_index_made_again() {
+        let dir = tempdir();
+        let batches = feed(120);
+        let mut stored = Vec::new();
+        {
+            let mut log = Store::open(&dir).expect("opens");
+            for batch in &batches[..2] {
+                log.append(batch, "t").expect("appends");
+                stored.extend(batch.iter().cloned());
+            }
+            assert_eq!(catch_up(&dir).expect("catches up"), 74);
+        }
+        // A power cut takes the log's last 30 events, and an import appends others (other
+        // entities, other times) in their places before the server starts again.
+        let raw = Connection::open(dir.join(DB_FILE)).expect("opens");
+        raw.execute("DELETE FROM events WHERE gseq > 44", []).expect("deletes");
+        stored.truncate(44);
+        let mut log = Store::open(&dir).expect("opens");
+        let others: Vec<Located> = (0..40)
+            .map(|i| reading("z", 50_000 + i, &format!("t{}", i % 3), "2026-11-22T07:00:00+08:00"))
+            .collect();
+        log.append(&others, "t").expect("appends");
+        stored.extend(others);
+        assert_eq!(catch_up(&dir).expect("made again"), 84, "the whole log indexed again");
+        let reader = Store::open_side(&dir).expect("a reader");
+        check_reads(&reader, &reference(&stored), "after the import");
+        let t = |s: &str| Timestamp::parse(s).expect("time");
+        let h = reader.history("section:t1", t("2026-11-21T00:00:00Z"), t("2026-11-23T00:00:00Z"), 100);
+        assert_eq!(h.expect("history").len(), 13);
     }
 }

@@ -465,7 +465,9 @@ impl Store {
     /// checkpoints, snapshots and retention (never events): no schema work and no count of the
     /// topics' positions (which scans the whole log), so its [`Store::last_gseq`] and
     /// [`Store::topic_seqs`] are empty. Its commits leave the write-ahead log to the checkpoint
-    /// thread as the writer's do ([`wal_limits`]).
+    /// thread as the writer's do ([`wal_limits`]). It reads by event time and entity through the
+    /// log's index file ([`crate::logindex`], attached, and made empty if it is not there); when
+    /// that file cannot be opened it warns and scans the log instead.
     pub fn open_side(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(DB_FILE);
         let p = path.display().to_string();
@@ -478,8 +480,10 @@ impl Store {
         )
         .map_err(e)?;
         wal_limits(&conn).map_err(e)?;
-        crate::logindex::attach(&conn, &path).map_err(e)?;
-        Ok(Store { conn, path, epoch: String::new(), last_gseq: 0, topic_seq: HashMap::new(), indexed: true })
+        let indexed = crate::logindex::attach(&conn, &path)
+            .map_err(|err| tracing::warn!("the log's index file cannot be read ({err}): reads scan the log"))
+            .is_ok();
+        Ok(Store { conn, path, epoch: String::new(), last_gseq: 0, topic_seq: HashMap::new(), indexed })
     }
 
     /// Copy the write-ahead log's committed pages into the database without waiting for any
@@ -489,7 +493,7 @@ impl Store {
     /// log under any load. Returns the pages in the log and those copied so far.
     pub fn checkpoint_wal(&self) -> Result<(i64, i64), StoreError> {
         self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))
+            .query_row("PRAGMA main.wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))
             .map_err(|e| self.err(e))
     }
 
@@ -1007,7 +1011,12 @@ impl Store {
             return Ok(0);
         }
         let order = if read.newest_first { "DESC" } else { "ASC" };
-        let limit = read.limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
+        // Bound, not written into the statement: the statements are cached, one per read.
+        let cap_arg = i64::try_from(cap).unwrap_or(i64::MAX);
+        let mut bound: Vec<&dyn rusqlite::ToSql> = args.to_vec();
+        bound.push(&cap_arg);
+        let args = &bound[..];
+        let limit = format!(" LIMIT ?{}", args.len());
         let tx = self.conn.unchecked_transaction().map_err(e)?;
         let mut tail = std::collections::VecDeque::new();
         {
@@ -1032,10 +1041,12 @@ impl Store {
         let before = |a: &Key, b: &Key| if read.newest_first { a > b } else { a < b };
         if self.indexed {
             let sql = format!(
-                "SELECT {} FROM ix.{} k JOIN events e ON e.gseq = k.gseq WHERE {} \
+                "SELECT {} FROM ix.{} k JOIN events e ON e.gseq = k.gseq AND e.at = k.at{} WHERE {} \
                  ORDER BY k.at {order}, e.source {order}, e.id {order}{limit}",
                 KEYED_COLS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", "),
                 read.index_table,
+                // An entry is of the row only if the row has its keys (see `logindex`).
+                if read.index_table == "by_entity" { " AND e.entity = k.entity" } else { "" },
                 read.index
             );
             let mut st = tx.prepare_cached(&sql).map_err(e)?;
@@ -1094,7 +1105,7 @@ impl Store {
                 ends.push(
                     tx.query_row(
                         &format!(
-                            "SELECT k.at FROM ix.by_time k WHERE EXISTS (SELECT 1 FROM events e WHERE e.gseq = k.gseq) \
+                            "SELECT k.at FROM ix.by_time k WHERE EXISTS (SELECT 1 FROM events e WHERE e.gseq = k.gseq AND e.at = k.at) \
                              ORDER BY k.at {order} LIMIT 1"
                         ),
                         [],
