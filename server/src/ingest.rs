@@ -29,13 +29,16 @@
 //! Since session 36 the log's indexes by event time and by entity are kept beside it by a fifth
 //! thread ([`crate::logindex`]) in passes of many events, and the writer stores only the table
 //! and its `(source, id)` uniqueness. On this machine that day (about half as fast as in session
-//! 32), `bench append`: 7.3 µs per new patrol against 11.4 with both indexes in the table, 24.4
-//! per village report against 52.5; the indexer then takes 3.4–4.6 µs per event on the other
-//! core. `bench ingest http` (new patrols, 9 runs each, alternated): 95–112k events/s, median
-//! about 102k, against 87–102k, median about 98k; ack p99 75–99 ms against 64–107 (311 once).
-//! Both cores are busy (the HTTP handlers, the folder and now the indexer share the second), so
-//! what the writer saves on a new entity per event the indexer mostly spends; on a feed that
-//! reports the same entities again and again, the writer's saving is the larger.
+//! 32), alternated with the build before, in one sitting: `bench append`, the writer alone, 6.1–
+//! 7.6 µs per new patrol against 11.4 with both indexes in the table, 18.7–24.4 per village
+//! report against 52.5, the indexer then 1.9–4.0 µs per event on the other core; `bench ingest
+//! pipeline`, village reports 46–47k events/s against 25–33k (ack p50 76–81 ms against
+//! 117–137), new patrols 103–123k against 111–116k; `bench ingest http` (new patrols, 6 runs
+//! each) 102–115k events/s against 92–108k, ack p50 31–38 ms against 34–42, but ack p99 81–164
+//! ms against 64–94: the indexer's passes take the second core from the HTTP handlers and the
+//! folder in bursts. Both cores are busy, so what the writer saves on a new entity the indexer
+//! mostly spends; on a feed that reports the same entities again and again, as monitoring does,
+//! the saving is the larger.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
