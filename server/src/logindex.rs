@@ -106,14 +106,8 @@ impl Indexer {
     /// are dropped, and `upto` set back to the log's end.
     pub fn open(data_dir: &Path) -> Result<Indexer, StoreError> {
         let path = data_dir.join(INDEX_FILE);
+        let conn = crate::store::connect(&path, 32_768)?;
         let e = |source| StoreError::Sqlite { path: path.display().to_string(), source };
-        let conn = Connection::open(&path).map_err(e)?;
-        conn.execute_batch(
-            "PRAGMA busy_timeout = 5000;
-             PRAGMA cache_size = -32768;
-             PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(e)?;
         create(&conn, "main").map_err(e)?;
         conn.execute_batch("PRAGMA synchronous = NORMAL").map_err(e)?;
         conn.execute("ATTACH DATABASE ?1 AS log", [data_dir.join(DB_FILE).to_string_lossy()]).map_err(e)?;

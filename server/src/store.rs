@@ -58,6 +58,21 @@ pub(crate) fn wal_limits(conn: &Connection) -> rusqlite::Result<()> {
     ))
 }
 
+/// A connection to the SQLite file at `path` beside the first one ([`Store::open_side`], the
+/// index file's [`crate::logindex::Indexer`]): it waits up to 5 s for another's write lock, and
+/// caches up to `cache_kib` KiB of pages.
+pub(crate) fn connect(path: &Path, cache_kib: u32) -> Result<Connection, StoreError> {
+    let e = |source| StoreError::Sqlite { path: path.display().to_string(), source };
+    let conn = Connection::open(path).map_err(e)?;
+    conn.execute_batch(&format!(
+        "PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -{cache_kib};
+         PRAGMA temp_store = MEMORY;"
+    ))
+    .map_err(e)?;
+    Ok(conn)
+}
+
 /// An event ready to append: parsed, checked, placed in its county.
 #[derive(Debug, Clone)]
 pub struct Located {
@@ -470,15 +485,8 @@ impl Store {
     /// that file cannot be opened it warns and scans the log instead.
     pub fn open_side(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(DB_FILE);
-        let p = path.display().to_string();
-        let e = |source| StoreError::Sqlite { path: p.clone(), source };
-        let conn = Connection::open(&path).map_err(e)?;
-        conn.execute_batch(
-            "PRAGMA busy_timeout = 5000;
-             PRAGMA cache_size = -16384;
-             PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(e)?;
+        let conn = connect(&path, 16_384)?;
+        let e = |source| StoreError::Sqlite { path: path.display().to_string(), source };
         wal_limits(&conn).map_err(e)?;
         let indexed = crate::logindex::attach(&conn, &path)
             .map_err(|err| tracing::warn!("the log's index file cannot be read ({err}): reads scan the log"))
