@@ -23,8 +23,8 @@
 //!
 //! **Caveats.** The index file is derived: deleted (with its `-wal` and `-shm`) while the server
 //! is stopped, it is made again from the log when it starts ([`catch_up`]), as it is for a log
-//! from before it or one written while the server was stopped. It commits
-//! without syncing (`synchronous = NORMAL`): after a power cut it may miss its last passes,
+//! from before it or one written while the server was stopped. It commits without syncing
+//! (`synchronous = NORMAL`): after a power cut it may miss its last passes,
 //! which are made again, or hold events the log lost with its unsynced tail (never
 //! acknowledged), whose entries [`Indexer::open`] drops; an index of another log (its epoch
 //! differs: the folder's log was replaced), or one whose last event is no longer at its place
@@ -58,7 +58,8 @@ pub const PASS_EVENTS: usize = 100_000;
 /// Pause after the indexes have caught up, so that the next pass takes many commits.
 pub const PASS_PAUSE: Duration = Duration::from_millis(250);
 
-/// How often at most entries of events that retention deleted are dropped.
+/// How often at most entries of events that retention deleted are dropped, when it has deleted
+/// fewer than [`PASS_EVENTS`] since the last time.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 
 /// Create the index file's tables in the schema `schema` of `conn` (`main` for the indexer's own
@@ -103,7 +104,8 @@ pub struct Indexer {
 impl Indexer {
     /// Open the index file of the log in `data_dir` (created if it is not there). Entries of
     /// events the log no longer holds past its end (lost with an unsynced tail in a power cut)
-    /// are dropped, and `upto` set back to the log's end.
+    /// are dropped, and `upto` set back to the log's end; the index of another log, or one
+    /// whose last event is no longer at its place, is emptied, to be made again.
     pub fn open(data_dir: &Path) -> Result<Indexer, StoreError> {
         let path = data_dir.join(INDEX_FILE);
         let conn = crate::store::connect(&path, 32_768)?;

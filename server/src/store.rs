@@ -224,8 +224,8 @@ pub struct Store {
     topic_seq: HashMap<String, u64>,
     /// Whether the log's index file ([`crate::logindex`]) is attached (as `ix`): reads by event
     /// time or entity go through it for the events it holds. The writer's connection
-    /// ([`Store::open`]) has it not (its write transactions would take the index file's lock
-    /// too): its reads scan the log.
+    /// ([`Store::open`]) does not attach it (its write transactions would take the index file's
+    /// lock too): its reads scan the log.
     indexed: bool,
 }
 
@@ -294,10 +294,10 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Logs written before event times were stored as instants get the `at` column, filled from
-/// each stored event's time. The time checks are stricter than they
-/// were: a stored event whose time (or date) is not a real one, or is far in the future, is set
-/// aside as void with the reason (it stays in the log, and keeps its place in its topic's
-/// sequence, but no longer counts). Done once; `meta` records it.
+/// each stored event's time. The time checks are stricter than they were: a stored event whose
+/// time (or date) is not a real one, or is far in the future, is set aside as void with the
+/// reason (it stays in the log, and keeps its place in its topic's sequence, but no longer
+/// counts). Done once; `meta` records it.
 fn migrate_event_instants(conn: &Connection) -> rusqlite::Result<()> {
     let done: bool = conn.prepare("SELECT 1 FROM meta WHERE key = 'instants'")?.exists([])?;
     if done {
