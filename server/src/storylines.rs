@@ -132,7 +132,11 @@ pub(crate) fn apply(
     }
     let trail = state.trail.lock().or_poisoned();
     let conn = trail.connection();
-    let tx = conn.unchecked_transaction().map_err(sql)?;
+    // Immediate: the write lock is taken (or waited for) first. A transaction that read first
+    // could not take it once another connection (the ingest writer's) had committed meanwhile:
+    // SQLite answers "database is locked" at once rather than wait.
+    let tx =
+        rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate).map_err(sql)?;
     let now = time.to_string();
     let before = id.map(|id| get(&tx, id)).transpose()?;
     let id = match (id, s) {
