@@ -162,11 +162,7 @@ impl Indexer {
 
     /// The log's global sequence up to which the indexes hold every event.
     pub fn upto(&self) -> Result<i64, StoreError> {
-        self.conn
-            .query_row("SELECT value FROM state WHERE key = 'upto'", [], |r| r.get(0))
-            .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(|e| self.err(e))
+        read_upto(&self.conn).map_err(|e| self.err(e))
     }
 
     /// The log's last position: its newest event's, or its snapshot's when retention has
@@ -187,11 +183,7 @@ impl Indexer {
     pub fn pass(&self) -> Result<usize, StoreError> {
         let e = |source| self.err(source);
         let tx = self.conn.unchecked_transaction().map_err(e)?;
-        let upto: i64 = tx
-            .query_row("SELECT value FROM state WHERE key = 'upto'", [], |r| r.get(0))
-            .optional()
-            .map_err(e)?
-            .unwrap_or_default();
+        let upto = read_upto(&tx).map_err(e)?;
         let last: i64 = tx
             .query_row(
                 "SELECT COALESCE(MAX(gseq), ?1) FROM (SELECT gseq FROM log.events WHERE gseq > ?1 ORDER BY gseq LIMIT ?2)",
@@ -291,6 +283,13 @@ pub fn catch_up(data_dir: &Path) -> Result<usize, StoreError> {
         tracing::info!(events = n, s = t0.elapsed().as_secs(), "the log's index: catching up with the log");
     }
     Ok(n)
+}
+
+/// `upto` (0 before the first pass).
+fn read_upto(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT value FROM state WHERE key = 'upto'", [], |r| r.get(0))
+        .optional()
+        .map(Option::unwrap_or_default)
 }
 
 /// Set `upto`, and note which event is there (`ended_on`: its source and id), which
