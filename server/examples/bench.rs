@@ -4,6 +4,7 @@
 //! cargo run --release -p yiping-server --example bench -- ingest      # pipeline and HTTP ingest
 //! cargo run --release -p yiping-server --example bench -- ingest pipeline  # the pipeline alone
 //! cargo run --release -p yiping-server --example bench -- ingest http 4  # HTTP alone, 4 runs
+//! cargo run --release -p yiping-server --example bench -- ingest rate 50000,100000 10  # fixed rates
 //! cargo run --release -p yiping-server --example bench -- check       # checking and placing lines
 //! cargo run --release -p yiping-server --example bench -- append 240  # the log's writer, its indexer
 //! cargo run --release -p yiping-server --example bench -- fanout 1000 200  # clients, events/s
@@ -20,6 +21,10 @@
 //!   run the server's writer committed and its folder waited for syncs and folded, by the
 //!   server's own counters (the bodies are made before the clock starts, in (1) and (2)).
 //!   `ingest http RUNS` runs (2) alone, RUNS times against one server, to compare binaries.
+//!   `ingest rate [R1,R2,… [S]]` sends (2)'s bodies at fixed rates instead (default 25,000,
+//!   50,000, 75,000 and 100,000 events/s, 10 s each), as sources send at their own pace: the
+//!   acknowledgement latency at a load, from when each body was due, apart from how much the
+//!   server takes at most (4 clients that each wait for their answer measure both at once).
 //!   (3) The same published on NATS JetStream (`yiping.in.bench`, a nats-server with fsync
 //!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
@@ -51,7 +56,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -381,7 +386,7 @@ fn append_workload(batches: usize, villages: bool) {
 const INGEST_SHAPE: (usize, usize, usize) = (1_000, 60, 4);
 
 /// Which parts of `bench ingest` to run.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, PartialEq)]
 enum IngestParts {
     /// (0) to (4).
     All,
@@ -389,10 +394,20 @@ enum IngestParts {
     Pipeline,
     /// (2) alone, `RUNS` times against one server, as for comparing builds of the binary.
     Http { runs: usize },
+    /// (2) at fixed offered rates (events/s), each for `secs` seconds, against one server.
+    Rate { rates: Vec<usize>, secs: usize },
 }
 
 async fn ingest(parts: IngestParts) {
     let (per_batch, batches, producers) = INGEST_SHAPE;
+    if let IngestParts::Rate { rates, secs } = &parts {
+        let data = temp("rate");
+        let (_child, addr, token) = start_server(&data);
+        for (i, rate) in rates.iter().enumerate() {
+            http_rate(addr, &token, &format!("r{i}-"), *rate, *secs);
+        }
+        return;
+    }
     if let IngestParts::All | IngestParts::Pipeline = parts {
         check();
         // (1) The pipeline alone, for each workload.
@@ -554,6 +569,69 @@ fn http_ingest(
         share(2)
     );
 }
+
+/// Bodies of 1,000 new patrols sent over HTTP at `rate` events/s for `secs` seconds (open loop,
+/// as sources send at their own pace rather than when the last answer came): body k is due at
+/// k × 1,000 / `rate` s, is sent by the first of [`RATE_SENDERS`] senders free then, and its
+/// latency runs from when it was due to its acknowledgement, so that time waiting for a sender
+/// (a slow server) counts too; a body turned away (503, busy) is sent again after the
+/// `Retry-After` the server gives (1 s), as a source would. The bodies are made before the clock
+/// starts.
+fn http_rate(addr: SocketAddr, token: &str, prefix: &str, rate: usize, secs: usize) {
+    const PER_BATCH: usize = 1_000;
+    let n = (rate * secs / PER_BATCH).max(1);
+    let bodies: Arc<Vec<String>> = Arc::new(
+        (0..n)
+            .map(|b| (0..PER_BATCH).map(|i| patrol(&format!("{prefix}{b}-{i}")) + "\n").collect())
+            .collect(),
+    );
+    let (next, turned) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let every = Duration::from_secs_f64(PER_BATCH as f64 / rate as f64);
+    let t0 = Instant::now() + Duration::from_millis(50);
+    let senders: Vec<_> = (0..RATE_SENDERS)
+        .map(|_| {
+            let (bodies, next, turned, token) =
+                (bodies.clone(), next.clone(), turned.clone(), token.to_owned());
+            std::thread::spawn(move || {
+                let mut lat = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = bodies.get(k) else { break lat };
+                    let due = t0 + every * u32::try_from(k).expect("few bodies");
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    loop {
+                        match post(addr, &token, body) {
+                            200 => break,
+                            503 => {
+                                turned.fetch_add(1, Ordering::Relaxed);
+                                std::thread::sleep(Duration::from_secs(1));
+                            }
+                            status => panic!("POST /api/v1/events: {status}"),
+                        }
+                    }
+                    lat.push((due.elapsed().as_secs_f64() * 1e3, Instant::now()));
+                }
+            })
+        })
+        .collect();
+    let acks: Vec<(f64, Instant)> = senders.into_iter().flat_map(|t| t.join().expect("sender")).collect();
+    let last = acks.iter().map(|a| a.1).max().unwrap_or(t0);
+    let mut lat: Vec<f64> = acks.iter().map(|a| a.0).collect();
+    let events = n * PER_BATCH;
+    let took = last.saturating_duration_since(t0).as_secs_f64();
+    println!(
+        "ingest over HTTP at {rate} events/s offered for {secs} s: {events} events acked in {took:.2} s ({:.0} events/s); request of {PER_BATCH} lines acked (from when it was due) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; turned away (503) and sent again {}",
+        events as f64 / took,
+        pct(&mut lat.clone(), 0.5),
+        pct(&mut lat.clone(), 0.99),
+        pct(&mut lat, 1.0),
+        turned.load(Ordering::Relaxed)
+    );
+}
+
+/// Senders of `ingest rate`: bodies due while all are waiting for answers wait for one. As many
+/// as the server reads at once (`MAX_INGEST_REQUESTS`); more are turned away.
+const RATE_SENDERS: usize = yiping_server::api::MAX_INGEST_REQUESTS;
 
 /// (3) The same lines published on NATS (JetStream, fsync before ack) to the real binary with
 /// `--nats`: how fast sources can publish, and how soon the log has them all.
@@ -1222,6 +1300,21 @@ async fn main() {
                         .get(3)
                         .map_or(1, |n| n.parse().ok().filter(|r| *r > 0).expect("RUNS: a number ≥ 1")),
                 },
+                Some("rate") => IngestParts::Rate {
+                    rates: args.get(3).map_or(vec![25_000, 50_000, 75_000, 100_000], |r| {
+                        r.split(',')
+                            .map(|r| {
+                                r.parse()
+                                    .ok()
+                                    .filter(|r| *r >= 1_000)
+                                    .expect("RATES: events/s ≥ 1000, by commas")
+                            })
+                            .collect()
+                    }),
+                    secs: args
+                        .get(4)
+                        .map_or(10, |n| n.parse().ok().filter(|s| *s > 0).expect("SECONDS: a number ≥ 1")),
+                },
                 _ => IngestParts::All,
             };
             ingest(parts).await
@@ -1245,7 +1338,7 @@ async fn main() {
             catchup(events).await;
         }
         _ => eprintln!(
-            "usage: bench ingest [pipeline | http [RUNS]] | bench check | bench append [BATCHES] | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
+            "usage: bench ingest [pipeline | http [RUNS] | rate [RATES [SECONDS]]] | bench check | bench append [BATCHES] | bench fanout CLIENTS [EVENTS_PER_SECOND [NODES]] | bench failover [KILLS [CLIENTS]] | bench catchup [EVENTS] | bench seek [DATA]"
         ),
     }
 }
