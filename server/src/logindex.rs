@@ -325,14 +325,15 @@ impl Indexer {
         Ok(n)
     }
 
-    /// Keep the indexes up to the log until `wake` is closed: passes after a nudge (the
-    /// writer's commits) or a second, until they have caught up, then [`PASS_PAUSE`]; a sync
-    /// once they have caught up and have writes older than [`SYNC_EVERY`], and when `wake` is
-    /// closed.
-    pub fn run(mut self, wake: &std::sync::mpsc::Receiver<()>) {
+    /// Keep the indexes up to the log until `stop` is set (or `wake` is closed): passes after a
+    /// nudge (the writer's commits) or a second, until they have caught up, then
+    /// [`PASS_PAUSE`]; a sync once they have caught up and have writes older than
+    /// [`SYNC_EVERY`], and when it stops.
+    pub fn run(mut self, wake: &std::sync::mpsc::Receiver<()>, stop: &std::sync::atomic::AtomicBool) {
+        use std::sync::atomic::Ordering;
         use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
         let mut failing = false;
-        loop {
+        while !stop.load(Ordering::Acquire) {
             let step = (|| {
                 while self.pass()? > 0 {}
                 self.prune()?;
@@ -353,6 +354,9 @@ impl Indexer {
             if let Err(TryRecvError::Disconnected) = wake.try_recv() {
                 break;
             }
+            if stop.load(Ordering::Acquire) {
+                break;
+            }
             std::thread::sleep(PASS_PAUSE);
             match wake.recv_timeout(Duration::from_secs(1)) {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => {}
@@ -361,7 +365,7 @@ impl Indexer {
         }
         if let Err(e) = self.sync() {
             tracing::warn!(
-                "the log's index was not synced as the writer stopped (made again after a power cut): {e}"
+                "the log's index was not synced as it stopped (made again after a power cut): {e}"
             );
         }
     }

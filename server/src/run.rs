@@ -210,10 +210,13 @@ pub async fn serve(
         .name("yiping-checkpointer".into())
         .spawn(move || timeline.run_checkpointer())?;
     let timeline = state.timeline.clone();
+    let ingestor = state.ingestor().clone();
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     timeline.stop();
     let _ = tokio::task::spawn_blocking(move || checkpointer.join()).await;
+    // The log's index synced, so that a restart of the machine does not make it again.
+    let _ = tokio::task::spawn_blocking(move || ingestor.stop_index()).await;
     clock.abort();
     if let Some(sim) = sim {
         sim.abort();
