@@ -574,8 +574,8 @@ fn http_ingest(
 /// as sources send at their own pace rather than when the last answer came): body k is due at
 /// k × 1,000 / `rate` s, is sent by the first of [`RATE_SENDERS`] senders free then, and its
 /// latency runs from when it was due to its acknowledgement, so that time waiting for a sender
-/// (a slow server) counts too; a body turned away (503, busy) is sent again after the
-/// `Retry-After` the server gives (1 s), as a source would. The bodies are made before the clock
+/// (a slow server) counts too; a body turned away (503, busy) is sent again 1 s later, the
+/// `Retry-After` the server gives a busy answer, as a source would. The bodies are made before the clock
 /// starts.
 fn http_rate(addr: SocketAddr, token: &str, prefix: &str, rate: usize, secs: usize) {
     const PER_BATCH: usize = 1_000;

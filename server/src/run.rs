@@ -215,8 +215,6 @@ pub async fn serve(
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     timeline.stop();
     let _ = tokio::task::spawn_blocking(move || checkpointer.join()).await;
-    // The log's index synced, so that a restart of the machine does not make it again.
-    let _ = tokio::task::spawn_blocking(move || ingestor.stop_index()).await;
     clock.abort();
     if let Some(sim) = sim {
         sim.abort();
@@ -231,6 +229,9 @@ pub async fn serve(
         task.abort();
     }
     drop(fanout);
+    // The log's index synced, so that a restart of the machine does not make it again (after
+    // the producers above, so that it is not kept catching up with them).
+    let _ = tokio::task::spawn_blocking(move || ingestor.stop_index()).await;
     result.map_err(Into::into)
 }
 
