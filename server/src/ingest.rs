@@ -40,8 +40,8 @@
 //! mostly spends; on a feed that reports the same entities again and again, as monitoring does,
 //! the saving is the larger.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
@@ -130,16 +130,6 @@ pub type Reply = oneshot::Receiver<Result<Vec<Appended>, String>>;
 #[derive(Debug, Clone)]
 pub struct Ingestor {
     tx: mpsc::Sender<Job>,
-    index: Arc<IndexThread>,
-}
-
-/// The thread that keeps the log's index up ([`crate::logindex::Indexer::run`]), beside the
-/// writer, which nudges it after its commits.
-#[derive(Debug, Default)]
-struct IndexThread {
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    nudge: Option<std::sync::mpsc::SyncSender<()>>,
-    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Job {
@@ -168,28 +158,11 @@ impl Ingestor {
     /// the latest snapshot.
     pub fn start(store: Store, state: Arc<AppState>, log: LogOptions, snapshot_at: u64) -> Ingestor {
         let (tx, rx) = mpsc::channel(QUEUE_BATCHES);
-        let index = Arc::new(IndexThread::start(store.dir()));
-        let nudge = index.nudge.clone();
         std::thread::Builder::new()
             .name("yiping-writer".into())
-            .spawn(move || writer(store, state, rx, log, snapshot_at, nudge))
+            .spawn(move || writer(store, state, rx, log, snapshot_at))
             .expect("the writer thread starts");
-        Ingestor { tx, index }
-    }
-
-    /// Stop the thread that keeps the log's index up, once it has synced the index to the disk
-    /// (see [`crate::logindex`]: an index left unsynced is made again after the machine
-    /// restarts); for when serving ends. Events committed after this are indexed at the next
-    /// start.
-    pub fn stop_index(&self) {
-        self.index.stop.store(true, Ordering::Release);
-        if let Some(nudge) = &self.index.nudge {
-            let _ = nudge.try_send(());
-        }
-        let handle = self.index.handle.lock().or_poisoned().take();
-        if let Some(handle) = handle {
-            let _ = handle.join();
-        }
+        Ingestor { tx }
     }
 
     /// Commit `events` and fold them; resolves once they are durable. Fails fast with
@@ -355,7 +328,6 @@ fn writer(
     mut rx: mpsc::Receiver<Job>,
     log: LogOptions,
     snapshot_at: u64,
-    index_tx: Option<std::sync::mpsc::SyncSender<()>>,
 ) {
     let (wal_tx, wal_rx) = std::sync::mpsc::sync_channel::<()>(1);
     let checkpointer = match Store::open_side(store.dir()) {
@@ -366,6 +338,18 @@ fn writer(
             .ok(),
         Err(e) => {
             tracing::warn!("no checkpoint connection ({e}): the writer's commits checkpoint");
+            None
+        }
+    };
+    let (index_tx, index_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let indexer = match crate::logindex::Indexer::open(store.dir()) {
+        Ok(indexer) => std::thread::Builder::new()
+            .name("yiping-index".into())
+            .spawn(move || indexer.run(&index_rx))
+            .map_err(|e| tracing::error!("no index thread ({e}): reads scan the log"))
+            .ok(),
+        Err(e) => {
+            tracing::error!("the log's index cannot be opened ({e}): reads scan the log");
             None
         }
     };
@@ -444,9 +428,7 @@ fn writer(
                 }
                 // Full: a checkpoint (an index pass) is already due.
                 let _ = wal_tx.try_send(());
-                if let Some(index) = &index_tx {
-                    let _ = index.try_send(());
-                }
+                let _ = index_tx.try_send(());
                 if fold_tx.send(Committed { events, places, replies, runs }).is_err() {
                     tracing::error!("the folder thread has stopped");
                     break;
@@ -466,32 +448,9 @@ fn writer(
     if let Some(c) = checkpointer {
         let _ = c.join();
     }
-}
-
-impl IndexThread {
-    /// Open the index of the log in `dir` and start its thread (none if either fails: reads
-    /// then scan the log).
-    fn start(dir: &std::path::Path) -> IndexThread {
-        let indexer = match crate::logindex::Indexer::open(dir) {
-            Ok(indexer) => indexer,
-            Err(e) => {
-                tracing::error!("the log's index cannot be opened ({e}): reads scan the log");
-                return IndexThread::default();
-            }
-        };
-        let (nudge, wake) = std::sync::mpsc::sync_channel::<()>(1);
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopped = stop.clone();
-        match std::thread::Builder::new()
-            .name("yiping-index".into())
-            .spawn(move || indexer.run(&wake, &stopped))
-        {
-            Ok(handle) => IndexThread { stop, nudge: Some(nudge), handle: Mutex::new(Some(handle)) },
-            Err(e) => {
-                tracing::error!("no index thread ({e}): reads scan the log");
-                IndexThread::default()
-            }
-        }
+    drop(index_tx);
+    if let Some(i) = indexer {
+        let _ = i.join();
     }
 }
 

@@ -23,25 +23,15 @@
 //!
 //! **Caveats.** The index file is derived: deleted (with its `-wal` and `-shm`) while the server
 //! is stopped, it is made again from the log when it starts ([`catch_up`]), as it is for a log
-//! from before it or one written while the server was stopped.
-//!
-//! **Syncing.** The indexer writes without syncing (`synchronous = OFF`): the index's syncs,
-//! every 16 MiB of it, competed with the log's for the disk and made the slowest acks of
-//! ingest slower (`bench ingest http`, 15 runs alternated: ack p99 median 83 ms, at most 171,
-//! against 72 and 100 without them; 71 and 226 before the index left the log). That is
-//! safe while the machine runs: a server killed at any point leaves the index whole in the
-//! operating system's cache. A machine that stops (a power cut) may leave any part of it
-//! unwritten, so before its first write since it was last synced the indexer puts a file beside
-//! it ([`UNSYNCED_FILE`], synced), naming the machine's boot; every [`SYNC_EVERY`], once it has
-//! caught up, when it has caught up at start-up, and when the server stops, it syncs the index
-//! and removes that file (its connection does not copy the write-ahead log into the index on
-//! closing, which SQLite would do unsynced). [`Indexer::open`] finding the file from another
-//! boot (or saying that a sync failed) deletes the index, which is made again before the server
-//! serves, at about 4 µs an event. Where the boot cannot be told (not Linux), the index is
-//! synced at its checkpoints, as the log is (`synchronous = NORMAL`).
-//!
-//! **Power cuts.** After one the index may also hold events the log lost with its unsynced tail
-//! (never acknowledged), whose entries [`Indexer::open`] drops; an index of another log (its epoch
+//! from before it or one written while the server was stopped. It commits without syncing
+//! (`synchronous = NORMAL`: its checkpoints sync, every 16 MiB of it). Never syncing it, with a
+//! marker to make it again after the machine stops, was tried and measured (`bench ingest
+//! rate 60000 150`): the kernel's writeback of the unsynced pages came in bursts every 30 s,
+//! and the acks' p99 rose to 166 ms against 56 (the worst 10 s: 324 ms against 56), though
+//! runs of a few seconds, which end before the first burst, had shown it lower. After a power
+//! cut the index may miss its last passes,
+//! which are made again, or hold events the log lost with its unsynced tail (never
+//! acknowledged), whose entries [`Indexer::open`] drops; an index of another log (its epoch
 //! differs: the folder's log was replaced), or one whose last event is no longer at its place
 //! (events were appended after such a cut before it was opened), it makes again. A read also
 //! takes an entry only for a row with the entry's keys. Retention deletes events from the log
@@ -66,12 +56,6 @@ use crate::store::{DB_FILE, StoreError};
 
 /// The index file's name inside the data folder.
 pub const INDEX_FILE: &str = "index.db";
-
-/// The file beside the index that says it has writes not synced yet, since the boot it names.
-pub const UNSYNCED_FILE: &str = "index.db-unsynced";
-
-/// How long at most the index keeps writes unsynced while it keeps up with a steady feed.
-pub const SYNC_EVERY: Duration = Duration::from_secs(60);
 
 /// Events a pass indexes at most (one transaction of the index file).
 pub const PASS_EVENTS: usize = 100_000;
@@ -104,9 +88,7 @@ pub(crate) fn create(conn: &Connection, schema: &str) -> rusqlite::Result<()> {
 }
 
 /// Attach the index file of the log at `db` to a reader's connection as `ix` (created empty if
-/// it is not there: every event is then read from the log's rows). Its [`UNSYNCED_FILE`] is not
-/// looked at: start-up opens the index ([`catch_up`]) before any reader, which makes an index
-/// unsynced before the machine stopped again.
+/// it is not there: every event is then read from the log's rows).
 pub(crate) fn attach(conn: &Connection, db: &Path) -> rusqlite::Result<()> {
     let file = db.with_file_name(INDEX_FILE);
     conn.execute("ATTACH DATABASE ?1 AS ix", [file.to_string_lossy()])?;
@@ -119,12 +101,6 @@ pub(crate) fn attach(conn: &Connection, db: &Path) -> rusqlite::Result<()> {
 pub struct Indexer {
     conn: Connection,
     path: PathBuf,
-    /// This boot of the machine (`None`: unknown, the index is synced as it is written).
-    boot: Option<String>,
-    /// Since when the index has writes not synced (and [`UNSYNCED_FILE`] is there).
-    unsynced: std::cell::Cell<Option<Instant>>,
-    /// A sync failed: the marker stays, saying so, and the index is made again at the next start.
-    failed: std::cell::Cell<bool>,
     pruned: Option<Instant>,
     /// The log's first position when entries were last dropped.
     pruned_below: i64,
@@ -134,50 +110,15 @@ impl Indexer {
     /// Open the index file of the log in `data_dir` (created if it is not there). Entries of
     /// events the log no longer holds past its end (lost with an unsynced tail in a power cut)
     /// are dropped, and `upto` set back to the log's end; the index of another log, or one
-    /// whose last event is no longer at its place, is emptied, to be made again; one not synced
-    /// before the machine stopped (see the module's docs) is deleted, to be made again.
+    /// whose last event is no longer at its place, is emptied, to be made again.
     pub fn open(data_dir: &Path) -> Result<Indexer, StoreError> {
-        Indexer::open_on(data_dir, boot_id())
-    }
-
-    /// [`Indexer::open`] on the machine's boot `boot`.
-    fn open_on(data_dir: &Path, boot: Option<String>) -> Result<Indexer, StoreError> {
         let path = data_dir.join(INDEX_FILE);
-        let marker = data_dir.join(UNSYNCED_FILE);
-        let io = |source| StoreError::Io { path: marker.display().to_string(), source };
-        let unsynced_since = match std::fs::read_to_string(&marker) {
-            Ok(since) => Some(since.trim().to_owned()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io(e)),
-        };
-        if unsynced_since.is_some_and(|since| Some(since) != boot) {
-            tracing::warn!("the log's index was not synced before the machine stopped: made again");
-            for file in ["", "-wal", "-shm"] {
-                match std::fs::remove_file(data_dir.join(format!("{INDEX_FILE}{file}"))) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-                    _ => {}
-                }
-            }
-            // The deletions on disk before the marker's removal.
-            std::fs::File::open(data_dir).and_then(|d| d.sync_all()).map_err(io)?;
-            std::fs::remove_file(&marker).map_err(io)?;
-        }
         let conn = crate::store::connect(&path, 32_768)?;
         let e = |source| StoreError::Sqlite { path: path.display().to_string(), source };
         create(&conn, "main").map_err(e)?;
-        if boot.is_some() {
-            conn.execute_batch("PRAGMA synchronous = OFF").map_err(e)?;
-            // Closing the last connection to a file copies its write-ahead log into it, synced as
-            // the connection syncs: not at all, after the marker may have gone. Not this one.
-            conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
-                .map_err(e)?;
-        } else {
-            conn.execute_batch("PRAGMA synchronous = NORMAL").map_err(e)?;
-        }
+        conn.execute_batch("PRAGMA synchronous = NORMAL").map_err(e)?;
         conn.execute("ATTACH DATABASE ?1 AS log", [data_dir.join(DB_FILE).to_string_lossy()]).map_err(e)?;
-        let unsynced = std::cell::Cell::new(marker.exists().then(Instant::now));
-        let failed = std::cell::Cell::new(false);
-        let indexer = Indexer { conn, path, boot, unsynced, failed, pruned: None, pruned_below: 1 };
+        let indexer = Indexer { conn, path, pruned: None, pruned_below: 1 };
         let e = |source| indexer.err(source);
         // The index of another log (a data folder whose log was replaced) is started over.
         let get = |sql: &str| indexer.conn.query_row(sql, [], |r| r.get::<_, String>(0)).optional();
@@ -187,7 +128,7 @@ impl Indexer {
             if kept.is_some() {
                 tracing::warn!("the log's index is of another log: made again");
             }
-            let tx = indexer.begin()?;
+            let tx = indexer.conn.unchecked_transaction().map_err(e)?;
             tx.execute_batch("DELETE FROM by_time; DELETE FROM by_entity; DELETE FROM state;").map_err(e)?;
             tx.execute("INSERT INTO state (key, value) VALUES ('epoch', ?1)", [&epoch]).map_err(e)?;
             tx.commit().map_err(e)?;
@@ -201,7 +142,7 @@ impl Indexer {
         let ended_on = get("SELECT value FROM state WHERE key = 'ended_on'").map_err(e)?;
         if at_upto.is_some() && ended_on.is_some() && at_upto != ended_on {
             tracing::warn!("the log's index does not match the log (events after a power cut): made again");
-            let tx = indexer.begin()?;
+            let tx = indexer.conn.unchecked_transaction().map_err(e)?;
             tx.execute_batch(
                 "DELETE FROM by_time; DELETE FROM by_entity; DELETE FROM state WHERE key <> 'epoch';",
             )
@@ -211,7 +152,7 @@ impl Indexer {
         let (upto, end) = (indexer.upto()?, indexer.log_end()?);
         if upto > end {
             tracing::warn!(upto, end, "the log's index is ahead of the log (a power cut): set back");
-            let tx = indexer.begin()?;
+            let tx = indexer.conn.unchecked_transaction().map_err(e)?;
             tx.execute("DELETE FROM by_time WHERE gseq > ?1", [end]).map_err(e)?;
             tx.execute("DELETE FROM by_entity WHERE gseq > ?1", [end]).map_err(e)?;
             set_upto(&tx, end).map_err(e)?;
@@ -222,73 +163,6 @@ impl Indexer {
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite { path: self.path.display().to_string(), source }
-    }
-
-    /// Begin a write to the index file, first putting [`UNSYNCED_FILE`] beside it if it is not
-    /// there (looked for on disk each time, not remembered: another indexer of the folder may
-    /// have synced and removed it).
-    fn begin(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
-        if let Some(boot) = &self.boot {
-            if !self.path.with_file_name(UNSYNCED_FILE).exists() {
-                self.mark(boot)?;
-            }
-            if self.unsynced.get().is_none() {
-                self.unsynced.set(Some(Instant::now()));
-            }
-        }
-        self.conn.unchecked_transaction().map_err(|e| self.err(e))
-    }
-
-    /// Write [`UNSYNCED_FILE`] saying `since`, synced with its folder.
-    fn mark(&self, since: &str) -> Result<(), StoreError> {
-        let marker = self.path.with_file_name(UNSYNCED_FILE);
-        let io = |source| StoreError::Io { path: marker.display().to_string(), source };
-        let mut file = std::fs::File::create(&marker).map_err(io)?;
-        std::io::Write::write_all(&mut file, since.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        if let Some(dir) = marker.parent() {
-            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-        }
-        Ok(())
-    }
-
-    /// Sync the index file (and its write-ahead log) to the disk, then remove
-    /// [`UNSYNCED_FILE`]. Between two transactions, everything SQLite has written of the index
-    /// is in those two files (its connection does not checkpoint on closing, see
-    /// [`Indexer::open`]). A failed sync is not tried again: Linux reports a lost write once,
-    /// to the descriptors open then, so a later sync could succeed over it; the marker then
-    /// says so instead of naming a boot, and the index is made again at the next start.
-    pub fn sync(&self) -> Result<(), StoreError> {
-        if self.unsynced.get().is_none() {
-            return Ok(());
-        }
-        let failed = |path: &Path, source| {
-            let err = StoreError::Io { path: path.display().to_string(), source };
-            if !self.failed.replace(true) {
-                let _ = self.mark("a sync failed");
-            }
-            err
-        };
-        if self.failed.get() {
-            return Err(failed(&self.path, std::io::Error::other("an earlier sync of the index failed")));
-        }
-        for file in ["-wal", ""] {
-            let path = self.path.with_file_name(format!("{INDEX_FILE}{file}"));
-            match std::fs::OpenOptions::new().write(true).open(&path) {
-                Ok(f) => f.sync_all().map_err(|e| failed(&path, e))?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(failed(&path, e)),
-            }
-        }
-        let marker = self.path.with_file_name(UNSYNCED_FILE);
-        match std::fs::remove_file(&marker) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(StoreError::Io { path: marker.display().to_string(), source: e });
-            }
-            _ => {}
-        }
-        self.unsynced.set(None);
-        Ok(())
     }
 
     /// The log's global sequence up to which the indexes hold every event.
@@ -313,11 +187,9 @@ impl Indexer {
     /// how many entries of the log it went past (0: the indexes are up to the log).
     pub fn pass(&self) -> Result<usize, StoreError> {
         let e = |source| self.err(source);
-        // Only this indexer moves `upto`: read before the write begins, so that a pass with
-        // nothing to do writes nothing.
-        let upto = self.upto()?;
-        let last: i64 = self
-            .conn
+        let tx = self.conn.unchecked_transaction().map_err(e)?;
+        let upto = read_upto(&tx).map_err(e)?;
+        let last: i64 = tx
             .query_row(
                 "SELECT COALESCE(MAX(gseq), ?1) FROM (SELECT gseq FROM log.events WHERE gseq > ?1 ORDER BY gseq LIMIT ?2)",
                 params![upto, PASS_EVENTS as i64],
@@ -328,7 +200,6 @@ impl Indexer {
         if went == 0 {
             return Ok(0);
         }
-        let tx = self.begin()?;
         // Sorted by each key, so that the pages of each index are visited in order, once.
         for sql in [
             "INSERT OR IGNORE INTO by_entity SELECT entity, at, gseq FROM log.events
@@ -363,29 +234,22 @@ impl Indexer {
         }
         self.pruned = Some(Instant::now());
         self.pruned_below = below;
-        let tx = self.begin()?;
+        let tx = self.conn.unchecked_transaction().map_err(e)?;
         let n = tx.execute("DELETE FROM by_time WHERE gseq < ?1", [below]).map_err(e)?
             + tx.execute("DELETE FROM by_entity WHERE gseq < ?1", [below]).map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(n)
     }
 
-    /// Keep the indexes up to the log until `stop` is set (or `wake` is closed): passes after a
-    /// nudge (the writer's commits) or a second, until they have caught up, then
-    /// [`PASS_PAUSE`]; a sync once they have caught up and have writes older than
-    /// [`SYNC_EVERY`], and when it stops.
-    pub fn run(mut self, wake: &std::sync::mpsc::Receiver<()>, stop: &std::sync::atomic::AtomicBool) {
-        use std::sync::atomic::Ordering;
+    /// Keep the indexes up to the log until `wake` is closed: passes after a nudge (the
+    /// writer's commits) or a second, until they have caught up, then [`PASS_PAUSE`].
+    pub fn run(mut self, wake: &std::sync::mpsc::Receiver<()>) {
         use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
         let mut failing = false;
-        while !stop.load(Ordering::Acquire) {
+        loop {
             let step = (|| {
-                while !stop.load(Ordering::Acquire) && self.pass()? > 0 {}
-                self.prune()?;
-                if self.unsynced.get().is_some_and(|t| t.elapsed() >= SYNC_EVERY) {
-                    self.sync()?;
-                }
-                Ok::<_, StoreError>(())
+                while self.pass()? > 0 {}
+                self.prune()
             })();
             match step {
                 Ok(_) => failing = false,
@@ -397,21 +261,13 @@ impl Indexer {
                 Err(_) => {}
             }
             if let Err(TryRecvError::Disconnected) = wake.try_recv() {
-                break;
-            }
-            if stop.load(Ordering::Acquire) {
-                break;
+                return;
             }
             std::thread::sleep(PASS_PAUSE);
             match wake.recv_timeout(Duration::from_secs(1)) {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
             }
-        }
-        if let Err(e) = self.sync() {
-            tracing::warn!(
-                "the log's index was not synced as it stopped (made again after a power cut): {e}"
-            );
         }
     }
 }
@@ -431,14 +287,7 @@ pub fn catch_up(data_dir: &Path) -> Result<usize, StoreError> {
         n += went;
         tracing::info!(events = n, s = t0.elapsed().as_secs(), "the log's index: catching up with the log");
     }
-    indexer.sync()?;
     Ok(n)
-}
-
-/// This boot of the machine, as Linux names it (`None` elsewhere).
-fn boot_id() -> Option<String> {
-    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    Some(id.trim().to_owned()).filter(|id| !id.is_empty())
 }
 
 /// `upto` (0 before the first pass).
@@ -683,70 +532,5 @@ mod tests {
         let t = |s: &str| Timestamp::parse(s).expect("time");
         let h = reader.history("section:t1", t("2026-11-21T00:00:00Z"), t("2026-11-23T00:00:00Z"), 100);
         assert_eq!(h.expect("history").len(), 13);
-    }
-
-    #[test]
-    fn an_index_not_synced_before_the_machine_stopped_is_made_again_and_a_synced_one_is_kept() {
-        let dir = tempdir();
-        let batches = feed(150);
-        let marker = dir.join(UNSYNCED_FILE);
-        let boot = || Some("boot-1".to_owned());
-        let mut log = Store::open(&dir).expect("opens");
-        log.append(&batches[0], "t").expect("appends");
-        let indexer = Indexer::open_on(&dir, boot()).expect("the index opens");
-        indexer.sync().expect("syncs"); // a new index: its log's epoch was written
-        assert!(!marker.exists(), "synced");
-        assert_eq!(indexer.pass().expect("a pass"), 37);
-        assert_eq!(std::fs::read_to_string(&marker).expect("the marker"), "boot-1");
-        assert_eq!(indexer.pass().expect("nothing to do"), 0);
-        indexer.sync().expect("syncs");
-        assert!(!marker.exists(), "synced");
-        assert_eq!(indexer.pass().expect("nothing to do"), 0);
-        assert!(!marker.exists(), "a pass with nothing to do writes nothing");
-        // Its connection, the file's last, does not copy the write-ahead log into the index as
-        // it closes (SQLite would, unsynced, after the marker is gone).
-        let wal = dir.join(format!("{INDEX_FILE}-wal"));
-        assert!(wal.exists());
-        let index_bytes = std::fs::read(dir.join(INDEX_FILE)).expect("reads");
-        drop(indexer);
-        assert!(wal.exists(), "no checkpoint on closing");
-        assert_eq!(std::fs::read(dir.join(INDEX_FILE)).expect("reads"), index_bytes, "the index untouched");
-        // Synced, then the machine restarted: kept.
-        let indexer = Indexer::open_on(&dir, Some("boot-2".into())).expect("the index opens");
-        assert_eq!(indexer.upto().expect("upto"), 37, "kept");
-        log.append(&batches[1], "t").expect("appends");
-        assert_eq!(indexer.pass().expect("a pass"), 37);
-        drop(indexer);
-        // The server stopped without syncing, on the same boot: its writes are in the system's
-        // cache, so the index is kept.
-        let indexer = Indexer::open_on(&dir, Some("boot-2".into())).expect("the index opens");
-        assert_eq!(indexer.upto().expect("upto"), 74, "kept on the same boot");
-        // Another indexer of the folder syncs and removes the marker: this one's next write puts
-        // it back.
-        Indexer::open_on(&dir, Some("boot-2".into())).expect("another").sync().expect("syncs");
-        assert!(!marker.exists());
-        log.append(&batches[2], "t").expect("appends");
-        assert_eq!(indexer.pass().expect("a pass"), 37);
-        assert!(marker.exists(), "marked again");
-        drop(indexer);
-        // The machine stopped before the index was synced: whatever the file holds (here it is
-        // not a database at all), it is made again.
-        std::fs::write(dir.join(INDEX_FILE), b"torn pages").expect("writes");
-        let _ = std::fs::remove_file(dir.join(format!("{INDEX_FILE}-wal")));
-        let indexer = Indexer::open_on(&dir, Some("boot-3".into())).expect("the index opens");
-        assert_eq!(std::fs::read_to_string(&marker).expect("the marker"), "boot-3", "a new index's");
-        assert_eq!(indexer.upto().expect("upto"), 0, "made again");
-        let stored: Vec<Located> = batches[..3].concat();
-        let reader = Store::open_side(&dir).expect("a reader");
-        check_reads(&reader, &reference(&stored), "an index made again, nothing indexed");
-        assert_eq!(indexer.pass().expect("a pass"), 111);
-        check_reads(&reader, &reference(&stored), "an index made again");
-        // Where the boot is unknown the index is synced as it is written: no marker.
-        drop((indexer, reader));
-        let _ = std::fs::remove_file(&marker);
-        let indexer = Indexer::open_on(&dir, None).expect("the index opens");
-        log.append(&batches[3], "t").expect("appends");
-        assert_eq!(indexer.pass().expect("a pass"), 37);
-        assert!(!marker.exists(), "no marker where the boot is unknown");
     }
 }

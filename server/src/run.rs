@@ -210,7 +210,6 @@ pub async fn serve(
         .name("yiping-checkpointer".into())
         .spawn(move || timeline.run_checkpointer())?;
     let timeline = state.timeline.clone();
-    let ingestor = state.ingestor().clone();
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     timeline.stop();
@@ -229,9 +228,6 @@ pub async fn serve(
         task.abort();
     }
     drop(fanout);
-    // The log's index synced, so that a restart of the machine does not make it again (after
-    // the producers above, so that it is not kept catching up with them).
-    let _ = tokio::task::spawn_blocking(move || ingestor.stop_index()).await;
     result.map_err(Into::into)
 }
 

@@ -116,7 +116,7 @@ pub async fn fetch_if_new(url: &str, data_dir: &Path) -> anyhow::Result<bool> {
     for leftover in ["-wal", "-shm", "-journal"] {
         let _ = tokio::fs::remove_file(data_dir.join(format!("{DB_FILE}{leftover}"))).await;
     }
-    for file in ["", "-wal", "-shm", "-unsynced"] {
+    for file in ["", "-wal", "-shm"] {
         let _ = tokio::fs::remove_file(data_dir.join(format!("{}{file}", crate::logindex::INDEX_FILE))).await;
     }
     tokio::fs::rename(&part, &db).await?;

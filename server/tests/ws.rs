@@ -24,23 +24,7 @@ async fn start_with(
     dir: std::path::PathBuf,
     fanout_threads: Option<usize>,
 ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let config = config(dir, fanout_threads);
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        yiping_server::serve(config, Some(bound_tx), async {
-            let _ = stop_rx.await;
-        })
-        .await
-        .expect("server runs");
-    });
-    (bound_rx.await.expect("server binds"), stop_tx)
-}
-
-/// A server's configuration on the data folder `dir`, with the simulator fast enough that deltas
-/// flow every second, and `fanout_threads` threads writing to the clients.
-fn config(dir: std::path::PathBuf, fanout_threads: Option<usize>) -> yiping_server::Config {
-    yiping_server::Config {
+    let config = yiping_server::Config {
         addr: "127.0.0.1:0".parse().expect("valid address"),
         data_dir: dir,
         simulator: true,
@@ -56,34 +40,17 @@ fn config(dir: std::path::PathBuf, fanout_threads: Option<usize>) -> yiping_serv
         fanout_threads,
         places: std::sync::Arc::new(yiping_server::places::Places::hubei()),
         title: None,
-    }
-}
-
-/// The log's index is written without syncing while the server runs, with a marker beside it
-/// (`logindex`); a server that stops syncs it and removes the marker, so that a restart of the
-/// machine does not make the index again.
-#[tokio::test]
-async fn a_server_that_stops_leaves_the_log_index_synced() {
-    let dir = std::env::temp_dir().join(format!("yiping-test-{}-{}", std::process::id(), rand_suffix()));
+    };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(yiping_server::serve(config(dir.clone(), None), Some(bound_tx), async {
-        let _ = stop_rx.await;
-    }));
-    bound_rx.await.expect("server binds");
-    let marker = dir.join(yiping_server::logindex::UNSYNCED_FILE);
-    let t0 = std::time::Instant::now();
-    while !marker.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "the simulator's events are indexed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop_tx.send(()).expect("the server is up");
-    server.await.expect("joins").expect("serves until told to stop");
-    assert!(!marker.exists(), "synced as the server stopped");
-    let indexer = yiping_server::logindex::Indexer::open(&dir).expect("the index opens");
-    assert!(indexer.upto().expect("upto") > 0, "the index kept what it had");
-    drop(indexer);
-    let _ = std::fs::remove_dir_all(&dir);
+    tokio::spawn(async move {
+        yiping_server::serve(config, Some(bound_tx), async {
+            let _ = stop_rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    (bound_rx.await.expect("server binds"), stop_tx)
 }
 
 fn rand_suffix() -> u64 {
