@@ -628,7 +628,8 @@ fn http_rate(addr: SocketAddr, token: &str, prefix: &str, rate: usize, secs: usi
         pct(&mut lat, 1.0),
         turned.load(Ordering::Relaxed)
     );
-    // The worst 10 s, by when the bodies were due (the index syncs once a minute, say).
+    // Each 10 s by when the bodies were due: bursts (the kernel writing back every 30 s, say)
+    // that a run of a few seconds misses.
     if secs >= 20 {
         let per_window = (10 * rate / PER_BATCH).max(1);
         let mut windows: Vec<Vec<f64>> = vec![Vec::new(); n.div_ceil(per_window)];
