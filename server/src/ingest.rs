@@ -35,10 +35,13 @@
 //! pipeline`, village reports 46–47k events/s against 25–33k (ack p50 76–81 ms against
 //! 117–137), new patrols 103–123k against 111–116k; `bench ingest http` (new patrols, 6 runs
 //! each) 102–115k events/s against 92–108k, ack p50 31–38 ms against 34–42, but ack p99 81–164
-//! ms against 64–94: the indexer's passes take the second core from the HTTP handlers and the
-//! folder in bursts. Both cores are busy, so what the writer saves on a new entity the indexer
-//! mostly spends; on a feed that reports the same entities again and again, as monitoring does,
-//! the saving is the larger.
+//! ms against 64–94. Not for the indexer's CPU (session 37: the thread at nice 10 made the p99
+//! worse) but most likely for its checkpoint syncs, which share the disk with the log's: over
+//! 150 s at 60,000 events/s (`bench ingest rate 60000 150`, three runs each) the p99 of each
+//! 10 s sits at about 40–60 ms against 26–32, while the build before has rarer, larger bursts
+//! (109–653 ms; overall p99 53–117 against 81–235). Both cores are busy, so what the writer
+//! saves on a new entity the indexer mostly spends; on a feed that reports the same entities
+//! again and again, as monitoring does, the saving is the larger.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -29,14 +29,13 @@
 //! rate 60000 150`): the kernel's writeback of the unsynced pages came in bursts every 30 s,
 //! and the acks' p99 rose to 166 ms against 56 (the worst 10 s: 324 ms against 56), though
 //! runs of a few seconds, which end before the first burst, had shown it lower. After a power
-//! cut the index may miss its last passes,
-//! which are made again, or hold events the log lost with its unsynced tail (never
-//! acknowledged), whose entries [`Indexer::open`] drops; an index of another log (its epoch
-//! differs: the folder's log was replaced), or one whose last event is no longer at its place
-//! (events were appended after such a cut before it was opened), it makes again. A read also
-//! takes an entry only for a row with the entry's keys. Retention deletes events from the log
-//! only: their entries are skipped by every read (the join finds no row) and dropped by the
-//! next [`Indexer::prune`].
+//! cut the index may miss its last passes, which are made again, or hold events the log lost
+//! with its unsynced tail (never acknowledged), whose entries [`Indexer::open`] drops; an index
+//! of another log (its epoch differs: the folder's log was replaced), or one whose last event
+//! is no longer at its place (events were appended after such a cut before it was opened), it
+//! makes again. A read also takes an entry only for a row with the entry's keys. Retention
+//! deletes events from the log only: their entries are skipped by every read (the join finds no
+//! row) and dropped by the next [`Indexer::prune`].
 //!
 //! ```no_run
 //! # fn main() -> Result<(), yiping_server::store::StoreError> {
