@@ -21,7 +21,8 @@
 //!   run the server's writer committed and its folder waited for syncs and folded, by the
 //!   server's own counters (the bodies are made before the clock starts, in (1) and (2)).
 //!   `ingest http RUNS` runs (2) alone, RUNS times against one server, to compare binaries.
-//!   `ingest rate [R1,R2,… [S]]` sends (2)'s bodies at fixed rates instead (default 25,000,
+//!   `ingest rate [R1,R2,… [S [villages]]]` sends (2)'s bodies (or, with `villages`, the next
+//!   reports of the villages of (1)'s second workload) at fixed rates instead (default 25,000,
 //!   50,000, 75,000 and 100,000 events/s, 10 s each), as sources send at their own pace: the
 //!   acknowledgement latency at a load, from when each body was due, apart from how much the
 //!   server takes at most (4 clients that each wait for their answer measure both at once).
@@ -395,16 +396,19 @@ enum IngestParts {
     /// (2) alone, `RUNS` times against one server, as for comparing builds of the binary.
     Http { runs: usize },
     /// (2) at fixed offered rates (events/s), each for `secs` seconds, against one server.
-    Rate { rates: Vec<usize>, secs: usize },
+    Rate { rates: Vec<usize>, secs: usize, villages: bool },
 }
 
 async fn ingest(parts: IngestParts) {
     let (per_batch, batches, producers) = INGEST_SHAPE;
-    if let IngestParts::Rate { rates, secs } = &parts {
+    if let IngestParts::Rate { rates, secs, villages } = &parts {
         let data = temp("rate");
         let (_child, addr, token) = start_server(&data);
+        // The villages' next reports go on from where the last rate's ended.
+        let mut first = 0;
         for (i, rate) in rates.iter().enumerate() {
-            http_rate(addr, &token, &format!("r{i}-"), *rate, *secs);
+            let workload = if *villages { Workload::Villages { first } } else { Workload::Patrols };
+            first += http_rate(addr, &token, &format!("r{i}-"), *rate, *secs, workload);
         }
         return;
     }
@@ -570,15 +574,31 @@ fn http_ingest(
     );
 }
 
-/// Bodies of 1,000 new patrols sent over HTTP at `rate` events/s for `secs` seconds (open loop,
+/// What `ingest rate` sends: new patrols, or the next reports of [`VILLAGES`] villages from body
+/// `first` of that workload on.
+#[derive(Clone, Copy)]
+enum Workload {
+    Patrols,
+    Villages { first: usize },
+}
+
+/// Bodies of 1,000 new patrols (or village reports) sent over HTTP at `rate` events/s for `secs`
+/// seconds (open loop,
 /// as sources send at their own pace rather than when the last answer came): body k is due at
 /// k × 1,000 / `rate` s, is sent by the first of [`RATE_SENDERS`] senders free then, and its
 /// latency runs from when it was due to its acknowledgement, so that time waiting for a sender
 /// (a slow server) counts too; a body turned away (503, busy) is sent again 1 s later, the
 /// `Retry-After` the server gives a busy answer, as a source would. A sender makes its body
 /// (about 0.5 ms) before it waits for the body's time. Runs of 20 s or more also print the p99
-/// of each 10 s.
-fn http_rate(addr: SocketAddr, token: &str, prefix: &str, rate: usize, secs: usize) {
+/// of each 10 s. Returns how many bodies it sent.
+fn http_rate(
+    addr: SocketAddr,
+    token: &str,
+    prefix: &str,
+    rate: usize,
+    secs: usize,
+    workload: Workload,
+) -> usize {
     const PER_BATCH: usize = 1_000;
     let n = (rate * secs / PER_BATCH).max(1);
     let (next, turned) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -595,8 +615,14 @@ fn http_rate(addr: SocketAddr, token: &str, prefix: &str, rate: usize, secs: usi
                     if k >= n {
                         break lat;
                     }
-                    let body: String =
-                        (0..PER_BATCH).map(|i| patrol(&format!("{prefix}{k}-{i}")) + "\n").collect();
+                    let body: String = match workload {
+                        Workload::Patrols => {
+                            (0..PER_BATCH).map(|i| patrol(&format!("{prefix}{k}-{i}")) + "\n").collect()
+                        }
+                        Workload::Villages { first } => {
+                            (0..PER_BATCH).map(|i| workload_line(true, "", first + k, i) + "\n").collect()
+                        }
+                    };
                     let due = t0 + every * u32::try_from(k).expect("few bodies");
                     std::thread::sleep(due.saturating_duration_since(Instant::now()));
                     loop {
@@ -621,7 +647,11 @@ fn http_rate(addr: SocketAddr, token: &str, prefix: &str, rate: usize, secs: usi
     let events = n * PER_BATCH;
     let took = last.saturating_duration_since(t0).as_secs_f64();
     println!(
-        "ingest over HTTP at {rate} events/s offered for {secs} s: {events} events acked in {took:.2} s ({:.0} events/s); request of {PER_BATCH} lines acked (from when it was due) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; turned away (503) and sent again {}",
+        "ingest over HTTP, {}, at {rate} events/s offered for {secs} s: {events} events acked in {took:.2} s ({:.0} events/s); request of {PER_BATCH} lines acked (from when it was due) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; turned away (503) and sent again {}",
+        match workload {
+            Workload::Patrols => workload_name(false),
+            Workload::Villages { .. } => workload_name(true),
+        },
         events as f64 / took,
         pct(&mut lat.clone(), 0.5),
         pct(&mut lat.clone(), 0.99),
@@ -644,6 +674,7 @@ fn http_rate(addr: SocketAddr, token: &str, prefix: &str, rate: usize, secs: usi
             worst * 10
         );
     }
+    n
 }
 
 /// Senders of `ingest rate`: bodies due while all are waiting for answers wait for one. As many
@@ -1331,6 +1362,11 @@ async fn main() {
                     secs: args
                         .get(4)
                         .map_or(10, |n| n.parse().ok().filter(|s| *s > 0).expect("SECONDS: a number ≥ 1")),
+                    villages: match args.get(5).map(String::as_str) {
+                        None | Some("patrols") => false,
+                        Some("villages") => true,
+                        Some(w) => panic!("WORKLOAD: patrols or villages, not {w}"),
+                    },
                 },
                 _ => IngestParts::All,
             };
