@@ -170,6 +170,26 @@ impl<'de> serde::Deserialize<'de> for Order {
     }
 }
 
+/// A theme's live entities are saved as a map in key order, as when they were kept in one.
+pub(crate) mod by_key {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn serialize<S: Serializer, V: Serialize>(
+        m: &HashMap<String, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        m.iter().collect::<BTreeMap<_, _>>().serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+        d: D,
+    ) -> Result<HashMap<String, V>, D::Error> {
+        HashMap::deserialize(d)
+    }
+}
+
 /// A theme's closed cases are saved as a table of their distinct contributions (a closed case
 /// adds one of a handful) and one row `[key, county, contribution, order]` per case.
 pub(crate) mod closed_cases {
@@ -286,7 +306,12 @@ pub(crate) struct Retired<A> {
     deserialize = "A: serde::de::DeserializeOwned + Clone"
 ))]
 pub struct Theme<A> {
-    entities: BTreeMap<String, Live<A>>,
+    /// Live entities by key. Hashed rather than ordered: a report looks its entity up two or
+    /// three times, and a feed's keys share their first characters (`V00012`, `V00013`), which
+    /// an ordered map compares at every step. Saved in key order ([`by_key`]); read out in key
+    /// order where the order shows ([`Theme::snapshot`], [`Fold::entity_states`]).
+    #[serde(with = "by_key")]
+    entities: HashMap<String, Live<A>>,
     /// Entities whose case is closed: only their county, contribution and order are kept (they
     /// still count, and a late report about them must not reopen them).
     #[serde(with = "closed_cases")]
@@ -296,7 +321,7 @@ pub struct Theme<A> {
 
 impl<A: Aggregate> Default for Theme<A> {
     fn default() -> Self {
-        Theme { entities: BTreeMap::new(), retired: HashMap::new(), regions: HashMap::new() }
+        Theme { entities: HashMap::new(), retired: HashMap::new(), regions: HashMap::new() }
     }
 }
 
@@ -396,10 +421,15 @@ impl<A: Aggregate> Theme<A> {
         self.entities.get(key).map(|l| &l.state)
     }
 
+    /// Every live entity's state, by key.
+    fn states(&self) -> BTreeMap<String, EntityState> {
+        self.entities.iter().map(|(k, l)| (k.clone(), l.state.clone())).collect()
+    }
+
     /// The whole theme as a snapshot payload.
     pub fn snapshot(&self) -> ThemeData<A> {
         ThemeData {
-            entities: self.entities.iter().map(|(k, l)| (k.clone(), l.state.clone())).collect(),
+            entities: self.states(),
             regions: self.regions.iter().map(|(k, a)| (k.clone(), a.clone())).collect(),
         }
     }
@@ -731,10 +761,10 @@ impl Fold {
     /// first.
     pub fn entity_states(&self) -> Vec<EntityState> {
         let mut v: Vec<EntityState> = Vec::new();
-        v.extend(self.water.entities.values().map(|l| l.state.clone()));
-        v.extend(self.rivers.entities.values().map(|l| l.state.clone()));
-        v.extend(self.projects.entities.values().map(|l| l.state.clone()));
-        v.extend(self.poverty.entities.values().map(|l| l.state.clone()));
+        v.extend(self.water.states().into_values());
+        v.extend(self.rivers.states().into_values());
+        v.extend(self.projects.states().into_values());
+        v.extend(self.poverty.states().into_values());
         v.sort_by_key(|a| a.time);
         v
     }

@@ -18,7 +18,7 @@
 //! nothing, is forgotten and given back by the fold if needed). The reports inside the window are
 //! also indexed by time, so moving the window costs the reports that leave it, not the entities.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::{HistoryPoint, percent};
@@ -135,10 +135,46 @@ pub(crate) struct History {
     /// Each entity's reports inside the window, and its newest one before it, with their figures.
     #[serde(with = "super::by_order")]
     reports: HashMap<String, BTreeMap<Order, Tally>>,
-    /// The reports inside the window by time (Unix ns, entity), so that moving the window visits
-    /// only the entities whose reports leave it, not every entity ever seen.
-    #[serde(default)]
-    inside: BTreeSet<(i64, String)>,
+    /// The entities with a report inside the window, by the report's time (Unix ns), so that
+    /// moving the window visits only the entities whose reports leave it, not every entity ever
+    /// seen. Keyed by the time alone: the stations, sections and villages of a feed report at the
+    /// same instants, and a key of (time, entity) compared their names at every insert. An
+    /// entity is listed again for each of its reports at one instant; [`History::advance`] visits
+    /// it once. Saved as the pairs (time, entity) it was saved as when it was a set of them
+    /// ([`by_instant`]).
+    #[serde(default, with = "by_instant")]
+    inside: BTreeMap<i64, Vec<String>>,
+}
+
+/// [`History::inside`] saved as the pairs `[unix ns, entity]` by time, as the set of them it was
+/// saved as (a snapshot of either reads as the other). The entities of an instant are not sorted
+/// again: a week of a feed's reports is millions of pairs, and the order of an instant's
+/// entities means nothing.
+mod by_instant {
+    use std::collections::BTreeMap;
+
+    use serde::ser::SerializeSeq as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(m: &BTreeMap<i64, Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(m.values().map(Vec::len).sum()))?;
+        for (t, entities) in m {
+            for e in entities {
+                seq.serialize_element(&(t, e))?;
+            }
+        }
+        seq.end()
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<i64, Vec<String>>, D::Error> {
+        let mut m: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for (t, e) in Vec::<(i64, String)>::deserialize(d)? {
+            m.entry(t).or_default().push(e);
+        }
+        Ok(m)
+    }
 }
 
 impl History {
@@ -169,10 +205,10 @@ impl History {
         // An entity's reports before the window: only the newest can still matter. Only the
         // entities with a report that just left the window can have more than one.
         let cut = Timestamp::from_unix_s(start);
-        let still = self.inside.split_off(&(cut.unix_ns(), String::new()));
+        let still = self.inside.split_off(&cut.unix_ns());
         let left = std::mem::replace(&mut self.inside, still);
-        let mut seen = BTreeSet::new();
-        for (_, entity) in left {
+        let mut seen = HashSet::new();
+        for entity in left.into_values().flatten() {
             if !seen.insert(entity.clone()) {
                 continue;
             }
@@ -222,7 +258,7 @@ impl History {
             // The newest report before the window: the older ones can no longer matter.
             *reports = reports.split_off(&order);
         } else {
-            self.inside.insert((order.at.unix_ns(), entity.to_owned()));
+            self.inside.entry(order.at.unix_ns()).or_default().push(entity.to_owned());
         }
         reports.insert(order.clone(), t);
         self.change(order.at, next, &d, start);
@@ -357,5 +393,81 @@ impl Histories {
     /// Only the root's history known (see `partial`).
     pub(crate) fn root_only(root: History) -> Histories {
         Histories { root, partial: true, ..Default::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(at: Timestamp, id: &str) -> Order {
+        Order { at, source: "s".into(), id: id.into() }
+    }
+
+    /// A feed whose entities all report at the same instants, as stations and villages do.
+    fn synchronised(entities: usize, rounds: i64, from: Timestamp) -> History {
+        let mut h = History::default();
+        for round in 0..rounds {
+            let at = from.plus_s(round * HISTORY_STEP_S);
+            h.advance(at);
+            for v in 0..entities {
+                let t = Tally { risk: round + 1, ..Default::default() };
+                h.report(&format!("V{v}"), order(at, &format!("v{v}-{round}")), t, None);
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn reports_at_one_instant_leave_the_window_together() {
+        let from = Timestamp::from_unix_s(1_800_000_000);
+        let mut h = synchronised(50, 3, from);
+        assert_eq!(h.reports.values().map(BTreeMap::len).sum::<usize>(), 150);
+        assert_eq!(h.inside.values().map(Vec::len).collect::<Vec<_>>(), [50, 50, 50]);
+        // A week and a step later every report is before the window: each entity keeps only its
+        // newest, which still holds at the window's start.
+        let later = from.plus_s(HISTORY_KEEP_S + 3 * HISTORY_STEP_S);
+        h.advance(later);
+        assert!(h.inside.is_empty());
+        assert!(h.reports.values().all(|r| r.len() == 1 && r.values().all(|t| t.risk == 3)));
+        let points = h.points(Some(later));
+        assert_eq!(points.first().map(|p| p.risk_households), Some(150));
+        assert_eq!(points.last().map(|p| p.risk_households), Some(150));
+    }
+
+    #[test]
+    fn the_reports_inside_are_saved_as_the_pairs_they_were_saved_as() {
+        let at = Timestamp::from_unix_s(1_800_000_000);
+        let mut h = History::default();
+        h.advance(at);
+        // Two reports of B at one instant, then A's, and C's a step later.
+        let next = at.plus_s(HISTORY_STEP_S);
+        h.report("B", order(at, "1"), Tally { risk: 1, ..Default::default() }, None);
+        h.report("B", order(at, "2"), Tally { risk: 2, ..Default::default() }, None);
+        h.report("A", order(at, "3"), Tally { risk: 4, ..Default::default() }, None);
+        h.report("C", order(next, "4"), Tally { risk: 8, ..Default::default() }, None);
+        assert_eq!(h.inside[&at.unix_ns()], ["B", "B", "A"]);
+        let saved = serde_json::to_value(&h).expect("serialises");
+        let (t0, t1) = (at.unix_ns(), next.unix_ns());
+        assert_eq!(saved["inside"], serde_json::json!([[t0, "B"], [t0, "B"], [t0, "A"], [t1, "C"]]));
+        // What the set of pairs saved reads as what it was, and what is saved now reads as the set.
+        let set: std::collections::BTreeSet<(i64, String)> =
+            serde_json::from_value(saved["inside"].clone()).expect("reads as a set");
+        assert_eq!(set.len(), 3);
+        let mut before = saved.clone();
+        before["inside"] = serde_json::to_value(&set).expect("serialises");
+        // Read back, from either, it moves the window the same way.
+        let later = at.plus_s(HISTORY_KEEP_S + 2 * HISTORY_STEP_S);
+        h.advance(later);
+        for old in [saved, before] {
+            let mut back: History = serde_json::from_value(old).expect("reads back");
+            back.advance(later);
+            assert_eq!(
+                serde_json::to_value(&back).expect("serialises"),
+                serde_json::to_value(&h).expect("serialises")
+            );
+            assert_eq!(back.reports["B"].len(), 1);
+            assert!(back.inside.is_empty());
+        }
     }
 }
