@@ -244,19 +244,22 @@ pub(crate) mod closed_cases {
     }
 }
 
+/// Each entity's reports by their order, with what each said. An entity's map is shared with
+/// the copies the fold's snapshots take until either changes it (copy on write,
+/// [`Arc::make_mut`]): a copy costs the entities, not their reports.
+pub(crate) type Reports<V> = HashMap<String, Arc<BTreeMap<Order, V>>>;
+
 /// Maps keyed by [`Order`] are saved as lists of pairs (JSON keys must be strings).
 pub(crate) mod by_order {
     use std::collections::{BTreeMap, HashMap};
+    use std::sync::Arc;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::Order;
+    use super::{Order, Reports};
 
     /// Serialise each entity's map as a list of pairs.
-    pub(crate) fn serialize<S: Serializer, V: Serialize>(
-        m: &HashMap<String, BTreeMap<Order, V>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer, V: Serialize>(m: &Reports<V>, s: S) -> Result<S::Ok, S::Error> {
         let v: BTreeMap<&String, Vec<(&Order, &V)>> =
             m.iter().map(|(k, r)| (k, r.iter().collect())).collect();
         v.serialize(s)
@@ -265,9 +268,9 @@ pub(crate) mod by_order {
     /// Read what [`serialize`] wrote.
     pub(crate) fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
         d: D,
-    ) -> Result<HashMap<String, BTreeMap<Order, V>>, D::Error> {
+    ) -> Result<Reports<V>, D::Error> {
         let v: HashMap<String, Vec<(Order, V)>> = HashMap::deserialize(d)?;
-        Ok(v.into_iter().map(|(k, r)| (k, r.into_iter().collect())).collect())
+        Ok(v.into_iter().map(|(k, r)| (k, Arc::new(r.into_iter().collect()))).collect())
     }
 }
 
@@ -547,8 +550,9 @@ pub struct Fold {
     theme_times: BTreeMap<String, Timestamp>,
     /// The newest patrol of each river in each county (`county|river` → time), for coverage.
     river_patrols: BTreeMap<String, Timestamp>,
-    /// Each village's at-risk households by report, in event-time order (for its flows).
-    village_reports: HashMap<String, BTreeMap<Order, u32>>,
+    /// Each village's at-risk households by report, in event-time order (for its flows). Shared
+    /// with snapshot copies until changed, as the history's reports are.
+    village_reports: Reports<u32>,
     /// Each village's flows over those reports ([`village_flows`]), kept up to date as reports
     /// arrive ([`add_village_report`]) rather than summed again over all of them each time.
     village_flows: HashMap<String, (u64, u64)>,
@@ -585,7 +589,7 @@ pub struct FoldSnapshot {
     theme_times: BTreeMap<String, Timestamp>,
     river_patrols: BTreeMap<String, Timestamp>,
     #[serde(with = "by_order")]
-    village_reports: HashMap<String, BTreeMap<Order, u32>>,
+    village_reports: Reports<u32>,
     history: Histories,
     #[serde(default)]
     simulated: BTreeMap<String, u64>,
@@ -1031,10 +1035,10 @@ impl Fold {
                     self.poverty.order(&entity),
                 );
                 if !self.village_reports.contains_key(&entity) {
-                    self.village_reports.insert(entity.clone(), BTreeMap::new());
+                    self.village_reports.insert(entity.clone(), Arc::default());
                     self.village_flows.insert(entity.clone(), (0, 0));
                 }
-                let reports = self.village_reports.get_mut(&entity).expect("inserted above");
+                let reports = Arc::make_mut(self.village_reports.get_mut(&entity).expect("inserted above"));
                 let flows = self.village_flows.get_mut(&entity).expect("inserted above");
                 add_village_report(reports, flows, order.clone(), v.risk_households);
                 let (risk_added, risk_removed) = *flows;

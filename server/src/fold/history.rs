@@ -19,11 +19,12 @@
 //! also indexed by time, so moving the window costs the reports that leave it, not the entities.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use yiping_protocol::instant::Timestamp;
 use yiping_protocol::topics::{HistoryPoint, percent};
 
-use super::Order;
+use super::{Order, Reports};
 
 /// Length of a history step, seconds.
 pub const HISTORY_STEP_S: i64 = 600;
@@ -132,18 +133,19 @@ pub(crate) struct History {
     base: Tally,
     /// Changes by the step they happen in (Unix s of its start), inside the window.
     diffs: BTreeMap<i64, Tally>,
-    /// Each entity's reports inside the window, and its newest one before it, with their figures.
+    /// Each entity's reports inside the window, and its newest one before it, with their figures
+    /// (shared with snapshot copies until changed: [`Reports`]).
     #[serde(with = "super::by_order")]
-    reports: HashMap<String, BTreeMap<Order, Tally>>,
+    reports: Reports<Tally>,
     /// The entities with a report inside the window, by the report's time (Unix ns), so that
     /// moving the window visits only the entities whose reports leave it, not every entity ever
     /// seen. Keyed by the time alone: the stations, sections and villages of a feed report at the
     /// same instants, and a key of (time, entity) compared their names at every insert. An
     /// entity is listed again for each of its reports at one instant; [`History::advance`] visits
-    /// it once. Saved as the pairs (time, entity) it was saved as when it was a set of them
-    /// ([`by_instant`]).
+    /// it once. An instant's list is shared with snapshot copies, as `reports` are. Saved as the
+    /// pairs (time, entity) it was saved as when it was a set of them ([`by_instant`]).
     #[serde(default, with = "by_instant")]
-    inside: BTreeMap<i64, Vec<String>>,
+    inside: BTreeMap<i64, Arc<Vec<String>>>,
 }
 
 /// [`History::inside`] saved as the pairs `[unix ns, entity]` by time, as the set of them it was
@@ -152,14 +154,18 @@ pub(crate) struct History {
 /// entities means nothing.
 mod by_instant {
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
     use serde::ser::SerializeSeq as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(m: &BTreeMap<i64, Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(m.values().map(Vec::len).sum()))?;
+    pub(super) fn serialize<S: Serializer>(
+        m: &BTreeMap<i64, Arc<Vec<String>>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(m.values().map(|es| es.len()).sum()))?;
         for (t, entities) in m {
-            for e in entities {
+            for e in entities.iter() {
                 seq.serialize_element(&(t, e))?;
             }
         }
@@ -168,12 +174,12 @@ mod by_instant {
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
-    ) -> Result<BTreeMap<i64, Vec<String>>, D::Error> {
+    ) -> Result<BTreeMap<i64, Arc<Vec<String>>>, D::Error> {
         let mut m: BTreeMap<i64, Vec<String>> = BTreeMap::new();
         for (t, e) in Vec::<(i64, String)>::deserialize(d)? {
             m.entry(t).or_default().push(e);
         }
-        Ok(m)
+        Ok(m.into_iter().map(|(t, es)| (t, Arc::new(es))).collect())
     }
 }
 
@@ -208,11 +214,11 @@ impl History {
         let still = self.inside.split_off(&cut.unix_ns());
         let left = std::mem::replace(&mut self.inside, still);
         let mut seen = HashSet::new();
-        for entity in left.into_values().flatten() {
+        for entity in left.into_values().flat_map(Arc::unwrap_or_clone) {
             if !seen.insert(entity.clone()) {
                 continue;
             }
-            if let Some(r) = self.reports.get_mut(&entity) {
+            if let Some(r) = self.reports.get_mut(&entity).map(Arc::make_mut) {
                 let before = r.range(..).take_while(|(o, _)| o.at < cut).count();
                 for _ in 1..before {
                     r.pop_first();
@@ -240,9 +246,9 @@ impl History {
         let start = self.start.unwrap_or(i64::MIN);
         // Most reports are of an entity already here: its name is copied only for a new one.
         if !self.reports.contains_key(entity) {
-            self.reports.insert(entity.to_owned(), BTreeMap::new());
+            self.reports.insert(entity.to_owned(), Arc::default());
         }
-        let reports = self.reports.get_mut(entity).expect("inserted above");
+        let reports = Arc::make_mut(self.reports.get_mut(entity).expect("inserted above"));
         if let Some(k) = known.filter(|_| reports.is_empty()) {
             // Forgotten as a closed case that adds nothing (see `advance`): its one report again.
             reports.insert(k.clone(), Tally::default());
@@ -258,7 +264,7 @@ impl History {
             // The newest report before the window: the older ones can no longer matter.
             *reports = reports.split_off(&order);
         } else {
-            self.inside.entry(order.at.unix_ns()).or_default().push(entity.to_owned());
+            Arc::make_mut(self.inside.entry(order.at.unix_ns()).or_default()).push(entity.to_owned());
         }
         reports.insert(order.clone(), t);
         self.change(order.at, next, &d, start);
@@ -422,8 +428,8 @@ mod tests {
     fn reports_at_one_instant_leave_the_window_together() {
         let from = Timestamp::from_unix_s(1_800_000_000);
         let mut h = synchronised(50, 3, from);
-        assert_eq!(h.reports.values().map(BTreeMap::len).sum::<usize>(), 150);
-        assert_eq!(h.inside.values().map(Vec::len).collect::<Vec<_>>(), [50, 50, 50]);
+        assert_eq!(h.reports.values().map(|r| r.len()).sum::<usize>(), 150);
+        assert_eq!(h.inside.values().map(|es| es.len()).collect::<Vec<_>>(), [50, 50, 50]);
         // A week and a step later every report is before the window: each entity keeps only its
         // newest, which still holds at the window's start.
         let later = from.plus_s(HISTORY_KEEP_S + 3 * HISTORY_STEP_S);
@@ -446,7 +452,7 @@ mod tests {
         h.report("B", order(at, "2"), Tally { risk: 2, ..Default::default() }, None);
         h.report("A", order(at, "3"), Tally { risk: 4, ..Default::default() }, None);
         h.report("C", order(next, "4"), Tally { risk: 8, ..Default::default() }, None);
-        assert_eq!(h.inside[&at.unix_ns()], ["B", "B", "A"]);
+        assert_eq!(*h.inside[&at.unix_ns()], ["B", "B", "A"]);
         let saved = serde_json::to_value(&h).expect("serialises");
         let (t0, t1) = (at.unix_ns(), next.unix_ns());
         assert_eq!(saved["inside"], serde_json::json!([[t0, "B"], [t0, "B"], [t0, "A"], [t1, "C"]]));
