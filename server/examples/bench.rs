@@ -5,6 +5,7 @@
 //! cargo run --release -p yiping-server --example bench -- ingest pipeline  # the pipeline alone
 //! cargo run --release -p yiping-server --example bench -- ingest http 4  # HTTP alone, 4 runs
 //! cargo run --release -p yiping-server --example bench -- ingest rate 50000,100000 10  # fixed rates
+//! cargo run --release -p yiping-server --example bench -- ingest rate 10000 30 villages  # a monitoring feed
 //! cargo run --release -p yiping-server --example bench -- check       # checking and placing lines
 //! cargo run --release -p yiping-server --example bench -- append 240  # the log's writer, its indexer
 //! cargo run --release -p yiping-server --example bench -- fanout 1000 200  # clients, events/s
@@ -21,11 +22,12 @@
 //!   run the server's writer committed and its folder waited for syncs and folded, by the
 //!   server's own counters (the bodies are made before the clock starts, in (1) and (2)).
 //!   `ingest http RUNS` runs (2) alone, RUNS times against one server, to compare binaries.
-//!   `ingest rate [R1,R2,… [S [villages]]]` sends (2)'s bodies (or, with `villages`, the next
-//!   reports of the villages of (1)'s second workload) at fixed rates instead (default 25,000,
-//!   50,000, 75,000 and 100,000 events/s, 10 s each), as sources send at their own pace: the
-//!   acknowledgement latency at a load, from when each body was due, apart from how much the
-//!   server takes at most (4 clients that each wait for their answer measure both at once).
+//!   `ingest rate [R1,R2,… [S [patrols|villages]]]` sends (2)'s bodies (or, with `villages`,
+//!   reports of 5,000 villages again and again, as (1)'s second workload) at fixed rates
+//!   instead (default 25,000, 50,000, 75,000 and 100,000 events/s, 10 s each), as sources send
+//!   at their own pace: the acknowledgement latency at a load, from when each body was due,
+//!   apart from how much the server takes at most (4 clients that each wait for their answer
+//!   measure both at once).
 //!   (3) The same published on NATS JetStream (`yiping.in.bench`, a nats-server with fsync
 //!   before ack, found as `YIPING_NATS_SERVER` or on `PATH`) to the binary run with `--nats`:
 //!   events/s published and acked, and how soon the log has them all; (4) HTTP again, to that
@@ -83,15 +85,23 @@ fn patrol_at(id: &str, time: &str) -> String {
 /// sections and villages do (a patrol is an entity once).
 const VILLAGES: usize = 5_000;
 
-/// Village `k`'s `round`-th report, made at 00:00 plus `round` × 10 minutes. A batch of 1,000
-/// takes villages far apart in key order (`k` steps by a prime), as a source that reports by
-/// region would send them.
+/// When the villages' round 0 is reported: round r is 10 × r minutes later.
+const VILLAGES_FROM: &str = "2026-11-01T00:00:00Z";
+
+/// When the villages report their `round`-th time.
+fn village_time(round: usize) -> yiping_protocol::instant::Timestamp {
+    let from = yiping_protocol::instant::Timestamp::parse(VILLAGES_FROM).expect("a time");
+    from.plus_s(i64::try_from(round).expect("few rounds") * 600)
+}
+
+/// Village `k`'s `round`-th report ([`village_time`]). A batch of 1,000 takes villages far
+/// apart in key order (`k` steps by a prime), as a source that reports by region would send
+/// them.
 fn village(k: usize, round: usize) -> String {
     let (lon, lat) = (114.2199 + (k % 50) as f64 * 0.0002, 30.5797 + (k / 50) as f64 * 0.0001);
-    let minutes = round * 10;
-    let (day, hour, minute) = (22 + minutes / 1440, (minutes / 60) % 24, minutes % 60);
+    let time = village_time(round);
     format!(
-        r#"{{"type":"poverty.village","id":"v{k}-{round}","time":"2026-11-{day:02}T{hour:02}:{minute:02}:00Z","data":{{"village":"V{k:05}","name":"监测村{k}","lon":{lon:.4},"lat":{lat:.4},"lifted_households":120,"monitored_households":30,"risk_households":4,"income_yuan":15200,"assistance_wan":12.5}}}}"#
+        r#"{{"type":"poverty.village","id":"v{k}-{round}","time":"{time}","data":{{"village":"V{k:05}","name":"监测村{k}","lon":{lon:.4},"lat":{lat:.4},"lifted_households":120,"monitored_households":30,"risk_households":4,"income_yuan":15200,"assistance_wan":12.5}}}}"#
     )
 }
 
@@ -574,8 +584,9 @@ fn http_ingest(
     );
 }
 
-/// What `ingest rate` sends: new patrols, or the next reports of [`VILLAGES`] villages from body
-/// `first` of that workload on.
+/// What `ingest rate` sends: new patrols, or the reports of [`VILLAGES`] villages (as in the
+/// pipeline's second workload: the first 5,000 make the villages, the rest report again) from
+/// body `first` of that workload on.
 #[derive(Clone, Copy)]
 enum Workload {
     Patrols,
@@ -583,14 +594,13 @@ enum Workload {
 }
 
 /// Bodies of 1,000 new patrols (or village reports) sent over HTTP at `rate` events/s for `secs`
-/// seconds (open loop,
-/// as sources send at their own pace rather than when the last answer came): body k is due at
-/// k × 1,000 / `rate` s, is sent by the first of [`RATE_SENDERS`] senders free then, and its
-/// latency runs from when it was due to its acknowledgement, so that time waiting for a sender
-/// (a slow server) counts too; a body turned away (503, busy) is sent again 1 s later, the
-/// `Retry-After` the server gives a busy answer, as a source would. A sender makes its body
-/// (about 0.5 ms) before it waits for the body's time. Runs of 20 s or more also print the p99
-/// of each 10 s. Returns how many bodies it sent.
+/// seconds (open loop, as sources send at their own pace rather than when the last answer
+/// came): body k is due at k × 1,000 / `rate` s, is sent by the first of [`RATE_SENDERS`]
+/// senders free then, and its latency runs from when it was due to its acknowledgement, so
+/// that time waiting for a sender (a slow server) counts too; a body turned away (503, busy) is
+/// sent again 1 s later, the `Retry-After` the server gives a busy answer, as a source would. A
+/// sender makes its body (about 0.5 ms of patrols) before it waits for the body's time. Runs of
+/// 20 s or more also print the p99 of each 10 s. Returns how many bodies it sent.
 fn http_rate(
     addr: SocketAddr,
     token: &str,
@@ -601,6 +611,14 @@ fn http_rate(
 ) -> usize {
     const PER_BATCH: usize = 1_000;
     let n = (rate * secs / PER_BATCH).max(1);
+    if let Workload::Villages { first } = workload {
+        // The server refuses reports from the future: the run must end by now.
+        let last = village_time(((first + n) * PER_BATCH - 1) / VILLAGES);
+        assert!(
+            last <= yiping_protocol::instant::Timestamp::now(),
+            "ingest rate … villages: {n} bodies from body {first} on would report until {last}, after now; offer fewer events (rate × seconds)"
+        );
+    }
     let (next, turned) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let every = Duration::from_secs_f64(PER_BATCH as f64 / rate as f64);
     let t0 = Instant::now() + Duration::from_millis(200);
@@ -647,10 +665,10 @@ fn http_rate(
     let events = n * PER_BATCH;
     let took = last.saturating_duration_since(t0).as_secs_f64();
     println!(
-        "ingest over HTTP, {}, at {rate} events/s offered for {secs} s: {events} events acked in {took:.2} s ({:.0} events/s); request of {PER_BATCH} lines acked (from when it was due) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; turned away (503) and sent again {}",
+        "ingest over HTTP{} at {rate} events/s offered for {secs} s: {events} events acked in {took:.2} s ({:.0} events/s); request of {PER_BATCH} lines acked (from when it was due) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; turned away (503) and sent again {}",
         match workload {
-            Workload::Patrols => workload_name(false),
-            Workload::Villages { .. } => workload_name(true),
+            Workload::Patrols => String::new(),
+            Workload::Villages { .. } => format!(", {},", workload_name(true)),
         },
         events as f64 / took,
         pct(&mut lat.clone(), 0.5),
@@ -1365,7 +1383,7 @@ async fn main() {
                     villages: match args.get(5).map(String::as_str) {
                         None | Some("patrols") => false,
                         Some("villages") => true,
-                        Some(w) => panic!("WORKLOAD: patrols or villages, not {w}"),
+                        Some(w) => panic!("the workload: patrols or villages, not {w}"),
                     },
                 },
                 _ => IngestParts::All,
