@@ -170,24 +170,13 @@ impl<'de> serde::Deserialize<'de> for Order {
     }
 }
 
-/// A theme's live entities are saved as a map in key order, as when they were kept in one.
-pub(crate) mod by_key {
-    use std::collections::{BTreeMap, HashMap};
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub(crate) fn serialize<S: Serializer, V: Serialize>(
-        m: &HashMap<String, V>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        m.iter().collect::<BTreeMap<_, _>>().serialize(s)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
-        d: D,
-    ) -> Result<HashMap<String, V>, D::Error> {
-        HashMap::deserialize(d)
-    }
+/// A theme's live entities are saved as a map in key order, as when they were kept in one (and
+/// read back as any map is).
+fn in_key_order<S: serde::Serializer, V: serde::Serialize>(
+    m: &HashMap<String, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&m.iter().collect::<BTreeMap<_, _>>(), s)
 }
 
 /// A theme's closed cases are saved as a table of their distinct contributions (a closed case
@@ -311,9 +300,9 @@ pub(crate) struct Retired<A> {
 pub struct Theme<A> {
     /// Live entities by key. Hashed rather than ordered: a report looks its entity up two or
     /// three times, and a feed's keys share their first characters (`V00012`, `V00013`), which
-    /// an ordered map compares at every step. Saved in key order ([`by_key`]); read out in key
+    /// an ordered map compares at every step. Saved in key order ([`in_key_order`]); read out in key
     /// order where the order shows ([`Theme::snapshot`], [`Fold::entity_states`]).
-    #[serde(with = "by_key")]
+    #[serde(serialize_with = "in_key_order")]
     entities: HashMap<String, Live<A>>,
     /// Entities whose case is closed: only their county, contribution and order are kept (they
     /// still count, and a late report about them must not reopen them).

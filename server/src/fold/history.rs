@@ -467,7 +467,7 @@ mod tests {
         let (t0, t1) = (at.unix_ns(), next.unix_ns());
         assert_eq!(saved["inside"], serde_json::json!([[t0, "B"], [t0, "B"], [t0, "A"], [t1, "C"]]));
         // What the set of pairs saved reads as what it was, and what is saved now reads as the set.
-        let set: std::collections::BTreeSet<(i64, String)> =
+        let set: BTreeSet<(i64, String)> =
             serde_json::from_value(saved["inside"].clone()).expect("reads as a set");
         assert_eq!(set.len(), 3);
         let mut before = saved.clone();
